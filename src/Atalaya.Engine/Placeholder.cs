@@ -1,0 +1,1 @@
+namespace Atalaya.Engine; public static class Placeholder { }
