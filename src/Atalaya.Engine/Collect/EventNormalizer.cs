@@ -23,6 +23,9 @@ public sealed class EventNormalizer
         "event_id", "event_type", "timestamp", "session_id", "user_id", "anonymous_id", "context", "properties",
     };
 
+    /// <summary>Stored events keep non-ASCII text as UTF-8 rather than \u escapes: smaller and readable in SQL.</summary>
+    public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static readonly string[] DeviceTypes = ["mobile", "tablet", "desktop"];
     private static readonly string[] Platforms = ["web", "ios", "android", "server"];
 

@@ -39,7 +39,7 @@ public sealed class IngestPipeline
     {
         EnsureUtf8(body.Span);
         var batch = new AppendBatch(sourceSystem, _time.GetUtcNow().ToUnixTimeMilliseconds());
-        var writer = new Utf8JsonWriter(batch.Buffer);
+        var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
         var stores = new BatchStores();
         var documentOptions = new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth };
         if (ndjson)
@@ -97,7 +97,7 @@ public sealed class IngestPipeline
     {
         var receivedAt = _time.GetUtcNow();
         var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds());
-        var writer = new Utf8JsonWriter(batch.Buffer);
+        var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
         var stores = new BatchStores();
         for (var i = 0; i < payload.Messages.Count; i++)
         {
@@ -163,7 +163,8 @@ public sealed class IngestPipeline
     private static string Where(JsonException ex)
     {
         var message = ex.Message;
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        var cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        cut = cut > 0 ? cut : message.IndexOf(" Path:", StringComparison.Ordinal);
         var what = cut > 0 ? message[..cut] : message;
         return ex.LineNumber is { } line
             ? $"{what.TrimEnd('.')} (line {line + 1}, byte {ex.BytePositionInLine + 1})."

@@ -200,7 +200,7 @@ public sealed class EventLog : IAsyncDisposable
         foreach (var rejected in batch.Rejected)
         {
             SetParameters(_insertFailed, batch.ReceivedAtMs, batch.SourceSystem, rejected.RequestIndex,
-                rejected.EventId, rejected.Reason, JsonSerializer.Serialize(rejected.Errors, EngineJson.Default.IReadOnlyListString),
+                rejected.EventId, rejected.Reason, JsonSerializer.Serialize(rejected.Errors, EngineJson.Relaxed.IReadOnlyListString),
                 rejected.Payload);
             _insertFailed.ExecuteNonQuery();
         }
