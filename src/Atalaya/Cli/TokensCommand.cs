@@ -75,6 +75,11 @@ public static class TokensCommand
                 table.AddRow(Markup.Escape(t.Id), Markup.Escape(t.Name), Roles.Name(t.Role), Markup.Escape(scope.Length == 0 ? "all" : scope),
                     Markup.Escape(t.Source ?? ""), t.CreatedAt.ToString("u"), t.LastUsedAt?.ToString("u") ?? "-", t.RevokedAt?.ToString("u") ?? "-");
             }
+            if (Console.IsOutputRedirected)
+            {
+                // Piped into a file or grep: never wrap a row across lines.
+                AnsiConsole.Profile.Width = 400;
+            }
             AnsiConsole.Write(table);
             return 0;
         });
