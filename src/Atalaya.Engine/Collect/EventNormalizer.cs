@@ -18,11 +18,6 @@ namespace Atalaya.Engine.Collect;
 /// </summary>
 public sealed class EventNormalizer
 {
-    private static readonly HashSet<string> EnvelopeFields = new(StringComparer.Ordinal)
-    {
-        "event_id", "event_type", "timestamp", "session_id", "user_id", "anonymous_id", "context", "properties",
-    };
-
     /// <summary>Stored events keep non-ASCII text as UTF-8 rather than \u escapes: smaller and readable in SQL.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
@@ -63,7 +58,8 @@ public sealed class EventNormalizer
                 return;
             }
 
-            var envelope = ReadEnvelope(e, errors, batch.ReceivedAtMs);
+            var members = Members.Scan(e);
+            var envelope = ReadEnvelope(members, errors, batch.ReceivedAtMs);
             eventId = envelope.EventId;
             if (errors.Count > 0)
             {
@@ -74,7 +70,7 @@ public sealed class EventNormalizer
             var known = _catalog.TryGet(envelope.EventType!, out var rule);
             if (known)
             {
-                CheckCatalog(e, envelope, rule, errors);
+                CheckCatalog(members, rule, errors);
                 if (errors.Count > 0)
                 {
                     Reject(batch, index, eventId, RejectReason.InvalidProperties, errors, e);
@@ -82,8 +78,9 @@ public sealed class EventNormalizer
                 }
             }
 
+            batch.BeginEvent();
             var offset = batch.WrittenCount;
-            var store = Write(e, envelope, known ? rule : null, batch, writer, batchStores);
+            var store = Write(e, members, envelope, known ? rule : null, batch, writer, batchStores);
             batch.AddEvent(index, envelope.EventId!, envelope.TimestampMs, offset, store);
         }
         catch (InvalidOperationException ex)
@@ -93,65 +90,100 @@ public sealed class EventNormalizer
         }
     }
 
-    private Envelope ReadEnvelope(JsonElement e, List<string> errors, long receivedAtMs)
+    private Envelope ReadEnvelope(in Members m, List<string> errors, long receivedAtMs)
     {
-        var envelope = new Envelope();
-        envelope.EventId = RequiredString(e, "event_id", 128, errors);
-        envelope.EventType = RequiredString(e, "event_type", 64, errors);
+        var envelope = new Envelope
+        {
+            EventId = RequiredString(m.EventId, "event_id", 128, errors),
+            EventType = RequiredString(m.EventType, "event_type", 64, errors),
+        };
         if (envelope.EventType is { } type && !IsSnakeCase(type))
         {
             errors.Add($"event_type: must be snake_case (a-z, 0-9, _; starting with a letter), got \"{Clip(type)}\"");
         }
-        var timestamp = RequiredString(e, "timestamp", 64, errors);
-        if (timestamp is not null)
+        if (TryReadTimestamp(m.Timestamp, errors, out var ts))
         {
-            if (!TryParseTimestamp(timestamp, out var ts))
+            var ms = ts.ToUnixTimeMilliseconds();
+            envelope.OriginalTimestampMs = ms;
+            envelope.TimestampMs = ms;
+            if (ms > receivedAtMs + (long)_options.MaxFutureSkew.TotalMilliseconds)
             {
-                errors.Add($"timestamp: must be ISO 8601 with an offset, like 2026-03-01T12:00:00Z, got \"{Clip(timestamp)}\"");
+                envelope.TimestampMs = receivedAtMs;
+                envelope.Clamped = true;
+            }
+        }
+        CheckId(m.SessionId, "session_id", errors);
+        CheckId(m.UserId, "user_id", errors);
+        CheckId(m.AnonymousId, "anonymous_id", errors);
+        if (m.Context.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null))
+        {
+            if (m.Context.ValueKind != JsonValueKind.Object)
+            {
+                errors.Add($"context: must be an object, got {FieldValidator.Describe(m.Context)}");
             }
             else
             {
-                var ms = ts.ToUnixTimeMilliseconds();
-                envelope.OriginalTimestampMs = ms;
-                envelope.TimestampMs = ms;
-                if (ms > receivedAtMs + (long)_options.MaxFutureSkew.TotalMilliseconds)
-                {
-                    envelope.TimestampMs = receivedAtMs;
-                    envelope.Clamped = true;
-                }
+                CheckContext(m.Context, errors);
             }
         }
-        foreach (var name in (ReadOnlySpan<string>)["session_id", "user_id", "anonymous_id"])
+        if (m.Properties.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object))
         {
-            if (e.TryGetProperty(name, out var id) && id.ValueKind != JsonValueKind.Null)
-            {
-                if (id.ValueKind != JsonValueKind.String)
-                {
-                    errors.Add($"{name}: must be a string, got {FieldValidator.Describe(id)}");
-                }
-                else if (id.GetString()!.Length > 256)
-                {
-                    errors.Add($"{name}: must be at most 256 characters");
-                }
-            }
-        }
-        if (e.TryGetProperty("context", out var context) && context.ValueKind != JsonValueKind.Null)
-        {
-            if (context.ValueKind != JsonValueKind.Object)
-            {
-                errors.Add($"context: must be an object, got {FieldValidator.Describe(context)}");
-            }
-            else
-            {
-                CheckContext(context, errors);
-            }
-        }
-        if (e.TryGetProperty("properties", out var properties) && properties.ValueKind is not (JsonValueKind.Null or JsonValueKind.Object))
-        {
-            errors.Add($"properties: must be an object, got {FieldValidator.Describe(properties)}");
+            errors.Add($"properties: must be an object, got {FieldValidator.Describe(m.Properties)}");
         }
         return envelope;
     }
+
+    private static void CheckId(JsonElement id, string name, List<string> errors)
+    {
+        if (id.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            return;
+        }
+        if (id.ValueKind != JsonValueKind.String)
+        {
+            errors.Add($"{name}: must be a string, got {FieldValidator.Describe(id)}");
+        }
+        else if (JsonMarshal.GetRawUtf8Value(id).Length > 258 && id.GetString()!.Length > 256)
+        {
+            errors.Add($"{name}: must be at most 256 characters");
+        }
+    }
+
+    /// <summary>
+    /// Reads the timestamp from its UTF-8 text without allocating when it is the common
+    /// <c>…Z</c> / <c>…±hh:mm</c> form; other ISO 8601 spellings go through the string path.
+    /// </summary>
+    private static bool TryReadTimestamp(JsonElement value, List<string> errors, out DateTimeOffset timestamp)
+    {
+        timestamp = default;
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            errors.Add("timestamp: is required");
+            return false;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add($"timestamp: must be a string, got {FieldValidator.Describe(value)}");
+            return false;
+        }
+        var raw = JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Length is >= 22 and <= 42 && HasOffset(raw[1..^1]) && value.TryGetDateTimeOffset(out timestamp)
+            && timestamp.Year is >= 2000 and <= 2100)
+        {
+            return true;
+        }
+        var text = value.GetString()!;
+        if (TryParseTimestamp(text, out timestamp))
+        {
+            return true;
+        }
+        errors.Add($"timestamp: must be ISO 8601 with an offset, like 2026-03-01T12:00:00Z, got \"{Clip(text)}\"");
+        return false;
+    }
+
+    private static bool HasOffset(ReadOnlySpan<byte> text) =>
+        text.Length >= 20 && text[10] == (byte)'T'
+        && (text[^1] == (byte)'Z' || (text[^6] is (byte)'+' or (byte)'-' && text[^3] == (byte)':'));
 
     private static void CheckContext(JsonElement context, List<string> errors)
     {
@@ -200,18 +232,19 @@ public sealed class EventNormalizer
         }
     }
 
-    private static void CheckCatalog(JsonElement e, Envelope envelope, EventTypeRule rule, List<string> errors)
+    private static void CheckCatalog(in Members m, EventTypeRule rule, List<string> errors)
     {
         foreach (var field in rule.RequiredEnvelope)
         {
-            if (!e.TryGetProperty(field, out var value) || value.ValueKind != JsonValueKind.String || value.GetString()!.Length == 0)
+            var value = m.Envelope(field);
+            if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length == 0)
             {
                 errors.Add($"{field}: is required for {rule.Type}");
             }
         }
         if (rule.Context.Count > 0)
         {
-            if (e.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object)
+            if (m.Context is { ValueKind: JsonValueKind.Object } context)
             {
                 FieldValidator.ValidateObject(context, rule.Context, "context", errors);
             }
@@ -223,8 +256,8 @@ public sealed class EventNormalizer
                 }
             }
         }
-        var hasProperties = e.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object;
-        if (!hasProperties)
+        var properties = m.Properties;
+        if (properties.ValueKind != JsonValueKind.Object)
         {
             foreach (var field in rule.Properties.Where(f => f.Required))
             {
@@ -247,16 +280,17 @@ public sealed class EventNormalizer
                 }
             }
         }
-        _ = envelope;
     }
 
-    private StoreDimension? Write(JsonElement e, Envelope envelope, EventTypeRule? rule, AppendBatch batch,
+    private StoreDimension? Write(JsonElement e, in Members m, Envelope envelope, EventTypeRule? rule, AppendBatch batch,
         Utf8JsonWriter writer, BatchStores batchStores)
     {
         writer.Reset(batch.Buffer);
-        var flags = new List<string>(0);
-        var hasProperties = e.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object;
-        var hasContext = e.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object;
+        List<string>? flags = null;
+        var properties = m.Properties;
+        var context = m.Context;
+        var hasProperties = properties.ValueKind == JsonValueKind.Object;
+        var hasContext = context.ValueKind == JsonValueKind.Object;
 
         StoreDimension? created = null;
         if (envelope.EventType == "store_created" && hasProperties)
@@ -274,98 +308,59 @@ public sealed class EventNormalizer
         }
 
         writer.WriteStartObject();
-        writer.WriteString("event_id", envelope.EventId);
-        writer.WriteString("event_type", envelope.EventType);
-        writer.WriteString("timestamp", DateTimeOffset.FromUnixTimeMilliseconds(envelope.TimestampMs).UtcDateTime);
-        writer.WriteString("received_at", DateTimeOffset.FromUnixTimeMilliseconds(batch.ReceivedAtMs).UtcDateTime);
+        writer.WritePropertyName("event_id"u8);
+        writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(m.EventId), skipInputValidation: true);
+        writer.WritePropertyName("event_type"u8);
+        writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(m.EventType), skipInputValidation: true);
+        writer.WriteString("timestamp"u8, DateTimeOffset.FromUnixTimeMilliseconds(envelope.TimestampMs).UtcDateTime);
+        writer.WriteString("received_at"u8, DateTimeOffset.FromUnixTimeMilliseconds(batch.ReceivedAtMs).UtcDateTime);
         if (envelope.Clamped)
         {
-            writer.WriteString("original_timestamp", DateTimeOffset.FromUnixTimeMilliseconds(envelope.OriginalTimestampMs).UtcDateTime);
-            flags.Add("timestamp_clamped");
+            writer.WriteString("original_timestamp"u8, DateTimeOffset.FromUnixTimeMilliseconds(envelope.OriginalTimestampMs).UtcDateTime);
+            (flags ??= []).Add("timestamp_clamped");
         }
-        foreach (var name in (ReadOnlySpan<string>)["session_id", "user_id", "anonymous_id"])
-        {
-            if (e.TryGetProperty(name, out var id) && id.ValueKind == JsonValueKind.String)
-            {
-                writer.WriteString(name, id.GetString());
-            }
-        }
-        writer.WriteString("source_system", batch.SourceSystem);
-        writer.WriteNumber("catalog_version", _catalog.Version);
+        WriteId(writer, "session_id"u8, m.SessionId);
+        WriteId(writer, "user_id"u8, m.UserId);
+        WriteId(writer, "anonymous_id"u8, m.AnonymousId);
+        writer.WriteString("source_system"u8, batch.SourceSystem);
+        writer.WriteNumber("catalog_version"u8, _catalog.Version);
         if (rule is null)
         {
-            writer.WriteBoolean("custom", true);
+            writer.WriteBoolean("custom"u8, true);
         }
 
-        writer.WriteStartObject("context");
-        string? userAgent = null;
-        if (hasContext)
-        {
-            foreach (var member in context.EnumerateObject())
-            {
-                if (member.Value.ValueKind == JsonValueKind.Null)
-                {
-                    continue;
-                }
-                if (member.NameEquals("user_agent"))
-                {
-                    userAgent = member.Value.GetString();
-                }
-                member.WriteTo(writer);
-            }
-        }
-        if (userAgent is not null)
-        {
-            var ua = UserAgentParser.Parse(userAgent);
-            WriteIfMissing(writer, hasContext, context, "device_type", ua.DeviceType);
-            WriteIfMissing(writer, hasContext, context, "os", ua.Os);
-            WriteIfMissing(writer, hasContext, context, "browser", ua.Browser);
-        }
-        if (store is not null)
-        {
-            WriteIfMissing(writer, hasContext, context, "country", store.Country);
-            WriteIfMissing(writer, hasContext, context, "hub", store.Hub);
-            WriteIfMissing(writer, hasContext, context, "zone", store.Zone);
-            WriteIfMissing(writer, hasContext, context, "category", store.Category);
-        }
-        writer.WriteEndObject();
+        WriteContext(writer, context, store);
 
+        writer.WritePropertyName("properties"u8);
         if (hasProperties)
         {
-            writer.WritePropertyName("properties");
-            properties.WriteTo(writer);
+            // Validated already: copied as sent, byte for byte.
+            writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(properties), skipInputValidation: true);
         }
         else
         {
-            writer.WriteStartObject("properties");
-            writer.WriteEndObject();
+            writer.WriteRawValue("{}"u8, skipInputValidation: true);
         }
 
         if (rule is { Monetary: true } && hasProperties)
         {
-            WriteFxRate(writer, envelope, properties, flags);
+            WriteFxRate(writer, envelope, properties, ref flags);
         }
 
-        var extra = false;
-        foreach (var member in e.EnumerateObject())
+        if (m.HasExtra)
         {
-            if (EnvelopeFields.Contains(member.Name))
+            writer.WriteStartObject("extra"u8);
+            foreach (var member in e.EnumerateObject())
             {
-                continue;
+                if (!Members.IsEnvelope(member))
+                {
+                    member.WriteTo(writer);
+                }
             }
-            if (!extra)
-            {
-                writer.WriteStartObject("extra");
-                extra = true;
-            }
-            member.WriteTo(writer);
-        }
-        if (extra)
-        {
             writer.WriteEndObject();
         }
 
-        if (flags.Count > 0)
+        if (flags is not null)
         {
             writer.WriteStartArray("flags");
             foreach (var flag in flags)
@@ -383,7 +378,7 @@ public sealed class EventNormalizer
     /// Records the rate used to report this event's amounts: the one the source froze
     /// (properties or snapshot), 1 for the reporting currency, else the configured table's.
     /// </summary>
-    private void WriteFxRate(Utf8JsonWriter writer, Envelope envelope, JsonElement properties, List<string> flags)
+    private void WriteFxRate(Utf8JsonWriter writer, Envelope envelope, JsonElement properties, ref List<string>? flags)
     {
         var owner = properties;
         if (envelope.EventType == "order_status_changed")
@@ -418,21 +413,175 @@ public sealed class EventNormalizer
             writer.WriteString("fx_source", "table");
             return;
         }
-        flags.Add("fx_rate_missing");
+        (flags ??= []).Add("fx_rate_missing");
     }
 
-    private static void WriteIfMissing(Utf8JsonWriter writer, bool hasContext, JsonElement context, string name, string? value)
+    private static void WriteId(Utf8JsonWriter writer, ReadOnlySpan<byte> name, JsonElement id)
     {
-        if (value is null or "unknown")
+        if (id.ValueKind == JsonValueKind.String)
         {
-            return;
+            writer.WritePropertyName(name);
+            writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(id), skipInputValidation: true);
         }
-        if (hasContext && context.TryGetProperty(name, out var existing) && existing.ValueKind != JsonValueKind.Null)
-        {
-            return;
-        }
-        writer.WriteString(name, value);
     }
+
+    /// <summary>
+    /// Writes the client's context as sent (raw bytes) plus the fields the hub derives where the
+    /// client left them out: device, OS and browser from the user agent; country, hub, zone and
+    /// category from the event's store. The derived fields are spliced in before the closing
+    /// brace, so the client's part is copied, not re-serialized.
+    /// </summary>
+    private static void WriteContext(Utf8JsonWriter writer, JsonElement context, StoreDimension? store)
+    {
+        var present = ContextFields.None;
+        string? userAgent = null;
+        if (context.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var member in context.EnumerateObject())
+            {
+                var field = ContextFieldOf(member);
+                if (member.Value.ValueKind == JsonValueKind.Null)
+                {
+                    present |= ContextFields.HasNull;
+                    continue;
+                }
+                present |= field;
+                if (field == ContextFields.UserAgent)
+                {
+                    userAgent = member.Value.GetString();
+                }
+            }
+        }
+
+        Span<(ContextFields Field, string? Value)> derived =
+        [
+            (ContextFields.DeviceType, null), (ContextFields.Os, null), (ContextFields.Browser, null),
+            (ContextFields.Country, store?.Country), (ContextFields.Hub, store?.Hub), (ContextFields.Zone, store?.Zone),
+            (ContextFields.Category, store?.Category),
+        ];
+        if (userAgent is not null)
+        {
+            var ua = UserAgentParser.Parse(userAgent);
+            derived[0].Value = ua.DeviceType;
+            derived[1].Value = ua.Os;
+            derived[2].Value = ua.Browser;
+        }
+        var additions = 0;
+        foreach (var (field, value) in derived)
+        {
+            if (value is not null and not "unknown" && (present & field) == 0)
+            {
+                additions++;
+            }
+        }
+
+        writer.WritePropertyName("context"u8);
+        if (context.ValueKind != JsonValueKind.Object || (present & ContextFields.HasNull) != 0)
+        {
+            // No context, or nulls to drop: write it member by member.
+            writer.WriteStartObject();
+            if (context.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var member in context.EnumerateObject())
+                {
+                    if (member.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        member.WriteTo(writer);
+                    }
+                }
+            }
+            foreach (var (field, value) in derived)
+            {
+                if (value is not null and not "unknown" && (present & field) == 0)
+                {
+                    writer.WriteString(ContextFieldName(field), value);
+                }
+            }
+            writer.WriteEndObject();
+            return;
+        }
+
+        var raw = JsonMarshal.GetRawUtf8Value(context);
+        if (additions == 0)
+        {
+            writer.WriteRawValue(raw, skipInputValidation: true);
+            return;
+        }
+        var body = raw[..raw.LastIndexOf((byte)'}')].TrimEnd(" \t\r\n"u8);
+        Span<int> picked = stackalloc int[derived.Length];
+        var count = 0;
+        var size = body.Length + 1;
+        for (var i = 0; i < derived.Length; i++)
+        {
+            var (field, value) = derived[i];
+            if (value is not null and not "unknown" && (present & field) == 0)
+            {
+                picked[count++] = i;
+                size += JsonFragments.Get(ContextFieldName(field), value).Length + 1;
+            }
+        }
+        var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
+        try
+        {
+            body.CopyTo(scratch);
+            var length = body.Length;
+            var empty = body.Length == 1;
+            foreach (var i in picked[..count])
+            {
+                if (!empty)
+                {
+                    scratch[length++] = (byte)',';
+                }
+                empty = false;
+                var fragment = JsonFragments.Get(ContextFieldName(derived[i].Field), derived[i].Value!);
+                fragment.CopyTo(scratch.AsSpan(length));
+                length += fragment.Length;
+            }
+            scratch[length++] = (byte)'}';
+            writer.WriteRawValue(scratch.AsSpan(0, length), skipInputValidation: true);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(scratch);
+        }
+    }
+
+    [Flags]
+    private enum ContextFields
+    {
+        None = 0,
+        DeviceType = 1,
+        Os = 2,
+        Browser = 4,
+        Country = 8,
+        Hub = 16,
+        Zone = 32,
+        Category = 64,
+        UserAgent = 128,
+        HasNull = 256,
+    }
+
+    private static ContextFields ContextFieldOf(JsonProperty member) =>
+        member.NameEquals("user_agent"u8) ? ContextFields.UserAgent
+        : member.NameEquals("device_type"u8) ? ContextFields.DeviceType
+        : member.NameEquals("os"u8) ? ContextFields.Os
+        : member.NameEquals("browser"u8) ? ContextFields.Browser
+        : member.NameEquals("country"u8) ? ContextFields.Country
+        : member.NameEquals("hub"u8) ? ContextFields.Hub
+        : member.NameEquals("zone"u8) ? ContextFields.Zone
+        : member.NameEquals("category"u8) ? ContextFields.Category
+        : ContextFields.None;
+
+    private static string ContextFieldName(ContextFields field) => field switch
+    {
+        ContextFields.DeviceType => "device_type",
+        ContextFields.Os => "os",
+        ContextFields.Browser => "browser",
+        ContextFields.Country => "country",
+        ContextFields.Hub => "hub",
+        ContextFields.Zone => "zone",
+        _ => "category",
+    };
 
     private void Reject(AppendBatch batch, int index, string? eventId, RejectReason reason, List<string> errors, JsonElement e)
     {
@@ -444,9 +593,9 @@ public sealed class EventNormalizer
         batch.AddRejected(new QuarantinedEvent(index, eventId, reason.ToString(), errors, payload));
     }
 
-    private static string? RequiredString(JsonElement e, string name, int maxLength, List<string> errors)
+    private static string? RequiredString(JsonElement value, string name, int maxLength, List<string> errors)
     {
-        if (!e.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
             errors.Add($"{name}: is required");
             return null;
@@ -511,6 +660,44 @@ public sealed class EventNormalizer
     }
 
     private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
+
+    /// <summary>The envelope's members, found in one pass over the event's properties.</summary>
+    private struct Members
+    {
+        public JsonElement EventId, EventType, Timestamp, SessionId, UserId, AnonymousId, Context, Properties;
+        public bool HasExtra;
+
+        public static Members Scan(JsonElement e)
+        {
+            var m = default(Members);
+            foreach (var member in e.EnumerateObject())
+            {
+                if (member.NameEquals("event_id"u8)) { m.EventId = member.Value; }
+                else if (member.NameEquals("event_type"u8)) { m.EventType = member.Value; }
+                else if (member.NameEquals("timestamp"u8)) { m.Timestamp = member.Value; }
+                else if (member.NameEquals("session_id"u8)) { m.SessionId = member.Value; }
+                else if (member.NameEquals("user_id"u8)) { m.UserId = member.Value; }
+                else if (member.NameEquals("anonymous_id"u8)) { m.AnonymousId = member.Value; }
+                else if (member.NameEquals("context"u8)) { m.Context = member.Value; }
+                else if (member.NameEquals("properties"u8)) { m.Properties = member.Value; }
+                else { m.HasExtra = true; }
+            }
+            return m;
+        }
+
+        public static bool IsEnvelope(JsonProperty member) =>
+            member.NameEquals("event_id"u8) || member.NameEquals("event_type"u8) || member.NameEquals("timestamp"u8)
+            || member.NameEquals("session_id"u8) || member.NameEquals("user_id"u8) || member.NameEquals("anonymous_id"u8)
+            || member.NameEquals("context"u8) || member.NameEquals("properties"u8);
+
+        public readonly JsonElement Envelope(string name) => name switch
+        {
+            "session_id" => SessionId,
+            "user_id" => UserId,
+            "anonymous_id" => AnonymousId,
+            _ => default,
+        };
+    }
 
     private sealed class Envelope
     {

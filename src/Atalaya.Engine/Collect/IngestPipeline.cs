@@ -38,7 +38,7 @@ public sealed class IngestPipeline
     public async Task<IngestResult> IngestNativeAsync(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem, CancellationToken cancellationToken = default)
     {
         EnsureUtf8(body.Span);
-        var batch = new AppendBatch(sourceSystem, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        using var batch = new AppendBatch(sourceSystem, _time.GetUtcNow().ToUnixTimeMilliseconds(), body.Length);
         var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
         var stores = new BatchStores();
         var documentOptions = new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth };
@@ -89,14 +89,15 @@ public sealed class IngestPipeline
                 throw new MalformedBodyException($"The body must be a JSON object (one event) or an array of events, got {FieldValidator.Describe(root)}.");
             }
         }
-        return await AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await AppendAsync(batch).ConfigureAwait(false);
     }
 
     /// <summary>Segment messages already mapped to native events (see <see cref="SegmentMapper"/>).</summary>
     public async Task<IngestResult> IngestSegmentAsync(SegmentPayload payload, string sourceSystem, CancellationToken cancellationToken = default)
     {
         var receivedAt = _time.GetUtcNow();
-        var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds());
+        using var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds(), 16 * 1024);
         var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
         var stores = new BatchStores();
         for (var i = 0; i < payload.Messages.Count; i++)
@@ -111,12 +112,14 @@ public sealed class IngestPipeline
             using var document = JsonDocument.Parse(mapped.NativeJson!);
             _normalizer.Normalize(document.RootElement, i, batch, writer, stores);
         }
-        return await AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await AppendAsync(batch).ConfigureAwait(false);
     }
 
-    private async Task<IngestResult> AppendAsync(AppendBatch batch, CancellationToken cancellationToken)
+    private async Task<IngestResult> AppendAsync(AppendBatch batch)
     {
-        var outcome = await _log.AppendAsync(batch, cancellationToken).ConfigureAwait(false);
+        // The request's cancellation is not passed on: a queued append always completes (see EventLog).
+        var outcome = await _log.AppendAsync(batch).ConfigureAwait(false);
         var rejected = batch.Rejected
             .Select(r => new EventRejection(r.RequestIndex, r.EventId, Enum.Parse<RejectReason>(r.Reason), r.Errors))
             .ToList();

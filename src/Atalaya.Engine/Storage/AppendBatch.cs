@@ -3,20 +3,26 @@ using System.Buffers;
 namespace Atalaya.Engine.Storage;
 
 /// <summary>
-/// One request's worth of validated, normalized events (back to back in one buffer) and the
-/// rejections to quarantine, handed to the <see cref="EventLog"/> as a unit. The log decides which
-/// events are duplicates; everything else in here was decided by the ingest pipeline.
+/// One request's worth of validated, normalized events and the rejections to quarantine, handed to
+/// the <see cref="EventLog"/> as a unit. The events are written as one JSON array
+/// (<c>[e1,e2,…]</c>) in a pooled buffer, so that when none is a duplicate the log stores the
+/// buffer as it is. The log decides which events are duplicates; everything else in here was
+/// decided by the ingest pipeline. Dispose it once appended.
 /// </summary>
-public sealed class AppendBatch
+public sealed class AppendBatch : IDisposable
 {
-    private readonly ArrayBufferWriter<byte> _buffer = new(4096);
+    private readonly PooledBufferWriter _buffer;
     private readonly List<BatchEvent> _events = [];
     private readonly List<QuarantinedEvent> _rejected = [];
+    private bool _closed;
 
-    public AppendBatch(string sourceSystem, long receivedAtMs)
+    /// <param name="expectedBytes">A hint: about the size of the request body.</param>
+    public AppendBatch(string sourceSystem, long receivedAtMs, int expectedBytes = 4096)
     {
         SourceSystem = sourceSystem;
         ReceivedAtMs = receivedAtMs;
+        _buffer = new PooledBufferWriter(expectedBytes + expectedBytes / 4 + 1024);
+        _buffer.Write((byte)'[');
     }
 
     public string SourceSystem { get; }
@@ -34,12 +40,34 @@ public sealed class AppendBatch
 
     public ReadOnlySpan<byte> Json(BatchEvent e) => _buffer.WrittenSpan.Slice(e.Offset, e.Length);
 
+    /// <summary>Called before writing an event: separates it from the previous one.</summary>
+    public void BeginEvent()
+    {
+        if (_events.Count > 0)
+        {
+            _buffer.Write((byte)',');
+        }
+    }
+
     /// <summary>Records the event written to <see cref="Buffer"/> since <paramref name="offset"/>.</summary>
     public void AddEvent(int requestIndex, string eventId, long timestampMs, int offset, StoreDimension? store)
     {
         _events.Add(new BatchEvent(requestIndex, eventId, Storage.EventIdIndex.Hash(eventId), timestampMs,
             offset, _buffer.WrittenCount - offset, store));
     }
+
+    /// <summary>The whole array <c>[…]</c>, closed on first use.</summary>
+    internal (byte[] Array, int Length) ClosedArray()
+    {
+        if (!_closed)
+        {
+            _buffer.Write((byte)']');
+            _closed = true;
+        }
+        return (_buffer.Array, _buffer.WrittenCount);
+    }
+
+    public void Dispose() => _buffer.Dispose();
 
     public void AddRejected(QuarantinedEvent rejected) => _rejected.Add(rejected);
 }

@@ -86,16 +86,18 @@ public sealed class EventLog : IAsyncDisposable
 
     public static EventLog Open(HubDatabase database, StoreDirectory? stores = null) => new(database, stores ?? new StoreDirectory());
 
-    /// <summary>Appends the batch; completes once it is durable.</summary>
-    public Task<AppendOutcome> AppendAsync(AppendBatch batch, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Appends the batch; completes once it is durable. Not cancellable: once queued, the writer
+    /// reads the batch's buffer, so the caller must not release the batch before this completes.
+    /// </summary>
+    public Task<AppendOutcome> AppendAsync(AppendBatch batch)
     {
         var pending = new PendingAppend(batch);
         if (!_queue.Writer.TryWrite(pending))
         {
             throw new StoreUnavailableException("The event log is closed.", null);
         }
-        // The caller may stop waiting, but the append itself is never cancelled halfway.
-        return pending.Completion.Task.WaitAsync(cancellationToken);
+        return pending.Completion.Task;
     }
 
     private static (EventIdIndex Index, long NextSeq, long Blocks) LoadIndex(SqliteConnection connection)
@@ -210,31 +212,25 @@ public sealed class EventLog : IAsyncDisposable
         {
             return (0, 0);
         }
-        var duplicates = 0;
-        var json = ArrayPool<byte>.Shared.Rent(batch.WrittenCount + events.Count + 2);
+        // Dedupe first: the common case (no duplicate) stores the batch's buffer as it is.
+        var keep = new bool[events.Count];
+        var accepted = 0;
+        long min = long.MaxValue, max = long.MinValue;
         var ids = ArrayPool<byte>.Shared.Rent(events.Count * 16);
+        byte[]? rebuilt = null;
         try
         {
-            var jsonLength = 0;
-            var idsLength = 0;
-            long min = long.MaxValue, max = long.MinValue;
-            json[jsonLength++] = (byte)'[';
-            foreach (var e in events)
+            for (var i = 0; i < events.Count; i++)
             {
+                var e = events[i];
                 if (!_index.Add(e.IdHash))
                 {
-                    duplicates++;
                     continue;
                 }
+                keep[i] = true;
                 added.Add(e.IdHash);
-                if (idsLength > 0)
-                {
-                    json[jsonLength++] = (byte)',';
-                }
-                batch.Json(e).CopyTo(json.AsSpan(jsonLength));
-                jsonLength += e.Length;
-                EventIdIndex.WriteHash(e.IdHash, ids.AsSpan(idsLength, 16));
-                idsLength += 16;
+                EventIdIndex.WriteHash(e.IdHash, ids.AsSpan(accepted * 16, 16));
+                accepted++;
                 min = Math.Min(min, e.TimestampMs);
                 max = Math.Max(max, e.TimestampMs);
                 if (e.Store is { } store)
@@ -245,11 +241,33 @@ public sealed class EventLog : IAsyncDisposable
                     _upsertStore.ExecuteNonQuery();
                 }
             }
-            json[jsonLength++] = (byte)']';
-            var accepted = idsLength / 16;
+            var duplicates = events.Count - accepted;
             if (accepted == 0)
             {
                 return (0, duplicates);
+            }
+
+            var (json, jsonLength) = batch.ClosedArray();
+            if (duplicates > 0)
+            {
+                rebuilt = ArrayPool<byte>.Shared.Rent(jsonLength);
+                var length = 0;
+                rebuilt[length++] = (byte)'[';
+                for (var i = 0; i < events.Count; i++)
+                {
+                    if (!keep[i])
+                    {
+                        continue;
+                    }
+                    if (length > 1)
+                    {
+                        rebuilt[length++] = (byte)',';
+                    }
+                    batch.Json(events[i]).CopyTo(rebuilt.AsSpan(length));
+                    length += events[i].Length;
+                }
+                rebuilt[length++] = (byte)']';
+                (json, jsonLength) = (rebuilt, length);
             }
 
             var p = _insertBlock.Parameters;
@@ -260,7 +278,7 @@ public sealed class EventLog : IAsyncDisposable
             p[4].Value = max;
             p[5].Value = batch.SourceSystem;
             p[6].Value = ids;
-            p[6].Size = idsLength;
+            p[6].Size = accepted * 16;
             p[7].Value = json;
             p[7].Size = jsonLength;
             _insertBlock.ExecuteNonQuery();
@@ -271,8 +289,11 @@ public sealed class EventLog : IAsyncDisposable
         {
             _insertBlock.Parameters[6].Value = null;
             _insertBlock.Parameters[7].Value = null;
-            ArrayPool<byte>.Shared.Return(json);
             ArrayPool<byte>.Shared.Return(ids);
+            if (rebuilt is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rebuilt);
+            }
         }
     }
 

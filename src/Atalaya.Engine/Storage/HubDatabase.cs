@@ -33,7 +33,7 @@ public sealed class HubDatabase
 
     public string ConnectionString { get; }
 
-    /// <summary>Caps the file size (pages of 4 KiB); lets tests provoke a full disk.</summary>
+    /// <summary>Caps the file size (pages of 16 KiB); lets tests provoke a full disk.</summary>
     public int? MaxPageCount { get; }
 
     /// <summary>Opens a connection and applies pending migrations.</summary>
@@ -50,8 +50,14 @@ public sealed class HubDatabase
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
         using var pragma = connection.CreateCommand();
+        // 16 KiB pages: an event block (megabytes) spans a quarter of the overflow pages and WAL
+        // frames it would at 4 KiB, which measured ~3x faster appends (docs/benchmarks.md). Only
+        // takes effect when the file is created. A 64 MB WAL between checkpoints keeps the copy
+        // from WAL to the database file in large sequential runs.
         pragma.CommandText = """
+            PRAGMA page_size = 16384;
             PRAGMA journal_mode = WAL;
+            PRAGMA wal_autocheckpoint = 4000;
             PRAGMA synchronous = FULL;
             PRAGMA busy_timeout = 30000;
             PRAGMA foreign_keys = ON;

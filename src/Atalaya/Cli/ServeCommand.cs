@@ -25,7 +25,7 @@ public static class ServeCommand
         var logFormat = new Option<string>("--log-format") { Description = "text or json (structured, one object per line).", DefaultValueFactory = _ => "text", HelpName = "FORMAT" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var currency = new Option<string>("--reporting-currency") { Description = "ISO 4217 currency KPIs are reported in.", DefaultValueFactory = _ => "USD", HelpName = "CODE" };
-        var maxPages = new Option<int?>("--max-db-pages") { Description = "Cap the database at this many 4 KiB pages (the collector answers 503 when full).", HelpName = "N" };
+        var maxPages = new Option<int?>("--max-db-pages") { Description = "Cap the database at this many 16 KiB pages (the collector answers 503 when full).", HelpName = "N" };
         var command = new Command("serve", "Run the hub: collector, API and health endpoints.")
         {
             data, urls, demo, demoDays, rateLimit, logFormat, currency, maxPages,

@@ -16,6 +16,6 @@ public sealed record ServeOptions
 
     public bool JsonLogs { get; init; }
 
-    /// <summary>Caps the database size in 4 KiB pages (tests use it to fill the "disk").</summary>
+    /// <summary>Caps the database size in 16 KiB pages (tests use it to fill the "disk").</summary>
     public int? MaxPageCount { get; init; }
 }
