@@ -1,1 +1,11 @@
-System.Console.WriteLine("x");
+using System.CommandLine;
+using Atalaya.Cli;
+
+var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-country marketplaces.")
+{
+    ServeCommand.Create(),
+    TokensCommand.Create(),
+    DemoCommand.Create(),
+    ImportCommand.Create(),
+};
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what the tests need when missing, builds with
+# warnings as errors, checks formatting, and runs every test. Servers a test suite needs are
+# started by scripts/services.sh on 127.0.0.1 and stopped on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--help" || "${1:-}" == "-h" ]]; then
+  echo "usage: scripts/test.sh [dotnet test arguments…]   e.g. scripts/test.sh --filter FullyQualifiedName~Collect"
+  exit 0
+fi
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "error: the .NET 10 SDK is required (dotnet not on PATH)." >&2
+  exit 1
+fi
+# sqlite3 is handy for inspecting data folders but no test needs it; nothing else to install yet.
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+echo "== restore"
+dotnet restore Atalaya.slnx --nologo -v q
+
+echo "== build (warnings are errors)"
+dotnet build Atalaya.slnx --no-restore --nologo -v q -c Release -warnaserror
+
+echo "== format"
+dotnet format Atalaya.slnx --no-restore --verify-no-changes
+
+echo "== test"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+dotnet test tests/Atalaya.Tests --no-build -c Release --nologo \
+  --logger "console;verbosity=normal" --results-directory artifacts/test-results "$@" 2>&1 | tee "$log" || status=$?
+
+# One plain closing line for whoever reads the end of the log (CI included).
+passed=$(grep -E '^\s+Passed: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+failed=$(grep -E '^\s+Failed: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+echo
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"

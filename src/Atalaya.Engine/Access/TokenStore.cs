@@ -1,0 +1,199 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Atalaya.Engine.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Atalaya.Engine.Access;
+
+/// <summary>
+/// Tokens: 256-bit random secrets with a recognizable prefix (<c>atl_write_…</c>, <c>atl_admin_…</c>),
+/// shown once and stored only as SHA-256 hashes. Lookups are cached for at most one second, so a
+/// revocation made by another process (the CLI) takes effect on a running server within a second.
+/// Last-used times are kept in memory and written in bulk by <see cref="FlushLastUsed"/>.
+/// </summary>
+public sealed class TokenStore
+{
+    private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+    private readonly HubDatabase _database;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, (TokenInfo? Token, DateTimeOffset LoadedAt)> _cache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
+
+    public TokenStore(HubDatabase database, TimeProvider? time = null)
+    {
+        _database = database;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Creates a token; the returned secret is the only copy there will ever be.</summary>
+    public (TokenInfo Token, string Secret) Create(TokenRequest request)
+    {
+        Validate(request);
+        var secret = $"atl_{Roles.Name(request.Role).Replace("_", "", StringComparison.Ordinal)}_{RandomBase62(43)}";
+        var id = "tok_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
+        var now = _time.GetUtcNow();
+        var token = new TokenInfo(id, request.Name ?? $"{Roles.Name(request.Role)} token", request.Role,
+            request.Countries ?? [], request.Hubs ?? [], request.Zones ?? [], request.Stores ?? [],
+            request.Role == Role.Write ? request.Source ?? "default" : request.Source, now, null, null);
+        using var connection = _database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO tokens (id, name, role, countries, hubs, zones, stores, source, secret_hash, created_at)
+            VALUES ($id, $name, $role, $countries, $hubs, $zones, $stores, $source, $hash, $created);
+            """;
+        command.Parameters.AddWithValue("$id", token.Id);
+        command.Parameters.AddWithValue("$name", token.Name);
+        command.Parameters.AddWithValue("$role", Roles.Name(token.Role));
+        command.Parameters.AddWithValue("$countries", string.Join(',', token.Countries));
+        command.Parameters.AddWithValue("$hubs", string.Join(',', token.Hubs));
+        command.Parameters.AddWithValue("$zones", string.Join(',', token.Zones));
+        command.Parameters.AddWithValue("$stores", string.Join(',', token.Stores));
+        command.Parameters.AddWithValue("$source", (object?)token.Source ?? DBNull.Value);
+        command.Parameters.AddWithValue("$hash", Hash(secret));
+        command.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
+        command.ExecuteNonQuery();
+        return (token, secret);
+    }
+
+    private static void Validate(TokenRequest request)
+    {
+        if (request.Role == Role.Vendor && (request.Stores is null || request.Stores.Count == 0))
+        {
+            throw new ArgumentException("A vendor token needs --store with the vendor's store ids.");
+        }
+        if (request.Role == Role.CountryOpsLead && (request.Countries is null || request.Countries.Count == 0))
+        {
+            throw new ArgumentException("A country_ops_lead token needs --country with its country codes (e.g. MX,CO).");
+        }
+        if (request.Source is { } source && (source.Length is 0 or > 64 || !source.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+        {
+            throw new ArgumentException("--source must be 1–64 letters, digits, '-', '_' or '.'.");
+        }
+    }
+
+    public IReadOnlyList<TokenInfo> List()
+    {
+        using var connection = _database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SelectColumns} ORDER BY created_at, id;";
+        using var reader = command.ExecuteReader();
+        var tokens = new List<TokenInfo>();
+        while (reader.Read())
+        {
+            tokens.Add(Read(reader));
+        }
+        return tokens;
+    }
+
+    /// <summary>Revokes by public id; false when no such active token exists.</summary>
+    public bool Revoke(string id)
+    {
+        using var connection = _database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE tokens SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL;";
+        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$id", id);
+        var changed = command.ExecuteNonQuery() == 1;
+        _cache.Clear();
+        return changed;
+    }
+
+    /// <summary>The active token for a secret, or null for an unknown or revoked one.</summary>
+    public TokenInfo? Authenticate(string? secret)
+    {
+        if (string.IsNullOrEmpty(secret) || secret.Length > 200 || !secret.StartsWith("atl_", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var key = Convert.ToHexString(Hash(secret));
+        var now = _time.GetUtcNow();
+        if (!_cache.TryGetValue(key, out var cached) || now - cached.LoadedAt > CacheFor)
+        {
+            cached = (Load(Hash(secret)), now);
+            _cache[key] = cached;
+        }
+        if (cached.Token is not { IsRevoked: false } token)
+        {
+            return null;
+        }
+        _lastUsed[token.Id] = now;
+        return token;
+    }
+
+    /// <summary>Writes the last-used times gathered since the previous flush.</summary>
+    public void FlushLastUsed()
+    {
+        if (_lastUsed.IsEmpty)
+        {
+            return;
+        }
+        using var connection = _database.Connect();
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), $at) WHERE id = $id;";
+        var at = command.Parameters.Add("$at", SqliteType.Integer);
+        var id = command.Parameters.Add("$id", SqliteType.Text);
+        foreach (var tokenId in _lastUsed.Keys)
+        {
+            if (_lastUsed.TryRemove(tokenId, out var when))
+            {
+                at.Value = when.ToUnixTimeMilliseconds();
+                id.Value = tokenId;
+                command.ExecuteNonQuery();
+            }
+        }
+        transaction.Commit();
+    }
+
+    private TokenInfo? Load(byte[] hash)
+    {
+        using var connection = _database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"{SelectColumns} WHERE secret_hash = $hash;";
+        command.Parameters.AddWithValue("$hash", hash);
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? Read(reader) : null;
+    }
+
+    private const string SelectColumns =
+        "SELECT id, name, role, countries, hubs, zones, stores, source, created_at, last_used_at, revoked_at FROM tokens";
+
+    private static TokenInfo Read(SqliteDataReader reader)
+    {
+        Roles.TryParse(reader.GetString(2), out var role);
+        return new TokenInfo(reader.GetString(0), reader.GetString(1), role,
+            List(reader.GetString(3)), List(reader.GetString(4)), List(reader.GetString(5)), List(reader.GetString(6)),
+            reader.IsDBNull(7) ? null : reader.GetString(7),
+            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
+            reader.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
+            reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)));
+    }
+
+    private static string[] List(string text) => text.Length == 0 ? [] : text.Split(',');
+
+    private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
+
+    private static string RandomBase62(int length)
+    {
+        // 43 base-62 characters carry 256 bits; rejection sampling keeps every character uniform.
+        var chars = new char[length];
+        var i = 0;
+        Span<byte> bytes = stackalloc byte[64];
+        while (i < length)
+        {
+            RandomNumberGenerator.Fill(bytes);
+            foreach (var b in bytes)
+            {
+                if (b < 248 && i < length)
+                {
+                    chars[i++] = Base62[b % 62];
+                }
+            }
+        }
+        return new string(chars);
+    }
+}

@@ -1,0 +1,166 @@
+using System.Text.Json;
+
+namespace Atalaya.Engine.Catalog;
+
+/// <summary>
+/// Checks JSON values against catalog <see cref="FieldRule"/>s. Every message starts with the
+/// field's path (<c>properties.items[2].quantity</c>) and says the rule it broke, so a client
+/// developer can fix the event from the message alone.
+/// </summary>
+public static class FieldValidator
+{
+    public const int DefaultMaxStringLength = 2048;
+
+    public static void ValidateObject(JsonElement value, IReadOnlyList<FieldRule> fields, string path, List<string> errors)
+    {
+        foreach (var field in fields)
+        {
+            var fieldPath = path.Length == 0 ? field.Name : $"{path}.{field.Name}";
+            if (!value.TryGetProperty(field.Name, out var member) || member.ValueKind == JsonValueKind.Null)
+            {
+                if (field.Required)
+                {
+                    errors.Add($"{fieldPath}: is required");
+                }
+                continue;
+            }
+            Validate(member, field, fieldPath, errors);
+        }
+    }
+
+    public static void Validate(JsonElement value, FieldRule rule, string path, List<string> errors)
+    {
+        switch (rule.Kind)
+        {
+            case FieldKind.String:
+                if (value.ValueKind != JsonValueKind.String)
+                {
+                    errors.Add($"{path}: must be a string, got {Describe(value)}");
+                    return;
+                }
+                var text = value.GetString()!;
+                if (text.Length == 0 && rule.Required)
+                {
+                    errors.Add($"{path}: must not be empty");
+                }
+                if (text.Length > (rule.MaxLength ?? DefaultMaxStringLength))
+                {
+                    errors.Add($"{path}: must be at most {rule.MaxLength ?? DefaultMaxStringLength} characters, got {text.Length}");
+                }
+                if (rule.AllowedValues is { } allowed && !allowed.Contains(text, StringComparer.Ordinal))
+                {
+                    errors.Add($"{path}: must be one of {string.Join(", ", allowed)}, got \"{Clip(text)}\"");
+                }
+                break;
+            case FieldKind.Currency or FieldKind.Country:
+                var length = rule.Kind == FieldKind.Currency ? 3 : 2;
+                if (value.ValueKind != JsonValueKind.String || !IsUpperCode(value.GetString()!, length))
+                {
+                    var what = rule.Kind == FieldKind.Currency ? "an ISO 4217 currency code like \"MXN\"" : "an ISO 3166 country code like \"MX\"";
+                    errors.Add($"{path}: must be {what}, got {Describe(value)}");
+                }
+                break;
+            case FieldKind.Integer:
+                if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var integer))
+                {
+                    errors.Add($"{path}: must be an integer, got {Describe(value)}");
+                }
+                else if (rule.Min is { } minInt && integer < minInt)
+                {
+                    errors.Add($"{path}: must be at least {minInt}, got {integer}");
+                }
+                break;
+            case FieldKind.Number or FieldKind.Money or FieldKind.Rate:
+                if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var number))
+                {
+                    errors.Add($"{path}: must be a number{(rule.Kind == FieldKind.Number ? "" : " within ±7.9e28")}, got {Describe(value)}");
+                }
+                else if (rule.Kind == FieldKind.Money && number < 0)
+                {
+                    errors.Add($"{path}: must be an amount ≥ 0, got {number}");
+                }
+                else if (rule.Kind == FieldKind.Rate && number <= 0)
+                {
+                    errors.Add($"{path}: must be a rate > 0, got {number}");
+                }
+                else if (rule.Min is { } min && number < min)
+                {
+                    errors.Add($"{path}: must be at least {min}, got {number}");
+                }
+                break;
+            case FieldKind.Boolean:
+                if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                {
+                    errors.Add($"{path}: must be true or false, got {Describe(value)}");
+                }
+                break;
+            case FieldKind.Object:
+                if (value.ValueKind != JsonValueKind.Object)
+                {
+                    errors.Add($"{path}: must be an object, got {Describe(value)}");
+                    return;
+                }
+                ValidateObject(value, rule.Fields, path, errors);
+                break;
+            case FieldKind.Array:
+                if (value.ValueKind != JsonValueKind.Array)
+                {
+                    errors.Add($"{path}: must be an array, got {Describe(value)}");
+                    return;
+                }
+                var count = value.GetArrayLength();
+                if (rule.MinItems is { } minItems && count < minItems)
+                {
+                    errors.Add($"{path}: must have at least {minItems} item(s), got {count}");
+                }
+                if (rule.MaxItems is { } maxItems && count > maxItems)
+                {
+                    errors.Add($"{path}: must have at most {maxItems} items, got {count}");
+                }
+                if (rule.Items is { } itemRule)
+                {
+                    var i = 0;
+                    foreach (var item in value.EnumerateArray())
+                    {
+                        Validate(item, itemRule, $"{path}[{i++}]", errors);
+                        if (errors.Count > 20)
+                        {
+                            return;
+                        }
+                    }
+                }
+                break;
+        }
+    }
+
+    private static bool IsUpperCode(string text, int length)
+    {
+        if (text.Length != length)
+        {
+            return false;
+        }
+        foreach (var c in text)
+        {
+            if (c is < 'A' or > 'Z')
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>A short description of a JSON value for an error message.</summary>
+    public static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => $"\"{Clip(value.GetString()!)}\"",
+        JsonValueKind.Number => Clip(value.GetRawText()),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        JsonValueKind.Null => "null",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => "nothing",
+    };
+
+    private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
+}

@@ -1,0 +1,18 @@
+namespace Atalaya.Engine.Collect;
+
+/// <summary>Collector limits and settings (CONTRACT §2); every one is configurable.</summary>
+public sealed record IngestOptions
+{
+    public int MaxEventBytes { get; init; } = 32 * 1024;
+
+    public int MaxSegmentBatchBytes { get; init; } = 500 * 1024;
+
+    public int MaxNativeRequestBytes { get; init; } = 5 * 1024 * 1024;
+
+    public string ReportingCurrency { get; init; } = "USD";
+
+    /// <summary>Timestamps further ahead of receive time than this are clamped to it and flagged.</summary>
+    public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromHours(24);
+
+    public int MaxJsonDepth { get; init; } = 64;
+}

@@ -1,0 +1,325 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace Atalaya.Engine.Collect;
+
+/// <summary>
+/// Maps one Segment message to a native event (CONTRACT §1.3): messageId → event_id, the e-commerce
+/// spec's event names and properties to the catalog's, page and screen → page_view, identify /
+/// group / alias as events of those types, Segment context to native context, and clock skew
+/// corrected as Segment does: timestamp + (receivedAt − sentAt). The result then goes through the
+/// same validation as any native event.
+/// </summary>
+public static class SegmentMapper
+{
+    private static readonly Dictionary<string, string> EcommerceNames = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["Product Viewed"] = "product_viewed",
+        ["Product Added"] = "add_to_cart",
+        ["Checkout Started"] = "checkout_started",
+        ["Order Completed"] = "purchase_completed",
+        ["Products Searched"] = "product_searched",
+    };
+
+    private static readonly Dictionary<string, string> LibraryPlatforms = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["analytics.js"] = "web",
+        ["analytics-next"] = "web",
+        ["@segment/analytics-next"] = "web",
+        ["RudderLabs JavaScript SDK"] = "web",
+        ["analytics-ios"] = "ios",
+        ["analytics-swift"] = "ios",
+        ["rudder-ios-library"] = "ios",
+        ["analytics-android"] = "android",
+        ["analytics-kotlin"] = "android",
+        ["com.rudderstack.android.sdk.core"] = "android",
+    };
+
+    public readonly record struct Mapped(string? EventId, byte[]? NativeJson, IReadOnlyList<string>? Errors);
+
+    public static Mapped Map(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
+    {
+        if (message.ValueKind != JsonValueKind.Object)
+        {
+            return new Mapped(null, null, [$"message: must be a JSON object, got {Catalog.FieldValidator.Describe(message)}"]);
+        }
+        var messageId = Text(message, "messageId");
+        var type = (payload.ImpliedType ?? Text(message, "type"))?.ToLowerInvariant();
+        string eventType;
+        switch (type)
+        {
+            case "track":
+                var name = Text(message, "event");
+                if (string.IsNullOrWhiteSpace(name))
+                {
+                    return new Mapped(messageId, null, ["event: a track call needs an event name"]);
+                }
+                eventType = EcommerceNames.TryGetValue(name, out var known) ? known : ToSnakeCase(name);
+                break;
+            case "page" or "screen":
+                eventType = "page_view";
+                break;
+            case "identify" or "group" or "alias":
+                eventType = type;
+                break;
+            default:
+                return new Mapped(messageId, null, [$"type: must be one of track, page, screen, identify, group, alias; got {(type is null ? "nothing" : $"\"{type}\"")}"]);
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("event_id", messageId ?? "seg-" + Guid.NewGuid().ToString("N"));
+            writer.WriteString("event_type", eventType);
+            WriteTimestamp(writer, message, payload, receivedAt);
+            WriteId(writer, message, "userId", "user_id");
+            WriteId(writer, message, "anonymousId", "anonymous_id");
+            var context = MergedContext(message, payload);
+            var sessionId = context is { } ctx ? TextOrNumber(ctx, "sessionId") : null;
+            sessionId ??= message.TryGetProperty("properties", out var p0) && p0.ValueKind == JsonValueKind.Object ? TextOrNumber(p0, "session_id") : null;
+            if (sessionId is not null)
+            {
+                writer.WriteString("session_id", sessionId);
+            }
+            WriteContext(writer, context, message, type);
+            WriteProperties(writer, message, type, eventType);
+            writer.WriteStartObject("segment");
+            writer.WriteString("type", type);
+            if (type == "track")
+            {
+                writer.WriteString("event", Text(message, "event"));
+            }
+            if (messageId is null)
+            {
+                writer.WriteBoolean("generated_message_id", true);
+            }
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+        return new Mapped(messageId, buffer.WrittenSpan.ToArray(), null);
+    }
+
+    private static void WriteTimestamp(Utf8JsonWriter writer, JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
+    {
+        var timestampText = Text(message, "timestamp") ?? Text(message, "originalTimestamp");
+        var sentAtText = Text(message, "sentAt") ?? payload.SentAt;
+        if (timestampText is null)
+        {
+            writer.WriteString("timestamp", receivedAt.UtcDateTime);
+            return;
+        }
+        if (!EventNormalizer.TryParseTimestamp(timestampText, out var timestamp))
+        {
+            // Left as sent: validation names the field and the expected format.
+            writer.WriteString("timestamp", timestampText);
+            return;
+        }
+        if (sentAtText is not null && EventNormalizer.TryParseTimestamp(sentAtText, out var sentAt))
+        {
+            timestamp += receivedAt - sentAt;
+        }
+        writer.WriteString("timestamp", timestamp.UtcDateTime);
+    }
+
+    private static void WriteId(Utf8JsonWriter writer, JsonElement message, string from, string to)
+    {
+        if (TextOrNumber(message, from) is { Length: > 0 } id)
+        {
+            writer.WriteString(to, id);
+        }
+    }
+
+    private static JsonElement? MergedContext(JsonElement message, SegmentPayload payload) =>
+        message.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : payload.BatchContext;
+
+    private static void WriteContext(Utf8JsonWriter writer, JsonElement? context, JsonElement message, string type)
+    {
+        writer.WriteStartObject("context");
+        string? pageUrl = null;
+        if (type == "page" && message.TryGetProperty("properties", out var props) && props.ValueKind == JsonValueKind.Object)
+        {
+            pageUrl = Text(props, "url");
+        }
+        if (context is { } c)
+        {
+            Copy(writer, c, "ip", "ip");
+            Copy(writer, c, "userAgent", "user_agent");
+            Copy(writer, c, "locale", "locale");
+            Copy(writer, c, "timezone", "timezone");
+            if (c.TryGetProperty("page", out var page) && page.ValueKind == JsonValueKind.Object)
+            {
+                pageUrl ??= Text(page, "url");
+                Copy(writer, page, "referrer", "referrer");
+            }
+            var source = c.TryGetProperty("campaign", out var campaign) && campaign.ValueKind == JsonValueKind.Object
+                ? Text(campaign, "source") : null;
+            source ??= Text(c, "source");
+            if (source is not null)
+            {
+                writer.WriteString("source", source);
+            }
+            var app = c.TryGetProperty("app", out var a) && a.ValueKind == JsonValueKind.Object
+                ? Text(a, "namespace") ?? Text(a, "name") : null;
+            app ??= Text(c, "app_id");
+            if (app is not null)
+            {
+                writer.WriteString("app_id", app);
+            }
+            var platform = Text(c, "platform");
+            if (platform is null && c.TryGetProperty("library", out var library) && library.ValueKind == JsonValueKind.Object
+                && Text(library, "name") is { } libraryName)
+            {
+                platform = LibraryPlatforms.TryGetValue(libraryName, out var p) ? p : libraryName.Contains("node", StringComparison.OrdinalIgnoreCase)
+                    || libraryName.Contains("python", StringComparison.OrdinalIgnoreCase) || libraryName.Contains("java", StringComparison.OrdinalIgnoreCase)
+                    || libraryName.Contains("go", StringComparison.OrdinalIgnoreCase) || libraryName.Contains("ruby", StringComparison.OrdinalIgnoreCase)
+                    ? "server" : null;
+            }
+            if (platform is not null)
+            {
+                writer.WriteString("platform", platform);
+            }
+            var country = Text(c, "country");
+            if (country is null && c.TryGetProperty("location", out var location) && location.ValueKind == JsonValueKind.Object)
+            {
+                country = Text(location, "country");
+            }
+            if (country is { Length: 2 } && char.IsAsciiLetterUpper(country[0]) && char.IsAsciiLetterUpper(country[1]))
+            {
+                writer.WriteString("country", country);
+            }
+            foreach (var native in (ReadOnlySpan<string>)["hub", "zone", "device_type", "os", "browser"])
+            {
+                Copy(writer, c, native, native);
+            }
+        }
+        if (pageUrl is null && type == "screen")
+        {
+            // Screens have no URL; a stable pseudo-URL keeps them page views with a path to group by.
+            pageUrl = "screen://" + (Text(message, "name") ?? "unnamed");
+        }
+        if (pageUrl is not null)
+        {
+            writer.WriteString("page_url", pageUrl);
+        }
+        writer.WriteEndObject();
+    }
+
+    private static void WriteProperties(Utf8JsonWriter writer, JsonElement message, string type, string eventType)
+    {
+        writer.WriteStartObject("properties");
+        var hasProperties = message.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object;
+        if (hasProperties)
+        {
+            foreach (var member in properties.EnumerateObject())
+            {
+                switch (member.Name)
+                {
+                    case "products":
+                        writer.WritePropertyName("items");
+                        member.Value.WriteTo(writer);
+                        break;
+                    case "shipping" when !properties.TryGetProperty("delivery_fee", out _):
+                        writer.WritePropertyName("delivery_fee");
+                        member.Value.WriteTo(writer);
+                        break;
+                    default:
+                        member.WriteTo(writer);
+                        break;
+                }
+            }
+            if (eventType == "product_viewed")
+            {
+                Rename(writer, properties, "name", "product_name");
+                Rename(writer, properties, "price", "product_price");
+                Rename(writer, properties, "category", "product_category");
+            }
+        }
+        if (type == "page" || type == "screen")
+        {
+            if (Text(message, "name") is { } pageName && !(hasProperties && properties.TryGetProperty("name", out _)))
+            {
+                writer.WriteString("name", pageName);
+            }
+        }
+        if (type is "identify" or "group" && message.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object
+            && !(hasProperties && properties.TryGetProperty("traits", out _)))
+        {
+            writer.WritePropertyName("traits");
+            traits.WriteTo(writer);
+        }
+        if (type == "group" && TextOrNumber(message, "groupId") is { } groupId)
+        {
+            writer.WriteString("group_id", groupId);
+        }
+        if (type == "alias" && TextOrNumber(message, "previousId") is { } previousId)
+        {
+            writer.WriteString("previous_id", previousId);
+        }
+        writer.WriteEndObject();
+    }
+
+    private static void Rename(Utf8JsonWriter writer, JsonElement properties, string from, string to)
+    {
+        if (properties.TryGetProperty(from, out var value) && !properties.TryGetProperty(to, out _))
+        {
+            writer.WritePropertyName(to);
+            value.WriteTo(writer);
+        }
+    }
+
+    private static void Copy(Utf8JsonWriter writer, JsonElement from, string name, string to)
+    {
+        if (Text(from, name) is { } value)
+        {
+            writer.WriteString(to, value);
+        }
+    }
+
+    private static string? Text(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    /// <summary>Segment allows numeric ids; they are kept as their decimal text.</summary>
+    private static string? TextOrNumber(JsonElement e, string name) =>
+        e.TryGetProperty(name, out var value)
+            ? value.ValueKind switch
+            {
+                JsonValueKind.String => value.GetString(),
+                JsonValueKind.Number => value.GetRawText(),
+                _ => null,
+            }
+            : null;
+
+    /// <summary>"Order Shipped" → order_shipped, "videoPlayed" → video_played, "Add-On Bought" → add_on_bought.</summary>
+    public static string ToSnakeCase(string name)
+    {
+        var builder = new StringBuilder(name.Length + 8);
+        var previousWasSeparator = true;
+        char previous = '\0';
+        foreach (var c in name.Trim())
+        {
+            if (char.IsAsciiLetterOrDigit(c))
+            {
+                if (char.IsAsciiLetterUpper(c) && !previousWasSeparator && (char.IsAsciiLetterLower(previous) || char.IsAsciiDigit(previous)))
+                {
+                    builder.Append('_');
+                }
+                builder.Append(char.ToLowerInvariant(c));
+                previousWasSeparator = false;
+            }
+            else if (!previousWasSeparator)
+            {
+                builder.Append('_');
+                previousWasSeparator = true;
+            }
+            previous = c;
+        }
+        var result = builder.ToString().Trim('_');
+        if (result.Length == 0 || !char.IsAsciiLetterLower(result[0]))
+        {
+            result = "e_" + result;
+        }
+        return result.Length > 64 ? result[..64].TrimEnd('_') : result;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+
+namespace Atalaya.Engine.Collect;
+
+/// <summary>
+/// A parsed Segment HTTP Tracking API body: the messages of a <c>/v1/batch</c> call, or the one
+/// message of <c>/v1/track</c> and friends, with the write key and <c>sentAt</c> it carried.
+/// Owns the parsed document, so dispose it when the request is done.
+/// </summary>
+public sealed class SegmentPayload : IDisposable
+{
+    private readonly JsonDocument _document;
+
+    private SegmentPayload(JsonDocument document, IReadOnlyList<JsonElement> messages, string? writeKey,
+        string? sentAt, JsonElement? batchContext, string? impliedType)
+    {
+        _document = document;
+        Messages = messages;
+        WriteKey = writeKey;
+        SentAt = sentAt;
+        BatchContext = batchContext;
+        ImpliedType = impliedType;
+    }
+
+    public IReadOnlyList<JsonElement> Messages { get; }
+
+    /// <summary>The <c>writeKey</c> found in the body, when the client put it there.</summary>
+    public string? WriteKey { get; }
+
+    public string? SentAt { get; }
+
+    public JsonElement? BatchContext { get; }
+
+    /// <summary>The call type implied by a single-message endpoint (<c>track</c>, <c>page</c>…); null for batch.</summary>
+    public string? ImpliedType { get; }
+
+    /// <param name="impliedType">null for <c>/v1/batch</c>; else the endpoint's call type.</param>
+    public static SegmentPayload Parse(ReadOnlyMemory<byte> body, string? impliedType, int maxDepth)
+    {
+        var document = IngestPipeline.ParseJson(body, maxDepth);
+        try
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                throw new MalformedBodyException($"The body must be a JSON object (a Segment {(impliedType is null ? "batch" : "message")}), got {Catalog.FieldValidator.Describe(root)}.");
+            }
+            var writeKey = root.TryGetProperty("writeKey", out var key) && key.ValueKind == JsonValueKind.String ? key.GetString() : null;
+            var sentAt = root.TryGetProperty("sentAt", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            if (impliedType is not null)
+            {
+                return new SegmentPayload(document, [root], writeKey, sentAt, null, impliedType);
+            }
+            if (!root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
+            {
+                throw new MalformedBodyException("A Segment batch needs a \"batch\" array of messages.");
+            }
+            var context = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : (JsonElement?)null;
+            return new SegmentPayload(document, batch.EnumerateArray().ToList(), writeKey, sentAt, context, null);
+        }
+        catch
+        {
+            document.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose() => _document.Dispose();
+}

@@ -1,0 +1,315 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+
+namespace Atalaya.Engine.Storage;
+
+/// <summary>
+/// The durable, append-only event log with group commit. Requests hand in <see cref="AppendBatch"/>es;
+/// one writer drains whatever is queued, checks every event_id against the <see cref="EventIdIndex"/>,
+/// appends the new events and the quarantined ones in a single transaction, commits (fsync), and only
+/// then completes the callers. So a completed append is durable, concurrent requests share one fsync,
+/// and a duplicate is reported only once the original is durable. If the commit fails, the index is
+/// rolled back and every caller in the group gets <see cref="StoreUnavailableException"/>.
+/// </summary>
+public sealed class EventLog : IAsyncDisposable
+{
+    private const int MaxGroup = 256;
+
+    private readonly HubDatabase _database;
+    private readonly SqliteConnection _connection;
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(
+        new UnboundedChannelOptions { SingleReader = true });
+    private readonly EventIdIndex _index;
+    private readonly Task _writer;
+    private readonly SqliteCommand _insertBlock;
+    private readonly SqliteCommand _insertFailed;
+    private readonly SqliteCommand _upsertStore;
+    private long _nextSeq;
+    private long _eventCount;
+    private long _blockCount;
+
+    private EventLog(HubDatabase database, StoreDirectory stores)
+    {
+        _database = database;
+        Stores = stores;
+        _connection = database.Connect();
+        (_index, _nextSeq, _blockCount) = LoadIndex(_connection);
+        _eventCount = _index.Count;
+        Stores.Load(_connection);
+
+        _insertBlock = _connection.CreateCommand();
+        _insertBlock.CommandText = """
+            INSERT INTO event_blocks (first_seq, event_count, received_at, min_timestamp, max_timestamp, source_system, id_hashes, events)
+            VALUES ($first, $count, $received, $min, $max, $source, $ids, $events);
+            """;
+        foreach (var name in new[] { "$first", "$count", "$received", "$min", "$max", "$source", "$ids", "$events" })
+        {
+            _insertBlock.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        _insertFailed = _connection.CreateCommand();
+        _insertFailed.CommandText = """
+            INSERT INTO failed_events (received_at, source_system, request_index, event_id, reason, errors, payload)
+            VALUES ($received, $source, $index, $event_id, $reason, $errors, $payload);
+            """;
+        foreach (var name in new[] { "$received", "$source", "$index", "$event_id", "$reason", "$errors", "$payload" })
+        {
+            _insertFailed.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        _upsertStore = _connection.CreateCommand();
+        _upsertStore.CommandText = """
+            INSERT INTO stores (store_id, store_name, country, hub, zone, category, created_at)
+            VALUES ($id, $name, $country, $hub, $zone, $category, $created)
+            ON CONFLICT (store_id) DO UPDATE SET store_name = excluded.store_name, country = excluded.country,
+                hub = excluded.hub, zone = excluded.zone, category = excluded.category;
+            """;
+        foreach (var name in new[] { "$id", "$name", "$country", "$hub", "$zone", "$category", "$created" })
+        {
+            _upsertStore.Parameters.Add(new SqliteParameter(name, null));
+        }
+
+        _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None,
+            TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
+    }
+
+    public StoreDirectory Stores { get; }
+
+    /// <summary>Events stored (after dedupe).</summary>
+    public long EventCount => Interlocked.Read(ref _eventCount);
+
+    public long BlockCount => Interlocked.Read(ref _blockCount);
+
+    public HubDatabase Database => _database;
+
+    public static EventLog Open(HubDatabase database, StoreDirectory? stores = null) => new(database, stores ?? new StoreDirectory());
+
+    /// <summary>Appends the batch; completes once it is durable.</summary>
+    public Task<AppendOutcome> AppendAsync(AppendBatch batch, CancellationToken cancellationToken = default)
+    {
+        var pending = new PendingAppend(batch);
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new StoreUnavailableException("The event log is closed.", null);
+        }
+        // The caller may stop waiting, but the append itself is never cancelled halfway.
+        return pending.Completion.Task.WaitAsync(cancellationToken);
+    }
+
+    private static (EventIdIndex Index, long NextSeq, long Blocks) LoadIndex(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(sum(event_count), 0), coalesce(max(first_seq + event_count), 1), count(*) FROM event_blocks;";
+        long events, nextSeq, blocks;
+        using (var reader = command.ExecuteReader())
+        {
+            reader.Read();
+            events = reader.GetInt64(0);
+            nextSeq = reader.GetInt64(1);
+            blocks = reader.GetInt64(2);
+        }
+        var index = new EventIdIndex((int)Math.Min(int.MaxValue, events + 1024));
+        command.CommandText = "SELECT id_hashes FROM event_blocks;";
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                using var stream = reader.GetStream(0);
+                var length = (int)stream.Length;
+                var buffer = ArrayPool<byte>.Shared.Rent(length);
+                stream.ReadExactly(buffer, 0, length);
+                index.AddPacked(buffer.AsSpan(0, length));
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+        return (index, nextSeq, blocks);
+    }
+
+    private async Task WriteLoop()
+    {
+        var group = new List<PendingAppend>(MaxGroup);
+        var reader = _queue.Reader;
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            group.Clear();
+            while (group.Count < MaxGroup && reader.TryRead(out var pending))
+            {
+                group.Add(pending);
+            }
+            Commit(group);
+        }
+    }
+
+    private void Commit(List<PendingAppend> group)
+    {
+        var added = new List<UInt128>();
+        var outcomes = new AppendOutcome[group.Count];
+        var storesTouched = new List<StoreDimension>();
+        var seqBefore = _nextSeq;
+        long newEvents = 0, newBlocks = 0;
+        try
+        {
+            using var transaction = _connection.BeginTransaction(deferred: false);
+            _insertBlock.Transaction = transaction;
+            _insertFailed.Transaction = transaction;
+            _upsertStore.Transaction = transaction;
+            for (var i = 0; i < group.Count; i++)
+            {
+                var batch = group[i].Batch;
+                var (accepted, duplicates) = WriteBatch(batch, added, storesTouched);
+                outcomes[i] = new AppendOutcome(accepted, duplicates);
+                newEvents += accepted;
+                if (accepted > 0)
+                {
+                    newBlocks++;
+                }
+            }
+            transaction.Commit();
+        }
+        catch (Exception exception) when (exception is SqliteException or IOException or InvalidOperationException)
+        {
+            foreach (var hash in added)
+            {
+                _index.Remove(hash);
+            }
+            _nextSeq = seqBefore;
+            var failure = new StoreUnavailableException(Describe(exception), exception);
+            foreach (var pending in group)
+            {
+                pending.Completion.TrySetException(failure);
+            }
+            return;
+        }
+
+        Interlocked.Add(ref _eventCount, newEvents);
+        Interlocked.Add(ref _blockCount, newBlocks);
+        foreach (var store in storesTouched)
+        {
+            Stores.Set(store);
+        }
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Completion.TrySetResult(outcomes[i]);
+        }
+    }
+
+    private (int Accepted, int Duplicates) WriteBatch(AppendBatch batch, List<UInt128> added, List<StoreDimension> storesTouched)
+    {
+        foreach (var rejected in batch.Rejected)
+        {
+            SetParameters(_insertFailed, batch.ReceivedAtMs, batch.SourceSystem, rejected.RequestIndex,
+                rejected.EventId, rejected.Reason, JsonSerializer.Serialize(rejected.Errors, EngineJson.Relaxed.IReadOnlyListString),
+                rejected.Payload);
+            _insertFailed.ExecuteNonQuery();
+        }
+
+        var events = batch.Events;
+        if (events.Count == 0)
+        {
+            return (0, 0);
+        }
+        var duplicates = 0;
+        var json = ArrayPool<byte>.Shared.Rent(batch.WrittenCount + events.Count + 2);
+        var ids = ArrayPool<byte>.Shared.Rent(events.Count * 16);
+        try
+        {
+            var jsonLength = 0;
+            var idsLength = 0;
+            long min = long.MaxValue, max = long.MinValue;
+            json[jsonLength++] = (byte)'[';
+            foreach (var e in events)
+            {
+                if (!_index.Add(e.IdHash))
+                {
+                    duplicates++;
+                    continue;
+                }
+                added.Add(e.IdHash);
+                if (idsLength > 0)
+                {
+                    json[jsonLength++] = (byte)',';
+                }
+                batch.Json(e).CopyTo(json.AsSpan(jsonLength));
+                jsonLength += e.Length;
+                EventIdIndex.WriteHash(e.IdHash, ids.AsSpan(idsLength, 16));
+                idsLength += 16;
+                min = Math.Min(min, e.TimestampMs);
+                max = Math.Max(max, e.TimestampMs);
+                if (e.Store is { } store)
+                {
+                    storesTouched.Add(store);
+                    SetParameters(_upsertStore, store.StoreId, store.StoreName, store.Country, store.Hub,
+                        store.Zone, store.Category, store.CreatedAtMs);
+                    _upsertStore.ExecuteNonQuery();
+                }
+            }
+            json[jsonLength++] = (byte)']';
+            var accepted = idsLength / 16;
+            if (accepted == 0)
+            {
+                return (0, duplicates);
+            }
+
+            var p = _insertBlock.Parameters;
+            p[0].Value = _nextSeq;
+            p[1].Value = accepted;
+            p[2].Value = batch.ReceivedAtMs;
+            p[3].Value = min;
+            p[4].Value = max;
+            p[5].Value = batch.SourceSystem;
+            p[6].Value = ids;
+            p[6].Size = idsLength;
+            p[7].Value = json;
+            p[7].Size = jsonLength;
+            _insertBlock.ExecuteNonQuery();
+            _nextSeq += accepted;
+            return (accepted, duplicates);
+        }
+        finally
+        {
+            _insertBlock.Parameters[6].Value = null;
+            _insertBlock.Parameters[7].Value = null;
+            ArrayPool<byte>.Shared.Return(json);
+            ArrayPool<byte>.Shared.Return(ids);
+        }
+    }
+
+    private static void SetParameters(SqliteCommand command, params object?[] values)
+    {
+        for (var i = 0; i < values.Length; i++)
+        {
+            command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        }
+    }
+
+    private static string Describe(Exception exception) => exception switch
+    {
+        SqliteException { SqliteErrorCode: 13 } => "the disk or the database is full",
+        SqliteException { SqliteErrorCode: 5 or 6 } => "the database is locked by another process",
+        SqliteException { SqliteErrorCode: 10 } => "a disk I/O error occurred",
+        _ => exception.Message,
+    };
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        _insertBlock.Dispose();
+        _insertFailed.Dispose();
+        _upsertStore.Dispose();
+        _connection.Dispose();
+    }
+
+    private sealed class PendingAppend(AppendBatch batch)
+    {
+        public AppendBatch Batch { get; } = batch;
+
+        public TaskCompletionSource<AppendOutcome> Completion { get; } =
+            new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
+
+/// <summary>The store cannot make events durable right now (disk full, I/O error); retry later.</summary>
+public sealed class StoreUnavailableException(string message, Exception? inner) : Exception(message, inner);

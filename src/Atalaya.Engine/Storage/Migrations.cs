@@ -1,0 +1,115 @@
+using Microsoft.Data.Sqlite;
+
+namespace Atalaya.Engine.Storage;
+
+/// <summary>
+/// Versioned schema migrations. Each entry runs once, in order, inside a transaction, and bumps
+/// <c>PRAGMA user_version</c>. Entries are never edited after they ship: a change is a new entry.
+/// </summary>
+public static class Migrations
+{
+    private static readonly string[] Steps =
+    [
+        // 1: the event log, the quarantine, dimensions and tokens.
+        """
+        -- Raw events are stored in append-only blocks: one row per acknowledged request, holding the
+        -- normalized events as a JSON array and their 128-bit event_id hashes (16 bytes each, same
+        -- order). One insert per request keeps group commit cheap; the raw_events view gives SQL
+        -- readers one row per event.
+        CREATE TABLE event_blocks (
+            block_id      INTEGER PRIMARY KEY,
+            first_seq     INTEGER NOT NULL,
+            event_count   INTEGER NOT NULL,
+            received_at   INTEGER NOT NULL,          -- unix ms
+            min_timestamp INTEGER NOT NULL,          -- unix ms, for range scans
+            max_timestamp INTEGER NOT NULL,
+            source_system TEXT NOT NULL,
+            id_hashes     BLOB NOT NULL,
+            events        BLOB NOT NULL              -- UTF-8 JSON array of normalized events
+        );
+        CREATE INDEX event_blocks_by_time ON event_blocks (min_timestamp, max_timestamp);
+        CREATE TRIGGER event_blocks_no_update BEFORE UPDATE ON event_blocks
+            BEGIN SELECT RAISE(ABORT, 'raw events are append-only'); END;
+        CREATE TRIGGER event_blocks_no_delete BEFORE DELETE ON event_blocks
+            BEGIN SELECT RAISE(ABORT, 'raw events are append-only'); END;
+
+        CREATE VIEW raw_events AS
+            SELECT b.first_seq + CAST(j.key AS INTEGER)      AS seq,
+                   json_extract(j.value, '$.event_id')        AS event_id,
+                   json_extract(j.value, '$.event_type')      AS event_type,
+                   json_extract(j.value, '$.timestamp')       AS timestamp,
+                   json_extract(j.value, '$.received_at')     AS received_at,
+                   b.source_system                            AS source_system,
+                   j.value                                    AS event
+            FROM event_blocks b, json_each(CAST(b.events AS TEXT)) j;
+
+        CREATE TABLE failed_events (
+            id            INTEGER PRIMARY KEY,
+            received_at   INTEGER NOT NULL,
+            source_system TEXT NOT NULL,
+            request_index INTEGER NOT NULL,
+            event_id      TEXT,
+            reason        TEXT NOT NULL,             -- RejectReason
+            errors        TEXT NOT NULL,             -- JSON array of messages
+            payload       TEXT NOT NULL              -- the event as received (truncated at 32 KiB)
+        );
+        CREATE INDEX failed_events_by_time ON failed_events (received_at);
+
+        CREATE TABLE stores (
+            store_id    TEXT PRIMARY KEY,
+            store_name  TEXT,
+            country     TEXT,
+            hub         TEXT,
+            zone        TEXT,
+            category    TEXT,
+            created_at  INTEGER NOT NULL
+        );
+
+        CREATE TABLE fx_rates (
+            day       TEXT NOT NULL,                 -- yyyy-MM-dd (UTC)
+            currency  TEXT NOT NULL,
+            rate      TEXT NOT NULL,                 -- decimal, units of reporting currency per unit
+            PRIMARY KEY (day, currency)
+        );
+
+        CREATE TABLE tokens (
+            id            TEXT PRIMARY KEY,          -- public id, e.g. tok_3f9a1c
+            name          TEXT NOT NULL,
+            role          TEXT NOT NULL,
+            countries     TEXT NOT NULL DEFAULT '',  -- comma lists
+            hubs          TEXT NOT NULL DEFAULT '',
+            zones         TEXT NOT NULL DEFAULT '',
+            stores        TEXT NOT NULL DEFAULT '',
+            source        TEXT,
+            secret_hash   BLOB NOT NULL UNIQUE,      -- SHA-256 of the token; the token is never stored
+            created_at    INTEGER NOT NULL,
+            last_used_at  INTEGER,
+            revoked_at    INTEGER
+        );
+        """,
+    ];
+
+    public static int LatestVersion => Steps.Length;
+
+    public static void Apply(SqliteConnection connection)
+    {
+        using var transaction = connection.BeginTransaction(deferred: false);
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "PRAGMA user_version;";
+        var current = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        if (current > Steps.Length)
+        {
+            throw new InvalidOperationException(
+                $"The data folder was written by a newer Atalaya (schema {current}, this build knows {Steps.Length}). Upgrade Atalaya.");
+        }
+        for (var version = current + 1; version <= Steps.Length; version++)
+        {
+            command.CommandText = Steps[version - 1];
+            command.ExecuteNonQuery();
+            command.CommandText = $"PRAGMA user_version = {version};";
+            command.ExecuteNonQuery();
+        }
+        transaction.Commit();
+    }
+}

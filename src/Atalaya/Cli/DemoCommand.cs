@@ -1,0 +1,38 @@
+using System.CommandLine;
+using Atalaya.Engine.Demo;
+
+namespace Atalaya.Cli;
+
+/// <summary><c>atalaya demo</c>: the deterministic marketplace event generator (NDJSON).</summary>
+public static class DemoCommand
+{
+    public static Command Create()
+    {
+        var days = new Option<int>("--days") { Description = "Days of history, ending today (UTC).", DefaultValueFactory = _ => 60, HelpName = "N" };
+        var seed = new Option<int>("--seed") { Description = "Random seed; the same seed and end date give the same events.", DefaultValueFactory = _ => 42, HelpName = "S" };
+        var end = new Option<DateOnly?>("--end") { Description = "Last day generated (default today, UTC).", HelpName = "DATE" };
+        var sessions = new Option<int>("--sessions-per-day") { Description = "Average sessions a day.", DefaultValueFactory = _ => 1200, HelpName = "N" };
+        var output = new Option<FileInfo?>("--out") { Description = "Write to FILE instead of standard output.", HelpName = "FILE" };
+        var command = new Command("demo", "Generate deterministic marketplace events as NDJSON (countries MX, CO, CL, SE).")
+        {
+            days, seed, end, sessions, output,
+        };
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(days) is < 1 or > 3650)
+            {
+                return CommonOptions.Fail("--days must be between 1 and 3650.");
+            }
+            var options = new DemoOptions(parse.GetValue(days), parse.GetValue(seed), parse.GetValue(end), parse.GetValue(sessions));
+            var file = parse.GetValue(output);
+            using var stream = file is null ? Console.OpenStandardOutput() : file.Create();
+            var count = DemoGenerator.WriteNdjson(options, stream);
+            if (file is not null)
+            {
+                Console.Error.WriteLine($"Wrote {count:N0} events to {file.FullName}.");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,110 @@
+using System.CommandLine;
+using System.IO.Pipelines;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Collect;
+using Atalaya.Engine.Demo;
+using Atalaya.Hosting;
+
+namespace Atalaya.Cli;
+
+/// <summary><c>atalaya serve</c>: collector, API and (later) processor, scheduler and dashboards in one process.</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var data = CommonOptions.Data();
+        var urls = new Option<string>("--urls")
+        {
+            Description = "Where to listen (default http://127.0.0.1:5080, or ATALAYA_URLS).",
+            HelpName = "URL",
+            DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ATALAYA_URLS") is { Length: > 0 } fromEnv ? fromEnv : "http://127.0.0.1:5080",
+        };
+        var demo = new Option<bool>("--demo") { Description = "Fill an empty data folder with generated marketplace data and print an admin token and a write key." };
+        var demoDays = new Option<int>("--demo-days") { Description = "Days of demo history.", DefaultValueFactory = _ => 60, HelpName = "N" };
+        var rateLimit = new Option<int>("--rate-limit") { Description = "Collector requests per second per source (0 = unlimited).", DefaultValueFactory = _ => 0, HelpName = "N" };
+        var logFormat = new Option<string>("--log-format") { Description = "text or json (structured, one object per line).", DefaultValueFactory = _ => "text", HelpName = "FORMAT" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var currency = new Option<string>("--reporting-currency") { Description = "ISO 4217 currency KPIs are reported in.", DefaultValueFactory = _ => "USD", HelpName = "CODE" };
+        var maxPages = new Option<int?>("--max-db-pages") { Description = "Cap the database at this many 4 KiB pages (the collector answers 503 when full).", HelpName = "N" };
+        var command = new Command("serve", "Run the hub: collector, API and health endpoints.")
+        {
+            data, urls, demo, demoDays, rateLimit, logFormat, currency, maxPages,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            var reporting = parse.GetValue(currency)!;
+            if (reporting.Length != 3 || !reporting.All(char.IsAsciiLetterUpper))
+            {
+                return CommonOptions.Fail("--reporting-currency must be an ISO 4217 code like USD.");
+            }
+            var options = new ServeOptions
+            {
+                DataDirectory = parse.GetValue(data)!,
+                Urls = parse.GetValue(urls)!,
+                RateLimitPerSecond = parse.GetValue(rateLimit),
+                JsonLogs = parse.GetValue(logFormat) == "json",
+                Ingest = new IngestOptions { ReportingCurrency = reporting },
+                MaxPageCount = parse.GetValue(maxPages),
+            };
+            var app = HubHost.Build(options);
+            try
+            {
+                await app.StartAsync(ct);
+            }
+            catch (IOException ex)
+            {
+                return CommonOptions.Fail($"cannot listen on {options.Urls}: {ex.Message} Use --urls with a free port.");
+            }
+            if (parse.GetValue(demo))
+            {
+                await LoadDemoAsync(app, parse.GetValue(demoDays), options, ct);
+            }
+            await app.WaitForShutdownAsync(ct);
+            return 0;
+        });
+        return command;
+    }
+
+    private static async Task LoadDemoAsync(WebApplication app, int days, ServeOptions options, CancellationToken ct)
+    {
+        var state = app.Services.GetRequiredService<HubState>();
+        while (state.Current is null)
+        {
+            await Task.Delay(50, ct);
+        }
+        var hub = state.Current;
+        if (hub.Log.EventCount == 0)
+        {
+            Console.WriteLine($"Generating {days} days of demo marketplace data into {hub.Database.DataDirectory} …");
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var pipe = new Pipe();
+            var producer = Task.Run(async () =>
+            {
+                await using var stream = pipe.Writer.AsStream();
+                DemoGenerator.WriteNdjson(new DemoOptions(Days: days), stream);
+            }, ct);
+            var summary = await NdjsonImporter.ImportAsync(hub.Pipeline, pipe.Reader.AsStream(), "demo", cancellationToken: ct);
+            await producer;
+            Console.WriteLine($"Loaded {summary.Accepted:N0} demo events in {started.Elapsed.TotalSeconds:F1} s ({summary.Rejected:N0} rejected).");
+        }
+        else
+        {
+            Console.WriteLine($"The data folder already holds {hub.Log.EventCount:N0} events; no demo data added.");
+        }
+        var (_, admin) = hub.Tokens.Create(new TokenRequest(Role.Admin, "demo admin"));
+        var (_, write) = hub.Tokens.Create(new TokenRequest(Role.Write, "demo write key", Source: "demo"));
+        var url = options.Urls.Split(';')[0].TrimEnd('/');
+        Console.WriteLine($$$"""
+
+            Atalaya is running at {{{url}}}
+              Admin token: {{{admin}}}
+              Write key:   {{{write}}}
+
+            Send an event:
+              curl -s {{{url}}}/api/events -H 'Authorization: Bearer {{{write}}}' -H 'Content-Type: application/json' \
+                -d '{"event_id":"try-1","event_type":"page_view","timestamp":"{{{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ}}}","context":{"page_url":"https://shop.example/"}}'
+
+            Press Ctrl+C to stop.
+            """);
+    }
+}

@@ -1,0 +1,15 @@
+namespace Atalaya.Collect;
+
+/// <summary>The collector's answer (CONTRACT §2).</summary>
+public sealed record CollectResponse(
+    bool Success,
+    int Accepted,
+    int Duplicates,
+    IReadOnlyList<RejectedEvent> Rejected,
+    string? Error = null);
+
+/// <summary>One refused event in a <see cref="CollectResponse"/>.</summary>
+public sealed record RejectedEvent(int Index, string? EventId, IReadOnlyList<string> Errors);
+
+/// <summary>A request refused as a whole.</summary>
+public sealed record ErrorResponse(bool Success, string Error);

@@ -1,0 +1,57 @@
+using Atalaya.Collect;
+using Atalaya.Health;
+
+namespace Atalaya.Hosting;
+
+/// <summary>
+/// Builds the web application: Kestrel on the given URLs, the features' endpoints, logs that
+/// never carry secrets. Program.cs, the tests and the benchmark all start the hub through here.
+/// </summary>
+public static class HubHost
+{
+    public static WebApplication Build(ServeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // The collector enforces its own, per-endpoint limits (413 with a message); this is a backstop.
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024 * 1024;
+            kestrel.AddServerHeader = false;
+        });
+        builder.Logging.ClearProviders();
+        if (options.JsonLogs)
+        {
+            builder.Logging.AddJsonConsole(o => o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ");
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+        }
+        // Request logs would include paths and query strings; tokens never travel there, but the
+        // framework's per-request chatter is not useful at Information level either.
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
+
+        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AtalayaJson.Web));
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<HubState>();
+        builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));
+        builder.Services.AddHostedService<HubLoader>();
+        builder.Services.AddCors(cors => cors.AddPolicy("collector", policy =>
+            policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("POST")));
+
+        var app = builder.Build();
+        app.UseCors();
+        app.MapHealth();
+        app.MapCollect();
+        return app;
+    }
+}

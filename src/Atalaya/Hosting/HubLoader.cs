@@ -1,0 +1,39 @@
+using Atalaya.Engine;
+
+namespace Atalaya.Hosting;
+
+/// <summary>
+/// Opens the hub after the server starts listening (so /healthz answers during a long index
+/// load), flushes token last-used times every 10 s, and closes the hub cleanly on shutdown.
+/// </summary>
+public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubLoader> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, maxPageCount: options.MaxPageCount), stoppingToken);
+        state.Set(hub);
+        logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms",
+            hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
+                hub.Tokens.FlushLastUsed();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (state.Current is { } hub)
+        {
+            await hub.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using Atalaya.Collect;
+using Atalaya.Engine;
+
+namespace Atalaya.Hosting;
+
+/// <summary>
+/// Holds the open <see cref="Engine.Hub"/> once it has loaded. The server listens (and answers
+/// /healthz) while the event log's index is still loading; until then /readyz and the
+/// collector answer 503 with Retry-After.
+/// </summary>
+public sealed class HubState
+{
+    private volatile Hub? _hub;
+
+    public Hub? Current => _hub;
+
+    public Hub Require() => _hub ?? throw new BodyException(StatusCodes.Status503ServiceUnavailable,
+        "The hub is starting (loading its event index); retry in a few seconds.");
+
+    public void Set(Hub hub) => _hub = hub;
+}

@@ -1,0 +1,21 @@
+using Atalaya.Engine.Collect;
+
+namespace Atalaya.Hosting;
+
+/// <summary>Everything <c>atalaya serve</c> can be told.</summary>
+public sealed record ServeOptions
+{
+    public required string DataDirectory { get; init; }
+
+    public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+    public IngestOptions Ingest { get; init; } = new();
+
+    /// <summary>Requests per second per write-key source; 0 is unlimited.</summary>
+    public int RateLimitPerSecond { get; init; }
+
+    public bool JsonLogs { get; init; }
+
+    /// <summary>Caps the database size in 4 KiB pages (tests use it to fill the "disk").</summary>
+    public int? MaxPageCount { get; init; }
+}

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net;
+using Atalaya.Tests.Support;
+
+namespace Atalaya.Tests.Cli;
+
+/// <summary>The command line (CONTRACT §6), run as the real executable.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "atalaya-cli-" + Guid.NewGuid().ToString("N"));
+
+    [Theory]
+    [InlineData("serve")]
+    [InlineData("tokens")]
+    [InlineData("tokens", "create")]
+    [InlineData("tokens", "list")]
+    [InlineData("tokens", "revoke")]
+    [InlineData("demo")]
+    [InlineData("import")]
+    public async Task Every_command_explains_itself_with_help(params string[] command)
+    {
+        var (code, stdout, _) = await AtalayaProcess.RunAsync([.. command, "--help"]);
+        Assert.Equal(0, code);
+        Assert.Contains("Usage:", stdout);
+        Assert.Contains("Options:", stdout);
+    }
+
+    [Fact]
+    public async Task Tokens_create_prints_the_token_alone_on_the_last_line_and_list_never_shows_it()
+    {
+        var (code, stdout, _) = await AtalayaProcess.RunAsync("tokens", "create", "--role", "vendor", "--store", "st-1,st-2", "--name", "Taquería", "--data", _data);
+        Assert.Equal(0, code);
+        var token = stdout.TrimEnd().Split('\n')[^1];
+        Assert.Matches("^atl_vendor_[0-9A-Za-z]{43}$", token);
+
+        var (_, list, _) = await AtalayaProcess.RunAsync("tokens", "list", "--data", _data);
+        Assert.Contains("vendor", list);
+        Assert.Contains("store=st-1,st-2", list);
+        Assert.DoesNotContain(token, list);
+        Assert.DoesNotContain(token[11..], File.ReadAllText(Path.Combine(_data, "atalaya.db")));
+    }
+
+    [Theory]
+    [InlineData("--role", "owner", "--role must be one of admin, analyst, country_ops_lead, vendor, write")]
+    [InlineData("--role", "vendor", "A vendor token needs --store")]
+    [InlineData("--role", "country_ops_lead", "A country_ops_lead token needs --country")]
+    public async Task Tokens_create_refuses_an_incomplete_request_with_a_clear_error(string option, string role, string expected)
+    {
+        var (code, stdout, stderr) = await AtalayaProcess.RunAsync("tokens", "create", option, role, "--data", _data);
+        Assert.Equal(2, code);
+        Assert.Contains(expected, stderr);
+        Assert.DoesNotContain("atl_", stdout);
+    }
+
+    [Fact]
+    public async Task Tokens_revoke_from_the_cli_stops_a_running_server_accepting_the_key_within_a_second()
+    {
+        await using var hub = await TestHub.StartAsync(dataDirectory: _data);
+        var (_, stdout, _) = await AtalayaProcess.RunAsync("tokens", "create", "--role", "write", "--source", "cli", "--data", _data);
+        var key = stdout.TrimEnd().Split('\n')[^1];
+        Assert.Equal(HttpStatusCode.OK, (await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString(), key: key)).StatusCode);
+        var id = hub.Hub.Tokens.List().Single(t => t.Source == "cli").Id;
+
+        var (code, _, _) = await AtalayaProcess.RunAsync("tokens", "revoke", id, "--data", _data);
+        Assert.Equal(0, code);
+        var revokedAt = Stopwatch.StartNew();
+        HttpStatusCode status;
+        do
+        {
+            status = (await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString(), key: key)).StatusCode;
+        }
+        while (status == HttpStatusCode.OK && revokedAt.Elapsed < TimeSpan.FromSeconds(5));
+        Assert.Equal(HttpStatusCode.Unauthorized, status);
+        Assert.True(revokedAt.Elapsed < TimeSpan.FromSeconds(1.5), $"took {revokedAt.Elapsed}");
+
+        var (again, _, stderr) = await AtalayaProcess.RunAsync("tokens", "revoke", id, "--data", _data);
+        Assert.Equal(2, again);
+        Assert.Contains("no active token", stderr);
+    }
+
+    [Fact]
+    public async Task Import_loads_ndjson_through_validation_and_dedupe()
+    {
+        Directory.CreateDirectory(_data);
+        var file = Path.Combine(_data, "events.ndjson");
+        var bad = Events.Valid("add_to_cart", "imp-bad");
+        bad["properties"]!["quantity"] = 0;
+        File.WriteAllLines(file, [
+            Events.Valid("store_created", "imp-store").ToJsonString(),
+            Events.Valid("page_view", "imp-1").ToJsonString(),
+            "",
+            bad.ToJsonString(),
+            "{not json",
+            Events.Valid("page_view", "imp-1").ToJsonString(),
+        ]);
+        var (code, stdout, _) = await AtalayaProcess.RunAsync("import", file, "--data", _data);
+        Assert.Equal(0, code);
+        Assert.Contains("Imported 2 events (1 duplicates skipped, 2 rejected)", stdout);
+        Assert.Contains("line 3: properties.quantity: must be at least 1, got 0", stdout);
+        Assert.Contains("line 4: line 4: invalid JSON", stdout);
+        Assert.Equal(2, StoredEvents.Count(_data));
+
+        var (_, second, _) = await AtalayaProcess.RunAsync("import", file, "--data", _data);
+        Assert.Contains("Imported 0 events (3 duplicates skipped, 2 rejected)", second);
+        Assert.Equal(2, StoredEvents.Count(_data));
+
+        var (missing, _, stderr) = await AtalayaProcess.RunAsync("import", Path.Combine(_data, "nope.ndjson"), "--data", _data);
+        Assert.Equal(2, missing);
+        Assert.Contains("no such file", stderr);
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_data))
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+    }
+}
