@@ -16,6 +16,9 @@ public sealed class BadInputRun : IAsyncLifetime
 
     public ChildHub Hub { get; private set; } = null!;
 
+    /// <summary>The analyst token the write-key cases use as a "not a write key" key.</summary>
+    public string AnalystToken { get; private set; } = "";
+
     public IReadOnlyList<BadRequest> Cases { get; private set; } = [];
 
     public IReadOnlyList<BadOutcome> Outcomes { get; private set; } = [];
@@ -36,8 +39,8 @@ public sealed class BadInputRun : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Hub = await ChildHub.LaunchAsync("bad-input");
-        var analyst = await Hub.CreateTokenAsync("analyst", ["--name", "robustness"]);
-        Cases = new BadRequestGenerator(Seed, Hub.WriteKey, analyst).Generate();
+        AnalystToken = await Hub.CreateTokenAsync("analyst", ["--name", "robustness"]);
+        Cases = new BadRequestGenerator(Seed, Hub.WriteKey, AnalystToken).Generate();
         using var client = Hub.CreateClient(TimeSpan.FromSeconds(60));
         (ControlFailures, ControlEventsAccepted) = await SendControlsAsync(client, Hub.WriteKey);
         var watch = Stopwatch.StartNew();

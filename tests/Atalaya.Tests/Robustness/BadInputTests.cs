@@ -17,6 +17,16 @@ public sealed class BadInputTests(BadInputRun run, ITestOutputHelper output) : I
         output.WriteLine($"{run.Cases.Count} bad requests in {run.Elapsed.TotalSeconds:N1} s; statuses: "
             + string.Join(", ", run.Outcomes.GroupBy(o => o.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "dropped")
                 .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} × {g.Count()}")));
+        foreach (var category in run.Outcomes.GroupBy(o => o.Case.Category).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine($"  {category.Key}: {category.Count()} cases; "
+                + string.Join(", ", category.GroupBy(o => o.Status?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "dropped")
+                    .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} × {g.Count()}")));
+        }
+        if (Environment.GetEnvironmentVariable("ATALAYA_ROBUSTNESS_DUMP") is { Length: > 0 } dump)
+        {
+            File.WriteAllLines(dump, run.Outcomes.Select(o => o.ToString()));
+        }
         Assert.True(run.Cases.Count >= 1000, $"Only {run.Cases.Count} bad requests were generated.");
         var offenders = run.Offenders.ToList();
         Assert.True(offenders.Count == 0, BadInputRun.Report("Bad requests that did not get a 4xx", offenders) + $"\nHub log tail:\n{run.Hub.LogTail()}");
@@ -75,9 +85,9 @@ public sealed class BadInputTests(BadInputRun run, ITestOutputHelper output) : I
     [Fact]
     public void The_generator_is_deterministic_by_seed_and_covers_every_kind_of_bad_input()
     {
-        var first = new BadRequestGenerator(7, "write-key-for-determinism", "read-token").Generate();
-        var again = new BadRequestGenerator(7, "write-key-for-determinism", "read-token").Generate();
-        var other = new BadRequestGenerator(8, "write-key-for-determinism", "read-token").Generate();
+        var first = run.Cases;
+        var again = new BadRequestGenerator(BadInputRun.Seed, run.Hub.WriteKey, run.AnalystToken).Generate();
+        var other = new BadRequestGenerator(BadInputRun.Seed + 1, run.Hub.WriteKey, run.AnalystToken).Generate();
         Assert.Equal(first.Select(c => c.Name), again.Select(c => c.Name));
         Assert.All(first.Zip(again), pair => Assert.True(pair.First.Body.AsSpan().SequenceEqual(pair.Second.Body), pair.First.Name));
         Assert.False(first.Zip(other).All(pair => pair.First.Name == pair.Second.Name && pair.First.Body.AsSpan().SequenceEqual(pair.Second.Body)));

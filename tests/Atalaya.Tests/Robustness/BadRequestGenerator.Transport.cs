@@ -33,10 +33,10 @@ public sealed partial class BadRequestGenerator
             SampleEvents.Utf8(SampleEvents.Set(SampleEvents.Custom(NextId()), "event_id", NextId() + new string('i', 40 * 1024))), EventTooLarge);
 
         Native("huge", "6 MiB array of valid events", ValidEventArray(6 * 1024 * 1024), TooLarge);
-        Add(Last("huge", "6 MiB array of valid events, chunked", "api/events", ValidEventArray(6 * 1024 * 1024), Json, NativeAuthorization, TooLarge) with { Chunked = true });
+        Add(NewCase("huge", "6 MiB array of valid events, chunked", "api/events", ValidEventArray(6 * 1024 * 1024), Json, NativeAuthorization, TooLarge) with { Chunked = true });
         Native("huge", "6 MiB NDJSON of valid events", ValidEventNdjson(6 * 1024 * 1024), TooLarge, NdjsonType);
-        Add(Last("huge", "6 MiB NDJSON of valid events, chunked", "api/events", ValidEventNdjson(6 * 1024 * 1024), NdjsonType, NativeAuthorization, TooLarge) with { Chunked = true });
-        Add(Last("huge", "20 MiB array of valid events, chunked", "api/events", ValidEventArray(20 * 1024 * 1024), Json, NativeAuthorization, TooLarge) with { Chunked = true });
+        Add(NewCase("huge", "6 MiB NDJSON of valid events, chunked", "api/events", ValidEventNdjson(6 * 1024 * 1024), NdjsonType, NativeAuthorization, TooLarge) with { Chunked = true });
+        Add(NewCase("huge", "20 MiB array of valid events, chunked", "api/events", ValidEventArray(20 * 1024 * 1024), Json, NativeAuthorization, TooLarge) with { Chunked = true });
         Native("huge", "5 MiB + 1 byte array of valid events", PadTo(ValidEventArray(NativeLimit - 4096), NativeLimit + 1), TooLarge);
 
         var invalid = new StringBuilder("[");
@@ -55,8 +55,7 @@ public sealed partial class BadRequestGenerator
         spaces[^1] = (byte)']';
         var spaceBomb = SampleEvents.Gzip(spaces);
         NativeGzip("gzip-bomb", $"{spaceBomb.Length:N0} bytes inflating to 20 MiB of spaces", spaceBomb, TooLarge);
-        Add(Last("gzip-bomb", $"{spaceBomb.Length:N0} bytes inflating to 20 MiB of spaces, chunked", "api/events", spaceBomb, Json, NativeAuthorization, TooLarge)
-            with { ContentEncoding = "gzip", Chunked = true });
+        Add(NewCase("gzip-bomb", $"{spaceBomb.Length:N0} bytes inflating to 20 MiB of spaces, chunked", "api/events", spaceBomb, Json, NativeAuthorization, TooLarge) with { ContentEncoding = "gzip", Chunked = true });
         var zeroBomb = SampleEvents.Gzip(new byte[50 * 1024 * 1024]);
         NativeGzip("gzip-bomb", $"{zeroBomb.Length:N0} bytes inflating to 50 MiB of zeros", zeroBomb, TooLarge);
         var events = SampleEvents.Gzip(ValidEventArray(6 * 1024 * 1024));
@@ -66,14 +65,14 @@ public sealed partial class BadRequestGenerator
         var bigEvent = SampleEvents.Gzip(LongNote(64 * 1024));
         NativeGzip("gzip-bomb", $"{bigEvent.Length:N0} bytes inflating to one 64 KiB event", bigEvent, EventTooLarge);
         var batch = SampleEvents.Gzip(SegmentBatchOfSize(600 * 1024));
-        Add(Last("gzip-bomb", $"{batch.Length:N0} bytes inflating to a 600 KiB segment batch", "v1/batch", batch, Json, SegmentAuthorization, TooLarge) with { ContentEncoding = "gzip" });
+        Add(NewCase("gzip-bomb", $"{batch.Length:N0} bytes inflating to a 600 KiB segment batch", "v1/batch", batch, Json, SegmentAuthorization, TooLarge) with { ContentEncoding = "gzip" });
         var paddedBatch = Encoding.UTF8.GetBytes("{\"batch\":[" + SampleEvents.Text(SampleEvents.SegmentTrack(NextId())) + "],\"padding\":\"" + new string(' ', 2 * 1024 * 1024) + "\"}");
         var padded = SampleEvents.Gzip(paddedBatch);
-        Add(Last("gzip-bomb", $"{padded.Length:N0} bytes inflating to a 2 MiB segment batch", "v1/batch", padded, Json, SegmentAuthorization, TooLarge) with { ContentEncoding = "gzip" });
+        Add(NewCase("gzip-bomb", $"{padded.Length:N0} bytes inflating to a 2 MiB segment batch", "v1/batch", padded, Json, SegmentAuthorization, TooLarge) with { ContentEncoding = "gzip" });
         var track = SampleEvents.SegmentTrack(NextId());
         track["properties"]!["coupon"] = new string('c', 1024 * 1024);
         var trackBomb = SampleEvents.Gzip(SampleEvents.Utf8(track));
-        Add(Last("gzip-bomb", $"{trackBomb.Length:N0} bytes inflating to a 1 MiB segment track", "v1/track", trackBomb, Json, SegmentAuthorization, TooLarge) with { ContentEncoding = "gzip" });
+        Add(NewCase("gzip-bomb", $"{trackBomb.Length:N0} bytes inflating to a 1 MiB segment track", "v1/track", trackBomb, Json, SegmentAuthorization, TooLarge) with { ContentEncoding = "gzip" });
 
         for (var i = 0; i < 8; i++)
         {
@@ -119,18 +118,15 @@ public sealed partial class BadRequestGenerator
         }
         var segmentGarbage = new byte[512];
         _random.NextBytes(segmentGarbage);
-        Add(Last("gzip-invalid", "segment batch of 512 random bytes", "v1/batch", segmentGarbage, Json, SegmentAuthorization, Malformed) with { ContentEncoding = "gzip" });
+        Add(NewCase("gzip-invalid", "segment batch of 512 random bytes", "v1/batch", segmentGarbage, Json, SegmentAuthorization, Malformed) with { ContentEncoding = "gzip" });
         var segmentWhole = SampleEvents.Gzip(SampleEvents.Utf8(SegmentBatch(3)));
-        Add(Last("gzip-invalid", $"segment batch gzip cut at byte {segmentWhole.Length / 2}", "v1/batch", segmentWhole[..(segmentWhole.Length / 2)], Json, SegmentAuthorization, Malformed)
-            with { ContentEncoding = "gzip" });
+        Add(NewCase("gzip-invalid", $"segment batch gzip cut at byte {segmentWhole.Length / 2}", "v1/batch", segmentWhole[..(segmentWhole.Length / 2)], Json, SegmentAuthorization, Malformed) with { ContentEncoding = "gzip" });
 
         foreach (var encoding in new[] { "br", "deflate", "compress", "zstd" })
         {
-            Add(Last("encoding", $"Content-Encoding: {encoding} on a plain body", "api/events", SingleEvent().Item2, Json, NativeAuthorization, UnsupportedEncoding)
-                with { ContentEncoding = encoding });
+            Add(NewCase("encoding", $"Content-Encoding: {encoding} on a plain body", "api/events", SingleEvent().Item2, Json, NativeAuthorization, UnsupportedEncoding) with { ContentEncoding = encoding });
         }
-        Add(Last("encoding", "segment batch with Content-Encoding: br on a plain body", "v1/batch", SampleEvents.Utf8(SegmentBatch(2)), Json, SegmentAuthorization, UnsupportedEncoding)
-            with { ContentEncoding = "br" });
+        Add(NewCase("encoding", "segment batch with Content-Encoding: br on a plain body", "v1/batch", SampleEvents.Utf8(SegmentBatch(2)), Json, SegmentAuthorization, UnsupportedEncoding) with { ContentEncoding = "br" });
     }
 
     private void ContentTypes()
@@ -179,7 +175,7 @@ public sealed partial class BadRequestGenerator
             foreach (var (name, header, expected) in forms)
             {
                 var (description, body) = _random.Next(2) == 0 ? SingleEvent() : EventArray(_random.Next(2, 6));
-                Add(Last("write-key", $"{name}, {description}", "api/events", body, Json, header, expected));
+                Add(NewCase("write-key", $"{name}, {description}", "api/events", body, Json, header, expected));
             }
         }
         var segmentForms = new (string Name, string? Header, string? BodyKey, IReadOnlyList<int> Expected)[]
@@ -202,8 +198,8 @@ public sealed partial class BadRequestGenerator
                 batch["writeKey"] = bodyKey;
                 track["writeKey"] = bodyKey;
             }
-            Add(Last("write-key", $"segment batch with {name}", "v1/batch", SampleEvents.Utf8(batch), Json, header, expected));
-            Add(Last("write-key", $"segment track with {name}", "v1/track", SampleEvents.Utf8(track), Json, header, expected));
+            Add(NewCase("write-key", $"segment batch with {name}", "v1/batch", SampleEvents.Utf8(batch), Json, header, expected));
+            Add(NewCase("write-key", $"segment track with {name}", "v1/track", SampleEvents.Utf8(track), Json, header, expected));
         }
     }
 
@@ -232,8 +228,8 @@ public sealed partial class BadRequestGenerator
         {
             Segment("segment", $"batch of {size:N0} bytes of valid tracks", "batch", SegmentBatchOfSize(size), TooLarge);
         }
-        Add(Last("segment", "batch of 600 KiB of valid tracks, chunked", "v1/batch", SegmentBatchOfSize(600 * 1024), Json, SegmentAuthorization, TooLarge) with { Chunked = true });
-        Add(Last("segment", "batch of 600 KiB of valid tracks, key in the body", "v1/batch", SegmentBatchOfSize(600 * 1024, writeKey), Json, null, TooLarge));
+        Add(NewCase("segment", "batch of 600 KiB of valid tracks, chunked", "v1/batch", SegmentBatchOfSize(600 * 1024), Json, SegmentAuthorization, TooLarge) with { Chunked = true });
+        Add(NewCase("segment", "batch of 600 KiB of valid tracks, key in the body", "v1/batch", SegmentBatchOfSize(600 * 1024, writeKey), Json, null, TooLarge));
         foreach (var size in new[] { 40 * 1024, 200 * 1024 })
         {
             var track = SampleEvents.SegmentTrack(NextId());
@@ -255,9 +251,9 @@ public sealed partial class BadRequestGenerator
     }
 
     private void NativeGzip(string category, string description, byte[] body, IReadOnlyList<int> expected, string contentType = Json) =>
-        Add(Last(category, description, "api/events", body, contentType, NativeAuthorization, expected) with { ContentEncoding = "gzip" });
+        Add(NewCase(category, description, "api/events", body, contentType, NativeAuthorization, expected) with { ContentEncoding = "gzip" });
 
-    private BadRequest Last(string category, string description, string path, byte[] body, string? contentType, string? authorization, IReadOnlyList<int> expected) =>
+    private BadRequest NewCase(string category, string description, string path, byte[] body, string? contentType, string? authorization, IReadOnlyList<int> expected) =>
         new($"{category}/{_cases.Count:0000} {description}", path, body, contentType, authorization, expected);
 
     private byte[] LongNote(int size) =>

@@ -92,10 +92,11 @@ public sealed class CrashDurabilityTests(ITestOutputHelper output)
         while (!stop.IsCancellationRequested)
         {
             List<string> ids;
-            var retry = random.Next(3) == 0 && ledger.TryTakeFailedBatch(out var failed);
-            if (retry)
+            List<string>? failed = null;
+            var retry = random.Next(3) == 0 && ledger.TryTakeFailedBatch(out failed);
+            if (retry && failed is not null)
             {
-                ids = failed!;
+                ids = failed;
                 retried++;
             }
             else
