@@ -52,7 +52,7 @@ public sealed class EventNormalizer
             var raw = JsonMarshal.GetRawUtf8Value(e);
             if (raw.Length > _options.MaxEventBytes)
             {
-                eventId = TryGetString(e, "event_id");
+                eventId = ClipId(TryGetString(e, "event_id"));
                 Reject(batch, index, eventId, RejectReason.TooLarge,
                     [$"event: is {raw.Length} bytes, the limit is {_options.MaxEventBytes}"], e);
                 return;
@@ -658,6 +658,9 @@ public sealed class EventNormalizer
         }
         return timestamp.Year is >= 2000 and <= 2100;
     }
+
+    /// <summary>An id echoed in a rejection: at most the 128 characters a valid id may have.</summary>
+    internal static string? ClipId(string? id) => id is { Length: > 128 } ? id[..128] : id;
 
     private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
 

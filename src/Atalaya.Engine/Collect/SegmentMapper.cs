@@ -44,7 +44,7 @@ public static class SegmentMapper
         {
             return new Mapped(null, null, [$"message: must be a JSON object, got {Catalog.FieldValidator.Describe(message)}"]);
         }
-        var messageId = Text(message, "messageId");
+        var messageId = EventNormalizer.ClipId(Text(message, "messageId"));
         var type = (payload.ImpliedType ?? Text(message, "type"))?.ToLowerInvariant();
         string eventType;
         switch (type)
