@@ -14,7 +14,15 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "error: the .NET 10 SDK is required (dotnet not on PATH)." >&2
   exit 1
 fi
-# sqlite3 is handy for inspecting data folders but no test needs it; nothing else to install yet.
+# The SDK compatibility test drives the real Segment and RudderStack Node SDKs (tests/sdk).
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "== installing node and npm (Debian packages)"
+  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+fi
+if [[ ! -d tests/sdk/node_modules ]] || [[ tests/sdk/package-lock.json -nt tests/sdk/node_modules ]]; then
+  echo "== npm ci (tests/sdk)"
+  npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 

@@ -65,7 +65,10 @@ public static class CollectEndpoints
         try
         {
             var contentType = context.Request.ContentType;
-            if (contentType is not null && !IsMediaType(contentType, "application/json") && !IsMediaType(contentType, "text/plain"))
+            // Browser beacons send text/plain and the RudderStack Node SDK labels its JSON
+            // application/x-www-form-urlencoded; all are read as JSON, as Segment's API does.
+            if (contentType is not null && !IsMediaType(contentType, "application/json") && !IsMediaType(contentType, "text/plain")
+                && !IsMediaType(contentType, "application/x-www-form-urlencoded"))
             {
                 throw new BodyException(StatusCodes.Status415UnsupportedMediaType,
                     $"Content-Type '{contentType}' is not supported; send application/json.");

@@ -145,11 +145,16 @@ public sealed partial class BadRequestGenerator
             "------atalaya\r\nContent-Disposition: form-data; name=\"events\"\r\nContent-Type: application/json\r\n\r\n"
             + SampleEvents.Text(SampleEvents.Custom(NextId())) + "\r\n------atalaya--\r\n");
         Native("content-type", "real multipart/form-data with a JSON part", multipart, UnsupportedType, "multipart/form-data; boundary=----atalaya");
-        foreach (var type in new[] { "text/html", "application/xml", "multipart/form-data; boundary=x", "application/x-www-form-urlencoded", "application/octet-stream", "image/png" })
+        foreach (var type in new[] { "text/html", "application/xml", "multipart/form-data; boundary=x", "application/octet-stream", "image/png" })
         {
             Segment("content-type", $"segment batch as {type}", "batch", SampleEvents.Utf8(SegmentBatch(_random.Next(1, 4))), UnsupportedType, type);
             Segment("content-type", $"segment track as {type}", "track", SampleEvents.Utf8(SampleEvents.SegmentTrack(NextId())), UnsupportedType, type);
         }
+        // The RudderStack Node SDK labels its (JSON) bodies application/x-www-form-urlencoded, so
+        // Segment endpoints read that type as JSON: a real form body is then malformed, a 400.
+        var form = Encoding.UTF8.GetBytes($"writeKey=x&batch=%5B%7B%22type%22%3A%22track%22%2C%22messageId%22%3A%22{NextId()}%22%7D%5D");
+        Segment("content-type", "segment batch as a real url-encoded form", "batch", form, Malformed, "application/x-www-form-urlencoded");
+        Segment("content-type", "segment track as a real url-encoded form", "track", form, Malformed, "application/x-www-form-urlencoded");
     }
 
     private void WriteKeys()

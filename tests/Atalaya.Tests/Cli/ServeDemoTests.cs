@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Atalaya.Tests.Support;
+
+namespace Atalaya.Tests.Cli;
+
+/// <summary>
+/// The README's first command: <c>serve --demo</c> on an empty folder loads demo data, prints an
+/// admin token and a write key that work, and its structured logs never carry a token.
+/// </summary>
+public sealed class ServeDemoTests : IDisposable
+{
+    private readonly string _data = Path.Combine(Path.GetTempPath(), "atalaya-demo-" + Guid.NewGuid().ToString("N"));
+
+    [Fact]
+    public async Task Serve_demo_fills_an_empty_folder_and_prints_working_tokens_that_logs_never_contain()
+    {
+        var port = FreePort();
+        var url = $"http://127.0.0.1:{port}";
+        var (stdout, admin, write) = await RunDemoAsync(url, async client =>
+        {
+            var ready = JsonDocument.Parse(await client.GetStringAsync("/readyz")).RootElement;
+            Assert.True(ready.GetProperty("events").GetInt64() > 1000, "the demo should load thousands of events");
+        });
+
+        Assert.Matches("^atl_admin_[0-9A-Za-z]{43}$", admin);
+        Assert.Matches("^atl_write_[0-9A-Za-z]{43}$", write);
+        Assert.Contains($"Atalaya is running at {url}", stdout);
+
+        // Every structured log record (one JSON object a line) is free of tokens.
+        var records = stdout.Split('\n').Where(line => line.StartsWith("{\"Timestamp\"", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(records);
+        Assert.All(records, record => Assert.DoesNotContain("atl_", record));
+
+        // On a folder that already has data, --demo adds none.
+        var (second, _, _) = await RunDemoAsync(url, _ => Task.CompletedTask);
+        Assert.Contains("already holds", second);
+    }
+
+    private async Task<(string Stdout, string Admin, string Write)> RunDemoAsync(string url, Func<HttpClient, Task> whileRunning)
+    {
+        var info = AtalayaProcess.StartInfo("serve", "--demo", "--demo-days", "3", "--data", _data, "--urls", url, "--log-format", "json");
+        using var process = Process.Start(info)!;
+        var output = new StringBuilder();
+        var banner = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+                if (e.Data?.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal) == true)
+                {
+                    banner.TrySetResult();
+                }
+            }
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+            {
+                output.AppendLine(e.Data);
+            }
+        };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            await banner.Task.WaitAsync(TimeSpan.FromSeconds(120));
+            string text;
+            lock (output)
+            {
+                text = output.ToString();
+            }
+            var admin = Line(text, "Admin token:");
+            var write = Line(text, "Write key:");
+            using var client = new HttpClient { BaseAddress = new Uri(url) };
+            await whileRunning(client);
+
+            var send = new HttpRequestMessage(HttpMethod.Post, "/api/events")
+            {
+                Content = new StringContent(Events.Valid("page_view").ToJsonString(), Encoding.UTF8, "application/json"),
+            };
+            send.Headers.Authorization = new AuthenticationHeaderValue("Bearer", write);
+            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(send)).StatusCode);
+            var withAdmin = new HttpRequestMessage(HttpMethod.Post, "/api/events")
+            {
+                Content = new StringContent(Events.Valid("page_view").ToJsonString(), Encoding.UTF8, "application/json"),
+            };
+            withAdmin.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(withAdmin)).StatusCode);
+            lock (output)
+            {
+                return (output.ToString(), admin, write);
+            }
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static string Line(string text, string label) =>
+        text.Split('\n').Single(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal)).Split(label)[1].Trim();
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_data))
+        {
+            Directory.Delete(_data, recursive: true);
+        }
+    }
+}
