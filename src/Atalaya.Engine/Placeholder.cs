@@ -1,1 +1,0 @@
-namespace Atalaya.Engine; public static class Placeholder { }
