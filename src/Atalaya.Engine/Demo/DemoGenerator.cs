@@ -1,7 +1,88 @@
 namespace Atalaya.Engine.Demo;
 
-/// <summary>Temporary stand-in; replaced by the generator.</summary>
+/// <summary>
+/// A deterministic generator of marketplace events (CONTRACT §1.1/§1.2) for demos, tests and
+/// benchmarks: the Tiendi marketplace in Mexico, Colombia, Chile and Sweden, with about forty
+/// stores, their products, shoppers who come back, sessions with realistic funnels and bounces,
+/// orders with payments and status histories, leads, subscriptions, a few custom event types, and
+/// a daily FX walk. Every catalog event type occurs.
+///
+/// Invariants: the same options give byte-identical output when the range lies in the past (all
+/// randomness comes from <see cref="Random"/> seeded with <see cref="DemoOptions.Seed"/>; the
+/// clock is read only to resolve a missing end date and to drop events not yet due); events come
+/// in time order, within the requested days, never after now; memory holds one day plus the
+/// orders still in flight, never the whole output.
+/// </summary>
 public static class DemoGenerator
 {
-    public static long WriteNdjson(DemoOptions options, Stream output, Action<long>? progress = null) => 0;
+    private const int ProgressEvery = 10_000;
+
+    /// <summary>The events as UTF-8 JSON, one array per event, without line breaks.</summary>
+    public static IEnumerable<byte[]> Generate(DemoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Days, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfNegative(options.SessionsPerDay, nameof(options));
+        return Run(options);
+    }
+
+    /// <summary>Writes the events as NDJSON to <paramref name="output"/> and returns how many it wrote.</summary>
+    public static long WriteNdjson(DemoOptions options, Stream output, Action<long>? progress = null)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var buffer = new byte[64 * 1024];
+        var used = 0;
+        long count = 0;
+        foreach (var line in Generate(options))
+        {
+            if (used + line.Length + 1 > buffer.Length)
+            {
+                output.Write(buffer, 0, used);
+                used = 0;
+            }
+            if (line.Length + 1 > buffer.Length)
+            {
+                output.Write(line);
+                output.WriteByte((byte)'\n');
+            }
+            else
+            {
+                line.CopyTo(buffer, used);
+                used += line.Length;
+                buffer[used++] = (byte)'\n';
+            }
+            if (++count % ProgressEvery == 0)
+            {
+                progress?.Invoke(count);
+            }
+        }
+        output.Write(buffer, 0, used);
+        output.Flush();
+        progress?.Invoke(count);
+        return count;
+    }
+
+    private static IEnumerable<byte[]> Run(DemoOptions options)
+    {
+        var now = DateTime.UtcNow;
+        var lastDay = options.EndDate ?? DateOnly.FromDateTime(now);
+        var rangeStart = lastDay.AddDays(1 - options.Days).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var rangeEnd = lastDay.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var cutoff = rangeEnd < now ? rangeEnd : now;
+
+        using var simulation = new DemoSimulation(options, rangeStart, cutoff);
+        for (var day = 0; day < options.Days; day++)
+        {
+            var dayStart = rangeStart.AddDays(day);
+            if (dayStart >= cutoff)
+            {
+                yield break;
+            }
+            simulation.SimulateDay(day);
+            foreach (var json in simulation.Drain(dayStart.AddDays(1)))
+            {
+                yield return json;
+            }
+        }
+    }
 }
