@@ -43,8 +43,8 @@ dotnet test tests/Atalaya.Tests --no-build -c Release --nologo \
   --logger "console;verbosity=normal" --results-directory artifacts/test-results "$@" 2>&1 | tee "$log" || status=$?
 
 # One plain closing line for whoever reads the end of the log (CI included).
-passed=$(grep -E '^\s+Passed: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
-failed=$(grep -E '^\s+Failed: [0-9]+' "$log" | awk '{s+=$2} END {print s+0}')
+passed=$(awk '/^ +Passed: [0-9]+/ {s+=$2} END {print s+0}' "$log")
+failed=$(awk '/^ +Failed: [0-9]+/ {s+=$2} END {print s+0}' "$log")
 echo
 echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"
