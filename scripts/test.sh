@@ -20,8 +20,10 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
 fi
 if [[ ! -d tests/sdk/node_modules ]] || [[ tests/sdk/package-lock.json -nt tests/sdk/node_modules ]]; then
-  echo "== npm ci (tests/sdk)"
-  npm ci --prefix tests/sdk --no-audit --no-fund --loglevel=error
+  echo "== npm install (tests/sdk, versions from package-lock.json)"
+  # Not `npm ci`: npm 11 refuses the lock because it records only this platform's variants of an
+  # optional native package (msgpackr-extract); `npm install` still takes every version from the lock.
+  npm install --prefix tests/sdk --no-audit --no-fund --no-save --loglevel=error
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
