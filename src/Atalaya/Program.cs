@@ -7,5 +7,6 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     TokensCommand.Create(),
     DemoCommand.Create(),
     ImportCommand.Create(),
+    FxCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

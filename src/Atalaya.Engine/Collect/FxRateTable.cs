@@ -59,15 +59,81 @@ public sealed class FxRateTable
     public static FxRateTable Load(SqliteConnection connection)
     {
         var table = new FxRateTable();
+        table.Refresh(connection);
+        return table;
+    }
+
+    /// <summary>Reads every stored rate into memory (the server calls it periodically, so rates
+    /// imported by another process are used without a restart).</summary>
+    public void Refresh(SqliteConnection connection)
+    {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT day, currency, rate FROM fx_rates;";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            table.Set(reader.GetString(1), DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+            Set(reader.GetString(1), DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture),
                 decimal.Parse(reader.GetString(2), CultureInfo.InvariantCulture));
         }
-        return table;
+    }
+
+    /// <summary>All rates, by currency then day.</summary>
+    public IReadOnlyList<(DateOnly Day, string Currency, decimal Rate)> All()
+    {
+        var rows = new List<(DateOnly, string, decimal)>();
+        foreach (var (currency, days) in _rates.OrderBy(r => r.Key, StringComparer.Ordinal))
+        {
+            lock (days)
+            {
+                rows.AddRange(days.Select(d => (d.Key, currency, d.Value)));
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>
+    /// Parses a rates CSV (<c>day,currency,rate</c>, a header line optional): every bad line is
+    /// reported with its number, and nothing is returned unless every line is good.
+    /// </summary>
+    public static (List<(DateOnly Day, string Currency, decimal Rate)> Rates, List<string> Errors) ParseCsv(TextReader csv)
+    {
+        var rates = new List<(DateOnly, string, decimal)>();
+        var errors = new List<string>();
+        var number = 0;
+        while (csv.ReadLine() is { } line)
+        {
+            number++;
+            if (string.IsNullOrWhiteSpace(line) || (number == 1 && line.StartsWith("day", StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+            var parts = line.Split(',');
+            if (parts.Length != 3)
+            {
+                errors.Add($"line {number}: expected day,currency,rate; got \"{line}\"");
+                continue;
+            }
+            var ok = DateOnly.TryParseExact(parts[0].Trim(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day);
+            var currency = parts[1].Trim();
+            var rateOk = decimal.TryParse(parts[2].Trim(), NumberStyles.Number, CultureInfo.InvariantCulture, out var rate) && rate > 0;
+            if (!ok)
+            {
+                errors.Add($"line {number}: day must be yyyy-MM-dd, got \"{parts[0].Trim()}\"");
+            }
+            if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
+            {
+                errors.Add($"line {number}: currency must be an ISO 4217 code like MXN, got \"{currency}\"");
+            }
+            if (!rateOk)
+            {
+                errors.Add($"line {number}: rate must be a number > 0 (units of reporting currency per unit), got \"{parts[2].Trim()}\"");
+            }
+            if (ok && rateOk && errors.Count == 0)
+            {
+                rates.Add((day, currency, rate));
+            }
+        }
+        return (errors.Count == 0 ? rates : [], errors);
     }
 
     /// <summary>Stores rates durably and in memory (upsert by day and currency).</summary>

@@ -4,7 +4,8 @@ namespace Atalaya.Hosting;
 
 /// <summary>
 /// Opens the hub after the server starts listening (so /healthz answers during a long index
-/// load), flushes token last-used times every 10 s, and closes the hub cleanly on shutdown.
+/// load), every 10 s flushes token last-used times and re-reads the FX rates (imported by
+/// <c>atalaya fx import</c> from another process), and closes the hub cleanly on shutdown.
 /// </summary>
 public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubLoader> logger) : BackgroundService
 {
@@ -21,6 +22,8 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
             {
                 await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
                 hub.Tokens.FlushLastUsed();
+                using var connection = hub.Database.Connect();
+                hub.Fx.Refresh(connection);
             }
         }
         catch (OperationCanceledException)

@@ -17,6 +17,8 @@ public sealed class CliTests : IDisposable
     [InlineData("tokens", "revoke")]
     [InlineData("demo")]
     [InlineData("import")]
+    [InlineData("fx", "import")]
+    [InlineData("fx", "list")]
     public async Task Every_command_explains_itself_with_help(params string[] command)
     {
         var (code, stdout, _) = await AtalayaProcess.RunAsync([.. command, "--help"]);
@@ -107,6 +109,41 @@ public sealed class CliTests : IDisposable
         var (missing, _, stderr) = await AtalayaProcess.RunAsync("import", Path.Combine(_data, "nope.ndjson"), "--data", _data);
         Assert.Equal(2, missing);
         Assert.Contains("no such file", stderr);
+    }
+
+    [Fact]
+    public async Task Fx_import_loads_a_rate_table_the_collector_then_freezes_into_events()
+    {
+        Directory.CreateDirectory(_data);
+        var rates = Path.Combine(_data, "rates.csv");
+        File.WriteAllLines(rates, ["day,currency,rate", "2026-02-28,MXN,0.0575", "2026-03-01,MXN,0.0581", "2026-03-01,COP,0.00025"]);
+        var (code, stdout, _) = await AtalayaProcess.RunAsync("fx", "import", rates, "--data", _data);
+        Assert.Equal(0, code);
+        Assert.Contains("Imported 3 rates for 2 currencies.", stdout);
+        var (_, list, _) = await AtalayaProcess.RunAsync("fx", "list", "--data", _data);
+        Assert.Contains("0.0581", list);
+
+        await using var hub = await TestHub.StartAsync(dataDirectory: _data);
+        await hub.PostEventsAsync(Events.Valid("payment_succeeded", "fx-1").ToJsonString());
+        var stored = StoredEvents.Single(_data, "fx-1");
+        Assert.Equal(0.0581m, stored.GetProperty("fx_rate_to_reporting").GetDecimal());
+        Assert.Equal("table", stored.GetProperty("fx_source").GetString());
+    }
+
+    [Fact]
+    public async Task Fx_import_refuses_a_file_with_any_bad_line_and_imports_nothing()
+    {
+        Directory.CreateDirectory(_data);
+        var rates = Path.Combine(_data, "bad.csv");
+        File.WriteAllLines(rates, ["2026-03-01,MXN,0.0581", "03/01/2026,MXN,0.05", "2026-03-02,pesos,0.05", "2026-03-03,MXN,-1", "2026-03-04,MXN"]);
+        var (code, _, stderr) = await AtalayaProcess.RunAsync("fx", "import", rates, "--data", _data);
+        Assert.Equal(2, code);
+        Assert.Contains("line 2: day must be yyyy-MM-dd", stderr);
+        Assert.Contains("line 3: currency must be an ISO 4217 code", stderr);
+        Assert.Contains("line 4: rate must be a number > 0", stderr);
+        Assert.Contains("line 5: expected day,currency,rate", stderr);
+        Assert.Contains("nothing was imported", stderr);
+        Assert.False(File.Exists(Path.Combine(_data, "atalaya.db")), "a refused import must not even create the database");
     }
 
     public void Dispose()
