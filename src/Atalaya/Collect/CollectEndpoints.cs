@@ -14,6 +14,9 @@ namespace Atalaya.Collect;
 /// </summary>
 public static class CollectEndpoints
 {
+    /// <summary>The logger category of the collector.</summary>
+    public sealed class CollectorLog;
+
     private static readonly string[] SegmentCalls = ["track", "page", "screen", "identify", "group", "alias"];
 
     public static IEndpointRouteBuilder MapCollect(this IEndpointRouteBuilder endpoints)
@@ -39,7 +42,7 @@ public static class CollectEndpoints
         return endpoints;
     }
 
-    private static async Task<IResult> NativeAsync(HttpContext context, HubState state, SourceRateLimiter limiter, CancellationToken ct)
+    private static async Task<IResult> NativeAsync(HttpContext context, HubState state, SourceRateLimiter limiter, ILogger<CollectorLog> log, CancellationToken ct)
     {
         try
         {
@@ -52,7 +55,7 @@ public static class CollectEndpoints
             var result = await hub.Pipeline.IngestNativeAsync(body.Memory, ndjson, source, ct);
             return Answer(result);
         }
-        catch (Exception ex) when (Refusal(ex) is { } refusal)
+        catch (Exception ex) when (Refusal(ex, log) is { } refusal)
         {
             return refusal;
         }
@@ -62,6 +65,7 @@ public static class CollectEndpoints
     {
         var state = context.RequestServices.GetRequiredService<HubState>();
         var limiter = context.RequestServices.GetRequiredService<SourceRateLimiter>();
+        var log = context.RequestServices.GetRequiredService<ILogger<CollectorLog>>();
         try
         {
             var contentType = context.Request.ContentType;
@@ -88,7 +92,7 @@ public static class CollectEndpoints
             var result = await hub.Pipeline.IngestSegmentAsync(payload, source, ct);
             return Answer(result);
         }
-        catch (Exception ex) when (Refusal(ex) is { } refusal)
+        catch (Exception ex) when (Refusal(ex, log) is { } refusal)
         {
             return refusal;
         }
@@ -135,7 +139,17 @@ public static class CollectEndpoints
         return Results.Json(new CollectResponse(true, result.Accepted, result.Duplicates, rejected), AtalayaJson.Web.CollectResponse);
     }
 
-    private static IResult? Refusal(Exception exception) => exception switch
+    private static IResult? Refusal(Exception exception, ILogger log)
+    {
+        if (exception is StoreUnavailableException unavailable)
+        {
+            // Operators need to see this at once: clients are being told to retry.
+            log.LogError(unavailable.InnerException, "Cannot make events durable: {Reason}; answering 503", unavailable.Message);
+        }
+        return RefusalFor(exception);
+    }
+
+    private static IResult? RefusalFor(Exception exception) => exception switch
     {
         BodyException { StatusCode: StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests } busy =>
             WithRetryAfter(busy.StatusCode, busy.Message),
