@@ -294,6 +294,33 @@ public sealed class CollectorHttpTests
     }
 
     [Fact]
+    public async Task Records_when_a_write_key_was_last_used()
+    {
+        await using var hub = await TestHub.StartAsync();
+        Assert.Null(hub.Hub.Tokens.List().Single(t => t.Role == Role.Write).LastUsedAt);
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString());
+        hub.Hub.Tokens.FlushLastUsed();
+        Assert.InRange(hub.Hub.Tokens.List().Single(t => t.Role == Role.Write).LastUsedAt!.Value, before, DateTimeOffset.UtcNow.AddSeconds(1));
+    }
+
+    [Fact]
+    public async Task Answers_browser_preflights_so_web_sdks_can_post_from_a_shop_origin()
+    {
+        await using var hub = await TestHub.StartAsync();
+        foreach (var path in new[] { "/v1/batch", "/v1/t", "/api/events" })
+        {
+            var preflight = new HttpRequestMessage(HttpMethod.Options, path);
+            preflight.Headers.Add("Origin", "https://shop.example");
+            preflight.Headers.Add("Access-Control-Request-Method", "POST");
+            preflight.Headers.Add("Access-Control-Request-Headers", "content-type,authorization");
+            var response = await hub.Client.SendAsync(preflight);
+            Assert.True(response.IsSuccessStatusCode, $"{path}: {response.StatusCode}");
+            Assert.Equal("*", response.Headers.GetValues("Access-Control-Allow-Origin").Single());
+        }
+    }
+
+    [Fact]
     public async Task Health_and_readiness_answer_once_the_store_is_open()
     {
         await using var hub = await TestHub.StartAsync();
