@@ -118,6 +118,11 @@ public sealed class IngestPipeline
 
     private async Task<IngestResult> AppendAsync(AppendBatch batch)
     {
+        if (batch.Events.Count > 0)
+        {
+            // Compress here, on the request's thread, in parallel with other requests.
+            batch.Compressed();
+        }
         // The request's cancellation is not passed on: a queued append always completes (see EventLog).
         var outcome = await _log.AppendAsync(batch).ConfigureAwait(false);
         var rejected = batch.Rejected

@@ -67,7 +67,32 @@ public sealed class AppendBatch : IDisposable
         return (_buffer.Array, _buffer.WrittenCount);
     }
 
-    public void Dispose() => _buffer.Dispose();
+    private (byte[] Buffer, int Length)? _compressed;
+
+    /// <summary>
+    /// The closed array, deflated (<see cref="BlockCodec"/>). The pipeline calls it on the
+    /// request's thread before appending, so the single writer only compresses when duplicates
+    /// force it to rebuild the block.
+    /// </summary>
+    public (byte[] Buffer, int Length) Compressed()
+    {
+        if (_compressed is null)
+        {
+            var (array, length) = ClosedArray();
+            _compressed = BlockCodec.Compress(array.AsSpan(0, length));
+        }
+        return _compressed.Value;
+    }
+
+    public void Dispose()
+    {
+        _buffer.Dispose();
+        if (_compressed is { } compressed)
+        {
+            BlockCodec.Release(compressed.Buffer);
+            _compressed = null;
+        }
+    }
 
     public void AddRejected(QuarantinedEvent rejected) => _rejected.Add(rejected);
 }

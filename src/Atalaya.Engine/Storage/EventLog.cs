@@ -41,8 +41,8 @@ public sealed class EventLog : IAsyncDisposable
 
         _insertBlock = _connection.CreateCommand();
         _insertBlock.CommandText = """
-            INSERT INTO event_blocks (first_seq, event_count, received_at, min_timestamp, max_timestamp, source_system, id_hashes, events)
-            VALUES ($first, $count, $received, $min, $max, $source, $ids, $events);
+            INSERT INTO event_blocks (first_seq, event_count, received_at, min_timestamp, max_timestamp, source_system, id_hashes, events, encoding)
+            VALUES ($first, $count, $received, $min, $max, $source, $ids, $events, 'deflate');
             """;
         foreach (var name in new[] { "$first", "$count", "$received", "$min", "$max", "$source", "$ids", "$events" })
         {
@@ -218,6 +218,7 @@ public sealed class EventLog : IAsyncDisposable
         long min = long.MaxValue, max = long.MinValue;
         var ids = ArrayPool<byte>.Shared.Rent(events.Count * 16);
         byte[]? rebuilt = null;
+        (byte[] Buffer, int Length)? rebuiltCompressed = null;
         try
         {
             for (var i = 0; i < events.Count; i++)
@@ -247,10 +248,16 @@ public sealed class EventLog : IAsyncDisposable
                 return (0, duplicates);
             }
 
-            var (json, jsonLength) = batch.ClosedArray();
-            if (duplicates > 0)
+            byte[] json;
+            int jsonLength;
+            if (duplicates == 0)
             {
-                rebuilt = ArrayPool<byte>.Shared.Rent(jsonLength);
+                (json, jsonLength) = batch.Compressed();
+            }
+            else
+            {
+                // Leave the duplicates out: rebuild the array from the kept events and deflate it.
+                rebuilt = ArrayPool<byte>.Shared.Rent(batch.WrittenCount + 2);
                 var length = 0;
                 rebuilt[length++] = (byte)'[';
                 for (var i = 0; i < events.Count; i++)
@@ -267,7 +274,8 @@ public sealed class EventLog : IAsyncDisposable
                     length += events[i].Length;
                 }
                 rebuilt[length++] = (byte)']';
-                (json, jsonLength) = (rebuilt, length);
+                rebuiltCompressed = BlockCodec.Compress(rebuilt.AsSpan(0, length));
+                (json, jsonLength) = rebuiltCompressed.Value;
             }
 
             var p = _insertBlock.Parameters;
@@ -293,6 +301,10 @@ public sealed class EventLog : IAsyncDisposable
             if (rebuilt is not null)
             {
                 ArrayPool<byte>.Shared.Return(rebuilt);
+            }
+            if (rebuiltCompressed is { } compressed)
+            {
+                BlockCodec.Release(compressed.Buffer);
             }
         }
     }

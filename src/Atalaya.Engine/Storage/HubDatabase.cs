@@ -45,10 +45,18 @@ public sealed class HubDatabase
         return database;
     }
 
+    /// <summary>
+    /// Adds the SQL functions the schema uses (<c>atalaya_inflate</c>, behind the
+    /// <c>raw_events</c> view) to a connection; call it on any connection opened elsewhere.
+    /// </summary>
+    public static void RegisterFunctions(SqliteConnection connection) =>
+        connection.CreateFunction("atalaya_inflate", (byte[] blob) => System.Text.Encoding.UTF8.GetString(BlockCodec.Inflate(blob)), isDeterministic: true);
+
     public SqliteConnection Connect()
     {
         var connection = new SqliteConnection(ConnectionString);
         connection.Open();
+        RegisterFunctions(connection);
         using var pragma = connection.CreateCommand();
         // 16 KiB pages: an event block (megabytes) spans a quarter of the overflow pages and WAL
         // frames it would at 4 KiB, which measured ~3x faster appends (docs/benchmarks.md). Only

@@ -87,6 +87,21 @@ public static class Migrations
             revoked_at    INTEGER
         );
         """,
+        // 2: blocks are stored deflate-compressed (BlockCodec); blocks written before keep 'json'.
+        """
+        ALTER TABLE event_blocks ADD COLUMN encoding TEXT NOT NULL DEFAULT 'json';
+        DROP VIEW raw_events;
+        CREATE VIEW raw_events AS
+            SELECT b.first_seq + CAST(j.key AS INTEGER)      AS seq,
+                   json_extract(j.value, '$.event_id')        AS event_id,
+                   json_extract(j.value, '$.event_type')      AS event_type,
+                   json_extract(j.value, '$.timestamp')       AS timestamp,
+                   json_extract(j.value, '$.received_at')     AS received_at,
+                   b.source_system                            AS source_system,
+                   j.value                                    AS event
+            FROM event_blocks b,
+                 json_each(CASE b.encoding WHEN 'deflate' THEN atalaya_inflate(b.events) ELSE CAST(b.events AS TEXT) END) j;
+        """,
     ];
 
     public static int LatestVersion => Steps.Length;

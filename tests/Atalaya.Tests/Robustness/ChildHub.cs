@@ -176,6 +176,7 @@ public sealed class ChildHub : IAsyncDisposable
         };
         var connection = new SqliteConnection(builder.ToString());
         connection.Open();
+        Atalaya.Engine.Storage.HubDatabase.RegisterFunctions(connection);
         return connection;
     }
 

@@ -19,6 +19,8 @@ public static class StoredEvents
     {
         using var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "atalaya.db")};Mode=ReadOnly;Pooling=False");
         connection.Open();
+        // raw_events inflates the stored blocks through the hub's SQL function.
+        Engine.Storage.HubDatabase.RegisterFunctions(connection);
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         using var reader = command.ExecuteReader();
