@@ -197,7 +197,7 @@ public sealed class EventNormalizer
                     {
                         errors.Add($"context.{member.Name}: must be a string, got {FieldValidator.Describe(member.Value)}");
                     }
-                    else if (member.Value.ValueKind == JsonValueKind.String && member.Value.GetString()!.Length > 4096)
+                    else if (member.Value.ValueKind == JsonValueKind.String && FieldValidator.LongerThan(member.Value, 4096))
                     {
                         errors.Add($"context.{member.Name}: must be at most 4096 characters");
                     }
@@ -434,7 +434,7 @@ public sealed class EventNormalizer
     private static void WriteContext(Utf8JsonWriter writer, JsonElement context, StoreDimension? store)
     {
         var present = ContextFields.None;
-        string? userAgent = null;
+        JsonElement userAgent = default;
         if (context.ValueKind == JsonValueKind.Object)
         {
             foreach (var member in context.EnumerateObject())
@@ -448,31 +448,31 @@ public sealed class EventNormalizer
                 present |= field;
                 if (field == ContextFields.UserAgent)
                 {
-                    userAgent = member.Value.GetString();
+                    userAgent = member.Value;
                 }
             }
         }
 
-        Span<(ContextFields Field, string? Value)> derived =
+        var ua = userAgent.ValueKind == JsonValueKind.String ? UserAgentCache.Get(userAgent) : null;
+        Span<(ContextFields Field, string? Value, byte[]? Fragment)> derived =
         [
-            (ContextFields.DeviceType, null), (ContextFields.Os, null), (ContextFields.Browser, null),
-            (ContextFields.Country, store?.Country), (ContextFields.Hub, store?.Hub), (ContextFields.Zone, store?.Zone),
-            (ContextFields.Category, store?.Category),
+            (ContextFields.DeviceType, ua?.Info.DeviceType, ua?.DeviceType),
+            (ContextFields.Os, ua?.Info.Os, ua?.Os),
+            (ContextFields.Browser, ua?.Info.Browser, ua?.Browser),
+            (ContextFields.Country, store?.Country, null), (ContextFields.Hub, store?.Hub, null), (ContextFields.Zone, store?.Zone, null),
+            (ContextFields.Category, store?.Category, null),
         ];
-        if (userAgent is not null)
-        {
-            var ua = UserAgentParser.Parse(userAgent);
-            derived[0].Value = ua.DeviceType;
-            derived[1].Value = ua.Os;
-            derived[2].Value = ua.Browser;
-        }
         var additions = 0;
-        foreach (var (field, value) in derived)
+        for (var i = 0; i < derived.Length; i++)
         {
-            if (value is not null and not "unknown" && (present & field) == 0)
+            ref var d = ref derived[i];
+            if (d.Value is null or "unknown" || (present & d.Field) != 0)
             {
-                additions++;
+                d.Value = null;
+                continue;
             }
+            d.Fragment ??= JsonFragments.Get(ContextFieldName(d.Field), d.Value);
+            additions++;
         }
 
         writer.WritePropertyName("context"u8);
@@ -490,9 +490,9 @@ public sealed class EventNormalizer
                     }
                 }
             }
-            foreach (var (field, value) in derived)
+            foreach (var (field, value, _) in derived)
             {
-                if (value is not null and not "unknown" && (present & field) == 0)
+                if (value is not null)
                 {
                     writer.WriteString(ContextFieldName(field), value);
                 }
@@ -508,16 +508,12 @@ public sealed class EventNormalizer
             return;
         }
         var body = raw[..raw.LastIndexOf((byte)'}')].TrimEnd(" \t\r\n"u8);
-        Span<int> picked = stackalloc int[derived.Length];
-        var count = 0;
         var size = body.Length + 1;
-        for (var i = 0; i < derived.Length; i++)
+        foreach (var (_, value, fragment) in derived)
         {
-            var (field, value) = derived[i];
-            if (value is not null and not "unknown" && (present & field) == 0)
+            if (value is not null)
             {
-                picked[count++] = i;
-                size += JsonFragments.Get(ContextFieldName(field), value).Length + 1;
+                size += fragment!.Length + 1;
             }
         }
         var scratch = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
@@ -526,16 +522,19 @@ public sealed class EventNormalizer
             body.CopyTo(scratch);
             var length = body.Length;
             var empty = body.Length == 1;
-            foreach (var i in picked[..count])
+            foreach (var (_, value, fragment) in derived)
             {
+                if (value is null)
+                {
+                    continue;
+                }
                 if (!empty)
                 {
                     scratch[length++] = (byte)',';
                 }
                 empty = false;
-                var fragment = JsonFragments.Get(ContextFieldName(derived[i].Field), derived[i].Value!);
-                fragment.CopyTo(scratch.AsSpan(length));
-                length += fragment.Length;
+                fragment!.CopyTo(scratch.AsSpan(length));
+                length += fragment!.Length;
             }
             scratch[length++] = (byte)'}';
             writer.WriteRawValue(scratch.AsSpan(0, length), skipInputValidation: true);
