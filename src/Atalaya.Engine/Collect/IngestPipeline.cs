@@ -118,7 +118,7 @@ public sealed class IngestPipeline
 
     private async Task<IngestResult> AppendAsync(AppendBatch batch)
     {
-        if (batch.Events.Count > 0)
+        if (batch.EventCount > 0)
         {
             // Compress here, on the request's thread, in parallel with other requests.
             batch.Compressed();

@@ -12,7 +12,10 @@ namespace Atalaya.Engine.Storage;
 public sealed class AppendBatch : IDisposable
 {
     private readonly PooledBufferWriter _buffer;
-    private readonly List<BatchEvent> _events = [];
+    // Pooled: a request's events (thousands of ~64-byte entries) would otherwise be large-object-heap
+    // arrays, regrown per request, and each LOH allocation brings gen-2 collections closer.
+    private BatchEvent[] _events = ArrayPool<BatchEvent>.Shared.Rent(64);
+    private int _eventCount;
     private readonly List<QuarantinedEvent> _rejected = [];
     private bool _closed;
 
@@ -29,7 +32,9 @@ public sealed class AppendBatch : IDisposable
 
     public long ReceivedAtMs { get; }
 
-    public IReadOnlyList<BatchEvent> Events => _events;
+    public ReadOnlySpan<BatchEvent> Events => _events.AsSpan(0, _eventCount);
+
+    public int EventCount => _eventCount;
 
     public IReadOnlyList<QuarantinedEvent> Rejected => _rejected;
 
@@ -43,7 +48,7 @@ public sealed class AppendBatch : IDisposable
     /// <summary>Called before writing an event: separates it from the previous one.</summary>
     public void BeginEvent()
     {
-        if (_events.Count > 0)
+        if (_eventCount > 0)
         {
             _buffer.Write((byte)',');
         }
@@ -52,8 +57,15 @@ public sealed class AppendBatch : IDisposable
     /// <summary>Records the event written to <see cref="Buffer"/> since <paramref name="offset"/>.</summary>
     public void AddEvent(int requestIndex, string eventId, long timestampMs, int offset, StoreDimension? store)
     {
-        _events.Add(new BatchEvent(requestIndex, eventId, Storage.EventIdIndex.Hash(eventId), timestampMs,
-            offset, _buffer.WrittenCount - offset, store));
+        if (_eventCount == _events.Length)
+        {
+            var larger = ArrayPool<BatchEvent>.Shared.Rent(_events.Length * 2);
+            _events.AsSpan(0, _eventCount).CopyTo(larger);
+            ArrayPool<BatchEvent>.Shared.Return(_events, clearArray: true);
+            _events = larger;
+        }
+        _events[_eventCount++] = new BatchEvent(requestIndex, eventId, Storage.EventIdIndex.Hash(eventId), timestampMs,
+            offset, _buffer.WrittenCount - offset, store);
     }
 
     /// <summary>The whole array <c>[…]</c>, closed on first use.</summary>
@@ -87,6 +99,13 @@ public sealed class AppendBatch : IDisposable
     public void Dispose()
     {
         _buffer.Dispose();
+        if (_events.Length > 0)
+        {
+            // Cleared: entries hold strings and store rows that must not outlive the request.
+            ArrayPool<BatchEvent>.Shared.Return(_events, clearArray: true);
+            _events = [];
+            _eventCount = 0;
+        }
         if (_compressed is { } compressed)
         {
             BlockCodec.Release(compressed.Buffer);

@@ -208,20 +208,20 @@ public sealed class EventLog : IAsyncDisposable
         }
 
         var events = batch.Events;
-        if (events.Count == 0)
+        if (events.Length == 0)
         {
             return (0, 0);
         }
         // Dedupe first: the common case (no duplicate) stores the batch's buffer as it is.
-        var keep = new bool[events.Count];
+        var keep = new bool[events.Length];
         var accepted = 0;
         long min = long.MaxValue, max = long.MinValue;
-        var ids = ArrayPool<byte>.Shared.Rent(events.Count * 16);
+        var ids = ArrayPool<byte>.Shared.Rent(events.Length * 16);
         byte[]? rebuilt = null;
         (byte[] Buffer, int Length)? rebuiltCompressed = null;
         try
         {
-            for (var i = 0; i < events.Count; i++)
+            for (var i = 0; i < events.Length; i++)
             {
                 var e = events[i];
                 if (!_index.Add(e.IdHash))
@@ -242,7 +242,7 @@ public sealed class EventLog : IAsyncDisposable
                     _upsertStore.ExecuteNonQuery();
                 }
             }
-            var duplicates = events.Count - accepted;
+            var duplicates = events.Length - accepted;
             if (accepted == 0)
             {
                 return (0, duplicates);
@@ -260,7 +260,7 @@ public sealed class EventLog : IAsyncDisposable
                 rebuilt = ArrayPool<byte>.Shared.Rent(batch.WrittenCount + 2);
                 var length = 0;
                 rebuilt[length++] = (byte)'[';
-                for (var i = 0; i < events.Count; i++)
+                for (var i = 0; i < events.Length; i++)
                 {
                     if (!keep[i])
                     {
