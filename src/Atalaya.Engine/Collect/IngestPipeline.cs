@@ -32,8 +32,6 @@ public sealed class IngestPipeline
 
     public IngestCounters Counters => _counters;
 
-    public TimeProvider Time => _time;
-
     /// <summary>A native body: one event object, a JSON array of events, or NDJSON.</summary>
     public async Task<IngestResult> IngestNativeAsync(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem, CancellationToken cancellationToken = default)
     {

@@ -28,8 +28,6 @@ public sealed class EventIdIndex
             : XxHash128.HashToUInt128(Encoding.UTF8.GetBytes(eventId));
     }
 
-    public bool Contains(UInt128 hash) => _hashes.Contains(hash);
-
     /// <summary>Adds the hash; false when it was already there (a duplicate).</summary>
     public bool Add(UInt128 hash) => _hashes.Add(hash);
 

@@ -17,7 +17,6 @@ public sealed class EventLog : IAsyncDisposable
 {
     private const int MaxGroup = 256;
 
-    private readonly HubDatabase _database;
     private readonly SqliteConnection _connection;
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(
         new UnboundedChannelOptions { SingleReader = true });
@@ -28,14 +27,12 @@ public sealed class EventLog : IAsyncDisposable
     private readonly SqliteCommand _upsertStore;
     private long _nextSeq;
     private long _eventCount;
-    private long _blockCount;
 
     private EventLog(HubDatabase database, StoreDirectory stores)
     {
-        _database = database;
         Stores = stores;
         _connection = database.Connect();
-        (_index, _nextSeq, _blockCount) = LoadIndex(_connection);
+        (_index, _nextSeq) = LoadIndex(_connection);
         _eventCount = _index.Count;
         Stores.Load(_connection);
 
@@ -80,10 +77,6 @@ public sealed class EventLog : IAsyncDisposable
     /// <summary>Events stored (after dedupe).</summary>
     public long EventCount => Interlocked.Read(ref _eventCount);
 
-    public long BlockCount => Interlocked.Read(ref _blockCount);
-
-    public HubDatabase Database => _database;
-
     public static EventLog Open(HubDatabase database, StoreDirectory? stores = null) => new(database, stores ?? new StoreDirectory());
 
     /// <summary>
@@ -100,17 +93,16 @@ public sealed class EventLog : IAsyncDisposable
         return pending.Completion.Task;
     }
 
-    private static (EventIdIndex Index, long NextSeq, long Blocks) LoadIndex(SqliteConnection connection)
+    private static (EventIdIndex Index, long NextSeq) LoadIndex(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT coalesce(sum(event_count), 0), coalesce(max(first_seq + event_count), 1), count(*) FROM event_blocks;";
-        long events, nextSeq, blocks;
+        command.CommandText = "SELECT coalesce(sum(event_count), 0), coalesce(max(first_seq + event_count), 1) FROM event_blocks;";
+        long events, nextSeq;
         using (var reader = command.ExecuteReader())
         {
             reader.Read();
             events = reader.GetInt64(0);
             nextSeq = reader.GetInt64(1);
-            blocks = reader.GetInt64(2);
         }
         var index = new EventIdIndex((int)Math.Min(int.MaxValue, events + 1024));
         command.CommandText = "SELECT id_hashes FROM event_blocks;";
@@ -126,7 +118,7 @@ public sealed class EventLog : IAsyncDisposable
                 ArrayPool<byte>.Shared.Return(buffer);
             }
         }
-        return (index, nextSeq, blocks);
+        return (index, nextSeq);
     }
 
     private async Task WriteLoop()
@@ -150,7 +142,7 @@ public sealed class EventLog : IAsyncDisposable
         var outcomes = new AppendOutcome[group.Count];
         var storesTouched = new List<StoreDimension>();
         var seqBefore = _nextSeq;
-        long newEvents = 0, newBlocks = 0;
+        long newEvents = 0;
         try
         {
             using var transaction = _connection.BeginTransaction(deferred: false);
@@ -163,10 +155,6 @@ public sealed class EventLog : IAsyncDisposable
                 var (accepted, duplicates) = WriteBatch(batch, added, storesTouched);
                 outcomes[i] = new AppendOutcome(accepted, duplicates);
                 newEvents += accepted;
-                if (accepted > 0)
-                {
-                    newBlocks++;
-                }
             }
             transaction.Commit();
         }
@@ -186,7 +174,6 @@ public sealed class EventLog : IAsyncDisposable
         }
 
         Interlocked.Add(ref _eventCount, newEvents);
-        Interlocked.Add(ref _blockCount, newBlocks);
         foreach (var store in storesTouched)
         {
             Stores.Set(store);

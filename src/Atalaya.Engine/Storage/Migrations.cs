@@ -104,8 +104,6 @@ public static class Migrations
         """,
     ];
 
-    public static int LatestVersion => Steps.Length;
-
     public static void Apply(SqliteConnection connection)
     {
         using var transaction = connection.BeginTransaction(deferred: false);

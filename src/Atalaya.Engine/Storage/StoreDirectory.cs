@@ -18,8 +18,6 @@ public sealed class StoreDirectory
 
     public void Set(StoreDimension store) => _stores[store.StoreId] = store;
 
-    public IReadOnlyCollection<StoreDimension> All => (IReadOnlyCollection<StoreDimension>)_stores.Values;
-
     internal void Load(SqliteConnection connection)
     {
         using var command = connection.CreateCommand();
