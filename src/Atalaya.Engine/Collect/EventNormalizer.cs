@@ -37,10 +37,15 @@ public sealed class EventNormalizer
         _options = options;
     }
 
+    [ThreadStatic]
+    private static List<string>? t_errors;
+
     /// <summary>Normalizes <paramref name="e"/> into <paramref name="batch"/>, or records its rejection there.</summary>
     public void Normalize(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores)
     {
-        var errors = new List<string>(0);
+        // One list per thread, cleared per event; a rejection takes a copy.
+        var errors = t_errors ??= [];
+        errors.Clear();
         string? eventId = null;
         try
         {
@@ -60,7 +65,10 @@ public sealed class EventNormalizer
 
             var members = Members.Scan(e);
             var envelope = ReadEnvelope(members, errors, batch.ReceivedAtMs);
-            eventId = envelope.EventId;
+            if (errors.Count > 0)
+            {
+                eventId = ClipId(TryGetString(e, "event_id"));
+            }
             if (errors.Count > 0)
             {
                 Reject(batch, index, eventId, RejectReason.InvalidEnvelope, errors, e);
@@ -73,6 +81,7 @@ public sealed class EventNormalizer
                 CheckCatalog(members, rule, errors);
                 if (errors.Count > 0)
                 {
+                    eventId = ClipId(TryGetString(e, "event_id"));
                     Reject(batch, index, eventId, RejectReason.InvalidProperties, errors, e);
                     return;
                 }
@@ -81,7 +90,7 @@ public sealed class EventNormalizer
             batch.BeginEvent();
             var offset = batch.WrittenCount;
             var store = Write(e, members, envelope, known ? rule : null, batch, writer, batchStores);
-            batch.AddEvent(index, envelope.EventId!, envelope.TimestampMs, offset, store);
+            batch.AddEvent(index, EventIdIndex.HashJsonString(members.EventId), envelope.TimestampMs, offset, store);
         }
         catch (InvalidOperationException ex)
         {
@@ -92,11 +101,8 @@ public sealed class EventNormalizer
 
     private Envelope ReadEnvelope(in Members m, List<string> errors, long receivedAtMs)
     {
-        var envelope = new Envelope
-        {
-            EventId = RequiredString(m.EventId, "event_id", 128, errors),
-            EventType = RequiredString(m.EventType, "event_type", 64, errors),
-        };
+        CheckRequiredString(m.EventId, "event_id", 128, errors);
+        var envelope = new Envelope { EventType = RequiredString(m.EventType, "event_type", 64, errors) };
         if (envelope.EventType is { } type && !IsSnakeCase(type))
         {
             errors.Add($"event_type: must be snake_case (a-z, 0-9, _; starting with a letter), got \"{Clip(type)}\"");
@@ -589,7 +595,33 @@ public sealed class EventNormalizer
         {
             payload = payload[.._options.MaxEventBytes];
         }
-        batch.AddRejected(new QuarantinedEvent(index, eventId, reason.ToString(), errors, payload));
+        batch.AddRejected(new QuarantinedEvent(index, eventId, reason.ToString(), errors.ToArray(), payload));
+    }
+
+    /// <summary>A required string checked without decoding it (see <see cref="FieldValidator.LongerThan"/>).</summary>
+    private static bool CheckRequiredString(JsonElement value, string name, int maxLength, List<string> errors)
+    {
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            errors.Add($"{name}: is required");
+            return false;
+        }
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add($"{name}: must be a string, got {FieldValidator.Describe(value)}");
+            return false;
+        }
+        if (value.ValueEquals(ReadOnlySpan<byte>.Empty))
+        {
+            errors.Add($"{name}: must not be empty");
+            return false;
+        }
+        if (FieldValidator.LongerThan(value, maxLength))
+        {
+            errors.Add($"{name}: must be at most {maxLength} characters, got {value.GetString()!.Length}");
+            return false;
+        }
+        return true;
     }
 
     private static string? RequiredString(JsonElement value, string name, int maxLength, List<string> errors)
@@ -701,9 +733,8 @@ public sealed class EventNormalizer
         };
     }
 
-    private sealed class Envelope
+    private struct Envelope
     {
-        public string? EventId;
         public string? EventType;
         public long TimestampMs;
         public long OriginalTimestampMs;

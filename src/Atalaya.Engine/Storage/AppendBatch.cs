@@ -55,7 +55,7 @@ public sealed class AppendBatch : IDisposable
     }
 
     /// <summary>Records the event written to <see cref="Buffer"/> since <paramref name="offset"/>.</summary>
-    public void AddEvent(int requestIndex, string eventId, long timestampMs, int offset, StoreDimension? store)
+    public void AddEvent(int requestIndex, UInt128 idHash, long timestampMs, int offset, StoreDimension? store)
     {
         if (_eventCount == _events.Length)
         {
@@ -64,7 +64,7 @@ public sealed class AppendBatch : IDisposable
             ArrayPool<BatchEvent>.Shared.Return(_events, clearArray: true);
             _events = larger;
         }
-        _events[_eventCount++] = new BatchEvent(requestIndex, eventId, Storage.EventIdIndex.Hash(eventId), timestampMs,
+        _events[_eventCount++] = new BatchEvent(requestIndex, idHash, timestampMs,
             offset, _buffer.WrittenCount - offset, store);
     }
 
@@ -117,7 +117,7 @@ public sealed class AppendBatch : IDisposable
 }
 
 public readonly record struct BatchEvent(
-    int RequestIndex, string EventId, UInt128 IdHash, long TimestampMs, int Offset, int Length, StoreDimension? Store);
+    int RequestIndex, UInt128 IdHash, long TimestampMs, int Offset, int Length, StoreDimension? Store);
 
 /// <summary>A store's dimension row, taken from its <c>store_created</c> event.</summary>
 public sealed record StoreDimension(string StoreId, string? StoreName, string? Country, string? Hub, string? Zone, string? Category, long CreatedAtMs);

@@ -29,6 +29,14 @@ public sealed class EventIdIndex
     }
 
     /// <summary>Adds the hash; false when it was already there (a duplicate).</summary>
+    /// <summary>The hash of an event_id given as the raw (escaped) UTF-8 text of its JSON string.</summary>
+    public static UInt128 HashJsonString(System.Text.Json.JsonElement value)
+    {
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value)[1..^1];
+        // Without escapes the raw bytes are the id's UTF-8: hash them without decoding.
+        return raw.IndexOf((byte)'\\') < 0 ? XxHash128.HashToUInt128(raw) : Hash(value.GetString()!);
+    }
+
     public bool Add(UInt128 hash) => _hashes.Add(hash);
 
     public void Remove(UInt128 hash) => _hashes.Remove(hash);
