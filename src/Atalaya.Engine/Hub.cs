@@ -50,16 +50,33 @@ public sealed class Hub : IAsyncDisposable
         var kpis = new KpiEngine(KpiDictionary.Default, time);
         using (var connection = database.Connect())
         {
-            kpis.Load(connection);
+            kpis.Load(connection, SnapshotPath(dataDirectory));
         }
         kpis.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis);
+        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory };
+    }
+
+    public string DataDirectory { get; private init; } = "";
+
+    /// <summary>Where the KPI projection's snapshot lives: a cache beside the database, rebuilt from raw when missing.</summary>
+    public static string SnapshotPath(string dataDirectory) => Path.Combine(dataDirectory, "kpi-projection.bin");
+
+    /// <summary>Saves the KPI projection when at least <paramref name="minNewEvents"/> events arrived since the last snapshot.</summary>
+    public bool SaveSnapshotIfBehind(long minNewEvents)
+    {
+        if (Kpis.Projection.LastSeq - Kpis.SnapshotSeq < Math.Max(1, minNewEvents))
+        {
+            return false;
+        }
+        Kpis.SaveSnapshot(SnapshotPath(DataDirectory));
+        return true;
     }
 
     public async ValueTask DisposeAsync()
     {
         await Log.DisposeAsync().ConfigureAwait(false);
+        SaveSnapshotIfBehind(1);
         Tokens.FlushLastUsed();
     }
 }

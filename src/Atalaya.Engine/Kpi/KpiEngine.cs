@@ -25,13 +25,72 @@ public sealed class KpiEngine
 
     public KpiDictionary Dictionary { get; }
 
-    public KpiProjection Projection { get; } = new();
+    public KpiProjection Projection { get; private set; } = new();
+
+    /// <summary>The sequence number the last snapshot read or written reflects.</summary>
+    public long SnapshotSeq { get; private set; }
+
+    /// <summary>Why a snapshot on disk was not used at start-up, if it was not.</summary>
+    public string? SnapshotProblem { get; private set; }
+
+    private static long MaxStoredSeq(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(max(first_seq + event_count - 1), 0) FROM event_blocks;";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// Writes the projection to <paramref name="path"/> atomically (a temporary file, flushed, then
+    /// renamed). Holds the read lock while writing, so commits wait for it.
+    /// </summary>
+    public void SaveSnapshot(string path)
+    {
+        var temporary = path + ".tmp";
+        long seq;
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            using (Projection.Read())
+            {
+                Projection.Save(file);
+                seq = Projection.LastSeq;
+            }
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+        SnapshotSeq = seq;
+    }
 
     public TimeProvider Time => _time;
 
-    /// <summary>Reads every stored block into the projection (start-up).</summary>
-    public void Load(SqliteConnection connection)
+    /// <summary>
+    /// Start-up: reads the snapshot when there is a usable one, then every block stored after it
+    /// (all of them without a snapshot).
+    /// </summary>
+    public void Load(SqliteConnection connection, string? snapshotPath = null)
     {
+        if (snapshotPath is not null && File.Exists(snapshotPath))
+        {
+            try
+            {
+                using var file = new FileStream(snapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+                var candidate = new KpiProjection();
+                candidate.Load(file);
+                if (candidate.LastSeq <= MaxStoredSeq(connection))
+                {
+                    Projection = candidate;
+                    SnapshotSeq = candidate.LastSeq;
+                }
+                else
+                {
+                    SnapshotProblem = "the snapshot is ahead of the event log (restored from an older backup?); rebuilt from raw events";
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
+            {
+                SnapshotProblem = $"the snapshot could not be read ({e.Message}); rebuilt from raw events";
+            }
+        }
         using var write = Projection.Write();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT first_seq, events, encoding FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";

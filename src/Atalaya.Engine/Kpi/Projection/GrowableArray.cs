@@ -7,6 +7,13 @@ public struct GrowableArray<T>(T fill)
 
     public readonly int Length => _items.Length;
 
+    /// <summary>The backing array (for snapshots); its length may exceed the ids in use.</summary>
+    internal T[] Raw
+    {
+        readonly get => _items;
+        set => _items = value;
+    }
+
     public readonly T Get(int id) => id < _items.Length ? _items[id] : fill;
 
     public ref T At(int id)

@@ -16,6 +16,24 @@ public sealed class ItemTable
     /// <summary>price × quantity in the reporting currency (0 without a rate).</summary>
     public ReadOnlySpan<double> Revenue => _revenue.AsSpan(0, Count);
 
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(Count);
+        ProjectionSnapshot.WriteArray(writer, Event);
+        ProjectionSnapshot.WriteArray(writer, Product);
+        ProjectionSnapshot.WriteArray(writer, Quantity);
+        ProjectionSnapshot.WriteArray(writer, Revenue);
+    }
+
+    internal void Read(BinaryReader reader)
+    {
+        Count = reader.ReadInt32();
+        _event = ProjectionSnapshot.ReadArray<int>(reader, Math.Max(1024, Count));
+        _product = ProjectionSnapshot.ReadArray<int>(reader, Math.Max(1024, Count));
+        _quantity = ProjectionSnapshot.ReadArray<int>(reader, Math.Max(1024, Count));
+        _revenue = ProjectionSnapshot.ReadArray<double>(reader, Math.Max(1024, Count));
+    }
+
     public void Add(int eventIndex, int product, int quantity, double revenue)
     {
         if (Count == _event.Length)

@@ -35,4 +35,24 @@ public sealed class StringPool
     public int Find(string value) => _ids.TryGetValue(value, out var id) ? id : 0;
 
     internal IReadOnlyList<string?> Values => _values;
+
+    internal void Write(BinaryWriter writer)
+    {
+        writer.Write(Count);
+        for (var id = 1; id < _values.Count; id++)
+        {
+            writer.Write(_values[id]!);
+        }
+    }
+
+    internal void Read(BinaryReader reader)
+    {
+        var count = reader.ReadInt32();
+        for (var id = 1; id <= count; id++)
+        {
+            var text = reader.ReadString();
+            _ids.Add(text, id);
+            _values.Add(text);
+        }
+    }
 }
