@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 2;
+    private const int FormatVersion = 3;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -57,16 +57,12 @@ public sealed partial class KpiProjection
             w.Write(index);
             w.Write(amount);
         }
-        var names = _productNames.Raw;
-        w.Write(names.Length);
-        foreach (var name in names)
+        w.Write(_productNames.Count);
+        foreach (var (key, name) in _productNames)
         {
-            w.Write(name.Name is not null);
-            if (name.Name is not null)
-            {
-                w.Write(name.Name);
-                w.Write(name.TimestampMs);
-            }
+            w.Write(key);
+            w.Write(name.Name ?? "");
+            w.Write(name.TimestampMs);
         }
         _items.Write(w);
         w.Write(Magic);
@@ -114,12 +110,10 @@ public sealed partial class KpiProjection
         {
             _commissions[r.ReadInt32()] = r.ReadDouble();
         }
-        var names = new ProductName[r.ReadInt32()];
-        for (var i = 0; i < names.Length; i++)
+        for (var n = r.ReadInt32(); n > 0; n--)
         {
-            names[i] = r.ReadBoolean() ? new ProductName(r.ReadString(), r.ReadInt64()) : new ProductName(null, long.MinValue);
+            _productNames[r.ReadInt64()] = new ProductName(r.ReadString(), r.ReadInt64());
         }
-        _productNames.Raw = names;
         _items.Read(r);
         if (r.ReadString() != Magic)
         {

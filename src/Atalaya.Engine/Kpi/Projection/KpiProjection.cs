@@ -26,7 +26,8 @@ public sealed partial class KpiProjection
     private GrowableArray<int> _orderFirst = new(-1);
     private readonly Dictionary<long, int> _finalFirst = [];
     private GrowableArray<StoreRow> _stores = new(default);
-    private GrowableArray<ProductName> _productNames = new(new ProductName(null, long.MinValue));
+    /// <summary>Latest viewed name per (product, store): the same product id may be sold by several stores under different names.</summary>
+    private readonly Dictionary<long, ProductName> _productNames = [];
     private readonly Dictionary<int, double> _commissions = [];
     private readonly ItemTable _items = new();
     private long _version;
@@ -190,10 +191,10 @@ public sealed partial class KpiProjection
         }
         else if (f.Kind == EventKind.ProductViewed && f.Product != 0 && f.ProductName is not null)
         {
-            ref var name = ref _productNames.At(f.Product);
-            if (f.TimestampMs >= name.TimestampMs)
+            var key = ProductKey(f.Product, f.Store);
+            if (!_productNames.TryGetValue(key, out var name) || f.TimestampMs >= name.TimestampMs)
             {
-                name = new ProductName(f.ProductName, f.TimestampMs);
+                _productNames[key] = new ProductName(f.ProductName, f.TimestampMs);
             }
         }
     }
@@ -314,6 +315,8 @@ public sealed partial class KpiProjection
             }
         }
     }
+
+    internal static long ProductKey(int product, int store) => ((long)product << 32) | (uint)store;
 
     internal EventChunk Chunk(int index) => _chunks[index >> 16];
 

@@ -1,11 +1,14 @@
+using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Projection;
 
 namespace Atalaya.Engine.Kpi.Query;
 
 /// <summary>
-/// Filters and group keys compiled against the projection's dimension combinations: for each
-/// combination, once per query, whether it passes the filters and which group it falls in. Per
-/// event that leaves two array lookups. Groups get dense indexes in order of first sight.
+/// Filters, the reader's scope and group keys compiled against the projection's dimension
+/// combinations: for each combination, once per query, whether it passes the filters and the scope
+/// and which group it falls in. Per event that leaves two array lookups. Groups get dense indexes
+/// in order of first sight. This is the one place where scope is enforced: every KPI, session,
+/// history and analysis pass asks it.
 /// </summary>
 internal sealed class ScopeMatcher
 {
@@ -16,11 +19,12 @@ internal sealed class ScopeMatcher
     private readonly List<int[]> _groupValues = [];
     private readonly ComboTable _combos;
 
-    public ScopeMatcher(KpiProjection projection, DimensionFilter filter, IReadOnlyList<Dimension> groupBy)
+    public ScopeMatcher(KpiProjection projection, DimensionFilter filter, IReadOnlyList<Dimension> groupBy, AccessScope scope)
     {
+        CheckWithin(filter, scope);
         _combos = projection.Combos;
         _groupBy = [.. groupBy];
-        var allowed = filter.Values.Select(f =>
+        var allowed = filter.Values.Concat(scope.AsFilters()).Select(f =>
         {
             var ids = f.Value.Select(v => projection.FindValue(f.Key, v)).Where(id => id != 0).ToHashSet();
             return (Dimension: f.Key, Ids: ids);
@@ -36,6 +40,26 @@ internal sealed class ScopeMatcher
         if (_groupBy.Length == 0)
         {
             _groupValues.Add([]);
+        }
+    }
+
+    /// <summary>A filter value on a scoped dimension must be inside the scope.</summary>
+    public static void CheckWithin(DimensionFilter filter, AccessScope scope)
+    {
+        foreach (var (dimension, values) in filter.Values)
+        {
+            if (scope.Allowed(dimension) is not { } allowed)
+            {
+                continue;
+            }
+            foreach (var value in values)
+            {
+                if (!allowed.Contains(value, StringComparer.Ordinal))
+                {
+                    throw new ScopeViolationException(
+                        $"{Dimensions.Name(dimension)} '{value}' is outside this token's scope ({Dimensions.Name(dimension)}: {string.Join(", ", allowed)})");
+                }
+            }
         }
     }
 
