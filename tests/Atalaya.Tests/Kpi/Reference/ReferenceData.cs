@@ -1,0 +1,99 @@
+using System.Text.Json;
+
+namespace Atalaya.Tests.Kpi.Reference;
+
+/// <summary>
+/// The stored events read the way the KPI dictionary's rules describe, and nothing more: event ids
+/// deduplicated (first stored wins), each event's dimensions (store's when it names a known store,
+/// else its context's), orders (earliest purchase_completed per order_id, ties first stored), final
+/// statuses (earliest ENTREGADO / REEMBOLSADO with a snapshot per order and status) and sessions.
+/// It never calls engine code: its input is the JSON that <c>StoredEvents.All</c> reads from SQLite.
+/// </summary>
+public sealed class ReferenceData
+{
+    private static readonly string[] FinalStatuses = ["ENTREGADO", "REEMBOLSADO"];
+
+    private ReferenceData(List<ReferenceEvent> events)
+    {
+        Events = events;
+        Orders = [.. events
+            .Where(e => e.Type == "purchase_completed" && e.Text("order_id") is not null)
+            .GroupBy(e => e.Text("order_id")!, StringComparer.Ordinal)
+            .Select(g => g.OrderBy(e => e.Timestamp).ThenBy(e => e.Seq).First())
+            .OrderBy(e => e.Timestamp).ThenBy(e => e.Seq)];
+        Finals = [.. events
+            .Where(e => e.Type == "order_status_changed" && e.Text("order_id") is not null
+                && FinalStatuses.Contains(e.Text("status")) && e.Snapshot.ValueKind == JsonValueKind.Object)
+            .GroupBy(e => (Order: e.Text("order_id")!, Status: e.Text("status")!))
+            .Select(g => g.OrderBy(e => e.Timestamp).ThenBy(e => e.Seq).First())
+            .OrderBy(e => e.Timestamp).ThenBy(e => e.Seq)];
+        Sessions = [.. events
+            .Where(e => e.SessionId is not null)
+            .GroupBy(e => e.SessionId!, StringComparer.Ordinal)
+            .Select(g => new ReferenceSession(g.Key, g))
+            .OrderBy(s => s.Start).ThenBy(s => s.First.Seq)];
+    }
+
+    /// <summary>Every stored event once, by timestamp (ties in storage order).</summary>
+    public IReadOnlyList<ReferenceEvent> Events { get; }
+
+    /// <summary>The purchase_completed event that is each order.</summary>
+    public IReadOnlyList<ReferenceEvent> Orders { get; }
+
+    /// <summary>The order_status_changed event that is each order's ENTREGADO or REEMBOLSADO.</summary>
+    public IReadOnlyList<ReferenceEvent> Finals { get; }
+
+    public IReadOnlyList<ReferenceSession> Sessions { get; }
+
+    public static ReferenceData FromStored(IEnumerable<JsonElement> stored)
+    {
+        var rows = stored.Select((json, seq) => (Json: json, Seq: (long)seq)).ToList();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        rows = [.. rows.Where(r => seen.Add(r.Json.GetProperty("event_id").GetString()!))];
+
+        // A store's dimensions come from its latest store_created (by timestamp, ties: last stored),
+        // wherever that event sits in the log relative to the events that name the store.
+        var stores = rows
+            .Where(r => Text(r.Json, "event_type") == "store_created")
+            .Select(r => (r.Seq, Time: Timestamp(r.Json), Properties: r.Json.GetProperty("properties")))
+            .Where(s => Text(s.Properties, "store_id") is not null)
+            .GroupBy(s => Text(s.Properties, "store_id")!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Time).ThenBy(s => s.Seq).Last().Properties, StringComparer.Ordinal);
+
+        var events = rows.Select(r => Read(r.Json, r.Seq, stores))
+            .OrderBy(e => e.Timestamp).ThenBy(e => e.Seq)
+            .ToList();
+        return new ReferenceData(events);
+    }
+
+    private static ReferenceEvent Read(JsonElement json, long seq, Dictionary<string, JsonElement> stores)
+    {
+        var properties = json.TryGetProperty("properties", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
+        var context = json.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : default;
+        var storeId = Text(properties, "store_id");
+        var placeOwner = storeId is not null && stores.TryGetValue(storeId, out var store) ? store : context;
+        var dimensions = new Dimensions(
+            Country: Text(placeOwner, "country"),
+            Hub: Text(placeOwner, "hub"),
+            Zone: Text(placeOwner, "zone"),
+            Source: Text(context, "source"),
+            Platform: Text(context, "platform"),
+            StoreId: storeId,
+            Category: Text(placeOwner, "category"),
+            AppId: Text(context, "app_id"));
+        decimal? fx = json.TryGetProperty("fx_rate_to_reporting", out var rate) && rate.ValueKind == JsonValueKind.Number
+            ? rate.GetDecimal()
+            : null;
+        return new ReferenceEvent(seq, Text(json, "event_id")!, Text(json, "event_type")!, Timestamp(json),
+            User: Text(json, "user_id") ?? Text(json, "anonymous_id"),
+            SessionId: Text(json, "session_id"),
+            dimensions, properties, fx);
+    }
+
+    private static DateTimeOffset Timestamp(JsonElement json) => json.GetProperty("timestamp").GetDateTimeOffset();
+
+    private static string? Text(JsonElement owner, string name) =>
+        owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String
+            ? v.GetString()
+            : null;
+}
