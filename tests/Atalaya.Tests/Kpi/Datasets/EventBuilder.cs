@@ -51,8 +51,12 @@ public sealed class EventBuilder(string prefix = "ev")
         return e;
     }
 
-    public JsonObject PageView(string at, string? user, string? session, Place? place = null, string? anonymous = null) =>
-        Add("page_view", at, user, session, place, new JsonObject { ["page_url"] = "https://shop.example/" }, anonymous);
+    public JsonObject PageView(string at, string? user, string? session, Place? place = null, string? anonymous = null)
+    {
+        var e = Add("page_view", at, user, session, place, null, anonymous);
+        e["context"]!["page_url"] = "https://shop.example/";
+        return e;
+    }
 
     public JsonObject StoreVisit(string at, string? user, string? session, string store, Place? place = null) =>
         Add("store_visited", at, user, session, place, new JsonObject { ["store_id"] = store });
@@ -179,6 +183,15 @@ public sealed class EventBuilder(string prefix = "ev")
         change?.Invoke(copy);
         _events.Add(copy);
         return copy;
+    }
+
+    /// <summary>The same event (same event_id) sent again, possibly changed: the hub keeps the first.</summary>
+    public JsonObject Resend(JsonObject e, Action<JsonObject>? change = null)
+    {
+        var again = e.DeepClone().AsObject();
+        change?.Invoke(again);
+        _events.Add(again);
+        return again;
     }
 
     /// <summary>The events as one NDJSON body.</summary>
