@@ -13,6 +13,7 @@ namespace Atalaya.Tests.Kpi.Datasets;
 /// <item>duplicates: an event resent with the same event_id (once unchanged, once with another total:
 ///   stored once, as first sent); ord-dup sent three times with different event_ids, the second
 ///   earlier than the first (the earliest wins);</item>
+/// <item>ord-split: its ignored second purchase_completed names another store and country;</item>
 /// <item>users: anonymous-only events and an anonymous-only order, events and an order with no user at all;</item>
 /// <item>money: a zero-amount order, refunds, a second ENTREGADO of an order (ignored), EUR amounts
 ///   with no rate (fx_rate_missing: counted, not summed; a final snapshot must carry its rate), a subscription earlier in the month (mrr);</item>
@@ -103,6 +104,9 @@ public static class EdgeDataset
             b.Status("2026-03-31T10:00:00Z", "ord-eur", "st-se", "ENTREGADO", total: 70, commission: 7, currency: "EUR", fx: 1.1m);
             b.Payment("2026-04-06T10:00:00Z", succeeded: true, 90, "u6", place: Place.Colombia);
             b.Status("2026-03-31T11:00:00Z", "ord-zero", "st-mx", "ENTREGADO", total: 0, commission: 0);
+            // ord-split is placed at st-mx; a later purchase_completed of it names st-co: ignored, also under a CO filter.
+            b.Order("2026-03-30T14:00:00Z", "ord-split", "st-mx", "u12", total: 150, items: [("p-1", 2, 70m)]);
+            b.Order("2026-03-30T15:00:00Z", "ord-split", "st-co", "u12", total: 150, items: [("p-1", 2, 70m)], place: Place.Colombia);
         });
 
         Batch(() =>

@@ -2,7 +2,8 @@ namespace Atalaya.Tests.Kpi.Reference;
 
 /// <summary>
 /// ClickHouse <c>windowFunnel(window)</c> as CONTRACT §3.2 words it: per user (user_id, else
-/// anonymous_id), over the events of the range inside the filters, the longest chain of the steps in
+/// anonymous_id), over the events of the range inside the filters (custom types too: a funnel may
+/// name them), the longest chain of the steps in
 /// order, each at or after the previous, all within <c>window</c> seconds of the chain's first step;
 /// a user counts for step k when that chain reaches k. Found by brute force: every event of the
 /// first step is tried as the chain's start, and from it each next step takes the earliest unused
@@ -14,7 +15,7 @@ public static class FunnelReference
         DateTimeOffset start, DateTimeOffset end, DimensionFilters filters)
     {
         var window = TimeSpan.FromSeconds(windowSeconds);
-        var levels = data.Events
+        var levels = data.AllEvents
             .Where(e => e.User is not null && e.Timestamp >= start && e.Timestamp < end && filters.Matches(e.Dimensions) && steps.Contains(e.Type))
             .GroupBy(e => e.User!, StringComparer.Ordinal)
             .Select(events => LongestChain([.. events], steps, window))

@@ -2,7 +2,7 @@ namespace Atalaya.Tests.Kpi.Reference;
 
 /// <summary>
 /// The expected answer of <c>/api/kpi/query</c>, computed the plain way: for each group that has
-/// any event in the range (one group when there is no group_by), build the slice of events inside
+/// any event of the catalog in the range inside the filters (one group when there is no group_by), build the slice of events inside
 /// the filters and that group, then evaluate every KPI on every period of the range. So every
 /// period appears once per group and metric, empty ones as 0 (sums, counts) or null (rates), in
 /// the documented order: metric (dictionary order), then group values, then period.

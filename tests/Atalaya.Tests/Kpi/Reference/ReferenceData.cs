@@ -4,8 +4,9 @@ namespace Atalaya.Tests.Kpi.Reference;
 
 /// <summary>
 /// The stored events read the way the KPI dictionary's rules describe, and nothing more: event ids
-/// deduplicated (first stored wins), each event's dimensions (store's when it names a known store,
-/// else its context's), orders (earliest purchase_completed per order_id, ties first stored), final
+/// deduplicated (first stored wins), custom events (types outside the catalog) kept apart since they
+/// are left out of every KPI, each event's dimensions (the latest stored store_created's when it
+/// names a known store, else its context's), orders (earliest purchase_completed per order_id, ties first stored), final
 /// statuses (earliest ENTREGADO / REEMBOLSADO with a snapshot per order and status) and sessions.
 /// It never calls engine code: its input is the JSON that <c>StoredEvents.All</c> reads from SQLite.
 /// </summary>
@@ -13,8 +14,10 @@ public sealed class ReferenceData
 {
     private static readonly string[] FinalStatuses = ["ENTREGADO", "REEMBOLSADO"];
 
-    private ReferenceData(List<ReferenceEvent> events)
+    private ReferenceData(List<ReferenceEvent> all)
     {
+        AllEvents = all;
+        var events = all.Where(e => !e.IsCustom).ToList();
         Events = events;
         Orders = [.. events
             .Where(e => e.Type == "purchase_completed" && e.Text("order_id") is not null)
@@ -34,7 +37,10 @@ public sealed class ReferenceData
             .OrderBy(s => s.Start).ThenBy(s => s.First.Seq)];
     }
 
-    /// <summary>Every stored event once, by timestamp (ties in storage order).</summary>
+    /// <summary>Every stored event once, custom ones included (funnels may name them), by timestamp (ties in storage order).</summary>
+    public IReadOnlyList<ReferenceEvent> AllEvents { get; }
+
+    /// <summary>Every stored event of the catalog once, by timestamp (ties in storage order): what KPIs read.</summary>
     public IReadOnlyList<ReferenceEvent> Events { get; }
 
     /// <summary>The purchase_completed event that is each order.</summary>
@@ -51,14 +57,14 @@ public sealed class ReferenceData
         var seen = new HashSet<string>(StringComparer.Ordinal);
         rows = [.. rows.Where(r => seen.Add(r.Json.GetProperty("event_id").GetString()!))];
 
-        // A store's dimensions come from its latest store_created (by timestamp, ties: last stored),
-        // wherever that event sits in the log relative to the events that name the store.
+        // A store's dimensions come from its latest stored store_created, wherever that event sits
+        // in the log relative to the events that name the store (even after them).
         var stores = rows
             .Where(r => Text(r.Json, "event_type") == "store_created")
-            .Select(r => (r.Seq, Time: Timestamp(r.Json), Properties: r.Json.GetProperty("properties")))
+            .Select(r => (r.Seq, Properties: r.Json.GetProperty("properties")))
             .Where(s => Text(s.Properties, "store_id") is not null)
             .GroupBy(s => Text(s.Properties, "store_id")!, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Time).ThenBy(s => s.Seq).Last().Properties, StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.OrderBy(s => s.Seq).Last().Properties, StringComparer.Ordinal);
 
         var events = rows.Select(r => Read(r.Json, r.Seq, stores))
             .OrderBy(e => e.Timestamp).ThenBy(e => e.Seq)
@@ -87,7 +93,8 @@ public sealed class ReferenceData
         return new ReferenceEvent(seq, Text(json, "event_id")!, Text(json, "event_type")!, Timestamp(json),
             User: Text(json, "user_id") ?? Text(json, "anonymous_id"),
             SessionId: Text(json, "session_id"),
-            dimensions, properties, fx);
+            dimensions, properties, fx,
+            IsCustom: json.TryGetProperty("custom", out var custom) && custom.ValueKind == JsonValueKind.True);
     }
 
     private static DateTimeOffset Timestamp(JsonElement json) => json.GetProperty("timestamp").GetDateTimeOffset();

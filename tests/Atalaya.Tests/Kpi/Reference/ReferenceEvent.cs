@@ -7,6 +7,7 @@ namespace Atalaya.Tests.Kpi.Reference;
 /// One stored event as the reference sees it. <see cref="Seq"/> is its position in storage order
 /// (ties between equal timestamps go to the first stored); <see cref="Fx"/> is the rate frozen with
 /// the event, null when the hub flagged it fx_rate_missing (or the event carries no money).
+/// <see cref="IsCustom"/> marks a type outside the catalog (stored with <c>"custom": true</c>).
 /// </summary>
 public sealed record ReferenceEvent(
     long Seq,
@@ -17,7 +18,8 @@ public sealed record ReferenceEvent(
     string? SessionId,
     Dimensions Dimensions,
     JsonElement Properties,
-    decimal? Fx)
+    decimal? Fx,
+    bool IsCustom = false)
 {
     public string? Text(string property) =>
         Properties.ValueKind == JsonValueKind.Object && Properties.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.String
