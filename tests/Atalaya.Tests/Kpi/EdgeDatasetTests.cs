@@ -52,6 +52,7 @@ public sealed class EdgeDatasetTests(KpiDatasets datasets)
         Assert.Equal(4, late.Count);
         Assert.All(late, e => Assert.Equal(("CL", "santiago-centro"), (e.Dimensions.Country, e.Dimensions.Hub)));
         Assert.All(Edge.Reference.Events.Where(e => e.Dimensions.StoreId == "st-mx"), e => Assert.Equal("cdmx-sur", e.Dimensions.Hub));
+        Assert.All(Edge.Reference.Events.Where(e => e.Dimensions.StoreId == "st-se"), e => Assert.Equal("stockholm-south", e.Dimensions.Hub));
     }
 
     [Fact]
@@ -67,9 +68,9 @@ public sealed class EdgeDatasetTests(KpiDatasets datasets)
     {
         var rows = KpiReference.Query(Edge.Reference, new KpiQuery(new DateOnly(2026, 3, 27), new DateOnly(2026, 3, 27)) { Metrics = ["visitors", "sessions"] });
 
-        // 03-27 users: u2 (s-bounce, ord-2), u1 and u5 (leads, u5's ord-dup), a-9 (ord-3), u8 (st-late); s-nouser has none.
+        // 03-27 users: u2 (s-bounce, ord-2), u1 and u5 (leads, u5's ord-dup), a-9 (ord-3), u8 (st-late), u17 (ord-17a); s-nouser has none.
         // 03-27 sessions: s-bounce2 (ord-2), s-bounce, s-nouser, s-late.
-        Assert.Equal(5, rows.Single(r => r.Metric == "visitors").Value);
+        Assert.Equal(6, rows.Single(r => r.Metric == "visitors").Value);
         Assert.Equal(4, rows.Single(r => r.Metric == "sessions").Value);
     }
 }

@@ -18,8 +18,11 @@ namespace Atalaya.Tests.Kpi.Datasets;
 /// <item>money: a zero-amount order, refunds, a second ENTREGADO of an order (ignored), EUR amounts
 ///   with no rate (fx_rate_missing: counted, not summed; a final snapshot must carry its rate), a subscription earlier in the month (mrr);</item>
 /// <item>stores: st-late's events arrive (with context country CO) before its store_created (CL),
-///   and st-mx is re-created with another hub after events named it;</item>
-/// <item>history: u1 ordered before the range (returning), u6's lead converts with a payment after the range.</item>
+///   st-mx is re-created with another hub after events named it, and st-se is re-created last
+///   with an earlier timestamp (the latest stored wins);</item>
+/// <item>history: u1 ordered before the range (returning), u6's lead converts with a payment after the range,
+///   leads paid exactly 7 days later, 7 days and 1 s later, before the lead, or in another country;
+///   u17's first order is in CO and its first MX order later.</item>
 /// </list>
 /// </summary>
 public static class EdgeDataset
@@ -107,6 +110,19 @@ public static class EdgeDataset
             // ord-split is placed at st-mx; a later purchase_completed of it names st-co: ignored, also under a CO filter.
             b.Order("2026-03-30T14:00:00Z", "ord-split", "st-mx", "u12", total: 150, items: [("p-1", 2, 70m)]);
             b.Order("2026-03-30T15:00:00Z", "ord-split", "st-co", "u12", total: 150, items: [("p-1", 2, 70m)], place: Place.Colombia);
+            // Lead conversion edges: a payment exactly 7 days later converts, one second later does not,
+            // one before the lead does not, and one outside the filters does not under those filters.
+            b.Lead("2026-03-29T10:00:00Z", "u13");
+            b.Payment("2026-04-05T10:00:00Z", succeeded: true, 10, "u13", place: Place.Mexico);
+            b.Lead("2026-03-29T11:00:00Z", "u14");
+            b.Payment("2026-04-05T11:00:01Z", succeeded: true, 10, "u14", place: Place.Mexico);
+            b.Payment("2026-03-29T11:59:00Z", succeeded: true, 10, "u15", place: Place.Mexico);
+            b.Lead("2026-03-29T12:00:00Z", "u15");
+            b.Lead("2026-03-29T13:00:00Z", "u16");
+            b.Payment("2026-03-30T13:00:00Z", succeeded: true, 10, "u16", place: Place.Colombia);
+            // u17's first order is in CO, its first MX order later: a new customer of MX on 03-30.
+            b.Order("2026-03-27T16:00:00Z", "ord-17a", "st-co", "u17", place: Place.Colombia);
+            b.Order("2026-03-30T16:00:00Z", "ord-17b", "st-mx", "u17");
         });
 
         Batch(() =>
@@ -131,6 +147,8 @@ public static class EdgeDataset
             // Arrives last: st-late becomes a Chilean store, st-mx moves hub; resends of stored event ids.
             b.StoreCreated("2026-03-30T12:00:00Z", "st-late", "CL", "santiago-centro", "z3", "market");
             b.StoreCreated("2026-03-20T00:00:00Z", "st-mx", "MX", "cdmx-sur", "z5", "food");
+            // Stored last but dated earliest: still the latest stored store_created of st-se.
+            b.StoreCreated("2026-02-01T00:00:00Z", "st-se", "SE", "stockholm-south", "z9", "food");
             b.Resend(resent[0]);
             b.Resend(resent[1], e => e["properties"]!["total"] = 999);
         });
