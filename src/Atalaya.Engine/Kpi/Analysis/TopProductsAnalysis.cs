@@ -39,7 +39,7 @@ internal static class TopProductsAnalysis
             {
                 continue;
             }
-            var key = (items.Product[k], chunk.Store[i]);
+            var key = (items.Product[k], projection.StoreOf(chunk, i));
             var f = figures.GetValueOrDefault(key);
             f.Revenue += items.Revenue[k];
             f.Units += items.Quantity[k];
@@ -62,7 +62,7 @@ internal static class TopProductsAnalysis
                 {
                     continue;
                 }
-                var key = (chunk.Aux[i], chunk.Store[i]);
+                var key = (chunk.Aux[i], projection.StoreOf(chunk, i));
                 var f = figures.GetValueOrDefault(key);
                 f.Views++;
                 figures[key] = f;

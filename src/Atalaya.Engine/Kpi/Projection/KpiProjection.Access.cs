@@ -25,6 +25,5 @@ public sealed partial class KpiProjection
     internal int ValueCardinality(Dimension d) =>
         (d == Dimension.StoreId ? Pools.Stores.Count : Pools.Dimension.Count) + 1;
 
-    internal static int DimValue(EventChunk chunk, int i, Dimension d) =>
-        d == Dimension.StoreId ? chunk.Store[i] : chunk.Dim(d, i);
+    internal int StoreOf(EventChunk chunk, int i) => Combos[chunk.Combo[i]].Store;
 }
