@@ -100,7 +100,7 @@ public sealed class LiveKpiTests : IAsyncLifetime
             if (!candidates.Any(expected => SameSeries(metric, expected, actual)))
             {
                 var expected = candidates[0];
-                var first = expected.Zip(actual).FirstOrDefault(pair => KpiComparison.PeriodKey(pair.First.Period, "hourly") != KpiComparison.PeriodKey(pair.Second.Period, "hourly")
+                var first = expected.Zip(actual).FirstOrDefault(pair => pair.First.Period != pair.Second.Period
                     || !KpiComparison.SameValue(metric, pair.First.Value, pair.Second.Value));
                 failures.Add($"{metric} tz={tz} hours={hours}: {expected.Count} expected rows, {actual.Count} actual; first difference: expected {first.First}, actual {first.Second}");
             }
@@ -110,7 +110,7 @@ public sealed class LiveKpiTests : IAsyncLifetime
 
     private static bool SameSeries(string metric, List<(string Period, double? Value)> expected, List<(string Period, double? Value)> actual) =>
         expected.Count == actual.Count && expected.Zip(actual).All(pair =>
-            KpiComparison.PeriodKey(pair.First.Period, "hourly") == KpiComparison.PeriodKey(pair.Second.Period, "hourly")
+            pair.First.Period == pair.Second.Period
             && KpiComparison.SameValue(metric, pair.First.Value, pair.Second.Value));
 
     private static bool Same(string metric, double? expected, double? actual) => KpiComparison.SameValue(metric, expected, actual);

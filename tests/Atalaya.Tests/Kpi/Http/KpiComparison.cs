@@ -6,8 +6,8 @@ namespace Atalaya.Tests.Kpi.Http;
 /// <summary>
 /// Compares an API answer with the reference: the same set of (metric, group, period) rows, counts
 /// equal exactly, other values within 1e-6 relative, nulls only where the reference has null, and
-/// the documented order (metric in dictionary order, then group, then period). Hourly labels are
-/// compared as instants with their offset, so <c>Z</c> and <c>+00:00</c> are the same label.
+/// the documented order (metric in dictionary order, then group, then period). Period labels are
+/// compared as text.
 /// </summary>
 public static class KpiComparison
 {
@@ -97,13 +97,7 @@ public static class KpiComparison
 
     public static string Show(double? value) => value is { } v ? v.ToString("R", CultureInfo.InvariantCulture) : "null";
 
-    private static string Key(KpiRow row, KpiQuery query) => $"{row.Metric}|{row.Group}|{PeriodKey(row.Period, query.Aggregate)}";
-
-    /// <summary>Hourly labels as instant + offset; others as given.</summary>
-    public static string PeriodKey(string label, string aggregate) =>
-        aggregate == "hourly" && DateTimeOffset.TryParse(label, CultureInfo.InvariantCulture, DateTimeStyles.None, out var start)
-            ? start.ToString("yyyy-MM-dd'T'HH:mmzzz", CultureInfo.InvariantCulture)
-            : label;
+    private static string Key(KpiRow row, KpiQuery query) => $"{row.Metric}|{row.Group}|{row.Period}|{query.Aggregate}";
 
     /// <summary>A failure message: the combination, how many differences, and the first few.</summary>
     public static string Describe(string combination, IReadOnlyList<string> differences) =>

@@ -38,13 +38,15 @@ public sealed class LocalCalendar
 
     public static DateOnly FirstOfMonth(DateOnly date) => new(date.Year, date.Month, 1);
 
-    /// <summary>Hourly labels carry the local offset (2026-03-02T13:00-06:00), so a repeated hour stays distinct.</summary>
+    /// <summary>Hourly labels carry the local offset (2026-03-02T13:00-06:00; Z when it is zero), so a repeated hour stays distinct.</summary>
     public string HourLabel(DateTimeOffset start)
     {
         var local = ToLocal(start);
         var offset = local.Offset;
         var sign = offset < TimeSpan.Zero ? '-' : '+';
-        return string.Create(CultureInfo.InvariantCulture, $"{local:yyyy-MM-dd'T'HH:mm}{sign}{offset.Duration():hh\\:mm}");
+        return offset == TimeSpan.Zero
+            ? string.Create(CultureInfo.InvariantCulture, $"{local:yyyy-MM-dd'T'HH:mm}Z")
+            : string.Create(CultureInfo.InvariantCulture, $"{local:yyyy-MM-dd'T'HH:mm}{sign}{offset.Duration():hh\\:mm}");
     }
 
     /// <summary>The periods of [<paramref name="first"/> 00:00, <paramref name="last"/> + 1 day 00:00), each cut to that range.</summary>
