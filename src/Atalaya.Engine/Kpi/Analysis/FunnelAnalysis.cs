@@ -32,12 +32,19 @@ internal static class FunnelAnalysis
             }
             list.Add(s);
         }
-        // Events of the steps per user, then each user's timeline in order.
-        var byUser = new Dictionary<int, List<(long Ts, int Index, int Type)>>();
-        var chunks = projection.Chunks;
-        for (var c = 0; c < chunks.Count; c++)
+        // The step events of the range, keyed (user, time) and sorted stably, so each user's
+        // timeline comes out in time order with ties in storage order.
+        var isStep = new bool[projection.Pools.Types.Count + 1];
+        foreach (var type in stepOf.Keys)
         {
-            var chunk = chunks[c];
+            isStep[type] = true;
+        }
+        var keys = new List<long>();
+        var types = new List<int>();
+        var wide = projection.Pools.Users.Count >= 1 << 23 || to - from >= 1L << 40;
+        var timelines = wide ? new Dictionary<int, List<(long Ts, int Type)>>() : null;
+        foreach (var chunk in projection.Chunks)
+        {
             if (chunk.Count == 0 || chunk.MaxTs < from || chunk.MinTs >= to)
             {
                 continue;
@@ -45,44 +52,53 @@ internal static class FunnelAnalysis
             for (var i = 0; i < chunk.Count; i++)
             {
                 var t = chunk.Ts[i];
-                if (t < from || t >= to || chunk.User[i] == 0 || !stepOf.ContainsKey(chunk.Type[i]) || !matcher.Matches(chunk, i))
+                if (!isStep[chunk.Type[i]] || t < from || t >= to || chunk.User[i] == 0 || !matcher.Matches(chunk, i))
                 {
                     continue;
                 }
-                if (!byUser.TryGetValue(chunk.User[i], out var timeline))
+                if (timelines is null)
                 {
-                    byUser[chunk.User[i]] = timeline = [];
+                    keys.Add(((long)chunk.User[i] << 40) | (t - from));
+                    types.Add(chunk.Type[i]);
                 }
-                timeline.Add((t, c * EventChunk.Size + i, chunk.Type[i]));
+                else
+                {
+                    if (!timelines.TryGetValue(chunk.User[i], out var timeline))
+                    {
+                        timelines[chunk.User[i]] = timeline = [];
+                    }
+                    timeline.Add((t, chunk.Type[i]));
+                }
             }
         }
         var reached = new long[steps.Count + 1];
         var chainStart = new long[steps.Count];
-        foreach (var timeline in byUser.Values)
+        if (timelines is null)
         {
-            timeline.Sort((a, b) => a.Ts != b.Ts ? a.Ts.CompareTo(b.Ts) : a.Index.CompareTo(b.Index));
-            Array.Fill(chainStart, long.MinValue);
-            var best = 0;
-            foreach (var e in timeline)
+            var keyArray = keys.ToArray();
+            var typeArray = types.ToArray();
+            RadixSort.SortStable(keyArray, typeArray);
+            var start = 0;
+            while (start < keyArray.Length)
             {
-                // Later steps first, so one event cannot extend a chain it just started.
-                var matches = stepOf[e.Type];
-                for (var m = matches.Count - 1; m >= 0; m--)
+                var user = keyArray[start] >> 40;
+                var end = start;
+                while (end < keyArray.Length && keyArray[end] >> 40 == user)
                 {
-                    var s = matches[m];
-                    if (s == 0)
-                    {
-                        chainStart[0] = e.Ts;
-                        best = Math.Max(best, 1);
-                    }
-                    else if (chainStart[s - 1] != long.MinValue && e.Ts - chainStart[s - 1] <= windowMs)
-                    {
-                        chainStart[s] = chainStart[s - 1];
-                        best = Math.Max(best, s + 1);
-                    }
+                    end++;
                 }
+                reached[LongestChain(keyArray.AsSpan(start, end - start), typeArray.AsSpan(start, end - start), stepOf, chainStart, windowMs, (1L << 40) - 1)]++;
+                start = end;
             }
-            reached[best]++;
+        }
+        else
+        {
+            foreach (var timeline in timelines.Values)
+            {
+                // List.Sort is not stable: order ties by position explicitly.
+                var ordered = timeline.Select((e, k) => (e.Ts, e.Type, k)).OrderBy(e => e.Ts).ThenBy(e => e.k).ToArray();
+                reached[LongestChain(ordered.Select(e => e.Ts).ToArray(), ordered.Select(e => e.Type).ToArray(), stepOf, chainStart, windowMs, -1L)]++;
+            }
         }
         var result = new List<FunnelStep>(steps.Count);
         long first = 0, previous = 0;
@@ -103,5 +119,33 @@ internal static class FunnelAnalysis
             previous = users;
         }
         return result;
+    }
+
+    /// <summary>The number of steps of the longest chain in one user's time-ordered events (<paramref name="timeMask"/> picks the time out of a key).</summary>
+    private static int LongestChain(ReadOnlySpan<long> times, ReadOnlySpan<int> types, Dictionary<int, List<int>> stepOf, long[] chainStart, long windowMs, long timeMask)
+    {
+        Array.Fill(chainStart, long.MinValue);
+        var best = 0;
+        for (var k = 0; k < times.Length; k++)
+        {
+            var ts = times[k] & timeMask;
+            // Later steps first, so one event cannot extend a chain it just started.
+            var matches = stepOf[types[k]];
+            for (var m = matches.Count - 1; m >= 0; m--)
+            {
+                var s = matches[m];
+                if (s == 0)
+                {
+                    chainStart[0] = ts;
+                    best = Math.Max(best, 1);
+                }
+                else if (chainStart[s - 1] != long.MinValue && ts - chainStart[s - 1] <= windowMs)
+                {
+                    chainStart[s] = chainStart[s - 1];
+                    best = Math.Max(best, s + 1);
+                }
+            }
+        }
+        return best;
     }
 }

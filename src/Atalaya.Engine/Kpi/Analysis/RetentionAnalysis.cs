@@ -19,28 +19,29 @@ internal static class RetentionAnalysis
     {
         var matcher = new ScopeMatcher(projection, filter, [], scope);
         var orders = new List<(long Ts, int User)>();
-        foreach (var chunk in projection.Chunks)
+        foreach (var index in projection.Kinds.Of(EventKind.PurchaseCompleted))
         {
-            if (chunk.Count == 0 || chunk.MaxTs < from || chunk.MinTs >= to)
+            var chunk = projection.Chunk(index);
+            var i = index & (EventChunk.Size - 1);
+            if ((chunk.Flags[i] & EventFlags.Counted) != 0 && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && matcher.Matches(chunk, i))
             {
-                continue;
-            }
-            for (var i = 0; i < chunk.Count; i++)
-            {
-                if (chunk.Kind[i] == EventKind.PurchaseCompleted && (chunk.Flags[i] & EventFlags.Counted) != 0
-                    && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && matcher.Matches(chunk, i))
-                {
-                    orders.Add((chunk.Ts[i], chunk.User[i]));
-                }
+                orders.Add((chunk.Ts[i], chunk.User[i]));
             }
         }
         orders.Sort((a, b) => a.Ts.CompareTo(b.Ts));
         var cohortOf = new Dictionary<int, int>();
         var seen = new HashSet<(int Cohort, int Since, int User)>();
         var counts = new SortedDictionary<(int Cohort, int Since), long>();
+        // Every UTC offset is a multiple of 15 minutes, so a local period never changes within a
+        // UTC quarter hour: convert once per quarter hour, not once per order.
+        var periodOfHour = new Dictionary<long, int>();
         foreach (var (ts, user) in orders)
         {
-            var period = PeriodNumber(ts, weekly, tz);
+            var hour = ts / 900_000L;
+            if (!periodOfHour.TryGetValue(hour, out var period))
+            {
+                periodOfHour[hour] = period = PeriodNumber(ts, weekly, tz);
+            }
             if (!cohortOf.TryGetValue(user, out var cohort))
             {
                 cohortOf[user] = cohort = period;

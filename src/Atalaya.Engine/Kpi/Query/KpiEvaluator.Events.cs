@@ -173,6 +173,7 @@ internal sealed partial class KpiEvaluator
     private void ScanSessions()
     {
         const int Block = 1 << KpiProjection.SessionBlockShift;
+        var period = 0;
         for (var s = 1; s <= _projection.SessionCount; s++)
         {
             if ((s & (Block - 1)) == 0 || s == 1)
@@ -193,7 +194,11 @@ internal sealed partial class KpiEvaluator
                 continue;
             }
             var group = _scope.GroupOfCombo(row.FirstCombo);
-            ref var cell = ref CellsOf(group)[_grid.Find(row.FirstTs)];
+            if (row.FirstTs < _grid.Bounds[period] || row.FirstTs >= _grid.Bounds[period + 1])
+            {
+                period = _grid.Find(row.FirstTs);
+            }
+            ref var cell = ref CellsOf(group)[period];
             _inRange[group] = true;
             cell.Sessions++;
             if (row.Events == 1)

@@ -14,22 +14,21 @@ internal sealed partial class KpiEvaluator
     private Dictionary<int, List<Fact>> Collect(EventKind kind, long from, long to, Func<EventChunk, int, int> value, bool countedOnly)
     {
         var byGroup = new Dictionary<int, List<Fact>>();
-        foreach (var chunk in ChunksIn(from, to))
+        foreach (var index in _projection.Kinds.Of(kind))
         {
-            for (var i = 0; i < chunk.Count; i++)
+            var chunk = _projection.Chunk(index);
+            var i = index & (EventChunk.Size - 1);
+            var t = chunk.Ts[i];
+            if (t < from || t >= to || (countedOnly && (chunk.Flags[i] & EventFlags.Counted) == 0) || !_scope.Matches(chunk, i))
             {
-                if (chunk.Kind[i] != kind || chunk.Ts[i] < from || chunk.Ts[i] >= to
-                    || (countedOnly && (chunk.Flags[i] & EventFlags.Counted) == 0) || !_scope.Matches(chunk, i))
-                {
-                    continue;
-                }
-                var group = _scope.GroupOf(chunk, i);
-                if (!byGroup.TryGetValue(group, out var list))
-                {
-                    byGroup[group] = list = [];
-                }
-                list.Add(new Fact(chunk.Ts[i], value(chunk, i), chunk.Amount[i]));
+                continue;
             }
+            var group = _scope.GroupOf(chunk, i);
+            if (!byGroup.TryGetValue(group, out var list))
+            {
+                byGroup[group] = list = [];
+            }
+            list.Add(new Fact(t, value(chunk, i), chunk.Amount[i]));
         }
         foreach (var list in byGroup.Values)
         {
