@@ -19,13 +19,17 @@ internal static class RetentionAnalysis
     {
         var matcher = new ScopeMatcher(projection, filter, [], scope);
         var orders = new List<(long Ts, int User)>();
-        foreach (var index in projection.Kinds.Of(EventKind.PurchaseCompleted))
+        var purchases = projection.Kinds.Of(EventKind.PurchaseCompleted);
+        foreach (var (start, length) in projection.Kinds.BlocksIn(EventKind.PurchaseCompleted, from, to))
         {
-            var chunk = projection.Chunk(index);
-            var i = index & (EventChunk.Size - 1);
-            if ((chunk.Flags[i] & EventFlags.Counted) != 0 && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && matcher.Matches(chunk, i))
+            foreach (var index in purchases.Slice(start, length))
             {
-                orders.Add((chunk.Ts[i], chunk.User[i]));
+                var chunk = projection.Chunk(index);
+                var i = index & (EventChunk.Size - 1);
+                if ((chunk.Flags[i] & EventFlags.Counted) != 0 && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && matcher.Matches(chunk, i))
+                {
+                    orders.Add((chunk.Ts[i], chunk.User[i]));
+                }
             }
         }
         orders.Sort((a, b) => a.Ts.CompareTo(b.Ts));

@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 3;
+    private const int FormatVersion = 4;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -35,7 +35,7 @@ public sealed partial class KpiProjection
             ProjectionSnapshot.WriteArray<int>(w, c.Type);
             ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventKind, byte>(c.Kind));
             ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventFlags, byte>(c.Flags));
-            foreach (var column in new[] { c.Combo, c.User, c.Session, c.Aux })
+            foreach (var column in new[] { c.Combo, c.User, c.Aux })
             {
                 ProjectionSnapshot.WriteArray<int>(w, column);
             }
@@ -91,7 +91,7 @@ public sealed partial class KpiProjection
             ProjectionSnapshot.ReadInto(r, c.Type);
             ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Kind));
             ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Flags));
-            foreach (var column in new[] { c.Combo, c.User, c.Session, c.Aux })
+            foreach (var column in new[] { c.Combo, c.User, c.Aux })
             {
                 ProjectionSnapshot.ReadInto(r, column);
             }
@@ -139,7 +139,7 @@ public sealed partial class KpiProjection
             {
                 if ((chunk.Flags[i] & EventFlags.Custom) == 0)
                 {
-                    Kinds.Add(chunk.Kind[i], k * EventChunk.Size + i);
+                    Kinds.Add(chunk.Kind[i], k * EventChunk.Size + i, chunk.Ts[i]);
                 }
             }
         }

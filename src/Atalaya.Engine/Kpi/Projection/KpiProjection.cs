@@ -162,7 +162,6 @@ public sealed partial class KpiProjection
         chunk.User[i] = f.User;
         chunk.Amount[i] = amount;
         chunk.Aux[i] = aux;
-        chunk.Session[i] = 0;
         chunk.Count++;
         chunk.MinTs = Math.Min(chunk.MinTs, f.TimestampMs);
         chunk.MaxTs = Math.Max(chunk.MaxTs, f.TimestampMs);
@@ -172,10 +171,9 @@ public sealed partial class KpiProjection
         {
             return;
         }
-        Kinds.Add(f.Kind, index);
+        Kinds.Add(f.Kind, index, f.TimestampMs);
         if (f.Session != 0)
         {
-            chunk.Session[i] = f.Session;
             AddToSession(f.Session, index, f.TimestampMs, f.Kind, comboId);
         }
         if (f.Kind == EventKind.PurchaseCompleted && f.Order != 0)

@@ -30,7 +30,7 @@ internal sealed partial class KpiEvaluator
             {
                 continue;
             }
-            foreach (var index in _projection.Kinds.Of(kind))
+            foreach (var index in InRange(kind, _grid.Start, _grid.End))
             {
                 var chunk = _projection.Chunk(index);
                 var i = index & (EventChunk.Size - 1);

@@ -14,7 +14,7 @@ internal sealed partial class KpiEvaluator
     private Dictionary<int, List<Fact>> Collect(EventKind kind, long from, long to, Func<EventChunk, int, int> value, bool countedOnly)
     {
         var byGroup = new Dictionary<int, List<Fact>>();
-        foreach (var index in _projection.Kinds.Of(kind))
+        foreach (var index in InRange(kind, from, to))
         {
             var chunk = _projection.Chunk(index);
             var i = index & (EventChunk.Size - 1);
@@ -35,6 +35,18 @@ internal sealed partial class KpiEvaluator
             list.Sort((a, b) => a.Ts.CompareTo(b.Ts));
         }
         return byGroup;
+    }
+
+    /// <summary>The projection indexes of the events of <paramref name="kind"/> in the index blocks overlapping [from, to).</summary>
+    private IEnumerable<int> InRange(EventKind kind, long from, long to)
+    {
+        foreach (var (start, length) in _projection.Kinds.BlocksIn(kind, from, to))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                yield return _projection.Kinds.Of(kind)[k];
+            }
+        }
     }
 
     /// <summary>new_customers, returning_customers and ltv from each group's whole order history up to the range's end.</summary>
@@ -96,18 +108,48 @@ internal sealed partial class KpiEvaluator
     private void EvaluateLeadConversion()
     {
         const long Week = 7L * 24 * 3600 * 1000;
-        var payments = Collect(EventKind.PaymentSucceeded, long.MinValue, _grid.End + Week + 1, (c, i) => c.User[i], countedOnly: false);
         var leads = Collect(EventKind.LeadCreated, _grid.Start, _grid.End, (c, i) => c.User[i], countedOnly: false);
+        if (leads.Count == 0)
+        {
+            return;
+        }
+        var payments = Collect(EventKind.PaymentSucceeded, _grid.Start, _grid.End + Week + 1, (c, i) => c.User[i], countedOnly: false);
         foreach (var (group, list) in leads)
         {
-            var byUser = payments.TryGetValue(group, out var paid)
-                ? paid.Where(f => f.Value != 0).GroupBy(f => f.Value).ToDictionary(g => g.Key, g => g.Select(f => f.Ts).ToArray())
-                : [];
+            // Each user's payment times, ascending (Collect sorts by time).
+            var byUser = new Dictionary<int, List<long>>();
+            if (payments.TryGetValue(group, out var paid))
+            {
+                foreach (var payment in paid)
+                {
+                    if (payment.Value == 0)
+                    {
+                        continue;
+                    }
+                    if (!byUser.TryGetValue(payment.Value, out var times))
+                    {
+                        byUser[payment.Value] = times = [];
+                    }
+                    times.Add(payment.Ts);
+                }
+            }
             var cells = CellsOf(group);
             foreach (var lead in list)
             {
-                if (lead.Value != 0 && byUser.TryGetValue(lead.Value, out var times)
-                    && times.Any(t => t >= lead.Ts && t <= lead.Ts + Week))
+                if (lead.Value == 0 || !byUser.TryGetValue(lead.Value, out var times))
+                {
+                    continue;
+                }
+                var first = times.BinarySearch(lead.Ts);
+                if (first < 0)
+                {
+                    first = ~first;
+                }
+                while (first > 0 && times[first - 1] >= lead.Ts)
+                {
+                    first--;
+                }
+                if (first < times.Count && times[first] <= lead.Ts + Week)
                 {
                     cells[_grid.Find(lead.Ts)].LeadsConverted++;
                 }
