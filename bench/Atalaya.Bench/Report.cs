@@ -33,7 +33,7 @@ public static class Report
         Replace(path, "ingest", text.ToString());
     }
 
-    private static void Replace(string path, string name, string section)
+    internal static void Replace(string path, string name, string section)
     {
         var begin = $"<!-- {name}:start -->";
         var end = $"<!-- {name}:end -->";
@@ -47,7 +47,7 @@ public static class Report
         File.WriteAllText(path, updated);
     }
 
-    private static string Machine()
+    internal static string Machine()
     {
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
         var memory = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
