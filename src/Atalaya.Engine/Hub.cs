@@ -1,6 +1,7 @@
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Collect;
+using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine;
@@ -12,8 +13,9 @@ namespace Atalaya.Engine;
 /// </summary>
 public sealed class Hub : IAsyncDisposable
 {
-    private Hub(HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens)
+    private Hub(HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis)
     {
+        Kpis = kpis;
         Database = database;
         Log = log;
         Fx = fx;
@@ -31,6 +33,9 @@ public sealed class Hub : IAsyncDisposable
 
     public TokenStore Tokens { get; }
 
+    /// <summary>The KPI engine, in step with every committed event.</summary>
+    public KpiEngine Kpis { get; }
+
     public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null)
     {
         var database = HubDatabase.Open(dataDirectory, maxPageCount);
@@ -40,13 +45,38 @@ public sealed class Hub : IAsyncDisposable
             fx = FxRateTable.Load(connection);
         }
         var log = EventLog.Open(database);
+        // Loaded before the log is followed and before anything can be appended: no event is
+        // missed or applied twice.
+        var kpis = new KpiEngine(KpiDictionary.Default, time);
+        using (var connection = database.Connect())
+        {
+            kpis.Load(connection, SnapshotPath(dataDirectory));
+        }
+        kpis.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        return new Hub(database, log, fx, pipeline, new TokenStore(database, time));
+        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory };
+    }
+
+    public string DataDirectory { get; private init; } = "";
+
+    /// <summary>Where the KPI projection's snapshot lives: a cache beside the database, rebuilt from raw when missing.</summary>
+    public static string SnapshotPath(string dataDirectory) => Path.Combine(dataDirectory, "kpi-projection.bin");
+
+    /// <summary>Saves the KPI projection when at least <paramref name="minNewEvents"/> events arrived since the last snapshot.</summary>
+    public bool SaveSnapshotIfBehind(long minNewEvents)
+    {
+        if (Kpis.Projection.LastSeq - Kpis.SnapshotSeq < Math.Max(1, minNewEvents))
+        {
+            return false;
+        }
+        Kpis.SaveSnapshot(SnapshotPath(DataDirectory));
+        return true;
     }
 
     public async ValueTask DisposeAsync()
     {
         await Log.DisposeAsync().ConfigureAwait(false);
+        SaveSnapshotIfBehind(1);
         Tokens.FlushLastUsed();
     }
 }

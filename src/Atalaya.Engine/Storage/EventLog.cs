@@ -74,6 +74,13 @@ public sealed class EventLog : IAsyncDisposable
 
     public StoreDirectory Stores { get; }
 
+    /// <summary>
+    /// Called on the writer thread after each commit, before any caller is acknowledged, with the
+    /// events that were stored (duplicates left out). Readers of the log (the KPI projection) use
+    /// it to see every durable event exactly once, in storage order. It must not throw.
+    /// </summary>
+    public EventsCommitted? Committed { get; set; }
+
     /// <summary>Events stored (after dedupe).</summary>
     public long EventCount => Interlocked.Read(ref _eventCount);
 
@@ -141,6 +148,7 @@ public sealed class EventLog : IAsyncDisposable
         var added = new List<UInt128>();
         var outcomes = new AppendOutcome[group.Count];
         var storesTouched = new List<StoreDimension>();
+        var committed = new List<CommittedBatch>(group.Count);
         var seqBefore = _nextSeq;
         long newEvents = 0;
         try
@@ -152,7 +160,12 @@ public sealed class EventLog : IAsyncDisposable
             for (var i = 0; i < group.Count; i++)
             {
                 var batch = group[i].Batch;
-                var (accepted, duplicates) = WriteBatch(batch, added, storesTouched);
+                var firstSeq = _nextSeq;
+                var (accepted, duplicates, kept) = WriteBatch(batch, added, storesTouched);
+                if (accepted > 0)
+                {
+                    committed.Add(new CommittedBatch(batch, kept!, firstSeq));
+                }
                 outcomes[i] = new AppendOutcome(accepted, duplicates);
                 newEvents += accepted;
             }
@@ -178,13 +191,17 @@ public sealed class EventLog : IAsyncDisposable
         {
             Stores.Set(store);
         }
+        if (committed.Count > 0)
+        {
+            Committed?.Invoke(committed);
+        }
         for (var i = 0; i < group.Count; i++)
         {
             group[i].Completion.TrySetResult(outcomes[i]);
         }
     }
 
-    private (int Accepted, int Duplicates) WriteBatch(AppendBatch batch, List<UInt128> added, List<StoreDimension> storesTouched)
+    private (int Accepted, int Duplicates, bool[]? Kept) WriteBatch(AppendBatch batch, List<UInt128> added, List<StoreDimension> storesTouched)
     {
         foreach (var rejected in batch.Rejected)
         {
@@ -197,7 +214,7 @@ public sealed class EventLog : IAsyncDisposable
         var events = batch.Events;
         if (events.Length == 0)
         {
-            return (0, 0);
+            return (0, 0, null);
         }
         // Dedupe first: the common case (no duplicate) stores the batch's buffer as it is.
         var keep = new bool[events.Length];
@@ -232,7 +249,7 @@ public sealed class EventLog : IAsyncDisposable
             var duplicates = events.Length - accepted;
             if (accepted == 0)
             {
-                return (0, duplicates);
+                return (0, duplicates, null);
             }
 
             byte[] json;
@@ -278,7 +295,7 @@ public sealed class EventLog : IAsyncDisposable
             p[7].Size = jsonLength;
             _insertBlock.ExecuteNonQuery();
             _nextSeq += accepted;
-            return (accepted, duplicates);
+            return (accepted, duplicates, keep);
         }
         finally
         {
@@ -330,6 +347,12 @@ public sealed class EventLog : IAsyncDisposable
             new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+/// <summary>Receives the batches of one commit (see <see cref="EventLog.Committed"/>).</summary>
+public delegate void EventsCommitted(IReadOnlyList<CommittedBatch> batches);
+
+/// <summary>A committed batch: which of its events were stored (the rest were duplicates) and the first one's sequence number.</summary>
+public readonly record struct CommittedBatch(AppendBatch Batch, bool[] Kept, long FirstSeq);
 
 /// <summary>The store cannot make events durable right now (disk full, I/O error); retry later.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner) : Exception(message, inner);

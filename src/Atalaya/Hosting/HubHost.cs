@@ -1,5 +1,6 @@
 using Atalaya.Collect;
 using Atalaya.Health;
+using Atalaya.Kpi;
 
 namespace Atalaya.Hosting;
 
@@ -45,6 +46,12 @@ public static class HubHost
         builder.Services.AddSingleton<HubState>();
         builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));
         builder.Services.AddHostedService<HubLoader>();
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
+        {
+            document.Info.Title = "Atalaya";
+            document.Info.Description = "Collector, metrics and analysis API of the Atalaya analytics hub.";
+            return Task.CompletedTask;
+        }));
         builder.Services.AddCors(cors => cors.AddPolicy("collector", policy =>
             policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("POST")));
 
@@ -52,6 +59,8 @@ public static class HubHost
         app.UseCors();
         app.MapHealth();
         app.MapCollect();
+        app.MapKpi();
+        app.MapOpenApi();
         return app;
     }
 }

@@ -5,7 +5,9 @@ namespace Atalaya.Hosting;
 /// <summary>
 /// Opens the hub after the server starts listening (so /healthz answers during a long index
 /// load), every 10 s flushes token last-used times and re-reads the FX rates (imported by
-/// <c>atalaya fx import</c> from another process), and closes the hub cleanly on shutdown.
+/// <c>atalaya fx import</c> from another process), snapshots the KPI projection (every 5 minutes
+/// when events arrived, sooner after 500,000 new events) so a restart is fast, and closes the hub
+/// cleanly on shutdown.
 /// </summary>
 public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubLoader> logger) : BackgroundService
 {
@@ -16,6 +18,11 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
         state.Set(hub);
         logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms",
             hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds);
+        if (hub.Kpis.SnapshotProblem is { } problem)
+        {
+            logger.LogWarning("KPI projection: {Problem}", problem);
+        }
+        var lastSnapshot = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -24,6 +31,10 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
                 hub.Tokens.FlushLastUsed();
                 using var connection = hub.Database.Connect();
                 hub.Fx.Refresh(connection);
+                if (hub.SaveSnapshotIfBehind(lastSnapshot.Elapsed >= TimeSpan.FromMinutes(5) ? 1 : 500_000))
+                {
+                    lastSnapshot.Restart();
+                }
             }
         }
         catch (OperationCanceledException)

@@ -1,0 +1,194 @@
+using Atalaya.Engine.Kpi.Analysis;
+using Atalaya.Engine.Kpi.Projection;
+using Atalaya.Engine.Kpi.Query;
+using Atalaya.Engine.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Atalaya.Engine.Kpi;
+
+/// <summary>
+/// The KPI engine: keeps the <see cref="KpiProjection"/> in step with the event log (loaded from
+/// the stored blocks at start, then fed each commit before its callers are acknowledged, so an
+/// event is in every figure as soon as its 2xx is sent) and answers KPI, summary, time-series and
+/// analysis questions over it. Raw events stay the source of truth: the projection is rebuilt from
+/// them and never written back.
+/// </summary>
+public sealed class KpiEngine
+{
+    private readonly TimeProvider _time;
+
+    public KpiEngine(KpiDictionary dictionary, TimeProvider? time = null)
+    {
+        Dictionary = dictionary;
+        _time = time ?? TimeProvider.System;
+    }
+
+    public KpiDictionary Dictionary { get; }
+
+    public KpiProjection Projection { get; private set; } = new();
+
+    /// <summary>The sequence number the last snapshot read or written reflects.</summary>
+    public long SnapshotSeq { get; private set; }
+
+    /// <summary>Why a snapshot on disk was not used at start-up, if it was not.</summary>
+    public string? SnapshotProblem { get; private set; }
+
+    private static long MaxStoredSeq(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT coalesce(max(first_seq + event_count - 1), 0) FROM event_blocks;";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// Writes the projection to <paramref name="path"/> atomically (a temporary file, flushed, then
+    /// renamed). Holds the read lock while writing, so commits wait for it.
+    /// </summary>
+    public void SaveSnapshot(string path)
+    {
+        var temporary = path + ".tmp";
+        long seq;
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        {
+            using (Projection.Read())
+            {
+                Projection.Save(file);
+                seq = Projection.LastSeq;
+            }
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(temporary, path, overwrite: true);
+        SnapshotSeq = seq;
+    }
+
+    public TimeProvider Time => _time;
+
+    /// <summary>
+    /// Start-up: reads the snapshot when there is a usable one, then every block stored after it
+    /// (all of them without a snapshot).
+    /// </summary>
+    public void Load(SqliteConnection connection, string? snapshotPath = null)
+    {
+        if (snapshotPath is not null && File.Exists(snapshotPath))
+        {
+            try
+            {
+                using var file = new FileStream(snapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
+                var candidate = new KpiProjection();
+                candidate.Load(file);
+                if (candidate.LastSeq <= MaxStoredSeq(connection))
+                {
+                    Projection = candidate;
+                    SnapshotSeq = candidate.LastSeq;
+                }
+                else
+                {
+                    SnapshotProblem = "the snapshot is ahead of the event log (restored from an older backup?); rebuilt from raw events";
+                }
+            }
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
+            {
+                SnapshotProblem = $"the snapshot could not be read ({e.Message}); rebuilt from raw events";
+            }
+        }
+        using var write = Projection.Write();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT first_seq, events, encoding FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";
+        command.Parameters.AddWithValue("$after", Projection.LastSeq);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var blob = (byte[])reader.GetValue(1);
+            var json = reader.GetString(2) == BlockCodec.Deflate ? BlockCodec.Inflate(blob) : blob;
+            Projection.ApplyBlock(json, reader.GetInt64(0));
+        }
+        Projection.Published();
+    }
+
+    /// <summary>Feeds each commit of <paramref name="log"/> into the projection from now on.</summary>
+    public void Follow(EventLog log) => log.Committed = OnCommitted;
+
+    private void OnCommitted(IReadOnlyList<CommittedBatch> batches)
+    {
+        using (Projection.Write())
+        {
+            foreach (var committed in batches)
+            {
+                var seq = committed.FirstSeq;
+                var events = committed.Batch.Events;
+                for (var i = 0; i < events.Length; i++)
+                {
+                    if (committed.Kept[i])
+                    {
+                        Projection.Apply(committed.Batch.Json(events[i]), seq++);
+                    }
+                }
+            }
+        }
+        Projection.Published();
+    }
+
+    public DateOnly Today(TimeZoneInfo tz) => PeriodGrid.Today(_time, tz);
+
+    public KpiResult Query(KpiQuery query)
+    {
+        using var read = Projection.Read();
+        return new KpiEvaluator(Projection, query).Run();
+    }
+
+    /// <summary>Today so far, yesterday and the 7 whole days before today, per KPI.</summary>
+    public IReadOnlyList<SummaryRow> Summary(IReadOnlyList<KpiId> metrics, DimensionFilter filter, TimeZoneInfo tz)
+    {
+        var today = Today(tz);
+        var query = new KpiQuery(metrics, today.AddDays(-7), today, Aggregate.Daily, tz, filter, [], int.MaxValue);
+        var rows = Query(query).Rows;
+        var result = new List<SummaryRow>();
+        foreach (var metric in metrics.Distinct().Order())
+        {
+            var days = rows.Where(r => r.Metric == metric).Select(r => r.Value).ToList();
+            var before = days.Take(7).Where(v => v is not null).Select(v => v!.Value).ToList();
+            double? avg = before.Count == 0 ? null : before.Average();
+            var todayValue = days[7];
+            var yesterday = days[6];
+            result.Add(new SummaryRow(metric, todayValue, yesterday, avg, Change(todayValue, yesterday), Change(todayValue, avg)));
+        }
+        return result;
+    }
+
+    private static double? Change(double? value, double? baseline) =>
+        value is null || baseline is null || baseline == 0 ? null : 100.0 * (value.Value - baseline.Value) / baseline.Value;
+
+    /// <summary>The last <paramref name="hours"/> hours (the current one last) of one KPI.</summary>
+    public KpiResult Timeseries(KpiId metric, int hours, DimensionFilter filter, TimeZoneInfo tz)
+    {
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var currentHour = now - (now % 3_600_000);
+        var grid = PeriodGrid.HourRange(currentHour - (hours - 1) * 3_600_000L, hours, tz);
+        var query = new KpiQuery([metric], Today(tz), Today(tz), Aggregate.Hourly, tz, filter, [], int.MaxValue);
+        using var read = Projection.Read();
+        return new KpiEvaluator(Projection, query, grid).Run();
+    }
+
+    public IReadOnlyList<FunnelStep> Funnel(IReadOnlyList<string> steps, TimeSpan window, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter)
+    {
+        using var read = Projection.Read();
+        return FunnelAnalysis.Run(Projection, steps, (long)window.TotalMilliseconds,
+            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter);
+    }
+
+    /// <summary>Retention cohorts; a null range means all history.</summary>
+    public IReadOnlyList<RetentionCell> Retention(bool weekly, DateOnly? start, DateOnly? end, TimeZoneInfo tz, DimensionFilter filter)
+    {
+        using var read = Projection.Read();
+        return RetentionAnalysis.Run(Projection, weekly,
+            start is { } s ? PeriodGrid.LocalMidnight(s, tz) : long.MinValue,
+            end is { } e ? PeriodGrid.LocalMidnight(e.AddDays(1), tz) : long.MaxValue, tz, filter);
+    }
+
+    public IReadOnlyList<ProductFigures> TopProducts(ProductOrder orderBy, int limit, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter)
+    {
+        using var read = Projection.Read();
+        return TopProductsAnalysis.Run(Projection, orderBy, limit,
+            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter);
+    }
+}

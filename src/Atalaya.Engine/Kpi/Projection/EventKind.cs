@@ -1,0 +1,52 @@
+namespace Atalaya.Engine.Kpi.Projection;
+
+/// <summary>The catalog event types KPIs read; everything else is <see cref="Other"/> (or custom).</summary>
+public enum EventKind : byte
+{
+    Other,
+    PageView,
+    StoreVisited,
+    ProductViewed,
+    ProductSearched,
+    AddToCart,
+    CheckoutStarted,
+    PurchaseCompleted,
+    OrderStatusChanged,
+    PaymentSucceeded,
+    PaymentFailed,
+    LeadCreated,
+    UserSignedUp,
+    StoreCreated,
+    SubscriptionCharged,
+}
+
+/// <summary>Final order statuses that carry a snapshot KPIs read.</summary>
+public enum FinalStatus : byte
+{
+    None,
+    Delivered,
+    Refunded,
+}
+
+[Flags]
+public enum EventFlags : byte
+{
+    None = 0,
+    /// <summary>Not in the catalog: left out of every KPI.</summary>
+    Custom = 1,
+    /// <summary>The order's first purchase_completed, or the order's first final status of its kind.</summary>
+    Counted = 2,
+    /// <summary>Its amount had no FX rate: left out of money sums.</summary>
+    NoAmount = 4,
+}
+
+/// <summary>Session facts KPIs read: which step types a session reached.</summary>
+[Flags]
+public enum SessionFlags : byte
+{
+    None = 0,
+    ProductViewed = 1,
+    AddToCart = 2,
+    CheckoutStarted = 4,
+    Purchase = 8,
+}

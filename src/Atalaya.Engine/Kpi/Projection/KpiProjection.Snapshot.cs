@@ -1,0 +1,131 @@
+namespace Atalaya.Engine.Kpi.Projection;
+
+/// <summary>
+/// Snapshots: the whole projection written to one binary file (pools, chunk columns, tables) with
+/// the storage sequence number it reflects, so a restart reads it back in about a second and then
+/// applies only the blocks stored after it instead of re-reading every event's JSON. The file is a
+/// cache: the raw log stays the truth, and a missing, old-format or inconsistent snapshot is
+/// ignored and the projection rebuilt from raw.
+/// </summary>
+public sealed partial class KpiProjection
+{
+    private const string Magic = "atalaya-kpi-projection";
+    private const int FormatVersion = 1;
+
+    /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
+    public void Save(Stream stream)
+    {
+        using var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        w.Write(Magic);
+        w.Write(FormatVersion);
+        w.Write(LastSeq);
+        w.Write(_count);
+        foreach (var pool in AllPools)
+        {
+            pool.Write(w);
+        }
+        w.Write(_chunks.Count);
+        foreach (var c in _chunks)
+        {
+            w.Write(c.Count);
+            w.Write(c.MinTs);
+            w.Write(c.MaxTs);
+            ProjectionSnapshot.WriteArray<long>(w, c.Ts);
+            ProjectionSnapshot.WriteArray<int>(w, c.Type);
+            ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventKind, byte>(c.Kind));
+            ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventFlags, byte>(c.Flags));
+            foreach (var column in new[] { c.Country, c.Hub, c.Zone, c.Category, c.Source, c.Platform, c.AppId, c.Store, c.User, c.Session, c.Aux })
+            {
+                ProjectionSnapshot.WriteArray<int>(w, column);
+            }
+            ProjectionSnapshot.WriteArray<double>(w, c.Amount);
+        }
+        ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw);
+        ProjectionSnapshot.WriteArray<int>(w, _orderFirst.Raw);
+        ProjectionSnapshot.WriteArray<StoreRow>(w, _stores.Raw);
+        w.Write(_finalFirst.Count);
+        foreach (var (key, index) in _finalFirst)
+        {
+            w.Write(key);
+            w.Write(index);
+        }
+        w.Write(_commissions.Count);
+        foreach (var (index, amount) in _commissions)
+        {
+            w.Write(index);
+            w.Write(amount);
+        }
+        var names = _productNames.Raw;
+        w.Write(names.Length);
+        foreach (var name in names)
+        {
+            w.Write(name.Name is not null);
+            if (name.Name is not null)
+            {
+                w.Write(name.Name);
+                w.Write(name.TimestampMs);
+            }
+        }
+        _items.Write(w);
+        w.Write(Magic);
+    }
+
+    /// <summary>Reads a snapshot into this (empty) projection; throws <see cref="InvalidDataException"/> if it is not one this build wrote.</summary>
+    public void Load(Stream stream)
+    {
+        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+        if (r.ReadString() != Magic || r.ReadInt32() != FormatVersion)
+        {
+            throw new InvalidDataException("not a snapshot of this format");
+        }
+        LastSeq = r.ReadInt64();
+        _count = r.ReadInt64();
+        foreach (var pool in AllPools)
+        {
+            pool.Read(r);
+        }
+        var chunks = r.ReadInt32();
+        for (var k = 0; k < chunks; k++)
+        {
+            var c = new EventChunk { Count = r.ReadInt32(), MinTs = r.ReadInt64(), MaxTs = r.ReadInt64() };
+            ProjectionSnapshot.ReadInto(r, c.Ts);
+            ProjectionSnapshot.ReadInto(r, c.Type);
+            ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Kind));
+            ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Flags));
+            foreach (var column in new[] { c.Country, c.Hub, c.Zone, c.Category, c.Source, c.Platform, c.AppId, c.Store, c.User, c.Session, c.Aux })
+            {
+                ProjectionSnapshot.ReadInto(r, column);
+            }
+            ProjectionSnapshot.ReadInto(r, c.Amount);
+            _chunks.Add(c);
+        }
+        _sessions.Raw = ProjectionSnapshot.ReadArray<SessionRow>(r);
+        _orderFirst.Raw = ProjectionSnapshot.ReadArray<int>(r);
+        _stores.Raw = ProjectionSnapshot.ReadArray<StoreRow>(r);
+        for (var n = r.ReadInt32(); n > 0; n--)
+        {
+            _finalFirst[r.ReadInt64()] = r.ReadInt32();
+        }
+        for (var n = r.ReadInt32(); n > 0; n--)
+        {
+            _commissions[r.ReadInt32()] = r.ReadDouble();
+        }
+        var names = new ProductName[r.ReadInt32()];
+        for (var i = 0; i < names.Length; i++)
+        {
+            names[i] = r.ReadBoolean() ? new ProductName(r.ReadString(), r.ReadInt64()) : new ProductName(null, long.MinValue);
+        }
+        _productNames.Raw = names;
+        _items.Read(r);
+        if (r.ReadString() != Magic)
+        {
+            throw new InvalidDataException("the snapshot is truncated");
+        }
+        for (var type = 1; type <= Pools.Types.Count; type++)
+        {
+            Pools.KindOf(type);
+        }
+    }
+
+    private StringPool[] AllPools => [Pools.Types, Pools.Dimension, Pools.Stores, Pools.Users, Pools.Sessions, Pools.Orders, Pools.Products];
+}

@@ -1,0 +1,300 @@
+using System.Text.Json;
+
+namespace Atalaya.Engine.Kpi.Projection;
+
+/// <summary>
+/// The KPI engine's in-memory state: a columnar projection of every stored event
+/// (dictionary-encoded dimensions, primitive arrays in chunks with time zone maps) plus the tables
+/// that make KPIs exact whatever the arrival order — sessions (first event, span, count, steps),
+/// the first purchase of each order, the first final status of each order, the stores' dimension
+/// rows, order items and product names. It is fed the stored form of each event once it is
+/// durable (<see cref="Apply"/>), in storage order; a late event can change which purchase counts
+/// for an order, a session's first event, or (through store_created) an event's dimensions, and
+/// the tables are updated in place so every query sees the same state the raw log implies.
+///
+/// Thread safety: one writer (the event log's commit) and many readers (queries), through
+/// <see cref="Read"/> and <see cref="Write"/>.
+/// </summary>
+public sealed partial class KpiProjection
+{
+    private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
+    private readonly List<EventChunk> _chunks = [];
+    private readonly StoredEventReader _reader;
+    private readonly EventFacts _facts = new();
+
+    private GrowableArray<SessionRow> _sessions = new(new SessionRow { FirstEvent = -1 });
+    private GrowableArray<int> _orderFirst = new(-1);
+    private readonly Dictionary<long, int> _finalFirst = [];
+    private GrowableArray<StoreRow> _stores = new(default);
+    private GrowableArray<ProductName> _productNames = new(new ProductName(null, long.MinValue));
+    private readonly Dictionary<int, double> _commissions = [];
+    private readonly ItemTable _items = new();
+    private long _version;
+    private long _count;
+
+    public KpiProjection()
+    {
+        _reader = new StoredEventReader(Pools);
+    }
+
+    public ProjectionPools Pools { get; } = new();
+
+    /// <summary>Events in the projection.</summary>
+    public long Count => Interlocked.Read(ref _count);
+
+    /// <summary>Bumped on every applied batch: a cheap "did anything change" for live views.</summary>
+    public long Version => Interlocked.Read(ref _version);
+
+    /// <summary>The highest storage sequence number applied.</summary>
+    public long LastSeq { get; private set; }
+
+    public IDisposable Read()
+    {
+        _lock.EnterReadLock();
+        return new Release(_lock, write: false);
+    }
+
+    public IDisposable Write()
+    {
+        _lock.EnterWriteLock();
+        return new Release(_lock, write: true);
+    }
+
+    /// <summary>Adds one stored event (its normalized JSON) with its storage sequence number. Call under <see cref="Write"/>.</summary>
+    public void Apply(ReadOnlySpan<byte> storedJson, long seq)
+    {
+        _reader.Read(storedJson, _facts);
+        Add(_facts);
+        LastSeq = seq;
+    }
+
+    /// <summary>Marks the end of a batch of <see cref="Apply"/> calls for readers waiting on changes.</summary>
+    public void Published() => Interlocked.Increment(ref _version);
+
+    /// <summary>Applies every event of a stored block (a JSON array), sequence numbers from <paramref name="firstSeq"/>.</summary>
+    public void ApplyBlock(ReadOnlySpan<byte> jsonArray, long firstSeq)
+    {
+        var reader = new Utf8JsonReader(jsonArray);
+        reader.Read();
+        var seq = firstSeq;
+        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+        {
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            var end = (int)reader.BytesConsumed;
+            Apply(jsonArray[start..end], seq++);
+        }
+    }
+
+    private void Add(EventFacts f)
+    {
+        if (_chunks.Count == 0 || _chunks[^1].Count == EventChunk.Size)
+        {
+            _chunks.Add(new EventChunk());
+        }
+        var chunk = _chunks[^1];
+        var i = chunk.Count;
+        var index = (_chunks.Count - 1) * EventChunk.Size + i;
+
+        var flags = f.Custom ? EventFlags.Custom : EventFlags.None;
+        double amount = 0;
+        var aux = 0;
+        switch (f.Kind)
+        {
+            case EventKind.PurchaseCompleted:
+                amount = f.Total * f.Fx;
+                foreach (var item in f.Items)
+                {
+                    aux += item.Quantity;
+                    _items.Add(index, item.Product, item.Quantity, item.Quantity * item.Price * f.Fx);
+                }
+                break;
+            case EventKind.PaymentSucceeded or EventKind.PaymentFailed or EventKind.SubscriptionCharged:
+                amount = f.Amount * f.Fx;
+                break;
+            case EventKind.OrderStatusChanged when f.HasSnapshot && f.Status != FinalStatus.None:
+                amount = f.SnapshotTotal * f.Fx;
+                aux = (int)f.Status;
+                if (!f.NoFx && f.Commission != 0)
+                {
+                    _commissions[index] = f.Commission * f.Fx;
+                }
+                break;
+            case EventKind.ProductViewed or EventKind.AddToCart:
+                aux = f.Product;
+                break;
+        }
+        if (f.NoFx && f.Kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded or EventKind.PaymentFailed
+            or EventKind.SubscriptionCharged or EventKind.OrderStatusChanged)
+        {
+            flags |= EventFlags.NoAmount;
+            amount = 0;
+        }
+
+        if (f.Kind == EventKind.StoreCreated && f.Store != 0 && !f.Custom)
+        {
+            SetStore(f.Store, new StoreRow(true, f.StoreCountry, f.StoreHub, f.StoreZone, f.StoreCategory, 0));
+        }
+
+        chunk.Ts[i] = f.TimestampMs;
+        chunk.Type[i] = f.Type;
+        chunk.Kind[i] = f.Custom ? EventKind.Other : f.Kind;
+        chunk.Flags[i] = flags;
+        var store = f.Store != 0 ? _stores.Get(f.Store) : default;
+        if (store.Known)
+        {
+            chunk.Country[i] = store.Country;
+            chunk.Hub[i] = store.Hub;
+            chunk.Zone[i] = store.Zone;
+            chunk.Category[i] = store.Category;
+        }
+        else
+        {
+            chunk.Country[i] = f.Country;
+            chunk.Hub[i] = f.Hub;
+            chunk.Zone[i] = f.Zone;
+            chunk.Category[i] = f.Category;
+        }
+        if (f.Store != 0)
+        {
+            _stores.At(f.Store).Events++;
+        }
+        chunk.Source[i] = f.Source;
+        chunk.Platform[i] = f.Platform;
+        chunk.AppId[i] = f.AppId;
+        chunk.Store[i] = f.Store;
+        chunk.User[i] = f.User;
+        chunk.Amount[i] = amount;
+        chunk.Aux[i] = aux;
+        chunk.Session[i] = 0;
+        chunk.Count++;
+        chunk.MinTs = Math.Min(chunk.MinTs, f.TimestampMs);
+        chunk.MaxTs = Math.Max(chunk.MaxTs, f.TimestampMs);
+        Interlocked.Increment(ref _count);
+
+        if (f.Custom)
+        {
+            return;
+        }
+        if (f.Session != 0)
+        {
+            chunk.Session[i] = f.Session;
+            AddToSession(f.Session, index, f.TimestampMs, f.Kind);
+        }
+        if (f.Kind == EventKind.PurchaseCompleted && f.Order != 0)
+        {
+            CountFirst(ref _orderFirst.At(f.Order), index, f.TimestampMs);
+        }
+        else if (f.Kind == EventKind.OrderStatusChanged && f.HasSnapshot && f.Status != FinalStatus.None && f.Order != 0)
+        {
+            var key = ((long)f.Order << 2) | (long)f.Status;
+            var first = _finalFirst.GetValueOrDefault(key, -1);
+            CountFirst(ref first, index, f.TimestampMs);
+            _finalFirst[key] = first;
+        }
+        else if (f.Kind == EventKind.ProductViewed && f.Product != 0 && f.ProductName is not null)
+        {
+            ref var name = ref _productNames.At(f.Product);
+            if (f.TimestampMs >= name.TimestampMs)
+            {
+                name = new ProductName(f.ProductName, f.TimestampMs);
+            }
+        }
+    }
+
+    /// <summary>Moves the "counted" mark to <paramref name="index"/> when it is earlier than the current first (ties: the first stored).</summary>
+    private void CountFirst(ref int first, int index, long ts)
+    {
+        if (first >= 0 && Ts(first) <= ts)
+        {
+            return;
+        }
+        if (first >= 0)
+        {
+            Chunk(first).Flags[first & (EventChunk.Size - 1)] &= ~EventFlags.Counted;
+        }
+        Chunk(index).Flags[index & (EventChunk.Size - 1)] |= EventFlags.Counted;
+        first = index;
+    }
+
+    private void AddToSession(int session, int index, long ts, EventKind kind)
+    {
+        ref var row = ref _sessions.At(session);
+        if (row.FirstEvent < 0 || ts < row.FirstTs)
+        {
+            row.FirstEvent = index;
+            row.FirstTs = ts;
+        }
+        if (row.Events == 0 || ts > row.LastTs)
+        {
+            row.LastTs = ts;
+        }
+        row.Events++;
+        row.Flags |= kind switch
+        {
+            EventKind.ProductViewed => SessionFlags.ProductViewed,
+            EventKind.AddToCart => SessionFlags.AddToCart,
+            EventKind.CheckoutStarted => SessionFlags.CheckoutStarted,
+            EventKind.PurchaseCompleted => SessionFlags.Purchase,
+            _ => SessionFlags.None,
+        };
+    }
+
+    /// <summary>A store's dimension row changed: events already stored for it take the new dimensions.</summary>
+    private void SetStore(int store, StoreRow row)
+    {
+        ref var current = ref _stores.At(store);
+        var events = current.Events;
+        current = row with { Events = events };
+        if (events == 0)
+        {
+            return;
+        }
+        foreach (var chunk in _chunks)
+        {
+            var stores = chunk.Store;
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                if (stores[i] == store)
+                {
+                    chunk.Country[i] = row.Country;
+                    chunk.Hub[i] = row.Hub;
+                    chunk.Zone[i] = row.Zone;
+                    chunk.Category[i] = row.Category;
+                }
+            }
+        }
+    }
+
+    internal EventChunk Chunk(int index) => _chunks[index >> 16];
+
+    internal long Ts(int index) => _chunks[index >> 16].Ts[index & (EventChunk.Size - 1)];
+
+    private sealed class Release(ReaderWriterLockSlim rw, bool write) : IDisposable
+    {
+        private bool _done;
+
+        public void Dispose()
+        {
+            if (_done)
+            {
+                return;
+            }
+            _done = true;
+            if (write)
+            {
+                rw.ExitWriteLock();
+            }
+            else
+            {
+                rw.ExitReadLock();
+            }
+        }
+    }
+}
+
+/// <summary>A store's dimension row as the projection knows it, and how many events name the store.</summary>
+public record struct StoreRow(bool Known, int Country, int Hub, int Zone, int Category, int Events);
+
+/// <summary>The latest name a product was viewed under.</summary>
+public readonly record struct ProductName(string? Name, long TimestampMs);

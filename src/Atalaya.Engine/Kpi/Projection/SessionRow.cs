@@ -1,0 +1,14 @@
+namespace Atalaya.Engine.Kpi.Projection;
+
+/// <summary>
+/// One session, kept up to date as its events arrive (in any order): its first event (which gives
+/// the session its period and dimensions), its time span, its event count and the steps reached.
+/// </summary>
+public struct SessionRow
+{
+    public int FirstEvent;
+    public long FirstTs;
+    public long LastTs;
+    public int Events;
+    public SessionFlags Flags;
+}

@@ -1,0 +1,50 @@
+namespace Atalaya.Engine.Kpi.Query;
+
+/// <summary>The partial sums of one group × period, from which every KPI value is derived.</summary>
+internal struct Cell
+{
+    public double Gmv, DeliveredGmv, Commissions, Refunds, Revenue, Mrr;
+    public long Orders, Units, DeliveredOrders, PaySucceeded, PayFailed, Leads, LeadsConverted;
+    public long Pageviews, StoreVisits, NewStores, NewUsers;
+    public long Sessions, Bounces, DurationMs, SessionsPurchase, SessionsCart, SessionsViewed, SessionsCheckout, SessionsCartNoPurchase;
+    public long Visitors, ActiveStores, NewCustomers, Returning;
+    public double? Ltv, Churn;
+
+    public readonly double? Value(KpiId metric) => metric switch
+    {
+        KpiId.Gmv => Gmv,
+        KpiId.Orders => Orders,
+        KpiId.Aov => Ratio(Gmv, Orders, 1),
+        KpiId.DeliveredGmv => DeliveredGmv,
+        KpiId.DeliveredOrders => DeliveredOrders,
+        KpiId.Commissions => Commissions,
+        KpiId.Refunds => Refunds,
+        KpiId.UnitsSold => Units,
+        KpiId.Revenue => Revenue,
+        KpiId.PaymentsSuccessRate => Ratio(PaySucceeded, PaySucceeded + PayFailed, 100),
+        KpiId.Leads => Leads,
+        KpiId.ConversionPct => Ratio(LeadsConverted, Leads, 100),
+        KpiId.Visitors or KpiId.ActiveUsers => Visitors,
+        KpiId.Sessions => Sessions,
+        KpiId.Pageviews => Pageviews,
+        KpiId.StoreVisits => StoreVisits,
+        KpiId.BounceRate => Ratio(Bounces, Sessions, 100),
+        KpiId.AvgSessionDurationS => Ratio(DurationMs / 1000.0, Sessions, 1),
+        KpiId.ConversionRate => Ratio(SessionsPurchase, Sessions, 100),
+        KpiId.AddToCartRate => Ratio(SessionsCart, SessionsViewed, 100),
+        KpiId.CartAbandonmentRate => Ratio(SessionsCartNoPurchase, SessionsCart, 100),
+        KpiId.CheckoutCompletionRate => Ratio(SessionsPurchase, SessionsCheckout, 100),
+        KpiId.NewCustomers => NewCustomers,
+        KpiId.ReturningCustomers => Returning,
+        KpiId.Ltv => Ltv,
+        KpiId.ActiveStores => ActiveStores,
+        KpiId.NewStores => NewStores,
+        KpiId.NewUsers => NewUsers,
+        KpiId.StoreChurnRate => Churn,
+        KpiId.Mrr => Mrr,
+        _ => throw new ArgumentOutOfRangeException(nameof(metric)),
+    };
+
+    private static double? Ratio(double numerator, double denominator, double scale) =>
+        denominator == 0 ? null : scale * numerator / denominator;
+}

@@ -1,0 +1,183 @@
+using Atalaya.Engine.Kpi.Projection;
+
+namespace Atalaya.Engine.Kpi.Query;
+
+internal sealed partial class KpiEvaluator
+{
+    private readonly record struct Fact(long Ts, int Value, double Amount);
+
+    /// <summary>
+    /// The events of one kind matching the filters in [from, to), per group, in time order. Used
+    /// where a KPI needs history beyond the range (first orders, payments after a lead, the
+    /// previous period's stores, the month's charges).
+    /// </summary>
+    private Dictionary<int, List<Fact>> Collect(EventKind kind, long from, long to, Func<EventChunk, int, int> value, bool countedOnly)
+    {
+        var byGroup = new Dictionary<int, List<Fact>>();
+        foreach (var chunk in ChunksIn(from, to))
+        {
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                if (chunk.Kind[i] != kind || chunk.Ts[i] < from || chunk.Ts[i] >= to
+                    || (countedOnly && (chunk.Flags[i] & EventFlags.Counted) == 0) || !_scope.Matches(chunk, i))
+                {
+                    continue;
+                }
+                var group = _scope.GroupOf(chunk, i);
+                if (!byGroup.TryGetValue(group, out var list))
+                {
+                    byGroup[group] = list = [];
+                }
+                list.Add(new Fact(chunk.Ts[i], value(chunk, i), chunk.Amount[i]));
+            }
+        }
+        foreach (var list in byGroup.Values)
+        {
+            list.Sort((a, b) => a.Ts.CompareTo(b.Ts));
+        }
+        return byGroup;
+    }
+
+    /// <summary>new_customers, returning_customers and ltv from each group's whole order history up to the range's end.</summary>
+    private void EvaluateCustomers()
+    {
+        var periods = _grid.Count;
+        var returning = new DistinctPairs(_projection.Pools.Users.Count + 1);
+        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, long.MinValue, _grid.End, (c, i) => c.User[i], countedOnly: true))
+        {
+            var cells = CellsOf(group);
+            var firstOrder = new Dictionary<int, long>();
+            foreach (var order in orders)
+            {
+                if (order.Value != 0)
+                {
+                    firstOrder.TryAdd(order.Value, order.Ts);
+                }
+            }
+            foreach (var (_, first) in firstOrder)
+            {
+                var p = _grid.Find(first);
+                if (p >= 0)
+                {
+                    cells[p].NewCustomers++;
+                }
+            }
+            foreach (var order in orders)
+            {
+                var p = _grid.Find(order.Ts);
+                if (p >= 0 && order.Value != 0 && firstOrder[order.Value] < _grid.Bounds[p])
+                {
+                    returning.Add(group * periods + p, order.Value);
+                }
+            }
+            if (Needs(KpiId.Ltv))
+            {
+                var firsts = firstOrder.Values.Order().ToArray();
+                double gmv = 0;
+                int o = 0, u = 0;
+                for (var p = 0; p < periods; p++)
+                {
+                    var end = _grid.Bounds[p + 1];
+                    while (o < orders.Count && orders[o].Ts < end)
+                    {
+                        gmv += orders[o++].Amount;
+                    }
+                    while (u < firsts.Length && firsts[u] < end)
+                    {
+                        u++;
+                    }
+                    cells[p].Ltv = u == 0 ? null : gmv / u;
+                }
+            }
+        }
+        returning.Count((cell, n) => _cells[cell / periods][cell % periods].Returning = n);
+    }
+
+    /// <summary>conversion_pct: each lead of the range against the same group's payments of its user within 7 days.</summary>
+    private void EvaluateLeadConversion()
+    {
+        const long Week = 7L * 24 * 3600 * 1000;
+        var payments = Collect(EventKind.PaymentSucceeded, long.MinValue, _grid.End + Week + 1, (c, i) => c.User[i], countedOnly: false);
+        var leads = Collect(EventKind.LeadCreated, _grid.Start, _grid.End, (c, i) => c.User[i], countedOnly: false);
+        foreach (var (group, list) in leads)
+        {
+            var byUser = payments.TryGetValue(group, out var paid)
+                ? paid.Where(f => f.Value != 0).GroupBy(f => f.Value).ToDictionary(g => g.Key, g => g.Select(f => f.Ts).ToArray())
+                : [];
+            var cells = CellsOf(group);
+            foreach (var lead in list)
+            {
+                if (lead.Value != 0 && byUser.TryGetValue(lead.Value, out var times)
+                    && times.Any(t => t >= lead.Ts && t <= lead.Ts + Week))
+                {
+                    cells[_grid.Find(lead.Ts)].LeadsConverted++;
+                }
+            }
+        }
+    }
+
+    /// <summary>store_churn_rate: stores with an order in the previous whole period and none in this one.</summary>
+    private void EvaluateStoreChurn()
+    {
+        var from = _grid.PreviousStart.Min();
+        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, (c, i) => c.Store[i], countedOnly: true))
+        {
+            var cells = CellsOf(group);
+            var times = orders.Select(o => o.Ts).ToArray();
+            for (var p = 0; p < _grid.Count; p++)
+            {
+                var previous = StoresBetween(orders, times, _grid.PreviousStart[p], _grid.PreviousEnd[p]);
+                if (previous.Count == 0)
+                {
+                    continue;
+                }
+                var current = StoresBetween(orders, times, _grid.Bounds[p], _grid.Bounds[p + 1]);
+                cells[p].Churn = 100.0 * previous.Count(s => !current.Contains(s)) / previous.Count;
+            }
+        }
+    }
+
+    private static HashSet<int> StoresBetween(List<Fact> orders, long[] times, long from, long to)
+    {
+        var set = new HashSet<int>();
+        var i = Array.BinarySearch(times, from);
+        if (i < 0)
+        {
+            i = ~i;
+        }
+        while (i > 0 && times[i - 1] >= from)
+        {
+            i--;
+        }
+        for (; i < orders.Count && times[i] < to; i++)
+        {
+            if (orders[i].Value != 0)
+            {
+                set.Add(orders[i].Value);
+            }
+        }
+        return set;
+    }
+
+    /// <summary>mrr: subscription charges from the start of the month holding each period's end, up to that end.</summary>
+    private void EvaluateMrr()
+    {
+        var from = _grid.MonthStart.Min();
+        foreach (var (group, charges) in Collect(EventKind.SubscriptionCharged, from, _grid.End, (_, _) => 0, countedOnly: false))
+        {
+            var cells = CellsOf(group);
+            for (var p = 0; p < _grid.Count; p++)
+            {
+                double sum = 0;
+                foreach (var charge in charges)
+                {
+                    if (charge.Ts >= _grid.MonthStart[p] && charge.Ts < _grid.Bounds[p + 1])
+                    {
+                        sum += charge.Amount;
+                    }
+                }
+                cells[p].Mrr = sum;
+            }
+        }
+    }
+}

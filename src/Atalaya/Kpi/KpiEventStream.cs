@@ -1,0 +1,77 @@
+using System.Text;
+using Atalaya.Collect;
+using Atalaya.Hosting;
+
+namespace Atalaya.Kpi;
+
+/// <summary>
+/// <c>GET /api/kpi/events</c>: Server-Sent Events for live dashboards. Sends an <c>event: summary</c>
+/// (the <c>/api/kpi/summary</c> answer for the same parameters) at once; then checks every 500 ms
+/// whether stored events changed the projection and sends the new summary when its figures
+/// changed; and sends one at least every 10 s regardless, which doubles as a keep-alive. Since
+/// events are in the projection before their 2xx, a posted event shows within about half a second.
+/// </summary>
+public static class KpiEventStream
+{
+    private static readonly TimeSpan Check = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan Heartbeat = TimeSpan.FromSeconds(10);
+
+    public static async Task RunAsync(HttpContext context, HubState state)
+    {
+        Engine.Hub hub;
+        KpiParameters parameters;
+        try
+        {
+            hub = state.Require();
+            ReadAccess.Check(hub.Tokens, context.Request);
+            parameters = new KpiParameters(context.Request.Query, ["metric", "tz", .. KpiParameters.Filters], hub.Kpis.Time);
+            KpiEndpoints.Summary(hub, parameters);
+        }
+        catch (BodyException e)
+        {
+            await KpiEndpoints.Error(e.StatusCode, e.Message).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        var aborted = context.RequestAborted;
+        byte[]? last = null;
+        var lastVersion = -1L;
+        var lastSent = DateTimeOffset.MinValue;
+        try
+        {
+            while (!aborted.IsCancellationRequested)
+            {
+                var version = hub.Kpis.Projection.Version;
+                var now = hub.Kpis.Time.GetUtcNow();
+                if (version != lastVersion || now - lastSent >= Heartbeat)
+                {
+                    lastVersion = version;
+                    var summary = KpiEndpoints.Summary(hub, parameters);
+                    if (last is null || now - lastSent >= Heartbeat || !summary.AsSpan().SequenceEqual(last))
+                    {
+                        await SendAsync(response, summary, aborted).ConfigureAwait(false);
+                        last = summary;
+                        lastSent = now;
+                    }
+                }
+                await Task.Delay(Check, aborted).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+
+    private static async Task SendAsync(HttpResponse response, byte[] summary, CancellationToken ct)
+    {
+        await response.Body.WriteAsync("event: summary\ndata: "u8.ToArray(), ct).ConfigureAwait(false);
+        await response.Body.WriteAsync(summary, ct).ConfigureAwait(false);
+        await response.Body.WriteAsync(Encoding.ASCII.GetBytes("\n\n"), ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.OpenApi;
+
+namespace Atalaya.Kpi;
+
+/// <summary>Names, tags and the query parameters of a metrics endpoint in the OpenAPI document.</summary>
+public static class OpenApiDescriptions
+{
+    public static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string name, string summary, IReadOnlyList<string> parameters) =>
+        endpoint.WithName(name).WithTags("Metrics").WithSummary(summary)
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Parameters ??= [];
+                foreach (var parameter in parameters)
+                {
+                    operation.Parameters.Add(new OpenApiParameter
+                    {
+                        Name = parameter,
+                        In = ParameterLocation.Query,
+                        Required = parameter == "steps",
+                        Description = KpiParameters.Descriptions[parameter],
+                        Schema = new OpenApiSchema { Type = parameter is "limit" or "hours" or "window" ? JsonSchemaType.Integer : JsonSchemaType.String },
+                    });
+                }
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = "Authorization",
+                    In = ParameterLocation.Header,
+                    Required = true,
+                    Description = "Bearer <read token> (admin, analyst, country_ops_lead or vendor).",
+                    Schema = new OpenApiSchema { Type = JsonSchemaType.String },
+                });
+                return Task.CompletedTask;
+            });
+}
