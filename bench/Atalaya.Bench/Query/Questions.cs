@@ -205,7 +205,7 @@ public static class Questions
     /// The contract names the summary's content (today so far, yesterday, the 7-day average per KPI)
     /// but not its shape: any object that names one of the compared KPIs (as a property name, or
     /// in <c>metric</c>, <c>kpi</c> or <c>id</c>) and carries numbers called today, yesterday or a
-    /// 7-day average is read. Null when nothing is recognised.
+    /// 7-day average (not the changes in percent) is read. Null when nothing is recognised.
     /// </summary>
     private static Answer? Summary(JsonElement json)
     {
@@ -230,7 +230,10 @@ public static class Questions
                 if (kpi is not null && SummaryKpis.Contains(kpi) && property.Value.ValueKind == JsonValueKind.Number)
                 {
                     var name = property.Name.ToLowerInvariant();
-                    var column = name == "today" || name == "value" ? "today"
+                    var change = name.Contains("change", StringComparison.Ordinal) || name.Contains("pct", StringComparison.Ordinal)
+                        || name.Contains("percent", StringComparison.Ordinal);
+                    var column = change ? null
+                        : name == "today" || name == "value" ? "today"
                         : name == "yesterday" ? "yesterday"
                         : name.Contains("avg", StringComparison.Ordinal) || name.Contains("average", StringComparison.Ordinal) ? "avg7"
                         : null;
