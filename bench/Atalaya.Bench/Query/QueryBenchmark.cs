@@ -37,6 +37,7 @@ public static class QueryBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  {dataset.Events:N0} events, {dataset.Bytes / 1e6:F0} MB, {dataset.FirstTimestamp:yyyy-MM-dd HH:mm} … {dataset.LastTimestamp:yyyy-MM-dd HH:mm} UTC"));
         var clock = new QueryClock(DateTime.UtcNow);
+        var loadBefore = LoadAverage();
 
         var work = Path.Combine(Path.GetTempPath(), "atalaya-bench-query-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(work);
@@ -67,7 +68,7 @@ public static class QueryBenchmark
         Print(rows, hub, dataset);
         if (options.Out is { } output)
         {
-            QueryReport.Write(Path.Combine(repository, output), options, dataset, hub, clickhouse, rows);
+            QueryReport.Write(Path.Combine(repository, output), options, dataset, hub, clickhouse, rows, (loadBefore, LoadAverage()));
             Console.WriteLine($"Wrote the query section of {output}.");
         }
         return 0;
@@ -179,6 +180,10 @@ public static class QueryBenchmark
         var tsv = clickhouse.Body.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('\t')).ToArray();
         return Answer.Compare(hubAnswer, question.FromClickHouse(tsv, clock), question.CompareHubKeysOnly);
     }
+
+    /// <summary>The 1-minute load average: the machine is shared, so the report says how busy it was.</summary>
+    private static double LoadAverage() =>
+        double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
 
     private static string Describe(Latency latency) => latency.Available
         ? string.Create(CultureInfo.InvariantCulture, $"median {latency.Median:F1} ms, p95 {latency.P95:F1} ms (first call {latency.FirstMilliseconds:F0} ms)")

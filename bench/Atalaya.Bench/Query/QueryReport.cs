@@ -11,14 +11,14 @@ public static class QueryReport
     private const double StartupSecondsTarget = 5;
 
     public static void Write(string path, QueryOptions options, DemoDataset dataset, QueryBenchmark.HubRun? hub,
-        QueryBenchmark.ClickHouseRun? clickhouse, IReadOnlyList<QueryBenchmark.Row> rows)
+        QueryBenchmark.ClickHouseRun? clickhouse, IReadOnlyList<QueryBenchmark.Row> rows, (double Before, double After) load)
     {
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
         text.AppendLine("## Queries: dashboard and analysis questions, hub vs ClickHouse");
         text.AppendLine();
         text.AppendLine(c, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        text.AppendLine(c, $"- Machine: {Report.Machine()}");
+        text.AppendLine(c, $"- Machine: {Report.Machine()}; 1-minute load average {load.Before:F1} before the run, {load.After:F1} after (other work on the machine shows here)");
         text.AppendLine(c, $"- Data: {dataset.Events:N0} events from `{dataset.Command}` ({dataset.Bytes / 1e6:F0} MB of NDJSON, {dataset.FirstTimestamp:yyyy-MM-dd HH:mm} to {dataset.LastTimestamp:yyyy-MM-dd HH:mm} UTC)");
         if (hub?.Server is { } server)
         {
