@@ -11,10 +11,10 @@ public static class DemoCommand
         var days = new Option<int>("--days") { Description = "Days of history, ending today (UTC).", DefaultValueFactory = _ => 60, HelpName = "N" };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed and end date give the same events.", DefaultValueFactory = _ => 42, HelpName = "S" };
         var end = new Option<DateOnly?>("--end") { Description = "Last day generated (default today, UTC).", HelpName = "DATE" };
-        var sessions = new Option<int>("--sessions-per-day") { Description = "Average sessions a day.", DefaultValueFactory = _ => 1200, HelpName = "N" };
+        var sessions = new Option<int>("--sessions-per-day") { Description = "Average sessions a day at scale 1 (multiplied by --scale).", DefaultValueFactory = _ => 1200, HelpName = "N" };
         var scale = new Option<int>("--scale")
         {
-            Description = "Size of the marketplace: K times the stores per country, the sessions a day and the returning shoppers (1 = the default marketplace; about 1 million events per 120 days at scale 1 with 1,930 sessions a day, K million at scale K).",
+            Description = "Size of the marketplace: K times the stores per country, the sessions a day and the returning shoppers (--days 120 --sessions-per-day 1930 gives about 1M events at scale 1, about K million at scale K).",
             DefaultValueFactory = _ => 1,
             HelpName = "K",
         };
