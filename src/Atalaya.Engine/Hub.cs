@@ -1,4 +1,5 @@
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Audit;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Kpi;
@@ -16,6 +17,7 @@ public sealed class Hub : IAsyncDisposable
     private Hub(HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis)
     {
         Kpis = kpis;
+        Audit = new AuditLog(database);
         Database = database;
         Log = log;
         Fx = fx;
@@ -32,6 +34,9 @@ public sealed class Hub : IAsyncDisposable
     public IngestPipeline Pipeline { get; }
 
     public TokenStore Tokens { get; }
+
+    /// <summary>The hash-chained audit log of reads and administrative changes.</summary>
+    public AuditLog Audit { get; }
 
     /// <summary>The KPI engine, in step with every committed event.</summary>
     public KpiEngine Kpis { get; }
@@ -76,6 +81,7 @@ public sealed class Hub : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Log.DisposeAsync().ConfigureAwait(false);
+        await Audit.DisposeAsync().ConfigureAwait(false);
         SaveSnapshotIfBehind(1);
         Tokens.FlushLastUsed();
     }

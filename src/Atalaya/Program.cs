@@ -8,5 +8,6 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     DemoCommand.Create(),
     ImportCommand.Create(),
     FxCommand.Create(),
+    AuditCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

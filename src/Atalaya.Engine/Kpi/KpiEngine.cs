@@ -1,3 +1,4 @@
+using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Engine.Kpi.Query;
@@ -137,10 +138,10 @@ public sealed class KpiEngine
     }
 
     /// <summary>Today so far, yesterday and the 7 whole days before today, per KPI.</summary>
-    public IReadOnlyList<SummaryRow> Summary(IReadOnlyList<KpiId> metrics, DimensionFilter filter, TimeZoneInfo tz)
+    public IReadOnlyList<SummaryRow> Summary(IReadOnlyList<KpiId> metrics, DimensionFilter filter, TimeZoneInfo tz, AccessScope scope)
     {
         var today = Today(tz);
-        var query = new KpiQuery(metrics, today.AddDays(-7), today, Aggregate.Daily, tz, filter, [], int.MaxValue);
+        var query = new KpiQuery(metrics, today.AddDays(-7), today, Aggregate.Daily, tz, filter, [], scope, int.MaxValue);
         var rows = Query(query).Rows;
         var result = new List<SummaryRow>();
         foreach (var metric in metrics.Distinct().Order())
@@ -159,36 +160,65 @@ public sealed class KpiEngine
         value is null || baseline is null || baseline == 0 ? null : 100.0 * (value.Value - baseline.Value) / baseline.Value;
 
     /// <summary>The last <paramref name="hours"/> hours (the current one last) of one KPI.</summary>
-    public KpiResult Timeseries(KpiId metric, int hours, DimensionFilter filter, TimeZoneInfo tz)
+    public KpiResult Timeseries(KpiId metric, int hours, DimensionFilter filter, TimeZoneInfo tz, AccessScope scope)
     {
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
         var currentHour = now - (now % 3_600_000);
         var grid = PeriodGrid.HourRange(currentHour - (hours - 1) * 3_600_000L, hours, tz);
-        var query = new KpiQuery([metric], Today(tz), Today(tz), Aggregate.Hourly, tz, filter, [], int.MaxValue);
+        var query = new KpiQuery([metric], Today(tz), Today(tz), Aggregate.Hourly, tz, filter, [], scope, int.MaxValue);
         using var read = Projection.Read();
         return new KpiEvaluator(Projection, query, grid).Run();
     }
 
-    public IReadOnlyList<FunnelStep> Funnel(IReadOnlyList<string> steps, TimeSpan window, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter)
+    /// <summary>
+    /// <paramref name="storeId"/>'s <paramref name="metric"/> over the range beside the quartiles of
+    /// the other stores with its category and country, when at least <paramref name="minimumPeers"/>
+    /// of them have data in the range. The store must be inside <paramref name="scope"/>; the peers'
+    /// individual figures never leave this method.
+    /// </summary>
+    public PeerBenchmark Benchmark(KpiId metric, string storeId, DateOnly start, DateOnly end, TimeZoneInfo tz, AccessScope scope, int minimumPeers)
+    {
+        ScopeMatcher.CheckWithin(new DimensionFilter(new Dictionary<Dimension, IReadOnlyList<string>> { [Dimension.StoreId] = [storeId] }), scope);
+        using var read = Projection.Read();
+        var row = Projection.StoreRowOf(storeId)
+            ?? throw new KpiQueryException($"store_id '{storeId}' has no store_created event: its category and country are unknown");
+        var peers = Projection.StoresWith(row.Country, row.Category).Where(id => id != storeId).ToList();
+        var query = new KpiQuery([metric], start, end, Aggregate.Daily, tz,
+            new DimensionFilter(new Dictionary<Dimension, IReadOnlyList<string>> { [Dimension.StoreId] = [storeId, .. peers] }),
+            [Dimension.StoreId], AccessScope.Everything, int.MaxValue);
+        var grid = PeriodGrid.Single(start, end, tz);
+        var values = new KpiEvaluator(Projection, query, grid).Run().Rows
+            .ToDictionary(r => r.Group[0] ?? "", r => r.Value);
+        var own = values.GetValueOrDefault(storeId);
+        var contributing = peers.Select(p => values.GetValueOrDefault(p)).Where(v => v is not null).Select(v => v!.Value).Order().ToList();
+        var country = Projection.Pools.Dimension[row.Country];
+        var category = Projection.Pools.Dimension[row.Category];
+        return contributing.Count < minimumPeers
+            ? new PeerBenchmark(storeId, country, category, own, contributing.Count, minimumPeers, null, null, null)
+            : new PeerBenchmark(storeId, country, category, own, contributing.Count, minimumPeers,
+                PeerBenchmark.Quantile(contributing, 0.25), PeerBenchmark.Quantile(contributing, 0.5), PeerBenchmark.Quantile(contributing, 0.75));
+    }
+
+    public IReadOnlyList<FunnelStep> Funnel(IReadOnlyList<string> steps, TimeSpan window, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope)
     {
         using var read = Projection.Read();
         return FunnelAnalysis.Run(Projection, steps, (long)window.TotalMilliseconds,
-            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter);
+            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter, scope);
     }
 
     /// <summary>Retention cohorts; a null range means all history.</summary>
-    public IReadOnlyList<RetentionCell> Retention(bool weekly, DateOnly? start, DateOnly? end, TimeZoneInfo tz, DimensionFilter filter)
+    public IReadOnlyList<RetentionCell> Retention(bool weekly, DateOnly? start, DateOnly? end, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope)
     {
         using var read = Projection.Read();
         return RetentionAnalysis.Run(Projection, weekly,
             start is { } s ? PeriodGrid.LocalMidnight(s, tz) : long.MinValue,
-            end is { } e ? PeriodGrid.LocalMidnight(e.AddDays(1), tz) : long.MaxValue, tz, filter);
+            end is { } e ? PeriodGrid.LocalMidnight(e.AddDays(1), tz) : long.MaxValue, tz, filter, scope);
     }
 
-    public IReadOnlyList<ProductFigures> TopProducts(ProductOrder orderBy, int limit, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter)
+    public IReadOnlyList<ProductFigures> TopProducts(ProductOrder orderBy, int limit, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope)
     {
         using var read = Projection.Read();
         return TopProductsAnalysis.Run(Projection, orderBy, limit,
-            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter);
+            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter, scope);
     }
 }

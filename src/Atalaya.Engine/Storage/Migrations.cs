@@ -102,6 +102,28 @@ public static class Migrations
             FROM event_blocks b,
                  json_each(CASE b.encoding WHEN 'deflate' THEN atalaya_inflate(b.events) ELSE CAST(b.events AS TEXT) END) j;
         """,
+        // 3: the hash-chained audit log (AuditLog): append-only, each row carries its predecessor's hash.
+        """
+        CREATE TABLE audit_log (
+            seq        INTEGER PRIMARY KEY,
+            at         INTEGER NOT NULL,              -- unix ms
+            actor      TEXT NOT NULL,                 -- token id (never the token), or cli:<user>
+            role       TEXT NOT NULL,
+            action     TEXT NOT NULL,                 -- e.g. GET /api/kpi/query, tokens.create
+            params     TEXT NOT NULL,                 -- JSON: normalized parameters
+            scope      TEXT NOT NULL,                 -- JSON: the actor's scope
+            injected   TEXT NOT NULL,                 -- JSON: filters the scope added to the request
+            rows       INTEGER NOT NULL,
+            status     INTEGER NOT NULL,
+            prev_hash  BLOB NOT NULL,
+            hash       BLOB NOT NULL
+        );
+        CREATE INDEX audit_log_by_time ON audit_log (at);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -21,14 +21,15 @@ public static class ServeCommand
         };
         var demo = new Option<bool>("--demo") { Description = "Fill an empty data folder with generated marketplace data and print an admin token and a write key." };
         var demoDays = new Option<int>("--demo-days") { Description = "Days of demo history.", DefaultValueFactory = _ => 60, HelpName = "N" };
+        var minimumPeers = new Option<int>("--benchmark-min-peers") { Description = "Comparable stores needed before /api/kpi/benchmark shows peer quartiles.", DefaultValueFactory = _ => 5, HelpName = "K" };
         var rateLimit = new Option<int>("--rate-limit") { Description = "Collector requests per second per source (0 = unlimited).", DefaultValueFactory = _ => 0, HelpName = "N" };
         var logFormat = new Option<string>("--log-format") { Description = "text or json (structured, one object per line).", DefaultValueFactory = _ => "text", HelpName = "FORMAT" };
         logFormat.AcceptOnlyFromAmong("text", "json");
         var currency = new Option<string>("--reporting-currency") { Description = "ISO 4217 currency KPIs are reported in.", DefaultValueFactory = _ => "USD", HelpName = "CODE" };
         var maxPages = new Option<int?>("--max-db-pages") { Description = "Cap the database at this many 16 KiB pages (the collector answers 503 when full).", HelpName = "N" };
-        var command = new Command("serve", "Run the hub: collector, API and health endpoints.")
+        var command = new Command("serve", "Run the hub: collector, metrics API, KPI engine and health endpoints.")
         {
-            data, urls, demo, demoDays, rateLimit, logFormat, currency, maxPages,
+            data, urls, demo, demoDays, rateLimit, minimumPeers, logFormat, currency, maxPages,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -42,6 +43,7 @@ public static class ServeCommand
                 DataDirectory = parse.GetValue(data)!,
                 Urls = parse.GetValue(urls)!,
                 RateLimitPerSecond = parse.GetValue(rateLimit),
+                BenchmarkMinimumPeers = Math.Max(1, parse.GetValue(minimumPeers)),
                 JsonLogs = parse.GetValue(logFormat) == "json",
                 Ingest = new IngestOptions { ReportingCurrency = reporting },
                 MaxPageCount = parse.GetValue(maxPages),

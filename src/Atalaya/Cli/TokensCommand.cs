@@ -37,12 +37,14 @@ public static class TokensCommand
             {
                 return CommonOptions.Fail($"--role must be one of {Roles.AllNames}.");
             }
-            var tokens = new TokenStore(HubDatabase.Open(parse.GetValue(data)!));
+            var database = HubDatabase.Open(parse.GetValue(data)!);
+            var tokens = new TokenStore(database);
             try
             {
                 var (token, secret) = tokens.Create(new TokenRequest(parsedRole, parse.GetValue(name),
                     CommonOptions.List(parse.GetValue(country)), CommonOptions.List(parse.GetValue(hub)),
                     CommonOptions.List(parse.GetValue(zone)), CommonOptions.List(parse.GetValue(store)), parse.GetValue(source)));
+                AuditCommand.Record(database, "tokens.create", Access.AccessEndpoints.TokenDetails("created", token));
                 Console.WriteLine($"Created {Roles.Name(token.Role)} token {token.Id} ({token.Name}). Keep it now: it is not shown again.");
                 Console.WriteLine(secret);
                 return 0;
@@ -94,10 +96,12 @@ public static class TokensCommand
         command.SetAction(parse =>
         {
             var tokenId = parse.GetValue(id)!;
-            if (!new TokenStore(HubDatabase.Open(parse.GetValue(data)!)).Revoke(tokenId))
+            var database = HubDatabase.Open(parse.GetValue(data)!);
+            if (!new TokenStore(database).Revoke(tokenId))
             {
                 return CommonOptions.Fail($"no active token with id '{tokenId}' (see `atalaya tokens list`).");
             }
+            AuditCommand.Record(database, "tokens.revoke", $"{{\"revoked\":\"{tokenId}\"}}");
             Console.WriteLine($"Revoked {tokenId}.");
             return 0;
         });

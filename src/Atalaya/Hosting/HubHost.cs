@@ -1,3 +1,4 @@
+using Atalaya.Access;
 using Atalaya.Collect;
 using Atalaya.Health;
 using Atalaya.Kpi;
@@ -60,6 +61,7 @@ public static class HubHost
         app.MapHealth();
         app.MapCollect();
         app.MapKpi();
+        app.MapAccess();
         app.MapOpenApi();
         return app;
     }

@@ -16,6 +16,9 @@ public sealed record ServeOptions
 
     public bool JsonLogs { get; init; }
 
+    /// <summary>The peer benchmark answers only when at least this many comparable stores contribute (CONTRACT §3.2).</summary>
+    public int BenchmarkMinimumPeers { get; init; } = 5;
+
     /// <summary>Caps the database size in 16 KiB pages (tests use it to fill the "disk").</summary>
     public int? MaxPageCount { get; init; }
 }

@@ -1,6 +1,5 @@
 using System.Globalization;
-using Atalaya.Collect;
-using Atalaya.Engine;
+using Atalaya.Access;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Query;
@@ -9,9 +8,9 @@ using Atalaya.Hosting;
 namespace Atalaya.Kpi;
 
 /// <summary>
-/// The metrics API (CONTRACT §3): <c>/api/kpi/*</c> and <c>/api/analysis/*</c>. Each call:
-/// read token → parameters (400 naming the bad one) → an immutable query → the KPI engine → JSON.
-/// Nothing here computes a figure; the engine does.
+/// The metrics API (CONTRACT §3): <c>/api/kpi/*</c> and <c>/api/analysis/*</c>. Each call goes
+/// through <see cref="ReadCall"/> (token, parameters, audit) and hands the engine an immutable
+/// query that carries the reader's scope. Nothing here computes a figure or filters one out.
 /// </summary>
 public static class KpiEndpoints
 {
@@ -20,73 +19,57 @@ public static class KpiEndpoints
     private static readonly string[] TimeseriesParams = ["metric", "hours", "tz", .. KpiParameters.Filters];
     private static readonly string[] FunnelParams = ["steps", "window", .. KpiParameters.Range, .. KpiParameters.Filters];
     private static readonly string[] RetentionParams = ["period", .. KpiParameters.Range, .. KpiParameters.Filters];
+    private static readonly string[] BenchmarkParams = ["metric", "store_id", .. KpiParameters.Range];
     private static readonly string[] TopProductsParams = ["order_by", "limit", .. KpiParameters.Range, .. KpiParameters.Filters];
 
     public static IEndpointRouteBuilder MapKpi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/kpi/query", (HttpContext c, HubState s) => Answer(c, s, QueryParams, Query))
+        app.MapGet("/api/kpi/query", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, QueryParams, Query))
             .Describe("KpiQuery", "KPI values per period and group (CONTRACT §3.1).", QueryParams);
-        app.MapGet("/api/kpi/summary", (HttpContext c, HubState s) => Answer(c, s, SummaryParams, Summary))
+        app.MapGet("/api/kpi/summary", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, SummaryParams, Summary))
             .Describe("KpiSummary", "Each KPI today so far vs yesterday and the 7-day average.", SummaryParams);
-        app.MapGet("/api/kpi/timeseries", (HttpContext c, HubState s) => Answer(c, s, TimeseriesParams, Timeseries))
+        app.MapGet("/api/kpi/timeseries", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, TimeseriesParams, Timeseries))
             .Describe("KpiTimeseries", "One KPI per hour over the last hours.", TimeseriesParams);
         app.MapGet("/api/kpi/events", KpiEventStream.RunAsync)
             .Describe("KpiEvents", "Server-Sent Events: a `summary` event at once, on change and at least every 10 s.", SummaryParams);
-        app.MapGet("/api/kpi/definitions", (HttpContext c, HubState s) => Answer(c, s, [], (hub, _) => hub.Kpis.Dictionary.Document))
+        app.MapGet("/api/kpi/definitions", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, [], r => new ReadAnswer(r.Hub.Kpis.Dictionary.Document, r.Hub.Kpis.Dictionary.Kpis.Count)))
             .Describe("KpiDefinitions", "The KPI dictionary: definitions, versions and change history.", []);
-        app.MapGet("/api/analysis/funnel", (HttpContext c, HubState s) => Answer(c, s, FunnelParams, Funnel))
+        app.MapGet("/api/kpi/benchmark", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, BenchmarkParams, r => Benchmark(r, o.BenchmarkMinimumPeers)))
+            .Describe("KpiBenchmark", "A store's KPI beside the quartiles of comparable stores (same category and country), when enough contribute.", BenchmarkParams);
+        app.MapGet("/api/analysis/funnel", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, FunnelParams, Funnel))
             .Describe("Funnel", "Conversion funnel with windowFunnel semantics.", FunnelParams);
-        app.MapGet("/api/analysis/retention", (HttpContext c, HubState s) => Answer(c, s, RetentionParams, Retention))
+        app.MapGet("/api/analysis/retention", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, RetentionParams, Retention))
             .Describe("Retention", "Order retention cohorts by month or week.", RetentionParams);
-        app.MapGet("/api/analysis/top-products", (HttpContext c, HubState s) => Answer(c, s, TopProductsParams, TopProducts))
+        app.MapGet("/api/analysis/top-products", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, TopProductsParams, TopProducts))
             .Describe("TopProducts", "Products ranked by revenue, units, orders or views.", TopProductsParams);
         return app;
     }
 
-    private static IResult Answer(HttpContext context, HubState state, string[] allowed, Func<Hub, KpiParameters, byte[]> run)
+    private static ReadAnswer Query(ReadContext r)
     {
-        try
-        {
-            var hub = state.Require();
-            ReadAccess.Check(hub.Tokens, context.Request);
-            var parameters = new KpiParameters(context.Request.Query, allowed, hub.Kpis.Time);
-            return Results.Bytes(run(hub, parameters), "application/json");
-        }
-        catch (BodyException e)
-        {
-            return Error(e.StatusCode, e.Message);
-        }
-        catch (KpiQueryTooLargeException e)
-        {
-            return Error(StatusCodes.Status400BadRequest, e.Message);
-        }
-    }
-
-    public static IResult Error(int status, string message) =>
-        Results.Json(new ErrorResponse(false, message), AtalayaJson.Web.ErrorResponse, statusCode: status);
-
-    private static byte[] Query(Hub hub, KpiParameters p)
-    {
+        var (hub, p) = (r.Hub, r.Parameters);
         var (start, end) = p.Dates();
-        var query = new KpiQuery(p.Metrics(), start, end, p.Aggregate(), p.TimeZone, p.Filter(), p.GroupBy(), p.Int("limit", 1, 100_000, 1000));
+        var query = new KpiQuery(p.Metrics(), start, end, p.Aggregate(), p.TimeZone, p.Filter(), p.GroupBy(), r.Scope, p.Int("limit", 1, 100_000, 1000));
         var result = hub.Kpis.Query(query);
-        return KpiJson.Write(w => KpiJson.QueryResult(w, result, query, hub.Kpis.Dictionary, p.TimeZoneName));
+        return new ReadAnswer(KpiJson.Write(w => KpiJson.QueryResult(w, result, query, hub.Kpis.Dictionary, p.TimeZoneName)), result.Rows.Count);
     }
 
-    internal static byte[] Summary(Hub hub, KpiParameters p)
+    internal static ReadAnswer Summary(ReadContext r)
     {
+        var (hub, p) = (r.Hub, r.Parameters);
         var filter = p.Filter();
-        var rows = hub.Kpis.Summary(p.Metrics(), filter, p.TimeZone);
-        return KpiJson.Write(w => KpiJson.Summary(w, rows, hub.Kpis.Time.GetUtcNow(), p.TimeZoneName, filter));
+        var rows = hub.Kpis.Summary(p.Metrics(), filter, p.TimeZone, r.Scope);
+        return new ReadAnswer(KpiJson.Write(w => KpiJson.Summary(w, rows, hub.Kpis.Time.GetUtcNow(), p.TimeZoneName, filter)), rows.Count);
     }
 
-    private static byte[] Timeseries(Hub hub, KpiParameters p)
+    private static ReadAnswer Timeseries(ReadContext r)
     {
+        var (hub, p) = (r.Hub, r.Parameters);
         var metric = p.Metrics(single: true)[0];
         var hours = p.Int("hours", 1, 720, 24);
         var filter = p.Filter();
-        var result = hub.Kpis.Timeseries(metric, hours, filter, p.TimeZone);
-        return KpiJson.Write(w =>
+        var result = hub.Kpis.Timeseries(metric, hours, filter, p.TimeZone, r.Scope);
+        return new ReadAnswer(KpiJson.Write(w =>
         {
             w.WriteStartObject();
             w.WriteString("metric", KpiIds.Name(metric));
@@ -104,11 +87,50 @@ public static class KpiEndpoints
             KpiJson.Filters(w, filter);
             KpiJson.Versions(w, [metric], hub.Kpis.Dictionary);
             w.WriteEndObject();
-        });
+        }), result.Rows.Count);
     }
 
-    private static byte[] Funnel(Hub hub, KpiParameters p)
+    private static ReadAnswer Benchmark(ReadContext r, int minimumPeers)
     {
+        var (hub, p) = (r.Hub, r.Parameters);
+        var metric = p.Metrics(single: true)[0];
+        var stores = p.List("store_id");
+        if (stores is { Count: > 1 })
+        {
+            throw KpiParameters.Bad("store_id: give one store");
+        }
+        var store = stores?[0] ?? (r.Scope.Stores.Count > 0 ? r.Scope.Stores[0]
+            : throw KpiParameters.Bad("store_id: is required for tokens that are not a vendor's; the store to compare with its peers"));
+        var (start, end) = p.Dates("30d");
+        var b = hub.Kpis.Benchmark(metric, store, start, end, p.TimeZone, r.Scope, minimumPeers);
+        return new ReadAnswer(KpiJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("metric", KpiIds.Name(metric));
+            w.WriteString("store_id", b.StoreId);
+            w.WriteString("country", b.Country);
+            w.WriteString("category", b.Category);
+            KpiJson.Number(w, "value", b.Value);
+            w.WriteBoolean("available", b.Available);
+            w.WriteNumber("peers", b.Available ? b.Peers : 0);
+            w.WriteNumber("min_peers", b.MinimumPeers);
+            KpiJson.Number(w, "p25", b.P25);
+            KpiJson.Number(w, "median", b.Median);
+            KpiJson.Number(w, "p75", b.P75);
+            if (!b.Available)
+            {
+                w.WriteString("reason", $"fewer than {b.MinimumPeers} comparable stores (same category and country) have data in the range");
+            }
+            w.WriteString("start_date", Date(start));
+            w.WriteString("end_date", Date(end));
+            KpiJson.Versions(w, [metric], hub.Kpis.Dictionary);
+            w.WriteEndObject();
+        }), 1);
+    }
+
+    private static ReadAnswer Funnel(ReadContext r)
+    {
+        var (hub, p) = (r.Hub, r.Parameters);
         var steps = p.List("steps") ?? throw KpiParameters.Bad("steps: is required; a comma list of 2 to 10 event types, e.g. page_view,add_to_cart,purchase_completed");
         if (steps.Count is < 2 or > 10)
         {
@@ -117,8 +139,8 @@ public static class KpiEndpoints
         var window = p.Int("window", 1, 2_592_000, 3600);
         var (start, end) = p.Dates();
         var filter = p.Filter();
-        var result = hub.Kpis.Funnel(steps, TimeSpan.FromSeconds(window), start, end, p.TimeZone, filter);
-        return KpiJson.Write(w =>
+        var result = hub.Kpis.Funnel(steps, TimeSpan.FromSeconds(window), start, end, p.TimeZone, filter, r.Scope);
+        return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.Funnel(w, result);
             KpiJson.AnalysisParams(w, new Dictionary<string, string>
@@ -129,11 +151,12 @@ public static class KpiEndpoints
                 ["end_date"] = Date(end),
                 ["tz"] = p.TimeZoneName,
             }, filter);
-        });
+        }), result.Count);
     }
 
-    private static byte[] Retention(Hub hub, KpiParameters p)
+    private static ReadAnswer Retention(ReadContext r)
     {
+        var (hub, p) = (r.Hub, r.Parameters);
         var period = p.Choice("period", "month", "month", "week");
         DateOnly? start = null, end = null;
         if (p.HasDates)
@@ -141,8 +164,8 @@ public static class KpiEndpoints
             (start, end) = p.Dates(defaultStart: "3660d");
         }
         var filter = p.Filter();
-        var result = hub.Kpis.Retention(period == "week", start, end, p.TimeZone, filter);
-        return KpiJson.Write(w =>
+        var result = hub.Kpis.Retention(period == "week", start, end, p.TimeZone, filter, r.Scope);
+        return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.Retention(w, result);
             KpiJson.AnalysisParams(w, new Dictionary<string, string>
@@ -152,18 +175,19 @@ public static class KpiEndpoints
                 ["end_date"] = end is { } e ? Date(e) : "all",
                 ["tz"] = p.TimeZoneName,
             }, filter);
-        });
+        }), result.Count);
     }
 
-    private static byte[] TopProducts(Hub hub, KpiParameters p)
+    private static ReadAnswer TopProducts(ReadContext r)
     {
+        var (hub, p) = (r.Hub, r.Parameters);
         var orderBy = p.Choice("order_by", "revenue", "revenue", "units", "orders", "views");
         var limit = p.Int("limit", 1, 1000, 100);
         var (start, end) = p.Dates();
         var filter = p.Filter();
         var order = Enum.Parse<ProductOrder>(orderBy, ignoreCase: true);
-        var result = hub.Kpis.TopProducts(order, limit, start, end, p.TimeZone, filter);
-        return KpiJson.Write(w =>
+        var result = hub.Kpis.TopProducts(order, limit, start, end, p.TimeZone, filter, r.Scope);
+        return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.TopProducts(w, result);
             KpiJson.AnalysisParams(w, new Dictionary<string, string>
@@ -174,7 +198,7 @@ public static class KpiEndpoints
                 ["end_date"] = Date(end),
                 ["tz"] = p.TimeZoneName,
             }, filter);
-        });
+        }), result.Count);
     }
 
     private static string Date(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

@@ -1,5 +1,8 @@
 using System.Text;
+using Atalaya.Access;
 using Atalaya.Collect;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Kpi.Query;
 using Atalaya.Hosting;
 
 namespace Atalaya.Kpi;
@@ -19,17 +22,29 @@ public static class KpiEventStream
     public static async Task RunAsync(HttpContext context, HubState state)
     {
         Engine.Hub hub;
-        KpiParameters parameters;
+        ReadContext read;
         try
         {
             hub = state.Require();
-            ReadAccess.Check(hub.Tokens, context.Request);
-            parameters = new KpiParameters(context.Request.Query, ["metric", "tz", .. KpiParameters.Filters], hub.Kpis.Time);
-            KpiEndpoints.Summary(hub, parameters);
+            var token = ReadAccess.Check(hub.Tokens, context.Request);
+            var parameters = new KpiParameters(context.Request.Query, ["metric", "tz", .. KpiParameters.Filters], hub.Kpis.Time);
+            read = new ReadContext(hub, parameters, token, AccessScope.Of(token));
         }
         catch (BodyException e)
         {
-            await KpiEndpoints.Error(e.StatusCode, e.Message).ExecuteAsync(context).ConfigureAwait(false);
+            await ReadCall.Error(e.StatusCode, e.Message).ExecuteAsync(context).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            var first = KpiEndpoints.Summary(read);
+            await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, read.Token, read.Scope, first.Rows, StatusCodes.Status200OK)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is BodyException or ScopeViolationException)
+        {
+            var status = e is BodyException b ? b.StatusCode : StatusCodes.Status403Forbidden;
+            await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, read.Token, read.Scope, 0, status)).ConfigureAwait(false);
+            await ReadCall.Error(status, e.Message).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
 
@@ -50,7 +65,7 @@ public static class KpiEventStream
                 if (version != lastVersion || now - lastSent >= Heartbeat)
                 {
                     lastVersion = version;
-                    var summary = KpiEndpoints.Summary(hub, parameters);
+                    var summary = KpiEndpoints.Summary(read).Json;
                     if (last is null || now - lastSent >= Heartbeat || !summary.AsSpan().SequenceEqual(last))
                     {
                         await SendAsync(response, summary, aborted).ConfigureAwait(false);

@@ -24,6 +24,8 @@ public static class KpiJson
         return buffer.WrittenSpan.ToArray();
     }
 
+    public static string Text(Action<Utf8JsonWriter> body) => System.Text.Encoding.UTF8.GetString(Write(body));
+
     public static void Number(Utf8JsonWriter w, string name, double? value)
     {
         if (value is { } v && double.IsFinite(v))

@@ -61,9 +61,11 @@ public sealed class TestHub : IAsyncDisposable
         }
     }
 
-    public async Task RestartAsync()
+    /// <summary>Stops the server, runs <paramref name="whileStopped"/> (to change the data folder), starts it again.</summary>
+    public async Task RestartAsync(Action? whileStopped = null)
     {
         await StopAppAsync();
+        whileStopped?.Invoke();
         await StartAppAsync();
     }
 

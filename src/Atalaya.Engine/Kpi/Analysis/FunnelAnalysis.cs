@@ -1,3 +1,4 @@
+using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Engine.Kpi.Query;
 
@@ -14,9 +15,9 @@ public sealed record FunnelStep(string Step, long Users, double? ConversionFromP
 /// </summary>
 internal static class FunnelAnalysis
 {
-    public static IReadOnlyList<FunnelStep> Run(KpiProjection projection, IReadOnlyList<string> steps, long windowMs, long from, long to, DimensionFilter filter)
+    public static IReadOnlyList<FunnelStep> Run(KpiProjection projection, IReadOnlyList<string> steps, long windowMs, long from, long to, DimensionFilter filter, AccessScope scope)
     {
-        var scope = new ScopeMatcher(projection, filter, []);
+        var matcher = new ScopeMatcher(projection, filter, [], scope);
         var stepOf = new Dictionary<int, List<int>>();
         for (var s = 0; s < steps.Count; s++)
         {
@@ -44,7 +45,7 @@ internal static class FunnelAnalysis
             for (var i = 0; i < chunk.Count; i++)
             {
                 var t = chunk.Ts[i];
-                if (t < from || t >= to || chunk.User[i] == 0 || !stepOf.ContainsKey(chunk.Type[i]) || !scope.Matches(chunk, i))
+                if (t < from || t >= to || chunk.User[i] == 0 || !stepOf.ContainsKey(chunk.Type[i]) || !matcher.Matches(chunk, i))
                 {
                     continue;
                 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Engine.Kpi.Query;
 
@@ -14,9 +15,9 @@ public sealed record RetentionCell(string Cohort, int PeriodsSinceFirst, long Us
 /// </summary>
 internal static class RetentionAnalysis
 {
-    public static IReadOnlyList<RetentionCell> Run(KpiProjection projection, bool weekly, long from, long to, TimeZoneInfo tz, DimensionFilter filter)
+    public static IReadOnlyList<RetentionCell> Run(KpiProjection projection, bool weekly, long from, long to, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope)
     {
-        var scope = new ScopeMatcher(projection, filter, []);
+        var matcher = new ScopeMatcher(projection, filter, [], scope);
         var orders = new List<(long Ts, int User)>();
         foreach (var chunk in projection.Chunks)
         {
@@ -27,7 +28,7 @@ internal static class RetentionAnalysis
             for (var i = 0; i < chunk.Count; i++)
             {
                 if (chunk.Kind[i] == EventKind.PurchaseCompleted && (chunk.Flags[i] & EventFlags.Counted) != 0
-                    && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && scope.Matches(chunk, i))
+                    && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && matcher.Matches(chunk, i))
                 {
                     orders.Add((chunk.Ts[i], chunk.User[i]));
                 }

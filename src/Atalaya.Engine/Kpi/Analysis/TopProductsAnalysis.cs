@@ -1,3 +1,4 @@
+using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Engine.Kpi.Query;
 
@@ -22,9 +23,9 @@ public enum ProductOrder
 /// </summary>
 internal static class TopProductsAnalysis
 {
-    public static IReadOnlyList<ProductFigures> Run(KpiProjection projection, ProductOrder orderBy, int limit, long from, long to, DimensionFilter filter)
+    public static IReadOnlyList<ProductFigures> Run(KpiProjection projection, ProductOrder orderBy, int limit, long from, long to, DimensionFilter filter, AccessScope scope)
     {
-        var scope = new ScopeMatcher(projection, filter, []);
+        var matcher = new ScopeMatcher(projection, filter, [], scope);
         var figures = new Dictionary<(int Product, int Store), (double Revenue, long Units, long Orders, long Views)>();
         var items = projection.Items;
         var events = items.Event;
@@ -35,11 +36,11 @@ internal static class TopProductsAnalysis
             var chunk = projection.Chunk(index);
             var i = index & (EventChunk.Size - 1);
             var t = chunk.Ts[i];
-            if (t < from || t >= to || (chunk.Flags[i] & EventFlags.Counted) == 0 || !scope.Matches(chunk, i))
+            if (t < from || t >= to || (chunk.Flags[i] & EventFlags.Counted) == 0 || !matcher.Matches(chunk, i))
             {
                 continue;
             }
-            var key = (items.Product[k], chunk.Store[i]);
+            var key = (items.Product[k], projection.StoreOf(chunk, i));
             var f = figures.GetValueOrDefault(key);
             f.Revenue += items.Revenue[k];
             f.Units += items.Quantity[k];
@@ -58,18 +59,18 @@ internal static class TopProductsAnalysis
             }
             for (var i = 0; i < chunk.Count; i++)
             {
-                if (chunk.Kind[i] != EventKind.ProductViewed || chunk.Ts[i] < from || chunk.Ts[i] >= to || chunk.Aux[i] == 0 || !scope.Matches(chunk, i))
+                if (chunk.Kind[i] != EventKind.ProductViewed || chunk.Ts[i] < from || chunk.Ts[i] >= to || chunk.Aux[i] == 0 || !matcher.Matches(chunk, i))
                 {
                     continue;
                 }
-                var key = (chunk.Aux[i], chunk.Store[i]);
+                var key = (chunk.Aux[i], projection.StoreOf(chunk, i));
                 var f = figures.GetValueOrDefault(key);
                 f.Views++;
                 figures[key] = f;
             }
         }
         var rows = figures.Where(f => f.Key.Product != 0).Select(f => new ProductFigures(
-            projection.Pools.Products[f.Key.Product]!, projection.ProductNameOf(f.Key.Product),
+            projection.Pools.Products[f.Key.Product]!, projection.ProductNameOf(f.Key.Product, f.Key.Store),
             f.Key.Store == 0 ? null : projection.Pools.Stores[f.Key.Store],
             f.Value.Revenue, f.Value.Units, f.Value.Orders, f.Value.Views));
         Func<ProductFigures, double> rank = orderBy switch

@@ -13,7 +13,7 @@ public sealed partial class KpiProjection
 
     internal double Commission(int index) => _commissions.GetValueOrDefault(index);
 
-    internal string? ProductNameOf(int product) => _productNames.Get(product).Name;
+    internal string? ProductNameOf(int product, int store) => _productNames.GetValueOrDefault(ProductKey(product, store)).Name;
 
     /// <summary>The id of a dimension value in its pool (0 when never seen).</summary>
     internal int FindValue(Dimension d, string value) =>
@@ -25,6 +25,24 @@ public sealed partial class KpiProjection
     internal int ValueCardinality(Dimension d) =>
         (d == Dimension.StoreId ? Pools.Stores.Count : Pools.Dimension.Count) + 1;
 
-    internal static int DimValue(EventChunk chunk, int i, Dimension d) =>
-        d == Dimension.StoreId ? chunk.Store[i] : chunk.Dim(d, i);
+    /// <summary>A known store's dimension row, or null.</summary>
+    internal StoreRow? StoreRowOf(string storeId)
+    {
+        var id = Pools.Stores.Find(storeId);
+        return id != 0 && _stores.Get(id) is { Known: true } row ? row : null;
+    }
+
+    /// <summary>The ids of the known stores with this country and category.</summary>
+    internal IEnumerable<string> StoresWith(int country, int category)
+    {
+        for (var id = 1; id <= Pools.Stores.Count; id++)
+        {
+            if (_stores.Get(id) is { Known: true } row && row.Country == country && row.Category == category)
+            {
+                yield return Pools.Stores[id]!;
+            }
+        }
+    }
+
+    internal int StoreOf(EventChunk chunk, int i) => Combos[chunk.Combo[i]].Store;
 }

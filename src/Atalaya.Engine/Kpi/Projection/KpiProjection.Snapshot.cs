@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 3;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -24,6 +24,7 @@ public sealed partial class KpiProjection
         {
             pool.Write(w);
         }
+        Combos.Write(w);
         w.Write(_chunks.Count);
         foreach (var c in _chunks)
         {
@@ -34,10 +35,11 @@ public sealed partial class KpiProjection
             ProjectionSnapshot.WriteArray<int>(w, c.Type);
             ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventKind, byte>(c.Kind));
             ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventFlags, byte>(c.Flags));
-            foreach (var column in new[] { c.Country, c.Hub, c.Zone, c.Category, c.Source, c.Platform, c.AppId, c.Store, c.User, c.Session, c.Aux })
+            foreach (var column in new[] { c.Combo, c.User, c.Session, c.Aux })
             {
                 ProjectionSnapshot.WriteArray<int>(w, column);
             }
+            ProjectionSnapshot.WriteArray<int>(w, c.Combos.Order().ToArray());
             ProjectionSnapshot.WriteArray<double>(w, c.Amount);
         }
         ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw);
@@ -55,16 +57,12 @@ public sealed partial class KpiProjection
             w.Write(index);
             w.Write(amount);
         }
-        var names = _productNames.Raw;
-        w.Write(names.Length);
-        foreach (var name in names)
+        w.Write(_productNames.Count);
+        foreach (var (key, name) in _productNames)
         {
-            w.Write(name.Name is not null);
-            if (name.Name is not null)
-            {
-                w.Write(name.Name);
-                w.Write(name.TimestampMs);
-            }
+            w.Write(key);
+            w.Write(name.Name ?? "");
+            w.Write(name.TimestampMs);
         }
         _items.Write(w);
         w.Write(Magic);
@@ -84,6 +82,7 @@ public sealed partial class KpiProjection
         {
             pool.Read(r);
         }
+        Combos.Read(r);
         var chunks = r.ReadInt32();
         for (var k = 0; k < chunks; k++)
         {
@@ -92,10 +91,11 @@ public sealed partial class KpiProjection
             ProjectionSnapshot.ReadInto(r, c.Type);
             ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Kind));
             ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Flags));
-            foreach (var column in new[] { c.Country, c.Hub, c.Zone, c.Category, c.Source, c.Platform, c.AppId, c.Store, c.User, c.Session, c.Aux })
+            foreach (var column in new[] { c.Combo, c.User, c.Session, c.Aux })
             {
                 ProjectionSnapshot.ReadInto(r, column);
             }
+            c.Combos.UnionWith(ProjectionSnapshot.ReadArray<int>(r));
             ProjectionSnapshot.ReadInto(r, c.Amount);
             _chunks.Add(c);
         }
@@ -110,12 +110,10 @@ public sealed partial class KpiProjection
         {
             _commissions[r.ReadInt32()] = r.ReadDouble();
         }
-        var names = new ProductName[r.ReadInt32()];
-        for (var i = 0; i < names.Length; i++)
+        for (var n = r.ReadInt32(); n > 0; n--)
         {
-            names[i] = r.ReadBoolean() ? new ProductName(r.ReadString(), r.ReadInt64()) : new ProductName(null, long.MinValue);
+            _productNames[r.ReadInt64()] = new ProductName(r.ReadString(), r.ReadInt64());
         }
-        _productNames.Raw = names;
         _items.Read(r);
         if (r.ReadString() != Magic)
         {
@@ -124,6 +122,26 @@ public sealed partial class KpiProjection
         for (var type = 1; type <= Pools.Types.Count; type++)
         {
             Pools.KindOf(type);
+        }
+        var sessions = _sessions.Raw;
+        for (var id = 1; id < sessions.Length; id++)
+        {
+            if (sessions[id].FirstEvent >= 0 && sessions[id].Events > 0)
+            {
+                WidenSessionBlock(id, sessions[id].FirstTs);
+            }
+        }
+        // The kind index is derived: rebuilt rather than stored.
+        for (var k = 0; k < _chunks.Count; k++)
+        {
+            var chunk = _chunks[k];
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                if ((chunk.Flags[i] & EventFlags.Custom) == 0)
+                {
+                    Kinds.Add(chunk.Kind[i], k * EventChunk.Size + i);
+                }
+            }
         }
     }
 

@@ -26,7 +26,8 @@ public sealed partial class KpiProjection
     private GrowableArray<int> _orderFirst = new(-1);
     private readonly Dictionary<long, int> _finalFirst = [];
     private GrowableArray<StoreRow> _stores = new(default);
-    private GrowableArray<ProductName> _productNames = new(new ProductName(null, long.MinValue));
+    /// <summary>Latest viewed name per (product, store): the same product id may be sold by several stores under different names.</summary>
+    private readonly Dictionary<long, ProductName> _productNames = [];
     private readonly Dictionary<int, double> _commissions = [];
     private readonly ItemTable _items = new();
     private long _version;
@@ -38,6 +39,10 @@ public sealed partial class KpiProjection
     }
 
     public ProjectionPools Pools { get; } = new();
+
+    public ComboTable Combos { get; } = new();
+
+    public KindIndex Kinds { get; private set; } = new();
 
     /// <summary>Events in the projection.</summary>
     public long Count => Interlocked.Read(ref _count);
@@ -141,28 +146,19 @@ public sealed partial class KpiProjection
         chunk.Kind[i] = f.Custom ? EventKind.Other : f.Kind;
         chunk.Flags[i] = flags;
         var store = f.Store != 0 ? _stores.Get(f.Store) : default;
-        if (store.Known)
+        var combo = store.Known
+            ? new DimensionCombo(store.Country, store.Hub, store.Zone, store.Category, f.Source, f.Platform, f.AppId, f.Store)
+            : new DimensionCombo(f.Country, f.Hub, f.Zone, f.Category, f.Source, f.Platform, f.AppId, f.Store);
+        var comboId = Combos.Intern(combo);
+        chunk.Combo[i] = comboId;
+        if (!f.Custom)
         {
-            chunk.Country[i] = store.Country;
-            chunk.Hub[i] = store.Hub;
-            chunk.Zone[i] = store.Zone;
-            chunk.Category[i] = store.Category;
-        }
-        else
-        {
-            chunk.Country[i] = f.Country;
-            chunk.Hub[i] = f.Hub;
-            chunk.Zone[i] = f.Zone;
-            chunk.Category[i] = f.Category;
+            chunk.Combos.Add(comboId);
         }
         if (f.Store != 0)
         {
             _stores.At(f.Store).Events++;
         }
-        chunk.Source[i] = f.Source;
-        chunk.Platform[i] = f.Platform;
-        chunk.AppId[i] = f.AppId;
-        chunk.Store[i] = f.Store;
         chunk.User[i] = f.User;
         chunk.Amount[i] = amount;
         chunk.Aux[i] = aux;
@@ -176,10 +172,11 @@ public sealed partial class KpiProjection
         {
             return;
         }
+        Kinds.Add(f.Kind, index);
         if (f.Session != 0)
         {
             chunk.Session[i] = f.Session;
-            AddToSession(f.Session, index, f.TimestampMs, f.Kind);
+            AddToSession(f.Session, index, f.TimestampMs, f.Kind, comboId);
         }
         if (f.Kind == EventKind.PurchaseCompleted && f.Order != 0)
         {
@@ -194,10 +191,10 @@ public sealed partial class KpiProjection
         }
         else if (f.Kind == EventKind.ProductViewed && f.Product != 0 && f.ProductName is not null)
         {
-            ref var name = ref _productNames.At(f.Product);
-            if (f.TimestampMs >= name.TimestampMs)
+            var key = ProductKey(f.Product, f.Store);
+            if (!_productNames.TryGetValue(key, out var name) || f.TimestampMs >= name.TimestampMs)
             {
-                name = new ProductName(f.ProductName, f.TimestampMs);
+                _productNames[key] = new ProductName(f.ProductName, f.TimestampMs);
             }
         }
     }
@@ -217,13 +214,15 @@ public sealed partial class KpiProjection
         first = index;
     }
 
-    private void AddToSession(int session, int index, long ts, EventKind kind)
+    private void AddToSession(int session, int index, long ts, EventKind kind, int combo)
     {
         ref var row = ref _sessions.At(session);
         if (row.FirstEvent < 0 || ts < row.FirstTs)
         {
             row.FirstEvent = index;
             row.FirstTs = ts;
+            row.FirstCombo = combo;
+            WidenSessionBlock(session, ts);
         }
         if (row.Events == 0 || ts > row.LastTs)
         {
@@ -240,6 +239,30 @@ public sealed partial class KpiProjection
         };
     }
 
+    /// <summary>
+    /// Zone maps over blocks of session ids (ids come in first-seen order, so roughly in time): each
+    /// block's range of first-event times, only ever widened, lets a range query skip whole blocks.
+    /// </summary>
+    private GrowableArray<long> _sessionBlockMin = new(long.MaxValue);
+    private GrowableArray<long> _sessionBlockMax = new(long.MinValue);
+
+    internal const int SessionBlockShift = 12;
+
+    private void WidenSessionBlock(int session, long ts)
+    {
+        ref var min = ref _sessionBlockMin.At(session >> SessionBlockShift);
+        ref var max = ref _sessionBlockMax.At(session >> SessionBlockShift);
+        min = Math.Min(min, ts);
+        max = Math.Max(max, ts);
+    }
+
+    /// <summary>Whether the block of session ids starting at <paramref name="firstSession"/> may hold a session starting in [from, to).</summary>
+    internal bool SessionBlockOverlaps(int firstSession, long from, long to)
+    {
+        var block = firstSession >> SessionBlockShift;
+        return _sessionBlockMax.Get(block) >= from && _sessionBlockMin.Get(block) < to;
+    }
+
     /// <summary>A store's dimension row changed: events already stored for it take the new dimensions.</summary>
     private void SetStore(int store, StoreRow row)
     {
@@ -250,21 +273,50 @@ public sealed partial class KpiProjection
         {
             return;
         }
+        var moved = new Dictionary<int, int>();
+        for (var id = 0; id < Combos.Count; id++)
+        {
+            var c = Combos[id];
+            if (c.Store == store)
+            {
+                moved[id] = Combos.Intern(c with { Country = row.Country, Hub = row.Hub, Zone = row.Zone, Category = row.Category });
+            }
+        }
+        var sessions = _sessions.Raw;
+        for (var s = 0; s < sessions.Length; s++)
+        {
+            if (sessions[s].FirstEvent >= 0 && moved.TryGetValue(sessions[s].FirstCombo, out var to))
+            {
+                sessions[s].FirstCombo = to;
+            }
+        }
         foreach (var chunk in _chunks)
         {
-            var stores = chunk.Store;
+            var combos = chunk.Combo;
+            var touched = false;
             for (var i = 0; i < chunk.Count; i++)
             {
-                if (stores[i] == store)
+                if (moved.TryGetValue(combos[i], out var to))
                 {
-                    chunk.Country[i] = row.Country;
-                    chunk.Hub[i] = row.Hub;
-                    chunk.Zone[i] = row.Zone;
-                    chunk.Category[i] = row.Category;
+                    combos[i] = to;
+                    touched = true;
+                }
+            }
+            if (touched)
+            {
+                chunk.Combos.Clear();
+                for (var i = 0; i < chunk.Count; i++)
+                {
+                    if ((chunk.Flags[i] & EventFlags.Custom) == 0)
+                    {
+                        chunk.Combos.Add(combos[i]);
+                    }
                 }
             }
         }
     }
+
+    internal static long ProductKey(int product, int store) => ((long)product << 32) | (uint)store;
 
     internal EventChunk Chunk(int index) => _chunks[index >> 16];
 

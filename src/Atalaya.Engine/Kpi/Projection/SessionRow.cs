@@ -7,6 +7,8 @@ namespace Atalaya.Engine.Kpi.Projection;
 public struct SessionRow
 {
     public int FirstEvent;
+    /// <summary>The first event's dimension combination, kept here so session scans read one row per session.</summary>
+    public int FirstCombo;
     public long FirstTs;
     public long LastTs;
     public int Events;

@@ -4,51 +4,55 @@ namespace Atalaya.Engine.Kpi.Query;
 
 internal sealed partial class KpiEvaluator
 {
+    private static readonly EventKind[] CountedKinds =
+    [
+        EventKind.PurchaseCompleted, EventKind.PaymentSucceeded, EventKind.PaymentFailed, EventKind.LeadCreated, EventKind.PageView,
+        EventKind.StoreVisited, EventKind.StoreCreated, EventKind.UserSignedUp, EventKind.OrderStatusChanged,
+    ];
+
     /// <summary>
-    /// One pass over the events of the range: counts and sums by event kind, distinct visitors and
-    /// active stores, and the groups that have data (every catalog event in range registers its group).
+    /// Finds the groups with data in the range, then adds up the range's events of the kinds the
+    /// asked KPIs read (through the kind index), and counts distinct visitors when asked (the one
+    /// KPI that reads every event).
     /// </summary>
     private void ScanEvents()
     {
-        var visitors = Needs(KpiId.Visitors, KpiId.ActiveUsers) ? new DistinctPairs(_projection.Pools.Users.Count + 1) : null;
+        DiscoverGroups();
+        if (Needs(KpiId.Visitors, KpiId.ActiveUsers))
+        {
+            CountVisitors();
+        }
         var stores = Needs(KpiId.ActiveStores) ? new DistinctPairs(_projection.Pools.Stores.Count + 1) : null;
         var periods = _grid.Count;
-        var chunks = _projection.Chunks;
-        for (var c = 0; c < chunks.Count; c++)
+        foreach (var kind in CountedKinds)
         {
-            var chunk = chunks[c];
-            if (chunk.Count == 0 || chunk.MaxTs < _grid.Start || chunk.MinTs >= _grid.End)
+            if (!NeedsKind(kind))
             {
                 continue;
             }
-            var ts = chunk.Ts;
-            var flags = chunk.Flags;
-            var period = 0;
-            for (var i = 0; i < chunk.Count; i++)
+            foreach (var index in _projection.Kinds.Of(kind))
             {
-                var t = ts[i];
-                if (t < _grid.Start || t >= _grid.End || (flags[i] & EventFlags.Custom) != 0 || !_scope.Matches(chunk, i))
+                var chunk = _projection.Chunk(index);
+                var i = index & (EventChunk.Size - 1);
+                var t = chunk.Ts[i];
+                if (t < _grid.Start || t >= _grid.End || !_scope.Matches(chunk, i))
                 {
                     continue;
                 }
-                if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
-                {
-                    period = _grid.Find(t);
-                }
                 var group = _scope.GroupOf(chunk, i);
-                var cells = CellsOf(group);
-                _inRange[group] = true;
-                ref var cell = ref cells[period];
-                var cellIndex = group * periods + period;
-                switch (chunk.Kind[i])
+                var period = _grid.Find(t);
+                ref var cell = ref CellsOf(group)[period];
+                var counted = (chunk.Flags[i] & EventFlags.Counted) != 0;
+                switch (kind)
                 {
-                    case EventKind.PurchaseCompleted when (flags[i] & EventFlags.Counted) != 0:
+                    case EventKind.PurchaseCompleted when counted:
                         cell.Orders++;
                         cell.Gmv += chunk.Amount[i];
                         cell.Units += chunk.Aux[i];
-                        if (stores is not null && chunk.Store[i] != 0)
+                        var store = _projection.StoreOf(chunk, i);
+                        if (stores is not null && store != 0)
                         {
-                            stores.Add(cellIndex, chunk.Store[i]);
+                            stores.Add(group * periods + period, store);
                         }
                         break;
                     case EventKind.PaymentSucceeded:
@@ -73,46 +77,122 @@ internal sealed partial class KpiEvaluator
                     case EventKind.UserSignedUp:
                         cell.NewUsers++;
                         break;
-                    case EventKind.OrderStatusChanged when (flags[i] & EventFlags.Counted) != 0:
-                        if (chunk.Aux[i] == (int)FinalStatus.Delivered)
-                        {
-                            cell.DeliveredOrders++;
-                            cell.DeliveredGmv += chunk.Amount[i];
-                            cell.Commissions += _projection.Commission(c * EventChunk.Size + i);
-                        }
-                        else if (chunk.Aux[i] == (int)FinalStatus.Refunded)
-                        {
-                            cell.Refunds += chunk.Amount[i];
-                        }
+                    case EventKind.OrderStatusChanged when counted && chunk.Aux[i] == (int)FinalStatus.Delivered:
+                        cell.DeliveredOrders++;
+                        cell.DeliveredGmv += chunk.Amount[i];
+                        cell.Commissions += _projection.Commission(index);
                         break;
-                }
-                if (visitors is not null && chunk.User[i] != 0)
-                {
-                    visitors.Add(cellIndex, chunk.User[i]);
+                    case EventKind.OrderStatusChanged when counted && chunk.Aux[i] == (int)FinalStatus.Refunded:
+                        cell.Refunds += chunk.Amount[i];
+                        break;
                 }
             }
         }
-        visitors?.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
         stores?.Count((cell, n) => _cells[cell / periods][cell % periods].ActiveStores = n);
+    }
+
+    private bool NeedsKind(EventKind kind) => kind switch
+    {
+        EventKind.PurchaseCompleted => Needs(KpiId.Gmv, KpiId.Orders, KpiId.Aov, KpiId.UnitsSold, KpiId.ActiveStores),
+        EventKind.PaymentSucceeded => Needs(KpiId.Revenue, KpiId.PaymentsSuccessRate),
+        EventKind.PaymentFailed => Needs(KpiId.PaymentsSuccessRate),
+        EventKind.LeadCreated => Needs(KpiId.Leads, KpiId.ConversionPct),
+        EventKind.PageView => Needs(KpiId.Pageviews),
+        EventKind.StoreVisited => Needs(KpiId.StoreVisits),
+        EventKind.StoreCreated => Needs(KpiId.NewStores),
+        EventKind.UserSignedUp => Needs(KpiId.NewUsers),
+        EventKind.OrderStatusChanged => Needs(KpiId.DeliveredGmv, KpiId.DeliveredOrders, KpiId.Commissions, KpiId.Refunds),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Marks the groups that have a catalog event in the range matching the filters: from the
+    /// chunks' combination sets where a chunk lies inside the range, event by event at its edges.
+    /// </summary>
+    private void DiscoverGroups()
+    {
+        foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
+        {
+            if (chunk.MinTs >= _grid.Start && chunk.MaxTs < _grid.End)
+            {
+                foreach (var combo in chunk.Combos)
+                {
+                    if (_scope.MatchesCombo(combo))
+                    {
+                        MarkInRange(_scope.GroupOfCombo(combo));
+                    }
+                }
+                continue;
+            }
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                var t = chunk.Ts[i];
+                if (t >= _grid.Start && t < _grid.End && (chunk.Flags[i] & EventFlags.Custom) == 0 && _scope.Matches(chunk, i))
+                {
+                    MarkInRange(_scope.GroupOf(chunk, i));
+                }
+            }
+        }
+    }
+
+    private void MarkInRange(int group)
+    {
+        CellsOf(group);
+        _inRange[group] = true;
+    }
+
+    /// <summary>Distinct users per group × period over every catalog event of the range.</summary>
+    private void CountVisitors()
+    {
+        var visitors = new DistinctPairs(_projection.Pools.Users.Count + 1);
+        var periods = _grid.Count;
+        foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
+        {
+            var ts = chunk.Ts;
+            var users = chunk.User;
+            var flags = chunk.Flags;
+            var period = 0;
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                var t = ts[i];
+                if (users[i] == 0 || t < _grid.Start || t >= _grid.End || (flags[i] & EventFlags.Custom) != 0 || !_scope.Matches(chunk, i))
+                {
+                    continue;
+                }
+                if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                {
+                    period = _grid.Find(t);
+                }
+                visitors.Add(_scope.GroupOf(chunk, i) * periods + period, users[i]);
+            }
+        }
+        visitors.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
     }
 
     /// <summary>Sessions whose first event is in the range and matches the filters; they take its period and group.</summary>
     private void ScanSessions()
     {
+        const int Block = 1 << KpiProjection.SessionBlockShift;
         for (var s = 1; s <= _projection.SessionCount; s++)
         {
+            if ((s & (Block - 1)) == 0 || s == 1)
+            {
+                if (!_projection.SessionBlockOverlaps(s, _grid.Start, _grid.End))
+                {
+                    s = (s | (Block - 1));
+                    continue;
+                }
+            }
             var row = _projection.Session(s);
             if (row.Events == 0 || row.FirstTs < _grid.Start || row.FirstTs >= _grid.End)
             {
                 continue;
             }
-            var chunk = _projection.Chunk(row.FirstEvent);
-            var i = row.FirstEvent & (EventChunk.Size - 1);
-            if (!_scope.Matches(chunk, i))
+            if (!_scope.MatchesCombo(row.FirstCombo))
             {
                 continue;
             }
-            var group = _scope.GroupOf(chunk, i);
+            var group = _scope.GroupOfCombo(row.FirstCombo);
             ref var cell = ref CellsOf(group)[_grid.Find(row.FirstTs)];
             _inRange[group] = true;
             cell.Sessions++;

@@ -120,7 +120,7 @@ internal sealed partial class KpiEvaluator
     private void EvaluateStoreChurn()
     {
         var from = _grid.PreviousStart.Min();
-        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, (c, i) => c.Store[i], countedOnly: true))
+        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, (c, i) => _projection.StoreOf(c, i), countedOnly: true))
         {
             var cells = CellsOf(group);
             var times = orders.Select(o => o.Ts).ToArray();

@@ -28,7 +28,7 @@ internal sealed partial class KpiEvaluator
         _projection = projection;
         _query = query;
         _grid = grid ?? PeriodGrid.Build(query.StartDate, query.EndDate, query.Aggregate, query.TimeZone);
-        _scope = new ScopeMatcher(projection, query.Filters, query.GroupBy);
+        _scope = new ScopeMatcher(projection, query.Filters, query.GroupBy, query.Scope);
         _metrics = [.. query.Metrics];
     }
 
@@ -70,7 +70,7 @@ internal sealed partial class KpiEvaluator
         {
             if ((long)(_cells.Count + 1) * _grid.Count > MaxCells)
             {
-                throw new KpiQueryTooLargeException(
+                throw new KpiQueryException(
                     $"the answer would have more than {MaxCells:N0} group × period cells; narrow the range, use a longer aggregate or fewer group_by dimensions");
             }
             _cells.Add(new Cell[_grid.Count]);
@@ -133,5 +133,5 @@ internal sealed partial class KpiEvaluator
         _projection.Chunks.Where(c => c.Count > 0 && c.MaxTs >= from && c.MinTs < to);
 }
 
-/// <summary>The question is answerable but its answer would be unreasonably large.</summary>
-public sealed class KpiQueryTooLargeException(string message) : Exception(message);
+/// <summary>A question the engine cannot answer as asked (too large an answer, an unknown store): a 400 with the reason.</summary>
+public sealed class KpiQueryException(string message) : Exception(message);

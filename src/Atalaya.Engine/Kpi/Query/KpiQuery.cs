@@ -1,9 +1,12 @@
+using Atalaya.Engine.Access;
+
 namespace Atalaya.Engine.Kpi.Query;
 
 /// <summary>
 /// A parsed, validated KPI question: which KPIs, over which local dates in which time zone, cut
 /// into which periods, filtered and grouped by which dimensions. Immutable; the HTTP layer builds
-/// it from the query string, the engine plans and runs it.
+/// it from the query string, the engine plans and runs it. The reader's <see cref="AccessScope"/>
+/// is part of the query: there is no way to ask without one.
 /// </summary>
 public sealed record KpiQuery(
     IReadOnlyList<KpiId> Metrics,
@@ -13,6 +16,7 @@ public sealed record KpiQuery(
     TimeZoneInfo TimeZone,
     DimensionFilter Filters,
     IReadOnlyList<Dimension> GroupBy,
+    AccessScope Scope,
     int Limit = 1000);
 
 /// <summary>Allowed values per dimension (a comma list in the API means any of them).</summary>
@@ -26,6 +30,9 @@ public sealed class DimensionFilter
 
     public bool IsEmpty => Values.Count == 0;
 }
+
+/// <summary>A filter asks for data outside the reader's scope (answered 403, naming the value).</summary>
+public sealed class ScopeViolationException(string message) : Exception(message);
 
 /// <summary>One answer row: a KPI's value for one period and one group.</summary>
 public sealed record KpiRow(string Period, KpiId Metric, double? Value, IReadOnlyList<string?> Group);

@@ -97,6 +97,16 @@ public sealed class PeriodGrid
         return new PeriodGrid([.. bounds], [.. labels], [.. prevStart], [.. prevEnd], monthStart);
     }
 
+    /// <summary>The whole range as one period, labelled by its first date.</summary>
+    public static PeriodGrid Single(DateOnly startDate, DateOnly endDate, TimeZoneInfo tz)
+    {
+        var start = LocalMidnight(startDate, tz);
+        var end = LocalMidnight(endDate.AddDays(1), tz);
+        var lastInstant = TimeZoneInfo.ConvertTimeFromUtc(DateTime.UnixEpoch.AddMilliseconds(end - 1), tz);
+        return new PeriodGrid([start, end], [startDate.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)],
+            [start - (end - start)], [start], [LocalMidnight(new DateOnly(lastInstant.Year, lastInstant.Month, 1), tz)]);
+    }
+
     /// <summary><paramref name="hours"/> hourly periods from <paramref name="start"/> (UTC ms, on an hour).</summary>
     public static PeriodGrid HourRange(long start, int hours, TimeZoneInfo tz)
     {

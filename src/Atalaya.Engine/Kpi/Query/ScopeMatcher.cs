@@ -1,47 +1,65 @@
+using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Projection;
 
 namespace Atalaya.Engine.Kpi.Query;
 
 /// <summary>
-/// Filters and group keys compiled against the projection's dictionaries: a filter becomes one
-/// lookup table per dimension (id → allowed), a group key a mixed-radix number of the group_by
-/// values, mapped to a dense group index as groups are met.
+/// Filters, the reader's scope and group keys compiled against the projection's dimension
+/// combinations: for each combination, once per query, whether it passes the filters and the scope
+/// and which group it falls in. Per event that leaves two array lookups. Groups get dense indexes
+/// in order of first sight. This is the one place where scope is enforced: every KPI, session,
+/// history and analysis pass asks it.
 /// </summary>
 internal sealed class ScopeMatcher
 {
-    private readonly (Dimension Dimension, bool[] Allowed)[] _filters;
+    private readonly bool[] _matches;
+    private readonly int[] _groupOfCombo;
     private readonly Dimension[] _groupBy;
-    private readonly long[] _radix;
-    private readonly Dictionary<long, int> _groups = [];
+    private readonly Dictionary<DimensionCombo, int> _groups = [];
     private readonly List<int[]> _groupValues = [];
+    private readonly ComboTable _combos;
 
-    public ScopeMatcher(KpiProjection projection, DimensionFilter filter, IReadOnlyList<Dimension> groupBy)
+    public ScopeMatcher(KpiProjection projection, DimensionFilter filter, IReadOnlyList<Dimension> groupBy, AccessScope scope)
     {
-        _filters = filter.Values.Select(f =>
-        {
-            var allowed = new bool[projection.ValueCardinality(f.Key)];
-            foreach (var value in f.Value)
-            {
-                var id = projection.FindValue(f.Key, value);
-                if (id != 0)
-                {
-                    allowed[id] = true;
-                }
-            }
-            return (f.Key, allowed);
-        }).ToArray();
+        CheckWithin(filter, scope);
+        _combos = projection.Combos;
         _groupBy = [.. groupBy];
-        _radix = new long[_groupBy.Length];
-        long radix = 1;
-        for (var g = _groupBy.Length - 1; g >= 0; g--)
+        var allowed = filter.Values.Concat(scope.AsFilters()).Select(f =>
         {
-            _radix[g] = radix;
-            radix = checked(radix * projection.ValueCardinality(_groupBy[g]));
+            var ids = f.Value.Select(v => projection.FindValue(f.Key, v)).Where(id => id != 0).ToHashSet();
+            return (Dimension: f.Key, Ids: ids);
+        }).ToArray();
+        _matches = new bool[_combos.Count];
+        _groupOfCombo = new int[_combos.Count];
+        for (var id = 0; id < _combos.Count; id++)
+        {
+            var combo = _combos[id];
+            _matches[id] = allowed.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
+            _groupOfCombo[id] = -1;
         }
         if (_groupBy.Length == 0)
         {
-            _groups[0] = 0;
             _groupValues.Add([]);
+        }
+    }
+
+    /// <summary>A filter value on a scoped dimension must be inside the scope.</summary>
+    public static void CheckWithin(DimensionFilter filter, AccessScope scope)
+    {
+        foreach (var (dimension, values) in filter.Values)
+        {
+            if (scope.Allowed(dimension) is not { } allowed)
+            {
+                continue;
+            }
+            foreach (var value in values)
+            {
+                if (!allowed.Contains(value, StringComparer.Ordinal))
+                {
+                    throw new ScopeViolationException(
+                        $"{Dimensions.Name(dimension)} '{value}' is outside this token's scope ({Dimensions.Name(dimension)}: {string.Join(", ", allowed)})");
+                }
+            }
         }
     }
 
@@ -51,42 +69,38 @@ internal sealed class ScopeMatcher
 
     public IReadOnlyList<Dimension> GroupBy => _groupBy;
 
-    public bool Matches(EventChunk chunk, int i)
-    {
-        foreach (var (dimension, allowed) in _filters)
-        {
-            if (!allowed[KpiProjection.DimValue(chunk, i, dimension)])
-            {
-                return false;
-            }
-        }
-        return true;
-    }
+    public bool Matches(EventChunk chunk, int i) => _matches[chunk.Combo[i]];
+
+    public bool MatchesCombo(int combo) => _matches[combo];
 
     /// <summary>The dense group index of event i, registering a new group on first sight.</summary>
-    public int GroupOf(EventChunk chunk, int i)
+    public int GroupOf(EventChunk chunk, int i) => GroupOfCombo(chunk.Combo[i]);
+
+    public int GroupOfCombo(int comboId)
     {
-        if (_groupBy.Length == 0)
-        {
-            return 0;
-        }
-        long key = 0;
-        for (var g = 0; g < _groupBy.Length; g++)
-        {
-            key += _radix[g] * KpiProjection.DimValue(chunk, i, _groupBy[g]);
-        }
-        if (_groups.TryGetValue(key, out var group))
+        var group = _groupOfCombo[comboId];
+        if (group >= 0)
         {
             return group;
         }
-        group = _groupValues.Count;
-        _groups[key] = group;
-        var values = new int[_groupBy.Length];
-        for (var g = 0; g < _groupBy.Length; g++)
+        if (_groupBy.Length == 0)
         {
-            values[g] = KpiProjection.DimValue(chunk, i, _groupBy[g]);
+            return _groupOfCombo[comboId] = 0;
         }
-        _groupValues.Add(values);
-        return group;
+        var combo = _combos[comboId];
+        // The group key: the combination with every dimension outside group_by cleared.
+        var key = new DimensionCombo(
+            Keep(Dimension.Country, combo.Country), Keep(Dimension.Hub, combo.Hub), Keep(Dimension.Zone, combo.Zone),
+            Keep(Dimension.Category, combo.Category), Keep(Dimension.Source, combo.Source), Keep(Dimension.Platform, combo.Platform),
+            Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store));
+        if (!_groups.TryGetValue(key, out group))
+        {
+            group = _groupValues.Count;
+            _groups[key] = group;
+            _groupValues.Add(_groupBy.Select(key.Get).ToArray());
+        }
+        return _groupOfCombo[comboId] = group;
     }
+
+    private int Keep(Dimension d, int value) => Array.IndexOf(_groupBy, d) >= 0 ? value : 0;
 }

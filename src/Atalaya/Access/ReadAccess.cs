@@ -1,12 +1,12 @@
 using Atalaya.Collect;
 using Atalaya.Engine.Access;
 
-namespace Atalaya.Kpi;
+namespace Atalaya.Access;
 
 /// <summary>
 /// Who may read metrics: a Bearer token of a read role (admin, analyst, country_ops_lead, vendor).
 /// Write keys only reach the collector; unknown or revoked tokens get 401. Scopes narrow what a
-/// reader sees once access control lands (issue 4); until then every read role sees everything.
+/// reader sees (<see cref="Engine.Access.AccessScope"/>), enforced by the KPI engine itself.
 /// </summary>
 public static class ReadAccess
 {

@@ -1,0 +1,244 @@
+using System.Globalization;
+using System.Text.Json;
+using Atalaya.Collect;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Audit;
+using Atalaya.Hosting;
+using Atalaya.Kpi;
+
+namespace Atalaya.Access;
+
+/// <summary>
+/// Administration (CONTRACT §3.2, admin tokens only): tokens (<c>GET|POST /api/tokens</c>,
+/// <c>DELETE /api/tokens/{id}</c>) and the audit log (<c>GET /api/audit</c>). Every call is itself
+/// audited; a token's secret appears once, in the answer to its creation, and nowhere else.
+/// </summary>
+public static class AccessEndpoints
+{
+    public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, _) =>
+        {
+            var tokens = hub.Tokens.List();
+            return (KpiJson.Write(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("data");
+                foreach (var t in tokens)
+                {
+                    WriteToken(w, t);
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }), tokens.Count, StatusCodes.Status200OK, null);
+        })).WithName("ListTokens").WithTags("Access").WithSummary("Every token (never a secret). Admin only.");
+
+        app.MapPost("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, body) =>
+        {
+            var request = ParseTokenRequest(body);
+            TokenInfo token;
+            string secret;
+            try
+            {
+                (token, secret) = hub.Tokens.Create(request);
+            }
+            catch (ArgumentException e)
+            {
+                throw new BodyException(StatusCodes.Status400BadRequest, e.Message);
+            }
+            return (KpiJson.Write(w =>
+            {
+                w.WriteStartObject();
+                WriteTokenFields(w, token);
+                w.WriteString("token", secret);
+                w.WriteEndObject();
+            }), 1, StatusCodes.Status201Created, TokenDetails("created", token));
+        }, readsBody: true)).WithName("CreateToken").WithTags("Access")
+            .WithSummary("Create a token: {role, name?, countries?, hubs?, zones?, stores?, source?}. The secret is in this answer only. Admin only.");
+
+        app.MapDelete("/api/tokens/{id}", (HttpContext c, HubState s, string id) => AdminAsync(c, s, [], (hub, _) =>
+            hub.Tokens.Revoke(id)
+                ? (KpiJson.Write(w => { w.WriteStartObject(); w.WriteString("revoked", id); w.WriteEndObject(); }), 1, StatusCodes.Status200OK,
+                    KpiJson.Text(w => { w.WriteStartObject(); w.WriteString("revoked", id); w.WriteEndObject(); }))
+                : throw new BodyException(StatusCodes.Status404NotFound, $"No active token with id '{id}'.")))
+            .WithName("RevokeToken").WithTags("Access").WithSummary("Revoke a token; effective within a second. Admin only.");
+
+        app.MapGet("/api/audit", (HttpContext c, HubState s) => AdminAsync(c, s, ["actor", "action", "from", "to", "limit"], (hub, _) =>
+        {
+            var q = c.Request.Query;
+            var limit = q.TryGetValue("limit", out var l)
+                ? int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000 ? n
+                    : throw new BodyException(StatusCodes.Status400BadRequest, "limit: must be a whole number from 1 to 10000")
+                : 100;
+            using var connection = hub.Database.Connect();
+            var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
+            return (KpiJson.Write(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("data");
+                foreach (var r in records)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("seq", r.Seq);
+                    w.WriteString("at", r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                    w.WriteString("actor", r.Entry.Actor);
+                    w.WriteString("role", r.Entry.Role);
+                    w.WriteString("action", r.Entry.Action);
+                    Raw(w, "params", r.Entry.Params);
+                    Raw(w, "scope", r.Entry.Scope);
+                    Raw(w, "injected", r.Entry.Injected);
+                    w.WriteNumber("rows", r.Entry.Rows);
+                    w.WriteNumber("status", r.Entry.Status);
+                    w.WriteString("hash", Convert.ToHexStringLower(r.Hash));
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }), records.Count, StatusCodes.Status200OK, null);
+        })).WithName("Audit").WithTags("Access")
+            .WithSummary("Audit log entries, newest first; filters actor (token id), action (e.g. 'GET /api/kpi/query'), from/to (ISO instants), limit. Admin only.");
+        return app;
+    }
+
+    private static async Task<IResult> AdminAsync(HttpContext context, HubState state, string[] allowed,
+        Func<Engine.Hub, JsonElement?, (byte[] Json, int Rows, int Status, string? Details)> run, bool readsBody = false)
+    {
+        Engine.Hub hub;
+        TokenInfo token;
+        try
+        {
+            hub = state.Require();
+            token = ReadAccess.Check(hub.Tokens, context.Request);
+        }
+        catch (BodyException e)
+        {
+            return ReadCall.Error(e.StatusCode, e.Message);
+        }
+        IResult result;
+        int status, rows = 0;
+        string? details = null;
+        try
+        {
+            if (token.Role != Role.Admin)
+            {
+                throw new BodyException(StatusCodes.Status403Forbidden, $"Only admin tokens manage tokens and read the audit log; this is a {Roles.Name(token.Role)} token.");
+            }
+            foreach (var key in context.Request.Query.Keys.Where(k => !allowed.Contains(k)))
+            {
+                throw new BodyException(StatusCodes.Status400BadRequest, $"unknown parameter '{key}'" + (allowed.Length > 0 ? $"; this endpoint takes {string.Join(", ", allowed)}" : ""));
+            }
+            JsonElement? body = null;
+            if (readsBody)
+            {
+                try
+                {
+                    using var document = await JsonDocument.ParseAsync(context.Request.Body, default, context.RequestAborted);
+                    body = document.RootElement.Clone();
+                }
+                catch (JsonException e)
+                {
+                    throw new BodyException(StatusCodes.Status400BadRequest, $"The body must be a JSON object: {e.Message}");
+                }
+            }
+            (var json, rows, status, details) = run(hub, body);
+            var answerStatus = status;
+            result = answerStatus == StatusCodes.Status200OK
+                ? Results.Bytes(json, "application/json")
+                : Results.Text(System.Text.Encoding.UTF8.GetString(json), "application/json", System.Text.Encoding.UTF8, answerStatus);
+        }
+        catch (BodyException e)
+        {
+            (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
+        }
+        var entry = ReadCall.Entry(hub, context, token, AccessScope.Of(token), rows, status);
+        if (details is not null)
+        {
+            entry = entry with { Params = details };
+        }
+        await hub.Audit.AppendAsync(entry).ConfigureAwait(false);
+        return result;
+    }
+
+    private static TokenRequest ParseTokenRequest(JsonElement? body)
+    {
+        if (body is not { ValueKind: JsonValueKind.Object } b)
+        {
+            throw new BodyException(StatusCodes.Status400BadRequest, "The body must be a JSON object like {\"role\": \"vendor\", \"stores\": [\"st-1\"]}.");
+        }
+        var roleText = b.TryGetProperty("role", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString() : null;
+        if (!Roles.TryParse(roleText, out var role))
+        {
+            throw new BodyException(StatusCodes.Status400BadRequest, $"role: must be one of {Roles.AllNames}.");
+        }
+        IReadOnlyList<string>? List(string name)
+        {
+            if (!b.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+            {
+                return null;
+            }
+            if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(e.GetString())))
+            {
+                throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: must be an array of non-empty strings.");
+            }
+            return v.EnumerateArray().Select(e => e.GetString()!.Trim()).ToList();
+        }
+        string? Text(string name) => b.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        return new TokenRequest(role, Text("name"), List("countries"), List("hubs"), List("zones"), List("stores"), Text("source"));
+    }
+
+    /// <summary>What an administrative change did, for the audit log (the secret never).</summary>
+    public static string TokenDetails(string change, TokenInfo t) => KpiJson.Text(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString(change, t.Id);
+        WriteTokenFields(w, t);
+        w.WriteEndObject();
+    });
+
+    private static void WriteToken(Utf8JsonWriter w, TokenInfo t)
+    {
+        w.WriteStartObject();
+        WriteTokenFields(w, t);
+        w.WriteEndObject();
+    }
+
+    private static void WriteTokenFields(Utf8JsonWriter w, TokenInfo t)
+    {
+        w.WriteString("id", t.Id);
+        w.WriteString("name", t.Name);
+        w.WriteString("role", Roles.Name(t.Role));
+        foreach (var (name, values) in new[] { ("countries", t.Countries), ("hubs", t.Hubs), ("zones", t.Zones), ("stores", t.Stores) })
+        {
+            w.WriteStartArray(name);
+            foreach (var v in values)
+            {
+                w.WriteStringValue(v);
+            }
+            w.WriteEndArray();
+        }
+        w.WriteString("source", t.Source);
+        w.WriteString("created_at", t.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        w.WriteString("last_used_at", t.LastUsedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        w.WriteString("revoked_at", t.RevokedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+    }
+
+    private static void Raw(Utf8JsonWriter w, string name, string json)
+    {
+        w.WritePropertyName(name);
+        w.WriteRawValue(json);
+    }
+
+    private static string? Text(IQueryCollection q, string name) => q.TryGetValue(name, out var v) && v.ToString().Length > 0 ? v.ToString() : null;
+
+    private static DateTimeOffset? Instant(IQueryCollection q, string name)
+    {
+        var text = Text(q, name);
+        if (text is null)
+        {
+            return null;
+        }
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+            ? at
+            : throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{text}' is not an ISO date or instant");
+    }
+}

@@ -1,0 +1,115 @@
+using System.Text.Json;
+using Atalaya.Collect;
+using Atalaya.Engine;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Audit;
+using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Kpi.Query;
+using Atalaya.Hosting;
+using Atalaya.Kpi;
+
+namespace Atalaya.Access;
+
+/// <summary>What a read endpoint gets: the hub, its parsed parameters, who is asking and what they may see.</summary>
+public sealed record ReadContext(Hub Hub, KpiParameters Parameters, TokenInfo Token, AccessScope Scope);
+
+/// <summary>A read endpoint's answer: the JSON body and how many rows it holds (for the audit log).</summary>
+public sealed record ReadAnswer(byte[] Json, int Rows);
+
+/// <summary>
+/// The one path of every metrics read: token (401/403) → parameters (400) → the endpoint, which
+/// passes the token's scope to the engine (403 for a filter outside it) → an audit entry with who,
+/// what, the normalized parameters, the scope, the filters the scope injected and the rows
+/// returned, committed before the answer is sent.
+/// </summary>
+public static class ReadCall
+{
+    public static async Task<IResult> RunAsync(HttpContext context, HubState state, IReadOnlyCollection<string> allowed, Func<ReadContext, ReadAnswer> run)
+    {
+        Hub hub;
+        TokenInfo token;
+        try
+        {
+            hub = state.Require();
+            token = ReadAccess.Check(hub.Tokens, context.Request);
+        }
+        catch (BodyException e)
+        {
+            return Error(e.StatusCode, e.Message);
+        }
+        var scope = AccessScope.Of(token);
+        IResult result;
+        int status, rows = 0;
+        try
+        {
+            var parameters = new KpiParameters(context.Request.Query, allowed, hub.Kpis.Time);
+            var answer = run(new ReadContext(hub, parameters, token, scope));
+            rows = answer.Rows;
+            status = StatusCodes.Status200OK;
+            result = Results.Bytes(answer.Json, "application/json");
+        }
+        catch (BodyException e)
+        {
+            (status, result) = (e.StatusCode, Error(e.StatusCode, e.Message));
+        }
+        catch (ScopeViolationException e)
+        {
+            (status, result) = (StatusCodes.Status403Forbidden, Error(StatusCodes.Status403Forbidden, e.Message));
+        }
+        catch (KpiQueryException e)
+        {
+            (status, result) = (StatusCodes.Status400BadRequest, Error(StatusCodes.Status400BadRequest, e.Message));
+        }
+        await hub.Audit.AppendAsync(Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
+        return result;
+    }
+
+    public static IResult Error(int status, string message) =>
+        Results.Json(new ErrorResponse(false, message), AtalayaJson.Web.ErrorResponse, statusCode: status);
+
+    public static AuditEntry Entry(Hub hub, HttpContext context, TokenInfo token, AccessScope scope, int rows, int status) => new(
+        hub.Kpis.Time.GetUtcNow(), token.Id, Roles.Name(token.Role), $"{context.Request.Method} {context.Request.Path}",
+        NormalizedParams(context.Request.Query), ScopeJson(token), InjectedJson(scope), rows, status);
+
+    /// <summary>The query parameters sorted by name, as a JSON object (tokens never travel in URLs).</summary>
+    public static string NormalizedParams(IQueryCollection query) => KpiJson.Text(w =>
+    {
+        w.WriteStartObject();
+        foreach (var (key, value) in query.OrderBy(q => q.Key, StringComparer.Ordinal))
+        {
+            w.WriteString(key, value.ToString());
+        }
+        w.WriteEndObject();
+    });
+
+    public static string ScopeJson(TokenInfo token) => KpiJson.Text(w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("role", Roles.Name(token.Role));
+        Write(w, "countries", token.Countries);
+        Write(w, "hubs", token.Hubs);
+        Write(w, "zones", token.Zones);
+        Write(w, "stores", token.Stores);
+        w.WriteEndObject();
+    });
+
+    public static string InjectedJson(AccessScope scope) => KpiJson.Text(w =>
+    {
+        w.WriteStartObject();
+        foreach (var (dimension, values) in scope.AsFilters())
+        {
+            Write(w, Dimensions.Name(dimension), values);
+        }
+        w.WriteEndObject();
+    });
+
+    private static void Write(Utf8JsonWriter w, string name, IReadOnlyList<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (var v in values)
+        {
+            w.WriteStringValue(v);
+        }
+        w.WriteEndArray();
+    }
+}

@@ -1,0 +1,75 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Collect;
+using Atalaya.Engine.Demo;
+using Atalaya.Tests.Kpi.Datasets;
+using Atalaya.Tests.Kpi.Reference;
+using Atalaya.Tests.Support;
+
+namespace Atalaya.Tests.Kpi.Http;
+
+/// <summary>
+/// A real hub (<see cref="TestHub"/>) with an admin token, and the reference's view of what it
+/// stored, re-read straight from SQLite by <see cref="Refresh"/> after every change.
+/// </summary>
+public sealed class KpiHub : IAsyncDisposable
+{
+    private KpiHub(TestHub server)
+    {
+        Server = server;
+        AdminToken = server.Hub.Tokens.Create(new TokenRequest(Role.Admin, "kpi-conformance")).Secret;
+        Api = new MetricsClient(server.Client, AdminToken);
+        Reference = ReferenceData.FromStored(StoredEvents.All(server.DataDirectory));
+    }
+
+    public TestHub Server { get; }
+
+    public string AdminToken { get; }
+
+    public MetricsClient Api { get; private set; }
+
+    public ReferenceData Reference { get; private set; }
+
+    public static async Task<KpiHub> StartEmptyAsync() => new(await TestHub.StartAsync());
+
+    /// <summary>Loads generated demo events with <c>atalaya import</c>'s code path before the server starts, so the engine meets them at startup.</summary>
+    public static async Task<KpiHub> StartWithDemoAsync(DemoOptions options)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "atalaya-kpi-" + Guid.NewGuid().ToString("N"));
+        await using (var hub = Engine.Hub.Open(directory))
+        {
+            using var ndjson = new MemoryStream();
+            DemoGenerator.WriteNdjson(options, ndjson);
+            ndjson.Position = 0;
+            var summary = await NdjsonImporter.ImportAsync(hub.Pipeline, ndjson, "demo");
+            Assert.True(summary.Rejected == 0, string.Join("; ", summary.FirstErrors));
+        }
+        return new(await TestHub.StartAsync(dataDirectory: directory));
+    }
+
+    /// <summary>POSTs the events as one NDJSON request; returns the collector's answer.</summary>
+    public async Task<JsonElement> PostAsync(IEnumerable<JsonObject> events)
+    {
+        using var response = await Server.PostEventsAsync(EventBuilder.Ndjson(events), "application/x-ndjson");
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"POST /api/events answered {(int)response.StatusCode}: {body}");
+        using var document = JsonDocument.Parse(body);
+        var answer = document.RootElement.Clone();
+        Assert.True(answer.GetProperty("rejected").GetArrayLength() == 0, "events were rejected: " + body);
+        Refresh();
+        return answer;
+    }
+
+    public void Refresh() => Reference = ReferenceData.FromStored(StoredEvents.All(Server.DataDirectory));
+
+    /// <summary>Stops the server and starts a new one on the same folder (same tokens, same data).</summary>
+    public async Task RestartAsync()
+    {
+        await Server.RestartAsync();
+        Api = new MetricsClient(Server.Client, AdminToken);
+    }
+
+    public ValueTask DisposeAsync() => Server.DisposeAsync();
+}

@@ -1,0 +1,104 @@
+using System.Text.Json;
+
+namespace Atalaya.Tests.Kpi.Reference;
+
+/// <summary>
+/// Each KPI of kpis.v1.json, one line or a few per definition, over one <see cref="KpiSlice"/> and
+/// one <see cref="ReferencePeriod"/>. Money is summed in decimal in the reporting currency (an
+/// amount without a rate is left out of the sum; its event still counts), then given as a double.
+/// Rates and averages over a zero denominator are null; sums and counts of nothing are 0.
+/// </summary>
+public static class KpiFormulas
+{
+    /// <summary>The dictionary's KPI ids, in its order (rows are ordered by it).</summary>
+    public static readonly IReadOnlyList<string> Ids =
+    [
+        "gmv", "orders", "aov", "delivered_gmv", "delivered_orders", "commissions", "refunds", "units_sold", "revenue",
+        "payments_success_rate", "leads", "conversion_pct", "visitors", "active_users", "sessions", "pageviews",
+        "store_visits", "bounce_rate", "avg_session_duration_s", "conversion_rate", "add_to_cart_rate",
+        "cart_abandonment_rate", "checkout_completion_rate", "new_customers", "returning_customers", "ltv",
+        "active_stores", "new_stores", "new_users", "store_churn_rate", "mrr",
+    ];
+
+    /// <summary>KPIs whose values are whole counts, compared exactly; the others are compared to 1e-6 relative.</summary>
+    public static readonly IReadOnlySet<string> Counts = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "orders", "delivered_orders", "units_sold", "leads", "visitors", "active_users", "sessions", "pageviews",
+        "store_visits", "new_customers", "returning_customers", "active_stores", "new_stores", "new_users",
+    };
+
+    private static readonly TimeSpan LeadConversionWindow = TimeSpan.FromSeconds(604_800);
+
+    public static double? Value(string metric, KpiSlice s, ReferencePeriod p) => metric switch
+    {
+        "gmv" => Money(s.OrdersIn(p), o => o.Number("total")),
+        "orders" => s.OrdersIn(p).Count(),
+        "aov" => PerCount(MoneyDecimal(s.OrdersIn(p), o => o.Number("total")), s.OrdersIn(p).Count()),
+        "delivered_gmv" => Money(s.FinalsIn("ENTREGADO", p), f => ReferenceEvent.Number(f.Snapshot, "total")),
+        "delivered_orders" => s.FinalsIn("ENTREGADO", p).Count(),
+        "commissions" => Money(s.FinalsIn("ENTREGADO", p), f => ReferenceEvent.Number(f.Snapshot, "commission_amount")),
+        "refunds" => Money(s.FinalsIn("REEMBOLSADO", p), f => ReferenceEvent.Number(f.Snapshot, "total")),
+        "units_sold" => (double)s.OrdersIn(p).Sum(o => Items(o).Sum(item => ReferenceEvent.Number(item, "quantity"))),
+        "revenue" => Money(s.OfTypeIn("payment_succeeded", p), e => e.Number("amount")),
+        "payments_success_rate" => Percent(
+            s.OfTypeIn("payment_succeeded", p).Count(),
+            s.OfTypeIn("payment_succeeded", p).Count() + s.OfTypeIn("payment_failed", p).Count()),
+        "leads" => s.OfTypeIn("lead_created", p).Count(),
+        "conversion_pct" => Percent(s.OfTypeIn("lead_created", p).Count(lead => Converted(s, lead)), s.OfTypeIn("lead_created", p).Count()),
+        "visitors" or "active_users" => s.EventsIn(p).Where(e => e.User is not null).Select(e => e.User).Distinct(StringComparer.Ordinal).Count(),
+        "sessions" => s.SessionsIn(p).Count(),
+        "pageviews" => s.OfTypeIn("page_view", p).Count(),
+        "store_visits" => s.OfTypeIn("store_visited", p).Count(),
+        "bounce_rate" => Percent(s.SessionsIn(p).Count(x => x.EventCount == 1), s.SessionsIn(p).Count()),
+        "avg_session_duration_s" => s.SessionsIn(p).Any() ? s.SessionsIn(p).Average(x => x.DurationSeconds) : null,
+        "conversion_rate" => Percent(s.SessionsIn(p).Count(x => x.Has("purchase_completed")), s.SessionsIn(p).Count()),
+        "add_to_cart_rate" => Percent(s.SessionsIn(p).Count(x => x.Has("add_to_cart")), s.SessionsIn(p).Count(x => x.Has("product_viewed"))),
+        "cart_abandonment_rate" => Percent(
+            s.SessionsIn(p).Count(x => x.Has("add_to_cart") && !x.Has("purchase_completed")),
+            s.SessionsIn(p).Count(x => x.Has("add_to_cart"))),
+        "checkout_completion_rate" => Percent(s.SessionsIn(p).Count(x => x.Has("purchase_completed")), s.SessionsIn(p).Count(x => x.Has("checkout_started"))),
+        "new_customers" => s.FirstOrderOfUser.Values.Count(p.Contains),
+        "returning_customers" => s.OrdersIn(p).Where(o => o.User is not null && s.FirstOrderOfUser[o.User] < p.Start)
+            .Select(o => o.User).Distinct(StringComparer.Ordinal).Count(),
+        "ltv" => PerCount(
+            MoneyDecimal(s.OrdersBetween(DateTimeOffset.MinValue, p.End), o => o.Number("total")),
+            s.OrdersBetween(DateTimeOffset.MinValue, p.End).Where(o => o.User is not null).Select(o => o.User).Distinct(StringComparer.Ordinal).Count()),
+        "active_stores" => StoresWithOrders(s.OrdersIn(p)).Count,
+        "new_stores" => s.OfTypeIn("store_created", p).Count(),
+        "new_users" => s.OfTypeIn("user_signed_up", p).Count(),
+        "store_churn_rate" => StoreChurn(s, p),
+        "mrr" => Money(s.OfType("subscription_charged").Where(e => e.Timestamp >= p.MonthStart && e.Timestamp < p.End), e => e.Number("amount")),
+        _ => throw new ArgumentException($"Unknown KPI {metric}.", nameof(metric)),
+    };
+
+    /// <summary>"100 × leads whose user has a payment_succeeded at or after the lead and at most 7 days (604,800 s) later / leads."</summary>
+    private static bool Converted(KpiSlice s, ReferenceEvent lead) =>
+        lead.User is not null
+        && s.PaymentsOfUser[lead.User].Any(pay => pay.Timestamp >= lead.Timestamp && pay.Timestamp <= lead.Timestamp + LeadConversionWindow);
+
+    /// <summary>"100 × stores active in the previous period … and not in this one / stores active in the previous period."</summary>
+    private static double? StoreChurn(KpiSlice s, ReferencePeriod p)
+    {
+        var before = StoresWithOrders(s.OrdersBetween(p.PreviousStart, p.FullStart));
+        var now = StoresWithOrders(s.OrdersIn(p));
+        return Percent(before.Count(store => !now.Contains(store)), before.Count);
+    }
+
+    private static HashSet<string> StoresWithOrders(IEnumerable<ReferenceEvent> orders) =>
+        orders.Select(o => o.Text("store_id")).OfType<string>().ToHashSet(StringComparer.Ordinal);
+
+    private static IEnumerable<JsonElement> Items(ReferenceEvent order) =>
+        order.Properties.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
+            ? items.EnumerateArray()
+            : [];
+
+    public static decimal MoneyDecimal(IEnumerable<ReferenceEvent> events, Func<ReferenceEvent, decimal> amount) =>
+        events.Sum(e => e.Reported(amount(e)) ?? 0m);
+
+    private static double Money(IEnumerable<ReferenceEvent> events, Func<ReferenceEvent, decimal> amount) =>
+        (double)MoneyDecimal(events, amount);
+
+    private static double? PerCount(decimal amount, int count) => count == 0 ? null : (double)(amount / count);
+
+    private static double? Percent(int part, int whole) => whole == 0 ? null : 100.0 * part / whole;
+}
