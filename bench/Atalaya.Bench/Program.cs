@@ -1,13 +1,25 @@
 using System.Globalization;
 using Atalaya.Bench;
+using Atalaya.Bench.Query;
 
 // Benchmarks beside the code (not tests): figures go to docs/benchmarks.md with the machine,
 // the data size and the command. See docs/benchmarks.md for how to run them.
+if (args.Length > 0 && args[0] == "query")
+{
+    if (QueryOptions.Parse(args) is { } queryOptions)
+    {
+        return await QueryBenchmark.RunAsync(queryOptions);
+    }
+    Console.WriteLine(QueryOptions.Usage);
+    return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
+}
+
 var options = BenchOptions.Parse(args);
 if (options is null)
 {
     Console.WriteLine("""
         usage: dotnet run -c Release --project bench/Atalaya.Bench -- ingest [options]
+               dotnet run -c Release --project bench/Atalaya.Bench -- query [options]   (query --help for its options)
 
           --events N          events to send (default 2000000)
           --batch N           events per request (default 5000)

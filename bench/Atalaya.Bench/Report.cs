@@ -33,21 +33,30 @@ public static class Report
         Replace(path, "ingest", text.ToString());
     }
 
-    private static void Replace(string path, string name, string section)
+    internal static void Replace(string path, string name, string section)
+    {
+        var existing = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n\n";
+        File.WriteAllText(path, Replace(existing, name, section, out _));
+    }
+
+    /// <summary><paramref name="text"/> with the block of <paramref name="name"/> replaced, or appended when it has none.</summary>
+    internal static string Replace(string text, string name, string section, out string? previous)
     {
         var begin = $"<!-- {name}:start -->";
         var end = $"<!-- {name}:end -->";
-        var existing = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n\n";
         var block = $"{begin}\n{section}{end}";
-        var from = existing.IndexOf(begin, StringComparison.Ordinal);
-        var to = existing.IndexOf(end, StringComparison.Ordinal);
-        var updated = from >= 0 && to > from
-            ? existing[..from] + block + existing[(to + end.Length)..]
-            : existing.TrimEnd() + "\n\n" + block + "\n";
-        File.WriteAllText(path, updated);
+        var from = text.IndexOf(begin, StringComparison.Ordinal);
+        var to = text.IndexOf(end, StringComparison.Ordinal);
+        if (from >= 0 && to > from)
+        {
+            previous = text[(from + begin.Length)..to].TrimStart('\n');
+            return text[..from] + block + text[(to + end.Length)..];
+        }
+        previous = null;
+        return text.TrimEnd() + "\n\n" + block + "\n";
     }
 
-    private static string Machine()
+    internal static string Machine()
     {
         var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
         var memory = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];

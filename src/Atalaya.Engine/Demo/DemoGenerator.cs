@@ -23,6 +23,7 @@ public static class DemoGenerator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Days, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfNegative(options.SessionsPerDay, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Scale, 1, nameof(options));
         return Run(options);
     }
 

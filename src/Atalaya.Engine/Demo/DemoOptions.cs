@@ -3,6 +3,10 @@ namespace Atalaya.Engine.Demo;
 /// <summary>
 /// What <see cref="DemoGenerator"/> produces: <paramref name="Days"/> days ending with
 /// <paramref name="EndDate"/> (today, UTC, when null), about <paramref name="SessionsPerDay"/>
-/// sessions a day. The same options give byte-identical output as long as the range lies in the past.
+/// sessions a day. <paramref name="Scale"/> multiplies the marketplace: K times the stores of each
+/// country, the sessions a day and the pool of returning shoppers, so per-store traffic, bounces,
+/// funnels and retention keep their shape while the volume per day grows (scale 1 is the
+/// original marketplace, byte for byte). The same options give byte-identical output as long as
+/// the range lies in the past.
 /// </summary>
-public sealed record DemoOptions(int Days = 60, int Seed = 42, DateOnly? EndDate = null, int SessionsPerDay = 1200);
+public sealed record DemoOptions(int Days = 60, int Seed = 42, DateOnly? EndDate = null, int SessionsPerDay = 1200, int Scale = 1);

@@ -43,7 +43,7 @@ internal sealed partial class DemoSimulation : IDisposable
         _rangeStart = rangeStart;
         _cutoff = cutoff;
         // Separate streams: the stores and products stay the same when the traffic settings change.
-        _world = DemoWorld.Build(new Random(options.Seed), rangeStart, options.Days);
+        _world = DemoWorld.Build(new Random(options.Seed), rangeStart, options.Days, options.Scale);
         _rng = new Random(unchecked((options.Seed * 31) + 7));
         _fx = new FxRateWalk(_rng);
         _writer = new DemoEventWriter(_rng);
@@ -67,7 +67,7 @@ internal sealed partial class DemoSimulation : IDisposable
         var weekday = DemoData.WeekdayFactors[(int)dayStart.DayOfWeek];
         var growth = _options.Days > 1 ? 0.9 + (0.2 * dayIndex / (_options.Days - 1)) : 1.0;
         var noise = 1.0 + (0.05 * Math.Clamp(_rng.Gaussian(), -3, 3));
-        var sessions = (int)Math.Round(_options.SessionsPerDay * weekday * growth * noise);
+        var sessions = (int)Math.Round(_options.SessionsPerDay * _options.Scale * weekday * growth * noise);
         for (var i = 0; i < sessions; i++)
         {
             SimulateSession(dayStart);
@@ -288,7 +288,7 @@ internal sealed partial class DemoSimulation : IDisposable
             return;
         }
         var pool = _pools[DemoData.IndexOf(user.Country)];
-        if (pool.Count < PoolCapacityPerCountry)
+        if (pool.Count < PoolCapacityPerCountry * _options.Scale)
         {
             pool.Add(user);
         }
@@ -304,7 +304,7 @@ internal sealed partial class DemoSimulation : IDisposable
     /// <summary>Customers who signed up before the range, so the first days already have returning traffic.</summary>
     private void SeedExistingUsers()
     {
-        var count = Math.Min(_options.SessionsPerDay * 2, PoolCapacityPerCountry);
+        var count = Math.Min(_options.SessionsPerDay * _options.Scale * 2, PoolCapacityPerCountry * _options.Scale);
         for (var i = 0; i < count; i++)
         {
             var user = NewUser(DemoData.Countries[_rng.Weighted(_countryWeights)]);

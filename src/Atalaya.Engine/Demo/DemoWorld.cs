@@ -6,6 +6,8 @@ namespace Atalaya.Engine.Demo;
 /// The stores and products of the demo marketplace. Most stores exist from the first minutes of
 /// the range; a few open on later days so that <c>new_stores</c> varies. Built once per run from its
 /// own seeded <see cref="Random"/>, so the catalog does not shift when the traffic settings change.
+/// At scale K each country has K times the stores, the initial ones opening within the same first
+/// minutes as at scale 1.
 /// </summary>
 internal sealed class DemoWorld
 {
@@ -20,17 +22,18 @@ internal sealed class DemoWorld
 
     public DemoStore[] Stores { get; }
 
-    public static DemoWorld Build(Random rng, DateTime rangeStart, int days)
+    public static DemoWorld Build(Random rng, DateTime rangeStart, int days, int scale)
     {
         var stores = new List<DemoStore>();
         var namesUsed = new HashSet<string>(StringComparer.Ordinal);
         foreach (var country in DemoData.Countries)
         {
-            var total = country.InitialStores + country.LaterStores;
+            var initial = country.InitialStores * scale;
+            var total = initial + (country.LaterStores * scale);
             for (var n = 1; n <= total; n++)
             {
-                var createdAt = n <= country.InitialStores
-                    ? rangeStart.AddSeconds(stores.Count * 20)
+                var createdAt = n <= initial
+                    ? rangeStart.AddSeconds(stores.Count * 20 / scale)
                     : LaterOpening(rng, rangeStart, days, country);
                 stores.Add(CreateStore(rng, country, n, createdAt, namesUsed));
             }

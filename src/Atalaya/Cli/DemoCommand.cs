@@ -11,11 +11,17 @@ public static class DemoCommand
         var days = new Option<int>("--days") { Description = "Days of history, ending today (UTC).", DefaultValueFactory = _ => 60, HelpName = "N" };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed and end date give the same events.", DefaultValueFactory = _ => 42, HelpName = "S" };
         var end = new Option<DateOnly?>("--end") { Description = "Last day generated (default today, UTC).", HelpName = "DATE" };
-        var sessions = new Option<int>("--sessions-per-day") { Description = "Average sessions a day.", DefaultValueFactory = _ => 1200, HelpName = "N" };
+        var sessions = new Option<int>("--sessions-per-day") { Description = "Average sessions a day at scale 1 (multiplied by --scale).", DefaultValueFactory = _ => 1200, HelpName = "N" };
+        var scale = new Option<int>("--scale")
+        {
+            Description = "Size of the marketplace: K times the stores per country, the sessions a day and the returning shoppers (--days 120 --sessions-per-day 1930 gives about 1M events at scale 1, about K million at scale K).",
+            DefaultValueFactory = _ => 1,
+            HelpName = "K",
+        };
         var output = new Option<FileInfo?>("--out") { Description = "Write to FILE instead of standard output.", HelpName = "FILE" };
         var command = new Command("demo", "Generate deterministic marketplace events as NDJSON (countries MX, CO, CL, SE).")
         {
-            days, seed, end, sessions, output,
+            days, seed, end, sessions, scale, output,
         };
         command.SetAction(parse =>
         {
@@ -23,7 +29,15 @@ public static class DemoCommand
             {
                 return CommonOptions.Fail("--days must be between 1 and 3650.");
             }
-            var options = new DemoOptions(parse.GetValue(days), parse.GetValue(seed), parse.GetValue(end), parse.GetValue(sessions));
+            if (parse.GetValue(scale) is < 1 or > 1000)
+            {
+                return CommonOptions.Fail("--scale must be between 1 and 1000.");
+            }
+            if (parse.GetValue(sessions) < 0)
+            {
+                return CommonOptions.Fail("--sessions-per-day must not be negative.");
+            }
+            var options = new DemoOptions(parse.GetValue(days), parse.GetValue(seed), parse.GetValue(end), parse.GetValue(sessions), parse.GetValue(scale));
             var file = parse.GetValue(output);
             using var stream = file is null ? Console.OpenStandardOutput() : file.Create();
             var count = DemoGenerator.WriteNdjson(options, stream);

@@ -41,6 +41,22 @@ public sealed class DemoGeneratorTests(DemoRun run) : IClassFixture<DemoRun>
     }
 
     [Fact]
+    public void Scale_multiplies_the_stores_and_the_daily_volume()
+    {
+        var single = DemoGenerator.Generate(Small).Select(bytes => JsonDocument.Parse(bytes)).ToList();
+        var doubled = DemoGenerator.Generate(Small with { Scale = 2 }).Select(bytes => JsonDocument.Parse(bytes)).ToList();
+
+        static HashSet<string> Stores(List<JsonDocument> events) => events
+            .Where(d => d.RootElement.GetProperty("event_type").GetString() == "store_created")
+            .Select(d => d.RootElement.GetProperty("properties").GetProperty("store_id").GetString()!)
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.Equal(2 * Stores(single).Count, Stores(doubled).Count);
+        Assert.InRange((double)doubled.Count / single.Count, 1.7, 2.3);
+        single.Concat(doubled).ToList().ForEach(d => d.Dispose());
+    }
+
+    [Fact]
     public void Writes_one_json_event_per_line_and_returns_the_count()
     {
         using var output = new MemoryStream();

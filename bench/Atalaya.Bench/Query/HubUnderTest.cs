@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Atalaya.Bench.Query;
+
+/// <summary>
+/// A Release build of <c>atalaya serve</c> on a loopback port over a given data folder, with the
+/// time from process start to the first <c>GET /readyz</c> that answers 200 (start-up time: runtime
+/// start, opening the store, loading its indexes and whatever the hub builds before it is ready).
+/// </summary>
+public sealed class HubUnderTest : IAsyncDisposable
+{
+    private readonly Process _process;
+
+    private HubUnderTest(Process process, string url, TimeSpan startup)
+    {
+        _process = process;
+        Url = url;
+        Startup = startup;
+    }
+
+    public string Url { get; }
+
+    public TimeSpan Startup { get; }
+
+    public int Pid => _process.Id;
+
+    /// <summary>The Release hub executable, built when missing.</summary>
+    public static string Dll(string repository)
+    {
+        var dll = Path.Combine(repository, "src/Atalaya/bin/Release/net10.0/atalaya.dll");
+        if (!File.Exists(dll))
+        {
+            HubProcess.Run("dotnet", repository, "build", "-c", "Release", "src/Atalaya", "-v", "q");
+        }
+        return dll;
+    }
+
+    /// <summary><c>atalaya import --data DIR FILE</c>; returns its wall time and its summary line.</summary>
+    public static (TimeSpan Elapsed, string Summary) Import(string dll, string data, string file)
+    {
+        var clock = Stopwatch.StartNew();
+        var output = HubProcess.Run("dotnet", Path.GetDirectoryName(data)!, dll, "import", "--data", data, file);
+        var summary = output.Split('\n').LastOrDefault(l => l.StartsWith("Imported", StringComparison.Ordinal))?.Trim() ?? output.Trim();
+        return (clock.Elapsed, summary);
+    }
+
+    /// <summary><c>atalaya tokens create --role admin</c>: the token is the last line of its output.</summary>
+    public static string CreateAdminToken(string dll, string data) =>
+        HubProcess.Run("dotnet", Path.GetDirectoryName(data)!, dll, "tokens", "create", "--role", "admin", "--name", "bench-query", "--data", data)
+            .TrimEnd().Split('\n')[^1].Trim();
+
+    public static async Task<HubUnderTest> StartAsync(string dll, string data, TimeSpan timeout)
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(data)! };
+        foreach (var arg in new[] { dll, "serve", "--data", data, "--urls", url })
+        {
+            info.ArgumentList.Add(arg);
+        }
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var clock = Stopwatch.StartNew();
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        while (clock.Elapsed < timeout && !process.HasExited)
+        {
+            try
+            {
+                using var response = await client.GetAsync(url + "/readyz");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return new HubUnderTest(process, url, clock.Elapsed);
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(10);
+        }
+        var exited = process.HasExited ? $" (exited with {process.ExitCode})" : "";
+        process.Kill(true);
+        process.Dispose();
+        throw new InvalidOperationException($"atalaya serve did not become ready within {timeout.TotalSeconds:F0} s{exited}.");
+    }
+
+    /// <summary>Resident memory now (VmRSS of /proc/PID/status), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{Pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(true);
+        }
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
