@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 4;
+    private const int FormatVersion = 5;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -21,6 +21,10 @@ public sealed partial class KpiProjection
         w.Write(LastSeq);
         w.Write(_count);
         foreach (var pool in AllPools)
+        {
+            pool.Write(w);
+        }
+        foreach (var pool in AllIdPools)
         {
             pool.Write(w);
         }
@@ -79,6 +83,10 @@ public sealed partial class KpiProjection
         LastSeq = r.ReadInt64();
         _count = r.ReadInt64();
         foreach (var pool in AllPools)
+        {
+            pool.Read(r);
+        }
+        foreach (var pool in AllIdPools)
         {
             pool.Read(r);
         }
@@ -145,5 +153,7 @@ public sealed partial class KpiProjection
         }
     }
 
-    private StringPool[] AllPools => [Pools.Types, Pools.Dimension, Pools.Stores, Pools.Users, Pools.Sessions, Pools.Orders, Pools.Products];
+    private StringPool[] AllPools => [Pools.Types, Pools.Dimension, Pools.Stores, Pools.Products];
+
+    private HashedIdPool[] AllIdPools => [Pools.Users, Pools.Sessions, Pools.Orders];
 }

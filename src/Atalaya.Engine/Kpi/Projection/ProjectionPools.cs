@@ -8,9 +8,9 @@ public sealed class ProjectionPools
     public StringPool Types { get; } = new();
     public StringPool Dimension { get; } = new();
     public StringPool Stores { get; } = new();
-    public StringPool Users { get; } = new();
-    public StringPool Sessions { get; } = new();
-    public StringPool Orders { get; } = new();
+    public HashedIdPool Users { get; } = new();
+    public HashedIdPool Sessions { get; } = new();
+    public HashedIdPool Orders { get; } = new();
     public StringPool Products { get; } = new();
 
     /// <summary>The KPI kind of an event type id (interned types are classified once).</summary>
