@@ -21,6 +21,7 @@ public sealed class EventLog : IAsyncDisposable
     private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(
         new UnboundedChannelOptions { SingleReader = true });
     private readonly EventIdIndex _index;
+    private readonly string _snapshotPath;
     private readonly Task _writer;
     private readonly SqliteCommand _insertBlock;
     private readonly SqliteCommand _insertFailed;
@@ -32,7 +33,8 @@ public sealed class EventLog : IAsyncDisposable
     {
         Stores = stores;
         _connection = database.Connect();
-        (_index, _nextSeq) = LoadIndex(_connection);
+        _snapshotPath = IndexSnapshotPath(database.DataDirectory);
+        (_index, _nextSeq) = LoadIndex(_connection, _snapshotPath);
         _eventCount = _index.Count;
         Stores.Load(_connection);
 
@@ -100,7 +102,12 @@ public sealed class EventLog : IAsyncDisposable
         return pending.Completion.Task;
     }
 
-    private static (EventIdIndex Index, long NextSeq) LoadIndex(SqliteConnection connection)
+    /// <summary>
+    /// The dedupe index: its snapshot plus the ids of the blocks stored after it, or every block's
+    /// ids. Either way it must hold exactly as many ids as there are stored events; a snapshot that
+    /// disagrees is dropped and the index rebuilt from all blocks.
+    /// </summary>
+    private static (EventIdIndex Index, long NextSeq) LoadIndex(SqliteConnection connection, string snapshotPath)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT coalesce(sum(event_count), 0), coalesce(max(first_seq + event_count), 1) FROM event_blocks;";
@@ -111,22 +118,38 @@ public sealed class EventLog : IAsyncDisposable
             events = reader.GetInt64(0);
             nextSeq = reader.GetInt64(1);
         }
-        var index = new EventIdIndex((int)Math.Min(int.MaxValue, events + 1024));
-        command.CommandText = "SELECT id_hashes FROM event_blocks;";
-        using (var reader = command.ExecuteReader())
+        if (EventIdIndex.TryLoad(snapshotPath) is { } snapshot && snapshot.NextSeq <= nextSeq)
         {
-            while (reader.Read())
+            AddBlockIds(connection, snapshot.Index, snapshot.NextSeq);
+            if (snapshot.Index.Count == events)
             {
-                using var stream = reader.GetStream(0);
-                var length = (int)stream.Length;
-                var buffer = ArrayPool<byte>.Shared.Rent(length);
-                stream.ReadExactly(buffer, 0, length);
-                index.AddPacked(buffer.AsSpan(0, length));
-                ArrayPool<byte>.Shared.Return(buffer);
+                return (snapshot.Index, nextSeq);
             }
         }
+        var index = new EventIdIndex((int)Math.Min(int.MaxValue, events + 1024));
+        AddBlockIds(connection, index, 0);
         return (index, nextSeq);
     }
+
+    private static void AddBlockIds(SqliteConnection connection, EventIdIndex index, long fromSeq)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT id_hashes FROM event_blocks WHERE first_seq >= $from;";
+        command.Parameters.AddWithValue("$from", fromSeq);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            using var stream = reader.GetStream(0);
+            var length = (int)stream.Length;
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            stream.ReadExactly(buffer, 0, length);
+            index.AddPacked(buffer.AsSpan(0, length));
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Where the dedupe index's snapshot lives: a cache beside the database.</summary>
+    public static string IndexSnapshotPath(string dataDirectory) => Path.Combine(dataDirectory, "event-ids.bin");
 
     private async Task WriteLoop()
     {
@@ -333,6 +356,15 @@ public sealed class EventLog : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+        // The writer has stopped: the index and the next sequence number agree.
+        try
+        {
+            _index.Save(_snapshotPath, _nextSeq);
+        }
+        catch (IOException)
+        {
+            // Only a cache: the next start rebuilds it from the blocks.
+        }
         _insertBlock.Dispose();
         _insertFailed.Dispose();
         _upsertStore.Dispose();
