@@ -188,6 +188,26 @@ public sealed class AuditTests
         Assert.Equal(HttpStatusCode.BadRequest, (await AccessHttp.GetAsync(hub.Client, "/api/audit?from=yesterday-ish", admin)).Status);
     }
 
+    [Fact]
+    public async Task A_token_pasted_into_a_query_string_is_not_written_to_the_audit_log()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var admin = hub.CreateToken(Role.Admin);
+        var analyst = hub.CreateToken(Role.Analyst);
+
+        var (unknownParameter, _) = await AccessHttp.GetAsync(hub.Client, "/api/kpi/query?access_token=" + analyst, analyst);
+        var (asMetric, _) = await AccessHttp.GetAsync(hub.Client, "/api/kpi/query?metric=" + analyst, analyst);
+        var (asFilter, _) = await AccessHttp.GetAsync(hub.Client, "/api/kpi/query?metric=gmv&store_id=st-1," + analyst, analyst);
+
+        Assert.Equal(HttpStatusCode.BadRequest, unknownParameter);
+        Assert.Equal(HttpStatusCode.BadRequest, asMetric);
+        Assert.Equal(HttpStatusCode.OK, asFilter);
+        var everything = string.Join("\n", StoredEvents.Query(hub.DataDirectory, "SELECT params FROM audit_log;"));
+        Assert.Equal(3, everything.Split('\n').Length);
+        Assert.DoesNotContain(analyst[4..], everything, StringComparison.Ordinal);
+        Assert.DoesNotContain(analyst[4..], (await AccessHttp.GetAsync(hub.Client, "/api/audit", admin)).Body, StringComparison.Ordinal);
+    }
+
     public static TheoryData<string, string, int, string> Tamperings() => new()
     {
         { "untouched", "", 0, "intact" },
