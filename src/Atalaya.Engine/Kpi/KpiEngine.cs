@@ -182,6 +182,16 @@ public sealed class KpiEngine
         using var read = Projection.Read();
         var row = Projection.StoreRowOf(storeId)
             ?? throw new KpiQueryException($"store_id '{storeId}' has no store_created event: its category and country are unknown");
+        // A lead's scope names places, not stores: the store's own country, hub and zone must be inside it.
+        foreach (var (dimension, value) in new[] { (Dimension.Country, row.Country), (Dimension.Hub, row.Hub), (Dimension.Zone, row.Zone) })
+        {
+            var place = Projection.Pools.Dimension[value] ?? "";
+            if (scope.Allowed(dimension) is { } allowed && !allowed.Contains(place, StringComparer.Ordinal))
+            {
+                throw new ScopeViolationException(
+                    $"store_id '{storeId}' is outside this token's scope: its {Dimensions.Name(dimension)} '{place}' is not one of {string.Join(", ", allowed)}");
+            }
+        }
         var peers = Projection.StoresWith(row.Country, row.Category).Where(id => id != storeId).ToList();
         var query = new KpiQuery([metric], start, end, Aggregate.Daily, tz,
             new DimensionFilter(new Dictionary<Dimension, IReadOnlyList<string>> { [Dimension.StoreId] = [storeId, .. peers] }),

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Atalaya.Collect;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
@@ -22,7 +23,7 @@ public sealed record ReadAnswer(byte[] Json, int Rows);
 /// what, the normalized parameters, the scope, the filters the scope injected and the rows
 /// returned, committed before the answer is sent.
 /// </summary>
-public static class ReadCall
+public static partial class ReadCall
 {
     public static async Task<IResult> RunAsync(HttpContext context, HubState state, IReadOnlyCollection<string> allowed, Func<ReadContext, ReadAnswer> run)
     {
@@ -71,16 +72,25 @@ public static class ReadCall
         hub.Kpis.Time.GetUtcNow(), token.Id, Roles.Name(token.Role), $"{context.Request.Method} {context.Request.Path}",
         NormalizedParams(context.Request.Query), ScopeJson(token), InjectedJson(scope), rows, status);
 
-    /// <summary>The query parameters sorted by name, as a JSON object (tokens never travel in URLs).</summary>
+    /// <summary>
+    /// The query parameters sorted by name, as a JSON object. Tokens belong in the Authorization
+    /// header, but one pasted into a URL by mistake must not land in the append-only log: anything
+    /// shaped like a token is redacted.
+    /// </summary>
     public static string NormalizedParams(IQueryCollection query) => KpiJson.Text(w =>
     {
         w.WriteStartObject();
         foreach (var (key, value) in query.OrderBy(q => q.Key, StringComparer.Ordinal))
         {
-            w.WriteString(key, value.ToString());
+            w.WriteString(TokenShaped().Replace(key, Redacted), TokenShaped().Replace(value.ToString(), Redacted));
         }
         w.WriteEndObject();
     });
+
+    private const string Redacted = "atl_[redacted]";
+
+    [GeneratedRegex("atl_[A-Za-z]+_[0-9A-Za-z]{16,}")]
+    private static partial Regex TokenShaped();
 
     public static string ScopeJson(TokenInfo token) => KpiJson.Text(w =>
     {

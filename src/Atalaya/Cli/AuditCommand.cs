@@ -22,7 +22,9 @@ public static class AuditCommand
                 Console.WriteLine($"Audit log intact: {result.Checked:N0} entries, every link verified.");
                 return 0;
             }
-            return CommonOptions.Fail($"audit log broken at entry {result.BrokenAt}: {result.Problem}. {result.Checked - 1:N0} entries before it are intact.");
+            // Exit code 1, not the usage-error 2 of CommonOptions.Fail: scripts and monitors tell "tampered" from "misused".
+            Console.Error.WriteLine($"error: audit log broken at entry {result.BrokenAt}: {result.Problem}. {result.Checked - 1:N0} entries before it are intact.");
+            return 1;
         });
         command.Add(verify);
         return command;

@@ -11,7 +11,8 @@ namespace Atalaya.Kpi;
 /// <c>GET /api/kpi/events</c>: Server-Sent Events for live dashboards. Sends an <c>event: summary</c>
 /// (the <c>/api/kpi/summary</c> answer for the same parameters) at once; then checks every 500 ms
 /// whether stored events changed the projection and sends the new summary when its figures
-/// changed; and sends one at least every 10 s regardless, which doubles as a keep-alive. Since
+/// changed; and sends one at least every 10 s regardless, which doubles as a keep-alive. The
+/// stream ends once its token no longer authenticates (revoked), within a second of the revocation. Since
 /// events are in the projection before their 2xx, a posted event shows within about half a second.
 /// </summary>
 public static class KpiEventStream
@@ -68,10 +69,18 @@ public static class KpiEventStream
                     var summary = KpiEndpoints.Summary(read).Json;
                     if (last is null || now - lastSent >= Heartbeat || !summary.AsSpan().SequenceEqual(last))
                     {
+                        if (!StillValid(hub, context))
+                        {
+                            return;
+                        }
                         await SendAsync(response, summary, aborted).ConfigureAwait(false);
                         last = summary;
                         lastSent = now;
                     }
+                }
+                if (!StillValid(hub, context))
+                {
+                    return;
                 }
                 await Task.Delay(Check, aborted).ConfigureAwait(false);
             }
@@ -79,6 +88,24 @@ public static class KpiEventStream
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client went away.
+        }
+    }
+
+    /// <summary>
+    /// Whether the stream's token still authenticates. Checked before every send and every check
+    /// period, so a token revoked anywhere (the API, or the CLI through the one-second token cache)
+    /// gets nothing a second after its revocation, and its stream ends.
+    /// </summary>
+    private static bool StillValid(Engine.Hub hub, HttpContext context)
+    {
+        try
+        {
+            ReadAccess.Check(hub.Tokens, context.Request);
+            return true;
+        }
+        catch (BodyException)
+        {
+            return false;
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -20,13 +21,15 @@ public sealed class ChildHub : IAsyncDisposable
 
     private readonly Lock _logLock = new();
     private readonly StreamWriter _log;
+    private readonly string[] _serveArguments;
     private Process? _process;
     private int _starts;
     private bool _passed;
 
-    private ChildHub(string dataDir, int port)
+    private ChildHub(string dataDir, int port, string[] serveArguments)
     {
         DataDir = dataDir;
+        _serveArguments = serveArguments;
         BaseAddress = new Uri($"http://127.0.0.1:{port}/");
         _log = new StreamWriter(Path.Combine(dataDir, "hub.log"), append: true, Encoding.UTF8) { AutoFlush = true };
     }
@@ -47,11 +50,15 @@ public sealed class ChildHub : IAsyncDisposable
     public static string HubAssembly => Path.Combine(AppContext.BaseDirectory, "atalaya.dll");
 
     /// <summary>Creates a data folder and a write key, then starts the hub and waits until it is ready.</summary>
-    public static async Task<ChildHub> LaunchAsync(string name, CancellationToken cancellationToken = default)
+    public static Task<ChildHub> LaunchAsync(string name, CancellationToken cancellationToken = default) =>
+        LaunchAsync(name, [], cancellationToken);
+
+    /// <summary>As <see cref="LaunchAsync(string, CancellationToken)"/>, with more options for <c>serve</c> (e.g. <c>--log-format json</c>).</summary>
+    public static async Task<ChildHub> LaunchAsync(string name, string[] serveArguments, CancellationToken cancellationToken = default)
     {
         var dataDir = Path.Combine(Path.GetTempPath(), "atalaya-tests", $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid():N}"[..^24]);
         Directory.CreateDirectory(dataDir);
-        var hub = new ChildHub(dataDir, FreeLoopbackPort());
+        var hub = new ChildHub(dataDir, FreeLoopbackPort(), serveArguments);
         try
         {
             hub.WriteKey = await hub.CreateTokenAsync("write", ["--source", "test"], cancellationToken);
@@ -110,7 +117,7 @@ public sealed class ChildHub : IAsyncDisposable
         WriteLog($"==== start {_starts} at {DateTime.UtcNow:O} ====");
         var process = new Process
         {
-            StartInfo = ChildStartInfo(["serve", "--data", DataDir, "--urls", BaseAddress.GetLeftPart(UriPartial.Authority)]),
+            StartInfo = ChildStartInfo(["serve", "--data", DataDir, "--urls", BaseAddress.GetLeftPart(UriPartial.Authority), .. _serveArguments]),
             EnableRaisingEvents = true,
         };
         process.OutputDataReceived += (_, e) => WriteLog(e.Data);
@@ -139,6 +146,22 @@ public sealed class ChildHub : IAsyncDisposable
         }
         await process.WaitForExitAsync();
         WriteLog($"==== killed at {DateTime.UtcNow:O} (exit code {process.ExitCode}) ====");
+    }
+
+    /// <summary>Asks the hub to stop as an operator's Ctrl+C or a service manager would (SIGTERM) and waits until it has exited and its output is read.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is not { HasExited: false } process)
+        {
+            return;
+        }
+        using (var kill = Process.Start("kill", ["-TERM", process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            await kill.WaitForExitAsync();
+        }
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        WriteLog($"==== stopped at {DateTime.UtcNow:O} (exit code {process.ExitCode}) ====");
     }
 
     /// <summary>Kills the hub and starts it again on the same data folder and port.</summary>
