@@ -15,6 +15,7 @@ namespace Atalaya.Engine.Access;
 public sealed class TokenStore
 {
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(1);
+    private const int MaxCached = 10_000;
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
     private readonly HubDatabase _database;
@@ -113,6 +114,12 @@ public sealed class TokenStore
         if (!_cache.TryGetValue(key, out var cached) || now - cached.LoadedAt > CacheFor)
         {
             cached = (Load(Hash(secret)), now);
+            // Unknown secrets are cached too (a retry storm with a bad key costs no query), but
+            // anyone can send endless distinct ones: keep the cache bounded.
+            if (_cache.Count >= MaxCached)
+            {
+                _cache.Clear();
+            }
             _cache[key] = cached;
         }
         if (cached.Token is not { IsRevoked: false } token)
