@@ -16,4 +16,10 @@ public sealed class BatchStores
         _created is not null && _created.TryGetValue(storeId, out var local) ? local
         : directory.TryGet(storeId, out var known) ? known
         : null;
+
+    /// <summary>The same lookup without allocating the id (the ingest hot path).</summary>
+    public StoreDimension? Find(ReadOnlySpan<char> storeId, StoreDirectory directory) =>
+        _created is not null && _created.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(storeId, out var local) ? local
+        : directory.TryGet(storeId, out var known) ? known
+        : null;
 }
