@@ -23,15 +23,21 @@ public sealed partial class EventNormalizer
 
     private static readonly string[] DeviceTypes = ["mobile", "tablet", "desktop"];
     private static readonly string[] Platforms = ["web", "ios", "android", "server"];
+    private static readonly byte[][] DeviceTypesUtf8 = [.. DeviceTypes.Select(System.Text.Encoding.UTF8.GetBytes)];
+    private static readonly byte[][] PlatformsUtf8 = [.. Platforms.Select(System.Text.Encoding.UTF8.GetBytes)];
 
     private readonly EventCatalog _catalog;
     private readonly StoreDirectory _stores;
     private readonly FxRateTable _fx;
     private readonly IngestOptions _options;
+    private readonly CompiledCatalog _compiled;
+    private readonly byte[] _reportingCurrency;
 
     public EventNormalizer(EventCatalog catalog, StoreDirectory stores, FxRateTable fx, IngestOptions options)
     {
         _catalog = catalog;
+        _compiled = new CompiledCatalog(catalog);
+        _reportingCurrency = System.Text.Encoding.UTF8.GetBytes(options.ReportingCurrency);
         _stores = stores;
         _fx = fx;
         _options = options;
