@@ -12,12 +12,22 @@ namespace Atalaya.Engine.Collect;
 /// </summary>
 public sealed class FxRateTable
 {
-    private readonly ConcurrentDictionary<string, SortedList<DateOnly, decimal>> _rates = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SortedList<DateOnly, decimal>> _rates;
+    private readonly ConcurrentDictionary<string, SortedList<DateOnly, decimal>>.AlternateLookup<ReadOnlySpan<char>> _byChars;
 
-    public bool TryGet(string currency, DateOnly day, out decimal rate)
+    public FxRateTable()
+    {
+        _rates = new(StringComparer.Ordinal);
+        _byChars = _rates.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
+
+    public bool TryGet(string currency, DateOnly day, out decimal rate) => TryGet(currency.AsSpan(), day, out rate);
+
+    /// <summary>The same lookup without allocating the currency code (the ingest hot path).</summary>
+    public bool TryGet(ReadOnlySpan<char> currency, DateOnly day, out decimal rate)
     {
         rate = 0;
-        if (!_rates.TryGetValue(currency, out var days))
+        if (!_byChars.TryGetValue(currency, out var days))
         {
             return false;
         }

@@ -18,6 +18,7 @@ public sealed class IngestPipeline
     private readonly IngestOptions _options;
     private readonly TimeProvider _time;
     private readonly IngestCounters _counters;
+    private readonly int _catalogVersion;
 
     public IngestPipeline(EventLog log, EventCatalog catalog, FxRateTable fx, IngestOptions options, TimeProvider? time = null, IngestCounters? counters = null)
     {
@@ -26,6 +27,7 @@ public sealed class IngestPipeline
         _time = time ?? TimeProvider.System;
         _counters = counters ?? new IngestCounters();
         _normalizer = new EventNormalizer(catalog, log.Stores, fx, options);
+        _catalogVersion = catalog.Version;
     }
 
     public IngestOptions Options => _options;
@@ -35,60 +37,152 @@ public sealed class IngestPipeline
     /// <summary>A native body: one event object, a JSON array of events, or NDJSON.</summary>
     public async Task<IngestResult> IngestNativeAsync(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem, CancellationToken cancellationToken = default)
     {
+        using var batch = NormalizeNative(body, ndjson, sourceSystem);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await AppendAsync(batch).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Parse → validate → enrich for a native body: its events normalized into a batch, or their
+    /// rejections recorded there. The caller appends and disposes the batch. A body that cannot be
+    /// read at all throws <see cref="MalformedBodyException"/>.
+    /// </summary>
+    public AppendBatch NormalizeNative(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem)
+    {
         EnsureUtf8(body.Span);
-        using var batch = new AppendBatch(sourceSystem, _time.GetUtcNow().ToUnixTimeMilliseconds(), body.Length);
-        var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
-        var stores = new BatchStores();
+        var receivedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        var batch = new AppendBatch(sourceSystem, receivedAtMs, body.Length);
+        try
+        {
+            if (ndjson)
+            {
+                NormalizeLines(body, new BatchTarget(batch, _catalogVersion));
+            }
+            else if (!TryNormalizeSinglePass(body, new BatchTarget(batch, _catalogVersion)))
+            {
+                // Not well-formed, or not an object or a non-empty array: the document path words the refusal.
+                batch.Dispose();
+                batch = new AppendBatch(sourceSystem, receivedAtMs, body.Length);
+                NormalizeDocument(body, new BatchTarget(batch, _catalogVersion));
+            }
+            return batch;
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// One forward read of the body (an event object or an array of them) that validates and writes
+    /// each event as it goes. False, with the batch to be thrown away, when the body is not one of
+    /// those well-formed, so that <see cref="NormalizeDocument"/> can say what is wrong with it.
+    /// </summary>
+    private bool TryNormalizeSinglePass(ReadOnlyMemory<byte> body, BatchTarget target)
+    {
+        var reader = new Utf8JsonReader(body.Span, new JsonReaderOptions { MaxDepth = _options.MaxJsonDepth });
+        try
+        {
+            if (!reader.Read())
+            {
+                return false;
+            }
+            if (reader.TokenType == JsonTokenType.StartObject)
+            {
+                _normalizer.Normalize(ref reader, body, 0, target, wholeInput: true);
+                return true;
+            }
+            if (reader.TokenType != JsonTokenType.StartArray)
+            {
+                return false;
+            }
+            var index = 0;
+            while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+            {
+                _normalizer.Normalize(ref reader, body, index++, target, wholeInput: false);
+            }
+            // Past the array the reader either ends or throws on what follows.
+            return index > 0 && !reader.Read();
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private void NormalizeDocument(ReadOnlyMemory<byte> body, BatchTarget target)
+    {
         var documentOptions = new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth };
-        if (ndjson)
+        using var document = ParseWhole(body, documentOptions);
+        var root = document.RootElement;
+        if (root.ValueKind == JsonValueKind.Array)
         {
             var index = 0;
-            foreach (var line in SplitLines(body))
+            foreach (var element in root.EnumerateArray())
+            {
+                _normalizer.Normalize(element, index++, target.Batch, target.Writer, target.Stores);
+            }
+            if (index == 0)
+            {
+                throw new MalformedBodyException("The body is an empty array: send at least one event.");
+            }
+        }
+        else if (root.ValueKind == JsonValueKind.Object)
+        {
+            _normalizer.Normalize(root, 0, target.Batch, target.Writer, target.Stores);
+        }
+        else
+        {
+            throw new MalformedBodyException($"The body must be a JSON object (one event) or an array of events, got {FieldValidator.Describe(root)}.");
+        }
+    }
+
+    private void NormalizeLines(ReadOnlyMemory<byte> body, BatchTarget target)
+    {
+        var documentOptions = new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth };
+        var readerOptions = new JsonReaderOptions { MaxDepth = _options.MaxJsonDepth };
+        var index = 0;
+        foreach (var line in SplitLines(body))
+        {
+            if (!TryNormalizeLine(line, index, target, readerOptions))
             {
                 try
                 {
                     using var document = JsonDocument.Parse(line, documentOptions);
-                    _normalizer.Normalize(document.RootElement, index, batch, writer, stores);
+                    _normalizer.Normalize(document.RootElement, index, target.Batch, target.Writer, target.Stores);
                 }
                 catch (JsonException ex)
                 {
-                    batch.AddRejected(new QuarantinedEvent(index, null, nameof(RejectReason.Malformed),
+                    target.Batch.AddRejected(new QuarantinedEvent(index, null, nameof(RejectReason.Malformed),
                         [$"line {index + 1}: invalid JSON: {Where(ex)}"], Truncate(line)));
                 }
-                index++;
             }
-            if (index == 0)
-            {
-                throw new MalformedBodyException("The body holds no events (NDJSON: one JSON event per line).");
-            }
+            index++;
         }
-        else
+        if (index == 0)
         {
-            using var document = ParseWhole(body, documentOptions);
-            var root = document.RootElement;
-            if (root.ValueKind == JsonValueKind.Array)
-            {
-                var index = 0;
-                foreach (var element in root.EnumerateArray())
-                {
-                    _normalizer.Normalize(element, index++, batch, writer, stores);
-                }
-                if (index == 0)
-                {
-                    throw new MalformedBodyException("The body is an empty array: send at least one event.");
-                }
-            }
-            else if (root.ValueKind == JsonValueKind.Object)
-            {
-                _normalizer.Normalize(root, 0, batch, writer, stores);
-            }
-            else
-            {
-                throw new MalformedBodyException($"The body must be a JSON object (one event) or an array of events, got {FieldValidator.Describe(root)}.");
-            }
+            throw new MalformedBodyException("The body holds no events (NDJSON: one JSON event per line).");
         }
-        cancellationToken.ThrowIfCancellationRequested();
-        return await AppendAsync(batch).ConfigureAwait(false);
+    }
+
+    /// <summary>A line holding one event object, in one forward read; false (nothing written) for anything else.</summary>
+    private bool TryNormalizeLine(ReadOnlyMemory<byte> line, int index, BatchTarget target, JsonReaderOptions options)
+    {
+        var reader = new Utf8JsonReader(line.Span, options);
+        try
+        {
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+            _normalizer.Normalize(ref reader, line, index, target, wholeInput: true);
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Segment messages already mapped to native events (see <see cref="SegmentMapper"/>).</summary>

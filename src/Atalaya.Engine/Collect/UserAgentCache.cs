@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace Atalaya.Engine.Collect;
@@ -25,16 +26,22 @@ public static class UserAgentCache
     public static Entry Get(JsonElement userAgent)
     {
         var raw = JsonMarshal.GetRawUtf8Value(userAgent);
-        var key = XxHash3.HashToUInt64(raw);
-        if (Entries.TryGetValue(key, out var entry) && raw.SequenceEqual(entry.Raw))
-        {
-            return entry;
-        }
-        var info = UserAgentParser.Parse(userAgent.GetString());
-        entry = new Entry(raw.ToArray(), info, Fragment("device_type", info.DeviceType), Fragment("os", info.Os), Fragment("browser", info.Browser));
+        return Find(raw) ?? Add(raw, userAgent.GetString());
+    }
+
+    /// <param name="raw">A JSON string with its quotes, as sent, holding no escape sequence.</param>
+    public static Entry GetUnescaped(ReadOnlySpan<byte> raw) => Find(raw) ?? Add(raw, Encoding.UTF8.GetString(raw[1..^1]));
+
+    private static Entry? Find(ReadOnlySpan<byte> raw) =>
+        Entries.TryGetValue(XxHash3.HashToUInt64(raw), out var entry) && raw.SequenceEqual(entry.Raw) ? entry : null;
+
+    private static Entry Add(ReadOnlySpan<byte> raw, string? userAgent)
+    {
+        var info = UserAgentParser.Parse(userAgent);
+        var entry = new Entry(raw.ToArray(), info, Fragment("device_type", info.DeviceType), Fragment("os", info.Os), Fragment("browser", info.Browser));
         if (Entries.Count < MaxEntries)
         {
-            Entries[key] = entry;
+            Entries[XxHash3.HashToUInt64(raw)] = entry;
         }
         return entry;
     }

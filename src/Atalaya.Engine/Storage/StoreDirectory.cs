@@ -10,11 +10,21 @@ namespace Atalaya.Engine.Storage;
 /// </summary>
 public sealed class StoreDirectory
 {
-    private readonly ConcurrentDictionary<string, StoreDimension> _stores = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StoreDimension> _stores;
+    private readonly ConcurrentDictionary<string, StoreDimension>.AlternateLookup<ReadOnlySpan<char>> _byChars;
+
+    public StoreDirectory()
+    {
+        _stores = new(StringComparer.Ordinal);
+        _byChars = _stores.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     public int Count => _stores.Count;
 
     public bool TryGet(string storeId, out StoreDimension store) => _stores.TryGetValue(storeId, out store!);
+
+    /// <summary>Looks a store up without allocating its id (the ingest hot path).</summary>
+    public bool TryGet(ReadOnlySpan<char> storeId, out StoreDimension store) => _byChars.TryGetValue(storeId, out store!);
 
     public void Set(StoreDimension store) => _stores[store.StoreId] = store;
 
