@@ -34,8 +34,10 @@ internal static class RetentionAnalysis
         }
         orders.Sort((a, b) => a.Ts.CompareTo(b.Ts));
         var cohortOf = new Dictionary<int, int>();
-        var seen = new HashSet<(int Cohort, int Since, int User)>();
-        var counts = new SortedDictionary<(int Cohort, int Since), long>();
+        // (cohort, periods since, user) packed into one key, radix-sorted, counted per run:
+        // distinct users per cell without a hash set of tuples.
+        var keys = new long[orders.Count];
+        var n = 0;
         // Every UTC offset is a multiple of 15 minutes, so a local period never changes within a
         // UTC quarter hour: convert once per quarter hour, not once per order.
         var periodOfHour = new Dictionary<long, int>();
@@ -50,10 +52,24 @@ internal static class RetentionAnalysis
             {
                 cohortOf[user] = cohort = period;
             }
-            if (seen.Add((cohort, period - cohort, user)))
+            keys[n++] = ((long)cohort << 46) | ((long)(period - cohort) << 30) | (uint)user;
+        }
+        Query.RadixSort.Sort(keys.AsSpan(0, n));
+        var counts = new List<((int Cohort, int Since) Key, long Value)>();
+        for (var i = 0; i < n; i++)
+        {
+            if (i > 0 && keys[i] == keys[i - 1])
             {
-                var key = (cohort, period - cohort);
-                counts[key] = counts.GetValueOrDefault(key) + 1;
+                continue;
+            }
+            var key = ((int)(keys[i] >> 46), (int)((keys[i] >> 30) & 0xFFFF));
+            if (counts.Count > 0 && counts[^1].Key == key)
+            {
+                counts[^1] = (key, counts[^1].Value + 1);
+            }
+            else
+            {
+                counts.Add((key, 1));
             }
         }
         return counts.Select(c => new RetentionCell(Label(c.Key.Cohort, weekly), c.Key.Since, c.Value)).ToList();
