@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>
-/// A fixed-size slice of the columnar projection: one primitive array per column (34 bytes per
+/// A fixed-size slice of the columnar projection: one primitive array per column (26 bytes per
 /// event), the chunk's time range (a zone map) so that range scans skip whole chunks, and the
 /// dimension combinations present, so that finding the groups of a range does not need a scan.
 /// Chunks are never reallocated, so the projection grows without copying.
@@ -17,9 +17,7 @@ public sealed class EventChunk
     /// <summary>The event's <see cref="DimensionCombo"/>: the store's dimensions when the store is known, else the context's.</summary>
     public readonly int[] Combo = new int[Size];
     public readonly int[] User = new int[Size];
-    /// <summary>Reporting-currency amount: purchase total, payment or charge amount, snapshot total.</summary>
-    public readonly double[] Amount = new double[Size];
-    /// <summary>Per kind: units of a purchase, <see cref="FinalStatus"/> of a status change, product of a view or cart add.</summary>
+    /// <summary>Per kind: the entry's position in its <see cref="KindIndex"/> columns for money and order kinds, the product of a view or cart add.</summary>
     public readonly int[] Aux = new int[Size];
 
     /// <summary>Combinations of the chunk's catalog (non-custom) events.</summary>

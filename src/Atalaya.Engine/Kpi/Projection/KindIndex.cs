@@ -1,10 +1,14 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>
-/// For each <see cref="EventKind"/>, the projection indexes of its catalog events in storage order,
-/// so that a KPI over orders or payments touches those events only (a few percent of all events)
-/// instead of scanning every event of the range. Blocks of entries carry their time range (zone
-/// maps), so a range query skips the blocks outside it.
+/// For each <see cref="EventKind"/>, its catalog events in storage order, so that a KPI over orders
+/// or payments touches those events only (a few percent of all events) instead of scanning every
+/// event of the range. Blocks of entries carry their time range (zone maps), so a range query skips
+/// the blocks outside it. For the money and order kinds the entries also carry the facts their
+/// KPIs read — time, dimension combination, user, reporting-currency amount, a per-kind integer
+/// (units of a purchase, final status of a status change) and whether the entry counts (the
+/// order's first purchase or final status) — as columns of their own, so those scans read memory
+/// in order instead of jumping around the projection.
 /// </summary>
 public sealed class KindIndex
 {
@@ -13,63 +17,52 @@ public sealed class KindIndex
 
     private static readonly int KindCount = Enum.GetValues<EventKind>().Length;
 
-    private readonly int[][] _entries = new int[KindCount][];
-    private readonly int[] _counts = new int[KindCount];
-    private readonly long[][] _blockMin = new long[KindCount][];
-    private readonly long[][] _blockMax = new long[KindCount][];
+    private readonly KindColumns[] _kinds = new KindColumns[KindCount];
 
     public KindIndex()
     {
         for (var k = 0; k < KindCount; k++)
         {
-            _entries[k] = new int[256];
-            _blockMin[k] = new long[4];
-            _blockMax[k] = new long[4];
+            _kinds[k] = new KindColumns(IsRich((EventKind)k));
         }
     }
 
-    public ReadOnlySpan<int> Of(EventKind kind) => _entries[(int)kind].AsSpan(0, _counts[(int)kind]);
+    /// <summary>Kinds whose facts are kept in the index (about a tenth of all events).</summary>
+    public static bool IsRich(EventKind kind) => kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded or EventKind.PaymentFailed
+        or EventKind.OrderStatusChanged or EventKind.SubscriptionCharged or EventKind.LeadCreated;
 
-    public void Add(EventKind kind, int index, long ts)
-    {
-        var k = (int)kind;
-        ref var entries = ref _entries[k];
-        ref var count = ref _counts[k];
-        if (count == entries.Length)
-        {
-            Array.Resize(ref entries, count + Math.Max(256, count / 2));
-        }
-        var block = count / Block;
-        if (block == _blockMin[k].Length)
-        {
-            Array.Resize(ref _blockMin[k], block * 2);
-            Array.Resize(ref _blockMax[k], block * 2);
-        }
-        if (count % Block == 0)
-        {
-            _blockMin[k][block] = ts;
-            _blockMax[k][block] = ts;
-        }
-        else
-        {
-            _blockMin[k][block] = Math.Min(_blockMin[k][block], ts);
-            _blockMax[k][block] = Math.Max(_blockMax[k][block], ts);
-        }
-        entries[count++] = index;
-    }
+    public KindColumns this[EventKind kind] => _kinds[(int)kind];
+
+    public ReadOnlySpan<int> Of(EventKind kind) => _kinds[(int)kind].Events;
+
+    /// <summary>Adds an event; returns its position among its kind's entries.</summary>
+    public int Add(EventKind kind, int index, long ts, int combo = 0, int user = 0, double amount = 0, int aux = 0) =>
+        _kinds[(int)kind].Add(index, ts, combo, user, amount, aux);
 
     /// <summary>The entries of <paramref name="kind"/> in the blocks that may hold an event in [from, to).</summary>
-    public IEnumerable<(int Start, int Length)> BlocksIn(EventKind kind, long from, long to)
+    public IEnumerable<(int Start, int Length)> BlocksIn(EventKind kind, long from, long to) => _kinds[(int)kind].BlocksIn(from, to);
+
+    public void Remap(IReadOnlyDictionary<int, int> moved)
     {
-        var k = (int)kind;
-        var count = _counts[k];
-        for (var start = 0; start < count; start += Block)
+        foreach (var kind in _kinds)
         {
-            var block = start / Block;
-            if (_blockMax[k][block] >= from && _blockMin[k][block] < to)
-            {
-                yield return (start, Math.Min(Block, count - start));
-            }
+            kind.Remap(moved);
+        }
+    }
+
+    internal void Write(BinaryWriter writer)
+    {
+        foreach (var kind in _kinds)
+        {
+            kind.Write(writer);
+        }
+    }
+
+    internal void Read(BinaryReader reader)
+    {
+        foreach (var kind in _kinds)
+        {
+            kind.Read(reader);
         }
     }
 }

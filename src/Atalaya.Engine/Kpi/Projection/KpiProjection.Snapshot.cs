@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 5;
+    private const int FormatVersion = 6;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -44,7 +44,6 @@ public sealed partial class KpiProjection
                 ProjectionSnapshot.WriteArray<int>(w, column);
             }
             ProjectionSnapshot.WriteArray<int>(w, c.Combos.Order().ToArray());
-            ProjectionSnapshot.WriteArray<double>(w, c.Amount);
         }
         ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw);
         ProjectionSnapshot.WriteArray<int>(w, _orderFirst.Raw);
@@ -69,6 +68,7 @@ public sealed partial class KpiProjection
             w.Write(name.TimestampMs);
         }
         _items.Write(w);
+        Kinds.Write(w);
         w.Write(Magic);
     }
 
@@ -104,7 +104,6 @@ public sealed partial class KpiProjection
                 ProjectionSnapshot.ReadInto(r, column);
             }
             c.Combos.UnionWith(ProjectionSnapshot.ReadArray<int>(r));
-            ProjectionSnapshot.ReadInto(r, c.Amount);
             _chunks.Add(c);
         }
         _sessions.Raw = ProjectionSnapshot.ReadArray<SessionRow>(r);
@@ -123,6 +122,7 @@ public sealed partial class KpiProjection
             _productNames[r.ReadInt64()] = new ProductName(r.ReadString(), r.ReadInt64());
         }
         _items.Read(r);
+        Kinds.Read(r);
         if (r.ReadString() != Magic)
         {
             throw new InvalidDataException("the snapshot is truncated");
@@ -137,18 +137,6 @@ public sealed partial class KpiProjection
             if (sessions[id].FirstEvent >= 0 && sessions[id].Events > 0)
             {
                 WidenSessionBlock(id, sessions[id].FirstTs);
-            }
-        }
-        // The kind index is derived: rebuilt rather than stored.
-        for (var k = 0; k < _chunks.Count; k++)
-        {
-            var chunk = _chunks[k];
-            for (var i = 0; i < chunk.Count; i++)
-            {
-                if ((chunk.Flags[i] & EventFlags.Custom) == 0)
-                {
-                    Kinds.Add(chunk.Kind[i], k * EventChunk.Size + i, chunk.Ts[i]);
-                }
             }
         }
     }

@@ -160,7 +160,6 @@ public sealed partial class KpiProjection
             _stores.At(f.Store).Events++;
         }
         chunk.User[i] = f.User;
-        chunk.Amount[i] = amount;
         chunk.Aux[i] = aux;
         chunk.Count++;
         chunk.MinTs = Math.Min(chunk.MinTs, f.TimestampMs);
@@ -171,7 +170,15 @@ public sealed partial class KpiProjection
         {
             return;
         }
-        Kinds.Add(f.Kind, index, f.TimestampMs);
+        if (KindIndex.IsRich(f.Kind))
+        {
+            // The kind's own columns carry the facts; the chunk keeps the entry's position.
+            chunk.Aux[i] = Kinds.Add(f.Kind, index, f.TimestampMs, comboId, f.User, amount, aux);
+        }
+        else
+        {
+            Kinds.Add(f.Kind, index, f.TimestampMs);
+        }
         if (f.Session != 0)
         {
             AddToSession(f.Session, index, f.TimestampMs, f.Kind, comboId);
@@ -206,10 +213,18 @@ public sealed partial class KpiProjection
         }
         if (first >= 0)
         {
-            Chunk(first).Flags[first & (EventChunk.Size - 1)] &= ~EventFlags.Counted;
+            SetCounted(first, false);
         }
-        Chunk(index).Flags[index & (EventChunk.Size - 1)] |= EventFlags.Counted;
+        SetCounted(index, true);
         first = index;
+    }
+
+    private void SetCounted(int index, bool counted)
+    {
+        var chunk = Chunk(index);
+        var i = index & (EventChunk.Size - 1);
+        chunk.Flags[i] = counted ? chunk.Flags[i] | EventFlags.Counted : chunk.Flags[i] & ~EventFlags.Counted;
+        Kinds[chunk.Kind[i]].SetCounted(chunk.Aux[i], counted);
     }
 
     private void AddToSession(int session, int index, long ts, EventKind kind, int combo)
@@ -280,6 +295,7 @@ public sealed partial class KpiProjection
                 moved[id] = Combos.Intern(c with { Country = row.Country, Hub = row.Hub, Zone = row.Zone, Category = row.Category });
             }
         }
+        Kinds.Remap(moved);
         var sessions = _sessions.Raw;
         for (var s = 0; s < sessions.Length; s++)
         {

@@ -23,33 +23,58 @@ internal sealed partial class KpiEvaluator
             CountVisitors();
         }
         var stores = Needs(KpiId.ActiveStores) ? new DistinctPairs(_projection.Pools.Stores.Count + 1) : null;
-        var periods = _grid.Count;
         foreach (var kind in CountedKinds)
         {
             if (!NeedsKind(kind))
             {
                 continue;
             }
-            foreach (var index in InRange(kind, _grid.Start, _grid.End))
+            var columns = _projection.Kinds[kind];
+            if (columns.Rich)
             {
-                var chunk = _projection.Chunk(index);
-                var i = index & (EventChunk.Size - 1);
-                var t = chunk.Ts[i];
-                if (t < _grid.Start || t >= _grid.End || !_scope.Matches(chunk, i))
+                AddUp(kind, columns, stores);
+            }
+            else
+            {
+                Count(kind, columns);
+            }
+        }
+        var periods = _grid.Count;
+        stores?.Count((cell, n) => _cells[cell / periods][cell % periods].ActiveStores = n);
+    }
+
+    /// <summary>Money and order kinds, from the kind's own columns, read in order.</summary>
+    private void AddUp(EventKind kind, KindColumns columns, DistinctPairs? stores)
+    {
+        var ts = columns.Ts;
+        var combos = columns.Combo;
+        var amounts = columns.Amount;
+        var aux = columns.Aux;
+        var counted = columns.Counted;
+        var periods = _grid.Count;
+        var period = 0;
+        foreach (var (start, length) in columns.BlocksIn(_grid.Start, _grid.End))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = ts[k];
+                if (t < _grid.Start || t >= _grid.End || !_scope.MatchesCombo(combos[k]))
                 {
                     continue;
                 }
-                var group = _scope.GroupOf(chunk, i);
-                var period = _grid.Find(t);
+                if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                {
+                    period = _grid.Find(t);
+                }
+                var group = _scope.GroupOfCombo(combos[k]);
                 ref var cell = ref CellsOf(group)[period];
-                var counted = (chunk.Flags[i] & EventFlags.Counted) != 0;
                 switch (kind)
                 {
-                    case EventKind.PurchaseCompleted when counted:
+                    case EventKind.PurchaseCompleted when counted[k]:
                         cell.Orders++;
-                        cell.Gmv += chunk.Amount[i];
-                        cell.Units += chunk.Aux[i];
-                        var store = _projection.StoreOf(chunk, i);
+                        cell.Gmv += amounts[k];
+                        cell.Units += aux[k];
+                        var store = _projection.Combos[combos[k]].Store;
                         if (stores is not null && store != 0)
                         {
                             stores.Add(group * periods + period, store);
@@ -57,7 +82,7 @@ internal sealed partial class KpiEvaluator
                         break;
                     case EventKind.PaymentSucceeded:
                         cell.PaySucceeded++;
-                        cell.Revenue += chunk.Amount[i];
+                        cell.Revenue += amounts[k];
                         break;
                     case EventKind.PaymentFailed:
                         cell.PayFailed++;
@@ -65,6 +90,43 @@ internal sealed partial class KpiEvaluator
                     case EventKind.LeadCreated:
                         cell.Leads++;
                         break;
+                    case EventKind.OrderStatusChanged when counted[k] && aux[k] == (int)FinalStatus.Delivered:
+                        cell.DeliveredOrders++;
+                        cell.DeliveredGmv += amounts[k];
+                        cell.Commissions += _projection.Commission(columns.Events[k]);
+                        break;
+                    case EventKind.OrderStatusChanged when counted[k] && aux[k] == (int)FinalStatus.Refunded:
+                        cell.Refunds += amounts[k];
+                        break;
+                }
+            }
+        }
+    }
+
+    /// <summary>Kinds that are only counted, through their entries in the projection.</summary>
+    private void Count(EventKind kind, KindColumns columns)
+    {
+        var events = columns.Events;
+        var period = 0;
+        foreach (var (start, length) in columns.BlocksIn(_grid.Start, _grid.End))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var index = events[k];
+                var chunk = _projection.Chunk(index);
+                var i = index & (EventChunk.Size - 1);
+                var t = chunk.Ts[i];
+                if (t < _grid.Start || t >= _grid.End || !_scope.Matches(chunk, i))
+                {
+                    continue;
+                }
+                if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                {
+                    period = _grid.Find(t);
+                }
+                ref var cell = ref CellsOf(_scope.GroupOf(chunk, i))[period];
+                switch (kind)
+                {
                     case EventKind.PageView:
                         cell.Pageviews++;
                         break;
@@ -77,18 +139,9 @@ internal sealed partial class KpiEvaluator
                     case EventKind.UserSignedUp:
                         cell.NewUsers++;
                         break;
-                    case EventKind.OrderStatusChanged when counted && chunk.Aux[i] == (int)FinalStatus.Delivered:
-                        cell.DeliveredOrders++;
-                        cell.DeliveredGmv += chunk.Amount[i];
-                        cell.Commissions += _projection.Commission(index);
-                        break;
-                    case EventKind.OrderStatusChanged when counted && chunk.Aux[i] == (int)FinalStatus.Refunded:
-                        cell.Refunds += chunk.Amount[i];
-                        break;
                 }
             }
         }
-        stores?.Count((cell, n) => _cells[cell / periods][cell % periods].ActiveStores = n);
     }
 
     private bool NeedsKind(EventKind kind) => kind switch

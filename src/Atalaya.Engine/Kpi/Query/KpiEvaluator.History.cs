@@ -6,29 +6,50 @@ internal sealed partial class KpiEvaluator
 {
     private readonly record struct Fact(long Ts, int Value, double Amount);
 
+    /// <summary>What a <see cref="Fact"/> carries besides its time and amount.</summary>
+    private enum FactValue
+    {
+        None,
+        User,
+        Store,
+    }
+
     /// <summary>
-    /// The events of one kind matching the filters in [from, to), per group, in time order. Used
-    /// where a KPI needs history beyond the range (first orders, payments after a lead, the
-    /// previous period's stores, the month's charges).
+    /// The events of one money or order kind matching the filters in [from, to), per group, in
+    /// time order, read from the kind's own columns. Used where a KPI needs history beyond the
+    /// range (first orders, payments after a lead, the previous period's stores, the month's charges).
     /// </summary>
-    private Dictionary<int, List<Fact>> Collect(EventKind kind, long from, long to, Func<EventChunk, int, int> value, bool countedOnly)
+    private Dictionary<int, List<Fact>> Collect(EventKind kind, long from, long to, FactValue value, bool countedOnly)
     {
         var byGroup = new Dictionary<int, List<Fact>>();
-        foreach (var index in InRange(kind, from, to))
+        var columns = _projection.Kinds[kind];
+        var ts = columns.Ts;
+        var combos = columns.Combo;
+        var users = columns.User;
+        var amounts = columns.Amount;
+        var counted = columns.Counted;
+        foreach (var (start, length) in columns.BlocksIn(from, to))
         {
-            var chunk = _projection.Chunk(index);
-            var i = index & (EventChunk.Size - 1);
-            var t = chunk.Ts[i];
-            if (t < from || t >= to || (countedOnly && (chunk.Flags[i] & EventFlags.Counted) == 0) || !_scope.Matches(chunk, i))
+            for (var k = start; k < start + length; k++)
             {
-                continue;
+                var t = ts[k];
+                if (t < from || t >= to || (countedOnly && !counted[k]) || !_scope.MatchesCombo(combos[k]))
+                {
+                    continue;
+                }
+                var group = _scope.GroupOfCombo(combos[k]);
+                if (!byGroup.TryGetValue(group, out var list))
+                {
+                    byGroup[group] = list = [];
+                }
+                var v = value switch
+                {
+                    FactValue.User => users[k],
+                    FactValue.Store => _projection.Combos[combos[k]].Store,
+                    _ => 0,
+                };
+                list.Add(new Fact(t, v, amounts[k]));
             }
-            var group = _scope.GroupOf(chunk, i);
-            if (!byGroup.TryGetValue(group, out var list))
-            {
-                byGroup[group] = list = [];
-            }
-            list.Add(new Fact(t, value(chunk, i), chunk.Amount[i]));
         }
         foreach (var list in byGroup.Values)
         {
@@ -37,24 +58,12 @@ internal sealed partial class KpiEvaluator
         return byGroup;
     }
 
-    /// <summary>The projection indexes of the events of <paramref name="kind"/> in the index blocks overlapping [from, to).</summary>
-    private IEnumerable<int> InRange(EventKind kind, long from, long to)
-    {
-        foreach (var (start, length) in _projection.Kinds.BlocksIn(kind, from, to))
-        {
-            for (var k = start; k < start + length; k++)
-            {
-                yield return _projection.Kinds.Of(kind)[k];
-            }
-        }
-    }
-
     /// <summary>new_customers, returning_customers and ltv from each group's whole order history up to the range's end.</summary>
     private void EvaluateCustomers()
     {
         var periods = _grid.Count;
         var returning = new DistinctPairs(_projection.Pools.Users.Count + 1);
-        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, long.MinValue, _grid.End, (c, i) => c.User[i], countedOnly: true))
+        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, long.MinValue, _grid.End, FactValue.User, countedOnly: true))
         {
             var cells = CellsOf(group);
             var firstOrder = new Dictionary<int, long>();
@@ -108,12 +117,12 @@ internal sealed partial class KpiEvaluator
     private void EvaluateLeadConversion()
     {
         const long Week = 7L * 24 * 3600 * 1000;
-        var leads = Collect(EventKind.LeadCreated, _grid.Start, _grid.End, (c, i) => c.User[i], countedOnly: false);
+        var leads = Collect(EventKind.LeadCreated, _grid.Start, _grid.End, FactValue.User, countedOnly: false);
         if (leads.Count == 0)
         {
             return;
         }
-        var payments = Collect(EventKind.PaymentSucceeded, _grid.Start, _grid.End + Week + 1, (c, i) => c.User[i], countedOnly: false);
+        var payments = Collect(EventKind.PaymentSucceeded, _grid.Start, _grid.End + Week + 1, FactValue.User, countedOnly: false);
         foreach (var (group, list) in leads)
         {
             // Each user's payment times, ascending (Collect sorts by time).
@@ -161,7 +170,7 @@ internal sealed partial class KpiEvaluator
     private void EvaluateStoreChurn()
     {
         var from = _grid.PreviousStart.Min();
-        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, (c, i) => _projection.StoreOf(c, i), countedOnly: true))
+        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, FactValue.Store, countedOnly: true))
         {
             var cells = CellsOf(group);
             var times = orders.Select(o => o.Ts).ToArray();
@@ -204,7 +213,7 @@ internal sealed partial class KpiEvaluator
     private void EvaluateMrr()
     {
         var from = _grid.MonthStart.Min();
-        foreach (var (group, charges) in Collect(EventKind.SubscriptionCharged, from, _grid.End, (_, _) => 0, countedOnly: false))
+        foreach (var (group, charges) in Collect(EventKind.SubscriptionCharged, from, _grid.End, FactValue.None, countedOnly: false))
         {
             var cells = CellsOf(group);
             for (var p = 0; p < _grid.Count; p++)
