@@ -22,9 +22,6 @@ public sealed partial class KpiProjection
     internal string? ValueName(Dimension d, int id) =>
         d == Dimension.StoreId ? Pools.Stores[id] : Pools.Dimension[id];
 
-    internal int ValueCardinality(Dimension d) =>
-        (d == Dimension.StoreId ? Pools.Stores.Count : Pools.Dimension.Count) + 1;
-
     /// <summary>A known store's dimension row, or null.</summary>
     internal StoreRow? StoreRowOf(string storeId)
     {

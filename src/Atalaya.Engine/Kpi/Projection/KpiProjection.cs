@@ -42,7 +42,7 @@ public sealed partial class KpiProjection
 
     public ComboTable Combos { get; } = new();
 
-    public KindIndex Kinds { get; private set; } = new();
+    public KindIndex Kinds { get; } = new();
 
     /// <summary>Events in the projection.</summary>
     public long Count => Interlocked.Read(ref _count);

@@ -295,37 +295,23 @@ public sealed class StoredEventReader(ProjectionPools pools)
     private static double Number(ref Utf8JsonReader reader) =>
         reader.TokenType == JsonTokenType.Number ? reader.GetDouble() : 0;
 
-    private int Intern(ref Utf8JsonReader reader, HashedIdPool pool)
-    {
-        if (reader.TokenType != JsonTokenType.String)
-        {
-            reader.Skip();
-            return 0;
-        }
-        var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
-        if (length <= _chars.Length / 3 || length <= _chars.Length && !reader.ValueIsEscaped)
-        {
-            var written = reader.CopyString(_chars);
-            return written == 0 ? 0 : pool.Intern(_chars.AsSpan(0, written));
-        }
-        var text = reader.GetString()!;
-        return text.Length == 0 ? 0 : pool.Intern(text);
-    }
+    private int Intern(ref Utf8JsonReader reader, HashedIdPool pool) => Text(ref reader) is { Length: > 0 } text ? pool.Intern(text) : 0;
 
-    private int Intern(ref Utf8JsonReader reader, StringPool pool)
+    private int Intern(ref Utf8JsonReader reader, StringPool pool) => Text(ref reader) is { Length: > 0 } text ? pool.Intern(text) : 0;
+
+    /// <summary>A string value's text, copied into a reused buffer when it fits (empty for any other token).</summary>
+    private ReadOnlySpan<char> Text(ref Utf8JsonReader reader)
     {
         if (reader.TokenType != JsonTokenType.String)
         {
             reader.Skip();
-            return 0;
+            return [];
         }
         var length = reader.HasValueSequence ? checked((int)reader.ValueSequence.Length) : reader.ValueSpan.Length;
         if (length <= _chars.Length / 3 || length <= _chars.Length && !reader.ValueIsEscaped)
         {
-            var written = reader.CopyString(_chars);
-            return written == 0 ? 0 : pool.Intern(_chars.AsSpan(0, written));
+            return _chars.AsSpan(0, reader.CopyString(_chars));
         }
-        var text = reader.GetString()!;
-        return text.Length == 0 ? 0 : pool.Intern(text);
+        return reader.GetString().AsSpan();
     }
 }

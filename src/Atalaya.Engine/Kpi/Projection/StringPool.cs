@@ -34,8 +34,6 @@ public sealed class StringPool
     /// <summary>The id of <paramref name="value"/>, or 0 when it was never seen.</summary>
     public int Find(string value) => _ids.TryGetValue(value, out var id) ? id : 0;
 
-    internal IReadOnlyList<string?> Values => _values;
-
     internal void Write(BinaryWriter writer)
     {
         writer.Write(Count);

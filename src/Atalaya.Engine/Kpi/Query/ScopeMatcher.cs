@@ -63,8 +63,6 @@ internal sealed class ScopeMatcher
         }
     }
 
-    public int GroupCount => _groupValues.Count;
-
     public IReadOnlyList<int[]> GroupValues => _groupValues;
 
     public IReadOnlyList<Dimension> GroupBy => _groupBy;
