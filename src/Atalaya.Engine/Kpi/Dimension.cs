@@ -1,6 +1,7 @@
 namespace Atalaya.Engine.Kpi;
 
-/// <summary>The dimensions a KPI can be filtered and grouped by (CONTRACT §3.1), in contract order.</summary>
+/// <summary>The dimensions a KPI can be filtered and grouped by: CONTRACT §3.1's eight, in contract order, then
+/// <c>source_system</c> (the grain of <c>fact_kpi_daily</c>, seed 002).</summary>
 public enum Dimension
 {
     Country,
@@ -11,6 +12,9 @@ public enum Dimension
     StoreId,
     Category,
     AppId,
+
+    /// <summary>The system that sent the event: the write key's source (e.g. web, ga4, meta), stored with every event.</summary>
+    SourceSystem,
 }
 
 public static class Dimensions
@@ -28,6 +32,7 @@ public static class Dimensions
         Dimension.StoreId => "store_id",
         Dimension.Category => "category",
         Dimension.AppId => "app_id",
+        Dimension.SourceSystem => "source_system",
         _ => throw new ArgumentOutOfRangeException(nameof(d)),
     };
 

@@ -35,6 +35,7 @@ public sealed class KpiParameters
         ["store_id"] = "Filter: comma list of store ids.",
         ["category"] = "Filter: comma list of store categories.",
         ["app_id"] = "Filter: comma list of app ids.",
+        ["source_system"] = "Filter: comma list of sending systems (the write key's source, e.g. web, ga4, meta).",
     };
 
     public static readonly string[] Range = ["start_date", "end_date", "tz"];

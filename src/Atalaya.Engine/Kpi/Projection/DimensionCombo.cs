@@ -1,12 +1,12 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>
-/// One distinct combination of an event's eight dimension values (pool ids, 0 = none). Events
+/// One distinct combination of an event's nine dimension values (pool ids, 0 = none). Events
 /// store only the combination's id: marketplaces have a few thousand combinations against
 /// millions of events, so filters and group keys are evaluated once per combination per query
 /// instead of once per event, and each event carries 4 bytes of dimensions instead of 32.
 /// </summary>
-public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int Category, int Source, int Platform, int AppId, int Store)
+public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int Category, int Source, int Platform, int AppId, int Store, int SourceSystem)
 {
     public int Get(Dimension d) => d switch
     {
@@ -18,6 +18,7 @@ public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int
         Dimension.Platform => Platform,
         Dimension.AppId => AppId,
         Dimension.StoreId => Store,
+        Dimension.SourceSystem => SourceSystem,
         _ => throw new ArgumentOutOfRangeException(nameof(d)),
     };
 }

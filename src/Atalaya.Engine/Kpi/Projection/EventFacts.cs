@@ -13,6 +13,9 @@ public sealed class EventFacts
     // Context dimensions (pool ids, 0 = none).
     public int Country, Hub, Zone, Category, Source, Platform, AppId;
 
+    // The top-level source_system (a dimension too, pool id).
+    public int SourceSystem;
+
     public int Store, User, Session, Order, Product;
     public string? ProductName;
 
@@ -32,7 +35,7 @@ public sealed class EventFacts
         Kind = EventKind.Other;
         Custom = NoFx = HasSnapshot = false;
         Fx = double.NaN;
-        Country = Hub = Zone = Category = Source = Platform = AppId = 0;
+        Country = Hub = Zone = Category = Source = Platform = AppId = SourceSystem = 0;
         Store = User = Session = Order = Product = 0;
         ProductName = null;
         Total = Amount = SnapshotTotal = Commission = 0;

@@ -47,6 +47,11 @@ public sealed class StoredEventReader(ProjectionPools pools)
                 reader.Read();
                 anonymousId = Intern(ref reader, pools.Users);
             }
+            else if (reader.ValueTextEquals("source_system"u8))
+            {
+                reader.Read();
+                facts.SourceSystem = Intern(ref reader, pools.Dimension);
+            }
             else if (reader.ValueTextEquals("custom"u8))
             {
                 reader.Read();

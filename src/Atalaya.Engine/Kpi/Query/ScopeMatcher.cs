@@ -90,7 +90,7 @@ internal sealed class ScopeMatcher
         var key = new DimensionCombo(
             Keep(Dimension.Country, combo.Country), Keep(Dimension.Hub, combo.Hub), Keep(Dimension.Zone, combo.Zone),
             Keep(Dimension.Category, combo.Category), Keep(Dimension.Source, combo.Source), Keep(Dimension.Platform, combo.Platform),
-            Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store));
+            Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store), Keep(Dimension.SourceSystem, combo.SourceSystem));
         if (!_groups.TryGetValue(key, out group))
         {
             group = _groupValues.Count;

@@ -42,9 +42,16 @@ public sealed class KpiHub : IAsyncDisposable
         {
             using var ndjson = new MemoryStream();
             DemoGenerator.WriteNdjson(options, ndjson);
-            ndjson.Position = 0;
-            var summary = await NdjsonImporter.ImportAsync(hub.Pipeline, ndjson, "demo");
-            Assert.True(summary.Rejected == 0, string.Join("; ", summary.FirstErrors));
+            // Imported in runs of lines alternating between two source systems, so source_system
+            // varies within sessions, stores and days like it does when web and server SDKs share a hub.
+            var lines = System.Text.Encoding.UTF8.GetString(ndjson.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            for (var start = 0; start < lines.Length; start += 997)
+            {
+                var part = string.Join('\n', lines.Skip(start).Take(997)) + "\n";
+                using var stream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(part));
+                var summary = await NdjsonImporter.ImportAsync(hub.Pipeline, stream, (start / 997) % 2 == 0 ? "demo-web" : "demo-server");
+                Assert.True(summary.Rejected == 0, string.Join("; ", summary.FirstErrors));
+            }
         }
         return new(await TestHub.StartAsync(dataDirectory: directory));
     }

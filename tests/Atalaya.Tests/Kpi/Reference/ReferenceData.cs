@@ -86,7 +86,8 @@ public sealed class ReferenceData
             Platform: Text(context, "platform"),
             StoreId: storeId,
             Category: Text(placeOwner, "category"),
-            AppId: Text(context, "app_id"));
+            AppId: Text(context, "app_id"),
+            SourceSystem: Text(json, "source_system"));
         decimal? fx = json.TryGetProperty("fx_rate_to_reporting", out var rate) && rate.ValueKind == JsonValueKind.Number
             ? rate.GetDecimal()
             : null;
