@@ -9,5 +9,8 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     ImportCommand.Create(),
     FxCommand.Create(),
     AuditCommand.Create(),
+    JobsCommand.Create(),
+    JobsCommand.Runs(),
+    BackfillCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -47,6 +47,17 @@ public sealed class KpiEngine
     /// </summary>
     public void SaveSnapshot(string path)
     {
+        // The periodic saver and the kpi_refresh job may ask at once; they share one temporary file.
+        lock (_snapshotGate)
+        {
+            SaveSnapshotLocked(path);
+        }
+    }
+
+    private readonly Lock _snapshotGate = new();
+
+    private void SaveSnapshotLocked(string path)
+    {
         var temporary = path + ".tmp";
         long seq;
         using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
@@ -68,7 +79,8 @@ public sealed class KpiEngine
     /// Start-up: reads the snapshot when there is a usable one, then every block stored after it
     /// (all of them without a snapshot).
     /// </summary>
-    public void Load(SqliteConnection connection, string? snapshotPath = null)
+    /// <param name="progress">Told (events loaded, events to load) after each block, for progress bars.</param>
+    public void Load(SqliteConnection connection, string? snapshotPath = null, Action<long, long>? progress = null)
     {
         if (snapshotPath is not null && File.Exists(snapshotPath))
         {
@@ -94,14 +106,22 @@ public sealed class KpiEngine
         }
         using var write = Projection.Write();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT first_seq, events, encoding FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";
         command.Parameters.AddWithValue("$after", Projection.LastSeq);
+        long total = 0, loaded = 0;
+        if (progress is not null)
+        {
+            command.CommandText = "SELECT coalesce(sum(event_count), 0) FROM event_blocks WHERE first_seq > $after;";
+            total = (long)command.ExecuteScalar()!;
+        }
+        command.CommandText = "SELECT first_seq, events, encoding, event_count FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var blob = (byte[])reader.GetValue(1);
             var json = reader.GetString(2) == BlockCodec.Deflate ? BlockCodec.Inflate(blob) : blob;
             Projection.ApplyBlock(json, reader.GetInt64(0));
+            loaded += reader.GetInt64(3);
+            progress?.Invoke(loaded, total);
         }
         Projection.Published();
     }
@@ -230,5 +250,42 @@ public sealed class KpiEngine
         using var read = Projection.Read();
         return TopProductsAnalysis.Run(Projection, orderBy, limit,
             PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter, scope);
+    }
+
+    /// <summary>Every product's figures per UTC day of the range, products only added to carts included (the product_metrics mart).</summary>
+    public IReadOnlyList<(DateOnly Day, ProductFigures Figures)> ProductsByDay(DateOnly start, DateOnly end, DimensionFilter filter)
+    {
+        var rows = new List<(DateOnly, ProductFigures)>();
+        using var read = Projection.Read();
+        for (var day = start; day <= end; day = day.AddDays(1))
+        {
+            foreach (var figures in TopProductsAnalysis.Run(Projection, ProductOrder.Revenue, int.MaxValue,
+                PeriodGrid.LocalMidnight(day, TimeZoneInfo.Utc), PeriodGrid.LocalMidnight(day.AddDays(1), TimeZoneInfo.Utc), filter, AccessScope.Everything,
+                withCartOnly: true))
+            {
+                rows.Add((day, figures));
+            }
+        }
+        return rows;
+    }
+
+    /// <summary>How many stored events (custom ones included) have a timestamp in [<paramref name="fromMs"/>, <paramref name="toMs"/>).</summary>
+    public long CountEvents(long fromMs, long toMs)
+    {
+        using var read = Projection.Read();
+        long count = 0;
+        foreach (var chunk in Projection.Chunks)
+        {
+            if (chunk.Count == 0 || chunk.MaxTs < fromMs || chunk.MinTs >= toMs)
+            {
+                continue;
+            }
+            var ts = chunk.Ts.AsSpan(0, chunk.Count);
+            foreach (var t in ts)
+            {
+                count += t >= fromMs && t < toMs ? 1 : 0;
+            }
+        }
+        return count;
     }
 }

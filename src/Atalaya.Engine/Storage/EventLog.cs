@@ -110,7 +110,12 @@ public sealed class EventLog : IAsyncDisposable
     private static (EventIdIndex Index, long NextSeq) LoadIndex(SqliteConnection connection, string snapshotPath)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT coalesce(sum(event_count), 0), coalesce(max(first_seq + event_count), 1) FROM event_blocks;";
+        // Blocks the retention job dropped keep their ids (retired_blocks): a retry of a dropped
+        // event is still a duplicate.
+        command.CommandText = """
+            SELECT coalesce(sum(event_count), 0), coalesce(max(first_seq + event_count), 1)
+            FROM (SELECT first_seq, event_count FROM event_blocks UNION ALL SELECT first_seq, event_count FROM retired_blocks);
+            """;
         long events, nextSeq;
         using (var reader = command.ExecuteReader())
         {
@@ -134,7 +139,7 @@ public sealed class EventLog : IAsyncDisposable
     private static void AddBlockIds(SqliteConnection connection, EventIdIndex index, long fromSeq)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id_hashes FROM event_blocks WHERE first_seq >= $from;";
+        command.CommandText = "SELECT id_hashes FROM event_blocks WHERE first_seq >= $from UNION ALL SELECT id_hashes FROM retired_blocks WHERE first_seq >= $from;";
         command.Parameters.AddWithValue("$from", fromSeq);
         using var reader = command.ExecuteReader();
         while (reader.Read())

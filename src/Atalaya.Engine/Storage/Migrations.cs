@@ -124,6 +124,105 @@ public static class Migrations
         CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
+        // 4: jobs (seed 002's pipeline_runs), the D+1 marts (seed 001, seed 002's fact_kpi_daily),
+        // their watermarks, the staging view and the record of raw months dropped by retention.
+        // Marts are BI-facing: dates are UTC days 'YYYY-MM-DD', a dimension a row does not have is ''
+        // (not NULL, so it can be part of the key), metric columns are named by KPI id (CONTRACT §4),
+        // kpi_versions lists the KPI versions the row was computed with, run_id the run that last
+        // changed it.
+        """
+        CREATE TABLE pipeline_runs (
+            run_id          TEXT PRIMARY KEY,
+            job             TEXT NOT NULL,
+            source_system   TEXT NOT NULL,
+            start_time      TEXT NOT NULL,            -- ISO 8601 UTC
+            end_time        TEXT,
+            status          TEXT NOT NULL CHECK (status IN ('running', 'success', 'partial', 'failed')),
+            records_written INTEGER NOT NULL DEFAULT 0,
+            error_message   TEXT,
+            trigger         TEXT NOT NULL,            -- schedule, catch-up, manual, cli
+            details         TEXT NOT NULL DEFAULT '{}' -- JSON: range, steps
+        );
+        CREATE INDEX pipeline_runs_by_job ON pipeline_runs (job, start_time);
+        CREATE INDEX pipeline_runs_by_time ON pipeline_runs (start_time);
+
+        -- Per mart: every event up to through_seq is reflected in its rows up to through_day.
+        CREATE TABLE mart_state (
+            mart        TEXT PRIMARY KEY,
+            through_seq INTEGER NOT NULL,
+            through_day TEXT NOT NULL
+        );
+
+        CREATE TABLE daily_metrics (
+            date TEXT NOT NULL, store_id TEXT NOT NULL, country TEXT NOT NULL, hub TEXT NOT NULL, zone TEXT NOT NULL, category TEXT NOT NULL,
+            gmv REAL, orders INTEGER, aov REAL, units_sold INTEGER, delivered_gmv REAL, delivered_orders INTEGER,
+            commissions REAL, refunds REAL, revenue REAL, payments_success_rate REAL, leads INTEGER, conversion_pct REAL,
+            visitors INTEGER, sessions INTEGER, pageviews INTEGER, store_visits INTEGER, bounce_rate REAL, conversion_rate REAL,
+            kpi_versions TEXT NOT NULL, run_id TEXT NOT NULL,
+            PRIMARY KEY (date, store_id, country, hub, zone, category)
+        );
+        CREATE TABLE product_metrics (
+            date TEXT NOT NULL, product_id TEXT NOT NULL, store_id TEXT NOT NULL, product_name TEXT,
+            views INTEGER NOT NULL, add_to_carts INTEGER NOT NULL, units INTEGER NOT NULL, revenue REAL NOT NULL,
+            orders INTEGER NOT NULL, conversion_pct REAL,
+            kpi_versions TEXT NOT NULL, run_id TEXT NOT NULL,
+            PRIMARY KEY (date, product_id, store_id)
+        );
+        CREATE TABLE customer_metrics (
+            date TEXT NOT NULL, store_id TEXT NOT NULL, country TEXT NOT NULL,
+            orders INTEGER, gmv REAL, aov REAL, new_customers INTEGER, returning_customers INTEGER, ltv REAL,
+            kpi_versions TEXT NOT NULL, run_id TEXT NOT NULL,
+            PRIMARY KEY (date, store_id, country)
+        );
+        CREATE TABLE traffic_metrics (
+            date TEXT NOT NULL, country TEXT NOT NULL, source TEXT NOT NULL, platform TEXT NOT NULL,
+            visitors INTEGER, sessions INTEGER, pageviews INTEGER, store_visits INTEGER, bounce_rate REAL,
+            avg_session_duration_s REAL, conversion_rate REAL, add_to_cart_rate REAL, cart_abandonment_rate REAL,
+            checkout_completion_rate REAL,
+            kpi_versions TEXT NOT NULL, run_id TEXT NOT NULL,
+            PRIMARY KEY (date, country, source, platform)
+        );
+        CREATE TABLE fact_kpi_daily (
+            date TEXT NOT NULL, app_id TEXT NOT NULL, platform TEXT NOT NULL, source_system TEXT NOT NULL, metric TEXT NOT NULL,
+            value REAL, kpi_version INTEGER NOT NULL, run_id TEXT NOT NULL,
+            PRIMARY KEY (date, app_id, platform, source_system, metric)
+        );
+
+        -- Staging: the validated, deduplicated, enriched events, one row each, as SQL. A view over the
+        -- raw blocks (the KPI engine's projection is the same rows in memory), so it costs no space.
+        CREATE VIEW staging_events AS
+            SELECT r.seq, r.event_id, r.event_type, r.timestamp, substr(r.timestamp, 1, 10) AS date,
+                   coalesce(json_extract(r.event, '$.user_id'), json_extract(r.event, '$.anonymous_id')) AS user_key,
+                   json_extract(r.event, '$.session_id')            AS session_id,
+                   json_extract(r.event, '$.properties.store_id')   AS store_id,
+                   coalesce(s.country, json_extract(r.event, '$.context.country'))   AS country,
+                   coalesce(s.hub, json_extract(r.event, '$.context.hub'))           AS hub,
+                   coalesce(s.zone, json_extract(r.event, '$.context.zone'))         AS zone,
+                   coalesce(s.category, json_extract(r.event, '$.context.category')) AS category,
+                   json_extract(r.event, '$.context.source')        AS source,
+                   json_extract(r.event, '$.context.platform')      AS platform,
+                   json_extract(r.event, '$.context.app_id')        AS app_id,
+                   r.source_system,
+                   json_extract(r.event, '$.fx_rate_to_reporting')  AS fx_rate_to_reporting,
+                   coalesce(json_extract(r.event, '$.custom'), 0)   AS custom,
+                   r.event
+            FROM raw_events r LEFT JOIN stores s ON s.store_id = json_extract(r.event, '$.properties.store_id');
+
+        -- What the retention job dropped: whole months of raw blocks, with their event ids kept so
+        -- that a retry of a dropped event is still answered as a duplicate.
+        CREATE TABLE retired_blocks (
+            block_id      INTEGER PRIMARY KEY,
+            first_seq     INTEGER NOT NULL,
+            event_count   INTEGER NOT NULL,
+            min_timestamp INTEGER NOT NULL,
+            max_timestamp INTEGER NOT NULL,
+            source_system TEXT NOT NULL,
+            id_hashes     BLOB NOT NULL,
+            month         TEXT NOT NULL,              -- 'YYYY-MM', the last month the block touches
+            run_id        TEXT NOT NULL,
+            dropped_at    TEXT NOT NULL
+        );
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

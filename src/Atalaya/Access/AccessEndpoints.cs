@@ -119,7 +119,15 @@ public static class AccessEndpoints
         return app;
     }
 
-    private static async Task<IResult> AdminAsync(HttpContext context, HubState state, string[] allowed,
+    private static Task<IResult> AdminAsync(HttpContext context, HubState state, string[] allowed,
+        Func<Engine.Hub, JsonElement?, (byte[] Json, int Rows, int Status, string? Details)> run, bool readsBody = false) =>
+        OperationAsync(context, state, allowed, [Role.Admin], "Only admin tokens manage tokens and read the audit log", run, readsBody);
+
+    /// <summary>
+    /// The one path of operations endpoints: token (401), role (403 with <paramref name="forbidden"/>),
+    /// parameters (400), the endpoint, then an audit entry with who, what and the outcome.
+    /// </summary>
+    internal static async Task<IResult> OperationAsync(HttpContext context, HubState state, string[] allowed, Role[] roles, string forbidden,
         Func<Engine.Hub, JsonElement?, (byte[] Json, int Rows, int Status, string? Details)> run, bool readsBody = false)
     {
         Engine.Hub hub;
@@ -138,9 +146,9 @@ public static class AccessEndpoints
         string? details = null;
         try
         {
-            if (token.Role != Role.Admin)
+            if (!roles.Contains(token.Role))
             {
-                throw new BodyException(StatusCodes.Status403Forbidden, $"Only admin tokens manage tokens and read the audit log; this is a {Roles.Name(token.Role)} token.");
+                throw new BodyException(StatusCodes.Status403Forbidden, $"{forbidden}; this is a {Roles.Name(token.Role)} token.");
             }
             foreach (var key in context.Request.Query.Keys.Where(k => !allowed.Contains(k)))
             {

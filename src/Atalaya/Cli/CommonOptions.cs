@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Cli;
 
@@ -10,8 +11,38 @@ public static class CommonOptions
     {
         Description = "Data folder (default ./data, or the ATALAYA_DATA environment variable).",
         HelpName = "DIR",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("ATALAYA_DATA") is { Length: > 0 } fromEnv ? fromEnv : "./data",
+        DefaultValueFactory = _ => System.Environment.GetEnvironmentVariable("ATALAYA_DATA") is { Length: > 0 } fromEnv ? fromEnv : "./data",
     };
+
+    /// <summary><c>--env NAME</c>: which config/environments/NAME.yaml to use (default dev, or <c>ATALAYA_ENV</c>).</summary>
+    public static Option<string> Environment() => new("--env")
+    {
+        Description = "Environment whose schedules and thresholds apply: dev, stg or prod (default dev, or ATALAYA_ENV).",
+        HelpName = "NAME",
+        DefaultValueFactory = _ => System.Environment.GetEnvironmentVariable("ATALAYA_ENV") is { Length: > 0 } fromEnv ? fromEnv : "dev",
+    };
+
+    /// <summary><c>--config DIR</c>: the folder of the environment files.</summary>
+    public static Option<string?> ConfigDirectory() => new("--config")
+    {
+        Description = "Folder holding dev.yaml, stg.yaml and prod.yaml (default ./config/environments when present, else the one shipped beside the executable; or ATALAYA_CONFIG).",
+        HelpName = "DIR",
+        DefaultValueFactory = _ => System.Environment.GetEnvironmentVariable("ATALAYA_CONFIG") is { Length: > 0 } fromEnv ? fromEnv : null,
+    };
+
+    /// <summary>Loads and validates the environment; null after printing the problem.</summary>
+    public static EnvironmentConfig? LoadConfig(string environment, string? directory)
+    {
+        try
+        {
+            return EnvironmentConfig.Load(directory ?? EnvironmentConfig.DefaultDirectory(), environment);
+        }
+        catch (ConfigException e)
+        {
+            Fail("configuration: " + e.Message);
+            return null;
+        }
+    }
 
     /// <summary>Splits "MX, CO" into ["MX", "CO"].</summary>
     public static string[] List(string? text) =>

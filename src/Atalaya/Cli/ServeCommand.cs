@@ -7,7 +7,7 @@ using Atalaya.Hosting;
 
 namespace Atalaya.Cli;
 
-/// <summary><c>atalaya serve</c>: collector, API and (later) processor, scheduler and dashboards in one process.</summary>
+/// <summary><c>atalaya serve</c>: collector, KPI engine, metrics API and job scheduler in one process.</summary>
 public static class ServeCommand
 {
     public static Command Create()
@@ -27,9 +27,12 @@ public static class ServeCommand
         logFormat.AcceptOnlyFromAmong("text", "json");
         var currency = new Option<string>("--reporting-currency") { Description = "ISO 4217 currency KPIs are reported in.", DefaultValueFactory = _ => "USD", HelpName = "CODE" };
         var maxPages = new Option<int?>("--max-db-pages") { Description = "Cap the database at this many 16 KiB pages (the collector answers 503 when full).", HelpName = "N" };
-        var command = new Command("serve", "Run the hub: collector, metrics API, KPI engine and health endpoints.")
+        var environment = CommonOptions.Environment();
+        var configDirectory = CommonOptions.ConfigDirectory();
+        var noScheduler = new Option<bool>("--no-scheduler") { Description = "Do not run scheduled jobs in this process (run them with `atalaya jobs run`)." };
+        var command = new Command("serve", "Run the hub: collector, metrics API, KPI engine, job scheduler and health endpoints.")
         {
-            data, urls, demo, demoDays, rateLimit, minimumPeers, logFormat, currency, maxPages,
+            data, urls, demo, demoDays, rateLimit, minimumPeers, logFormat, currency, maxPages, environment, configDirectory, noScheduler,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -38,8 +41,14 @@ public static class ServeCommand
             {
                 return CommonOptions.Fail("--reporting-currency must be an ISO 4217 code like USD.");
             }
+            if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
+            {
+                return 2;
+            }
             var options = new ServeOptions
             {
+                Config = config,
+                RunScheduler = !parse.GetValue(noScheduler),
                 DataDirectory = parse.GetValue(data)!,
                 Urls = parse.GetValue(urls)!,
                 RateLimitPerSecond = parse.GetValue(rateLimit),
@@ -88,6 +97,13 @@ public static class ServeCommand
             var summary = await NdjsonImporter.ImportAsync(hub.Pipeline, pipe.Reader.AsStream(), "demo", cancellationToken: ct);
             await producer;
             Console.WriteLine($"Loaded {summary.Accepted:N0} demo events in {started.Elapsed.TotalSeconds:F1} s ({summary.Rejected:N0} rejected).");
+            // The marts (daily_metrics, fact_kpi_daily, …) hold closed days: build them now rather
+            // than at the next scheduled run, waiting for a catch-up run that may hold the lock.
+            var jobs = app.Services.GetRequiredService<Jobs.JobService>();
+            while (await jobs.RunAsync("daily_batch", "demo") is null)
+            {
+                await Task.Delay(500, ct);
+            }
         }
         else
         {

@@ -1,6 +1,7 @@
 using Atalaya.Access;
 using Atalaya.Collect;
 using Atalaya.Health;
+using Atalaya.Jobs;
 using Atalaya.Kpi;
 
 namespace Atalaya.Hosting;
@@ -47,6 +48,11 @@ public static class HubHost
         builder.Services.AddSingleton<HubState>();
         builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));
         builder.Services.AddHostedService<HubLoader>();
+        builder.Services.AddSingleton<JobService>();
+        if (options.RunScheduler)
+        {
+            builder.Services.AddHostedService<JobScheduler>();
+        }
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Atalaya";
@@ -62,6 +68,7 @@ public static class HubHost
         app.MapCollect();
         app.MapKpi();
         app.MapAccess();
+        app.MapJobs();
         app.MapOpenApi();
         return app;
     }

@@ -1,4 +1,5 @@
 using Atalaya.Engine.Collect;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Hosting;
 
@@ -18,6 +19,12 @@ public sealed record ServeOptions
 
     /// <summary>The peer benchmark answers only when at least this many comparable stores contribute (CONTRACT §3.2).</summary>
     public int BenchmarkMinimumPeers { get; init; } = 5;
+
+    /// <summary>Schedules, thresholds and retention of the environment (config/environments/NAME.yaml).</summary>
+    public EnvironmentConfig Config { get; init; } = new() { Environment = "dev" };
+
+    /// <summary>Runs the job scheduler (catch-up at start, then cron). <c>serve</c> turns it on; tests choose.</summary>
+    public bool RunScheduler { get; init; }
 
     /// <summary>Caps the database size in 16 KiB pages (tests use it to fill the "disk").</summary>
     public int? MaxPageCount { get; init; }

@@ -5,7 +5,11 @@ using Atalaya.Engine.Kpi.Query;
 namespace Atalaya.Engine.Kpi.Analysis;
 
 /// <summary>One product's figures over the range.</summary>
-public sealed record ProductFigures(string ProductId, string? ProductName, string? StoreId, double Revenue, long Units, long Orders, long Views);
+public sealed record ProductFigures(string ProductId, string? ProductName, string? StoreId, double Revenue, long Units, long Orders, long Views)
+{
+    /// <summary>add_to_cart events naming the product (product_metrics mart; not part of the top-products answer).</summary>
+    public long AddToCarts { get; init; }
+}
 
 /// <summary>How to rank products.</summary>
 public enum ProductOrder
@@ -23,10 +27,12 @@ public enum ProductOrder
 /// </summary>
 internal static class TopProductsAnalysis
 {
-    public static IReadOnlyList<ProductFigures> Run(KpiProjection projection, ProductOrder orderBy, int limit, long from, long to, DimensionFilter filter, AccessScope scope)
+    /// <param name="withCartOnly">Also products only added to carts (neither viewed nor ordered in the range): the product_metrics mart wants them, the top-products answer does not.</param>
+    public static IReadOnlyList<ProductFigures> Run(KpiProjection projection, ProductOrder orderBy, int limit, long from, long to, DimensionFilter filter, AccessScope scope,
+        bool withCartOnly = false)
     {
         var matcher = new ScopeMatcher(projection, filter, [], scope);
-        var figures = new Dictionary<(int Product, int Store), (double Revenue, long Units, long Orders, long Views)>();
+        var figures = new Dictionary<(int Product, int Store), (double Revenue, long Units, long Orders, long Views, long AddToCarts)>();
         var items = projection.Items;
         var events = items.Event;
         var lastOrder = new Dictionary<(int, int), int>();
@@ -59,20 +65,29 @@ internal static class TopProductsAnalysis
             }
             for (var i = 0; i < chunk.Count; i++)
             {
-                if (chunk.Kind[i] != EventKind.ProductViewed || chunk.Ts[i] < from || chunk.Ts[i] >= to || chunk.Aux[i] == 0 || !matcher.Matches(chunk, i))
+                var kind = chunk.Kind[i];
+                if (kind is not (EventKind.ProductViewed or EventKind.AddToCart) || chunk.Ts[i] < from || chunk.Ts[i] >= to || chunk.Aux[i] == 0
+                    || !matcher.Matches(chunk, i))
                 {
                     continue;
                 }
                 var key = (chunk.Aux[i], projection.StoreOf(chunk, i));
                 var f = figures.GetValueOrDefault(key);
-                f.Views++;
+                if (kind == EventKind.ProductViewed)
+                {
+                    f.Views++;
+                }
+                else
+                {
+                    f.AddToCarts++;
+                }
                 figures[key] = f;
             }
         }
-        var rows = figures.Where(f => f.Key.Product != 0).Select(f => new ProductFigures(
+        var rows = figures.Where(f => f.Key.Product != 0 && (withCartOnly || f.Value.Views + f.Value.Orders > 0)).Select(f => new ProductFigures(
             projection.Pools.Products[f.Key.Product]!, projection.ProductNameOf(f.Key.Product, f.Key.Store),
             f.Key.Store == 0 ? null : projection.Pools.Stores[f.Key.Store],
-            f.Value.Revenue, f.Value.Units, f.Value.Orders, f.Value.Views));
+            f.Value.Revenue, f.Value.Units, f.Value.Orders, f.Value.Views) { AddToCarts = f.Value.AddToCarts });
         Func<ProductFigures, double> rank = orderBy switch
         {
             ProductOrder.Units => p => p.Units,

@@ -1,0 +1,190 @@
+using System.Globalization;
+using NCrontab;
+using YamlDotNet.Core;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Atalaya.Engine.Config;
+
+/// <summary>A configuration file that cannot be used; the message names the file, the key and what is allowed.</summary>
+public sealed class ConfigException(string message) : Exception(message);
+
+/// <summary>
+/// Schedules and thresholds of one environment (seed 003: <c>environments/{dev,stg,prod}.yaml</c>):
+/// cron expressions in UTC for the jobs, alert thresholds, report schedules and the retention
+/// policy. Loaded and validated when the hub starts: a typo, an unknown key, a bad cron expression
+/// or thresholds in the wrong order stop the start with a message that says where and how to fix it.
+/// </summary>
+public sealed class EnvironmentConfig
+{
+    public static readonly IReadOnlyList<string> Names = ["dev", "stg", "prod"];
+
+    public string Environment { get; set; } = "";
+
+    public JobsSection Jobs { get; set; } = new();
+
+    public KpiSection Kpi { get; set; } = new();
+
+    public ReportsSection Reports { get; set; } = new();
+
+    public RetentionSection Retention { get; set; } = new();
+
+    /// <summary>The file it came from (for messages).</summary>
+    [YamlIgnore]
+    public string Source { get; private set; } = "";
+
+    public sealed class JobsSection
+    {
+        /// <summary>The D+1 batch: marts for yesterday.</summary>
+        public string DailyBatchSchedule { get; set; } = "15 0 * * *";
+    }
+
+    public sealed class KpiSection
+    {
+        public ThresholdsSection Thresholds { get; set; } = new();
+
+        /// <summary>Refreshes the marts for late events (seed 003's materialized-view refresh).</summary>
+        public string RefreshSchedule { get; set; } = "0 */4 * * *";
+
+        /// <summary>Data-quality health checks.</summary>
+        public string DqHealthSchedule { get; set; } = "0 */6 * * *";
+    }
+
+    public sealed class ThresholdsSection
+    {
+        public double LeadsCritical { get; set; } = 50;
+        public double LeadsWarning { get; set; } = 80;
+        public double RevenueVsAvg7dCritical { get; set; } = 0.7;
+        public double RevenueVsAvg7dWarning { get; set; } = 0.85;
+        public double PaymentSuccessCritical { get; set; } = 92;
+        public double PaymentSuccessWarning { get; set; } = 95;
+    }
+
+    public sealed class ReportsSection
+    {
+        public string DailySchedule { get; set; } = "0 8 * * *";
+        public string WeeklySchedule { get; set; } = "0 9 * * 1";
+        public string MonthlySchedule { get; set; } = "0 9 1 * *";
+    }
+
+    public sealed class RetentionSection
+    {
+        /// <summary>Off by default: raw events are kept for ever (seed 002).</summary>
+        public bool Enabled { get; set; }
+
+        /// <summary>Whole months of raw events kept when on (seed 001: two years).</summary>
+        public int RawEventsMonths { get; set; } = 24;
+
+        public string Schedule { get; set; } = "30 3 * * *";
+    }
+
+    /// <summary>Every schedule by the name the scheduler and the messages use.</summary>
+    public IReadOnlyDictionary<string, string> Schedules => new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["jobs.daily_batch_schedule"] = Jobs.DailyBatchSchedule,
+        ["kpi.refresh_schedule"] = Kpi.RefreshSchedule,
+        ["kpi.dq_health_schedule"] = Kpi.DqHealthSchedule,
+        ["reports.daily_schedule"] = Reports.DailySchedule,
+        ["reports.weekly_schedule"] = Reports.WeeklySchedule,
+        ["reports.monthly_schedule"] = Reports.MonthlySchedule,
+        ["retention.schedule"] = Retention.Schedule,
+    };
+
+    /// <summary>The default folder: <c>./config/environments</c> when it exists (a clone), else the one beside the executable.</summary>
+    public static string DefaultDirectory()
+    {
+        var local = Path.GetFullPath(Path.Combine("config", "environments"));
+        return Directory.Exists(local) ? local : Path.Combine(AppContext.BaseDirectory, "config", "environments");
+    }
+
+    /// <summary>Reads and validates <c>DIR/NAME.yaml</c>.</summary>
+    public static EnvironmentConfig Load(string directory, string environment)
+    {
+        if (!Names.Contains(environment))
+        {
+            throw new ConfigException($"unknown environment '{environment}'; use one of {string.Join(", ", Names)} (--env or ATALAYA_ENV)");
+        }
+        var path = Path.Combine(directory, environment + ".yaml");
+        if (!File.Exists(path))
+        {
+            throw new ConfigException($"{path} not found; point --config at the folder holding dev.yaml, stg.yaml and prod.yaml (the repository's config/environments)");
+        }
+        return Parse(File.ReadAllText(path), path, environment);
+    }
+
+    public static EnvironmentConfig Parse(string yaml, string source, string environment)
+    {
+        var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
+        EnvironmentConfig config;
+        try
+        {
+            config = deserializer.Deserialize<EnvironmentConfig?>(yaml) ?? new EnvironmentConfig();
+        }
+        catch (YamlException e)
+        {
+            // YamlDotNet wraps the useful message (unknown property, bad number) one level down.
+            var message = (e.InnerException?.Message ?? e.Message).Replace("YamlDotNet.Serialization.", "", StringComparison.Ordinal);
+            throw new ConfigException($"{source}:{e.Start.Line}:{e.Start.Column}: {Friendly(message)}");
+        }
+        config.Source = source;
+        config.Validate(environment);
+        return config;
+    }
+
+    private static string Friendly(string message)
+    {
+        // "Property 'refres_schedule' not found on type 'Atalaya.Engine.Config.EnvironmentConfig+KpiSection'."
+        const string marker = "not found on type";
+        var at = message.IndexOf(marker, StringComparison.Ordinal);
+        return at < 0 ? message : message[..at].Replace("Property", "unknown key", StringComparison.Ordinal).Trim()
+            + " (check the spelling against config/environments/dev.yaml)";
+    }
+
+    private void Validate(string environment)
+    {
+        var problems = new List<string>();
+        if (!string.Equals(Environment, environment, StringComparison.Ordinal))
+        {
+            problems.Add($"environment: is '{Environment}', but the file is for '{environment}'");
+        }
+        foreach (var (key, expression) in Schedules)
+        {
+            if (ParseCron(expression) is null)
+            {
+                problems.Add($"{key}: '{expression}' is not a cron expression (five fields in UTC: minute hour day-of-month month day-of-week, e.g. \"0 */4 * * *\")");
+            }
+        }
+        var t = Kpi.Thresholds;
+        Order(problems, "leads", t.LeadsCritical, t.LeadsWarning, 0, double.MaxValue);
+        Order(problems, "revenue_vs_avg7d", t.RevenueVsAvg7dCritical, t.RevenueVsAvg7dWarning, 0, 1);
+        Order(problems, "payment_success", t.PaymentSuccessCritical, t.PaymentSuccessWarning, 0, 100);
+        if (Retention.RawEventsMonths < 1)
+        {
+            problems.Add($"retention.raw_events_months: must be at least 1, got {Retention.RawEventsMonths}");
+        }
+        if (problems.Count > 0)
+        {
+            throw new ConfigException($"{Source}: " + string.Join("; ", problems));
+        }
+    }
+
+    /// <summary>Alerts fire when a figure falls below a threshold: critical must be below warning, both within the KPI's range.</summary>
+    private static void Order(List<string> problems, string name, double critical, double warning, double min, double max)
+    {
+        foreach (var (suffix, value) in new[] { ("critical", critical), ("warning", warning) })
+        {
+            if (double.IsNaN(value) || value < min || value > max)
+            {
+                problems.Add($"kpi.thresholds.{name}_{suffix}: must be from {min.ToString(CultureInfo.InvariantCulture)} to {(max == double.MaxValue ? "any" : max.ToString(CultureInfo.InvariantCulture))}, got {value.ToString(CultureInfo.InvariantCulture)}");
+            }
+        }
+        if (critical > warning)
+        {
+            problems.Add($"kpi.thresholds.{name}_critical ({critical.ToString(CultureInfo.InvariantCulture)}) must not be above {name}_warning ({warning.ToString(CultureInfo.InvariantCulture)}): critical is the lower, more serious level");
+        }
+    }
+
+    /// <summary>A five-field cron expression in UTC, or null.</summary>
+    public static CrontabSchedule? ParseCron(string expression) =>
+        CrontabSchedule.TryParse(expression, new CrontabSchedule.ParseOptions { IncludingSeconds = false });
+}

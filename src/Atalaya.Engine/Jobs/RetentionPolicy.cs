@@ -1,0 +1,95 @@
+using System.Globalization;
+using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Atalaya.Engine.Jobs;
+
+/// <summary>
+/// The raw-event retention policy (seed 001 keeps events two years; seed 002 never deletes raw,
+/// so it is off by default). When on, it drops only whole months past the horizon — the raw
+/// blocks whose every event is older than the first day of the month <c>months</c> before the
+/// current one — and only once every mart is final for them (its watermark is past the horizon),
+/// so the figures BI reads stay. The dropped blocks' event ids are kept in <c>retired_blocks</c>
+/// (a retried old event is still a duplicate), with the month and the run that dropped them.
+/// </summary>
+public sealed class RetentionPolicy(HubDatabase database, int months)
+{
+    public IReadOnlyList<StepOutcome> Run(string runId, TimeProvider time, bool enabled)
+    {
+        if (!enabled)
+        {
+            return [new StepOutcome("retention", true, 0, null, null, null) { Note = "retention.enabled is false in this environment: nothing dropped" }];
+        }
+        var now = time.GetUtcNow().UtcDateTime;
+        var horizon = new DateOnly(now.Year, now.Month, 1).AddMonths(-months);
+        using var connection = database.Connect();
+        var notFinal = MartsNotFinal(connection, horizon.AddDays(-1));
+        if (notFinal.Count > 0)
+        {
+            return [new StepOutcome("retention", false, 0, null, horizon.AddDays(-1), $"marts not final up to {horizon.AddDays(-1):yyyy-MM-dd}: {string.Join(", ", notFinal)}; run daily_batch first")];
+        }
+        var dropped = Drop(connection, MartBatch.Ms(horizon), runId, time.GetUtcNow());
+        return [new StepOutcome("retention", true, dropped.Events, null, horizon.AddDays(-1), null)
+        {
+            Note = dropped.Blocks == 0 ? $"nothing older than {horizon:yyyy-MM-dd}" : $"dropped {dropped.Blocks} blocks ({dropped.Events} events) of months {string.Join(", ", dropped.Months)}",
+        }];
+    }
+
+    private static List<string> MartsNotFinal(SqliteConnection connection, DateOnly lastDay)
+    {
+        var through = new Dictionary<string, string>(StringComparer.Ordinal);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT mart, through_day FROM mart_state;";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            through[reader.GetString(0)] = reader.GetString(1);
+        }
+        var day = lastDay.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        return [.. MartBuilder.Names.Where(m => !through.TryGetValue(m, out var d) || string.CompareOrdinal(d, day) < 0)];
+    }
+
+    private static (long Blocks, long Events, IReadOnlyList<string> Months) Drop(SqliteConnection connection, long horizonMs, string runId, DateTimeOffset now)
+    {
+        using var transaction = connection.BeginTransaction();
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.Parameters.AddWithValue("$horizon", horizonMs);
+        command.Parameters.AddWithValue("$run", runId);
+        command.Parameters.AddWithValue("$now", PipelineRuns.Iso(now));
+        command.CommandText = """
+            INSERT INTO retired_blocks (block_id, first_seq, event_count, min_timestamp, max_timestamp, source_system, id_hashes, month, run_id, dropped_at)
+            SELECT block_id, first_seq, event_count, min_timestamp, max_timestamp, source_system, id_hashes,
+                   strftime('%Y-%m', max_timestamp / 1000, 'unixepoch'), $run, $now
+            FROM event_blocks WHERE max_timestamp < $horizon;
+            """;
+        var blocks = command.ExecuteNonQuery();
+        if (blocks == 0)
+        {
+            return (0, 0, []);
+        }
+        command.CommandText = "SELECT coalesce(sum(event_count), 0) FROM retired_blocks WHERE run_id = $run;";
+        var events = (long)command.ExecuteScalar()!;
+        command.CommandText = "SELECT DISTINCT month FROM retired_blocks WHERE run_id = $run ORDER BY month;";
+        var months = new List<string>();
+        using (var reader = command.ExecuteReader())
+        {
+            while (reader.Read())
+            {
+                months.Add(reader.GetString(0));
+            }
+        }
+        // Raw blocks are append-only by trigger; this is the one sanctioned delete. The trigger is
+        // lifted and restored inside the same transaction, so no other writer ever sees it gone.
+        command.CommandText = """
+            DROP TRIGGER event_blocks_no_delete;
+            DELETE FROM event_blocks WHERE max_timestamp < $horizon;
+            CREATE TRIGGER event_blocks_no_delete BEFORE DELETE ON event_blocks
+                BEGIN SELECT RAISE(ABORT, 'raw events are append-only'); END;
+            """;
+        command.ExecuteNonQuery();
+        transaction.Commit();
+        return (blocks, events, months);
+    }
+}

@@ -1,0 +1,213 @@
+using System.Globalization;
+using System.Text.Json;
+using Atalaya.Access;
+using Atalaya.Collect;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Config;
+using Atalaya.Engine.Jobs;
+using Atalaya.Hosting;
+using Atalaya.Kpi;
+
+namespace Atalaya.Jobs;
+
+/// <summary>
+/// Operations endpoints of the scheduler (CONTRACT §3.2): <c>GET /api/runs</c> (pipeline runs,
+/// filtered by job, status and date), <c>GET /api/jobs</c> (each job, its schedule, next and last
+/// run) for admin and analyst tokens, and <c>POST /api/jobs/{name}/run</c> for admins. Every call
+/// is audited.
+/// </summary>
+public static class JobEndpoints
+{
+    private static readonly Role[] Readers = [Role.Admin, Role.Analyst];
+
+    private const string ReadersOnly = "Pipeline runs and jobs are operations data for admin and analyst tokens";
+
+    public static IEndpointRouteBuilder MapJobs(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/runs", (HttpContext c, HubState s, ServeOptions o) => AccessEndpoints.OperationAsync(c, s, ["job", "status", "date", "start_date", "end_date", "limit"], Readers, ReadersOnly, (hub, _) =>
+        {
+            var filter = ParseFilter(c.Request.Query, JobCatalog.All(o.Config));
+            var runs = PipelineRuns.Query(hub.Database, filter);
+            return (KpiJson.Write(w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("data");
+                foreach (var run in runs)
+                {
+                    WriteRun(w, run);
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }), runs.Count, StatusCodes.Status200OK, null);
+        })).WithName("Runs").WithTags("Jobs")
+            .WithSummary("Pipeline runs, newest first: job, status (running, success, partial, failed), date (YYYY-MM-DD, UTC start day) or start_date/end_date, limit (1–10000, default 100). Admin and analyst.")
+            .AddOpenApiOperationTransformer((operation, _, _) => Describe(operation,
+                ("job", "Job name (see /api/jobs)."), ("status", "running, success, partial or failed."), ("date", "Runs started on this UTC day (YYYY-MM-DD)."),
+                ("start_date", "Runs started on or after this UTC day."), ("end_date", "Runs started on or before this UTC day."), ("limit", "1–10000, default 100.")));
+
+        app.MapGet("/api/jobs", (HttpContext c, HubState s, ServeOptions o) => AccessEndpoints.OperationAsync(c, s, [], Readers, ReadersOnly, (hub, _) =>
+        {
+            var config = o.Config;
+            var now = hub.Kpis.Time.GetUtcNow();
+            var jobs = JobCatalog.All(config);
+            return (KpiJson.Write(w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("environment", config.Environment);
+                w.WriteStartArray("data");
+                foreach (var job in jobs)
+                {
+                    var cron = config.Schedules[job.ScheduleKey];
+                    w.WriteStartObject();
+                    w.WriteString("job", job.Name);
+                    w.WriteString("description", job.Description);
+                    w.WriteString("schedule", cron);
+                    w.WriteString("schedule_key", job.ScheduleKey);
+                    w.WriteBoolean("scheduled", job.Scheduled);
+                    if (job.Scheduled)
+                    {
+                        w.WriteString("next_run", PipelineRuns.Iso(new DateTimeOffset(EnvironmentConfig.ParseCron(cron)!.GetNextOccurrence(now.UtcDateTime), TimeSpan.Zero)));
+                    }
+                    else
+                    {
+                        w.WriteNull("next_run");
+                    }
+                    w.WriteBoolean("running", JobLock.IsHeld(hub.DataDirectory, job.LockName));
+                    if (PipelineRuns.Query(hub.Database, new RunFilter(Job: job.Name, Limit: 1)) is [var last, ..])
+                    {
+                        w.WritePropertyName("last_run");
+                        WriteRun(w, last);
+                    }
+                    else
+                    {
+                        w.WriteNull("last_run");
+                    }
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }), jobs.Count, StatusCodes.Status200OK, null);
+        })).WithName("Jobs").WithTags("Jobs").WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
+
+        app.MapPost("/api/jobs/{name}/run", (HttpContext c, HubState s, ServeOptions o, JobService jobs, string name) =>
+            AccessEndpoints.OperationAsync(c, s, [], [Role.Admin], "Only admin tokens run jobs", (hub, _) =>
+            {
+                if (JobCatalog.Find(o.Config, name) is null)
+                {
+                    throw new BodyException(StatusCodes.Status404NotFound, $"No job '{name}'; jobs: {JobCatalog.Names(o.Config)}.");
+                }
+                var (started, _, busyWith) = jobs.Start(name, "manual");
+                if (started is null)
+                {
+                    throw new BodyException(StatusCodes.Status409Conflict, $"{name} is already running ({busyWith}); see GET /api/runs?job={name}&status=running.");
+                }
+                var body = KpiJson.Write(w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("run_id", started.RunId);
+                    w.WriteString("job", name);
+                    w.WriteString("status", "running");
+                    w.WriteString("check", $"/api/runs?job={name}");
+                    w.WriteEndObject();
+                });
+                return (body, 1, StatusCodes.Status202Accepted, KpiJson.Text(w =>
+                {
+                    w.WriteStartObject();
+                    w.WriteString("job", name);
+                    w.WriteString("run_id", started.RunId);
+                    w.WriteEndObject();
+                }));
+            })).WithName("RunJob").WithTags("Jobs")
+            .WithSummary("Start a run of a job now (202 with its run_id; 409 when it is already running, here or in another process). Admin only.");
+        return app;
+    }
+
+    public static void WriteRun(Utf8JsonWriter w, PipelineRun run)
+    {
+        w.WriteStartObject();
+        w.WriteString("run_id", run.RunId);
+        w.WriteString("job", run.Job);
+        w.WriteString("source_system", run.SourceSystem);
+        w.WriteString("start_time", PipelineRuns.Iso(run.StartTime));
+        if (run.EndTime is { } end)
+        {
+            w.WriteString("end_time", PipelineRuns.Iso(end));
+        }
+        else
+        {
+            w.WriteNull("end_time");
+        }
+        w.WriteString("status", PipelineRuns.StatusName(run.Status));
+        w.WriteNumber("records_written", run.RecordsWritten);
+        if (run.ErrorMessage is { } error)
+        {
+            w.WriteString("error_message", error);
+        }
+        else
+        {
+            w.WriteNull("error_message");
+        }
+        w.WriteString("trigger", run.Trigger);
+        w.WritePropertyName("details");
+        using (var details = JsonDocument.Parse(run.Details))
+        {
+            details.RootElement.WriteTo(w);
+        }
+        w.WriteEndObject();
+    }
+
+    private static RunFilter ParseFilter(IQueryCollection query, IReadOnlyList<JobDefinition> jobs)
+    {
+        string? job = null;
+        if (query.TryGetValue("job", out var j))
+        {
+            job = jobs.Any(d => d.Name == j.ToString()) || j.ToString() == "backfill" ? j.ToString()
+                : throw new BodyException(StatusCodes.Status400BadRequest, $"job: unknown job '{j}'; allowed: {string.Join(", ", jobs.Select(d => d.Name).Append("backfill"))}");
+        }
+        RunStatus? status = null;
+        if (query.TryGetValue("status", out var st))
+        {
+            status = PipelineRuns.TryParseStatus(st.ToString(), out var parsed) ? parsed
+                : throw new BodyException(StatusCodes.Status400BadRequest, $"status: '{st}' is not one of running, success, partial, failed");
+        }
+        var date = Date(query, "date");
+        if (date is not null && (query.ContainsKey("start_date") || query.ContainsKey("end_date")))
+        {
+            throw new BodyException(StatusCodes.Status400BadRequest, "date: give either date or start_date/end_date, not both");
+        }
+        var from = date ?? Date(query, "start_date");
+        var to = date ?? Date(query, "end_date");
+        if (from > to)
+        {
+            throw new BodyException(StatusCodes.Status400BadRequest, $"start_date: {from:yyyy-MM-dd} is after end_date {to:yyyy-MM-dd}");
+        }
+        var limit = 100;
+        if (query.TryGetValue("limit", out var l))
+        {
+            limit = int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000 ? n
+                : throw new BodyException(StatusCodes.Status400BadRequest, "limit: must be a whole number from 1 to 10000");
+        }
+        return new RunFilter(job, status, from, to, limit);
+    }
+
+    private static DateOnly? Date(IQueryCollection query, string name) =>
+        !query.TryGetValue(name, out var v) ? null
+        : DateOnly.TryParseExact(v.ToString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
+        : throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{v}' is not a date; use YYYY-MM-DD");
+
+    private static Task Describe(Microsoft.OpenApi.OpenApiOperation operation, params (string Name, string Description)[] parameters)
+    {
+        operation.Parameters ??= [];
+        foreach (var (name, description) in parameters)
+        {
+            operation.Parameters.Add(new Microsoft.OpenApi.OpenApiParameter
+            {
+                Name = name,
+                In = Microsoft.OpenApi.ParameterLocation.Query,
+                Description = description,
+                Schema = new Microsoft.OpenApi.OpenApiSchema { Type = name == "limit" ? Microsoft.OpenApi.JsonSchemaType.Integer : Microsoft.OpenApi.JsonSchemaType.String },
+            });
+        }
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,75 @@
+using Atalaya.Engine.Config;
+using Atalaya.Engine.Jobs;
+using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Hosting;
+using NCrontab;
+
+namespace Atalaya.Jobs;
+
+/// <summary>
+/// The scheduler inside <c>serve</c>. Once the hub is open it marks runs a crash left "running" as
+/// failed, logs the backfills a KPI definition change needs, catches up every job whose last
+/// scheduled time passed while the hub was down (one run covers all the missed days: the marts
+/// batch works from its watermarks), then runs each job at its cron times (UTC). A job already
+/// running — here or in another process on the same data folder — is skipped, not queued.
+/// </summary>
+public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions options, ILogger<JobScheduler> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (state.Current is null)
+        {
+            await Task.Delay(100, stoppingToken);
+        }
+        var hub = state.Current;
+        var time = hub.Kpis.Time;
+        var config = options.Config;
+        var scheduled = JobCatalog.All(config).Where(j => j.Scheduled)
+            .Select(j => (Job: j, Cron: EnvironmentConfig.ParseCron(config.Schedules[j.ScheduleKey])!)).ToList();
+
+        var abandoned = PipelineRuns.FailAbandoned(hub.Database,
+            job => JobCatalog.Find(config, job) is { } d && JobLock.IsHeld(hub.DataDirectory, d.LockName), time.GetUtcNow());
+        if (abandoned > 0)
+        {
+            logger.LogWarning("{Count} runs were cut short by the last stop; recorded as failed", abandoned);
+        }
+        using (var connection = hub.Database.Connect())
+        {
+            foreach (var p in MartVersions.Proposals(connection, hub.Kpis.Dictionary))
+            {
+                logger.LogWarning("KPI {Metric} is at version {Current} but {Mart} holds version {Recorded} from {From} to {To} ({Reason}); review and apply: {Command}",
+                    p.Metric, p.CurrentVersion, p.Mart, p.RecordedVersion, p.From, p.To, p.Reason, p.Command);
+            }
+        }
+
+        foreach (var (job, cron) in scheduled)
+        {
+            if (Missed(hub.Database, job.Name, cron, time.GetUtcNow()))
+            {
+                await jobs.RunAsync(job.Name, "catch-up");
+            }
+        }
+
+        var checkedUntil = time.GetUtcNow().UtcDateTime;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var next = scheduled.Min(s => s.Cron.GetNextOccurrence(checkedUntil));
+            var wait = next - time.GetUtcNow().UtcDateTime;
+            // Sleep in steps of at most a minute: a changed system clock is noticed soon.
+            await Task.Delay(wait < TimeSpan.Zero ? TimeSpan.Zero : wait > TimeSpan.FromMinutes(1) ? TimeSpan.FromMinutes(1) : wait, time, stoppingToken);
+            var now = time.GetUtcNow().UtcDateTime;
+            foreach (var (job, cron) in scheduled)
+            {
+                if (cron.GetNextOccurrence(checkedUntil) <= now)
+                {
+                    await jobs.RunAsync(job.Name, "schedule");
+                }
+            }
+            checkedUntil = now;
+        }
+    }
+
+    /// <summary>Whether a scheduled time of <paramref name="job"/> passed since it last started (or it never ran).</summary>
+    public static bool Missed(Engine.Storage.HubDatabase database, string job, CrontabSchedule cron, DateTimeOffset now) =>
+        PipelineRuns.LastStart(database, job) is not { } last || cron.GetNextOccurrence(last.UtcDateTime) <= now.UtcDateTime;
+}

@@ -1,0 +1,60 @@
+using Atalaya.Engine;
+using Atalaya.Engine.Jobs;
+using Atalaya.Hosting;
+
+namespace Atalaya.Jobs;
+
+/// <summary>
+/// The server's way to run jobs, shared by the scheduler and <c>POST /api/jobs/{name}/run</c>:
+/// one <see cref="JobRunner"/> over the open hub (its live KPI engine, its snapshot), runs started
+/// on a background thread so an HTTP caller gets its run id at once.
+/// </summary>
+public sealed class JobService(HubState state, ServeOptions options, ILogger<JobService> logger)
+{
+    private JobRunner? _runner;
+
+    public JobRunner Runner(Hub hub) => _runner ??= new JobRunner(hub.Database, hub.Kpis, options.Config)
+    {
+        SaveSnapshot = () => hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory)),
+    };
+
+    /// <summary>Begins a run and carries it out in the background; null with the holder when the job is already running.</summary>
+    public (StartedRun? Run, Task<PipelineRun>? Completion, string? BusyWith) Start(string job, string trigger)
+    {
+        var hub = state.Require();
+        var runner = Runner(hub);
+        var started = runner.TryBegin(job, trigger, out var busyWith);
+        if (started is null)
+        {
+            return (null, null, busyWith);
+        }
+        var completion = Task.Run(() => Log(runner.Execute(started)));
+        return (started, completion, null);
+    }
+
+    /// <summary>Runs a job to its end on the caller's task; null when another run holds its lock.</summary>
+    public async Task<PipelineRun?> RunAsync(string job, string trigger)
+    {
+        var (_, completion, busyWith) = Start(job, trigger);
+        if (completion is null)
+        {
+            logger.LogInformation("Job {Job} not started ({Trigger}): already running ({Holder})", job, trigger, busyWith);
+            return null;
+        }
+        return await completion.ConfigureAwait(false);
+    }
+
+    private PipelineRun Log(PipelineRun run)
+    {
+        if (run.Status == RunStatus.Success)
+        {
+            logger.LogInformation("Job {Job} {RunId} ({Trigger}): success, {Records} records written", run.Job, run.RunId, run.Trigger, run.RecordsWritten);
+        }
+        else
+        {
+            logger.LogWarning("Job {Job} {RunId} ({Trigger}): {Status}, {Records} records written: {Error}",
+                run.Job, run.RunId, run.Trigger, PipelineRuns.StatusName(run.Status), run.RecordsWritten, run.ErrorMessage);
+        }
+        return run;
+    }
+}
