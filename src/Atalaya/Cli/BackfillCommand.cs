@@ -88,7 +88,8 @@ public static class BackfillCommand
             {
                 result = new Backfill(c.Database, c.Engine).Run(from, to, filter, applying, c.RunId);
                 return result.Steps;
-            }) { Scheduled = false };
+            })
+            { Scheduled = false };
             var started = runner.TryBegin(definition, applying ? "cli" : "cli dry-run", filters.TryGetValue(Dimension.SourceSystem, out var systems) ? string.Join(",", systems) : "all", out var busyWith);
             if (started is null)
             {

@@ -87,7 +87,8 @@ internal static class TopProductsAnalysis
         var rows = figures.Where(f => f.Key.Product != 0 && (withCartOnly || f.Value.Views + f.Value.Orders > 0)).Select(f => new ProductFigures(
             projection.Pools.Products[f.Key.Product]!, projection.ProductNameOf(f.Key.Product, f.Key.Store),
             f.Key.Store == 0 ? null : projection.Pools.Stores[f.Key.Store],
-            f.Value.Revenue, f.Value.Units, f.Value.Orders, f.Value.Views) { AddToCarts = f.Value.AddToCarts });
+            f.Value.Revenue, f.Value.Units, f.Value.Orders, f.Value.Views)
+        { AddToCarts = f.Value.AddToCarts });
         Func<ProductFigures, double> rank = orderBy switch
         {
             ProductOrder.Units => p => p.Units,
