@@ -146,11 +146,16 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
         }
     }
 
-    /// <summary>Records the end of a run from its steps; returns the stored row.</summary>
+    /// <summary>
+    /// Records the end of a run from its steps: success when all succeeded, partial when some
+    /// writing step succeeded and another failed, failed otherwise. Returns the stored row.
+    /// </summary>
     public PipelineRun Finish(string runId, IReadOnlyList<StepOutcome> steps)
     {
         var failed = steps.Where(s => !s.Succeeded).ToList();
-        var status = failed.Count == 0 ? RunStatus.Success : failed.Count == steps.Count ? RunStatus.Failed : RunStatus.Partial;
+        var status = failed.Count == 0 ? RunStatus.Success
+            : steps.Any(s => s.Writes && s.Succeeded) ? RunStatus.Partial
+            : RunStatus.Failed;
         var error = failed.Count == 0 ? null : string.Join("; ", failed.Select(s => $"{s.Step}: {s.Error}"));
         PipelineRuns.Finish(database, runId, _time.GetUtcNow(), status, steps.Sum(s => s.Records), error, Details(steps));
         return PipelineRuns.Query(database, new RunFilter(Limit: 1_000)).First(r => r.RunId == runId);

@@ -39,7 +39,7 @@ public sealed class Backfill(HubDatabase database, KpiEngine engine)
         }
         var steps = new List<StepOutcome>
         {
-            new("staging", true, 0, from, to, null) { Events = engine.CountEvents(MartBatch.Ms(from), MartBatch.Ms(to.AddDays(1))) },
+            new("staging", true, 0, from, to, null) { Events = engine.CountEvents(MartBatch.Ms(from), MartBatch.Ms(to.AddDays(1))), Writes = false },
         };
         var diffs = new List<MartDiff>();
         var computed = new List<(MartTable Table, string Shadow)>();

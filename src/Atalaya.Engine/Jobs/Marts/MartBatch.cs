@@ -14,6 +14,9 @@ public sealed record StepOutcome(string Step, bool Succeeded, long Records, Date
 
     /// <summary>What the step found or did, in words, when its counts do not say it.</summary>
     public string? Note { get; init; }
+
+    /// <summary>Whether the step writes (a run whose writing steps all failed is failed, not partial).</summary>
+    public bool Writes { get; init; } = true;
 }
 
 /// <summary>
@@ -60,7 +63,7 @@ public sealed class MartBatch(HubDatabase database, KpiEngine engine)
     private StepOutcome Staging(DateOnly from, DateOnly to)
     {
         var events = engine.CountEvents(Ms(from), Ms(to.AddDays(1)));
-        return new StepOutcome("staging", true, 0, from, to, null) { Events = events };
+        return new StepOutcome("staging", true, 0, from, to, null) { Events = events, Writes = false };
     }
 
     private StepOutcome Step(SqliteConnection connection, string name, DateOnly from, DateOnly to, long seq, DateOnly yesterday, string runId)

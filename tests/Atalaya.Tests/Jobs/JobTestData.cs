@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text;
+using Atalaya.Engine.Config;
+using Atalaya.Engine.Demo;
+using Atalaya.Engine.Jobs;
+using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Storage;
+using Atalaya.Tests.Kpi.Http;
+
+namespace Atalaya.Tests.Jobs;
+
+/// <summary>Hubs with demo data, a job runner over them, and the marts as text for comparisons.</summary>
+public static class JobTestData
+{
+    public static readonly EnvironmentConfig Config = new() { Environment = "dev" };
+
+    /// <summary>A real hub (HTTP on loopback) loaded with a small demo marketplace ending today.</summary>
+    public static Task<KpiHub> DemoHubAsync(int days = 12, int seed = 11) =>
+        KpiHub.StartWithDemoAsync(new DemoOptions(Days: days, Seed: seed, SessionsPerDay: 250));
+
+    public static JobRunner Runner(KpiHub hub) => new(hub.Server.Hub.Database, hub.Server.Hub.Kpis, Config);
+
+    public static PipelineRun Run(KpiHub hub, string job = "daily_batch")
+    {
+        var result = Runner(hub).Run(job, "test");
+        Assert.Null(result.BusyWith);
+        return result.Run!;
+    }
+
+    public static DateOnly Yesterday => DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
+
+    /// <summary>Every mart row, ordered by key, one line each (optionally without run_id, which records who wrote a row, not what it says).</summary>
+    public static string Dump(HubDatabase database, bool withRunId = true, string prefix = "")
+    {
+        var text = new StringBuilder();
+        using var connection = database.Connect();
+        foreach (var mart in MartBuilder.Names)
+        {
+            var table = MartTable.Read(connection, mart);
+            var columns = table.Columns.Where(c => withRunId || c != "run_id").ToList();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM {prefix}{mart} ORDER BY {string.Join(", ", table.Key)};";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                text.Append(mart);
+                for (var i = 0; i < reader.FieldCount; i++)
+                {
+                    text.Append('|').Append(reader.IsDBNull(i) ? "∅" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture));
+                }
+                text.Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
+    public static void Execute(HubDatabase database, string sql)
+    {
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    public static object? Scalar(HubDatabase database, string sql)
+    {
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return command.ExecuteScalar();
+    }
+
+    public static long Count(HubDatabase database, string sql) => Convert.ToInt64(Scalar(database, sql), CultureInfo.InvariantCulture);
+}
