@@ -4,7 +4,7 @@ namespace Atalaya.Engine.Jobs;
 /// One instance of a job at a time, also across processes sharing the data folder (a <c>serve</c>
 /// and an <c>atalaya jobs run</c>, or two servers): an exclusive OS file lock on
 /// <c>DATA/locks/NAME.lock</c>. The operating system releases it when the holder exits, crash or
-/// SIGKILL included, so a dead holder never blocks the next run. The file's text says who holds it,
+/// SIGKILL included, so a dead holder never blocks the next run. <c>NAME.lock.holder</c> says who holds it,
 /// for the error message of whoever is refused.
 /// </summary>
 public sealed class JobLock : IDisposable
@@ -24,10 +24,8 @@ public sealed class JobLock : IDisposable
         {
             // FileShare.None is an exclusive lock on every platform .NET runs on (flock on Unix).
             var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-            file.SetLength(0);
-            var text = System.Text.Encoding.UTF8.GetBytes($"{holder} pid {Environment.ProcessId} since {DateTimeOffset.UtcNow:O}\n");
-            file.Write(text);
-            file.Flush();
+            // Who holds it goes in a file beside: the lock file itself cannot be read while held.
+            File.WriteAllText(path + ".holder", $"{holder}, pid {Environment.ProcessId}, since {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
             heldBy = null;
             return new JobLock(file);
         }
@@ -49,14 +47,11 @@ public sealed class JobLock : IDisposable
     {
         try
         {
-            using var reader = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            using var text = new StreamReader(reader);
-            var line = text.ReadLine();
+            var line = File.ReadLines(path + ".holder").FirstOrDefault();
             return string.IsNullOrWhiteSpace(line) ? "another run" : line.Trim();
         }
         catch (IOException)
         {
-            // Reading is refused too while the holder has the file open exclusively.
             return "another run";
         }
     }
