@@ -21,10 +21,13 @@ public sealed class ScopeOracle(AccessHubFixture hub, string definitions)
 
     public static readonly string[] AdminOnly = ["/api/tokens", "/api/audit"];
 
+    /// <summary>Operations data (pipeline runs, jobs): admin and analyst tokens only.</summary>
+    public static readonly string[] Operations = ["/api/runs", "/api/jobs"];
+
     public static readonly string[] WithOracle =
     [
         "/api/kpi/query", "/api/kpi/summary", "/api/kpi/timeseries", "/api/kpi/events", "/api/kpi/definitions", "/api/kpi/benchmark",
-        "/api/analysis/funnel", "/api/analysis/retention", "/api/analysis/top-products", .. AdminOnly,
+        "/api/analysis/funnel", "/api/analysis/retention", "/api/analysis/top-products", .. AdminOnly, .. Operations,
     ];
 
     private readonly ReferenceData _data = hub.Reference;
@@ -86,6 +89,10 @@ public sealed class ScopeOracle(AccessHubFixture hub, string definitions)
         if (AdminOnly.Contains(request.Path) && scope.Role != "admin")
         {
             return (403, []);
+        }
+        if (Operations.Contains(request.Path))
+        {
+            return (scope.Role is "admin" or "analyst" ? 200 : 403, []);
         }
         if (request.Path == "/api/kpi/benchmark")
         {

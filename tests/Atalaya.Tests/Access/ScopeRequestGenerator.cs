@@ -99,6 +99,13 @@ public sealed class ScopeRequestGenerator
             case "/api/audit":
                 Add("limit", Pick("1", "10", "100"));
                 return new ScopeRequest(caller, path, p);
+            case "/api/runs":
+                Add("job", Pick("daily_batch", "kpi_refresh", "backfill"));
+                Add("status", Pick("success", "failed"));
+                Add("limit", Pick("1", "10", "100"));
+                return new ScopeRequest(caller, path, p);
+            case "/api/jobs":
+                return new ScopeRequest(caller, path, p);
             default:
                 break;
         }
