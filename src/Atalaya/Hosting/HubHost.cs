@@ -1,5 +1,6 @@
 using Atalaya.Access;
 using Atalaya.Collect;
+using Atalaya.Dashboard;
 using Atalaya.Health;
 using Atalaya.Kpi;
 
@@ -63,6 +64,7 @@ public static class HubHost
         app.MapKpi();
         app.MapAccess();
         app.MapOpenApi();
+        app.MapDashboard();
         return app;
     }
 }

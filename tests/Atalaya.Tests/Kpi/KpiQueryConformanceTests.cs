@@ -12,7 +12,7 @@ namespace Atalaya.Tests.Kpi;
 [Collection(KpiCollection.Name)]
 public sealed class KpiQueryConformanceTests(KpiDatasets datasets)
 {
-    public static readonly string[] Aggregates = ["hourly", "daily", "weekly", "monthly"];
+    public static readonly string[] Aggregates = ["hourly", "daily", "weekly", "monthly", "total"];
 
     public static TheoryData<string, string, string> Combinations()
     {
