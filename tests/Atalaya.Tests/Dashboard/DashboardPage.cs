@@ -29,6 +29,7 @@ public sealed class DashboardPage : IAsyncDisposable
             }
         };
         page.PageError += (_, error) => ConsoleErrors.Add("page error: " + error);
+        page.Request += (_, request) => Requests.Add(request.Url);
         page.Response += (_, response) =>
         {
             if (response.Status == 404)
@@ -45,6 +46,8 @@ public sealed class DashboardPage : IAsyncDisposable
     public List<string> ConsoleErrors { get; } = [];
 
     public List<string> NotFound { get; } = [];
+
+    public List<string> Requests { get; } = [];
 
     public static async Task<DashboardPage> OpenAsync(DashboardFixture fixture, BrowserNewContextOptions? options = null, Func<IBrowserContext, Task>? setup = null)
     {

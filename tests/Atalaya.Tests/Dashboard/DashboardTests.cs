@@ -42,6 +42,10 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Empty(page.UnexpectedConsoleErrors());
         Assert.All(page.NotFound, path => Assert.Contains(path, new[] { "/api/runs", "/api/quality" }));
         Assert.DoesNotContain("atl_", page.Page.Url, StringComparison.Ordinal);
+        // Offline-ready: every file and call went to the hub itself, none carried the token in its URL.
+        Assert.NotEmpty(page.Requests);
+        Assert.All(page.Requests, url => Assert.StartsWith(fixture.BaseAddress.GetLeftPart(UriPartial.Authority) + "/", url, StringComparison.Ordinal));
+        Assert.All(page.Requests, url => Assert.DoesNotContain("atl_", url, StringComparison.Ordinal));
         await page.ScreenshotAsync("admin");
     }
 

@@ -57,8 +57,9 @@ export function funnelChart(node, steps, names) {
   return draw(node, {
     tooltip: { trigger: 'item', formatter: p => `${p.name}: ${formatInteger(p.value)} (${formatValue(steps[p.dataIndex].conversion_from_first, 'percent')})` },
     series: [{
-      type: 'funnel', sort: 'none', left: '5%', width: '90%', top: 8, bottom: 8, minSize: '8%', gap: 2,
-      label: { position: 'inside', formatter: p => `${p.name}\n${formatInteger(p.value)}`, color: '#fff', textBorderColor: '#000', textBorderWidth: 2 },
+      type: 'funnel', sort: 'none', left: '2%', width: '58%', top: 8, bottom: 8, minSize: '6%', gap: 2,
+      label: { position: 'right', formatter: p => `${p.name}: ${formatInteger(p.value)}`, color: '#1d2733', fontSize: 12 },
+      labelLine: { show: true },
       data: steps.map(s => ({ name: names[s.step] ?? s.step, value: s.users })),
     }],
   });
