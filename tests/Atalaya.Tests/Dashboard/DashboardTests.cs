@@ -216,6 +216,39 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Empty(page.UnexpectedConsoleErrors());
     }
 
+    [Fact]
+    public async Task A_range_without_data_shows_empty_panels_and_a_failing_call_shows_an_error_with_a_working_retry()
+    {
+        var failFunnel = true;
+        await using var page = await DashboardPage.OpenAsync(fixture, setup: context => context.RouteAsync("**/api/analysis/funnel**", async route =>
+        {
+            if (failFunnel)
+            {
+                await route.FulfillAsync(new RouteFulfillOptions { Status = 500, ContentType = "application/json", Body = "{\"success\":false,\"error\":\"injected failure\"}" });
+            }
+            else
+            {
+                await route.ContinueAsync();
+            }
+        }));
+        await page.LogInAsync(fixture.VendorToken, "/?start_date=2020-01-01&end_date=2020-01-31");
+
+        var panels = await page.PanelStatesAsync();
+        foreach (var panel in new[] { "trend", "customers", "top-products", "most-viewed" })
+        {
+            Assert.True(panels[panel] == "empty", $"panel {panel} is {panels[panel]} for a range without data");
+        }
+        Assert.Equal("error", panels["funnel"]);
+        Assert.Contains("injected failure", await page.Page.InnerTextAsync("#panel-funnel"), StringComparison.Ordinal);
+        Assert.Equal(0, await page.CardValueAsync("orders"));
+        await page.AssertCardsEqualApiAsync(fixture.VendorToken, "start_date=2020-01-01&end_date=2020-01-31");
+
+        failFunnel = false;
+        await page.Page.ClickAsync("#panel-funnel button:text('Retry')");
+        await page.Page.WaitForFunctionAsync("() => ['empty', 'ready'].includes(document.querySelector('#panel-funnel')?.dataset.state)");
+        Assert.Equal("empty", (await page.PanelStatesAsync())["funnel"]);
+    }
+
     /// <summary>The orders and GMV cards read as Intl formats them for <paramref name="locale"/>.</summary>
     private static async Task AssertFormattedAsync(DashboardPage page, string locale)
     {

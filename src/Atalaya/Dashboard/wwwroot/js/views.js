@@ -139,11 +139,12 @@ function values(answer) {
  * Draws one panel: a heading, then loading → content, "no data", "not available" (404 from an
  * endpoint that may not exist on this hub yet) or an error with a retry button.
  */
-export async function drawPanel(container, panel, ctx) {
+export async function drawPanel(container, panel, ctx, replacing = null) {
   const body = el('div', { class: 'panel-body' }, el('p', { class: 'muted' }, 'Loading…'));
   const section = el('section', { class: 'panel' + (panel.wide ? ' wide' : ''), id: 'panel-' + panel.id, 'data-panel': panel.id, 'data-state': 'loading', 'aria-busy': 'true', 'aria-labelledby': 'h-' + panel.id },
     [el('h2', { id: 'h-' + panel.id }, panel.title), body]);
-  container.append(section);
+  if (replacing) replacing.replaceWith(section);
+  else container.append(section);
   const done = state => {
     section.dataset.state = state;
     section.setAttribute('aria-busy', 'false');
@@ -165,7 +166,7 @@ export async function drawPanel(container, panel, ctx) {
       done('unavailable');
       return;
     }
-    body.replaceChildren(errorBox(e, () => { section.remove(); drawPanel(container, panel, ctx); }));
+    body.replaceChildren(errorBox(e, () => drawPanel(container, panel, ctx, section)));
     done('error');
   }
 }
