@@ -11,9 +11,6 @@ namespace Atalaya.Tests.Dashboard;
 /// </summary>
 public sealed class DashboardPage : IAsyncDisposable
 {
-    /// <summary>Endpoints another feature adds (issue 5); until then the admin view shows "not available" for their 404.</summary>
-    private static readonly string[] OptionalEndpoints = ["/api/runs", "/api/quality"];
-
     private readonly DashboardFixture _fixture;
 
     private DashboardPage(DashboardFixture fixture, IBrowserContext context, IPage page)
@@ -93,11 +90,6 @@ public sealed class DashboardPage : IAsyncDisposable
         Page.EvalOnSelectorAllAsync<Dictionary<string, string>>(".panel", "ps => Object.fromEntries(ps.map(p => [p.dataset.panel, p.dataset.state]))");
 
     public Task<string> LiveStateAsync() => Page.GetAttributeAsync("#live", "data-state")!;
-
-    /// <summary>Console errors other than the 404s of the optional endpoints, which the admin view expects and shows as "not available".</summary>
-    public IReadOnlyList<string> UnexpectedConsoleErrors() => ConsoleErrors
-        .Where(e => !(e.Contains("404", StringComparison.Ordinal) && OptionalEndpoints.Any(p => e.Contains(p, StringComparison.Ordinal))))
-        .ToList();
 
     public Task ScreenshotAsync(string name) =>
         Page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(DashboardFixture.ScreenshotDirectory, name + ".png"), FullPage = true });

@@ -348,11 +348,31 @@ function benchmark() {
   };
 }
 
+let documentedPaths = null;
+
+/**
+ * Whether the hub's OpenAPI document lists a path. Endpoints that a hub may not have yet are
+ * asked for only when listed, so the page logs no 404; a 404 still shows "not available".
+ */
+async function documented(path) {
+  documentedPaths ??= fetch('/openapi/v1.json', { cache: 'no-store' })
+    .then(r => (r.ok ? r.json() : null))
+    .then(doc => (doc?.paths ? new Set(Object.keys(doc.paths)) : null))
+    .catch(() => null);
+  const paths = await documentedPaths;
+  return paths === null || paths.has(path);
+}
+
+async function optionalApi(path, signal) {
+  if (!(await documented(path))) throw new ApiError(404, path + ' is not on this hub');
+  return api(path, null, { signal });
+}
+
 function runs() {
   return {
     id: 'runs', title: 'Pipeline runs', wide: true, optional: true,
     unavailableText: 'Pipeline runs are not available on this hub yet.',
-    load: ({ signal }) => api('/api/runs', null, { signal }),
+    load: ({ signal }) => optionalApi('/api/runs', signal),
     isEmpty: answer => !answer.data?.length,
     emptyText: 'No pipeline runs recorded yet.',
     render(body, answer) {
@@ -373,7 +393,7 @@ function quality() {
   return {
     id: 'quality', title: 'Data quality', wide: true, optional: true,
     unavailableText: 'Data-quality results are not available on this hub yet.',
-    load: ({ signal }) => api('/api/quality', null, { signal }),
+    load: ({ signal }) => optionalApi('/api/quality', signal),
     isEmpty: answer => !answer.data?.length,
     emptyText: 'No data-quality checks recorded yet.',
     render(body, answer) {
