@@ -157,6 +157,11 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         await page.SettledAsync();
         Assert.Contains($"start_date={from}&end_date={to}", page.Page.Url, StringComparison.Ordinal);
         await page.AssertCardsEqualApiAsync(fixture.AdminToken, $"start_date={from}&end_date={to}&country=MX");
+
+        await page.Page.SelectOptionAsync("#f-tz", "America/Mexico_City");
+        await page.SettledAsync();
+        Assert.Contains("tz=America%2FMexico_City", page.Page.Url, StringComparison.Ordinal);
+        await page.AssertCardsEqualApiAsync(fixture.AdminToken, $"start_date={from}&end_date={to}&country=MX&tz=America/Mexico_City");
         Assert.DoesNotContain("atl_", page.Page.Url, StringComparison.Ordinal);
 
         // Someone else opens the shared URL (a new browser, so a new login) and sees the same filters.
@@ -166,7 +171,8 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Equal(shared, new Uri(other.Page.Url).PathAndQuery);
         Assert.Equal("MX", await other.Page.InputValueAsync("#f-country"));
         Assert.Equal(from, await other.Page.InputValueAsync("#f-start"));
-        await other.AssertCardsEqualApiAsync(fixture.AdminToken, $"start_date={from}&end_date={to}&country=MX");
+        Assert.Equal("America/Mexico_City", await other.Page.InputValueAsync("#f-tz"));
+        await other.AssertCardsEqualApiAsync(fixture.AdminToken, $"start_date={from}&end_date={to}&country=MX&tz=America/Mexico_City");
         Assert.Empty(page.ConsoleErrors);
         Assert.Empty(other.ConsoleErrors);
     }
@@ -206,6 +212,21 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
             null, new PageWaitForFunctionOptions { Timeout = 15_000, PollingInterval = 100 });
 
         Assert.Equal("polling", await page.LiveStateAsync());
+        await page.AssertCardsEqualApiAsync(fixture.AdminToken, "start_date=7d");
+    }
+
+    [Fact]
+    public async Task With_both_the_event_stream_and_polling_failing_the_indicator_reads_stale()
+    {
+        await using var page = await DashboardPage.OpenAsync(fixture, setup: async context =>
+        {
+            await context.RouteAsync("**/api/kpi/events**", route => route.AbortAsync());
+            await context.RouteAsync("**/api/kpi/summary**", route => route.AbortAsync());
+        });
+        await page.LogInAsync(fixture.AdminToken);
+
+        await page.Page.WaitForFunctionAsync("() => document.querySelector('#live').dataset.state === 'stale'");
+        Assert.Equal("Stale", await page.Page.InnerTextAsync("#live"));
         await page.AssertCardsEqualApiAsync(fixture.AdminToken, "start_date=7d");
     }
 

@@ -1,6 +1,6 @@
 // The filters live in the page's URL (never the token), so a view can be bookmarked and shared:
 // start_date / end_date as the metrics API takes them (a preset such as 7d, or two ISO dates),
-// aggregate for the charts, and one value per dimension the token's scope allows.
+// aggregate for the charts, tz for day boundaries, and one value per dimension the scope allows.
 import { el } from './dom.js';
 
 export const PRESETS = [
@@ -10,6 +10,8 @@ export const PRESETS = [
   { value: '90d', label: '90 days' },
 ];
 export const AGGREGATES = ['hourly', 'daily', 'weekly', 'monthly'];
+/** Day boundaries: UTC or the marketplace's markets. */
+export const TIME_ZONES = ['UTC', 'America/Mexico_City', 'America/Bogota', 'America/Santiago', 'Europe/Stockholm'];
 const ISO = /^\d{4}-\d{2}-\d{2}$/;
 
 export function readFilters(dimensions) {
@@ -19,12 +21,13 @@ export function readFilters(dimensions) {
   const custom = ISO.test(start ?? '') && ISO.test(end ?? '') && start <= end;
   const preset = PRESETS.some(p => p.value === start) ? start : '7d';
   const aggregate = AGGREGATES.includes(q.get('aggregate')) ? q.get('aggregate') : null;
+  const tz = TIME_ZONES.includes(q.get('tz')) ? q.get('tz') : null;
   const dims = {};
   for (const d of dimensions) {
     const v = q.get(d);
     if (v) dims[d] = v;
   }
-  return { start: custom ? start : preset, end: custom ? end : null, aggregate, dims };
+  return { start: custom ? start : preset, end: custom ? end : null, aggregate, tz, dims };
 }
 
 export function writeFilters(f) {
@@ -32,14 +35,15 @@ export function writeFilters(f) {
   q.set('start_date', f.start);
   if (f.end) q.set('end_date', f.end);
   if (f.aggregate) q.set('aggregate', f.aggregate);
+  if (f.tz) q.set('tz', f.tz);
   for (const [k, v] of Object.entries(f.dims)) if (v) q.set(k, v);
   const url = location.pathname + '?' + q.toString();
   if (url !== location.pathname + location.search) history.pushState(null, '', url);
 }
 
-/** The range and dimension parameters of an API call. */
+/** The range, time zone and dimension parameters of an API call. */
 export function rangeParams(f) {
-  return { start_date: f.start, end_date: f.end ?? undefined, ...f.dims };
+  return { start_date: f.start, end_date: f.end ?? undefined, tz: f.tz ?? undefined, ...f.dims };
 }
 
 /** The chart period: the URL's, else hourly for a single day and daily otherwise. */
@@ -91,7 +95,12 @@ export function renderFilterBar(form, f, options, labels, onChange) {
 
   const aggregate = el('select', { id: 'f-aggregate', onchange: e => onChange({ ...f, aggregate: e.target.value || null }) },
     [el('option', { value: '' }, 'Automatic'), ...AGGREGATES.map(a => el('option', { value: a, selected: f.aggregate === a }, a[0].toUpperCase() + a.slice(1)))]);
-  const selects = [el('div', { class: 'field' }, [el('label', { for: 'f-aggregate' }, 'Chart period'), aggregate])];
+  const zone = el('select', { id: 'f-tz', onchange: e => onChange({ ...f, tz: e.target.value === 'UTC' ? null : e.target.value }) },
+    TIME_ZONES.map(z => el('option', { value: z, selected: (f.tz ?? 'UTC') === z }, z.replace('_', ' '))));
+  const selects = [
+    el('div', { class: 'field' }, [el('label', { for: 'f-aggregate' }, 'Chart period'), aggregate]),
+    el('div', { class: 'field' }, [el('label', { for: 'f-tz' }, 'Time zone'), zone]),
+  ];
   for (const [dim, values] of Object.entries(options)) {
     const current = f.dims[dim] ?? '';
     const all = [...new Set([...values, ...(current ? [current] : [])])].sort();

@@ -98,8 +98,9 @@ function render() {
 function startFeed(filters) {
   feed?.stop();
   lastSummary = null;
-  const params = { metric: view.cards.join(','), ...filters.dims };
-  const rangeEndsToday = !filters.end || filters.end >= new Date().toISOString().slice(0, 10);
+  const params = { metric: view.cards.join(','), tz: filters.tz ?? undefined, ...filters.dims };
+  // A day of slack: in a zone behind UTC, local today may still be UTC's yesterday.
+  const rangeEndsToday = !filters.end || filters.end >= new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
   feed = new LiveFeed(params, {
     onState: state => {
       const indicator = $('live');

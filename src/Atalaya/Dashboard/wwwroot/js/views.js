@@ -4,7 +4,7 @@
 // available" on its own, so one failing call never blanks the page.
 import { api, ApiError } from './api.js';
 import { el } from './dom.js';
-import { formatValue, formatChange, formatInteger, formatDateTime } from './format.js';
+import { formatValue, formatChange, formatInteger, formatDateTime, formatDate } from './format.js';
 import { rangeParams, chartAggregate, addDays, daysBetween } from './filters.js';
 import { lineChart, barChart, funnelChart, cohortHeatmap } from './charts.js';
 import { sortableTable } from './table.js';
@@ -73,9 +73,9 @@ export class Cards {
       const current = await this.fetch(rangeParams(filters), signal);
       const { start_date: start, end_date: end } = current.params;
       const days = daysBetween(start, end) + 1;
-      const previous = await this.fetch({ ...filters.dims, start_date: addDays(start, -days), end_date: addDays(start, -1) }, signal);
+      const previous = await this.fetch({ ...filters.dims, tz: filters.tz ?? undefined, start_date: addDays(start, -days), end_date: addDays(start, -1) }, signal);
       this.previous = values(previous);
-      this.render(values(current), `${start} – ${end}`);
+      this.render(values(current), start === end ? formatDate(start) : `${formatDate(start)} – ${formatDate(end)}`);
       this.node.dataset.state = 'ready';
     } catch (e) {
       if (e.name === 'AbortError') return;
@@ -298,7 +298,7 @@ function retention() {
     id: 'retention', title: 'Weekly retention cohorts (first order week)', wide: true,
     load: ({ filters, signal }) => {
       // Cohorts need weeks: presets shorter than 90 days still show the last 90.
-      const range = filters.end ? rangeParams(filters) : { ...filters.dims, start_date: '90d' };
+      const range = filters.end ? rangeParams(filters) : { ...rangeParams(filters), start_date: '90d' };
       return api('/api/analysis/retention', { period: 'week', ...range }, { signal });
     },
     isEmpty: answer => answer.data.length === 0,
@@ -329,7 +329,7 @@ function benchmark() {
     emptyText: 'Not available: too few comparable stores have data in this range.',
     load: async ({ filters, signal, me }) => {
       const store = filters.dims.store_id ?? me.stores[0];
-      const range = { start_date: filters.start, end_date: filters.end ?? undefined };
+      const range = { start_date: filters.start, end_date: filters.end ?? undefined, tz: filters.tz ?? undefined };
       return Promise.all(metrics.map(metric => api('/api/kpi/benchmark', { metric, store_id: store, ...range }, { signal })));
     },
     isEmpty: answers => answers.every(a => !a.available),
