@@ -26,6 +26,13 @@ if [[ ! -d tests/sdk/node_modules ]] || [[ tests/sdk/package-lock.json -nt tests
   npm install --prefix tests/sdk --no-audit --no-fund --no-save --loglevel=error
 fi
 
+# The dashboard tests drive Debian's chromium headless (Playwright with ExecutablePath; npm and
+# Playwright never download a browser).
+if [[ ! -x /usr/bin/chromium ]]; then
+  echo "== installing chromium (Debian package)"
+  apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+fi
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 echo "== restore"

@@ -9,7 +9,8 @@ using Atalaya.Kpi;
 namespace Atalaya.Access;
 
 /// <summary>
-/// Administration (CONTRACT §3.2, admin tokens only): tokens (<c>GET|POST /api/tokens</c>,
+/// Who am I (<c>GET /api/me</c>, any read token: role and scope, for the dashboards) and
+/// administration (CONTRACT §3.2, admin tokens only): tokens (<c>GET|POST /api/tokens</c>,
 /// <c>DELETE /api/tokens/{id}</c>) and the audit log (<c>GET /api/audit</c>). Every call is itself
 /// audited; a token's secret appears once, in the answer to its creation, and nowhere else.
 /// </summary>
@@ -17,6 +18,31 @@ public static class AccessEndpoints
 {
     public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app)
     {
+        app.MapGet("/api/me", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, [], r => new ReadAnswer(KpiJson.Write(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("id", r.Token.Id);
+            w.WriteString("name", r.Token.Name);
+            w.WriteString("role", Roles.Name(r.Token.Role));
+            WriteLists(w, r.Token);
+            w.WriteString("reporting_currency", o.Ingest.ReportingCurrency);
+            w.WriteEndObject();
+        }), 1))).WithName("Me").WithTags("Access")
+            .WithSummary("The calling token's id, name, role, scope lists (countries, hubs, zones, stores) and the hub's reporting currency; what a dashboard needs to pick its view. Any read token.")
+            .AddOpenApiOperationTransformer((operation, _, _) =>
+            {
+                operation.Parameters ??= [];
+                operation.Parameters.Add(new Microsoft.OpenApi.OpenApiParameter
+                {
+                    Name = "Authorization",
+                    In = Microsoft.OpenApi.ParameterLocation.Header,
+                    Required = true,
+                    Description = "Bearer <read token> (admin, analyst, country_ops_lead or vendor).",
+                    Schema = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String },
+                });
+                return Task.CompletedTask;
+            });
+
         app.MapGet("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, _) =>
         {
             var tokens = hub.Tokens.List();
@@ -234,6 +260,15 @@ public static class AccessEndpoints
         w.WriteString("id", t.Id);
         w.WriteString("name", t.Name);
         w.WriteString("role", Roles.Name(t.Role));
+        WriteLists(w, t);
+        w.WriteString("source", t.Source);
+        w.WriteString("created_at", t.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        w.WriteString("last_used_at", t.LastUsedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        w.WriteString("revoked_at", t.RevokedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+    }
+
+    private static void WriteLists(Utf8JsonWriter w, TokenInfo t)
+    {
         foreach (var (name, values) in new[] { ("countries", t.Countries), ("hubs", t.Hubs), ("zones", t.Zones), ("stores", t.Stores) })
         {
             w.WriteStartArray(name);
@@ -243,10 +278,6 @@ public static class AccessEndpoints
             }
             w.WriteEndArray();
         }
-        w.WriteString("source", t.Source);
-        w.WriteString("created_at", t.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("last_used_at", t.LastUsedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("revoked_at", t.RevokedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
     }
 
     private static void Raw(Utf8JsonWriter w, string name, string json)

@@ -7,7 +7,7 @@ using Atalaya.Hosting;
 
 namespace Atalaya.Cli;
 
-/// <summary><c>atalaya serve</c>: collector, KPI engine, metrics API and job scheduler in one process.</summary>
+/// <summary><c>atalaya serve</c>: collector, KPI engine, metrics API, job scheduler and dashboards in one process.</summary>
 public static class ServeCommand
 {
     public static Command Create()
@@ -76,6 +76,28 @@ public static class ServeCommand
         return command;
     }
 
+    /// <summary>The first Mexican demo store whose peer benchmark is available over the last 30 days, else mx-001.</summary>
+    private static string DemoVendorStore(Engine.Hub hub, int minimumPeers)
+    {
+        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        for (var n = 1; n <= 30; n++)
+        {
+            var store = string.Create(System.Globalization.CultureInfo.InvariantCulture, $"mx-{n:000}");
+            try
+            {
+                if (hub.Kpis.Benchmark(Engine.Kpi.KpiId.Gmv, store, today.AddDays(-29), today, TimeZoneInfo.Utc, AccessScope.Everything, minimumPeers).Available)
+                {
+                    return store;
+                }
+            }
+            catch (Engine.Kpi.Query.KpiQueryException)
+            {
+                break;
+            }
+        }
+        return "mx-001";
+    }
+
     private static async Task LoadDemoAsync(WebApplication app, int days, ServeOptions options, CancellationToken ct)
     {
         var state = app.Services.GetRequiredService<HubState>();
@@ -111,11 +133,18 @@ public static class ServeCommand
         }
         var (_, admin) = hub.Tokens.Create(new TokenRequest(Role.Admin, "demo admin"));
         var (_, write) = hub.Tokens.Create(new TokenRequest(Role.Write, "demo write key", Source: "demo"));
+        // One token per dashboard view: the demo's largest market, and a store of it with enough peers to show the benchmark.
+        var (_, lead) = hub.Tokens.Create(new TokenRequest(Role.CountryOpsLead, "demo ops lead MX", Countries: ["MX"]));
+        var store = DemoVendorStore(hub, options.BenchmarkMinimumPeers);
+        var (_, vendor) = hub.Tokens.Create(new TokenRequest(Role.Vendor, "demo vendor " + store, Stores: [store]));
         var url = options.Urls.Split(';')[0].TrimEnd('/');
         Console.WriteLine($$$"""
 
             Atalaya is running at {{{url}}}
+              Dashboards:  {{{url}}}/ (log in with a token below; the vendor's store is {{{store}}})
               Admin token: {{{admin}}}
+              Ops lead MX: {{{lead}}}
+              Vendor:      {{{vendor}}}
               Write key:   {{{write}}}
 
             Send an event:

@@ -1,5 +1,6 @@
 using Atalaya.Access;
 using Atalaya.Collect;
+using Atalaya.Dashboard;
 using Atalaya.Health;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
@@ -70,6 +71,7 @@ public static class HubHost
         app.MapAccess();
         app.MapJobs();
         app.MapOpenApi();
+        app.MapDashboard();
         return app;
     }
 }

@@ -18,7 +18,7 @@ public sealed class KpiParameters
         ["metric"] = "KPI id, or a comma list of them (see /api/kpi/definitions). Default: every KPI.",
         ["start_date"] = "First local date: YYYY-MM-DD, today, or Nd (the N days ending today, e.g. 7d, 30d, 90d). Default 7d.",
         ["end_date"] = "Last local date, inclusive: YYYY-MM-DD or today. Default today.",
-        ["aggregate"] = "Period of each row: hourly, daily, weekly (ISO weeks, Monday) or monthly. Default daily.",
+        ["aggregate"] = "Period of each row: hourly, daily, weekly (ISO weeks, Monday), monthly, or total (one row for the whole range). Default daily.",
         ["group_by"] = "Comma list of dimensions: " + Dimensions.AllowedNames + ".",
         ["tz"] = "IANA time zone for period boundaries, e.g. America/Mexico_City. Default UTC.",
         ["limit"] = "Maximum rows.",
@@ -133,7 +133,8 @@ public sealed class KpiParameters
         "hourly" => Engine.Kpi.Query.Aggregate.Hourly,
         "weekly" => Engine.Kpi.Query.Aggregate.Weekly,
         "monthly" => Engine.Kpi.Query.Aggregate.Monthly,
-        var other => throw Bad($"aggregate: '{other}' is not allowed; use hourly, daily, weekly or monthly"),
+        "total" => Engine.Kpi.Query.Aggregate.Total,
+        var other => throw Bad($"aggregate: '{other}' is not allowed; use hourly, daily, weekly, monthly or total"),
     };
 
     public IReadOnlyList<Dimension> GroupBy() =>

@@ -7,4 +7,7 @@ public enum Aggregate
     Daily,
     Weekly,
     Monthly,
+
+    /// <summary>The whole range as one row (dashboard cards); its previous period is the same length just before it.</summary>
+    Total,
 }

@@ -42,6 +42,10 @@ public sealed class PeriodGrid
 
     public static PeriodGrid Build(DateOnly startDate, DateOnly endDate, Aggregate aggregate, TimeZoneInfo tz)
     {
+        if (aggregate == Aggregate.Total)
+        {
+            return Single(startDate, endDate, tz);
+        }
         var rangeStart = LocalMidnight(startDate, tz);
         var rangeEnd = LocalMidnight(endDate.AddDays(1), tz);
         var bounds = new List<long>();

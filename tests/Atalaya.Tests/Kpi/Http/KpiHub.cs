@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Demo;
+using Atalaya.Hosting;
 using Atalaya.Tests.Kpi.Datasets;
 using Atalaya.Tests.Kpi.Reference;
 using Atalaya.Tests.Support;
@@ -35,7 +36,7 @@ public sealed class KpiHub : IAsyncDisposable
     public static async Task<KpiHub> StartEmptyAsync() => new(await TestHub.StartAsync());
 
     /// <summary>Loads generated demo events with <c>atalaya import</c>'s code path before the server starts, so the engine meets them at startup.</summary>
-    public static async Task<KpiHub> StartWithDemoAsync(DemoOptions options)
+    public static async Task<KpiHub> StartWithDemoAsync(DemoOptions options, Func<ServeOptions, ServeOptions>? configure = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "atalaya-kpi-" + Guid.NewGuid().ToString("N"));
         await using (var hub = Engine.Hub.Open(directory))
@@ -53,7 +54,7 @@ public sealed class KpiHub : IAsyncDisposable
                 Assert.True(summary.Rejected == 0, string.Join("; ", summary.FirstErrors));
             }
         }
-        return new(await TestHub.StartAsync(dataDirectory: directory));
+        return new(await TestHub.StartAsync(configure, directory));
     }
 
     /// <summary>POSTs the events as one NDJSON request; returns the collector's answer.</summary>

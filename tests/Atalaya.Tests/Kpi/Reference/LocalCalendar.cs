@@ -63,6 +63,12 @@ public sealed class LocalCalendar
             }
             return periods;
         }
+        if (aggregate == "total")
+        {
+            // One period for the whole range; the period before it has the same length.
+            return [new ReferencePeriod(first.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), rangeStart, rangeEnd, rangeStart,
+                rangeStart - (rangeEnd - rangeStart), MonthStartBefore(rangeEnd))];
+        }
         var date = aggregate switch
         {
             "daily" => first,

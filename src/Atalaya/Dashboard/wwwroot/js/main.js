@@ -1,0 +1,165 @@
+// The dashboards' entry: log in with a token (kept in sessionStorage for this tab, sent only in
+// the Authorization header), learn its role and scope from /api/me, then draw that role's view
+// with the filters found in the URL and keep its cards live.
+import { api, session, ApiError } from './api.js';
+import { el } from './dom.js';
+import { getLocale, setLocale, setCurrency, formatDateTime } from './format.js';
+import { readFilters, writeFilters, renderFilterBar } from './filters.js';
+import { disposeCharts } from './charts.js';
+import { LiveFeed } from './live.js';
+import { viewFor, Cards, drawPanel, DIMENSION_LABELS } from './views.js';
+
+const $ = id => document.getElementById(id);
+const ROLE_NAMES = { admin: 'Admin', analyst: 'Analyst', country_ops_lead: 'Country operations lead', vendor: 'Vendor' };
+const LIVE_TEXT = { live: 'Live', polling: 'Polling every 10 s', stale: 'Stale' };
+
+let me = null;
+let defs = {};
+let view = null;
+let options = {};
+let pass = null;
+let feed = null;
+let cards = null;
+let lastSummary = null;
+
+function show(id) {
+  for (const section of ['login', 'app', 'boot']) $(section).hidden = section !== id;
+}
+
+function showLogin(message = '') {
+  feed?.stop();
+  pass?.abort();
+  disposeCharts();
+  me = null;
+  $('who').textContent = '';
+  $('logout').hidden = true;
+  $('live').hidden = true;
+  $('login-error').textContent = message;
+  show('login');
+  $('token').focus();
+}
+
+async function logIn(token) {
+  const who = await api('/api/me', null, { token });
+  session.set(token);
+  await start(who);
+}
+
+async function start(who) {
+  me = who;
+  setCurrency(me.reporting_currency);
+  view = viewFor(me);
+  const dictionary = await api('/api/kpi/definitions');
+  defs = Object.fromEntries(dictionary.kpis.map(k => [k.id, k]));
+  options = await dimensionValues(view.dimensions);
+  $('who').textContent = `${ROLE_NAMES[me.role] ?? me.role} · ${me.name}`;
+  $('logout').hidden = false;
+  $('live').hidden = false;
+  show('app');
+  render();
+}
+
+/** The values each filter offers: the ones with traffic in the last 90 days, within the scope. */
+async function dimensionValues(dimensions) {
+  const found = {};
+  await Promise.all(dimensions.map(async d => {
+    try {
+      const answer = await api('/api/kpi/query', { metric: 'sessions,orders', aggregate: 'total', group_by: d, start_date: '90d' });
+      found[d] = [...new Set(answer.data.filter(r => r.value && r[d]).map(r => r[d]))];
+    } catch {
+      found[d] = [];
+    }
+  }));
+  return Object.fromEntries(dimensions.map(d => [d, found[d]]));
+}
+
+function render() {
+  if (!me) return;
+  pass?.abort();
+  pass = new AbortController();
+  const signal = pass.signal;
+  const filters = readFilters(view.dimensions);
+  renderFilterBar($('filters'), filters, options, DIMENSION_LABELS, next => {
+    writeFilters(next);
+    render();
+  });
+  disposeCharts();
+  const cardsNode = el('div', { id: 'cards', 'aria-live': 'off' });
+  const panels = el('div', { class: 'panels' });
+  $('view').replaceChildren(el('h2', { class: 'view-title' }, view.title), cardsNode, panels);
+  cards = new Cards(cardsNode, view.cards, defs);
+  if (lastSummary) cards.applySummary(lastSummary);
+  cards.load(filters, signal);
+  const ctx = { filters, signal, defs, me };
+  for (const panel of view.panels) drawPanel(panels, panel, ctx);
+  startFeed(filters);
+}
+
+function startFeed(filters) {
+  feed?.stop();
+  lastSummary = null;
+  const params = { metric: view.cards.join(','), tz: filters.tz ?? undefined, ...filters.dims };
+  // A day of slack: in a zone behind UTC, local today may still be UTC's yesterday.
+  const rangeEndsToday = !filters.end || filters.end >= new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  feed = new LiveFeed(params, {
+    onState: state => {
+      const indicator = $('live');
+      indicator.dataset.state = state;
+      indicator.textContent = LIVE_TEXT[state] ?? state;
+      indicator.title = state === 'stale' ? 'No update since ' + formatDateTime(new Date(feed.lastUpdate || Date.now()).toISOString()) : '';
+    },
+    onSummary: summary => {
+      const changed = lastSummary !== null && JSON.stringify(lastSummary.data) !== JSON.stringify(summary.data);
+      lastSummary = summary;
+      cards?.applySummary(summary);
+      if (changed && rangeEndsToday) cards?.refresh(filters, pass.signal);
+    },
+    onUnauthorized: () => {
+      session.clear();
+      showLogin('The token is no longer valid; log in again.');
+    },
+  });
+  feed.start();
+}
+
+function boot() {
+  const locale = $('locale');
+  locale.value = getLocale();
+  document.documentElement.lang = getLocale();
+  locale.addEventListener('change', () => {
+    setLocale(locale.value);
+    render();
+  });
+  $('logout').addEventListener('click', () => {
+    session.clear();
+    showLogin();
+  });
+  $('login-form').addEventListener('submit', async e => {
+    e.preventDefault();
+    const input = $('token');
+    const token = input.value.trim();
+    if (!token) return;
+    $('login-error').textContent = '';
+    try {
+      await logIn(token);
+      input.value = '';
+      $('main').focus();
+    } catch (err) {
+      $('login-error').textContent = err instanceof ApiError && err.status === 401 ? 'This token is unknown or revoked.'
+        : err instanceof ApiError && err.status === 403 ? 'This is a write key; use a read token.'
+          : 'Could not log in: ' + err.message;
+    }
+  });
+  window.addEventListener('popstate', render);
+  const token = session.token;
+  if (!token) {
+    showLogin();
+    return;
+  }
+  logIn(token).catch(err => {
+    if (err instanceof ApiError && err.status === 401) session.clear();
+    showLogin(err instanceof ApiError && err.status === 401 ? 'The token is no longer valid; log in again.' : 'Could not load: ' + err.message);
+  });
+}
+
+boot();
