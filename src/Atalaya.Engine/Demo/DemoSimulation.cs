@@ -87,7 +87,7 @@ internal sealed partial class DemoSimulation : IDisposable
     public void Dispose() => _writer.Dispose();
 
     /// <summary>
-    /// One visit: a landing page, then for about six visitors in ten a store, products, perhaps a
+    /// One visit: a landing page (a store's own page for about a third), then for about six visitors in ten a store, products, perhaps a
     /// search, a cart, a checkout and an order, each step losing some of them. The rest bounce: the
     /// landing page is their only event.
     /// </summary>
@@ -101,25 +101,43 @@ internal sealed partial class DemoSimulation : IDisposable
         var visit = new DemoVisit(NextId("s-", ref _sessionCount, 8), user, source, SessionUserAgent(user, source),
             DemoPages.Referrer(user, source), start);
 
-        PageView(visit, DemoPages.Landing(user, source, _rng));
+        // About a third of visits land straight on a store's page (a shared link, an ad, a search
+        // result): those sessions are the store's own (a session takes its first event's
+        // dimensions), so vendors see their traffic, bounces and time on site.
+        DemoStore? store = null;
+        if (_rng.Chance(0.35))
+        {
+            store = PickStore(visit, returning, country);
+        }
+        if (store is not null)
+        {
+            var landing = _writer.BeginClient("page_view", visit, DemoPages.Store(user, store));
+            landing.WriteString("store_id", store.Id);
+            Enqueue(visit.Time, _writer.End());
+        }
+        else
+        {
+            PageView(visit, DemoPages.Landing(user, source, _rng));
+        }
         if (_rng.Chance(returning ? 0.28 : 0.47))
         {
             return;
         }
 
-        var store = returning && user.FavoriteStore is { } favorite && favorite.CreatedAt <= visit.Time && _rng.Chance(0.5)
-            ? favorite
-            : _world.PickStore(_rng, country, user.Hub, visit.Time);
         if (store is null)
         {
-            Advance(visit, 25, 3);
-            PageView(visit, DemoPages.Home(user));
-            return;
-        }
-        if (_rng.Chance(0.3))
-        {
-            Advance(visit, 20, 3);
-            PageView(visit, DemoPages.Category(user, store.Category));
+            store = PickStore(visit, returning, country);
+            if (store is null)
+            {
+                Advance(visit, 25, 3);
+                PageView(visit, DemoPages.Home(user));
+                return;
+            }
+            if (_rng.Chance(0.3))
+            {
+                Advance(visit, 20, 3);
+                PageView(visit, DemoPages.Category(user, store.Category));
+            }
         }
 
         Advance(visit, 20, 3);
@@ -194,6 +212,12 @@ internal sealed partial class DemoSimulation : IDisposable
 
         Checkout(visit, store, lines);
     }
+
+    /// <summary>A returning shopper's favourite store half the time, else one of the country (near the shopper's hub).</summary>
+    private DemoStore? PickStore(DemoVisit visit, bool returning, DemoCountry country) =>
+        returning && visit.User.FavoriteStore is { } favorite && favorite.CreatedAt <= visit.Time && _rng.Chance(0.5)
+            ? favorite
+            : _world.PickStore(_rng, country, visit.User.Hub, visit.Time);
 
     private void PageView(DemoVisit visit, string pageUrl)
     {
