@@ -122,25 +122,9 @@ public static class AccessEndpoints
                 w.WriteEndObject();
             }), records.Count, StatusCodes.Status200OK, null);
         })).WithName("Audit").WithTags("Access")
-            .AddOpenApiOperationTransformer((operation, _, _) =>
-            {
-                operation.Parameters ??= [];
-                foreach (var (name, description) in new[]
-                {
-                    ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
-                    ("from", "ISO date or instant, inclusive."), ("to", "ISO date or instant, exclusive."), ("limit", "1–10000, default 100."),
-                })
-                {
-                    operation.Parameters.Add(new Microsoft.OpenApi.OpenApiParameter
-                    {
-                        Name = name,
-                        In = Microsoft.OpenApi.ParameterLocation.Query,
-                        Description = description,
-                        Schema = new Microsoft.OpenApi.OpenApiSchema { Type = name == "limit" ? Microsoft.OpenApi.JsonSchemaType.Integer : Microsoft.OpenApi.JsonSchemaType.String },
-                    });
-                }
-                return Task.CompletedTask;
-            })
+            .QueryParameters(
+                ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
+                ("from", "ISO date or instant, inclusive."), ("to", "ISO date or instant, exclusive."), ("limit", "1–10000, default 100."))
             .WithSummary("Audit log entries, newest first; filters actor (token id), action (e.g. 'GET /api/kpi/query'), from/to (ISO instants), limit. Admin only.");
         return app;
     }

@@ -41,9 +41,9 @@ public static class JobEndpoints
             }), runs.Count, StatusCodes.Status200OK, null);
         })).WithName("Runs").WithTags("Jobs")
             .WithSummary("Pipeline runs, newest first: job, status (running, success, partial, failed), date (YYYY-MM-DD, UTC start day) or start_date/end_date, limit (1–10000, default 100). Admin and analyst.")
-            .AddOpenApiOperationTransformer((operation, _, _) => Describe(operation,
+            .QueryParameters(
                 ("job", "Job name (see /api/jobs)."), ("status", "running, success, partial or failed."), ("date", "Runs started on this UTC day (YYYY-MM-DD)."),
-                ("start_date", "Runs started on or after this UTC day."), ("end_date", "Runs started on or before this UTC day."), ("limit", "1–10000, default 100.")));
+                ("start_date", "Runs started on or after this UTC day."), ("end_date", "Runs started on or before this UTC day."), ("limit", "1–10000, default 100."));
 
         app.MapGet("/api/jobs", (HttpContext c, HubState s, ServeOptions o) => AccessEndpoints.OperationAsync(c, s, [], Readers, ReadersOnly, (hub, _) =>
         {
@@ -194,20 +194,4 @@ public static class JobEndpoints
         !query.TryGetValue(name, out var v) ? null
         : DateOnly.TryParseExact(v.ToString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
         : throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{v}' is not a date; use YYYY-MM-DD");
-
-    private static Task Describe(Microsoft.OpenApi.OpenApiOperation operation, params (string Name, string Description)[] parameters)
-    {
-        operation.Parameters ??= [];
-        foreach (var (name, description) in parameters)
-        {
-            operation.Parameters.Add(new Microsoft.OpenApi.OpenApiParameter
-            {
-                Name = name,
-                In = Microsoft.OpenApi.ParameterLocation.Query,
-                Description = description,
-                Schema = new Microsoft.OpenApi.OpenApiSchema { Type = name == "limit" ? Microsoft.OpenApi.JsonSchemaType.Integer : Microsoft.OpenApi.JsonSchemaType.String },
-            });
-        }
-        return Task.CompletedTask;
-    }
 }

@@ -31,4 +31,22 @@ public static class OpenApiDescriptions
                 });
                 return Task.CompletedTask;
             });
+
+    /// <summary>Query parameters of an operations endpoint (audit, runs), each with its description; <c>limit</c> is an integer.</summary>
+    public static RouteHandlerBuilder QueryParameters(this RouteHandlerBuilder endpoint, params (string Name, string Description)[] parameters) =>
+        endpoint.AddOpenApiOperationTransformer((operation, _, _) =>
+        {
+            operation.Parameters ??= [];
+            foreach (var (name, description) in parameters)
+            {
+                operation.Parameters.Add(new OpenApiParameter
+                {
+                    Name = name,
+                    In = ParameterLocation.Query,
+                    Description = description,
+                    Schema = new OpenApiSchema { Type = name == "limit" ? JsonSchemaType.Integer : JsonSchemaType.String },
+                });
+            }
+            return Task.CompletedTask;
+        });
 }
