@@ -23,9 +23,15 @@ internal sealed partial class KpiEvaluator
             CountVisitors();
         }
         var stores = Needs(KpiId.ActiveStores) ? new DistinctPairs(_projection.Pools.Stores.Count + 1) : null;
+        var rollup = RollupServes();
+        if (rollup)
+        {
+            AddUpFromRollup(stores);
+        }
         foreach (var kind in CountedKinds)
         {
-            if (!NeedsKind(kind))
+            if (!NeedsKind(kind) || (rollup && kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded
+                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged))
             {
                 continue;
             }
@@ -225,6 +231,11 @@ internal sealed partial class KpiEvaluator
     /// <summary>Sessions whose first event is in the range and matches the filters; they take its period and group.</summary>
     private void ScanSessions()
     {
+        if (RollupServes())
+        {
+            SessionsFromRollup();
+            return;
+        }
         const int Block = 1 << KpiProjection.SessionBlockShift;
         var period = 0;
         for (var s = 1; s <= _projection.SessionCount; s++)
