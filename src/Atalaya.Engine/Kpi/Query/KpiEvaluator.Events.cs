@@ -166,55 +166,94 @@ internal sealed partial class KpiEvaluator
 
     /// <summary>
     /// Marks the groups that have a catalog event in the range matching the filters: from the
-    /// chunks' combination sets where a chunk lies inside the range, event by event at its edges.
+    /// chunks' combination sets where a chunk lies inside the range, event by event at its edges;
+    /// done as soon as every group the filters allow is marked (at once without group_by).
     /// </summary>
     private void DiscoverGroups()
     {
-        foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
+        var all = _scope.GroupCount;
+        var seen = new bool[_projection.Combos.Count];
+        var chunks = ChunksIn(_grid.Start, _grid.End).ToList();
+        // Chunks wholly inside the range first: their combination sets are cheap to read.
+        foreach (var chunk in chunks.Where(c => c.MinTs >= _grid.Start && c.MaxTs < _grid.End))
         {
-            if (chunk.MinTs >= _grid.Start && chunk.MaxTs < _grid.End)
+            foreach (var combo in chunk.Combos)
             {
-                foreach (var combo in chunk.Combos)
+                if (seen[combo])
                 {
-                    if (_scope.MatchesCombo(combo))
-                    {
-                        MarkInRange(_scope.GroupOfCombo(combo));
-                    }
+                    continue;
                 }
-                continue;
+                seen[combo] = true;
+                if (_scope.MatchesCombo(combo) && MarkInRange(_scope.GroupOfCombo(combo)) == all)
+                {
+                    return;
+                }
             }
+        }
+        foreach (var chunk in chunks.Where(c => c.MinTs < _grid.Start || c.MaxTs >= _grid.End))
+        {
             for (var i = 0; i < chunk.Count; i++)
             {
                 var t = chunk.Ts[i];
-                if (t >= _grid.Start && t < _grid.End && (chunk.Flags[i] & EventFlags.Custom) == 0 && _scope.Matches(chunk, i))
+                var combo = chunk.Combo[i];
+                if (t >= _grid.Start && t < _grid.End && !seen[combo] && (chunk.Flags[i] & EventFlags.Custom) == 0)
                 {
-                    MarkInRange(_scope.GroupOf(chunk, i));
+                    seen[combo] = true;
+                    if (_scope.MatchesCombo(combo) && MarkInRange(_scope.GroupOfCombo(combo)) == all)
+                    {
+                        return;
+                    }
                 }
             }
         }
     }
 
-    private void MarkInRange(int group)
+    private int _groupsInRange;
+
+    /// <summary>Marks a group as having data in the range; returns how many groups are marked.</summary>
+    private int MarkInRange(int group)
     {
         CellsOf(group);
-        _inRange[group] = true;
+        if (!_inRange[group])
+        {
+            _inRange[group] = true;
+            _groupsInRange++;
+        }
+        return _groupsInRange;
     }
 
-    /// <summary>Distinct users per group × period over every catalog event of the range.</summary>
+    /// <summary>
+    /// Distinct users per group × period over every catalog event of the range: a 64-bit set of
+    /// cells per user when there are at most 64 cells, else (cell, user) pairs counted after a sort.
+    /// </summary>
     private void CountVisitors()
     {
-        var visitors = new DistinctPairs(_projection.Pools.Users.Count + 1);
         var periods = _grid.Count;
+        var cells = ComboCells();
+        var cardinality = _projection.Pools.Users.Count + 1;
+        using var masks = _scope.GroupCount * periods <= UserMasks.MaxCells ? new UserMasks(cardinality) : null;
+        var pairs = masks is null ? new DistinctPairs(cardinality) : null;
         foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
         {
-            var ts = chunk.Ts;
+            var ts = chunk.Ts.AsSpan(0, chunk.Count);
             var users = chunk.User;
             var flags = chunk.Flags;
+            var combos = chunk.Combo;
             var period = 0;
-            for (var i = 0; i < chunk.Count; i++)
+            for (var i = 0; i < ts.Length; i++)
             {
                 var t = ts[i];
-                if (users[i] == 0 || t < _grid.Start || t >= _grid.End || (flags[i] & EventFlags.Custom) != 0 || !_scope.Matches(chunk, i))
+                var user = users[i];
+                if (user == 0 || t < _grid.Start || t >= _grid.End || (flags[i] & EventFlags.Custom) != 0)
+                {
+                    continue;
+                }
+                var cell = cells[combos[i]];
+                if (cell == UnknownCell)
+                {
+                    cell = cells[combos[i]] = ComboCell(combos[i]);
+                }
+                if (cell < 0)
                 {
                     continue;
                 }
@@ -222,10 +261,50 @@ internal sealed partial class KpiEvaluator
                 {
                     period = _grid.Find(t);
                 }
-                visitors.Add(_scope.GroupOf(chunk, i) * periods + period, users[i]);
+                if (masks is not null)
+                {
+                    masks.Add(user, cell + period);
+                }
+                else
+                {
+                    pairs!.Add(cell + period, user);
+                }
             }
         }
-        visitors.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
+        if (masks is not null)
+        {
+            var counts = masks.CountPerCell();
+            for (var cell = 0; cell < UserMasks.MaxCells; cell++)
+            {
+                if (counts[cell] > 0)
+                {
+                    _cells[cell / periods][cell % periods].Visitors = counts[cell];
+                }
+            }
+            return;
+        }
+        pairs!.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
+    }
+
+    private const int UnknownCell = -2;
+
+    /// <summary>Per combination, the first cell of its group (group × periods), -1 when it does not match; filled in as met.</summary>
+    private int[] ComboCells()
+    {
+        var cells = new int[_projection.Combos.Count];
+        Array.Fill(cells, UnknownCell);
+        return cells;
+    }
+
+    private int ComboCell(int combo)
+    {
+        if (!_scope.MatchesCombo(combo))
+        {
+            return -1;
+        }
+        var group = _scope.GroupOfCombo(combo);
+        CellsOf(group);
+        return group * _grid.Count;
     }
 
     /// <summary>Sessions whose first event is in the range and matches the filters; they take its period and group.</summary>
@@ -263,7 +342,7 @@ internal sealed partial class KpiEvaluator
                 period = _grid.Find(row.FirstTs);
             }
             ref var cell = ref CellsOf(group)[period];
-            _inRange[group] = true;
+            MarkInRange(group);
             cell.Sessions++;
             if (row.Events == 1)
             {

@@ -58,8 +58,112 @@ internal sealed partial class KpiEvaluator
         return byGroup;
     }
 
-    /// <summary>new_customers, returning_customers and ltv from each group's whole order history up to the range's end.</summary>
+    /// <summary>
+    /// new_customers, returning_customers and ltv from each group's whole order history up to the
+    /// range's end. With at most 64 group × (period + "before the range") slots, one pass over the
+    /// counted purchases sets a bit per user and slot and adds GMV per slot; each user's lowest bit
+    /// in a group is the slot of their first order there, the bits above it the periods they
+    /// returned in. Otherwise per-group order lists.
+    /// </summary>
     private void EvaluateCustomers()
+    {
+        var periods = _grid.Count;
+        var span = periods + 1;
+        var groups = _scope.GroupCount;
+        if (groups * span > UserMasks.MaxCells)
+        {
+            EvaluateCustomersByLists();
+            return;
+        }
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var ts = columns.Ts;
+        var combos = columns.Combo;
+        var users = columns.User;
+        var amounts = columns.Amount;
+        var counted = columns.Counted;
+        var comboCells = ComboCells();
+        var gmv = new double[groups * span];
+        var hasOrders = new bool[groups];
+        using var masks = new UserMasks(_projection.Pools.Users.Count + 1);
+        var period = 0;
+        foreach (var (start, length) in columns.BlocksIn(long.MinValue, _grid.End))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = ts[k];
+                if (!counted[k] || t >= _grid.End)
+                {
+                    continue;
+                }
+                var cell = comboCells[combos[k]];
+                if (cell == UnknownCell)
+                {
+                    cell = comboCells[combos[k]] = ComboCell(combos[k]);
+                }
+                if (cell < 0)
+                {
+                    continue;
+                }
+                var group = cell / periods;
+                var slot = group * span;
+                if (t >= _grid.Start)
+                {
+                    if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                    {
+                        period = _grid.Find(t);
+                    }
+                    slot += period + 1;
+                }
+                gmv[slot] += amounts[k];
+                hasOrders[group] = true;
+                if (users[k] != 0)
+                {
+                    masks.Add(users[k], slot);
+                }
+            }
+        }
+        var firsts = new long[groups * span];
+        var returning = new long[groups * span];
+        var groupBits = span == 64 ? ulong.MaxValue : (1UL << span) - 1;
+        foreach (var user in masks.Users)
+        {
+            var mask = masks[user];
+            while (mask != 0)
+            {
+                var group = System.Numerics.BitOperations.TrailingZeroCount(mask) / span;
+                var bits = (mask >> (group * span)) & groupBits;
+                mask &= ~(bits << (group * span));
+                var first = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                firsts[(group * span) + first]++;
+                for (var later = bits & (bits - 1); later != 0; later &= later - 1)
+                {
+                    returning[(group * span) + System.Numerics.BitOperations.TrailingZeroCount(later)]++;
+                }
+            }
+        }
+        for (var group = 0; group < groups; group++)
+        {
+            if (!hasOrders[group])
+            {
+                continue;
+            }
+            var cells = CellsOf(group);
+            var slot = group * span;
+            var sum = gmv[slot];
+            var customers = firsts[slot];
+            for (var p = 0; p < periods; p++)
+            {
+                sum += gmv[slot + p + 1];
+                customers += firsts[slot + p + 1];
+                cells[p].NewCustomers = firsts[slot + p + 1];
+                cells[p].Returning = returning[slot + p + 1];
+                cells[p].Ltv = customers == 0 ? null : sum / customers;
+            }
+        }
+    }
+
+    /// <summary>The customer KPIs from each group's order list (any number of groups and periods).</summary>
+    private void EvaluateCustomersByLists()
     {
         var periods = _grid.Count;
         var returning = new DistinctPairs(_projection.Pools.Users.Count + 1);

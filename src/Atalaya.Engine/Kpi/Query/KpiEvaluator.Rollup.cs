@@ -116,7 +116,7 @@ internal sealed partial class KpiEvaluator
                 return;
             }
             ref var cell = ref CellsOf(group)[period];
-            _inRange[group] = true;
+            MarkInRange(group);
             cell.Sessions += sessions;
             cell.Bounces += t.Counts(HourRollup.SessionBounces)[e];
             cell.DurationMs += (long)t.Sums(HourRollup.SessionDurationMs)[e];
