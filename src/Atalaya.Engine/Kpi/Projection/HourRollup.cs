@@ -47,9 +47,21 @@ public sealed class HourRollup
 
     private IEnumerable<RollupTable> Tables => [Orders, Payments, Leads, Finals, Sessions];
 
-    /// <summary>An event was applied: payments and leads enter at once (purchases and statuses when counted, sessions through <see cref="Session"/>).</summary>
+    /// <summary>Per combination, the time of its first and last catalog event (a combination with either in a range has data there).</summary>
+    private GrowableArray<long> _comboFirst = new(long.MaxValue);
+    private GrowableArray<long> _comboLast = new(long.MinValue);
+
+    public long ComboFirst(int combo) => _comboFirst.Get(combo);
+
+    public long ComboLast(int combo) => _comboLast.Get(combo);
+
+    /// <summary>A catalog event was applied: payments and leads enter at once (purchases and statuses when counted, sessions through <see cref="Session"/>).</summary>
     public void Add(EventKind kind, long ts, int combo, double amount)
     {
+        ref var first = ref _comboFirst.At(combo);
+        first = Math.Min(first, ts);
+        ref var last = ref _comboLast.At(combo);
+        last = Math.Max(last, ts);
         if (kind is not (EventKind.PaymentSucceeded or EventKind.PaymentFailed or EventKind.LeadCreated) || !TryHourOrIncomplete(ts, out var hour))
         {
             return;
@@ -154,6 +166,15 @@ public sealed class HourRollup
         {
             table.Remap(moved);
         }
+        foreach (var (from, to) in moved)
+        {
+            ref var first = ref _comboFirst.At(to);
+            first = Math.Min(first, _comboFirst.Get(from));
+            ref var last = ref _comboLast.At(to);
+            last = Math.Max(last, _comboLast.Get(from));
+            _comboFirst.At(from) = long.MaxValue;
+            _comboLast.At(from) = long.MinValue;
+        }
     }
 
     /// <summary>The UTC hour holding <paramref name="ts"/> (floor), when an int numbers it.</summary>
@@ -181,6 +202,8 @@ public sealed class HourRollup
     internal void Write(BinaryWriter w)
     {
         w.Write(Complete);
+        ProjectionSnapshot.WriteArray<long>(w, _comboFirst.Raw);
+        ProjectionSnapshot.WriteArray<long>(w, _comboLast.Raw);
         foreach (var table in Tables)
         {
             table.Write(w);
@@ -190,6 +213,8 @@ public sealed class HourRollup
     internal void Read(BinaryReader r)
     {
         Complete = r.ReadBoolean();
+        _comboFirst.Raw = ProjectionSnapshot.ReadArray<long>(r);
+        _comboLast.Raw = ProjectionSnapshot.ReadArray<long>(r);
         foreach (var table in Tables)
         {
             table.Read(r);

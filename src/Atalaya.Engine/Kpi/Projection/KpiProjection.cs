@@ -173,11 +173,11 @@ public sealed partial class KpiProjection
         {
             return;
         }
+        Rollup.Add(f.Kind, f.TimestampMs, comboId, amount);
         if (KindIndex.IsRich(f.Kind))
         {
             // The kind's own columns carry the facts; the chunk keeps the entry's position.
             chunk.Aux[i] = Kinds.Add(f.Kind, index, f.TimestampMs, comboId, f.User, amount, aux);
-            Rollup.Add(f.Kind, f.TimestampMs, comboId, amount);
         }
         else
         {

@@ -173,6 +173,31 @@ internal sealed partial class KpiEvaluator
     {
         var all = _scope.GroupCount;
         var seen = new bool[_projection.Combos.Count];
+        // A combination whose first or last catalog event is in the range has data there; only one
+        // with events both before and after the range needs its events looked at.
+        var rollup = _projection.Rollup;
+        var unsure = false;
+        for (var combo = 0; combo < seen.Length; combo++)
+        {
+            var first = rollup.ComboFirst(combo);
+            var last = rollup.ComboLast(combo);
+            if ((first >= _grid.Start && first < _grid.End) || (last >= _grid.Start && last < _grid.End))
+            {
+                seen[combo] = true;
+                if (_scope.MatchesCombo(combo) && MarkInRange(_scope.GroupOfCombo(combo)) == all)
+                {
+                    return;
+                }
+            }
+            else if (first < _grid.Start && last >= _grid.End)
+            {
+                unsure = true;
+            }
+        }
+        if (!unsure)
+        {
+            return;
+        }
         var chunks = ChunksIn(_grid.Start, _grid.End).ToList();
         // Chunks wholly inside the range first: their combination sets are cheap to read.
         foreach (var chunk in chunks.Where(c => c.MinTs >= _grid.Start && c.MaxTs < _grid.End))
@@ -223,16 +248,76 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>
-    /// Distinct users per group × period over every catalog event of the range: a 64-bit set of
-    /// cells per user when there are at most 64 cells, else (cell, user) pairs counted after a sort.
+    /// Distinct users per group × period over every catalog event of the range: a set of cells per
+    /// user (<see cref="UserMasks{T}"/>) when there are at most 64 cells, else (cell, user) pairs
+    /// counted after a sort.
     /// </summary>
     private void CountVisitors()
     {
         var periods = _grid.Count;
-        var cells = ComboCells();
+        var cells = _scope.GroupCount * periods;
         var cardinality = _projection.Pools.Users.Count + 1;
-        using var masks = _scope.GroupCount * periods <= UserMasks.MaxCells ? new UserMasks(cardinality) : null;
-        var pairs = masks is null ? new DistinctPairs(cardinality) : null;
+        long[]? counts = null;
+        if (cells <= 8)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<byte>(cardinality));
+        }
+        else if (cells <= 16)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<ushort>(cardinality));
+        }
+        else if (cells <= 32)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<uint>(cardinality));
+        }
+        else if (cells <= 64)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<ulong>(cardinality));
+        }
+        if (counts is not null)
+        {
+            for (var cell = 0; cell < counts.Length; cell++)
+            {
+                if (counts[cell] > 0)
+                {
+                    _cells[cell / periods][cell % periods].Visitors = counts[cell];
+                }
+            }
+            return;
+        }
+        var pairs = new DistinctPairs(cardinality);
+        VisitUsers(new PairSink(pairs));
+        pairs.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
+    }
+
+    private long[] CountVisitorsByMasks<T>(UserMasks<T> masks) where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        using (masks)
+        {
+            VisitUsers(new MaskSink<T>(masks));
+            return masks.CountPerCell();
+        }
+    }
+
+    private interface IUserSink
+    {
+        void Add(int cell, int user);
+    }
+
+    private readonly struct MaskSink<T>(UserMasks<T> masks) : IUserSink where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        public void Add(int cell, int user) => masks.Add(user, cell);
+    }
+
+    private readonly struct PairSink(DistinctPairs pairs) : IUserSink
+    {
+        public void Add(int cell, int user) => pairs.Add(cell, user);
+    }
+
+    /// <summary>Hands each (cell, user) of the range's catalog events matching the filters to <paramref name="sink"/>.</summary>
+    private void VisitUsers<TSink>(TSink sink) where TSink : struct, IUserSink
+    {
+        var cells = ComboCells();
         foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
         {
             var ts = chunk.Ts.AsSpan(0, chunk.Count);
@@ -261,29 +346,9 @@ internal sealed partial class KpiEvaluator
                 {
                     period = _grid.Find(t);
                 }
-                if (masks is not null)
-                {
-                    masks.Add(user, cell + period);
-                }
-                else
-                {
-                    pairs!.Add(cell + period, user);
-                }
+                sink.Add(cell + period, user);
             }
         }
-        if (masks is not null)
-        {
-            var counts = masks.CountPerCell();
-            for (var cell = 0; cell < UserMasks.MaxCells; cell++)
-            {
-                if (counts[cell] > 0)
-                {
-                    _cells[cell / periods][cell % periods].Visitors = counts[cell];
-                }
-            }
-            return;
-        }
-        pairs!.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
     }
 
     private const int UnknownCell = -2;

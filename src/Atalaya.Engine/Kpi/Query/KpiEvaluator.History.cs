@@ -67,14 +67,36 @@ internal sealed partial class KpiEvaluator
     /// </summary>
     private void EvaluateCustomers()
     {
+        var slots = _scope.GroupCount * (_grid.Count + 1);
+        var cardinality = _projection.Pools.Users.Count + 1;
+        if (slots <= 8)
+        {
+            EvaluateCustomers(new UserMasks<byte>(cardinality));
+        }
+        else if (slots <= 16)
+        {
+            EvaluateCustomers(new UserMasks<ushort>(cardinality));
+        }
+        else if (slots <= 32)
+        {
+            EvaluateCustomers(new UserMasks<uint>(cardinality));
+        }
+        else if (slots <= 64)
+        {
+            EvaluateCustomers(new UserMasks<ulong>(cardinality));
+        }
+        else
+        {
+            EvaluateCustomersByLists();
+        }
+    }
+
+    private void EvaluateCustomers<T>(UserMasks<T> masks) where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        using var owned = masks;
         var periods = _grid.Count;
         var span = periods + 1;
         var groups = _scope.GroupCount;
-        if (groups * span > UserMasks.MaxCells)
-        {
-            EvaluateCustomersByLists();
-            return;
-        }
         var columns = _projection.Kinds[EventKind.PurchaseCompleted];
         var ts = columns.Ts;
         var combos = columns.Combo;
@@ -84,7 +106,6 @@ internal sealed partial class KpiEvaluator
         var comboCells = ComboCells();
         var gmv = new double[groups * span];
         var hasOrders = new bool[groups];
-        using var masks = new UserMasks(_projection.Pools.Users.Count + 1);
         var period = 0;
         foreach (var (start, length) in columns.BlocksIn(long.MinValue, _grid.End))
         {
@@ -217,56 +238,71 @@ internal sealed partial class KpiEvaluator
         returning.Count((cell, n) => _cells[cell / periods][cell % periods].Returning = n);
     }
 
-    /// <summary>conversion_pct: each lead of the range against the same group's payments of its user within 7 days.</summary>
+    /// <summary>
+    /// conversion_pct: each lead of the range against the same group's payments of its user within
+    /// 7 days. The range's leads (few) are keyed by group and user; one pass over the payments from
+    /// the range's start to a week after its end marks the leads each payment converts.
+    /// </summary>
     private void EvaluateLeadConversion()
     {
         const long Week = 7L * 24 * 3600 * 1000;
-        var leads = Collect(EventKind.LeadCreated, _grid.Start, _grid.End, FactValue.User, countedOnly: false);
-        if (leads.Count == 0)
+        var leads = _projection.Kinds[EventKind.LeadCreated];
+        var byUser = new Dictionary<long, List<(long Ts, int Cell)>>();
+        var periods = _grid.Count;
+        foreach (var (start, length) in leads.BlocksIn(_grid.Start, _grid.End))
         {
-            return;
-        }
-        var payments = Collect(EventKind.PaymentSucceeded, _grid.Start, _grid.End + Week + 1, FactValue.User, countedOnly: false);
-        foreach (var (group, list) in leads)
-        {
-            // Each user's payment times, ascending (Collect sorts by time).
-            var byUser = new Dictionary<int, List<long>>();
-            if (payments.TryGetValue(group, out var paid))
+            for (var k = start; k < start + length; k++)
             {
-                foreach (var payment in paid)
-                {
-                    if (payment.Value == 0)
-                    {
-                        continue;
-                    }
-                    if (!byUser.TryGetValue(payment.Value, out var times))
-                    {
-                        byUser[payment.Value] = times = [];
-                    }
-                    times.Add(payment.Ts);
-                }
-            }
-            var cells = CellsOf(group);
-            foreach (var lead in list)
-            {
-                if (lead.Value == 0 || !byUser.TryGetValue(lead.Value, out var times))
+                var t = leads.Ts[k];
+                var user = leads.User[k];
+                if (user == 0 || t < _grid.Start || t >= _grid.End || !_scope.MatchesCombo(leads.Combo[k]))
                 {
                     continue;
                 }
-                var first = times.BinarySearch(lead.Ts);
-                if (first < 0)
+                var group = _scope.GroupOfCombo(leads.Combo[k]);
+                CellsOf(group);
+                var key = ((long)group << 32) | (uint)user;
+                if (!byUser.TryGetValue(key, out var list))
                 {
-                    first = ~first;
+                    byUser[key] = list = [];
                 }
-                while (first > 0 && times[first - 1] >= lead.Ts)
+                list.Add((t, (group * periods) + _grid.Find(t)));
+            }
+        }
+        if (byUser.Count == 0)
+        {
+            return;
+        }
+        var converted = new HashSet<(long Key, int Index)>();
+        var payments = _projection.Kinds[EventKind.PaymentSucceeded];
+        foreach (var (start, length) in payments.BlocksIn(_grid.Start, _grid.End + Week + 1))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = payments.Ts[k];
+                var user = payments.User[k];
+                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesCombo(payments.Combo[k]))
                 {
-                    first--;
+                    continue;
                 }
-                if (first < times.Count && times[first] <= lead.Ts + Week)
+                var key = ((long)_scope.GroupOfCombo(payments.Combo[k]) << 32) | (uint)user;
+                if (!byUser.TryGetValue(key, out var list))
                 {
-                    cells[_grid.Find(lead.Ts)].LeadsConverted++;
+                    continue;
+                }
+                for (var i = 0; i < list.Count; i++)
+                {
+                    if (t >= list[i].Ts && t <= list[i].Ts + Week)
+                    {
+                        converted.Add((key, i));
+                    }
                 }
             }
+        }
+        foreach (var (key, index) in converted)
+        {
+            var cell = byUser[key][index].Cell;
+            _cells[cell / periods][cell % periods].LeadsConverted++;
         }
     }
 

@@ -31,11 +31,18 @@ internal sealed class ScopeMatcher
         }).ToArray();
         _matches = new bool[_combos.Count];
         _groupOfCombo = new int[_combos.Count];
-        for (var id = 0; id < _combos.Count; id++)
+        Array.Fill(_groupOfCombo, -1);
+        if (allowed.Length == 0)
         {
-            var combo = _combos[id];
-            _matches[id] = allowed.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
-            _groupOfCombo[id] = -1;
+            Array.Fill(_matches, true);
+        }
+        else
+        {
+            for (var id = 0; id < _combos.Count; id++)
+            {
+                var combo = _combos[id];
+                _matches[id] = allowed.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
+            }
         }
         if (_groupBy.Length == 0)
         {

@@ -1,20 +1,22 @@
 using System.Buffers;
+using System.Numerics;
 
 namespace Atalaya.Engine.Kpi.Query;
 
 /// <summary>
 /// Exact distinct users per cell when a query has at most 64 cells (a summary's 8 days, a week of
-/// days by country): one 64-bit set of cells per user, so each event costs one OR and nothing is
-/// sorted. The per-user array (8 bytes × users) is pooled and handed back cleared: only the users
-/// touched are reset, so a query does not pay for clearing or allocating it.
+/// days by country): one set of cells per user, as an integer of just enough bits (a byte for 8
+/// cells), so each event costs one OR into a small array that stays in cache and nothing is
+/// sorted. The per-user array is pooled and handed back cleared: only the users touched are reset,
+/// so a query pays neither for allocating nor for clearing it.
 /// </summary>
-internal sealed class UserMasks : IDisposable
+internal sealed class UserMasks<T> : IDisposable where T : unmanaged, IBinaryInteger<T>
 {
-    public const int MaxCells = 64;
+    public static readonly int MaxCells = T.AllBitsSet.GetByteCount() * 8;
 
-    private static readonly ArrayPool<ulong> Pool = ArrayPool<ulong>.Create(1 << 28, 4);
+    private static readonly ArrayPool<T> Pool = ArrayPool<T>.Create(1 << 28, 4);
 
-    private readonly ulong[] _masks;
+    private readonly T[] _masks;
     private int[] _touched = ArrayPool<int>.Shared.Rent(1 << 14);
     private int _count;
 
@@ -24,12 +26,12 @@ internal sealed class UserMasks : IDisposable
     /// <summary>The users with at least one cell, in order of first sight.</summary>
     public ReadOnlySpan<int> Users => _touched.AsSpan(0, _count);
 
-    public ulong this[int user] => _masks[user];
+    public ulong this[int user] => ulong.CreateTruncating(_masks[user]);
 
     public void Add(int user, int cell)
     {
         ref var mask = ref _masks[user];
-        if (mask == 0)
+        if (T.IsZero(mask))
         {
             if (_count == _touched.Length)
             {
@@ -40,7 +42,7 @@ internal sealed class UserMasks : IDisposable
             }
             _touched[_count++] = user;
         }
-        mask |= 1UL << cell;
+        mask |= T.One << cell;
     }
 
     /// <summary>Distinct users per cell.</summary>
@@ -49,9 +51,9 @@ internal sealed class UserMasks : IDisposable
         var counts = new long[MaxCells];
         foreach (var user in Users)
         {
-            for (var m = _masks[user]; m != 0; m &= m - 1)
+            for (var m = this[user]; m != 0; m &= m - 1)
             {
-                counts[System.Numerics.BitOperations.TrailingZeroCount(m)]++;
+                counts[BitOperations.TrailingZeroCount(m)]++;
             }
         }
         return counts;
@@ -61,7 +63,7 @@ internal sealed class UserMasks : IDisposable
     {
         foreach (var user in Users)
         {
-            _masks[user] = 0;
+            _masks[user] = T.Zero;
         }
         _count = 0;
         Pool.Return(_masks);
