@@ -166,7 +166,7 @@ public sealed class HourRollup
         {
             table.Remap(moved);
         }
-        foreach (var (from, to) in moved)
+        foreach (var (from, to) in moved.Where(m => m.Key != m.Value))
         {
             ref var first = ref _comboFirst.At(to);
             first = Math.Min(first, _comboFirst.Get(from));
