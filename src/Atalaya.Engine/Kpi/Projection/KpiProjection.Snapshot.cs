@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 7;
+    private const int FormatVersion = 8;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -69,6 +69,7 @@ public sealed partial class KpiProjection
         }
         _items.Write(w);
         Kinds.Write(w);
+        Rollup.Write(w);
         w.Write(Magic);
     }
 
@@ -123,6 +124,7 @@ public sealed partial class KpiProjection
         }
         _items.Read(r);
         Kinds.Read(r);
+        Rollup.Read(r);
         if (r.ReadString() != Magic)
         {
             throw new InvalidDataException("the snapshot is truncated");

@@ -44,6 +44,9 @@ public sealed partial class KpiProjection
 
     public KindIndex Kinds { get; } = new();
 
+    /// <summary>Additive facts per UTC hour × combination, kept in step with the tables below.</summary>
+    public HourRollup Rollup { get; } = new();
+
     /// <summary>Events in the projection.</summary>
     public long Count => Interlocked.Read(ref _count);
 
@@ -170,6 +173,7 @@ public sealed partial class KpiProjection
         {
             return;
         }
+        Rollup.Add(f.Kind, f.TimestampMs, comboId, amount);
         if (KindIndex.IsRich(f.Kind))
         {
             // The kind's own columns carry the facts; the chunk keeps the entry's position.
@@ -224,12 +228,16 @@ public sealed partial class KpiProjection
         var chunk = Chunk(index);
         var i = index & (EventChunk.Size - 1);
         chunk.Flags[i] = counted ? chunk.Flags[i] | EventFlags.Counted : chunk.Flags[i] & ~EventFlags.Counted;
-        Kinds[chunk.Kind[i]].SetCounted(chunk.Aux[i], counted);
+        var kind = Kinds[chunk.Kind[i]];
+        var k = chunk.Aux[i];
+        kind.SetCounted(k, counted);
+        Rollup.Counted(chunk.Kind[i], kind.Ts[k], kind.Combo[k], kind.Amount[k], kind.Aux[k], Commission(index), counted);
     }
 
     private void AddToSession(int session, int index, long ts, EventKind kind, int combo)
     {
         ref var row = ref _sessions.At(session);
+        var before = row;
         if (row.FirstEvent < 0 || ts < row.FirstTs)
         {
             row.FirstEvent = index;
@@ -250,6 +258,7 @@ public sealed partial class KpiProjection
             EventKind.PurchaseCompleted => SessionFlags.Purchase,
             _ => SessionFlags.None,
         };
+        Rollup.Session(before, row);
     }
 
     /// <summary>
@@ -296,6 +305,7 @@ public sealed partial class KpiProjection
             }
         }
         Kinds.Remap(moved);
+        Rollup.Remap(moved);
         var sessions = _sessions.Raw;
         for (var s = 0; s < sessions.Length; s++)
         {

@@ -23,9 +23,15 @@ internal sealed partial class KpiEvaluator
             CountVisitors();
         }
         var stores = Needs(KpiId.ActiveStores) ? new DistinctPairs(_projection.Pools.Stores.Count + 1) : null;
+        var rollup = RollupServes();
+        if (rollup)
+        {
+            AddUpFromRollup(stores);
+        }
         foreach (var kind in CountedKinds)
         {
-            if (!NeedsKind(kind))
+            if (!NeedsKind(kind) || (rollup && kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded
+                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged))
             {
                 continue;
             }
@@ -160,55 +166,179 @@ internal sealed partial class KpiEvaluator
 
     /// <summary>
     /// Marks the groups that have a catalog event in the range matching the filters: from the
-    /// chunks' combination sets where a chunk lies inside the range, event by event at its edges.
+    /// chunks' combination sets where a chunk lies inside the range, event by event at its edges;
+    /// done as soon as every group the filters allow is marked (at once without group_by).
     /// </summary>
     private void DiscoverGroups()
     {
-        foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
+        var all = _scope.GroupCount;
+        var seen = new bool[_projection.Combos.Count];
+        // A combination whose first or last catalog event is in the range has data there; only one
+        // with events both before and after the range needs its events looked at.
+        var rollup = _projection.Rollup;
+        var unsure = false;
+        for (var combo = 0; combo < seen.Length; combo++)
         {
-            if (chunk.MinTs >= _grid.Start && chunk.MaxTs < _grid.End)
+            var first = rollup.ComboFirst(combo);
+            var last = rollup.ComboLast(combo);
+            if ((first >= _grid.Start && first < _grid.End) || (last >= _grid.Start && last < _grid.End))
             {
-                foreach (var combo in chunk.Combos)
+                seen[combo] = true;
+                if (_scope.MatchesCombo(combo) && MarkInRange(_scope.GroupOfCombo(combo)) == all)
                 {
-                    if (_scope.MatchesCombo(combo))
-                    {
-                        MarkInRange(_scope.GroupOfCombo(combo));
-                    }
+                    return;
                 }
-                continue;
             }
+            else if (first < _grid.Start && last >= _grid.End)
+            {
+                unsure = true;
+            }
+        }
+        if (!unsure)
+        {
+            return;
+        }
+        var chunks = ChunksIn(_grid.Start, _grid.End).ToList();
+        // Chunks wholly inside the range first: their combination sets are cheap to read.
+        foreach (var chunk in chunks.Where(c => c.MinTs >= _grid.Start && c.MaxTs < _grid.End))
+        {
+            foreach (var combo in chunk.Combos)
+            {
+                if (seen[combo])
+                {
+                    continue;
+                }
+                seen[combo] = true;
+                if (_scope.MatchesCombo(combo) && MarkInRange(_scope.GroupOfCombo(combo)) == all)
+                {
+                    return;
+                }
+            }
+        }
+        foreach (var chunk in chunks.Where(c => c.MinTs < _grid.Start || c.MaxTs >= _grid.End))
+        {
             for (var i = 0; i < chunk.Count; i++)
             {
                 var t = chunk.Ts[i];
-                if (t >= _grid.Start && t < _grid.End && (chunk.Flags[i] & EventFlags.Custom) == 0 && _scope.Matches(chunk, i))
+                var combo = chunk.Combo[i];
+                if (t >= _grid.Start && t < _grid.End && !seen[combo] && (chunk.Flags[i] & EventFlags.Custom) == 0)
                 {
-                    MarkInRange(_scope.GroupOf(chunk, i));
+                    seen[combo] = true;
+                    if (_scope.MatchesCombo(combo) && MarkInRange(_scope.GroupOfCombo(combo)) == all)
+                    {
+                        return;
+                    }
                 }
             }
         }
     }
 
-    private void MarkInRange(int group)
+    private int _groupsInRange;
+
+    /// <summary>Marks a group as having data in the range; returns how many groups are marked.</summary>
+    private int MarkInRange(int group)
     {
         CellsOf(group);
-        _inRange[group] = true;
+        if (!_inRange[group])
+        {
+            _inRange[group] = true;
+            _groupsInRange++;
+        }
+        return _groupsInRange;
     }
 
-    /// <summary>Distinct users per group × period over every catalog event of the range.</summary>
+    /// <summary>
+    /// Distinct users per group × period over every catalog event of the range: a set of cells per
+    /// user (<see cref="UserMasks{T}"/>) when there are at most 64 cells, else (cell, user) pairs
+    /// counted after a sort.
+    /// </summary>
     private void CountVisitors()
     {
-        var visitors = new DistinctPairs(_projection.Pools.Users.Count + 1);
         var periods = _grid.Count;
+        var cells = _scope.GroupCount * periods;
+        var cardinality = _projection.Pools.Users.Count + 1;
+        long[]? counts = null;
+        if (cells <= 8)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<byte>(cardinality));
+        }
+        else if (cells <= 16)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<ushort>(cardinality));
+        }
+        else if (cells <= 32)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<uint>(cardinality));
+        }
+        else if (cells <= 64)
+        {
+            counts = CountVisitorsByMasks(new UserMasks<ulong>(cardinality));
+        }
+        if (counts is not null)
+        {
+            for (var cell = 0; cell < counts.Length; cell++)
+            {
+                if (counts[cell] > 0)
+                {
+                    _cells[cell / periods][cell % periods].Visitors = counts[cell];
+                }
+            }
+            return;
+        }
+        var pairs = new DistinctPairs(cardinality);
+        VisitUsers(new PairSink(pairs));
+        pairs.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
+    }
+
+    private long[] CountVisitorsByMasks<T>(UserMasks<T> masks) where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        using (masks)
+        {
+            VisitUsers(new MaskSink<T>(masks));
+            return masks.CountPerCell();
+        }
+    }
+
+    private interface IUserSink
+    {
+        void Add(int cell, int user);
+    }
+
+    private readonly struct MaskSink<T>(UserMasks<T> masks) : IUserSink where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        public void Add(int cell, int user) => masks.Add(user, cell);
+    }
+
+    private readonly struct PairSink(DistinctPairs pairs) : IUserSink
+    {
+        public void Add(int cell, int user) => pairs.Add(cell, user);
+    }
+
+    /// <summary>Hands each (cell, user) of the range's catalog events matching the filters to <paramref name="sink"/>.</summary>
+    private void VisitUsers<TSink>(TSink sink) where TSink : struct, IUserSink
+    {
+        var cells = ComboCells();
         foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
         {
-            var ts = chunk.Ts;
+            var ts = chunk.Ts.AsSpan(0, chunk.Count);
             var users = chunk.User;
             var flags = chunk.Flags;
+            var combos = chunk.Combo;
             var period = 0;
-            for (var i = 0; i < chunk.Count; i++)
+            for (var i = 0; i < ts.Length; i++)
             {
                 var t = ts[i];
-                if (users[i] == 0 || t < _grid.Start || t >= _grid.End || (flags[i] & EventFlags.Custom) != 0 || !_scope.Matches(chunk, i))
+                var user = users[i];
+                if (user == 0 || t < _grid.Start || t >= _grid.End || (flags[i] & EventFlags.Custom) != 0)
+                {
+                    continue;
+                }
+                var cell = cells[combos[i]];
+                if (cell == UnknownCell)
+                {
+                    cell = cells[combos[i]] = ComboCell(combos[i]);
+                }
+                if (cell < 0)
                 {
                     continue;
                 }
@@ -216,15 +346,40 @@ internal sealed partial class KpiEvaluator
                 {
                     period = _grid.Find(t);
                 }
-                visitors.Add(_scope.GroupOf(chunk, i) * periods + period, users[i]);
+                sink.Add(cell + period, user);
             }
         }
-        visitors.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
+    }
+
+    private const int UnknownCell = -2;
+
+    /// <summary>Per combination, the first cell of its group (group × periods), -1 when it does not match; filled in as met.</summary>
+    private int[] ComboCells()
+    {
+        var cells = new int[_projection.Combos.Count];
+        Array.Fill(cells, UnknownCell);
+        return cells;
+    }
+
+    private int ComboCell(int combo)
+    {
+        if (!_scope.MatchesCombo(combo))
+        {
+            return -1;
+        }
+        var group = _scope.GroupOfCombo(combo);
+        CellsOf(group);
+        return group * _grid.Count;
     }
 
     /// <summary>Sessions whose first event is in the range and matches the filters; they take its period and group.</summary>
     private void ScanSessions()
     {
+        if (RollupServes())
+        {
+            SessionsFromRollup();
+            return;
+        }
         const int Block = 1 << KpiProjection.SessionBlockShift;
         var period = 0;
         for (var s = 1; s <= _projection.SessionCount; s++)
@@ -252,7 +407,7 @@ internal sealed partial class KpiEvaluator
                 period = _grid.Find(row.FirstTs);
             }
             ref var cell = ref CellsOf(group)[period];
-            _inRange[group] = true;
+            MarkInRange(group);
             cell.Sessions++;
             if (row.Events == 1)
             {

@@ -58,8 +58,133 @@ internal sealed partial class KpiEvaluator
         return byGroup;
     }
 
-    /// <summary>new_customers, returning_customers and ltv from each group's whole order history up to the range's end.</summary>
+    /// <summary>
+    /// new_customers, returning_customers and ltv from each group's whole order history up to the
+    /// range's end. With at most 64 group × (period + "before the range") slots, one pass over the
+    /// counted purchases sets a bit per user and slot and adds GMV per slot; each user's lowest bit
+    /// in a group is the slot of their first order there, the bits above it the periods they
+    /// returned in. Otherwise per-group order lists.
+    /// </summary>
     private void EvaluateCustomers()
+    {
+        var slots = _scope.GroupCount * (_grid.Count + 1);
+        var cardinality = _projection.Pools.Users.Count + 1;
+        if (slots <= 8)
+        {
+            EvaluateCustomers(new UserMasks<byte>(cardinality));
+        }
+        else if (slots <= 16)
+        {
+            EvaluateCustomers(new UserMasks<ushort>(cardinality));
+        }
+        else if (slots <= 32)
+        {
+            EvaluateCustomers(new UserMasks<uint>(cardinality));
+        }
+        else if (slots <= 64)
+        {
+            EvaluateCustomers(new UserMasks<ulong>(cardinality));
+        }
+        else
+        {
+            EvaluateCustomersByLists();
+        }
+    }
+
+    private void EvaluateCustomers<T>(UserMasks<T> masks) where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        using var owned = masks;
+        var periods = _grid.Count;
+        var span = periods + 1;
+        var groups = _scope.GroupCount;
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var ts = columns.Ts;
+        var combos = columns.Combo;
+        var users = columns.User;
+        var amounts = columns.Amount;
+        var counted = columns.Counted;
+        var comboCells = ComboCells();
+        var gmv = new double[groups * span];
+        var hasOrders = new bool[groups];
+        var period = 0;
+        foreach (var (start, length) in columns.BlocksIn(long.MinValue, _grid.End))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = ts[k];
+                if (!counted[k] || t >= _grid.End)
+                {
+                    continue;
+                }
+                var cell = comboCells[combos[k]];
+                if (cell == UnknownCell)
+                {
+                    cell = comboCells[combos[k]] = ComboCell(combos[k]);
+                }
+                if (cell < 0)
+                {
+                    continue;
+                }
+                var group = cell / periods;
+                var slot = group * span;
+                if (t >= _grid.Start)
+                {
+                    if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                    {
+                        period = _grid.Find(t);
+                    }
+                    slot += period + 1;
+                }
+                gmv[slot] += amounts[k];
+                hasOrders[group] = true;
+                if (users[k] != 0)
+                {
+                    masks.Add(users[k], slot);
+                }
+            }
+        }
+        var firsts = new long[groups * span];
+        var returning = new long[groups * span];
+        var groupBits = span == 64 ? ulong.MaxValue : (1UL << span) - 1;
+        foreach (var user in masks.Users)
+        {
+            var mask = masks[user];
+            while (mask != 0)
+            {
+                var group = System.Numerics.BitOperations.TrailingZeroCount(mask) / span;
+                var bits = (mask >> (group * span)) & groupBits;
+                mask &= ~(bits << (group * span));
+                var first = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                firsts[(group * span) + first]++;
+                for (var later = bits & (bits - 1); later != 0; later &= later - 1)
+                {
+                    returning[(group * span) + System.Numerics.BitOperations.TrailingZeroCount(later)]++;
+                }
+            }
+        }
+        for (var group = 0; group < groups; group++)
+        {
+            if (!hasOrders[group])
+            {
+                continue;
+            }
+            var cells = CellsOf(group);
+            var slot = group * span;
+            var sum = gmv[slot];
+            var customers = firsts[slot];
+            for (var p = 0; p < periods; p++)
+            {
+                sum += gmv[slot + p + 1];
+                customers += firsts[slot + p + 1];
+                cells[p].NewCustomers = firsts[slot + p + 1];
+                cells[p].Returning = returning[slot + p + 1];
+                cells[p].Ltv = customers == 0 ? null : sum / customers;
+            }
+        }
+    }
+
+    /// <summary>The customer KPIs from each group's order list (any number of groups and periods).</summary>
+    private void EvaluateCustomersByLists()
     {
         var periods = _grid.Count;
         var returning = new DistinctPairs(_projection.Pools.Users.Count + 1);
@@ -113,56 +238,71 @@ internal sealed partial class KpiEvaluator
         returning.Count((cell, n) => _cells[cell / periods][cell % periods].Returning = n);
     }
 
-    /// <summary>conversion_pct: each lead of the range against the same group's payments of its user within 7 days.</summary>
+    /// <summary>
+    /// conversion_pct: each lead of the range against the same group's payments of its user within
+    /// 7 days. The range's leads (few) are keyed by group and user; one pass over the payments from
+    /// the range's start to a week after its end marks the leads each payment converts.
+    /// </summary>
     private void EvaluateLeadConversion()
     {
         const long Week = 7L * 24 * 3600 * 1000;
-        var leads = Collect(EventKind.LeadCreated, _grid.Start, _grid.End, FactValue.User, countedOnly: false);
-        if (leads.Count == 0)
+        var leads = _projection.Kinds[EventKind.LeadCreated];
+        var byUser = new Dictionary<long, List<(long Ts, int Cell)>>();
+        var periods = _grid.Count;
+        foreach (var (start, length) in leads.BlocksIn(_grid.Start, _grid.End))
         {
-            return;
-        }
-        var payments = Collect(EventKind.PaymentSucceeded, _grid.Start, _grid.End + Week + 1, FactValue.User, countedOnly: false);
-        foreach (var (group, list) in leads)
-        {
-            // Each user's payment times, ascending (Collect sorts by time).
-            var byUser = new Dictionary<int, List<long>>();
-            if (payments.TryGetValue(group, out var paid))
+            for (var k = start; k < start + length; k++)
             {
-                foreach (var payment in paid)
-                {
-                    if (payment.Value == 0)
-                    {
-                        continue;
-                    }
-                    if (!byUser.TryGetValue(payment.Value, out var times))
-                    {
-                        byUser[payment.Value] = times = [];
-                    }
-                    times.Add(payment.Ts);
-                }
-            }
-            var cells = CellsOf(group);
-            foreach (var lead in list)
-            {
-                if (lead.Value == 0 || !byUser.TryGetValue(lead.Value, out var times))
+                var t = leads.Ts[k];
+                var user = leads.User[k];
+                if (user == 0 || t < _grid.Start || t >= _grid.End || !_scope.MatchesCombo(leads.Combo[k]))
                 {
                     continue;
                 }
-                var first = times.BinarySearch(lead.Ts);
-                if (first < 0)
+                var group = _scope.GroupOfCombo(leads.Combo[k]);
+                CellsOf(group);
+                var key = ((long)group << 32) | (uint)user;
+                if (!byUser.TryGetValue(key, out var list))
                 {
-                    first = ~first;
+                    byUser[key] = list = [];
                 }
-                while (first > 0 && times[first - 1] >= lead.Ts)
+                list.Add((t, (group * periods) + _grid.Find(t)));
+            }
+        }
+        if (byUser.Count == 0)
+        {
+            return;
+        }
+        var converted = new HashSet<(long Key, int Index)>();
+        var payments = _projection.Kinds[EventKind.PaymentSucceeded];
+        foreach (var (start, length) in payments.BlocksIn(_grid.Start, _grid.End + Week + 1))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = payments.Ts[k];
+                var user = payments.User[k];
+                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesCombo(payments.Combo[k]))
                 {
-                    first--;
+                    continue;
                 }
-                if (first < times.Count && times[first] <= lead.Ts + Week)
+                var key = ((long)_scope.GroupOfCombo(payments.Combo[k]) << 32) | (uint)user;
+                if (!byUser.TryGetValue(key, out var list))
                 {
-                    cells[_grid.Find(lead.Ts)].LeadsConverted++;
+                    continue;
+                }
+                for (var i = 0; i < list.Count; i++)
+                {
+                    if (t >= list[i].Ts && t <= list[i].Ts + Week)
+                    {
+                        converted.Add((key, i));
+                    }
                 }
             }
+        }
+        foreach (var (key, index) in converted)
+        {
+            var cell = byUser[key][index].Cell;
+            _cells[cell / periods][cell % periods].LeadsConverted++;
         }
     }
 

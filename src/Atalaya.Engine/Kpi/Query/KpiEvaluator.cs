@@ -23,8 +23,9 @@ internal sealed partial class KpiEvaluator
     private readonly List<bool> _inRange = [];
     private readonly HashSet<KpiId> _metrics;
 
-    public KpiEvaluator(KpiProjection projection, KpiQuery query, PeriodGrid? grid = null)
+    public KpiEvaluator(KpiProjection projection, KpiQuery query, PeriodGrid? grid = null, bool useRollup = true)
     {
+        UseRollup = useRollup;
         _projection = projection;
         _query = query;
         _grid = grid ?? PeriodGrid.Build(query.StartDate, query.EndDate, query.Aggregate, query.TimeZone);
@@ -33,6 +34,9 @@ internal sealed partial class KpiEvaluator
     }
 
     public PeriodGrid Grid => _grid;
+
+    /// <summary>False: every pass reads the events, even where the hour rollup could answer (tests compare the two).</summary>
+    private bool UseRollup { get; }
 
     public KpiResult Run()
     {

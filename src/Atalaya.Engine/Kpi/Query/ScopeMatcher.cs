@@ -31,11 +31,18 @@ internal sealed class ScopeMatcher
         }).ToArray();
         _matches = new bool[_combos.Count];
         _groupOfCombo = new int[_combos.Count];
-        for (var id = 0; id < _combos.Count; id++)
+        Array.Fill(_groupOfCombo, -1);
+        if (allowed.Length == 0)
         {
-            var combo = _combos[id];
-            _matches[id] = allowed.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
-            _groupOfCombo[id] = -1;
+            Array.Fill(_matches, true);
+        }
+        else
+        {
+            for (var id = 0; id < _combos.Count; id++)
+            {
+                var combo = _combos[id];
+                _matches[id] = allowed.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
+            }
         }
         if (_groupBy.Length == 0)
         {
@@ -65,6 +72,33 @@ internal sealed class ScopeMatcher
 
     public IReadOnlyList<int[]> GroupValues => _groupValues;
 
+    private int _groupCount = -1;
+
+    /// <summary>How many groups the matching combinations fall in (at least 1): an upper bound on the groups an answer can have.</summary>
+    public int GroupCount
+    {
+        get
+        {
+            if (_groupCount < 0)
+            {
+                _groupCount = 1;
+                if (_groupBy.Length > 0)
+                {
+                    var keys = new HashSet<DimensionCombo>();
+                    for (var id = 0; id < _matches.Length; id++)
+                    {
+                        if (_matches[id])
+                        {
+                            keys.Add(GroupKey(_combos[id]));
+                        }
+                    }
+                    _groupCount = Math.Max(1, keys.Count);
+                }
+            }
+            return _groupCount;
+        }
+    }
+
     public IReadOnlyList<Dimension> GroupBy => _groupBy;
 
     public bool Matches(EventChunk chunk, int i) => _matches[chunk.Combo[i]];
@@ -85,12 +119,7 @@ internal sealed class ScopeMatcher
         {
             return _groupOfCombo[comboId] = 0;
         }
-        var combo = _combos[comboId];
-        // The group key: the combination with every dimension outside group_by cleared.
-        var key = new DimensionCombo(
-            Keep(Dimension.Country, combo.Country), Keep(Dimension.Hub, combo.Hub), Keep(Dimension.Zone, combo.Zone),
-            Keep(Dimension.Category, combo.Category), Keep(Dimension.Source, combo.Source), Keep(Dimension.Platform, combo.Platform),
-            Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store), Keep(Dimension.SourceSystem, combo.SourceSystem));
+        var key = GroupKey(_combos[comboId]);
         if (!_groups.TryGetValue(key, out group))
         {
             group = _groupValues.Count;
@@ -99,6 +128,12 @@ internal sealed class ScopeMatcher
         }
         return _groupOfCombo[comboId] = group;
     }
+
+    /// <summary>The group key: the combination with every dimension outside group_by cleared.</summary>
+    private DimensionCombo GroupKey(in DimensionCombo combo) => new(
+        Keep(Dimension.Country, combo.Country), Keep(Dimension.Hub, combo.Hub), Keep(Dimension.Zone, combo.Zone),
+        Keep(Dimension.Category, combo.Category), Keep(Dimension.Source, combo.Source), Keep(Dimension.Platform, combo.Platform),
+        Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store), Keep(Dimension.SourceSystem, combo.SourceSystem));
 
     private int Keep(Dimension d, int value) => Array.IndexOf(_groupBy, d) >= 0 ? value : 0;
 }

@@ -1,0 +1,205 @@
+using Atalaya.Engine.Kpi.Projection;
+
+namespace Atalaya.Engine.Kpi.Query;
+
+internal sealed partial class KpiEvaluator
+{
+    /// <summary>
+    /// Whether the hour rollup answers this query's additive parts: every period boundary is a
+    /// whole UTC hour (true of UTC and of whole-hour offsets, DST included; not of +05:30), so each
+    /// rollup hour lies inside exactly one period.
+    /// </summary>
+    private bool RollupServes()
+    {
+        if (!UseRollup || !_projection.Rollup.Complete)
+        {
+            return false;
+        }
+        foreach (var bound in _grid.Bounds)
+        {
+            if (bound % HourRollup.HourMs != 0 || !HourRollup.TryHour(bound, out _))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Bits of a period number in an entry's cell (groups × periods stay under <see cref="MaxCells"/>, so the pair fits an int).</summary>
+    private int PeriodBits => System.Numerics.BitOperations.Log2((uint)_grid.Count) + 1;
+
+    /// <summary>
+    /// For each entry of <paramref name="table"/>: (group &lt;&lt; <see cref="PeriodBits"/>) | period when its hour is in the
+    /// grid and its combination matches the filters, else -1. Each combination's group is looked up
+    /// once and each block's hours map to periods by the grid, so the family loops below are plain
+    /// array reads. The array is rented; give it back with <see cref="ReturnCells"/>.
+    /// </summary>
+    private int[] EntryCells(RollupTable table)
+    {
+        HourRollup.TryHour(_grid.Start, out var from);
+        HourRollup.TryHour(_grid.End, out var to);
+        var keys = table.Keys;
+        var cells = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, keys.Length));
+        cells.AsSpan(0, keys.Length).Fill(-1);
+        var groups = ComboCells();
+        var bits = PeriodBits;
+        var period = 0;
+        foreach (var (start, length) in table.BlocksIn(from, to))
+        {
+            for (var e = start; e < start + length; e++)
+            {
+                var hour = RollupTable.HourOf(keys[e]);
+                if (hour < from || hour >= to)
+                {
+                    continue;
+                }
+                var combo = RollupTable.ComboOf(keys[e]);
+                var first = groups[combo];
+                if (first == UnknownCell)
+                {
+                    first = groups[combo] = ComboCell(combo);
+                }
+                if (first < 0)
+                {
+                    continue;
+                }
+                var t = hour * HourRollup.HourMs;
+                if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                {
+                    period = _grid.Find(t);
+                }
+                cells[e] = ((first / _grid.Count) << bits) | period;
+            }
+        }
+        return cells;
+    }
+
+    private static void ReturnCells(int[] cells) => System.Buffers.ArrayPool<int>.Shared.Return(cells);
+
+    /// <summary>Orders, payments, leads and final statuses from the rollup; active stores are the distinct stores of entries with orders.</summary>
+    private void AddUpFromRollup(DistinctPairs? stores)
+    {
+        var rollup = _projection.Rollup;
+        var periods = _grid.Count;
+        var bits = PeriodBits;
+        var mask = (1 << bits) - 1;
+        if (NeedsKind(EventKind.PurchaseCompleted))
+        {
+            var t = rollup.Orders;
+            var cells = EntryCells(t);
+            var keys = t.Keys;
+            var orders = t.Counts(HourRollup.OrderCount);
+            var units = t.Counts(HourRollup.OrderUnits);
+            var gmv = t.Sums(HourRollup.OrderGmv);
+            for (var e = 0; e < keys.Length; e++)
+            {
+                var c = cells[e];
+                if (c < 0)
+                {
+                    continue;
+                }
+                var (group, period) = (c >> bits, c & mask);
+                ref var cell = ref _cells[group][period];
+                cell.Orders += orders[e];
+                cell.Units += units[e];
+                cell.Gmv += gmv[e];
+                var store = stores is null ? 0 : _projection.Combos[RollupTable.ComboOf(keys[e])].Store;
+                if (store != 0 && orders[e] > 0)
+                {
+                    stores!.Add((group * periods) + period, store);
+                }
+            }
+            ReturnCells(cells);
+        }
+        if (NeedsKind(EventKind.PaymentSucceeded) || NeedsKind(EventKind.PaymentFailed))
+        {
+            var t = rollup.Payments;
+            var cells = EntryCells(t);
+            var succeeded = t.Counts(HourRollup.PaymentSucceeded);
+            var failed = t.Counts(HourRollup.PaymentFailed);
+            var revenue = t.Sums(HourRollup.PaymentRevenue);
+            for (var e = 0; e < t.Count; e++)
+            {
+                if (cells[e] >= 0)
+                {
+                    ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
+                    cell.PaySucceeded += succeeded[e];
+                    cell.PayFailed += failed[e];
+                    cell.Revenue += revenue[e];
+                }
+            }
+            ReturnCells(cells);
+        }
+        if (NeedsKind(EventKind.LeadCreated))
+        {
+            var t = rollup.Leads;
+            var cells = EntryCells(t);
+            var leads = t.Counts(HourRollup.LeadCount);
+            for (var e = 0; e < t.Count; e++)
+            {
+                if (cells[e] >= 0)
+                {
+                    _cells[cells[e] >> bits][cells[e] & mask].Leads += leads[e];
+                }
+            }
+            ReturnCells(cells);
+        }
+        if (NeedsKind(EventKind.OrderStatusChanged))
+        {
+            var t = rollup.Finals;
+            var cells = EntryCells(t);
+            var delivered = t.Counts(HourRollup.FinalDelivered);
+            var deliveredGmv = t.Sums(HourRollup.FinalDeliveredGmv);
+            var commissions = t.Sums(HourRollup.FinalCommissions);
+            var refunds = t.Sums(HourRollup.FinalRefunds);
+            for (var e = 0; e < t.Count; e++)
+            {
+                if (cells[e] >= 0)
+                {
+                    ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
+                    cell.DeliveredOrders += delivered[e];
+                    cell.DeliveredGmv += deliveredGmv[e];
+                    cell.Commissions += commissions[e];
+                    cell.Refunds += refunds[e];
+                }
+            }
+            ReturnCells(cells);
+        }
+    }
+
+    /// <summary>The session counts from the rollup (each session sits in the hour of its first event).</summary>
+    private void SessionsFromRollup()
+    {
+        var t = _projection.Rollup.Sessions;
+        var cells = EntryCells(t);
+        var bits = PeriodBits;
+        var sessions = t.Counts(HourRollup.SessionCount);
+        var bounces = t.Counts(HourRollup.SessionBounces);
+        var duration = t.Sums(HourRollup.SessionDurationMs);
+        var purchase = t.Counts(HourRollup.SessionPurchase);
+        var cart = t.Counts(HourRollup.SessionCart);
+        var cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
+        var viewed = t.Counts(HourRollup.SessionViewed);
+        var checkout = t.Counts(HourRollup.SessionCheckout);
+        for (var e = 0; e < t.Count; e++)
+        {
+            var c = cells[e];
+            if (c < 0 || sessions[e] == 0)
+            {
+                continue;
+            }
+            var group = c >> bits;
+            ref var cell = ref _cells[group][c & ((1 << bits) - 1)];
+            MarkInRange(group);
+            cell.Sessions += sessions[e];
+            cell.Bounces += bounces[e];
+            cell.DurationMs += (long)duration[e];
+            cell.SessionsPurchase += purchase[e];
+            cell.SessionsCart += cart[e];
+            cell.SessionsCartNoPurchase += cartNoPurchase[e];
+            cell.SessionsViewed += viewed[e];
+            cell.SessionsCheckout += checkout[e];
+        }
+        ReturnCells(cells);
+    }
+}
