@@ -16,8 +16,8 @@ public sealed class AppendBatch : IDisposable
     private readonly PooledBufferWriter _buffer;
     // Pooled: a request's events (thousands of ~64-byte entries) would otherwise be large-object-heap
     // arrays, regrown per request, and each LOH allocation brings gen-2 collections closer.
-    private BatchEvent[] _events = ArrayPool<BatchEvent>.Shared.Rent(64);
-    private CollectedFacts[] _facts = ArrayPool<CollectedFacts>.Shared.Rent(64);
+    private BatchEvent[] _events;
+    private CollectedFacts[] _facts;
     private int _eventCount;
     private CollectedItem[] _items = ArrayPool<CollectedItem>.Shared.Rent(16);
     private int _itemCount;
@@ -31,6 +31,10 @@ public sealed class AppendBatch : IDisposable
         ReceivedAtMs = receivedAtMs;
         _buffer = new PooledBufferWriter(expectedBytes + expectedBytes / 4 + 1024);
         _buffer.Write((byte)'[');
+        // Sized for events of a few hundred bytes, so that a large request seldom regrows them.
+        var expectedEvents = Math.Clamp(expectedBytes / 384, 64, 1 << 16);
+        _events = ArrayPool<BatchEvent>.Shared.Rent(expectedEvents);
+        _facts = ArrayPool<CollectedFacts>.Shared.Rent(expectedEvents);
     }
 
     public string SourceSystem { get; }
@@ -97,7 +101,7 @@ public sealed class AppendBatch : IDisposable
     {
         var larger = ArrayPool<T>.Shared.Rent(array.Length * 2);
         array.CopyTo(larger, 0);
-        // Cleared: entries may hold strings and store rows that must not outlive the request.
+        // Cleared: entries may hold store rows that must not outlive the request.
         ArrayPool<T>.Shared.Return(array, clearArray: true);
         array = larger;
     }
@@ -135,9 +139,12 @@ public sealed class AppendBatch : IDisposable
         _buffer.Dispose();
         if (_events.Length > 0)
         {
-            // Cleared: entries hold store rows that must not outlive the request.
-            ArrayPool<BatchEvent>.Shared.Return(_events, clearArray: true);
-            ArrayPool<CollectedFacts>.Shared.Return(_facts, clearArray: true);
+            // Only the entries used are cleared (they hold store rows that must not outlive the
+            // request): only batches rent from these pools, so the rest is clean already.
+            Array.Clear(_events, 0, _eventCount);
+            Array.Clear(_facts, 0, _eventCount);
+            ArrayPool<BatchEvent>.Shared.Return(_events);
+            ArrayPool<CollectedFacts>.Shared.Return(_facts);
             ArrayPool<CollectedItem>.Shared.Return(_items);
             _events = [];
             _facts = [];

@@ -29,7 +29,7 @@ public sealed partial class KpiProjection
     private readonly Dictionary<long, int> _finalFirst = [];
     private GrowableArray<StoreRow> _stores = new(default);
     /// <summary>Latest viewed name per (product, store): the same product id may be sold by several stores under different names.</summary>
-    private readonly Dictionary<long, ProductName> _productNames = [];
+    private readonly Dictionary<long, ProductName> _productNames = new(PackedKeyComparer.Instance);
     private readonly Dictionary<int, double> _commissions = [];
     private readonly ItemTable _items = new();
     private long _version;
