@@ -37,6 +37,8 @@ public static class StageBenchmark
         }
 
         var generated = EventFactory.Generate(events, batchSize, seed: 7);
+        var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+        var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
         var directory = Path.Combine(Path.GetTempPath(), "atalaya-stages-" + Guid.NewGuid().ToString("N"));
         var rows = new List<(string Stage, double Micros)>();
         try
@@ -86,6 +88,9 @@ public static class StageBenchmark
         }
 
         var c = CultureInfo.InvariantCulture;
+        // The JIT's share matters on a short run: the HTTP benchmark's server CPU includes it.
+        var jit = string.Create(c, $"JIT while staging: {(System.Runtime.JitInfo.GetCompilationTime() - jitBefore).TotalSeconds:F2} s for {System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore:N0} compilations");
+        Console.WriteLine(jit);
         var text = new StringBuilder();
         text.AppendLine("## Ingest stages: µs per event, engine level");
         text.AppendLine();
@@ -101,6 +106,8 @@ public static class StageBenchmark
             text.AppendLine(c, $"| {stage} | {micros:F2} |");
             Console.WriteLine(string.Create(c, $"{micros,8:F2} µs  {stage}"));
         }
+        text.AppendLine();
+        text.AppendLine(jit + ".");
         if (output is not null)
         {
             Report.Replace(Path.Combine(Repository.Root(), output), "stages", text.ToString());
