@@ -18,6 +18,8 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed class StoredEventReader(ProjectionPools pools)
 {
     private readonly char[] _chars = new char[1024];
+    private readonly Utf8IdCache _types = new();
+    private readonly Utf8IdCache _dimensions = new();
 
     public void Read(ReadOnlySpan<byte> json, EventFacts facts)
     {
@@ -87,7 +89,7 @@ public sealed class StoredEventReader(ProjectionPools pools)
     public void Read(ReadOnlySpan<byte> json, in CollectedFacts c, ReadOnlySpan<CollectedItem> items, EventFacts facts)
     {
         facts.Clear();
-        facts.Type = Intern(json, c.Type, pools.Types);
+        facts.Type = Intern(json, c.Type, pools.Types, _types);
         facts.Kind = pools.KindOf(facts.Type);
         facts.TimestampMs = c.TimestampMs;
         facts.Session = Intern(json, c.SessionId, pools.Sessions);
@@ -116,7 +118,7 @@ public sealed class StoredEventReader(ProjectionPools pools)
         }
         foreach (var (_, slot) in sent[..count])
         {
-            DimensionSlot(facts, slot) = Intern(json, dimensions[slot], pools.Dimension);
+            DimensionSlot(facts, slot) = Intern(json, dimensions[slot], pools.Dimension, _dimensions);
         }
         if (c.DerivedFrom is { } store)
         {
@@ -462,14 +464,25 @@ public sealed class StoredEventReader(ProjectionPools pools)
         return Unescaped(json, value) is { Length: > 0 } text ? pool.Intern(text) : 0;
     }
 
-    private int Intern(ReadOnlySpan<byte> json, JsonText value, StringPool pool)
+    private int Intern(ReadOnlySpan<byte> json, JsonText value, StringPool pool, Utf8IdCache? cache = null)
     {
         if (value.Escaped)
         {
             var reader = Reader(json, value);
             return Intern(ref reader, pool);
         }
-        return Unescaped(json, value) is { Length: > 0 } text ? pool.Intern(text) : 0;
+        if (cache is null || !value.IsString)
+        {
+            return Unescaped(json, value) is { Length: > 0 } text ? pool.Intern(text) : 0;
+        }
+        var raw = value.Raw(json);
+        var id = cache.Find(raw, out var slot);
+        if (id == 0)
+        {
+            id = Unescaped(json, value) is { Length: > 0 } text ? pool.Intern(text) : 0;
+            cache.Set(slot, raw, id);
+        }
+        return id;
     }
 
     /// <summary>The text of a string token without escapes (empty for no string), decoded as <see cref="Text"/> decodes it.</summary>
