@@ -45,17 +45,21 @@ internal sealed class CompiledType
 {
     public const int SessionId = 0, UserId = 1, AnonymousId = 2;
 
+    /// <summary>The properties the KPI projection reads, whatever the type.</summary>
+    private static readonly string[] FactNames = ["store_id", "order_id", "total", "amount", "product_id", "product_name", "status", "snapshot", "items"];
+
     public CompiledType(EventTypeRule? rule)
     {
         Rule = rule;
         var fastPath = true;
         // Besides the rule's own fields, the properties scan keeps the members the stored form
-        // reads: the store (every type), the currency and frozen rate (money types), the snapshot
-        // and the fields the conditional requirements look at.
-        var tracked = new List<string> { "store_id" };
+        // reads (the store, the currency and frozen rate of money types, the snapshot), the ones
+        // the KPI projection reads (every type: see CollectedFacts) and the fields the
+        // conditional requirements look at.
+        var tracked = new List<string>(FactNames);
         if (rule is { Monetary: true })
         {
-            tracked.AddRange(["currency", "fx_rate_to_reporting", "snapshot"]);
+            tracked.AddRange(["currency", "fx_rate_to_reporting"]);
         }
         foreach (var when in rule?.When ?? [])
         {
@@ -68,6 +72,13 @@ internal sealed class CompiledType
         Currency = Properties.IndexOf("currency"u8);
         FxRate = Properties.IndexOf("fx_rate_to_reporting"u8);
         Snapshot = Properties.IndexOf("snapshot"u8);
+        OrderId = Properties.IndexOf("order_id"u8);
+        Total = Properties.IndexOf("total"u8);
+        Amount = Properties.IndexOf("amount"u8);
+        ProductId = Properties.IndexOf("product_id"u8);
+        ProductName = Properties.IndexOf("product_name"u8);
+        Status = Properties.IndexOf("status"u8);
+        Items = Properties.IndexOf("items"u8);
 
         var envelope = new List<int>();
         foreach (var name in rule?.RequiredEnvelope ?? [])
@@ -110,6 +121,20 @@ internal sealed class CompiledType
     public int FxRate { get; }
 
     public int Snapshot { get; }
+
+    public int OrderId { get; }
+
+    public int Total { get; }
+
+    public int Amount { get; }
+
+    public int ProductId { get; }
+
+    public int ProductName { get; }
+
+    public int Status { get; }
+
+    public int Items { get; }
 
     /// <summary>The rate and currency of this type are frozen in <c>properties.snapshot</c>.</summary>
     public bool FxInSnapshot { get; }

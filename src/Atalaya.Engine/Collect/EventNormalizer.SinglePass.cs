@@ -77,6 +77,14 @@ public sealed partial class EventNormalizer
         public CompiledType? Type;
         public bool HasFxRate;
         public decimal FxRate;
+
+        // What the KPI projection reads (see CollectedFacts): the last occurrence of each member.
+        public Token Country, Hub, Zone, Category, Source, Platform, AppId;
+        public Token OrderId, ProductId, ProductName, Status;
+        public double Total, Amount;
+        public Token Snapshot, Items;
+        /// <summary>Something the facts cannot mirror the stored-event reader on: the projection reads the stored JSON instead.</summary>
+        public bool FactsUnsure;
     }
 
     /// <summary>A scalar's raw JSON (quotes included); <see cref="Length"/> 0 when absent or null.</summary>

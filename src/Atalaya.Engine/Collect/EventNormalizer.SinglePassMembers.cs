@@ -21,6 +21,9 @@ public sealed partial class EventNormalizer
         DeviceType,
         Platform,
         Country,
+        /// <summary>Free text like <see cref="Text"/>, and a dimension KPIs read.</summary>
+        Source,
+        AppId,
     }
 
     private static ContextMember ContextMemberOf(ReadOnlySpan<byte> name) => name.Length switch
@@ -29,8 +32,8 @@ public sealed partial class EventNormalizer
         2 when name.SequenceEqual("os"u8) => ContextMember.Os,
         3 when name.SequenceEqual("hub"u8) => ContextMember.Hub,
         4 when name.SequenceEqual("zone"u8) => ContextMember.Zone,
-        6 when name.SequenceEqual("source"u8) => ContextMember.Text,
-        6 when name.SequenceEqual("app_id"u8) => ContextMember.Text,
+        6 when name.SequenceEqual("source"u8) => ContextMember.Source,
+        6 when name.SequenceEqual("app_id"u8) => ContextMember.AppId,
         6 when name.SequenceEqual("locale"u8) => ContextMember.Text,
         7 when name.SequenceEqual("browser"u8) => ContextMember.Browser,
         7 when name.SequenceEqual("country"u8) => ContextMember.Country,
@@ -63,6 +66,7 @@ public sealed partial class EventNormalizer
         s.Context = offset + (int)r.TokenStartIndex;
         var rules = s.Type!.Context;
         ulong seen = 0;
+        var dimensions = 0;
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
             if (r.ValueIsEscaped)
@@ -94,6 +98,15 @@ public sealed partial class EventNormalizer
             {
                 s.UserAgent = Token.Of(ref r, offset);
             }
+            else if (member is ContextMember.Country or ContextMember.Hub or ContextMember.Zone or ContextMember.Category
+                or ContextMember.Source or ContextMember.Platform or ContextMember.AppId)
+            {
+                // The reader interns every occurrence: a repeated dimension is left to it.
+                var bit = 1 << (int)member;
+                s.FactsUnsure |= (dimensions & bit) != 0;
+                dimensions |= bit;
+                DimensionToken(ref s, member) = Token.Of(ref r, offset);
+            }
             if (rule >= 0)
             {
                 seen |= 1UL << rule;
@@ -119,6 +132,8 @@ public sealed partial class EventNormalizer
         public int End;
         public bool HasDecimal;
         public decimal Decimal;
+        public bool HasDouble;
+        public double Double;
     }
 
     /// <summary>The properties: the type's rules, its conditional requirements, and what the stored form reads.</summary>
@@ -128,7 +143,7 @@ public sealed partial class EventNormalizer
         var type = s.Type!;
         var fields = type.Properties;
         Span<Occurrence> found = stackalloc Occurrence[fields.Count];
-        ulong seen = 0, nulls = 0;
+        ulong seen = 0, nulls = 0, repeated = 0;
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
             if (r.ValueIsEscaped)
@@ -146,6 +161,7 @@ public sealed partial class EventNormalizer
                 continue;
             }
             var bit = 1UL << i;
+            repeated |= seen & bit;
             seen |= bit;
             ref var o = ref found[i];
             o = new Occurrence { Type = r.TokenType, Token = Token.Of(ref r, offset) };
@@ -158,6 +174,10 @@ public sealed partial class EventNormalizer
             if (i == type.FxRate && r.TokenType == JsonTokenType.Number)
             {
                 o.HasDecimal = r.TryGetDecimal(out o.Decimal);
+            }
+            if ((i == type.Total || i == type.Amount) && r.TokenType == JsonTokenType.Number)
+            {
+                o.HasDouble = r.TryGetDouble(out o.Double);
             }
             if (fields.Fields[i] is { } field)
             {
@@ -173,6 +193,7 @@ public sealed partial class EventNormalizer
             o.End = offset + (int)r.BytesConsumed;
         }
         s.PropertiesLength = offset + (int)r.BytesConsumed - s.Properties;
+        TakePropertyFacts(type, seen, repeated, found, ref s);
         var present = seen & ~nulls;
         if ((fields.RequiredMask & ~present) != 0)
         {

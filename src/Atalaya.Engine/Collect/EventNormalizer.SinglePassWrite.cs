@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.IO.Hashing;
 using System.Text;
+using System.Text.Json;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Collect;
@@ -100,9 +101,13 @@ public sealed partial class EventNormalizer
         var bound = s.End - s.Start + target.ReceivedAt.Length + target.SourceAndCatalog.Length + fragmentBytes + 512;
         var dest = buffer.GetSpan(bound);
         var p = 0;
+        // Bytes of this event already advanced past dest[0] (only after the writer wrote the context).
+        var advanced = 0;
+        var facts = new CollectedFacts { Fx = double.NaN };
         Append(dest, ref p, "{\"event_id\":\""u8);
         Append(dest, ref p, json.Slice(s.EventId, s.EventIdLength));
         Append(dest, ref p, "\",\"event_type\":\""u8);
+        facts.Type = new JsonText(p - 1, s.EventTypeLength + 2, false);
         Append(dest, ref p, json.Slice(s.EventType, s.EventTypeLength));
         Append(dest, ref p, "\",\"timestamp\":"u8);
         AppendTimestamp(dest, ref p, s.TimestampMs);
@@ -112,9 +117,9 @@ public sealed partial class EventNormalizer
             Append(dest, ref p, ",\"original_timestamp\":"u8);
             AppendTimestamp(dest, ref p, s.OriginalTimestampMs);
         }
-        AppendId(dest, ref p, ",\"session_id\":"u8, s.SessionId, json);
-        AppendId(dest, ref p, ",\"user_id\":"u8, s.UserId, json);
-        AppendId(dest, ref p, ",\"anonymous_id\":"u8, s.AnonymousId, json);
+        facts.SessionId = AppendId(dest, ref p, ",\"session_id\":"u8, s.SessionId, json);
+        facts.UserId = AppendId(dest, ref p, ",\"user_id\":"u8, s.UserId, json);
+        facts.AnonymousId = AppendId(dest, ref p, ",\"anonymous_id\":"u8, s.AnonymousId, json);
         Append(dest, ref p, target.SourceAndCatalog);
         if (s.Type.Rule is null)
         {
@@ -122,6 +127,7 @@ public sealed partial class EventNormalizer
         }
 
         Append(dest, ref p, ",\"context\":"u8);
+        var contextShift = p - s.Context;
         if (s.Context >= 0)
         {
             var raw = json.Slice(s.Context, s.ContextLength);
@@ -173,9 +179,20 @@ public sealed partial class EventNormalizer
             writer.Flush();
             dest = buffer.GetSpan(bound);
             p = 0;
+            advanced = batch.WrittenCount - offset;
+        }
+        for (var i = 0; i < StoreDimensions.Length; i++)
+        {
+            // The store's country, hub, zone and category follow the user agent's three fields.
+            if (values[3 + i] is not null)
+            {
+                facts.Derived |= StoreDimensions[i].Derived;
+                facts.DerivedFrom = store;
+            }
         }
 
         Append(dest, ref p, ",\"properties\":"u8);
+        var propertiesShift = advanced + p - s.Properties;
         Append(dest, ref p, s.Properties >= 0 ? json.Slice(s.Properties, s.PropertiesLength) : "{}"u8);
 
         if (fx != FxSource.None)
@@ -187,6 +204,7 @@ public sealed partial class EventNormalizer
             {
                 Append(dest, ref p, ",\"fx_rate_to_reporting\":"u8);
                 Utf8Formatter.TryFormat(rate, dest[p..], out var written);
+                facts.Fx = StoredNumber(dest.Slice(p, written));
                 p += written;
                 Append(dest, ref p, fx switch
                 {
@@ -210,7 +228,8 @@ public sealed partial class EventNormalizer
 
         // The id holds no escape (checked in the scan): its bytes are its UTF-8.
         var hash = XxHash128.HashToUInt128(json.Slice(s.EventId, s.EventIdLength));
-        batch.AddEvent(index, hash, s.TimestampMs, offset, null);
+        CollectFacts(json, ref s, target, ref facts, contextShift, propertiesShift);
+        batch.AddEvent(index, hash, s.TimestampMs, offset, null, facts);
         return true;
     }
 
@@ -220,13 +239,25 @@ public sealed partial class EventNormalizer
         position += bytes.Length;
     }
 
-    private static void AppendId(Span<byte> dest, ref int position, ReadOnlySpan<byte> name, Token id, ReadOnlySpan<byte> json)
+    /// <summary>Appends an envelope id as sent; where its token now is in the stored form.</summary>
+    private static JsonText AppendId(Span<byte> dest, ref int position, ReadOnlySpan<byte> name, Token id, ReadOnlySpan<byte> json)
     {
-        if (id.Present)
+        if (!id.Present)
         {
-            Append(dest, ref position, name);
-            Append(dest, ref position, json.Slice(id.Start, id.Length));
+            return default;
         }
+        Append(dest, ref position, name);
+        var stored = new JsonText(position, id.Length, id.Escaped);
+        Append(dest, ref position, json.Slice(id.Start, id.Length));
+        return stored;
+    }
+
+    /// <summary>A number the stored form holds, read as the stored-event reader reads it.</summary>
+    private static double StoredNumber(ReadOnlySpan<byte> number)
+    {
+        var reader = new Utf8JsonReader(number);
+        reader.Read();
+        return reader.GetDouble();
     }
 
     /// <summary>

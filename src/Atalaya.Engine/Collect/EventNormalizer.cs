@@ -96,7 +96,7 @@ public sealed partial class EventNormalizer
             batch.BeginEvent();
             var offset = batch.WrittenCount;
             var store = Write(e, members, envelope, known ? rule : null, batch, writer, batchStores);
-            batch.AddEvent(index, EventIdIndex.HashJsonString(members.EventId), envelope.TimestampMs, offset, store);
+            batch.AddEvent(index, EventIdIndex.HashJsonString(members.EventId), envelope.TimestampMs, offset, store, default);
         }
         catch (InvalidOperationException ex)
         {

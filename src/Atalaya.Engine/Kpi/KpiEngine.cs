@@ -142,12 +142,15 @@ public sealed class KpiEngine
             foreach (var committed in batches)
             {
                 var seq = committed.FirstSeq;
-                var events = committed.Batch.Events;
+                var batch = committed.Batch;
+                var events = batch.Events;
+                var facts = batch.Facts;
                 for (var i = 0; i < events.Length; i++)
                 {
                     if (committed.Kept[i])
                     {
-                        Projection.Apply(committed.Batch.Json(events[i]), seq++);
+                        ref readonly var f = ref facts[i];
+                        Projection.Apply(batch.Json(events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount), batch.SourceSystem, seq++);
                     }
                 }
             }

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Atalaya.Engine.Collect;
 
 namespace Atalaya.Engine.Storage;
 
@@ -6,16 +7,20 @@ namespace Atalaya.Engine.Storage;
 /// One request's worth of validated, normalized events and the rejections to quarantine, handed to
 /// the <see cref="EventLog"/> as a unit. The events are written as one JSON array
 /// (<c>[e1,e2,…]</c>) in a pooled buffer, so that when none is a duplicate the log stores the
-/// buffer as it is. The log decides which events are duplicates; everything else in here was
-/// decided by the ingest pipeline. Dispose it once appended.
+/// buffer as it is. Beside each event, the facts the KPI projection reads, where the single pass
+/// collected them (<see cref="CollectedFacts"/>). The log decides which events are duplicates;
+/// everything else in here was decided by the ingest pipeline. Dispose it once appended.
 /// </summary>
 public sealed class AppendBatch : IDisposable
 {
     private readonly PooledBufferWriter _buffer;
     // Pooled: a request's events (thousands of ~64-byte entries) would otherwise be large-object-heap
     // arrays, regrown per request, and each LOH allocation brings gen-2 collections closer.
-    private BatchEvent[] _events = ArrayPool<BatchEvent>.Shared.Rent(64);
+    private BatchEvent[] _events;
+    private CollectedFacts[] _facts;
     private int _eventCount;
+    private CollectedItem[] _items = ArrayPool<CollectedItem>.Shared.Rent(16);
+    private int _itemCount;
     private readonly List<QuarantinedEvent> _rejected = [];
     private bool _closed;
 
@@ -26,6 +31,10 @@ public sealed class AppendBatch : IDisposable
         ReceivedAtMs = receivedAtMs;
         _buffer = new PooledBufferWriter(expectedBytes + expectedBytes / 4 + 1024);
         _buffer.Write((byte)'[');
+        // Sized for events of a few hundred bytes, so that a large request seldom regrows them.
+        var expectedEvents = Math.Clamp(expectedBytes / 384, 64, 1 << 16);
+        _events = ArrayPool<BatchEvent>.Shared.Rent(expectedEvents);
+        _facts = ArrayPool<CollectedFacts>.Shared.Rent(expectedEvents);
     }
 
     public string SourceSystem { get; }
@@ -35,6 +44,14 @@ public sealed class AppendBatch : IDisposable
     public ReadOnlySpan<BatchEvent> Events => _events.AsSpan(0, _eventCount);
 
     public int EventCount => _eventCount;
+
+    /// <summary>Each event's facts, by the event's position in <see cref="Events"/>.</summary>
+    public ReadOnlySpan<CollectedFacts> Facts => _facts.AsSpan(0, _eventCount);
+
+    /// <summary>The items of every event's facts (see <see cref="CollectedFacts.FirstItem"/>).</summary>
+    public ReadOnlySpan<CollectedItem> Items => _items.AsSpan(0, _itemCount);
+
+    public int ItemCount => _itemCount;
 
     public IReadOnlyList<QuarantinedEvent> Rejected => _rejected;
 
@@ -55,17 +72,38 @@ public sealed class AppendBatch : IDisposable
     }
 
     /// <summary>Records the event written to <see cref="Buffer"/> since <paramref name="offset"/>.</summary>
-    public void AddEvent(int requestIndex, UInt128 idHash, long timestampMs, int offset, StoreDimension? store)
+    /// <param name="facts">What the projection reads of the event, with offsets relative to the event's start.</param>
+    public void AddEvent(int requestIndex, UInt128 idHash, long timestampMs, int offset, StoreDimension? store, in CollectedFacts facts)
     {
         if (_eventCount == _events.Length)
         {
-            var larger = ArrayPool<BatchEvent>.Shared.Rent(_events.Length * 2);
-            _events.AsSpan(0, _eventCount).CopyTo(larger);
-            ArrayPool<BatchEvent>.Shared.Return(_events, clearArray: true);
-            _events = larger;
+            Grow(ref _events);
         }
+        if (_eventCount == _facts.Length)
+        {
+            Grow(ref _facts);
+        }
+        _facts[_eventCount] = facts;
         _events[_eventCount++] = new BatchEvent(requestIndex, idHash, timestampMs,
             offset, _buffer.WrittenCount - offset, store);
+    }
+
+    public void AddItem(CollectedItem item)
+    {
+        if (_itemCount == _items.Length)
+        {
+            Grow(ref _items);
+        }
+        _items[_itemCount++] = item;
+    }
+
+    private static void Grow<T>(ref T[] array)
+    {
+        var larger = ArrayPool<T>.Shared.Rent(array.Length * 2);
+        array.CopyTo(larger, 0);
+        // Cleared: entries may hold store rows that must not outlive the request.
+        ArrayPool<T>.Shared.Return(array, clearArray: true);
+        array = larger;
     }
 
     /// <summary>The whole array <c>[…]</c>, closed on first use.</summary>
@@ -101,10 +139,18 @@ public sealed class AppendBatch : IDisposable
         _buffer.Dispose();
         if (_events.Length > 0)
         {
-            // Cleared: entries hold strings and store rows that must not outlive the request.
-            ArrayPool<BatchEvent>.Shared.Return(_events, clearArray: true);
+            // Only the entries used are cleared (they hold store rows that must not outlive the
+            // request): only batches rent from these pools, so the rest is clean already.
+            Array.Clear(_events, 0, _eventCount);
+            Array.Clear(_facts, 0, _eventCount);
+            ArrayPool<BatchEvent>.Shared.Return(_events);
+            ArrayPool<CollectedFacts>.Shared.Return(_facts);
+            ArrayPool<CollectedItem>.Shared.Return(_items);
             _events = [];
+            _facts = [];
+            _items = [];
             _eventCount = 0;
+            _itemCount = 0;
         }
         if (_compressed is { } compressed)
         {

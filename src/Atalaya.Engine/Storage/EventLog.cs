@@ -28,6 +28,9 @@ public sealed class EventLog : IAsyncDisposable
     private readonly SqliteCommand _upsertStore;
     private long _nextSeq;
     private long _eventCount;
+    // The writer's scratch, reused by every commit: the ids a commit added (to take back if it
+    // fails) run to thousands per batch, a large-object-heap array each time if allocated.
+    private readonly List<UInt128> _added = [];
 
     private EventLog(HubDatabase database, StoreDirectory stores)
     {
@@ -173,7 +176,8 @@ public sealed class EventLog : IAsyncDisposable
 
     private void Commit(List<PendingAppend> group)
     {
-        var added = new List<UInt128>();
+        var added = _added;
+        added.Clear();
         var outcomes = new AppendOutcome[group.Count];
         var storesTouched = new List<StoreDimension>();
         var committed = new List<CommittedBatch>(group.Count);

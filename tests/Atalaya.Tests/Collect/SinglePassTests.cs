@@ -15,7 +15,9 @@ namespace Atalaya.Tests.Collect;
 /// settle to the document path (<see cref="EventNormalizer"/> over a <see cref="JsonDocument"/>),
 /// which is the specification. These tests give both the same bodies (valid events of every type,
 /// enrichment variants, thousands of seeded random breakages) and require the same stored bytes,
-/// id hashes, timestamps and rejections, or the same refusal of the whole body.
+/// id hashes, timestamps and rejections, or the same refusal of the whole body. The facts the
+/// single pass notes for the KPI projection must be what the stored-event reader reads from the
+/// stored bytes (<see cref="FactsOracle"/>).
 /// </summary>
 public sealed class SinglePassTests : IAsyncLifetime
 {
@@ -48,6 +50,7 @@ public sealed class SinglePassTests : IAsyncLifetime
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "atalaya-single-pass-" + Guid.NewGuid().ToString("N"));
     private Hub _hub = null!;
     private EventNormalizer _documentPath = null!;
+    private readonly FactsOracle _facts = new();
 
     public Task InitializeAsync()
     {
@@ -98,6 +101,7 @@ public sealed class SinglePassTests : IAsyncLifetime
             AssertSameOutcome(texts[0], ndjson: false);
             AssertSameOutcome(string.Join("\r\n", texts.Select(t => t.Replace('\n', ' '))), ndjson: true);
         }
+        Assert.True(_facts.Compared > 1000, $"facts compared for {_facts.Compared} of {_facts.Seen} stored events");
     }
 
     [Theory]
@@ -118,7 +122,12 @@ public sealed class SinglePassTests : IAsyncLifetime
     {
         var bytes = Encoding.UTF8.GetBytes(body);
         var expected = Outcome(() => DocumentPath(bytes, ndjson));
-        var actual = Outcome(() => _hub.Pipeline.NormalizeNative(bytes, ndjson, "test"));
+        var actual = Outcome(() =>
+        {
+            var batch = _hub.Pipeline.NormalizeNative(bytes, ndjson, "test");
+            _facts.Check(batch);
+            return batch;
+        });
         Assert.True(expected.SequenceEqual(actual),
             $"Body: {body}\nDocument path:\n  {string.Join("\n  ", expected)}\nSingle pass:\n  {string.Join("\n  ", actual)}");
         return expected;

@@ -21,7 +21,7 @@ public sealed class EventChunk
     public readonly int[] Aux = new int[Size];
 
     /// <summary>Combinations of the chunk's catalog (non-custom) events.</summary>
-    public readonly HashSet<int> Combos = [];
+    public readonly ComboSet Combos = new();
 
     public int Count;
     public long MinTs = long.MaxValue;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Atalaya.Engine.Collect;
 
 namespace Atalaya.Engine.Kpi.Projection;
 
@@ -7,8 +8,9 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// (dictionary-encoded dimensions, primitive arrays in chunks with time zone maps) plus the tables
 /// that make KPIs exact whatever the arrival order — sessions (first event, span, count, steps),
 /// the first purchase of each order, the first final status of each order, the stores' dimension
-/// rows, order items and product names. It is fed the stored form of each event once it is
-/// durable (<see cref="Apply"/>), in storage order; a late event can change which purchase counts
+/// rows, order items and product names. It is fed each event once it is durable, in storage
+/// order: its stored form (<see cref="Apply(ReadOnlySpan{byte}, long)"/>), or on the commit path
+/// the facts the collector noted while writing it (the same facts, not read again); a late event can change which purchase counts
 /// for an order, a session's first event, or (through store_created) an event's dimensions, and
 /// the tables are updated in place so every query sees the same state the raw log implies.
 ///
@@ -27,7 +29,7 @@ public sealed partial class KpiProjection
     private readonly Dictionary<long, int> _finalFirst = [];
     private GrowableArray<StoreRow> _stores = new(default);
     /// <summary>Latest viewed name per (product, store): the same product id may be sold by several stores under different names.</summary>
-    private readonly Dictionary<long, ProductName> _productNames = [];
+    private readonly Dictionary<long, ProductName> _productNames = new(PackedKeyComparer.Instance);
     private readonly Dictionary<int, double> _commissions = [];
     private readonly ItemTable _items = new();
     private long _version;
@@ -76,7 +78,25 @@ public sealed partial class KpiProjection
         LastSeq = seq;
     }
 
-    /// <summary>Marks the end of a batch of <see cref="Apply"/> calls for readers waiting on changes.</summary>
+    /// <summary>
+    /// Adds one stored event from the facts the collector noted while writing it, reading the
+    /// stored JSON only when they are incomplete. Call under <see cref="Write"/>.
+    /// </summary>
+    public void Apply(ReadOnlySpan<byte> storedJson, in CollectedFacts collected, ReadOnlySpan<CollectedItem> items, string sourceSystem, long seq)
+    {
+        if (collected.Complete)
+        {
+            _reader.Read(storedJson, collected, items, sourceSystem, _facts);
+        }
+        else
+        {
+            _reader.Read(storedJson, _facts);
+        }
+        Add(_facts);
+        LastSeq = seq;
+    }
+
+    /// <summary>Marks the end of a batch of applied events for readers waiting on changes.</summary>
     public void Published() => Interlocked.Increment(ref _version);
 
     /// <summary>Applies every event of a stored block (a JSON array), sequence numbers from <paramref name="firstSeq"/>.</summary>

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Atalaya.Engine;
+using Atalaya.Engine.Kpi.Projection;
+using Atalaya.Engine.Storage;
+
+namespace Atalaya.Bench.Stages;
+
+/// <summary>
+/// The ingest path's stages timed one by one in this process, on the ingest benchmark's events:
+/// where the server's CPU per event goes, without HTTP, the client or the other stages in the
+/// way. Each stage runs over every batch, single-threaded, best of a few repeats (the machine is
+/// shared); figures are wall-clock µs per event, which on one thread is CPU plus waits (fsync in
+/// the append).
+/// </summary>
+public static class StageBenchmark
+{
+    private const int Repeats = 5;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var events = 200_000;
+        var batchSize = 5000;
+        string? output = null;
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--events" when i + 1 < args.Length: events = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--batch" when i + 1 < args.Length: batchSize = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--out" when i + 1 < args.Length: output = args[++i]; break;
+                default:
+                    Console.WriteLine("usage: dotnet run -c Release --project bench/Atalaya.Bench -- stages [--events N] [--batch N] [--out FILE]");
+                    return 2;
+            }
+        }
+
+        var generated = EventFactory.Generate(events, batchSize, seed: 7);
+        var jitBefore = System.Runtime.JitInfo.GetCompilationTime();
+        var methodsBefore = System.Runtime.JitInfo.GetCompiledMethodCount();
+        var directory = Path.Combine(Path.GetTempPath(), "atalaya-stages-" + Guid.NewGuid().ToString("N"));
+        var rows = new List<(string Stage, double Micros)>();
+        try
+        {
+            await using var hub = Hub.Open(Path.Combine(directory, "normalize"));
+            var batches = new List<AppendBatch>();
+            rows.Add(("parse + validate + normalize (single pass, facts noted)", Best(events, () =>
+            {
+                foreach (var body in generated.HubBodies)
+                {
+                    hub.Pipeline.NormalizeNative(body, ndjson: false, "bench").Dispose();
+                }
+            })));
+            batches.AddRange(generated.HubBodies.Select(body => hub.Pipeline.NormalizeNative(body, ndjson: false, "bench")));
+            rows.Add(("deflate the stored array (request thread)", Best(events, () =>
+            {
+                foreach (var body in generated.HubBodies)
+                {
+                    using var batch = hub.Pipeline.NormalizeNative(body, ndjson: false, "bench");
+                    batch.Compressed();
+                }
+            }) - rows[0].Micros));
+            foreach (var batch in batches)
+            {
+                batch.Compressed();
+            }
+            rows.Add(("KPI projection from the collected facts (commit path)", Best(events, () => Project(batches, fromFacts: true))));
+            rows.Add(("KPI projection re-reading the stored JSON (start-up path)", Best(events, () => Project(batches, fromFacts: false))));
+            var run = 0;
+            rows.Add(("append: dedupe, SQLite insert, commit + fsync (log alone)", await BestAsync(events, async () =>
+            {
+                var database = HubDatabase.Open(Path.Combine(directory, $"log-{run++}"));
+                await using var log = EventLog.Open(database);
+                foreach (var batch in batches)
+                {
+                    await log.AppendAsync(batch);
+                }
+            })));
+            foreach (var batch in batches)
+            {
+                batch.Dispose();
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        // The JIT's share matters on a short run: the HTTP benchmark's server CPU includes it.
+        var jit = string.Create(c, $"JIT while staging: {(System.Runtime.JitInfo.GetCompilationTime() - jitBefore).TotalSeconds:F2} s for {System.Runtime.JitInfo.GetCompiledMethodCount() - methodsBefore:N0} compilations");
+        Console.WriteLine(jit);
+        var text = new StringBuilder();
+        text.AppendLine("## Ingest stages: µs per event, engine level");
+        text.AppendLine();
+        text.AppendLine(c, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        text.AppendLine(c, $"- Machine: {Report.Machine()}");
+        text.AppendLine(c, $"- Data: the ingest benchmark's events, {events:N0} in requests of {batchSize:N0}; one thread, best of {Repeats}");
+        text.AppendLine(c, $"- Command: `dotnet run -c Release --project bench/Atalaya.Bench -- {string.Join(' ', args)}`");
+        text.AppendLine();
+        text.AppendLine("| stage | µs/event |");
+        text.AppendLine("|---|---:|");
+        foreach (var (stage, micros) in rows)
+        {
+            text.AppendLine(c, $"| {stage} | {micros:F2} |");
+            Console.WriteLine(string.Create(c, $"{micros,8:F2} µs  {stage}"));
+        }
+        text.AppendLine();
+        text.AppendLine(jit + ".");
+        if (output is not null)
+        {
+            Report.Replace(Path.Combine(Repository.Root(), output), "stages", text.ToString());
+        }
+        return 0;
+    }
+
+    private static void Project(List<AppendBatch> batches, bool fromFacts)
+    {
+        var projection = new KpiProjection();
+        using var write = projection.Write();
+        long seq = 1;
+        foreach (var batch in batches)
+        {
+            var events = batch.Events;
+            var facts = batch.Facts;
+            for (var i = 0; i < events.Length; i++)
+            {
+                if (fromFacts)
+                {
+                    ref readonly var f = ref facts[i];
+                    projection.Apply(batch.Json(events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount), batch.SourceSystem, seq++);
+                }
+                else
+                {
+                    projection.Apply(batch.Json(events[i]), seq++);
+                }
+            }
+        }
+    }
+
+    private static double Best(int events, Action stage)
+    {
+        var best = double.MaxValue;
+        for (var r = 0; r < Repeats; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            stage();
+            best = Math.Min(best, clock.Elapsed.TotalMicroseconds / events);
+        }
+        return best;
+    }
+
+    private static async Task<double> BestAsync(int events, Func<Task> stage)
+    {
+        var best = double.MaxValue;
+        for (var r = 0; r < Repeats; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            await stage();
+            best = Math.Min(best, clock.Elapsed.TotalMicroseconds / events);
+        }
+        return best;
+    }
+}
