@@ -7,8 +7,8 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// Dense ids (from 1) for identifiers that are counted but never shown — users, sessions, orders —
 /// keyed by a 64-bit XxHash3 of the text instead of the text itself: an open-addressing table
 /// whose slots hold key and id side by side (a lookup touches one cache line: the tables of a
-/// busy marketplace are far larger than the caches), written to and read from a snapshot as two
-/// raw arrays, keys then ids. Two distinct ids share
+/// busy marketplace are far larger than the caches), written to and read from a snapshot as one
+/// raw array of slots. Two distinct ids share
 /// a key with probability about n²/2⁶⁵ (about 3·10⁻⁶ for ten million ids), which would merge two
 /// users or sessions in distinct counts; amounts are never keyed this way.
 /// </summary>
@@ -68,25 +68,22 @@ public sealed class HashedIdPool
     internal void Write(BinaryWriter writer)
     {
         writer.Write(Count);
-        ProjectionSnapshot.WriteArray<ulong>(writer, [.. _slots.Select(s => s.Key)]);
-        ProjectionSnapshot.WriteArray<int>(writer, [.. _slots.Select(s => s.Id)]);
+        ProjectionSnapshot.WriteArray<Slot>(writer, _slots);
     }
 
+    /// <summary>Reads the slots as they were written: no temporary arrays, no rehashing (start-up time and memory at 10M events).</summary>
     internal void Read(BinaryReader reader)
     {
         Count = reader.ReadInt32();
-        var keys = ProjectionSnapshot.ReadArray<ulong>(reader);
-        var ids = ProjectionSnapshot.ReadArray<int>(reader);
-        if (keys.Length != ids.Length || !System.Numerics.BitOperations.IsPow2(keys.Length))
+        var slots = ProjectionSnapshot.ReadArray<Slot>(reader);
+        if (!System.Numerics.BitOperations.IsPow2(slots.Length))
         {
             throw new InvalidDataException("bad id table");
         }
-        _slots = new Slot[keys.Length];
-        for (var i = 0; i < keys.Length; i++)
-        {
-            _slots[i] = new Slot(keys[i], ids[i]);
-        }
+        _slots = slots;
     }
 
+    /// <summary>12 bytes, not the 16 of natural alignment: a fourth less memory for the largest tables of the projection.</summary>
+    [StructLayout(LayoutKind.Sequential, Pack = 4)]
     private readonly record struct Slot(ulong Key, int Id);
 }
