@@ -15,39 +15,58 @@ public sealed class JobLock : IDisposable
 
     public static string PathOf(string dataDirectory, string name) => Path.Combine(dataDirectory, "locks", name + ".lock");
 
-    /// <summary>Takes the lock, or returns null with who holds it when another run has it.</summary>
+    /// <summary>
+    /// Takes the lock, or returns null with who holds it when another run has it. A few short
+    /// retries ride over <see cref="IsHeld"/>'s momentary probes, so a probe never makes a real run
+    /// be refused.
+    /// </summary>
     public static JobLock? TryTake(string dataDirectory, string name, string holder, out string? heldBy)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            if (Open(dataDirectory, name) is { } file)
+            {
+                // Who holds it goes in a file beside: the lock file itself cannot be read while held.
+                File.WriteAllText(PathOf(dataDirectory, name) + ".holder", $"{holder}, pid {Environment.ProcessId}, since {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
+                heldBy = null;
+                return new JobLock(file);
+            }
+            if (attempt == 4)
+            {
+                heldBy = ReadHolder(PathOf(dataDirectory, name) + ".holder");
+                return null;
+            }
+            Thread.Sleep(25);
+        }
+    }
+
+    /// <summary>Whether some run holds the lock right now (this process or another). Takes it for an instant when free, and leaves the holder file alone.</summary>
+    public static bool IsHeld(string dataDirectory, string name)
+    {
+        using var file = Open(dataDirectory, name);
+        return file is null;
+    }
+
+    private static FileStream? Open(string dataDirectory, string name)
     {
         var path = PathOf(dataDirectory, name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         try
         {
             // FileShare.None is an exclusive lock on every platform .NET runs on (flock on Unix).
-            var file = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-            // Who holds it goes in a file beside: the lock file itself cannot be read while held.
-            File.WriteAllText(path + ".holder", $"{holder}, pid {Environment.ProcessId}, since {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
-            heldBy = null;
-            return new JobLock(file);
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
         }
         catch (IOException)
         {
-            heldBy = ReadHolder(path);
             return null;
         }
     }
 
-    /// <summary>Whether some run holds the lock right now (this process or another).</summary>
-    public static bool IsHeld(string dataDirectory, string name)
-    {
-        using var taken = TryTake(dataDirectory, name, "probe", out _);
-        return taken is null;
-    }
-
-    private static string ReadHolder(string path)
+    private static string ReadHolder(string holderPath)
     {
         try
         {
-            var line = File.ReadLines(path + ".holder").FirstOrDefault();
+            var line = File.ReadLines(holderPath).FirstOrDefault();
             return string.IsNullOrWhiteSpace(line) ? "another run" : line.Trim();
         }
         catch (IOException)

@@ -158,7 +158,7 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
             : RunStatus.Failed;
         var error = failed.Count == 0 ? null : string.Join("; ", failed.Select(s => $"{s.Step}: {s.Error}"));
         PipelineRuns.Finish(database, runId, _time.GetUtcNow(), status, steps.Sum(s => s.Records), error, Details(steps));
-        return PipelineRuns.Query(database, new RunFilter(Limit: 1_000)).First(r => r.RunId == runId);
+        return PipelineRuns.Get(database, runId)!;
     }
 
     public static string Details(IReadOnlyList<StepOutcome> steps)

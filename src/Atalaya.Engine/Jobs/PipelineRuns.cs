@@ -113,35 +113,60 @@ public static class PipelineRuns
 
     public static IReadOnlyList<PipelineRun> Query(SqliteConnection connection, RunFilter filter)
     {
-        using var command = connection.CreateCommand();
         var where = new List<string>();
+        var values = new List<(string Name, object Value)>();
+        void Add(string condition, string name, object value)
+        {
+            where.Add(condition);
+            values.Add((name, value));
+        }
         if (filter.Job is not null)
         {
-            where.Add("job = $job");
-            command.Parameters.AddWithValue("$job", filter.Job);
+            Add("job = $job", "$job", filter.Job);
         }
         if (filter.Status is { } status)
         {
-            where.Add("status = $status");
-            command.Parameters.AddWithValue("$status", StatusName(status));
+            Add("status = $status", "$status", StatusName(status));
         }
         if (filter.From is { } from)
         {
-            where.Add("start_time >= $from");
-            command.Parameters.AddWithValue("$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            Add("start_time >= $from", "$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         }
         if (filter.To is { } to)
         {
             // Inclusive: every run that started on or before that UTC day.
-            where.Add("start_time < $to");
-            command.Parameters.AddWithValue("$to", to.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            Add("start_time < $to", "$to", to.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         }
+        return Read(connection, where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where), command =>
+        {
+            foreach (var (name, value) in values)
+            {
+                command.Parameters.AddWithValue(name, value);
+            }
+        }, filter.Limit);
+    }
+
+    /// <summary>One run by its id, or null.</summary>
+    public static PipelineRun? Get(HubDatabase database, string runId)
+    {
+        using var connection = database.Connect();
+        return Read(connection, "WHERE run_id = $id", c => c.Parameters.AddWithValue("$id", runId), 1).FirstOrDefault();
+    }
+
+    /// <summary>When <paramref name="job"/> last started (any outcome), or null if it never ran.</summary>
+    public static DateTimeOffset? LastStart(HubDatabase database, string job) =>
+        Query(database, new RunFilter(Job: job, Limit: 1)) is [var last, ..] ? last.StartTime : null;
+
+    private static List<PipelineRun> Read(SqliteConnection connection, string where, Action<SqliteCommand> bind, int limit)
+    {
+        using var command = connection.CreateCommand();
         command.CommandText = $"""
             SELECT run_id, job, source_system, start_time, end_time, status, records_written, error_message, trigger, details
-            FROM pipeline_runs {(where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where))}
+            FROM pipeline_runs {where}
             ORDER BY start_time DESC, run_id DESC LIMIT $limit;
             """;
-        command.Parameters.AddWithValue("$limit", filter.Limit);
+        bind(command);
+        command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
         var runs = new List<PipelineRun>();
         while (reader.Read())
@@ -153,10 +178,6 @@ public static class PipelineRuns
         }
         return runs;
     }
-
-    /// <summary>When <paramref name="job"/> last started (any outcome), or null if it never ran.</summary>
-    public static DateTimeOffset? LastStart(HubDatabase database, string job) =>
-        Query(database, new RunFilter(Job: job, Limit: 1)) is [var last, ..] ? last.StartTime : null;
 
     private static DateTimeOffset Parse(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 }

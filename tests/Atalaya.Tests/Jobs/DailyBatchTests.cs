@@ -71,6 +71,24 @@ public sealed class DailyBatchTests : IAsyncLifetime
         Assert.True(JobTestData.Count(Database, $"SELECT count(*) FROM daily_metrics WHERE run_id = '{second.RunId}'") > 0);
     }
 
+    [Fact]
+    public void Kpi_refresh_brings_the_marts_up_to_date_and_saves_the_snapshot_when_serve_owns_it()
+    {
+        var snapshot = Engine.Hub.SnapshotPath(_hub.Server.DataDirectory);
+        File.Delete(snapshot);
+        var runner = new JobRunner(Database, _hub.Server.Hub.Kpis, JobTestData.Config)
+        {
+            SaveSnapshot = () => _hub.Server.Hub.Kpis.SaveSnapshot(snapshot),
+        };
+
+        var run = runner.Run("kpi_refresh", "test").Run!;
+
+        Assert.Equal(RunStatus.Success, run.Status);
+        Assert.Contains("\"step\":\"snapshot\",\"status\":\"success\"", run.Details);
+        Assert.True(File.Exists(snapshot));
+        MartReference.AssertAllMarts(Database, _hub.Reference, FirstDay, JobTestData.Yesterday);
+    }
+
     private const int MartBatchLookBack = Engine.Jobs.Marts.MartBatch.LookBackDays;
 
     [Fact]

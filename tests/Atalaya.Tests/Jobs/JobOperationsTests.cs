@@ -59,6 +59,33 @@ public sealed class JobOperationsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Probing_whether_a_job_runs_neither_refuses_a_real_run_nor_hides_who_holds_the_lock()
+    {
+        Assert.False(JobLock.IsHeld(Data, JobCatalog.MartsLock));
+        using (var run = JobLock.TryTake(Data, JobCatalog.MartsLock, "daily_batch run_real", out _))
+        {
+            Assert.NotNull(run);
+            Assert.True(JobLock.IsHeld(Data, JobCatalog.MartsLock));
+            Assert.Null(JobLock.TryTake(Data, JobCatalog.MartsLock, "other", out var holder));
+            Assert.Contains("daily_batch run_real", holder);
+        }
+        // A probe holding the lock for an instant does not make a run starting at that moment be refused.
+        var probing = Task.Run(() =>
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                JobLock.IsHeld(Data, JobCatalog.MartsLock);
+            }
+        });
+        for (var i = 0; i < 50; i++)
+        {
+            using var taken = JobLock.TryTake(Data, JobCatalog.MartsLock, "daily_batch run_" + i, out var busy);
+            Assert.True(taken is not null, busy);
+        }
+        await probing;
+    }
+
+    [Fact]
     public void A_run_left_running_by_a_crash_is_recorded_failed_once_its_lock_is_free()
     {
         PipelineRuns.Start(Database, new PipelineRun("run_crashed", "daily_batch", "all", DateTimeOffset.UtcNow.AddMinutes(-5), null, RunStatus.Running, 0, null, "schedule", "{}"));
