@@ -4,6 +4,7 @@ using Atalaya.Dashboard;
 using Atalaya.Health;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
+using Atalaya.Quality;
 
 namespace Atalaya.Hosting;
 
@@ -70,6 +71,7 @@ public static class HubHost
         app.MapKpi();
         app.MapAccess();
         app.MapJobs();
+        app.MapQuality();
         app.MapOpenApi();
         app.MapDashboard();
         return app;
