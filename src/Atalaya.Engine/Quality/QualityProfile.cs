@@ -157,24 +157,24 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
         {
             case "purchase_completed" when Number(properties, "subtotal") is { } subtotal
                 && properties.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array:
-            {
-                decimal sum = 0;
-                var lines = 0;
-                foreach (var item in items.EnumerateArray())
                 {
-                    sum += (Number(item, "price") ?? 0) * (Number(item, "quantity") ?? 0);
-                    lines++;
+                    decimal sum = 0;
+                    var lines = 0;
+                    foreach (var item in items.EnumerateArray())
+                    {
+                        sum += (Number(item, "price") ?? 0) * (Number(item, "quantity") ?? 0);
+                        lines++;
+                    }
+                    return Math.Abs(sum - subtotal) > Cent * Math.Max(1, lines);
                 }
-                return Math.Abs(sum - subtotal) > Cent * Math.Max(1, lines);
-            }
             case "order_status_changed" when properties.TryGetProperty("snapshot", out var snapshot) && snapshot.ValueKind == JsonValueKind.Object
                 && Number(snapshot, "total") is { } total && Number(snapshot, "subtotal") is { } sub:
-            {
-                var net = sub + (Number(snapshot, "delivery_fee") ?? 0) - (Number(snapshot, "discount") ?? 0);
-                var tax = Number(snapshot, "tax") ?? 0;
-                var adds = Math.Abs(net - total) <= Cent || Math.Abs(net + tax - total) <= Cent;
-                return !adds || (Number(snapshot, "commission_amount") ?? 0) > total + Cent;
-            }
+                {
+                    var net = sub + (Number(snapshot, "delivery_fee") ?? 0) - (Number(snapshot, "discount") ?? 0);
+                    var tax = Number(snapshot, "tax") ?? 0;
+                    var adds = Math.Abs(net - total) <= Cent || Math.Abs(net + tax - total) <= Cent;
+                    return !adds || (Number(snapshot, "commission_amount") ?? 0) > total + Cent;
+                }
             default:
                 return false;
         }
