@@ -47,7 +47,12 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
     /// <summary>Amounts may differ by this much per order line (prices are rounded line by line).</summary>
     private const decimal Cent = 0.01m;
 
-    private readonly Dictionary<(string Day, string Source, string Type, string Measure), long> _counts = [];
+    /// <summary>The measures in the order of a key's counter array.</summary>
+    private static readonly string[] Measures =
+        [Measure.Events, Measure.NoUser, Measure.NoSession, Measure.StoreRef, Measure.NoCountry, Measure.FxMissing, Measure.Clamped, Measure.Inconsistent];
+
+    // One lookup per event: the key's counters are an array indexed like Measures.
+    private readonly Dictionary<(string Day, string Source, string Type), long[]> _counts = [];
     private readonly Dictionary<(string Type, string Field), (string First, string Last, long Events)> _seen = [];
 
     /// <summary>Counts the events stored since the last pass; returns how many it read and how many counter rows it added to.</summary>
@@ -85,8 +90,7 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
                 progress?.Invoke(events, total);
             }
         }
-        Save(connection, through);
-        return (events, _counts.Count + _seen.Count);
+        return (events, Save(connection, through));
     }
 
     /// <summary>The last stored sequence number the counters include (0 before the first pass).</summary>
@@ -104,42 +108,46 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
         // Stored timestamps are UTC ISO 8601 ('2026-11-27T10:00:00Z'): the day is the first ten characters.
         var day = e.GetProperty("timestamp").GetString()![..10];
         var source = e.TryGetProperty("source_system", out var s) ? s.GetString() ?? "" : "";
-        Add(day, source, type, Measure.Events);
+        var key = (day, source, type);
+        if (!_counts.TryGetValue(key, out var counts))
+        {
+            _counts[key] = counts = new long[Measures.Length];
+        }
+        counts[0]++;
         if (!Has(e, "user_id") && !Has(e, "anonymous_id"))
         {
-            Add(day, source, type, Measure.NoUser);
+            counts[1]++;
         }
         if (!Has(e, "session_id"))
         {
-            Add(day, source, type, Measure.NoSession);
+            counts[2]++;
         }
         var hasProperties = e.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object;
         if (hasProperties && Has(properties, "store_id"))
         {
-            Add(day, source, type, Measure.StoreRef);
+            counts[3]++;
             if (!(e.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object && Has(context, "country")))
             {
-                Add(day, source, type, Measure.NoCountry);
+                counts[4]++;
             }
         }
         if (e.TryGetProperty("flags", out var flags) && flags.ValueKind == JsonValueKind.Array)
         {
             foreach (var flag in flags.EnumerateArray())
             {
-                switch (flag.GetString())
+                if (flag.ValueEquals("fx_rate_missing"u8))
                 {
-                    case "fx_rate_missing":
-                        Add(day, source, type, Measure.FxMissing);
-                        break;
-                    case "timestamp_clamped":
-                        Add(day, source, type, Measure.Clamped);
-                        break;
+                    counts[5]++;
+                }
+                else if (flag.ValueEquals("timestamp_clamped"u8))
+                {
+                    counts[6]++;
                 }
             }
         }
         if (hasProperties && Inconsistent(type, properties))
         {
-            Add(day, source, type, Measure.Inconsistent);
+            counts[7]++;
         }
         Drift(e, type, day, hasProperties ? properties : default);
     }
@@ -228,12 +236,6 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
             : (day, day, 1);
     }
 
-    private void Add(string day, string source, string type, string measure)
-    {
-        var key = (day, source, type, measure);
-        _counts[key] = _counts.GetValueOrDefault(key) + 1;
-    }
-
     private static bool Has(JsonElement owner, string name) =>
         owner.TryGetProperty(name, out var v) && v.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
         && !(v.ValueKind == JsonValueKind.String && v.GetString()!.Length == 0);
@@ -241,8 +243,10 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
     private static decimal? Number(JsonElement owner, string name) =>
         owner.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDecimal(out var d) ? d : null;
 
-    private void Save(SqliteConnection connection, long through)
+    /// <summary>Adds the counters to the tables and moves the watermark, in one transaction; returns the rows written.</summary>
+    private long Save(SqliteConnection connection, long through)
     {
+        long rows = 0;
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -255,10 +259,17 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
         var type = command.Parameters.Add("$type", SqliteType.Text);
         var measure = command.Parameters.Add("$measure", SqliteType.Text);
         var count = command.Parameters.Add("$count", SqliteType.Integer);
-        foreach (var (key, n) in _counts)
+        foreach (var (key, counts) in _counts)
         {
-            (day.Value, source.Value, type.Value, measure.Value, count.Value) = (key.Day, key.Source, key.Type, key.Measure, n);
-            command.ExecuteNonQuery();
+            for (var m = 0; m < Measures.Length; m++)
+            {
+                if (counts[m] > 0)
+                {
+                    (day.Value, source.Value, type.Value, measure.Value, count.Value) = (key.Day, key.Source, key.Type, Measures[m], counts[m]);
+                    command.ExecuteNonQuery();
+                    rows++;
+                }
+            }
         }
         command.Parameters.Clear();
         command.CommandText = """
@@ -275,6 +286,7 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
         {
             (type.Value, field.Value, first.Value, last.Value, events.Value) = (key.Type, key.Field, s.First, s.Last, s.Events);
             command.ExecuteNonQuery();
+            rows++;
         }
         command.Parameters.Clear();
         command.CommandText = """
@@ -285,5 +297,6 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
         command.Parameters.AddWithValue("$seq", through);
         command.ExecuteNonQuery();
         transaction.Commit();
+        return rows;
     }
 }
