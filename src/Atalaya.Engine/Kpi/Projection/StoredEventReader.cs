@@ -478,24 +478,15 @@ public sealed class StoredEventReader(ProjectionPools pools)
             var reader = Reader(json, value);
             return Intern(ref reader, pool);
         }
-        if (!value.IsString)
+        if (cache is null || !value.IsString)
         {
-            return 0;
+            return Unescaped(json, value) is { Length: > 0 } text ? pool.Intern(text) : 0;
         }
-        // Not escaped: the raw bytes are the value's UTF-8.
         var raw = value.Raw(json);
-        if (raw.IsEmpty)
-        {
-            return 0;
-        }
-        if (cache is null)
-        {
-            return pool.InternUtf8(raw);
-        }
         var id = cache.Find(raw, out var slot);
         if (id == 0)
         {
-            id = pool.InternUtf8(raw);
+            id = Unescaped(json, value) is { Length: > 0 } text ? pool.Intern(text) : 0;
             cache.Set(slot, raw, id);
         }
         return id;
