@@ -76,7 +76,7 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
             while (reader.Read())
             {
                 var blob = (byte[])reader.GetValue(2);
-                var json = reader.GetString(3) == BlockCodec.Deflate ? BlockCodec.Inflate(blob) : blob;
+                var json = BlockCodec.Decode(reader.GetString(3), blob);
                 using (var block = JsonDocument.Parse(json))
                 {
                     foreach (var e in block.RootElement.EnumerateArray())

@@ -272,6 +272,21 @@ public static class Migrations
         );
         CREATE INDEX dq_results_by_time ON dq_results (checked_at);
         """,
+        // 6: new blocks are stored LZ4-compressed (BlockCodec); 'json' and 'deflate' blocks stay as
+        // they are. The view decodes each block by its own codec.
+        """
+        DROP VIEW raw_events;
+        CREATE VIEW raw_events AS
+            SELECT b.first_seq + CAST(j.key AS INTEGER)      AS seq,
+                   json_extract(j.value, '$.event_id')        AS event_id,
+                   json_extract(j.value, '$.event_type')      AS event_type,
+                   json_extract(j.value, '$.timestamp')       AS timestamp,
+                   json_extract(j.value, '$.received_at')     AS received_at,
+                   b.source_system                            AS source_system,
+                   j.value                                    AS event
+            FROM event_blocks b,
+                 json_each(atalaya_decode(b.encoding, b.events)) j;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)
