@@ -173,6 +173,11 @@ public sealed class BlockCodecTests
                            j.value                                    AS event
                     FROM event_blocks b,
                          json_each(CASE b.encoding WHEN 'deflate' THEN atalaya_inflate(b.events) ELSE CAST(b.events AS TEXT) END) j;
+                -- Schema 4 had no data-quality tables either (migration 5).
+                DROP TABLE dq_profile;
+                DROP TABLE dq_schema_seen;
+                DROP TABLE dq_state;
+                DROP TABLE dq_results;
                 PRAGMA user_version = 4;
                 """;
             command.ExecuteNonQuery();
