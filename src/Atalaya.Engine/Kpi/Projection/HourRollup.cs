@@ -25,6 +25,7 @@ public sealed class HourRollup
     public const int PaymentSucceeded = 0, PaymentFailed = 1, PaymentRevenue = 0;
     public const int LeadCount = 0;
     public const int FinalDelivered = 0, FinalRefunded = 1, FinalDeliveredGmv = 0, FinalCommissions = 1, FinalRefunds = 2;
+    public const int ViewPageViews = 0, ViewStoreVisits = 1, ViewStoresCreated = 2, ViewSignUps = 3;
     public const int SessionCount = 0, SessionBounces = 1, SessionPurchase = 2, SessionCart = 3, SessionCartNoPurchase = 4,
         SessionViewed = 5, SessionCheckout = 6, SessionDurationMs = 0;
 
@@ -39,13 +40,20 @@ public sealed class HourRollup
     /// <summary>Counted final statuses: delivered, refunded | delivered GMV, commissions, refunds.</summary>
     public RollupTable Finals { get; } = new(2, FinalDelivered, FinalDelivered, FinalRefunded);
 
+    /// <summary>
+    /// Events that are only counted: page_view, store_visited, store_created, user_signed_up. Page
+    /// views and store visits are the most numerous events; reading them through the kind index
+    /// cost a summary about 3 ms at 10M events.
+    /// </summary>
+    public RollupTable Views { get; } = new(4);
+
     /// <summary>Sessions by their first event: sessions, bounces, with a purchase, with a cart, with a cart and no purchase, with a product view, with a checkout | duration (ms).</summary>
     public RollupTable Sessions { get; } = new(7, SessionCount);
 
     /// <summary>False once an event fell outside the hours an int can number: queries then read the events.</summary>
     public bool Complete { get; private set; } = true;
 
-    private IEnumerable<RollupTable> Tables => [Orders, Payments, Leads, Finals, Sessions];
+    private IEnumerable<RollupTable> Tables => [Orders, Payments, Leads, Finals, Sessions, Views];
 
     /// <summary>Per combination, the time of its first and last catalog event (a combination with either in a range has data there).</summary>
     private GrowableArray<long> _comboFirst = new(long.MaxValue);
@@ -55,15 +63,28 @@ public sealed class HourRollup
 
     public long ComboLast(int combo) => _comboLast.Get(combo);
 
-    /// <summary>A catalog event was applied: payments and leads enter at once (purchases and statuses when counted, sessions through <see cref="Session"/>).</summary>
+    /// <summary>A catalog event was applied: payments, leads and the counted-only kinds enter at once (purchases and statuses when counted, sessions through <see cref="Session"/>).</summary>
     public void Add(EventKind kind, long ts, int combo, double amount)
     {
         ref var first = ref _comboFirst.At(combo);
         first = Math.Min(first, ts);
         ref var last = ref _comboLast.At(combo);
         last = Math.Max(last, ts);
-        if (kind is not (EventKind.PaymentSucceeded or EventKind.PaymentFailed or EventKind.LeadCreated) || !TryHourOrIncomplete(ts, out var hour))
+        var view = kind switch
         {
+            EventKind.PageView => ViewPageViews,
+            EventKind.StoreVisited => ViewStoreVisits,
+            EventKind.StoreCreated => ViewStoresCreated,
+            EventKind.UserSignedUp => ViewSignUps,
+            _ => -1,
+        };
+        if ((view < 0 && kind is not (EventKind.PaymentSucceeded or EventKind.PaymentFailed or EventKind.LeadCreated)) || !TryHourOrIncomplete(ts, out var hour))
+        {
+            return;
+        }
+        if (view >= 0)
+        {
+            Views.AddCount(Views.Entry(hour, combo), view, 1);
             return;
         }
         if (kind == EventKind.LeadCreated)

@@ -10,7 +10,8 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 9;
+    // 10: the hour rollup's Views family (page views, store visits, stores created, sign-ups).
+    private const int FormatVersion = 10;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)

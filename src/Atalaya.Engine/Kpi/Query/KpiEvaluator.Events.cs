@@ -31,7 +31,8 @@ internal sealed partial class KpiEvaluator
         foreach (var kind in CountedKinds)
         {
             if (!NeedsKind(kind) || (rollup && kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded
-                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged))
+                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged or EventKind.PageView
+                or EventKind.StoreVisited or EventKind.StoreCreated or EventKind.UserSignedUp))
             {
                 continue;
             }

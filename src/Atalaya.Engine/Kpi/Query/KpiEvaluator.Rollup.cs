@@ -76,7 +76,7 @@ internal sealed partial class KpiEvaluator
 
     private static void ReturnCells(int[] cells) => System.Buffers.ArrayPool<int>.Shared.Return(cells);
 
-    /// <summary>Orders, payments, leads and final statuses from the rollup; active stores are the distinct stores of entries with orders.</summary>
+    /// <summary>Orders, payments, leads, final statuses and the counted-only kinds from the rollup; active stores are the distinct stores of entries with orders.</summary>
     private void AddUpFromRollup(DistinctPairs? stores)
     {
         var rollup = _projection.Rollup;
@@ -161,6 +161,27 @@ internal sealed partial class KpiEvaluator
                     cell.DeliveredGmv += deliveredGmv[e];
                     cell.Commissions += commissions[e];
                     cell.Refunds += refunds[e];
+                }
+            }
+            ReturnCells(cells);
+        }
+        if (NeedsKind(EventKind.PageView) || NeedsKind(EventKind.StoreVisited) || NeedsKind(EventKind.StoreCreated) || NeedsKind(EventKind.UserSignedUp))
+        {
+            var t = rollup.Views;
+            var cells = EntryCells(t);
+            var pageviews = t.Counts(HourRollup.ViewPageViews);
+            var visits = t.Counts(HourRollup.ViewStoreVisits);
+            var created = t.Counts(HourRollup.ViewStoresCreated);
+            var signUps = t.Counts(HourRollup.ViewSignUps);
+            for (var e = 0; e < t.Count; e++)
+            {
+                if (cells[e] >= 0)
+                {
+                    ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
+                    cell.Pageviews += pageviews[e];
+                    cell.StoreVisits += visits[e];
+                    cell.NewStores += created[e];
+                    cell.NewUsers += signUps[e];
                 }
             }
             ReturnCells(cells);
