@@ -3,8 +3,8 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// <summary>
 /// The additive parts of the KPIs summed per UTC hour × dimension combination (country, hub, zone,
 /// category, source, platform, app_id, store): orders, GMV and units of counted purchases;
-/// payments and revenue; leads; delivered orders, their GMV and commissions, refunds; and the
-/// session counts (sessions, bounces, duration, steps reached), each session in the hour of its
+/// payments and revenue; leads; delivered orders, their GMV and commissions, refunds; page views,
+/// store visits, stores created and sign-ups; and the session counts (sessions, bounces, duration, steps reached), each session in the hour of its
 /// first event. A query whose periods all start and end on whole UTC hours (UTC, whole-hour
 /// offsets, DST included) adds up these entries instead of reading events; any other query
 /// (a +05:30 zone) reads the events, and both give the same figures.
