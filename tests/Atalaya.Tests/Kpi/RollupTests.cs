@@ -220,13 +220,37 @@ public sealed class RollupTests
         var delivered = Enumerable.Range(0, statuses.Count).Count(k => statuses.Counted[k] && statuses.Aux[k] == (int)FinalStatus.Delivered);
         Assert.Equal(delivered, Total(rollup.Finals, HourRollup.FinalDelivered));
 
+        static long Hour(DateTimeOffset t) => (long)Math.Floor(t.ToUnixTimeMilliseconds() / (double)HourRollup.HourMs);
+
+        // The customer history: each user's first counted purchase, the customers, orders and GMV per hour.
+        var firstOrders = counted.Where(k => purchases.User[k] != 0).GroupBy(k => purchases.User[k]).ToDictionary(g => g.Key, g => g.Min(k => purchases.Ts[k]));
+        Assert.Equal(firstOrders.Count, projection.Customers.Customers);
+        for (var user = 1; user <= projection.Pools.Users.Count; user++)
+        {
+            Assert.Equal(firstOrders.GetValueOrDefault(user, long.MaxValue), projection.Customers.FirstOrder(user));
+        }
+        Assert.Equal(counted.Count, Total(projection.Customers.Hours, 0));
+        Assert.Equal(counted.Sum(k => purchases.Amount[k]), Sum(projection.Customers.Hours, 0), 6);
+
+        // The visit log: the distinct users of each hour are the reference's.
+        var visits = projection.Visits;
+        Assert.True(visits.Complete && visits.Count > 0);
+        var logged = new SortedDictionary<long, long>();
+        foreach (var hourUsers in Enumerable.Range(0, visits.Count).GroupBy(e => visits.Hours[e], e => visits.Users[e]))
+        {
+            logged[hourUsers.Key] = hourUsers.Distinct().Count();
+        }
+        var expected = new SortedDictionary<long, long>(reference.Events.Where(e => e.User is not null)
+            .GroupBy(e => Hour(e.Timestamp)).ToDictionary(g => g.Key, g => (long)g.Select(e => e.User).Distinct().Count()));
+        Assert.Equal(expected, logged);
+        Assert.True(visits.Count < reference.Events.Count, "the visit log keeps an entry per event");
+
         Assert.True(rollup.Views.Count > 0, "no page views in the rollup");
         Assert.Equal(projection.Kinds[EventKind.PageView].Count, Total(rollup.Views, HourRollup.ViewPageViews));
         Assert.Equal(projection.Kinds[EventKind.StoreVisited].Count, Total(rollup.Views, HourRollup.ViewStoreVisits));
         Assert.Equal(projection.Kinds[EventKind.StoreCreated].Count, Total(rollup.Views, HourRollup.ViewStoresCreated));
         Assert.Equal(projection.Kinds[EventKind.UserSignedUp].Count, Total(rollup.Views, HourRollup.ViewSignUps));
 
-        static long Hour(DateTimeOffset t) => (long)Math.Floor(t.ToUnixTimeMilliseconds() / (double)HourRollup.HourMs);
         Assert.Equal(Expected(reference.Orders.Select(o => Hour(o.Timestamp))), PerHour(rollup.Orders, HourRollup.OrderCount));
         Assert.Equal(Expected(reference.Sessions.Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionCount));
         Assert.Equal(Expected(reference.Sessions.Where(s => s.EventCount == 1).Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionBounces));

@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    // 10: the hour rollup's Views family (page views, store visits, stores created, sign-ups).
+    // 10: the hour rollup's Views family (page views, store visits, stores created, sign-ups) and the visit log.
     private const int FormatVersion = 10;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
@@ -71,6 +71,7 @@ public sealed partial class KpiProjection
         _items.Write(w);
         Kinds.Write(w);
         Rollup.Write(w);
+        Visits.Write(w);
         w.Write(Magic);
     }
 
@@ -126,6 +127,7 @@ public sealed partial class KpiProjection
         _items.Read(r);
         Kinds.Read(r);
         Rollup.Read(r);
+        Visits.Read(r);
         if (r.ReadString() != Magic)
         {
             throw new InvalidDataException("the snapshot is truncated");
@@ -134,6 +136,7 @@ public sealed partial class KpiProjection
         {
             Pools.KindOf(type);
         }
+        Customers.Rebuild(Kinds[EventKind.PurchaseCompleted]);
         var sessions = _sessions.Raw;
         for (var id = 1; id < sessions.Length; id++)
         {

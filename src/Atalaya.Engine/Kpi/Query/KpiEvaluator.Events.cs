@@ -318,6 +318,11 @@ internal sealed partial class KpiEvaluator
     /// <summary>Hands each (cell, user) of the range's catalog events matching the filters to <paramref name="sink"/>.</summary>
     private void VisitUsers<TSink>(TSink sink) where TSink : struct, IUserSink
     {
+        if (RollupServes() && _projection.Visits.Complete)
+        {
+            VisitUsersFromLog(sink);
+            return;
+        }
         var cells = ComboCells();
         foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
         {
@@ -348,6 +353,47 @@ internal sealed partial class KpiEvaluator
                     period = _grid.Find(t);
                 }
                 sink.Add(cell + period, user);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="VisitUsers{TSink}"/> from the projection's <see cref="VisitLog"/> when every period
+    /// boundary is a whole UTC hour: each entry's hour lies in one period, and there are several
+    /// times fewer entries than events.
+    /// </summary>
+    private void VisitUsersFromLog<TSink>(TSink sink) where TSink : struct, IUserSink
+    {
+        HourRollup.TryHour(_grid.Start, out var from);
+        HourRollup.TryHour(_grid.End, out var to);
+        var periodOf = new int[to - from];
+        for (var h = 0; h < periodOf.Length; h++)
+        {
+            periodOf[h] = _grid.Find((from + h) * HourRollup.HourMs);
+        }
+        var log = _projection.Visits;
+        var hours = log.Hours;
+        var users = log.Users;
+        var combos = log.Combos;
+        var cells = ComboCells();
+        foreach (var (start, length) in log.BlocksIn(from, to))
+        {
+            for (var e = start; e < start + length; e++)
+            {
+                var hour = hours[e] - from;
+                if ((uint)hour >= (uint)periodOf.Length)
+                {
+                    continue;
+                }
+                var cell = cells[combos[e]];
+                if (cell == UnknownCell)
+                {
+                    cell = cells[combos[e]] = ComboCell(combos[e]);
+                }
+                if (cell >= 0)
+                {
+                    sink.Add(cell + periodOf[hour], users[e]);
+                }
             }
         }
     }
