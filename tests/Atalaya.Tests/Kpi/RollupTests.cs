@@ -197,8 +197,7 @@ public sealed class RollupTests
 
     /// <summary>
     /// The rollup against the events: counted purchases (orders, units, GMV), payments, leads and
-    /// counted final statuses, page views, store visits, stores created and sign-ups from the kind
-    /// columns; orders, sessions, bounces and page views per hour from the reference's reading of
+    /// counted final statuses, page views and store visits from the kind columns; orders, sessions, bounces and page views per hour from the reference's reading of
     /// the stored events; no count below zero.
     /// </summary>
     private static void AssertRollupMatchesEvents(KpiProjection projection, ReferenceData reference)
@@ -248,8 +247,6 @@ public sealed class RollupTests
         Assert.True(rollup.Views.Count > 0, "no page views in the rollup");
         Assert.Equal(projection.Kinds[EventKind.PageView].Count, Total(rollup.Views, HourRollup.ViewPageViews));
         Assert.Equal(projection.Kinds[EventKind.StoreVisited].Count, Total(rollup.Views, HourRollup.ViewStoreVisits));
-        Assert.Equal(projection.Kinds[EventKind.StoreCreated].Count, Total(rollup.Views, HourRollup.ViewStoresCreated));
-        Assert.Equal(projection.Kinds[EventKind.UserSignedUp].Count, Total(rollup.Views, HourRollup.ViewSignUps));
 
         Assert.Equal(Expected(reference.Orders.Select(o => Hour(o.Timestamp))), PerHour(rollup.Orders, HourRollup.OrderCount));
         Assert.Equal(Expected(reference.Sessions.Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionCount));
@@ -257,7 +254,7 @@ public sealed class RollupTests
         Assert.Equal(reference.Sessions.Sum(s => s.DurationSeconds * 1000), Sum(rollup.Sessions, HourRollup.SessionDurationMs), 3);
         Assert.Equal(Expected(reference.Events.Where(e => e.Type == "page_view").Select(e => Hour(e.Timestamp))), PerHour(rollup.Views, HourRollup.ViewPageViews));
 
-        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 2), (rollup.Sessions, 7), (rollup.Views, 4) })
+        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 2), (rollup.Sessions, 7), (rollup.Views, 2) })
         {
             for (var column = 0; column < columns; column++)
             {
@@ -313,7 +310,7 @@ public sealed class RollupTests
         foreach (var (name, table, counts, sums) in new[]
         {
             ("orders", rollup.Orders, 2, 1), ("payments", rollup.Payments, 2, 1), ("leads", rollup.Leads, 1, 0),
-            ("finals", rollup.Finals, 2, 3), ("sessions", rollup.Sessions, 7, 1), ("views", rollup.Views, 4, 0),
+            ("finals", rollup.Finals, 2, 3), ("sessions", rollup.Sessions, 7, 1), ("views", rollup.Views, 2, 0),
         })
         {
             var keys = table.Keys.ToArray();

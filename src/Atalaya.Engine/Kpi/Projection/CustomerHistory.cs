@@ -17,7 +17,9 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// </summary>
 public sealed class CustomerHistory
 {
-    private GrowableArray<long> _first = new(long.MaxValue);
+    /// <summary>Per user, the position of their first counted purchase in the purchase columns (-1: none): 4 bytes a user, not 8 for a time.</summary>
+    private GrowableArray<int> _first = new(-1);
+    private KindColumns? _purchases;
 
     /// <summary>Counted purchases per UTC hour (key combination 0): orders | GMV.</summary>
     public RollupTable Hours { get; } = new(1, 0);
@@ -29,7 +31,7 @@ public sealed class CustomerHistory
     public bool Complete { get; private set; } = true;
 
     /// <summary>The time of <paramref name="user"/>'s first counted purchase, <see cref="long.MaxValue"/> when none.</summary>
-    public long FirstOrder(int user) => _first.Get(user);
+    public long FirstOrder(int user) => _first.Get(user) is var k and >= 0 ? _purchases!.Ts[k] : long.MaxValue;
 
     /// <summary>A purchase became its order's counted one, or stopped being it.</summary>
     public void Counted(KindColumns purchases, int position, bool counted)
@@ -62,30 +64,35 @@ public sealed class CustomerHistory
         {
             return;
         }
+        _purchases = purchases;
         ref var first = ref _first.At(user);
         if (counted)
         {
-            if (first == long.MaxValue)
+            if (first < 0)
             {
                 Customers++;
+                first = position;
             }
-            first = Math.Min(first, ts);
+            else if (ts < purchases.Ts[first])
+            {
+                first = position;
+            }
         }
-        else if (first == ts)
+        else if (first == position)
         {
             // The purchase's mark is already cleared: the user's other counted purchases decide.
-            first = long.MaxValue;
+            first = -1;
             var users = purchases.User;
             var times = purchases.Ts;
             var marks = purchases.Counted;
             for (var k = 0; k < users.Length; k++)
             {
-                if (users[k] == user && marks[k] && times[k] < first)
+                if (users[k] == user && marks[k] && (first < 0 || times[k] < times[first]))
                 {
-                    first = times[k];
+                    first = k;
                 }
             }
-            if (first == long.MaxValue)
+            if (first < 0)
             {
                 Customers--;
             }

@@ -3,8 +3,8 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// <summary>
 /// The additive parts of the KPIs summed per UTC hour × dimension combination (country, hub, zone,
 /// category, source, platform, app_id, store): orders, GMV and units of counted purchases;
-/// payments and revenue; leads; delivered orders, their GMV and commissions, refunds; page views,
-/// store visits, stores created and sign-ups; and the session counts (sessions, bounces, duration, steps reached), each session in the hour of its
+/// payments and revenue; leads; delivered orders, their GMV and commissions, refunds; page views
+/// and store visits; and the session counts (sessions, bounces, duration, steps reached), each session in the hour of its
 /// first event. A query whose periods all start and end on whole UTC hours (UTC, whole-hour
 /// offsets, DST included) adds up these entries instead of reading events; any other query
 /// (a +05:30 zone) reads the events, and both give the same figures.
@@ -25,7 +25,7 @@ public sealed class HourRollup
     public const int PaymentSucceeded = 0, PaymentFailed = 1, PaymentRevenue = 0;
     public const int LeadCount = 0;
     public const int FinalDelivered = 0, FinalRefunded = 1, FinalDeliveredGmv = 0, FinalCommissions = 1, FinalRefunds = 2;
-    public const int ViewPageViews = 0, ViewStoreVisits = 1, ViewStoresCreated = 2, ViewSignUps = 3;
+    public const int ViewPageViews = 0, ViewStoreVisits = 1;
     public const int SessionCount = 0, SessionBounces = 1, SessionPurchase = 2, SessionCart = 3, SessionCartNoPurchase = 4,
         SessionViewed = 5, SessionCheckout = 6, SessionDurationMs = 0;
 
@@ -41,11 +41,11 @@ public sealed class HourRollup
     public RollupTable Finals { get; } = new(2, FinalDelivered, FinalDelivered, FinalRefunded);
 
     /// <summary>
-    /// Events that are only counted: page_view, store_visited, store_created, user_signed_up. Page
-    /// views and store visits are the most numerous events; reading them through the kind index
-    /// cost a summary about 3 ms at 10M events.
+    /// page_view and store_visited, the most numerous events that are only counted: reading them
+    /// through the kind index cost a summary about 3 ms at 10M events. (The rarer store_created
+    /// and user_signed_up stay there: a column each here would cost more memory than they save.)
     /// </summary>
-    public RollupTable Views { get; } = new(4);
+    public RollupTable Views { get; } = new(2);
 
     /// <summary>Sessions by their first event: sessions, bounces, with a purchase, with a cart, with a cart and no purchase, with a product view, with a checkout | duration (ms).</summary>
     public RollupTable Sessions { get; } = new(7, SessionCount);
@@ -63,7 +63,7 @@ public sealed class HourRollup
 
     public long ComboLast(int combo) => _comboLast.Get(combo);
 
-    /// <summary>A catalog event was applied: payments, leads and the counted-only kinds enter at once (purchases and statuses when counted, sessions through <see cref="Session"/>).</summary>
+    /// <summary>A catalog event was applied: payments, leads, page views and store visits enter at once (purchases and statuses when counted, sessions through <see cref="Session"/>).</summary>
     public void Add(EventKind kind, long ts, int combo, double amount)
     {
         ref var first = ref _comboFirst.At(combo);
@@ -74,8 +74,6 @@ public sealed class HourRollup
         {
             EventKind.PageView => ViewPageViews,
             EventKind.StoreVisited => ViewStoreVisits,
-            EventKind.StoreCreated => ViewStoresCreated,
-            EventKind.UserSignedUp => ViewSignUps,
             _ => -1,
         };
         if ((view < 0 && kind is not (EventKind.PaymentSucceeded or EventKind.PaymentFailed or EventKind.LeadCreated)) || !TryHourOrIncomplete(ts, out var hour))

@@ -10,8 +10,8 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    // 10: the hour rollup's Views family (page views, store visits, stores created, sign-ups) and the visit log.
-    private const int FormatVersion = 10;
+    // 11: the hour rollup's Views family (page views, store visits) and the visit log.
+    private const int FormatVersion = 11;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)

@@ -52,7 +52,7 @@ public sealed partial class KpiProjection
     /// <summary>Each user's first counted purchase and the counted purchases per hour, for customer KPIs over everything.</summary>
     public CustomerHistory Customers { get; } = new();
 
-    /// <summary>(hour, user, combination) runs of catalog events, for distinct visitors.</summary>
+    /// <summary>(hour, user) runs of catalog events, for distinct visitors over everything.</summary>
     public VisitLog Visits { get; } = new();
 
     /// <summary>Events in the projection.</summary>
@@ -202,7 +202,7 @@ public sealed partial class KpiProjection
         Rollup.Add(f.Kind, f.TimestampMs, comboId, amount);
         if (f.User != 0)
         {
-            Visits.Add(f.TimestampMs, f.User, comboId);
+            Visits.Add(f.TimestampMs, f.User);
         }
         if (KindIndex.IsRich(f.Kind))
         {
@@ -340,7 +340,6 @@ public sealed partial class KpiProjection
         }
         Kinds.Remap(moved);
         Rollup.Remap(moved);
-        Visits.Remap(moved);
         var sessions = _sessions.Raw;
         for (var s = 0; s < sessions.Length; s++)
         {

@@ -1,15 +1,17 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>
-/// Who was active when and where, for distinct visitors: one (UTC hour, user, combination) entry
-/// per run of a user's catalog events in the same hour and combination, in arrival order, with
-/// zone maps over blocks of entries. A user's events come in sessions that stay in one or two
-/// combinations for minutes, so there are several times fewer entries than events, and a query
+/// Who was active when, for distinct visitors over everything (no filter, scope or group_by: the
+/// admin summary and dashboard): one (UTC hour, user) entry per run of a user's catalog events in
+/// the same hour, in arrival order, with zone maps over blocks of entries. A user's events come in
+/// sessions of minutes, so there are several times fewer entries than events, and such a query
 /// whose periods are whole UTC hours counts distinct users over them instead of over every event
-/// of its range (other zones read the events). An entry is added unless it equals the user's
-/// previous one, so the same (hour, user, combination) may appear more than once (after another
-/// hour, a late event, or a re-dimensioned store): distinct counting makes repeats harmless, and
-/// no event's (hour, user, combination) is ever missing. Saved and loaded with the snapshot.
+/// of its range (other queries read the events). An entry is added unless its hour is the user's
+/// previous entry's, so the same (hour, user) may appear more than once (after another hour or a
+/// late event): distinct counting makes repeats harmless, and no event's (hour, user) is ever
+/// missing. Without combinations it needs nothing when a store is re-dimensioned. (Keeping the
+/// combination too was tried: a session moves between a store's combination and the plain one so
+/// often that entries were 58 % of events at 10M, for little gain.) Saved with the snapshot.
 /// </summary>
 public sealed class VisitLog
 {
@@ -17,7 +19,6 @@ public sealed class VisitLog
 
     private int[] _hour = new int[1024];
     private int[] _user = new int[1024];
-    private int[] _combo = new int[1024];
     private int[] _blockMin = new int[4];
     private int[] _blockMax = new int[4];
     /// <summary>Per user, their latest entry (-1: none yet).</summary>
@@ -29,13 +30,11 @@ public sealed class VisitLog
 
     public ReadOnlySpan<int> Users => _user.AsSpan(0, Count);
 
-    public ReadOnlySpan<int> Combos => _combo.AsSpan(0, Count);
-
     /// <summary>False once an event fell outside the hours an int can number: queries then read the events.</summary>
     public bool Complete { get; private set; } = true;
 
     /// <summary>A catalog event of <paramref name="user"/> (not 0) was applied.</summary>
-    public void Add(long ts, int user, int combo)
+    public void Add(long ts, int user)
     {
         if (!HourRollup.TryHour(ts, out var hour))
         {
@@ -43,7 +42,7 @@ public sealed class VisitLog
             return;
         }
         ref var last = ref _last.At(user);
-        if (last >= 0 && _hour[last] == hour && _combo[last] == combo)
+        if (last >= 0 && _hour[last] == hour)
         {
             return;
         }
@@ -52,7 +51,6 @@ public sealed class VisitLog
             var size = Count + (Count / 2);
             Array.Resize(ref _hour, size);
             Array.Resize(ref _user, size);
-            Array.Resize(ref _combo, size);
         }
         var block = Count / Block;
         if (block == _blockMin.Length)
@@ -72,7 +70,6 @@ public sealed class VisitLog
         }
         _hour[Count] = hour;
         _user[Count] = user;
-        _combo[Count] = combo;
         last = Count++;
     }
 
@@ -89,25 +86,12 @@ public sealed class VisitLog
         }
     }
 
-    /// <summary>A store was re-dimensioned: its entries take the combinations it moved to.</summary>
-    public void Remap(IReadOnlyDictionary<int, int> moved)
-    {
-        for (var e = 0; e < Count; e++)
-        {
-            if (moved.TryGetValue(_combo[e], out var to))
-            {
-                _combo[e] = to;
-            }
-        }
-    }
-
     internal void Write(BinaryWriter w)
     {
         w.Write(Complete);
         w.Write(Count);
         ProjectionSnapshot.WriteArray<int>(w, Hours);
         ProjectionSnapshot.WriteArray<int>(w, Users);
-        ProjectionSnapshot.WriteArray<int>(w, Combos);
         ProjectionSnapshot.WriteArray<int>(w, _last.Raw);
     }
 
@@ -118,9 +102,8 @@ public sealed class VisitLog
         var capacity = Math.Max(1024, Count);
         _hour = ProjectionSnapshot.ReadArray<int>(r, capacity);
         _user = ProjectionSnapshot.ReadArray<int>(r, capacity);
-        _combo = ProjectionSnapshot.ReadArray<int>(r, capacity);
         _last.Raw = ProjectionSnapshot.ReadArray<int>(r);
-        if (Count < 0 || _hour.Length < Count || _user.Length < Count || _combo.Length < Count)
+        if (Count < 0 || _hour.Length < Count || _user.Length < Count)
         {
             throw new InvalidDataException("a visit log of the wrong size");
         }

@@ -32,7 +32,7 @@ internal sealed partial class KpiEvaluator
         {
             if (!NeedsKind(kind) || (rollup && kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded
                 or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged or EventKind.PageView
-                or EventKind.StoreVisited or EventKind.StoreCreated or EventKind.UserSignedUp))
+                or EventKind.StoreVisited))
             {
                 continue;
             }
@@ -318,7 +318,7 @@ internal sealed partial class KpiEvaluator
     /// <summary>Hands each (cell, user) of the range's catalog events matching the filters to <paramref name="sink"/>.</summary>
     private void VisitUsers<TSink>(TSink sink) where TSink : struct, IUserSink
     {
-        if (RollupServes() && _projection.Visits.Complete)
+        if (_scope.MatchesEverything && _scope.GroupBy.Count == 0 && RollupServes() && _projection.Visits.Complete)
         {
             VisitUsersFromLog(sink);
             return;
@@ -358,14 +358,15 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>
-    /// <see cref="VisitUsers{TSink}"/> from the projection's <see cref="VisitLog"/> when every period
-    /// boundary is a whole UTC hour: each entry's hour lies in one period, and there are several
-    /// times fewer entries than events.
+    /// <see cref="VisitUsers{TSink}"/> from the projection's <see cref="VisitLog"/> for a query over
+    /// everything whose period boundaries are whole UTC hours: each entry's hour lies in one period,
+    /// and there are several times fewer entries than events.
     /// </summary>
     private void VisitUsersFromLog<TSink>(TSink sink) where TSink : struct, IUserSink
     {
         HourRollup.TryHour(_grid.Start, out var from);
         HourRollup.TryHour(_grid.End, out var to);
+        CellsOf(0);
         var periodOf = new int[to - from];
         for (var h = 0; h < periodOf.Length; h++)
         {
@@ -374,25 +375,14 @@ internal sealed partial class KpiEvaluator
         var log = _projection.Visits;
         var hours = log.Hours;
         var users = log.Users;
-        var combos = log.Combos;
-        var cells = ComboCells();
         foreach (var (start, length) in log.BlocksIn(from, to))
         {
             for (var e = start; e < start + length; e++)
             {
                 var hour = hours[e] - from;
-                if ((uint)hour >= (uint)periodOf.Length)
+                if ((uint)hour < (uint)periodOf.Length)
                 {
-                    continue;
-                }
-                var cell = cells[combos[e]];
-                if (cell == UnknownCell)
-                {
-                    cell = cells[combos[e]] = ComboCell(combos[e]);
-                }
-                if (cell >= 0)
-                {
-                    sink.Add(cell + periodOf[hour], users[e]);
+                    sink.Add(periodOf[hour], users[e]);
                 }
             }
         }
