@@ -132,6 +132,22 @@ public sealed class RollupTests
                 Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
             }
 
+            // A snapshot of an older format (9, the one before the page views per hour and the visit log) is
+            // not misread: it is set aside and the projection rebuilt from the raw events.
+            var snapshot = File.ReadAllBytes(Hub.SnapshotPath(directory));
+            var versionAt = 1 + "atalaya-kpi-projection".Length;
+            Assert.Equal(12, BitConverter.ToInt32(snapshot, versionAt));
+            BitConverter.GetBytes(9).CopyTo(snapshot, versionAt);
+            File.WriteAllBytes(Hub.SnapshotPath(directory), snapshot);
+            await using (var hub = Hub.Open(directory))
+            {
+                Assert.Contains("not a snapshot of this format", hub.Kpis.SnapshotProblem);
+                Assert.Equal(0, hub.Kpis.SnapshotSeq);
+                AssertRollupMatchesEvents(hub.Kpis.Projection, ReferenceData.FromStored(StoredEvents.All(directory)));
+                Assert.Equal(rollup, Describe(hub.Kpis.Projection.Rollup));
+                Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
+            }
+
             File.Delete(Hub.SnapshotPath(directory));
             await using (var hub = Hub.Open(directory))
             {
@@ -244,17 +260,17 @@ public sealed class RollupTests
         Assert.Equal(expected, logged);
         Assert.True(visits.Count < reference.Events.Count, "the visit log keeps an entry per event");
 
-        Assert.True(rollup.Views.Count > 0, "no page views in the rollup");
-        Assert.Equal(projection.Kinds[EventKind.PageView].Count, Total(rollup.Views, HourRollup.ViewPageViews));
-        Assert.Equal(projection.Kinds[EventKind.StoreVisited].Count, Total(rollup.Views, HourRollup.ViewStoreVisits));
+        Assert.True(rollup.ViewHours.Count > 0, "no page views in the rollup");
+        Assert.Equal(projection.Kinds[EventKind.PageView].Count, Total(rollup.ViewHours, HourRollup.ViewPageViews));
+        Assert.Equal(projection.Kinds[EventKind.StoreVisited].Count, Total(rollup.ViewHours, HourRollup.ViewStoreVisits));
 
         Assert.Equal(Expected(reference.Orders.Select(o => Hour(o.Timestamp))), PerHour(rollup.Orders, HourRollup.OrderCount));
         Assert.Equal(Expected(reference.Sessions.Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionCount));
         Assert.Equal(Expected(reference.Sessions.Where(s => s.EventCount == 1).Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionBounces));
         Assert.Equal(reference.Sessions.Sum(s => s.DurationSeconds * 1000), Sum(rollup.Sessions, HourRollup.SessionDurationMs), 3);
-        Assert.Equal(Expected(reference.Events.Where(e => e.Type == "page_view").Select(e => Hour(e.Timestamp))), PerHour(rollup.Views, HourRollup.ViewPageViews));
+        Assert.Equal(Expected(reference.Events.Where(e => e.Type == "page_view").Select(e => Hour(e.Timestamp))), PerHour(rollup.ViewHours, HourRollup.ViewPageViews));
 
-        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 2), (rollup.Sessions, 7), (rollup.Views, 2) })
+        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 2), (rollup.Sessions, 7), (rollup.ViewHours, 2) })
         {
             for (var column = 0; column < columns; column++)
             {
@@ -310,7 +326,7 @@ public sealed class RollupTests
         foreach (var (name, table, counts, sums) in new[]
         {
             ("orders", rollup.Orders, 2, 1), ("payments", rollup.Payments, 2, 1), ("leads", rollup.Leads, 1, 0),
-            ("finals", rollup.Finals, 2, 3), ("sessions", rollup.Sessions, 7, 1), ("views", rollup.Views, 2, 0),
+            ("finals", rollup.Finals, 2, 3), ("sessions", rollup.Sessions, 7, 1), ("view hours", rollup.ViewHours, 2, 0),
         })
         {
             var keys = table.Keys.ToArray();

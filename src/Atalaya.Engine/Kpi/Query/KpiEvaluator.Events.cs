@@ -24,15 +24,20 @@ internal sealed partial class KpiEvaluator
         }
         var stores = Needs(KpiId.ActiveStores) ? new DistinctPairs(_projection.Pools.Stores.Count + 1) : null;
         var rollup = RollupServes();
+        var everything = rollup && _scope.MatchesEverything && _scope.GroupBy.Count == 0;
         if (rollup)
         {
             AddUpFromRollup(stores);
         }
+        if (everything)
+        {
+            ViewsFromRollup();
+        }
         foreach (var kind in CountedKinds)
         {
             if (!NeedsKind(kind) || (rollup && kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded
-                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged or EventKind.PageView
-                or EventKind.StoreVisited))
+                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged)
+                || (everything && kind is EventKind.PageView or EventKind.StoreVisited))
             {
                 continue;
             }

@@ -80,7 +80,7 @@ internal sealed partial class KpiEvaluator
 
     private static void ReturnCells(int[] cells) => System.Buffers.ArrayPool<int>.Shared.Return(cells);
 
-    /// <summary>Orders, payments, leads, final statuses, page views and store visits from the rollup; active stores are the distinct stores of entries with orders.</summary>
+    /// <summary>Orders, payments, leads and final statuses from the rollup; active stores are the distinct stores of entries with orders.</summary>
     private void AddUpFromRollup(DistinctPairs? stores)
     {
         var rollup = _projection.Rollup;
@@ -181,25 +181,34 @@ internal sealed partial class KpiEvaluator
             }
             ReturnCells(cells);
         }
-        if (NeedsKind(EventKind.PageView) || NeedsKind(EventKind.StoreVisited))
+    }
+
+    /// <summary>Page views and store visits of a query over everything, from the rollup's hours.</summary>
+    private void ViewsFromRollup()
+    {
+        if (!NeedsKind(EventKind.PageView) && !NeedsKind(EventKind.StoreVisited))
         {
-            var t = rollup.Views;
-            var (cells, blocks) = EntryCells(t);
-            var pageviews = t.Counts(HourRollup.ViewPageViews);
-            var visits = t.Counts(HourRollup.ViewStoreVisits);
-            foreach (var (start, length) in blocks)
+            return;
+        }
+        HourRollup.TryHour(_grid.Start, out var from);
+        HourRollup.TryHour(_grid.End, out var to);
+        var t = _projection.Rollup.ViewHours;
+        var keys = t.Keys;
+        var pageviews = t.Counts(HourRollup.ViewPageViews);
+        var visits = t.Counts(HourRollup.ViewStoreVisits);
+        var cells = CellsOf(0);
+        foreach (var (start, length) in t.BlocksIn(from, to))
+        {
+            for (var e = start; e < start + length; e++)
             {
-                for (var e = start; e < start + length; e++)
+                var hour = RollupTable.HourOf(keys[e]);
+                if (hour >= from && hour < to)
                 {
-                    if (cells[e] >= 0)
-                    {
-                        ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
-                        cell.Pageviews += pageviews[e];
-                        cell.StoreVisits += visits[e];
-                    }
+                    ref var cell = ref cells[_grid.Find(hour * HourRollup.HourMs)];
+                    cell.Pageviews += pageviews[e];
+                    cell.StoreVisits += visits[e];
                 }
             }
-            ReturnCells(cells);
         }
     }
 
