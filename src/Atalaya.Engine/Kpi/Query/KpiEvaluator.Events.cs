@@ -372,22 +372,30 @@ internal sealed partial class KpiEvaluator
         HourRollup.TryHour(_grid.Start, out var from);
         HourRollup.TryHour(_grid.End, out var to);
         CellsOf(0);
-        var periodOf = new int[to - from];
+        var log = _projection.Visits;
+        var hours = log.Hours;
+        var users = log.Users;
+        // Each hour's period from a table, unless the range is so long (over a century) that the
+        // table would cost more than a search per entry.
+        const int MaxTable = 1 << 20;
+        var span = (long)to - from;
+        var periodOf = new int[Math.Min(span, MaxTable)];
         for (var h = 0; h < periodOf.Length; h++)
         {
             periodOf[h] = _grid.Find((from + h) * HourRollup.HourMs);
         }
-        var log = _projection.Visits;
-        var hours = log.Hours;
-        var users = log.Users;
         foreach (var (start, length) in log.BlocksIn(from, to))
         {
             for (var e = start; e < start + length; e++)
             {
-                var hour = hours[e] - from;
-                if ((uint)hour < (uint)periodOf.Length)
+                var hour = (long)hours[e] - from;
+                if (hour < periodOf.Length && hour >= 0)
                 {
                     sink.Add(periodOf[hour], users[e]);
+                }
+                else if (hour >= 0 && hour < span)
+                {
+                    sink.Add(_grid.Find(hours[e] * HourRollup.HourMs), users[e]);
                 }
             }
         }
