@@ -128,6 +128,8 @@ public sealed class RollupTests
             {
                 Assert.Null(hub.Kpis.SnapshotProblem);
                 Assert.True(hub.Kpis.SnapshotSeq > 0, "the snapshot was not read");
+                // The visit log read back and the customer history derived after the load hold what the events say.
+                AssertRollupMatchesEvents(hub.Kpis.Projection, ReferenceData.FromStored(StoredEvents.All(directory)));
                 Assert.Equal(rollup, Describe(hub.Kpis.Projection.Rollup));
                 Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
             }
