@@ -11,6 +11,7 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     AuditCommand.Create(),
     JobsCommand.Create(),
     JobsCommand.Runs(),
+    QualityCommand.Create(),
     BackfillCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

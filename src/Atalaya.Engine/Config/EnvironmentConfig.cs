@@ -29,6 +29,8 @@ public sealed class EnvironmentConfig
 
     public RetentionSection Retention { get; set; } = new();
 
+    public QualitySection Quality { get; set; } = new();
+
     /// <summary>The file it came from (for messages).</summary>
     [YamlIgnore]
     public string Source { get; private set; } = "";
@@ -76,6 +78,37 @@ public sealed class EnvironmentConfig
         public int RawEventsMonths { get; set; } = 24;
 
         public string Schedule { get; set; } = "30 3 * * *";
+    }
+
+    /// <summary>
+    /// Limits of the data-quality checks (Quality/QualityChecks.cs). Each pair is warn then fail; a
+    /// value at or beyond the limit takes that status.
+    /// </summary>
+    public sealed class QualitySection
+    {
+        /// <summary>Hours since a source system's last accepted event.</summary>
+        public double FreshnessWarnHours { get; set; } = 2;
+        public double FreshnessFailHours { get; set; } = 6;
+
+        /// <summary>Days a mart's watermark is behind yesterday (0 = up to date; the D+1 batch runs after midnight).</summary>
+        public double MartDaysBehindWarn { get; set; } = 2;
+        public double MartDaysBehindFail { get; set; } = 3;
+
+        /// <summary>Percent of events over the last 7 days missing a field a KPI needs.</summary>
+        public double NullRateWarnPct { get; set; } = 1;
+        public double NullRateFailPct { get; set; } = 5;
+
+        /// <summary>|z-score| of yesterday's event count against the 28 days before it.</summary>
+        public double VolumeZWarn { get; set; } = 3;
+        public double VolumeZFail { get; set; } = 5;
+
+        /// <summary>Percent of events over the last 7 days whose amounts do not add up, or whose time was in the future.</summary>
+        public double ConsistencyWarnPct { get; set; } = 0.1;
+        public double ConsistencyFailPct { get; set; } = 1;
+
+        /// <summary>Percent of the events received over the last 24 h that were rejected into quarantine.</summary>
+        public double QuarantineWarnPct { get; set; } = 1;
+        public double QuarantineFailPct { get; set; } = 5;
     }
 
     /// <summary>Every schedule by the name the scheduler and the messages use.</summary>
@@ -158,6 +191,13 @@ public sealed class EnvironmentConfig
         Order(problems, "leads", t.LeadsCritical, t.LeadsWarning, 0, double.MaxValue);
         Order(problems, "revenue_vs_avg7d", t.RevenueVsAvg7dCritical, t.RevenueVsAvg7dWarning, 0, 1);
         Order(problems, "payment_success", t.PaymentSuccessCritical, t.PaymentSuccessWarning, 0, 100);
+        var q = Quality;
+        Rising(problems, "freshness", "hours", q.FreshnessWarnHours, q.FreshnessFailHours, double.MaxValue);
+        Rising(problems, "mart_days_behind", "", q.MartDaysBehindWarn, q.MartDaysBehindFail, double.MaxValue);
+        Rising(problems, "null_rate", "pct", q.NullRateWarnPct, q.NullRateFailPct, 100);
+        Rising(problems, "volume_z", "", q.VolumeZWarn, q.VolumeZFail, double.MaxValue);
+        Rising(problems, "consistency", "pct", q.ConsistencyWarnPct, q.ConsistencyFailPct, 100);
+        Rising(problems, "quarantine", "pct", q.QuarantineWarnPct, q.QuarantineFailPct, 100);
         if (Retention.RawEventsMonths < 1)
         {
             problems.Add($"retention.raw_events_months: must be at least 1, got {Retention.RawEventsMonths}");
@@ -181,6 +221,23 @@ public sealed class EnvironmentConfig
         if (critical > warning)
         {
             problems.Add($"kpi.thresholds.{name}_critical ({critical.ToString(CultureInfo.InvariantCulture)}) must not be above {name}_warning ({warning.ToString(CultureInfo.InvariantCulture)}): critical is the lower, more serious level");
+        }
+    }
+
+    /// <summary>Quality limits rise: a larger value is worse, so warn must not be above fail, both from 0 to <paramref name="max"/>.</summary>
+    private static void Rising(List<string> problems, string name, string unit, double warn, double fail, double max)
+    {
+        var suffix = unit.Length == 0 ? "" : "_" + unit;
+        foreach (var (level, value) in new[] { ("warn", warn), ("fail", fail) })
+        {
+            if (double.IsNaN(value) || value < 0 || value > max)
+            {
+                problems.Add($"quality.{name}_{level}{suffix}: must be from 0 to {(max == double.MaxValue ? "any" : max.ToString(CultureInfo.InvariantCulture))}, got {value.ToString(CultureInfo.InvariantCulture)}");
+            }
+        }
+        if (warn > fail)
+        {
+            problems.Add($"quality.{name}_warn{suffix} ({warn.ToString(CultureInfo.InvariantCulture)}) must not be above {name}_fail{suffix} ({fail.ToString(CultureInfo.InvariantCulture)}): fail is the larger, more serious level");
         }
     }
 

@@ -30,10 +30,20 @@ public sealed class RetentionPolicy(HubDatabase database, int months)
             return [new StepOutcome("retention", false, 0, null, horizon.AddDays(-1), $"marts not final up to {horizon.AddDays(-1):yyyy-MM-dd}: {string.Join(", ", notFinal)}; run daily_batch first")];
         }
         var dropped = Drop(connection, MartBatch.Ms(horizon), runId, time.GetUtcNow());
+        var waiting = Waiting(connection, MartBatch.Ms(horizon));
+        var note = dropped.Blocks == 0 ? $"nothing dropped older than {horizon:yyyy-MM-dd}" : $"dropped {dropped.Blocks} blocks ({dropped.Events} events) of months {string.Join(", ", dropped.Months)}";
         return [new StepOutcome("retention", true, dropped.Events, null, horizon.AddDays(-1), null)
         {
-            Note = dropped.Blocks == 0 ? $"nothing older than {horizon:yyyy-MM-dd}" : $"dropped {dropped.Blocks} blocks ({dropped.Events} events) of months {string.Join(", ", dropped.Months)}",
+            Note = waiting == 0 ? note : $"{note}; {waiting} older blocks wait for the data-quality profile to count them (the next {JobCatalog.QualityJob} run)",
         }];
+    }
+
+    private static long Waiting(SqliteConnection connection, long horizonMs)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT count(*) FROM event_blocks WHERE max_timestamp < $horizon;";
+        command.Parameters.AddWithValue("$horizon", horizonMs);
+        return (long)command.ExecuteScalar()!;
     }
 
     private static List<string> MartsNotFinal(SqliteConnection connection, DateOnly lastDay)
@@ -58,11 +68,13 @@ public sealed class RetentionPolicy(HubDatabase database, int months)
         command.Parameters.AddWithValue("$horizon", horizonMs);
         command.Parameters.AddWithValue("$run", runId);
         command.Parameters.AddWithValue("$now", PipelineRuns.Iso(now));
+        // Blocks the data-quality profile has not counted yet stay until it has (its next run).
+        command.Parameters.AddWithValue("$profiled", Quality.QualityProfile.Watermark(connection));
         command.CommandText = """
             INSERT INTO retired_blocks (block_id, first_seq, event_count, min_timestamp, max_timestamp, source_system, id_hashes, month, run_id, dropped_at)
             SELECT block_id, first_seq, event_count, min_timestamp, max_timestamp, source_system, id_hashes,
                    strftime('%Y-%m', max_timestamp / 1000, 'unixepoch'), $run, $now
-            FROM event_blocks WHERE max_timestamp < $horizon;
+            FROM event_blocks WHERE max_timestamp < $horizon AND first_seq + event_count - 1 <= $profiled;
             """;
         var blocks = command.ExecuteNonQuery();
         if (blocks == 0)
@@ -84,7 +96,7 @@ public sealed class RetentionPolicy(HubDatabase database, int months)
         // lifted and restored inside the same transaction, so no other writer ever sees it gone.
         command.CommandText = """
             DROP TRIGGER event_blocks_no_delete;
-            DELETE FROM event_blocks WHERE max_timestamp < $horizon;
+            DELETE FROM event_blocks WHERE max_timestamp < $horizon AND first_seq + event_count - 1 <= $profiled;
             CREATE TRIGGER event_blocks_no_delete BEFORE DELETE ON event_blocks
                 BEGIN SELECT RAISE(ABORT, 'raw events are append-only'); END;
             """;

@@ -124,7 +124,7 @@ public sealed class KpiEngine
         while (reader.Read())
         {
             var blob = (byte[])reader.GetValue(1);
-            var json = reader.GetString(2) == BlockCodec.Deflate ? BlockCodec.Inflate(blob) : blob;
+            var json = BlockCodec.Decode(reader.GetString(2), blob);
             Projection.ApplyBlock(json, reader.GetInt64(0));
             loaded += reader.GetInt64(3);
             progress?.Invoke(loaded, total);

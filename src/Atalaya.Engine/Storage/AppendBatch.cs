@@ -107,7 +107,7 @@ public sealed class AppendBatch : IDisposable
     }
 
     /// <summary>The whole array <c>[…]</c>, closed on first use.</summary>
-    internal (byte[] Array, int Length) ClosedArray()
+    public (byte[] Array, int Length) ClosedArray()
     {
         if (!_closed)
         {
@@ -120,7 +120,7 @@ public sealed class AppendBatch : IDisposable
     private (byte[] Buffer, int Length)? _compressed;
 
     /// <summary>
-    /// The closed array, deflated (<see cref="BlockCodec"/>). The pipeline calls it on the
+    /// The closed array, compressed (<see cref="BlockCodec"/>). The pipeline calls it on the
     /// request's thread before appending, so the single writer only compresses when duplicates
     /// force it to rebuild the block.
     /// </summary>

@@ -44,12 +44,13 @@ public sealed class EventLog : IAsyncDisposable
         _insertBlock = _connection.CreateCommand();
         _insertBlock.CommandText = """
             INSERT INTO event_blocks (first_seq, event_count, received_at, min_timestamp, max_timestamp, source_system, id_hashes, events, encoding)
-            VALUES ($first, $count, $received, $min, $max, $source, $ids, $events, 'deflate');
+            VALUES ($first, $count, $received, $min, $max, $source, $ids, $events, $encoding);
             """;
         foreach (var name in new[] { "$first", "$count", "$received", "$min", "$max", "$source", "$ids", "$events" })
         {
             _insertBlock.Parameters.Add(new SqliteParameter(name, null));
         }
+        _insertBlock.Parameters.Add(new SqliteParameter("$encoding", BlockCodec.Current));
 
         _insertFailed = _connection.CreateCommand();
         _insertFailed.CommandText = """
@@ -292,7 +293,7 @@ public sealed class EventLog : IAsyncDisposable
             }
             else
             {
-                // Leave the duplicates out: rebuild the array from the kept events and deflate it.
+                // Leave the duplicates out: rebuild the array from the kept events and compress it.
                 rebuilt = ArrayPool<byte>.Shared.Rent(batch.WrittenCount + 2);
                 var length = 0;
                 rebuilt[length++] = (byte)'[';

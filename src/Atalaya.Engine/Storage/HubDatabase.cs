@@ -46,11 +46,18 @@ public sealed class HubDatabase
     }
 
     /// <summary>
-    /// Adds the SQL functions the schema uses (<c>atalaya_inflate</c>, behind the
+    /// Adds the SQL functions the schema uses (<c>atalaya_decode</c>, behind the
     /// <c>raw_events</c> view) to a connection; call it on any connection opened elsewhere.
+    /// <c>atalaya_inflate</c> is the older view's (schema 2 to 4) and stays for a folder whose
+    /// migration to 5 has not run yet on this connection.
     /// </summary>
-    public static void RegisterFunctions(SqliteConnection connection) =>
-        connection.CreateFunction("atalaya_inflate", (byte[] blob) => System.Text.Encoding.UTF8.GetString(BlockCodec.Inflate(blob)), isDeterministic: true);
+    public static void RegisterFunctions(SqliteConnection connection)
+    {
+        connection.CreateFunction("atalaya_decode", (string encoding, byte[] blob) =>
+            System.Text.Encoding.UTF8.GetString(BlockCodec.Decode(encoding, blob)), isDeterministic: true);
+        connection.CreateFunction("atalaya_inflate", (byte[] blob) =>
+            System.Text.Encoding.UTF8.GetString(BlockCodec.Decode(BlockCodec.Deflate, blob)), isDeterministic: true);
+    }
 
     public SqliteConnection Connect()
     {

@@ -223,6 +223,70 @@ public static class Migrations
             dropped_at    TEXT NOT NULL
         );
         """,
+        // 5: data quality (Quality/): per-day counters the profile pass keeps from the raw events, the
+        // fields seen outside the catalog (schema drift), the profile's watermark and the results of
+        // every check run.
+        """
+        -- One counter per UTC day of event time × source system × event type × measure (events,
+        -- no_user, no_session, no_country, fx_missing, clamped, inconsistent). Late events add to
+        -- their own day; counters are never recomputed, only added to, once per stored event.
+        CREATE TABLE dq_profile (
+            day           TEXT NOT NULL,
+            source_system TEXT NOT NULL,
+            event_type    TEXT NOT NULL,
+            measure       TEXT NOT NULL,
+            count         INTEGER NOT NULL,
+            PRIMARY KEY (day, source_system, event_type, measure)
+        ) WITHOUT ROWID;
+
+        -- Fields stored events carried that their catalog version did not declare: an unknown event
+        -- type has field '' (the type itself), unknown properties 'properties.NAME', unknown
+        -- top-level members 'NAME'. Judged against the current catalog when the checks run.
+        CREATE TABLE dq_schema_seen (
+            event_type  TEXT NOT NULL,
+            field       TEXT NOT NULL,
+            first_seen  TEXT NOT NULL,               -- UTC day of event time
+            last_seen   TEXT NOT NULL,
+            events      INTEGER NOT NULL,
+            PRIMARY KEY (event_type, field)
+        ) WITHOUT ROWID;
+
+        -- Every stored event up to through_seq has been counted in dq_profile.
+        CREATE TABLE dq_state (
+            name        TEXT PRIMARY KEY,
+            through_seq INTEGER NOT NULL
+        );
+
+        CREATE TABLE dq_results (
+            run_id      TEXT NOT NULL,
+            checked_at  TEXT NOT NULL,                -- ISO 8601 UTC
+            check_name  TEXT NOT NULL,                -- freshness, mart_freshness, null_rate, volume, schema_drift, consistency, quarantine, pipeline
+            subject     TEXT NOT NULL,                -- what was checked: a source system, a mart, a field, an event type …
+            status      TEXT NOT NULL CHECK (status IN ('ok', 'warn', 'fail', 'skipped')),
+            value       REAL,
+            warn_at     REAL,
+            fail_at     REAL,
+            unit        TEXT NOT NULL,
+            message     TEXT NOT NULL,
+            PRIMARY KEY (run_id, check_name, subject)
+        );
+        CREATE INDEX dq_results_by_time ON dq_results (checked_at);
+        """,
+        // 6: new blocks are stored LZ4-compressed (BlockCodec); 'json' and 'deflate' blocks stay as
+        // they are. The view decodes each block by its own codec.
+        """
+        DROP VIEW raw_events;
+        CREATE VIEW raw_events AS
+            SELECT b.first_seq + CAST(j.key AS INTEGER)      AS seq,
+                   json_extract(j.value, '$.event_id')        AS event_id,
+                   json_extract(j.value, '$.event_type')      AS event_type,
+                   json_extract(j.value, '$.timestamp')       AS timestamp,
+                   json_extract(j.value, '$.received_at')     AS received_at,
+                   b.source_system                            AS source_system,
+                   j.value                                    AS event
+            FROM event_blocks b,
+                 json_each(atalaya_decode(b.encoding, b.events)) j;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

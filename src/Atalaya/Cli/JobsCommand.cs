@@ -31,7 +31,7 @@ public static class JobsCommand
         var data = CommonOptions.Data();
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
-        var name = new Argument<string>("NAME") { Description = "The job: daily_batch, kpi_refresh or retention (see `atalaya jobs list`)." };
+        var name = new Argument<string>("NAME") { Description = "The job: daily_batch, kpi_refresh, dq_health or retention (see `atalaya jobs list`)." };
         var run = new Command("run", "Run a job now and wait for it; exit code 0 success, 1 partial or failed, 4 already running.")
         {
             name, data, environment, configDirectory,

@@ -4,6 +4,8 @@ using Atalaya.Dashboard;
 using Atalaya.Health;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
+using Atalaya.Quality;
+using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
 
@@ -44,6 +46,9 @@ public static class HubHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Information);
 
+        // Kestrel's transports take their memory pools from this factory: 64 KiB receive blocks
+        // instead of 4 KiB cut the collector's receive calls sixteenfold (LargeBlockMemoryPool).
+        builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
         builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AtalayaJson.Web));
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<HubState>();
@@ -70,6 +75,7 @@ public static class HubHost
         app.MapKpi();
         app.MapAccess();
         app.MapJobs();
+        app.MapQuality();
         app.MapOpenApi();
         app.MapDashboard();
         return app;

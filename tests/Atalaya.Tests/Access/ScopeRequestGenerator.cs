@@ -106,6 +106,16 @@ public sealed class ScopeRequestGenerator
                 return new ScopeRequest(caller, path, p);
             case "/api/jobs":
                 return new ScopeRequest(caller, path, p);
+            case "/api/quality":
+                if (_random.Next(2) == 0)
+                {
+                    Add("status", Pick("fail", "warn,fail", "ok"));
+                }
+                if (_random.Next(2) == 0)
+                {
+                    Add("check", Pick("freshness", "schema_drift,null_rate"));
+                }
+                return new ScopeRequest(caller, path, p);
             default:
                 break;
         }

@@ -54,6 +54,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         Hub = await KpiHub.StartWithDemoAsync(new DemoOptions(Days: 14, Seed: 42, SessionsPerDay: 400), o => o with { BenchmarkMinimumPeers = 2 });
         LeadToken = Hub.Server.Hub.Tokens.Create(new TokenRequest(Role.CountryOpsLead, "lead MX", Countries: ["MX"])).Secret;
         VendorToken = Hub.Server.Hub.Tokens.Create(new TokenRequest(Role.Vendor, "vendor " + VendorStore, Stores: [VendorStore])).Secret;
+        // As serve --demo does: the marts and the data-quality findings, so the admin's runs and quality panels are real.
+        Jobs.JobTestData.Run(Hub, "daily_batch");
+        Jobs.JobTestData.Run(Hub, Engine.Jobs.JobCatalog.QualityJob);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

@@ -80,6 +80,32 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
     }
 
     [Fact]
+    public async Task Admin_sees_the_data_quality_findings_of_the_api_worst_first()
+    {
+        var (status, body) = await GetAsync(fixture.AdminToken, "/api/quality");
+        Assert.Equal(HttpStatusCode.OK, status);
+        var answer = JsonNode.Parse(body)!;
+        var findings = answer["data"]!.AsArray().Select(r => r!["check"]!.GetValue<string>() + ":" + r["subject"]!.GetValue<string>()).ToArray();
+        Assert.NotEmpty(findings);
+
+        await using var page = await DashboardPage.OpenAsync(fixture);
+        await page.LogInAsync(fixture.AdminToken);
+
+        Assert.Equal("ready", (await page.PanelStatesAsync())["quality"]);
+        var shown = await page.Page.EvalOnSelectorAllAsync<string[]>("#panel-quality tbody tr", "rows => rows.map(r => r.dataset.key)");
+        // The same findings, in the API's order: failures, then warnings, then the rest.
+        Assert.Equal(findings.Length, shown.Length);
+        var rank = new Dictionary<string, int> { ["fail"] = 0, ["warn"] = 1, ["skipped"] = 2, ["ok"] = 3 };
+        var statuses = answer["data"]!.AsArray().ToDictionary(r => r!["check"]!.GetValue<string>() + ":" + r["subject"]!.GetValue<string>(), r => rank[r!["status"]!.GetValue<string>()]);
+        Assert.Equal(findings.Order(StringComparer.Ordinal), shown.Order(StringComparer.Ordinal));
+        Assert.Equal(shown.Select(k => statuses[k]).Order(), shown.Select(k => statuses[k]));
+        Assert.Equal(answer["status"]!.GetValue<string>(), await page.Page.GetAttributeAsync("#panel-quality .quality-summary", "data-status"));
+        // The demo sends custom event types on purpose: the drift check names them.
+        Assert.Contains("schema_drift", await page.Page.InnerTextAsync("#panel-quality"), StringComparison.Ordinal);
+        Assert.Empty(page.ConsoleErrors);
+    }
+
+    [Fact]
     public async Task Country_ops_lead_sees_its_country_with_hub_and_zone_breakdowns()
     {
         await using var page = await DashboardPage.OpenAsync(fixture);

@@ -56,9 +56,17 @@ public sealed class RetentionTests : IAsyncLifetime
         var expectedDropped = JobTestData.Count(Database, $"SELECT coalesce(sum(event_count), 0) FROM event_blocks WHERE max_timestamp < {HorizonMs}");
         Assert.True(expectedDropped > 0, "the test data must reach past the horizon");
 
+        // Blocks the data-quality profile has not counted wait for it: its counters must never miss events.
+        var unprofiled = Retention(enabled: true);
+        Assert.Equal((RunStatus.Success, 0L), (unprofiled.Status, unprofiled.RecordsWritten));
+        Assert.Contains("wait for the data-quality profile", unprofiled.Details);
+        JobTestData.Run(_hub, "dq_health");
+        var profiled = JobTestData.Count(Database, "SELECT coalesce(sum(count), 0) FROM dq_profile WHERE measure = 'events'");
+
         var run = Retention(enabled: true);
 
         Assert.Equal(RunStatus.Success, run.Status);
+        Assert.Equal(profiled, JobTestData.Count(Database, "SELECT coalesce(sum(count), 0) FROM dq_profile WHERE measure = 'events'"));
         Assert.Equal(expectedDropped, run.RecordsWritten);
         Assert.Equal(0, JobTestData.Count(Database, $"SELECT count(*) FROM event_blocks WHERE max_timestamp < {HorizonMs}"));
         Assert.Equal(expectedDropped, JobTestData.Count(Database, $"SELECT sum(event_count) FROM retired_blocks WHERE run_id = '{run.RunId}' AND max_timestamp < {HorizonMs}"));

@@ -1,14 +1,15 @@
 using System.Text;
 using System.Text.Json.Nodes;
+using Atalaya.Engine.Storage;
 using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Storage;
 
-/// <summary>How raw events sit on disk: deflated blocks, readable one row per event through raw_events.</summary>
+/// <summary>How raw events sit on disk: compressed blocks, readable one row per event through raw_events.</summary>
 public sealed class EventBlockTests(EngineHubFixture fixture) : IClassFixture<EngineHubFixture>
 {
     [Fact]
-    public async Task Stores_blocks_deflated_and_reads_them_back_event_by_event()
+    public async Task Stores_blocks_compressed_and_reads_them_back_event_by_event()
     {
         var events = new JsonArray(Enumerable.Range(0, 200).Select(i => (JsonNode)Events.Valid("page_view", $"blk-{i}")).ToArray());
         var body = Encoding.UTF8.GetBytes(events.ToJsonString());
@@ -17,7 +18,7 @@ public sealed class EventBlockTests(EngineHubFixture fixture) : IClassFixture<En
 
         var row = StoredEvents.Query(fixture.DataDirectory,
             "SELECT encoding || '|' || length(events) || '|' || event_count FROM event_blocks WHERE block_id = (SELECT max(block_id) FROM event_blocks)").Single().Split('|');
-        Assert.Equal("deflate", row[0]);
+        Assert.Equal(BlockCodec.Lz4, row[0]);
         Assert.True(int.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) * 5 < body.Length, $"a block of {body.Length} bytes of JSON took {row[1]} bytes");
         Assert.Equal("200", row[2]);
         Assert.Equal(Enumerable.Range(0, 200).Select(i => $"blk-{i}"),

@@ -33,6 +33,8 @@ public sealed class TestHub : IAsyncDisposable
 
     public Engine.Hub Hub => _app!.Services.GetRequiredService<HubState>().Current!;
 
+    public IServiceProvider Services => _app!.Services;
+
     public static async Task<TestHub> StartAsync(Func<ServeOptions, ServeOptions>? configure = null, string? dataDirectory = null)
     {
         var hub = new TestHub(dataDirectory ?? Path.Combine(Path.GetTempPath(), "atalaya-test-" + Guid.NewGuid().ToString("N")), configure);

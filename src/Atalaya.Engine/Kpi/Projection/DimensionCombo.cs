@@ -23,10 +23,16 @@ public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int
     };
 }
 
-/// <summary>The dictionary of dimension combinations (ids from 0, in order of first sight).</summary>
+/// <summary>
+/// The dictionary of dimension combinations (ids from 0, in order of first sight). Every event
+/// committed looks its combination up here: an open-addressing table holding each combination
+/// beside its id, so that a lookup reads one slot, where a <c>Dictionary</c> read a bucket and
+/// then an entry, two cache misses once the table outgrows the caches (the ingest benchmark's
+/// ~36,000 combinations: ~3 % of the hub's CPU).
+/// </summary>
 public sealed class ComboTable
 {
-    private readonly Dictionary<DimensionCombo, int> _ids = [];
+    private Slot[] _slots = new Slot[1024];
     private readonly List<DimensionCombo> _combos = [];
 
     public int Count => _combos.Count;
@@ -35,15 +41,52 @@ public sealed class ComboTable
 
     public int Intern(in DimensionCombo combo)
     {
-        if (_ids.TryGetValue(combo, out var id))
+        var slots = _slots;
+        var mask = slots.Length - 1;
+        var at = Home(combo, mask);
+        for (; slots[at].IdPlusOne != 0; at = (at + 1) & mask)
         {
-            return id;
+            if (slots[at].Combo == combo)
+            {
+                return slots[at].IdPlusOne - 1;
+            }
         }
-        id = _combos.Count;
-        _ids.Add(combo, id);
+        var id = _combos.Count;
         _combos.Add(combo);
+        slots[at] = new Slot(combo, id + 1);
+        if (_combos.Count * 10L > slots.Length * 7L)
+        {
+            Grow();
+        }
         return id;
     }
+
+    /// <summary>The record's hash, spread over the table's bits (Fibonacci hashing: the mask keeps the high bits' mix).</summary>
+    private static int Home(in DimensionCombo combo, int mask) =>
+        (int)(((uint)combo.GetHashCode() * 2654435769u) >> 7) & mask;
+
+    private void Grow()
+    {
+        var slots = new Slot[_slots.Length * 2];
+        var mask = slots.Length - 1;
+        foreach (var slot in _slots)
+        {
+            if (slot.IdPlusOne == 0)
+            {
+                continue;
+            }
+            var at = Home(slot.Combo, mask);
+            while (slots[at].IdPlusOne != 0)
+            {
+                at = (at + 1) & mask;
+            }
+            slots[at] = slot;
+        }
+        _slots = slots;
+    }
+
+    /// <summary>A combination and its id + 1 (0 marks an empty slot).</summary>
+    private readonly record struct Slot(DimensionCombo Combo, int IdPlusOne);
 
     internal void Write(BinaryWriter writer)
     {

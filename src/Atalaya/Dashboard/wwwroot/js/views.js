@@ -390,18 +390,30 @@ function runs() {
 }
 
 function quality() {
+  // Worst first as the API sends it; the summary line counts every finding of the run.
+  const rank = { fail: 0, warn: 1, skipped: 2, ok: 3 };
+  const number = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
   return {
     id: 'quality', title: 'Data quality', wide: true, optional: true,
     unavailableText: 'Data-quality results are not available on this hub yet.',
     load: ({ signal }) => optionalApi('/api/quality', signal),
     isEmpty: answer => !answer.data?.length,
-    emptyText: 'No data-quality checks recorded yet.',
+    emptyText: 'No data-quality checks recorded yet (they run every few hours, or now with `atalaya quality run`).',
     render(body, answer) {
-      const keys = [...new Set(answer.data.flatMap(r => Object.keys(r)))].filter(k => typeof answer.data[0][k] !== 'object' || answer.data[0][k] === null);
-      body.append(sortableTable(keys.map(k => ({
-        key: k, label: k.replaceAll('_', ' '), numeric: typeof answer.data[0][k] === 'number',
-        format: k === 'status' ? v => el('span', { class: 'status status-' + v }, v ?? '—') : undefined,
-      })), answer.data, { caption: 'Data quality' }));
+      const c = answer.counts ?? {};
+      body.append(el('p', { class: 'quality-summary', 'data-status': answer.status ?? '' }, [
+        el('span', { class: 'status status-' + answer.status }, answer.status ?? '—'),
+        ` ${c.fail ?? 0} fail · ${c.warn ?? 0} warn · ${c.ok ?? 0} ok · ${c.skipped ?? 0} skipped — checked ${formatDateTime(answer.checked_at)}`,
+      ]));
+      const rows = answer.data.map(r => ({ ...r, rank: rank[r.status] ?? 4 }));
+      body.append(sortableTable([
+        { key: 'rank', label: 'Status', format: (_, r) => el('span', { class: 'status status-' + r.status }, r.status) },
+        { key: 'check', label: 'Check' },
+        { key: 'subject', label: 'Subject' },
+        { key: 'value', label: 'Value', numeric: true, format: (v, r) => (v === null ? '—' : `${number.format(v)} ${r.unit}`.trim()) },
+        { key: 'fail_at', label: 'Warn / fail at', numeric: true, format: (v, r) => (r.warn_at === null ? '—' : `${number.format(r.warn_at)} / ${number.format(v)}`) },
+        { key: 'message', label: 'Finding' },
+      ], rows, { caption: 'Data quality', rowKey: r => r.check + ':' + r.subject, initialSort: { key: 'rank', direction: 'ascending' } }));
     },
   };
 }

@@ -1,0 +1,389 @@
+using System.Globalization;
+using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Config;
+using Atalaya.Engine.Jobs;
+using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace Atalaya.Engine.Quality;
+
+/// <summary>
+/// The data-quality checks (seed 003's health checks: freshness, nulls, consistency, view sizes;
+/// CONTRACT §1: FX rates not found, schema drift). Each reads the profile's counters, the marts'
+/// watermarks, the quarantine or the run record — never the events themselves — and judges what
+/// it measures against the environment's limits (<c>quality.*</c> in config/environments).
+/// </summary>
+public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, EnvironmentConfig config, TimeProvider time)
+{
+    /// <summary>Window of the rate checks (seed 003: "nulos en últimos 7 días").</summary>
+    public const int RateDays = 7;
+
+    /// <summary>Days before yesterday the volume check compares it with.</summary>
+    public const int VolumeHistoryDays = 28;
+
+    /// <summary>Fewer days of history than this and the volume check does not judge.</summary>
+    public const int VolumeMinHistoryDays = 7;
+
+    /// <summary>Sources silent for longer than this are taken as retired, not as late.</summary>
+    public const int FreshnessSourceDays = 30;
+
+    private const int MaxDriftRows = 50;
+
+    private EnvironmentConfig.QualitySection Limits => config.Quality;
+
+    public IReadOnlyList<QualityResult> Run()
+    {
+        var now = time.GetUtcNow();
+        var today = DateOnly.FromDateTime(now.UtcDateTime);
+        using var connection = database.Connect();
+        var results = new List<QualityResult>();
+        results.AddRange(Freshness(connection, now));
+        results.AddRange(MartFreshness(connection, today));
+        var profile = Profile.Read(connection, today.AddDays(-VolumeHistoryDays - 1));
+        results.AddRange(NullRates(profile, today));
+        results.AddRange(Volume(profile, today));
+        results.AddRange(SchemaDrift(connection, today));
+        results.AddRange(Consistency(profile, today));
+        results.AddRange(Quarantine(connection, now));
+        results.AddRange(Pipeline(connection));
+        return results;
+    }
+
+    private IEnumerable<QualityResult> Freshness(SqliteConnection connection, DateTimeOffset now)
+    {
+        var last = new List<(string Source, long At)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT source_system, max(received_at) FROM event_blocks GROUP BY source_system ORDER BY source_system;";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                last.Add((reader.GetString(0), reader.GetInt64(1)));
+            }
+        }
+        if (last.Count == 0)
+        {
+            yield return new QualityResult("freshness", "all", QualityStatus.Skipped, null, Limits.FreshnessWarnHours, Limits.FreshnessFailHours, "hours",
+                "No events stored yet: send one (POST /api/events) or load the demo.");
+            yield break;
+        }
+        var nowMs = now.ToUnixTimeMilliseconds();
+        foreach (var (source, at) in last.Prepend(("all", last.Max(l => l.At))))
+        {
+            var hours = Math.Max(0, (nowMs - at) / 3_600_000.0);
+            if (source != "all" && hours > FreshnessSourceDays * 24)
+            {
+                continue;
+            }
+            var status = QualityResult.Judge(hours, Limits.FreshnessWarnHours, Limits.FreshnessFailHours);
+            var when = DateTimeOffset.FromUnixTimeMilliseconds(at).UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+            var who = source == "all" ? "any source" : $"source '{source}'";
+            yield return new QualityResult("freshness", source, status, Math.Round(hours, 2), Limits.FreshnessWarnHours, Limits.FreshnessFailHours, "hours",
+                status == QualityStatus.Ok ? $"Last event from {who} received {Hours(hours)} ago ({when})."
+                : $"No event from {who} for {Hours(hours)} (last {when}): check that it still sends, and its write key (rejections are in the quarantine).");
+        }
+    }
+
+    private IEnumerable<QualityResult> MartFreshness(SqliteConnection connection, DateOnly today)
+    {
+        var yesterday = today.AddDays(-1);
+        var first = MartBatch.FirstDayOfEvents(connection);
+        if (first is not { } firstDay || firstDay > yesterday)
+        {
+            yield return new QualityResult("mart_freshness", "all", QualityStatus.Skipped, null, Limits.MartDaysBehindWarn, Limits.MartDaysBehindFail, "days",
+                "No events before today: the marts hold closed days only.");
+            yield break;
+        }
+        foreach (var mart in MartBuilder.Names)
+        {
+            var through = Text(connection, "SELECT through_day FROM mart_state WHERE mart = $p;", mart);
+            var rows = Long(connection, $"SELECT count(*) FROM {mart};");
+            var maxDay = Text(connection, $"SELECT max(date) FROM {mart};", null);
+            if (through is null)
+            {
+                yield return new QualityResult("mart_freshness", mart, QualityStatus.Fail, null, Limits.MartDaysBehindWarn, Limits.MartDaysBehindFail, "days",
+                    $"{mart} was never built ({rows:N0} rows): run `atalaya jobs run daily_batch` or POST /api/jobs/daily_batch/run.");
+                continue;
+            }
+            var behind = Math.Max(0, yesterday.DayNumber - DateOnly.ParseExact(through, "yyyy-MM-dd", CultureInfo.InvariantCulture).DayNumber);
+            var status = QualityResult.Judge(behind, Limits.MartDaysBehindWarn, Limits.MartDaysBehindFail);
+            var facts = $"{rows:N0} rows, last day with rows {maxDay ?? "none"}, complete through {through}";
+            if (rows == 0)
+            {
+                status = QualityStatus.Fail;
+                facts += "; empty although events exist";
+            }
+            yield return new QualityResult("mart_freshness", mart, status, behind, Limits.MartDaysBehindWarn, Limits.MartDaysBehindFail, "days",
+                status == QualityStatus.Ok ? $"{mart}: {facts}."
+                : $"{mart}: {behind} days behind yesterday ({facts}); see GET /api/runs?job=daily_batch for failures, then run daily_batch.");
+        }
+    }
+
+    private IEnumerable<QualityResult> NullRates(Profile profile, DateOnly today)
+    {
+        var from = today.AddDays(-(RateDays - 1));
+        var money = catalog.Types.Where(t => t.Monetary).Select(t => t.Type).ToHashSet(StringComparer.Ordinal);
+        (string Subject, string What, long Missing, long Of, string Fix)[] rates =
+        [
+            ("purchase_completed.user_key", "orders without user_id or anonymous_id", profile.Sum(from, today, Measure.NoUser, t => t == "purchase_completed"),
+                profile.Sum(from, today, Measure.Events, t => t == "purchase_completed"), "new/returning customers, LTV and retention cannot count them; send user_id (or at least anonymous_id) with purchases"),
+            ("page_view.session_id", "page views without session_id", profile.Sum(from, today, Measure.NoSession, t => t == "page_view"),
+                profile.Sum(from, today, Measure.Events, t => t == "page_view"), "they are in no session, bounce or funnel figure; send session_id"),
+            ("store_events.country", "events naming a store without a country", profile.Sum(from, today, Measure.NoCountry, _ => true),
+                profile.Sum(from, today, Measure.StoreRef, _ => true), "their store was never registered: send store_created for it (country, hub, zone, category)"),
+            ("money_events.fx_rate", "monetary events without an FX rate", profile.Sum(from, today, Measure.FxMissing, money.Contains),
+                profile.Sum(from, today, Measure.Events, money.Contains), "add the missing rates with `atalaya fx import` (events already stored keep their flag) or send fx_rate_to_reporting"),
+        ];
+        foreach (var (subject, what, missing, of, fix) in rates)
+        {
+            if (of == 0)
+            {
+                yield return new QualityResult("null_rate", subject, QualityStatus.Skipped, null, Limits.NullRateWarnPct, Limits.NullRateFailPct, "%",
+                    $"Nothing to judge: no {what[..what.IndexOf(" with", StringComparison.Ordinal)]} in the last {RateDays} days.");
+                continue;
+            }
+            var pct = 100.0 * missing / of;
+            var status = QualityResult.Judge(pct, Limits.NullRateWarnPct, Limits.NullRateFailPct);
+            yield return new QualityResult("null_rate", subject, status, Math.Round(pct, 3), Limits.NullRateWarnPct, Limits.NullRateFailPct, "%",
+                $"{missing:N0} of {of:N0} {what} in the last {RateDays} days ({pct.ToString("0.##", CultureInfo.InvariantCulture)} %)"
+                + (missing == 0 ? "." : $": {fix}."));
+        }
+    }
+
+    private IEnumerable<QualityResult> Volume(Profile profile, DateOnly today)
+    {
+        var yesterday = today.AddDays(-1);
+        var subjects = new List<(string Subject, Func<string, string, bool> Match)> { ("all", (_, _) => true) };
+        subjects.AddRange(profile.Sources.Select(s => ($"source:{s}", (Func<string, string, bool>)((source, _) => source == s))));
+        // Per catalog event type: tracking that breaks for one event (checkout, say) hides in the total.
+        subjects.AddRange(profile.Types.Where(t => catalog.TryGet(t, out _))
+            .Select(t => ($"event_type:{t}", (Func<string, string, bool>)((_, type) => type == t))));
+        foreach (var (subject, match) in subjects)
+        {
+            var daily = new List<long>();
+            DateOnly? started = null;
+            for (var day = yesterday.AddDays(-VolumeHistoryDays); day < yesterday; day = day.AddDays(1))
+            {
+                var n = profile.Sum(day, day, Measure.Events, match);
+                // Days before the subject's first event are not history, they are before its time.
+                if (started is null && n == 0)
+                {
+                    continue;
+                }
+                started ??= day;
+                daily.Add(n);
+            }
+            var y = profile.Sum(yesterday, yesterday, Measure.Events, match);
+            var mean = daily.Count == 0 ? 0 : daily.Average();
+            if (daily.Count < VolumeMinHistoryDays)
+            {
+                // A subject too young to judge is left out, except the total, which says why.
+                if (subject == "all")
+                {
+                    yield return new QualityResult("volume", subject, QualityStatus.Skipped, null, Limits.VolumeZWarn, Limits.VolumeZFail, "z",
+                        $"Only {daily.Count} days of events before yesterday; the volume check needs {VolumeMinHistoryDays}.");
+                }
+                continue;
+            }
+            if (mean < 10 && y < 10)
+            {
+                continue; // Too few events a day for a meaningful deviation.
+            }
+            var sd = Math.Sqrt(daily.Sum(n => (n - mean) * (n - mean)) / (daily.Count - 1));
+            // Counts vary at least as a Poisson count does: a perfectly steady history must not make
+            // a difference of a few events look like many standard deviations.
+            var spread = Math.Max(sd, Math.Sqrt(mean));
+            var z = (y - mean) / spread;
+            var status = y == 0 ? QualityStatus.Fail : QualityResult.Judge(Math.Abs(z), Limits.VolumeZWarn, Limits.VolumeZFail);
+            var facts = $"{y:N0} events on {yesterday:yyyy-MM-dd} against {mean:N0} ± {spread:N0} a day over the {daily.Count} days before";
+            yield return new QualityResult("volume", subject, status, Math.Round(z, 2), Limits.VolumeZWarn, Limits.VolumeZFail, "z",
+                status == QualityStatus.Ok ? facts + "."
+                : y == 0 ? $"No events on {yesterday:yyyy-MM-dd} for {subject} ({mean:N0} a day before): data is missing; check the sender and the quarantine."
+                : $"{facts}: an unusual {(z < 0 ? "drop" : "rise")}; check the sender (a drop) or duplicates and bots (a rise).");
+        }
+    }
+
+    private IEnumerable<QualityResult> SchemaDrift(SqliteConnection connection, DateOnly today)
+    {
+        var since = today.AddDays(-FreshnessSourceDays).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+        var drift = new List<(string Type, string Field, string First, string Last, long Events)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT event_type, field, first_seen, last_seen, events FROM dq_schema_seen WHERE last_seen >= $since ORDER BY events DESC, event_type, field;";
+            command.Parameters.AddWithValue("$since", since);
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                var (type, field) = (reader.GetString(0), reader.GetString(1));
+                // Judged against today's catalog: a field declared since it was seen is no longer drift.
+                var known = catalog.TryGet(type, out var rule) && (field.Length == 0
+                    || (field.StartsWith("properties.", StringComparison.Ordinal) && QualityProfile.Declared(rule, field["properties.".Length..])));
+                if (!known)
+                {
+                    drift.Add((type, field, reader.GetString(2), reader.GetString(3), reader.GetInt64(4)));
+                }
+            }
+        }
+        if (drift.Count == 0)
+        {
+            yield return new QualityResult("schema_drift", $"catalog v{catalog.Version}", QualityStatus.Ok, 0, null, null, "fields",
+                $"Every event of the last {FreshnessSourceDays} days fits catalog version {catalog.Version}.");
+            yield break;
+        }
+        foreach (var (type, field, first, last, events) in drift.Take(MaxDriftRows))
+        {
+            var what = field.Length == 0 ? $"Unknown event type '{type}'" : $"'{field}' is not in the catalog for {type}";
+            var fix = field.Length == 0 ? "stored as a custom event, left out of the KPIs; add it to the catalog (a new version) if it matters"
+                : "stored as sent but not validated; declare it in the catalog (a new version) or stop sending it";
+            yield return new QualityResult("schema_drift", field.Length == 0 ? type : $"{type}.{field}", QualityStatus.Warn, events, null, null, "events",
+                $"{what}: {events:N0} events from {first} to {last}; {fix}.");
+        }
+        if (drift.Count > MaxDriftRows)
+        {
+            yield return new QualityResult("schema_drift", "(more)", QualityStatus.Warn, drift.Count - MaxDriftRows, null, null, "fields",
+                $"{drift.Count - MaxDriftRows} more drifting fields; see the dq_schema_seen table.");
+        }
+    }
+
+    private IEnumerable<QualityResult> Consistency(Profile profile, DateOnly today)
+    {
+        var from = today.AddDays(-(RateDays - 1));
+        var orders = profile.Sum(from, today, Measure.Events, t => t is "purchase_completed" or "order_status_changed");
+        var bad = profile.Sum(from, today, Measure.Inconsistent, _ => true);
+        var all = profile.Sum(from, today, Measure.Events, _ => true);
+        var clamped = profile.Sum(from, today, Measure.Clamped, _ => true);
+        foreach (var (subject, n, of, what, fix) in new[]
+        {
+            ("order_amounts", bad, orders, "orders and order snapshots whose amounts do not add up",
+                "a purchase's subtotal must be the sum of its lines, a snapshot's total subtotal + delivery_fee − discount (+ tax), its commission at most the total"),
+            ("future_timestamps", clamped, all, "events more than 24 h in the future (clamped to their arrival)",
+                "the sender's clock is wrong, or it sends local time without an offset"),
+        })
+        {
+            if (of == 0)
+            {
+                yield return new QualityResult("consistency", subject, QualityStatus.Skipped, null, Limits.ConsistencyWarnPct, Limits.ConsistencyFailPct, "%",
+                    $"Nothing to judge in the last {RateDays} days.");
+                continue;
+            }
+            var pct = 100.0 * n / of;
+            var status = QualityResult.Judge(pct, Limits.ConsistencyWarnPct, Limits.ConsistencyFailPct);
+            yield return new QualityResult("consistency", subject, status, Math.Round(pct, 3), Limits.ConsistencyWarnPct, Limits.ConsistencyFailPct, "%",
+                $"{n:N0} of {of:N0} {what} in the last {RateDays} days" + (n == 0 ? "." : $": {fix}."));
+        }
+    }
+
+    private IEnumerable<QualityResult> Quarantine(SqliteConnection connection, DateTimeOffset now)
+    {
+        var since = now.AddHours(-24).ToUnixTimeMilliseconds();
+        var accepted = Counts(connection, "SELECT source_system, sum(event_count) FROM event_blocks WHERE received_at >= $p GROUP BY source_system;", since);
+        var rejected = Counts(connection, "SELECT source_system, count(*) FROM failed_events WHERE received_at >= $p GROUP BY source_system;", since);
+        var sources = accepted.Keys.Union(rejected.Keys).Order(StringComparer.Ordinal).ToList();
+        if (sources.Count == 0)
+        {
+            yield return new QualityResult("quarantine", "all", QualityStatus.Skipped, null, Limits.QuarantineWarnPct, Limits.QuarantineFailPct, "%",
+                "No events received in the last 24 h.");
+            yield break;
+        }
+        foreach (var source in sources.Prepend("all"))
+        {
+            var ok = source == "all" ? accepted.Values.Sum() : accepted.GetValueOrDefault(source);
+            var bad = source == "all" ? rejected.Values.Sum() : rejected.GetValueOrDefault(source);
+            var pct = 100.0 * bad / (ok + bad);
+            var status = QualityResult.Judge(pct, Limits.QuarantineWarnPct, Limits.QuarantineFailPct);
+            yield return new QualityResult("quarantine", source, status, Math.Round(pct, 3), Limits.QuarantineWarnPct, Limits.QuarantineFailPct, "%",
+                $"{bad:N0} of {ok + bad:N0} events received in the last 24 h were rejected"
+                + (bad == 0 ? "." : " into the quarantine (failed_events, with each reason): fix the sender or the catalog, then resend them."));
+        }
+    }
+
+    private IEnumerable<QualityResult> Pipeline(SqliteConnection connection)
+    {
+        foreach (var job in JobCatalog.All(config).Where(j => j.Scheduled && j.Name != JobCatalog.QualityJob))
+        {
+            var last = PipelineRuns.Query(connection, new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
+            if (last is null)
+            {
+                yield return new QualityResult("pipeline", job.Name, QualityStatus.Skipped, null, null, null, "",
+                    $"{job.Name} has not run yet (schedule {config.Schedules[job.ScheduleKey]} UTC).");
+                continue;
+            }
+            var status = last.Status switch
+            {
+                RunStatus.Failed => QualityStatus.Fail,
+                RunStatus.Partial => QualityStatus.Warn,
+                _ => QualityStatus.Ok,
+            };
+            yield return new QualityResult("pipeline", job.Name, status, null, null, null, "",
+                $"Last run {last.RunId} started {PipelineRuns.Iso(last.StartTime)}: {PipelineRuns.StatusName(last.Status)}"
+                + (last.ErrorMessage is { } e ? $" — {e}" : "") + ".");
+        }
+    }
+
+    private static string Hours(double hours) =>
+        hours < 1 ? $"{Math.Round(hours * 60):0} min" : hours < 48 ? $"{hours:0.#} h" : $"{hours / 24:0.#} days";
+
+    private static string? Text(SqliteConnection connection, string sql, string? p)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        if (p is not null)
+        {
+            command.Parameters.AddWithValue("$p", p);
+        }
+        return command.ExecuteScalar() as string;
+    }
+
+    private static long Long(SqliteConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+
+    private static Dictionary<string, long> Counts(SqliteConnection connection, string sql, long p)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Parameters.AddWithValue("$p", p);
+        using var reader = command.ExecuteReader();
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return counts;
+    }
+
+    /// <summary>The profile's counters from a day on, in memory (a few thousand rows).</summary>
+    private sealed class Profile
+    {
+        private readonly List<(DateOnly Day, string Source, string Type, string Measure, long Count)> _rows = [];
+
+        public IReadOnlyList<string> Sources => [.. _rows.Select(r => r.Source).Distinct().Order(StringComparer.Ordinal)];
+
+        public IReadOnlyList<string> Types => [.. _rows.Select(r => r.Type).Distinct().Order(StringComparer.Ordinal)];
+
+        public static Profile Read(SqliteConnection connection, DateOnly from)
+        {
+            var profile = new Profile();
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT day, source_system, event_type, measure, count FROM dq_profile WHERE day >= $from;";
+            command.Parameters.AddWithValue("$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
+            {
+                profile._rows.Add((DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture),
+                    reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetInt64(4)));
+            }
+            return profile;
+        }
+
+        public long Sum(DateOnly from, DateOnly to, string measure, Func<string, bool> type) =>
+            _rows.Where(r => r.Measure == measure && r.Day >= from && r.Day <= to && type(r.Type)).Sum(r => r.Count);
+
+        public long Sum(DateOnly from, DateOnly to, string measure, Func<string, string, bool> match) =>
+            _rows.Where(r => r.Measure == measure && r.Day >= from && r.Day <= to && match(r.Source, r.Type)).Sum(r => r.Count);
+    }
+}

@@ -1,0 +1,40 @@
+using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Jobs;
+using Atalaya.Engine.Jobs.Marts;
+
+namespace Atalaya.Engine.Quality;
+
+/// <summary>
+/// The <c>dq_health</c> job: the profile pass over the events stored since the last run, then every
+/// check, whose findings are kept in <c>dq_results</c> under the run's id. Failing checks do not
+/// fail the run: the run says whether the checking worked, the findings say what it found.
+/// </summary>
+public static class QualityJob
+{
+    public static IReadOnlyList<StepOutcome> Run(JobContext c)
+    {
+        var steps = new List<StepOutcome>();
+        try
+        {
+            var (events, rows) = new QualityProfile(c.Database, EventCatalog.Default).Run();
+            steps.Add(new StepOutcome("profile", true, rows, null, null, null) { Events = events });
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or System.Text.Json.JsonException or IOException or InvalidDataException)
+        {
+            // The checks still run on the counters as they were: stale counters beat no findings.
+            steps.Add(new StepOutcome("profile", false, 0, null, null, e.Message));
+        }
+        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, c.Time).Run();
+        using (var connection = c.Database.Connect())
+        {
+            QualityResults.Save(connection, c.RunId, c.Time.GetUtcNow(), results);
+        }
+        var fail = results.Count(r => r.Status == QualityStatus.Fail);
+        var warn = results.Count(r => r.Status == QualityStatus.Warn);
+        steps.Add(new StepOutcome("checks", true, results.Count, null, null, null)
+        {
+            Note = $"{results.Count} findings: {fail} fail, {warn} warn, {results.Count(r => r.Status == QualityStatus.Ok)} ok, {results.Count(r => r.Status == QualityStatus.Skipped)} skipped",
+        });
+        return steps;
+    }
+}

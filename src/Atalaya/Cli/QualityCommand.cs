@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.Globalization;
+using Atalaya.Engine.Jobs;
+using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Quality;
+using Atalaya.Engine.Storage;
+using Spectre.Console;
+
+namespace Atalaya.Cli;
+
+/// <summary>
+/// <c>atalaya quality run</c> runs the data-quality checks now (the dq_health job, with its lock and
+/// its pipeline_runs record) and prints the findings; <c>atalaya quality show</c> prints the findings
+/// of the newest (or a given) run.
+/// </summary>
+public static class QualityCommand
+{
+    /// <summary>Exit code when the checks ran and at least one finding is fail (usable from cron or CI).</summary>
+    public const int Findings = 3;
+
+    public static Command Create()
+    {
+        var command = new Command("quality", "Data-quality checks: freshness, missing fields, volume anomalies, schema drift, order amounts, quarantine, failed runs.");
+        command.Add(RunCommand());
+        command.Add(ShowCommand());
+        return command;
+    }
+
+    private static Command RunCommand()
+    {
+        var data = CommonOptions.Data();
+        var environment = CommonOptions.Environment();
+        var configDirectory = CommonOptions.ConfigDirectory();
+        var run = new Command("run", "Run every check now and print the findings, worst first; exit code 0 none failed, 3 some failed, 1 the run itself failed, 4 already running.")
+        {
+            data, environment, configDirectory,
+        };
+        run.SetAction(parse =>
+        {
+            if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
+            {
+                return 2;
+            }
+            var database = HubDatabase.Open(parse.GetValue(data)!);
+            // The checks read counters and tables, not the KPI projection: no need to load it.
+            var runner = new JobRunner(database, new KpiEngine(KpiDictionary.Default), config);
+            var started = runner.TryBegin(JobCatalog.QualityJob, "cli", out var busyWith);
+            if (started is null)
+            {
+                Console.Error.WriteLine($"error: the checks are already running ({busyWith}); wait for them or see `atalaya runs --job {JobCatalog.QualityJob}`.");
+                return JobsCommand.Busy;
+            }
+            PipelineRun? result = null;
+            AnsiConsole.Status().Start($"Checking data quality ({started.RunId}) …", _ => result = runner.Execute(started));
+            JobsCommand.Print(result!);
+            if (result!.Status != RunStatus.Success)
+            {
+                return 1;
+            }
+            var findings = QualityResults.Read(database, result.RunId);
+            Console.WriteLine();
+            Print(findings);
+            return findings.Any(f => f.Status == QualityStatus.Fail) ? Findings : 0;
+        });
+        return run;
+    }
+
+    private static Command ShowCommand()
+    {
+        var data = CommonOptions.Data();
+        var runId = new Option<string?>("--run") { Description = "A dq_health run id (default the newest).", HelpName = "RUN_ID" };
+        var status = new Option<string?>("--status") { Description = "Only findings with these statuses (comma list of ok, warn, fail, skipped).", HelpName = "LIST" };
+        var show = new Command("show", "Print the findings of the newest data-quality run (or --run), worst first.") { data, runId, status };
+        show.SetAction(parse =>
+        {
+            HashSet<QualityStatus>? wanted = null;
+            foreach (var s in CommonOptions.List(parse.GetValue(status)))
+            {
+                if (!QualityResult.TryParseStatus(s, out var st))
+                {
+                    return CommonOptions.Fail($"--status: '{s}' is not one of ok, warn, fail, skipped");
+                }
+                (wanted ??= []).Add(st);
+            }
+            var database = HubDatabase.Open(parse.GetValue(data)!);
+            var id = parse.GetValue(runId) ?? QualityResults.LatestRun(database);
+            if (id is null)
+            {
+                Console.WriteLine("No data-quality run yet: run `atalaya quality run`.");
+                return 0;
+            }
+            var findings = QualityResults.Read(database, id, statuses: wanted);
+            if (findings.Count == 0 && QualityResults.Read(database, id).Count == 0)
+            {
+                return CommonOptions.Fail($"--run: no data-quality results for '{id}'; see `atalaya runs --job {JobCatalog.QualityJob}`");
+            }
+            Console.WriteLine($"Run {id}, checked at {(findings.Count > 0 ? PipelineRuns.Iso(findings[0].CheckedAt) : "-")}:");
+            Print(findings);
+            return 0;
+        });
+        return show;
+    }
+
+    private static void Print(IReadOnlyList<QualityResult> findings)
+    {
+        TextTable.Print(["status", "check", "subject", "value", "warn / fail", "message"], findings.Select(f => new[]
+        {
+            QualityResult.StatusName(f.Status).ToUpperInvariant(), f.Check, f.Subject,
+            f.Value is { } v ? $"{v.ToString("0.###", CultureInfo.InvariantCulture)} {f.Unit}".Trim() : "-",
+            f.WarnAt is { } w ? $"{w.ToString(CultureInfo.InvariantCulture)} / {f.FailAt?.ToString(CultureInfo.InvariantCulture)}" : "-",
+            f.Message,
+        }));
+        Console.WriteLine($"{findings.Count(f => f.Status == QualityStatus.Fail)} fail, {findings.Count(f => f.Status == QualityStatus.Warn)} warn, "
+            + $"{findings.Count(f => f.Status == QualityStatus.Ok)} ok, {findings.Count(f => f.Status == QualityStatus.Skipped)} skipped.");
+    }
+}

@@ -1,0 +1,122 @@
+using Atalaya.Access;
+using Atalaya.Collect;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Jobs;
+using Atalaya.Engine.Quality;
+using Atalaya.Hosting;
+using Atalaya.Kpi;
+
+namespace Atalaya.Quality;
+
+/// <summary>
+/// <c>GET /api/quality</c> (CONTRACT §3): the findings of the newest data-quality run (or of the run
+/// named by <c>run_id</c>), worst first, optionally only some checks or statuses. Operations data
+/// like the pipeline runs: admin and analyst tokens, every call audited.
+/// </summary>
+public static class QualityEndpoints
+{
+    private static readonly Role[] Readers = [Role.Admin, Role.Analyst];
+
+    public static IEndpointRouteBuilder MapQuality(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/api/quality", (HttpContext c, HubState s) => AccessEndpoints.OperationAsync(c, s, ["check", "status", "run_id"], Readers,
+            "Data-quality results are operations data for admin and analyst tokens", (hub, _) =>
+            {
+                var query = c.Request.Query;
+                var checks = List(query, "check", QualityResults.Checks);
+                var statuses = List(query, "status", ["ok", "warn", "fail", "skipped"])?
+                    .Select(t => QualityResult.TryParseStatus(t, out var st) ? st : default).ToHashSet();
+                string? runId;
+                if (query.TryGetValue("run_id", out var r))
+                {
+                    runId = r.ToString();
+                    if (QualityResults.Read(hub.Database, runId).Count == 0)
+                    {
+                        throw new BodyException(StatusCodes.Status404NotFound, $"run_id: no data-quality results for '{runId}'; see GET /api/runs?job={JobCatalog.QualityJob}.");
+                    }
+                }
+                else
+                {
+                    runId = QualityResults.LatestRun(hub.Database);
+                }
+                var all = runId is null ? [] : QualityResults.Read(hub.Database, runId);
+                var shown = all.Where(x => (checks is null || checks.Contains(x.Check)) && (statuses is null || statuses.Contains(x.Status))).ToList();
+                return (KpiJson.Write(w =>
+                {
+                    w.WriteStartObject();
+                    if (runId is null)
+                    {
+                        w.WriteNull("run_id");
+                        w.WriteNull("checked_at");
+                        w.WriteNull("status");
+                    }
+                    else
+                    {
+                        w.WriteString("run_id", runId);
+                        w.WriteString("checked_at", PipelineRuns.Iso(all[0].CheckedAt));
+                        // The run's overall status is over every finding, whatever the filters show.
+                        w.WriteString("status", QualityResult.StatusName(QualityResults.Worst(all)));
+                    }
+                    w.WriteStartObject("counts");
+                    foreach (var st in Enum.GetValues<QualityStatus>())
+                    {
+                        w.WriteNumber(QualityResult.StatusName(st), all.Count(x => x.Status == st));
+                    }
+                    w.WriteEndObject();
+                    w.WriteStartArray("data");
+                    foreach (var x in shown)
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("check", x.Check);
+                        w.WriteString("subject", x.Subject);
+                        w.WriteString("status", QualityResult.StatusName(x.Status));
+                        Number(w, "value", x.Value);
+                        w.WriteString("unit", x.Unit);
+                        Number(w, "warn_at", x.WarnAt);
+                        Number(w, "fail_at", x.FailAt);
+                        w.WriteString("message", x.Message);
+                        w.WriteString("checked_at", PipelineRuns.Iso(x.CheckedAt));
+                        w.WriteString("run_id", x.RunId);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                    w.WriteEndObject();
+                }), shown.Count, StatusCodes.Status200OK, null);
+            })).WithName("Quality").WithTags("Quality")
+            .WithSummary("Data-quality findings of the newest dq_health run (or run_id), worst first: freshness, mart_freshness, null_rate, volume, schema_drift, consistency, quarantine, pipeline; status ok, warn, fail or skipped. Admin and analyst.")
+            .QueryParameters(
+                ("check", "Comma list of checks: " + string.Join(", ", QualityResults.Checks) + "."),
+                ("status", "Comma list of statuses: ok, warn, fail, skipped."),
+                ("run_id", "A dq_health run (see /api/runs?job=dq_health); default the newest."));
+        return app;
+    }
+
+    private static HashSet<string>? List(IQueryCollection query, string name, IReadOnlyList<string> allowed)
+    {
+        if (!query.TryGetValue(name, out var v))
+        {
+            return null;
+        }
+        var items = v.ToString().Split(',', StringSplitOptions.TrimEntries);
+        foreach (var item in items)
+        {
+            if (!allowed.Contains(item))
+            {
+                throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{item}' is not one of {string.Join(", ", allowed)}");
+            }
+        }
+        return [.. items];
+    }
+
+    private static void Number(System.Text.Json.Utf8JsonWriter w, string name, double? value)
+    {
+        if (value is { } v)
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+}
