@@ -173,7 +173,7 @@ public sealed class BlockCodecTests
                            j.value                                    AS event
                     FROM event_blocks b,
                          json_each(CASE b.encoding WHEN 'deflate' THEN atalaya_inflate(b.events) ELSE CAST(b.events AS TEXT) END) j;
-                PRAGMA user_version = 4;
+                PRAGMA user_version = 5;
                 """;
             command.ExecuteNonQuery();
             transaction.Commit();
