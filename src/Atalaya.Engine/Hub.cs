@@ -49,14 +49,17 @@ public sealed class Hub : IAsyncDisposable
         {
             fx = FxRateTable.Load(connection);
         }
-        var log = EventLog.Open(database);
-        // Loaded before the log is followed and before anything can be appended: no event is
-        // missed or applied twice.
+        // The dedupe index and the KPI projection are independent and each takes seconds at 10M
+        // events (most of it the first touch of their memory), so they load on two threads. The
+        // projection is loaded before the log is followed and before anything can be appended (the
+        // pipeline does not exist yet): no event is missed or applied twice.
+        var opening = Task.Run(() => EventLog.Open(database));
         var kpis = new KpiEngine(KpiDictionary.Default, time);
         using (var connection = database.Connect())
         {
             kpis.Load(connection, SnapshotPath(dataDirectory));
         }
+        var log = opening.GetAwaiter().GetResult();
         kpis.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
         return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory };

@@ -94,7 +94,7 @@ public sealed class KpiEngine
             {
                 using var file = new FileStream(snapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
                 var candidate = new KpiProjection();
-                candidate.Load(file);
+                candidate.Load(file, () => new FileStream(snapshotPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20));
                 if (candidate.LastSeq <= MaxStoredSeq(connection))
                 {
                     Projection = candidate;

@@ -128,6 +128,24 @@ public sealed class RollupTests
             {
                 Assert.Null(hub.Kpis.SnapshotProblem);
                 Assert.True(hub.Kpis.SnapshotSeq > 0, "the snapshot was not read");
+                // The visit log read back and the customer history derived after the load hold what the events say.
+                AssertRollupMatchesEvents(hub.Kpis.Projection, ReferenceData.FromStored(StoredEvents.All(directory)));
+                Assert.Equal(rollup, Describe(hub.Kpis.Projection.Rollup));
+                Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
+            }
+
+            // A snapshot of an older format (9, the one before the page views per hour and the visit log) is
+            // not misread: it is set aside and the projection rebuilt from the raw events.
+            var snapshot = File.ReadAllBytes(Hub.SnapshotPath(directory));
+            var versionAt = 1 + "atalaya-kpi-projection".Length;
+            Assert.Equal(12, BitConverter.ToInt32(snapshot, versionAt));
+            BitConverter.GetBytes(9).CopyTo(snapshot, versionAt);
+            File.WriteAllBytes(Hub.SnapshotPath(directory), snapshot);
+            await using (var hub = Hub.Open(directory))
+            {
+                Assert.Contains("not a snapshot of this format", hub.Kpis.SnapshotProblem);
+                Assert.Equal(0, hub.Kpis.SnapshotSeq);
+                AssertRollupMatchesEvents(hub.Kpis.Projection, ReferenceData.FromStored(StoredEvents.All(directory)));
                 Assert.Equal(rollup, Describe(hub.Kpis.Projection.Rollup));
                 Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
             }
@@ -197,8 +215,8 @@ public sealed class RollupTests
 
     /// <summary>
     /// The rollup against the events: counted purchases (orders, units, GMV), payments, leads and
-    /// counted final statuses from the kind columns; orders, sessions and bounces per hour from the
-    /// reference's reading of the stored events; no count below zero.
+    /// counted final statuses, page views and store visits from the kind columns; orders, sessions, bounces and page views per hour from the reference's reading of
+    /// the stored events; no count below zero.
     /// </summary>
     private static void AssertRollupMatchesEvents(KpiProjection projection, ReferenceData reference)
     {
@@ -220,12 +238,41 @@ public sealed class RollupTests
         Assert.Equal(delivered, Total(rollup.Finals, HourRollup.FinalDelivered));
 
         static long Hour(DateTimeOffset t) => (long)Math.Floor(t.ToUnixTimeMilliseconds() / (double)HourRollup.HourMs);
+
+        // The customer history: each user's first counted purchase, the customers, orders and GMV per hour.
+        var firstOrders = counted.Where(k => purchases.User[k] != 0).GroupBy(k => purchases.User[k]).ToDictionary(g => g.Key, g => g.Min(k => purchases.Ts[k]));
+        Assert.Equal(firstOrders.Count, projection.Customers.Customers);
+        for (var user = 1; user <= projection.Pools.Users.Count; user++)
+        {
+            Assert.Equal(firstOrders.GetValueOrDefault(user, long.MaxValue), projection.Customers.FirstOrder(user));
+        }
+        Assert.Equal(counted.Count, Total(projection.Customers.Hours, 0));
+        Assert.Equal(counted.Sum(k => purchases.Amount[k]), Sum(projection.Customers.Hours, 0), 6);
+
+        // The visit log: the distinct users of each hour are the reference's.
+        var visits = projection.Visits;
+        Assert.True(visits.Complete && visits.Count > 0);
+        var logged = new SortedDictionary<long, long>();
+        foreach (var hourUsers in Enumerable.Range(0, visits.Count).GroupBy(e => visits.Hours[e], e => visits.Users[e]))
+        {
+            logged[hourUsers.Key] = hourUsers.Distinct().Count();
+        }
+        var expected = new SortedDictionary<long, long>(reference.Events.Where(e => e.User is not null)
+            .GroupBy(e => Hour(e.Timestamp)).ToDictionary(g => g.Key, g => (long)g.Select(e => e.User).Distinct().Count()));
+        Assert.Equal(expected, logged);
+        Assert.True(visits.Count < reference.Events.Count, "the visit log keeps an entry per event");
+
+        Assert.True(rollup.ViewHours.Count > 0, "no page views in the rollup");
+        Assert.Equal(projection.Kinds[EventKind.PageView].Count, Total(rollup.ViewHours, HourRollup.ViewPageViews));
+        Assert.Equal(projection.Kinds[EventKind.StoreVisited].Count, Total(rollup.ViewHours, HourRollup.ViewStoreVisits));
+
         Assert.Equal(Expected(reference.Orders.Select(o => Hour(o.Timestamp))), PerHour(rollup.Orders, HourRollup.OrderCount));
         Assert.Equal(Expected(reference.Sessions.Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionCount));
         Assert.Equal(Expected(reference.Sessions.Where(s => s.EventCount == 1).Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionBounces));
         Assert.Equal(reference.Sessions.Sum(s => s.DurationSeconds * 1000), Sum(rollup.Sessions, HourRollup.SessionDurationMs), 3);
+        Assert.Equal(Expected(reference.Events.Where(e => e.Type == "page_view").Select(e => Hour(e.Timestamp))), PerHour(rollup.ViewHours, HourRollup.ViewPageViews));
 
-        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 2), (rollup.Sessions, 7) })
+        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 2), (rollup.Sessions, 7), (rollup.ViewHours, 2) })
         {
             for (var column = 0; column < columns; column++)
             {
@@ -281,7 +328,7 @@ public sealed class RollupTests
         foreach (var (name, table, counts, sums) in new[]
         {
             ("orders", rollup.Orders, 2, 1), ("payments", rollup.Payments, 2, 1), ("leads", rollup.Leads, 1, 0),
-            ("finals", rollup.Finals, 2, 3), ("sessions", rollup.Sessions, 7, 1),
+            ("finals", rollup.Finals, 2, 3), ("sessions", rollup.Sessions, 7, 1), ("view hours", rollup.ViewHours, 2, 0),
         })
         {
             var keys = table.Keys.ToArray();

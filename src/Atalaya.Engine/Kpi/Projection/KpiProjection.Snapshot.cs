@@ -10,7 +10,10 @@ namespace Atalaya.Engine.Kpi.Projection;
 public sealed partial class KpiProjection
 {
     private const string Magic = "atalaya-kpi-projection";
-    private const int FormatVersion = 9;
+    // 12 (10 and 11 were short-lived layouts on a branch): the hour rollup's page views and store
+    // visits per hour, the visit log, and the chunk section's length before it, so that section
+    // can be read on a second thread.
+    private const int FormatVersion = 12;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -29,6 +32,10 @@ public sealed partial class KpiProjection
             pool.Write(w);
         }
         Combos.Write(w);
+        // The chunk section's length goes before it (patched once written), so a reader can skip it.
+        w.Flush();
+        var lengthAt = stream.Position;
+        w.Write(0L);
         w.Write(_chunks.Count);
         foreach (var c in _chunks)
         {
@@ -45,6 +52,12 @@ public sealed partial class KpiProjection
             }
             ProjectionSnapshot.WriteArray<int>(w, c.Combos.Order().ToArray());
         }
+        w.Flush();
+        var end = stream.Position;
+        stream.Position = lengthAt;
+        w.Write(end - lengthAt - sizeof(long));
+        w.Flush();
+        stream.Position = end;
         ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw);
         ProjectionSnapshot.WriteArray<int>(w, _orderFirst.Raw);
         ProjectionSnapshot.WriteArray<StoreRow>(w, _stores.Raw);
@@ -70,11 +83,17 @@ public sealed partial class KpiProjection
         _items.Write(w);
         Kinds.Write(w);
         Rollup.Write(w);
+        Visits.Write(w);
         w.Write(Magic);
     }
 
-    /// <summary>Reads a snapshot into this (empty) projection; throws <see cref="InvalidDataException"/> if it is not one this build wrote.</summary>
-    public void Load(Stream stream)
+    /// <summary>
+    /// Reads a snapshot into this (empty) projection; throws <see cref="InvalidDataException"/> if
+    /// it is not one this build wrote. With <paramref name="reopen"/> (a second stream over the same
+    /// bytes) the event chunks, about a third of the file, are read on another thread meanwhile:
+    /// at 10M events most of a load is the first touch of fresh memory, which two cores share.
+    /// </summary>
+    public void Load(Stream stream, Func<Stream>? reopen = null)
     {
         using var r = new BinaryReader(stream, System.Text.Encoding.UTF8, leaveOpen: true);
         if (r.ReadString() != Magic || r.ReadInt32() != FormatVersion)
@@ -92,8 +111,46 @@ public sealed partial class KpiProjection
             pool.Read(r);
         }
         Combos.Read(r);
-        var chunks = r.ReadInt32();
-        for (var k = 0; k < chunks; k++)
+        var chunkBytes = r.ReadInt64();
+        var chunksAt = stream.Position;
+        if (chunkBytes < sizeof(int) || chunksAt + chunkBytes > stream.Length)
+        {
+            throw new InvalidDataException("a chunk section of the wrong length");
+        }
+        Task<List<EventChunk>>? chunksRead = null;
+        if (reopen is null)
+        {
+            _chunks.AddRange(ReadChunks(r));
+        }
+        else
+        {
+            chunksRead = Task.Run(() =>
+            {
+                using var second = reopen();
+                second.Position = chunksAt;
+                using var reader = new BinaryReader(second, System.Text.Encoding.UTF8, leaveOpen: true);
+                return ReadChunks(reader);
+            });
+            stream.Position = chunksAt + chunkBytes;
+        }
+        try
+        {
+            LoadAfterChunks(r);
+        }
+        finally
+        {
+            // Waited for even when the rest failed, so no read outlives the load.
+            if (chunksRead is not null)
+            {
+                _chunks.AddRange(chunksRead.GetAwaiter().GetResult());
+            }
+        }
+    }
+
+    private static List<EventChunk> ReadChunks(BinaryReader r)
+    {
+        var chunks = new List<EventChunk>();
+        for (var k = r.ReadInt32(); k > 0; k--)
         {
             var c = new EventChunk { Count = r.ReadInt32(), MinTs = r.ReadInt64(), MaxTs = r.ReadInt64() };
             ProjectionSnapshot.ReadInto(r, c.Ts);
@@ -105,8 +162,14 @@ public sealed partial class KpiProjection
                 ProjectionSnapshot.ReadInto(r, column);
             }
             c.Combos.UnionWith(ProjectionSnapshot.ReadArray<int>(r));
-            _chunks.Add(c);
+            chunks.Add(c);
         }
+        return chunks;
+    }
+
+    /// <summary>Everything after the chunk section: tables, kinds, rollup, visit log, then what is derived from them.</summary>
+    private void LoadAfterChunks(BinaryReader r)
+    {
         _sessions.Raw = ProjectionSnapshot.ReadArray<SessionRow>(r);
         _orderFirst.Raw = ProjectionSnapshot.ReadArray<int>(r);
         _stores.Raw = ProjectionSnapshot.ReadArray<StoreRow>(r);
@@ -125,6 +188,7 @@ public sealed partial class KpiProjection
         _items.Read(r);
         Kinds.Read(r);
         Rollup.Read(r);
+        Visits.Read(r);
         if (r.ReadString() != Magic)
         {
             throw new InvalidDataException("the snapshot is truncated");
@@ -133,6 +197,7 @@ public sealed partial class KpiProjection
         {
             Pools.KindOf(type);
         }
+        Customers.Rebuild(Kinds[EventKind.PurchaseCompleted]);
         var sessions = _sessions.Raw;
         for (var id = 1; id < sessions.Length; id++)
         {

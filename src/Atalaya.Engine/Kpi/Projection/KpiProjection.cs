@@ -49,6 +49,12 @@ public sealed partial class KpiProjection
     /// <summary>Additive facts per UTC hour × combination, kept in step with the tables below.</summary>
     public HourRollup Rollup { get; } = new();
 
+    /// <summary>Each user's first counted purchase and the counted purchases per hour, for customer KPIs over everything.</summary>
+    public CustomerHistory Customers { get; } = new();
+
+    /// <summary>(hour, user) runs of catalog events, for distinct visitors over everything.</summary>
+    public VisitLog Visits { get; } = new();
+
     /// <summary>Events in the projection.</summary>
     public long Count => Interlocked.Read(ref _count);
 
@@ -194,6 +200,10 @@ public sealed partial class KpiProjection
             return;
         }
         Rollup.Add(f.Kind, f.TimestampMs, comboId, amount);
+        if (f.User != 0)
+        {
+            Visits.Add(f.TimestampMs, f.User);
+        }
         if (KindIndex.IsRich(f.Kind))
         {
             // The kind's own columns carry the facts; the chunk keeps the entry's position.
@@ -251,6 +261,10 @@ public sealed partial class KpiProjection
         var kind = Kinds[chunk.Kind[i]];
         var k = chunk.Aux[i];
         kind.SetCounted(k, counted);
+        if (chunk.Kind[i] == EventKind.PurchaseCompleted)
+        {
+            Customers.Counted(kind, k, counted);
+        }
         Rollup.Counted(chunk.Kind[i], kind.Ts[k], kind.Combo[k], kind.Amount[k], kind.Aux[k], Commission(index), counted);
     }
 

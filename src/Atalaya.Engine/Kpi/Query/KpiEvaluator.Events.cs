@@ -24,14 +24,20 @@ internal sealed partial class KpiEvaluator
         }
         var stores = Needs(KpiId.ActiveStores) ? new DistinctPairs(_projection.Pools.Stores.Count + 1) : null;
         var rollup = RollupServes();
+        var everything = rollup && _scope.MatchesEverything && _scope.GroupBy.Count == 0;
         if (rollup)
         {
             AddUpFromRollup(stores);
         }
+        if (everything)
+        {
+            ViewsFromRollup();
+        }
         foreach (var kind in CountedKinds)
         {
             if (!NeedsKind(kind) || (rollup && kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded
-                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged))
+                or EventKind.PaymentFailed or EventKind.LeadCreated or EventKind.OrderStatusChanged)
+                || (everything && kind is EventKind.PageView or EventKind.StoreVisited))
             {
                 continue;
             }
@@ -317,6 +323,11 @@ internal sealed partial class KpiEvaluator
     /// <summary>Hands each (cell, user) of the range's catalog events matching the filters to <paramref name="sink"/>.</summary>
     private void VisitUsers<TSink>(TSink sink) where TSink : struct, IUserSink
     {
+        if (_scope.MatchesEverything && _scope.GroupBy.Count == 0 && RollupServes() && _projection.Visits.Complete)
+        {
+            VisitUsersFromLog(sink);
+            return;
+        }
         var cells = ComboCells();
         foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
         {
@@ -347,6 +358,45 @@ internal sealed partial class KpiEvaluator
                     period = _grid.Find(t);
                 }
                 sink.Add(cell + period, user);
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="VisitUsers{TSink}"/> from the projection's <see cref="VisitLog"/> for a query over
+    /// everything whose period boundaries are whole UTC hours: each entry's hour lies in one period,
+    /// and there are several times fewer entries than events.
+    /// </summary>
+    private void VisitUsersFromLog<TSink>(TSink sink) where TSink : struct, IUserSink
+    {
+        HourRollup.TryHour(_grid.Start, out var from);
+        HourRollup.TryHour(_grid.End, out var to);
+        CellsOf(0);
+        var log = _projection.Visits;
+        var hours = log.Hours;
+        var users = log.Users;
+        // Each hour's period from a table, unless the range is so long (over a century) that the
+        // table would cost more than a search per entry.
+        const int MaxTable = 1 << 20;
+        var span = (long)to - from;
+        var periodOf = new int[Math.Min(span, MaxTable)];
+        for (var h = 0; h < periodOf.Length; h++)
+        {
+            periodOf[h] = _grid.Find((from + h) * HourRollup.HourMs);
+        }
+        foreach (var (start, length) in log.BlocksIn(from, to))
+        {
+            for (var e = start; e < start + length; e++)
+            {
+                var hour = (long)hours[e] - from;
+                if (hour < periodOf.Length && hour >= 0)
+                {
+                    sink.Add(periodOf[hour], users[e]);
+                }
+                else if (hour >= 0 && hour < span)
+                {
+                    sink.Add(_grid.Find(hours[e] * HourRollup.HourMs), users[e]);
+                }
             }
         }
     }

@@ -67,6 +67,10 @@ internal sealed partial class KpiEvaluator
     /// </summary>
     private void EvaluateCustomers()
     {
+        if (EvaluateCustomersFromHistory())
+        {
+            return;
+        }
         var slots = _scope.GroupCount * (_grid.Count + 1);
         var cardinality = _projection.Pools.Users.Count + 1;
         if (slots <= 8)
@@ -180,6 +184,134 @@ internal sealed partial class KpiEvaluator
                 cells[p].Returning = returning[slot + p + 1];
                 cells[p].Ltv = customers == 0 ? null : sum / customers;
             }
+        }
+    }
+
+    /// <summary>
+    /// The customer KPIs of a query over everything (no filter, scope or group_by) from the
+    /// projection's <see cref="CustomerHistory"/>: only the counted purchases from the range's
+    /// start on are read. Each user's slots are "before the range" (their first order, looked up),
+    /// the periods they ordered in, and "after the range"; the lowest is the slot of their first
+    /// order, as in the full pass. Orders, GMV and customers before the range are the history's
+    /// totals minus what was read. False when the query does not qualify (then every purchase is read).
+    /// </summary>
+    private bool EvaluateCustomersFromHistory()
+    {
+        var history = _projection.Customers;
+        var slots = _grid.Count + 2;
+        if (!UseRollup || _scope.GroupBy.Count > 0 || !_scope.MatchesEverything || !history.Complete || slots > 64
+            || _grid.Start % HourRollup.HourMs != 0 || !HourRollup.TryHour(_grid.Start, out var startHour))
+        {
+            return false;
+        }
+        var cardinality = _projection.Pools.Users.Count + 1;
+        if (slots <= 8)
+        {
+            EvaluateCustomersFromHistory(new UserMasks<byte>(cardinality), startHour);
+        }
+        else if (slots <= 16)
+        {
+            EvaluateCustomersFromHistory(new UserMasks<ushort>(cardinality), startHour);
+        }
+        else if (slots <= 32)
+        {
+            EvaluateCustomersFromHistory(new UserMasks<uint>(cardinality), startHour);
+        }
+        else
+        {
+            EvaluateCustomersFromHistory(new UserMasks<ulong>(cardinality), startHour);
+        }
+        return true;
+    }
+
+    private void EvaluateCustomersFromHistory<T>(UserMasks<T> masks, int startHour) where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    {
+        using var owned = masks;
+        var history = _projection.Customers;
+        var periods = _grid.Count;
+        var after = periods + 1;
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var ts = columns.Ts;
+        var users = columns.User;
+        var amounts = columns.Amount;
+        var counted = columns.Counted;
+        var gmv = new double[periods + 2];
+        var hasOrders = false;
+        var period = 0;
+        foreach (var (start, length) in columns.BlocksIn(_grid.Start, long.MaxValue))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = ts[k];
+                if (!counted[k] || t < _grid.Start)
+                {
+                    continue;
+                }
+                var slot = after;
+                if (t < _grid.End)
+                {
+                    if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                    {
+                        period = _grid.Find(t);
+                    }
+                    slot = period + 1;
+                    hasOrders = true;
+                }
+                gmv[slot] += amounts[k];
+                var user = users[k];
+                if (user != 0)
+                {
+                    masks.Add(user, slot);
+                    if (history.FirstOrder(user) < _grid.Start)
+                    {
+                        masks.Add(user, 0);
+                    }
+                }
+            }
+        }
+        // Before the range: the hours before its start (it starts on a whole hour).
+        long ordersBefore = 0;
+        double gmvBefore = 0;
+        var hours = history.Hours;
+        var keys = hours.Keys;
+        var orders = hours.Counts(0);
+        var sums = hours.Sums(0);
+        for (var e = 0; e < keys.Length; e++)
+        {
+            if (RollupTable.HourOf(keys[e]) < startHour)
+            {
+                ordersBefore += orders[e];
+                gmvBefore += sums[e];
+            }
+        }
+        if (!hasOrders && ordersBefore == 0)
+        {
+            return;
+        }
+        var firsts = new long[periods + 2];
+        var returning = new long[periods + 2];
+        long fromRange = 0;
+        foreach (var user in masks.Users)
+        {
+            var mask = masks[user];
+            var first = System.Numerics.BitOperations.TrailingZeroCount(mask);
+            firsts[first]++;
+            fromRange += first > 0 ? 1 : 0;
+            for (var later = mask & (mask - 1); later != 0; later &= later - 1)
+            {
+                returning[System.Numerics.BitOperations.TrailingZeroCount(later)]++;
+            }
+        }
+        var cells = CellsOf(0);
+        var sum = gmvBefore;
+        long customers = history.Customers - fromRange;
+        for (var p = 0; p < periods; p++)
+        {
+            sum += gmv[p + 1];
+            customers += firsts[p + 1];
+            cells[p].NewCustomers = firsts[p + 1];
+            cells[p].Returning = returning[p + 1];
+            cells[p].Ltv = customers == 0 ? null : sum / customers;
         }
     }
 
@@ -306,8 +438,121 @@ internal sealed partial class KpiEvaluator
         }
     }
 
-    /// <summary>store_churn_rate: stores with an order in the previous whole period and none in this one.</summary>
+    /// <summary>
+    /// store_churn_rate: stores with an order in the previous whole period and none in this one.
+    /// Every period's window and its previous window are cut into the elementary intervals their
+    /// boundaries make (9 for a summary's 8 days); one pass over the counted purchases from the
+    /// earliest previous window sets, per (group, store), a bit for each interval it sold in, and
+    /// each period then reads its windows as two masks. Grids with more than 64 intervals take the
+    /// per-group lists.
+    /// </summary>
     private void EvaluateStoreChurn()
+    {
+        var cuts = _grid.Bounds.Concat(_grid.PreviousStart).Concat(_grid.PreviousEnd).Distinct().Order().ToArray();
+        if (cuts.Length - 1 > 64)
+        {
+            EvaluateStoreChurnByLists();
+            return;
+        }
+        var periods = _grid.Count;
+        var currentMask = new ulong[periods];
+        var previousMask = new ulong[periods];
+        for (var p = 0; p < periods; p++)
+        {
+            currentMask[p] = IntervalMask(cuts, _grid.Bounds[p], _grid.Bounds[p + 1]);
+            previousMask[p] = IntervalMask(cuts, _grid.PreviousStart[p], _grid.PreviousEnd[p]);
+        }
+        var from = cuts[0];
+        var to = cuts[^1];
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var ts = columns.Ts;
+        var combos = columns.Combo;
+        var counted = columns.Counted;
+        var comboCells = ComboCells();
+        // (group << 32 | store) → intervals with an order.
+        var active = new Dictionary<long, ulong>();
+        var interval = 0;
+        foreach (var (start, length) in columns.BlocksIn(from, to))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = ts[k];
+                if (t < from || t >= to || !counted[k])
+                {
+                    continue;
+                }
+                var cell = comboCells[combos[k]];
+                if (cell == UnknownCell)
+                {
+                    cell = comboCells[combos[k]] = ComboCell(combos[k]);
+                }
+                var store = _projection.Combos[combos[k]].Store;
+                if (cell < 0 || store == 0)
+                {
+                    continue;
+                }
+                if (t < cuts[interval] || t >= cuts[interval + 1])
+                {
+                    interval = Array.BinarySearch(cuts, t);
+                    interval = interval >= 0 ? interval : ~interval - 1;
+                }
+                var key = ((long)(cell / periods) << 32) | (uint)store;
+                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(active, key, out _) |= 1UL << interval;
+            }
+        }
+        var groups = _scope.GroupCount;
+        var previous = new long[groups * periods];
+        var churned = new long[groups * periods];
+        var seen = new bool[groups];
+        foreach (var (key, mask) in active)
+        {
+            var group = (int)(key >> 32);
+            seen[group] = true;
+            for (var p = 0; p < periods; p++)
+            {
+                if ((mask & previousMask[p]) != 0)
+                {
+                    previous[(group * periods) + p]++;
+                    if ((mask & currentMask[p]) == 0)
+                    {
+                        churned[(group * periods) + p]++;
+                    }
+                }
+            }
+        }
+        for (var group = 0; group < groups; group++)
+        {
+            if (!seen[group])
+            {
+                continue;
+            }
+            var cells = CellsOf(group);
+            for (var p = 0; p < periods; p++)
+            {
+                if (previous[(group * periods) + p] > 0)
+                {
+                    cells[p].Churn = 100.0 * churned[(group * periods) + p] / previous[(group * periods) + p];
+                }
+            }
+        }
+    }
+
+    /// <summary>The elementary intervals (between consecutive <paramref name="cuts"/>) that make up [from, to).</summary>
+    private static ulong IntervalMask(long[] cuts, long from, long to)
+    {
+        ulong mask = 0;
+        for (var i = 0; i < cuts.Length - 1; i++)
+        {
+            if (cuts[i] >= from && cuts[i + 1] <= to)
+            {
+                mask |= 1UL << i;
+            }
+        }
+        return mask;
+    }
+
+    /// <summary>store_churn_rate from each group's time-ordered order list (any number of periods).</summary>
+    private void EvaluateStoreChurnByLists()
     {
         var from = _grid.PreviousStart.Min();
         foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, FactValue.Store, countedOnly: true))

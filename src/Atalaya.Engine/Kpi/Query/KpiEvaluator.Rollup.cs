@@ -29,25 +29,29 @@ internal sealed partial class KpiEvaluator
     private int PeriodBits => System.Numerics.BitOperations.Log2((uint)_grid.Count) + 1;
 
     /// <summary>
-    /// For each entry of <paramref name="table"/>: (group &lt;&lt; <see cref="PeriodBits"/>) | period when its hour is in the
-    /// grid and its combination matches the filters, else -1. Each combination's group is looked up
-    /// once and each block's hours map to periods by the grid, so the family loops below are plain
-    /// array reads. The array is rented; give it back with <see cref="ReturnCells"/>.
+    /// The blocks of <paramref name="table"/>'s entries that may hold an hour of the grid and, for
+    /// each entry in them: (group &lt;&lt; <see cref="PeriodBits"/>) | period when its hour is in the
+    /// grid and its combination matches the filters, else -1 (entries outside the blocks are left
+    /// unset: the family loops read only the blocks, so a query pays for its range, not for the
+    /// whole table). Each combination's group is looked up once and each block's hours map to
+    /// periods by the grid, so the family loops below are plain array reads. The array is rented;
+    /// give it back with <see cref="ReturnCells"/>.
     /// </summary>
-    private int[] EntryCells(RollupTable table)
+    private (int[] Cells, List<(int Start, int Length)> Blocks) EntryCells(RollupTable table)
     {
         HourRollup.TryHour(_grid.Start, out var from);
         HourRollup.TryHour(_grid.End, out var to);
         var keys = table.Keys;
         var cells = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, keys.Length));
-        cells.AsSpan(0, keys.Length).Fill(-1);
+        var blocks = table.BlocksIn(from, to).ToList();
         var groups = ComboCells();
         var bits = PeriodBits;
         var period = 0;
-        foreach (var (start, length) in table.BlocksIn(from, to))
+        foreach (var (start, length) in blocks)
         {
             for (var e = start; e < start + length; e++)
             {
+                cells[e] = -1;
                 var hour = RollupTable.HourOf(keys[e]);
                 if (hour < from || hour >= to)
                 {
@@ -71,7 +75,7 @@ internal sealed partial class KpiEvaluator
                 cells[e] = ((first / _grid.Count) << bits) | period;
             }
         }
-        return cells;
+        return (cells, blocks);
     }
 
     private static void ReturnCells(int[] cells) => System.Buffers.ArrayPool<int>.Shared.Return(cells);
@@ -86,27 +90,30 @@ internal sealed partial class KpiEvaluator
         if (NeedsKind(EventKind.PurchaseCompleted))
         {
             var t = rollup.Orders;
-            var cells = EntryCells(t);
+            var (cells, blocks) = EntryCells(t);
             var keys = t.Keys;
             var orders = t.Counts(HourRollup.OrderCount);
             var units = t.Counts(HourRollup.OrderUnits);
             var gmv = t.Sums(HourRollup.OrderGmv);
-            for (var e = 0; e < keys.Length; e++)
+            foreach (var (start, length) in blocks)
             {
-                var c = cells[e];
-                if (c < 0)
+                for (var e = start; e < start + length; e++)
                 {
-                    continue;
-                }
-                var (group, period) = (c >> bits, c & mask);
-                ref var cell = ref _cells[group][period];
-                cell.Orders += orders[e];
-                cell.Units += units[e];
-                cell.Gmv += gmv[e];
-                var store = stores is null ? 0 : _projection.Combos[RollupTable.ComboOf(keys[e])].Store;
-                if (store != 0 && orders[e] > 0)
-                {
-                    stores!.Add((group * periods) + period, store);
+                    var c = cells[e];
+                    if (c < 0)
+                    {
+                        continue;
+                    }
+                    var (group, period) = (c >> bits, c & mask);
+                    ref var cell = ref _cells[group][period];
+                    cell.Orders += orders[e];
+                    cell.Units += units[e];
+                    cell.Gmv += gmv[e];
+                    var store = stores is null ? 0 : _projection.Combos[RollupTable.ComboOf(keys[e])].Store;
+                    if (store != 0 && orders[e] > 0)
+                    {
+                        stores!.Add((group * periods) + period, store);
+                    }
                 }
             }
             ReturnCells(cells);
@@ -114,18 +121,21 @@ internal sealed partial class KpiEvaluator
         if (NeedsKind(EventKind.PaymentSucceeded) || NeedsKind(EventKind.PaymentFailed))
         {
             var t = rollup.Payments;
-            var cells = EntryCells(t);
+            var (cells, blocks) = EntryCells(t);
             var succeeded = t.Counts(HourRollup.PaymentSucceeded);
             var failed = t.Counts(HourRollup.PaymentFailed);
             var revenue = t.Sums(HourRollup.PaymentRevenue);
-            for (var e = 0; e < t.Count; e++)
+            foreach (var (start, length) in blocks)
             {
-                if (cells[e] >= 0)
+                for (var e = start; e < start + length; e++)
                 {
-                    ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
-                    cell.PaySucceeded += succeeded[e];
-                    cell.PayFailed += failed[e];
-                    cell.Revenue += revenue[e];
+                    if (cells[e] >= 0)
+                    {
+                        ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
+                        cell.PaySucceeded += succeeded[e];
+                        cell.PayFailed += failed[e];
+                        cell.Revenue += revenue[e];
+                    }
                 }
             }
             ReturnCells(cells);
@@ -133,13 +143,16 @@ internal sealed partial class KpiEvaluator
         if (NeedsKind(EventKind.LeadCreated))
         {
             var t = rollup.Leads;
-            var cells = EntryCells(t);
+            var (cells, blocks) = EntryCells(t);
             var leads = t.Counts(HourRollup.LeadCount);
-            for (var e = 0; e < t.Count; e++)
+            foreach (var (start, length) in blocks)
             {
-                if (cells[e] >= 0)
+                for (var e = start; e < start + length; e++)
                 {
-                    _cells[cells[e] >> bits][cells[e] & mask].Leads += leads[e];
+                    if (cells[e] >= 0)
+                    {
+                        _cells[cells[e] >> bits][cells[e] & mask].Leads += leads[e];
+                    }
                 }
             }
             ReturnCells(cells);
@@ -147,23 +160,55 @@ internal sealed partial class KpiEvaluator
         if (NeedsKind(EventKind.OrderStatusChanged))
         {
             var t = rollup.Finals;
-            var cells = EntryCells(t);
+            var (cells, blocks) = EntryCells(t);
             var delivered = t.Counts(HourRollup.FinalDelivered);
             var deliveredGmv = t.Sums(HourRollup.FinalDeliveredGmv);
             var commissions = t.Sums(HourRollup.FinalCommissions);
             var refunds = t.Sums(HourRollup.FinalRefunds);
-            for (var e = 0; e < t.Count; e++)
+            foreach (var (start, length) in blocks)
             {
-                if (cells[e] >= 0)
+                for (var e = start; e < start + length; e++)
                 {
-                    ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
-                    cell.DeliveredOrders += delivered[e];
-                    cell.DeliveredGmv += deliveredGmv[e];
-                    cell.Commissions += commissions[e];
-                    cell.Refunds += refunds[e];
+                    if (cells[e] >= 0)
+                    {
+                        ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
+                        cell.DeliveredOrders += delivered[e];
+                        cell.DeliveredGmv += deliveredGmv[e];
+                        cell.Commissions += commissions[e];
+                        cell.Refunds += refunds[e];
+                    }
                 }
             }
             ReturnCells(cells);
+        }
+    }
+
+    /// <summary>Page views and store visits of a query over everything, from the rollup's hours.</summary>
+    private void ViewsFromRollup()
+    {
+        if (!NeedsKind(EventKind.PageView) && !NeedsKind(EventKind.StoreVisited))
+        {
+            return;
+        }
+        HourRollup.TryHour(_grid.Start, out var from);
+        HourRollup.TryHour(_grid.End, out var to);
+        var t = _projection.Rollup.ViewHours;
+        var keys = t.Keys;
+        var pageviews = t.Counts(HourRollup.ViewPageViews);
+        var visits = t.Counts(HourRollup.ViewStoreVisits);
+        var cells = CellsOf(0);
+        foreach (var (start, length) in t.BlocksIn(from, to))
+        {
+            for (var e = start; e < start + length; e++)
+            {
+                var hour = RollupTable.HourOf(keys[e]);
+                if (hour >= from && hour < to)
+                {
+                    ref var cell = ref cells[_grid.Find(hour * HourRollup.HourMs)];
+                    cell.Pageviews += pageviews[e];
+                    cell.StoreVisits += visits[e];
+                }
+            }
         }
     }
 
@@ -171,7 +216,7 @@ internal sealed partial class KpiEvaluator
     private void SessionsFromRollup()
     {
         var t = _projection.Rollup.Sessions;
-        var cells = EntryCells(t);
+        var (cells, blocks) = EntryCells(t);
         var bits = PeriodBits;
         var sessions = t.Counts(HourRollup.SessionCount);
         var bounces = t.Counts(HourRollup.SessionBounces);
@@ -181,24 +226,27 @@ internal sealed partial class KpiEvaluator
         var cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
         var viewed = t.Counts(HourRollup.SessionViewed);
         var checkout = t.Counts(HourRollup.SessionCheckout);
-        for (var e = 0; e < t.Count; e++)
+        foreach (var (start, length) in blocks)
         {
-            var c = cells[e];
-            if (c < 0 || sessions[e] == 0)
+            for (var e = start; e < start + length; e++)
             {
-                continue;
+                var c = cells[e];
+                if (c < 0 || sessions[e] == 0)
+                {
+                    continue;
+                }
+                var group = c >> bits;
+                ref var cell = ref _cells[group][c & ((1 << bits) - 1)];
+                MarkInRange(group);
+                cell.Sessions += sessions[e];
+                cell.Bounces += bounces[e];
+                cell.DurationMs += (long)duration[e];
+                cell.SessionsPurchase += purchase[e];
+                cell.SessionsCart += cart[e];
+                cell.SessionsCartNoPurchase += cartNoPurchase[e];
+                cell.SessionsViewed += viewed[e];
+                cell.SessionsCheckout += checkout[e];
             }
-            var group = c >> bits;
-            ref var cell = ref _cells[group][c & ((1 << bits) - 1)];
-            MarkInRange(group);
-            cell.Sessions += sessions[e];
-            cell.Bounces += bounces[e];
-            cell.DurationMs += (long)duration[e];
-            cell.SessionsPurchase += purchase[e];
-            cell.SessionsCart += cart[e];
-            cell.SessionsCartNoPurchase += cartNoPurchase[e];
-            cell.SessionsViewed += viewed[e];
-            cell.SessionsCheckout += checkout[e];
         }
         ReturnCells(cells);
     }

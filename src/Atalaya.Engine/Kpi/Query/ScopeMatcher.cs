@@ -32,7 +32,8 @@ internal sealed class ScopeMatcher
         _matches = new bool[_combos.Count];
         _groupOfCombo = new int[_combos.Count];
         Array.Fill(_groupOfCombo, -1);
-        if (allowed.Length == 0)
+        MatchesEverything = allowed.Length == 0;
+        if (MatchesEverything)
         {
             Array.Fill(_matches, true);
         }
@@ -71,6 +72,9 @@ internal sealed class ScopeMatcher
     }
 
     public IReadOnlyList<int[]> GroupValues => _groupValues;
+
+    /// <summary>No filter and no scope: every combination matches (structures kept over all combinations can answer).</summary>
+    public bool MatchesEverything { get; }
 
     private int _groupCount = -1;
 

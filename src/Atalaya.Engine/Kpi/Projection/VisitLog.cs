@@ -1,0 +1,121 @@
+namespace Atalaya.Engine.Kpi.Projection;
+
+/// <summary>
+/// Who was active when, for distinct visitors over everything (no filter, scope or group_by: the
+/// admin summary and dashboard): one (UTC hour, user) entry per run of a user's catalog events in
+/// the same hour, in arrival order, with zone maps over blocks of entries. A user's events come in
+/// sessions of minutes, so there are several times fewer entries than events, and such a query
+/// whose periods are whole UTC hours counts distinct users over them instead of over every event
+/// of its range (other queries read the events). An entry is added unless its hour is the user's
+/// previous entry's, so the same (hour, user) may appear more than once (after another hour or a
+/// late event): distinct counting makes repeats harmless, and no event's (hour, user) is ever
+/// missing. Without combinations it needs nothing when a store is re-dimensioned. (Keeping the
+/// combination too was tried: a session moves between a store's combination and the plain one so
+/// often that entries were 58 % of events at 10M, for little gain.) Saved with the snapshot.
+/// </summary>
+public sealed class VisitLog
+{
+    public const int Block = 4096;
+
+    private int[] _hour = new int[1024];
+    private int[] _user = new int[1024];
+    private int[] _blockMin = new int[4];
+    private int[] _blockMax = new int[4];
+    /// <summary>Per user, their latest entry (-1: none yet).</summary>
+    private GrowableArray<int> _last = new(-1);
+
+    public int Count { get; private set; }
+
+    public ReadOnlySpan<int> Hours => _hour.AsSpan(0, Count);
+
+    public ReadOnlySpan<int> Users => _user.AsSpan(0, Count);
+
+    /// <summary>False once an event fell outside the hours an int can number: queries then read the events.</summary>
+    public bool Complete { get; private set; } = true;
+
+    /// <summary>A catalog event of <paramref name="user"/> (not 0) was applied.</summary>
+    public void Add(long ts, int user)
+    {
+        if (!HourRollup.TryHour(ts, out var hour))
+        {
+            Complete = false;
+            return;
+        }
+        ref var last = ref _last.At(user);
+        if (last >= 0 && _hour[last] == hour)
+        {
+            return;
+        }
+        if (Count == _hour.Length)
+        {
+            var size = Count + (Count / 2);
+            Array.Resize(ref _hour, size);
+            Array.Resize(ref _user, size);
+        }
+        var block = Count / Block;
+        if (block == _blockMin.Length)
+        {
+            Array.Resize(ref _blockMin, block * 2);
+            Array.Resize(ref _blockMax, block * 2);
+        }
+        if (Count % Block == 0)
+        {
+            _blockMin[block] = hour;
+            _blockMax[block] = hour;
+        }
+        else
+        {
+            _blockMin[block] = Math.Min(_blockMin[block], hour);
+            _blockMax[block] = Math.Max(_blockMax[block], hour);
+        }
+        _hour[Count] = hour;
+        _user[Count] = user;
+        last = Count++;
+    }
+
+    /// <summary>The blocks of entries that may hold an hour in [fromHour, toHour).</summary>
+    public IEnumerable<(int Start, int Length)> BlocksIn(int fromHour, int toHour)
+    {
+        for (var start = 0; start < Count; start += Block)
+        {
+            var block = start / Block;
+            if (_blockMax[block] >= fromHour && _blockMin[block] < toHour)
+            {
+                yield return (start, Math.Min(Block, Count - start));
+            }
+        }
+    }
+
+    internal void Write(BinaryWriter w)
+    {
+        w.Write(Complete);
+        w.Write(Count);
+        ProjectionSnapshot.WriteArray<int>(w, Hours);
+        ProjectionSnapshot.WriteArray<int>(w, Users);
+        ProjectionSnapshot.WriteArray<int>(w, _last.Raw);
+    }
+
+    internal void Read(BinaryReader r)
+    {
+        Complete = r.ReadBoolean();
+        Count = r.ReadInt32();
+        var capacity = Math.Max(1024, Count);
+        _hour = ProjectionSnapshot.ReadArray<int>(r, capacity);
+        _user = ProjectionSnapshot.ReadArray<int>(r, capacity);
+        _last.Raw = ProjectionSnapshot.ReadArray<int>(r);
+        if (Count < 0 || _hour.Length < Count || _user.Length < Count)
+        {
+            throw new InvalidDataException("a visit log of the wrong size");
+        }
+        var blocks = (Count + Block - 1) / Block;
+        _blockMin = new int[Math.Max(4, blocks + 1)];
+        _blockMax = new int[Math.Max(4, blocks + 1)];
+        for (var e = 0; e < Count; e++)
+        {
+            var hour = _hour[e];
+            var block = e / Block;
+            _blockMin[block] = e % Block == 0 ? hour : Math.Min(_blockMin[block], hour);
+            _blockMax[block] = e % Block == 0 ? hour : Math.Max(_blockMax[block], hour);
+        }
+    }
+}
