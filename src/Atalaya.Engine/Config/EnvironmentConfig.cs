@@ -209,35 +209,30 @@ public sealed class EnvironmentConfig
     }
 
     /// <summary>Alerts fire when a figure falls below a threshold: critical must be below warning, both within the KPI's range.</summary>
-    private static void Order(List<string> problems, string name, double critical, double warning, double min, double max)
-    {
-        foreach (var (suffix, value) in new[] { ("critical", critical), ("warning", warning) })
-        {
-            if (double.IsNaN(value) || value < min || value > max)
-            {
-                problems.Add($"kpi.thresholds.{name}_{suffix}: must be from {min.ToString(CultureInfo.InvariantCulture)} to {(max == double.MaxValue ? "any" : max.ToString(CultureInfo.InvariantCulture))}, got {value.ToString(CultureInfo.InvariantCulture)}");
-            }
-        }
-        if (critical > warning)
-        {
-            problems.Add($"kpi.thresholds.{name}_critical ({critical.ToString(CultureInfo.InvariantCulture)}) must not be above {name}_warning ({warning.ToString(CultureInfo.InvariantCulture)}): critical is the lower, more serious level");
-        }
-    }
+    private static void Order(List<string> problems, string name, double critical, double warning, double min, double max) =>
+        Pair(problems, ($"kpi.thresholds.{name}_critical", critical), ($"{name}_warning", warning), min, max, "critical is the lower, more serious level");
 
     /// <summary>Quality limits rise: a larger value is worse, so warn must not be above fail, both from 0 to <paramref name="max"/>.</summary>
     private static void Rising(List<string> problems, string name, string unit, double warn, double fail, double max)
     {
         var suffix = unit.Length == 0 ? "" : "_" + unit;
-        foreach (var (level, value) in new[] { ("warn", warn), ("fail", fail) })
+        Pair(problems, ($"quality.{name}_warn{suffix}", warn), ($"{name}_fail{suffix}", fail), 0, max, "fail is the larger, more serious level");
+    }
+
+    /// <summary>Two limits of one figure: each within [min, max], the first not above the second (the second's key is named without its section).</summary>
+    private static void Pair(List<string> problems, (string Key, double Value) low, (string Key, double Value) high, double min, double max, string why)
+    {
+        var section = low.Key[..(low.Key.LastIndexOf('.') + 1)];
+        foreach (var (key, value) in new[] { low, (section + high.Key, high.Value) })
         {
-            if (double.IsNaN(value) || value < 0 || value > max)
+            if (double.IsNaN(value) || value < min || value > max)
             {
-                problems.Add($"quality.{name}_{level}{suffix}: must be from 0 to {(max == double.MaxValue ? "any" : max.ToString(CultureInfo.InvariantCulture))}, got {value.ToString(CultureInfo.InvariantCulture)}");
+                problems.Add($"{key}: must be from {min.ToString(CultureInfo.InvariantCulture)} to {(max == double.MaxValue ? "any" : max.ToString(CultureInfo.InvariantCulture))}, got {value.ToString(CultureInfo.InvariantCulture)}");
             }
         }
-        if (warn > fail)
+        if (low.Value > high.Value)
         {
-            problems.Add($"quality.{name}_warn{suffix} ({warn.ToString(CultureInfo.InvariantCulture)}) must not be above {name}_fail{suffix} ({fail.ToString(CultureInfo.InvariantCulture)}): fail is the larger, more serious level");
+            problems.Add($"{low.Key} ({low.Value.ToString(CultureInfo.InvariantCulture)}) must not be above {high.Key} ({high.Value.ToString(CultureInfo.InvariantCulture)}): {why}");
         }
     }
 

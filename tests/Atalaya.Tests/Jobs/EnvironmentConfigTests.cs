@@ -21,6 +21,10 @@ public sealed class EnvironmentConfigTests
         Assert.False(config.Retention.Enabled);
         Assert.True(config.Kpi.Thresholds.PaymentSuccessCritical <= prod.Kpi.Thresholds.PaymentSuccessCritical);
         Assert.True(config.Kpi.Thresholds.LeadsCritical <= prod.Kpi.Thresholds.LeadsCritical);
+        // Quality limits: prod warns and fails first.
+        Assert.True(config.Quality.FreshnessFailHours >= prod.Quality.FreshnessFailHours);
+        Assert.True(config.Quality.NullRateWarnPct >= prod.Quality.NullRateWarnPct);
+        Assert.True(config.Quality.VolumeZFail >= prod.Quality.VolumeZFail);
     }
 
     private static string Valid => File.ReadAllText(Path.Combine(Shipped, "dev.yaml"));
@@ -34,6 +38,9 @@ public sealed class EnvironmentConfigTests
     [InlineData("raw_events_months: 24", "raw_events_months: 0", "retention.raw_events_months: must be at least 1, got 0")]
     [InlineData("raw_events_months: 24", "raw_events_months: two", "dev.yaml:")]
     [InlineData("environment: dev", "environment: prod", "environment: is 'prod', but the file is for 'dev'")]
+    [InlineData("null_rate_warn_pct: 5 ", "null_rate_warn_pct: 50 ", "quality.null_rate_warn_pct (50) must not be above null_rate_fail_pct (20)")]
+    [InlineData("volume_z_fail: 6", "volume_z_fail: -1", "quality.volume_z_fail: must be from 0 to any, got -1")]
+    [InlineData("null_rate_warn_pct: 5 ", "null_rat_warn_pct: 5 ", "unknown key 'null_rat_warn_pct'")]
     public void A_mistake_is_named_with_its_key_and_what_is_allowed(string from, string to, string message)
     {
         Assert.Contains(from, Valid);
