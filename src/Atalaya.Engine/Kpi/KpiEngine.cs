@@ -111,22 +111,12 @@ public sealed class KpiEngine
             }
         }
         using var write = Projection.Write();
-        using var command = connection.CreateCommand();
-        command.Parameters.AddWithValue("$after", Projection.LastSeq);
-        long total = 0, loaded = 0;
-        if (progress is not null)
+        var total = progress is null ? 0 : StoredBlocks.CountAfter(connection, Projection.LastSeq);
+        long loaded = 0;
+        foreach (var block in StoredBlocks.After(connection, Projection.LastSeq))
         {
-            command.CommandText = "SELECT coalesce(sum(event_count), 0) FROM event_blocks WHERE first_seq > $after;";
-            total = (long)command.ExecuteScalar()!;
-        }
-        command.CommandText = "SELECT first_seq, events, encoding, event_count FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
-        {
-            var blob = (byte[])reader.GetValue(1);
-            var json = BlockCodec.Decode(reader.GetString(2), blob);
-            Projection.ApplyBlock(json, reader.GetInt64(0));
-            loaded += reader.GetInt64(3);
+            Projection.ApplyBlock(block.Json, block.FirstSeq);
+            loaded += block.Count;
             progress?.Invoke(loaded, total);
         }
         Projection.Published();

@@ -62,33 +62,20 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
         _seen.Clear();
         using var connection = database.Connect();
         var after = Watermark(connection);
-        long events = 0, through = after, total = 0;
-        using (var command = connection.CreateCommand())
+        long events = 0, through = after;
+        var total = progress is null ? 0 : StoredBlocks.CountAfter(connection, after);
+        foreach (var block in StoredBlocks.After(connection, after))
         {
-            command.Parameters.AddWithValue("$after", after);
-            if (progress is not null)
+            using (var document = JsonDocument.Parse(block.Json))
             {
-                command.CommandText = "SELECT coalesce(sum(event_count), 0) FROM event_blocks WHERE first_seq > $after;";
-                total = (long)command.ExecuteScalar()!;
-            }
-            command.CommandText = "SELECT first_seq, event_count, events, encoding FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                var blob = (byte[])reader.GetValue(2);
-                var json = BlockCodec.Decode(reader.GetString(3), blob);
-                using (var block = JsonDocument.Parse(json))
+                foreach (var e in document.RootElement.EnumerateArray())
                 {
-                    foreach (var e in block.RootElement.EnumerateArray())
-                    {
-                        Count(e);
-                    }
+                    Count(e);
                 }
-                var count = reader.GetInt64(1);
-                events += count;
-                through = reader.GetInt64(0) + count - 1;
-                progress?.Invoke(events, total);
             }
+            events += block.Count;
+            through = block.FirstSeq + block.Count - 1;
+            progress?.Invoke(events, total);
         }
         return (events, Save(connection, through));
     }

@@ -94,8 +94,8 @@ public static class QualityResults
         return command.ExecuteScalar() as string;
     }
 
-    /// <summary>A run's findings, worst first, then by check and subject; optionally only some checks or statuses.</summary>
-    public static IReadOnlyList<QualityResult> Read(HubDatabase database, string runId, IReadOnlyCollection<string>? checks = null, IReadOnlyCollection<QualityStatus>? statuses = null)
+    /// <summary>A run's findings, worst first, then by check and subject (empty for an unknown run).</summary>
+    public static IReadOnlyList<QualityResult> Read(HubDatabase database, string runId)
     {
         using var connection = database.Connect();
         using var command = connection.CreateCommand();
@@ -109,17 +109,13 @@ public static class QualityResults
         while (reader.Read())
         {
             QualityResult.TryParseStatus(reader.GetString(2), out var status);
-            var result = new QualityResult(reader.GetString(0), reader.GetString(1), status,
+            results.Add(new QualityResult(reader.GetString(0), reader.GetString(1), status,
                 reader.IsDBNull(3) ? null : reader.GetDouble(3), reader.IsDBNull(4) ? null : reader.GetDouble(4),
                 reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.GetString(6), reader.GetString(7))
             {
                 RunId = runId,
                 CheckedAt = DateTimeOffset.Parse(reader.GetString(8), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
-            };
-            if ((checks is null || checks.Contains(result.Check)) && (statuses is null || statuses.Contains(result.Status)))
-            {
-                results.Add(result);
-            }
+            });
         }
         // Worst first: what needs attention leads, in the API and the dashboard alike.
         return [.. results.OrderByDescending(r => r.Status).ThenBy(r => Order(r.Check)).ThenBy(r => r.Subject, StringComparer.Ordinal)];

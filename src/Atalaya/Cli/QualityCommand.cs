@@ -89,12 +89,13 @@ public static class QualityCommand
                 Console.WriteLine("No data-quality run yet: run `atalaya quality run`.");
                 return 0;
             }
-            var findings = QualityResults.Read(database, id, statuses: wanted);
-            if (findings.Count == 0 && QualityResults.Read(database, id).Count == 0)
+            var all = QualityResults.Read(database, id);
+            if (all.Count == 0)
             {
                 return CommonOptions.Fail($"--run: no data-quality results for '{id}'; see `atalaya runs --job {JobCatalog.QualityJob}`");
             }
-            Console.WriteLine($"Run {id}, checked at {(findings.Count > 0 ? PipelineRuns.Iso(findings[0].CheckedAt) : "-")}:");
+            var findings = all.Where(f => wanted is null || wanted.Contains(f.Status)).ToList();
+            Console.WriteLine($"Run {id}, checked at {PipelineRuns.Iso(all[0].CheckedAt)}:");
             Print(findings);
             return 0;
         });

@@ -26,20 +26,12 @@ public static class QualityEndpoints
                 var checks = List(query, "check", QualityResults.Checks);
                 var statuses = List(query, "status", ["ok", "warn", "fail", "skipped"])?
                     .Select(t => QualityResult.TryParseStatus(t, out var st) ? st : default).ToHashSet();
-                string? runId;
-                if (query.TryGetValue("run_id", out var r))
-                {
-                    runId = r.ToString();
-                    if (QualityResults.Read(hub.Database, runId).Count == 0)
-                    {
-                        throw new BodyException(StatusCodes.Status404NotFound, $"run_id: no data-quality results for '{runId}'; see GET /api/runs?job={JobCatalog.QualityJob}.");
-                    }
-                }
-                else
-                {
-                    runId = QualityResults.LatestRun(hub.Database);
-                }
+                var runId = query.TryGetValue("run_id", out var r) ? r.ToString() : QualityResults.LatestRun(hub.Database);
                 var all = runId is null ? [] : QualityResults.Read(hub.Database, runId);
+                if (all.Count == 0 && runId is not null)
+                {
+                    throw new BodyException(StatusCodes.Status404NotFound, $"run_id: no data-quality results for '{runId}'; see GET /api/runs?job={JobCatalog.QualityJob}.");
+                }
                 var shown = all.Where(x => (checks is null || checks.Contains(x.Check)) && (statuses is null || statuses.Contains(x.Status))).ToList();
                 return (KpiJson.Write(w =>
                 {
@@ -70,10 +62,10 @@ public static class QualityEndpoints
                         w.WriteString("check", x.Check);
                         w.WriteString("subject", x.Subject);
                         w.WriteString("status", QualityResult.StatusName(x.Status));
-                        Number(w, "value", x.Value);
+                        KpiJson.Number(w, "value", x.Value);
                         w.WriteString("unit", x.Unit);
-                        Number(w, "warn_at", x.WarnAt);
-                        Number(w, "fail_at", x.FailAt);
+                        KpiJson.Number(w, "warn_at", x.WarnAt);
+                        KpiJson.Number(w, "fail_at", x.FailAt);
                         w.WriteString("message", x.Message);
                         w.WriteString("checked_at", PipelineRuns.Iso(x.CheckedAt));
                         w.WriteString("run_id", x.RunId);
@@ -106,17 +98,5 @@ public static class QualityEndpoints
             }
         }
         return [.. items];
-    }
-
-    private static void Number(System.Text.Json.Utf8JsonWriter w, string name, double? value)
-    {
-        if (value is { } v)
-        {
-            w.WriteNumber(name, v);
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
     }
 }

@@ -186,6 +186,28 @@ public sealed class QualityTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_failed_or_partial_last_run_of_a_scheduled_job_is_a_failing_or_warning_finding()
+    {
+        void Record(string job, RunStatus status, string? error)
+        {
+            var id = PipelineRuns.NewRunId(Now);
+            PipelineRuns.Start(Database, new PipelineRun(id, job, "all", Now, null, RunStatus.Running, 0, null, "test", "{}"));
+            PipelineRuns.Finish(Database, id, Now, status, 0, error, "{}");
+        }
+        Record("daily_batch", RunStatus.Failed, "product_metrics: disk full");
+        Record("kpi_refresh", RunStatus.Partial, "snapshot: read-only folder");
+
+        var findings = Findings(RunChecks());
+
+        var batch = Find(findings, "pipeline", "daily_batch");
+        Assert.Equal(QualityStatus.Fail, batch.Status);
+        Assert.Contains("disk full", batch.Message, StringComparison.Ordinal);
+        Assert.Equal(QualityStatus.Warn, Find(findings, "pipeline", "kpi_refresh").Status);
+        // The checks judge other jobs, not their own runs; retention is off in this environment.
+        Assert.DoesNotContain(findings, f => f.Check == "pipeline" && f.Subject is "dq_health" or "retention");
+    }
+
+    [Fact]
     public async Task Rejected_events_of_the_last_day_are_measured_per_source()
     {
         var bad = new EventBuilder("bad");
