@@ -16,7 +16,8 @@ public sealed class RollupTable
     private long[] _keys = new long[256];
     private int[][] _counts;
     private double[][] _sums;
-    private readonly HourBlocks _blocks = new(Block);
+    private int[] _blockMin = new int[4];
+    private int[] _blockMax = new int[4];
     /// <summary>Entry + 1 per slot, 0 = empty; a power of two at most half full.</summary>
     private int[] _index = new int[512];
 
@@ -97,7 +98,17 @@ public sealed class RollupTable
     public void AddSum(int entry, int column, double delta) => _sums[column][entry] += delta;
 
     /// <summary>The blocks of entries that may hold an hour in [fromHour, toHour).</summary>
-    public IEnumerable<(int Start, int Length)> BlocksIn(int fromHour, int toHour) => _blocks.In(Count, fromHour, toHour);
+    public IEnumerable<(int Start, int Length)> BlocksIn(int fromHour, int toHour)
+    {
+        for (var start = 0; start < Count; start += Block)
+        {
+            var block = start / Block;
+            if (_blockMax[block] >= fromHour && _blockMin[block] < toHour)
+            {
+                yield return (start, Math.Min(Block, Count - start));
+            }
+        }
+    }
 
     /// <summary>A store was re-dimensioned: entries of the combinations it left are folded into the ones it moved to.</summary>
     public void Remap(IReadOnlyDictionary<int, int> moved)
@@ -148,7 +159,22 @@ public sealed class RollupTable
             }
         }
         var hour = HourOf(key);
-        _blocks.Note(Count, hour);
+        var block = Count / Block;
+        if (block == _blockMin.Length)
+        {
+            Array.Resize(ref _blockMin, block * 2);
+            Array.Resize(ref _blockMax, block * 2);
+        }
+        if (Count % Block == 0)
+        {
+            _blockMin[block] = hour;
+            _blockMax[block] = hour;
+        }
+        else
+        {
+            _blockMin[block] = Math.Min(_blockMin[block], hour);
+            _blockMax[block] = Math.Max(_blockMax[block], hour);
+        }
         _keys[Count] = key;
         return Count++;
     }
@@ -203,6 +229,15 @@ public sealed class RollupTable
         {
             throw new InvalidDataException("a rollup index of the wrong size");
         }
-        _blocks.Rebuild(Count, e => HourOf(_keys[e]));
+        var blocks = (Count + Block - 1) / Block;
+        _blockMin = new int[Math.Max(4, blocks + 1)];
+        _blockMax = new int[Math.Max(4, blocks + 1)];
+        for (var e = 0; e < Count; e++)
+        {
+            var hour = HourOf(_keys[e]);
+            var block = e / Block;
+            _blockMin[block] = e % Block == 0 ? hour : Math.Min(_blockMin[block], hour);
+            _blockMax[block] = e % Block == 0 ? hour : Math.Max(_blockMax[block], hour);
+        }
     }
 }

@@ -19,7 +19,8 @@ public sealed class VisitLog
 
     private int[] _hour = new int[1024];
     private int[] _user = new int[1024];
-    private readonly HourBlocks _blocks = new(Block);
+    private int[] _blockMin = new int[4];
+    private int[] _blockMax = new int[4];
     /// <summary>Per user, their latest entry (-1: none yet).</summary>
     private GrowableArray<int> _last = new(-1);
 
@@ -51,14 +52,39 @@ public sealed class VisitLog
             Array.Resize(ref _hour, size);
             Array.Resize(ref _user, size);
         }
-        _blocks.Note(Count, hour);
+        var block = Count / Block;
+        if (block == _blockMin.Length)
+        {
+            Array.Resize(ref _blockMin, block * 2);
+            Array.Resize(ref _blockMax, block * 2);
+        }
+        if (Count % Block == 0)
+        {
+            _blockMin[block] = hour;
+            _blockMax[block] = hour;
+        }
+        else
+        {
+            _blockMin[block] = Math.Min(_blockMin[block], hour);
+            _blockMax[block] = Math.Max(_blockMax[block], hour);
+        }
         _hour[Count] = hour;
         _user[Count] = user;
         last = Count++;
     }
 
     /// <summary>The blocks of entries that may hold an hour in [fromHour, toHour).</summary>
-    public IEnumerable<(int Start, int Length)> BlocksIn(int fromHour, int toHour) => _blocks.In(Count, fromHour, toHour);
+    public IEnumerable<(int Start, int Length)> BlocksIn(int fromHour, int toHour)
+    {
+        for (var start = 0; start < Count; start += Block)
+        {
+            var block = start / Block;
+            if (_blockMax[block] >= fromHour && _blockMin[block] < toHour)
+            {
+                yield return (start, Math.Min(Block, Count - start));
+            }
+        }
+    }
 
     internal void Write(BinaryWriter w)
     {
@@ -81,6 +107,15 @@ public sealed class VisitLog
         {
             throw new InvalidDataException("a visit log of the wrong size");
         }
-        _blocks.Rebuild(Count, e => _hour[e]);
+        var blocks = (Count + Block - 1) / Block;
+        _blockMin = new int[Math.Max(4, blocks + 1)];
+        _blockMax = new int[Math.Max(4, blocks + 1)];
+        for (var e = 0; e < Count; e++)
+        {
+            var hour = _hour[e];
+            var block = e / Block;
+            _blockMin[block] = e % Block == 0 ? hour : Math.Min(_blockMin[block], hour);
+            _blockMax[block] = e % Block == 0 ? hour : Math.Max(_blockMax[block], hour);
+        }
     }
 }
