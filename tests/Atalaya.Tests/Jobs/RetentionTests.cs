@@ -16,8 +16,17 @@ public sealed class RetentionTests : IAsyncLifetime
 {
     private KpiHub _hub = null!;
 
+    /// <summary>
+    /// The retention job's clock, pinned to the 20th of last month: with the real date, from the 1st to
+    /// about the 9th of a month every demo block lay past the horizon, all were dropped, and nothing
+    /// was left to prove that the rest of the raw store stays append-only.
+    /// </summary>
+    private static readonly DateTimeOffset Now = new(new DateTime(DateTime.UtcNow.Year, DateTime.UtcNow.Month, 20, 12, 0, 0, DateTimeKind.Utc).AddMonths(-1), TimeSpan.Zero);
+
+    // 25 days ending 40 days before the pinned clock: about two weeks before the horizon (the first
+    // of the month before the clock's) and ten days after it, so some blocks drop and some stay.
     public async Task InitializeAsync() => _hub = await KpiHub.StartWithDemoAsync(
-        new DemoOptions(Days: 25, Seed: 4, EndDate: DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-40), SessionsPerDay: 150));
+        new DemoOptions(Days: 25, Seed: 4, EndDate: DateOnly.FromDateTime(Now.UtcDateTime).AddDays(-40), SessionsPerDay: 150));
 
     public async Task DisposeAsync() => await _hub.DisposeAsync();
 
@@ -26,15 +35,13 @@ public sealed class RetentionTests : IAsyncLifetime
     private static EnvironmentConfig Retaining(bool enabled) => new() { Environment = "dev", Retention = { Enabled = enabled, RawEventsMonths = 1 } };
 
     private PipelineRun Retention(bool enabled) =>
-        new JobRunner(Database, _hub.Server.Hub.Kpis, Retaining(enabled)).Run("retention", "test").Run!;
+        new JobRunner(Database, _hub.Server.Hub.Kpis, Retaining(enabled), new PinnedClock(Now)).Run("retention", "test").Run!;
 
-    private static long HorizonMs
+    private static long HorizonMs => new DateTimeOffset(Now.Year, Now.Month, 1, 0, 0, 0, TimeSpan.Zero).AddMonths(-1).ToUnixTimeMilliseconds();
+
+    private sealed class PinnedClock(DateTimeOffset now) : TimeProvider
     {
-        get
-        {
-            var now = DateTime.UtcNow;
-            return new DateTimeOffset(new DateTime(now.Year, now.Month, 1), TimeSpan.Zero).AddMonths(-1).ToUnixTimeMilliseconds();
-        }
+        public override DateTimeOffset GetUtcNow() => now;
     }
 
     [Fact]
@@ -55,6 +62,8 @@ public sealed class RetentionTests : IAsyncLifetime
         var oldest = (string)JobTestData.Scalar(Database, "SELECT event FROM raw_events ORDER BY timestamp LIMIT 1")!;
         var expectedDropped = JobTestData.Count(Database, $"SELECT coalesce(sum(event_count), 0) FROM event_blocks WHERE max_timestamp < {HorizonMs}");
         Assert.True(expectedDropped > 0, "the test data must reach past the horizon");
+        var expectedKept = JobTestData.Count(Database, $"SELECT count(*) FROM event_blocks WHERE max_timestamp >= {HorizonMs}");
+        Assert.True(expectedKept > 0, "some blocks must stay inside the horizon, or the append-only check below proves nothing");
 
         // Blocks the data-quality profile has not counted wait for it: its counters must never miss events.
         var unprofiled = Retention(enabled: true);
@@ -69,6 +78,7 @@ public sealed class RetentionTests : IAsyncLifetime
         Assert.Equal(profiled, JobTestData.Count(Database, "SELECT coalesce(sum(count), 0) FROM dq_profile WHERE measure = 'events'"));
         Assert.Equal(expectedDropped, run.RecordsWritten);
         Assert.Equal(0, JobTestData.Count(Database, $"SELECT count(*) FROM event_blocks WHERE max_timestamp < {HorizonMs}"));
+        Assert.Equal(expectedKept, JobTestData.Count(Database, "SELECT count(*) FROM event_blocks"));
         Assert.Equal(expectedDropped, JobTestData.Count(Database, $"SELECT sum(event_count) FROM retired_blocks WHERE run_id = '{run.RunId}' AND max_timestamp < {HorizonMs}"));
         Assert.Contains("dropped", run.Details);
         Assert.Equal(marts, JobTestData.Dump(Database));
