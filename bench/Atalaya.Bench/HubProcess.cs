@@ -24,6 +24,8 @@ public sealed class HubProcess : IAsyncDisposable
 
     public int Pid => _process.Id;
 
+    public string DataDirectory => _data;
+
     public static async Task<HubProcess> StartAsync(string repository)
     {
         var dll = Path.Combine(repository, "src/Atalaya/bin/Release/net10.0/atalaya.dll");

@@ -14,7 +14,7 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, maxPageCount: options.MaxPageCount), stoppingToken);
+        var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, options.Time, options.MaxPageCount), stoppingToken);
         state.Set(hub);
         logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms",
             hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds);

@@ -28,4 +28,7 @@ public sealed record ServeOptions
 
     /// <summary>Caps the database size in 16 KiB pages (tests use it to fill the "disk").</summary>
     public int? MaxPageCount { get; init; }
+
+    /// <summary>The hub's clock (token cache, "today", ingest limits). Tests move it to check time-based behaviour without waiting.</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using Atalaya.Tests.Support;
 
@@ -55,9 +54,10 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task Tokens_revoke_from_the_cli_stops_a_running_server_accepting_the_key_within_a_second()
+    public async Task Tokens_revoke_from_the_cli_stops_a_running_server_accepting_the_key_once_its_one_second_cache_expires()
     {
-        await using var hub = await TestHub.StartAsync(dataDirectory: _data);
+        var clock = new MovableClock();
+        await using var hub = await TestHub.StartAsync(o => o with { Time = clock }, dataDirectory: _data);
         var (_, stdout, _) = await AtalayaProcess.RunAsync("tokens", "create", "--role", "write", "--source", "cli", "--data", _data);
         var key = stdout.TrimEnd().Split('\n')[^1];
         Assert.Equal(HttpStatusCode.OK, (await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString(), key: key)).StatusCode);
@@ -65,15 +65,10 @@ public sealed class CliTests : IDisposable
 
         var (code, _, _) = await AtalayaProcess.RunAsync("tokens", "revoke", id, "--data", _data);
         Assert.Equal(0, code);
-        var revokedAt = Stopwatch.StartNew();
-        HttpStatusCode status;
-        do
-        {
-            status = (await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString(), key: key)).StatusCode;
-        }
-        while (status == HttpStatusCode.OK && revokedAt.Elapsed < TimeSpan.FromSeconds(5));
-        Assert.Equal(HttpStatusCode.Unauthorized, status);
-        Assert.True(revokedAt.Elapsed < TimeSpan.FromSeconds(1.5), $"took {revokedAt.Elapsed}");
+        // The server learns of a revocation made by another process when its cached lookup is a
+        // second old: move its clock past that instead of timing real requests on a busy machine.
+        clock.Advance(TimeSpan.FromSeconds(1) + TimeSpan.FromMilliseconds(1));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString(), key: key)).StatusCode);
 
         var (again, _, stderr) = await AtalayaProcess.RunAsync("tokens", "revoke", id, "--data", _data);
         Assert.Equal(2, again);

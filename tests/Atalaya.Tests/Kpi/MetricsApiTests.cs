@@ -60,8 +60,8 @@ public sealed class MetricsApiTests
             Assert.Equal(HttpStatusCode.Forbidden, (await SendAsync(hub, hub.WriteKey, path)).Status);
         }
         Assert.Equal(HttpStatusCode.OK, (await SendAsync(hub, secret, "/api/kpi/definitions")).Status);
+        // Revoked in the server's own store: refused by the very next request, no cache to wait for.
         hub.Hub.Tokens.Revoke(info.Id);
-        await Task.Delay(1100); // the token cache lives one second
         Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(hub, secret, "/api/kpi/definitions")).Status);
     }
 
@@ -165,11 +165,11 @@ public sealed class MetricsApiTests
 
         var first = await NextSummaryAsync();
         Assert.Equal(0, first.GetProperty("data")[0].GetProperty("today").GetDouble());
-        var posted = System.Diagnostics.Stopwatch.StartNew();
         Assert.Equal(HttpStatusCode.OK, (await hub.PostEventsAsync(Purchase("o-live", 9, DateTime.UtcNow).ToJsonString())).StatusCode);
+        // The next summary is the changed one, long before the 10 s heartbeat would send anything
+        // (how soon is measured by `bench delays`, not timed here).
         var next = await NextSummaryAsync();
         Assert.Equal(1, next.GetProperty("data")[0].GetProperty("today").GetDouble());
-        Assert.True(posted.Elapsed < TimeSpan.FromSeconds(1.5), $"the update took {posted.Elapsed.TotalMilliseconds:F0} ms");
     }
 
     [Fact]
