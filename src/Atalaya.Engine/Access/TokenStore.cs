@@ -32,18 +32,19 @@ public sealed class TokenStore
     /// <summary>Creates a token; the returned secret is the only copy there will ever be.</summary>
     public (TokenInfo Token, string Secret) Create(TokenRequest request)
     {
-        Validate(request);
+        request = Normalize(request);
+        Validate(request, _time.GetUtcNow());
         var secret = $"atl_{Roles.Name(request.Role).Replace("_", "", StringComparison.Ordinal)}_{RandomBase62(43)}";
         var id = "tok_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
         var now = _time.GetUtcNow();
         var token = new TokenInfo(id, request.Name ?? $"{Roles.Name(request.Role)} token", request.Role,
             request.Countries ?? [], request.Hubs ?? [], request.Zones ?? [], request.Stores ?? [],
-            request.Role == Role.Write ? request.Source ?? "default" : request.Source, now, null, null);
+            request.Role == Role.Write ? request.Source ?? "default" : request.Source, now, null, null, request.ExpiresAt);
         using var connection = _database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            INSERT INTO tokens (id, name, role, countries, hubs, zones, stores, source, secret_hash, created_at)
-            VALUES ($id, $name, $role, $countries, $hubs, $zones, $stores, $source, $hash, $created);
+            INSERT INTO tokens (id, name, role, countries, hubs, zones, stores, source, secret_hash, created_at, expires_at)
+            VALUES ($id, $name, $role, $countries, $hubs, $zones, $stores, $source, $hash, $created, $expires);
             """;
         command.Parameters.AddWithValue("$id", token.Id);
         command.Parameters.AddWithValue("$name", token.Name);
@@ -55,23 +56,70 @@ public sealed class TokenStore
         command.Parameters.AddWithValue("$source", (object?)token.Source ?? DBNull.Value);
         command.Parameters.AddWithValue("$hash", Hash(secret));
         command.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$expires", (object?)token.ExpiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
         command.ExecuteNonQuery();
         return (token, secret);
     }
 
-    private static void Validate(TokenRequest request)
+    /// <summary>Country codes in capitals ("mx" is MX), other list entries trimmed.</summary>
+    private static TokenRequest Normalize(TokenRequest request) => request with
     {
+        Countries = request.Countries?.Select(c => c.Trim() is { Length: 2 } code && code.All(char.IsAsciiLetter) ? code.ToUpperInvariant() : c.Trim()).ToList(),
+        Hubs = request.Hubs?.Select(h => h.Trim()).ToList(),
+        Zones = request.Zones?.Select(z => z.Trim()).ToList(),
+        Stores = request.Stores?.Select(s => s.Trim()).ToList(),
+    };
+
+    /// <summary>
+    /// Refuses what cannot be right rather than storing a token that silently sees nothing (a country
+    /// named "mexico") or less than its holder thinks (a vendor token with countries, which scope by
+    /// store only).
+    /// </summary>
+    private static void Validate(TokenRequest request, DateTimeOffset now)
+    {
+        var role = Roles.Name(request.Role);
         if (request.Role == Role.Vendor && (request.Stores is null || request.Stores.Count == 0))
         {
-            throw new ArgumentException("A vendor token needs --store with the vendor's store ids.");
+            throw new TokenRequestException("stores", "a vendor token needs the vendor's store ids.");
         }
         if (request.Role == Role.CountryOpsLead && (request.Countries is null || request.Countries.Count == 0))
         {
-            throw new ArgumentException("A country_ops_lead token needs --country with its country codes (e.g. MX,CO).");
+            throw new TokenRequestException("countries", "a country_ops_lead token needs its country codes (e.g. MX,CO).");
+        }
+        foreach (var (field, values) in new[] { ("countries", request.Countries), ("hubs", request.Hubs), ("zones", request.Zones), ("stores", request.Stores) })
+        {
+            if (values?.FirstOrDefault(v => v.Length is 0 or > 128) is { } bad)
+            {
+                throw new TokenRequestException(field, $"'{bad}' must be 1–128 characters.");
+            }
+        }
+        if (request.Role != Role.CountryOpsLead)
+        {
+            foreach (var (field, values) in new[] { ("countries", request.Countries), ("hubs", request.Hubs), ("zones", request.Zones) })
+            {
+                if (values is { Count: > 0 })
+                {
+                    throw new TokenRequestException(field, request.Role == Role.Vendor
+                        ? "a vendor token is scoped by its stores only; leave this out."
+                        : $"only country_ops_lead tokens are scoped by country, hub or zone; a {role} token {(request.Role == Role.Write ? "writes for its source" : "sees everything")}.");
+                }
+            }
+        }
+        if (request.Role != Role.Vendor && request.Stores is { Count: > 0 })
+        {
+            throw new TokenRequestException("stores", $"only vendor tokens are scoped by store; a {role} token does not take stores.");
+        }
+        if (request.Countries?.FirstOrDefault(c => c.Length != 2 || !c.All(char.IsAsciiLetterUpper)) is { } country)
+        {
+            throw new TokenRequestException("countries", $"'{country}' is not an ISO 3166-1 alpha-2 country code; use codes like MX, CO, CL, SE.");
         }
         if (request.Source is { } source && (source.Length is 0 or > 64 || !source.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
         {
-            throw new ArgumentException("--source must be 1–64 letters, digits, '-', '_' or '.'.");
+            throw new TokenRequestException("source", "must be 1–64 letters, digits, '-', '_' or '.'.");
+        }
+        if (request.ExpiresAt is { } expires && expires <= now)
+        {
+            throw new TokenRequestException("expires_at", $"{expires:u} is not in the future.");
         }
     }
 
@@ -122,7 +170,7 @@ public sealed class TokenStore
             }
             _cache[key] = cached;
         }
-        if (cached.Token is not { IsRevoked: false } token)
+        if (cached.Token is not { IsRevoked: false } token || token.IsExpiredAt(now))
         {
             return null;
         }
@@ -167,7 +215,7 @@ public sealed class TokenStore
     }
 
     private const string SelectColumns =
-        "SELECT id, name, role, countries, hubs, zones, stores, source, created_at, last_used_at, revoked_at FROM tokens";
+        "SELECT id, name, role, countries, hubs, zones, stores, source, created_at, last_used_at, revoked_at, expires_at FROM tokens";
 
     private static TokenInfo Read(SqliteDataReader reader)
     {
@@ -177,7 +225,8 @@ public sealed class TokenStore
             reader.IsDBNull(7) ? null : reader.GetString(7),
             DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
             reader.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
-            reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)));
+            reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
+            reader.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)));
     }
 
     private static string[] List(string text) => text.Length == 0 ? [] : text.Split(',');

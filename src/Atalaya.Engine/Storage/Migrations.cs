@@ -287,6 +287,10 @@ public static class Migrations
             FROM event_blocks b,
                  json_each(atalaya_decode(b.encoding, b.events)) j;
         """,
+        // Tokens may expire (`tokens create --expires`, POST /api/tokens expires_at); NULL never expires.
+        """
+        ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

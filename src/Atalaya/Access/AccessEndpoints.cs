@@ -70,17 +70,27 @@ public static class AccessEndpoints
             }
             catch (ArgumentException e)
             {
+                // TokenRequestException's message names the JSON member ("countries: …").
                 throw new BodyException(StatusCodes.Status400BadRequest, e.Message);
             }
+            var unknownStores = UnknownStores(hub, token.Stores);
             return (KpiJson.Write(w =>
             {
                 w.WriteStartObject();
                 WriteTokenFields(w, token);
                 w.WriteString("token", secret);
+                w.WriteStartArray("warnings");
+                foreach (var store in unknownStores)
+                {
+                    w.WriteStringValue(UnknownStoreWarning(store));
+                }
+                w.WriteEndArray();
                 w.WriteEndObject();
             }), 1, StatusCodes.Status201Created, TokenDetails("created", token));
         }, readsBody: true)).WithName("CreateToken").WithTags("Access")
-            .WithSummary("Create a token: {role, name?, countries?, hubs?, zones?, stores?, source?}. The secret is in this answer only. Admin only.");
+            .Produces(StatusCodes.Status201Created, contentType: "application/json")
+            .Produces(StatusCodes.Status400BadRequest, contentType: "application/json")
+            .WithSummary("Create a token: {role, name?, countries?, hubs?, zones?, stores?, source?, expires_at?}. Answers 201 with the secret (in this answer only) and `warnings` (e.g. a store no event has registered yet). Admin only.");
 
         app.MapDelete("/api/tokens/{id}", (HttpContext c, HubState s, string id) => AdminAsync(c, s, [], (hub, _) =>
             hub.Tokens.Revoke(id)
@@ -220,8 +230,38 @@ public static class AccessEndpoints
             return v.EnumerateArray().Select(e => e.GetString()!.Trim()).ToList();
         }
         string? Text(string name) => b.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-        return new TokenRequest(role, Text("name"), List("countries"), List("hubs"), List("zones"), List("stores"), Text("source"));
+        DateTimeOffset? expires = null;
+        if (b.TryGetProperty("expires_at", out var e) && e.ValueKind != JsonValueKind.Null)
+        {
+            expires = e.ValueKind == JsonValueKind.String && DateTimeOffset.TryParse(e.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
+                ? at
+                : throw new BodyException(StatusCodes.Status400BadRequest, "expires_at: must be a date and time like \"2027-01-31T00:00:00Z\", or null for a token that never expires.");
+        }
+        return new TokenRequest(role, Text("name"), List("countries"), List("hubs"), List("zones"), List("stores"), Text("source"), expires);
     }
+
+    /// <summary>Stores of a request that no <c>store_created</c> event has registered (yet): allowed, but worth a warning.</summary>
+    internal static List<string> UnknownStores(Engine.Hub hub, IReadOnlyList<string> stores) => UnknownStores(hub.Database, stores);
+
+    internal static List<string> UnknownStores(Engine.Storage.HubDatabase database, IReadOnlyList<string> stores)
+    {
+        if (stores.Count == 0)
+        {
+            return [];
+        }
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM stores WHERE store_id = $id;";
+        var id = command.Parameters.Add("$id", Microsoft.Data.Sqlite.SqliteType.Text);
+        return [.. stores.Where(s =>
+        {
+            id.Value = s;
+            return command.ExecuteScalar() is null;
+        })];
+    }
+
+    internal static string UnknownStoreWarning(string store) =>
+        $"store '{store}' is not registered yet (no store_created event names it): check the id; the token will see the store's data once it arrives.";
 
     /// <summary>What an administrative change did, for the audit log (the secret never).</summary>
     public static string TokenDetails(string change, TokenInfo t) => KpiJson.Text(w =>
@@ -249,6 +289,7 @@ public static class AccessEndpoints
         w.WriteString("created_at", t.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
         w.WriteString("last_used_at", t.LastUsedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
         w.WriteString("revoked_at", t.RevokedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+        w.WriteString("expires_at", t.ExpiresAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
     }
 
     private static void WriteLists(Utf8JsonWriter w, TokenInfo t)

@@ -36,6 +36,22 @@ public static class ServeCommand
         };
         command.SetAction(async (parse, ct) =>
         {
+            if (parse.GetValue(demoDays) is < 1 or > 3650)
+            {
+                return CommonOptions.Fail($"--demo-days must be between 1 and 3650, got {parse.GetValue(demoDays)}.");
+            }
+            if (parse.GetValue(rateLimit) < 0)
+            {
+                return CommonOptions.Fail($"--rate-limit must be 0 (unlimited) or more requests per second, got {parse.GetValue(rateLimit)}.");
+            }
+            if (parse.GetValue(minimumPeers) < 1)
+            {
+                return CommonOptions.Fail($"--benchmark-min-peers must be at least 1, got {parse.GetValue(minimumPeers)}.");
+            }
+            if (parse.GetValue(maxPages) is < 16)
+            {
+                return CommonOptions.Fail($"--max-db-pages must be at least 16 pages (256 KiB), got {parse.GetValue(maxPages)}.");
+            }
             var reporting = parse.GetValue(currency)!;
             if (reporting.Length != 3 || !reporting.All(char.IsAsciiLetterUpper))
             {
@@ -75,6 +91,10 @@ public static class ServeCommand
         });
         return command;
     }
+
+    /// <summary>A token minted by <c>serve --demo</c> (by its name: nobody else is given these names by the demo).</summary>
+    internal static bool IsDemoToken(TokenInfo token) =>
+        token.Name is "demo admin" or "demo write key" or "demo ops lead MX" || token.Name.StartsWith("demo vendor ", StringComparison.Ordinal);
 
     /// <summary>The first Mexican demo store whose peer benchmark is available over the last 30 days, else mx-001.</summary>
     private static string DemoVendorStore(Engine.Hub hub, int minimumPeers)
@@ -135,6 +155,13 @@ public static class ServeCommand
         else
         {
             Console.WriteLine($"The data folder already holds {hub.Log.EventCount:N0} events; no demo data added.");
+        }
+        // Each start prints fresh tokens (secrets are stored hashed and cannot be shown again), so the
+        // previous start's demo tokens are revoked instead of piling up as live, never-expiring keys.
+        var revoked = hub.Tokens.List().Where(t => !t.IsRevoked && IsDemoToken(t)).Count(t => hub.Tokens.Revoke(t.Id));
+        if (revoked > 0)
+        {
+            Console.WriteLine($"Revoked the {revoked} demo tokens printed by the previous start; use the new ones below.");
         }
         var (_, admin) = hub.Tokens.Create(new TokenRequest(Role.Admin, "demo admin"));
         var (_, write) = hub.Tokens.Create(new TokenRequest(Role.Write, "demo write key", Source: "demo"));

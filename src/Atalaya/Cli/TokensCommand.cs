@@ -27,9 +27,14 @@ public static class TokensCommand
         var store = new Option<string?>("--store") { Description = "Comma list of store ids (vendor).", HelpName = "LIST" };
         var source = new Option<string?>("--source") { Description = "Source system of a write key (e.g. web, ios, backend); default 'default'.", HelpName = "NAME" };
         var name = new Option<string?>("--name") { Description = "A label to recognise the token by.", HelpName = "LABEL" };
+        var expires = new Option<string?>("--expires")
+        {
+            Description = "When the token stops working: a duration from now (90d, 12h) or a UTC date (2027-01-31). Default: never.",
+            HelpName = "WHEN",
+        };
         var command = new Command("create", "Create a token; the token is printed once, alone on the last line of stdout.")
         {
-            data, role, country, hub, zone, store, source, name,
+            data, role, country, hub, zone, store, source, name, expires,
         };
         command.SetAction(parse =>
         {
@@ -37,24 +42,63 @@ public static class TokensCommand
             {
                 return CommonOptions.Fail($"--role must be one of {Roles.AllNames}.");
             }
+            DateTimeOffset? expiresAt = null;
+            if (parse.GetValue(expires) is { } when)
+            {
+                if (ParseExpiry(when, DateTimeOffset.UtcNow) is not { } at)
+                {
+                    return CommonOptions.Fail($"--expires: '{when}' is neither a duration like 90d or 12h nor a date like 2027-01-31.");
+                }
+                expiresAt = at;
+            }
             var database = HubDatabase.Open(parse.GetValue(data)!);
             var tokens = new TokenStore(database);
             try
             {
                 var (token, secret) = tokens.Create(new TokenRequest(parsedRole, parse.GetValue(name),
                     CommonOptions.List(parse.GetValue(country)), CommonOptions.List(parse.GetValue(hub)),
-                    CommonOptions.List(parse.GetValue(zone)), CommonOptions.List(parse.GetValue(store)), parse.GetValue(source)));
+                    CommonOptions.List(parse.GetValue(zone)), CommonOptions.List(parse.GetValue(store)), parse.GetValue(source), expiresAt));
                 AuditCommand.Record(database, "tokens.create", Access.AccessEndpoints.TokenDetails("created", token));
-                Console.WriteLine($"Created {Roles.Name(token.Role)} token {token.Id} ({token.Name}). Keep it now: it is not shown again.");
+                foreach (var unknown in Access.AccessEndpoints.UnknownStores(database, token.Stores))
+                {
+                    Console.Error.WriteLine("warning: " + Access.AccessEndpoints.UnknownStoreWarning(unknown));
+                }
+                var expiry = token.ExpiresAt is { } e ? $", expires {e:u}" : "";
+                Console.WriteLine($"Created {Roles.Name(token.Role)} token {token.Id} ({token.Name}{expiry}). Keep it now: it is not shown again.");
                 Console.WriteLine(secret);
                 return 0;
             }
-            catch (ArgumentException ex)
+            catch (TokenRequestException ex)
             {
-                return CommonOptions.Fail(ex.Message);
+                return CommonOptions.Fail($"{Flag(ex.Field)}: {ex.Problem}");
             }
         });
         return command;
+    }
+
+    /// <summary>The option that carries a token request's field.</summary>
+    private static string Flag(string field) => field switch
+    {
+        "countries" => "--country",
+        "hubs" => "--hub",
+        "zones" => "--zone",
+        "stores" => "--store",
+        "expires_at" => "--expires",
+        _ => "--" + field,
+    };
+
+    /// <summary>"90d", "12h" (from <paramref name="now"/>) or a UTC date "2027-01-31"; null when it is neither.</summary>
+    internal static DateTimeOffset? ParseExpiry(string text, DateTimeOffset now)
+    {
+        text = text.Trim();
+        if (text.Length >= 2 && char.ToLowerInvariant(text[^1]) is 'd' or 'h'
+            && int.TryParse(text.AsSpan(0, text.Length - 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 36_500)
+        {
+            return char.ToLowerInvariant(text[^1]) == 'd' ? now.AddDays(n) : now.AddHours(n);
+        }
+        return DateOnly.TryParseExact(text, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var day)
+            ? new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero)
+            : null;
     }
 
     private static Command ListCommand()
@@ -64,7 +108,7 @@ public static class TokensCommand
         command.SetAction(parse =>
         {
             var tokens = new TokenStore(HubDatabase.Open(parse.GetValue(data)!)).List();
-            var table = new Table().AddColumns("id", "name", "role", "scope", "source", "created", "last used", "revoked");
+            var table = new Table().AddColumns("id", "name", "role", "scope", "source", "created", "last used", "revoked", "expires");
             foreach (var t in tokens)
             {
                 var scope = string.Join(" ", new[]
@@ -75,7 +119,7 @@ public static class TokensCommand
                     t.Stores.Count > 0 ? "store=" + string.Join(',', t.Stores) : null,
                 }.Where(s => s is not null));
                 table.AddRow(Markup.Escape(t.Id), Markup.Escape(t.Name), Roles.Name(t.Role), Markup.Escape(scope.Length == 0 ? "all" : scope),
-                    Markup.Escape(t.Source ?? ""), t.CreatedAt.ToString("u"), t.LastUsedAt?.ToString("u") ?? "-", t.RevokedAt?.ToString("u") ?? "-");
+                    Markup.Escape(t.Source ?? ""), t.CreatedAt.ToString("u"), t.LastUsedAt?.ToString("u") ?? "-", t.RevokedAt?.ToString("u") ?? "-", t.ExpiresAt?.ToString("u") ?? "never");
             }
             if (Console.IsOutputRedirected)
             {

@@ -43,8 +43,8 @@ public sealed class CliTests : IDisposable
 
     [Theory]
     [InlineData("--role", "owner", "--role must be one of admin, analyst, country_ops_lead, vendor, write")]
-    [InlineData("--role", "vendor", "A vendor token needs --store")]
-    [InlineData("--role", "country_ops_lead", "A country_ops_lead token needs --country")]
+    [InlineData("--role", "vendor", "--store: a vendor token needs the vendor's store ids")]
+    [InlineData("--role", "country_ops_lead", "--country: a country_ops_lead token needs its country codes")]
     public async Task Tokens_create_refuses_an_incomplete_request_with_a_clear_error(string option, string role, string expected)
     {
         var (code, stdout, stderr) = await AtalayaProcess.RunAsync("tokens", "create", option, role, "--data", _data);

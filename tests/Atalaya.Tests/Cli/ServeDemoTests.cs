@@ -36,9 +36,26 @@ public sealed class ServeDemoTests : IDisposable
         Assert.NotEmpty(records);
         Assert.All(records, record => Assert.DoesNotContain("atl_", record));
 
-        // On a folder that already has data, --demo adds none.
-        var (second, _, _) = await RunDemoAsync(url, _ => Task.CompletedTask);
+        // On a folder that already has data, --demo adds none, and the previous start's four demo
+        // tokens are revoked rather than left working beside four new ones.
+        var (second, secondAdmin, _) = await RunDemoAsync(url, async client =>
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, await StatusAsync(client, admin));
+        });
         Assert.Contains("already holds", second);
+        Assert.Contains("Revoked the 4 demo tokens printed by the previous start", second);
+        Assert.NotEqual(admin, secondAdmin);
+        var tokens = new Engine.Access.TokenStore(Engine.Storage.HubDatabase.Open(_data)).List();
+        Assert.Equal(8, tokens.Count(t => t.Name.StartsWith("demo ", StringComparison.Ordinal)));
+        Assert.Equal(4, tokens.Count(t => t.Name.StartsWith("demo ", StringComparison.Ordinal) && !t.IsRevoked));
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/kpi/definitions");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
     }
 
     private async Task<(string Stdout, string Admin, string Write)> RunDemoAsync(string url, Func<HttpClient, Task> whileRunning)
