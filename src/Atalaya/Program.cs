@@ -26,6 +26,7 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     JobsCommand.Runs(),
     QualityCommand.Create(),
     BackfillCommand.Create(),
+    ReferenceCommand.Create(),
 };
 var parse = root.Parse(args);
 // `--help` and `--version` are answered by the parser even beside mistakes; anything else wrong is
