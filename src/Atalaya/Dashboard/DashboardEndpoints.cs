@@ -24,8 +24,9 @@ public static class DashboardEndpoints
 
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/", (HttpContext c) => Serve(c, "index.html")).ExcludeFromDescription();
-        app.MapGet("/dashboard/{**path}", (HttpContext c, string path) => Serve(c, path)).ExcludeFromDescription();
+        // HEAD too: uptime checks and link previews ask with it (Kestrel sends the headers, no body).
+        app.MapMethods("/", ["GET", "HEAD"], (HttpContext c) => Serve(c, "index.html")).ExcludeFromDescription();
+        app.MapMethods("/dashboard/{**path}", ["GET", "HEAD"], (HttpContext c, string path) => Serve(c, path)).ExcludeFromDescription();
         return app;
     }
 

@@ -29,13 +29,13 @@ public static class KpiEndpoints
         app.MapGet("/api/kpi/summary", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, SummaryParams, Summary))
             .Describe("KpiSummary", "Each KPI today so far vs yesterday and the 7-day average.", SummaryParams);
         app.MapGet("/api/kpi/timeseries", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, TimeseriesParams, Timeseries))
-            .Describe("KpiTimeseries", "One KPI per hour over the last hours.", TimeseriesParams);
+            .Describe("KpiTimeseries", "One KPI per hour over the last hours.", TimeseriesParams, singleMetric: true);
         app.MapGet("/api/kpi/events", KpiEventStream.RunAsync)
             .Describe("KpiEvents", "Server-Sent Events: a `summary` event at once, on change and at least every 10 s.", SummaryParams);
         app.MapGet("/api/kpi/definitions", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, [], r => new ReadAnswer(r.Hub.Kpis.Dictionary.Document, r.Hub.Kpis.Dictionary.Kpis.Count)))
             .Describe("KpiDefinitions", "The KPI dictionary: definitions, versions and change history.", []);
         app.MapGet("/api/kpi/benchmark", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, BenchmarkParams, r => Benchmark(r, o.BenchmarkMinimumPeers)))
-            .Describe("KpiBenchmark", "A store's KPI beside the quartiles of comparable stores (same category and country), when enough contribute.", BenchmarkParams);
+            .Describe("KpiBenchmark", "A store's KPI beside the quartiles of comparable stores (same category and country), when enough contribute.", BenchmarkParams, singleMetric: true);
         app.MapGet("/api/analysis/funnel", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, FunnelParams, Funnel))
             .Describe("Funnel", "Conversion funnel with windowFunnel semantics.", FunnelParams);
         app.MapGet("/api/analysis/retention", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, RetentionParams, Retention))
@@ -143,10 +143,10 @@ public static class KpiEndpoints
         return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.Funnel(w, result);
-            KpiJson.AnalysisParams(w, new Dictionary<string, string>
+            KpiJson.AnalysisParams(w, new Dictionary<string, object>
             {
-                ["steps"] = string.Join(",", steps),
-                ["window"] = window.ToString(CultureInfo.InvariantCulture),
+                ["steps"] = steps,
+                ["window"] = window,
                 ["start_date"] = Date(start),
                 ["end_date"] = Date(end),
                 ["tz"] = p.TimeZoneName,
@@ -168,7 +168,7 @@ public static class KpiEndpoints
         return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.Retention(w, result);
-            KpiJson.AnalysisParams(w, new Dictionary<string, string>
+            KpiJson.AnalysisParams(w, new Dictionary<string, object>
             {
                 ["period"] = period,
                 ["start_date"] = start is { } s ? Date(s) : "all",
@@ -190,10 +190,10 @@ public static class KpiEndpoints
         return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.TopProducts(w, result);
-            KpiJson.AnalysisParams(w, new Dictionary<string, string>
+            KpiJson.AnalysisParams(w, new Dictionary<string, object>
             {
                 ["order_by"] = orderBy,
-                ["limit"] = limit.ToString(CultureInfo.InvariantCulture),
+                ["limit"] = limit,
                 ["start_date"] = Date(start),
                 ["end_date"] = Date(end),
                 ["tz"] = p.TimeZoneName,

@@ -30,12 +30,29 @@ public static class KpiJson
     {
         if (value is { } v && double.IsFinite(v))
         {
-            w.WriteNumber(name, v);
+            w.WriteNumber(name, Clean(v));
         }
         else
         {
             w.WriteNull(name);
         }
+    }
+
+    /// <summary>
+    /// <paramref name="value"/> to 15 significant digits: sums of binary fractions print as
+    /// 327.31319899999994 otherwise. 15 digits is what a double holds exactly, so no figure changes by
+    /// more than its own rounding noise (relative 1e-15), far below a cent at any realistic GMV.
+    /// (Math.Round rather than formatting and parsing: it runs for every value of every answer.)
+    /// </summary>
+    public static double Clean(double value)
+    {
+        var magnitude = Math.Abs(value);
+        if (magnitude is 0 or >= 1e14 or < 1e-6)
+        {
+            return value;
+        }
+        // Decimals left after the integer digits, out of 15 significant ones (Math.Round takes 0..15).
+        return Math.Round(value, Math.Clamp(14 - (int)Math.Floor(Math.Log10(magnitude)), 0, 15), MidpointRounding.AwayFromZero);
     }
 
     public static void QueryResult(Utf8JsonWriter w, KpiResult result, KpiQuery query, KpiDictionary dictionary, string tzName)
@@ -189,12 +206,29 @@ public static class KpiJson
     }
 
     /// <summary>The normalized parameters of an analysis call, closing its answer object.</summary>
-    public static void AnalysisParams(Utf8JsonWriter w, IReadOnlyDictionary<string, string> values, DimensionFilter filter)
+    public static void AnalysisParams(Utf8JsonWriter w, IReadOnlyDictionary<string, object> values, DimensionFilter filter)
     {
         w.WriteStartObject("params");
         foreach (var (name, value) in values)
         {
-            w.WriteString(name, value);
+            // Echoed with their JSON types: numbers as numbers, lists as arrays.
+            switch (value)
+            {
+                case int number:
+                    w.WriteNumber(name, number);
+                    break;
+                case IEnumerable<string> list when value is not string:
+                    w.WriteStartArray(name);
+                    foreach (var item in list)
+                    {
+                        w.WriteStringValue(item);
+                    }
+                    w.WriteEndArray();
+                    break;
+                default:
+                    w.WriteString(name, Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+            }
         }
         Filters(w, filter);
         w.WriteEndObject();

@@ -5,7 +5,10 @@ namespace Atalaya.Kpi;
 /// <summary>Names, tags and the query parameters of a metrics endpoint in the OpenAPI document.</summary>
 public static class OpenApiDescriptions
 {
-    public static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string name, string summary, IReadOnlyList<string> parameters) =>
+    /// <summary>How <c>metric</c> reads on endpoints that answer one KPI (the time series, the peer benchmark).</summary>
+    private const string SingleMetric = "One KPI id, required (e.g. gmv; see /api/kpi/definitions).";
+
+    public static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string name, string summary, IReadOnlyList<string> parameters, bool singleMetric = false) =>
         endpoint.WithName(name).WithTags("Metrics").WithSummary(summary)
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
@@ -16,8 +19,8 @@ public static class OpenApiDescriptions
                     {
                         Name = parameter,
                         In = ParameterLocation.Query,
-                        Required = parameter == "steps",
-                        Description = KpiParameters.Descriptions[parameter],
+                        Required = parameter == "steps" || (singleMetric && parameter == "metric"),
+                        Description = singleMetric && parameter == "metric" ? SingleMetric : KpiParameters.Descriptions[parameter],
                         Schema = new OpenApiSchema { Type = parameter is "limit" or "hours" or "window" ? JsonSchemaType.Integer : JsonSchemaType.String },
                     });
                 }
