@@ -143,6 +143,8 @@ public static class BackfillCommand
         {
             Console.WriteLine($"… and {result.Diffs.Count - shown:N0} more KPI × scope lines with changes (largest first above).");
         }
+        Console.WriteLine("added: rows the recomputation has and the mart lacks; removed: mart rows it no longer produces; changed: rows whose value or KPI version differs.");
+        Console.WriteLine("scope: the rows' store, else the first dimension of the mart's key ((none): events that carry no value for it).");
     }
 
     private static string N(int value) => value.ToString("N0", CultureInfo.InvariantCulture);

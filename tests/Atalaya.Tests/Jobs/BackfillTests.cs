@@ -61,6 +61,18 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_dry_run_over_days_before_the_first_event_reports_nothing_to_change()
+    {
+        JobTestData.Run(_hub);
+
+        // A newcomer's first try (docs: a whole month) starts before the data: the days without any
+        // event are in no mart, built either way, so there is nothing to add or remove.
+        var result = Backfill(apply: false, from: FirstDay.AddDays(-9));
+
+        Assert.Empty(result.Diffs);
+    }
+
+    [Fact]
     public void A_dry_run_reports_each_changed_kpi_and_scope_and_changes_nothing_then_apply_swaps_the_rows_in()
     {
         JobTestData.Run(_hub);
@@ -157,7 +169,8 @@ public sealed class BackfillTests : IAsyncLifetime
             "--dry-run", "--data", _hub.Server.DataDirectory);
 
         Assert.True(code == 0, stdout + stderr);
-        Assert.Matches(@"daily_metrics\s+visitors\s+store_id=\s+0\s+0\s+\d+\s+5", stdout);
+        Assert.Matches(@"daily_metrics\s+visitors\s+store_id=\(none\)\s+0\s+0\s+\d+\s+5", stdout);
+        Assert.Contains("added: rows the recomputation has and the mart lacks", stdout);
         Assert.Contains("Dry run: nothing changed", stdout);
         var run = PipelineRuns.Query(Database, new RunFilter(Job: "backfill")).Single();
         Assert.Equal((RunStatus.Success, "cli dry-run"), (run.Status, run.Trigger));

@@ -130,7 +130,8 @@ public sealed class Backfill(HubDatabase database, KpiEngine engine)
             before.TryGetValue(key, out var old);
             after.TryGetValue(key, out var now);
             var any = now ?? old!;
-            var scope = $"{scopeColumn}={any[table.IndexOf(scopeColumn)]}";
+            var scopeValue = Convert.ToString(any[table.IndexOf(scopeColumn)], CultureInfo.InvariantCulture);
+            var scope = $"{scopeColumn}={(string.IsNullOrEmpty(scopeValue) ? "(none)" : scopeValue)}";
             foreach (var column in metricColumns)
             {
                 var metric = facts ? (string)any[table.IndexOf("metric")]! : column;
