@@ -55,7 +55,7 @@ export function barChart(node, categories, series, { stacked = false, horizontal
 /** The conversion funnel: steps = [{ step, users, conversion_from_first }]. */
 export function funnelChart(node, steps, names) {
   return draw(node, {
-    tooltip: { trigger: 'item', formatter: p => `${p.name}: ${formatInteger(p.value)} (${formatValue(steps[p.dataIndex].conversion_from_first, 'percent')})` },
+    tooltip: { trigger: 'item', formatter: p => escapeHtml(`${p.name}: ${formatInteger(p.value)} (${formatValue(steps[p.dataIndex].conversion_from_first, 'percent')})`) },
     series: [{
       type: 'funnel', sort: 'none', left: '2%', width: '58%', top: 8, bottom: 8, minSize: '6%', gap: 2,
       label: { position: 'right', formatter: p => `${p.name}: ${formatInteger(p.value)}`, color: '#1d2733', fontSize: 12 },
@@ -76,7 +76,7 @@ export function cohortHeatmap(node, cohorts, maxPeriods, percentOf) {
   });
   return draw(node, {
     grid: { left: 8, right: 16, top: 8, bottom: 48, containLabel: true },
-    tooltip: { formatter: p => `${cohorts[p.value[1]].cohort} +${p.value[0]}: ${formatValue(p.value[2], 'percent')}` },
+    tooltip: { formatter: p => escapeHtml(`${cohorts[p.value[1]].cohort} +${p.value[0]}: ${formatValue(p.value[2], 'percent')}`) },
     xAxis: { type: 'category', data: Array.from({ length: maxPeriods }, (_, i) => '+' + i), splitArea: { show: true } },
     yAxis: { type: 'category', data: cohorts.map(c => c.cohort), inverse: true, splitArea: { show: true } },
     visualMap: { min: 0, max: 100, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120,
@@ -85,8 +85,15 @@ export function cohortHeatmap(node, cohorts, maxPeriods, percentOf) {
   });
 }
 
+// ECharts inserts a formatter's string as HTML, and product, store, hub, zone and source names come
+// from clients: every name is escaped before it is joined with markup (the CSP stops scripts, not an
+// <img> or a fake link). The marker is ECharts' own colour dot.
+export function escapeHtml(text) {
+  return String(text ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+}
+
 function tooltip(items, series) {
   const list = [].concat(items);
-  const head = list[0]?.axisValueLabel ?? '';
-  return [head, ...list.map(i => `${i.marker}${i.seriesName}: ${formatValue(i.value, series[i.seriesIndex]?.unit)}`)].join('<br>');
+  const head = escapeHtml(list[0]?.axisValueLabel ?? '');
+  return [head, ...list.map(i => `${i.marker}${escapeHtml(i.seriesName)}: ${escapeHtml(formatValue(i.value, series[i.seriesIndex]?.unit))}`)].join('<br>');
 }
