@@ -40,6 +40,21 @@ public static class SegmentMapper
 
     public static Mapped Map(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
     {
+        try
+        {
+            return MapObject(message, payload, receivedAt);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A lone UTF-16 surrogate escape ("\ud800") has no string value; it surfaces when a
+            // field the mapping reads is decoded. Refused with its reason, as /api/events refuses
+            // such an event: a 5xx would make SDKs retry the whole batch for ever.
+            return new Mapped(null, null, [$"message: has an invalid string ({ex.Message})"]);
+        }
+    }
+
+    private static Mapped MapObject(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
+    {
         if (message.ValueKind != JsonValueKind.Object)
         {
             return new Mapped(null, null, [$"message: must be a JSON object, got {Catalog.FieldValidator.Describe(message)}"]);

@@ -45,8 +45,8 @@ public sealed class SegmentPayload : IDisposable
             {
                 throw new MalformedBodyException($"The body must be a JSON object (a Segment {(impliedType is null ? "batch" : "message")}), got {Catalog.FieldValidator.Describe(root)}.");
             }
-            var writeKey = root.TryGetProperty("writeKey", out var key) && key.ValueKind == JsonValueKind.String ? key.GetString() : null;
-            var sentAt = root.TryGetProperty("sentAt", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            var writeKey = TopLevelText(root, "writeKey");
+            var sentAt = TopLevelText(root, "sentAt");
             if (impliedType is not null)
             {
                 return new SegmentPayload(document, [root], writeKey, sentAt, null, impliedType);
@@ -62,6 +62,23 @@ public sealed class SegmentPayload : IDisposable
         {
             document.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A top-level string of the body; one holding a lone surrogate escape makes the body unreadable (400).</summary>
+    private static string? TopLevelText(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new MalformedBodyException($"{name}: is not a valid string (it holds a lone UTF-16 surrogate escape such as \\ud800).");
         }
     }
 

@@ -187,6 +187,10 @@ public static class AccessEndpoints
         {
             (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            (status, result) = (StatusCodes.Status500InternalServerError, ReadCall.Unexpected(context, e));
+        }
         var entry = ReadCall.Entry(hub, context, token, AccessScope.Of(token), rows, status);
         if (details is not null)
         {
@@ -279,8 +283,11 @@ public static class AccessEndpoints
         {
             return null;
         }
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at
-            : throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{text}' is not an ISO date or instant");
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+        {
+            throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{text}' is not an ISO date or instant");
+        }
+        KpiParameters.InRange(name, DateOnly.FromDateTime(at.UtcDateTime));
+        return at;
     }
 }

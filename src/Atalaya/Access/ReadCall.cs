@@ -61,9 +61,27 @@ public static partial class ReadCall
         {
             (status, result) = (StatusCodes.Status400BadRequest, Error(StatusCodes.Status400BadRequest, e.Message));
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            (status, result) = (StatusCodes.Status500InternalServerError, Unexpected(context, e));
+        }
         await hub.Audit.AppendAsync(Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
         return result;
     }
+
+    /// <summary>
+    /// A failure nobody mapped to a 4xx: logged with its stack and answered 500, and the caller
+    /// still audits it (a 500 missing from the audit hides exactly the calls worth looking at).
+    /// </summary>
+    public static IResult Unexpected(HttpContext context, Exception exception)
+    {
+        context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
+            .LogError(exception, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+        return Error(StatusCodes.Status500InternalServerError, "The hub failed to answer this call; the failure is logged and audited.");
+    }
+
+    /// <summary>The logger category of reads that failed unexpectedly.</summary>
+    public sealed class ReadFailure;
 
     public static IResult Error(int status, string message) =>
         Results.Json(new ErrorResponse(false, message), AtalayaJson.Web.ErrorResponse, statusCode: status);
