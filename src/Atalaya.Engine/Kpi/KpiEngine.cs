@@ -66,7 +66,7 @@ public sealed class KpiEngine
     {
         var temporary = path + ".tmp";
         long seq;
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        using (var file = Storage.PrivateFiles.Create(temporary, 1 << 20))
         {
             using (Projection.Read())
             {
