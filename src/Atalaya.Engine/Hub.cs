@@ -60,6 +60,7 @@ public sealed class Hub : IAsyncDisposable
             kpis.Load(connection, SnapshotPath(dataDirectory));
         }
         var log = opening.GetAwaiter().GetResult();
+        log.QuarantinePerSourcePerHour = (options ?? new IngestOptions()).QuarantinePerSourcePerHour;
         kpis.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
         return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory };

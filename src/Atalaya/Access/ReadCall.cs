@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Atalaya.Collect;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
@@ -23,7 +22,7 @@ public sealed record ReadAnswer(byte[] Json, int Rows);
 /// what, the normalized parameters, the scope, the filters the scope injected and the rows
 /// returned, committed before the answer is sent.
 /// </summary>
-public static partial class ReadCall
+public static class ReadCall
 {
     public static async Task<IResult> RunAsync(HttpContext context, HubState state, IReadOnlyCollection<string> allowed, Func<ReadContext, ReadAnswer> run)
     {
@@ -100,15 +99,12 @@ public static partial class ReadCall
         w.WriteStartObject();
         foreach (var (key, value) in query.OrderBy(q => q.Key, StringComparer.Ordinal))
         {
-            w.WriteString(TokenShaped().Replace(key, Redacted), TokenShaped().Replace(value.ToString(), Redacted));
+            w.WriteString(SecretRedactor.Redact(key),
+                SecretRedactor.IsSecretName(key) ? SecretRedactor.Redacted : SecretRedactor.Redact(value.ToString()));
         }
         w.WriteEndObject();
     });
 
-    private const string Redacted = "atl_[redacted]";
-
-    [GeneratedRegex("atl_[A-Za-z]+_[0-9A-Za-z]{16,}")]
-    private static partial Regex TokenShaped();
 
     public static string ScopeJson(TokenInfo token) => KpiJson.Text(w =>
     {
