@@ -55,6 +55,11 @@ public sealed class SegmentPayload : IDisposable
             {
                 throw new MalformedBodyException("A Segment batch needs a \"batch\" array of messages.");
             }
+            if (batch.GetArrayLength() == 0)
+            {
+                // As /api/events refuses an empty array: a 200 tells an SDK its events are stored.
+                throw new MalformedBodyException("The batch is empty: send at least one message in \"batch\".");
+            }
             var context = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : (JsonElement?)null;
             return new SegmentPayload(document, batch.EnumerateArray().ToList(), writeKey, sentAt, context, null);
         }
