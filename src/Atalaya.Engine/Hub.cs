@@ -17,7 +17,7 @@ public sealed class Hub : IAsyncDisposable
     private Hub(HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis)
     {
         Kpis = kpis;
-        Audit = new AuditLog(database);
+        Audit = new AuditLog(database, kpis.Time);
         Database = database;
         Log = log;
         Fx = fx;

@@ -89,7 +89,14 @@ public static class AccessEndpoints
                 : throw new BodyException(StatusCodes.Status404NotFound, $"No active token with id '{id}'.")))
             .WithName("RevokeToken").WithTags("Access").WithSummary("Revoke a token; effective within a second. Admin only.");
 
-        app.MapGet("/api/audit", (HttpContext c, HubState s) => AdminAsync(c, s, ["actor", "action", "from", "to", "limit"], (hub, _) =>
+        app.MapGet("/api/audit", async (HttpContext c, HubState s) =>
+        {
+            // Served reads are committed within the audit's read window: show every one answered so far.
+            if (s.Current is { } current)
+            {
+                await current.Audit.FlushAsync();
+            }
+            return await AdminAsync(c, s, ["actor", "action", "from", "to", "limit"], (hub, _) =>
         {
             var q = c.Request.Query;
             var limit = q.TryGetValue("limit", out var l)
@@ -121,7 +128,8 @@ public static class AccessEndpoints
                 w.WriteEndArray();
                 w.WriteEndObject();
             }), records.Count, StatusCodes.Status200OK, null);
-        })).WithName("Audit").WithTags("Access")
+        });
+        }).WithName("Audit").WithTags("Access")
             .QueryParameters(
                 ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
                 ("from", "ISO date or instant, inclusive."), ("to", "ISO date or instant, exclusive."), ("limit", "1–10000, default 100."))
@@ -196,7 +204,8 @@ public static class AccessEndpoints
         {
             entry = entry with { Params = details };
         }
-        await hub.Audit.AppendAsync(entry).ConfigureAwait(false);
+        // A change (details set) is committed before its answer; a failure to record it is a 500.
+        await ReadCall.AuditAsync(hub, context, entry, change: details is not null || !HttpMethods.IsGet(context.Request.Method)).ConfigureAwait(false);
         return result;
     }
 

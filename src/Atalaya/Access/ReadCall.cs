@@ -64,8 +64,31 @@ public static class ReadCall
         {
             (status, result) = (StatusCodes.Status500InternalServerError, Unexpected(context, e));
         }
-        await hub.Audit.AppendAsync(Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
+        await AuditAsync(hub, context, Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
         return result;
+    }
+
+    /// <summary>
+    /// A served read (a GET answered 200) is audited within the audit log's read window, after the
+    /// answer; a refused read and any change are committed before the answer (docs/access.md).
+    /// A refused read whose entry cannot be written (a full disk) is still refused, and the failure logged.
+    /// </summary>
+    public static async Task AuditAsync(Engine.Hub hub, HttpContext context, AuditEntry entry, bool change = false)
+    {
+        if (!change && entry.Status == StatusCodes.Status200OK && HttpMethods.IsGet(context.Request.Method))
+        {
+            hub.Audit.AppendLater(entry);
+            return;
+        }
+        try
+        {
+            await hub.Audit.AppendAsync(entry).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!change && e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
+                .LogError(e, "Could not audit the refused {Method} {Path} ({Status})", context.Request.Method, context.Request.Path, entry.Status);
+        }
     }
 
     /// <summary>
