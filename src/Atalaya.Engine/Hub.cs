@@ -86,7 +86,21 @@ public sealed class Hub : IAsyncDisposable
     {
         await Log.DisposeAsync().ConfigureAwait(false);
         await Audit.DisposeAsync().ConfigureAwait(false);
-        SaveSnapshotIfBehind(1);
-        Tokens.FlushLastUsed();
+        try
+        {
+            SaveSnapshotIfBehind(1);
+        }
+        catch (IOException)
+        {
+            // Only a cache (a full disk): the next start replays the blocks after the last snapshot.
+        }
+        try
+        {
+            Tokens.FlushLastUsed();
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            // Last-used times are informative; a full disk at shutdown loses the last few seconds of them.
+        }
     }
 }

@@ -422,7 +422,9 @@ public sealed class EventLog : IAsyncDisposable
         }
         catch (IOException)
         {
-            // Only a cache: the next start rebuilds it from the blocks.
+            // Only a cache: the next start rebuilds it from the blocks. A half-written temporary
+            // file (a full disk) would only hold on to space.
+            File.Delete(_snapshotPath + ".tmp");
         }
         _insertBlock.Dispose();
         _insertFailed.Dispose();

@@ -204,8 +204,10 @@ public static class AccessEndpoints
         {
             entry = entry with { Params = details };
         }
-        // A change (details set) is committed before its answer; a failure to record it is a 500.
-        await ReadCall.AuditAsync(hub, context, entry, change: details is not null || !HttpMethods.IsGet(context.Request.Method)).ConfigureAwait(false);
+        // A change that was made is committed before its answer (a failure to record it is a 500);
+        // a refusal is audited as refused reads are.
+        await ReadCall.AuditAsync(hub, context, entry,
+            change: status is >= 200 and < 300 && (details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
         return result;
     }
 
