@@ -97,38 +97,38 @@ public static class AccessEndpoints
                 await current.Audit.FlushAsync();
             }
             return await AdminAsync(c, s, ["actor", "action", "from", "to", "limit"], (hub, _) =>
-        {
-            var q = c.Request.Query;
-            var limit = q.TryGetValue("limit", out var l)
-                ? int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000 ? n
-                    : throw new BodyException(StatusCodes.Status400BadRequest, "limit: must be a whole number from 1 to 10000")
-                : 100;
-            using var connection = hub.Database.Connect();
-            var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
-            return (KpiJson.Write(w =>
             {
-                w.WriteStartObject();
-                w.WriteStartArray("data");
-                foreach (var r in records)
+                var q = c.Request.Query;
+                var limit = q.TryGetValue("limit", out var l)
+                    ? int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000 ? n
+                        : throw new BodyException(StatusCodes.Status400BadRequest, "limit: must be a whole number from 1 to 10000")
+                    : 100;
+                using var connection = hub.Database.Connect();
+                var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
+                return (KpiJson.Write(w =>
                 {
                     w.WriteStartObject();
-                    w.WriteNumber("seq", r.Seq);
-                    w.WriteString("at", r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                    w.WriteString("actor", r.Entry.Actor);
-                    w.WriteString("role", r.Entry.Role);
-                    w.WriteString("action", r.Entry.Action);
-                    Raw(w, "params", r.Entry.Params);
-                    Raw(w, "scope", r.Entry.Scope);
-                    Raw(w, "injected", r.Entry.Injected);
-                    w.WriteNumber("rows", r.Entry.Rows);
-                    w.WriteNumber("status", r.Entry.Status);
-                    w.WriteString("hash", Convert.ToHexStringLower(r.Hash));
+                    w.WriteStartArray("data");
+                    foreach (var r in records)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("seq", r.Seq);
+                        w.WriteString("at", r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                        w.WriteString("actor", r.Entry.Actor);
+                        w.WriteString("role", r.Entry.Role);
+                        w.WriteString("action", r.Entry.Action);
+                        Raw(w, "params", r.Entry.Params);
+                        Raw(w, "scope", r.Entry.Scope);
+                        Raw(w, "injected", r.Entry.Injected);
+                        w.WriteNumber("rows", r.Entry.Rows);
+                        w.WriteNumber("status", r.Entry.Status);
+                        w.WriteString("hash", Convert.ToHexStringLower(r.Hash));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
                     w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), records.Count, StatusCodes.Status200OK, null);
-        });
+                }), records.Count, StatusCodes.Status200OK, null);
+            });
         }).WithName("Audit").WithTags("Access")
             .QueryParameters(
                 ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
