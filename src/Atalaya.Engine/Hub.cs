@@ -17,7 +17,7 @@ public sealed class Hub : IAsyncDisposable
     private Hub(HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis)
     {
         Kpis = kpis;
-        Audit = new AuditLog(database);
+        Audit = new AuditLog(database, kpis.Time);
         Database = database;
         Log = log;
         Fx = fx;
@@ -60,6 +60,7 @@ public sealed class Hub : IAsyncDisposable
             kpis.Load(connection, SnapshotPath(dataDirectory));
         }
         var log = opening.GetAwaiter().GetResult();
+        log.QuarantinePerSourcePerHour = (options ?? new IngestOptions()).QuarantinePerSourcePerHour;
         kpis.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
         return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory };
@@ -85,7 +86,21 @@ public sealed class Hub : IAsyncDisposable
     {
         await Log.DisposeAsync().ConfigureAwait(false);
         await Audit.DisposeAsync().ConfigureAwait(false);
-        SaveSnapshotIfBehind(1);
-        Tokens.FlushLastUsed();
+        try
+        {
+            SaveSnapshotIfBehind(1);
+        }
+        catch (IOException)
+        {
+            // Only a cache (a full disk): the next start replays the blocks after the last snapshot.
+        }
+        try
+        {
+            Tokens.FlushLastUsed();
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            // Last-used times are informative; a full disk at shutdown loses the last few seconds of them.
+        }
     }
 }

@@ -178,30 +178,49 @@ public sealed class TokenStore
         return token;
     }
 
-    /// <summary>Writes the last-used times gathered since the previous flush.</summary>
+    /// <summary>
+    /// Writes the last-used times gathered since the previous flush. When the write fails (a full
+    /// disk) the times are kept for the next flush and the failure is thrown for the caller to log.
+    /// </summary>
     public void FlushLastUsed()
     {
         if (_lastUsed.IsEmpty)
         {
             return;
         }
-        using var connection = _database.Connect();
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), $at) WHERE id = $id;";
-        var at = command.Parameters.Add("$at", SqliteType.Integer);
-        var id = command.Parameters.Add("$id", SqliteType.Text);
+        var taken = new List<(string Id, DateTimeOffset When)>();
         foreach (var tokenId in _lastUsed.Keys)
         {
             if (_lastUsed.TryRemove(tokenId, out var when))
+            {
+                taken.Add((tokenId, when));
+            }
+        }
+        try
+        {
+            using var connection = _database.Connect();
+            using var transaction = connection.BeginTransaction();
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), $at) WHERE id = $id;";
+            var at = command.Parameters.Add("$at", SqliteType.Integer);
+            var id = command.Parameters.Add("$id", SqliteType.Text);
+            foreach (var (tokenId, when) in taken)
             {
                 at.Value = when.ToUnixTimeMilliseconds();
                 id.Value = tokenId;
                 command.ExecuteNonQuery();
             }
+            transaction.Commit();
         }
-        transaction.Commit();
+        catch
+        {
+            foreach (var (tokenId, when) in taken)
+            {
+                _lastUsed.AddOrUpdate(tokenId, when, (_, newer) => newer > when ? newer : when);
+            }
+            throw;
+        }
     }
 
     private TokenInfo? Load(byte[] hash)

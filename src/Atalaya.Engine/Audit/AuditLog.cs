@@ -11,25 +11,64 @@ namespace Atalaya.Engine.Audit;
 /// The tamper-evident audit log. Entries are appended to <c>audit_log</c> with a SHA-256 hash over
 /// the previous entry's hash and this entry's fields, so changing, deleting or reordering any row
 /// breaks the chain at that row (<see cref="Verify"/>). Appends go through one writer that commits
-/// queued entries together and completes each caller after the commit; the chain head is read
-/// inside the write transaction, so the server and the CLI can both append to one data folder.
+/// queued entries together, in the order they were queued; the chain head is read inside the write
+/// transaction, so the server and the CLI can both append to one data folder.
+/// <para>
+/// Two kinds of append (docs/access.md, "Audit of reads"): <see cref="AppendAsync"/> completes once
+/// the entry is committed (administrative changes and refused reads, answered only after that);
+/// <see cref="AppendLater"/> queues a served read's entry, committed within <see cref="ReadWindow"/>
+/// of being queued together with every other entry queued meanwhile, so reads do not each wait for
+/// an fsync. A crash loses at most the read entries of that window. A failed commit (a full disk)
+/// fails the waiting callers and keeps the read entries for the next attempt, one window later.
+/// </para>
 /// </summary>
 public sealed class AuditLog : IAsyncDisposable
 {
     private static readonly byte[] Genesis = new byte[32];
 
-    private readonly HubDatabase _database;
-    private readonly Channel<(AuditEntry Entry, TaskCompletionSource Done)> _queue =
-        Channel.CreateUnbounded<(AuditEntry, TaskCompletionSource)>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    /// <summary>The longest a served read's entry waits before it is committed.</summary>
+    public static readonly TimeSpan DefaultReadWindow = TimeSpan.FromMilliseconds(200);
 
-    public AuditLog(HubDatabase database)
+    /// <summary>Read entries kept while commits fail (a full disk); past it the oldest are dropped and counted.</summary>
+    public const int MaxPendingReads = 100_000;
+
+    private readonly HubDatabase _database;
+    private readonly TimeProvider _time;
+    private readonly Channel<(AuditEntry? Entry, TaskCompletionSource? Done)> _queue =
+        Channel.CreateUnbounded<(AuditEntry?, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Task _writer;
+    private long _committed;
+    private long _droppedReads;
+    private long _failedCommits;
+
+    public AuditLog(HubDatabase database, TimeProvider? time = null, TimeSpan? readWindow = null)
     {
         _database = database;
+        _time = time ?? TimeProvider.System;
+        ReadWindow = readWindow ?? DefaultReadWindow;
         _writer = Task.Run(WriteLoopAsync);
     }
 
-    /// <summary>Appends an entry; completes once it is committed.</summary>
+    public TimeSpan ReadWindow { get; }
+
+    /// <summary>Entries committed by this instance so far (observable by tests and metrics).</summary>
+    public long Committed => Interlocked.Read(ref _committed);
+
+    /// <summary>Read entries dropped because commits kept failing while more than <see cref="MaxPendingReads"/> waited.</summary>
+    public long DroppedReads => Interlocked.Read(ref _droppedReads);
+
+    /// <summary>Commits that failed (each is retried for read entries).</summary>
+    public long FailedCommits => Interlocked.Read(ref _failedCommits);
+
+    /// <summary>Whether the writer holds served reads and waits for the window to end (tests observe it).</summary>
+    public bool Gathering => _gathering;
+
+    private volatile bool _gathering;
+
+    /// <summary>The last commit failure, for the operator's log.</summary>
+    public Exception? LastFailure { get; private set; }
+
+    /// <summary>Appends an entry; completes once it is committed (with every entry queued before it).</summary>
     public Task AppendAsync(AuditEntry entry)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,6 +78,20 @@ public sealed class AuditLog : IAsyncDisposable
         }
         return done.Task;
     }
+
+    /// <summary>Completes once every entry queued before it is committed (the audit API reads after it).</summary>
+    public Task FlushAsync()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite((null, done)))
+        {
+            done.SetResult();
+        }
+        return done.Task;
+    }
+
+    /// <summary>Queues a served read's entry; it is committed within <see cref="ReadWindow"/>.</summary>
+    public void AppendLater(AuditEntry entry) => _queue.Writer.TryWrite((entry, null));
 
     /// <summary>Appends entries in one transaction now (CLI use, no writer thread needed).</summary>
     public static void AppendNow(HubDatabase database, params AuditEntry[] entries)
@@ -51,22 +104,102 @@ public sealed class AuditLog : IAsyncDisposable
     {
         using var connection = _database.Connect();
         var reader = _queue.Reader;
-        var batch = new List<(AuditEntry Entry, TaskCompletionSource Done)>();
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        var pending = new List<(AuditEntry? Entry, TaskCompletionSource? Done)>();
+        while (pending.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            batch.Clear();
-            while (batch.Count < 512 && reader.TryRead(out var item))
+            Drain(reader, pending);
+            var open = true;
+            if (!pending.Exists(p => p.Done is not null))
             {
-                batch.Add(item);
+                // Only served reads: gather whatever comes within the window, unless a waiting
+                // caller (or the close) asks for a commit sooner.
+                open = await GatherAsync(reader, pending).ConfigureAwait(false);
             }
-            try
+            Commit(connection, pending);
+            if (!open)
             {
-                Write(connection, batch.Select(b => b.Entry).ToArray());
-                batch.ForEach(b => b.Done.TrySetResult());
+                // Closing: one last attempt; what it could not write is lost with the process anyway.
+                break;
             }
-            catch (Exception e) when (e is SqliteException or IOException)
+        }
+    }
+
+    /// <summary>Waits up to the read window for more entries; returns false once the queue is closed.</summary>
+    private async Task<bool> GatherAsync(ChannelReader<(AuditEntry? Entry, TaskCompletionSource? Done)> reader, List<(AuditEntry? Entry, TaskCompletionSource? Done)> pending)
+    {
+        using var windowEnd = new CancellationTokenSource();
+        var window = Task.Delay(ReadWindow, _time, windowEnd.Token);
+        _gathering = true;
+        try
+        {
+            return await GatherUntilAsync(window, windowEnd, reader, pending).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gathering = false;
+        }
+    }
+
+    private static async Task<bool> GatherUntilAsync(Task window, CancellationTokenSource windowEnd,
+        ChannelReader<(AuditEntry? Entry, TaskCompletionSource? Done)> reader, List<(AuditEntry? Entry, TaskCompletionSource? Done)> pending)
+    {
+        while (true)
+        {
+            var more = reader.WaitToReadAsync().AsTask();
+            if (await Task.WhenAny(window, more).ConfigureAwait(false) == window)
             {
-                batch.ForEach(b => b.Done.TrySetException(e));
+                return true;
+            }
+            if (!await more.ConfigureAwait(false))
+            {
+                await windowEnd.CancelAsync().ConfigureAwait(false);
+                return false;
+            }
+            Drain(reader, pending);
+            if (pending.Exists(p => p.Done is not null))
+            {
+                await windowEnd.CancelAsync().ConfigureAwait(false);
+                return true;
+            }
+        }
+    }
+
+    private static void Drain(ChannelReader<(AuditEntry? Entry, TaskCompletionSource? Done)> reader, List<(AuditEntry? Entry, TaskCompletionSource? Done)> pending)
+    {
+        while (reader.TryRead(out var item))
+        {
+            pending.Add(item);
+        }
+    }
+
+    private void Commit(SqliteConnection connection, List<(AuditEntry? Entry, TaskCompletionSource? Done)> pending)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+        try
+        {
+            var entries = pending.Where(b => b.Entry is not null).Select(b => b.Entry!).ToArray();
+            if (entries.Length > 0)
+            {
+                Write(connection, entries);
+            }
+            Interlocked.Add(ref _committed, entries.Length);
+            pending.ForEach(b => b.Done?.TrySetResult());
+            pending.Clear();
+        }
+        catch (Exception e) when (e is SqliteException or IOException)
+        {
+            LastFailure = e;
+            Interlocked.Increment(ref _failedCommits);
+            pending.ForEach(b => b.Done?.TrySetException(e));
+            pending.RemoveAll(b => b.Done is not null);
+            if (pending.Count > MaxPendingReads)
+            {
+                var drop = pending.Count - MaxPendingReads;
+                pending.RemoveRange(0, drop);
+                Interlocked.Add(ref _droppedReads, drop);
             }
         }
     }

@@ -15,4 +15,14 @@ public sealed record IngestOptions
     public TimeSpan MaxFutureSkew { get; init; } = TimeSpan.FromHours(24);
 
     public int MaxJsonDepth { get; init; } = 64;
+
+    public const int DefaultQuarantinePerRequest = 100;
+
+    /// <summary>Rejected events of one request stored whole in <c>failed_events</c>; the rest are counted (docs/collector.md).</summary>
+    public int QuarantinePerRequest { get; init; } = DefaultQuarantinePerRequest;
+
+    public const int DefaultQuarantinePerSourcePerHour = 10_000;
+
+    /// <summary>Rejected events of one source stored whole per clock hour; past it they are counted only.</summary>
+    public int QuarantinePerSourcePerHour { get; init; } = DefaultQuarantinePerSourcePerHour;
 }

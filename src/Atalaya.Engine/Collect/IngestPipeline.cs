@@ -51,7 +51,7 @@ public sealed class IngestPipeline
     {
         EnsureUtf8(body.Span);
         var receivedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var batch = new AppendBatch(sourceSystem, receivedAtMs, body.Length);
+        var batch = new AppendBatch(sourceSystem, receivedAtMs, body.Length) { QuarantinePerRequest = _options.QuarantinePerRequest };
         try
         {
             if (ndjson)
@@ -62,7 +62,7 @@ public sealed class IngestPipeline
             {
                 // Not well-formed, or not an object or a non-empty array: the document path words the refusal.
                 batch.Dispose();
-                batch = new AppendBatch(sourceSystem, receivedAtMs, body.Length);
+                batch = new AppendBatch(sourceSystem, receivedAtMs, body.Length) { QuarantinePerRequest = _options.QuarantinePerRequest };
                 NormalizeDocument(body, new BatchTarget(batch, _catalogVersion));
             }
             return batch;
@@ -189,7 +189,7 @@ public sealed class IngestPipeline
     public async Task<IngestResult> IngestSegmentAsync(SegmentPayload payload, string sourceSystem, CancellationToken cancellationToken = default)
     {
         var receivedAt = _time.GetUtcNow();
-        using var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds(), 16 * 1024);
+        using var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds(), 16 * 1024) { QuarantinePerRequest = _options.QuarantinePerRequest };
         var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
         var stores = new BatchStores();
         for (var i = 0; i < payload.Messages.Count; i++)

@@ -40,6 +40,21 @@ public static class SegmentMapper
 
     public static Mapped Map(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
     {
+        try
+        {
+            return MapObject(message, payload, receivedAt);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // A lone UTF-16 surrogate escape ("\ud800") has no string value; it surfaces when a
+            // field the mapping reads is decoded. Refused with its reason, as /api/events refuses
+            // such an event: a 5xx would make SDKs retry the whole batch for ever.
+            return new Mapped(null, null, [$"message: has an invalid string ({ex.Message})"]);
+        }
+    }
+
+    private static Mapped MapObject(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
+    {
         if (message.ValueKind != JsonValueKind.Object)
         {
             return new Mapped(null, null, [$"message: must be a JSON object, got {Catalog.FieldValidator.Describe(message)}"]);
@@ -71,7 +86,7 @@ public static class SegmentMapper
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            writer.WriteString("event_id", messageId ?? "seg-" + Guid.NewGuid().ToString("N"));
+            writer.WriteString("event_id", messageId ?? ContentId(message));
             writer.WriteString("event_type", eventType);
             WriteTimestamp(writer, message, payload, receivedAt);
             WriteId(writer, message, "userId", "user_id");
@@ -101,8 +116,27 @@ public static class SegmentMapper
         return new Mapped(messageId, buffer.WrittenSpan.ToArray(), null);
     }
 
+    /// <summary>
+    /// The event id of a message sent without <c>messageId</c>: a digest of the message as sent, so
+    /// that a retry of it dedupes instead of being stored again (every SDK sets a messageId; this is
+    /// for hand-made calls). Two messages alike to the byte, timestamp included, are one event.
+    /// </summary>
+    private static string ContentId(JsonElement message) =>
+        "seg-" + Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(message)));
+
     private static void WriteTimestamp(Utf8JsonWriter writer, JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
     {
+        foreach (var name in (ReadOnlySpan<string>)["timestamp", "originalTimestamp"])
+        {
+            if (message.TryGetProperty(name, out var sent) && sent.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                // A number (Unix time) or anything else but text: left as sent, so validation refuses
+                // it with the same words as on /api/events instead of it silently becoming receive time.
+                writer.WritePropertyName("timestamp");
+                sent.WriteTo(writer);
+                return;
+            }
+        }
         var timestampText = Text(message, "timestamp") ?? Text(message, "originalTimestamp");
         var sentAtText = Text(message, "sentAt") ?? payload.SentAt;
         if (timestampText is null)

@@ -45,8 +45,8 @@ public sealed class SegmentPayload : IDisposable
             {
                 throw new MalformedBodyException($"The body must be a JSON object (a Segment {(impliedType is null ? "batch" : "message")}), got {Catalog.FieldValidator.Describe(root)}.");
             }
-            var writeKey = root.TryGetProperty("writeKey", out var key) && key.ValueKind == JsonValueKind.String ? key.GetString() : null;
-            var sentAt = root.TryGetProperty("sentAt", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
+            var writeKey = TopLevelText(root, "writeKey");
+            var sentAt = TopLevelText(root, "sentAt");
             if (impliedType is not null)
             {
                 return new SegmentPayload(document, [root], writeKey, sentAt, null, impliedType);
@@ -55,6 +55,11 @@ public sealed class SegmentPayload : IDisposable
             {
                 throw new MalformedBodyException("A Segment batch needs a \"batch\" array of messages.");
             }
+            if (batch.GetArrayLength() == 0)
+            {
+                // As /api/events refuses an empty array: a 200 tells an SDK its events are stored.
+                throw new MalformedBodyException("The batch is empty: send at least one message in \"batch\".");
+            }
             var context = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : (JsonElement?)null;
             return new SegmentPayload(document, batch.EnumerateArray().ToList(), writeKey, sentAt, context, null);
         }
@@ -62,6 +67,23 @@ public sealed class SegmentPayload : IDisposable
         {
             document.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>A top-level string of the body; one holding a lone surrogate escape makes the body unreadable (400).</summary>
+    private static string? TopLevelText(JsonElement root, string name)
+    {
+        if (!root.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            throw new MalformedBodyException($"{name}: is not a valid string (it holds a lone UTF-16 surrogate escape such as \\ud800).");
         }
     }
 

@@ -27,7 +27,7 @@ public sealed class JobLock : IDisposable
             if (Open(dataDirectory, name) is { } file)
             {
                 // Who holds it goes in a file beside: the lock file itself cannot be read while held.
-                File.WriteAllText(PathOf(dataDirectory, name) + ".holder", $"{holder}, pid {Environment.ProcessId}, since {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
+                Storage.PrivateFiles.WriteText(PathOf(dataDirectory, name) + ".holder", $"{holder}, pid {Environment.ProcessId}, since {DateTimeOffset.UtcNow:yyyy-MM-ddTHH:mm:ssZ}\n");
                 heldBy = null;
                 return new JobLock(file);
             }
@@ -50,11 +50,16 @@ public sealed class JobLock : IDisposable
     private static FileStream? Open(string dataDirectory, string name)
     {
         var path = PathOf(dataDirectory, name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Storage.PrivateFiles.CreateFolder(Path.GetDirectoryName(path)!);
         try
         {
             // FileShare.None is an exclusive lock on every platform .NET runs on (flock on Unix).
-            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 1 };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = Storage.PrivateFiles.FileMode;
+            }
+            return new FileStream(path, options);
         }
         catch (IOException)
         {

@@ -66,16 +66,25 @@ public sealed class KpiEngine
     {
         var temporary = path + ".tmp";
         long seq;
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        try
         {
-            using (Projection.Read())
+            using (var file = Storage.PrivateFiles.Create(temporary, 1 << 20))
             {
-                Projection.Save(file);
-                seq = Projection.LastSeq;
+                using (Projection.Read())
+                {
+                    Projection.Save(file);
+                    seq = Projection.LastSeq;
+                }
+                file.Flush(flushToDisk: true);
             }
-            file.Flush(flushToDisk: true);
+            File.Move(temporary, path, overwrite: true);
         }
-        File.Move(temporary, path, overwrite: true);
+        catch (IOException)
+        {
+            // A full disk: a half-written temporary file would hold on to the space that is missing.
+            File.Delete(temporary);
+            throw;
+        }
         SnapshotSeq = seq;
     }
 

@@ -278,7 +278,14 @@ public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, En
     {
         var since = now.AddHours(-24).ToUnixTimeMilliseconds();
         var accepted = Counts(connection, "SELECT source_system, sum(event_count) FROM event_blocks WHERE received_at >= $p GROUP BY source_system;", since);
-        var rejected = Counts(connection, "SELECT source_system, count(*) FROM failed_events WHERE received_at >= $p GROUP BY source_system;", since);
+        // Rejections past the quarantine bound are counted in quarantine_overflow, not stored one by one.
+        var rejected = Counts(connection, """
+            SELECT source_system, sum(n) FROM (
+                SELECT source_system, count(*) AS n FROM failed_events WHERE received_at >= $p GROUP BY source_system
+                UNION ALL
+                SELECT source_system, sum(rejected - kept) FROM quarantine_overflow WHERE received_at >= $p GROUP BY source_system)
+            GROUP BY source_system;
+            """, since);
         var sources = accepted.Keys.Union(rejected.Keys).Order(StringComparer.Ordinal).ToList();
         if (sources.Count == 0)
         {

@@ -159,7 +159,23 @@ public sealed class AppendBatch : IDisposable
         }
     }
 
-    public void AddRejected(QuarantinedEvent rejected) => _rejected.Add(rejected);
+    /// <summary>
+    /// How many of this request's rejected events are quarantined whole (payload and errors, secrets
+    /// redacted); the others are answered in full but only counted in storage, so a request of
+    /// 100,000 bad events cannot write 100,000 rows.
+    /// </summary>
+    public int QuarantinePerRequest { get; init; } = IngestOptions.DefaultQuarantinePerRequest;
+
+    /// <summary>The rejected events whose payload is kept: the first <see cref="QuarantinePerRequest"/>.</summary>
+    public int KeptRejections => Math.Min(_rejected.Count, QuarantinePerRequest);
+
+    public void AddRejected(QuarantinedEvent rejected)
+    {
+        // Redacted here, on the request's thread, and only for the rows that will be stored.
+        _rejected.Add(_rejected.Count < QuarantinePerRequest
+            ? rejected with { Payload = Access.SecretRedactor.Redact(rejected.Payload), Errors = [.. rejected.Errors.Select(Access.SecretRedactor.Redact)] }
+            : rejected with { Payload = "" });
+    }
 }
 
 public readonly record struct BatchEvent(

@@ -150,7 +150,7 @@ public sealed class EventIdIndex
     {
         var temporary = path + ".tmp";
         var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(_slots.AsSpan());
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        using (var file = PrivateFiles.Create(temporary, 1 << 20))
         {
             using (var w = new BinaryWriter(file, Encoding.UTF8, leaveOpen: true))
             {

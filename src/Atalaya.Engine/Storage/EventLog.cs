@@ -26,6 +26,10 @@ public sealed class EventLog : IAsyncDisposable
     private readonly SqliteCommand _insertBlock;
     private readonly SqliteCommand _insertFailed;
     private readonly SqliteCommand _upsertStore;
+    private readonly SqliteCommand _insertOverflow;
+    // Quarantined rows stored per source in the current clock hour (writer thread only).
+    private readonly Dictionary<string, int> _quarantinedThisHour = new(StringComparer.Ordinal);
+    private long _quarantineHour = -1;
     private long _nextSeq;
     private long _eventCount;
     // The writer's scratch, reused by every commit: the ids a commit added (to take back if it
@@ -74,11 +78,27 @@ public sealed class EventLog : IAsyncDisposable
             _upsertStore.Parameters.Add(new SqliteParameter(name, null));
         }
 
+        _insertOverflow = _connection.CreateCommand();
+        _insertOverflow.CommandText = """
+            INSERT INTO quarantine_overflow (received_at, source_system, rejected, kept)
+            VALUES ($received, $source, $rejected, $kept);
+            """;
+        foreach (var name in new[] { "$received", "$source", "$rejected", "$kept" })
+        {
+            _insertOverflow.Parameters.Add(new SqliteParameter(name, null));
+        }
+
         _writer = Task.Factory.StartNew(WriteLoop, CancellationToken.None,
             TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap();
     }
 
     public StoreDirectory Stores { get; }
+
+    /// <summary>
+    /// Rejected events stored whole per source and clock hour (see <see cref="Collect.IngestOptions"/>):
+    /// past it a source's rejections are only counted, in <c>quarantine_overflow</c>.
+    /// </summary>
+    public int QuarantinePerSourcePerHour { get; set; } = Collect.IngestOptions.DefaultQuarantinePerSourcePerHour;
 
     /// <summary>
     /// Called on the writer thread after each commit, before any caller is acknowledged, with the
@@ -189,6 +209,7 @@ public sealed class EventLog : IAsyncDisposable
             using var transaction = _connection.BeginTransaction(deferred: false);
             _insertBlock.Transaction = transaction;
             _insertFailed.Transaction = transaction;
+            _insertOverflow.Transaction = transaction;
             _upsertStore.Transaction = transaction;
             for (var i = 0; i < group.Count; i++)
             {
@@ -234,15 +255,43 @@ public sealed class EventLog : IAsyncDisposable
         }
     }
 
-    private (int Accepted, int Duplicates, bool[]? Kept) WriteBatch(AppendBatch batch, List<UInt128> added, List<StoreDimension> storesTouched)
+    /// <summary>
+    /// The request's first rejected events (as many as its per-request bound and its source's
+    /// hourly budget allow) go to <c>failed_events</c> whole; the rest only to a count.
+    /// </summary>
+    private void WriteRejected(AppendBatch batch)
     {
-        foreach (var rejected in batch.Rejected)
+        var rejected = batch.Rejected;
+        if (rejected.Count == 0)
         {
-            SetParameters(_insertFailed, batch.ReceivedAtMs, batch.SourceSystem, rejected.RequestIndex,
-                rejected.EventId, rejected.Reason, JsonSerializer.Serialize(rejected.Errors, EngineJson.Relaxed.IReadOnlyListString),
-                rejected.Payload);
+            return;
+        }
+        var hour = batch.ReceivedAtMs / 3_600_000;
+        if (hour != _quarantineHour)
+        {
+            _quarantineHour = hour;
+            _quarantinedThisHour.Clear();
+        }
+        var used = _quarantinedThisHour.GetValueOrDefault(batch.SourceSystem);
+        var keep = Math.Max(0, Math.Min(batch.KeptRejections, QuarantinePerSourcePerHour - used));
+        for (var i = 0; i < keep; i++)
+        {
+            var r = rejected[i];
+            SetParameters(_insertFailed, batch.ReceivedAtMs, batch.SourceSystem, r.RequestIndex,
+                r.EventId, r.Reason, JsonSerializer.Serialize(r.Errors, EngineJson.Relaxed.IReadOnlyListString), r.Payload);
             _insertFailed.ExecuteNonQuery();
         }
+        _quarantinedThisHour[batch.SourceSystem] = used + keep;
+        if (keep < rejected.Count)
+        {
+            SetParameters(_insertOverflow, batch.ReceivedAtMs, batch.SourceSystem, rejected.Count, keep);
+            _insertOverflow.ExecuteNonQuery();
+        }
+    }
+
+    private (int Accepted, int Duplicates, bool[]? Kept) WriteBatch(AppendBatch batch, List<UInt128> added, List<StoreDimension> storesTouched)
+    {
+        WriteRejected(batch);
 
         var events = batch.Events;
         if (events.Length == 0)
@@ -373,11 +422,14 @@ public sealed class EventLog : IAsyncDisposable
         }
         catch (IOException)
         {
-            // Only a cache: the next start rebuilds it from the blocks.
+            // Only a cache: the next start rebuilds it from the blocks. A half-written temporary
+            // file (a full disk) would only hold on to space.
+            File.Delete(_snapshotPath + ".tmp");
         }
         _insertBlock.Dispose();
         _insertFailed.Dispose();
         _upsertStore.Dispose();
+        _insertOverflow.Dispose();
         _connection.Dispose();
     }
 

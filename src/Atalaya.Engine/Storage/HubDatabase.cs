@@ -15,8 +15,8 @@ public sealed class HubDatabase
     public HubDatabase(string dataDirectory, int? maxPageCount = null)
     {
         DataDirectory = Path.GetFullPath(dataDirectory);
-        Directory.CreateDirectory(DataDirectory);
         FilePath = Path.Combine(DataDirectory, FileName);
+        PrivateFiles.PrepareDataFolder(DataDirectory, FilePath);
         MaxPageCount = maxPageCount;
         ConnectionString = new SqliteConnectionStringBuilder
         {

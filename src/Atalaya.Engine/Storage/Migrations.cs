@@ -287,6 +287,18 @@ public static class Migrations
             FROM event_blocks b,
                  json_each(atalaya_decode(b.encoding, b.events)) j;
         """,
+        // Quarantine bound (docs/collector.md): a request's rejected events past the first
+        // QuarantinePerRequest, or past its source's hourly budget, are counted here instead of
+        // being stored one row each in failed_events.
+        """
+        CREATE TABLE quarantine_overflow (
+            received_at   INTEGER NOT NULL,
+            source_system TEXT NOT NULL,
+            rejected      INTEGER NOT NULL,
+            kept          INTEGER NOT NULL
+        );
+        CREATE INDEX quarantine_overflow_by_time ON quarantine_overflow (received_at);
+        """,
         // Tokens may expire (`tokens create --expires`, POST /api/tokens expires_at); NULL never expires.
         """
         ALTER TABLE tokens ADD COLUMN expires_at INTEGER;

@@ -99,39 +99,47 @@ public static class AccessEndpoints
                 : throw new BodyException(StatusCodes.Status404NotFound, $"No active token with id '{id}'.")))
             .WithName("RevokeToken").WithTags("Access").WithSummary("Revoke a token; effective within a second. Admin only.");
 
-        app.MapGet("/api/audit", (HttpContext c, HubState s) => AdminAsync(c, s, ["actor", "action", "from", "to", "limit"], (hub, _) =>
+        app.MapGet("/api/audit", async (HttpContext c, HubState s) =>
         {
-            var q = c.Request.Query;
-            var limit = q.TryGetValue("limit", out var l)
-                ? int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000 ? n
-                    : throw new BodyException(StatusCodes.Status400BadRequest, "limit: must be a whole number from 1 to 10000")
-                : 100;
-            using var connection = hub.Database.Connect();
-            var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
-            return (KpiJson.Write(w =>
+            // Served reads are committed within the audit's read window: show every one answered so far.
+            if (s.Current is { } current)
             {
-                w.WriteStartObject();
-                w.WriteStartArray("data");
-                foreach (var r in records)
+                await current.Audit.FlushAsync();
+            }
+            return await AdminAsync(c, s, ["actor", "action", "from", "to", "limit"], (hub, _) =>
+            {
+                var q = c.Request.Query;
+                var limit = q.TryGetValue("limit", out var l)
+                    ? int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000 ? n
+                        : throw new BodyException(StatusCodes.Status400BadRequest, "limit: must be a whole number from 1 to 10000")
+                    : 100;
+                using var connection = hub.Database.Connect();
+                var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
+                return (KpiJson.Write(w =>
                 {
                     w.WriteStartObject();
-                    w.WriteNumber("seq", r.Seq);
-                    w.WriteString("at", r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                    w.WriteString("actor", r.Entry.Actor);
-                    w.WriteString("role", r.Entry.Role);
-                    w.WriteString("action", r.Entry.Action);
-                    Raw(w, "params", r.Entry.Params);
-                    Raw(w, "scope", r.Entry.Scope);
-                    Raw(w, "injected", r.Entry.Injected);
-                    w.WriteNumber("rows", r.Entry.Rows);
-                    w.WriteNumber("status", r.Entry.Status);
-                    w.WriteString("hash", Convert.ToHexStringLower(r.Hash));
+                    w.WriteStartArray("data");
+                    foreach (var r in records)
+                    {
+                        w.WriteStartObject();
+                        w.WriteNumber("seq", r.Seq);
+                        w.WriteString("at", r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+                        w.WriteString("actor", r.Entry.Actor);
+                        w.WriteString("role", r.Entry.Role);
+                        w.WriteString("action", r.Entry.Action);
+                        Raw(w, "params", r.Entry.Params);
+                        Raw(w, "scope", r.Entry.Scope);
+                        Raw(w, "injected", r.Entry.Injected);
+                        w.WriteNumber("rows", r.Entry.Rows);
+                        w.WriteNumber("status", r.Entry.Status);
+                        w.WriteString("hash", Convert.ToHexStringLower(r.Hash));
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
                     w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), records.Count, StatusCodes.Status200OK, null);
-        })).WithName("Audit").WithTags("Access")
+                }), records.Count, StatusCodes.Status200OK, null);
+            });
+        }).WithName("Audit").WithTags("Access")
             .QueryParameters(
                 ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
                 ("from", "ISO date or instant, inclusive."), ("to", "ISO date or instant, exclusive."), ("limit", "1–10000, default 100."))
@@ -197,12 +205,19 @@ public static class AccessEndpoints
         {
             (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            (status, result) = (StatusCodes.Status500InternalServerError, ReadCall.Unexpected(context, e));
+        }
         var entry = ReadCall.Entry(hub, context, token, AccessScope.Of(token), rows, status);
         if (details is not null)
         {
             entry = entry with { Params = details };
         }
-        await hub.Audit.AppendAsync(entry).ConfigureAwait(false);
+        // A change that was made is committed before its answer (a failure to record it is a 500);
+        // a refusal is audited as refused reads are.
+        await ReadCall.AuditAsync(hub, context, entry,
+            change: status is >= 200 and < 300 && (details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
         return result;
     }
 
@@ -320,8 +335,11 @@ public static class AccessEndpoints
         {
             return null;
         }
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at)
-            ? at
-            : throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{text}' is not an ISO date or instant");
+        if (!DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var at))
+        {
+            throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{text}' is not an ISO date or instant");
+        }
+        KpiParameters.InRange(name, DateOnly.FromDateTime(at.UtcDateTime));
+        return at;
     }
 }

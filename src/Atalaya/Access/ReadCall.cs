@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 using Atalaya.Collect;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
@@ -23,7 +22,7 @@ public sealed record ReadAnswer(byte[] Json, int Rows);
 /// what, the normalized parameters, the scope, the filters the scope injected and the rows
 /// returned, committed before the answer is sent.
 /// </summary>
-public static partial class ReadCall
+public static class ReadCall
 {
     public static async Task<IResult> RunAsync(HttpContext context, HubState state, IReadOnlyCollection<string> allowed, Func<ReadContext, ReadAnswer> run)
     {
@@ -61,9 +60,50 @@ public static partial class ReadCall
         {
             (status, result) = (StatusCodes.Status400BadRequest, Error(StatusCodes.Status400BadRequest, e.Message));
         }
-        await hub.Audit.AppendAsync(Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            (status, result) = (StatusCodes.Status500InternalServerError, Unexpected(context, e));
+        }
+        await AuditAsync(hub, context, Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
         return result;
     }
+
+    /// <summary>
+    /// A served read (a GET answered 200) is audited within the audit log's read window, after the
+    /// answer; a refused read and any change are committed before the answer (docs/access.md).
+    /// A refused read whose entry cannot be written (a full disk) is still refused, and the failure logged.
+    /// </summary>
+    public static async Task AuditAsync(Engine.Hub hub, HttpContext context, AuditEntry entry, bool change = false)
+    {
+        if (!change && entry.Status == StatusCodes.Status200OK && HttpMethods.IsGet(context.Request.Method))
+        {
+            hub.Audit.AppendLater(entry);
+            return;
+        }
+        try
+        {
+            await hub.Audit.AppendAsync(entry).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!change && e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
+                .LogError(e, "Could not audit the refused {Method} {Path} ({Status})", context.Request.Method, context.Request.Path, entry.Status);
+        }
+    }
+
+    /// <summary>
+    /// A failure nobody mapped to a 4xx: logged with its stack and answered 500, and the caller
+    /// still audits it (a 500 missing from the audit hides exactly the calls worth looking at).
+    /// </summary>
+    public static IResult Unexpected(HttpContext context, Exception exception)
+    {
+        context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
+            .LogError(exception, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+        return Error(StatusCodes.Status500InternalServerError, "The hub failed to answer this call; the failure is logged and audited.");
+    }
+
+    /// <summary>The logger category of reads that failed unexpectedly.</summary>
+    public sealed class ReadFailure;
 
     public static IResult Error(int status, string message) =>
         Results.Json(new ErrorResponse(false, message), AtalayaJson.Web.ErrorResponse, statusCode: status);
@@ -82,15 +122,12 @@ public static partial class ReadCall
         w.WriteStartObject();
         foreach (var (key, value) in query.OrderBy(q => q.Key, StringComparer.Ordinal))
         {
-            w.WriteString(TokenShaped().Replace(key, Redacted), TokenShaped().Replace(value.ToString(), Redacted));
+            w.WriteString(SecretRedactor.Redact(key),
+                SecretRedactor.IsSecretName(key) ? SecretRedactor.Redacted : SecretRedactor.Redact(value.ToString()));
         }
         w.WriteEndObject();
     });
 
-    private const string Redacted = "atl_[redacted]";
-
-    [GeneratedRegex("atl_[A-Za-z]+_[0-9A-Za-z]{16,}")]
-    private static partial Regex TokenShaped();
 
     public static string ScopeJson(TokenInfo token) => KpiJson.Text(w =>
     {

@@ -27,12 +27,25 @@ public static class ServeCommand
         logFormat.AcceptOnlyFromAmong("text", "json");
         var currency = new Option<string>("--reporting-currency") { Description = "ISO 4217 currency KPIs are reported in.", DefaultValueFactory = _ => "USD", HelpName = "CODE" };
         var maxPages = new Option<int?>("--max-db-pages") { Description = "Cap the database at this many 16 KiB pages (the collector answers 503 when full).", HelpName = "N" };
+        var quarantinePerRequest = new Option<int>("--quarantine-per-request")
+        {
+            Description = "Rejected events of one request stored whole in failed_events; the rest are counted (docs/collector.md).",
+            DefaultValueFactory = _ => IngestOptions.DefaultQuarantinePerRequest,
+            HelpName = "N",
+        };
+        var quarantinePerSource = new Option<int>("--quarantine-per-source-hour")
+        {
+            Description = "Rejected events of one source stored whole per clock hour; past it they are counted only.",
+            DefaultValueFactory = _ => IngestOptions.DefaultQuarantinePerSourcePerHour,
+            HelpName = "N",
+        };
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
         var noScheduler = new Option<bool>("--no-scheduler") { Description = "Do not run scheduled jobs in this process (run them with `atalaya jobs run`)." };
         var command = new Command("serve", "Run the hub: collector, metrics API, KPI engine, job scheduler and health endpoints.")
         {
-            data, urls, demo, demoDays, rateLimit, minimumPeers, logFormat, currency, maxPages, environment, configDirectory, noScheduler,
+            data, urls, demo, demoDays, rateLimit, minimumPeers, logFormat, currency, maxPages, quarantinePerRequest, quarantinePerSource,
+            environment, configDirectory, noScheduler,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -57,6 +70,10 @@ public static class ServeCommand
             {
                 return CommonOptions.Fail("--reporting-currency must be an ISO 4217 code like USD.");
             }
+            if (parse.GetValue(quarantinePerRequest) < 0 || parse.GetValue(quarantinePerSource) < 0)
+            {
+                return CommonOptions.Fail("--quarantine-per-request and --quarantine-per-source-hour must be 0 or more.");
+            }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
@@ -70,7 +87,12 @@ public static class ServeCommand
                 RateLimitPerSecond = parse.GetValue(rateLimit),
                 BenchmarkMinimumPeers = Math.Max(1, parse.GetValue(minimumPeers)),
                 JsonLogs = parse.GetValue(logFormat) == "json",
-                Ingest = new IngestOptions { ReportingCurrency = reporting },
+                Ingest = new IngestOptions
+                {
+                    ReportingCurrency = reporting,
+                    QuarantinePerRequest = parse.GetValue(quarantinePerRequest),
+                    QuarantinePerSourcePerHour = parse.GetValue(quarantinePerSource),
+                },
                 MaxPageCount = parse.GetValue(maxPages),
             };
             var app = HubHost.Build(options);

@@ -8,9 +8,9 @@ namespace Atalaya.Collect;
 /// <summary>
 /// The collector's HTTP surface (CONTRACT §2): native <c>POST /api/events</c> and the
 /// Segment-compatible <c>/v1/*</c> calls. Each request: content type → write key → rate limit →
-/// body (size limit, gzip) → pipeline → answer. A 200 means every accepted event is committed;
-/// a request with no acceptable event is a 400 with the same per-event detail; a store that cannot
-/// commit answers 503 with Retry-After. Bad input never produces a 5xx.
+/// body (size limit, gzip) → pipeline → answer. A readable request is a 200 with each event's
+/// outcome, every accepted event committed before it; a store that cannot commit answers 503 with
+/// Retry-After. Bad input never produces a 5xx.
 /// </summary>
 public static class CollectEndpoints
 {
@@ -129,14 +129,13 @@ public static class CollectEndpoints
 
     private static IResult Answer(IngestResult result)
     {
+        // A readable request is answered 200 with each event's outcome, even when every event was
+        // refused (docs/collector.md, "Answers"): the refusals are final, so a retry would not help.
         var rejected = result.Rejected.Select(r => new RejectedEvent(r.Index, r.EventId, r.Errors)).ToList();
-        if (result.NothingAccepted && rejected.Count > 0)
-        {
-            return Results.Json(new CollectResponse(false, 0, 0, rejected,
-                rejected.Count == 1 ? "The event is invalid: " + string.Join("; ", rejected[0].Errors) : "No event in the request is valid; see rejected."),
-                AtalayaJson.Web.CollectResponse, statusCode: StatusCodes.Status400BadRequest);
-        }
-        return Results.Json(new CollectResponse(true, result.Accepted, result.Duplicates, rejected), AtalayaJson.Web.CollectResponse);
+        var error = !result.NothingAccepted || rejected.Count == 0 ? null
+            : rejected.Count == 1 ? "The event is invalid: " + string.Join("; ", rejected[0].Errors)
+            : "No event in the request is valid; see rejected.";
+        return Results.Json(new CollectResponse(true, result.Accepted, result.Duplicates, rejected, error), AtalayaJson.Web.CollectResponse);
     }
 
     private static IResult? Refusal(Exception exception, ILogger log)

@@ -23,22 +23,61 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
             logger.LogWarning("KPI projection: {Problem}", problem);
         }
         var lastSnapshot = System.Diagnostics.Stopwatch.StartNew();
+        var auditFailures = 0L;
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(TimeSpan.FromSeconds(10), stoppingToken);
-                hub.Tokens.FlushLastUsed();
-                using var connection = hub.Database.Connect();
-                hub.Fx.Refresh(connection);
-                if (hub.SaveSnapshotIfBehind(lastSnapshot.Elapsed >= TimeSpan.FromMinutes(5) ? 1 : 500_000))
+                await Task.Delay(options.MaintenanceInterval, stoppingToken);
+                // Each step survives a failed write (a full disk, an I/O error): it is logged and
+                // tried again next time; reads go on being served and the collector answers 503
+                // until space comes back.
+                Step("flush token last-used times", hub.Tokens.FlushLastUsed);
+                Step("re-read FX rates", () =>
                 {
-                    lastSnapshot.Restart();
+                    using var connection = hub.Database.Connect();
+                    hub.Fx.Refresh(connection);
+                });
+                Step("save the KPI snapshot", () =>
+                {
+                    if (hub.SaveSnapshotIfBehind(lastSnapshot.Elapsed >= options.SnapshotInterval ? 1 : 500_000))
+                    {
+                        lastSnapshot.Restart();
+                    }
+                });
+                if (hub.Audit.FailedCommits != auditFailures)
+                {
+                    auditFailures = hub.Audit.FailedCommits;
+                    logger.LogError(hub.Audit.LastFailure, "The audit log cannot be written; served reads' entries are kept and retried ({Dropped} dropped so far)",
+                        hub.Audit.DroppedReads);
                 }
+                Interlocked.Increment(ref _passes);
             }
         }
         catch (OperationCanceledException)
         {
+        }
+    }
+
+    private long _passes;
+    private long _failures;
+
+    /// <summary>Maintenance passes completed (tests observe that the loop goes on through failures).</summary>
+    public long Passes => Interlocked.Read(ref _passes);
+
+    /// <summary>Maintenance steps that failed.</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    private void Step(string what, Action step)
+    {
+        try
+        {
+            step();
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        {
+            Interlocked.Increment(ref _failures);
+            logger.LogError(e, "Could not {What}; trying again in {Interval} s", what, options.MaintenanceInterval.TotalSeconds);
         }
     }
 

@@ -26,6 +26,12 @@ public sealed record ServeOptions
     /// <summary>Runs the job scheduler (catch-up at start, then cron). <c>serve</c> turns it on; tests choose.</summary>
     public bool RunScheduler { get; init; }
 
+    /// <summary>How often the hub flushes token last-used times, re-reads FX rates and considers a snapshot.</summary>
+    public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>A KPI snapshot is saved when events arrived and this long passed since the last one (sooner after 500,000 events).</summary>
+    public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromMinutes(5);
+
     /// <summary>Caps the database size in 16 KiB pages (tests use it to fill the "disk").</summary>
     public int? MaxPageCount { get; init; }
 

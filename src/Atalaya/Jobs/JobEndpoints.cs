@@ -192,6 +192,6 @@ public static class JobEndpoints
 
     private static DateOnly? Date(IQueryCollection query, string name) =>
         !query.TryGetValue(name, out var v) ? null
-        : DateOnly.TryParseExact(v.ToString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? d
+        : DateOnly.TryParseExact(v.ToString(), "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var d) ? KpiParameters.InRange(name, d)
         : throw new BodyException(StatusCodes.Status400BadRequest, $"{name}: '{v}' is not a date; use YYYY-MM-DD");
 }

@@ -46,7 +46,7 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
         {
             if (Missed(hub.Database, job.Name, cron, time.GetUtcNow()))
             {
-                await jobs.RunAsync(job.Name, "catch-up");
+                await RunSafelyAsync(job.Name, "catch-up");
             }
         }
 
@@ -62,10 +62,23 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
             {
                 if (cron.GetNextOccurrence(checkedUntil) <= now)
                 {
-                    await jobs.RunAsync(job.Name, "schedule");
+                    await RunSafelyAsync(job.Name, "schedule");
                 }
             }
             checkedUntil = now;
+        }
+    }
+
+    /// <summary>A run that fails to start or to record itself (a full disk) is logged; the scheduler goes on.</summary>
+    private async Task RunSafelyAsync(string job, string trigger)
+    {
+        try
+        {
+            await jobs.RunAsync(job, trigger);
+        }
+        catch (Exception e) when (e is Collect.BodyException or Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            logger.LogError(e, "Job {Job} ({Trigger}) could not run: {Reason}; the next scheduled time will try again", job, trigger, e.Message);
         }
     }
 

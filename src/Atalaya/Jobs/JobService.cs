@@ -23,7 +23,18 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
     {
         var hub = state.Require();
         var runner = Runner(hub);
-        var started = runner.TryBegin(job, trigger, out var busyWith);
+        StartedRun? started;
+        string? busyWith;
+        try
+        {
+            started = runner.TryBegin(job, trigger, out busyWith);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            // The run cannot even be recorded (a full disk): refuse it as the collector refuses writes.
+            throw new Collect.BodyException(StatusCodes.Status503ServiceUnavailable,
+                $"The run of {job} cannot be recorded right now ({e.Message}); retry later.");
+        }
         if (started is null)
         {
             return (null, null, busyWith);

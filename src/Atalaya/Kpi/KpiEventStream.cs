@@ -39,12 +39,12 @@ public static class KpiEventStream
         try
         {
             var first = KpiEndpoints.Summary(read);
-            await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, read.Token, read.Scope, first.Rows, StatusCodes.Status200OK)).ConfigureAwait(false);
+            await ReadCall.AuditAsync(hub, context, ReadCall.Entry(hub, context, read.Token, read.Scope, first.Rows, StatusCodes.Status200OK)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is BodyException or ScopeViolationException)
         {
             var status = e is BodyException b ? b.StatusCode : StatusCodes.Status403Forbidden;
-            await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, read.Token, read.Scope, 0, status)).ConfigureAwait(false);
+            await ReadCall.AuditAsync(hub, context, ReadCall.Entry(hub, context, read.Token, read.Scope, 0, status)).ConfigureAwait(false);
             await ReadCall.Error(status, e.Message).ExecuteAsync(context).ConfigureAwait(false);
             return;
         }

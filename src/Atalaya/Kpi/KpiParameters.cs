@@ -123,9 +123,21 @@ public sealed class KpiParameters
             return days is >= 1 and <= 3660 ? today.AddDays(1 - days) : throw Bad($"{name}: {text} must be between 1d and 3660d");
         }
         return DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
-            ? date
+            ? InRange(name, date)
             : throw Bad($"{name}: '{text}' is not a date; use YYYY-MM-DD{(name == "start_date" ? ", today, 7d, 30d or 90d" : " or today")}");
     }
+
+    /// <summary>The first and last dates a query may name: the years events are accepted for (2000–2100).</summary>
+    public static readonly DateOnly FirstDate = new(2000, 1, 1), LastDate = new(2100, 12, 31);
+
+    /// <summary>
+    /// A date outside the years events may carry holds nothing, and near DateTime's ends the local
+    /// midnights of a time zone do not exist (0001-01-01 in UTC−12, 9999-12-31 + 1 day): refused as a 400.
+    /// </summary>
+    public static DateOnly InRange(string name, DateOnly date) =>
+        date >= FirstDate && date <= LastDate
+            ? date
+            : throw Bad($"{name}: {date:yyyy-MM-dd} is outside {FirstDate:yyyy-MM-dd} to {LastDate:yyyy-MM-dd}, the years events are accepted for");
 
     public Aggregate Aggregate() => Text("aggregate") switch
     {

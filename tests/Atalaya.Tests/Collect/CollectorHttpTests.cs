@@ -52,15 +52,17 @@ public sealed class CollectorHttpTests
     }
 
     [Fact]
-    public async Task Answers_400_when_no_event_in_the_request_is_valid()
+    public async Task Answers_200_with_the_refusal_when_no_event_in_the_request_is_valid()
     {
+        // A readable request gets each event's outcome (docs/collector.md, "Answers").
         await using var hub = await TestHub.StartAsync();
         var bad = Events.Valid("purchase_completed", "bad-2");
         bad["properties"]!.AsObject().Remove("items");
         var response = await hub.PostEventsAsync(bad.ToJsonString());
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         var json = await Json(response);
-        Assert.False(json.GetProperty("success").GetBoolean());
+        Assert.Equal(0, json.GetProperty("accepted").GetInt32());
+        Assert.Equal("bad-2", json.GetProperty("rejected")[0].GetProperty("event_id").GetString());
         Assert.Contains("properties.items: is required", json.GetProperty("error").GetString());
         Assert.Equal(0, StoredEvents.Count(hub.DataDirectory));
     }

@@ -31,7 +31,7 @@ public sealed class BadInputRun : IAsyncLifetime
 
     public TimeSpan Elapsed { get; private set; }
 
-    public IEnumerable<BadOutcome> Offenders => Outcomes.Where(o => o.Status is not (>= 400 and < 500));
+    public IEnumerable<BadOutcome> Offenders => Outcomes.Where(o => o.Status is not (>= 400 and < 500) && !o.RefusedPerEvent);
 
     public IEnumerable<BadOutcome> WrongStatuses =>
         Outcomes.Where(o => o.Status is >= 400 and < 500 && !o.Case.Expected.Contains(o.Status.Value));
@@ -86,7 +86,7 @@ public sealed class BadInputRun : IAsyncLifetime
         {
             using var response = await client.SendAsync(request, cancellationToken);
             var text = await response.Content.ReadAsStringAsync(cancellationToken);
-            return new BadOutcome(bad, (int)response.StatusCode, CollectorClient.Snippet(text, 200));
+            return new BadOutcome(bad, (int)response.StatusCode, CollectorClient.Snippet(text, 200), CollectorClient.Parse(text));
         }
         catch (Exception ex) when (CollectorClient.IsConnectionFailure(ex))
         {
