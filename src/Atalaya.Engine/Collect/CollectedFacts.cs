@@ -39,6 +39,9 @@ public struct CollectedFacts
 
     public double Total, Amount, SnapshotTotal, Commission;
 
+    /// <summary>snapshot.refunded_amount and snapshot.commission_reversed, NaN when absent.</summary>
+    public double Refunded, Reversed;
+
     /// <summary>The event's entries in the batch's item list.</summary>
     public int FirstItem, ItemCount;
 }

@@ -110,6 +110,7 @@ public sealed partial class EventNormalizer
         facts.Total = s.Total;
         facts.Amount = s.Amount;
         var complete = !s.FactsUnsure;
+        facts.Refunded = facts.Reversed = double.NaN;
         if (s.Snapshot.Length > 0)
         {
             facts.HasSnapshot = true;
@@ -140,8 +141,21 @@ public sealed partial class EventNormalizer
             }
             var total = r.ValueSpan.SequenceEqual("total"u8);
             var commission = !total && r.ValueSpan.SequenceEqual("commission_amount"u8);
+            var refunded = r.ValueSpan.SequenceEqual("refunded_amount"u8);
+            var reversed = r.ValueSpan.SequenceEqual("commission_reversed"u8);
             r.Read();
-            if (total || commission)
+            if (refunded || reversed)
+            {
+                // As StoredEventReader.OptionalNumber: a number, else absent (NaN).
+                var value = double.NaN;
+                if (r.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray
+                    || (r.TokenType == JsonTokenType.Number && !r.TryGetDouble(out value)))
+                {
+                    return false;
+                }
+                (refunded ? ref facts.Refunded : ref facts.Reversed) = value;
+            }
+            else if (total || commission)
             {
                 if (!TryNumber(ref r, out var value))
                 {

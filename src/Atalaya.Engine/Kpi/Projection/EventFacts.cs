@@ -20,6 +20,10 @@ public sealed class EventFacts
     public string? ProductName;
 
     public double Total, Amount, SnapshotTotal, Commission;
+
+    /// <summary>snapshot.refunded_amount and snapshot.commission_reversed, NaN when absent.</summary>
+    public double Refunded = double.NaN, Reversed = double.NaN;
+
     public FinalStatus Status;
     public bool HasSnapshot;
 
@@ -39,6 +43,7 @@ public sealed class EventFacts
         Store = User = Session = Order = Product = 0;
         ProductName = null;
         Total = Amount = SnapshotTotal = Commission = 0;
+        Refunded = Reversed = double.NaN;
         Status = FinalStatus.None;
         StoreCountry = StoreHub = StoreZone = StoreCategory = 0;
         Items.Clear();

@@ -11,8 +11,6 @@ public sealed partial class KpiProjection
 
     internal ItemTable Items => _items;
 
-    internal double Commission(int index) => _commissions.GetValueOrDefault(index);
-
     internal string? ProductNameOf(int product, int store) => _productNames.GetValueOrDefault(ProductKey(product, store)).Name;
 
     /// <summary>The id of a dimension value in its pool (0 when never seen).</summary>

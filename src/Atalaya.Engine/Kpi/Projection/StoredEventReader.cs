@@ -148,6 +148,8 @@ public sealed class StoredEventReader(ProjectionPools pools)
         facts.HasSnapshot = c.HasSnapshot;
         facts.SnapshotTotal = c.SnapshotTotal;
         facts.Commission = c.Commission;
+        facts.Refunded = c.Refunded;
+        facts.Reversed = c.Reversed;
         facts.Status = StatusOf(json, c.Status);
         if (facts.Kind == EventKind.ProductViewed && c.ProductName.IsString)
         {
@@ -209,6 +211,7 @@ public sealed class StoredEventReader(ProjectionPools pools)
         {
             return reader.ValueTextEquals("ENTREGADO"u8) ? FinalStatus.Delivered
                 : reader.ValueTextEquals("REEMBOLSADO"u8) ? FinalStatus.Refunded
+                : reader.ValueTextEquals("CANCELADO"u8) ? FinalStatus.Cancelled
                 : FinalStatus.None;
         }
         catch (InvalidOperationException)
@@ -408,6 +411,16 @@ public sealed class StoredEventReader(ProjectionPools pools)
                 reader.Read();
                 facts.Commission = Number(ref reader);
             }
+            else if (reader.ValueTextEquals("refunded_amount"u8))
+            {
+                reader.Read();
+                facts.Refunded = OptionalNumber(ref reader);
+            }
+            else if (reader.ValueTextEquals("commission_reversed"u8))
+            {
+                reader.Read();
+                facts.Reversed = OptionalNumber(ref reader);
+            }
             else
             {
                 reader.Read();
@@ -452,6 +465,17 @@ public sealed class StoredEventReader(ProjectionPools pools)
             }
             facts.Items.Add((product, quantity, price));
         }
+    }
+
+    /// <summary>A number that may be absent: NaN for any other value (skipped whole).</summary>
+    private static double OptionalNumber(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            return reader.GetDouble();
+        }
+        reader.Skip();
+        return double.NaN;
     }
 
     private static double Number(ref Utf8JsonReader reader) =>

@@ -3,8 +3,8 @@ namespace Atalaya.Engine.Kpi.Query;
 /// <summary>The partial sums of one group × period, from which every KPI value is derived.</summary>
 internal struct Cell
 {
-    public double Gmv, DeliveredGmv, Commissions, Refunds, Revenue, Mrr;
-    public long Orders, Units, DeliveredOrders, PaySucceeded, PayFailed, Leads, LeadsConverted;
+    public double Gmv, DeliveredGmv, Commissions, Refunds, CancelledGmv, Revenue, Mrr;
+    public long Orders, Units, DeliveredOrders, CancelledOrders, PaySucceeded, PayFailed, Leads, LeadsConverted;
     public long Pageviews, StoreVisits, NewStores, NewUsers;
     public long Sessions, Bounces, DurationMs, SessionsPurchase, SessionsCart, SessionsViewed, SessionsCheckout, SessionsCartNoPurchase;
     public long Visitors, ActiveStores, NewCustomers, Returning;
@@ -19,6 +19,9 @@ internal struct Cell
         KpiId.DeliveredOrders => DeliveredOrders,
         KpiId.Commissions => Commissions,
         KpiId.Refunds => Refunds,
+        KpiId.CancelledOrders => CancelledOrders,
+        KpiId.CancelledGmv => CancelledGmv,
+        KpiId.NetGmv => DeliveredGmv - Refunds,
         KpiId.UnitsSold => Units,
         KpiId.Revenue => Revenue,
         KpiId.PaymentsSuccessRate => Ratio(PaySucceeded, PaySucceeded + PayFailed, 100),

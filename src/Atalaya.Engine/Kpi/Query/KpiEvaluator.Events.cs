@@ -102,16 +102,32 @@ internal sealed partial class KpiEvaluator
                     case EventKind.LeadCreated:
                         cell.Leads++;
                         break;
-                    case EventKind.OrderStatusChanged when counted[k] && aux[k] == (int)FinalStatus.Delivered:
-                        cell.DeliveredOrders++;
-                        cell.DeliveredGmv += amounts[k];
-                        cell.Commissions += _projection.Commission(columns.Events[k]);
-                        break;
-                    case EventKind.OrderStatusChanged when counted[k] && aux[k] == (int)FinalStatus.Refunded:
-                        cell.Refunds += amounts[k];
+                    case EventKind.OrderStatusChanged when counted[k]:
+                        AddLine(ref cell, _projection.Ledger.EntryAt(k));
                         break;
                 }
             }
+        }
+    }
+
+    /// <summary>A status event's ledger line: a delivery, a cancellation or a refund (with the commission it reverses).</summary>
+    private static void AddLine(ref Cell cell, LedgerEntry line)
+    {
+        switch (line.Role)
+        {
+            case LedgerRole.Delivered:
+                cell.DeliveredOrders++;
+                cell.DeliveredGmv += line.Amount;
+                cell.Commissions += line.Commission;
+                break;
+            case LedgerRole.Cancelled:
+                cell.CancelledOrders++;
+                cell.CancelledGmv += line.Amount;
+                break;
+            case LedgerRole.Refund:
+                cell.Refunds += line.Amount;
+                cell.Commissions -= line.Commission;
+                break;
         }
     }
 
@@ -166,7 +182,8 @@ internal sealed partial class KpiEvaluator
         EventKind.StoreVisited => Needs(KpiId.StoreVisits),
         EventKind.StoreCreated => Needs(KpiId.NewStores),
         EventKind.UserSignedUp => Needs(KpiId.NewUsers),
-        EventKind.OrderStatusChanged => Needs(KpiId.DeliveredGmv, KpiId.DeliveredOrders, KpiId.Commissions, KpiId.Refunds),
+        EventKind.OrderStatusChanged => Needs(KpiId.DeliveredGmv, KpiId.DeliveredOrders, KpiId.Commissions, KpiId.Refunds,
+            KpiId.CancelledOrders, KpiId.CancelledGmv, KpiId.NetGmv),
         _ => false,
     };
 

@@ -162,9 +162,12 @@ internal sealed partial class KpiEvaluator
             var t = rollup.Finals;
             var (cells, blocks) = EntryCells(t);
             var delivered = t.Counts(HourRollup.FinalDelivered);
+            var cancelled = t.Counts(HourRollup.FinalCancelled);
             var deliveredGmv = t.Sums(HourRollup.FinalDeliveredGmv);
             var commissions = t.Sums(HourRollup.FinalCommissions);
+            var cancelledGmv = t.Sums(HourRollup.FinalCancelledGmv);
             var refunds = t.Sums(HourRollup.FinalRefunds);
+            var reversed = t.Sums(HourRollup.FinalCommissionsReversed);
             foreach (var (start, length) in blocks)
             {
                 for (var e = start; e < start + length; e++)
@@ -174,7 +177,9 @@ internal sealed partial class KpiEvaluator
                         ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
                         cell.DeliveredOrders += delivered[e];
                         cell.DeliveredGmv += deliveredGmv[e];
-                        cell.Commissions += commissions[e];
+                        cell.Commissions += commissions[e] - reversed[e];
+                        cell.CancelledOrders += cancelled[e];
+                        cell.CancelledGmv += cancelledGmv[e];
                         cell.Refunds += refunds[e];
                     }
                 }

@@ -13,7 +13,8 @@ public static class KpiFormulas
     /// <summary>The dictionary's KPI ids, in its order (rows are ordered by it).</summary>
     public static readonly IReadOnlyList<string> Ids =
     [
-        "gmv", "orders", "aov", "delivered_gmv", "delivered_orders", "commissions", "refunds", "units_sold", "revenue",
+        "gmv", "orders", "aov", "delivered_gmv", "delivered_orders", "commissions", "refunds", "cancelled_orders", "cancelled_gmv", "net_gmv",
+        "units_sold", "revenue",
         "payments_success_rate", "leads", "conversion_pct", "visitors", "active_users", "sessions", "pageviews",
         "store_visits", "bounce_rate", "avg_session_duration_s", "conversion_rate", "add_to_cart_rate",
         "cart_abandonment_rate", "checkout_completion_rate", "new_customers", "returning_customers", "ltv",
@@ -23,7 +24,7 @@ public static class KpiFormulas
     /// <summary>KPIs whose values are whole counts, compared exactly; the others are compared to 1e-6 relative.</summary>
     public static readonly IReadOnlySet<string> Counts = new HashSet<string>(StringComparer.Ordinal)
     {
-        "orders", "delivered_orders", "units_sold", "leads", "visitors", "active_users", "sessions", "pageviews",
+        "orders", "delivered_orders", "cancelled_orders", "units_sold", "leads", "visitors", "active_users", "sessions", "pageviews",
         "store_visits", "new_customers", "returning_customers", "active_stores", "new_stores", "new_users",
     };
 
@@ -34,10 +35,13 @@ public static class KpiFormulas
         "gmv" => Money(s.OrdersIn(p), o => o.Number("total")),
         "orders" => s.OrdersIn(p).Count(),
         "aov" => PerCount(MoneyDecimal(s.OrdersIn(p), o => o.Number("total")), s.OrdersIn(p).Count()),
-        "delivered_gmv" => Money(s.FinalsIn("ENTREGADO", p), f => ReferenceEvent.Number(f.Snapshot, "total")),
-        "delivered_orders" => s.FinalsIn("ENTREGADO", p).Count(),
-        "commissions" => Money(s.FinalsIn("ENTREGADO", p), f => ReferenceEvent.Number(f.Snapshot, "commission_amount")),
-        "refunds" => Money(s.FinalsIn("REEMBOLSADO", p), f => ReferenceEvent.Number(f.Snapshot, "total")),
+        "delivered_gmv" => (double)Reported(s.LedgerIn("delivery", p)),
+        "delivered_orders" => s.LedgerIn("delivery", p).Count(),
+        "commissions" => (double)(s.LedgerIn("delivery", p).Sum(l => l.ReportedCommission ?? 0m) - s.LedgerIn("refund", p).Sum(l => l.ReportedCommission ?? 0m)),
+        "refunds" => (double)Reported(s.LedgerIn("refund", p)),
+        "cancelled_orders" => s.LedgerIn("cancellation", p).Count(),
+        "cancelled_gmv" => (double)Reported(s.LedgerIn("cancellation", p)),
+        "net_gmv" => (double)(Reported(s.LedgerIn("delivery", p)) - Reported(s.LedgerIn("refund", p))),
         "units_sold" => (double)s.OrdersIn(p).Sum(o => Items(o).Sum(item => ReferenceEvent.Number(item, "quantity"))),
         "revenue" => Money(s.OfTypeIn("payment_succeeded", p), e => e.Number("amount")),
         "payments_success_rate" => Percent(
@@ -91,6 +95,9 @@ public static class KpiFormulas
         order.Properties.TryGetProperty("items", out var items) && items.ValueKind == JsonValueKind.Array
             ? items.EnumerateArray()
             : [];
+
+    /// <summary>Σ of ledger lines' amounts in the reporting currency (a line without a rate adds nothing).</summary>
+    private static decimal Reported(IEnumerable<LedgerLine> lines) => lines.Sum(l => l.ReportedAmount ?? 0m);
 
     public static decimal MoneyDecimal(IEnumerable<ReferenceEvent> events, Func<ReferenceEvent, decimal> amount) =>
         events.Sum(e => e.Reported(amount(e)) ?? 0m);
