@@ -269,6 +269,15 @@ public sealed class KpiEngine
     }
 
     /// <summary>How many stored events (custom ones included) have a timestamp in [<paramref name="fromMs"/>, <paramref name="toMs"/>).</summary>
+    /// <summary>Final status events timed in [from, to), and those of orders the hub has no purchase_completed for (the consistency check).</summary>
+    public (long Statuses, long UnknownOrders) FinalStatusesOfUnknownOrders(long fromMs, long toMs)
+    {
+        using (Projection.Read())
+        {
+            return Projection.FinalStatusesOfUnknownOrders(fromMs, toMs);
+        }
+    }
+
     public long CountEvents(long fromMs, long toMs)
     {
         using var read = Projection.Read();

@@ -40,4 +40,26 @@ public sealed partial class KpiProjection
     }
 
     internal int StoreOf(EventChunk chunk, int i) => Combos[chunk.Combo[i]].Store;
+
+    /// <summary>The final status events timed in [<paramref name="from"/>, <paramref name="to"/>), and how many name an order with no purchase_completed.</summary>
+    internal (long Statuses, long UnknownOrders) FinalStatusesOfUnknownOrders(long from, long to)
+    {
+        long statuses = 0, unknown = 0;
+        foreach (var (order, facts) in Ledger.Orders)
+        {
+            var known = _orderFirst.Get(order) >= 0;
+            foreach (var fact in facts)
+            {
+                if (fact.Ts >= from && fact.Ts < to)
+                {
+                    statuses++;
+                    unknown += known ? 0 : 1;
+                }
+            }
+        }
+        return (statuses, unknown);
+    }
+
+    /// <summary>The index of the purchase that is <paramref name="order"/>, or -1.</summary>
+    internal int PurchaseOf(int order) => _orderFirst.Get(order);
 }
