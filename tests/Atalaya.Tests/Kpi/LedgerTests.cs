@@ -92,6 +92,32 @@ public sealed class LedgerTests(KpiDatasets datasets)
     }
 
     [Fact]
+    public async Task Checkout_completion_counts_only_purchases_after_a_checkout_and_never_exceeds_100()
+    {
+        var answer = await Ledger.Api.QueryAsync(new KpiQuery(new DateOnly(2026, 3, 15), new DateOnly(2026, 3, 15)) { Metrics = ["checkout_completion_rate", "conversion_rate"] });
+
+        // s-c1 of s-c1 and s-c2; all three sessions bought.
+        Assert.Equal(50, answer.Rows.Single(r => r.Metric == "checkout_completion_rate").Value);
+        Assert.Equal(100, answer.Rows.Single(r => r.Metric == "conversion_rate").Value);
+    }
+
+    [Fact]
+    public async Task Customers_repeat_and_churn_follow_each_users_orders()
+    {
+        var answer = await Ledger.Api.QueryAsync(new KpiQuery(new DateOnly(2026, 3, 1), new DateOnly(2026, 4, 30), "monthly")
+        { Metrics = ["customers", "repeat_customer_rate", "customer_churn_rate"] });
+        double? Value(string metric, string month) => answer.Rows.Single(r => r.Metric == metric && r.Period == month).Value;
+
+        // March: u1, u2, u3, u5, u6, u7, u8 (all new). April: u1 (again), u3 (again) and u4 (new).
+        Assert.Equal(7, Value("customers", "2026-03"));
+        Assert.Equal(0, Value("repeat_customer_rate", "2026-03"));
+        Assert.Null(Value("customer_churn_rate", "2026-03"));                    // nobody ordered in February
+        Assert.Equal(3, Value("customers", "2026-04"));
+        Assert.Equal(200.0 / 3, Value("repeat_customer_rate", "2026-04")!.Value, 9);
+        Assert.Equal(500.0 / 7, Value("customer_churn_rate", "2026-04")!.Value, 9);  // u2, u5, u6, u7, u8 of March's 7
+    }
+
+    [Fact]
     public async Task A_month_end_refund_falls_in_the_month_of_its_local_time()
     {
         // ord-co: delivered 03-31 23:30Z, refunded 04-01 00:30Z. In UTC both in their own months; in Santiago (−03) both on 03-31.

@@ -286,7 +286,7 @@ public sealed class RollupTests
         Assert.Equal(reference.Sessions.Sum(s => s.DurationSeconds * 1000), Sum(rollup.Sessions, HourRollup.SessionDurationMs), 3);
         Assert.Equal(Expected(reference.Events.Where(e => e.Type == "page_view").Select(e => Hour(e.Timestamp))), PerHour(rollup.ViewHours, HourRollup.ViewPageViews));
 
-        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 3), (rollup.Sessions, 7), (rollup.ViewHours, 2) })
+        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 3), (rollup.Sessions, 8), (rollup.ViewHours, 2) })
         {
             for (var column = 0; column < columns; column++)
             {
@@ -342,7 +342,7 @@ public sealed class RollupTests
         foreach (var (name, table, counts, sums) in new[]
         {
             ("orders", rollup.Orders, 2, 1), ("payments", rollup.Payments, 2, 1), ("leads", rollup.Leads, 1, 0),
-            ("finals", rollup.Finals, 3, 5), ("sessions", rollup.Sessions, 7, 1), ("view hours", rollup.ViewHours, 2, 0),
+            ("finals", rollup.Finals, 3, 5), ("sessions", rollup.Sessions, 8, 1), ("view hours", rollup.ViewHours, 2, 0),
         })
         {
             var keys = table.Keys.ToArray();

@@ -30,7 +30,7 @@ public sealed class HourRollup
         FinalDeliveredGmv = 0, FinalCommissions = 1, FinalCancelledGmv = 2, FinalRefunds = 3, FinalCommissionsReversed = 4;
     public const int ViewPageViews = 0, ViewStoreVisits = 1;
     public const int SessionCount = 0, SessionBounces = 1, SessionPurchase = 2, SessionCart = 3, SessionCartNoPurchase = 4,
-        SessionViewed = 5, SessionCheckout = 6, SessionDurationMs = 0;
+        SessionViewed = 5, SessionCheckout = 6, SessionCheckoutCompleted = 7, SessionDurationMs = 0;
 
     /// <summary>Counted purchases: orders, units | GMV.</summary>
     public RollupTable Orders { get; } = new(2, OrderCount);
@@ -53,8 +53,8 @@ public sealed class HourRollup
     /// </summary>
     public RollupTable ViewHours { get; } = new(2);
 
-    /// <summary>Sessions by their first event: sessions, bounces, with a purchase, with a cart, with a cart and no purchase, with a product view, with a checkout | duration (ms).</summary>
-    public RollupTable Sessions { get; } = new(7, SessionCount);
+    /// <summary>Sessions by their first event: sessions, bounces, with a purchase, with a cart, with a cart and no purchase, with a product view, with a checkout, with a purchase after a checkout | duration (ms).</summary>
+    public RollupTable Sessions { get; } = new(8, SessionCount);
 
     /// <summary>False once an event fell outside the hours an int can number: queries then read the events.</summary>
     public bool Complete { get; private set; } = true;
@@ -187,6 +187,7 @@ public sealed class HourRollup
         Sessions.AddCount(e, SessionCartNoPurchase, cart && !purchase ? sign : 0);
         Sessions.AddCount(e, SessionViewed, (f & SessionFlags.ProductViewed) != 0 ? sign : 0);
         Sessions.AddCount(e, SessionCheckout, (f & SessionFlags.CheckoutStarted) != 0 ? sign : 0);
+        Sessions.AddCount(e, SessionCheckoutCompleted, row.CheckoutCompleted ? sign : 0);
         Sessions.AddCount(e, SessionCount, sign);
         if (sign < 0 && Sessions.Counts(SessionCount)[e] != 0)
         {

@@ -294,6 +294,14 @@ public sealed partial class KpiProjection
             row.LastTs = ts;
         }
         row.Events++;
+        if (kind == EventKind.CheckoutStarted && ((row.Flags & SessionFlags.CheckoutStarted) == 0 || ts < row.FirstCheckoutTs))
+        {
+            row.FirstCheckoutTs = ts;
+        }
+        if (kind == EventKind.PurchaseCompleted && ((row.Flags & SessionFlags.Purchase) == 0 || ts > row.LastPurchaseTs))
+        {
+            row.LastPurchaseTs = ts;
+        }
         row.Flags |= kind switch
         {
             EventKind.ProductViewed => SessionFlags.ProductViewed,

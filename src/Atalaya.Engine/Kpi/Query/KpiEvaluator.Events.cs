@@ -502,6 +502,10 @@ internal sealed partial class KpiEvaluator
             {
                 cell.SessionsCheckout++;
             }
+            if (row.CheckoutCompleted)
+            {
+                cell.SessionsCheckoutCompleted++;
+            }
         }
     }
 }

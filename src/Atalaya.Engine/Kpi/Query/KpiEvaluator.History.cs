@@ -446,12 +446,13 @@ internal sealed partial class KpiEvaluator
     /// each period then reads its windows as two masks. Grids with more than 64 intervals take the
     /// per-group lists.
     /// </summary>
-    private void EvaluateStoreChurn()
+    /// <param name="customers">Customer churn (users who ordered) instead of store churn (stores that sold).</param>
+    private void EvaluateChurn(bool customers)
     {
         var cuts = _grid.Bounds.Concat(_grid.PreviousStart).Concat(_grid.PreviousEnd).Distinct().Order().ToArray();
         if (cuts.Length - 1 > 64)
         {
-            EvaluateStoreChurnByLists();
+            EvaluateChurnByLists(customers);
             return;
         }
         var periods = _grid.Count;
@@ -468,8 +469,9 @@ internal sealed partial class KpiEvaluator
         var ts = columns.Ts;
         var combos = columns.Combo;
         var counted = columns.Counted;
+        var users = columns.User;
         var comboCells = ComboCells();
-        // (group << 32 | store) → intervals with an order.
+        // (group << 32 | store or user) → intervals with an order.
         var active = new Dictionary<long, ulong>();
         var interval = 0;
         foreach (var (start, length) in columns.BlocksIn(from, to))
@@ -486,8 +488,8 @@ internal sealed partial class KpiEvaluator
                 {
                     cell = comboCells[combos[k]] = ComboCell(combos[k]);
                 }
-                var store = _projection.Combos[combos[k]].Store;
-                if (cell < 0 || store == 0)
+                var member = customers ? users[k] : _projection.Combos[combos[k]].Store;
+                if (cell < 0 || member == 0)
                 {
                     continue;
                 }
@@ -496,7 +498,7 @@ internal sealed partial class KpiEvaluator
                     interval = Array.BinarySearch(cuts, t);
                     interval = interval >= 0 ? interval : ~interval - 1;
                 }
-                var key = ((long)(cell / periods) << 32) | (uint)store;
+                var key = ((long)(cell / periods) << 32) | (uint)member;
                 System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(active, key, out _) |= 1UL << interval;
             }
         }
@@ -531,7 +533,8 @@ internal sealed partial class KpiEvaluator
             {
                 if (previous[(group * periods) + p] > 0)
                 {
-                    cells[p].Churn = 100.0 * churned[(group * periods) + p] / previous[(group * periods) + p];
+                    var rate = 100.0 * churned[(group * periods) + p] / previous[(group * periods) + p];
+                    (customers ? ref cells[p].CustomerChurn : ref cells[p].Churn) = rate;
                 }
             }
         }
@@ -552,10 +555,10 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>store_churn_rate from each group's time-ordered order list (any number of periods).</summary>
-    private void EvaluateStoreChurnByLists()
+    private void EvaluateChurnByLists(bool customers)
     {
         var from = _grid.PreviousStart.Min();
-        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, FactValue.Store, countedOnly: true))
+        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, customers ? FactValue.User : FactValue.Store, countedOnly: true))
         {
             var cells = CellsOf(group);
             var times = orders.Select(o => o.Ts).ToArray();
@@ -567,7 +570,7 @@ internal sealed partial class KpiEvaluator
                     continue;
                 }
                 var current = StoresBetween(orders, times, _grid.Bounds[p], _grid.Bounds[p + 1]);
-                cells[p].Churn = 100.0 * previous.Count(s => !current.Contains(s)) / previous.Count;
+                (customers ? ref cells[p].CustomerChurn : ref cells[p].Churn) = 100.0 * previous.Count(s => !current.Contains(s)) / previous.Count;
             }
         }
     }

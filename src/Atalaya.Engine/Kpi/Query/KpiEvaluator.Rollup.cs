@@ -231,6 +231,7 @@ internal sealed partial class KpiEvaluator
         var cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
         var viewed = t.Counts(HourRollup.SessionViewed);
         var checkout = t.Counts(HourRollup.SessionCheckout);
+        var checkoutCompleted = t.Counts(HourRollup.SessionCheckoutCompleted);
         foreach (var (start, length) in blocks)
         {
             for (var e = start; e < start + length; e++)
@@ -251,6 +252,7 @@ internal sealed partial class KpiEvaluator
                 cell.SessionsCartNoPurchase += cartNoPurchase[e];
                 cell.SessionsViewed += viewed[e];
                 cell.SessionsCheckout += checkout[e];
+                cell.SessionsCheckoutCompleted += checkoutCompleted[e];
             }
         }
         ReturnCells(cells);

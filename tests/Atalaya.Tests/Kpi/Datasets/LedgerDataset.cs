@@ -16,7 +16,10 @@ namespace Atalaya.Tests.Kpi.Datasets;
 ///   event id is stored once, a second ENTREGADO is ignored;</item>
 /// <item>ord-undo: CANCELADO 04-06 arrives first, then its earlier delivery 04-05: the cancellation stops counting;</item>
 /// <item>ord-ghost: delivered and partly refunded without any purchase_completed (an unknown order: counted);</item>
-/// <item>ord-co: a Colombian order delivered 03-31 23:30Z and refunded 04-01 00:30Z (a month end in UTC, not in Santiago).</item>
+/// <item>ord-co: a Colombian order delivered 03-31 23:30Z and refunded 04-01 00:30Z (a month end in UTC, not in Santiago);</item>
+/// <item>checkouts on 03-15: s-c1 checks out then buys, s-c2 buys then checks out, s-c3 buys without a checkout
+///   (checkout completion 1 of 2 sessions; counting any purchase would make it 3 of 2);</item>
+/// <item>customers: u1 and u3 order in March and April, u2 and u5–u8 only in March, u4 only in April (churn, repeat customers).</item>
 /// </list>
 /// </summary>
 public static class LedgerDataset
@@ -67,6 +70,13 @@ public static class LedgerDataset
 
             b.Order("2026-04-04T09:00:00Z", "ord-undo", "st-mx", "u3", "s7");
             b.Status("2026-04-06T10:00:00Z", "ord-undo", "st-mx", "CANCELADO");
+
+            b.CheckoutStarted("2026-03-15T09:00:00Z", "u6", "s-c1", "st-mx");
+            b.Order("2026-03-15T09:05:00Z", "ord-c1", "st-mx", "u6", "s-c1");
+            b.Order("2026-03-15T10:00:00Z", "ord-c2", "st-mx", "u7", "s-c2");
+            b.CheckoutStarted("2026-03-15T10:05:00Z", "u7", "s-c2", "st-mx");
+            b.Order("2026-03-15T11:00:00Z", "ord-c3", "st-mx", "u8", "s-c3");
+            b.Order("2026-04-20T11:00:00Z", "ord-u1-april", "st-mx", "u1", "s9");
 
             b.Order("2026-03-31T20:00:00Z", "ord-co", "st-co", "u5", "s8", total: 80000, currency: "COP", fx: 0.00025m, place: Place.Colombia,
                 items: [("p-co", 8, 9000m)]);

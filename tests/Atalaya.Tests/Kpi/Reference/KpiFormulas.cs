@@ -18,6 +18,7 @@ public static class KpiFormulas
         "payments_success_rate", "leads", "conversion_pct", "visitors", "active_users", "sessions", "pageviews",
         "store_visits", "bounce_rate", "avg_session_duration_s", "conversion_rate", "add_to_cart_rate",
         "cart_abandonment_rate", "checkout_completion_rate", "new_customers", "returning_customers", "ltv",
+        "customers", "repeat_customer_rate", "customer_churn_rate",
         "active_stores", "new_stores", "new_users", "store_churn_rate", "mrr",
     ];
 
@@ -25,7 +26,7 @@ public static class KpiFormulas
     public static readonly IReadOnlySet<string> Counts = new HashSet<string>(StringComparer.Ordinal)
     {
         "orders", "delivered_orders", "cancelled_orders", "units_sold", "leads", "visitors", "active_users", "sessions", "pageviews",
-        "store_visits", "new_customers", "returning_customers", "active_stores", "new_stores", "new_users",
+        "store_visits", "new_customers", "returning_customers", "customers", "active_stores", "new_stores", "new_users",
     };
 
     private static readonly TimeSpan LeadConversionWindow = TimeSpan.FromSeconds(604_800);
@@ -60,13 +61,18 @@ public static class KpiFormulas
         "cart_abandonment_rate" => Percent(
             s.SessionsIn(p).Count(x => x.Has("add_to_cart") && !x.Has("purchase_completed")),
             s.SessionsIn(p).Count(x => x.Has("add_to_cart"))),
-        "checkout_completion_rate" => Percent(s.SessionsIn(p).Count(x => x.Has("purchase_completed")), s.SessionsIn(p).Count(x => x.Has("checkout_started"))),
+        "checkout_completion_rate" => Percent(s.SessionsIn(p).Count(x => x.PurchasedAfterCheckout), s.SessionsIn(p).Count(x => x.Has("checkout_started"))),
         "new_customers" => s.FirstOrderOfUser.Values.Count(p.Contains),
         "returning_customers" => s.OrdersIn(p).Where(o => o.User is not null && s.FirstOrderOfUser[o.User] < p.Start)
             .Select(o => o.User).Distinct(StringComparer.Ordinal).Count(),
         "ltv" => PerCount(
             MoneyDecimal(s.OrdersBetween(DateTimeOffset.MinValue, p.End), o => o.Number("total")),
             s.OrdersBetween(DateTimeOffset.MinValue, p.End).Where(o => o.User is not null).Select(o => o.User).Distinct(StringComparer.Ordinal).Count()),
+        "customers" => Customers(s.OrdersIn(p)).Count,
+        "repeat_customer_rate" => Percent(
+            Customers(s.OrdersIn(p)).Count(user => s.FirstOrderOfUser[user] < p.Start),
+            Customers(s.OrdersIn(p)).Count),
+        "customer_churn_rate" => CustomerChurn(s, p),
         "active_stores" => StoresWithOrders(s.OrdersIn(p)).Count,
         "new_stores" => s.OfTypeIn("store_created", p).Count(),
         "new_users" => s.OfTypeIn("user_signed_up", p).Count(),
@@ -87,6 +93,18 @@ public static class KpiFormulas
         var now = StoresWithOrders(s.OrdersIn(p));
         return Percent(before.Count(store => !now.Contains(store)), before.Count);
     }
+
+    /// <summary>"100 × customers of the previous period with no order in this one / customers of the previous period."</summary>
+    private static double? CustomerChurn(KpiSlice s, ReferencePeriod p)
+    {
+        var before = Customers(s.OrdersBetween(p.PreviousStart, p.FullStart));
+        var now = Customers(s.OrdersIn(p));
+        return Percent(before.Count(user => !now.Contains(user)), before.Count);
+    }
+
+    /// <summary>Distinct users of orders (orders without a user are nobody's).</summary>
+    private static HashSet<string> Customers(IEnumerable<ReferenceEvent> orders) =>
+        orders.Select(o => o.User).OfType<string>().ToHashSet(StringComparer.Ordinal);
 
     private static HashSet<string> StoresWithOrders(IEnumerable<ReferenceEvent> orders) =>
         orders.Select(o => o.Text("store_id")).OfType<string>().ToHashSet(StringComparer.Ordinal);
