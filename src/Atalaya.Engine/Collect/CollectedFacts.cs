@@ -35,7 +35,7 @@ public struct CollectedFacts
     public DerivedDimensions Derived;
 
     /// <summary>Properties (the last of each name).</summary>
-    public JsonText StoreId, OrderId, ProductId, ProductName, Status;
+    public JsonText StoreId, OrderId, ProductId, ProductName, Status, Priority;
 
     public double Total, Amount, SnapshotTotal, Commission;
 

@@ -33,7 +33,7 @@ public sealed partial class EventNormalizer
     private static void TakePropertyFacts(CompiledType type, ulong seen, ulong repeated, ReadOnlySpan<Occurrence> found, ref EventScan s)
     {
         ReadOnlySpan<int> members = [type.StoreId, type.OrderId, type.ProductId, type.ProductName, type.Status,
-            type.Total, type.Amount, type.Snapshot, type.Items];
+            type.Total, type.Amount, type.Snapshot, type.Items, type.Priority];
         foreach (var i in members)
         {
             s.FactsUnsure |= (repeated & (1UL << i)) != 0;
@@ -42,6 +42,7 @@ public sealed partial class EventNormalizer
         s.ProductId = TextOf(type.ProductId, seen, found);
         s.ProductName = ScalarOf(type.ProductName, seen, found, ref s);
         s.Status = ScalarOf(type.Status, seen, found, ref s);
+        s.Priority = TextOf(type.Priority, seen, found);
         s.Total = NumberOf(type.Total, seen, found, ref s);
         s.Amount = NumberOf(type.Amount, seen, found, ref s);
         s.Snapshot = ContainerOf(type.Snapshot, JsonTokenType.StartObject, seen, found);
@@ -107,6 +108,7 @@ public sealed partial class EventNormalizer
         facts.ProductId = Stored(s.ProductId, propertiesShift);
         facts.ProductName = Stored(s.ProductName, propertiesShift);
         facts.Status = Stored(s.Status, propertiesShift);
+        facts.Priority = Stored(s.Priority, propertiesShift);
         facts.Total = s.Total;
         facts.Amount = s.Amount;
         var complete = !s.FactsUnsure;

@@ -36,6 +36,7 @@ public sealed class KpiParameters
         ["category"] = "Filter: comma list of store categories.",
         ["app_id"] = "Filter: comma list of app ids.",
         ["source_system"] = "Filter: comma list of sending systems (the write key's source, e.g. web, ga4, meta).",
+        ["priority"] = "Filter: comma list of lead priorities (lead_created.priority); only leads have one.",
     };
 
     public static readonly string[] Range = ["start_date", "end_date", "tz"];

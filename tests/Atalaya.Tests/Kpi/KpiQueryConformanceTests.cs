@@ -68,8 +68,8 @@ public sealed class KpiQueryConformanceTests(KpiDatasets datasets)
         var perDataset = datasets.All.ToDictionary(d => d.Name,
             d => Aggregates.SelectMany(a => KpiDatasets.Zones.Where(z => z.Dataset == d.Name).SelectMany(z => d.Queries(a, z.Tz))).Select(q => q.ToQueryString()).Distinct(StringComparer.Ordinal).Count());
 
-        Assert.Equal(2 * Aggregates.Length * 11 * 3, perDataset["demo-a"]);
-        Assert.Equal(6 * Aggregates.Length * 11 * 3, perDataset["edge"]);
-        Assert.Equal(3 * Aggregates.Length * 11 * 3, perDataset["ledger"]);
+        Assert.Equal(2 * Aggregates.Length * 12 * 3, perDataset["demo-a"]);
+        Assert.Equal(6 * Aggregates.Length * 12 * 3, perDataset["edge"]);
+        Assert.Equal(3 * Aggregates.Length * 12 * 3, perDataset["ledger"]);
     }
 }

@@ -118,6 +118,19 @@ public sealed class LedgerTests(KpiDatasets datasets)
     }
 
     [Fact]
+    public async Task Lead_kpis_group_by_priority()
+    {
+        var answer = await Ledger.Api.QueryAsync(new KpiQuery(new DateOnly(2026, 3, 14), new DateOnly(2026, 3, 14))
+        { Metrics = ["leads", "conversion_pct"], GroupBy = ["priority"] });
+        double? Value(string metric, string? priority) => answer.Rows.Single(r => r.Metric == metric && r.Group.Equals(new GroupKey([priority]))).Value;
+
+        Assert.Equal(1, Value("leads", "high"));
+        Assert.Equal(100, Value("conversion_pct", "high"));
+        Assert.Equal(2, Value("leads", "low"));
+        Assert.Equal(50, Value("conversion_pct", "low"));
+    }
+
+    [Fact]
     public async Task A_month_end_refund_falls_in_the_month_of_its_local_time()
     {
         // ord-co: delivered 03-31 23:30Z, refunded 04-01 00:30Z. In UTC both in their own months; in Santiago (−03) both on 03-31.

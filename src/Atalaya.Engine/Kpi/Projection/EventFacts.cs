@@ -16,6 +16,9 @@ public sealed class EventFacts
     // The top-level source_system (a dimension too, pool id).
     public int SourceSystem;
 
+    // lead_created's priority (a dimension of lead KPIs, pool id).
+    public int Priority;
+
     public int Store, User, Session, Order, Product;
     public string? ProductName;
 
@@ -39,7 +42,7 @@ public sealed class EventFacts
         Kind = EventKind.Other;
         Custom = NoFx = HasSnapshot = false;
         Fx = double.NaN;
-        Country = Hub = Zone = Category = Source = Platform = AppId = SourceSystem = 0;
+        Country = Hub = Zone = Category = Source = Platform = AppId = SourceSystem = Priority = 0;
         Store = User = Session = Order = Product = 0;
         ProductName = null;
         Total = Amount = SnapshotTotal = Commission = 0;

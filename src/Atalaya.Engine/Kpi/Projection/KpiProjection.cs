@@ -173,8 +173,8 @@ public sealed partial class KpiProjection
         chunk.Flags[i] = flags;
         var store = f.Store != 0 ? _stores.Get(f.Store) : default;
         var combo = store.Known
-            ? new DimensionCombo(store.Country, store.Hub, store.Zone, store.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem)
-            : new DimensionCombo(f.Country, f.Hub, f.Zone, f.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem);
+            ? new DimensionCombo(store.Country, store.Hub, store.Zone, store.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem, f.Priority)
+            : new DimensionCombo(f.Country, f.Hub, f.Zone, f.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem, f.Priority);
         var comboId = Combos.Intern(combo);
         chunk.Combo[i] = comboId;
         if (!f.Custom)

@@ -151,6 +151,11 @@ public sealed class StoredEventReader(ProjectionPools pools)
         facts.Refunded = c.Refunded;
         facts.Reversed = c.Reversed;
         facts.Status = StatusOf(json, c.Status);
+        // The last dimension text of a lead in the stored order: its properties come after the context.
+        if (facts.Kind == EventKind.LeadCreated)
+        {
+            facts.Priority = Intern(json, c.Priority, pools.Dimension, _dimensions);
+        }
         if (facts.Kind == EventKind.ProductViewed && c.ProductName.IsString)
         {
             if (c.ProductName.Escaped)
@@ -333,6 +338,11 @@ public sealed class StoredEventReader(ProjectionPools pools)
             {
                 reader.Read();
                 facts.Product = Intern(ref reader, pools.Products);
+            }
+            else if (reader.ValueTextEquals("priority"u8) && facts.Kind == EventKind.LeadCreated)
+            {
+                reader.Read();
+                facts.Priority = Intern(ref reader, pools.Dimension);
             }
             else if (reader.ValueTextEquals("product_name"u8) && facts.Kind == EventKind.ProductViewed)
             {

@@ -381,6 +381,17 @@ internal sealed partial class KpiEvaluator
         var leads = _projection.Kinds[EventKind.LeadCreated];
         var byUser = new Dictionary<long, List<(long Ts, int Cell)>>();
         var periods = _grid.Count;
+        // A lead and its payments meet on the group's dimensions but priority, which only leads have.
+        var links = new Dictionary<DimensionCombo, int>();
+        int Link(int combo)
+        {
+            var key = _scope.GroupKeyWithoutPriority(combo);
+            if (!links.TryGetValue(key, out var link))
+            {
+                links[key] = link = links.Count;
+            }
+            return link;
+        }
         foreach (var (start, length) in leads.BlocksIn(_grid.Start, _grid.End))
         {
             for (var k = start; k < start + length; k++)
@@ -393,7 +404,7 @@ internal sealed partial class KpiEvaluator
                 }
                 var group = _scope.GroupOfCombo(leads.Combo[k]);
                 CellsOf(group);
-                var key = ((long)group << 32) | (uint)user;
+                var key = ((long)Link(leads.Combo[k]) << 32) | (uint)user;
                 if (!byUser.TryGetValue(key, out var list))
                 {
                     byUser[key] = list = [];
@@ -413,11 +424,11 @@ internal sealed partial class KpiEvaluator
             {
                 var t = payments.Ts[k];
                 var user = payments.User[k];
-                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesCombo(payments.Combo[k]))
+                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesComboWithoutPriority(payments.Combo[k]))
                 {
                     continue;
                 }
-                var key = ((long)_scope.GroupOfCombo(payments.Combo[k]) << 32) | (uint)user;
+                var key = ((long)Link(payments.Combo[k]) << 32) | (uint)user;
                 if (!byUser.TryGetValue(key, out var list))
                 {
                     continue;

@@ -19,6 +19,7 @@ namespace Atalaya.Tests.Kpi.Datasets;
 /// <item>ord-co: a Colombian order delivered 03-31 23:30Z and refunded 04-01 00:30Z (a month end in UTC, not in Santiago);</item>
 /// <item>checkouts on 03-15: s-c1 checks out then buys, s-c2 buys then checks out, s-c3 buys without a checkout
 ///   (checkout completion 1 of 2 sessions; counting any purchase would make it 3 of 2);</item>
+/// <item>leads by priority: u6 (high) pays within 7 days, u7 (low) does not, u9 (low) pays;</item>
 /// <item>customers: u1 and u3 order in March and April, u2 and u5–u8 only in March, u4 only in April (churn, repeat customers).</item>
 /// </list>
 /// </summary>
@@ -77,6 +78,11 @@ public static class LedgerDataset
             b.CheckoutStarted("2026-03-15T10:05:00Z", "u7", "s-c2", "st-mx");
             b.Order("2026-03-15T11:00:00Z", "ord-c3", "st-mx", "u8", "s-c3");
             b.Order("2026-04-20T11:00:00Z", "ord-u1-april", "st-mx", "u1", "s9");
+            b.Lead("2026-03-14T09:00:00Z", "u6");
+            b.Payment("2026-03-15T09:06:00Z", succeeded: true, 110, "u6", place: Place.Mexico);
+            b.Lead("2026-03-14T10:00:00Z", "u7")["properties"]!["priority"] = "low";
+            b.Lead("2026-03-14T11:00:00Z", "u9", Place.Colombia)["properties"]!["priority"] = "low";
+            b.Payment("2026-03-16T09:00:00Z", succeeded: true, 50, "u9", place: Place.Colombia);
 
             b.Order("2026-03-31T20:00:00Z", "ord-co", "st-co", "u5", "s8", total: 80000, currency: "COP", fx: 0.00025m, place: Place.Colombia,
                 items: [("p-co", 8, 9000m)]);

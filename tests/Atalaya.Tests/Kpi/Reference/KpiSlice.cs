@@ -10,7 +10,8 @@ public sealed class KpiSlice
 {
     private readonly Dictionary<string, List<ReferenceEvent>> _byType;
 
-    public KpiSlice(ReferenceData data, Func<Dimensions, bool> inScope)
+    /// <param name="paymentsInScope">Which payments a lead of the slice may convert with (default: <paramref name="inScope"/>).</param>
+    public KpiSlice(ReferenceData data, Func<Dimensions, bool> inScope, Func<Dimensions, bool>? paymentsInScope = null)
     {
         Events = [.. data.Events.Where(e => inScope(e.Dimensions))];
         Orders = [.. data.Orders.Where(e => inScope(e.Dimensions))];
@@ -20,7 +21,8 @@ public sealed class KpiSlice
         FirstOrderOfUser = Orders.Where(o => o.User is not null)
             .GroupBy(o => o.User!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Min(o => o.Timestamp), StringComparer.Ordinal);
-        PaymentsOfUser = OfType("payment_succeeded").Where(e => e.User is not null).ToLookup(e => e.User!, StringComparer.Ordinal);
+        PaymentsOfUser = data.Events.Where(e => e.Type == "payment_succeeded" && e.User is not null && (paymentsInScope ?? inScope)(e.Dimensions))
+            .ToLookup(e => e.User!, StringComparer.Ordinal);
     }
 
     /// <summary>By timestamp, ties in storage order (as every list here).</summary>

@@ -84,7 +84,8 @@ public sealed class ReferenceData
             StoreId: storeId,
             Category: Text(placeOwner, "category"),
             AppId: Text(context, "app_id"),
-            SourceSystem: Text(json, "source_system"));
+            SourceSystem: Text(json, "source_system"),
+            Priority: Text(json, "event_type") == "lead_created" ? Text(properties, "priority") : null);
         decimal? fx = json.TryGetProperty("fx_rate_to_reporting", out var rate) && rate.ValueKind == JsonValueKind.Number
             ? rate.GetDecimal()
             : null;
