@@ -111,7 +111,8 @@ public sealed partial class EventNormalizer
         facts.Priority = Stored(s.Priority, propertiesShift);
         facts.Total = s.Total;
         facts.Amount = s.Amount;
-        var complete = !s.FactsUnsure;
+        // inventory_snapshot's quantity is not among the collected facts: the projection reads the stored event.
+        var complete = !s.FactsUnsure && s.Type.Rule?.Type != "inventory_snapshot";
         facts.Refunded = facts.Reversed = double.NaN;
         if (s.Snapshot.Length > 0)
         {

@@ -40,6 +40,8 @@ public enum KpiId
     NewUsers,
     StoreChurnRate,
     Mrr,
+    StockAvailable,
+    SellThroughRate,
 }
 
 public static class KpiIds

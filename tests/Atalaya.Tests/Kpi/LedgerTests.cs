@@ -131,6 +131,20 @@ public sealed class LedgerTests(KpiDatasets datasets)
     }
 
     [Fact]
+    public async Task Stock_is_the_latest_snapshot_of_each_product_at_each_period_end()
+    {
+        var answer = await Ledger.Api.QueryAsync(new KpiQuery(new DateOnly(2026, 3, 1), new DateOnly(2026, 4, 30), "monthly")
+        { Metrics = ["stock_available", "units_sold", "sell_through_rate"], Filters = DimensionFilters.Of(("store_id", ["st-mx"])) });
+        double? Value(string metric, string month) => answer.Rows.Single(r => r.Metric == metric && r.Period == month).Value;
+
+        // End of March: p-1 40, p-2 5 (the late snapshot of 03-25). End of April: p-1 35 (the last stored at 04-10), p-2 5.
+        Assert.Equal(45, Value("stock_available", "2026-03"));
+        Assert.Equal(40, Value("stock_available", "2026-04"));
+        var march = Value("units_sold", "2026-03")!.Value;
+        Assert.Equal(100 * march / (march + 45), Value("sell_through_rate", "2026-03")!.Value, 9);
+    }
+
+    [Fact]
     public async Task A_month_end_refund_falls_in_the_month_of_its_local_time()
     {
         // ord-co: delivered 03-31 23:30Z, refunded 04-01 00:30Z. In UTC both in their own months; in Santiago (−03) both on 03-31.

@@ -27,6 +27,9 @@ public sealed class EventFacts
     /// <summary>snapshot.refunded_amount and snapshot.commission_reversed, NaN when absent.</summary>
     public double Refunded = double.NaN, Reversed = double.NaN;
 
+    /// <summary>inventory_snapshot's quantity_available.</summary>
+    public long Quantity;
+
     public FinalStatus Status;
     public bool HasSnapshot;
 
@@ -48,6 +51,7 @@ public sealed class EventFacts
         Total = Amount = SnapshotTotal = Commission = 0;
         Refunded = Reversed = double.NaN;
         Status = FinalStatus.None;
+        Quantity = 0;
         StoreCountry = StoreHub = StoreZone = StoreCategory = 0;
         Items.Clear();
     }

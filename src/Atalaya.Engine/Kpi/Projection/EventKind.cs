@@ -18,6 +18,7 @@ public enum EventKind : byte
     UserSignedUp,
     StoreCreated,
     SubscriptionCharged,
+    InventorySnapshot,
 }
 
 /// <summary>Final order statuses that carry a snapshot KPIs read (ENTREGADO, REEMBOLSADO, CANCELADO).</summary>

@@ -154,6 +154,11 @@ public sealed partial class KpiProjection
             case EventKind.ProductViewed or EventKind.AddToCart:
                 aux = f.Product;
                 break;
+            case EventKind.InventorySnapshot:
+                // The kind's columns: the quantity as the amount, the product as the aux.
+                amount = f.Quantity;
+                aux = f.Product;
+                break;
         }
         if (f.NoFx && f.Kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded or EventKind.PaymentFailed
             or EventKind.SubscriptionCharged or EventKind.OrderStatusChanged)

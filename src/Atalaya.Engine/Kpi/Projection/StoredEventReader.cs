@@ -339,6 +339,11 @@ public sealed class StoredEventReader(ProjectionPools pools)
                 reader.Read();
                 facts.Product = Intern(ref reader, pools.Products);
             }
+            else if (reader.ValueTextEquals("quantity_available"u8) && facts.Kind == EventKind.InventorySnapshot)
+            {
+                reader.Read();
+                facts.Quantity = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var q) ? q : 0;
+            }
             else if (reader.ValueTextEquals("priority"u8) && facts.Kind == EventKind.LeadCreated)
             {
                 reader.Read();

@@ -7,7 +7,7 @@ internal struct Cell
     public long Orders, Units, DeliveredOrders, CancelledOrders, PaySucceeded, PayFailed, Leads, LeadsConverted;
     public long Pageviews, StoreVisits, NewStores, NewUsers;
     public long Sessions, Bounces, DurationMs, SessionsPurchase, SessionsCart, SessionsViewed, SessionsCheckout, SessionsCheckoutCompleted, SessionsCartNoPurchase;
-    public long Visitors, ActiveStores, NewCustomers, Returning;
+    public long Visitors, ActiveStores, NewCustomers, Returning, Stock;
     public double? Ltv, Churn, CustomerChurn;
 
     public readonly double? Value(KpiId metric) => metric switch
@@ -49,6 +49,8 @@ internal struct Cell
         KpiId.NewUsers => NewUsers,
         KpiId.StoreChurnRate => Churn,
         KpiId.Mrr => Mrr,
+        KpiId.StockAvailable => Stock,
+        KpiId.SellThroughRate => Ratio(Units, Units + Stock, 100),
         _ => throw new ArgumentOutOfRangeException(nameof(metric)),
     };
 

@@ -174,7 +174,7 @@ internal sealed partial class KpiEvaluator
 
     private bool NeedsKind(EventKind kind) => kind switch
     {
-        EventKind.PurchaseCompleted => Needs(KpiId.Gmv, KpiId.Orders, KpiId.Aov, KpiId.UnitsSold, KpiId.ActiveStores),
+        EventKind.PurchaseCompleted => Needs(KpiId.Gmv, KpiId.Orders, KpiId.Aov, KpiId.UnitsSold, KpiId.ActiveStores, KpiId.SellThroughRate),
         EventKind.PaymentSucceeded => Needs(KpiId.Revenue, KpiId.PaymentsSuccessRate),
         EventKind.PaymentFailed => Needs(KpiId.PaymentsSuccessRate),
         EventKind.LeadCreated => Needs(KpiId.Leads, KpiId.ConversionPct),

@@ -66,6 +66,10 @@ internal sealed partial class KpiEvaluator
         {
             EvaluateMrr();
         }
+        if (Needs(KpiId.StockAvailable, KpiId.SellThroughRate))
+        {
+            EvaluateStock();
+        }
         return BuildResult();
     }
 

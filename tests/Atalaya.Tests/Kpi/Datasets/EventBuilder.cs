@@ -173,6 +173,9 @@ public sealed class EventBuilder(string prefix = "ev")
             ["category"] = category,
         });
 
+    public JsonObject Inventory(string at, string store, string product, int quantity, Place? place = null) =>
+        Add("inventory_snapshot", at, null, null, place ?? Place.Backend, new JsonObject { ["store_id"] = store, ["product_id"] = product, ["quantity_available"] = quantity });
+
     public JsonObject Subscription(string at, string store, decimal amount, decimal? fx = 0.05m, string currency = "MXN")
     {
         var properties = new JsonObject { ["store_id"] = store, ["amount"] = amount, ["currency"] = currency, ["plan"] = "pro" };

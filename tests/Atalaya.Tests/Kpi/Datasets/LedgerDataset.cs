@@ -19,6 +19,8 @@ namespace Atalaya.Tests.Kpi.Datasets;
 /// <item>ord-co: a Colombian order delivered 03-31 23:30Z and refunded 04-01 00:30Z (a month end in UTC, not in Santiago);</item>
 /// <item>checkouts on 03-15: s-c1 checks out then buys, s-c2 buys then checks out, s-c3 buys without a checkout
 ///   (checkout completion 1 of 2 sessions; counting any purchase would make it 3 of 2);</item>
+/// <item>stock: p-1 at st-mx 50 on 03-01, 40 on 03-20, 30 and (stored later, same instant) 35 on 04-10; p-2 at st-mx 20 on 03-05;
+///   p-co at st-co 100 on 03-31 23:00Z (April in UTC, March in Santiago), and a late snapshot of p-2 (5 on 03-25) arriving last;</item>
 /// <item>leads by priority: u6 (high) pays within 7 days, u7 (low) does not, u9 (low) pays;</item>
 /// <item>customers: u1 and u3 order in March and April, u2 and u5–u8 only in March, u4 only in April (churn, repeat customers).</item>
 /// </list>
@@ -78,6 +80,12 @@ public static class LedgerDataset
             b.CheckoutStarted("2026-03-15T10:05:00Z", "u7", "s-c2", "st-mx");
             b.Order("2026-03-15T11:00:00Z", "ord-c3", "st-mx", "u8", "s-c3");
             b.Order("2026-04-20T11:00:00Z", "ord-u1-april", "st-mx", "u1", "s9");
+            b.Inventory("2026-03-01T06:00:00Z", "st-mx", "p-1", 50);
+            b.Inventory("2026-03-05T06:00:00Z", "st-mx", "p-2", 20);
+            b.Inventory("2026-03-20T06:00:00Z", "st-mx", "p-1", 40);
+            b.Inventory("2026-04-10T06:00:00Z", "st-mx", "p-1", 30);
+            b.Inventory("2026-04-10T06:00:00Z", "st-mx", "p-1", 35);
+            b.Inventory("2026-03-31T23:00:00Z", "st-co", "p-co", 100, Place.Colombia);
             b.Lead("2026-03-14T09:00:00Z", "u6");
             b.Payment("2026-03-15T09:06:00Z", succeeded: true, 110, "u6", place: Place.Mexico);
             b.Lead("2026-03-14T10:00:00Z", "u7")["properties"]!["priority"] = "low";
@@ -102,6 +110,7 @@ public static class LedgerDataset
             // Around month end: UTC's April, still Santiago's March 31 for the delivery.
             b.Status("2026-03-31T23:30:00Z", "ord-co", "st-co", "ENTREGADO", total: 80000, commission: 8000, currency: "COP", fx: 0.00025m);
             b.Status("2026-04-01T00:30:00Z", "ord-co", "st-co", "REEMBOLSADO", total: 80000, commission: 8000, currency: "COP", fx: 0.00025m, refunded: 20000);
+            b.Inventory("2026-03-25T06:00:00Z", "st-mx", "p-2", 5);
         });
         return batches;
     }

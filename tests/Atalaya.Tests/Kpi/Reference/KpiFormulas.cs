@@ -19,14 +19,14 @@ public static class KpiFormulas
         "store_visits", "bounce_rate", "avg_session_duration_s", "conversion_rate", "add_to_cart_rate",
         "cart_abandonment_rate", "checkout_completion_rate", "new_customers", "returning_customers", "ltv",
         "customers", "repeat_customer_rate", "customer_churn_rate",
-        "active_stores", "new_stores", "new_users", "store_churn_rate", "mrr",
+        "active_stores", "new_stores", "new_users", "store_churn_rate", "mrr", "stock_available", "sell_through_rate",
     ];
 
     /// <summary>KPIs whose values are whole counts, compared exactly; the others are compared to 1e-6 relative.</summary>
     public static readonly IReadOnlySet<string> Counts = new HashSet<string>(StringComparer.Ordinal)
     {
         "orders", "delivered_orders", "cancelled_orders", "units_sold", "leads", "visitors", "active_users", "sessions", "pageviews",
-        "store_visits", "new_customers", "returning_customers", "customers", "active_stores", "new_stores", "new_users",
+        "store_visits", "new_customers", "returning_customers", "customers", "active_stores", "new_stores", "new_users", "stock_available",
     };
 
     private static readonly TimeSpan LeadConversionWindow = TimeSpan.FromSeconds(604_800);
@@ -43,7 +43,7 @@ public static class KpiFormulas
         "cancelled_orders" => s.LedgerIn("cancellation", p).Count(),
         "cancelled_gmv" => (double)Reported(s.LedgerIn("cancellation", p)),
         "net_gmv" => (double)(Reported(s.LedgerIn("delivery", p)) - Reported(s.LedgerIn("refund", p))),
-        "units_sold" => (double)s.OrdersIn(p).Sum(o => Items(o).Sum(item => ReferenceEvent.Number(item, "quantity"))),
+        "units_sold" => UnitsSold(s, p),
         "revenue" => Money(s.OfTypeIn("payment_succeeded", p), e => e.Number("amount")),
         "payments_success_rate" => Percent(
             s.OfTypeIn("payment_succeeded", p).Count(),
@@ -78,6 +78,8 @@ public static class KpiFormulas
         "new_users" => s.OfTypeIn("user_signed_up", p).Count(),
         "store_churn_rate" => StoreChurn(s, p),
         "mrr" => Money(s.OfType("subscription_charged").Where(e => e.Timestamp >= p.MonthStart && e.Timestamp < p.End), e => e.Number("amount")),
+        "stock_available" => Stock(s, p),
+        "sell_through_rate" => Percent(UnitsSold(s, p), UnitsSold(s, p) + Stock(s, p)),
         _ => throw new ArgumentException($"Unknown KPI {metric}.", nameof(metric)),
     };
 
@@ -85,6 +87,16 @@ public static class KpiFormulas
     private static bool Converted(KpiSlice s, ReferenceEvent lead) =>
         lead.User is not null
         && s.PaymentsOfUser[lead.User].Any(pay => pay.Timestamp >= lead.Timestamp && pay.Timestamp <= lead.Timestamp + LeadConversionWindow);
+
+    private static int UnitsSold(KpiSlice s, ReferencePeriod p) =>
+        (int)s.OrdersIn(p).Sum(o => Items(o).Sum(item => ReferenceEvent.Number(item, "quantity")));
+
+    /// <summary>"Σ over (store, product) of the latest inventory_snapshot.quantity_available at or before the period end" (ties: last stored).</summary>
+    private static int Stock(KpiSlice s, ReferencePeriod p) =>
+        (int)s.OfType("inventory_snapshot")
+            .Where(e => e.Timestamp < p.End && e.Text("store_id") is not null && e.Text("product_id") is not null)
+            .GroupBy(e => (Store: e.Text("store_id")!, Product: e.Text("product_id")!))
+            .Sum(g => g.OrderBy(e => e.Timestamp).ThenBy(e => e.Seq).Last().Number("quantity_available"));
 
     /// <summary>"100 × stores active in the previous period … and not in this one / stores active in the previous period."</summary>
     private static double? StoreChurn(KpiSlice s, ReferencePeriod p)
