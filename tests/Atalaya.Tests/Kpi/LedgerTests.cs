@@ -145,6 +145,44 @@ public sealed class LedgerTests(KpiDatasets datasets)
     }
 
     [Fact]
+    public async Task Top_products_and_retention_of_delivered_orders_keep_orders_whose_latest_status_is_ENTREGADO()
+    {
+        var placed = await Ledger.Api.TopProductsAsync("start_date=2026-03-01&end_date=2026-04-30&order_by=units&limit=100");
+        var delivered = await Ledger.Api.TopProductsAsync("start_date=2026-03-01&end_date=2026-04-30&order_by=units&limit=100&orders=delivered");
+        var cohorts = await Ledger.Api.RetentionAsync("period=month&start_date=2026-03-01&end_date=2026-04-30&orders=delivered");
+
+        // Refunded, cancelled-after-delivery and never-delivered orders drop out: only ord-plain (1 × p-2 at st-mx) is left.
+        Assert.True(placed.Sum(p => p.Units) > 1);
+        var only = Assert.Single(delivered);
+        Assert.Equal(("p-2", "st-mx", 1.0, 1), (only.ProductId, only.StoreId, only.Units, only.Orders));
+        Assert.Equal(2.5, only.Revenue, 9);
+        var cohort = Assert.Single(cohorts, c => c.Users > 0);
+        Assert.Equal(("2026-03", 0, 1), (cohort.Cohort, cohort.PeriodsSinceFirst, cohort.Users));
+        var (status, body) = await Ledger.Api.GetAsync("/api/analysis/top-products?orders=shipped");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, status);
+        Assert.Contains("orders", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_definitions_in_force_and_the_first_ones_stay_readable()
+    {
+        var current = await Ledger.Api.GetJsonAsync("/api/kpi/definitions");
+        var first = await Ledger.Api.GetJsonAsync("/api/kpi/definitions?version=1");
+        static System.Text.Json.JsonElement Kpi(System.Text.Json.JsonElement d, string id) => d.GetProperty("kpis").EnumerateArray().Single(k => k.GetProperty("id").GetString() == id);
+
+        Assert.Equal(2, current.GetProperty("version").GetInt32());
+        Assert.Equal(2, Kpi(current, "refunds").GetProperty("version").GetInt32());
+        Assert.Equal(2, Kpi(current, "refunds").GetProperty("changes").GetArrayLength());
+        Assert.Equal(1, first.GetProperty("version").GetInt32());
+        Assert.Equal(1, Kpi(first, "refunds").GetProperty("version").GetInt32());
+        Assert.DoesNotContain(first.GetProperty("kpis").EnumerateArray(), k => k.GetProperty("id").GetString() == "net_gmv");
+        Assert.Contains(current.GetProperty("kpis").EnumerateArray(), k => k.GetProperty("id").GetString() == "net_gmv");
+        var (status, body) = await Ledger.Api.GetAsync("/api/kpi/definitions?version=9");
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, status);
+        Assert.Contains("allowed: 1, 2", body, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_month_end_refund_falls_in_the_month_of_its_local_time()
     {
         // ord-co: delivered 03-31 23:30Z, refunded 04-01 00:30Z. In UTC both in their own months; in Santiago (−03) both on 03-31.

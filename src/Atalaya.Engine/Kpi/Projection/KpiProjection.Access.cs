@@ -60,6 +60,20 @@ public sealed partial class KpiProjection
         return (statuses, unknown);
     }
 
+    /// <summary>The purchases (projection indexes) of the orders whose latest final status now is ENTREGADO: <c>orders=delivered</c>.</summary>
+    internal HashSet<int> DeliveredPurchases()
+    {
+        var delivered = new HashSet<int>();
+        foreach (var (order, facts) in Ledger.Orders)
+        {
+            if (facts[^1].Status == FinalStatus.Delivered && _orderFirst.Get(order) is >= 0 and var purchase)
+            {
+                delivered.Add(purchase);
+            }
+        }
+        return delivered;
+    }
+
     /// <summary>The index of the purchase that is <paramref name="order"/>, or -1.</summary>
     internal int PurchaseOf(int order) => _orderFirst.Get(order);
 }

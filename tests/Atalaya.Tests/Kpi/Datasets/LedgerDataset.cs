@@ -19,6 +19,7 @@ namespace Atalaya.Tests.Kpi.Datasets;
 /// <item>ord-co: a Colombian order delivered 03-31 23:30Z and refunded 04-01 00:30Z (a month end in UTC, not in Santiago);</item>
 /// <item>checkouts on 03-15: s-c1 checks out then buys, s-c2 buys then checks out, s-c3 buys without a checkout
 ///   (checkout completion 1 of 2 sessions; counting any purchase would make it 3 of 2);</item>
+/// <item>ord-plain: delivered and nothing else, the one placed order whose latest final status is ENTREGADO (orders=delivered);</item>
 /// <item>stock: p-1 at st-mx 50 on 03-01, 40 on 03-20, 30 and (stored later, same instant) 35 on 04-10; p-2 at st-mx 20 on 03-05;
 ///   p-co at st-co 100 on 03-31 23:00Z (April in UTC, March in Santiago), and a late snapshot of p-2 (5 on 03-25) arriving last;</item>
 /// <item>leads by priority: u6 (high) pays within 7 days, u7 (low) does not, u9 (low) pays;</item>
@@ -80,6 +81,8 @@ public static class LedgerDataset
             b.CheckoutStarted("2026-03-15T10:05:00Z", "u7", "s-c2", "st-mx");
             b.Order("2026-03-15T11:00:00Z", "ord-c3", "st-mx", "u8", "s-c3");
             b.Order("2026-04-20T11:00:00Z", "ord-u1-april", "st-mx", "u1", "s9");
+            b.Order("2026-03-18T10:00:00Z", "ord-plain", "st-mx", "u5", "s10", total: 60, items: [("p-2", 1, 50m)]);
+            b.Status("2026-03-19T10:00:00Z", "ord-plain", "st-mx", "ENTREGADO", total: 60, commission: 6);
             b.Inventory("2026-03-01T06:00:00Z", "st-mx", "p-1", 50);
             b.Inventory("2026-03-05T06:00:00Z", "st-mx", "p-2", 20);
             b.Inventory("2026-03-20T06:00:00Z", "st-mx", "p-1", 40);
