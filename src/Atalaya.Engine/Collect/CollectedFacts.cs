@@ -35,9 +35,12 @@ public struct CollectedFacts
     public DerivedDimensions Derived;
 
     /// <summary>Properties (the last of each name).</summary>
-    public JsonText StoreId, OrderId, ProductId, ProductName, Status;
+    public JsonText StoreId, OrderId, ProductId, ProductName, Status, Priority;
 
     public double Total, Amount, SnapshotTotal, Commission;
+
+    /// <summary>snapshot.refunded_amount and snapshot.commission_reversed, NaN when absent.</summary>
+    public double Refunded, Reversed;
 
     /// <summary>The event's entries in the batch's item list.</summary>
     public int FirstItem, ItemCount;

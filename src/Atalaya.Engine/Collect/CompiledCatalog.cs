@@ -46,7 +46,7 @@ internal sealed class CompiledType
     public const int SessionId = 0, UserId = 1, AnonymousId = 2;
 
     /// <summary>The properties the KPI projection reads, whatever the type.</summary>
-    private static readonly string[] FactNames = ["store_id", "order_id", "total", "amount", "product_id", "product_name", "status", "snapshot", "items"];
+    private static readonly string[] FactNames = ["store_id", "order_id", "total", "amount", "product_id", "product_name", "status", "snapshot", "items", "priority"];
 
     public CompiledType(EventTypeRule? rule)
     {
@@ -78,6 +78,7 @@ internal sealed class CompiledType
         ProductId = Properties.IndexOf("product_id"u8);
         ProductName = Properties.IndexOf("product_name"u8);
         Status = Properties.IndexOf("status"u8);
+        Priority = Properties.IndexOf("priority"u8);
         Items = Properties.IndexOf("items"u8);
 
         var envelope = new List<int>();
@@ -133,6 +134,8 @@ internal sealed class CompiledType
     public int ProductName { get; }
 
     public int Status { get; }
+
+    public int Priority { get; }
 
     public int Items { get; }
 

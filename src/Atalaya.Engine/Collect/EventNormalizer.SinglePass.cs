@@ -80,7 +80,7 @@ public sealed partial class EventNormalizer
 
         // What the KPI projection reads (see CollectedFacts): the last occurrence of each member.
         public Token Country, Hub, Zone, Category, Source, Platform, AppId;
-        public Token OrderId, ProductId, ProductName, Status;
+        public Token OrderId, ProductId, ProductName, Status, Priority;
         public double Total, Amount;
         public Token Snapshot, Items;
         /// <summary>Something the facts cannot mirror the stored-event reader on: the projection reads the stored JSON instead.</summary>

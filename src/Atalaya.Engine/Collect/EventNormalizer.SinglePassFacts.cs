@@ -33,7 +33,7 @@ public sealed partial class EventNormalizer
     private static void TakePropertyFacts(CompiledType type, ulong seen, ulong repeated, ReadOnlySpan<Occurrence> found, ref EventScan s)
     {
         ReadOnlySpan<int> members = [type.StoreId, type.OrderId, type.ProductId, type.ProductName, type.Status,
-            type.Total, type.Amount, type.Snapshot, type.Items];
+            type.Total, type.Amount, type.Snapshot, type.Items, type.Priority];
         foreach (var i in members)
         {
             s.FactsUnsure |= (repeated & (1UL << i)) != 0;
@@ -42,6 +42,7 @@ public sealed partial class EventNormalizer
         s.ProductId = TextOf(type.ProductId, seen, found);
         s.ProductName = ScalarOf(type.ProductName, seen, found, ref s);
         s.Status = ScalarOf(type.Status, seen, found, ref s);
+        s.Priority = TextOf(type.Priority, seen, found);
         s.Total = NumberOf(type.Total, seen, found, ref s);
         s.Amount = NumberOf(type.Amount, seen, found, ref s);
         s.Snapshot = ContainerOf(type.Snapshot, JsonTokenType.StartObject, seen, found);
@@ -107,9 +108,12 @@ public sealed partial class EventNormalizer
         facts.ProductId = Stored(s.ProductId, propertiesShift);
         facts.ProductName = Stored(s.ProductName, propertiesShift);
         facts.Status = Stored(s.Status, propertiesShift);
+        facts.Priority = Stored(s.Priority, propertiesShift);
         facts.Total = s.Total;
         facts.Amount = s.Amount;
-        var complete = !s.FactsUnsure;
+        // inventory_snapshot's quantity is not among the collected facts: the projection reads the stored event.
+        var complete = !s.FactsUnsure && s.Type.Rule?.Type != "inventory_snapshot";
+        facts.Refunded = facts.Reversed = double.NaN;
         if (s.Snapshot.Length > 0)
         {
             facts.HasSnapshot = true;
@@ -140,8 +144,21 @@ public sealed partial class EventNormalizer
             }
             var total = r.ValueSpan.SequenceEqual("total"u8);
             var commission = !total && r.ValueSpan.SequenceEqual("commission_amount"u8);
+            var refunded = r.ValueSpan.SequenceEqual("refunded_amount"u8);
+            var reversed = r.ValueSpan.SequenceEqual("commission_reversed"u8);
             r.Read();
-            if (total || commission)
+            if (refunded || reversed)
+            {
+                // As StoredEventReader.OptionalNumber: a number, else absent (NaN).
+                var value = double.NaN;
+                if (r.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray
+                    || (r.TokenType == JsonTokenType.Number && !r.TryGetDouble(out value)))
+                {
+                    return false;
+                }
+                (refunded ? ref facts.Refunded : ref facts.Reversed) = value;
+            }
+            else if (total || commission)
             {
                 if (!TryNumber(ref r, out var value))
                 {

@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi;
 
 /// <summary>The dimensions a KPI can be filtered and grouped by: CONTRACT §3.1's eight, in contract order, then
-/// <c>source_system</c> (the grain of <c>fact_kpi_daily</c>, seed 002).</summary>
+/// <c>source_system</c> (the grain of <c>fact_kpi_daily</c>, seed 002) and the leads' <c>priority</c>.</summary>
 public enum Dimension
 {
     Country,
@@ -15,6 +15,9 @@ public enum Dimension
 
     /// <summary>The system that sent the event: the write key's source (e.g. web, ga4, meta), stored with every event.</summary>
     SourceSystem,
+
+    /// <summary><c>lead_created.priority</c>: a dimension of the lead KPIs; every other event has none.</summary>
+    Priority,
 }
 
 public static class Dimensions
@@ -33,6 +36,7 @@ public static class Dimensions
         Dimension.Category => "category",
         Dimension.AppId => "app_id",
         Dimension.SourceSystem => "source_system",
+        Dimension.Priority => "priority",
         _ => throw new ArgumentOutOfRangeException(nameof(d)),
     };
 

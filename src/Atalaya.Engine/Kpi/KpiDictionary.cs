@@ -40,6 +40,24 @@ public sealed class KpiDictionary
 
     public static KpiDictionary Default { get; } = LoadEmbedded();
 
+    private const string ResourcePrefix = "Atalaya.Kpi.kpis.v";
+
+    /// <summary>Every dictionary version shipped in this build, oldest first: earlier definitions stay readable.</summary>
+    public static IReadOnlyList<int> ShippedVersions { get; } = [.. typeof(KpiDictionary).Assembly.GetManifestResourceNames()
+        .Where(name => name.StartsWith(ResourcePrefix, StringComparison.Ordinal))
+        .Select(name => int.Parse(name[ResourcePrefix.Length..^".json".Length], CultureInfo.InvariantCulture))
+        .Order()];
+
+    /// <summary>A shipped dictionary file as it was (see <see cref="ShippedVersions"/>).</summary>
+    public static byte[] Shipped(int version)
+    {
+        using var stream = typeof(KpiDictionary).Assembly.GetManifestResourceStream($"{ResourcePrefix}{version}.json")
+            ?? throw new ArgumentOutOfRangeException(nameof(version), version, "no such dictionary version");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
     private static KpiDictionary LoadEmbedded()
     {
         var assembly = typeof(KpiDictionary).Assembly;

@@ -245,19 +245,23 @@ public sealed class KpiEngine
     }
 
     /// <summary>Retention cohorts; a null range means all history.</summary>
-    public IReadOnlyList<RetentionCell> Retention(bool weekly, DateOnly? start, DateOnly? end, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope)
+    /// <param name="deliveredOnly">Only orders whose latest final status now is ENTREGADO (<c>orders=delivered</c>).</param>
+    public IReadOnlyList<RetentionCell> Retention(bool weekly, DateOnly? start, DateOnly? end, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope,
+        bool deliveredOnly = false)
     {
         using var read = Projection.Read();
         return RetentionAnalysis.Run(Projection, weekly,
             start is { } s ? PeriodGrid.LocalMidnight(s, tz) : long.MinValue,
-            end is { } e ? PeriodGrid.LocalMidnight(e.AddDays(1), tz) : long.MaxValue, tz, filter, scope);
+            end is { } e ? PeriodGrid.LocalMidnight(e.AddDays(1), tz) : long.MaxValue, tz, filter, scope, deliveredOnly);
     }
 
-    public IReadOnlyList<ProductFigures> TopProducts(ProductOrder orderBy, int limit, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope)
+    /// <param name="deliveredOnly">Only orders whose latest final status now is ENTREGADO (<c>orders=delivered</c>).</param>
+    public IReadOnlyList<ProductFigures> TopProducts(ProductOrder orderBy, int limit, DateOnly start, DateOnly end, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope,
+        bool deliveredOnly = false)
     {
         using var read = Projection.Read();
         return TopProductsAnalysis.Run(Projection, orderBy, limit,
-            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter, scope);
+            PeriodGrid.LocalMidnight(start, tz), PeriodGrid.LocalMidnight(end.AddDays(1), tz), filter, scope, deliveredOnly: deliveredOnly);
     }
 
     /// <summary>Every product's figures per UTC day of the range, products only added to carts included (the product_metrics mart).</summary>
@@ -278,6 +282,15 @@ public sealed class KpiEngine
     }
 
     /// <summary>How many stored events (custom ones included) have a timestamp in [<paramref name="fromMs"/>, <paramref name="toMs"/>).</summary>
+    /// <summary>Final status events timed in [from, to), and those of orders the hub has no purchase_completed for (the consistency check).</summary>
+    public (long Statuses, long UnknownOrders) FinalStatusesOfUnknownOrders(long fromMs, long toMs)
+    {
+        using (Projection.Read())
+        {
+            return Projection.FinalStatusesOfUnknownOrders(fromMs, toMs);
+        }
+    }
+
     public long CountEvents(long fromMs, long toMs)
     {
         using var read = Projection.Read();

@@ -10,6 +10,9 @@ public enum KpiId
     DeliveredOrders,
     Commissions,
     Refunds,
+    CancelledOrders,
+    CancelledGmv,
+    NetGmv,
     UnitsSold,
     Revenue,
     PaymentsSuccessRate,
@@ -29,11 +32,16 @@ public enum KpiId
     NewCustomers,
     ReturningCustomers,
     Ltv,
+    Customers,
+    RepeatCustomerRate,
+    CustomerChurnRate,
     ActiveStores,
     NewStores,
     NewUsers,
     StoreChurnRate,
     Mrr,
+    StockAvailable,
+    SellThroughRate,
 }
 
 public static class KpiIds

@@ -14,7 +14,8 @@ namespace Atalaya.Engine.Quality;
 /// watermarks, the quarantine or the run record — never the events themselves — and judges what
 /// it measures against the environment's limits (<c>quality.*</c> in config/environments).
 /// </summary>
-public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, EnvironmentConfig config, TimeProvider time)
+/// <param name="engine">The KPI engine, for the checks that read the order ledger (unknown orders); without it they are skipped.</param>
+public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, EnvironmentConfig config, TimeProvider time, Kpi.KpiEngine? engine = null)
 {
     /// <summary>Window of the rate checks (seed 003: "nulos en últimos 7 días").</summary>
     public const int RateDays = 7;
@@ -253,8 +254,13 @@ public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, En
         var bad = profile.Sum(from, today, Measure.Inconsistent, _ => true);
         var all = profile.Sum(from, today, Measure.Events, _ => true);
         var clamped = profile.Sum(from, today, Measure.Clamped, _ => true);
+        var (statuses, unknown) = engine?.FinalStatusesOfUnknownOrders(
+            new DateTimeOffset(from.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds(),
+            new DateTimeOffset(today.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds()) ?? (0, 0);
         foreach (var (subject, n, of, what, fix) in new[]
         {
+            ("unknown_orders", unknown, statuses, "final order statuses (ENTREGADO, CANCELADO, REEMBOLSADO) of orders with no purchase_completed",
+                "they still count in delivered, cancelled and refunded figures; send the orders' purchase_completed events (or look for them in the quarantine)"),
             ("order_amounts", bad, orders, "orders and order snapshots whose amounts do not add up",
                 "a purchase's subtotal must be the sum of its lines, a snapshot's total subtotal + delivery_fee − discount (+ tax), its commission at most the total"),
             ("future_timestamps", clamped, all, "events more than 24 h in the future (clamped to their arrival)",

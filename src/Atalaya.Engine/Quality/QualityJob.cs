@@ -24,7 +24,7 @@ public static class QualityJob
             // The checks still run on the counters as they were: stale counters beat no findings.
             steps.Add(new StepOutcome("profile", false, 0, null, null, e.Message));
         }
-        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, c.Time).Run();
+        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, c.Time, c.Engine).Run();
         using (var connection = c.Database.Connect())
         {
             QualityResults.Save(connection, c.RunId, c.Time.GetUtcNow(), results);

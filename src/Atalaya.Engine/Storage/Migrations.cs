@@ -287,6 +287,19 @@ public static class Migrations
             FROM event_blocks b,
                  json_each(atalaya_decode(b.encoding, b.events)) j;
         """,
+        // Issue 12 (money that reconciles): the D+1 marts carry the order ledger's cancellations and
+        // net GMV, stock, and the customer KPIs. Rows built before hold NULL there until a backfill
+        // (their kpi_versions say which definitions they were built with).
+        """
+        ALTER TABLE daily_metrics ADD COLUMN cancelled_orders INTEGER;
+        ALTER TABLE daily_metrics ADD COLUMN cancelled_gmv REAL;
+        ALTER TABLE daily_metrics ADD COLUMN net_gmv REAL;
+        ALTER TABLE daily_metrics ADD COLUMN stock_available INTEGER;
+        ALTER TABLE daily_metrics ADD COLUMN sell_through_rate REAL;
+        ALTER TABLE customer_metrics ADD COLUMN customers INTEGER;
+        ALTER TABLE customer_metrics ADD COLUMN repeat_customer_rate REAL;
+        ALTER TABLE customer_metrics ADD COLUMN customer_churn_rate REAL;
+        """,
         // Quarantine bound (docs/collector.md): a request's rejected events past the first
         // QuarantinePerRequest, or past its source's hourly budget, are counted here instead of
         // being stored one row each in failed_events.

@@ -18,9 +18,9 @@ public static class KpiEndpoints
     private static readonly string[] SummaryParams = ["metric", "tz", .. KpiParameters.Filters];
     private static readonly string[] TimeseriesParams = ["metric", "hours", "tz", .. KpiParameters.Filters];
     private static readonly string[] FunnelParams = ["steps", "window", .. KpiParameters.Range, .. KpiParameters.Filters];
-    private static readonly string[] RetentionParams = ["period", .. KpiParameters.Range, .. KpiParameters.Filters];
+    private static readonly string[] RetentionParams = ["period", "orders", .. KpiParameters.Range, .. KpiParameters.Filters];
     private static readonly string[] BenchmarkParams = ["metric", "store_id", .. KpiParameters.Range];
-    private static readonly string[] TopProductsParams = ["order_by", "limit", .. KpiParameters.Range, .. KpiParameters.Filters];
+    private static readonly string[] TopProductsParams = ["order_by", "limit", "orders", .. KpiParameters.Range, .. KpiParameters.Filters];
 
     public static IEndpointRouteBuilder MapKpi(this IEndpointRouteBuilder app)
     {
@@ -32,8 +32,8 @@ public static class KpiEndpoints
             .Describe("KpiTimeseries", "One KPI per hour over the last hours.", TimeseriesParams, singleMetric: true);
         app.MapGet("/api/kpi/events", KpiEventStream.RunAsync)
             .Describe("KpiEvents", "Server-Sent Events: a `summary` event at once, on change and at least every 10 s.", SummaryParams);
-        app.MapGet("/api/kpi/definitions", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, [], r => new ReadAnswer(r.Hub.Kpis.Dictionary.Document, r.Hub.Kpis.Dictionary.Kpis.Count)))
-            .Describe("KpiDefinitions", "The KPI dictionary: definitions, versions and change history.", []);
+        app.MapGet("/api/kpi/definitions", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, ["version"], Definitions))
+            .Describe("KpiDefinitions", "The KPI dictionary: definitions, versions and change history; `version` gives an earlier dictionary as it was.", ["version"]);
         app.MapGet("/api/kpi/benchmark", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, BenchmarkParams, r => Benchmark(r, o.BenchmarkMinimumPeers)))
             .Describe("KpiBenchmark", "A store's KPI beside the quartiles of comparable stores (same category and country), when enough contribute.", BenchmarkParams, singleMetric: true);
         app.MapGet("/api/analysis/funnel", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, FunnelParams, Funnel))
@@ -43,6 +43,24 @@ public static class KpiEndpoints
         app.MapGet("/api/analysis/top-products", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, TopProductsParams, TopProducts))
             .Describe("TopProducts", "Products ranked by revenue, units, orders or views.", TopProductsParams);
         return app;
+    }
+
+    /// <summary>The dictionary in force, or with <c>version</c> an earlier one as shipped (its definitions, as they read then).</summary>
+    private static ReadAnswer Definitions(ReadContext r)
+    {
+        var dictionary = r.Hub.Kpis.Dictionary;
+        if (r.Parameters.Text("version") is not { } text)
+        {
+            return new ReadAnswer(dictionary.Document, dictionary.Kpis.Count);
+        }
+        var versions = KpiDictionary.ShippedVersions;
+        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var version) || !versions.Contains(version))
+        {
+            throw KpiParameters.Bad($"version: no dictionary '{text}'; allowed: {string.Join(", ", versions)}");
+        }
+        var document = KpiDictionary.Shipped(version);
+        using var json = System.Text.Json.JsonDocument.Parse(document);
+        return new ReadAnswer(document, json.RootElement.GetProperty("kpis").GetArrayLength());
     }
 
     private static ReadAnswer Query(ReadContext r)
@@ -164,13 +182,15 @@ public static class KpiEndpoints
             (start, end) = p.Dates(defaultStart: "3660d");
         }
         var filter = p.Filter();
-        var result = hub.Kpis.Retention(period == "week", start, end, p.TimeZone, filter, r.Scope);
+        var orders = p.Choice("orders", "placed", "placed", "delivered");
+        var result = hub.Kpis.Retention(period == "week", start, end, p.TimeZone, filter, r.Scope, orders == "delivered");
         return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.Retention(w, result);
             KpiJson.AnalysisParams(w, new Dictionary<string, object>
             {
                 ["period"] = period,
+                ["orders"] = orders,
                 ["start_date"] = start is { } s ? Date(s) : "all",
                 ["end_date"] = end is { } e ? Date(e) : "all",
                 ["tz"] = p.TimeZoneName,
@@ -186,7 +206,8 @@ public static class KpiEndpoints
         var (start, end) = p.Dates();
         var filter = p.Filter();
         var order = Enum.Parse<ProductOrder>(orderBy, ignoreCase: true);
-        var result = hub.Kpis.TopProducts(order, limit, start, end, p.TimeZone, filter, r.Scope);
+        var orders = p.Choice("orders", "placed", "placed", "delivered");
+        var result = hub.Kpis.TopProducts(order, limit, start, end, p.TimeZone, filter, r.Scope, orders == "delivered");
         return new ReadAnswer(KpiJson.Write(w =>
         {
             KpiJson.TopProducts(w, result);
@@ -194,6 +215,7 @@ public static class KpiEndpoints
             {
                 ["order_by"] = orderBy,
                 ["limit"] = limit,
+                ["orders"] = orders,
                 ["start_date"] = Date(start),
                 ["end_date"] = Date(end),
                 ["tz"] = p.TimeZoneName,

@@ -27,6 +27,8 @@ public sealed class KpiParameters
         ["window"] = "Seconds from a chain's first step within which every later step must happen (1–2592000). Default 3600.",
         ["period"] = "Cohort period: month or week. Default month.",
         ["order_by"] = "Ranking: revenue, units, orders or views. Default revenue.",
+        ["orders"] = "Which orders: placed (every order, the default) or delivered (orders whose latest final status now is ENTREGADO).",
+        ["version"] = "A dictionary version (1, 2, …) to read as it was shipped; default the one in force.",
         ["country"] = "Filter: comma list of countries (ISO 3166-1 alpha-2).",
         ["hub"] = "Filter: comma list of hubs.",
         ["zone"] = "Filter: comma list of zones.",
@@ -36,6 +38,7 @@ public sealed class KpiParameters
         ["category"] = "Filter: comma list of store categories.",
         ["app_id"] = "Filter: comma list of app ids.",
         ["source_system"] = "Filter: comma list of sending systems (the write key's source, e.g. web, ga4, meta).",
+        ["priority"] = "Filter: comma list of lead priorities (lead_created.priority); only leads have one.",
     };
 
     public static readonly string[] Range = ["start_date", "end_date", "tz"];

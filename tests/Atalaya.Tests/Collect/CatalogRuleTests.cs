@@ -181,7 +181,8 @@ public sealed class CatalogRuleTests(EngineHubFixture fixture) : IClassFixture<E
         {
             FieldKind.String when rule.AllowedValues is not null => ["\"NOT_A_VALUE\"", "3"],
             FieldKind.String => ["42", "true", "[]"],
-            FieldKind.Integer => ["\"2\"", "1.5", "0"],
+            // Below the minimum: 0 where the minimum is 1 (quantities), -1 where 0 is allowed (stock).
+            FieldKind.Integer => ["\"2\"", "1.5", rule.Min is 0 ? "-1" : "0"],
             FieldKind.Money => ["\"12.50\"", "-1", "1e400", "{}"],
             FieldKind.Rate => ["0", "\"0.05\"", "-0.1"],
             FieldKind.Currency => ["\"mxn\"", "\"PESOS\"", "840"],

@@ -19,7 +19,7 @@ public sealed class AnalysisConformanceTests(KpiDatasets datasets)
     public static TheoryData<string, string> Zones()
     {
         var data = new TheoryData<string, string>();
-        foreach (var (dataset, tz) in KpiDatasets.Zones.Where(z => z.Dataset is "demo-a" or "demo-b" or "edge"))
+        foreach (var (dataset, tz) in KpiDatasets.Zones.Where(z => z.Dataset is "demo-a" or "demo-b" or "edge" or "ledger"))
         {
             data.Add(dataset, tz);
         }
@@ -65,7 +65,7 @@ public sealed class AnalysisConformanceTests(KpiDatasets datasets)
         var d = datasets[dataset];
         var calendar = new LocalCalendar(tz);
         var failures = new List<string>();
-        foreach (var period in new[] { "month", "week" })
+        foreach (var (period, orders) in new[] { ("month", "placed"), ("week", "placed"), ("month", "delivered"), ("week", "delivered") })
         {
             foreach (var filters in d.Filters)
             {
@@ -74,8 +74,8 @@ public sealed class AnalysisConformanceTests(KpiDatasets datasets)
                     .Append((Query: $"tz={Uri.EscapeDataString(tz)}", Start: null, End: null));
                 foreach (var range in ranges)
                 {
-                    var query = $"period={period}&{range.Query}{filters.ToQueryString()}";
-                    var expected = RetentionReference.Compute(d.Hub.Reference, period, range.Start, range.End, filters, tz);
+                    var query = $"period={period}&{range.Query}{filters.ToQueryString()}" + (orders == "placed" ? "" : "&orders=" + orders);
+                    var expected = RetentionReference.Compute(d.Hub.Reference, period, range.Start, range.End, filters, tz, orders);
                     var actual = (await d.Hub.Api.RetentionAsync(query)).Where(r => r.Users > 0).ToList();
                     if (!expected.OrderBy(r => r.ToString(), StringComparer.Ordinal).SequenceEqual(actual.OrderBy(r => r.ToString(), StringComparer.Ordinal)))
                     {
@@ -98,13 +98,13 @@ public sealed class AnalysisConformanceTests(KpiDatasets datasets)
         {
             foreach (var orderBy in new[] { "revenue", "units", "orders", "views" })
             {
-                foreach (var limit in new[] { 5, 1000 })
+                foreach (var (limit, orders) in new[] { (5, "placed"), (1000, "placed"), (1000, "delivered") })
                 {
                     foreach (var filters in d.Filters)
                     {
-                        var query = $"order_by={orderBy}&limit={limit}&{Range(window, tz)}{filters.ToQueryString()}";
+                        var query = $"order_by={orderBy}&limit={limit}&{Range(window, tz)}{filters.ToQueryString()}" + (orders == "placed" ? "" : "&orders=" + orders);
                         var expected = TopProductsReference.Compute(d.Hub.Reference, orderBy, limit,
-                            calendar.StartOfDay(window.Start), calendar.StartOfDay(window.End.AddDays(1)), filters);
+                            calendar.StartOfDay(window.Start), calendar.StartOfDay(window.End.AddDays(1)), filters, orders);
                         var actual = await d.Hub.Api.TopProductsAsync(query);
                         var first = Enumerable.Range(0, Math.Max(expected.Count, actual.Count))
                             .FirstOrDefault(i => i >= expected.Count || i >= actual.Count || !SameProduct(expected[i], actual[i]), -1);

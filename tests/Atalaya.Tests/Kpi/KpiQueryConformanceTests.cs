@@ -53,7 +53,7 @@ public sealed class KpiQueryConformanceTests(KpiDatasets datasets)
     public void The_generated_and_explicit_datasets_give_every_kpi_a_value_other_than_zero_or_null()
     {
         var lacking = KpiFormulas.Ids.Where(metric => !datasets.All
-            .Where(d => d.Name is "demo-a" or "edge")
+            .Where(d => d.Name is "demo-a" or "edge" or "ledger")
             .SelectMany(d => d.Windows.Select(w => KpiReference.Query(d.Hub.Reference, new KpiQuery(w.Start, w.End, "daily", w.Tz) { Metrics = [metric] })))
             .SelectMany(rows => rows)
             .Any(row => row.Value is not (null or 0)))
@@ -68,7 +68,8 @@ public sealed class KpiQueryConformanceTests(KpiDatasets datasets)
         var perDataset = datasets.All.ToDictionary(d => d.Name,
             d => Aggregates.SelectMany(a => KpiDatasets.Zones.Where(z => z.Dataset == d.Name).SelectMany(z => d.Queries(a, z.Tz))).Select(q => q.ToQueryString()).Distinct(StringComparer.Ordinal).Count());
 
-        Assert.Equal(2 * Aggregates.Length * 11 * 3, perDataset["demo-a"]);
-        Assert.Equal(6 * Aggregates.Length * 11 * 3, perDataset["edge"]);
+        Assert.Equal(2 * Aggregates.Length * 12 * 3, perDataset["demo-a"]);
+        Assert.Equal(6 * Aggregates.Length * 12 * 3, perDataset["edge"]);
+        Assert.Equal(3 * Aggregates.Length * 12 * 3, perDataset["ledger"]);
     }
 }

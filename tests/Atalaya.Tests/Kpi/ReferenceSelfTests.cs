@@ -16,7 +16,8 @@ namespace Atalaya.Tests.Kpi;
 ///                       total 999 (ignored: a later purchase_completed of the same order);
 ///                       o3 03-03 10:00 u3 total 300 EUR without a rate (3 units; counts, adds no money)
 ///   finals:             o1 ENTREGADO 03-02 12:00 (total 110 × 0.05 = 5.5, commission 11 × 0.05 = 0.55);
-///                       o1 ENTREGADO again 03-03 08:00 (ignored); o2 REEMBOLSADO 03-03 13:00 (200 × 0.05 = 10)
+///                       o1 ENTREGADO again 03-03 08:00 (ignored); o2 REEMBOLSADO 03-03 13:00 (never delivered:
+///                       its cancellation, 200 × 0.05 = 10 cancelled GMV, no refund)
 ///   payments:           succeeded u1 03-02 10:11 (100 × 0.05 = 5); failed u2 03-02 11:01 (CO)
 ///   leads:              u1 03-02 09:00 (u1 pays at 10:11: converts); u2 03-02 11:00:30 (CO, never pays)
 ///   others:             store_created st-a 03-01; user_signed_up u2 03-02 11:02 (CO);
@@ -72,7 +73,10 @@ public sealed class ReferenceSelfTests
         Assert.Equal(5.5, Value(rows, "delivered_gmv", "2026-03-02")!.Value, 9);
         Assert.Equal(0.55, Value(rows, "commissions", "2026-03-02")!.Value, 9);
         Assert.Equal(0, Value(rows, "delivered_orders", "2026-03-03"));        // the second ENTREGADO of o1 is ignored
-        Assert.Equal(10, Value(rows, "refunds", "2026-03-03")!.Value, 9);
+        Assert.Equal(0, Value(rows, "refunds", "2026-03-03"));                 // o2 was never delivered: not a refund
+        Assert.Equal(1, Value(rows, "cancelled_orders", "2026-03-03"));        // … but its cancellation
+        Assert.Equal(10, Value(rows, "cancelled_gmv", "2026-03-03")!.Value, 9);
+        Assert.Equal(5.5, Value(rows, "net_gmv", "2026-03-02")!.Value, 9);
         Assert.Equal(5, Value(rows, "revenue", "2026-03-02")!.Value, 9);
         Assert.Equal(50, Value(rows, "payments_success_rate", "2026-03-02"));  // 1 of 2
         Assert.Null(Value(rows, "payments_success_rate", "2026-03-03"));
@@ -121,7 +125,7 @@ public sealed class ReferenceSelfTests
     {
         var rows = KpiReference.Query(Data, TwoDays with { Aggregate = "weekly" });
 
-        Assert.Equal(31, rows.Count);
+        Assert.Equal(KpiFormulas.Ids.Count, rows.Count);                      // one week, every KPI
         Assert.Equal(4, Value(rows, "visitors", "2026-03-02"));                // u1, u2, a3, u3 (3 + 3 daily)
         Assert.Equal(3, Value(rows, "orders", "2026-03-02"));
         Assert.Equal(0, Value(rows, "returning_customers", "2026-03-02"));     // u1's first order is inside the week
@@ -133,7 +137,7 @@ public sealed class ReferenceSelfTests
     {
         var rows = KpiReference.Query(Data, TwoDays with { GroupBy = ["country"] });
 
-        Assert.Equal(2 * 2 * 31, rows.Count);                                  // CO and MX, two days, every KPI
+        Assert.Equal(2 * 2 * KpiFormulas.Ids.Count, rows.Count);                                  // CO and MX, two days, every KPI
         Assert.Equal(1, Value(rows, "visitors", "2026-03-02", "CO"));
         Assert.Equal(100, Value(rows, "bounce_rate", "2026-03-02", "CO"));
         Assert.Equal(0, Value(rows, "payments_success_rate", "2026-03-02", "CO"));
@@ -268,7 +272,10 @@ public sealed class ReferenceSelfTests
     [Fact]
     public void The_reference_knows_exactly_the_dictionarys_kpis_in_its_order()
     {
-        using var dictionary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "src/Atalaya.Engine/Kpi/Definitions/kpis.v1.json")));
+        // The dictionary in force: the highest kpis.vN.json.
+        var latest = Directory.GetFiles(Path.Combine(RepositoryRoot(), "src/Atalaya.Engine/Kpi/Definitions"), "kpis.v*.json")
+            .MaxBy(path => int.Parse(Path.GetFileName(path)["kpis.v".Length..^".json".Length], System.Globalization.CultureInfo.InvariantCulture))!;
+        using var dictionary = System.Text.Json.JsonDocument.Parse(File.ReadAllText(latest));
 
         var ids = dictionary.RootElement.GetProperty("kpis").EnumerateArray().Select(k => k.GetProperty("id").GetString()!).ToList();
 

@@ -35,6 +35,7 @@ public sealed class RollupTests
         b.Status("2026-03-02T18:00:00Z", "o-r1", "st-late", "ENTREGADO", total: 300, commission: 30);
         b.PageView("2026-03-03T05:50:00Z", "u-r2", "s-r3", Place.Colombia);
         b.Lead("2026-03-01T23:30:00Z", "u-r2", Place.Colombia);
+        b.Status("2026-03-02T21:00:00Z", "o-r1", "st-late", "REEMBOLSADO", total: 300, commission: 30, refunded: 150);
         // Late: an earlier purchase of o-r1 (the counted one moves to 09:05), a second event of the
         // bounced session s-r1 and an earlier first event for s-r3, an earlier final status, and
         // the store's dimensions.
@@ -43,8 +44,14 @@ public sealed class RollupTests
         b.PageView("2026-03-02T23:10:00Z", "u-r2", "s-r3", Place.Colombia);
         b.Status("2026-03-02T17:15:00Z", "o-r1", "st-late", "ENTREGADO", total: 280, commission: 28);
         b.StoreCreated("2026-02-20T00:00:00Z", "st-late", "CO", "bogota-centro", category: "pharmacy");
+        // An earlier partial refund: it takes 200 of the delivered 280, and the 21:00 refund is capped to the 80 left.
+        b.Status("2026-03-02T19:00:00Z", "o-r1", "st-late", "REEMBOLSADO", total: 280, commission: 28, refunded: 200);
+        b.Status("2026-03-02T22:00:00Z", "o-r1", "st-late", "CANCELADO", total: 280, commission: 28);
         return [.. b.Events];
     }
+
+    /// <summary>How many of <see cref="LateEvents"/> are sent first; the rest arrive late.</summary>
+    private const int EarlyCount = 7;
 
     private static readonly string[][] GroupBys = [[], ["country"], ["store_id"], ["country", "platform"]];
 
@@ -57,8 +64,8 @@ public sealed class RollupTests
     {
         await using var hub = await KpiHub.StartWithDemoAsync(Demo);
         var late = LateEvents();
-        await hub.PostAsync(late.Take(6));
-        await hub.PostAsync(late.Skip(6));
+        await hub.PostAsync(late.Take(EarlyCount));
+        await hub.PostAsync(late.Skip(EarlyCount));
 
         var failures = new List<string>();
         foreach (var aggregate in new[] { "hourly", "daily", "weekly" })
@@ -134,12 +141,12 @@ public sealed class RollupTests
                 Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
             }
 
-            // A snapshot of an older format (9, the one before the page views per hour and the visit log) is
-            // not misread: it is set aside and the projection rebuilt from the raw events.
+            // A snapshot of an older format (12, the one before the order ledger) is not misread: it is
+            // set aside and the projection rebuilt from the raw events.
             var snapshot = File.ReadAllBytes(Hub.SnapshotPath(directory));
             var versionAt = 1 + "atalaya-kpi-projection".Length;
-            Assert.Equal(12, BitConverter.ToInt32(snapshot, versionAt));
-            BitConverter.GetBytes(9).CopyTo(snapshot, versionAt);
+            Assert.Equal(13, BitConverter.ToInt32(snapshot, versionAt));
+            BitConverter.GetBytes(12).CopyTo(snapshot, versionAt);
             File.WriteAllBytes(Hub.SnapshotPath(directory), snapshot);
             await using (var hub = Hub.Open(directory))
             {
@@ -179,7 +186,7 @@ public sealed class RollupTests
             Assert.True(summary.Rejected == 0, string.Join("; ", summary.FirstErrors));
         }
         var late = LateEvents();
-        foreach (var part in new[] { late.Take(6), late.Skip(6) })
+        foreach (var part in new[] { late.Take(EarlyCount), late.Skip(EarlyCount) })
         {
             var result = await hub.Pipeline.IngestNativeAsync(Encoding.UTF8.GetBytes(EventBuilder.Ndjson(part)), ndjson: true, "test");
             Assert.Empty(result.Rejected);
@@ -234,7 +241,7 @@ public sealed class RollupTests
         Assert.Equal(projection.Kinds[EventKind.PaymentFailed].Count, Total(rollup.Payments, HourRollup.PaymentFailed));
         Assert.Equal(projection.Kinds[EventKind.LeadCreated].Count, Total(rollup.Leads, HourRollup.LeadCount));
         var statuses = projection.Kinds[EventKind.OrderStatusChanged];
-        var delivered = Enumerable.Range(0, statuses.Count).Count(k => statuses.Counted[k] && statuses.Aux[k] == (int)FinalStatus.Delivered);
+        var delivered = Enumerable.Range(0, statuses.Count).Count(k => statuses.Counted[k] && projection.Ledger.EntryAt(k).Role == LedgerRole.Delivered);
         Assert.Equal(delivered, Total(rollup.Finals, HourRollup.FinalDelivered));
 
         static long Hour(DateTimeOffset t) => (long)Math.Floor(t.ToUnixTimeMilliseconds() / (double)HourRollup.HourMs);
@@ -267,12 +274,19 @@ public sealed class RollupTests
         Assert.Equal(projection.Kinds[EventKind.StoreVisited].Count, Total(rollup.ViewHours, HourRollup.ViewStoreVisits));
 
         Assert.Equal(Expected(reference.Orders.Select(o => Hour(o.Timestamp))), PerHour(rollup.Orders, HourRollup.OrderCount));
+        // The ledger's lines per hour: deliveries, cancellations and refunds as the reference reads them.
+        foreach (var (kind, column) in new[] { ("delivery", HourRollup.FinalDelivered), ("cancellation", HourRollup.FinalCancelled), ("refund", HourRollup.FinalRefundLines) })
+        {
+            Assert.Equal(Expected(reference.Ledger.Where(l => l.Kind == kind).Select(l => Hour(l.Timestamp))), PerHour(rollup.Finals, column));
+        }
+        Assert.Equal((double)reference.Ledger.Where(l => l.Kind == "refund").Sum(l => l.ReportedAmount ?? 0m), Sum(rollup.Finals, HourRollup.FinalRefunds), 6);
+        Assert.Equal((double)reference.Ledger.Where(l => l.Kind == "refund").Sum(l => l.ReportedCommission ?? 0m), Sum(rollup.Finals, HourRollup.FinalCommissionsReversed), 6);
         Assert.Equal(Expected(reference.Sessions.Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionCount));
         Assert.Equal(Expected(reference.Sessions.Where(s => s.EventCount == 1).Select(s => Hour(s.Start))), PerHour(rollup.Sessions, HourRollup.SessionBounces));
         Assert.Equal(reference.Sessions.Sum(s => s.DurationSeconds * 1000), Sum(rollup.Sessions, HourRollup.SessionDurationMs), 3);
         Assert.Equal(Expected(reference.Events.Where(e => e.Type == "page_view").Select(e => Hour(e.Timestamp))), PerHour(rollup.ViewHours, HourRollup.ViewPageViews));
 
-        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 2), (rollup.Sessions, 7), (rollup.ViewHours, 2) })
+        foreach (var (table, columns) in new[] { (rollup.Orders, 2), (rollup.Payments, 2), (rollup.Leads, 1), (rollup.Finals, 3), (rollup.Sessions, 8), (rollup.ViewHours, 2) })
         {
             for (var column = 0; column < columns; column++)
             {
@@ -328,7 +342,7 @@ public sealed class RollupTests
         foreach (var (name, table, counts, sums) in new[]
         {
             ("orders", rollup.Orders, 2, 1), ("payments", rollup.Payments, 2, 1), ("leads", rollup.Leads, 1, 0),
-            ("finals", rollup.Finals, 2, 3), ("sessions", rollup.Sessions, 7, 1), ("view hours", rollup.ViewHours, 2, 0),
+            ("finals", rollup.Finals, 3, 5), ("sessions", rollup.Sessions, 8, 1), ("view hours", rollup.ViewHours, 2, 0),
         })
         {
             var keys = table.Keys.ToArray();

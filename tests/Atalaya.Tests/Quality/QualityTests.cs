@@ -74,6 +74,9 @@ public sealed class QualityTests : IAsyncLifetime
         b.Order(at, "o-dq-3", store, "u-dq", "s-dq", items: [("p-1", 2, 50m)])["properties"]!["subtotal"] = 90;
         b.Status(at, "o-dq-3", store, "ENTREGADO", total: 100)["properties"]!["snapshot"]!["total"] = 130;
         b.Status(at, "o-dq-1", store, "ENTREGADO", total: 100, commission: 150);
+        // Final statuses of an order the hub never saw placed (its amounts add up).
+        b.Status(at, "o-dq-ghost", store, "ENTREGADO", total: 100, commission: 10);
+        b.Status(Ago(TimeSpan.FromHours(20)), "o-dq-ghost", store, "REEMBOLSADO", total: 100, commission: 10);
         // A clock three days ahead: clamped on arrival.
         b.PageView(EventBuilder.At(Now.AddDays(3)), "u-dq", "s-dq");
         var answer = await _hub.PostAsync(b.Events);
@@ -138,6 +141,15 @@ public sealed class QualityTests : IAsyncLifetime
         Assert.Equal(Math.Round(100.0 * 3 / orderEvents, 3), amounts.Value);
         Assert.Equal(QualityResult.Judge(amounts.Value!.Value, Prod.Quality.ConsistencyWarnPct, Prod.Quality.ConsistencyFailPct), amounts.Status);
         Assert.NotEqual(QualityStatus.Ok, amounts.Status);
+        // Unknown orders: the week's final statuses whose order has no purchase_completed anywhere, out of the week's final statuses.
+        var placed = events.Where(e => Type(e) == "purchase_completed").Select(e => e.GetProperty("properties").GetProperty("order_id").GetString()).ToHashSet();
+        var finals = week.Where(e => Type(e) == "order_status_changed" && e.GetProperty("properties").TryGetProperty("snapshot", out _)).ToList();
+        var ghosts = finals.Count(e => !placed.Contains(e.GetProperty("properties").GetProperty("order_id").GetString()));
+        var unknown = Find(findings, "consistency", "unknown_orders");
+        Assert.Equal(2, ghosts);
+        Assert.Equal(Math.Round(100.0 * ghosts / finals.Count, 3), unknown.Value);
+        Assert.Equal(QualityResult.Judge(unknown.Value!.Value, Prod.Quality.ConsistencyWarnPct, Prod.Quality.ConsistencyFailPct), unknown.Status);
+        Assert.Contains($"{ghosts} of {finals.Count}", unknown.Message, StringComparison.Ordinal);
         var future = Find(findings, "consistency", "future_timestamps");
         Assert.Equal(Math.Round(100.0 / week.Count, 3), future.Value);
         Assert.Equal(QualityResult.Judge(future.Value!.Value, Prod.Quality.ConsistencyWarnPct, Prod.Quality.ConsistencyFailPct), future.Status);

@@ -178,6 +178,15 @@ public sealed class BlockCodecTests
                 DROP TABLE dq_schema_seen;
                 DROP TABLE dq_state;
                 DROP TABLE dq_results;
+                -- Nor the marts' ledger, stock and customer columns (issue 12).
+                ALTER TABLE daily_metrics DROP COLUMN cancelled_orders;
+                ALTER TABLE daily_metrics DROP COLUMN cancelled_gmv;
+                ALTER TABLE daily_metrics DROP COLUMN net_gmv;
+                ALTER TABLE daily_metrics DROP COLUMN stock_available;
+                ALTER TABLE daily_metrics DROP COLUMN sell_through_rate;
+                ALTER TABLE customer_metrics DROP COLUMN customers;
+                ALTER TABLE customer_metrics DROP COLUMN repeat_customer_rate;
+                ALTER TABLE customer_metrics DROP COLUMN customer_churn_rate;
                 PRAGMA user_version = 4;
                 """;
             command.ExecuteNonQuery();

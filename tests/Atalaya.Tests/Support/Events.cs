@@ -78,6 +78,7 @@ public static class Events
             ["category"] = "restaurant",
         },
         "subscription_charged" => new() { ["store_id"] = "st-1", ["amount"] = 499, ["currency"] = "MXN", ["plan"] = "pro" },
+        "inventory_snapshot" => new() { ["store_id"] = "st-1", ["product_id"] = "p-1", ["quantity_available"] = 12 },
         _ => null,
     };
 }

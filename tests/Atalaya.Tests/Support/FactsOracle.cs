@@ -66,7 +66,8 @@ public sealed class FactsOracle
         $"ts={f.TimestampMs} type={f.Type} kind={f.Kind} custom={f.Custom} fx={f.Fx:R} nofx={f.NoFx} " +
         $"dims={f.Country},{f.Hub},{f.Zone},{f.Category},{f.Source},{f.Platform},{f.AppId} source_system={f.SourceSystem} " +
         $"store={f.Store} user={f.User} session={f.Session} order={f.Order} product={f.Product} name={f.ProductName ?? "(null)"} " +
-        $"total={f.Total:R} amount={f.Amount:R} snapshot={f.HasSnapshot}:{f.SnapshotTotal:R}:{f.Commission:R} status={f.Status} " +
+        $"total={f.Total:R} amount={f.Amount:R} snapshot={f.HasSnapshot}:{f.SnapshotTotal:R}:{f.Commission:R}:{f.Refunded:R}:{f.Reversed:R} status={f.Status} " +
+        $"priority={f.Priority} quantity={f.Quantity} " +
         $"store_row={f.StoreCountry},{f.StoreHub},{f.StoreZone},{f.StoreCategory} " +
         $"items=[{string.Join(";", f.Items.Select(i => string.Create(CultureInfo.InvariantCulture, $"{i.Product}x{i.Quantity}@{i.Price:R}")))}]");
 }

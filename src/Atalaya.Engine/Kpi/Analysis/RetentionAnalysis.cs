@@ -15,9 +15,12 @@ public sealed record RetentionCell(string Cohort, int PeriodsSinceFirst, long Us
 /// </summary>
 internal static class RetentionAnalysis
 {
-    public static IReadOnlyList<RetentionCell> Run(KpiProjection projection, bool weekly, long from, long to, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope)
+    /// <param name="deliveredOnly">Only orders whose latest final status now is ENTREGADO (<c>orders=delivered</c>).</param>
+    public static IReadOnlyList<RetentionCell> Run(KpiProjection projection, bool weekly, long from, long to, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope,
+        bool deliveredOnly = false)
     {
         var matcher = new ScopeMatcher(projection, filter, [], scope);
+        var delivered = deliveredOnly ? projection.DeliveredPurchases() : null;
         var orders = new List<(long Ts, int User)>();
         var purchases = projection.Kinds.Of(EventKind.PurchaseCompleted);
         foreach (var (start, length) in projection.Kinds.BlocksIn(EventKind.PurchaseCompleted, from, to))
@@ -26,7 +29,8 @@ internal static class RetentionAnalysis
             {
                 var chunk = projection.Chunk(index);
                 var i = index & (EventChunk.Size - 1);
-                if ((chunk.Flags[i] & EventFlags.Counted) != 0 && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && matcher.Matches(chunk, i))
+                if ((chunk.Flags[i] & EventFlags.Counted) != 0 && chunk.User[i] != 0 && chunk.Ts[i] >= from && chunk.Ts[i] < to && matcher.Matches(chunk, i)
+                    && delivered?.Contains(index) != false)
                 {
                     orders.Add((chunk.Ts[i], chunk.User[i]));
                 }

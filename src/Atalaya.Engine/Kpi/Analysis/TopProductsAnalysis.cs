@@ -27,11 +27,13 @@ public enum ProductOrder
 /// </summary>
 internal static class TopProductsAnalysis
 {
+    /// <param name="deliveredOnly">Only orders whose latest final status now is ENTREGADO (<c>orders=delivered</c>); views are unchanged.</param>
     /// <param name="withCartOnly">Also products only added to carts (neither viewed nor ordered in the range): the product_metrics mart wants them, the top-products answer does not.</param>
     public static IReadOnlyList<ProductFigures> Run(KpiProjection projection, ProductOrder orderBy, int limit, long from, long to, DimensionFilter filter, AccessScope scope,
-        bool withCartOnly = false)
+        bool withCartOnly = false, bool deliveredOnly = false)
     {
         var matcher = new ScopeMatcher(projection, filter, [], scope);
+        var delivered = deliveredOnly ? projection.DeliveredPurchases() : null;
         var figures = new Dictionary<(int Product, int Store), (double Revenue, long Units, long Orders, long Views, long AddToCarts)>();
         var items = projection.Items;
         var events = items.Event;
@@ -42,7 +44,7 @@ internal static class TopProductsAnalysis
             var chunk = projection.Chunk(index);
             var i = index & (EventChunk.Size - 1);
             var t = chunk.Ts[i];
-            if (t < from || t >= to || (chunk.Flags[i] & EventFlags.Counted) == 0 || !matcher.Matches(chunk, i))
+            if (t < from || t >= to || (chunk.Flags[i] & EventFlags.Counted) == 0 || !matcher.Matches(chunk, i) || delivered?.Contains(index) == false)
             {
                 continue;
             }

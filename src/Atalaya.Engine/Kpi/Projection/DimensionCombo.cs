@@ -6,7 +6,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// millions of events, so filters and group keys are evaluated once per combination per query
 /// instead of once per event, and each event carries 4 bytes of dimensions instead of 32.
 /// </summary>
-public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int Category, int Source, int Platform, int AppId, int Store, int SourceSystem)
+public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int Category, int Source, int Platform, int AppId, int Store, int SourceSystem, int Priority = 0)
 {
     public int Get(Dimension d) => d switch
     {
@@ -19,6 +19,7 @@ public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int
         Dimension.AppId => AppId,
         Dimension.StoreId => Store,
         Dimension.SourceSystem => SourceSystem,
+        Dimension.Priority => Priority,
         _ => throw new ArgumentOutOfRangeException(nameof(d)),
     };
 }

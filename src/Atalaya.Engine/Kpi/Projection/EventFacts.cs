@@ -16,10 +16,20 @@ public sealed class EventFacts
     // The top-level source_system (a dimension too, pool id).
     public int SourceSystem;
 
+    // lead_created's priority (a dimension of lead KPIs, pool id).
+    public int Priority;
+
     public int Store, User, Session, Order, Product;
     public string? ProductName;
 
     public double Total, Amount, SnapshotTotal, Commission;
+
+    /// <summary>snapshot.refunded_amount and snapshot.commission_reversed, NaN when absent.</summary>
+    public double Refunded = double.NaN, Reversed = double.NaN;
+
+    /// <summary>inventory_snapshot's quantity_available.</summary>
+    public long Quantity;
+
     public FinalStatus Status;
     public bool HasSnapshot;
 
@@ -35,11 +45,13 @@ public sealed class EventFacts
         Kind = EventKind.Other;
         Custom = NoFx = HasSnapshot = false;
         Fx = double.NaN;
-        Country = Hub = Zone = Category = Source = Platform = AppId = SourceSystem = 0;
+        Country = Hub = Zone = Category = Source = Platform = AppId = SourceSystem = Priority = 0;
         Store = User = Session = Order = Product = 0;
         ProductName = null;
         Total = Amount = SnapshotTotal = Commission = 0;
+        Refunded = Reversed = double.NaN;
         Status = FinalStatus.None;
+        Quantity = 0;
         StoreCountry = StoreHub = StoreZone = StoreCategory = 0;
         Items.Clear();
     }

@@ -18,14 +18,16 @@ public enum EventKind : byte
     UserSignedUp,
     StoreCreated,
     SubscriptionCharged,
+    InventorySnapshot,
 }
 
-/// <summary>Final order statuses that carry a snapshot KPIs read.</summary>
+/// <summary>Final order statuses that carry a snapshot KPIs read (ENTREGADO, REEMBOLSADO, CANCELADO).</summary>
 public enum FinalStatus : byte
 {
     None,
     Delivered,
     Refunded,
+    Cancelled,
 }
 
 [Flags]
@@ -34,7 +36,7 @@ public enum EventFlags : byte
     None = 0,
     /// <summary>Not in the catalog: left out of every KPI.</summary>
     Custom = 1,
-    /// <summary>The order's first purchase_completed, or the order's first final status of its kind.</summary>
+    /// <summary>The order's first purchase_completed, or a final status with a line in the order ledger.</summary>
     Counted = 2,
     /// <summary>Its amount had no FX rate: left out of money sums.</summary>
     NoAmount = 4,

@@ -3,14 +3,16 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// <summary>
 /// The additive parts of the KPIs summed per UTC hour × dimension combination (country, hub, zone,
 /// category, source, platform, app_id, store): orders, GMV and units of counted purchases;
-/// payments and revenue; leads; delivered orders, their GMV and commissions, refunds; and the
+/// payments and revenue; leads; the order ledger's lines (deliveries with their GMV and
+/// commissions, cancellations and their GMV, refunds and the commissions they reverse); and the
 /// session counts (sessions, bounces, duration, steps reached), each session in the hour of its
 /// first event; page views and store visits per hour over all combinations. A query whose periods all start and end on whole UTC hours (UTC, whole-hour
 /// offsets, DST included) adds up these entries instead of reading events; any other query
 /// (a +05:30 zone) reads the events, and both give the same figures.
 ///
-/// It is kept exact in place, like the tables it follows: a purchase or final status enters when
-/// it becomes its order's counted one and leaves when an earlier one takes over; a session leaves
+/// It is kept exact in place, like the tables it follows: a purchase enters when it becomes its
+/// order's counted one and leaves when an earlier one takes over; a final status's ledger line
+/// leaves and enters again whenever a replay of its order changes it; a session leaves
 /// its entry and enters its new one whenever an event changes its first event, span, count or
 /// steps; a late store_created folds the entries of the combinations its store left into the ones
 /// it moved to. It is saved and loaded with the projection's snapshot. Distinct counts (visitors,
@@ -24,10 +26,11 @@ public sealed class HourRollup
     public const int OrderCount = 0, OrderUnits = 1, OrderGmv = 0;
     public const int PaymentSucceeded = 0, PaymentFailed = 1, PaymentRevenue = 0;
     public const int LeadCount = 0;
-    public const int FinalDelivered = 0, FinalRefunded = 1, FinalDeliveredGmv = 0, FinalCommissions = 1, FinalRefunds = 2;
+    public const int FinalDelivered = 0, FinalCancelled = 1, FinalRefundLines = 2,
+        FinalDeliveredGmv = 0, FinalCommissions = 1, FinalCancelledGmv = 2, FinalRefunds = 3, FinalCommissionsReversed = 4;
     public const int ViewPageViews = 0, ViewStoreVisits = 1;
     public const int SessionCount = 0, SessionBounces = 1, SessionPurchase = 2, SessionCart = 3, SessionCartNoPurchase = 4,
-        SessionViewed = 5, SessionCheckout = 6, SessionDurationMs = 0;
+        SessionViewed = 5, SessionCheckout = 6, SessionCheckoutCompleted = 7, SessionDurationMs = 0;
 
     /// <summary>Counted purchases: orders, units | GMV.</summary>
     public RollupTable Orders { get; } = new(2, OrderCount);
@@ -37,8 +40,8 @@ public sealed class HourRollup
 
     public RollupTable Leads { get; } = new(1);
 
-    /// <summary>Counted final statuses: delivered, refunded | delivered GMV, commissions, refunds.</summary>
-    public RollupTable Finals { get; } = new(2, FinalDelivered, FinalDelivered, FinalRefunded);
+    /// <summary>Ledger lines: deliveries, cancellations, refunds | delivered GMV, commissions, cancelled GMV, refunds, reversed commissions.</summary>
+    public RollupTable Finals { get; } = new(3, FinalDelivered, FinalDelivered, FinalCancelled, FinalRefundLines, FinalRefundLines);
 
     /// <summary>
     /// page_view and store_visited per UTC hour over all combinations (key combination 0), for
@@ -50,8 +53,8 @@ public sealed class HourRollup
     /// </summary>
     public RollupTable ViewHours { get; } = new(2);
 
-    /// <summary>Sessions by their first event: sessions, bounces, with a purchase, with a cart, with a cart and no purchase, with a product view, with a checkout | duration (ms).</summary>
-    public RollupTable Sessions { get; } = new(7, SessionCount);
+    /// <summary>Sessions by their first event: sessions, bounces, with a purchase, with a cart, with a cart and no purchase, with a product view, with a checkout, with a purchase after a checkout | duration (ms).</summary>
+    public RollupTable Sessions { get; } = new(8, SessionCount);
 
     /// <summary>False once an event fell outside the hours an int can number: queries then read the events.</summary>
     public bool Complete { get; private set; } = true;
@@ -105,8 +108,8 @@ public sealed class HourRollup
         Payments.AddSum(e, PaymentRevenue, amount);
     }
 
-    /// <summary>A purchase or final status became its order's counted one (or stopped being it).</summary>
-    public void Counted(EventKind kind, long ts, int combo, double amount, int aux, double commission, bool counted)
+    /// <summary>A purchase became its order's counted one (or stopped being it).</summary>
+    public void Counted(EventKind kind, long ts, int combo, double amount, int aux, bool counted)
     {
         if (!TryHourOrIncomplete(ts, out var hour))
         {
@@ -127,23 +130,30 @@ public sealed class HourRollup
                 Orders.AddSum(e, OrderGmv, -amount);
             }
         }
-        else if (kind == EventKind.OrderStatusChanged && aux == (int)FinalStatus.Delivered)
+    }
+
+    /// <summary>A status event's ledger line enters (<paramref name="sign"/> 1) or leaves (-1) the hour of the event.</summary>
+    public void Ledger(long ts, int combo, LedgerEntry line, int sign)
+    {
+        if (line.Role == LedgerRole.None || !TryHourOrIncomplete(ts, out var hour))
         {
-            var e = Finals.Entry(hour, combo);
-            Finals.AddCount(e, FinalDelivered, sign);
-            if (Finals.Counts(FinalDelivered)[e] != 0)
-            {
-                Finals.AddSum(e, FinalDeliveredGmv, sign * amount);
-                Finals.AddSum(e, FinalCommissions, sign * commission);
-            }
+            return;
         }
-        else if (kind == EventKind.OrderStatusChanged && aux == (int)FinalStatus.Refunded)
+        var (count, amount, commission) = line.Role switch
         {
-            var e = Finals.Entry(hour, combo);
-            Finals.AddCount(e, FinalRefunded, sign);
-            if (Finals.Counts(FinalRefunded)[e] != 0)
+            LedgerRole.Delivered => (FinalDelivered, FinalDeliveredGmv, FinalCommissions),
+            LedgerRole.Cancelled => (FinalCancelled, FinalCancelledGmv, -1),
+            _ => (FinalRefundLines, FinalRefunds, FinalCommissionsReversed),
+        };
+        var e = Finals.Entry(hour, combo);
+        // Leaving: the count first, so that the entry's last line leaves its sums at exactly 0.
+        Finals.AddCount(e, count, sign);
+        if (sign > 0 || Finals.Counts(count)[e] != 0)
+        {
+            Finals.AddSum(e, amount, sign * line.Amount);
+            if (commission >= 0)
             {
-                Finals.AddSum(e, FinalRefunds, sign * amount);
+                Finals.AddSum(e, commission, sign * line.Commission);
             }
         }
     }
@@ -177,6 +187,7 @@ public sealed class HourRollup
         Sessions.AddCount(e, SessionCartNoPurchase, cart && !purchase ? sign : 0);
         Sessions.AddCount(e, SessionViewed, (f & SessionFlags.ProductViewed) != 0 ? sign : 0);
         Sessions.AddCount(e, SessionCheckout, (f & SessionFlags.CheckoutStarted) != 0 ? sign : 0);
+        Sessions.AddCount(e, SessionCheckoutCompleted, row.CheckoutCompleted ? sign : 0);
         Sessions.AddCount(e, SessionCount, sign);
         if (sign < 0 && Sessions.Counts(SessionCount)[e] != 0)
         {

@@ -29,7 +29,7 @@ public sealed class KindIndex
 
     /// <summary>Kinds whose facts are kept in the index (about a tenth of all events).</summary>
     public static bool IsRich(EventKind kind) => kind is EventKind.PurchaseCompleted or EventKind.PaymentSucceeded or EventKind.PaymentFailed
-        or EventKind.OrderStatusChanged or EventKind.SubscriptionCharged or EventKind.LeadCreated;
+        or EventKind.OrderStatusChanged or EventKind.SubscriptionCharged or EventKind.LeadCreated or EventKind.InventorySnapshot;
 
     public KindColumns this[EventKind kind] => _kinds[(int)kind];
 

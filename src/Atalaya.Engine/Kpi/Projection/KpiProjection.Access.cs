@@ -11,8 +11,6 @@ public sealed partial class KpiProjection
 
     internal ItemTable Items => _items;
 
-    internal double Commission(int index) => _commissions.GetValueOrDefault(index);
-
     internal string? ProductNameOf(int product, int store) => _productNames.GetValueOrDefault(ProductKey(product, store)).Name;
 
     /// <summary>The id of a dimension value in its pool (0 when never seen).</summary>
@@ -42,4 +40,40 @@ public sealed partial class KpiProjection
     }
 
     internal int StoreOf(EventChunk chunk, int i) => Combos[chunk.Combo[i]].Store;
+
+    /// <summary>The final status events timed in [<paramref name="from"/>, <paramref name="to"/>), and how many name an order with no purchase_completed.</summary>
+    internal (long Statuses, long UnknownOrders) FinalStatusesOfUnknownOrders(long from, long to)
+    {
+        long statuses = 0, unknown = 0;
+        foreach (var (order, facts) in Ledger.Orders)
+        {
+            var known = _orderFirst.Get(order) >= 0;
+            foreach (var fact in facts)
+            {
+                if (fact.Ts >= from && fact.Ts < to)
+                {
+                    statuses++;
+                    unknown += known ? 0 : 1;
+                }
+            }
+        }
+        return (statuses, unknown);
+    }
+
+    /// <summary>The purchases (projection indexes) of the orders whose latest final status now is ENTREGADO: <c>orders=delivered</c>.</summary>
+    internal HashSet<int> DeliveredPurchases()
+    {
+        var delivered = new HashSet<int>();
+        foreach (var (order, facts) in Ledger.Orders)
+        {
+            if (facts[^1].Status == FinalStatus.Delivered && _orderFirst.Get(order) is >= 0 and var purchase)
+            {
+                delivered.Add(purchase);
+            }
+        }
+        return delivered;
+    }
+
+    /// <summary>The index of the purchase that is <paramref name="order"/>, or -1.</summary>
+    internal int PurchaseOf(int order) => _orderFirst.Get(order);
 }

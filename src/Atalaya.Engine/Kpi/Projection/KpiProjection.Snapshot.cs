@@ -13,7 +13,10 @@ public sealed partial class KpiProjection
     // 12 (10 and 11 were short-lived layouts on a branch): the hour rollup's page views and store
     // visits per hour, the visit log, and the chunk section's length before it, so that section
     // can be read on a second thread.
-    private const int FormatVersion = 12;
+    // 13: the order ledger (final statuses per order with refunded and reversed amounts, CANCELADO)
+    // replaces the first final status per order and status; the rollup's final-status family has
+    // cancellations, refund lines and reversed commissions. A 12 is rebuilt from raw.
+    private const int FormatVersion = 13;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -61,18 +64,7 @@ public sealed partial class KpiProjection
         ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw);
         ProjectionSnapshot.WriteArray<int>(w, _orderFirst.Raw);
         ProjectionSnapshot.WriteArray<StoreRow>(w, _stores.Raw);
-        w.Write(_finalFirst.Count);
-        foreach (var (key, index) in _finalFirst)
-        {
-            w.Write(key);
-            w.Write(index);
-        }
-        w.Write(_commissions.Count);
-        foreach (var (index, amount) in _commissions)
-        {
-            w.Write(index);
-            w.Write(amount);
-        }
+        Ledger.Write(w);
         w.Write(_productNames.Count);
         foreach (var (key, name) in _productNames)
         {
@@ -173,14 +165,7 @@ public sealed partial class KpiProjection
         _sessions.Raw = ProjectionSnapshot.ReadArray<SessionRow>(r);
         _orderFirst.Raw = ProjectionSnapshot.ReadArray<int>(r);
         _stores.Raw = ProjectionSnapshot.ReadArray<StoreRow>(r);
-        for (var n = r.ReadInt32(); n > 0; n--)
-        {
-            _finalFirst[r.ReadInt64()] = r.ReadInt32();
-        }
-        for (var n = r.ReadInt32(); n > 0; n--)
-        {
-            _commissions[r.ReadInt32()] = r.ReadDouble();
-        }
+        Ledger.Read(r);
         for (var n = r.ReadInt32(); n > 0; n--)
         {
             _productNames[r.ReadInt64()] = new ProductName(r.ReadString(), r.ReadInt64());

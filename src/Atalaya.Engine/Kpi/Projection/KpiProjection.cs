@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// The KPI engine's in-memory state: a columnar projection of every stored event
 /// (dictionary-encoded dimensions, primitive arrays in chunks with time zone maps) plus the tables
 /// that make KPIs exact whatever the arrival order — sessions (first event, span, count, steps),
-/// the first purchase of each order, the first final status of each order, the stores' dimension
+/// the first purchase of each order, the order ledger of final statuses, the stores' dimension
 /// rows, order items and product names. It is fed each event once it is durable, in storage
 /// order: its stored form (<see cref="Apply(ReadOnlySpan{byte}, long)"/>), or on the commit path
 /// the facts the collector noted while writing it (the same facts, not read again); a late event can change which purchase counts
@@ -26,11 +26,9 @@ public sealed partial class KpiProjection
 
     private GrowableArray<SessionRow> _sessions = new(new SessionRow { FirstEvent = -1 });
     private GrowableArray<int> _orderFirst = new(-1);
-    private readonly Dictionary<long, int> _finalFirst = [];
     private GrowableArray<StoreRow> _stores = new(default);
     /// <summary>Latest viewed name per (product, store): the same product id may be sold by several stores under different names.</summary>
     private readonly Dictionary<long, ProductName> _productNames = new(PackedKeyComparer.Instance);
-    private readonly Dictionary<int, double> _commissions = [];
     private readonly ItemTable _items = new();
     private long _version;
     private long _count;
@@ -48,6 +46,9 @@ public sealed partial class KpiProjection
 
     /// <summary>Additive facts per UTC hour × combination, kept in step with the tables below.</summary>
     public HourRollup Rollup { get; } = new();
+
+    /// <summary>Final status events per order, replayed as a ledger: what each one adds to the money KPIs.</summary>
+    public OrderLedger Ledger { get; } = new();
 
     /// <summary>Each user's first counted purchase and the counted purchases per hour, for customer KPIs over everything.</summary>
     public CustomerHistory Customers { get; } = new();
@@ -149,12 +150,13 @@ public sealed partial class KpiProjection
             case EventKind.OrderStatusChanged when f.HasSnapshot && f.Status != FinalStatus.None:
                 amount = f.SnapshotTotal * f.Fx;
                 aux = (int)f.Status;
-                if (!f.NoFx && f.Commission != 0)
-                {
-                    _commissions[index] = f.Commission * f.Fx;
-                }
                 break;
             case EventKind.ProductViewed or EventKind.AddToCart:
+                aux = f.Product;
+                break;
+            case EventKind.InventorySnapshot:
+                // The kind's columns: the quantity as the amount, the product as the aux.
+                amount = f.Quantity;
                 aux = f.Product;
                 break;
         }
@@ -176,8 +178,8 @@ public sealed partial class KpiProjection
         chunk.Flags[i] = flags;
         var store = f.Store != 0 ? _stores.Get(f.Store) : default;
         var combo = store.Known
-            ? new DimensionCombo(store.Country, store.Hub, store.Zone, store.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem)
-            : new DimensionCombo(f.Country, f.Hub, f.Zone, f.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem);
+            ? new DimensionCombo(store.Country, store.Hub, store.Zone, store.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem, f.Priority)
+            : new DimensionCombo(f.Country, f.Hub, f.Zone, f.Category, f.Source, f.Platform, f.AppId, f.Store, f.SourceSystem, f.Priority);
         var comboId = Combos.Intern(combo);
         chunk.Combo[i] = comboId;
         if (!f.Custom)
@@ -223,10 +225,9 @@ public sealed partial class KpiProjection
         }
         else if (f.Kind == EventKind.OrderStatusChanged && f.HasSnapshot && f.Status != FinalStatus.None && f.Order != 0)
         {
-            var key = ((long)f.Order << 2) | (long)f.Status;
-            var first = _finalFirst.GetValueOrDefault(key, -1);
-            CountFirst(ref first, index, f.TimestampMs);
-            _finalFirst[key] = first;
+            var fact = new StatusFact(chunk.Aux[i], f.TimestampMs, index, f.Status, f.SnapshotTotal, f.Commission, f.Refunded, f.Reversed,
+                f.NoFx ? double.NaN : f.Fx);
+            Ledger.Add(f.Order, fact, LedgerChanged);
         }
         else if (f.Kind == EventKind.ProductViewed && f.Product != 0 && f.ProductName is not null)
         {
@@ -265,7 +266,21 @@ public sealed partial class KpiProjection
         {
             Customers.Counted(kind, k, counted);
         }
-        Rollup.Counted(chunk.Kind[i], kind.Ts[k], kind.Combo[k], kind.Amount[k], kind.Aux[k], Commission(index), counted);
+        Rollup.Counted(chunk.Kind[i], kind.Ts[k], kind.Combo[k], kind.Amount[k], kind.Aux[k], counted);
+    }
+
+    /// <summary>A status event's ledger line changed (a new event, or a replay after a late one): the rollup and the counted marks follow.</summary>
+    private void LedgerChanged(int position, LedgerEntry before, LedgerEntry after)
+    {
+        var kind = Kinds[EventKind.OrderStatusChanged];
+        var index = kind.Events[position];
+        var chunk = Chunk(index);
+        var i = index & (EventChunk.Size - 1);
+        var counted = after.Role != LedgerRole.None;
+        chunk.Flags[i] = counted ? chunk.Flags[i] | EventFlags.Counted : chunk.Flags[i] & ~EventFlags.Counted;
+        kind.SetCounted(position, counted);
+        Rollup.Ledger(kind.Ts[position], kind.Combo[position], before, -1);
+        Rollup.Ledger(kind.Ts[position], kind.Combo[position], after, 1);
     }
 
     private void AddToSession(int session, int index, long ts, EventKind kind, int combo)
@@ -284,6 +299,14 @@ public sealed partial class KpiProjection
             row.LastTs = ts;
         }
         row.Events++;
+        if (kind == EventKind.CheckoutStarted && ((row.Flags & SessionFlags.CheckoutStarted) == 0 || ts < row.FirstCheckoutTs))
+        {
+            row.FirstCheckoutTs = ts;
+        }
+        if (kind == EventKind.PurchaseCompleted && ((row.Flags & SessionFlags.Purchase) == 0 || ts > row.LastPurchaseTs))
+        {
+            row.LastPurchaseTs = ts;
+        }
         row.Flags |= kind switch
         {
             EventKind.ProductViewed => SessionFlags.ProductViewed,

@@ -43,6 +43,7 @@ public sealed class ProjectionPools
         "user_signed_up" => EventKind.UserSignedUp,
         "store_created" => EventKind.StoreCreated,
         "subscription_charged" => EventKind.SubscriptionCharged,
+        "inventory_snapshot" => EventKind.InventorySnapshot,
         _ => EventKind.Other,
     };
 }

@@ -13,4 +13,12 @@ public struct SessionRow
     public long LastTs;
     public int Events;
     public SessionFlags Flags;
+    /// <summary>The earliest checkout_started and the latest purchase_completed (valid with their flags).</summary>
+    public long FirstCheckoutTs;
+    public long LastPurchaseTs;
+
+    /// <summary>A checkout_started with a purchase_completed at or after it (checkout_completion_rate's numerator).</summary>
+    public readonly bool CheckoutCompleted =>
+        (Flags & (SessionFlags.CheckoutStarted | SessionFlags.Purchase)) == (SessionFlags.CheckoutStarted | SessionFlags.Purchase)
+        && FirstCheckoutTs <= LastPurchaseTs;
 }

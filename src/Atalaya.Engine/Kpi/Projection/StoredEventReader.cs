@@ -148,7 +148,14 @@ public sealed class StoredEventReader(ProjectionPools pools)
         facts.HasSnapshot = c.HasSnapshot;
         facts.SnapshotTotal = c.SnapshotTotal;
         facts.Commission = c.Commission;
+        facts.Refunded = c.Refunded;
+        facts.Reversed = c.Reversed;
         facts.Status = StatusOf(json, c.Status);
+        // The last dimension text of a lead in the stored order: its properties come after the context.
+        if (facts.Kind == EventKind.LeadCreated)
+        {
+            facts.Priority = Intern(json, c.Priority, pools.Dimension, _dimensions);
+        }
         if (facts.Kind == EventKind.ProductViewed && c.ProductName.IsString)
         {
             if (c.ProductName.Escaped)
@@ -209,6 +216,7 @@ public sealed class StoredEventReader(ProjectionPools pools)
         {
             return reader.ValueTextEquals("ENTREGADO"u8) ? FinalStatus.Delivered
                 : reader.ValueTextEquals("REEMBOLSADO"u8) ? FinalStatus.Refunded
+                : reader.ValueTextEquals("CANCELADO"u8) ? FinalStatus.Cancelled
                 : FinalStatus.None;
         }
         catch (InvalidOperationException)
@@ -331,6 +339,16 @@ public sealed class StoredEventReader(ProjectionPools pools)
                 reader.Read();
                 facts.Product = Intern(ref reader, pools.Products);
             }
+            else if (reader.ValueTextEquals("quantity_available"u8) && facts.Kind == EventKind.InventorySnapshot)
+            {
+                reader.Read();
+                facts.Quantity = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var q) ? q : 0;
+            }
+            else if (reader.ValueTextEquals("priority"u8) && facts.Kind == EventKind.LeadCreated)
+            {
+                reader.Read();
+                facts.Priority = Intern(ref reader, pools.Dimension);
+            }
             else if (reader.ValueTextEquals("product_name"u8) && facts.Kind == EventKind.ProductViewed)
             {
                 reader.Read();
@@ -408,6 +426,16 @@ public sealed class StoredEventReader(ProjectionPools pools)
                 reader.Read();
                 facts.Commission = Number(ref reader);
             }
+            else if (reader.ValueTextEquals("refunded_amount"u8))
+            {
+                reader.Read();
+                facts.Refunded = OptionalNumber(ref reader);
+            }
+            else if (reader.ValueTextEquals("commission_reversed"u8))
+            {
+                reader.Read();
+                facts.Reversed = OptionalNumber(ref reader);
+            }
             else
             {
                 reader.Read();
@@ -452,6 +480,17 @@ public sealed class StoredEventReader(ProjectionPools pools)
             }
             facts.Items.Add((product, quantity, price));
         }
+    }
+
+    /// <summary>A number that may be absent: NaN for any other value (skipped whole).</summary>
+    private static double OptionalNumber(ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            return reader.GetDouble();
+        }
+        reader.Skip();
+        return double.NaN;
     }
 
     private static double Number(ref Utf8JsonReader reader) =>

@@ -3,12 +3,12 @@ namespace Atalaya.Engine.Kpi.Query;
 /// <summary>The partial sums of one group × period, from which every KPI value is derived.</summary>
 internal struct Cell
 {
-    public double Gmv, DeliveredGmv, Commissions, Refunds, Revenue, Mrr;
-    public long Orders, Units, DeliveredOrders, PaySucceeded, PayFailed, Leads, LeadsConverted;
+    public double Gmv, DeliveredGmv, Commissions, Refunds, CancelledGmv, Revenue, Mrr;
+    public long Orders, Units, DeliveredOrders, CancelledOrders, PaySucceeded, PayFailed, Leads, LeadsConverted;
     public long Pageviews, StoreVisits, NewStores, NewUsers;
-    public long Sessions, Bounces, DurationMs, SessionsPurchase, SessionsCart, SessionsViewed, SessionsCheckout, SessionsCartNoPurchase;
-    public long Visitors, ActiveStores, NewCustomers, Returning;
-    public double? Ltv, Churn;
+    public long Sessions, Bounces, DurationMs, SessionsPurchase, SessionsCart, SessionsViewed, SessionsCheckout, SessionsCheckoutCompleted, SessionsCartNoPurchase;
+    public long Visitors, ActiveStores, NewCustomers, Returning, Stock;
+    public double? Ltv, Churn, CustomerChurn;
 
     public readonly double? Value(KpiId metric) => metric switch
     {
@@ -19,6 +19,9 @@ internal struct Cell
         KpiId.DeliveredOrders => DeliveredOrders,
         KpiId.Commissions => Commissions,
         KpiId.Refunds => Refunds,
+        KpiId.CancelledOrders => CancelledOrders,
+        KpiId.CancelledGmv => CancelledGmv,
+        KpiId.NetGmv => DeliveredGmv - Refunds,
         KpiId.UnitsSold => Units,
         KpiId.Revenue => Revenue,
         KpiId.PaymentsSuccessRate => Ratio(PaySucceeded, PaySucceeded + PayFailed, 100),
@@ -33,15 +36,21 @@ internal struct Cell
         KpiId.ConversionRate => Ratio(SessionsPurchase, Sessions, 100),
         KpiId.AddToCartRate => Ratio(SessionsCart, SessionsViewed, 100),
         KpiId.CartAbandonmentRate => Ratio(SessionsCartNoPurchase, SessionsCart, 100),
-        KpiId.CheckoutCompletionRate => Ratio(SessionsPurchase, SessionsCheckout, 100),
+        KpiId.CheckoutCompletionRate => Ratio(SessionsCheckoutCompleted, SessionsCheckout, 100),
         KpiId.NewCustomers => NewCustomers,
         KpiId.ReturningCustomers => Returning,
         KpiId.Ltv => Ltv,
+        // A customer of the period ordered in it for the first time (new) or again (returning): the two partition them.
+        KpiId.Customers => NewCustomers + Returning,
+        KpiId.RepeatCustomerRate => Ratio(Returning, NewCustomers + Returning, 100),
+        KpiId.CustomerChurnRate => CustomerChurn,
         KpiId.ActiveStores => ActiveStores,
         KpiId.NewStores => NewStores,
         KpiId.NewUsers => NewUsers,
         KpiId.StoreChurnRate => Churn,
         KpiId.Mrr => Mrr,
+        KpiId.StockAvailable => Stock,
+        KpiId.SellThroughRate => Ratio(Units, Units + Stock, 100),
         _ => throw new ArgumentOutOfRangeException(nameof(metric)),
     };
 

@@ -102,16 +102,32 @@ internal sealed partial class KpiEvaluator
                     case EventKind.LeadCreated:
                         cell.Leads++;
                         break;
-                    case EventKind.OrderStatusChanged when counted[k] && aux[k] == (int)FinalStatus.Delivered:
-                        cell.DeliveredOrders++;
-                        cell.DeliveredGmv += amounts[k];
-                        cell.Commissions += _projection.Commission(columns.Events[k]);
-                        break;
-                    case EventKind.OrderStatusChanged when counted[k] && aux[k] == (int)FinalStatus.Refunded:
-                        cell.Refunds += amounts[k];
+                    case EventKind.OrderStatusChanged when counted[k]:
+                        AddLine(ref cell, _projection.Ledger.EntryAt(k));
                         break;
                 }
             }
+        }
+    }
+
+    /// <summary>A status event's ledger line: a delivery, a cancellation or a refund (with the commission it reverses).</summary>
+    private static void AddLine(ref Cell cell, LedgerEntry line)
+    {
+        switch (line.Role)
+        {
+            case LedgerRole.Delivered:
+                cell.DeliveredOrders++;
+                cell.DeliveredGmv += line.Amount;
+                cell.Commissions += line.Commission;
+                break;
+            case LedgerRole.Cancelled:
+                cell.CancelledOrders++;
+                cell.CancelledGmv += line.Amount;
+                break;
+            case LedgerRole.Refund:
+                cell.Refunds += line.Amount;
+                cell.Commissions -= line.Commission;
+                break;
         }
     }
 
@@ -158,7 +174,7 @@ internal sealed partial class KpiEvaluator
 
     private bool NeedsKind(EventKind kind) => kind switch
     {
-        EventKind.PurchaseCompleted => Needs(KpiId.Gmv, KpiId.Orders, KpiId.Aov, KpiId.UnitsSold, KpiId.ActiveStores),
+        EventKind.PurchaseCompleted => Needs(KpiId.Gmv, KpiId.Orders, KpiId.Aov, KpiId.UnitsSold, KpiId.ActiveStores, KpiId.SellThroughRate),
         EventKind.PaymentSucceeded => Needs(KpiId.Revenue, KpiId.PaymentsSuccessRate),
         EventKind.PaymentFailed => Needs(KpiId.PaymentsSuccessRate),
         EventKind.LeadCreated => Needs(KpiId.Leads, KpiId.ConversionPct),
@@ -166,7 +182,8 @@ internal sealed partial class KpiEvaluator
         EventKind.StoreVisited => Needs(KpiId.StoreVisits),
         EventKind.StoreCreated => Needs(KpiId.NewStores),
         EventKind.UserSignedUp => Needs(KpiId.NewUsers),
-        EventKind.OrderStatusChanged => Needs(KpiId.DeliveredGmv, KpiId.DeliveredOrders, KpiId.Commissions, KpiId.Refunds),
+        EventKind.OrderStatusChanged => Needs(KpiId.DeliveredGmv, KpiId.DeliveredOrders, KpiId.Commissions, KpiId.Refunds,
+            KpiId.CancelledOrders, KpiId.CancelledGmv, KpiId.NetGmv),
         _ => false,
     };
 
@@ -484,6 +501,10 @@ internal sealed partial class KpiEvaluator
             if ((f & SessionFlags.CheckoutStarted) != 0)
             {
                 cell.SessionsCheckout++;
+            }
+            if (row.CheckoutCompleted)
+            {
+                cell.SessionsCheckoutCompleted++;
             }
         }
     }

@@ -381,6 +381,17 @@ internal sealed partial class KpiEvaluator
         var leads = _projection.Kinds[EventKind.LeadCreated];
         var byUser = new Dictionary<long, List<(long Ts, int Cell)>>();
         var periods = _grid.Count;
+        // A lead and its payments meet on the group's dimensions but priority, which only leads have.
+        var links = new Dictionary<DimensionCombo, int>();
+        int Link(int combo)
+        {
+            var key = _scope.GroupKeyWithoutPriority(combo);
+            if (!links.TryGetValue(key, out var link))
+            {
+                links[key] = link = links.Count;
+            }
+            return link;
+        }
         foreach (var (start, length) in leads.BlocksIn(_grid.Start, _grid.End))
         {
             for (var k = start; k < start + length; k++)
@@ -393,7 +404,7 @@ internal sealed partial class KpiEvaluator
                 }
                 var group = _scope.GroupOfCombo(leads.Combo[k]);
                 CellsOf(group);
-                var key = ((long)group << 32) | (uint)user;
+                var key = ((long)Link(leads.Combo[k]) << 32) | (uint)user;
                 if (!byUser.TryGetValue(key, out var list))
                 {
                     byUser[key] = list = [];
@@ -413,11 +424,11 @@ internal sealed partial class KpiEvaluator
             {
                 var t = payments.Ts[k];
                 var user = payments.User[k];
-                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesCombo(payments.Combo[k]))
+                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesComboWithoutPriority(payments.Combo[k]))
                 {
                     continue;
                 }
-                var key = ((long)_scope.GroupOfCombo(payments.Combo[k]) << 32) | (uint)user;
+                var key = ((long)Link(payments.Combo[k]) << 32) | (uint)user;
                 if (!byUser.TryGetValue(key, out var list))
                 {
                     continue;
@@ -446,12 +457,13 @@ internal sealed partial class KpiEvaluator
     /// each period then reads its windows as two masks. Grids with more than 64 intervals take the
     /// per-group lists.
     /// </summary>
-    private void EvaluateStoreChurn()
+    /// <param name="customers">Customer churn (users who ordered) instead of store churn (stores that sold).</param>
+    private void EvaluateChurn(bool customers)
     {
         var cuts = _grid.Bounds.Concat(_grid.PreviousStart).Concat(_grid.PreviousEnd).Distinct().Order().ToArray();
         if (cuts.Length - 1 > 64)
         {
-            EvaluateStoreChurnByLists();
+            EvaluateChurnByLists(customers);
             return;
         }
         var periods = _grid.Count;
@@ -468,8 +480,9 @@ internal sealed partial class KpiEvaluator
         var ts = columns.Ts;
         var combos = columns.Combo;
         var counted = columns.Counted;
+        var users = columns.User;
         var comboCells = ComboCells();
-        // (group << 32 | store) → intervals with an order.
+        // (group << 32 | store or user) → intervals with an order.
         var active = new Dictionary<long, ulong>();
         var interval = 0;
         foreach (var (start, length) in columns.BlocksIn(from, to))
@@ -486,8 +499,8 @@ internal sealed partial class KpiEvaluator
                 {
                     cell = comboCells[combos[k]] = ComboCell(combos[k]);
                 }
-                var store = _projection.Combos[combos[k]].Store;
-                if (cell < 0 || store == 0)
+                var member = customers ? users[k] : _projection.Combos[combos[k]].Store;
+                if (cell < 0 || member == 0)
                 {
                     continue;
                 }
@@ -496,7 +509,7 @@ internal sealed partial class KpiEvaluator
                     interval = Array.BinarySearch(cuts, t);
                     interval = interval >= 0 ? interval : ~interval - 1;
                 }
-                var key = ((long)(cell / periods) << 32) | (uint)store;
+                var key = ((long)(cell / periods) << 32) | (uint)member;
                 System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(active, key, out _) |= 1UL << interval;
             }
         }
@@ -531,7 +544,8 @@ internal sealed partial class KpiEvaluator
             {
                 if (previous[(group * periods) + p] > 0)
                 {
-                    cells[p].Churn = 100.0 * churned[(group * periods) + p] / previous[(group * periods) + p];
+                    var rate = 100.0 * churned[(group * periods) + p] / previous[(group * periods) + p];
+                    (customers ? ref cells[p].CustomerChurn : ref cells[p].Churn) = rate;
                 }
             }
         }
@@ -552,10 +566,10 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>store_churn_rate from each group's time-ordered order list (any number of periods).</summary>
-    private void EvaluateStoreChurnByLists()
+    private void EvaluateChurnByLists(bool customers)
     {
         var from = _grid.PreviousStart.Min();
-        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, FactValue.Store, countedOnly: true))
+        foreach (var (group, orders) in Collect(EventKind.PurchaseCompleted, from, _grid.End, customers ? FactValue.User : FactValue.Store, countedOnly: true))
         {
             var cells = CellsOf(group);
             var times = orders.Select(o => o.Ts).ToArray();
@@ -567,7 +581,7 @@ internal sealed partial class KpiEvaluator
                     continue;
                 }
                 var current = StoresBetween(orders, times, _grid.Bounds[p], _grid.Bounds[p + 1]);
-                cells[p].Churn = 100.0 * previous.Count(s => !current.Contains(s)) / previous.Count;
+                (customers ? ref cells[p].CustomerChurn : ref cells[p].Churn) = 100.0 * previous.Count(s => !current.Contains(s)) / previous.Count;
             }
         }
     }

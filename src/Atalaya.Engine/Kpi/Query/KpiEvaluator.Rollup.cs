@@ -162,9 +162,12 @@ internal sealed partial class KpiEvaluator
             var t = rollup.Finals;
             var (cells, blocks) = EntryCells(t);
             var delivered = t.Counts(HourRollup.FinalDelivered);
+            var cancelled = t.Counts(HourRollup.FinalCancelled);
             var deliveredGmv = t.Sums(HourRollup.FinalDeliveredGmv);
             var commissions = t.Sums(HourRollup.FinalCommissions);
+            var cancelledGmv = t.Sums(HourRollup.FinalCancelledGmv);
             var refunds = t.Sums(HourRollup.FinalRefunds);
+            var reversed = t.Sums(HourRollup.FinalCommissionsReversed);
             foreach (var (start, length) in blocks)
             {
                 for (var e = start; e < start + length; e++)
@@ -174,7 +177,9 @@ internal sealed partial class KpiEvaluator
                         ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
                         cell.DeliveredOrders += delivered[e];
                         cell.DeliveredGmv += deliveredGmv[e];
-                        cell.Commissions += commissions[e];
+                        cell.Commissions += commissions[e] - reversed[e];
+                        cell.CancelledOrders += cancelled[e];
+                        cell.CancelledGmv += cancelledGmv[e];
                         cell.Refunds += refunds[e];
                     }
                 }
@@ -226,6 +231,7 @@ internal sealed partial class KpiEvaluator
         var cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
         var viewed = t.Counts(HourRollup.SessionViewed);
         var checkout = t.Counts(HourRollup.SessionCheckout);
+        var checkoutCompleted = t.Counts(HourRollup.SessionCheckoutCompleted);
         foreach (var (start, length) in blocks)
         {
             for (var e = start; e < start + length; e++)
@@ -246,6 +252,7 @@ internal sealed partial class KpiEvaluator
                 cell.SessionsCartNoPurchase += cartNoPurchase[e];
                 cell.SessionsViewed += viewed[e];
                 cell.SessionsCheckout += checkout[e];
+                cell.SessionsCheckoutCompleted += checkoutCompleted[e];
             }
         }
         ReturnCells(cells);

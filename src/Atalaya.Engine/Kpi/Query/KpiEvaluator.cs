@@ -46,7 +46,7 @@ internal sealed partial class KpiEvaluator
         {
             ScanSessions();
         }
-        if (Needs(KpiId.NewCustomers, KpiId.ReturningCustomers, KpiId.Ltv))
+        if (Needs(KpiId.NewCustomers, KpiId.ReturningCustomers, KpiId.Ltv, KpiId.Customers, KpiId.RepeatCustomerRate))
         {
             EvaluateCustomers();
         }
@@ -56,11 +56,19 @@ internal sealed partial class KpiEvaluator
         }
         if (Needs(KpiId.StoreChurnRate))
         {
-            EvaluateStoreChurn();
+            EvaluateChurn(customers: false);
+        }
+        if (Needs(KpiId.CustomerChurnRate))
+        {
+            EvaluateChurn(customers: true);
         }
         if (Needs(KpiId.Mrr))
         {
             EvaluateMrr();
+        }
+        if (Needs(KpiId.StockAvailable, KpiId.SellThroughRate))
+        {
+            EvaluateStock();
         }
         return BuildResult();
     }

@@ -13,6 +13,7 @@ namespace Atalaya.Engine.Kpi.Query;
 internal sealed class ScopeMatcher
 {
     private readonly bool[] _matches;
+    private readonly bool[] _matchesWithoutPriority;
     private readonly int[] _groupOfCombo;
     private readonly Dimension[] _groupBy;
     private readonly Dictionary<DimensionCombo, int> _groups = [];
@@ -43,6 +44,20 @@ internal sealed class ScopeMatcher
             {
                 var combo = _combos[id];
                 _matches[id] = allowed.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
+            }
+        }
+        var withoutPriority = allowed.Where(a => a.Dimension != Dimension.Priority).ToArray();
+        if (withoutPriority.Length == allowed.Length)
+        {
+            _matchesWithoutPriority = _matches;
+        }
+        else
+        {
+            _matchesWithoutPriority = new bool[_combos.Count];
+            for (var id = 0; id < _combos.Count; id++)
+            {
+                var combo = _combos[id];
+                _matchesWithoutPriority[id] = withoutPriority.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
             }
         }
         if (_groupBy.Length == 0)
@@ -109,6 +124,15 @@ internal sealed class ScopeMatcher
 
     public bool MatchesCombo(int combo) => _matches[combo];
 
+    /// <summary>
+    /// Whether a combination passes the filters and scope but for a priority filter: the payments a
+    /// lead converts with have no priority (only leads do), yet follow the lead's other filters.
+    /// </summary>
+    public bool MatchesComboWithoutPriority(int combo) => _matchesWithoutPriority[combo];
+
+    /// <summary>A combination's group key without its priority: where a lead's payments are looked for.</summary>
+    public DimensionCombo GroupKeyWithoutPriority(int combo) => GroupKey(_combos[combo]) with { Priority = 0 };
+
     /// <summary>The dense group index of event i, registering a new group on first sight.</summary>
     public int GroupOf(EventChunk chunk, int i) => GroupOfCombo(chunk.Combo[i]);
 
@@ -137,7 +161,8 @@ internal sealed class ScopeMatcher
     private DimensionCombo GroupKey(in DimensionCombo combo) => new(
         Keep(Dimension.Country, combo.Country), Keep(Dimension.Hub, combo.Hub), Keep(Dimension.Zone, combo.Zone),
         Keep(Dimension.Category, combo.Category), Keep(Dimension.Source, combo.Source), Keep(Dimension.Platform, combo.Platform),
-        Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store), Keep(Dimension.SourceSystem, combo.SourceSystem));
+        Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store), Keep(Dimension.SourceSystem, combo.SourceSystem),
+        Keep(Dimension.Priority, combo.Priority));
 
     private int Keep(Dimension d, int value) => Array.IndexOf(_groupBy, d) >= 0 ? value : 0;
 }

@@ -103,9 +103,13 @@ public sealed class EventBuilder(string prefix = "ev")
         return Add("purchase_completed", at, user, session, place, properties, anonymous, id);
     }
 
-    /// <summary>An order_status_changed; final statuses (ENTREGADO, CANCELADO, REEMBOLSADO) carry a snapshot.</summary>
+    /// <summary>
+    /// An order_status_changed; final statuses (ENTREGADO, CANCELADO, REEMBOLSADO) carry a snapshot,
+    /// a refund's with <paramref name="refunded"/> and <paramref name="commissionReversed"/> when given.
+    /// </summary>
     public JsonObject Status(string at, string orderId, string store, string status, decimal total = 110, decimal commission = 11,
-        string currency = "MXN", decimal? fx = 0.05m, string? user = null, Place? place = null)
+        string currency = "MXN", decimal? fx = 0.05m, string? user = null, Place? place = null,
+        decimal? refunded = null, decimal? commissionReversed = null)
     {
         var properties = new JsonObject { ["order_id"] = orderId, ["store_id"] = store, ["status"] = status };
         if (status is "ENTREGADO" or "CANCELADO" or "REEMBOLSADO")
@@ -123,6 +127,14 @@ public sealed class EventBuilder(string prefix = "ev")
             if (fx is not null)
             {
                 snapshot["fx_rate_to_reporting"] = fx;
+            }
+            if (refunded is not null)
+            {
+                snapshot["refunded_amount"] = refunded;
+            }
+            if (commissionReversed is not null)
+            {
+                snapshot["commission_reversed"] = commissionReversed;
             }
             properties["snapshot"] = snapshot;
         }
@@ -160,6 +172,9 @@ public sealed class EventBuilder(string prefix = "ev")
             ["zone"] = zone,
             ["category"] = category,
         });
+
+    public JsonObject Inventory(string at, string store, string product, int quantity, Place? place = null) =>
+        Add("inventory_snapshot", at, null, null, place ?? Place.Backend, new JsonObject { ["store_id"] = store, ["product_id"] = product, ["quantity_available"] = quantity });
 
     public JsonObject Subscription(string at, string store, decimal amount, decimal? fx = 0.05m, string currency = "MXN")
     {

@@ -26,7 +26,7 @@ public sealed class KpiDatasets : IAsyncLifetime
     public static readonly IReadOnlyList<(string Dataset, string Tz)> Zones =
     [
         ("demo-a", "UTC"), ("demo-a", Stockholm), ("demo-b", "UTC"), ("demo-b", Santiago),
-        ("edge", "UTC"), ("edge", Stockholm), ("edge", Santiago), ("one", "UTC"), ("one", Stockholm), ("empty", "UTC"),
+        ("edge", "UTC"), ("edge", Stockholm), ("edge", Santiago), ("ledger", "UTC"), ("ledger", Stockholm), ("ledger", Santiago), ("one", "UTC"), ("one", Stockholm), ("empty", "UTC"),
     ];
 
     public async Task InitializeAsync()
@@ -55,6 +55,19 @@ public sealed class KpiDatasets : IAsyncLifetime
                 QueryWindow.Of(Santiago, "2026-04-03", "2026-04-06", "2026-04-04"), QueryWindow.Of(Santiago, "2026-09-04", "2026-09-07", "2026-09-06"),
             ],
             [DimensionFilters.None, DimensionFilters.Of(("country", ["MX"])), DimensionFilters.Of(("source", ["google", "direct"]))],
+            KpiDataset.AllGroupBys));
+
+        var ledger = await KpiHub.StartEmptyAsync();
+        foreach (var batch in LedgerDataset.Batches())
+        {
+            await ledger.PostAsync(batch);
+        }
+        Add(new KpiDataset("ledger", ledger,
+            [
+                QueryWindow.Of("UTC", "2026-03-01", "2026-04-30", "2026-04-01"), QueryWindow.Of(Stockholm, "2026-03-01", "2026-04-30", "2026-03-29"),
+                QueryWindow.Of(Santiago, "2026-03-01", "2026-04-30", "2026-04-05"),
+            ],
+            [DimensionFilters.None, DimensionFilters.Of(("country", ["CO"])), DimensionFilters.Of(("store_id", ["st-mx", "st-co"]))],
             KpiDataset.AllGroupBys));
 
         var one = await KpiHub.StartEmptyAsync();

@@ -72,10 +72,10 @@ public sealed class KpiHub : IAsyncDisposable
 
     public void Refresh() => Reference = ReferenceData.FromStored(StoredEvents.All(Server.DataDirectory));
 
-    /// <summary>Stops the server and starts a new one on the same folder (same tokens, same data).</summary>
-    public async Task RestartAsync()
+    /// <summary>Stops the server and starts a new one on the same folder (same tokens, same data), running <paramref name="whileStopped"/> in between.</summary>
+    public async Task RestartAsync(Action? whileStopped = null)
     {
-        await Server.RestartAsync();
+        await Server.RestartAsync(whileStopped);
         Api = new MetricsClient(Server.Client, AdminToken);
     }
 

@@ -24,9 +24,12 @@ public static class KpiReference
                 .Distinct()
                 .Order()
                 .ToList();
+        // Only leads have a priority: a lead's payments match its filters and group but for priority.
+        var withoutPriority = new DimensionFilters(query.Filters.Values.Where(f => f.Key != "priority").ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal));
         var slices = groups.ToDictionary(
             group => group,
-            group => new KpiSlice(data, d => query.Filters.Matches(d) && query.KeyOf(d).Equals(group)));
+            group => new KpiSlice(data, d => query.Filters.Matches(d) && query.KeyOf(d).Equals(group),
+                d => withoutPriority.Matches(d) && query.KeyOf(d with { Priority = group.Values.ElementAtOrDefault(query.GroupBy.ToList().IndexOf("priority")) }).Equals(group)));
 
         var rows = new List<KpiRow>();
         foreach (var metric in KpiFormulas.Ids.Where(query.Metrics.Contains))

@@ -10,17 +10,19 @@ public sealed class KpiSlice
 {
     private readonly Dictionary<string, List<ReferenceEvent>> _byType;
 
-    public KpiSlice(ReferenceData data, Func<Dimensions, bool> inScope)
+    /// <param name="paymentsInScope">Which payments a lead of the slice may convert with (default: <paramref name="inScope"/>).</param>
+    public KpiSlice(ReferenceData data, Func<Dimensions, bool> inScope, Func<Dimensions, bool>? paymentsInScope = null)
     {
         Events = [.. data.Events.Where(e => inScope(e.Dimensions))];
         Orders = [.. data.Orders.Where(e => inScope(e.Dimensions))];
-        Finals = [.. data.Finals.Where(e => inScope(e.Dimensions))];
+        Ledger = [.. data.Ledger.Where(l => inScope(l.Event.Dimensions))];
         Sessions = [.. data.Sessions.Where(s => inScope(s.Dimensions))];
         _byType = Events.GroupBy(e => e.Type, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
         FirstOrderOfUser = Orders.Where(o => o.User is not null)
             .GroupBy(o => o.User!, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Min(o => o.Timestamp), StringComparer.Ordinal);
-        PaymentsOfUser = OfType("payment_succeeded").Where(e => e.User is not null).ToLookup(e => e.User!, StringComparer.Ordinal);
+        PaymentsOfUser = data.Events.Where(e => e.Type == "payment_succeeded" && e.User is not null && (paymentsInScope ?? inScope)(e.Dimensions))
+            .ToLookup(e => e.User!, StringComparer.Ordinal);
     }
 
     /// <summary>By timestamp, ties in storage order (as every list here).</summary>
@@ -28,7 +30,7 @@ public sealed class KpiSlice
 
     public IReadOnlyList<ReferenceEvent> Orders { get; }
 
-    public IReadOnlyList<ReferenceEvent> Finals { get; }
+    public IReadOnlyList<LedgerLine> Ledger { get; }
 
     public IReadOnlyList<ReferenceSession> Sessions { get; }
 
@@ -49,8 +51,9 @@ public sealed class KpiSlice
 
     public IEnumerable<ReferenceEvent> OrdersBetween(DateTimeOffset start, DateTimeOffset end) => Between(Orders, e => e.Timestamp, start, end);
 
-    public IEnumerable<ReferenceEvent> FinalsIn(string status, ReferencePeriod period) =>
-        Between(Finals, e => e.Timestamp, period.Start, period.End).Where(e => e.Text("status") == status);
+    /// <summary>The ledger's lines of one kind (delivery, cancellation, refund) in the period.</summary>
+    public IEnumerable<LedgerLine> LedgerIn(string kind, ReferencePeriod period) =>
+        Between(Ledger, l => l.Timestamp, period.Start, period.End).Where(l => l.Kind == kind);
 
     public IEnumerable<ReferenceSession> SessionsIn(ReferencePeriod period) => Between(Sessions, s => s.Start, period.Start, period.End);
 

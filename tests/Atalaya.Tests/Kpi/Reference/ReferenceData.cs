@@ -6,14 +6,12 @@ namespace Atalaya.Tests.Kpi.Reference;
 /// The stored events read the way the KPI dictionary's rules describe, and nothing more: event ids
 /// deduplicated (first stored wins), custom events (types outside the catalog) kept apart since they
 /// are left out of every KPI, each event's dimensions (the latest stored store_created's when it
-/// names a known store, else its context's), orders (earliest purchase_completed per order_id, ties first stored), final
-/// statuses (earliest ENTREGADO / REEMBOLSADO with a snapshot per order and status) and sessions.
+/// names a known store, else its context's), orders (earliest purchase_completed per order_id, ties first stored), the
+/// ledger of final statuses (<see cref="ReferenceLedger"/>) and sessions.
 /// It never calls engine code: its input is the JSON that <c>StoredEvents.All</c> reads from SQLite.
 /// </summary>
 public sealed class ReferenceData
 {
-    private static readonly string[] FinalStatuses = ["ENTREGADO", "REEMBOLSADO"];
-
     private ReferenceData(List<ReferenceEvent> all)
     {
         AllEvents = all;
@@ -24,12 +22,8 @@ public sealed class ReferenceData
             .GroupBy(e => e.Text("order_id")!, StringComparer.Ordinal)
             .Select(g => g.OrderBy(e => e.Timestamp).ThenBy(e => e.Seq).First())
             .OrderBy(e => e.Timestamp).ThenBy(e => e.Seq)];
-        Finals = [.. events
-            .Where(e => e.Type == "order_status_changed" && e.Text("order_id") is not null
-                && FinalStatuses.Contains(e.Text("status")) && e.Snapshot.ValueKind == JsonValueKind.Object)
-            .GroupBy(e => (Order: e.Text("order_id")!, Status: e.Text("status")!))
-            .Select(g => g.OrderBy(e => e.Timestamp).ThenBy(e => e.Seq).First())
-            .OrderBy(e => e.Timestamp).ThenBy(e => e.Seq)];
+        Ledger = ReferenceLedger.Lines(events);
+        LatestStatus = ReferenceLedger.LatestStatus(events);
         Sessions = [.. events
             .Where(e => e.SessionId is not null)
             .GroupBy(e => e.SessionId!, StringComparer.Ordinal)
@@ -46,8 +40,11 @@ public sealed class ReferenceData
     /// <summary>The purchase_completed event that is each order.</summary>
     public IReadOnlyList<ReferenceEvent> Orders { get; }
 
-    /// <summary>The order_status_changed event that is each order's ENTREGADO or REEMBOLSADO.</summary>
-    public IReadOnlyList<ReferenceEvent> Finals { get; }
+    /// <summary>The lines of the order ledger: deliveries, cancellations and refunds, by timestamp.</summary>
+    public IReadOnlyList<LedgerLine> Ledger { get; }
+
+    /// <summary>Each order's latest final status (ENTREGADO, CANCELADO, REEMBOLSADO) now.</summary>
+    public IReadOnlyDictionary<string, string> LatestStatus { get; }
 
     public IReadOnlyList<ReferenceSession> Sessions { get; }
 
@@ -87,7 +84,8 @@ public sealed class ReferenceData
             StoreId: storeId,
             Category: Text(placeOwner, "category"),
             AppId: Text(context, "app_id"),
-            SourceSystem: Text(json, "source_system"));
+            SourceSystem: Text(json, "source_system"),
+            Priority: Text(json, "event_type") == "lead_created" ? Text(properties, "priority") : null);
         decimal? fx = json.TryGetProperty("fx_rate_to_reporting", out var rate) && rate.ValueKind == JsonValueKind.Number
             ? rate.GetDecimal()
             : null;

@@ -28,4 +28,8 @@ public sealed class ReferenceSession
     public double DurationSeconds => (Events[^1].Timestamp - Events[0].Timestamp).TotalSeconds;
 
     public bool Has(string eventType) => Events.Any(e => e.Type == eventType);
+
+    /// <summary>"sessions with checkout_started and a later purchase_completed": a purchase at or after a checkout start.</summary>
+    public bool PurchasedAfterCheckout =>
+        Events.Any(c => c.Type == "checkout_started" && Events.Any(p => p.Type == "purchase_completed" && p.Timestamp >= c.Timestamp));
 }

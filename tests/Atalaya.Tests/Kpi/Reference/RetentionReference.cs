@@ -6,15 +6,17 @@ namespace Atalaya.Tests.Kpi.Reference;
 /// <c>/api/analysis/retention</c>: the cohort is the period (local month, or ISO week labelled by its
 /// Monday) of a user's first order within the range and filters; a cell counts the distinct users of
 /// the cohort with an order that many periods later. Orders without a user are in no cohort. Only
-/// cells with users are listed.
+/// cells with users are listed. <c>orders=delivered</c> keeps the orders whose latest final status
+/// now is ENTREGADO (the seed's <c>status = 'ENTREGADO'</c>).
 /// </summary>
 public static class RetentionReference
 {
     public static List<RetentionRow> Compute(ReferenceData data, string period, DateTimeOffset? start, DateTimeOffset? end,
-        DimensionFilters filters, string tz)
+        DimensionFilters filters, string tz, string which = "placed")
     {
         var calendar = new LocalCalendar(tz);
         var ordersByUser = data.Orders
+            .Where(o => which == "placed" || data.LatestStatus.GetValueOrDefault(o.Text("order_id")!) == "ENTREGADO")
             .Where(o => o.User is not null && (start is null || o.Timestamp >= start) && (end is null || o.Timestamp < end) && filters.Matches(o.Dimensions))
             .GroupBy(o => o.User!, StringComparer.Ordinal);
         var cells = new List<(string Cohort, int Since, string User)>();

@@ -8,15 +8,17 @@ namespace Atalaya.Tests.Kpi.Reference;
 /// quantity × the order's rate (an order without a rate adds nothing), units = Σ quantity, orders =
 /// orders that contain it, views = its product_viewed events. product_name is the latest name seen
 /// in any stored product_viewed of that product and store (all history; null if never viewed).
-/// Ordered by <c>order_by</c> descending, ties by product_id, then store_id.
+/// Ordered by <c>order_by</c> descending, ties by product_id, then store_id. <c>orders=delivered</c>
+/// keeps the orders whose latest final status now is ENTREGADO (views stay as they are).
 /// </summary>
 public static class TopProductsReference
 {
-    public static List<ProductRow> Compute(ReferenceData data, string orderBy, int limit, DateTimeOffset start, DateTimeOffset end, DimensionFilters filters)
+    public static List<ProductRow> Compute(ReferenceData data, string orderBy, int limit, DateTimeOffset start, DateTimeOffset end, DimensionFilters filters,
+        string orders = "placed")
     {
         bool Inside(ReferenceEvent e) => e.Timestamp >= start && e.Timestamp < end && filters.Matches(e.Dimensions);
 
-        var sold = data.Orders.Where(Inside)
+        var sold = data.Orders.Where(Inside).Where(o => orders == "placed" || data.LatestStatus.GetValueOrDefault(o.Text("order_id")!) == "ENTREGADO")
             .SelectMany(order => Items(order).Select(item => (Key: (Product: item.Text("product_id"), Store: order.Text("store_id")!), Order: order, Item: item)))
             .Where(line => line.Key.Product is not null)
             .GroupBy(line => line.Key)
