@@ -1,9 +1,11 @@
 using Atalaya.Access;
+using Atalaya.Alerts;
 using Atalaya.Collect;
 using Atalaya.Dashboard;
 using Atalaya.Health;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
+using Atalaya.Metrics;
 using Atalaya.Quality;
 using Microsoft.AspNetCore.Connections;
 
@@ -59,6 +61,12 @@ public static class HubHost
         {
             builder.Services.AddHostedService<JobScheduler>();
         }
+        builder.Services.AddSingleton<HubMetrics>();
+        builder.Services.AddSingleton<AlertService>();
+        if (options.RunAlerts)
+        {
+            builder.Services.AddHostedService(services => services.GetRequiredService<AlertService>());
+        }
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Atalaya";
@@ -69,6 +77,7 @@ public static class HubHost
             policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("POST")));
 
         var app = builder.Build();
+        HubMetrics.UseRequestMetrics(app);
         app.UseCors();
         app.MapHealth();
         app.MapCollect();
@@ -76,6 +85,8 @@ public static class HubHost
         app.MapAccess();
         app.MapJobs();
         app.MapQuality();
+        app.MapAlerts();
+        app.MapMetrics();
         app.MapOpenApi();
         app.MapDashboard();
         return app;

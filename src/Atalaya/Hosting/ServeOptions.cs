@@ -26,6 +26,12 @@ public sealed record ServeOptions
     /// <summary>Runs the job scheduler (catch-up at start, then cron). <c>serve</c> turns it on; tests choose.</summary>
     public bool RunScheduler { get; init; }
 
+    /// <summary>The clock of the alert loop and /metrics (tests pass one they can move).</summary>
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>Runs the alert loop (evaluate the rules, deliver notifications). <c>serve</c> turns it on; tests choose.</summary>
+    public bool RunAlerts { get; init; }
+
     /// <summary>Caps the database size in 16 KiB pages (tests use it to fill the "disk").</summary>
     public int? MaxPageCount { get; init; }
 }
