@@ -30,10 +30,10 @@ internal sealed class Receiver : IAsyncDisposable
 
     public Uri Url { get; private set; } = null!;
 
-    public static async Task<Receiver> StartAsync()
+    public static async Task<Receiver> StartAsync(int port = 0)
     {
         var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var app = builder.Build();
         var receiver = new Receiver(app);
         var count = -1;
