@@ -30,6 +30,10 @@ public sealed class HubMetrics
     private readonly Counter _requests;
     private readonly Histogram _duration;
     private readonly Gauge _kpiToday;
+    private readonly Gauge _kpiLast24h;
+    private readonly Gauge _kpiAvg7d;
+    private readonly Gauge _kpiLast24hByCountry;
+    private readonly Gauge _kpiAvg7dByCountry;
     private readonly Gauge _pipelineSuccess;
     private readonly Gauge _qualityFailing;
     private readonly Gauge _alertsFiring;
@@ -48,6 +52,10 @@ public sealed class HubMetrics
         _duration = factory.CreateHistogram("atalaya_http_request_duration_seconds", "Time to answer an HTTP request, by route pattern. For /api/events this is ingest-to-visible: an event is in every figure when its 2xx is sent.",
             new HistogramConfiguration { LabelNames = ["route"], Buckets = LatencyBuckets });
         _kpiToday = factory.CreateGauge("atalaya_kpi_today", "The platform's KPI for the current UTC day so far.", "kpi");
+        _kpiLast24h = factory.CreateGauge("atalaya_kpi_last24h", "The platform's KPI over the last 24 hours (rolling): fair to compare at any time of day.", "kpi");
+        _kpiAvg7d = factory.CreateGauge("atalaya_kpi_last24h_avg7d", "The average of the same rolling 24 hours on each of the 7 days before (what atalaya_kpi_last24h is compared with).", "kpi");
+        _kpiLast24hByCountry = factory.CreateGauge("atalaya_kpi_last24h_by_country", "Revenue and leads over the last 24 hours, by country (the 10 largest by revenue).", "kpi", "country");
+        _kpiAvg7dByCountry = factory.CreateGauge("atalaya_kpi_last24h_avg7d_by_country", "Revenue and leads over the same 24 hours of the 7 days before, averaged, by country.", "kpi", "country");
         _pipelineSuccess = factory.CreateGauge("atalaya_pipeline_last_success_timestamp_seconds", "When each job last finished successfully (unix seconds).", "job");
         _qualityFailing = factory.CreateGauge("atalaya_quality_check_failing", "Subjects failing each data-quality check in the newest dq_health run.", "check");
         _alertsFiring = factory.CreateGauge("atalaya_alerts_firing", "Alerts of the hub's own rules currently firing, by severity.", "severity");
@@ -86,10 +94,7 @@ public sealed class HubMetrics
             _ingested.WithLabels(source, "duplicate").IncTo(duplicates);
             _ingested.WithLabels(source, "rejected").IncTo(rejected);
         }
-        foreach (var row in hub.Kpis.Summary(TodayKpis, DimensionFilter.None, TimeZoneInfo.Utc, AccessScope.Everything))
-        {
-            _kpiToday.WithLabels(KpiIds.Name(row.Metric)).Set(row.Today ?? double.NaN);
-        }
+        RefreshKpis(hub, now);
         using var connection = hub.Database.Connect();
         using (var command = connection.CreateCommand())
         {
@@ -131,6 +136,44 @@ public sealed class HubMetrics
             }
         }
     }
+
+    /// <summary>Segment series are exported for at most this many countries (the largest by revenue today).</summary>
+    public const int MaxCountries = 10;
+
+    private void RefreshKpis(Engine.Hub hub, DateTimeOffset now)
+    {
+        const long Day = 86_400_000L;
+        var end = now.ToUnixTimeMilliseconds();
+        var midnight = end - (end % Day);
+        // The last 24 hours, then the same 24 hours on each of the 7 days before (contiguous, oldest first).
+        var rolling = Enumerable.Range(0, 8).Reverse().Select(d => (end - (d + 1) * Day, end - d * Day)).ToList();
+        foreach (var kpi in TodayKpis)
+        {
+            var name = KpiIds.Name(kpi);
+            var today = end > midnight ? hub.Kpis.Windows(kpi, [(midnight, end)], DimensionFilter.None, AccessScope.Everything)[0] : null;
+            _kpiToday.WithLabels(name).Set(today ?? double.NaN);
+            var values = hub.Kpis.Windows(kpi, rolling, DimensionFilter.None, AccessScope.Everything);
+            _kpiLast24h.WithLabels(name).Set(values[^1] ?? double.NaN);
+            _kpiAvg7d.WithLabels(name).Set(Average(values.Take(7)));
+        }
+        var day = hub.Kpis.Today(TimeZoneInfo.Utc);
+        var byCountry = hub.Kpis.Query(new KpiQuery([KpiId.Revenue], day.AddDays(-1), day, Aggregate.Total, TimeZoneInfo.Utc, DimensionFilter.None, [Dimension.Country], AccessScope.Everything, int.MaxValue)).Rows;
+        var countries = byCountry.Where(r => r.Group[0] is { Length: > 0 })
+            .OrderByDescending(r => r.Value ?? 0).Select(r => r.Group[0]!).Take(MaxCountries).ToList();
+        foreach (var country in countries)
+        {
+            var filter = new DimensionFilter(new Dictionary<Dimension, IReadOnlyList<string>> { [Dimension.Country] = [country] });
+            foreach (var kpi in new[] { KpiId.Revenue, KpiId.Leads })
+            {
+                var values = hub.Kpis.Windows(kpi, rolling, filter, AccessScope.Everything);
+                _kpiLast24hByCountry.WithLabels(KpiIds.Name(kpi), country).Set(values[^1] ?? 0);
+                _kpiAvg7dByCountry.WithLabels(KpiIds.Name(kpi), country).Set(Average(values.Take(7)));
+            }
+        }
+    }
+
+    private static double Average(IEnumerable<double?> values) =>
+        values.Where(v => v is not null).Select(v => v!.Value).DefaultIfEmpty(double.NaN).Average();
 
     /// <summary>Records every request's route, status and duration.</summary>
     public static void UseRequestMetrics(WebApplication app)
