@@ -53,6 +53,9 @@ dotnet build Atalaya.slnx --no-restore --nologo -v q -c Release -warnaserror
 echo "== format"
 dotnet format Atalaya.slnx --no-restore --verify-no-changes
 
+echo "== prometheus rules (promtool)"
+(cd deploy/prometheus && promtool check rules rules.yml >/dev/null && promtool test rules rules_test.yml)
+
 echo "== test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
