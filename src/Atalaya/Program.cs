@@ -14,5 +14,6 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     QualityCommand.Create(),
     BackfillCommand.Create(),
     NotificationsCommand.Create(),
+    SloCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

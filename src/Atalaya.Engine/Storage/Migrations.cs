@@ -323,6 +323,17 @@ public static class Migrations
         );
         CREATE INDEX notification_outbox_by_state ON notification_outbox (state, id);
         """,
+        // Service-level objectives (Slo/): per UTC hour and objective, how many events were good out
+        // of how many (requests answered without 5xx, within the latency limit, minutes with fresh marts).
+        """
+        CREATE TABLE slo_hours (
+            hour   TEXT NOT NULL,                    -- yyyy-MM-ddTHH (UTC)
+            slo    TEXT NOT NULL,
+            good   INTEGER NOT NULL,
+            total  INTEGER NOT NULL,
+            PRIMARY KEY (hour, slo)
+        ) WITHOUT ROWID;
+        """,
     ];
 
     public static void Apply(SqliteConnection connection)

@@ -7,6 +7,7 @@ using Atalaya.Jobs;
 using Atalaya.Kpi;
 using Atalaya.Metrics;
 using Atalaya.Quality;
+using Atalaya.Slo;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
@@ -61,7 +62,9 @@ public static class HubHost
         {
             builder.Services.AddHostedService<JobScheduler>();
         }
+        builder.Services.AddSingleton<SloRecorder>();
         builder.Services.AddSingleton<HubMetrics>();
+        builder.Services.AddHostedService<SloService>();
         builder.Services.AddSingleton<AlertService>();
         if (options.RunAlerts)
         {
@@ -87,6 +90,7 @@ public static class HubHost
         app.MapQuality();
         app.MapAlerts();
         app.MapMetrics();
+        app.MapSlo();
         app.MapOpenApi();
         app.MapDashboard();
         return app;

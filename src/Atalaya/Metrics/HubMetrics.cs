@@ -40,9 +40,12 @@ public sealed class HubMetrics
     private readonly Gauge _freshness;
     private readonly Gauge _deadLetters;
     private readonly Gauge _circuitOpen;
+    private readonly Gauge _probe;
+    private readonly Slo.SloRecorder _slo;
 
-    public HubMetrics(HubState state, ServeOptions options)
+    public HubMetrics(HubState state, ServeOptions options, Slo.SloRecorder slo)
     {
+        _slo = slo;
         _state = state;
         _options = options;
         Registry = Prometheus.Metrics.NewCustomRegistry();
@@ -62,6 +65,7 @@ public sealed class HubMetrics
         _freshness = factory.CreateGauge("atalaya_event_freshness_seconds", "Seconds since the collector last stored an event.");
         _deadLetters = factory.CreateGauge("atalaya_notifications_dead_letters", "Notifications that could not be delivered, waiting for `atalaya notifications replay`.");
         _circuitOpen = factory.CreateGauge("atalaya_notification_circuit_open", "1 while a notification channel's circuit breaker is open (or half-open).", "channel");
+        _probe = factory.CreateGauge("atalaya_probe_query_seconds", "Duration of the query-performance probe's reads (every 30 minutes; the read objective is 0.5 s).", "query");
         Registry.AddBeforeCollectCallback(Refresh);
     }
 
@@ -70,8 +74,11 @@ public sealed class HubMetrics
     /// <summary>Set by the alert service once it runs (circuit states).</summary>
     public NotificationDispatcher? Dispatcher { get; set; }
 
-    public void RecordRequest(string route, int status, double seconds)
+    public void RecordProbe(string query, double seconds) => _probe.WithLabels(query).Set(seconds);
+
+    public void RecordRequest(string method, string route, int status, double seconds)
     {
+        _slo.RecordRequest(method, route, status, seconds);
         _requests.WithLabels(route, StatusText(status)).Inc();
         _duration.WithLabels(route).Observe(seconds);
     }
@@ -191,7 +198,7 @@ public sealed class HubMetrics
             finally
             {
                 var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-                metrics.RecordRequest(route, status, Stopwatch.GetElapsedTime(started).TotalSeconds);
+                metrics.RecordRequest(context.Request.Method, route, status, Stopwatch.GetElapsedTime(started).TotalSeconds);
             }
         });
     }
