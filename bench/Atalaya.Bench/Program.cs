@@ -14,6 +14,11 @@ if (args.Length > 0 && args[0] == "query")
     return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
 }
 
+if (args.Length > 0 && args[0] == "alerts")
+{
+    return await Atalaya.Bench.Alerts.AlertBenchmark.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);
@@ -26,6 +31,7 @@ if (options is null)
         usage: dotnet run -c Release --project bench/Atalaya.Bench -- ingest [options]
                dotnet run -c Release --project bench/Atalaya.Bench -- query [options]   (query --help for its options)
                dotnet run -c Release --project bench/Atalaya.Bench -- stages [--events N] [--batch N] [--out FILE]
+               dotnet run -c Release --project bench/Atalaya.Bench -- alerts [--days N] [--cycles N]   (20 alert rules, /metrics)
 
           --events N          events to send (default 2000000)
           --batch N           events per request (default 5000)
