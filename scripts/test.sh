@@ -33,6 +33,15 @@ if [[ ! -x /usr/bin/chromium ]]; then
   apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 fi
 
+# The alert tests use Debian's promtool and prometheus (check metrics, test rules, scrape a hub),
+# prometheus-alertmanager (the alertmanager channel) and python3-aiosmtpd (a real SMTP server).
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus-alertmanager >/dev/null 2>&1 || ! /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "== installing prometheus, prometheus-alertmanager, python3-aiosmtpd (Debian packages)"
+  apt-get install -y -qq prometheus prometheus-alertmanager python3-aiosmtpd >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus prometheus-alertmanager python3-aiosmtpd >/dev/null; }
+fi
+# The Debian package starts its own services on a normal machine; the tests start their own on free ports.
+
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 echo "== restore"
@@ -43,6 +52,9 @@ dotnet build Atalaya.slnx --no-restore --nologo -v q -c Release -warnaserror
 
 echo "== format"
 dotnet format Atalaya.slnx --no-restore --verify-no-changes
+
+echo "== prometheus rules (promtool)"
+(cd deploy/prometheus && promtool check rules rules.yml >/dev/null && promtool test rules rules_test.yml)
 
 echo "== test"
 log=$(mktemp)

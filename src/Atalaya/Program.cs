@@ -27,6 +27,8 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     QualityCommand.Create(),
     BackfillCommand.Create(),
     ReferenceCommand.Create(),
+    NotificationsCommand.Create(),
+    SloCommand.Create(),
 };
 var parse = root.Parse(args);
 // `--help` and `--version` are answered by the parser even beside mistakes; anything else wrong is

@@ -88,7 +88,7 @@ public static class StageBenchmark
             rows.Add(("append: dedupe, SQLite insert, commit + fsync (log alone)", await BestAsync(events, async () =>
             {
                 var database = HubDatabase.Open(Path.Combine(directory, $"log-{run++}"));
-                await using var log = EventLog.Open(database);
+                await using var log = Engine.Storage.EventLog.Open(database);
                 foreach (var batch in batches)
                 {
                     await log.AppendAsync(batch);

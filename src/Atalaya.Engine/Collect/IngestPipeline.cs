@@ -220,7 +220,7 @@ public sealed class IngestPipeline
         var rejected = batch.Rejected
             .Select(r => new EventRejection(r.RequestIndex, r.EventId, Enum.Parse<RejectReason>(r.Reason), r.Errors))
             .ToList();
-        _counters.Record(outcome.Accepted, outcome.Duplicates, rejected);
+        _counters.Record(batch.SourceSystem, outcome.Accepted, outcome.Duplicates, rejected);
         return new IngestResult(outcome.Accepted, outcome.Duplicates, rejected);
     }
 

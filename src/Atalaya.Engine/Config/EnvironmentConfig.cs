@@ -31,6 +31,13 @@ public sealed class EnvironmentConfig
 
     public QualitySection Quality { get; set; } = new();
 
+    /// <summary>Alert rules and notification channels (Alerts/, docs/alerts.md).</summary>
+    public Alerts.AlertsSection Alerts { get; set; } = new();
+
+    /// <summary>The validated rules of <see cref="Alerts"/>.</summary>
+    [YamlIgnore]
+    public IReadOnlyList<Alerts.AlertRule> AlertRules { get; private set; } = [];
+
     /// <summary>The file it came from (for messages).</summary>
     [YamlIgnore]
     public string Source { get; private set; } = "";
@@ -198,6 +205,7 @@ public sealed class EnvironmentConfig
         Rising(problems, "volume_z", "", q.VolumeZWarn, q.VolumeZFail, double.MaxValue);
         Rising(problems, "consistency", "pct", q.ConsistencyWarnPct, q.ConsistencyFailPct, 100);
         Rising(problems, "quarantine", "pct", q.QuarantineWarnPct, q.QuarantineFailPct, 100);
+        AlertRules = Alerts.Compile(problems);
         if (Retention.RawEventsMonths < 1)
         {
             problems.Add($"retention.raw_events_months: must be at least 1, got {Retention.RawEventsMonths}");

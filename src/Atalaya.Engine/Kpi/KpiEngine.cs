@@ -1,3 +1,4 @@
+using System.Globalization;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Projection;
@@ -196,6 +197,28 @@ public sealed class KpiEngine
         var query = new KpiQuery([metric], Today(tz), Today(tz), Aggregate.Hourly, tz, filter, [], scope, int.MaxValue);
         using var read = Projection.Read();
         return new KpiEvaluator(Projection, query, grid, RollupEnabled).Run();
+    }
+
+    /// <summary>One KPI over each of some windows [start, end) in UTC ms (ascending, not overlapping); the alert rules use it.</summary>
+    public IReadOnlyList<double?> Windows(KpiId metric, IReadOnlyList<(long Start, long End)> windows, DimensionFilter filter, AccessScope scope)
+    {
+        var grid = PeriodGrid.Windows(windows, TimeZoneInfo.Utc);
+        var today = Today(TimeZoneInfo.Utc);
+        var query = new KpiQuery([metric], today, today, Aggregate.Hourly, TimeZoneInfo.Utc, filter, [], scope, int.MaxValue);
+        KpiResult result;
+        using (var read = Projection.Read())
+        {
+            result = new KpiEvaluator(Projection, query, grid, RollupEnabled).Run();
+        }
+        var values = new double?[windows.Count];
+        foreach (var row in result.Rows)
+        {
+            if (row.Metric == metric && int.TryParse(row.Period, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < values.Length)
+            {
+                values[i] = row.Value;
+            }
+        }
+        return values;
     }
 
     /// <summary>

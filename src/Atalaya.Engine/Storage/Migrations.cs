@@ -287,6 +287,53 @@ public static class Migrations
             FROM event_blocks b,
                  json_each(atalaya_decode(b.encoding, b.events)) j;
         """,
+        // Alerts (Alerts/): one row per episode of a rule on a subject (firing until resolved), and
+        // the notification outbox: every message is written before it is sent, so a crash or a
+        // channel that stays down leaves it here (pending or dead) for the next start or a replay.
+        """
+        CREATE TABLE alerts (
+            alert_id          TEXT PRIMARY KEY,       -- alr_<time>_<hex>
+            rule              TEXT NOT NULL,
+            subject           TEXT NOT NULL,          -- what fired within the rule ('' for the rule as a whole)
+            severity          TEXT NOT NULL,
+            state             TEXT NOT NULL CHECK (state IN ('firing', 'resolved')),
+            started_at        TEXT NOT NULL,          -- ISO 8601 UTC
+            resolved_at       TEXT,
+            value             REAL,
+            threshold         REAL,
+            scope             TEXT NOT NULL,          -- JSON object: dimension -> values ({} = platform-wide)
+            message           TEXT NOT NULL,
+            acked_at          TEXT,
+            acked_by          TEXT,
+            last_notified_at  TEXT
+        );
+        CREATE UNIQUE INDEX alerts_one_firing ON alerts (rule, subject) WHERE state = 'firing';
+        CREATE INDEX alerts_by_start ON alerts (started_at);
+
+        CREATE TABLE notification_outbox (
+            id               INTEGER PRIMARY KEY,
+            channel          TEXT NOT NULL,
+            alert_id         TEXT,
+            notification     TEXT NOT NULL,          -- JSON of the Notification (never a secret)
+            created_at       TEXT NOT NULL,
+            state            TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'dead')),
+            attempts         INTEGER NOT NULL DEFAULT 0,
+            last_error       TEXT,
+            sent_at          TEXT
+        );
+        CREATE INDEX notification_outbox_by_state ON notification_outbox (state, id);
+        """,
+        // Service-level objectives (Slo/): per UTC hour and objective, how many events were good out
+        // of how many (requests answered without 5xx, within the latency limit, minutes with fresh marts).
+        """
+        CREATE TABLE slo_hours (
+            hour   TEXT NOT NULL,                    -- yyyy-MM-ddTHH (UTC)
+            slo    TEXT NOT NULL,
+            good   INTEGER NOT NULL,
+            total  INTEGER NOT NULL,
+            PRIMARY KEY (hour, slo)
+        ) WITHOUT ROWID;
+        """,
         // Issue 12 (money that reconciles): the D+1 marts carry the order ledger's cancellations and
         // net GMV, stock, and the customer KPIs. Rows built before hold NULL there until a backfill
         // (their kpi_versions say which definitions they were built with).

@@ -82,6 +82,7 @@ public static class ServeCommand
             {
                 Config = config,
                 RunScheduler = !parse.GetValue(noScheduler),
+                RunAlerts = true,
                 DataDirectory = parse.GetValue(data)!,
                 Urls = parse.GetValue(urls)!,
                 RateLimitPerSecond = parse.GetValue(rateLimit),

@@ -1,10 +1,13 @@
 using Atalaya.Access;
+using Atalaya.Alerts;
 using Atalaya.Collect;
 using Atalaya.Dashboard;
 using Atalaya.Health;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
+using Atalaya.Metrics;
 using Atalaya.Quality;
+using Atalaya.Slo;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
@@ -59,6 +62,14 @@ public static class HubHost
         {
             builder.Services.AddHostedService<JobScheduler>();
         }
+        builder.Services.AddSingleton<SloRecorder>();
+        builder.Services.AddSingleton<HubMetrics>();
+        builder.Services.AddHostedService<SloService>();
+        builder.Services.AddSingleton<AlertService>();
+        if (options.RunAlerts)
+        {
+            builder.Services.AddHostedService(services => services.GetRequiredService<AlertService>());
+        }
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "Atalaya";
@@ -69,6 +80,7 @@ public static class HubHost
             policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("POST")));
 
         var app = builder.Build();
+        HubMetrics.UseRequestMetrics(app);
         app.UseCors();
         app.MapHealth();
         app.MapCollect();
@@ -76,6 +88,9 @@ public static class HubHost
         app.MapAccess();
         app.MapJobs();
         app.MapQuality();
+        app.MapAlerts();
+        app.MapMetrics();
+        app.MapSlo();
         app.MapOpenApi();
         app.MapDashboard();
         return app;

@@ -111,6 +111,48 @@ public sealed class PeriodGrid
             [start - (end - start)], [start], [LocalMidnight(new DateOnly(lastInstant.Year, lastInstant.Month, 1), tz)]);
     }
 
+    /// <summary>
+    /// Periods for ascending, non-overlapping windows [start, end) in UTC ms (alerts compare the same
+    /// hours of several days). The gaps between windows are periods too, labelled "gap"; a window's
+    /// label is its index.
+    /// </summary>
+    public static PeriodGrid Windows(IReadOnlyList<(long Start, long End)> windows, TimeZoneInfo tz)
+    {
+        var bounds = new List<long>();
+        var labels = new List<string>();
+        for (var i = 0; i < windows.Count; i++)
+        {
+            var (start, end) = windows[i];
+            if (end <= start || (bounds.Count > 0 && start < bounds[^1]))
+            {
+                throw new ArgumentException("Windows must be non-empty, ascending and must not overlap.", nameof(windows));
+            }
+            if (bounds.Count > 0 && start > bounds[^1])
+            {
+                labels.Add("gap");
+                bounds.Add(start);
+            }
+            if (bounds.Count == 0)
+            {
+                bounds.Add(start);
+            }
+            labels.Add(i.ToString(CultureInfo.InvariantCulture));
+            bounds.Add(end);
+        }
+        var count = labels.Count;
+        var previousStart = new long[count];
+        var previousEnd = new long[count];
+        var monthStart = new long[count];
+        for (var p = 0; p < count; p++)
+        {
+            previousStart[p] = bounds[p] - (bounds[p + 1] - bounds[p]);
+            previousEnd[p] = bounds[p];
+            var lastInstant = TimeZoneInfo.ConvertTimeFromUtc(DateTime.UnixEpoch.AddMilliseconds(bounds[p + 1] - 1), tz);
+            monthStart[p] = LocalMidnight(new DateOnly(lastInstant.Year, lastInstant.Month, 1), tz);
+        }
+        return new PeriodGrid([.. bounds], [.. labels], previousStart, previousEnd, monthStart);
+    }
+
     /// <summary><paramref name="hours"/> hourly periods from <paramref name="start"/> (UTC ms, on an hour).</summary>
     public static PeriodGrid HourRange(long start, int hours, TimeZoneInfo tz)
     {

@@ -1,0 +1,71 @@
+using Atalaya.Engine.Alerts;
+using Atalaya.Engine.Alerts.Notifications;
+using Atalaya.Hosting;
+
+namespace Atalaya.Alerts;
+
+/// <summary>
+/// The alert loop inside <c>serve</c>: once the hub is open, every <c>alerts.evaluate_every</c> it
+/// evaluates the environment's rules and then delivers the outbox's pending messages (those of
+/// this cycle and any a crash left behind). It runs on its own timer, apart from requests: a
+/// channel that is down slows this loop only, never ingest or reads. The clock comes from
+/// <see cref="ServeOptions.Time"/>, so tests move time instead of waiting.
+/// </summary>
+public sealed class AlertService(HubState state, ServeOptions options, Metrics.HubMetrics metrics, ILogger<AlertService> logger) : BackgroundService
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private readonly TaskCompletionSource<(AlertEngine Engine, NotificationDispatcher Dispatcher)> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The engine and dispatcher, once the hub has loaded.</summary>
+    public Task<(AlertEngine Engine, NotificationDispatcher Dispatcher)> Ready => _ready.Task;
+
+    /// <summary>Cycles completed so far (tests wait on it).</summary>
+    public long Cycles => Interlocked.Read(ref _cycles);
+
+    private long _cycles;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        while (state.Current is null)
+        {
+            await Task.Delay(100, stoppingToken);
+        }
+        var hub = state.Current;
+        var section = options.Config.Alerts;
+        var time = options.Time;
+        var channels = NotificationChannels.Create(section, Http, time);
+        var engine = new AlertEngine(hub, AlertEngine.WithBuiltIns(options.Config.AlertRules, channels.Keys), section.RenotifyInterval, time);
+        var dispatcher = new NotificationDispatcher(hub.Database, channels, section, time);
+        metrics.Dispatcher = dispatcher;
+        _ready.SetResult((engine, dispatcher));
+        logger.LogInformation("Alerts: {Rules} rules, {Channels} channels, evaluated every {Interval}",
+            engine.Rules.Count, channels.Count, Durations.Format(section.EvaluateInterval));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var report = await Task.Run(engine.Evaluate, stoppingToken);
+                foreach (var problem in report.Problems)
+                {
+                    logger.LogWarning("Alert rule not evaluated: {Problem}", problem);
+                }
+                if (report.Fired + report.Resolved > 0)
+                {
+                    logger.LogInformation("Alerts: {Fired} fired, {Resolved} resolved, {Firing} firing", report.Fired, report.Resolved, report.Firing);
+                }
+                var delivery = await dispatcher.DeliverPendingAsync(stoppingToken);
+                if (delivery.DeadLettered > 0)
+                {
+                    logger.LogWarning("Notifications: {Dead} could not be delivered and were dead-lettered (see `atalaya notifications replay`)", delivery.DeadLettered);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The loop survives a bad cycle (a locked database, a full disk); the next one tries again.
+                logger.LogError("Alert cycle failed: {Error}", e.Message);
+            }
+            Interlocked.Increment(ref _cycles);
+            await Task.Delay(section.EvaluateInterval, time, stoppingToken);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json.Nodes;
+using Atalaya.Engine.Access;
+using Atalaya.Tests.Support;
+
+namespace Atalaya.Tests.Alerts;
+
+/// <summary>GET /metrics on a real hub: who may scrape, every documented metric present with real values, and promtool's verdict on the exposition.</summary>
+public sealed class MetricsTests
+{
+    private static readonly string[] Names =
+    [
+        "atalaya_events_ingested_total", "atalaya_http_requests_total", "atalaya_http_request_duration_seconds_bucket",
+        "atalaya_kpi_today", "atalaya_pipeline_last_success_timestamp_seconds", "atalaya_quality_check_failing",
+        "atalaya_alerts_firing", "atalaya_event_freshness_seconds",
+    ];
+
+    [Fact]
+    public async Task Metrics_are_complete_pass_promtool_and_are_for_admins_and_analysts_only()
+    {
+        await using var hub = await TestHub.StartAsync();
+        var events = new JsonArray(Events.Valid("purchase_completed"), Events.Valid("lead_created"), Events.Valid("purchase_completed"));
+        ((JsonObject)events[0]!)["timestamp"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O");
+        ((JsonObject)events[1]!)["timestamp"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O");
+        ((JsonObject)events[2]!).Remove("event_type");
+        (await hub.PostEventsAsync(events.ToJsonString())).EnsureSuccessStatusCode();
+        var again = new JsonArray(events[0]!.DeepClone());
+        (await hub.PostEventsAsync(again.ToJsonString())).EnsureSuccessStatusCode();
+        Engine.Jobs.PipelineRuns.Start(hub.Hub.Database, new("run_x", "daily_batch", "", DateTimeOffset.UtcNow.AddHours(-1), null, Engine.Jobs.RunStatus.Running, 0, null, "test", "{}"));
+        Engine.Jobs.PipelineRuns.Finish(hub.Hub.Database, "run_x", DateTimeOffset.Parse("2026-12-01T00:20:00Z"), Engine.Jobs.RunStatus.Success, 5, null, "{}");
+
+        var text = await ScrapeAsync(hub, hub.CreateToken(Role.Analyst), HttpStatusCode.OK);
+        foreach (var name in Names)
+        {
+            Assert.Contains("\n" + name, "\n" + text);
+        }
+        Has(text, "atalaya_events_ingested_total{source=\"test\",outcome=\"accepted\"} 2");
+        Has(text, "atalaya_events_ingested_total{source=\"test\",outcome=\"rejected\"} 1");
+        Has(text, "atalaya_events_ingested_total{source=\"test\",outcome=\"duplicate\"} 1");
+        Has(text, "atalaya_kpi_today{kpi=\"orders\"} 1");
+        Has(text, "atalaya_kpi_today{kpi=\"leads\"} 1");
+        Has(text, $"atalaya_pipeline_last_success_timestamp_seconds{{job=\"daily_batch\"}} {DateTimeOffset.Parse("2026-12-01T00:20:00Z").ToUnixTimeSeconds()}");
+        Has(text, "atalaya_http_requests_total{route=\"/api/events\",code=\"200\"} 2");
+        Has(text, "atalaya_alerts_firing{severity=\"critical\"} 0");
+
+        var (exit, stdout, stderr) = await ExternalTool.RunAsync("promtool", ["check", "metrics"], text);
+        Assert.True(exit == 0, $"promtool check metrics: {stdout}{stderr}");
+
+        await ScrapeAsync(hub, hub.CreateToken(Role.Admin), HttpStatusCode.OK);
+        await ScrapeAsync(hub, hub.CreateToken(Role.Vendor, stores: ["st-1"]), HttpStatusCode.Forbidden);
+        await ScrapeAsync(hub, hub.WriteKey, HttpStatusCode.Forbidden);
+        await ScrapeAsync(hub, null, HttpStatusCode.Unauthorized);
+    }
+
+    private static void Has(string text, string line) => Assert.True(text.Contains(line, StringComparison.Ordinal), $"missing {line} in:\n{text}");
+
+    private static async Task<string> ScrapeAsync(TestHub hub, string? token, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        using var response = await hub.Client.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"{response.StatusCode}: {body}");
+        return body;
+    }
+}
