@@ -156,7 +156,7 @@ internal static class HtmlReport
             return;
         }
         var gmvUnit = Unit(dictionary, KpiId.Gmv);
-        html.Append("<figure>").Append(SvgChart.Bars($"{l.Name(KpiId.Gmv)} · {title}",
+        html.Append("<figure>").Append(SvgChart.Bars(l.Name(KpiId.Gmv),
             groups.Select(g => (g.Group ?? "–", g.Values.GetValueOrDefault(KpiId.Gmv))).ToList(), v => locale.Format(v, gmvUnit))).Append("</figure>");
         html.Append("<div class=\"scroll\"><table><thead><tr><th>").Append(Esc(column)).Append("</th>");
         foreach (var m in GroupMetrics)

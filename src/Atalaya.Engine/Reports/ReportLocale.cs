@@ -22,6 +22,9 @@ public sealed class ReportLocale
         Currency = currency;
         _money = (NumberFormatInfo)Culture.NumberFormat.Clone();
         _money.CurrencySymbol = currency;
+        // An ISO code reads as a word: "USD 1,234.50", never "USD1,234.50".
+        _money.CurrencyPositivePattern = _money.CurrencyPositivePattern switch { 0 => 2, 1 => 3, var p => p };
+        _money.CurrencyNegativePattern = _money.CurrencyNegativePattern switch { 1 => 9, 5 => 8, 0 => 14, var n => n };
     }
 
     public string Name { get; }

@@ -17,7 +17,7 @@ internal static class SvgChart
     /// <summary>Vertical bars, one per day, with the largest value and the first, middle and last day labelled.</summary>
     public static string Columns(string title, IReadOnlyList<(DateOnly Day, double? Value)> days, Func<double?, string> format, ReportLocale locale)
     {
-        const int Width = 640, Height = 220, Left = 8, Right = 8, Top = 28, Bottom = 30;
+        const int Width = 640, Height = 180, Left = 8, Right = 8, Top = 28, Bottom = 30;
         var max = days.Select(d => d.Value ?? 0).DefaultIfEmpty(0).Max();
         var scale = max > 0 ? (Height - Top - Bottom) / max : 0;
         var slot = (double)(Width - Left - Right) / Math.Max(1, days.Count);
