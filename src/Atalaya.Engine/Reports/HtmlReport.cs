@@ -56,7 +56,7 @@ internal static class HtmlReport
         if (scope.Kind != ReportScopeKind.Country)
         {
             var countries = figures.Groups(GroupMetrics, Dimension.Country, p.Start, p.End, KpiId.Gmv);
-            GroupTable(html, l.ByCountry, l.Country, countries, locale, dictionary, p.Start, p.End);
+            GroupTable(html, l.ByCountry, l.Country, Dimension.Country, countries, locale, dictionary, p.Start, p.End);
         }
         return End(html, l);
     }
@@ -87,11 +87,11 @@ internal static class HtmlReport
         html.Append("</tbody></table></div></section>");
         Trends(html, figures, locale, dictionary, p.Start, p.End, [KpiId.Gmv, KpiId.Orders]);
         var sources = figures.Groups(GroupMetrics, Dimension.Source, p.Start, p.End, KpiId.Gmv, top: 5);
-        GroupTable(html, l.TopSources, l.Source, sources, locale, dictionary, p.Start, p.End);
+        GroupTable(html, l.TopSources, l.Source, Dimension.Source, sources, locale, dictionary, p.Start, p.End);
         if (scope.Kind != ReportScopeKind.Country)
         {
             var countries = figures.Groups(GroupMetrics, Dimension.Country, p.Start, p.End, KpiId.Gmv, top: 5);
-            GroupTable(html, l.TopCountries, l.Country, countries, locale, dictionary, p.Start, p.End);
+            GroupTable(html, l.TopCountries, l.Country, Dimension.Country, countries, locale, dictionary, p.Start, p.End);
         }
         return End(html, l);
     }
@@ -145,7 +145,7 @@ internal static class HtmlReport
         html.Append("</div></section>");
     }
 
-    private static void GroupTable(StringBuilder html, string title, string column, IReadOnlyList<GroupFigures> groups, ReportLocale locale, KpiDictionary dictionary,
+    private static void GroupTable(StringBuilder html, string title, string column, Dimension dimension, IReadOnlyList<GroupFigures> groups, ReportLocale locale, KpiDictionary dictionary,
         DateOnly start, DateOnly end)
     {
         var l = locale.Labels;
@@ -166,7 +166,7 @@ internal static class HtmlReport
         html.Append("</tr></thead><tbody>");
         foreach (var g in groups)
         {
-            html.Append("<tr data-group=\"").Append(Esc(g.Group ?? "")).Append("\"><th scope=\"row\">").Append(Esc(g.Group ?? "–")).Append("</th>");
+            html.Append("<tr data-dimension=\"").Append(Dimensions.Name(dimension)).Append("\" data-group=\"").Append(Esc(g.Group ?? "")).Append("\"><th scope=\"row\">").Append(Esc(g.Group ?? "–")).Append("</th>");
             foreach (var m in GroupMetrics)
             {
                 Figure(html, locale, Unit(dictionary, m), m, g.Values.GetValueOrDefault(m), start, end);

@@ -35,10 +35,19 @@ public sealed record ReportLabels(
         "Cifras iguales a GET /api/kpi/query para el mismo alcance y periodo (días en UTC).",
         new Dictionary<KpiId, string>
         {
-            [KpiId.Gmv] = "GMV", [KpiId.Orders] = "Pedidos", [KpiId.Aov] = "Ticket promedio", [KpiId.Revenue] = "Ingresos",
-            [KpiId.Commissions] = "Comisiones", [KpiId.Visitors] = "Visitantes", [KpiId.Sessions] = "Sesiones",
-            [KpiId.ConversionRate] = "Tasa de conversión", [KpiId.PaymentsSuccessRate] = "Pagos exitosos", [KpiId.Leads] = "Leads",
-            [KpiId.NewCustomers] = "Clientes nuevos", [KpiId.ActiveStores] = "Tiendas activas", [KpiId.CartAbandonmentRate] = "Abandono de carrito",
+            [KpiId.Gmv] = "GMV",
+            [KpiId.Orders] = "Pedidos",
+            [KpiId.Aov] = "Ticket promedio",
+            [KpiId.Revenue] = "Ingresos",
+            [KpiId.Commissions] = "Comisiones",
+            [KpiId.Visitors] = "Visitantes",
+            [KpiId.Sessions] = "Sesiones",
+            [KpiId.ConversionRate] = "Tasa de conversión",
+            [KpiId.PaymentsSuccessRate] = "Pagos exitosos",
+            [KpiId.Leads] = "Leads",
+            [KpiId.NewCustomers] = "Clientes nuevos",
+            [KpiId.ActiveStores] = "Tiendas activas",
+            [KpiId.CartAbandonmentRate] = "Abandono de carrito",
         });
 
     private static readonly ReportLabels Swedish = new(
@@ -48,10 +57,19 @@ public sealed record ReportLabels(
         "Siffrorna är desamma som GET /api/kpi/query för samma omfattning och period (dagar i UTC).",
         new Dictionary<KpiId, string>
         {
-            [KpiId.Gmv] = "GMV", [KpiId.Orders] = "Ordrar", [KpiId.Aov] = "Snittorder", [KpiId.Revenue] = "Intäkter",
-            [KpiId.Commissions] = "Provisioner", [KpiId.Visitors] = "Besökare", [KpiId.Sessions] = "Sessioner",
-            [KpiId.ConversionRate] = "Konverteringsgrad", [KpiId.PaymentsSuccessRate] = "Lyckade betalningar", [KpiId.Leads] = "Leads",
-            [KpiId.NewCustomers] = "Nya kunder", [KpiId.ActiveStores] = "Aktiva butiker", [KpiId.CartAbandonmentRate] = "Övergivna varukorgar",
+            [KpiId.Gmv] = "GMV",
+            [KpiId.Orders] = "Ordrar",
+            [KpiId.Aov] = "Snittorder",
+            [KpiId.Revenue] = "Intäkter",
+            [KpiId.Commissions] = "Provisioner",
+            [KpiId.Visitors] = "Besökare",
+            [KpiId.Sessions] = "Sessioner",
+            [KpiId.ConversionRate] = "Konverteringsgrad",
+            [KpiId.PaymentsSuccessRate] = "Lyckade betalningar",
+            [KpiId.Leads] = "Leads",
+            [KpiId.NewCustomers] = "Nya kunder",
+            [KpiId.ActiveStores] = "Aktiva butiker",
+            [KpiId.CartAbandonmentRate] = "Övergivna varukorgar",
         });
 
     private static readonly ReportLabels English = new(
@@ -61,10 +79,19 @@ public sealed record ReportLabels(
         "Figures equal GET /api/kpi/query for the same scope and range (days in UTC).",
         new Dictionary<KpiId, string>
         {
-            [KpiId.Gmv] = "GMV", [KpiId.Orders] = "Orders", [KpiId.Aov] = "Average order value", [KpiId.Revenue] = "Revenue",
-            [KpiId.Commissions] = "Commissions", [KpiId.Visitors] = "Visitors", [KpiId.Sessions] = "Sessions",
-            [KpiId.ConversionRate] = "Conversion rate", [KpiId.PaymentsSuccessRate] = "Payment success", [KpiId.Leads] = "Leads",
-            [KpiId.NewCustomers] = "New customers", [KpiId.ActiveStores] = "Active stores", [KpiId.CartAbandonmentRate] = "Cart abandonment",
+            [KpiId.Gmv] = "GMV",
+            [KpiId.Orders] = "Orders",
+            [KpiId.Aov] = "Average order value",
+            [KpiId.Revenue] = "Revenue",
+            [KpiId.Commissions] = "Commissions",
+            [KpiId.Visitors] = "Visitors",
+            [KpiId.Sessions] = "Sessions",
+            [KpiId.ConversionRate] = "Conversion rate",
+            [KpiId.PaymentsSuccessRate] = "Payment success",
+            [KpiId.Leads] = "Leads",
+            [KpiId.NewCustomers] = "New customers",
+            [KpiId.ActiveStores] = "Active stores",
+            [KpiId.CartAbandonmentRate] = "Cart abandonment",
         });
 
     public static ReportLabels For(string locale) => locale switch
