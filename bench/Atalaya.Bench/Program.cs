@@ -14,6 +14,11 @@ if (args.Length > 0 && args[0] == "query")
     return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
 }
 
+if (args.Length > 0 && args[0] == "report")
+{
+    return await Atalaya.Bench.Reports.ReportBenchmark.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);
@@ -26,6 +31,7 @@ if (options is null)
         usage: dotnet run -c Release --project bench/Atalaya.Bench -- ingest [options]
                dotnet run -c Release --project bench/Atalaya.Bench -- query [options]   (query --help for its options)
                dotnet run -c Release --project bench/Atalaya.Bench -- stages [--events N] [--batch N] [--out FILE]
+               dotnet run -c Release --project bench/Atalaya.Bench -- report [--data DIR] [--days N] [--sessions-per-day N] [--runs N]
 
           --events N          events to send (default 2000000)
           --batch N           events per request (default 5000)

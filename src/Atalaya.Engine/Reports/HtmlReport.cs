@@ -140,7 +140,7 @@ internal static class HtmlReport
         foreach (var m in metrics)
         {
             var unit = Unit(dictionary, m);
-            html.Append("<figure>").Append(SvgChart.Columns(locale.Labels.Name(m), figures.Daily(m, start, end), v => locale.Format(v, unit), locale)).Append("</figure>");
+            html.Append(SvgChart.Columns(locale.Labels.Name(m), figures.Daily(m, start, end), v => locale.Format(v, unit), locale));
         }
         html.Append("</div></section>");
     }
@@ -156,8 +156,7 @@ internal static class HtmlReport
             return;
         }
         var gmvUnit = Unit(dictionary, KpiId.Gmv);
-        html.Append("<figure>").Append(SvgChart.Bars(l.Name(KpiId.Gmv),
-            groups.Select(g => (g.Group ?? "–", g.Values.GetValueOrDefault(KpiId.Gmv))).ToList(), v => locale.Format(v, gmvUnit))).Append("</figure>");
+        html.Append(SvgChart.Bars(l.Name(KpiId.Gmv), groups.Select(g => (g.Group ?? "–", g.Values.GetValueOrDefault(KpiId.Gmv))).ToList(), v => locale.Format(v, gmvUnit)));
         html.Append("<div class=\"scroll\"><table><thead><tr><th>").Append(Esc(column)).Append("</th>");
         foreach (var m in GroupMetrics)
         {
@@ -214,9 +213,16 @@ internal static class HtmlReport
         th,td{padding:6px 8px;border-bottom:1px solid #e8edf2;text-align:left;white-space:nowrap}
         thead th{background:#f4f6f8;font-weight:600}
         .num{text-align:right;font-variant-numeric:tabular-nums}
-        .charts{display:grid;grid-template-columns:1fr;gap:8px}
+        .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(280px,1fr));gap:8px 24px}
         figure{margin:8px 0}
-        svg.chart{width:100%;height:auto;display:block}
+        figcaption{display:flex;justify-content:space-between;gap:8px;font-size:14px;margin-bottom:4px}
+        figcaption span,.axis{color:#5b6675;font-size:12px}
+        .columns svg.chart{width:100%;height:120px;display:block}
+        .axis{display:flex;justify-content:space-between;white-space:nowrap}
+        .bar{display:grid;grid-template-columns:minmax(60px,150px) 1fr auto;align-items:center;gap:10px;font-size:14px;margin:4px 0}
+        .bar .label{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+        .bar svg.chart{width:100%;height:16px;display:block}
+        .bar .value{font-variant-numeric:tabular-nums;text-align:right}
         .empty{color:#5b6675}
         footer{margin-top:28px;color:#5b6675;font-size:12px}
         @media (max-width:600px){body{font-size:14px}main{padding:14px 10px}header h1{font-size:20px}.card .value{font-size:19px}th,td{padding:5px 6px}}

@@ -61,8 +61,8 @@ public sealed class ReportLocale
 
     public string ShortDate(DateOnly date) => date.ToString(Culture.DateTimeFormat.ShortDatePattern, Culture);
 
-    /// <summary>Day and month only, for chart axes: "5 dic", "Dec 5".</summary>
-    public string DayMonth(DateOnly date) => date.ToString(Culture.DateTimeFormat.MonthDayPattern, Culture);
+    /// <summary>Day and abbreviated month, for chart axes: "5 dic.", "5 dec.", "Dec 5".</summary>
+    public string DayMonth(DateOnly date) => date.ToString(Name == "en" ? "MMM d" : "d MMM", Culture);
 
     public string Month(DateOnly date) => date.ToString(Culture.DateTimeFormat.YearMonthPattern, Culture);
 

@@ -57,7 +57,7 @@ public sealed class ReportBrowserTests(ReportFixture fixture)
         await page.SetViewportSizeAsync(360, 740);
         var overflow = await page.EvaluateAsync<int>("() => document.documentElement.scrollWidth - window.innerWidth");
         Assert.True(overflow <= 0, $"the page is {overflow} px wider than a 360 px phone");
-        var smallest = await page.EvaluateAsync<double>("() => Math.min(...[...document.querySelectorAll('td, th, p, h1, h2')].map(e => parseFloat(getComputedStyle(e).fontSize)))");
+        var smallest = await page.EvaluateAsync<double>("() => Math.min(...[...document.querySelectorAll('td, th, p, h1, h2, figcaption, .axis span, .bar span')].map(e => parseFloat(getComputedStyle(e).fontSize)))");
         Assert.True(smallest >= 12, $"text as small as {smallest} px on a phone");
 
         // A4: printable, and the print styles keep it to a few pages.
