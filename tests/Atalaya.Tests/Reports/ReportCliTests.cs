@@ -43,6 +43,23 @@ public sealed class ReportCliTests(ReportFixture fixture)
         Assert.Contains(JsonDocument.Parse(body).RootElement.GetProperty("data").EnumerateArray(), r => r.GetProperty("id").GetString() == id);
     }
 
+    [Fact]
+    public async Task A_weekly_report_prints_to_an_a4_pdf_with_chromium()
+    {
+        var output = Directory.CreateTempSubdirectory("atalaya-report-pdf-");
+
+        var run = await AtalayaProcess.RunAsync("report", "weekly", "--locale", "es-CL", "--pdf", "--out", output.FullName, "--data", Data);
+
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        var pdf = Path.Combine(output.FullName, $"weekly-{ReportFixture.Day(ReportFixture.Yesterday)}-es-CL.pdf");
+        Assert.Contains(pdf, run.Stdout, StringComparison.Ordinal);
+        var bytes = await File.ReadAllBytesAsync(pdf);
+        Assert.Equal("%PDF"u8.ToArray(), bytes[..4]);
+        // A4 is 595 × 842 points (Chromium writes 594.96 × 841.92).
+        Assert.Matches(@"/MediaBox\s*\[\s*0\s+0\s+59[45](\.\d+)?\s+84[12](\.\d+)?\s*\]", System.Text.Encoding.Latin1.GetString(bytes));
+        output.Delete(recursive: true);
+    }
+
     [Theory]
     [InlineData("unknown store 'zz-999'", "daily", "--store", "zz-999")]
     [InlineData("unknown country 'XX'", "daily", "--country", "XX")]
