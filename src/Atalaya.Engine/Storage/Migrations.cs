@@ -288,9 +288,10 @@ public static class Migrations
                  json_each(atalaya_decode(b.encoding, b.events)) j;
         """,
         // Reports (Reports/ReportStore.cs): one row per stored report file under reports/; the id is
-        // fixed by kind, period, scope and language, so a rerun replaces its row.
+        // fixed by kind, period, scope and language, so a rerun replaces its row. IF NOT EXISTS: a
+        // folder rewound to an older schema version (tests of upgrades) still has the table.
         """
-        CREATE TABLE reports (
+        CREATE TABLE IF NOT EXISTS reports (
             report_id    TEXT PRIMARY KEY,
             kind         TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'monthly')),
             period_start TEXT NOT NULL,              -- UTC day, inclusive
@@ -305,7 +306,7 @@ public static class Migrations
             created_at   TEXT NOT NULL,              -- ISO 8601 UTC of the latest write
             run_id       TEXT                        -- the pipeline run that wrote it; null from the command line
         );
-        CREATE INDEX reports_by_period ON reports (period_end);
+        CREATE INDEX IF NOT EXISTS reports_by_period ON reports (period_end);
         """,
     ];
 
