@@ -29,6 +29,7 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     ReferenceCommand.Create(),
     NotificationsCommand.Create(),
     SloCommand.Create(),
+    ReportCommand.Create(),
 };
 var parse = root.Parse(args);
 // `--help` and `--version` are answered by the parser even beside mistakes; anything else wrong is

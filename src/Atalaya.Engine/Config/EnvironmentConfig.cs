@@ -74,6 +74,37 @@ public sealed class EnvironmentConfig
         public string DailySchedule { get; set; } = "0 8 * * *";
         public string WeeklySchedule { get; set; } = "0 9 * * 1";
         public string MonthlySchedule { get; set; } = "0 9 1 * *";
+
+        /// <summary>The language and number formats of the platform-wide report (es-MX, es-CO, es-CL, sv-SE or en).</summary>
+        public string Locale { get; set; } = "en";
+
+        /// <summary>Days a stored report is kept after the end of its period (files under the data folder's reports/).</summary>
+        public int RetentionDays { get; set; } = 400;
+
+        /// <summary>Who receives which reports, each for one scope (a vendor's store or a country) and in one language.</summary>
+        public List<ReportRecipient> Recipients { get; set; } = [];
+    }
+
+    /// <summary>
+    /// One recipient of scheduled reports: a vendor (<c>store</c>), a country lead (<c>country</c>) or
+    /// the platform (neither). Delivered to the data folder's reports/outbox/NAME/ until e-mail and
+    /// Slack channels exist (<c>channels</c> names them for then).
+    /// </summary>
+    public sealed class ReportRecipient
+    {
+        public string Name { get; set; } = "";
+
+        public string? Store { get; set; }
+
+        public string? Country { get; set; }
+
+        public string Locale { get; set; } = "en";
+
+        /// <summary>daily, weekly and/or monthly (default all three).</summary>
+        public List<string> Reports { get; set; } = ["daily", "weekly", "monthly"];
+
+        /// <summary>Delivery channels by name, for when the alert channels carry reports; until then unused.</summary>
+        public List<string> Channels { get; set; } = [];
     }
 
     public sealed class RetentionSection
@@ -206,6 +237,7 @@ public sealed class EnvironmentConfig
         Rising(problems, "consistency", "pct", q.ConsistencyWarnPct, q.ConsistencyFailPct, 100);
         Rising(problems, "quarantine", "pct", q.QuarantineWarnPct, q.QuarantineFailPct, 100);
         AlertRules = Alerts.Compile(problems);
+        ValidateReports(problems);
         if (Retention.RawEventsMonths < 1)
         {
             problems.Add($"retention.raw_events_months: must be at least 1, got {Retention.RawEventsMonths}");
@@ -213,6 +245,56 @@ public sealed class EnvironmentConfig
         if (problems.Count > 0)
         {
             throw new ConfigException($"{Source}: " + string.Join("; ", problems));
+        }
+    }
+
+    /// <summary>The report locales a recipient may ask for.</summary>
+    public static readonly IReadOnlyList<string> ReportLocales = ["es-MX", "es-CO", "es-CL", "sv-SE", "en"];
+
+    private void ValidateReports(List<string> problems)
+    {
+        var r = Reports;
+        if (!ReportLocales.Contains(r.Locale))
+        {
+            problems.Add($"reports.locale: '{r.Locale}' is not one of {string.Join(", ", ReportLocales)}");
+        }
+        if (r.RetentionDays < 1)
+        {
+            problems.Add($"reports.retention_days: must be at least 1, got {r.RetentionDays}");
+        }
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < r.Recipients.Count; i++)
+        {
+            var x = r.Recipients[i];
+            var at = $"reports.recipients[{i}]";
+            if (!System.Text.RegularExpressions.Regex.IsMatch(x.Name, "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"))
+            {
+                problems.Add($"{at}.name: '{x.Name}' must be 1 to 64 letters, digits, '.', '_' or '-' (it names the recipient's outbox folder)");
+            }
+            else if (!names.Add(x.Name))
+            {
+                problems.Add($"{at}.name: '{x.Name}' is used twice");
+            }
+            if (x.Store is not null && x.Country is not null)
+            {
+                problems.Add($"{at}: give store (a vendor) or country (a country lead), not both");
+            }
+            if (x.Store is { } store && string.IsNullOrWhiteSpace(store))
+            {
+                problems.Add($"{at}.store: is empty");
+            }
+            if (x.Country is { } country && !System.Text.RegularExpressions.Regex.IsMatch(country, "^[A-Z]{2}$"))
+            {
+                problems.Add($"{at}.country: '{country}' is not a two-letter country code such as MX");
+            }
+            if (!ReportLocales.Contains(x.Locale))
+            {
+                problems.Add($"{at}.locale: '{x.Locale}' is not one of {string.Join(", ", ReportLocales)}");
+            }
+            foreach (var kind in x.Reports.Where(k => k is not ("daily" or "weekly" or "monthly")))
+            {
+                problems.Add($"{at}.reports: '{kind}' is not daily, weekly or monthly");
+            }
         }
     }
 

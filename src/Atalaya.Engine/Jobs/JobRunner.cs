@@ -11,6 +11,12 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
 {
     /// <summary>Saves the KPI projection's snapshot; set only inside <c>serve</c>, which owns the snapshot file.</summary>
     public Action? SaveSnapshot { get; init; }
+
+    /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
+    public string ReportingCurrency { get; init; } = "USD";
+
+    /// <summary>How report jobs deliver to recipients; null is the data folder's outbox.</summary>
+    public Reports.IReportDelivery? ReportDelivery { get; init; }
 }
 
 /// <summary>
@@ -59,6 +65,7 @@ public static class JobCatalog
         {
             Scheduled = config.Retention.Enabled,
         },
+        .. Reports.ReportJobs.All(),
     ];
 
     public static JobDefinition? Find(EnvironmentConfig config, string name) => All(config).FirstOrDefault(j => j.Name == name);
@@ -94,6 +101,8 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
     private readonly TimeProvider _time = time ?? engine.Time;
 
     public Action? SaveSnapshot { get; init; }
+
+    public string ReportingCurrency { get; init; } = "USD";
 
     public RunRequestResult Run(string job, string trigger)
     {
@@ -140,7 +149,7 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
             IReadOnlyList<StepOutcome> steps;
             try
             {
-                steps = started.Definition.Run(new JobContext(database, engine, config, started.RunId, _time) { SaveSnapshot = SaveSnapshot });
+                steps = started.Definition.Run(new JobContext(database, engine, config, started.RunId, _time) { SaveSnapshot = SaveSnapshot, ReportingCurrency = ReportingCurrency });
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

@@ -287,6 +287,27 @@ public static class Migrations
             FROM event_blocks b,
                  json_each(atalaya_decode(b.encoding, b.events)) j;
         """,
+        // Reports (Reports/ReportStore.cs): one row per stored report file under reports/; the id is
+        // fixed by kind, period, scope and language, so a rerun replaces its row. IF NOT EXISTS: a
+        // folder rewound to an older schema version (tests of upgrades) still has the table.
+        """
+        CREATE TABLE IF NOT EXISTS reports (
+            report_id    TEXT PRIMARY KEY,
+            kind         TEXT NOT NULL CHECK (kind IN ('daily', 'weekly', 'monthly')),
+            period_start TEXT NOT NULL,              -- UTC day, inclusive
+            period_end   TEXT NOT NULL,              -- UTC day, inclusive
+            scope_kind   TEXT NOT NULL CHECK (scope_kind IN ('all', 'store', 'country')),
+            scope_value  TEXT NOT NULL,              -- store id or country code; '' for all
+            locale       TEXT NOT NULL,
+            file_name    TEXT NOT NULL,
+            content_type TEXT NOT NULL,
+            bytes        INTEGER NOT NULL,
+            sha256       TEXT NOT NULL,
+            created_at   TEXT NOT NULL,              -- ISO 8601 UTC of the latest write
+            run_id       TEXT                        -- the pipeline run that wrote it; null from the command line
+        );
+        CREATE INDEX IF NOT EXISTS reports_by_period ON reports (period_end);
+        """,
         // Alerts (Alerts/): one row per episode of a rule on a subject (firing until resolved), and
         // the notification outbox: every message is written before it is sent, so a crash or a
         // channel that stays down leaves it here (pending or dead) for the next start or a replay.

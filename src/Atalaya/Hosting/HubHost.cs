@@ -8,6 +8,7 @@ using Atalaya.Kpi;
 using Atalaya.Metrics;
 using Atalaya.Quality;
 using Atalaya.Slo;
+using Atalaya.Reports;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
@@ -91,6 +92,7 @@ public static class HubHost
         app.MapAlerts();
         app.MapMetrics();
         app.MapSlo();
+        app.MapReports();
         app.MapOpenApi();
         app.MapDashboard();
         return app;

@@ -16,6 +16,7 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
     public JobRunner Runner(Hub hub) => _runner ??= new JobRunner(hub.Database, hub.Kpis, options.Config)
     {
         SaveSnapshot = () => hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory)),
+        ReportingCurrency = options.Ingest.ReportingCurrency,
     };
 
     /// <summary>Begins a run and carries it out in the background; null with the holder when the job is already running.</summary>

@@ -55,7 +55,7 @@ public sealed class JobOperationsTests : IAsyncLifetime
         Assert.Matches($@"{run.RunId}\s+daily_batch\s+all\s+\S+\s+\S+\s+success\s+{run.RecordsWritten}", listed.Stdout);
         var unknown = await AtalayaProcess.RunAsync("jobs", "run", "nightly", "--data", Data);
         Assert.Equal(2, unknown.ExitCode);
-        Assert.Contains("unknown job 'nightly'; jobs: daily_batch, kpi_refresh, dq_health, retention", unknown.Stderr);
+        Assert.Contains("unknown job 'nightly'; jobs: daily_batch, kpi_refresh, dq_health, retention, report_daily, report_weekly, report_monthly", unknown.Stderr);
     }
 
     [Fact]

@@ -1,0 +1,71 @@
+using System.Globalization;
+using System.Text;
+using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Kpi.Query;
+
+namespace Atalaya.Engine.Reports;
+
+/// <summary>
+/// The daily CSV: <c>date,scope,country,kpi,value,previous_value,change_pct</c>, one row per KPI
+/// for the whole scope (country <c>ALL</c>) and then per country, the day against the day before.
+/// Values are written as the API writes them (shortest round-trip, invariant culture), a missing
+/// value as an empty field; change_pct is rounded to 2 decimals. UTF-8 without a byte-order mark,
+/// CRLF line ends (RFC 4180).
+/// </summary>
+internal static class DailyCsv
+{
+    public const string Header = "date,scope,country,kpi,value,previous_value,change_pct";
+    public const string AllCountries = "ALL";
+
+    public static byte[] Write(ReportFigures figures, ReportPeriod period, ReportScope scope, out IReadOnlyList<Comparison> platform)
+    {
+        var metrics = Enum.GetValues<KpiId>();
+        var day = ReportFigures.Day(period.End);
+        var previousDay = ReportFigures.Day(period.PreviousEnd);
+        var all = figures.Query(metrics, period.PreviousStart, period.End, Aggregate.Daily).Rows;
+        var byCountry = figures.Query(metrics, period.PreviousStart, period.End, Aggregate.Daily, Dimension.Country).Rows;
+
+        var text = new StringBuilder(Header).Append("\r\n");
+        var whole = metrics.Select(m => new Comparison(m, Find(all, m, day, null, grouped: false), Find(all, m, previousDay, null, grouped: false))).ToList();
+        platform = whole;
+        foreach (var c in whole)
+        {
+            Row(text, day, scope, AllCountries, c);
+        }
+        var countries = byCountry.Select(r => r.Group[0]).Distinct().Order(StringComparer.Ordinal).ToList();
+        foreach (var country in countries)
+        {
+            foreach (var m in metrics)
+            {
+                Row(text, day, scope, country ?? "", new Comparison(m, Find(byCountry, m, day, country, grouped: true), Find(byCountry, m, previousDay, country, grouped: true)));
+            }
+        }
+        return new UTF8Encoding(false).GetBytes(text.ToString());
+    }
+
+    private static double? Find(IReadOnlyList<KpiRow> rows, KpiId metric, string period, string? group, bool grouped)
+    {
+        foreach (var r in rows)
+        {
+            if (r.Metric == metric && string.Equals(r.Period, period, StringComparison.Ordinal) && (!grouped || string.Equals(r.Group[0], group, StringComparison.Ordinal)))
+            {
+                return r.Value;
+            }
+        }
+        return null;
+    }
+
+    private static void Row(StringBuilder text, string day, ReportScope scope, string country, Comparison c)
+    {
+        text.Append(day).Append(',').Append(Field(scope.Label)).Append(',').Append(Field(country)).Append(',')
+            .Append(KpiIds.Name(c.Metric)).Append(',').Append(Number(c.Value)).Append(',').Append(Number(c.Previous)).Append(',')
+            .Append(Number(c.ChangePct)).Append("\r\n");
+    }
+
+    public static string Number(double? value) =>
+        value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+
+    /// <summary>RFC 4180 quoting for a text field that holds a comma, a quote or a line break.</summary>
+    public static string Field(string value) =>
+        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+}
