@@ -31,6 +31,12 @@ public sealed class EnvironmentConfig
 
     public QualitySection Quality { get; set; } = new();
 
+    /// <summary>Outside providers fetched D+1 (Connectors/); none unless configured.</summary>
+    public Connectors.ConnectorsSection Connectors { get; set; } = new();
+
+    /// <summary>Providers allowed to POST /api/webhooks/{provider} (Webhooks/); none unless configured.</summary>
+    public Dictionary<string, Webhooks.WebhookSettings> Webhooks { get; set; } = [];
+
     /// <summary>The file it came from (for messages).</summary>
     [YamlIgnore]
     public string Source { get; private set; } = "";
@@ -112,16 +118,27 @@ public sealed class EnvironmentConfig
     }
 
     /// <summary>Every schedule by the name the scheduler and the messages use.</summary>
-    public IReadOnlyDictionary<string, string> Schedules => new Dictionary<string, string>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, string> Schedules
     {
-        ["jobs.daily_batch_schedule"] = Jobs.DailyBatchSchedule,
-        ["kpi.refresh_schedule"] = Kpi.RefreshSchedule,
-        ["kpi.dq_health_schedule"] = Kpi.DqHealthSchedule,
-        ["reports.daily_schedule"] = Reports.DailySchedule,
-        ["reports.weekly_schedule"] = Reports.WeeklySchedule,
-        ["reports.monthly_schedule"] = Reports.MonthlySchedule,
-        ["retention.schedule"] = Retention.Schedule,
-    };
+        get
+        {
+            var schedules = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["jobs.daily_batch_schedule"] = Jobs.DailyBatchSchedule,
+                ["kpi.refresh_schedule"] = Kpi.RefreshSchedule,
+                ["kpi.dq_health_schedule"] = Kpi.DqHealthSchedule,
+                ["reports.daily_schedule"] = Reports.DailySchedule,
+                ["reports.weekly_schedule"] = Reports.WeeklySchedule,
+                ["reports.monthly_schedule"] = Reports.MonthlySchedule,
+                ["retention.schedule"] = Retention.Schedule,
+            };
+            foreach (var (provider, settings) in Connectors.Configured())
+            {
+                schedules[$"connectors.{provider}.schedule"] = settings.Schedule;
+            }
+            return schedules;
+        }
+    }
 
     /// <summary>The default folder: <c>./config/environments</c> when it exists (a clone), else the one beside the executable.</summary>
     public static string DefaultDirectory()
@@ -198,6 +215,11 @@ public sealed class EnvironmentConfig
         Rising(problems, "volume_z", "", q.VolumeZWarn, q.VolumeZFail, double.MaxValue);
         Rising(problems, "consistency", "pct", q.ConsistencyWarnPct, q.ConsistencyFailPct, 100);
         Rising(problems, "quarantine", "pct", q.QuarantineWarnPct, q.QuarantineFailPct, 100);
+        Connectors.Validate(problems);
+        foreach (var (provider, webhook) in Webhooks)
+        {
+            webhook.Validate(problems, "webhooks." + provider);
+        }
         if (Retention.RawEventsMonths < 1)
         {
             problems.Add($"retention.raw_events_months: must be at least 1, got {Retention.RawEventsMonths}");

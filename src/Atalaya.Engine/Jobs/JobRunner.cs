@@ -59,6 +59,7 @@ public static class JobCatalog
         {
             Scheduled = config.Retention.Enabled,
         },
+        .. Connectors.ConnectorJobs.Definitions(config),
     ];
 
     public static JobDefinition? Find(EnvironmentConfig config, string name) => All(config).FirstOrDefault(j => j.Name == name);
