@@ -13,5 +13,7 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     JobsCommand.Runs(),
     QualityCommand.Create(),
     BackfillCommand.Create(),
+    ConnectorsCommand.Create(),
+    WebhooksCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -5,6 +5,7 @@ using Atalaya.Health;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
 using Atalaya.Quality;
+using Atalaya.Webhooks;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
@@ -76,6 +77,7 @@ public static class HubHost
         app.MapAccess();
         app.MapJobs();
         app.MapQuality();
+        app.MapWebhooks();
         app.MapOpenApi();
         app.MapDashboard();
         return app;
