@@ -323,7 +323,7 @@ public static class Migrations
             signed_at    INTEGER NOT NULL,          -- unix seconds of the signature
             signature    TEXT NOT NULL,
             body         BLOB NOT NULL,
-            status       TEXT NOT NULL CHECK (status IN ('stored', 'mapped', 'ignored', 'dead')),
+            status       TEXT NOT NULL CHECK (status IN ('stored', 'mapped', 'dead')),
             events       INTEGER NOT NULL DEFAULT 0, -- catalog events the body became
             UNIQUE (provider, signature)
         );

@@ -9,9 +9,9 @@ public sealed class WebhookMappingException(string message) : Exception(message)
 /// <summary>
 /// Turns a provider's webhook payload into native catalog events (JSON objects the collector
 /// validates and dedupes like any other). The event id is derived from the provider's own event
-/// id, so a provider's retry of the same event is stored once. Event types a mapping does not
-/// cover are ignored (acknowledged, nothing stored as an event); a covered type missing a field
-/// it needs is a mapping failure.
+/// id, so a provider's retry of the same event is stored once. An event type the mapping does not
+/// cover, or a covered type missing a field it needs, is a mapping failure (a dead letter): the
+/// provider's endpoint should only be subscribed to the types below.
 /// </summary>
 public static class WebhookMapper
 {
@@ -26,8 +26,8 @@ public static class WebhookMapper
         "BIF", "CLP", "DJF", "GNF", "JPY", "KMF", "KRW", "MGA", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF",
     };
 
-    /// <summary>The events of a payload as one JSON array (empty when its type is ignored).</summary>
-    public static (byte[] Events, int Count, string? Ignored) Map(string mapping, string provider, ReadOnlySpan<byte> body)
+    /// <summary>The events of a payload as one JSON array.</summary>
+    public static byte[] Map(string mapping, string provider, ReadOnlySpan<byte> body)
     {
         JsonDocument document;
         try
@@ -46,25 +46,28 @@ public static class WebhookMapper
                 throw new WebhookMappingException($"the payload is a JSON {root.ValueKind}, not an object");
             }
             using var buffer = new MemoryStream();
-            int count;
-            string? ignored;
             using (var w = new Utf8JsonWriter(buffer))
             {
                 w.WriteStartArray();
-                (count, ignored) = mapping switch
+                switch (mapping)
                 {
-                    Stripe => MapStripe(root, provider, w),
-                    OrderStatus => MapOrderStatus(root, provider, w),
-                    _ => throw new WebhookMappingException($"no mapping named '{mapping}'"),
-                };
+                    case Stripe:
+                        MapStripe(root, provider, w);
+                        break;
+                    case OrderStatus:
+                        MapOrderStatus(root, provider, w);
+                        break;
+                    default:
+                        throw new WebhookMappingException($"no mapping named '{mapping}'");
+                }
                 w.WriteEndArray();
             }
-            return (buffer.ToArray(), count, ignored);
+            return buffer.ToArray();
         }
     }
 
     /// <summary>Stripe events payment_intent.succeeded / payment_intent.payment_failed → payment_succeeded / payment_failed.</summary>
-    private static (int, string?) MapStripe(JsonElement root, string provider, Utf8JsonWriter w)
+    private static void MapStripe(JsonElement root, string provider, Utf8JsonWriter w)
     {
         var type = Text(root, "type");
         var eventType = type switch
@@ -75,7 +78,7 @@ public static class WebhookMapper
         };
         if (eventType is null)
         {
-            return (0, $"stripe event type '{type}' is not mapped");
+            throw new WebhookMappingException($"the stripe mapping covers payment_intent.succeeded and payment_intent.payment_failed, not '{type}'");
         }
         var intent = Member(Member(root, "data"), "object");
         var currency = Text(intent, "currency").ToUpperInvariant();
@@ -112,7 +115,6 @@ public static class WebhookMapper
         }
         w.WriteEndObject();
         w.WriteEndObject();
-        return (1, null);
     }
 
     /// <summary>
@@ -120,12 +122,12 @@ public static class WebhookMapper
     /// "order": {"id", "store_id", "status", "snapshot"?}}</c> → order_status_changed (the catalog
     /// checks the status and, on a final status, the snapshot).
     /// </summary>
-    private static (int, string?) MapOrderStatus(JsonElement root, string provider, Utf8JsonWriter w)
+    private static void MapOrderStatus(JsonElement root, string provider, Utf8JsonWriter w)
     {
         var type = Text(root, "type");
         if (type != "order.status_changed")
         {
-            return (0, $"order event type '{type}' is not mapped");
+            throw new WebhookMappingException($"the order_status mapping covers order.status_changed, not '{type}'");
         }
         var order = Member(root, "order");
         w.WriteStartObject();
@@ -146,7 +148,6 @@ public static class WebhookMapper
         }
         w.WriteEndObject();
         w.WriteEndObject();
-        return (1, null);
     }
 
     private static JsonElement Member(JsonElement element, string name) =>

@@ -70,12 +70,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
         string failure;
         try
         {
-            var (events, count, ignored) = WebhookMapper.Map(settings.Mapping, provider, body);
-            if (count == 0)
-            {
-                SetState(id, "ignored", 0);
-                return new WebhookOutcome(200, ignored ?? "nothing to map", id, "ignored");
-            }
+            var events = WebhookMapper.Map(settings.Mapping, provider, body);
             var result = await hub.Pipeline.IngestNativeAsync(events, ndjson: false, SourceSystem(provider), cancellationToken).ConfigureAwait(false);
             if (result.Rejected.Count == 0)
             {

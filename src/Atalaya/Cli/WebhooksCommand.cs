@@ -55,7 +55,7 @@ public static class WebhooksCommand
             {
                 Console.WriteLine($"dead letter {letter.Id.ToString(CultureInfo.InvariantCulture)} ({letter.Provider}): {outcome.State ?? "skipped"} — {outcome.Message}");
             }
-            return results.All(r => r.Outcome.State is "mapped" or "ignored") ? 0 : 1;
+            return results.All(r => r.Outcome.State == "mapped") ? 0 : 1;
         });
         return replay;
     }

@@ -7,7 +7,7 @@ namespace Atalaya.Webhooks;
 /// <summary>The answer to a provider's webhook: where the body was stored and what it became.</summary>
 /// <param name="Success">True once the body is stored (even when it could not be mapped: it is then a dead letter).</param>
 /// <param name="Id">The webhook_inbox id of the stored body.</param>
-/// <param name="Status">mapped (catalog events stored), ignored (an event type not mapped) or dead (a dead letter).</param>
+/// <param name="Status">mapped (catalog events stored) or dead (kept as a dead letter).</param>
 /// <param name="Events">Catalog events stored from it (0 for a resend of events already stored).</param>
 /// <param name="Message">What happened, in words.</param>
 public sealed record WebhookResponse(bool Success, long Id, string Status, int Events, string Message);

@@ -93,11 +93,24 @@ public sealed class FakeAppStore : IAsyncDisposable
         {
             var values = new Dictionary<string, string>
             {
-                ["Provider"] = "APPLE", ["Provider Country"] = "US", ["SKU"] = "sku-" + appleId, ["Developer"] = "Atalaya Test", ["Title"] = "App " + appleId,
-                ["Version"] = "1.0", ["Product Type Identifier"] = type, ["Units"] = units.ToString(CultureInfo.InvariantCulture), ["Developer Proceeds"] = "0",
-                ["Begin Date"] = day.ToString("MM/dd/yyyy", CultureInfo.InvariantCulture), ["End Date"] = day.ToString("MM/dd/yyyy", CultureInfo.InvariantCulture),
-                ["Customer Currency"] = "USD", ["Country Code"] = country, ["Currency of Proceeds"] = "USD", ["Apple Identifier"] = appleId, ["Customer Price"] = "0",
-                ["Device"] = "iPhone", ["Supported Platforms"] = "iOS",
+                ["Provider"] = "APPLE",
+                ["Provider Country"] = "US",
+                ["SKU"] = "sku-" + appleId,
+                ["Developer"] = "Atalaya Test",
+                ["Title"] = "App " + appleId,
+                ["Version"] = "1.0",
+                ["Product Type Identifier"] = type,
+                ["Units"] = units.ToString(CultureInfo.InvariantCulture),
+                ["Developer Proceeds"] = "0",
+                ["Begin Date"] = day.ToString("MM/dd/yyyy", CultureInfo.InvariantCulture),
+                ["End Date"] = day.ToString("MM/dd/yyyy", CultureInfo.InvariantCulture),
+                ["Customer Currency"] = "USD",
+                ["Country Code"] = country,
+                ["Currency of Proceeds"] = "USD",
+                ["Apple Identifier"] = appleId,
+                ["Customer Price"] = "0",
+                ["Device"] = "iPhone",
+                ["Supported Platforms"] = "iOS",
             };
             text.Append(string.Join('\t', header.Select(c => values.GetValueOrDefault(c, "")))).Append('\n');
         }

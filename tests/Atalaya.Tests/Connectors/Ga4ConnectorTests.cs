@@ -266,4 +266,25 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         Assert.Contains("spike: sessions of shop-web on 2026-11-06 is 1020", run.Details, StringComparison.Ordinal);
         Assert.DoesNotContain("spike: active_users", run.Details, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Credentials_never_reach_the_data_folder_or_the_run_records()
+    {
+        var ok = Run();
+        _ga4.KeyRevoked = true;
+        var failed = Run();
+        Assert.Equal(RunStatus.Success, ok.Status);
+        Assert.Equal("auth", _setup.ErrorClass(failed));
+
+        var keyLines = _ga4.Key.ExportPkcs8PrivateKeyPem().Split('\n').Where(l => l.Length == 64).ToList();
+        var secrets = keyLines.Append(_ga4.IssuedTokens.Single()).ToList();
+        Assert.True(keyLines.Count > 10);
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        foreach (var file in Directory.EnumerateFiles(_setup.DataDirectory, "*", SearchOption.AllDirectories))
+        {
+            var content = System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(file));
+            Assert.DoesNotContain(secrets, s => content.Contains(s, StringComparison.Ordinal));
+        }
+        Assert.DoesNotContain(secrets, s => (failed.Details + failed.ErrorMessage + ok.Details).Contains(s, StringComparison.Ordinal));
+    }
 }
