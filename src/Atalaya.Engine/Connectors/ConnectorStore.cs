@@ -241,15 +241,6 @@ public static class ConnectorStore
         command.ExecuteNonQuery();
     }
 
-    public static string? ErrorClassOf(HubDatabase database, string runId)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT error_class FROM pipeline_runs WHERE run_id = $id;";
-        command.Parameters.AddWithValue("$id", runId);
-        return command.ExecuteScalar() as string;
-    }
-
     public static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     public static DateOnly ParseDay(string text) => DateOnly.ParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture);

@@ -175,7 +175,7 @@ public static class ConnectorsCommand
         PipelineRun? result = null;
         AnsiConsole.Status().Start($"{what} ({started.RunId}) …", _ => result = runner.Execute(started));
         JobsCommand.Print(result!);
-        if (ConnectorStore.ErrorClassOf(database, result!.RunId) is { } errorClass)
+        if (result!.ErrorClass is { } errorClass)
         {
             Console.WriteLine($"error class: {errorClass} — {ErrorClasses.Recovery(Enum.Parse<ErrorClass>(errorClass, ignoreCase: true))}");
         }

@@ -90,7 +90,7 @@ public sealed class AppStoreConnectorTests : IAsyncLifetime
     {
         var run = _setup.Run(Config(keyId: "WRONGKEY01"), "app_store", Day.AddDays(-2), Day);
 
-        Assert.Equal("auth", _setup.ErrorClass(run));
+        Assert.Equal("auth", ConnectorSetup.ErrorClass(run));
         Assert.Contains("NOT_AUTHORIZED", run.ErrorMessage, StringComparison.Ordinal);
         // Auth fails fast: one call, the other two days not tried.
         Assert.Equal(1, _store.Server.Hits("report"));
@@ -104,7 +104,7 @@ public sealed class AppStoreConnectorTests : IAsyncLifetime
 
         var run = _setup.Run(Config(), "app_store", Day, Day);
 
-        Assert.Equal("schema", _setup.ErrorClass(run));
+        Assert.Equal("schema", ConnectorSetup.ErrorClass(run));
         Assert.Contains("not gzip'd", run.ErrorMessage, StringComparison.Ordinal);
         Assert.Empty(_setup.Facts("app_store"));
     }
@@ -116,7 +116,7 @@ public sealed class AppStoreConnectorTests : IAsyncLifetime
 
         var run = _setup.Run(Config(), "app_store", Day, Day);
 
-        Assert.Equal("schema", _setup.ErrorClass(run));
+        Assert.Equal("schema", ConnectorSetup.ErrorClass(run));
         Assert.Contains("no column 'Units'", run.ErrorMessage, StringComparison.Ordinal);
     }
 }

@@ -117,7 +117,7 @@ public sealed class ConnectorOperationsTests : IAsyncLifetime
 
         clock.Now = clock.Now.AddDays(1);
         var second = _setup.Scheduled(config, "meta_ads", clock);
-        Assert.Equal("auth", _setup.ErrorClass(second));
+        Assert.Equal("auth", ConnectorSetup.ErrorClass(second));
 
         var findings = Findings(config, clock);
         var connector = findings.Single(f => f.Check == "connector");
@@ -141,6 +141,27 @@ public sealed class ConnectorOperationsTests : IAsyncLifetime
         _setup.Run(config, "meta_ads", ConnectorSetup.Day("2026-11-01"), ConnectorSetup.Day("2026-11-01"), time: clock);
 
         Assert.Equal(QualityStatus.Ok, Findings(config, clock).Single(f => f.Check == "connector").Status);
+    }
+
+    [Fact]
+    public async Task The_runs_API_shows_the_error_class_of_a_connector_run()
+    {
+        var config = Config();
+        await using var hub = await Support.TestHub.StartAsync(o => o with { Config = config }, Path.Combine(_setup.CredentialsDirectory, "hub"));
+        _meta.Token = "rotated";
+        var runner = new JobRunner(hub.Hub.Database, hub.Hub.Kpis, config);
+        var run = runner.Execute(runner.TryBegin(Engine.Connectors.ConnectorJobs.Definition("meta_ads",
+            _ => new Engine.Connectors.ConnectorRequest("meta_ads", ConnectorSetup.Day("2026-11-01"), ConnectorSetup.Day("2026-11-01"))), "cli", "meta_ads", out _)!);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/runs?job=connector_meta_ads");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", hub.CreateToken(Engine.Access.Role.Admin));
+
+        using var response = await hub.Client.SendAsync(request);
+
+        using var answer = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        var row = Assert.Single(answer.RootElement.GetProperty("data").EnumerateArray());
+        Assert.Equal(run.RunId, row.GetProperty("run_id").GetString());
+        Assert.Equal("auth", row.GetProperty("error_class").GetString());
+        Assert.Equal("failed", row.GetProperty("status").GetString());
     }
 
     private IReadOnlyList<QualityResult> Findings(EnvironmentConfig config, TimeProvider clock) =>

@@ -89,7 +89,7 @@ public sealed class ConnectorSetup : IDisposable
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    public string? ErrorClass(PipelineRun run) => ConnectorStore.ErrorClassOf(Database, run.RunId);
+    public static string? ErrorClass(PipelineRun run) => run.ErrorClass;
 
     public List<DeadLetter> DeadLetters(bool all = false)
     {

@@ -58,7 +58,7 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         var run = Run();
 
         Assert.Equal(RunStatus.Success, run.Status);
-        Assert.Null(_setup.ErrorClass(run));
+        Assert.Null(ConnectorSetup.ErrorClass(run));
         var facts = _setup.Facts("ga4");
         Assert.Equal(15, facts.Count);
         for (var i = 0; i < 5; i++)
@@ -138,7 +138,7 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         var run = Run(Config(timeout: 0.3, retries: 1), days: 2);
 
         Assert.Equal(RunStatus.Failed, run.Status);
-        Assert.Equal("transient", _setup.ErrorClass(run));
+        Assert.Equal("transient", ConnectorSetup.ErrorClass(run));
         Assert.Contains("no answer within the timeout", run.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(2, _ga4.Server.Hits("report"));
         Assert.Empty(_setup.Facts("ga4"));
@@ -154,7 +154,7 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         var run = Run(Config(twoProperties: true));
 
         Assert.Equal(RunStatus.Failed, run.Status);
-        Assert.Equal("auth", _setup.ErrorClass(run));
+        Assert.Equal("auth", ConnectorSetup.ErrorClass(run));
         Assert.Contains("invalid_grant", run.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(0, _ga4.Server.Hits("report"));
         Assert.Equal(1, _ga4.Server.Hits("token"));
@@ -187,7 +187,7 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
 
         var run = Run();
 
-        Assert.Equal("auth", _setup.ErrorClass(run));
+        Assert.Equal("auth", ConnectorSetup.ErrorClass(run));
         Assert.Contains($"the environment variable {_credentials} is not set", run.ErrorMessage, StringComparison.Ordinal);
     }
 
@@ -199,7 +199,7 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         var run = Run(days: 2);
 
         Assert.Equal(RunStatus.Failed, run.Status);
-        Assert.Equal("schema", _setup.ErrorClass(run));
+        Assert.Equal("schema", ConnectorSetup.ErrorClass(run));
         Assert.Contains("active1DayUsers", run.ErrorMessage, StringComparison.Ordinal);
         Assert.Empty(_setup.Facts("ga4"));
         Assert.Equal(1, _setup.Count($"SELECT count(*) FROM connector_pages WHERE run_id = '{run.RunId}'"));
@@ -224,7 +224,7 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         var run = Run(days: 1);
 
         Assert.Equal(RunStatus.Failed, run.Status);
-        Assert.Equal("schema", _setup.ErrorClass(run));
+        Assert.Equal("schema", ConnectorSetup.ErrorClass(run));
         Assert.Contains("not JSON", run.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(1, _setup.Count("SELECT count(*) FROM connector_pages WHERE CAST(body AS TEXT) LIKE '%nginx%'"));
     }
@@ -274,7 +274,7 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         _ga4.KeyRevoked = true;
         var failed = Run();
         Assert.Equal(RunStatus.Success, ok.Status);
-        Assert.Equal("auth", _setup.ErrorClass(failed));
+        Assert.Equal("auth", ConnectorSetup.ErrorClass(failed));
 
         var keyLines = _ga4.Key.ExportPkcs8PrivateKeyPem().Split('\n').Where(l => l.Length == 64).ToList();
         var secrets = keyLines.Append(_ga4.IssuedTokens.Single()).ToList();

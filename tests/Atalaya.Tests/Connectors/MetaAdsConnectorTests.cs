@@ -82,7 +82,7 @@ public sealed class MetaAdsConnectorTests : IAsyncLifetime
         var run = Run();
 
         Assert.Equal(RunStatus.Failed, run.Status);
-        Assert.Equal("auth", _setup.ErrorClass(run));
+        Assert.Equal("auth", ConnectorSetup.ErrorClass(run));
         Assert.Contains("code 190/463", run.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(1, _meta.Server.Hits("insights"));
         Assert.Empty(_setup.Facts("meta_ads"));
@@ -95,7 +95,7 @@ public sealed class MetaAdsConnectorTests : IAsyncLifetime
 
         var run = Run();
 
-        Assert.Equal("quota", _setup.ErrorClass(run));
+        Assert.Equal("quota", ConnectorSetup.ErrorClass(run));
         Assert.Equal(1, _meta.Server.Hits("insights"));
         Assert.Equal(3, _setup.DeadLetters().Count);
 
@@ -113,7 +113,7 @@ public sealed class MetaAdsConnectorTests : IAsyncLifetime
 
         var run = Run();
 
-        Assert.Equal("schema", _setup.ErrorClass(run));
+        Assert.Equal("schema", ConnectorSetup.ErrorClass(run));
         Assert.Contains("has no 'data'", run.ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(1, _setup.Count($"SELECT count(*) FROM connector_pages WHERE run_id = '{run.RunId}' AND CAST(body AS TEXT) LIKE '%results%'"));
     }
@@ -127,7 +127,7 @@ public sealed class MetaAdsConnectorTests : IAsyncLifetime
         var config = Config(retries: 3, breaker: 4);
         var runs = Enumerable.Range(0, 3).Select(d => _setup.Run(config, "meta_ads", First.AddDays(d), First.AddDays(d))).ToList();
 
-        Assert.All(runs, r => Assert.Equal("transient", _setup.ErrorClass(r)));
+        Assert.All(runs, r => Assert.Equal("transient", ConnectorSetup.ErrorClass(r)));
         Assert.Equal(4, _meta.Server.Hits("insights"));
         Assert.Contains("circuit breaker is open", runs[2].ErrorMessage, StringComparison.Ordinal);
         Assert.Equal(3, _setup.DeadLetters().Count);
