@@ -91,6 +91,14 @@ public sealed class ConnectorSetup : IDisposable
 
     public static string? ErrorClass(PipelineRun run) => run.ErrorClass;
 
+    /// <summary>The notes and errors of a run's steps, as text (the details JSON escapes quotes).</summary>
+    public static string Notes(PipelineRun run)
+    {
+        using var details = System.Text.Json.JsonDocument.Parse(run.Details);
+        return string.Join("\n", details.RootElement.GetProperty("steps").EnumerateArray()
+            .SelectMany(s => new[] { "note", "error" }.Where(name => s.TryGetProperty(name, out _)).Select(name => s.GetProperty(name).GetString())));
+    }
+
     public List<DeadLetter> DeadLetters(bool all = false)
     {
         using var connection = Database.Connect();

@@ -41,6 +41,9 @@ public sealed class FakeGa4 : IAsyncDisposable
     /// <summary>When set, the metric headers sent back use these names (the API renamed a metric).</summary>
     public List<string>? RenamedMetrics { get; set; }
 
+    /// <summary>Members added to every report (a field the API started sending).</summary>
+    public Dictionary<string, object> ExtraMembers { get; } = new(StringComparer.Ordinal);
+
     /// <summary>The key was deleted in the console: the token endpoint refuses assertions signed with it.</summary>
     public bool KeyRevoked { get; set; }
 
@@ -169,6 +172,10 @@ public sealed class FakeGa4 : IAsyncDisposable
             ["metadata"] = new Dictionary<string, string> { ["currencyCode"] = "USD", ["timeZone"] = "Etc/UTC" },
             ["kind"] = "analyticsData#runReport",
         };
+        foreach (var (name, value) in ExtraMembers)
+        {
+            answer[name] = value;
+        }
         if (rows.Count > 0)
         {
             answer["rows"] = rows.Skip(offset).Take(limit).Select(d => new Dictionary<string, object>

@@ -217,6 +217,31 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_field_the_API_started_sending_is_ignored_and_noted()
+    {
+        _ga4.ExtraMembers["samplingMetadatas"] = new[] { new Dictionary<string, string> { ["samplesReadCount"] = "1000" } };
+
+        var run = Run(days: 1);
+
+        Assert.Equal(RunStatus.Success, run.Status);
+        Assert.Contains("ignored unknown field 'samplingMetadatas'", ConnectorSetup.Notes(run), StringComparison.Ordinal);
+        Assert.Equal(3, _setup.Facts("ga4").Count);
+    }
+
+    [Fact]
+    public void An_exhausted_property_quota_is_a_quota_failure()
+    {
+        _ga4.Server.Down("report", Faults.Status(429, """{"error":{"code":429,"message":"Exhausted property tokens per day for a property.","status":"RESOURCE_EXHAUSTED"}}"""));
+
+        var run = Run(Config(retries: 1), days: 1);
+
+        Assert.Equal(RunStatus.Failed, run.Status);
+        Assert.Equal("quota", ConnectorSetup.ErrorClass(run));
+        Assert.Contains("Exhausted property tokens per day", run.ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal("quota", Assert.Single(_setup.DeadLetters()).ErrorClass);
+    }
+
+    [Fact]
     public void Garbage_instead_of_a_report_is_a_schema_failure_not_a_crash()
     {
         _ga4.Server.Enqueue("report", Faults.Garbage);

@@ -178,6 +178,11 @@ public sealed class BlockCodecTests
                 DROP TABLE dq_schema_seen;
                 DROP TABLE dq_state;
                 DROP TABLE dq_results;
+                -- Nor the connectors' and webhooks' tables, nor pipeline_runs.error_class (migration 7).
+                DROP TABLE connector_pages;
+                DROP TABLE webhook_inbox;
+                DROP TABLE dead_letters;
+                ALTER TABLE pipeline_runs DROP COLUMN error_class;
                 PRAGMA user_version = 4;
                 """;
             command.ExecuteNonQuery();
