@@ -53,12 +53,10 @@ public static class ConnectorsCommand
             }
             var yesterday = DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
             var startText = parse.GetValue(start);
-            var endText = parse.GetValue(end) ?? startText;
-            if (Day(startText, "--start") is not { } from || Day(endText, "--end") is not { } to)
+            if (Day(startText, "--start", yesterday) is not { } first || Day(parse.GetValue(end) ?? startText, "--end", yesterday) is not { } last)
             {
                 return 2;
             }
-            var (first, last) = (startText is null ? yesterday : from, endText is null ? yesterday : to);
             if (first > last)
             {
                 return CommonOptions.Fail($"--start {first:yyyy-MM-dd} is after --end {last:yyyy-MM-dd}");
@@ -187,11 +185,12 @@ public static class ConnectorsCommand
         : config.Connectors.Find(provider) is null ? $"{provider} is not configured in {config.Source}: add a connectors.{provider} section (docs/connectors.md)"
         : null;
 
-    private static DateOnly? Day(string? text, string option)
+    /// <summary>A YYYY-MM-DD option (<paramref name="fallback"/> when absent), or null after printing what is wrong.</summary>
+    private static DateOnly? Day(string? text, string option, DateOnly fallback)
     {
         if (text is null)
         {
-            return default(DateOnly);
+            return fallback;
         }
         if (!DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var day))
         {
