@@ -12,6 +12,7 @@ namespace Atalaya;
 [JsonSerializable(typeof(CollectResponse))]
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(Webhooks.WebhookResponse))]
 public sealed partial class AtalayaJson : JsonSerializerContext
 {
     /// <summary>

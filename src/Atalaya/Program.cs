@@ -30,6 +30,8 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     NotificationsCommand.Create(),
     SloCommand.Create(),
     ReportCommand.Create(),
+    ConnectorsCommand.Create(),
+    WebhooksCommand.Create(),
 };
 var parse = root.Parse(args);
 // `--help` and `--version` are answered by the parser even beside mistakes; anything else wrong is

@@ -37,6 +37,11 @@ public sealed class EnvironmentConfig
     /// <summary>The validated rules of <see cref="Alerts"/>.</summary>
     [YamlIgnore]
     public IReadOnlyList<Alerts.AlertRule> AlertRules { get; private set; } = [];
+    /// <summary>Outside providers fetched D+1 (Connectors/); none unless configured.</summary>
+    public Connectors.ConnectorsSection Connectors { get; set; } = new();
+
+    /// <summary>Providers allowed to POST /api/webhooks/{provider} (Webhooks/); none unless configured.</summary>
+    public Dictionary<string, Webhooks.WebhookSettings> Webhooks { get; set; } = [];
 
     /// <summary>The file it came from (for messages).</summary>
     [YamlIgnore]
@@ -150,16 +155,27 @@ public sealed class EnvironmentConfig
     }
 
     /// <summary>Every schedule by the name the scheduler and the messages use.</summary>
-    public IReadOnlyDictionary<string, string> Schedules => new Dictionary<string, string>(StringComparer.Ordinal)
+    public IReadOnlyDictionary<string, string> Schedules
     {
-        ["jobs.daily_batch_schedule"] = Jobs.DailyBatchSchedule,
-        ["kpi.refresh_schedule"] = Kpi.RefreshSchedule,
-        ["kpi.dq_health_schedule"] = Kpi.DqHealthSchedule,
-        ["reports.daily_schedule"] = Reports.DailySchedule,
-        ["reports.weekly_schedule"] = Reports.WeeklySchedule,
-        ["reports.monthly_schedule"] = Reports.MonthlySchedule,
-        ["retention.schedule"] = Retention.Schedule,
-    };
+        get
+        {
+            var schedules = new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                ["jobs.daily_batch_schedule"] = Jobs.DailyBatchSchedule,
+                ["kpi.refresh_schedule"] = Kpi.RefreshSchedule,
+                ["kpi.dq_health_schedule"] = Kpi.DqHealthSchedule,
+                ["reports.daily_schedule"] = Reports.DailySchedule,
+                ["reports.weekly_schedule"] = Reports.WeeklySchedule,
+                ["reports.monthly_schedule"] = Reports.MonthlySchedule,
+                ["retention.schedule"] = Retention.Schedule,
+            };
+            foreach (var (provider, settings) in Connectors.Configured())
+            {
+                schedules[$"connectors.{provider}.schedule"] = settings.Schedule;
+            }
+            return schedules;
+        }
+    }
 
     /// <summary>The default folder: <c>./config/environments</c> when it exists (a clone), else the one beside the executable.</summary>
     public static string DefaultDirectory()
@@ -238,6 +254,11 @@ public sealed class EnvironmentConfig
         Rising(problems, "quarantine", "pct", q.QuarantineWarnPct, q.QuarantineFailPct, 100);
         AlertRules = Alerts.Compile(problems);
         ValidateReports(problems);
+        Connectors.Validate(problems);
+        foreach (var (provider, webhook) in Webhooks)
+        {
+            webhook.Validate(problems, "webhooks." + provider);
+        }
         if (Retention.RawEventsMonths < 1)
         {
             problems.Add($"retention.raw_events_months: must be at least 1, got {Retention.RawEventsMonths}");

@@ -66,6 +66,7 @@ public static class JobCatalog
             Scheduled = config.Retention.Enabled,
         },
         .. Reports.ReportJobs.All(),
+        .. Connectors.ConnectorJobs.Definitions(config),
     ];
 
     public static JobDefinition? Find(EnvironmentConfig config, string name) => All(config).FirstOrDefault(j => j.Name == name);

@@ -16,7 +16,11 @@ public enum RunStatus
 /// <summary>One row of <c>pipeline_runs</c> (seed 002's run metadata).</summary>
 public sealed record PipelineRun(
     string RunId, string Job, string SourceSystem, DateTimeOffset StartTime, DateTimeOffset? EndTime, RunStatus Status,
-    long RecordsWritten, string? ErrorMessage, string Trigger, string Details);
+    long RecordsWritten, string? ErrorMessage, string Trigger, string Details)
+{
+    /// <summary>Why a connector run failed: transient, auth, quota or schema (Connectors/ErrorClass.cs); null otherwise.</summary>
+    public string? ErrorClass { get; init; }
+}
 
 /// <summary>Filters for listing runs (each optional).</summary>
 public sealed record RunFilter(string? Job = null, RunStatus? Status = null, DateOnly? From = null, DateOnly? To = null, int Limit = 100);
@@ -161,7 +165,7 @@ public static class PipelineRuns
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"""
-            SELECT run_id, job, source_system, start_time, end_time, status, records_written, error_message, trigger, details
+            SELECT run_id, job, source_system, start_time, end_time, status, records_written, error_message, trigger, details, error_class
             FROM pipeline_runs {where}
             ORDER BY start_time DESC, run_id DESC LIMIT $limit;
             """;
@@ -174,7 +178,10 @@ public static class PipelineRuns
             TryParseStatus(reader.GetString(5), out var s);
             runs.Add(new PipelineRun(reader.GetString(0), reader.GetString(1), reader.GetString(2), Parse(reader.GetString(3)),
                 reader.IsDBNull(4) ? null : Parse(reader.GetString(4)), s, reader.GetInt64(6),
-                reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetString(8), reader.GetString(9)));
+                reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetString(8), reader.GetString(9))
+            {
+                ErrorClass = reader.IsDBNull(10) ? null : reader.GetString(10),
+            });
         }
         return runs;
     }

@@ -48,6 +48,7 @@ public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, En
         results.AddRange(Consistency(profile, today));
         results.AddRange(Quarantine(connection, now));
         results.AddRange(Pipeline(connection));
+        results.AddRange(ConnectorHealth.Check(connection, config));
         return results;
     }
 

@@ -56,7 +56,7 @@ public sealed record QualityResult(string Check, string Subject, QualityStatus S
 public static class QualityResults
 {
     public static readonly IReadOnlyList<string> Checks =
-        ["freshness", "mart_freshness", "null_rate", "volume", "schema_drift", "consistency", "quarantine", "pipeline"];
+        ["freshness", "mart_freshness", "null_rate", "volume", "schema_drift", "consistency", "quarantine", "pipeline", "connector", "dead_letters"];
 
     public static void Save(SqliteConnection connection, string runId, DateTimeOffset checkedAt, IReadOnlyList<QualityResult> results)
     {

@@ -287,6 +287,67 @@ public static class Migrations
             FROM event_blocks b,
                  json_each(atalaya_decode(b.encoding, b.events)) j;
         """,
+        // 7: connectors and inbound webhooks (Connectors/, Webhooks/). Raw provider pages and webhook
+        // bodies are kept append-only so that reprocessing never fetches again; dead letters are the
+        // failed days and payloads, open until a replay resolves them; runs record their error class.
+        """
+        ALTER TABLE pipeline_runs ADD COLUMN error_class TEXT CHECK (error_class IN ('transient', 'auth', 'quota', 'schema'));
+
+        -- One row per page a provider answered (error answers too), as received. Credentials are
+        -- never part of request (they travel in headers) and token answers are not kept.
+        CREATE TABLE connector_pages (
+            page_id      INTEGER PRIMARY KEY,
+            run_id       TEXT NOT NULL,
+            provider     TEXT NOT NULL,             -- ga4, meta_ads, app_store
+            account      TEXT NOT NULL,             -- GA4 property, Meta ad account, App Store vendor number
+            from_day     TEXT NOT NULL,             -- the UTC days the request asked for
+            to_day       TEXT NOT NULL,
+            page_no      INTEGER NOT NULL,
+            fetched_at   TEXT NOT NULL,             -- ISO 8601 UTC
+            http_status  INTEGER NOT NULL,
+            request      TEXT NOT NULL,             -- method and path with query
+            content_type TEXT,
+            body         BLOB NOT NULL
+        );
+        CREATE INDEX connector_pages_by_unit ON connector_pages (provider, account, run_id, page_no);
+        CREATE TRIGGER connector_pages_no_update BEFORE UPDATE ON connector_pages
+            BEGIN SELECT RAISE(ABORT, 'raw connector pages are append-only'); END;
+        CREATE TRIGGER connector_pages_no_delete BEFORE DELETE ON connector_pages
+            BEGIN SELECT RAISE(ABORT, 'raw connector pages are append-only'); END;
+
+        -- Signed webhook bodies, stored before the answer; a signature is accepted once.
+        CREATE TABLE webhook_inbox (
+            id           INTEGER PRIMARY KEY,
+            provider     TEXT NOT NULL,
+            received_at  TEXT NOT NULL,             -- ISO 8601 UTC
+            signed_at    INTEGER NOT NULL,          -- unix seconds of the signature
+            signature    TEXT NOT NULL,
+            body         BLOB NOT NULL,
+            status       TEXT NOT NULL CHECK (status IN ('stored', 'mapped', 'dead')),
+            events       INTEGER NOT NULL DEFAULT 0, -- catalog events the body became
+            UNIQUE (provider, signature)
+        );
+        CREATE TRIGGER webhook_inbox_keep_body BEFORE UPDATE OF provider, received_at, signed_at, signature, body ON webhook_inbox
+            BEGIN SELECT RAISE(ABORT, 'webhook bodies are append-only'); END;
+        CREATE TRIGGER webhook_inbox_no_delete BEFORE DELETE ON webhook_inbox
+            BEGIN SELECT RAISE(ABORT, 'webhook bodies are append-only'); END;
+
+        CREATE TABLE dead_letters (
+            id           INTEGER PRIMARY KEY,
+            kind         TEXT NOT NULL CHECK (kind IN ('connector', 'webhook')),
+            provider     TEXT NOT NULL,
+            account      TEXT NOT NULL DEFAULT '',  -- connector: the account; webhook: ''
+            day          TEXT,                      -- connector: the day that was not written
+            run_id       TEXT,                      -- connector: the run whose pages are kept
+            webhook_id   INTEGER,                   -- webhook: webhook_inbox.id
+            error_class  TEXT NOT NULL,             -- transient, auth, quota, schema, mapping
+            reason       TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            resolved_at  TEXT,
+            resolved_by  TEXT                       -- the run or replay that resolved it
+        );
+        CREATE INDEX dead_letters_open ON dead_letters (kind, provider, resolved_at);
+        """,
         // Reports (Reports/ReportStore.cs): one row per stored report file under reports/; the id is
         // fixed by kind, period, scope and language, so a rerun replaces its row. IF NOT EXISTS: a
         // folder rewound to an older schema version (tests of upgrades) still has the table.

@@ -127,11 +127,11 @@ public static class JobsCommand
                 Console.WriteLine("No runs recorded" + (parse.GetValue(job) is { } j ? $" for {j}" : "") + ".");
                 return 0;
             }
-            TextTable.Print(["run_id", "job", "source_system", "start_time", "end_time", "status", "records_written", "error_message"],
+            TextTable.Print(["run_id", "job", "source_system", "start_time", "end_time", "status", "records_written", "error_class", "error_message"],
                 runs.Select(run => new[]
                 {
                     run.RunId, run.Job, run.SourceSystem, PipelineRuns.Iso(run.StartTime), run.EndTime is { } end ? PipelineRuns.Iso(end) : "-",
-                    PipelineRuns.StatusName(run.Status), run.RecordsWritten.ToString(System.Globalization.CultureInfo.InvariantCulture), run.ErrorMessage ?? "",
+                    PipelineRuns.StatusName(run.Status), run.RecordsWritten.ToString(System.Globalization.CultureInfo.InvariantCulture), run.ErrorClass ?? "", run.ErrorMessage ?? "",
                 }));
             return 0;
         });

@@ -9,6 +9,7 @@ using Atalaya.Metrics;
 using Atalaya.Quality;
 using Atalaya.Slo;
 using Atalaya.Reports;
+using Atalaya.Webhooks;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
@@ -93,6 +94,7 @@ public static class HubHost
         app.MapMetrics();
         app.MapSlo();
         app.MapReports();
+        app.MapWebhooks();
         app.MapOpenApi();
         app.MapDashboard();
         return app;

@@ -139,6 +139,14 @@ public static class JobEndpoints
         }
         w.WriteString("status", PipelineRuns.StatusName(run.Status));
         w.WriteNumber("records_written", run.RecordsWritten);
+        if (run.ErrorClass is { } errorClass)
+        {
+            w.WriteString("error_class", errorClass);
+        }
+        else
+        {
+            w.WriteNull("error_class");
+        }
         if (run.ErrorMessage is { } error)
         {
             w.WriteString("error_message", error);

@@ -65,6 +65,10 @@ public static class KpiEndpoints
 
     private static ReadAnswer Query(ReadContext r)
     {
+        if (Connectors.MarketingQuery.Requested(r))
+        {
+            return Connectors.MarketingQuery.Answer(r);
+        }
         var (hub, p) = (r.Hub, r.Parameters);
         var (start, end) = p.Dates();
         var query = new KpiQuery(p.Metrics(), start, end, p.Aggregate(), p.TimeZone, p.Filter(), p.GroupBy(), r.Scope, p.Int("limit", 1, 100_000, 1000));

@@ -50,7 +50,9 @@ public sealed class KeySeparationTests
             foreach (var operation in path.Value.EnumerateObject())
             {
                 var method = new HttpMethod(operation.Name.ToUpperInvariant());
-                var collector = method == HttpMethod.Post && (path.Name == "/api/events" || path.Name.StartsWith("/v1/", StringComparison.Ordinal));
+                // Provider webhooks take no token at all: their HMAC signature is the credential (Webhooks/WebhookTests).
+                var collector = method == HttpMethod.Post && (path.Name == "/api/events" || path.Name.StartsWith("/v1/", StringComparison.Ordinal)
+                    || path.Name.StartsWith("/api/webhooks/", StringComparison.Ordinal));
                 if (!collector && path.Name is not ("/healthz" or "/readyz"))
                 {
                     calls.Add((method, path.Name.Replace("{id}", "tok_000000000000", StringComparison.Ordinal)));

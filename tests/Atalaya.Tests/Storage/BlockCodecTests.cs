@@ -187,6 +187,11 @@ public sealed class BlockCodecTests
                 ALTER TABLE customer_metrics DROP COLUMN customers;
                 ALTER TABLE customer_metrics DROP COLUMN repeat_customer_rate;
                 ALTER TABLE customer_metrics DROP COLUMN customer_churn_rate;
+                -- Nor the connectors' and webhooks' tables, nor pipeline_runs.error_class (migration 7).
+                DROP TABLE connector_pages;
+                DROP TABLE webhook_inbox;
+                DROP TABLE dead_letters;
+                ALTER TABLE pipeline_runs DROP COLUMN error_class;
                 PRAGMA user_version = 4;
                 """;
             command.ExecuteNonQuery();

@@ -26,7 +26,7 @@ public static class MartVersions
             var facts = mart == "fact_kpi_daily";
             using var command = connection.CreateCommand();
             command.CommandText = facts
-                ? "SELECT metric || '=' || kpi_version, min(date), max(date) FROM fact_kpi_daily GROUP BY metric, kpi_version;"
+                ? $"SELECT metric || '=' || kpi_version, min(date), max(date) FROM fact_kpi_daily WHERE source_system NOT IN ({Connectors.ConnectorSources.SqlList}) GROUP BY metric, kpi_version;"
                 : $"SELECT kpi_versions, min(date), max(date) FROM {mart} GROUP BY kpi_versions;";
             using var reader = command.ExecuteReader();
             while (reader.Read())

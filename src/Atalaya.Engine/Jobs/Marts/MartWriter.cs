@@ -86,6 +86,11 @@ public static class MartWriter
     public static string Where(SqliteCommand command, MartTable table, DateOnly from, DateOnly to, DimensionFilter filter)
     {
         var conditions = new List<string> { "date >= $from", "date <= $to" };
+        if (table.Name == "fact_kpi_daily")
+        {
+            // Rows the connectors fetched from outside providers are theirs; the marts never rebuild or delete them.
+            conditions.Add($"source_system NOT IN ({Connectors.ConnectorSources.SqlList})");
+        }
         command.Parameters.AddWithValue("$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         command.Parameters.AddWithValue("$to", to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         var n = 0;

@@ -30,7 +30,7 @@ export function viewFor(me) {
     case 'analyst':
       return {
         title: 'Platform overview', cards: PLATFORM_CARDS, dimensions: ['country', 'source', 'platform', 'category'],
-        panels: [trend(), breakdown('country'), breakdown('source'), newStoresAndUsers(), runs(), quality()],
+        panels: [trend(), breakdown('country'), breakdown('source'), marketing(), newStoresAndUsers(), runs(), quality()],
       };
     case 'country_ops_lead': {
       const several = me.countries.length > 1;
@@ -241,6 +241,36 @@ function breakdown(dimension, metrics) {
         { key: dimension, label },
         ...shown.map(m => ({ key: m, label: defs[m]?.name ?? m, numeric: true, format: v => formatValue(v, defs[m]?.unit) })),
       ], list, { caption: `${label} breakdown`, rowKey: r => r[dimension], initialSort: { key: first, direction: 'descending' } }));
+    },
+  };
+}
+
+/**
+ * Ad spend, installs, cost per install and ROAS per source, from the connectors' daily rows
+ * (docs/connectors.md). Ad accounts have no country or platform, so only the range applies.
+ */
+function marketing() {
+  const shown = ['ad_spend', 'installs', 'cpi', 'roas'];
+  const columns = { ad_spend: ['Ad spend', 'currency'], installs: ['Installs', 'count'], cpi: ['Cost per install', 'currency'], roas: ['ROAS', 'ratio'] };
+  return {
+    id: 'marketing', title: 'Marketing by source',
+    load: ({ filters, signal }) => api('/api/kpi/query',
+      { metric: shown.join(','), aggregate: 'total', group_by: 'source', start_date: filters.start, end_date: filters.end ?? undefined }, { signal }),
+    isEmpty: answer => allZero(answer.data),
+    render(body, answer) {
+      const rows = new Map();
+      for (const r of answer.data) {
+        if (!rows.has(r.source)) rows.set(r.source, { source: r.source });
+        rows.get(r.source)[r.metric] = r.value;
+      }
+      const list = [...rows.values()];
+      const node = chartNode('Ad spend by source');
+      body.append(node);
+      barChart(node, list.map(r => r.source), [{ name: 'Ad spend', unit: 'currency', values: list.map(r => r.ad_spend) }], { labels: v => v });
+      body.append(sortableTable([
+        { key: 'source', label: 'Source' },
+        ...shown.map(m => ({ key: m, label: columns[m][0], numeric: true, format: v => formatValue(v, columns[m][1]) })),
+      ], list, { caption: 'Marketing by source', rowKey: r => r.source, initialSort: { key: 'ad_spend', direction: 'descending' } }));
     },
   };
 }

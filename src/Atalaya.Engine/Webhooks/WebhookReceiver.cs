@@ -1,0 +1,162 @@
+using Atalaya.Engine.Collect;
+using Atalaya.Engine.Config;
+using Atalaya.Engine.Connectors;
+using Atalaya.Engine.Jobs;
+
+namespace Atalaya.Engine.Webhooks;
+
+/// <summary>How a webhook request ended: the HTTP status to answer and what to say.</summary>
+public sealed record WebhookOutcome(int Status, string Message, long? Id = null, string? State = null, int Events = 0);
+
+/// <summary>
+/// Inbound provider webhooks, in steps: the provider must be configured → the signature header
+/// must parse → its timestamp must be within the tolerance → the HMAC must match → the body is
+/// stored in webhook_inbox and committed (a signature already stored is a replay and is refused)
+/// → only then mapped to catalog events and put through the collector's validation and dedupe.
+/// Once stored the answer is 2xx whatever the mapping does: a payload that cannot be mapped or is
+/// rejected by the catalog becomes a dead letter for <c>atalaya webhooks replay</c>, since asking
+/// the provider to resend the same payload would not help.
+/// </summary>
+public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvider time)
+{
+    /// <summary>Bodies above this are refused (413): provider events are a few KiB.</summary>
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public static string SourceSystem(string provider) => "webhook_" + provider;
+
+    public async Task<WebhookOutcome> ReceiveAsync(string provider, string? signatureHeader, byte[] body, CancellationToken cancellationToken = default)
+    {
+        if (!config.Webhooks.TryGetValue(provider, out var settings))
+        {
+            return new WebhookOutcome(404, config.Webhooks.Count == 0
+                ? $"no webhook provider '{provider}': none is configured (webhooks: in the environment file)"
+                : $"no webhook provider '{provider}'; configured: {string.Join(", ", config.Webhooks.Keys.Order(StringComparer.Ordinal))}");
+        }
+        if (body.Length > MaxBodyBytes)
+        {
+            return new WebhookOutcome(413, $"the body is {body.Length} bytes; at most {MaxBodyBytes} are accepted");
+        }
+        var secret = Environment.GetEnvironmentVariable(settings.SecretEnv);
+        if (string.IsNullOrEmpty(secret))
+        {
+            // The hub's configuration, not the request, is wrong: the provider should retry later.
+            return new WebhookOutcome(503, $"the hub has no signing secret for '{provider}' (the environment variable {settings.SecretEnv} is not set); try again later");
+        }
+        if (WebhookSignature.Parse(signatureHeader) is not { } signature)
+        {
+            return new WebhookOutcome(400, $"the {settings.SignatureHeader} header is missing or not of the form t=UNIX_SECONDS,v1=HEX_HMAC_SHA256");
+        }
+        var now = time.GetUtcNow();
+        var skew = now.ToUnixTimeSeconds() - signature.Timestamp;
+        if (Math.Abs(skew) > settings.ToleranceSeconds)
+        {
+            return new WebhookOutcome(400, $"the signature's timestamp is {Math.Abs(skew)} s {(skew > 0 ? "old" : "in the future")}; at most {settings.ToleranceSeconds} s are accepted (replays are refused)");
+        }
+        if (!WebhookSignature.Matches(secret, signature.Timestamp, body, signature.Signatures))
+        {
+            return new WebhookOutcome(401, $"the signature does not match the body: sign t.body with HMAC-SHA256 and the shared secret ({settings.SecretEnv})");
+        }
+        var id = Store(provider, signature.Timestamp, signatureHeader!, body, now);
+        if (id is null)
+        {
+            return new WebhookOutcome(409, "replay refused: a request with this signature was already received");
+        }
+        return await ProcessAsync(provider, settings, id.Value, body, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Maps a stored body and ingests its events; a failure becomes a dead letter. Used by replays too.</summary>
+    public async Task<WebhookOutcome> ProcessAsync(string provider, WebhookSettings settings, long id, byte[] body, CancellationToken cancellationToken = default)
+    {
+        string failure;
+        try
+        {
+            var events = WebhookMapper.Map(settings.Mapping, provider, body);
+            var result = await hub.Pipeline.IngestNativeAsync(events, ndjson: false, SourceSystem(provider), cancellationToken).ConfigureAwait(false);
+            if (result.Rejected.Count == 0)
+            {
+                SetState(id, "mapped", result.Accepted);
+                return new WebhookOutcome(200, result.Accepted > 0 ? "stored" : "already stored (a resend of the same event)", id, "mapped", result.Accepted);
+            }
+            failure = "rejected by the catalog: " + string.Join("; ", result.Rejected.SelectMany(r => r.Errors));
+        }
+        catch (Exception e) when (e is WebhookMappingException or MalformedBodyException)
+        {
+            failure = "mapping failed: " + e.Message;
+        }
+        SetState(id, "dead", 0);
+        using (var connection = hub.Database.Connect())
+        {
+            ConnectorStore.AddDeadLetter(connection, "webhook", provider, "", null, null, id, "mapping", failure, time.GetUtcNow());
+        }
+        return new WebhookOutcome(202, $"stored, but not mapped ({failure}); kept as a dead letter for `atalaya webhooks replay`", id, "dead");
+    }
+
+    /// <summary>Reprocesses open webhook dead letters (one when <paramref name="deadLetterId"/> is set); returns them with their new outcome.</summary>
+    public async Task<IReadOnlyList<(DeadLetter Letter, WebhookOutcome Outcome)>> ReplayAsync(long? deadLetterId, CancellationToken cancellationToken = default)
+    {
+        List<DeadLetter> letters;
+        using (var connection = hub.Database.Connect())
+        {
+            letters = [.. ConnectorStore.DeadLetters(connection, "webhook").Where(l => deadLetterId is null || l.Id == deadLetterId)];
+        }
+        var results = new List<(DeadLetter, WebhookOutcome)>();
+        foreach (var letter in letters)
+        {
+            if (!config.Webhooks.TryGetValue(letter.Provider, out var settings) || letter.WebhookId is not { } id)
+            {
+                results.Add((letter, new WebhookOutcome(404, $"the provider '{letter.Provider}' is no longer configured")));
+                continue;
+            }
+            var outcome = await ProcessAsync(letter.Provider, settings, id, Body(id), cancellationToken).ConfigureAwait(false);
+            using var connection = hub.Database.Connect();
+            if (outcome.State != "dead")
+            {
+                ConnectorStore.Resolve(connection, letter.Id, "replay", time.GetUtcNow());
+            }
+            else
+            {
+                // The new failure was recorded as its own dead letter; this one is superseded by it.
+                ConnectorStore.Resolve(connection, letter.Id, "replay (failed again, see the newer dead letter)", time.GetUtcNow());
+            }
+            results.Add((letter, outcome));
+        }
+        return results;
+    }
+
+    /// <summary>Inserts and commits the body; null when the signature was already stored (a replay).</summary>
+    private long? Store(string provider, long signedAt, string signature, byte[] body, DateTimeOffset now)
+    {
+        using var connection = hub.Database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO webhook_inbox (provider, received_at, signed_at, signature, body, status) VALUES ($provider, $at, $signed, $signature, $body, 'stored')
+            ON CONFLICT (provider, signature) DO NOTHING RETURNING id;
+            """;
+        command.Parameters.AddWithValue("$provider", provider);
+        command.Parameters.AddWithValue("$at", PipelineRuns.Iso(now));
+        command.Parameters.AddWithValue("$signed", signedAt);
+        command.Parameters.AddWithValue("$signature", signature);
+        command.Parameters.AddWithValue("$body", body);
+        return command.ExecuteScalar() is long id ? id : null;
+    }
+
+    private void SetState(long id, string state, int events)
+    {
+        using var connection = hub.Database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE webhook_inbox SET status = $status, events = $events WHERE id = $id;";
+        command.Parameters.AddWithValue("$status", state);
+        command.Parameters.AddWithValue("$events", events);
+        command.Parameters.AddWithValue("$id", id);
+        command.ExecuteNonQuery();
+    }
+
+    private byte[] Body(long id)
+    {
+        using var connection = hub.Database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT body FROM webhook_inbox WHERE id = $id;";
+        command.Parameters.AddWithValue("$id", id);
+        return (byte[])command.ExecuteScalar()!;
+    }
+}

@@ -1,0 +1,49 @@
+using Atalaya.Collect;
+using Atalaya.Engine.Webhooks;
+using Atalaya.Hosting;
+
+namespace Atalaya.Webhooks;
+
+/// <summary>The answer to a provider's webhook: where the body was stored and what it became.</summary>
+/// <param name="Success">True once the body is stored (even when it could not be mapped: it is then a dead letter).</param>
+/// <param name="Id">The webhook_inbox id of the stored body.</param>
+/// <param name="Status">mapped (catalog events stored) or dead (kept as a dead letter).</param>
+/// <param name="Events">Catalog events stored from it (0 for a resend of events already stored).</param>
+/// <param name="Message">What happened, in words.</param>
+public sealed record WebhookResponse(bool Success, long Id, string Status, int Events, string Message);
+
+/// <summary>
+/// <c>POST /api/webhooks/{provider}</c>: provider events (payments, order status) signed with
+/// HMAC-SHA256. No token: the signature is the provider's credential. The engine's
+/// <see cref="WebhookReceiver"/> checks, stores durably, then maps; this only reads the body and
+/// words the answer.
+/// </summary>
+public static class WebhookEndpoints
+{
+    public static IEndpointRouteBuilder MapWebhooks(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/api/webhooks/{provider}", async (string provider, HttpContext context, HubState state, ServeOptions options, CancellationToken cancellationToken) =>
+        {
+            try
+            {
+                var hub = state.Require();
+                var header = options.Config.Webhooks.TryGetValue(provider, out var settings)
+                    ? context.Request.Headers[settings.SignatureHeader].ToString() : null;
+                using var body = await RequestBody.ReadAsync(context.Request, WebhookReceiver.MaxBodyBytes, cancellationToken);
+                var outcome = await new WebhookReceiver(hub, options.Config, hub.Kpis.Time).ReceiveAsync(provider, header, body.Memory.ToArray(), cancellationToken);
+                return outcome.Id is { } id
+                    ? Results.Json(new WebhookResponse(true, id, outcome.State!, outcome.Events, outcome.Message), AtalayaJson.Web.WebhookResponse, statusCode: outcome.Status)
+                    : Results.Json(new ErrorResponse(false, outcome.Message), AtalayaJson.Web.ErrorResponse, statusCode: outcome.Status);
+            }
+            catch (BodyException e)
+            {
+                return Results.Json(new ErrorResponse(false, e.Message), AtalayaJson.Web.ErrorResponse, statusCode: e.StatusCode);
+            }
+        })
+        .WithSummary("Receives a provider's signed webhook (payments, order status).")
+        .WithDescription("The header named by webhooks.PROVIDER.signature_header carries t=UNIX,v1=HEX where HEX is HMAC-SHA256(secret, \"t.body\"). "
+            + "Answers 200 once stored and mapped to catalog events, 202 when stored but kept as a dead letter, 400 for a missing or stale signature, "
+            + "401 for a wrong one, 404 for an unknown provider, 409 for a replayed signature, 413 for a body over 1 MiB.");
+        return app;
+    }
+}
