@@ -31,6 +31,8 @@ public sealed class EnvironmentConfig
 
     public QualitySection Quality { get; set; } = new();
 
+    public RecommendationsSection Recommendations { get; set; } = new();
+
     /// <summary>The file it came from (for messages).</summary>
     [YamlIgnore]
     public string Source { get; private set; } = "";
@@ -109,6 +111,16 @@ public sealed class EnvironmentConfig
         /// <summary>Percent of the events received over the last 24 h that were rejected into quarantine.</summary>
         public double QuarantineWarnPct { get; set; } = 1;
         public double QuarantineFailPct { get; set; } = 5;
+    }
+
+    /// <summary>Which products a storefront's recommendations may show (docs/recommendations.md).</summary>
+    public sealed class RecommendationsSection
+    {
+        /// <summary><c>store</c> (the default): only the product's own store; <c>marketplace</c>: every store of its country.</summary>
+        public string Scope { get; set; } = "store";
+
+        [YamlIgnore]
+        public bool Marketplace => Scope == "marketplace";
     }
 
     /// <summary>Every schedule by the name the scheduler and the messages use.</summary>
@@ -198,6 +210,10 @@ public sealed class EnvironmentConfig
         Rising(problems, "volume_z", "", q.VolumeZWarn, q.VolumeZFail, double.MaxValue);
         Rising(problems, "consistency", "pct", q.ConsistencyWarnPct, q.ConsistencyFailPct, 100);
         Rising(problems, "quarantine", "pct", q.QuarantineWarnPct, q.QuarantineFailPct, 100);
+        if (Recommendations.Scope is not ("store" or "marketplace"))
+        {
+            problems.Add($"recommendations.scope: must be store or marketplace, got '{Recommendations.Scope}'");
+        }
         if (Retention.RawEventsMonths < 1)
         {
             problems.Add($"retention.raw_events_months: must be at least 1, got {Retention.RawEventsMonths}");

@@ -5,6 +5,7 @@ using Atalaya.Health;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
 using Atalaya.Quality;
+using Atalaya.Recommendations;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
@@ -55,6 +56,7 @@ public static class HubHost
         builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));
         builder.Services.AddHostedService<HubLoader>();
         builder.Services.AddSingleton<JobService>();
+        builder.Services.AddHostedService<RecommendationLoader>();
         if (options.RunScheduler)
         {
             builder.Services.AddHostedService<JobScheduler>();
@@ -76,6 +78,7 @@ public static class HubHost
         app.MapAccess();
         app.MapJobs();
         app.MapQuality();
+        app.MapRecommendations();
         app.MapOpenApi();
         app.MapDashboard();
         return app;
