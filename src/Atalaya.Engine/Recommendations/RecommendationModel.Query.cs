@@ -153,7 +153,7 @@ public sealed partial class RecommendationModel
         }
         var top = candidates.Max(c => _products[c].Popularity);
         return [.. candidates
-            .OrderByDescending(c => string.Equals(_products[c].Category, product.Category, StringComparison.Ordinal))
+            .OrderByDescending(c => product.Category is not null && string.Equals(_products[c].Category, product.Category, StringComparison.Ordinal))
             .ThenByDescending(c => _products[c].Popularity)
             .ThenBy(c => _products[c].Id, StringComparer.Ordinal)
             .Select(c => (c, _products[c].Popularity / top))];
