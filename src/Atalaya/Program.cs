@@ -13,5 +13,6 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     JobsCommand.Runs(),
     QualityCommand.Create(),
     BackfillCommand.Create(),
+    RecommendationsCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -99,7 +99,7 @@ public sealed partial class RecommendationModel
                 }
                 break;
             case RecommendationKind.ForYou:
-                ForYou(request, now, scores, neighbours);
+                ForYou(p, request, now, scores, neighbours);
                 break;
             default:
                 return Popular(p, request.Marketplace, country, allowed);
@@ -110,11 +110,16 @@ public sealed partial class RecommendationModel
             .ThenBy(s => _products[s.Key].Id, StringComparer.Ordinal)];
     }
 
-    /// <summary>Each recent view of the person adds its neighbours' similarities, weighted by the view's age.</summary>
-    private void ForYou(RecommendationRequest request, DateTimeOffset now, Dictionary<int, double> scores, List<Neighbour> neighbours)
+    /// <summary>
+    /// The page being looked at counts as a view made now; each recent view of the person adds
+    /// itself (people come back to what they looked at) and its neighbours' similarities, all
+    /// weighted by the view's age. A person the model does not know gets nothing (popular fills in).
+    /// </summary>
+    private void ForYou(int p, RecommendationRequest request, DateTimeOffset now, Dictionary<int, double> scores, List<Neighbour> neighbours)
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var halfLifeMs = ForYouHalfLife.TotalMilliseconds;
+        var views = new List<(int Product, double Weight)>();
         foreach (var key in new[] { request.UserId is { } u ? UserKey(u) : null, request.AnonymousId is { } a ? AnonymousKey(a) : null })
         {
             if (key is null || !_people.TryGetValue(key, out var person))
@@ -123,14 +128,23 @@ public sealed partial class RecommendationModel
             }
             for (var i = 0; i < person.Count; i++)
             {
-                var weight = Math.Pow(0.5, Math.Max(0, nowMs - person.AtMs[i]) / halfLifeMs);
-                foreach (var table in new[] { _viewed, _bought })
+                views.Add((person.Products[i], Math.Pow(0.5, Math.Max(0, nowMs - person.AtMs[i]) / halfLifeMs)));
+            }
+        }
+        if (views.Count == 0)
+        {
+            return;
+        }
+        views.Add((p, 1));
+        foreach (var (product, weight) in views)
+        {
+            scores[product] = scores.GetValueOrDefault(product) + weight;
+            foreach (var table in new[] { _viewed, _bought })
+            {
+                table.NeighboursOf(product, MinimumCount, neighbours);
+                foreach (var n in neighbours)
                 {
-                    table.NeighboursOf(person.Products[i], MinimumCount, neighbours);
-                    foreach (var n in neighbours)
-                    {
-                        scores[n.Product] = scores.GetValueOrDefault(n.Product) + (weight * n.Cosine);
-                    }
+                    scores[n.Product] = scores.GetValueOrDefault(n.Product) + (weight * n.Cosine);
                 }
             }
         }
