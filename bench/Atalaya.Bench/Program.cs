@@ -19,6 +19,11 @@ if (args.Length > 0 && args[0] == "delays")
     return await Atalaya.Bench.Delays.DelayBenchmark.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "recs")
+{
+    return await Atalaya.Bench.Recommendations.RecommendationBenchmark.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);
@@ -32,6 +37,7 @@ if (options is null)
                dotnet run -c Release --project bench/Atalaya.Bench -- query [options]   (query --help for its options)
                dotnet run -c Release --project bench/Atalaya.Bench -- stages [--events N] [--batch N] [--out FILE]
                dotnet run -c Release --project bench/Atalaya.Bench -- delays [--trials N] [--out FILE]
+               dotnet run -c Release --project bench/Atalaya.Bench -- recs [--days N] [--sessions-per-day N] [--scale K] [--calls N] [--out FILE]
 
           --events N          events to send (default 2000000)
           --batch N           events per request (default 5000)

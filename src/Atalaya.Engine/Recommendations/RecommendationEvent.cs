@@ -110,6 +110,27 @@ public sealed class RecommendationEvent
         return typeSeen && Type != RecommendationEventType.Other && TimestampMs != 0;
     }
 
+    /// <summary>Whether the event is of a type the model reads: a look at its <c>event_type</c> only (the writer thread's filter).</summary>
+    public static bool IsRead(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return false;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isType = reader.ValueTextEquals("event_type"u8);
+            reader.Read();
+            if (isType)
+            {
+                return TypeOf(ref reader) != RecommendationEventType.Other;
+            }
+            reader.Skip();
+        }
+        return false;
+    }
+
     private void Clear()
     {
         Type = RecommendationEventType.Other;

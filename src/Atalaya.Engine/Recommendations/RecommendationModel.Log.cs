@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Text.Json;
+using System.Threading.Channels;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -8,13 +10,18 @@ namespace Atalaya.Engine.Recommendations;
 /// How the model keeps up with the event log. <see cref="Follow"/> hooks the commit callback
 /// (after the KPI engine's) but stays dormant, so CLI commands that open a hub pay nothing.
 /// <see cref="Start"/> (the server's loader) fixes a watermark W, the last stored sequence number,
-/// in the same critical section that wakes the follower: from then on the follower applies events
-/// after W as they commit and the loader reads the stored blocks up to W, each block under the lock
-/// so ingestion never waits for the whole history. Every event is applied exactly once either way.
+/// in the same critical section that wakes the follower: from then on the follower takes the events
+/// after W as they commit and the loader reads the stored blocks up to W, so every event is applied
+/// exactly once. The writer thread only copies the events the model reads into one buffer per
+/// commit; a consumer task applies them, so acknowledgements never wait for the model (it trails
+/// the log by the time of one apply; <see cref="FlushAsync"/> waits for it).
 /// </summary>
 public sealed partial class RecommendationModel
 {
+    private readonly Lock _feedGate = new();
     private long _watermark = long.MaxValue;
+    private Channel<object>? _feed;
+    private Task? _consumer;
     private readonly TaskCompletionSource _loaded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Completes when the stored history has been read (<see cref="Start"/>).</summary>
@@ -22,10 +29,10 @@ public sealed partial class RecommendationModel
 
     public bool IsLoaded => _loaded.Task.IsCompletedSuccessfully;
 
-    /// <summary>Stored events the follower could not read (it never throws on the commit path).</summary>
+    /// <summary>Stored events the model could not read (it never throws on the commit path).</summary>
     public long Unreadable { get; private set; }
 
-    /// <summary>Feeds every commit of <paramref name="log"/> after the KPI engine's callback, once started.</summary>
+    /// <summary>Hands every commit of <paramref name="log"/> to the model after the KPI engine's callback, once started.</summary>
     public void Follow(EventLog log)
     {
         var before = log.Committed;
@@ -36,26 +43,108 @@ public sealed partial class RecommendationModel
         };
     }
 
+    /// <summary>On the writer thread: copies the kept events after the watermark that the model reads into one JSON array.</summary>
     private void OnCommitted(IReadOnlyList<CommittedBatch> batches)
     {
-        lock (_gate)
+        Channel<object>? feed;
+        long watermark;
+        lock (_feedGate)
         {
-            foreach (var committed in batches)
+            (feed, watermark) = (_feed, _watermark);
+        }
+        if (feed is null)
+        {
+            return;
+        }
+        byte[]? buffer = null;
+        var length = 0;
+        foreach (var committed in batches)
+        {
+            var seq = committed.FirstSeq;
+            var events = committed.Batch.Events;
+            for (var i = 0; i < events.Length; i++)
             {
-                var seq = committed.FirstSeq;
-                var events = committed.Batch.Events;
-                for (var i = 0; i < events.Length; i++)
+                if (!committed.Kept[i] || seq++ <= watermark)
                 {
-                    if (!committed.Kept[i])
-                    {
-                        continue;
-                    }
-                    if (seq++ > _watermark)
-                    {
-                        ApplySafely(committed.Batch.Json(events[i]));
-                    }
+                    continue;
                 }
+                var json = committed.Batch.Json(events[i]);
+                if (!RecommendationEvent.IsRead(json))
+                {
+                    continue;
+                }
+                if (buffer is null || length + json.Length + 2 > buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(Math.Max(64 * 1024, (length + json.Length + 2) * 2));
+                    if (buffer is not null)
+                    {
+                        buffer.AsSpan(0, length).CopyTo(larger);
+                        ArrayPool<byte>.Shared.Return(buffer);
+                    }
+                    buffer = larger;
+                }
+                buffer[length] = (byte)(length == 0 ? '[' : ',');
+                length++;
+                json.CopyTo(buffer.AsSpan(length));
+                length += json.Length;
             }
+        }
+        if (buffer is not null)
+        {
+            buffer[length++] = (byte)']';
+            if (!feed.Writer.TryWrite(new Chunk(buffer, length)))
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+    }
+
+    private sealed record Chunk(byte[] Buffer, int Length);
+
+    private async Task ConsumeAsync(ChannelReader<object> reader)
+    {
+        await foreach (var item in reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            if (item is Chunk chunk)
+            {
+                lock (_gate)
+                {
+                    ApplyBlock(chunk.Buffer.AsSpan(0, chunk.Length));
+                }
+                ArrayPool<byte>.Shared.Return(chunk.Buffer);
+            }
+            else if (item is TaskCompletionSource flushed)
+            {
+                flushed.TrySetResult();
+            }
+        }
+    }
+
+    /// <summary>Completes once every event committed before the call has been applied (immediately when the model is not started).</summary>
+    public Task FlushAsync()
+    {
+        Channel<object>? feed;
+        lock (_feedGate)
+        {
+            feed = _feed;
+        }
+        var flushed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        return feed is not null && feed.Writer.TryWrite(flushed) ? flushed.Task : Task.CompletedTask;
+    }
+
+    /// <summary>Stops following the log (the server's shutdown); what was handed over is applied first.</summary>
+    public async Task StopAsync()
+    {
+        Channel<object>? feed;
+        lock (_feedGate)
+        {
+            feed = _feed;
+            _feed = null;
+        }
+        if (feed is not null)
+        {
+            feed.Writer.TryComplete();
+            await _consumer!.ConfigureAwait(false);
         }
     }
 
@@ -72,13 +161,14 @@ public sealed partial class RecommendationModel
     }
 
     /// <summary>
-    /// Reads the stored history (the blocks whose newest event is within <paramref name="horizon"/>
-    /// of the newest stored event) and wakes the follower. Returns the events read.
+    /// Wakes the follower and reads the stored history (the blocks whose newest event is within
+    /// <paramref name="horizon"/> of the newest stored event). Returns the events read.
     /// </summary>
     public long Start(SqliteConnection connection, TimeSpan horizon, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(connection);
         long watermark, newest;
-        lock (_gate)
+        lock (_feedGate)
         {
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT coalesce(max(first_seq + event_count - 1), 0), coalesce(max(max_timestamp), 0) FROM event_blocks;";
@@ -88,10 +178,15 @@ public sealed partial class RecommendationModel
                 watermark = reader.GetInt64(0);
                 newest = reader.GetInt64(1);
             }
+            lock (_gate)
+            {
+                // Live events interleave with the history while it loads: pruning by the newest
+                // timestamp would close sessions whose later views are still to be read.
+                _pruning = false;
+            }
             _watermark = watermark;
-            // Live events interleave with the history while it loads: pruning by the newest
-            // timestamp would close sessions whose later views are still to be read.
-            _pruning = false;
+            _feed = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+            _consumer = Task.Run(() => ConsumeAsync(_feed.Reader), CancellationToken.None);
         }
         long read = 0;
         try
@@ -127,7 +222,7 @@ public sealed partial class RecommendationModel
         return read;
     }
 
-    /// <summary>Applies every event of a stored block (a JSON array); the caller holds the lock.</summary>
+    /// <summary>Applies every event of a JSON array of events; the caller holds the lock.</summary>
     private void ApplyBlock(ReadOnlySpan<byte> array)
     {
         var reader = new Utf8JsonReader(array);
@@ -151,6 +246,7 @@ public sealed partial class RecommendationModel
     /// <summary>Applies events in hand, in order.</summary>
     public void ApplyAll(IEnumerable<byte[]> events)
     {
+        ArgumentNullException.ThrowIfNull(events);
         lock (_gate)
         {
             foreach (var json in events)

@@ -6,6 +6,7 @@ namespace Atalaya.Recommendations;
 /// Inside <c>serve</c>: once the hub is open, reads the last year of stored events into the
 /// recommendation model and wakes its follower, so every later commit updates it as it is
 /// acknowledged. Runs beside the server: until it is done the endpoint answers 503 with Retry-After.
+/// On shutdown it stops the follower before the hub closes.
 /// </summary>
 public sealed class RecommendationLoader(HubState state, ILogger<RecommendationLoader> logger) : BackgroundService
 {
@@ -36,5 +37,14 @@ public sealed class RecommendationLoader(HubState state, ILogger<RecommendationL
         var size = hub.Recommendations.Size();
         logger.LogInformation("Recommendations ready: {Events} stored events read in {Elapsed} ms; {Products} products, about {Megabytes:F1} MB",
             events, started.ElapsedMilliseconds, size.Products, size.EstimatedBytes / 1048576.0);
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        if (state.Current is { } hub)
+        {
+            await hub.Recommendations.StopAsync();
+        }
     }
 }
