@@ -148,7 +148,7 @@ public static class RecommendationBenchmark
             var load = File.ReadAllText("/proc/loadavg").Split(' ')[0];
             await File.AppendAllTextAsync(output, string.Create(CultureInfo.InvariantCulture, $"""
 
-                ### Recommendations ({DateTime.UtcNow:yyyy-MM-dd}, `recs --days {days} --sessions-per-day {sessions} --scale {scale} --calls {calls}`)
+                ## Recommendations: learning, memory and latency ({DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, `recs --days {days} --sessions-per-day {sessions} --scale {scale} --calls {calls}`)
 
                 {events.Count:N0} generated events (planted pairs), {Environment.ProcessorCount} cores, load average {load} at the end (shared machine).
 

@@ -22,11 +22,11 @@ public sealed record EvaluationRow(string Kind, int Cases, int Skipped, double M
 /// </summary>
 public static class RecommendationEvaluation
 {
-    public static IReadOnlyList<EvaluationRow> Run(IEnumerable<byte[]> events, DateTimeOffset split, int k = 10)
+    public static IReadOnlyList<EvaluationRow> Run(IEnumerable<byte[]> events, DateTimeOffset split, int k = 10, bool rankByLift = false)
     {
         ArgumentNullException.ThrowIfNull(events);
         var splitMs = split.ToUnixTimeMilliseconds();
-        var model = new RecommendationModel();
+        var model = new RecommendationModel { RankByLift = rankByLift };
         var reader = new RecommendationEvent();
         var train = new List<byte[]>();
         var orders = new Dictionary<string, (List<string> Products, string? Final, long FinalAt)>(StringComparer.Ordinal);

@@ -16,6 +16,12 @@ public sealed partial class RecommendationModel
     /// <summary>Pairs seen fewer times than this are noise, not a neighbour.</summary>
     public double MinimumCount { get; set; } = 1;
 
+    /// <summary>
+    /// Ranks neighbours by lift instead of cosine (the evaluation's comparison; cosine measured
+    /// better, see docs/recommendations.md, because lift favours pairs of rarely bought products).
+    /// </summary>
+    public bool RankByLift { get; set; }
+
     public IReadOnlyList<Recommendation> Recommend(RecommendationRequest request, AccessScope scope, StoreDirectory stores, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -95,7 +101,7 @@ public sealed partial class RecommendationModel
                 (kind == RecommendationKind.BoughtTogether ? _bought : _viewed).NeighboursOf(p, MinimumCount, neighbours);
                 foreach (var n in neighbours)
                 {
-                    scores[n.Product] = n.Cosine;
+                    scores[n.Product] = RankByLift ? n.Lift : n.Cosine;
                 }
                 break;
             case RecommendationKind.ForYou:

@@ -19,9 +19,10 @@ public static class RecommendationsCommand
         var seed = new Option<int>("--seed") { Description = "Random seed of the generator.", DefaultValueFactory = _ => 42, HelpName = "S" };
         var end = new Option<DateOnly>("--end") { Description = "Last generated day (fixed by default, so the figures repeat).", DefaultValueFactory = _ => new DateOnly(2026, 11, 30), HelpName = "DATE" };
         var sessions = new Option<int>("--sessions-per-day") { Description = "Average sessions a day.", DefaultValueFactory = _ => 1200, HelpName = "N" };
+        var lift = new Option<bool>("--lift") { Description = "Rank neighbours by lift instead of cosine (for comparison; the server ranks by cosine)." };
         var evaluate = new Command("evaluate", "Time-split holdout on generated data with planted pairs: hit rate@10 and NDCG@10 of the model vs the popularity baseline.")
         {
-            days, testDays, seed, end, sessions,
+            days, testDays, seed, end, sessions, lift,
         };
         evaluate.SetAction(parse =>
         {
@@ -43,7 +44,7 @@ public static class RecommendationsCommand
             var events = DemoGenerator.Generate(options).ToList();
             Console.WriteLine($"{events.Count:N0} generated events (seed {options.Seed}, {d} days to {options.EndDate:yyyy-MM-dd}); learning before {split:yyyy-MM-dd}, testing the last {t} days.");
             Console.WriteLine();
-            var rows = RecommendationEvaluation.Run(events, split);
+            var rows = RecommendationEvaluation.Run(events, split, rankByLift: parse.GetValue(lift));
             TextTable.Print(["kind", "cases", "skipped", "hit@10 model", "hit@10 popular", "ndcg@10 model", "ndcg@10 popular"],
                 rows.Select(r => (IReadOnlyList<string>)[r.Kind, N(r.Cases), N(r.Skipped), F(r.ModelHitRate), F(r.BaselineHitRate), F(r.ModelNdcg), F(r.BaselineNdcg)]));
 
