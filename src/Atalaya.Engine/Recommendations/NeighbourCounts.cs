@@ -1,6 +1,6 @@
 namespace Atalaya.Engine.Recommendations;
 
-/// <summary>A neighbour of a product with its co-occurrence count and similarities.</summary>
+/// <summary>A neighbour of a product with its co-occurrence count (never above either marginal) and similarities.</summary>
 public readonly record struct Neighbour(int Product, double Count, double Cosine, double Lift);
 
 /// <summary>
@@ -59,7 +59,7 @@ internal sealed class NeighbourCounts(int capacity)
             }
             // A Space-Saving estimate may exceed a marginal; the similarity is capped where the truth must be.
             var c = Math.Min(count, Math.Min(own, other));
-            into.Add(new Neighbour(row.Ids[i], count, c / Math.Sqrt(own * other), c * Baskets / (own * other)));
+            into.Add(new Neighbour(row.Ids[i], c, c / Math.Sqrt(own * other), c * Baskets / (own * other)));
         }
     }
 

@@ -207,34 +207,46 @@ public sealed partial class RecommendationModel
     private static bool Within(IReadOnlyList<string> allowed, string? value) =>
         allowed.Count == 0 || (value is not null && allowed.Contains(value, StringComparer.Ordinal));
 
-    /// <summary>A product's "bought together" neighbours with their lift and count, for the vendor dashboard (no stock or store filter).</summary>
-    public IReadOnlyList<ProductPair> BoughtTogetherPairs(IReadOnlyList<string> storeIds, int limit)
+    /// <summary>
+    /// The "bought together" pairs of the stores the reader may see (<paramref name="storeIds"/>
+    /// narrows them; a vendor naming another store is a <see cref="ScopeViolationException"/>):
+    /// each pair once, seen in at least two delivered orders, most frequent first, with its lift.
+    /// No stock filter: this is the vendor's view of what sells together, not a storefront list.
+    /// </summary>
+    public IReadOnlyList<ProductPair> BoughtTogetherPairs(IReadOnlyList<string>? storeIds, AccessScope scope, StoreDirectory stores, int limit)
     {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(stores);
+        if (storeIds is not null)
+        {
+            ScopeMatcher.CheckWithin(new DimensionFilter(new Dictionary<Kpi.Dimension, IReadOnlyList<string>> { [Kpi.Dimension.StoreId] = storeIds }), scope);
+        }
         lock (_gate)
         {
             var pairs = new List<ProductPair>();
             var neighbours = new List<Neighbour>();
-            foreach (var store in storeIds)
+            foreach (var (store, list) in _productsByStore)
             {
-                if (!_productsByStore.TryGetValue(store, out var list))
+                if ((storeIds is not null && !storeIds.Contains(store, StringComparer.Ordinal)) || !InScope(store, scope, stores))
                 {
                     continue;
                 }
                 foreach (var p in list)
                 {
-                    _bought.NeighboursOf(p, Math.Max(2, MinimumCount), neighbours);
+                    _bought.NeighboursOf(p, 2, neighbours);
                     foreach (var n in neighbours)
                     {
-                        // Each pair once, both products of the vendor's stores.
                         var other = _products[n.Product];
-                        if (n.Product > p && other.StoreId is { } s && storeIds.Contains(s, StringComparer.Ordinal))
+                        // Each pair once (from its lower index), both products of this store.
+                        if (n.Product > p && string.Equals(other.StoreId, store, StringComparison.Ordinal))
                         {
-                            pairs.Add(new ProductPair(_products[p].Id, _products[p].Name, other.Id, other.Name, n.Count, n.Lift));
+                            pairs.Add(new ProductPair(store, _products[p].Id, _products[p].Name, other.Id, other.Name, n.Count, Math.Round(n.Lift, 3)));
                         }
                     }
                 }
             }
-            return [.. pairs.OrderByDescending(x => x.Count).ThenByDescending(x => x.Lift).Take(limit)];
+            return [.. pairs.OrderByDescending(x => x.Orders).ThenByDescending(x => x.Lift).ThenBy(x => x.ProductId, StringComparer.Ordinal)
+                .ThenBy(x => x.OtherProductId, StringComparer.Ordinal).Take(limit)];
         }
     }
 }

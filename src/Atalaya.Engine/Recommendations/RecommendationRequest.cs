@@ -51,5 +51,5 @@ public sealed record Recommendation(string ProductId, string? ProductName, strin
 /// <summary>A product id no event has mentioned.</summary>
 public sealed class UnknownProductException(string message) : Exception(message);
 
-/// <summary>Two products bought together: how many delivered orders held both, and the lift (how much more often than chance).</summary>
-public sealed record ProductPair(string ProductId, string? ProductName, string OtherId, string? OtherName, double Count, double Lift);
+/// <summary>Two products of a store bought together: in how many delivered orders, and the lift (how many times more often than chance).</summary>
+public sealed record ProductPair(string StoreId, string ProductId, string? ProductName, string OtherProductId, string? OtherProductName, double Orders, double Lift);

@@ -34,8 +34,25 @@ public static class RecommendationEndpoints
     public static IEndpointRouteBuilder MapRecommendations(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/recommendations", RunAsync)
-            .Describe("Recommendations", "Products to show on a product page: bought together, viewed together, for you, or popular when history is short.", [.. Parameters.Keys]);
+            .WithName("Recommendations").WithTags("Storefront")
+            .WithSummary("Products to show on a product page: bought together, viewed together, for you, or popular when history is short. Authorization: Bearer <write key or read token>.")
+            .QueryParameters([.. Parameters.Select(p => (p.Key, p.Value))]);
+        app.MapGet("/api/analysis/bought-together", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, PairParams, Pairs))
+            .Describe("BoughtTogether", "Products of the reader's stores bought together in delivered orders, with the lift (the vendor dashboard's panel).", PairParams);
         return app;
+    }
+
+    private static readonly string[] PairParams = ["store_id", "limit"];
+
+    private static ReadAnswer Pairs(ReadContext r)
+    {
+        var model = r.Hub.Recommendations;
+        if (!model.IsLoaded)
+        {
+            throw new BodyException(StatusCodes.Status503ServiceUnavailable, "Recommendations are loading the stored events; retry in a few seconds.");
+        }
+        var pairs = model.BoughtTogetherPairs(r.Parameters.List("store_id"), r.Scope, r.Hub.Log.Stores, r.Parameters.Int("limit", 1, 1000, 20));
+        return new ReadAnswer(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new BoughtTogetherResponse(pairs), RecommendationJson.Default.BoughtTogetherResponse), pairs.Count);
     }
 
     private static async Task<IResult> RunAsync(HttpContext context, HubState state, ServeOptions options)
@@ -159,7 +176,11 @@ public static class RecommendationEndpoints
 /// <summary>The answer of <c>GET /api/recommendations</c>: the products, best first.</summary>
 public sealed record RecommendationsResponse(IReadOnlyList<Recommendation> Data);
 
-/// <summary>Source-generated JSON for the recommendations answer.</summary>
+/// <summary>The answer of <c>GET /api/analysis/bought-together</c>: pairs, most often bought together first.</summary>
+public sealed record BoughtTogetherResponse(IReadOnlyList<ProductPair> Data);
+
+/// <summary>Source-generated JSON for the recommendations answers.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(RecommendationsResponse))]
+[JsonSerializable(typeof(BoughtTogetherResponse))]
 internal sealed partial class RecommendationJson : JsonSerializerContext;

@@ -205,6 +205,32 @@ public sealed class RecommendationApiTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetAsync(hub, "?product_id=A", "atl_write_unknownunknownunknown")).Status);
     }
 
+    [Fact]
+    public async Task Vendors_see_their_bought_together_pairs_with_lift_and_no_other_stores()
+    {
+        await using var hub = await StartAsync(Marketplace());
+        async Task<(HttpStatusCode Status, JsonElement Body)> PairsAsync(string query, string token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/api/analysis/bought-together" + query);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using var response = await hub.Client.SendAsync(request);
+            return (response.StatusCode, JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone());
+        }
+        var (status, body) = await PairsAsync("", hub.CreateToken(Role.Vendor, stores: ["mx-100"]));
+        Assert.Equal(HttpStatusCode.OK, status);
+        // Only A+B was delivered twice (A+E once is below the two-order floor). Lift = c(A,B)·N / (c(A)·c(B)) = 2·3 / (3·2).
+        var pair = Assert.Single(body.GetProperty("data").EnumerateArray());
+        Assert.Equal(("mx-100", "A", "B"), (pair.GetProperty("store_id").GetString(), pair.GetProperty("product_id").GetString(), pair.GetProperty("other_product_id").GetString()));
+        Assert.Equal(2, pair.GetProperty("orders").GetDouble());
+        Assert.Equal(1.0, pair.GetProperty("lift").GetDouble(), 3);
+
+        Assert.Equal(HttpStatusCode.Forbidden, (await PairsAsync("?store_id=mx-100", hub.CreateToken(Role.Vendor, stores: ["mx-200"]))).Status);
+        Assert.Empty((await PairsAsync("", hub.CreateToken(Role.Vendor, stores: ["mx-200"]))).Body.GetProperty("data").EnumerateArray());
+        Assert.Empty((await PairsAsync("", hub.CreateToken(Role.CountryOpsLead, countries: ["CO"]))).Body.GetProperty("data").EnumerateArray());
+        Assert.Single((await PairsAsync("?store_id=mx-100", hub.CreateToken(Role.Admin))).Body.GetProperty("data").EnumerateArray());
+        Assert.Equal(HttpStatusCode.Forbidden, (await PairsAsync("", hub.WriteKey)).Status);
+    }
+
     [Theory]
     [InlineData("?product_id=nope", HttpStatusCode.NotFound, "product_id 'nope'")]
     [InlineData("", HttpStatusCode.BadRequest, "product_id")]
