@@ -37,7 +37,15 @@ public static class RecommendationEndpoints
             .WithName("Recommendations").WithTags("Storefront")
             .WithSummary("Products to show on a product page: bought together, viewed together, for you, or popular when history is short. Authorization: Bearer <write key or read token>.")
             .QueryParameters([.. Parameters.Select(p => (p.Key, p.Value))]);
-        app.MapGet("/api/analysis/bought-together", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, PairParams, Pairs))
+        app.MapGet("/api/analysis/bought-together", async (HttpContext c, HubState s) =>
+            {
+                // A dashboard opened right after a start waits for the model rather than showing an error.
+                if (s.Current is { } hub)
+                {
+                    await Task.WhenAny(hub.Recommendations.Loaded, Task.Delay(TimeSpan.FromSeconds(20), c.RequestAborted));
+                }
+                return await ReadCall.RunAsync(c, s, PairParams, Pairs);
+            })
             .Describe("BoughtTogether", "Products of the reader's stores bought together in delivered orders, with the lift (the vendor dashboard's panel).", PairParams);
         return app;
     }
