@@ -3,6 +3,7 @@ using Atalaya.Engine.Audit;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Recommendations;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine;
@@ -62,11 +63,17 @@ public sealed class Hub : IAsyncDisposable
         var log = opening.GetAwaiter().GetResult();
         log.QuarantinePerSourcePerHour = (options ?? new IngestOptions()).QuarantinePerSourcePerHour;
         kpis.Follow(log);
+        // Dormant until the server starts it (RecommendationModel.Start): CLI commands pay nothing.
+        var recommendations = new RecommendationModel();
+        recommendations.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory };
+        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory, Recommendations = recommendations };
     }
 
     public string DataDirectory { get; private init; } = "";
+
+    /// <summary>The storefront's recommendation model, following the log once started.</summary>
+    public RecommendationModel Recommendations { get; private init; } = new();
 
     /// <summary>Where the KPI projection's snapshot lives: a cache beside the database, rebuilt from raw when missing.</summary>
     public static string SnapshotPath(string dataDirectory) => Path.Combine(dataDirectory, "kpi-projection.bin");

@@ -37,11 +37,15 @@ public sealed class EnvironmentConfig
     /// <summary>The validated rules of <see cref="Alerts"/>.</summary>
     [YamlIgnore]
     public IReadOnlyList<Alerts.AlertRule> AlertRules { get; private set; } = [];
+
     /// <summary>Outside providers fetched D+1 (Connectors/); none unless configured.</summary>
     public Connectors.ConnectorsSection Connectors { get; set; } = new();
 
     /// <summary>Providers allowed to POST /api/webhooks/{provider} (Webhooks/); none unless configured.</summary>
     public Dictionary<string, Webhooks.WebhookSettings> Webhooks { get; set; } = [];
+
+    /// <summary>Storefront recommendations (Recommendations/, docs/recommendations.md).</summary>
+    public RecommendationsSection Recommendations { get; set; } = new();
 
     /// <summary>The file it came from (for messages).</summary>
     [YamlIgnore]
@@ -154,6 +158,16 @@ public sealed class EnvironmentConfig
         public double QuarantineFailPct { get; set; } = 5;
     }
 
+    /// <summary>Which products a storefront's recommendations may show (docs/recommendations.md).</summary>
+    public sealed class RecommendationsSection
+    {
+        /// <summary><c>store</c> (the default): only the product's own store; <c>marketplace</c>: every store of its country.</summary>
+        public string Scope { get; set; } = "store";
+
+        [YamlIgnore]
+        public bool Marketplace => Scope == "marketplace";
+    }
+
     /// <summary>Every schedule by the name the scheduler and the messages use.</summary>
     public IReadOnlyDictionary<string, string> Schedules
     {
@@ -258,6 +272,10 @@ public sealed class EnvironmentConfig
         foreach (var (provider, webhook) in Webhooks)
         {
             webhook.Validate(problems, "webhooks." + provider);
+        }
+        if (Recommendations.Scope is not ("store" or "marketplace"))
+        {
+            problems.Add($"recommendations.scope: must be store or marketplace, got '{Recommendations.Scope}'");
         }
         if (Retention.RawEventsMonths < 1)
         {

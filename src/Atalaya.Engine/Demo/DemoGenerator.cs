@@ -63,11 +63,40 @@ public static class DemoGenerator
         return count;
     }
 
+    /// <summary>
+    /// The product pairs <see cref="DemoOptions.PlantedPairs"/> plants, each once: (viewed_together,
+    /// A, B) for products browsed one after the other, (bought_together, A, B) for products put in
+    /// the same cart. Evaluations and tests check that a model finds them.
+    /// </summary>
+    public static IReadOnlyList<(string Kind, string A, string B)> PlantedPairs(DemoOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var world = DemoWorld.Build(new Random(options.Seed), RangeStart(options, DateTime.UtcNow), options.Days, options.Scale);
+        var pairs = new HashSet<(string, string, string)>();
+        foreach (var store in world.Stores)
+        {
+            foreach (var product in store.Products)
+            {
+                foreach (var (kind, partner) in new[] { ("viewed_together", store.ViewPartner(product)), ("bought_together", store.BasketPartner(product)) })
+                {
+                    if (partner != product)
+                    {
+                        pairs.Add(string.CompareOrdinal(product.Id, partner.Id) < 0 ? (kind, product.Id, partner.Id) : (kind, partner.Id, product.Id));
+                    }
+                }
+            }
+        }
+        return [.. pairs.Order()];
+    }
+
+    private static DateTime RangeStart(DemoOptions options, DateTime now) =>
+        (options.EndDate ?? DateOnly.FromDateTime(now)).AddDays(1 - options.Days).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+
     private static IEnumerable<byte[]> Run(DemoOptions options)
     {
         var now = DateTime.UtcNow;
         var lastDay = options.EndDate ?? DateOnly.FromDateTime(now);
-        var rangeStart = lastDay.AddDays(1 - options.Days).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+        var rangeStart = RangeStart(options, now);
         var rangeEnd = lastDay.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
         var cutoff = rangeEnd < now ? rangeEnd : now;
 

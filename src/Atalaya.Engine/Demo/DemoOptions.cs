@@ -7,6 +7,9 @@ namespace Atalaya.Engine.Demo;
 /// country, the sessions a day and the pool of returning shoppers, so per-store traffic, bounces,
 /// funnels and retention keep their shape while the volume per day grows (scale 1 is the
 /// original marketplace, byte for byte). The same options give byte-identical output as long as
-/// the range lies in the past.
+/// the range lies in the past. <paramref name="PlantedPairs"/> plants structure for the
+/// recommendation model (products browsed one after the other, products bought together; see
+/// <see cref="DemoStore"/>): it changes the stream, so it is off unless asked for (<c>serve --demo</c>
+/// and the recommendation tests and evaluation ask for it).
 /// </summary>
-public sealed record DemoOptions(int Days = 60, int Seed = 42, DateOnly? EndDate = null, int SessionsPerDay = 1200, int Scale = 1);
+public sealed record DemoOptions(int Days = 60, int Seed = 42, DateOnly? EndDate = null, int SessionsPerDay = 1200, int Scale = 1, bool PlantedPairs = false);

@@ -164,10 +164,13 @@ internal sealed partial class DemoSimulation : IDisposable
         {
             views++;
         }
+        DemoProduct? last = null;
         for (var i = 0; i < views; i++)
         {
             Advance(visit, 35, 4);
-            var product = store.PickProduct(_rng);
+            // Planted browsing paths draw only when asked for, so the default stream is unchanged.
+            var product = _options.PlantedPairs && last is not null && _rng.Chance(0.6) ? store.ViewPartner(last) : store.PickProduct(_rng);
+            last = product;
             json = _writer.BeginClient("product_viewed", visit, DemoPages.Product(user, store, product));
             json.WriteString("product_id", product.Id);
             json.WriteString("product_name", product.Name);
@@ -205,12 +208,34 @@ internal sealed partial class DemoSimulation : IDisposable
             Enqueue(visit.Time, _writer.End());
             lines.Add((product, quantity));
         }
+        if (_options.PlantedPairs && lines.Count > 0 && _rng.Chance(0.5))
+        {
+            AddBasketPartner(visit, store, lines);
+        }
         if (!_rng.Chance(0.62))
         {
             return;
         }
 
         Checkout(visit, store, lines);
+    }
+
+    /// <summary>Planted pairs: the first cart line's basket partner goes into the cart too (one unit).</summary>
+    private void AddBasketPartner(DemoVisit visit, DemoStore store, List<(DemoProduct Product, int Quantity)> lines)
+    {
+        var partner = store.BasketPartner(lines[0].Product);
+        if (lines.Exists(l => l.Product == partner))
+        {
+            return;
+        }
+        Advance(visit, 20, 2);
+        var json = _writer.BeginClient("add_to_cart", visit, DemoPages.Product(visit.User, store, partner));
+        json.WriteString("product_id", partner.Id);
+        json.WriteNumber("quantity", 1);
+        DemoEventWriter.WriteDecimal(json, "price", partner.Price);
+        json.WriteString("store_id", store.Id);
+        Enqueue(visit.Time, _writer.End());
+        lines.Add((partner, 1));
     }
 
     /// <summary>A returning shopper's favourite store half the time, else one of the country (near the shopper's hub).</summary>

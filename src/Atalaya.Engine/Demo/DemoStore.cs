@@ -31,6 +31,28 @@ internal sealed record DemoStore(
         }
         return Products[^1];
     }
+
+    /// <summary>
+    /// The product shoppers often browse next from <paramref name="product"/> (planted pairs): the
+    /// products pair up in list order, 1↔2, 3↔4, …; a last odd one points at the one before it.
+    /// </summary>
+    public DemoProduct ViewPartner(DemoProduct product)
+    {
+        var k = Array.IndexOf(Products, product);
+        var partner = k ^ 1;
+        return Products[partner < Products.Length ? partner : k - 1];
+    }
+
+    /// <summary>
+    /// The product often bought with <paramref name="product"/> (planted pairs): the first half of
+    /// the list pairs with the second half, k ↔ k + n/2, so it differs from <see cref="ViewPartner"/>.
+    /// </summary>
+    public DemoProduct BasketPartner(DemoProduct product)
+    {
+        var k = Array.IndexOf(Products, product);
+        var half = Products.Length / 2;
+        return Products[k < half ? k + half : Math.Min(k - half, half - 1)];
+    }
 }
 
 /// <summary>A product as the storefront shows it; <see cref="SearchTerm"/> is what a shopper would type for it.</summary>

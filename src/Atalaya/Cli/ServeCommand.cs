@@ -157,7 +157,7 @@ public static class ServeCommand
             var producer = Task.Run(async () =>
             {
                 await using var stream = pipe.Writer.AsStream();
-                DemoGenerator.WriteNdjson(new DemoOptions(Days: days), stream);
+                DemoGenerator.WriteNdjson(new DemoOptions(Days: days, PlantedPairs: true), stream);
             }, ct);
             var summary = await NdjsonImporter.ImportAsync(hub.Pipeline, pipe.Reader.AsStream(), "demo", cancellationToken: ct);
             await producer;

@@ -10,6 +10,7 @@ using Atalaya.Quality;
 using Atalaya.Slo;
 using Atalaya.Reports;
 using Atalaya.Webhooks;
+using Atalaya.Recommendations;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
@@ -60,6 +61,7 @@ public static class HubHost
         builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));
         builder.Services.AddHostedService<HubLoader>();
         builder.Services.AddSingleton<JobService>();
+        builder.Services.AddHostedService<RecommendationLoader>();
         if (options.RunScheduler)
         {
             builder.Services.AddHostedService<JobScheduler>();
@@ -95,6 +97,7 @@ public static class HubHost
         app.MapSlo();
         app.MapReports();
         app.MapWebhooks();
+        app.MapRecommendations();
         app.MapOpenApi();
         app.MapDashboard();
         return app;

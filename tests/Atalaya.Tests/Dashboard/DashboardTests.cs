@@ -143,6 +143,11 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
             Assert.True(panels[panel] == "ready", $"panel {panel} is {panels[panel]}");
         }
         Assert.Contains(panels["benchmark"], new[] { "ready", "empty" });
+        // The fixture's demo data plants no pairs: the store may have none delivered twice (RecommendationApiTests checks the figures).
+        Assert.Contains(panels["bought-together"], new[] { "ready", "empty" });
+        var pairs = await page.Page.EvalOnSelectorAllAsync<string[]>("#panel-bought-together tbody tr", "rows => rows.map(r => r.dataset.key)");
+        Assert.Equal(panels["bought-together"] == "ready", pairs.Length > 0);
+        Assert.All(pairs, key => Assert.Matches($"^{DashboardFixture.VendorStore}-p\\d+\\+{DashboardFixture.VendorStore}-p\\d+$", key));
 
         var products = await page.Page.EvalOnSelectorAllAsync<string[]>("#panel-top-products tbody tr, #panel-most-viewed tbody tr", "rows => rows.map(r => r.dataset.key)");
         Assert.NotEmpty(products);

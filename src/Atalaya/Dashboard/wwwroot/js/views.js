@@ -46,7 +46,7 @@ export function viewFor(me) {
         title: 'Store · ' + me.stores.join(', '), cards: VENDOR_CARDS,
         dimensions: [...(me.stores.length > 1 ? ['store_id'] : []), 'source', 'platform'],
         panels: [trend(), customers(), traffic(), breakdown('category', ['gmv', 'orders', 'aov']), topProducts('revenue'), topProducts('views'),
-          funnel(), retention(), benchmark()],
+          funnel(), retention(), benchmark(), boughtTogether()],
       };
     default:
       throw new Error('No dashboard for the role ' + me.role + '.');
@@ -374,6 +374,30 @@ function benchmark() {
         { key: 'p75', label: 'p75', numeric: true, format: (v, r) => formatValue(v, r.unit) },
       ], answers.filter(a => a.available).map(a => ({ ...a, name: defs[a.metric]?.name ?? a.metric, unit: defs[a.metric]?.unit })),
       { caption: 'Peer benchmark', rowKey: r => r.metric }));
+    },
+  };
+}
+
+/** The store's products bought together in delivered orders (all history the hub keeps, not the date range), with the lift. */
+function boughtTogether() {
+  return {
+    id: 'bought-together', title: 'Bought together', optional: true,
+    unavailableText: 'Bought-together pairs are not available on this hub yet.',
+    emptyText: 'No two products of the store were delivered together in two orders yet.',
+    load: async ({ filters, signal }) => {
+      if (!(await documented('/api/analysis/bought-together'))) throw new ApiError(404, 'not on this hub');
+      return api('/api/analysis/bought-together', { store_id: filters.dims.store_id, limit: 10 }, { signal });
+    },
+    isEmpty: answer => !answer.data?.length,
+    render(body, answer) {
+      body.append(el('p', { class: 'muted' }, 'Lift: how many times more often the two are bought together than if shoppers chose them independently.'));
+      body.append(sortableTable([
+        { key: 'name', label: 'Product' },
+        { key: 'other', label: 'Bought with' },
+        { key: 'orders', label: 'Orders together', numeric: true, format: formatInteger },
+        { key: 'lift', label: 'Lift', numeric: true, format: v => formatValue(v) + '×' },
+      ], answer.data.map(p => ({ ...p, name: p.product_name ?? p.product_id, other: p.other_product_name ?? p.other_product_id })),
+      { caption: 'Bought together', rowKey: r => r.product_id + '+' + r.other_product_id, initialSort: { key: 'orders', direction: 'descending' } }));
     },
   };
 }

@@ -1,0 +1,387 @@
+namespace Atalaya.Engine.Recommendations;
+
+/// <summary>
+/// The storefront's recommendation model, learned from the hub's own events and kept in memory:
+/// <list type="bullet">
+/// <item>bought together: products in the same delivered order (an order counts while its latest
+/// final status — ENTREGADO, CANCELADO, REEMBOLSADO — is ENTREGADO; a later refund takes it back out);</item>
+/// <item>viewed together: distinct products viewed in the same session;</item>
+/// <item>for you: a person's last <see cref="ViewsPerPerson"/> views, each weighted by its age (half-life <see cref="ForYouHalfLife"/>);</item>
+/// <item>popular: views plus three times delivered orders, per product;</item>
+/// <item>stock: the latest <c>inventory_snapshot</c>'s quantity_available per product.</item>
+/// </list>
+/// Co-occurrences keep at most <see cref="NeighboursPerProduct"/> neighbours per product
+/// (<see cref="NeighbourCounts"/>), so memory grows with products, open sessions, open orders and
+/// recent visitors, not with events. The model is a cache of raw events: it is rebuilt from them at
+/// start (<see cref="Start"/>) and fed every commit after that (<see cref="Follow"/>), so a new
+/// product is recommendable as soon as its events are acknowledged. Person-keyed state (recent
+/// views) lives only in <see cref="_people"/>, so <see cref="ForgetPerson"/> can remove a person.
+/// All reads and writes take one lock; a query costs a few microseconds.
+/// </summary>
+public sealed partial class RecommendationModel
+{
+    public const int NeighboursPerProduct = 64;
+    public const int ViewsPerPerson = 20;
+    public const int ProductsPerSession = 20;
+    public static readonly TimeSpan ForYouHalfLife = TimeSpan.FromDays(7);
+
+    /// <summary>A session idle this long is closed (its pairs are counted as they happen; only its open state is dropped).</summary>
+    private static readonly long SessionIdleMs = (long)TimeSpan.FromHours(2).TotalMilliseconds;
+
+    /// <summary>Orders are followed this long after their last status (refunds in the demo come within three days).</summary>
+    private static readonly long OrderHorizonMs = (long)TimeSpan.FromDays(30).TotalMilliseconds;
+
+    /// <summary>Recent views older than this no longer shape "for you".</summary>
+    private static readonly long PersonHorizonMs = (long)TimeSpan.FromDays(60).TotalMilliseconds;
+
+    private const int PruneEvery = 1 << 16;
+
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, int> _productIndex = new(StringComparer.Ordinal);
+    private readonly List<ProductEntry> _products = [];
+    private readonly Dictionary<string, List<int>> _productsByStore = new(StringComparer.Ordinal);
+    private readonly NeighbourCounts _bought = new(NeighboursPerProduct);
+    private readonly NeighbourCounts _viewed = new(NeighboursPerProduct);
+    private readonly Dictionary<string, SessionBasket> _sessions = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, OrderState> _orders = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, PersonViews> _people = new(StringComparer.Ordinal);
+    private readonly RecommendationEvent _event = new();
+    private long _clockMs;
+    private long _applied;
+    private bool _pruning = true;
+
+    /// <summary>Events applied (of the types the model reads).</summary>
+    public long EventsApplied
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _applied;
+            }
+        }
+    }
+
+    /// <summary>Applies one stored event (its JSON); false when it is of a type the model does not read.</summary>
+    public bool Apply(ReadOnlySpan<byte> json)
+    {
+        lock (_gate)
+        {
+            return ApplyLocked(json);
+        }
+    }
+
+    private bool ApplyLocked(ReadOnlySpan<byte> json)
+    {
+        if (!_event.Read(json))
+        {
+            return false;
+        }
+        Apply(_event);
+        return true;
+    }
+
+    private void Apply(RecommendationEvent e)
+    {
+        _applied++;
+        _clockMs = Math.Max(_clockMs, e.TimestampMs);
+        switch (e.Type)
+        {
+            case RecommendationEventType.ProductViewed:
+                Viewed(e);
+                break;
+            case RecommendationEventType.AddToCart:
+                if (e.ProductId is { } added)
+                {
+                    Product(added, e.StoreId);
+                }
+                break;
+            case RecommendationEventType.PurchaseCompleted:
+                Purchased(e);
+                break;
+            case RecommendationEventType.OrderStatusChanged:
+                StatusChanged(e);
+                break;
+            case RecommendationEventType.InventorySnapshot:
+                if (e.ProductId is { } stocked && !double.IsNaN(e.QuantityAvailable))
+                {
+                    var entry = _products[Product(stocked, e.StoreId)];
+                    if (e.TimestampMs >= entry.StockAtMs)
+                    {
+                        entry.Available = e.QuantityAvailable;
+                        entry.StockAtMs = e.TimestampMs;
+                    }
+                }
+                break;
+            default:
+                break;
+        }
+        if (_pruning && _applied % PruneEvery == 0)
+        {
+            Prune();
+        }
+    }
+
+    private void Viewed(RecommendationEvent e)
+    {
+        if (e.ProductId is not { } id)
+        {
+            return;
+        }
+        var p = Product(id, e.StoreId);
+        var entry = _products[p];
+        entry.Name = e.ProductName ?? entry.Name;
+        entry.Category = e.ProductCategory ?? entry.Category;
+        entry.Views++;
+        if (e.SessionId is { } sessionId)
+        {
+            if (!_sessions.TryGetValue(sessionId, out var session))
+            {
+                session = new SessionBasket();
+                _sessions[sessionId] = session;
+                _viewed.AddBaskets(1);
+            }
+            session.LastMs = Math.Max(session.LastMs, e.TimestampMs);
+            if (!session.Products.Contains(p) && session.Products.Count < ProductsPerSession)
+            {
+                foreach (var q in session.Products)
+                {
+                    _viewed.AddPair(p, q, 1);
+                }
+                _viewed.AddMarginal(p, 1);
+                session.Products.Add(p);
+            }
+        }
+        if (e.UserId is { } user)
+        {
+            Person(UserKey(user)).Add(p, e.TimestampMs);
+        }
+        if (e.AnonymousId is { } anonymous)
+        {
+            Person(AnonymousKey(anonymous)).Add(p, e.TimestampMs);
+        }
+    }
+
+    private void Purchased(RecommendationEvent e)
+    {
+        if (e.OrderId is not { } orderId || e.Items.Count == 0)
+        {
+            return;
+        }
+        var order = Order(orderId);
+        if (order.Products is not null)
+        {
+            return;
+        }
+        var products = new List<int>(e.Items.Count);
+        foreach (var item in e.Items)
+        {
+            var p = Product(item, e.StoreId);
+            if (!products.Contains(p))
+            {
+                products.Add(p);
+            }
+        }
+        order.Products = [.. products];
+        order.LastMs = Math.Max(order.LastMs, e.TimestampMs);
+        Reconcile(order);
+    }
+
+    private void StatusChanged(RecommendationEvent e)
+    {
+        if (e.OrderId is not { } orderId || e.Status is not ("ENTREGADO" or "CANCELADO" or "REEMBOLSADO"))
+        {
+            return;
+        }
+        var order = Order(orderId);
+        order.LastMs = Math.Max(order.LastMs, e.TimestampMs);
+        if (e.TimestampMs >= order.FinalAtMs)
+        {
+            order.Delivered = e.Status == "ENTREGADO";
+            order.FinalAtMs = e.TimestampMs;
+            Reconcile(order);
+        }
+    }
+
+    /// <summary>Counts an order's basket while its latest final status is ENTREGADO, and takes it back when that changes.</summary>
+    private void Reconcile(OrderState order)
+    {
+        var counts = order.Products is not null && order.Delivered;
+        if (counts == order.Counted)
+        {
+            return;
+        }
+        var delta = counts ? 1 : -1;
+        var products = order.Products!;
+        _bought.AddBaskets(delta);
+        for (var i = 0; i < products.Length; i++)
+        {
+            _bought.AddMarginal(products[i], delta);
+            _products[products[i]].Orders += delta;
+            for (var j = i + 1; j < products.Length; j++)
+            {
+                _bought.AddPair(products[i], products[j], delta);
+            }
+        }
+        order.Counted = counts;
+    }
+
+    private OrderState Order(string orderId)
+    {
+        if (!_orders.TryGetValue(orderId, out var order))
+        {
+            order = new OrderState();
+            _orders[orderId] = order;
+        }
+        return order;
+    }
+
+    private PersonViews Person(string key)
+    {
+        if (!_people.TryGetValue(key, out var person))
+        {
+            person = new PersonViews();
+            _people[key] = person;
+        }
+        return person;
+    }
+
+    private static string UserKey(string userId) => "u:" + userId;
+
+    private static string AnonymousKey(string anonymousId) => "a:" + anonymousId;
+
+    private int Product(string id, string? storeId)
+    {
+        if (!_productIndex.TryGetValue(id, out var index))
+        {
+            index = _products.Count;
+            _productIndex[id] = index;
+            _products.Add(new ProductEntry(id));
+        }
+        var entry = _products[index];
+        if (storeId is not null && entry.StoreId is null)
+        {
+            entry.StoreId = storeId;
+            if (!_productsByStore.TryGetValue(storeId, out var list))
+            {
+                list = [];
+                _productsByStore[storeId] = list;
+            }
+            list.Add(index);
+        }
+        return index;
+    }
+
+    /// <summary>Drops closed sessions, settled orders and visitors whose views are too old to matter.</summary>
+    private void Prune()
+    {
+        var now = _clockMs;
+        foreach (var (key, session) in _sessions)
+        {
+            if (session.LastMs < now - SessionIdleMs)
+            {
+                _sessions.Remove(key);
+            }
+        }
+        foreach (var (key, order) in _orders)
+        {
+            if (order.LastMs < now - OrderHorizonMs)
+            {
+                _orders.Remove(key);
+            }
+        }
+        foreach (var (key, person) in _people)
+        {
+            if (person.LastMs < now - PersonHorizonMs)
+            {
+                _people.Remove(key);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes everything the model keeps about one person (their recent views), so "for you" no
+    /// longer knows them. Co-occurrence counts are anonymous sums; a rebuild after the raw events
+    /// are erased (<see cref="Start"/> on a new model) leaves no trace of them there either.
+    /// </summary>
+    public bool ForgetPerson(string? userId, string? anonymousId)
+    {
+        lock (_gate)
+        {
+            var removed = userId is not null && _people.Remove(UserKey(userId));
+            removed |= anonymousId is not null && _people.Remove(AnonymousKey(anonymousId));
+            return removed;
+        }
+    }
+
+    /// <summary>Sizes of the model's tables and an estimate of their bytes, for the memory report.</summary>
+    public RecommendationModelSize Size()
+    {
+        lock (_gate)
+        {
+            long bytes = _bought.Bytes() + _viewed.Bytes();
+            bytes += _products.Count * 120L;
+            foreach (var session in _sessions.Values)
+            {
+                bytes += 96 + (session.Products.Capacity * sizeof(int));
+            }
+            bytes += _orders.Count * 120L;
+            bytes += _people.Count * (96L + (ViewsPerPerson * 12));
+            return new RecommendationModelSize(_products.Count, _sessions.Count, _orders.Count, _people.Count, bytes);
+        }
+    }
+
+    private sealed class ProductEntry(string id)
+    {
+        public string Id { get; } = id;
+        public string? Name;
+        public string? StoreId;
+        public string? Category;
+        public double Available = double.NaN;
+        public long StockAtMs = long.MinValue;
+        public double Views;
+        public double Orders;
+
+        public double Popularity => Views + (3 * Orders);
+
+        public bool OutOfStock => Available <= 0;
+    }
+
+    private sealed class SessionBasket
+    {
+        public readonly List<int> Products = new(4);
+        public long LastMs;
+    }
+
+    private sealed class OrderState
+    {
+        public int[]? Products;
+        public bool Delivered;
+        public bool Counted;
+        public long FinalAtMs = long.MinValue;
+        public long LastMs;
+    }
+
+    /// <summary>A person's last views, oldest overwritten first.</summary>
+    private sealed class PersonViews
+    {
+        public readonly int[] Products = new int[ViewsPerPerson];
+        public readonly long[] AtMs = new long[ViewsPerPerson];
+        public int Count;
+        private int _next;
+
+        public long LastMs { get; private set; }
+
+        public void Add(int product, long atMs)
+        {
+            Products[_next] = product;
+            AtMs[_next] = atMs;
+            _next = (_next + 1) % ViewsPerPerson;
+            Count = Math.Min(ViewsPerPerson, Count + 1);
+            LastMs = Math.Max(LastMs, atMs);
+        }
+    }
+}
+
+/// <summary>How big the model is: its tables' rows and an estimate of their bytes.</summary>
+public sealed record RecommendationModelSize(int Products, int OpenSessions, int OpenOrders, int People, long EstimatedBytes);
