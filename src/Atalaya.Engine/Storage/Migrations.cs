@@ -447,7 +447,8 @@ public static class Migrations
         """,
     ];
 
-    public static void Apply(SqliteConnection connection)
+    /// <summary>Brings the schema up to <paramref name="upTo"/> (default: the newest); tests build old schemas with it.</summary>
+    public static void Apply(SqliteConnection connection, int? upTo = null)
     {
         using var transaction = connection.BeginTransaction(deferred: false);
         using var command = connection.CreateCommand();
@@ -459,7 +460,7 @@ public static class Migrations
             throw new InvalidOperationException(
                 $"The data folder was written by a newer Atalaya (schema {current}, this build knows {Steps.Length}). Upgrade Atalaya.");
         }
-        for (var version = current + 1; version <= Steps.Length; version++)
+        for (var version = current + 1; version <= Math.Min(upTo ?? Steps.Length, Steps.Length); version++)
         {
             command.CommandText = Steps[version - 1];
             command.ExecuteNonQuery();

@@ -7,10 +7,10 @@ using Atalaya.Jobs;
 using Atalaya.Kpi;
 using Atalaya.Metrics;
 using Atalaya.Quality;
-using Atalaya.Slo;
-using Atalaya.Reports;
-using Atalaya.Webhooks;
 using Atalaya.Recommendations;
+using Atalaya.Reports;
+using Atalaya.Slo;
+using Atalaya.Webhooks;
 using Microsoft.AspNetCore.Connections;
 
 namespace Atalaya.Hosting;
