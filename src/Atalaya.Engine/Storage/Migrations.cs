@@ -431,15 +431,16 @@ public static class Migrations
         """,
         // Quarantine bound (docs/collector.md): a request's rejected events past the first
         // QuarantinePerRequest, or past its source's hourly budget, are counted here instead of
-        // being stored one row each in failed_events.
+        // being stored one row each in failed_events. IF NOT EXISTS: a folder rewound to an older
+        // schema version (BlockCodecTests does) replays this step over the table it already has.
         """
-        CREATE TABLE quarantine_overflow (
+        CREATE TABLE IF NOT EXISTS quarantine_overflow (
             received_at   INTEGER NOT NULL,
             source_system TEXT NOT NULL,
             rejected      INTEGER NOT NULL,
             kept          INTEGER NOT NULL
         );
-        CREATE INDEX quarantine_overflow_by_time ON quarantine_overflow (received_at);
+        CREATE INDEX IF NOT EXISTS quarantine_overflow_by_time ON quarantine_overflow (received_at);
         """,
         // Tokens may expire (`tokens create --expires`, POST /api/tokens expires_at); NULL never expires.
         """
