@@ -30,6 +30,24 @@ public static class Questions
             (json, _) => Series(json, ["country"], hourly: false),
             (rows, clock) => new Answer(rows.ToDictionary(r => $"{r[0]}|{r[1]}", r => Number(r[2])), QueryClock.DayKey(clock.FirstOf(90)), QueryClock.DayKey(clock.Today))),
 
+        // The order ledger (docs/metrics-api.md): deliveries minus refunds, each on the day of its own status
+        // event. In the demo data an order has one ENTREGADO and at most one whole REEMBOLSADO after it,
+        // so the first of each per order is the ledger.
+        new("Net GMV by country, daily, 90 days", "net GMV by country", "/api/kpi/query?metric=net_gmv&start_date=90d&aggregate=daily&group_by=country", true,
+            clock => $"""
+                SELECT toDate(status_ts) AS day, status_country AS country,
+                       sumIf(status_total * status_fx, status = 'ENTREGADO') - sumIf(status_total * status_fx, status = 'REEMBOLSADO') AS net_gmv
+                FROM (SELECT order_id, status, min(ts) AS status_ts, argMin(country, ts) AS status_country,
+                             argMin(snapshot_total, ts) AS status_total, argMin(fx, ts) AS status_fx
+                      FROM {Table}
+                      WHERE event_type = 'order_status_changed' AND status IN ('ENTREGADO', 'REEMBOLSADO')
+                      GROUP BY order_id, status)
+                WHERE status_ts >= {QueryClock.Sql(clock.FirstOf(90))} AND status_ts < {QueryClock.Sql(clock.Tomorrow)}
+                GROUP BY day, country ORDER BY day, country
+                """,
+            (json, _) => Series(json, ["country"], hourly: false),
+            (rows, clock) => new Answer(rows.ToDictionary(r => $"{r[0]}|{r[1]}", r => Number(r[2])), QueryClock.DayKey(clock.FirstOf(90)), QueryClock.DayKey(clock.Today))),
+
         new("Bounce rate, daily, 90 days", "bounce rate", "/api/kpi/query?metric=bounce_rate&start_date=90d&aggregate=daily", true,
             clock => $"""
                 SELECT day, 100 * countIf(events = 1) / count() AS bounce_rate
@@ -78,6 +96,34 @@ public static class Questions
                              sum(item_q) AS units, uniqExact(order_id) AS orders
                       FROM {Table} ARRAY JOIN item_product_id AS item, item_price AS item_p, item_quantity AS item_q
                       WHERE event_type = 'purchase_completed' AND ts >= {QueryClock.Sql(clock.FirstOf(30))} AND ts < {QueryClock.Sql(clock.Tomorrow)}
+                      GROUP BY item ORDER BY revenue DESC LIMIT 100)
+                ANY LEFT JOIN
+                     (SELECT product_id, any(product_name) AS product_name, count() AS views
+                      FROM {Table}
+                      WHERE event_type = 'product_viewed' AND ts >= {QueryClock.Sql(clock.FirstOf(30))} AND ts < {QueryClock.Sql(clock.Tomorrow)}
+                      GROUP BY product_id)
+                USING product_id
+                ORDER BY revenue DESC, product_id
+                """,
+            (json, _) => TopProducts(json),
+            (rows, _) => new Answer(
+                rows.SelectMany(r => new[] { ($"{r[0]}|revenue", Number(r[3])), ($"{r[0]}|units", Number(r[4])), ($"{r[0]}|orders", Number(r[5])), ($"{r[0]}|views", Number(r[6])) })
+                    .ToDictionary(p => p.Item1, p => p.Item2),
+                Ranking: [.. rows.Select(r => r[0])]),
+            CompareHubKeysOnly: true),
+
+        // orders=delivered: the orders whose latest final status now is ENTREGADO (the seeds' status = 'ENTREGADO').
+        new("Top 100 products by revenue, delivered orders, 30 days", "top products delivered",
+            "/api/analysis/top-products?order_by=revenue&limit=100&start_date=30d&orders=delivered", false,
+            clock => $"""
+                SELECT product_id, product_name, store_id, revenue, units, orders, views
+                FROM (SELECT item AS product_id, any(store_id) AS store_id, sum(item_p * item_q * fx) AS revenue,
+                             sum(item_q) AS units, uniqExact(order_id) AS orders
+                      FROM {Table} ARRAY JOIN item_product_id AS item, item_price AS item_p, item_quantity AS item_q
+                      WHERE event_type = 'purchase_completed' AND ts >= {QueryClock.Sql(clock.FirstOf(30))} AND ts < {QueryClock.Sql(clock.Tomorrow)}
+                        AND order_id IN (SELECT order_id FROM {Table}
+                                         WHERE event_type = 'order_status_changed' AND status IN ('ENTREGADO', 'CANCELADO', 'REEMBOLSADO')
+                                         GROUP BY order_id HAVING argMax(status, ts) = 'ENTREGADO')
                       GROUP BY item ORDER BY revenue DESC LIMIT 100)
                 ANY LEFT JOIN
                      (SELECT product_id, any(product_name) AS product_name, count() AS views

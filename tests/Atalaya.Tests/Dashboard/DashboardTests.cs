@@ -26,11 +26,16 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
 
         await page.AssertCardsEqualApiAsync(fixture.AdminToken, "start_date=7d");
         var cards = await page.CardValuesAsync();
-        foreach (var metric in new[] { "gmv", "orders", "aov", "commissions", "revenue", "payments_success_rate", "active_stores", "active_users",
-            "new_stores", "new_users", "store_churn_rate", "mrr", "leads", "conversion_pct" })
+        foreach (var metric in new[] { "gmv", "net_gmv", "refunds", "cancelled_orders", "orders", "aov", "commissions", "revenue", "payments_success_rate",
+            "active_stores", "active_users", "new_stores", "new_users", "store_churn_rate", "mrr", "leads", "conversion_pct" })
         {
             Assert.True(cards.ContainsKey(metric), $"no {metric} card");
         }
+        // Net GMV, refunds and cancellations beside GMV, each with its definition one hover away.
+        var order = await page.Page.EvalOnSelectorAllAsync<string[]>("#cards [data-metric]", "cards => cards.map(c => c.dataset.metric)");
+        Assert.Equal(["gmv", "net_gmv", "refunds", "cancelled_orders"], order.Take(4));
+        var hover = await page.Page.GetAttributeAsync("[data-metric=net_gmv] h3", "title");
+        Assert.Contains("delivered_gmv − refunds", hover, StringComparison.Ordinal);
         Assert.True(cards["gmv"] > 0 && cards["orders"] > 0, "the demo week shows no sales");
         var panels = await page.PanelStatesAsync();
         Assert.Equal(["by-country", "by-source", "growth", "marketing", "quality", "runs", "trend"], panels.Keys.Order(StringComparer.Ordinal));
@@ -137,6 +142,9 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         await page.LogInAsync(fixture.VendorToken);
 
         await page.AssertCardsEqualApiAsync(fixture.VendorToken, "start_date=7d");
+        var metrics = await page.Page.EvalOnSelectorAllAsync<string[]>("#cards [data-metric]", "cards => cards.map(c => c.dataset.metric)");
+        Assert.Equal(["gmv", "net_gmv", "refunds", "cancelled_orders"], metrics.Take(4));
+        Assert.Contains("REEMBOLSADO", await page.Page.GetAttributeAsync("[data-metric=refunds] h3", "title"), StringComparison.Ordinal);
         var panels = await page.PanelStatesAsync();
         foreach (var panel in new[] { "trend", "customers", "traffic", "by-category", "top-products", "most-viewed", "funnel", "retention" })
         {

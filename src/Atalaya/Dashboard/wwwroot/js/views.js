@@ -13,14 +13,15 @@ export const DIMENSION_LABELS = {
   country: 'Country', hub: 'Hub', zone: 'Zone', source: 'Source', platform: 'Platform', category: 'Category', store_id: 'Store',
 };
 
-const PLATFORM_CARDS = ['gmv', 'orders', 'aov', 'commissions', 'revenue', 'payments_success_rate', 'active_stores', 'active_users',
+// Net GMV, refunds and cancellations sit beside GMV: the order ledger's view of the same money.
+const PLATFORM_CARDS = ['gmv', 'net_gmv', 'refunds', 'cancelled_orders', 'orders', 'aov', 'commissions', 'revenue', 'payments_success_rate', 'active_stores', 'active_users',
   'new_stores', 'new_users', 'store_churn_rate', 'mrr', 'leads', 'conversion_pct'];
 // Session KPIs (bounce, time on site, conversion, cart) count the sessions that start in the
 // store: CONTRACT §4 gives a session the dimensions of its first event.
-const VENDOR_CARDS = ['gmv', 'orders', 'aov', 'units_sold', 'new_customers', 'returning_customers', 'visitors', 'store_visits',
+const VENDOR_CARDS = ['gmv', 'net_gmv', 'refunds', 'cancelled_orders', 'orders', 'aov', 'units_sold', 'new_customers', 'returning_customers', 'visitors', 'store_visits',
   'pageviews', 'bounce_rate', 'avg_session_duration_s', 'conversion_rate', 'cart_abandonment_rate', 'checkout_completion_rate'];
 /** KPIs where a fall is good news. */
-const LOWER_IS_BETTER = new Set(['bounce_rate', 'store_churn_rate', 'cart_abandonment_rate', 'refunds']);
+const LOWER_IS_BETTER = new Set(['bounce_rate', 'store_churn_rate', 'cart_abandonment_rate', 'refunds', 'cancelled_orders', 'cancelled_gmv', 'customer_churn_rate']);
 const FUNNEL = ['store_visited', 'product_viewed', 'add_to_cart', 'checkout_started', 'purchase_completed'];
 const FUNNEL_NAMES = { store_visited: 'Store visit', product_viewed: 'Product view', add_to_cart: 'Add to cart', checkout_started: 'Checkout', purchase_completed: 'Purchase' };
 
@@ -118,7 +119,7 @@ export class Cards {
       const change = value !== null && before ? (value - before) / Math.abs(before) * 100 : null;
       const good = change === null || change === 0 ? '' : (change > 0) !== LOWER_IS_BETTER.has(metric) ? 'good' : 'bad';
       return el('article', { class: 'card', 'data-metric': metric, 'data-value': value ?? '' }, [
-        el('h3', { title: def.description ?? '' }, def.name),
+        el('h3', { title: definitionText(def) }, def.name),
         el('p', { class: 'value' }, formatValue(value, def.unit)),
         el('p', { class: 'change ' + good, 'data-change': change ?? '' },
           value === null ? 'no data in this range' : change === null ? 'no previous figure' : [el('span', { 'aria-hidden': 'true' }, change > 0 ? '▲ ' : change < 0 ? '▼ ' : ''), formatChange(change), ' vs previous period']),
@@ -127,6 +128,11 @@ export class Cards {
     });
     this.node.replaceChildren(el('p', { class: 'range muted' }, range), el('div', { class: 'cards' }, cards));
   }
+}
+
+/** A card's hover text: what the KPI means, then its exact definition and version (from /api/kpi/definitions). */
+function definitionText(def) {
+  return [def.description, def.definition && `${def.definition}${def.version ? ` (v${def.version})` : ''}`].filter(Boolean).join('\n');
 }
 
 function values(answer) {
