@@ -372,8 +372,9 @@ public static class Migrations
         // Alerts (Alerts/): one row per episode of a rule on a subject (firing until resolved), and
         // the notification outbox: every message is written before it is sent, so a crash or a
         // channel that stays down leaves it here (pending or dead) for the next start or a replay.
+        // IF NOT EXISTS: a folder rewound to an older schema version by a test or a tool may keep them.
         """
-        CREATE TABLE alerts (
+        CREATE TABLE IF NOT EXISTS alerts (
             alert_id          TEXT PRIMARY KEY,       -- alr_<time>_<hex>
             rule              TEXT NOT NULL,
             subject           TEXT NOT NULL,          -- what fired within the rule ('' for the rule as a whole)
@@ -389,10 +390,10 @@ public static class Migrations
             acked_by          TEXT,
             last_notified_at  TEXT
         );
-        CREATE UNIQUE INDEX alerts_one_firing ON alerts (rule, subject) WHERE state = 'firing';
-        CREATE INDEX alerts_by_start ON alerts (started_at);
+        CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_firing ON alerts (rule, subject) WHERE state = 'firing';
+        CREATE INDEX IF NOT EXISTS alerts_by_start ON alerts (started_at);
 
-        CREATE TABLE notification_outbox (
+        CREATE TABLE IF NOT EXISTS notification_outbox (
             id               INTEGER PRIMARY KEY,
             channel          TEXT NOT NULL,
             alert_id         TEXT,
@@ -403,12 +404,12 @@ public static class Migrations
             last_error       TEXT,
             sent_at          TEXT
         );
-        CREATE INDEX notification_outbox_by_state ON notification_outbox (state, id);
+        CREATE INDEX IF NOT EXISTS notification_outbox_by_state ON notification_outbox (state, id);
         """,
         // Service-level objectives (Slo/): per UTC hour and objective, how many events were good out
         // of how many (requests answered without 5xx, within the latency limit, minutes with fresh marts).
         """
-        CREATE TABLE slo_hours (
+        CREATE TABLE IF NOT EXISTS slo_hours (
             hour   TEXT NOT NULL,                    -- yyyy-MM-ddTHH (UTC)
             slo    TEXT NOT NULL,
             good   INTEGER NOT NULL,

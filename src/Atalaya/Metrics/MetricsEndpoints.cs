@@ -32,8 +32,7 @@ public static class MetricsEndpoints
             using var buffer = new MemoryStream();
             await metrics.Registry.CollectAndExportAsTextAsync(buffer, context.RequestAborted);
             return Results.Bytes(buffer.ToArray(), "text/plain; version=0.0.4; charset=utf-8");
-        }).WithName("Metrics").WithTags("Operations")
-            .WithSummary("Prometheus text format: ingest, HTTP, today's KPIs, pipelines, data quality, alerts, freshness. Admin and analyst.");
+        }).ExcludeFromDescription(); // Prometheus text, not a JSON API: documented in docs/alerts.md.
         return app;
     }
 }

@@ -21,8 +21,8 @@ public sealed class ScopeOracle(AccessHubFixture hub, string definitions)
 
     public static readonly string[] AdminOnly = ["/api/tokens", "/api/audit"];
 
-    /// <summary>Operations data (pipeline runs, jobs, data quality): admin and analyst tokens only.</summary>
-    public static readonly string[] Operations = ["/api/runs", "/api/jobs", "/api/quality"];
+    /// <summary>Operations data (pipeline runs, jobs, data quality, SLOs): admin and analyst tokens only.</summary>
+    public static readonly string[] Operations = ["/api/runs", "/api/jobs", "/api/quality", "/api/slo"];
 
     public static readonly string[] WithOracle =
     [

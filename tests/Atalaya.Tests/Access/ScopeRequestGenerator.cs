@@ -105,6 +105,7 @@ public sealed class ScopeRequestGenerator
                 Add("limit", Pick("1", "10", "100"));
                 return new ScopeRequest(caller, path, p);
             case "/api/jobs":
+            case "/api/slo":
                 return new ScopeRequest(caller, path, p);
             case "/api/quality":
                 if (_random.Next(2) == 0)

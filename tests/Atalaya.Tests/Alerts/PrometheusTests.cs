@@ -148,9 +148,9 @@ public sealed class PrometheusTests
             var result = body.RootElement.GetProperty("data").GetProperty("result");
             return result.GetArrayLength() == 0 ? null : double.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException)
         {
-            return null; // not listening yet
+            return null; // not listening, or not ready yet (it answers 503 in plain text while starting)
         }
     }
 

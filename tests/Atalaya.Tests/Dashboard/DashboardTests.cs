@@ -16,7 +16,7 @@ namespace Atalaya.Tests.Dashboard;
 [Collection(DashboardCollection.Name)]
 public sealed partial class DashboardTests(DashboardFixture fixture)
 {
-    private static readonly string[] OptionalPanels = ["runs", "quality", "marketing"];
+    private static readonly string[] OptionalPanels = ["runs", "quality", "marketing", "alerts"];
 
     [Fact]
     public async Task Admin_sees_every_platform_card_equal_to_the_api_and_every_panel_filled()
@@ -38,7 +38,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Contains("delivered_gmv − refunds", hover, StringComparison.Ordinal);
         Assert.True(cards["gmv"] > 0 && cards["orders"] > 0, "the demo week shows no sales");
         var panels = await page.PanelStatesAsync();
-        Assert.Equal(["by-country", "by-source", "growth", "marketing", "quality", "runs", "trend"], panels.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["alerts", "by-country", "by-source", "growth", "marketing", "quality", "runs", "trend"], panels.Keys.Order(StringComparer.Ordinal));
         foreach (var (panel, state) in panels)
         {
             Assert.True(state == "ready" || (OptionalPanels.Contains(panel) && state is "empty" or "unavailable"), $"panel {panel} is {state}");

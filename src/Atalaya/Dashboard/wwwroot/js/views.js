@@ -31,7 +31,7 @@ export function viewFor(me) {
     case 'analyst':
       return {
         title: 'Platform overview', cards: PLATFORM_CARDS, dimensions: ['country', 'source', 'platform', 'category'],
-        panels: [trend(), breakdown('country'), breakdown('source'), marketing(), newStoresAndUsers(), runs(), quality()],
+        panels: [alerts(), trend(), breakdown('country'), breakdown('source'), marketing(), newStoresAndUsers(), runs(), quality()],
       };
     case 'country_ops_lead': {
       const several = me.countries.length > 1;
@@ -39,7 +39,7 @@ export function viewFor(me) {
         title: 'Country operations · ' + me.countries.join(', ') + (me.hubs.length ? ' · ' + me.hubs.join(', ') : '') + (me.zones.length ? ' · ' + me.zones.join(', ') : ''),
         cards: PLATFORM_CARDS,
         dimensions: [...(several ? ['country'] : []), 'hub', 'zone', 'source', 'platform', 'category'],
-        panels: [trend(), ...(several ? [breakdown('country')] : []), breakdown('hub'), breakdown('zone'), breakdown('source'), newStoresAndUsers()],
+        panels: [alerts(), trend(), ...(several ? [breakdown('country')] : []), breakdown('hub'), breakdown('zone'), breakdown('source'), newStoresAndUsers()],
       };
     }
     case 'vendor':
@@ -474,6 +474,39 @@ function quality() {
         { key: 'fail_at', label: 'Warn / fail at', numeric: true, format: (v, r) => (r.warn_at === null ? '—' : `${number.format(r.warn_at)} / ${number.format(v)}`) },
         { key: 'message', label: 'Finding' },
       ], rows, { caption: 'Data quality', rowKey: r => r.check + ':' + r.subject, initialSort: { key: 'rank', direction: 'ascending' } }));
+    },
+  };
+}
+
+function alerts() {
+  // Firing first as the API sends them; an acknowledged alert still fires but is not sent again.
+  const number = new Intl.NumberFormat(undefined, { maximumFractionDigits: 3 });
+  const rank = a => (a.state === 'firing' ? (a.acknowledged_at ? 1 : 0) : 2);
+  return {
+    id: 'alerts', title: 'Alerts', wide: true, optional: true,
+    unavailableText: 'Alerts are not available on this hub yet.',
+    load: async ({ signal }) => {
+      if (!(await documented('/api/alerts'))) throw new ApiError(404, '/api/alerts is not on this hub');
+      return api('/api/alerts', { limit: 50 }, { signal });
+    },
+    isEmpty: answer => !answer.data?.length,
+    emptyText: 'No alerts: every rule of this environment is quiet.',
+    render(body, answer) {
+      const firing = answer.data.filter(a => a.state === 'firing');
+      const acked = firing.filter(a => a.acknowledged_at).length;
+      body.append(el('p', { class: 'alerts-summary' }, [
+        `${firing.length - acked} firing · ${acked} acknowledged · ${answer.data.length - firing.length} resolved (latest 50)`,
+      ]));
+      const rows = answer.data.map(a => ({ ...a, rank: rank(a), shown: a.state === 'firing' && a.acknowledged_at ? 'acknowledged' : a.state }));
+      body.append(sortableTable([
+        { key: 'rank', label: 'State', format: (_, a) => el('span', { class: 'status status-' + a.shown }, a.shown) },
+        { key: 'severity', label: 'Severity', format: v => el('span', { class: 'status status-' + v }, v) },
+        { key: 'rule', label: 'Rule', format: (v, a) => (a.subject ? `${v} (${a.subject})` : v) },
+        { key: 'value', label: 'Value / limit', numeric: true, format: (v, a) => (v === null ? '—' : `${number.format(v)} / ${a.threshold === null ? '—' : number.format(a.threshold)}`) },
+        { key: 'started_at', label: 'Since', format: formatDateTime },
+        { key: 'resolved_at', label: 'Resolved', format: v => (v ? formatDateTime(v) : '') },
+        { key: 'message', label: 'What' },
+      ], rows, { caption: 'Alerts', rowKey: a => a.alert_id, initialSort: { key: 'rank', direction: 'ascending' } }));
     },
   };
 }
