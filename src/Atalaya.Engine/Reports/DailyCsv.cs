@@ -9,7 +9,8 @@ namespace Atalaya.Engine.Reports;
 /// The daily CSV: <c>date,scope,country,kpi,value,previous_value,change_pct</c>, one row per KPI
 /// for the whole scope (country <c>ALL</c>) and then per country, the day against the day before.
 /// Values are written as the API writes them (shortest round-trip, invariant culture), a missing
-/// value as an empty field; change_pct is rounded to 2 decimals. UTF-8 without a byte-order mark,
+/// value as an empty field; change_pct is rounded to 2 decimals. Text fields cannot start a
+/// spreadsheet formula. UTF-8 without a byte-order mark,
 /// CRLF line ends (RFC 4180).
 /// </summary>
 internal static class DailyCsv
@@ -65,7 +66,18 @@ internal static class DailyCsv
     public static string Number(double? value) =>
         value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
 
-    /// <summary>RFC 4180 quoting for a text field that holds a comma, a quote or a line break.</summary>
-    public static string Field(string value) =>
-        value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    /// <summary>
+    /// A text field (scope, country): a leading <c>= + - @</c>, tab or carriage return gets a
+    /// quote mark before it, so a spreadsheet shows it as text instead of running it as a formula
+    /// (the collector only accepts country codes today; this keeps the file safe if a dimension
+    /// ever carries free text); then RFC 4180 quoting where it holds a comma, a quote or a line break.
+    /// </summary>
+    public static string Field(string value)
+    {
+        if (value.Length > 0 && value[0] is '=' or '+' or '-' or '@' or '\t' or '\r')
+        {
+            value = "'" + value;
+        }
+        return value.AsSpan().IndexOfAny(",\"\r\n") < 0 ? value : "\"" + value.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+    }
 }
