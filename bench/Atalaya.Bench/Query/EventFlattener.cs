@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Atalaya.Bench.Query;
 
 /// <summary>
-/// Turns a native event (CONTRACT §1.1) into one flat row of the ClickHouse table
+/// Turns a native event (docs/collector.md (the native event)) into one flat row of the ClickHouse table
 /// (<see cref="ClickHouseTable"/>): the user key is <c>user_id</c>, else <c>anonymous_id</c>; country,
 /// hub, zone and category are the store's when the event names a <c>store_id</c> whose
 /// <c>store_created</c> event came earlier in the stream (the generator writes in time order), else

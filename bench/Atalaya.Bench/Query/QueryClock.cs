@@ -4,7 +4,7 @@ namespace Atalaya.Bench.Query;
 
 /// <summary>
 /// "Now" for one run, fixed once so both sides are asked about the same days. Relative ranges
-/// follow CONTRACT §3.1: <c>90d</c> is the 90 days ending today, today included; periods are
+/// follow docs/metrics-api.md: <c>90d</c> is the 90 days ending today, today included; periods are
 /// half-open and UTC.
 /// </summary>
 public sealed record QueryClock(DateTime Now)

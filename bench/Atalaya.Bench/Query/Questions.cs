@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Atalaya.Bench.Query;
 
 /// <summary>
-/// The question set of issue 3, each as the hub's endpoint (CONTRACT §3) and the ClickHouse SQL a
+/// The question set of issue 3, each as the hub's endpoint (docs/metrics-api.md) and the ClickHouse SQL a
 /// team would write for it over <see cref="ClickHouseTable"/>. The SQL keeps the contract's
 /// definitions: orders are distinct <c>order_id</c>s of <c>purchase_completed</c>, amounts in
 /// reporting currency (<c>× fx</c>), sessions belong to the day of their first event, users are
@@ -180,7 +180,7 @@ public static class Questions
                 QueryClock.HourKey(clock.CurrentHour.AddHours(-23)), QueryClock.HourKey(clock.CurrentHour))),
     ];
 
-    /// <summary><c>{"data": [{"period", "value", dims…}], "start_date", "end_date"}</c> (CONTRACT §3.1).</summary>
+    /// <summary><c>{"data": [{"period", "value", dims…}], "start_date", "end_date"}</c> (docs/metrics-api.md).</summary>
     private static Answer? Series(JsonElement json, string[] dimensions, bool hourly)
     {
         if (!json.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)

@@ -3,7 +3,7 @@ using Atalaya.Engine.Kpi;
 namespace Atalaya.Engine.Access;
 
 /// <summary>
-/// What a reader may see (CONTRACT §5): nothing restricted for admins and analysts; a country
+/// What a reader may see (docs/access.md): nothing restricted for admins and analysts; a country
 /// operations lead its countries (optionally only some hubs or zones); a vendor its stores. The KPI
 /// engine intersects every query with the scope when it compiles its filters, so no endpoint can
 /// forget it: data outside the scope is not filtered out of an answer, it is never read.

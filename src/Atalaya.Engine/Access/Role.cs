@@ -1,6 +1,6 @@
 namespace Atalaya.Engine.Access;
 
-/// <summary>The roles of CONTRACT §5; <see cref="Write"/> is a collector write key.</summary>
+/// <summary>The roles of docs/access.md; <see cref="Write"/> is a collector write key.</summary>
 public enum Role
 {
     Admin,

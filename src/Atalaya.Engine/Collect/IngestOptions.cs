@@ -1,6 +1,6 @@
 namespace Atalaya.Engine.Collect;
 
-/// <summary>Collector limits and settings (CONTRACT §2); every one is configurable.</summary>
+/// <summary>Collector limits and settings (docs/collector.md); every one is configurable.</summary>
 public sealed record IngestOptions
 {
     public int MaxEventBytes { get; init; } = 32 * 1024;

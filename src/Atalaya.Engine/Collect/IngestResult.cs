@@ -1,6 +1,6 @@
 namespace Atalaya.Engine.Collect;
 
-/// <summary>The per-request outcome the collector answers with (CONTRACT §2).</summary>
+/// <summary>The per-request outcome the collector answers with (docs/collector.md).</summary>
 public sealed record IngestResult(int Accepted, int Duplicates, IReadOnlyList<EventRejection> Rejected)
 {
     /// <summary>Nothing in the request could be stored: the collector answers 400.</summary>

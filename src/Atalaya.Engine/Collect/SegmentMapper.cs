@@ -5,7 +5,7 @@ using System.Text.Json;
 namespace Atalaya.Engine.Collect;
 
 /// <summary>
-/// Maps one Segment message to a native event (CONTRACT §1.3): messageId → event_id, the e-commerce
+/// Maps one Segment message to a native event (docs/collector.md (Segment-compatible events)): messageId → event_id, the e-commerce
 /// spec's event names and properties to the catalog's, page and screen → page_view, identify /
 /// group / alias as events of those types, Segment context to native context, and clock skew
 /// corrected as Segment does: timestamp + (receivedAt − sentAt). The result then goes through the

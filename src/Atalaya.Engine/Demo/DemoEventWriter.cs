@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace Atalaya.Engine.Demo;
 
 /// <summary>
-/// Writes one native event (CONTRACT §1.1) at a time with a reused <see cref="Utf8JsonWriter"/>:
+/// Writes one native event (docs/collector.md (the native event)) at a time with a reused <see cref="Utf8JsonWriter"/>:
 /// <c>Begin…</c> writes the envelope and context and opens <c>properties</c>, the caller writes the
 /// properties, <see cref="End"/> closes the event and returns its bytes. Event ids are UUID v4
 /// strings drawn from the run's seeded <see cref="Random"/>, so they repeat with the seed.

@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Demo;
 
 /// <summary>
-/// A deterministic generator of marketplace events (CONTRACT §1.1/§1.2) for demos, tests and
+/// A deterministic generator of marketplace events (docs/collector.md (the native event)/§1.2) for demos, tests and
 /// benchmarks: the Tiendi marketplace in Mexico, Colombia, Chile and Sweden, with about forty
 /// stores, their products, shoppers who come back, sessions with realistic funnels and bounces,
 /// orders with payments and status histories, leads, subscriptions, a few custom event types, and

@@ -1,6 +1,6 @@
 namespace Atalaya.Engine.Kpi;
 
-/// <summary>The dimensions a KPI can be filtered and grouped by: CONTRACT §3.1's eight, in contract order, then
+/// <summary>The dimensions a KPI can be filtered and grouped by: docs/metrics-api.md's eight, in contract order, then
 /// <c>source_system</c> (the grain of <c>fact_kpi_daily</c>, seed 002) and the leads' <c>priority</c>.</summary>
 public enum Dimension
 {

@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Quality;
 
 /// <summary>
 /// The data-quality checks (seed 003's health checks: freshness, nulls, consistency, view sizes;
-/// CONTRACT §1: FX rates not found, schema drift). Each reads the profile's counters, the marts'
+/// docs/events.md: FX rates not found, schema drift). Each reads the profile's counters, the marts'
 /// watermarks, the quarantine or the run record — never the events themselves — and judges what
 /// it measures against the environment's limits (<c>quality.*</c> in config/environments).
 /// </summary>

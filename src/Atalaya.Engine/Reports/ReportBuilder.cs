@@ -14,7 +14,7 @@ public sealed record ReportFile(string Id, ReportKind Kind, ReportPeriod Period,
 public sealed class ReportException(string message) : Exception(message);
 
 /// <summary>
-/// Builds reports from the live KPI engine (CONTRACT §8): the daily CSV
+/// Builds reports from the live KPI engine (docs/reports.md): the daily CSV
 /// (<c>daily-YYYY-MM-DD[-scope].csv</c>), the weekly HTML (last 7 and 28 days) and the monthly HTML
 /// (top 5 sources and countries). Every figure comes from <see cref="ReportFigures"/>, the API's
 /// query path with the scope's access rules; nothing here computes a KPI.

@@ -10,7 +10,7 @@ namespace Atalaya.Access;
 
 /// <summary>
 /// Who am I (<c>GET /api/me</c>, any read token: role and scope, for the dashboards) and
-/// administration (CONTRACT §3.2, admin tokens only): tokens (<c>GET|POST /api/tokens</c>,
+/// administration (docs/metrics-api.md, admin tokens only): tokens (<c>GET|POST /api/tokens</c>,
 /// <c>DELETE /api/tokens/{id}</c>) and the audit log (<c>GET /api/audit</c>). Every call is itself
 /// audited; a token's secret appears once, in the answer to its creation, and nowhere else.
 /// </summary>

@@ -6,7 +6,7 @@ using Microsoft.Net.Http.Headers;
 namespace Atalaya.Collect;
 
 /// <summary>
-/// The collector's HTTP surface (CONTRACT §2): native <c>POST /api/events</c> and the
+/// The collector's HTTP surface (docs/collector.md): native <c>POST /api/events</c> and the
 /// Segment-compatible <c>/v1/*</c> calls. Each request: content type → write key → rate limit →
 /// body (size limit, gzip) → pipeline → answer. A readable request is a 200 with each event's
 /// outcome, every accepted event committed before it; a store that cannot commit answers 503 with

@@ -1,6 +1,6 @@
 namespace Atalaya.Collect;
 
-/// <summary>The collector's answer (CONTRACT §2).</summary>
+/// <summary>The collector's answer (docs/collector.md).</summary>
 public sealed record CollectResponse(
     bool Success,
     int Accepted,

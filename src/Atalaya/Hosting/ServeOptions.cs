@@ -17,7 +17,7 @@ public sealed record ServeOptions
 
     public bool JsonLogs { get; init; }
 
-    /// <summary>The peer benchmark answers only when at least this many comparable stores contribute (CONTRACT §3.2).</summary>
+    /// <summary>The peer benchmark answers only when at least this many comparable stores contribute (docs/metrics-api.md).</summary>
     public int BenchmarkMinimumPeers { get; init; } = 5;
 
     /// <summary>Schedules, thresholds and retention of the environment (config/environments/NAME.yaml).</summary>

@@ -11,7 +11,7 @@ using Atalaya.Kpi;
 namespace Atalaya.Jobs;
 
 /// <summary>
-/// Operations endpoints of the scheduler (CONTRACT §3.2): <c>GET /api/runs</c> (pipeline runs,
+/// Operations endpoints of the scheduler (docs/metrics-api.md): <c>GET /api/runs</c> (pipeline runs,
 /// filtered by job, status and date), <c>GET /api/jobs</c> (each job, its schedule, next and last
 /// run) for admin and analyst tokens, and <c>POST /api/jobs/{name}/run</c> for admins. Every call
 /// is audited.

@@ -8,7 +8,7 @@ using Atalaya.Hosting;
 namespace Atalaya.Kpi;
 
 /// <summary>
-/// The metrics API (CONTRACT §3): <c>/api/kpi/*</c> and <c>/api/analysis/*</c>. Each call goes
+/// The metrics API (docs/metrics-api.md): <c>/api/kpi/*</c> and <c>/api/analysis/*</c>. Each call goes
 /// through <see cref="ReadCall"/> (token, parameters, audit) and hands the engine an immutable
 /// query that carries the reader's scope. Nothing here computes a figure or filters one out.
 /// </summary>
@@ -25,7 +25,7 @@ public static class KpiEndpoints
     public static IEndpointRouteBuilder MapKpi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/kpi/query", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, QueryParams, Query))
-            .Describe("KpiQuery", "KPI values per period and group (CONTRACT §3.1).", QueryParams);
+            .Describe("KpiQuery", "KPI values per period and group (docs/metrics-api.md).", QueryParams);
         app.MapGet("/api/kpi/summary", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, SummaryParams, Summary))
             .Describe("KpiSummary", "Each KPI today so far vs yesterday and the 7-day average.", SummaryParams);
         app.MapGet("/api/kpi/timeseries", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, TimeseriesParams, Timeseries))

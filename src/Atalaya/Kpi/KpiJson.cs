@@ -6,7 +6,7 @@ using Atalaya.Engine.Kpi.Query;
 namespace Atalaya.Kpi;
 
 /// <summary>
-/// Writes the metrics API's answers (CONTRACT §3) straight to UTF-8 JSON: rows carry one key per
+/// Writes the metrics API's answers (docs/metrics-api.md) straight to UTF-8 JSON: rows carry one key per
 /// group_by dimension, which a fixed record type cannot express, and writing directly avoids an
 /// intermediate object per row.
 /// </summary>

@@ -9,7 +9,7 @@ using Atalaya.Kpi;
 namespace Atalaya.Quality;
 
 /// <summary>
-/// <c>GET /api/quality</c> (CONTRACT §3): the findings of the newest data-quality run (or of the run
+/// <c>GET /api/quality</c> (docs/metrics-api.md): the findings of the newest data-quality run (or of the run
 /// named by <c>run_id</c>), worst first, optionally only some checks or statuses. Operations data
 /// like the pipeline runs: admin and analyst tokens, every call audited.
 /// </summary>

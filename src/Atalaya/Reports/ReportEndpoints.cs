@@ -10,7 +10,7 @@ namespace Atalaya.Reports;
 
 /// <summary>
 /// <c>GET /api/reports</c> lists the stored reports a token may see and <c>GET /api/reports/{id}</c>
-/// returns one file (CONTRACT §8). A vendor sees only its stores' reports, a country lead only its
+/// returns one file (docs/reports.md). A vendor sees only its stores' reports, a country lead only its
 /// countries' (not when its token is narrowed to some hubs or zones: a country's report holds all of
 /// them), admins and analysts every report. Both calls are audited like every read; a report the
 /// token may not see is answered 404, as one that does not exist, so ids reveal nothing.

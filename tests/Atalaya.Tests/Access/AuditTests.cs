@@ -9,7 +9,7 @@ using Microsoft.Data.Sqlite;
 namespace Atalaya.Tests.Access;
 
 /// <summary>
-/// The audit log (CONTRACT §5): every metrics read, refused ones included, and every administrative
+/// The audit log (docs/access.md): every metrics read, refused ones included, and every administrative
 /// change through the API or the command line is recorded with who, what, the scope and the outcome,
 /// never a secret; <c>GET /api/audit</c> filters it; <c>atalaya audit verify</c> finds a changed,
 /// deleted or reordered entry.

@@ -7,7 +7,7 @@ using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Access;
 
-/// <summary>Read tokens and write keys do not stand in for each other (CONTRACT §5): a leaked dashboard token cannot inject events, a leaked SDK key cannot read.</summary>
+/// <summary>Read tokens and write keys do not stand in for each other (docs/access.md): a leaked dashboard token cannot inject events, a leaked SDK key cannot read.</summary>
 public sealed class KeySeparationTests
 {
     [Fact]

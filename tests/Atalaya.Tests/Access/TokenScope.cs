@@ -3,7 +3,7 @@ using Atalaya.Tests.Kpi.Reference;
 namespace Atalaya.Tests.Access;
 
 /// <summary>
-/// What a token may see, written from CONTRACT §5 and the access spec without the engine's code:
+/// What a token may see, written from docs/access.md and the access spec without the engine's code:
 /// admins and analysts everything; a country_ops_lead the events whose country is in its list and,
 /// when it has them, whose hub and zone are in its hub and zone lists; a vendor the events whose
 /// store_id is one of its stores (an event without a store is not a vendor's). A request filter on

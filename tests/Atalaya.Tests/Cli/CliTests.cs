@@ -3,7 +3,7 @@ using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Cli;
 
-/// <summary>The command line (CONTRACT §6), run as the real executable.</summary>
+/// <summary>The command line (docs/cli.md), run as the real executable.</summary>
 public sealed class CliTests : IDisposable
 {
     private readonly string _data = Path.Combine(Path.GetTempPath(), "atalaya-cli-" + Guid.NewGuid().ToString("N"));

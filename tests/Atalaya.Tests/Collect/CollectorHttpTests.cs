@@ -9,7 +9,7 @@ using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Collect;
 
-/// <summary>The native collector (POST /api/events) over real HTTP, CONTRACT §2.</summary>
+/// <summary>The native collector (POST /api/events) over real HTTP, docs/collector.md.</summary>
 public sealed class CollectorHttpTests
 {
     [Fact]

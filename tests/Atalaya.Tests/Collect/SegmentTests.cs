@@ -10,7 +10,7 @@ namespace Atalaya.Tests.Collect;
 
 /// <summary>
 /// Segment HTTP Tracking API fixtures (payloads shaped as analytics.js, analytics-node and the
-/// mobile SDKs send them) against the real hub, CONTRACT §1.3.
+/// mobile SDKs send them) against the real hub, docs/collector.md (Segment-compatible events).
 /// </summary>
 public sealed class SegmentTests
 {

@@ -9,7 +9,7 @@ public sealed class DemoGeneratorTests(DemoRun run) : IClassFixture<DemoRun>
 {
     private static readonly DemoOptions Small = new(Days: 3, Seed: 42, EndDate: new DateOnly(2026, 2, 10), SessionsPerDay: 150);
 
-    /// <summary>CONTRACT §1.2.</summary>
+    /// <summary>the event catalog (docs/events.md).</summary>
     private static readonly string[] CatalogTypes =
     [
         "page_view", "store_visited", "product_viewed", "product_searched", "add_to_cart", "checkout_started",

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace Atalaya.Tests.Robustness;
 
 /// <summary>
-/// CONTRACT §2: bad input gets a 4xx with a message — 400 malformed, 401 bad write key, 413 too
+/// docs/collector.md: bad input gets a 4xx with a message — 400 malformed, 401 bad write key, 413 too
 /// large, 415 wrong content type — "never a 5xx for bad input", and a request refused as a whole
 /// stores nothing. Well over a thousand hostile requests (deterministic by seed) go to one real hub.
 /// </summary>

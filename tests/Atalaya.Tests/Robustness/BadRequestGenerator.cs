@@ -9,7 +9,7 @@ namespace Atalaya.Tests.Robustness;
 /// non-finite amounts, gzip bombs and broken gzip, wrong content types, empty and bare bodies, bad
 /// write keys, broken NDJSON and bad Segment batches. Each request is wrong as a whole (no event in
 /// it could be accepted) and wrong for one reason, so the contract names one answer for it
-/// (CONTRACT §2). Every event id it carries starts with <c>bad-</c>.
+/// (docs/collector.md). Every event id it carries starts with <c>bad-</c>.
 /// </summary>
 public sealed partial class BadRequestGenerator(int seed, string writeKey, string readToken)
 {

@@ -5,7 +5,7 @@ namespace Atalaya.Tests.Robustness;
 
 /// <summary>
 /// Sends raw collector requests exactly as built (headers unvalidated, optional chunked body) and
-/// reads the collector's answer (CONTRACT §2) without trusting it to be well-formed.
+/// reads the collector's answer (docs/collector.md) without trusting it to be well-formed.
 /// </summary>
 public static class CollectorClient
 {

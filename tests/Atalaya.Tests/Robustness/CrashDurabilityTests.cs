@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace Atalaya.Tests.Robustness;
 
 /// <summary>
-/// CONTRACT §2: "A 2xx means every accepted event is durable: a crash after the response loses
+/// docs/collector.md: "A 2xx means every accepted event is durable: a crash after the response loses
 /// nothing", and event_id is the dedupe key. A real hub takes concurrent batches (new ids, ids
 /// re-sent by other writers, whole batches retried after a crash) and is SIGKILLed at a random
 /// moment, again and again. After every restart each acknowledged event is stored exactly once,

@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace Atalaya.Tests.Robustness;
 
 /// <summary>
-/// Valid native events of every catalog type (CONTRACT §1.2), each with the paths of its required
+/// Valid native events of every catalog type (the event catalog (docs/events.md)), each with the paths of its required
 /// fields, so that generators can break exactly one thing. The bad-input tests first check that
 /// every template is accepted as is: a broken copy is then bad because of the break alone.
 /// </summary>
@@ -126,7 +126,7 @@ public static class SampleEvents
             new JsonObject { ["product_id"] = "p-1", ["quantity"] = 2, ["price"] = 89.5 }),
     });
 
-    /// <summary>A Segment <c>track</c> message (CONTRACT §1.3) with the given messageId.</summary>
+    /// <summary>A Segment <c>track</c> message (docs/collector.md (Segment-compatible events)) with the given messageId.</summary>
     public static JsonObject SegmentTrack(string messageId) => new()
     {
         ["type"] = "track",

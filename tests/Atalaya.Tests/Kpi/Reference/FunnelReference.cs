@@ -1,7 +1,7 @@
 namespace Atalaya.Tests.Kpi.Reference;
 
 /// <summary>
-/// ClickHouse <c>windowFunnel(window)</c> as CONTRACT §3.2 words it: per user (user_id, else
+/// ClickHouse <c>windowFunnel(window)</c> as docs/metrics-api.md words it: per user (user_id, else
 /// anonymous_id), over the events of the range inside the filters (custom types too: a funnel may
 /// name them), the longest chain of the steps in
 /// order, each at or after the previous, all within <c>window</c> seconds of the chain's first step;

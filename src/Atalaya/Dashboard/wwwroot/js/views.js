@@ -17,7 +17,7 @@ export const DIMENSION_LABELS = {
 const PLATFORM_CARDS = ['gmv', 'net_gmv', 'refunds', 'cancelled_orders', 'orders', 'aov', 'commissions', 'revenue', 'payments_success_rate', 'active_stores', 'active_users',
   'new_stores', 'new_users', 'store_churn_rate', 'mrr', 'leads', 'conversion_pct'];
 // Session KPIs (bounce, time on site, conversion, cart) count the sessions that start in the
-// store: CONTRACT §4 gives a session the dimensions of its first event.
+// store: the KPI dictionary (docs/kpis.md) gives a session the dimensions of its first event.
 const VENDOR_CARDS = ['gmv', 'net_gmv', 'refunds', 'cancelled_orders', 'orders', 'aov', 'units_sold', 'new_customers', 'returning_customers', 'visitors', 'store_visits',
   'pageviews', 'bounce_rate', 'avg_session_duration_s', 'conversion_rate', 'cart_abandonment_rate', 'checkout_completion_rate'];
 /** KPIs where a fall is good news. */
