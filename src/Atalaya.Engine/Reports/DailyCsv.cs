@@ -64,7 +64,7 @@ internal static class DailyCsv
     }
 
     public static string Number(double? value) =>
-        value is { } v && double.IsFinite(v) ? v.ToString("R", CultureInfo.InvariantCulture) : "";
+        value is { } v && double.IsFinite(v) ? Kpi.KpiValues.Clean(v).ToString("R", CultureInfo.InvariantCulture) : "";
 
     /// <summary>
     /// A text field (scope, country): a leading <c>= + - @</c>, tab or carriage return gets a

@@ -31,7 +31,7 @@ public sealed class FolderDelivery(string outbox) : IReportDelivery
         File.Copy(storedPath, Path.Combine(folder, report.FileName), overwrite: true);
         var locale = ReportLocale.Get(recipient.Locale);
         var lines = report.Headline.Select(c =>
-            $"{KpiName(c.Metric)}: {c.Value?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "-"} ({locale.Change(c.ChangePct)})");
+            $"{KpiName(c.Metric)}: {(c.Value is { } v ? Kpi.KpiValues.Clean(v).ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "-")} ({locale.Change(c.ChangePct)})");
         File.WriteAllText(Path.Combine(folder, report.FileName + ".summary.txt"),
             $"{report.Id}\n{string.Join("\n", lines)}\n/api/reports/{report.Id}\n");
     }

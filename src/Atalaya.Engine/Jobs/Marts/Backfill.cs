@@ -32,10 +32,21 @@ public sealed class Backfill(HubDatabase database, KpiEngine engine)
     public BackfillResult Run(DateOnly from, DateOnly to, DimensionFilter filter, bool apply, string runId, Action<string>? progress = null)
     {
         using var connection = database.Connect();
+        // The daily batch builds the marts from the day of the first stored event: days before it hold
+        // no rows, and recomputing them would only "add" rows of zeros a later batch never writes.
+        if (MartBatch.FirstDayOfEvents(connection) is { } first && from < first)
+        {
+            from = first;
+        }
         var marts = MartsFor(connection, filter);
         if (marts.Count == 0)
         {
             throw new ArgumentException($"no mart has every filtered dimension ({string.Join(", ", filter.Values.Keys.Select(Dimensions.Name))}) in its key; filter by one of them at a time");
+        }
+        if (from > to)
+        {
+            // The whole range lies before the first event: no mart holds rows there, nothing to recompute.
+            return new BackfillResult([new StepOutcome("staging", true, 0, from, to, null) { Events = 0, Writes = false }], [], apply, marts);
         }
         var steps = new List<StepOutcome>
         {

@@ -64,23 +64,10 @@ public sealed class MartBuilder(KpiEngine engine)
         var metrics = engine.Dictionary.Kpis.Select(k => KpiIds.TryParse(k.Id, out var id) ? id : throw new InvalidOperationException(k.Id)).ToList();
         var grain = Grain(table);
         var result = engine.Query(new KpiQuery(metrics, from, to, Aggregate.Daily, TimeZoneInfo.Utc, filter, grain, AccessScope.Everything, int.MaxValue));
-        // The query answers every day of the range, with zeros for days before the first event or after
-        // the last; the mart holds days that have events only, whichever range built it (a backfill over a
-        // wider range than the daily batch's must not "add" rows of zeros).
-        var hasEvents = new Dictionary<string, bool>(StringComparer.Ordinal);
-        bool DayHasEvents(string period)
-        {
-            if (!hasEvents.TryGetValue(period, out var any))
-            {
-                var day = DateOnly.ParseExact(period[..10], "yyyy-MM-dd", CultureInfo.InvariantCulture);
-                hasEvents[period] = any = engine.CountEvents(MartBatch.Ms(day), MartBatch.Ms(day.AddDays(1))) > 0;
-            }
-            return any;
-        }
         var rows = new List<object?[]>();
         foreach (var r in result.Rows)
         {
-            if (r.Value is null || !DayHasEvents(r.Period))
+            if (r.Value is null)
             {
                 continue;
             }
