@@ -148,6 +148,8 @@ public sealed class AuditLog : IAsyncDisposable
             var more = reader.WaitToReadAsync().AsTask();
             if (await Task.WhenAny(window, more).ConfigureAwait(false) == window)
             {
+                // Everything queued before the window ended goes with it.
+                Drain(reader, pending);
                 return true;
             }
             if (!await more.ConfigureAwait(false))

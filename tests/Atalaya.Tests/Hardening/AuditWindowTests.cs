@@ -37,7 +37,8 @@ public sealed class AuditWindowTests
                 Assert.Empty(Actions(database));
 
                 time.Advance(TimeSpan.FromMilliseconds(1));
-                await WaitUntilAsync(() => audit.Committed == 2, "the window's reads to be committed");
+                await WaitUntilAsync(() => audit.Committed == 2,
+                    $"the window's reads to be committed (committed {audit.Committed}, gathering {audit.Gathering}, failed {audit.FailedCommits}: {audit.LastFailure?.Message})");
                 Assert.Equal(["GET /read-1", "GET /read-2"], Actions(database));
             }
         }

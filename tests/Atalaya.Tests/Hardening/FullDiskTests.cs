@@ -71,12 +71,12 @@ public sealed class FullDiskTests
         // Space comes back: the collector accepts again, no restart.
         File.Delete(filler);
         var back = Batch(10);
-        HttpStatusCode status = 0;
-        await AuditWindowTests.WaitUntilAsync(() =>
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while ((await hub.PostEventsAsync(back)).StatusCode != HttpStatusCode.OK)
         {
-            status = hub.PostEventsAsync(back).GetAwaiter().GetResult().StatusCode;
-            return status == HttpStatusCode.OK;
-        }, "the collector to accept again");
+            Assert.True(DateTime.UtcNow < deadline, "Gave up waiting for the collector to accept again.");
+            await Task.Delay(50);
+        }
         Assert.False(lifetime.ApplicationStopping.IsCancellationRequested);
         Assert.Contains($"disk-{id}", string.Join(",", StoredEvents.Query(dataDir, $"SELECT event_id FROM raw_events WHERE event_id = 'disk-{id}';")));
         // The audit's kept reads are written once there is room again.
