@@ -112,7 +112,7 @@ public sealed class EnvironmentConfig
         /// <summary>daily, weekly and/or monthly (default all three).</summary>
         public List<string> Reports { get; set; } = ["daily", "weekly", "monthly"];
 
-        /// <summary>Delivery channels by name, for when the alert channels carry reports; until then unused.</summary>
+        /// <summary>Channels of <c>alerts.channels</c> that carry the report (e-mail with the file attached, Slack or a webhook with the headline figures and a link); the folder outbox always gets it.</summary>
         public List<string> Channels { get; set; } = [];
     }
 
@@ -313,6 +313,10 @@ public sealed class EnvironmentConfig
             else if (!names.Add(x.Name))
             {
                 problems.Add($"{at}.name: '{x.Name}' is used twice");
+            }
+            foreach (var channel in x.Channels.Where(c => !Alerts.Channels.Exists(a => a.Name == c)))
+            {
+                problems.Add($"{at}.channels: '{channel}' is not a channel of alerts.channels ({(Alerts.Channels.Count == 0 ? "none is configured" : string.Join(", ", Alerts.Channels.Select(a => a.Name)))})");
             }
             if (x.Store is not null && x.Country is not null)
             {

@@ -3,9 +3,9 @@ using Atalaya.Engine.Config;
 namespace Atalaya.Engine.Reports;
 
 /// <summary>
-/// Hands a stored report to one recipient. Today the only way is <see cref="FolderDelivery"/>; the
-/// e-mail (file attached) and Slack (the headline figures and a link) channels of the alerts feature
-/// plug in here when they exist, choosing by <see cref="EnvironmentConfig.ReportRecipient.Channels"/>.
+/// Hands a stored report to one recipient: <see cref="FolderDelivery"/> always, and
+/// <see cref="ChannelDelivery"/> through the alert channels the recipient names
+/// (<see cref="EnvironmentConfig.ReportRecipient.Channels"/>).
 /// </summary>
 public interface IReportDelivery
 {
@@ -29,12 +29,46 @@ public sealed class FolderDelivery(string outbox) : IReportDelivery
         var folder = Path.Combine(Outbox, recipient.Name);
         Directory.CreateDirectory(folder);
         File.Copy(storedPath, Path.Combine(folder, report.FileName), overwrite: true);
-        var locale = ReportLocale.Get(recipient.Locale);
-        var lines = report.Headline.Select(c =>
-            $"{KpiName(c.Metric)}: {(c.Value is { } v ? Kpi.KpiValues.Clean(v).ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "-")} ({locale.Change(c.ChangePct)})");
-        File.WriteAllText(Path.Combine(folder, report.FileName + ".summary.txt"),
-            $"{report.Id}\n{string.Join("\n", lines)}\n/api/reports/{report.Id}\n");
+        File.WriteAllText(Path.Combine(folder, report.FileName + ".summary.txt"), Summary(recipient, report));
     }
 
-    private static string KpiName(Kpi.KpiId id) => Kpi.KpiIds.Name(id);
+    /// <summary>The report's id, its three headline figures with their change, and its link: what a Slack message says.</summary>
+    public static string Summary(EnvironmentConfig.ReportRecipient recipient, ReportFile report)
+    {
+        var locale = ReportLocale.Get(recipient.Locale);
+        var lines = report.Headline.Select(c =>
+            $"{Kpi.KpiIds.Name(c.Metric)}: {(c.Value is { } v ? Kpi.KpiValues.Clean(v).ToString("R", System.Globalization.CultureInfo.InvariantCulture) : "-")} ({locale.Change(c.ChangePct)})");
+        return $"{report.Id}\n{string.Join("\n", lines)}\n/api/reports/{report.Id}\n";
+    }
+}
+
+/// <summary>
+/// Delivery through the alert channels (docs/alerts.md): the folder outbox first, then one message
+/// per channel the recipient names, queued in the notification outbox in the hub's database. The
+/// alert loop of <c>serve</c> sends it with the same retries, circuit breaker and dead letters as an
+/// alert (and <c>atalaya notifications replay</c> resends a dead-lettered one): e-mail carries the
+/// file attached, Slack and webhooks the headline figures and the report's link.
+/// </summary>
+public sealed class ChannelDelivery(Storage.HubDatabase database, FolderDelivery folder, TimeProvider time) : IReportDelivery
+{
+    public void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report, string storedPath)
+    {
+        folder.Deliver(recipient, report, storedPath);
+        if (recipient.Channels.Count == 0)
+        {
+            return;
+        }
+        var notification = new Alerts.Notifications.Notification($"Atalaya {report.Kind.ToString().ToLowerInvariant()} report {report.Id}", FolderDelivery.Summary(recipient, report))
+        {
+            Subject = report.Id,
+            Attachments = [new Alerts.Notifications.NotificationAttachment(report.FileName, report.ContentType, File.ReadAllBytes(storedPath))],
+        };
+        using var connection = database.Connect();
+        using var transaction = connection.BeginTransaction();
+        foreach (var channel in recipient.Channels)
+        {
+            Alerts.Notifications.NotificationOutbox.Enqueue(connection, channel, notification, time.GetUtcNow(), transaction);
+        }
+        transaction.Commit();
+    }
 }

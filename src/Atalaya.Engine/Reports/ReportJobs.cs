@@ -54,7 +54,7 @@ public static class ReportJobs
         var period = ReportPeriod.For(kind, date);
         var builder = new ReportBuilder(c.Engine, c.ReportingCurrency);
         var store = new ReportStore(c.Database);
-        var delivery = c.ReportDelivery ?? new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder));
+        var delivery = c.ReportDelivery ?? new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder)), c.Time);
         var steps = new List<StepOutcome>();
         foreach (var (scope, locale, recipients) in Targets(c.Config, kind))
         {
@@ -70,7 +70,7 @@ public static class ReportJobs
                     {
                         delivery.Deliver(recipient, report, store.PathOf(report.FileName));
                     }
-                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
                     {
                         failed.Add($"{recipient.Name}: {e.Message}");
                     }
