@@ -185,8 +185,9 @@ public sealed partial class RecommendationModel
                 _pruning = false;
             }
             _watermark = watermark;
-            _feed = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
-            _consumer = Task.Run(() => ConsumeAsync(_feed.Reader), CancellationToken.None);
+            var feed = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
+            _feed = feed;
+            _consumer = Task.Run(() => ConsumeAsync(feed.Reader), CancellationToken.None);
         }
         long read = 0;
         try
