@@ -19,15 +19,19 @@ public sealed class MetricsTests
     [Fact]
     public async Task Metrics_are_complete_pass_promtool_and_are_for_admins_and_analysts_only()
     {
-        await using var hub = await TestHub.StartAsync();
+        // The hub's clock stands at noon UTC today, so "today" holds the events posted 5 minutes
+        // earlier whatever the hour the suite runs (at 00:02 they would be yesterday's).
+        var clock = new MovableClock();
+        clock.Advance(DateTimeOffset.UtcNow.Date.AddHours(12) - DateTimeOffset.UtcNow);
+        await using var hub = await TestHub.StartAsync(o => o with { Time = clock });
         var events = new JsonArray(Events.Valid("purchase_completed"), Events.Valid("lead_created"), Events.Valid("purchase_completed"));
-        ((JsonObject)events[0]!)["timestamp"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O");
-        ((JsonObject)events[1]!)["timestamp"] = DateTimeOffset.UtcNow.AddMinutes(-5).ToString("O");
+        ((JsonObject)events[0]!)["timestamp"] = clock.GetUtcNow().AddMinutes(-5).ToString("O");
+        ((JsonObject)events[1]!)["timestamp"] = clock.GetUtcNow().AddMinutes(-5).ToString("O");
         ((JsonObject)events[2]!).Remove("event_type");
         (await hub.PostEventsAsync(events.ToJsonString())).EnsureSuccessStatusCode();
         var again = new JsonArray(events[0]!.DeepClone());
         (await hub.PostEventsAsync(again.ToJsonString())).EnsureSuccessStatusCode();
-        Engine.Jobs.PipelineRuns.Start(hub.Hub.Database, new("run_x", "daily_batch", "", DateTimeOffset.UtcNow.AddHours(-1), null, Engine.Jobs.RunStatus.Running, 0, null, "test", "{}"));
+        Engine.Jobs.PipelineRuns.Start(hub.Hub.Database, new("run_x", "daily_batch", "", clock.GetUtcNow().AddHours(-1), null, Engine.Jobs.RunStatus.Running, 0, null, "test", "{}"));
         Engine.Jobs.PipelineRuns.Finish(hub.Hub.Database, "run_x", DateTimeOffset.Parse("2026-12-01T00:20:00Z"), Engine.Jobs.RunStatus.Success, 5, null, "{}");
 
         var text = await ScrapeAsync(hub, hub.CreateToken(Role.Analyst), HttpStatusCode.OK);
