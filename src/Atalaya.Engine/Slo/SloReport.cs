@@ -27,22 +27,7 @@ public static class SloReport
             w.WriteStartArray("slos");
             foreach (var s in statuses)
             {
-                w.WriteStartObject();
-                w.WriteString("slo", s.Objective.Name);
-                w.WriteNumber("objective", s.Objective.Objective);
-                Number(w, "attainment", s.Attainment);
-                Number(w, "error_budget_remaining", s.ErrorBudgetRemaining);
-                w.WriteNumber("good", s.Good);
-                w.WriteNumber("total", s.Total);
-                if (s.Met is { } met)
-                {
-                    w.WriteBoolean("met", met);
-                }
-                else
-                {
-                    w.WriteNull("met");
-                }
-                w.WriteEndObject();
+                Write(w, s, withDescription: false);
             }
             w.WriteEndArray();
             w.WriteEndObject();
@@ -52,11 +37,36 @@ public static class SloReport
         return (statuses, line);
     }
 
+    /// <summary>One objective's status as an object: the log line and <c>GET /api/slo</c> write it alike.</summary>
+    public static void Write(Utf8JsonWriter w, SloStatus s, bool withDescription)
+    {
+        w.WriteStartObject();
+        w.WriteString("slo", s.Objective.Name);
+        if (withDescription)
+        {
+            w.WriteString("description", s.Objective.Description);
+        }
+        w.WriteNumber("objective", s.Objective.Objective);
+        Number(w, "attainment", s.Attainment);
+        Number(w, "error_budget_remaining", s.ErrorBudgetRemaining);
+        w.WriteNumber("good", s.Good);
+        w.WriteNumber("total", s.Total);
+        if (s.Met is { } met)
+        {
+            w.WriteBoolean("met", met);
+        }
+        else
+        {
+            w.WriteNull("met");
+        }
+        w.WriteEndObject();
+    }
+
     private static void Number(Utf8JsonWriter w, string name, double? value)
     {
-        if (value is { } v)
+        if (value is { } v && double.IsFinite(v))
         {
-            w.WriteNumber(name, Math.Round(v, 6));
+            w.WriteNumber(name, Kpi.KpiValues.Clean(v));
         }
         else
         {

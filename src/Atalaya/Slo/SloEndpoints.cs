@@ -28,23 +28,7 @@ public static class SloEndpoints
                     w.WriteStartArray("data");
                     foreach (var st in statuses)
                     {
-                        w.WriteStartObject();
-                        w.WriteString("slo", st.Objective.Name);
-                        w.WriteString("description", st.Objective.Description);
-                        w.WriteNumber("objective", st.Objective.Objective);
-                        KpiJson.Number(w, "attainment", st.Attainment);
-                        KpiJson.Number(w, "error_budget_remaining", st.ErrorBudgetRemaining);
-                        w.WriteNumber("good", st.Good);
-                        w.WriteNumber("total", st.Total);
-                        if (st.Met is { } met)
-                        {
-                            w.WriteBoolean("met", met);
-                        }
-                        else
-                        {
-                            w.WriteNull("met");
-                        }
-                        w.WriteEndObject();
+                        SloReport.Write(w, st, withDescription: true);
                     }
                     w.WriteEndArray();
                     w.WriteEndObject();
