@@ -16,17 +16,18 @@ namespace Atalaya.Bench.Reports;
 public static class ReportBenchmark
 {
     public const string Usage = """
-        usage: dotnet run -c Release --project bench/Atalaya.Bench -- report [--data DIR] [--days N] [--sessions-per-day N] [--runs N]
+        usage: dotnet run -c Release --project bench/Atalaya.Bench -- report [--data DIR] [--days N] [--sessions-per-day N] [--runs N] [--out FILE]
 
           --data DIR              an existing data folder (default: a temporary one filled with demo events)
           --days N                days of demo events ending today (default 62: last month is whole)
           --sessions-per-day N    demo sessions per day (default 1200, about 320k events over 62 days)
           --runs N                timed builds per scope after one warm-up (default 5)
+          --out FILE              write what it printed as the report section of FILE (e.g. docs/benchmarks.md)
         """;
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? data = null;
+        string? data = null, output = null;
         int days = 62, sessions = 1200, runs = 5;
         for (var i = 1; i < args.Length; i++)
         {
@@ -34,6 +35,7 @@ public static class ReportBenchmark
             switch (args[i])
             {
                 case "--data": data = value; i++; break;
+                case "--out": output = value; i++; break;
                 case "--days" when int.TryParse(value, CultureInfo.InvariantCulture, out days) && days >= 1: i++; break;
                 case "--sessions-per-day" when int.TryParse(value, CultureInfo.InvariantCulture, out sessions) && sessions >= 1: i++; break;
                 case "--runs" when int.TryParse(value, CultureInfo.InvariantCulture, out runs) && runs >= 1: i++; break;
@@ -42,6 +44,7 @@ public static class ReportBenchmark
                     return args[i] is "--help" or "-h" ? 0 : 2;
             }
         }
+        using var printed = new PrintedSection();
         var temporary = data is null;
         data ??= Directory.CreateTempSubdirectory("atalaya-report-bench-").FullName;
         try
@@ -76,6 +79,10 @@ public static class ReportBenchmark
                 }
                 times.Sort();
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {scope.Label,-15} {times[times.Count / 2],10:F1} {times[^1],8:F1} {size,7}"));
+            }
+            if (output is not null)
+            {
+                printed.Save(Path.Combine(Repository.Root(), output), "report", "Monthly report build", args);
             }
             return 0;
         }
