@@ -93,6 +93,7 @@ public static class AlertBenchmark
                 metrics.Registry.CollectAndExportAsTextAsync(buffer).GetAwaiter().GetResult();
                 bytes = buffer.Length;
             })} ({bytes:N0} bytes)");
+            Console.WriteLine($"KPI gauges (recomputed every 10 s off the scrape path): {Measure(cycles, () => metrics.RefreshKpis(hub, DateTimeOffset.UtcNow))}");
             if (output is not null)
             {
                 printed.Save(Path.Combine(Repository.Root(), output), "alerts", "Alert evaluation and /metrics collection", args);

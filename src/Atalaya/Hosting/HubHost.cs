@@ -68,6 +68,7 @@ public static class HubHost
         }
         builder.Services.AddSingleton<SloRecorder>();
         builder.Services.AddSingleton<HubMetrics>();
+        builder.Services.AddHostedService<KpiGaugeService>();
         builder.Services.AddHostedService<SloService>();
         builder.Services.AddSingleton<AlertService>();
         if (options.RunAlerts)

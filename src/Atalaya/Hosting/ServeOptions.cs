@@ -32,6 +32,9 @@ public sealed record ServeOptions
     /// <summary>A KPI snapshot is saved when events arrived and this long passed since the last one (sooner after 500,000 events).</summary>
     public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often the /metrics KPI gauges are recomputed, off the scrape path (docs/alerts.md).</summary>
+    public TimeSpan KpiGaugeInterval { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>Runs the alert loop (evaluate the rules, deliver notifications). <c>serve</c> turns it on; tests choose.</summary>
     public bool RunAlerts { get; init; }
 

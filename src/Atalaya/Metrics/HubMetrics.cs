@@ -12,9 +12,12 @@ namespace Atalaya.Metrics;
 
 /// <summary>
 /// The hub's Prometheus metrics (prometheus-net, one registry per hub so tests can run several in
-/// one process). Request counts and latencies are recorded as requests finish; the figures that
-/// live in the hub (ingest totals, today's KPIs, pipeline runs, quality, alerts, freshness) are read
-/// when Prometheus scrapes, so a scrape always shows the current state and costs nothing between scrapes.
+/// one process). Request counts and latencies are recorded as requests finish; the cheap figures that
+/// live in the hub (ingest totals, pipeline runs, quality, alerts, freshness) are read when Prometheus
+/// scrapes. The KPI gauges ask the KPI engine about 40 questions, which at 10M events cost more than
+/// the 10 ms a scrape may take, so <see cref="KpiGaugeService"/> recomputes them every
+/// <see cref="ServeOptions.KpiGaugeInterval"/> off the scrape path (the first scrape computes them if
+/// the service has not yet): a scrape shows them at most that old.
 /// </summary>
 public sealed class HubMetrics
 {
@@ -42,6 +45,8 @@ public sealed class HubMetrics
     private readonly Gauge _circuitOpen;
     private readonly Gauge _probe;
     private readonly Slo.SloRecorder _slo;
+    private readonly Lock _kpiGate = new();
+    private Engine.Hub? _kpisComputedFor;
 
     public HubMetrics(HubState state, ServeOptions options, Slo.SloRecorder slo)
     {
@@ -101,7 +106,10 @@ public sealed class HubMetrics
             _ingested.WithLabels(source, "duplicate").IncTo(duplicates);
             _ingested.WithLabels(source, "rejected").IncTo(rejected);
         }
-        RefreshKpis(hub, now);
+        if (!ReferenceEquals(Volatile.Read(ref _kpisComputedFor), hub))
+        {
+            RefreshKpis(hub, now);
+        }
         using var connection = hub.Database.Connect();
         using (var command = connection.CreateCommand())
         {
@@ -147,7 +155,18 @@ public sealed class HubMetrics
     /// <summary>Segment series are exported for at most this many countries (the largest by revenue today).</summary>
     public const int MaxCountries = 10;
 
-    private void RefreshKpis(Engine.Hub hub, DateTimeOffset now)
+    /// <summary>Recomputes the KPI gauges (today, last 24 h, 7-day average, by country) as of <paramref name="now"/>.</summary>
+    internal void RefreshKpis(Engine.Hub hub, DateTimeOffset now)
+    {
+        // One computation at a time: a first scrape and the service's tick must not interleave their sets.
+        lock (_kpiGate)
+        {
+            ComputeKpis(hub, now);
+            Volatile.Write(ref _kpisComputedFor, hub);
+        }
+    }
+
+    private void ComputeKpis(Engine.Hub hub, DateTimeOffset now)
     {
         const long Day = 86_400_000L;
         var end = now.ToUnixTimeMilliseconds();

@@ -23,7 +23,7 @@ public sealed class MetricsTests
         // earlier whatever the hour the suite runs (at 00:02 they would be yesterday's).
         var clock = new MovableClock();
         clock.Advance(DateTimeOffset.UtcNow.Date.AddHours(12) - DateTimeOffset.UtcNow);
-        await using var hub = await TestHub.StartAsync(o => o with { Time = clock });
+        await using var hub = await TestHub.StartAsync(o => o with { Time = clock, KpiGaugeInterval = TimeSpan.FromMilliseconds(50) });
         var events = new JsonArray(Events.Valid("purchase_completed"), Events.Valid("lead_created"), Events.Valid("purchase_completed"));
         ((JsonObject)events[0]!)["timestamp"] = clock.GetUtcNow().AddMinutes(-5).ToString("O");
         ((JsonObject)events[1]!)["timestamp"] = clock.GetUtcNow().AddMinutes(-5).ToString("O");
@@ -34,7 +34,14 @@ public sealed class MetricsTests
         Engine.Jobs.PipelineRuns.Start(hub.Hub.Database, new("run_x", "daily_batch", "", clock.GetUtcNow().AddHours(-1), null, Engine.Jobs.RunStatus.Running, 0, null, "test", "{}"));
         Engine.Jobs.PipelineRuns.Finish(hub.Hub.Database, "run_x", DateTimeOffset.Parse("2026-12-01T00:20:00Z"), Engine.Jobs.RunStatus.Success, 5, null, "{}");
 
-        var text = await ScrapeAsync(hub, hub.CreateToken(Role.Analyst), HttpStatusCode.OK);
+        // The KPI gauges are recomputed in the background (every 50 ms here): scrape until they hold the posted events.
+        var analyst = hub.CreateToken(Role.Analyst);
+        var text = await ScrapeAsync(hub, analyst, HttpStatusCode.OK);
+        for (var waited = 0; waited < 300 && !text.Contains("atalaya_kpi_today{kpi=\"leads\"} 1", StringComparison.Ordinal); waited++)
+        {
+            await Task.Delay(100);
+            text = await ScrapeAsync(hub, analyst, HttpStatusCode.OK);
+        }
         foreach (var name in Names)
         {
             Assert.Contains("\n" + name, "\n" + text);

@@ -31,7 +31,8 @@ public sealed class PrometheusTests
     [Fact]
     public async Task Prometheus_scrapes_a_real_hub_and_answers_every_dashboard_query()
     {
-        await using var hub = await TestHub.StartAsync();
+        // KPI gauges are recomputed in the background; every 200 ms here, so the seeded events show within a scrape or two.
+        await using var hub = await TestHub.StartAsync(o => o with { KpiGaugeInterval = TimeSpan.FromMilliseconds(200) });
         await SeedAsync(hub);
         var folder = Path.Combine(hub.DataDirectory, "prometheus");
         Directory.CreateDirectory(folder);
@@ -54,6 +55,8 @@ public sealed class PrometheusTests
             // rate() needs two samples in its window: wait for a few scrapes.
             await ExternalTool.WaitUntilAsync(async () => await ValueAsync(http, "count_over_time(up{job=\"atalaya\"}[5m]) >= 4 and up{job=\"atalaya\"} == 1") is not null,
                 "Prometheus to scrape the hub four times", 90);
+            await ExternalTool.WaitUntilAsync(async () => await ValueAsync(http, "atalaya_kpi_last24h{kpi=\"leads\"}") == 3,
+                "a scrape holding the seeded leads", 30);
             var problems = new List<string>();
             foreach (var file in new[] { "operations.json", "kpi.json" })
             {
