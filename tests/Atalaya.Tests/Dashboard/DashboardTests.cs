@@ -115,7 +115,9 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         await using var page = await DashboardPage.OpenAsync(fixture);
         await page.LogInAsync(fixture.LeadToken);
 
-        await page.AssertCardsEqualApiAsync(fixture.LeadToken, "start_date=7d");
+        // A Mexican lead's days start at Mexico City's midnight, not UTC's.
+        Assert.Equal("America/Mexico_City", await page.Page.InputValueAsync("#f-tz"));
+        await page.AssertCardsEqualApiAsync(fixture.LeadToken, "start_date=7d&tz=America/Mexico_City");
         var panels = await page.PanelStatesAsync();
         Assert.Equal("ready", panels["by-hub"]);
         Assert.Equal("ready", panels["by-zone"]);
@@ -124,7 +126,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
 
         // The hub table lists exactly the hubs the API gives this token, all of them Mexican.
         var shown = await page.Page.EvalOnSelectorAllAsync<string[]>("#panel-by-hub tbody tr", "rows => rows.map(r => r.dataset.key)");
-        var (status, body) = await GetAsync(fixture.LeadToken, "/api/kpi/query?metric=gmv&aggregate=total&group_by=hub&start_date=7d");
+        var (status, body) = await GetAsync(fixture.LeadToken, "/api/kpi/query?metric=gmv&aggregate=total&group_by=hub&start_date=7d&tz=America/Mexico_City");
         Assert.Equal(HttpStatusCode.OK, status);
         var hubs = JsonNode.Parse(body)!["data"]!.AsArray().Select(r => r!["hub"]?.GetValue<string>() ?? "(none)").ToHashSet();
         Assert.Equal(hubs.Order(StringComparer.Ordinal), shown.Order(StringComparer.Ordinal));
