@@ -195,13 +195,13 @@ public sealed class KpiEngine
         var now = _time.GetUtcNow();
         var today = Today(tz);
         var timeOfDay = TimeZoneInfo.ConvertTime(now, tz).TimeOfDay;
-        // Day d counts [its midnight, its same local time]; the end is inclusive of the instant itself (+1 ms).
+        // Day d counts [its midnight, its same local time): at 11:00 sharp, exactly the hours 00–10 of each day.
         var windows = Enumerable.Range(0, 8).Select(i =>
         {
             var day = today.AddDays(i - 7);
             var start = PeriodGrid.LocalMidnight(day, tz);
             var end = i == 7 ? now.ToUnixTimeMilliseconds() : LocalInstant(day, timeOfDay, tz);
-            return (start, Math.Max(end, start) + 1);
+            return (start, Math.Max(end, start + 1));
         }).ToList();
         var query = new KpiQuery(metrics, today.AddDays(-7), today, Aggregate.Daily, tz, filter, [], scope, int.MaxValue);
         KpiResult result;

@@ -9,7 +9,7 @@ const live = new Set();
 function draw(node, option) {
   const echarts = window.echarts;
   // What the chart shows, for tests and screen readers' neighbours: the series by name.
-  node.dataset.series = JSON.stringify((option.series ?? []).map(s => ({ name: s.name, data: s.data })));
+  node.dataset.series = JSON.stringify((option.series ?? []).map(s => ({ id: s.id ?? null, name: s.name, data: s.data })));
   const chart = echarts.getInstanceByDom(node) ?? echarts.init(node, null, { renderer: 'canvas' });
   chart.setOption({ animation: false, color: PALETTE, textStyle: { fontFamily: 'inherit' }, ...option }, true);
   if (!live.has(chart)) {
@@ -46,7 +46,7 @@ export function lineChart(node, periods, series) {
     tooltip: { trigger: 'axis', valueFormatter: undefined, formatter: items => tooltip(items, series) },
     xAxis: { type: 'category', data: periods.map(formatPeriod), boundaryGap: false },
     yAxis: units.map((unit, i) => ({ type: 'value', position: i === 0 ? 'left' : 'right', axisLabel: { formatter: v => formatAxis(v, unit) }, splitLine: { show: i === 0 } })),
-    series: series.map(s => ({ name: s.name, type: 'line', yAxisIndex: Math.max(0, units.indexOf(s.unit)), showSymbol: periods.length < 40, data: s.values })),
+    series: series.map(s => ({ id: s.id, name: s.name, type: 'line', yAxisIndex: Math.max(0, units.indexOf(s.unit)), showSymbol: periods.length < 40, data: s.values })),
   });
 }
 
@@ -61,7 +61,7 @@ export function barChart(node, categories, series, { stacked = false, horizontal
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: items => tooltip(items, series) },
     xAxis: horizontal ? valueAxis : categoryAxis,
     yAxis: horizontal ? { ...categoryAxis, inverse: true } : valueAxis,
-    series: series.map(s => ({ name: s.name, type: 'bar', stack: stacked ? 'all' : undefined, data: s.values, barMaxWidth: 36 })),
+    series: series.map(s => ({ id: s.id, name: s.name, type: 'bar', stack: stacked ? 'all' : undefined, data: s.values, barMaxWidth: 36 })),
   });
 }
 

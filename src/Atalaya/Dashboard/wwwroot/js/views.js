@@ -281,7 +281,7 @@ function errorBox(e, retry) {
 function footnote(metrics, defs) {
   return el('dl', { class: 'footnote', 'data-footnote': metrics.join(',') }, [
     el('p', { class: 'sr-only' }, t('What the figures mean:')),
-    ...metrics.filter(m => defs[m]).map(m => el('div', { 'data-metric': m }, [el('dt', {}, kpiName(m, defs) + ': '), el('dd', {}, defs[m].description ?? '')])),
+    ...metrics.filter(m => defs[m]).map(m => el('div', { 'data-metric': m }, [el('dt', {}, kpiName(m, defs) + ': '), el('dd', { lang: 'en' }, defs[m].description ?? '')])),
   ]);
 }
 
