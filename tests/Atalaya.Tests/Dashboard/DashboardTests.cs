@@ -225,7 +225,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         await page.Page.WaitForFunctionAsync("() => document.querySelector('#live').dataset.state === 'live'");
         var before = await page.CardValueAsync("orders") ?? 0;
 
-        await PostOrderAsync();
+        await PostOrderAsync(fixture);
         // A bounded wait for the outcome, not a timing: how soon a summary follows an event is
         // measured by `bench delays` (docs/benchmarks.md). The page stays "live": the stream, not polling, brought it.
         await page.Page.WaitForFunctionAsync($"() => Number(document.querySelector('[data-metric=orders]').dataset.value) === {before + 1}",
@@ -245,7 +245,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Equal("Polling every 10 s", await page.Page.InnerTextAsync("#live"));
         var before = await page.CardValueAsync("orders") ?? 0;
 
-        await PostOrderAsync();
+        await PostOrderAsync(fixture);
         await page.Page.WaitForFunctionAsync($"() => Number(document.querySelector('[data-metric=orders]').dataset.value) === {before + 1}",
             null, new PageWaitForFunctionOptions { Timeout = 15_000, PollingInterval = 100 });
 
@@ -351,7 +351,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Equal(expected[1], await page.Page.InnerTextAsync("[data-metric=gmv] .value"));
     }
 
-    private async Task PostOrderAsync()
+    internal static async Task PostOrderAsync(DashboardFixture fixture)
     {
         var e = Events.Valid("purchase_completed");
         e["timestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);

@@ -85,8 +85,8 @@ const es = {
   State: 'Estado', Severity: 'Severidad', Rule: 'Regla', 'Value / limit': 'Valor / límite', Since: 'Desde', Resolved: 'Resuelta', What: 'Qué',
   firing: 'activa', acknowledged: 'reconocida', resolved: 'resuelta', critical: 'crítica', warning: 'aviso', info: 'info',
   'scroll →': 'desplaza →', table: 'tabla',
-  // KPI names (the dictionary's names are English)
-  'Net GMV': 'GMV neto', 'Average order value': 'Valor medio del pedido', 'Delivered GMV': 'GMV entregado', 'Delivered orders': 'Pedidos entregados',
+  // KPI names (the dictionary's names are English); GMV and MRR are read as they are.
+  GMV: 'GMV', MRR: 'MRR', 'Net GMV': 'GMV neto', 'Average order value': 'Valor medio del pedido', 'Delivered GMV': 'GMV entregado', 'Delivered orders': 'Pedidos entregados',
   Commissions: 'Comisiones', Refunds: 'Reembolsos', 'Cancelled orders': 'Pedidos cancelados', 'Cancelled GMV': 'GMV cancelado', 'Units sold': 'Unidades vendidas',
   Revenue: 'Ingresos', 'Payments collected': 'Pagos cobrados', 'Payment success rate': 'Tasa de pagos exitosos', Leads: 'Leads', 'Lead conversion': 'Conversión de leads',
   Visitors: 'Visitantes', 'Active users': 'Usuarios activos', Sessions: 'Sesiones', Pageviews: 'Páginas vistas', 'Store visits': 'Visitas a tiendas',
@@ -173,7 +173,7 @@ const sv = {
   State: 'Läge', Severity: 'Allvar', Rule: 'Regel', 'Value / limit': 'Värde / gräns', Since: 'Sedan', Resolved: 'Löst', What: 'Vad',
   firing: 'aktivt', acknowledged: 'kvitterat', resolved: 'löst', critical: 'kritiskt', warning: 'varning', info: 'info',
   'scroll →': 'rulla →', table: 'tabell',
-  'Net GMV': 'Netto-GMV', 'Average order value': 'Genomsnittligt ordervärde', 'Delivered GMV': 'Levererat GMV', 'Delivered orders': 'Levererade ordrar',
+  GMV: 'GMV', MRR: 'MRR', 'Net GMV': 'Netto-GMV', 'Average order value': 'Genomsnittligt ordervärde', 'Delivered GMV': 'Levererat GMV', 'Delivered orders': 'Levererade ordrar',
   Commissions: 'Provisioner', Refunds: 'Återbetalningar', 'Cancelled orders': 'Avbrutna ordrar', 'Cancelled GMV': 'Avbrutet GMV', 'Units sold': 'Sålda enheter',
   Revenue: 'Intäkter', 'Payments collected': 'Inbetalningar', 'Payment success rate': 'Andel lyckade betalningar', Leads: 'Leads', 'Lead conversion': 'Leadkonvertering',
   Visitors: 'Besökare', 'Active users': 'Aktiva användare', Sessions: 'Sessioner', Pageviews: 'Sidvisningar', 'Store visits': 'Butiksbesök',
