@@ -136,6 +136,8 @@ let refreshing = false;
 async function refreshLivePanels() {
   if (refreshing || !ctx) return;
   refreshing = true;
+  // The latest summary's as_of is the hub's "now": an hourly chart redrawn at 12:05 shows the 12:00 hour.
+  if (lastSummary) ctx = { ...ctx, summary: Promise.resolve(lastSummary) };
   try {
     await Promise.all(view.panels.filter(p => p.live).map(p => refreshPanel(p, ctx)));
   } finally {
