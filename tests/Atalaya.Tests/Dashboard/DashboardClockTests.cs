@@ -73,6 +73,25 @@ public sealed class DashboardClockTests(DashboardFixture fixture, DashboardClock
         Assert.True(wholeYesterday > reference.Yesterday, "yesterday after 11:00 had no orders: the test data cannot tell the two apart");
     }
 
+    [Fact]
+    public async Task In_a_zone_behind_utc_every_day_stops_at_the_same_local_time()
+    {
+        // 11:00 UTC is 05:00 in Mexico City: each local day counts its hours before 05:00.
+        using var answer = await GetAsync("/api/kpi/summary?metric=orders&compare=same_time&tz=America/Mexico_City");
+        Assert.Equal("05:00", answer.RootElement.GetProperty("until").GetString());
+        var row = answer.RootElement.GetProperty("data")[0];
+        var local = TimeZoneInfo.ConvertTime(Now, TimeZoneInfo.FindSystemTimeZoneById("America/Mexico_City"));
+        var today = DateOnly.FromDateTime(local.DateTime);
+        using var hourly = await GetAsync($"/api/kpi/query?metric=orders&aggregate=hourly&tz=America/Mexico_City&start_date={today.AddDays(-7):yyyy-MM-dd}&end_date={today:yyyy-MM-dd}&limit=100000");
+        var hours = hourly.RootElement.GetProperty("data").EnumerateArray()
+            .Select(r => (Period: DateTimeOffset.Parse(r.GetProperty("period").GetString()!, CultureInfo.InvariantCulture), Value: r.GetProperty("value").GetDouble()))
+            .ToList();
+        double Until(DateOnly day) => hours.Where(h => DateOnly.FromDateTime(h.Period.DateTime) == day && h.Period.Hour < 5).Sum(h => h.Value);
+        Assert.Equal(Until(today.AddDays(-1)), row.GetProperty("yesterday").GetDouble());
+        Assert.Equal(Enumerable.Range(1, 7).Average(back => Until(today.AddDays(-back))), row.GetProperty("avg_7d").GetDouble(), 6);
+        Assert.Equal(Until(today), row.GetProperty("today").GetDouble());
+    }
+
     [Theory]
     [InlineData("en", 1366)]
     [InlineData("en", 390)]
