@@ -185,6 +185,60 @@ public sealed class KpiEngine
         return result;
     }
 
+    /// <summary>
+    /// Like for like: today until now against yesterday until the same local time of day, and
+    /// against the mean of the seven days before today, each until that time. At 11:00 a partial
+    /// today is never set against whole days (which made every card read as a fall).
+    /// </summary>
+    public IReadOnlyList<SummaryRow> SummaryUntilNow(IReadOnlyList<KpiId> metrics, DimensionFilter filter, TimeZoneInfo tz, AccessScope scope)
+    {
+        var now = _time.GetUtcNow();
+        var today = Today(tz);
+        var timeOfDay = TimeZoneInfo.ConvertTime(now, tz).TimeOfDay;
+        // Day d counts [its midnight, its same local time): at 11:00 sharp, exactly the hours 00–10 of each day.
+        var windows = Enumerable.Range(0, 8).Select(i =>
+        {
+            var day = today.AddDays(i - 7);
+            var start = PeriodGrid.LocalMidnight(day, tz);
+            var end = i == 7 ? now.ToUnixTimeMilliseconds() : LocalInstant(day, timeOfDay, tz);
+            return (start, Math.Max(end, start + 1));
+        }).ToList();
+        var query = new KpiQuery(metrics, today.AddDays(-7), today, Aggregate.Daily, tz, filter, [], scope, int.MaxValue);
+        KpiResult result;
+        using (var read = Projection.Read())
+        {
+            result = new KpiEvaluator(Projection, query, PeriodGrid.Windows(windows, tz), RollupEnabled).Run();
+        }
+        var rows = new List<SummaryRow>();
+        foreach (var metric in metrics.Distinct().Order())
+        {
+            var days = new double?[8];
+            foreach (var row in result.Rows)
+            {
+                if (row.Metric == metric && int.TryParse(row.Period, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i < days.Length)
+                {
+                    days[i] = row.Value;
+                }
+            }
+            var before = days.Take(7).Where(v => v is not null).Select(v => v!.Value).ToList();
+            double? avg = before.Count == 0 ? null : before.Average();
+            rows.Add(new SummaryRow(metric, days[7], days[6], avg, Change(days[7], days[6]), Change(days[7], avg)));
+        }
+        return rows;
+    }
+
+    /// <summary>A local date and time of day in UTC ms; a time skipped by a DST jump moves to the first valid minute after it.</summary>
+    private static long LocalInstant(DateOnly date, TimeSpan timeOfDay, TimeZoneInfo tz)
+    {
+        var local = date.ToDateTime(TimeOnly.MinValue, DateTimeKind.Unspecified).Add(timeOfDay);
+        while (tz.IsInvalidTime(local))
+        {
+            local = local.AddMinutes(1);
+        }
+        var offset = tz.IsAmbiguousTime(local) ? tz.GetAmbiguousTimeOffsets(local).Max() : tz.GetUtcOffset(local);
+        return new DateTimeOffset(local, offset).ToUnixTimeMilliseconds();
+    }
+
     private static double? Change(double? value, double? baseline) =>
         value is null || baseline is null || baseline == 0 ? null : 100.0 * (value.Value - baseline.Value) / baseline.Value;
 

@@ -25,10 +25,20 @@ public static class AccessEndpoints
             w.WriteString("name", r.Token.Name);
             w.WriteString("role", Roles.Name(r.Token.Role));
             WriteLists(w, r.Token);
+            // The token's own stores by name, so a vendor's dashboard reads "Tacos El Güero", not "mx-003".
+            w.WriteStartObject("store_names");
+            foreach (var id in r.Token.Stores)
+            {
+                if (r.Hub.Log.Stores.TryGet(id, out var store) && store.StoreName is { Length: > 0 } name)
+                {
+                    w.WriteString(id, name);
+                }
+            }
+            w.WriteEndObject();
             w.WriteString("reporting_currency", o.Ingest.ReportingCurrency);
             w.WriteEndObject();
         }), 1))).WithName("Me").WithTags("Access")
-            .WithSummary("The calling token's id, name, role, scope lists (countries, hubs, zones, stores) and the hub's reporting currency; what a dashboard needs to pick its view. Any read token.")
+            .WithSummary("The calling token's id, name, role, scope lists (countries, hubs, zones, stores), its stores' names and the hub's reporting currency; what a dashboard needs to pick its view. Any read token.")
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
                 operation.Parameters ??= [];

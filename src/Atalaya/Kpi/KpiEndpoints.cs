@@ -15,7 +15,7 @@ namespace Atalaya.Kpi;
 public static class KpiEndpoints
 {
     private static readonly string[] QueryParams = ["metric", .. KpiParameters.Range, "aggregate", "group_by", "limit", .. KpiParameters.Filters];
-    private static readonly string[] SummaryParams = ["metric", "tz", .. KpiParameters.Filters];
+    internal static readonly string[] SummaryParams = ["metric", "tz", "compare", .. KpiParameters.Filters];
     private static readonly string[] TimeseriesParams = ["metric", "hours", "tz", .. KpiParameters.Filters];
     private static readonly string[] FunnelParams = ["steps", "window", .. KpiParameters.Range, .. KpiParameters.Filters];
     private static readonly string[] RetentionParams = ["period", "orders", .. KpiParameters.Range, .. KpiParameters.Filters];
@@ -27,7 +27,7 @@ public static class KpiEndpoints
         app.MapGet("/api/kpi/query", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, QueryParams, Query))
             .Describe("KpiQuery", "KPI values per period and group (docs/metrics-api.md).", QueryParams);
         app.MapGet("/api/kpi/summary", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, SummaryParams, Summary))
-            .Describe("KpiSummary", "Each KPI today so far vs yesterday and the 7-day average.", SummaryParams);
+            .Describe("KpiSummary", "Each KPI today so far vs yesterday and the 7-day average (whole days, or with compare=same_time each day until the time it is now).", SummaryParams);
         app.MapGet("/api/kpi/timeseries", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, TimeseriesParams, Timeseries))
             .Describe("KpiTimeseries", "One KPI per hour over the last hours.", TimeseriesParams, singleMetric: true);
         app.MapGet("/api/kpi/events", KpiEventStream.RunAsync)
@@ -80,8 +80,13 @@ public static class KpiEndpoints
     {
         var (hub, p) = (r.Hub, r.Parameters);
         var filter = p.Filter();
-        var rows = hub.Kpis.Summary(p.Metrics(), filter, p.TimeZone, r.Scope);
-        return new ReadAnswer(KpiJson.Write(w => KpiJson.Summary(w, rows, hub.Kpis.Time.GetUtcNow(), p.TimeZoneName, filter)), rows.Count);
+        // whole_day: yesterday and the 7-day average as whole days; same_time: each day only until
+        // the local time it is now, so a morning is compared with mornings (the dashboards ask for it).
+        var sameTime = p.Choice("compare", "whole_day", "whole_day", "same_time") == "same_time";
+        var rows = sameTime ? hub.Kpis.SummaryUntilNow(p.Metrics(), filter, p.TimeZone, r.Scope) : hub.Kpis.Summary(p.Metrics(), filter, p.TimeZone, r.Scope);
+        var now = hub.Kpis.Time.GetUtcNow();
+        var until = sameTime ? TimeZoneInfo.ConvertTime(now, p.TimeZone).ToString("HH:mm", CultureInfo.InvariantCulture) : null;
+        return new ReadAnswer(KpiJson.Write(w => KpiJson.Summary(w, rows, now, p.TimeZoneName, filter, until)), rows.Count);
     }
 
     private static ReadAnswer Timeseries(ReadContext r)

@@ -28,7 +28,7 @@ public static class KpiEventStream
         {
             hub = state.Require();
             var token = ReadAccess.Check(hub.Tokens, context.Request);
-            var parameters = new KpiParameters(context.Request.Query, ["metric", "tz", .. KpiParameters.Filters], hub.Kpis.Time);
+            var parameters = new KpiParameters(context.Request.Query, KpiEndpoints.SummaryParams, hub.Kpis.Time);
             read = new ReadContext(hub, parameters, token, AccessScope.Of(token));
         }
         catch (BodyException e)

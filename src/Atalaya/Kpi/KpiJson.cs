@@ -119,7 +119,7 @@ public static class KpiJson
         w.WriteEndObject();
     }
 
-    public static void Summary(Utf8JsonWriter w, IReadOnlyList<SummaryRow> rows, DateTimeOffset asOf, string tzName, DimensionFilter filter)
+    public static void Summary(Utf8JsonWriter w, IReadOnlyList<SummaryRow> rows, DateTimeOffset asOf, string tzName, DimensionFilter filter, string? until = null)
     {
         w.WriteStartObject();
         w.WriteStartArray("data");
@@ -137,6 +137,12 @@ public static class KpiJson
         w.WriteEndArray();
         w.WriteString("as_of", asOf.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture));
         w.WriteString("tz", tzName);
+        // Only with compare=same_time: the local time of day every day of the comparison stops at.
+        if (until is not null)
+        {
+            w.WriteString("compare", "same_time");
+            w.WriteString("until", until);
+        }
         Filters(w, filter);
         w.WriteEndObject();
     }

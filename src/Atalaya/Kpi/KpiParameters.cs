@@ -23,6 +23,7 @@ public sealed class KpiParameters
         ["tz"] = "IANA time zone for period boundaries, e.g. America/Mexico_City. Default UTC.",
         ["limit"] = "Maximum rows.",
         ["hours"] = "Number of hours, the current one last (1–720). Default 24.",
+        ["compare"] = "Summary: whole_day (default) compares today so far with whole days; same_time stops yesterday and each of the 7 days at the local time it is now.",
         ["steps"] = "Comma list of 2–10 event types, in funnel order.",
         ["window"] = "Seconds from a chain's first step within which every later step must happen (1–2592000). Default 3600.",
         ["period"] = "Cohort period: month or week. Default month.",

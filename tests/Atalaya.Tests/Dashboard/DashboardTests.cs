@@ -115,7 +115,9 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         await using var page = await DashboardPage.OpenAsync(fixture);
         await page.LogInAsync(fixture.LeadToken);
 
-        await page.AssertCardsEqualApiAsync(fixture.LeadToken, "start_date=7d");
+        // A Mexican lead's days start at Mexico City's midnight, not UTC's.
+        Assert.Equal("America/Mexico_City", await page.Page.InputValueAsync("#f-tz"));
+        await page.AssertCardsEqualApiAsync(fixture.LeadToken, "start_date=7d&tz=America/Mexico_City");
         var panels = await page.PanelStatesAsync();
         Assert.Equal("ready", panels["by-hub"]);
         Assert.Equal("ready", panels["by-zone"]);
@@ -124,7 +126,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
 
         // The hub table lists exactly the hubs the API gives this token, all of them Mexican.
         var shown = await page.Page.EvalOnSelectorAllAsync<string[]>("#panel-by-hub tbody tr", "rows => rows.map(r => r.dataset.key)");
-        var (status, body) = await GetAsync(fixture.LeadToken, "/api/kpi/query?metric=gmv&aggregate=total&group_by=hub&start_date=7d");
+        var (status, body) = await GetAsync(fixture.LeadToken, "/api/kpi/query?metric=gmv&aggregate=total&group_by=hub&start_date=7d&tz=America/Mexico_City");
         Assert.Equal(HttpStatusCode.OK, status);
         var hubs = JsonNode.Parse(body)!["data"]!.AsArray().Select(r => r!["hub"]?.GetValue<string>() ?? "(none)").ToHashSet();
         Assert.Equal(hubs.Order(StringComparer.Ordinal), shown.Order(StringComparer.Ordinal));
@@ -223,7 +225,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         await page.Page.WaitForFunctionAsync("() => document.querySelector('#live').dataset.state === 'live'");
         var before = await page.CardValueAsync("orders") ?? 0;
 
-        await PostOrderAsync();
+        await PostOrderAsync(fixture);
         // A bounded wait for the outcome, not a timing: how soon a summary follows an event is
         // measured by `bench delays` (docs/benchmarks.md). The page stays "live": the stream, not polling, brought it.
         await page.Page.WaitForFunctionAsync($"() => Number(document.querySelector('[data-metric=orders]').dataset.value) === {before + 1}",
@@ -243,7 +245,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Equal("Polling every 10 s", await page.Page.InnerTextAsync("#live"));
         var before = await page.CardValueAsync("orders") ?? 0;
 
-        await PostOrderAsync();
+        await PostOrderAsync(fixture);
         await page.Page.WaitForFunctionAsync($"() => Number(document.querySelector('[data-metric=orders]').dataset.value) === {before + 1}",
             null, new PageWaitForFunctionOptions { Timeout = 15_000, PollingInterval = 100 });
 
@@ -349,7 +351,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         Assert.Equal(expected[1], await page.Page.InnerTextAsync("[data-metric=gmv] .value"));
     }
 
-    private async Task PostOrderAsync()
+    internal static async Task PostOrderAsync(DashboardFixture fixture)
     {
         var e = Events.Valid("purchase_completed");
         e["timestamp"] = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);

@@ -26,6 +26,7 @@ public sealed class MetricsApiErrorTests(KpiDatasets datasets)
         { "/api/kpi/query?colour=blue", "colour" },
         { "/api/kpi/summary?metric=happiness", "metric" },
         { "/api/kpi/summary?tz=Nowhere/City", "tz" },
+        { "/api/kpi/summary?compare=sometimes", "compare" },
         { "/api/kpi/timeseries?metric=gmv&hours=0", "hours" },
         { "/api/kpi/timeseries?metric=gmv&hours=721", "hours" },
         { "/api/kpi/timeseries?hours=24", "metric" },

@@ -8,6 +8,8 @@ const live = new Set();
 
 function draw(node, option) {
   const echarts = window.echarts;
+  // What the chart shows, for tests and screen readers' neighbours: the series by name.
+  node.dataset.series = JSON.stringify((option.series ?? []).map(s => ({ id: s.id ?? null, name: s.name, data: s.data })));
   const chart = echarts.getInstanceByDom(node) ?? echarts.init(node, null, { renderer: 'canvas' });
   chart.setOption({ animation: false, color: PALETTE, textStyle: { fontFamily: 'inherit' }, ...option }, true);
   if (!live.has(chart)) {
@@ -15,6 +17,17 @@ function draw(node, option) {
     new ResizeObserver(() => chart.resize()).observe(node);
   }
   return chart;
+}
+
+/** Disposes the charts inside a node that is about to be replaced. */
+export function disposeIn(root) {
+  for (const node of root.querySelectorAll('.chart')) {
+    const chart = window.echarts?.getInstanceByDom(node);
+    if (chart) {
+      live.delete(chart);
+      chart.dispose();
+    }
+  }
 }
 
 export function disposeCharts() {
@@ -33,7 +46,7 @@ export function lineChart(node, periods, series) {
     tooltip: { trigger: 'axis', valueFormatter: undefined, formatter: items => tooltip(items, series) },
     xAxis: { type: 'category', data: periods.map(formatPeriod), boundaryGap: false },
     yAxis: units.map((unit, i) => ({ type: 'value', position: i === 0 ? 'left' : 'right', axisLabel: { formatter: v => formatAxis(v, unit) }, splitLine: { show: i === 0 } })),
-    series: series.map(s => ({ name: s.name, type: 'line', yAxisIndex: Math.max(0, units.indexOf(s.unit)), showSymbol: periods.length < 40, data: s.values })),
+    series: series.map(s => ({ id: s.id, name: s.name, type: 'line', yAxisIndex: Math.max(0, units.indexOf(s.unit)), showSymbol: periods.length < 40, data: s.values })),
   });
 }
 
@@ -48,7 +61,7 @@ export function barChart(node, categories, series, { stacked = false, horizontal
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, formatter: items => tooltip(items, series) },
     xAxis: horizontal ? valueAxis : categoryAxis,
     yAxis: horizontal ? { ...categoryAxis, inverse: true } : valueAxis,
-    series: series.map(s => ({ name: s.name, type: 'bar', stack: stacked ? 'all' : undefined, data: s.values, barMaxWidth: 36 })),
+    series: series.map(s => ({ id: s.id, name: s.name, type: 'bar', stack: stacked ? 'all' : undefined, data: s.values, barMaxWidth: 36 })),
   });
 }
 
@@ -65,8 +78,12 @@ export function funnelChart(node, steps, names) {
   });
 }
 
-/** Cohort retention as a heat map: rows = cohorts, columns = periods since first, cells = % of the cohort. */
-export function cohortHeatmap(node, cohorts, maxPeriods, percentOf) {
+/**
+ * Cohort retention as a heat map: rows = cohorts (labelled with their size), columns = periods
+ * since first, cells = % of the cohort. percentOf returns null for a period still to come: that
+ * cell stays blank instead of being painted as 0 %. The legend carries its numbers.
+ */
+export function cohortHeatmap(node, cohorts, maxPeriods, percentOf, rowLabel = c => c.cohort) {
   const cells = [];
   cohorts.forEach((c, y) => {
     for (let x = 0; x < maxPeriods; x++) {
@@ -78,9 +95,9 @@ export function cohortHeatmap(node, cohorts, maxPeriods, percentOf) {
     grid: { left: 8, right: 16, top: 8, bottom: 48, containLabel: true },
     tooltip: { formatter: p => escapeHtml(`${cohorts[p.value[1]].cohort} +${p.value[0]}: ${formatValue(p.value[2], 'percent')}`) },
     xAxis: { type: 'category', data: Array.from({ length: maxPeriods }, (_, i) => '+' + i), splitArea: { show: true } },
-    yAxis: { type: 'category', data: cohorts.map(c => c.cohort), inverse: true, splitArea: { show: true } },
+    yAxis: { type: 'category', data: cohorts.map(rowLabel), inverse: true },
     visualMap: { min: 0, max: 100, calculable: false, orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120,
-      inRange: { color: ['#eef4f8', '#1f5f8b'] }, formatter: v => formatValue(v, 'percent') },
+      text: [formatValue(100, 'percent'), formatValue(0, 'percent')], inRange: { color: ['#eef4f8', '#1f5f8b'] }, formatter: v => formatValue(v, 'percent') },
     series: [{ type: 'heatmap', data: cells, label: { show: maxPeriods <= 14, formatter: p => Math.round(p.value[2]) } }],
   });
 }

@@ -57,6 +57,20 @@ export function formatValue(value, unit) {
   }
 }
 
+/**
+ * Money with a fixed number of decimals, so that every row of a table column reads alike
+ * ("$4,032.00" under "$675.39", never "$4,032" beside it).
+ */
+export function formatMoney(value, decimals) {
+  if (value === null || value === undefined || !Number.isFinite(value)) return '—';
+  return nf({ style: 'currency', currency, minimumFractionDigits: decimals, maximumFractionDigits: decimals }).format(value);
+}
+
+/** The decimals one money column uses for all its rows: none when any amount reaches 1,000, else 2. */
+export function moneyDecimals(values) {
+  return values.some(v => Number.isFinite(v) && Math.abs(v) >= 1000) ? 0 : 2;
+}
+
 /** A short axis label: compact notation for big numbers. */
 export function formatAxis(value, unit) {
   if (unit === 'percent') return nf({ maximumFractionDigits: 0 }).format(value) + ' %';
