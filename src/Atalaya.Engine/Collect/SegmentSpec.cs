@@ -39,6 +39,8 @@ public static class SegmentSpec
         "wishlist_id", "wishlist_name", "review_id", "review_body", "rating", "share_via", "share_message", "recipient",
         // Pages and screens.
         "path", "referrer", "search", "title", "keywords",
+        // RudderStack's page properties on top of Segment's.
+        "referring_domain", "tab_url", "initial_referrer", "initial_referring_domain",
     }.ToFrozenSet(StringComparer.Ordinal);
 
     /// <summary>The catalog types whose events name a store.</summary>
