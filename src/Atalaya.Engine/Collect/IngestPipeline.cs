@@ -224,10 +224,10 @@ public sealed class IngestPipeline
     {
         string?[]? sessions = null;
         foreach (var i in Enumerable.Range(0, mapped.Length)
-            .Where(i => mapped[i].Errors is null && mapped[i].SessionPerson is not null)
+            .Where(i => mapped[i].NeedsSession)
             .OrderBy(i => mapped[i].TimestampMs))
         {
-            (sessions ??= new string?[mapped.Length])[i] = _sessions.Assign(mapped[i].SessionPerson!, mapped[i].TimestampMs);
+            (sessions ??= new string?[mapped.Length])[i] = _sessions.Assign(mapped[i].SessionUser, mapped[i].SessionAnonymous, mapped[i].TimestampMs);
         }
         return sessions;
     }

@@ -27,14 +27,16 @@ public static class SegmentMapper
         ["com.rudderstack.android.sdk.core"] = "android",
     };
 
-    /// <param name="SessionPerson">
-    /// Set when the hub must derive the message's session (docs/collector.md, "Sessions"): a
-    /// track, page or screen call without <c>context.sessionId</c>, of this person (userId, else
-    /// anonymousId). <paramref name="TimestampMs"/> is its skew-corrected time.
+    /// <param name="SessionUser">
+    /// With <paramref name="SessionAnonymous"/>, set when the hub must derive the message's session
+    /// (docs/collector.md, "Sessions"): a track, page or screen call without <c>context.sessionId</c>,
+    /// of this userId and/or anonymousId. <paramref name="TimestampMs"/> is its skew-corrected time.
     /// </param>
     public readonly record struct Mapped(string? EventId, byte[]? NativeJson, IReadOnlyList<string>? Errors,
-        string? SessionPerson = null, long TimestampMs = 0)
+        string? SessionUser = null, string? SessionAnonymous = null, long TimestampMs = 0)
     {
+        public bool NeedsSession => Errors is null && (SessionUser is not null || SessionAnonymous is not null);
+
         /// <summary>The native event with the derived session id added.</summary>
         public byte[] WithSession(string sessionId)
         {
@@ -99,7 +101,7 @@ public static class SegmentMapper
         }
 
         var buffer = new ArrayBufferWriter<byte>(512);
-        string? sessionPerson = null;
+        string? sessionUser = null, sessionAnonymous = null;
         long timestampMs;
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -120,8 +122,8 @@ public static class SegmentMapper
             {
                 // identify, group and alias are not visits: in a session they would make every
                 // one-page visit of a person who logs in look like two events (never a bounce).
-                sessionPerson = TextOrNumber(message, "userId") is { Length: > 0 } userId ? "u:" + userId
-                    : TextOrNumber(message, "anonymousId") is { Length: > 0 } anonymousId ? "a:" + anonymousId : null;
+                sessionUser = TextOrNumber(message, "userId") is { Length: > 0 } userId ? userId : null;
+                sessionAnonymous = TextOrNumber(message, "anonymousId") is { Length: > 0 } anonymousId ? anonymousId : null;
             }
             WriteContext(writer, context, message, type);
             WriteProperties(writer, message, context, type, eventType);
@@ -138,7 +140,9 @@ public static class SegmentMapper
             writer.WriteEndObject();
             writer.WriteEndObject();
         }
-        return new Mapped(messageId, buffer.WrittenSpan.ToArray(), null, timestampMs == long.MinValue ? null : sessionPerson, timestampMs);
+        return timestampMs == long.MinValue
+            ? new Mapped(messageId, buffer.WrittenSpan.ToArray(), null)
+            : new Mapped(messageId, buffer.WrittenSpan.ToArray(), null, sessionUser, sessionAnonymous, timestampMs);
     }
 
     /// <summary>

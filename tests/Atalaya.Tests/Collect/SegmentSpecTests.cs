@@ -145,6 +145,28 @@ public sealed class SegmentSpecTests
     }
 
     [Fact]
+    public async Task A_visit_begun_anonymously_stays_one_session_after_a_login_and_with_server_calls_of_the_user()
+    {
+        await using var hub = await TestHub.StartAsync();
+        string At(int minute) => YesterdayNoon.AddMinutes(minute).ToString("O", CultureInfo.InvariantCulture);
+        // The browser before and after identify (Segment then sends both ids), then the shop's server with the userId alone.
+        var body = $$$"""
+            {"batch":[
+              {"type":"page","messageId":"v-1","anonymousId":"anon-x","timestamp":"{{{At(0)}}}","properties":{"url":"https://shop.example/"}},
+              {"type":"identify","messageId":"v-2","anonymousId":"anon-x","userId":"u-x","timestamp":"{{{At(2)}}}","traits":{"plan":"pro"}},
+              {"type":"track","messageId":"v-3","anonymousId":"anon-x","userId":"u-x","event":"Product Added","timestamp":"{{{At(4)}}}","properties":{"product_id":"p-1","price":9.5,"quantity":1,"store_id":"st-1"}},
+              {"type":"track","messageId":"v-4","userId":"u-x","event":"Order Completed","timestamp":"{{{At(6)}}}","properties":{"order_id":"o-x","total":9.5,"currency":"USD"}},
+              {"type":"page","messageId":"v-5","anonymousId":"anon-y","timestamp":"{{{At(6)}}}","properties":{"url":"https://shop.example/"}}
+            ]}
+            """;
+        Assert.Equal(5, (await Json(await hub.PostSegmentAsync("/v1/batch", body))).GetProperty("accepted").GetInt32());
+        string? Session(string id) => StoredEvents.Single(hub.DataDirectory, id).TryGetProperty("session_id", out var s) ? s.GetString() : null;
+        Assert.NotNull(Session("v-1"));
+        Assert.Equal([Session("v-1")], new[] { "v-1", "v-3", "v-4" }.Select(Session).Distinct());
+        Assert.NotEqual(Session("v-1"), Session("v-5"));
+    }
+
+    [Fact]
     public async Task A_beacon_batch_with_the_write_key_in_the_query_is_stored_once_and_an_unknown_key_is_refused()
     {
         await using var hub = await TestHub.StartAsync();
@@ -186,6 +208,8 @@ public sealed class SegmentSpecTests
         Assert.Equal(("ana@example.com", "pro"), (rudder.GetProperty("email").GetString(), rudder.GetProperty("plan").GetString()));
         var both = Properties(StoredEvents.Single(hub.DataDirectory, "id-both")).GetProperty("traits");
         Assert.Equal(("free", "MX"), (both.GetProperty("plan").GetString(), both.GetProperty("country").GetString()));
+        // An identify is not a visit: no derived session (it would keep one-page visits from being bounces).
+        Assert.False(StoredEvents.Single(hub.DataDirectory, "id-rudder").TryGetProperty("session_id", out _));
     }
 
     [Fact]
