@@ -14,7 +14,8 @@ if ! command -v dotnet >/dev/null 2>&1; then
   echo "error: the .NET 10 SDK is required (dotnet not on PATH)." >&2
   exit 1
 fi
-# The SDK compatibility test drives the real Segment and RudderStack Node SDKs (tests/sdk).
+# The SDK compatibility tests drive the real Segment and RudderStack Node SDKs, and their browser
+# SDKs bundled with esbuild (tests/sdk/build-browser.mjs), all from tests/sdk's package-lock.json.
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   echo "== installing node and npm (Debian packages)"
   apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null

@@ -11,24 +11,25 @@ public static class FieldValidator
 {
     public const int DefaultMaxStringLength = 2048;
 
-    public static void ValidateObject(JsonElement value, IReadOnlyList<FieldRule> fields, string path, List<string> errors)
+    /// <param name="requirePresence">false: a required field may be absent (or an empty string or array); present values still follow their rules.</param>
+    public static void ValidateObject(JsonElement value, IReadOnlyList<FieldRule> fields, string path, List<string> errors, bool requirePresence = true)
     {
         foreach (var field in fields)
         {
             var fieldPath = path.Length == 0 ? field.Name : $"{path}.{field.Name}";
             if (!value.TryGetProperty(field.Name, out var member) || member.ValueKind == JsonValueKind.Null)
             {
-                if (field.Required)
+                if (field.Required && requirePresence)
                 {
                     errors.Add($"{fieldPath}: is required");
                 }
                 continue;
             }
-            Validate(member, field, fieldPath, errors);
+            Validate(member, field, fieldPath, errors, requirePresence);
         }
     }
 
-    public static void Validate(JsonElement value, FieldRule rule, string path, List<string> errors)
+    public static void Validate(JsonElement value, FieldRule rule, string path, List<string> errors, bool requirePresence = true)
     {
         switch (rule.Kind)
         {
@@ -39,7 +40,7 @@ public static class FieldValidator
                     return;
                 }
                 var max = rule.MaxLength ?? DefaultMaxStringLength;
-                if (rule.Required && value.ValueEquals(ReadOnlySpan<byte>.Empty))
+                if (rule.Required && requirePresence && value.ValueEquals(ReadOnlySpan<byte>.Empty))
                 {
                     errors.Add($"{path}: must not be empty");
                 }
@@ -100,7 +101,7 @@ public static class FieldValidator
                     errors.Add($"{path}: must be an object, got {Describe(value)}");
                     return;
                 }
-                ValidateObject(value, rule.Fields, path, errors);
+                ValidateObject(value, rule.Fields, path, errors, requirePresence);
                 break;
             case FieldKind.Array:
                 if (value.ValueKind != JsonValueKind.Array)
@@ -109,7 +110,7 @@ public static class FieldValidator
                     return;
                 }
                 var count = value.GetArrayLength();
-                if (rule.MinItems is { } minItems && count < minItems)
+                if (rule.MinItems is { } minItems && count < minItems && (requirePresence || count > 0))
                 {
                     errors.Add($"{path}: must have at least {minItems} item(s), got {count}");
                 }
@@ -122,7 +123,7 @@ public static class FieldValidator
                     var i = 0;
                     foreach (var item in value.EnumerateArray())
                     {
-                        Validate(item, itemRule, $"{path}[{i++}]", errors);
+                        Validate(item, itemRule, $"{path}[{i++}]", errors, requirePresence);
                         if (errors.Count > 20)
                         {
                             return;

@@ -47,7 +47,12 @@ public sealed partial class EventNormalizer
     private static List<string>? t_errors;
 
     /// <summary>Normalizes <paramref name="e"/> into <paramref name="batch"/>, or records its rejection there.</summary>
-    public void Normalize(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores)
+    /// <param name="requirePresence">
+    /// false for mapped Segment messages: the catalog's required fields they lack are left absent
+    /// (reported by the null-rate checks) instead of refusing the event; a value of the wrong type
+    /// is still refused.
+    /// </param>
+    public void Normalize(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores, bool requirePresence = true)
     {
         // One list per thread, cleared per event; a rejection takes a copy.
         var errors = t_errors ??= [];
@@ -84,7 +89,7 @@ public sealed partial class EventNormalizer
             var known = _catalog.TryGet(envelope.EventType!, out var rule);
             if (known)
             {
-                CheckCatalog(members, rule, errors);
+                CheckCatalog(members, rule, errors, requirePresence);
                 if (errors.Count > 0)
                 {
                     eventId = ClipId(TryGetString(e, "event_id"));
@@ -244,9 +249,9 @@ public sealed partial class EventNormalizer
         }
     }
 
-    private static void CheckCatalog(in Members m, EventTypeRule rule, List<string> errors)
+    private static void CheckCatalog(in Members m, EventTypeRule rule, List<string> errors, bool requirePresence)
     {
-        foreach (var field in rule.RequiredEnvelope)
+        foreach (var field in requirePresence ? rule.RequiredEnvelope : [])
         {
             var value = m.Envelope(field);
             if (value.ValueKind != JsonValueKind.String || value.GetString()!.Length == 0)
@@ -258,9 +263,9 @@ public sealed partial class EventNormalizer
         {
             if (m.Context is { ValueKind: JsonValueKind.Object } context)
             {
-                FieldValidator.ValidateObject(context, rule.Context, "context", errors);
+                FieldValidator.ValidateObject(context, rule.Context, "context", errors, requirePresence);
             }
-            else
+            else if (requirePresence)
             {
                 foreach (var field in rule.Context.Where(f => f.Required))
                 {
@@ -271,14 +276,14 @@ public sealed partial class EventNormalizer
         var properties = m.Properties;
         if (properties.ValueKind != JsonValueKind.Object)
         {
-            foreach (var field in rule.Properties.Where(f => f.Required))
+            foreach (var field in rule.Properties.Where(f => f.Required && requirePresence))
             {
                 errors.Add($"properties.{field.Name}: is required for {rule.Type}");
             }
             return;
         }
-        FieldValidator.ValidateObject(properties, rule.Properties, "properties", errors);
-        foreach (var when in rule.When)
+        FieldValidator.ValidateObject(properties, rule.Properties, "properties", errors, requirePresence);
+        foreach (var when in requirePresence ? rule.When : [])
         {
             if (properties.TryGetProperty(when.Field, out var v) && v.ValueKind == JsonValueKind.String
                 && when.Values.Contains(v.GetString(), StringComparer.Ordinal))

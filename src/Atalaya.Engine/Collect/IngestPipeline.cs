@@ -19,6 +19,7 @@ public sealed class IngestPipeline
     private readonly TimeProvider _time;
     private readonly IngestCounters _counters;
     private readonly int _catalogVersion;
+    private readonly SegmentSessions _sessions = new();
 
     public IngestPipeline(EventLog log, EventCatalog catalog, FxRateTable fx, IngestOptions options, TimeProvider? time = null, IngestCounters? counters = null)
     {
@@ -192,20 +193,43 @@ public sealed class IngestPipeline
         using var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds(), 16 * 1024) { QuarantinePerRequest = _options.QuarantinePerRequest };
         var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
         var stores = new BatchStores();
-        for (var i = 0; i < payload.Messages.Count; i++)
+        var mapped = new SegmentMapper.Mapped[payload.Messages.Count];
+        for (var i = 0; i < mapped.Length; i++)
         {
-            var message = payload.Messages[i];
-            var mapped = SegmentMapper.Map(message, payload, receivedAt);
-            if (mapped.Errors is { } errors)
+            mapped[i] = SegmentMapper.Map(payload.Messages[i], payload, receivedAt);
+        }
+        var sessions = DeriveSessions(mapped);
+        for (var i = 0; i < mapped.Length; i++)
+        {
+            if (mapped[i].Errors is { } errors)
             {
-                batch.AddRejected(new QuarantinedEvent(i, mapped.EventId, nameof(RejectReason.UnmappableSegmentMessage), errors, Truncate(message)));
+                batch.AddRejected(new QuarantinedEvent(i, mapped[i].EventId, nameof(RejectReason.UnmappableSegmentMessage), errors, Truncate(payload.Messages[i])));
                 continue;
             }
-            using var document = JsonDocument.Parse(mapped.NativeJson!);
-            _normalizer.Normalize(document.RootElement, i, batch, writer, stores);
+            var native = sessions?[i] is { } sessionId ? mapped[i].WithSession(sessionId) : mapped[i].NativeJson!;
+            using var document = JsonDocument.Parse(native);
+            // The Segment spec requires next to nothing: what the catalog requires and the message
+            // lacks was derived if it could be, else is left absent, never a reason to refuse it.
+            _normalizer.Normalize(document.RootElement, i, batch, writer, stores, requirePresence: false);
         }
         cancellationToken.ThrowIfCancellationRequested();
         return await AppendAsync(batch).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The derived session of each message that needs one (see <see cref="SegmentSessions"/>),
+    /// assigned in time order so that a request's events form the same sessions in any order.
+    /// </summary>
+    private string?[]? DeriveSessions(SegmentMapper.Mapped[] mapped)
+    {
+        string?[]? sessions = null;
+        foreach (var i in Enumerable.Range(0, mapped.Length)
+            .Where(i => mapped[i].NeedsSession)
+            .OrderBy(i => mapped[i].TimestampMs))
+        {
+            (sessions ??= new string?[mapped.Length])[i] = _sessions.Assign(mapped[i].SessionUser, mapped[i].SessionAnonymous, mapped[i].TimestampMs);
+        }
+        return sessions;
     }
 
     private async Task<IngestResult> AppendAsync(AppendBatch batch)

@@ -13,15 +13,6 @@ namespace Atalaya.Engine.Collect;
 /// </summary>
 public static class SegmentMapper
 {
-    private static readonly Dictionary<string, string> EcommerceNames = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["Product Viewed"] = "product_viewed",
-        ["Product Added"] = "add_to_cart",
-        ["Checkout Started"] = "checkout_started",
-        ["Order Completed"] = "purchase_completed",
-        ["Products Searched"] = "product_searched",
-    };
-
     private static readonly Dictionary<string, string> LibraryPlatforms = new(StringComparer.OrdinalIgnoreCase)
     {
         ["analytics.js"] = "web",
@@ -36,7 +27,34 @@ public static class SegmentMapper
         ["com.rudderstack.android.sdk.core"] = "android",
     };
 
-    public readonly record struct Mapped(string? EventId, byte[]? NativeJson, IReadOnlyList<string>? Errors);
+    /// <param name="SessionUser">
+    /// With <paramref name="SessionAnonymous"/>, set when the hub must derive the message's session
+    /// (docs/collector.md, "Sessions"): a track, page or screen call without <c>context.sessionId</c>,
+    /// of this userId and/or anonymousId. <paramref name="TimestampMs"/> is its skew-corrected time.
+    /// </param>
+    public readonly record struct Mapped(string? EventId, byte[]? NativeJson, IReadOnlyList<string>? Errors,
+        string? SessionUser = null, string? SessionAnonymous = null, long TimestampMs = 0)
+    {
+        public bool NeedsSession => Errors is null && (SessionUser is not null || SessionAnonymous is not null);
+
+        /// <summary>The native event with the derived session id added.</summary>
+        public byte[] WithSession(string sessionId)
+        {
+            var id = new ArrayBufferWriter<byte>(sessionId.Length + 8);
+            using (var w = new Utf8JsonWriter(id))
+            {
+                w.WriteStringValue(sessionId);
+            }
+            // {"session_id":"…", followed by the mapped event without its opening brace.
+            var json = NativeJson!;
+            var result = new byte[14 + id.WrittenCount + 1 + json.Length - 1];
+            "{\"session_id\":"u8.CopyTo(result);
+            id.WrittenSpan.CopyTo(result.AsSpan(14));
+            result[14 + id.WrittenCount] = (byte)',';
+            json.AsSpan(1).CopyTo(result.AsSpan(15 + id.WrittenCount));
+            return result;
+        }
+    }
 
     public static Mapped Map(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
     {
@@ -70,7 +88,7 @@ public static class SegmentMapper
                 {
                     return new Mapped(messageId, null, ["event: a track call needs an event name"]);
                 }
-                eventType = EcommerceNames.TryGetValue(name, out var known) ? known : ToSnakeCase(name);
+                eventType = SegmentSpec.EcommerceNames.TryGetValue(name, out var known) ? known : ToSnakeCase(name);
                 break;
             case "page" or "screen":
                 eventType = "page_view";
@@ -83,12 +101,14 @@ public static class SegmentMapper
         }
 
         var buffer = new ArrayBufferWriter<byte>(512);
+        string? sessionUser = null, sessionAnonymous = null;
+        long timestampMs;
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
             writer.WriteString("event_id", messageId ?? ContentId(message));
             writer.WriteString("event_type", eventType);
-            WriteTimestamp(writer, message, payload, receivedAt);
+            timestampMs = WriteTimestamp(writer, message, payload, receivedAt);
             WriteId(writer, message, "userId", "user_id");
             WriteId(writer, message, "anonymousId", "anonymous_id");
             var context = MergedContext(message, payload);
@@ -98,8 +118,15 @@ public static class SegmentMapper
             {
                 writer.WriteString("session_id", sessionId);
             }
+            else if (type is "track" or "page" or "screen")
+            {
+                // identify, group and alias are not visits: in a session they would make every
+                // one-page visit of a person who logs in look like two events (never a bounce).
+                sessionUser = TextOrNumber(message, "userId") is { Length: > 0 } userId ? userId : null;
+                sessionAnonymous = TextOrNumber(message, "anonymousId") is { Length: > 0 } anonymousId ? anonymousId : null;
+            }
             WriteContext(writer, context, message, type);
-            WriteProperties(writer, message, type, eventType);
+            WriteProperties(writer, message, context, type, eventType);
             writer.WriteStartObject("segment");
             writer.WriteString("type", type);
             if (type == "track")
@@ -113,7 +140,9 @@ public static class SegmentMapper
             writer.WriteEndObject();
             writer.WriteEndObject();
         }
-        return new Mapped(messageId, buffer.WrittenSpan.ToArray(), null);
+        return timestampMs == long.MinValue
+            ? new Mapped(messageId, buffer.WrittenSpan.ToArray(), null)
+            : new Mapped(messageId, buffer.WrittenSpan.ToArray(), null, sessionUser, sessionAnonymous, timestampMs);
     }
 
     /// <summary>
@@ -124,7 +153,8 @@ public static class SegmentMapper
     private static string ContentId(JsonElement message) =>
         "seg-" + Convert.ToHexStringLower(System.IO.Hashing.XxHash128.Hash(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(message)));
 
-    private static void WriteTimestamp(Utf8JsonWriter writer, JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
+    /// <returns>The time written, in Unix ms; <see cref="long.MinValue"/> when it is left for validation to refuse.</returns>
+    private static long WriteTimestamp(Utf8JsonWriter writer, JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
     {
         foreach (var name in (ReadOnlySpan<string>)["timestamp", "originalTimestamp"])
         {
@@ -134,7 +164,7 @@ public static class SegmentMapper
                 // it with the same words as on /api/events instead of it silently becoming receive time.
                 writer.WritePropertyName("timestamp");
                 sent.WriteTo(writer);
-                return;
+                return long.MinValue;
             }
         }
         var timestampText = Text(message, "timestamp") ?? Text(message, "originalTimestamp");
@@ -142,19 +172,20 @@ public static class SegmentMapper
         if (timestampText is null)
         {
             writer.WriteString("timestamp", receivedAt.UtcDateTime);
-            return;
+            return receivedAt.ToUnixTimeMilliseconds();
         }
         if (!EventNormalizer.TryParseTimestamp(timestampText, out var timestamp))
         {
             // Left as sent: validation names the field and the expected format.
             writer.WriteString("timestamp", timestampText);
-            return;
+            return long.MinValue;
         }
         if (sentAtText is not null && EventNormalizer.TryParseTimestamp(sentAtText, out var sentAt))
         {
             timestamp += receivedAt - sentAt;
         }
         writer.WriteString("timestamp", timestamp.UtcDateTime);
+        return timestamp.ToUnixTimeMilliseconds();
     }
 
     private static void WriteId(Utf8JsonWriter writer, JsonElement message, string from, string to)
@@ -240,7 +271,7 @@ public static class SegmentMapper
         writer.WriteEndObject();
     }
 
-    private static void WriteProperties(Utf8JsonWriter writer, JsonElement message, string type, string eventType)
+    private static void WriteProperties(Utf8JsonWriter writer, JsonElement message, JsonElement? context, string type, string eventType)
     {
         writer.WriteStartObject("properties");
         var hasProperties = message.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object;
@@ -258,6 +289,9 @@ public static class SegmentMapper
                         writer.WritePropertyName("delivery_fee");
                         member.Value.WriteTo(writer);
                         break;
+                    case "currency" when SegmentSpec.TryUpperCurrency(member.Value, out var code):
+                        writer.WriteString("currency", code);
+                        break;
                     default:
                         member.WriteTo(writer);
                         break;
@@ -270,6 +304,10 @@ public static class SegmentMapper
                 Rename(writer, properties, "category", "product_category");
             }
         }
+        if (type == "track")
+        {
+            SegmentSpec.WriteDerived(writer, properties, eventType);
+        }
         if (type == "page" || type == "screen")
         {
             if (Text(message, "name") is { } pageName && !(hasProperties && properties.TryGetProperty("name", out _)))
@@ -277,11 +315,9 @@ public static class SegmentMapper
                 writer.WriteString("name", pageName);
             }
         }
-        if (type is "identify" or "group" && message.TryGetProperty("traits", out var traits) && traits.ValueKind == JsonValueKind.Object
-            && !(hasProperties && properties.TryGetProperty("traits", out _)))
+        if (type is "identify" or "group" && !(hasProperties && properties.TryGetProperty("traits", out _)))
         {
-            writer.WritePropertyName("traits");
-            traits.WriteTo(writer);
+            WriteTraits(writer, message, context);
         }
         if (type == "group" && TextOrNumber(message, "groupId") is { } groupId)
         {
@@ -290,6 +326,39 @@ public static class SegmentMapper
         if (type == "alias" && TextOrNumber(message, "previousId") is { } previousId)
         {
             writer.WriteString("previous_id", previousId);
+        }
+        writer.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The call's traits: the message's <c>traits</c> (Segment) merged over <c>context.traits</c>
+    /// (where RudderStack's browser SDK puts them); a name in both keeps the message's value.
+    /// </summary>
+    private static void WriteTraits(Utf8JsonWriter writer, JsonElement message, JsonElement? context)
+    {
+        var own = message.TryGetProperty("traits", out var t) && t.ValueKind == JsonValueKind.Object ? t : (JsonElement?)null;
+        var fromContext = context is { } c && c.TryGetProperty("traits", out var ct) && ct.ValueKind == JsonValueKind.Object ? ct : (JsonElement?)null;
+        if (own is null && fromContext is null)
+        {
+            return;
+        }
+        writer.WriteStartObject("traits");
+        if (own is { } o)
+        {
+            foreach (var member in o.EnumerateObject())
+            {
+                member.WriteTo(writer);
+            }
+        }
+        if (fromContext is { } f)
+        {
+            foreach (var member in f.EnumerateObject())
+            {
+                if (own is not { } mine || !mine.TryGetProperty(member.Name, out _))
+                {
+                    member.WriteTo(writer);
+                }
+            }
         }
         writer.WriteEndObject();
     }

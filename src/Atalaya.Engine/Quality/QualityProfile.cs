@@ -182,22 +182,28 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
             See(type, "", day);
             return;
         }
+        // Extra top-level members are kept under "extra"; "segment" there is the hub's own
+        // annotation of a mapped Segment message, whose spec-defined properties are not drift.
+        var extra = e.TryGetProperty("extra", out var x) && x.ValueKind == JsonValueKind.Object ? x : default;
+        var fromSegment = extra.ValueKind == JsonValueKind.Object && extra.TryGetProperty("segment", out _);
         if (properties.ValueKind == JsonValueKind.Object)
         {
             foreach (var p in properties.EnumerateObject())
             {
-                if (!Declared(rule, p.Name))
+                if (!Declared(rule, p.Name) && !(fromSegment && Collect.SegmentSpec.SpecProperties.Contains(p.Name)))
                 {
                     See(type, "properties." + p.Name, day);
                 }
             }
         }
-        // Top-level members outside the envelope are kept under "extra" by the collector.
-        if (e.TryGetProperty("extra", out var extra) && extra.ValueKind == JsonValueKind.Object)
+        if (extra.ValueKind == JsonValueKind.Object)
         {
             foreach (var p in extra.EnumerateObject())
             {
-                See(type, p.Name, day);
+                if (p.Name != "segment")
+                {
+                    See(type, p.Name, day);
+                }
             }
         }
     }

@@ -30,6 +30,11 @@ public static class CollectEndpoints
             .WithName("SegmentBatch").WithTags("Collect").WithSummary("Segment-compatible batch.");
         app.MapPost("/v1/b", (HttpContext context, CancellationToken ct) => SegmentAsync(context, null, ct))
             .ExcludeFromDescription();
+        // RudderStack's beacon mode: navigator.sendBeacon cannot set headers, so the write key
+        // comes as ?writeKey= (accepted on /v1/batch too); same validation, dedupe and durability.
+        app.MapPost("/beacon/v1/batch", (HttpContext context, CancellationToken ct) => SegmentAsync(context, null, ct))
+            .WithName("SegmentBeaconBatch").WithTags("Collect")
+            .WithSummary("Segment-compatible batch sent with navigator.sendBeacon (RudderStack beacon mode); write key as ?writeKey=.");
         foreach (var call in SegmentCalls)
         {
             app.MapPost($"/v1/{call}", (HttpContext context, CancellationToken ct) => SegmentAsync(context, call, ct))
@@ -86,7 +91,7 @@ public static class CollectEndpoints
             var limit = call is null ? hub.Pipeline.Options.MaxSegmentBatchBytes : hub.Pipeline.Options.MaxEventBytes;
             using var body = await RequestBody.ReadAsync(context.Request, limit, ct);
             using var payload = SegmentPayload.Parse(body.Memory, call, hub.Pipeline.Options.MaxJsonDepth);
-            var token = WriteKeyAuth.Check(hub.Tokens, headerKey ?? payload.WriteKey);
+            var token = WriteKeyAuth.Check(hub.Tokens, headerKey ?? payload.WriteKey ?? WriteKeyAuth.FromQuery(context.Request));
             var source = token.Source ?? "default";
             Throttle(limiter, source);
             var result = await hub.Pipeline.IngestSegmentAsync(payload, source, ct);

@@ -5,7 +5,8 @@ namespace Atalaya.Collect;
 
 /// <summary>
 /// Finds the write key of a collector request: <c>Authorization: Bearer</c>, HTTP Basic username
-/// (Segment and RudderStack SDKs), or a <c>writeKey</c> in a Segment body. Only write keys pass;
+/// (Segment and RudderStack SDKs), a <c>writeKey</c> in a Segment body, or <c>?writeKey=</c> on a
+/// Segment batch (browser beacons). Only write keys pass;
 /// a read token is refused, so a leaked dashboard token cannot inject events.
 /// </summary>
 public static class WriteKeyAuth
@@ -32,6 +33,13 @@ public static class WriteKeyAuth
         }
         return null;
     }
+
+    /// <summary>
+    /// <c>?writeKey=</c>, for browsers' <c>navigator.sendBeacon</c>, which cannot set headers
+    /// (RudderStack's beacon mode posts <c>/beacon/v1/batch?writeKey=…</c>).
+    /// </summary>
+    public static string? FromQuery(HttpRequest request) =>
+        request.Query.TryGetValue("writeKey", out var values) && values.Count > 0 && !string.IsNullOrEmpty(values[0]) ? values[0] : null;
 
     /// <summary>The write key's token, or a refusal (401 unknown / 403 not a write key).</summary>
     public static TokenInfo Check(TokenStore tokens, string? key)

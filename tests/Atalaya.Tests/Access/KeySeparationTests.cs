@@ -52,7 +52,7 @@ public sealed class KeySeparationTests
                 var method = new HttpMethod(operation.Name.ToUpperInvariant());
                 // Provider webhooks take no token at all: their HMAC signature is the credential (Webhooks/WebhookTests).
                 var collector = method == HttpMethod.Post && (path.Name == "/api/events" || path.Name.StartsWith("/v1/", StringComparison.Ordinal)
-                    || path.Name.StartsWith("/api/webhooks/", StringComparison.Ordinal));
+                    || path.Name.StartsWith("/beacon/v1/", StringComparison.Ordinal) || path.Name.StartsWith("/api/webhooks/", StringComparison.Ordinal));
                 // Storefronts call /api/recommendations with their write key (RecommendationApiTests).
                 if (!collector && path.Name is not ("/healthz" or "/readyz" or "/api/recommendations"))
                 {

@@ -98,7 +98,7 @@ public sealed class CatalogRuleTests(EngineHubFixture fixture) : IClassFixture<E
     [Fact]
     public async Task Accepts_a_custom_event_type_checking_only_its_envelope()
     {
-        var custom = new JsonObject { ["event_id"] = Guid.NewGuid().ToString(), ["event_type"] = "coupon_applied", ["timestamp"] = "2026-03-01T12:00:00-06:00", ["properties"] = new JsonObject { ["code"] = 5 } };
+        var custom = new JsonObject { ["event_id"] = Guid.NewGuid().ToString(), ["event_type"] = "gift_card_redeemed", ["timestamp"] = "2026-03-01T12:00:00-06:00", ["properties"] = new JsonObject { ["code"] = 5 } };
         var result = await fixture.IngestAsync(custom.ToJsonString());
         Assert.Equal(1, result.Accepted);
         var stored = StoredEvents.Single(fixture.DataDirectory, custom["event_id"]!.GetValue<string>());

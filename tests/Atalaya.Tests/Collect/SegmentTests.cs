@@ -33,7 +33,7 @@ public sealed class SegmentTests
             { "type": "identify", "messageId": "seg-5", "userId": "u-7", "anonymousId": "anon-1", "traits": { "email": "ana@example.com", "plan": "pro" }, "timestamp": "2026-03-01T12:00:00Z" },
             { "type": "group", "messageId": "seg-6", "userId": "u-7", "groupId": "acme", "traits": { "name": "Acme" }, "timestamp": "2026-03-01T12:00:00Z" },
             { "type": "alias", "messageId": "seg-7", "userId": "u-7", "previousId": "anon-1", "timestamp": "2026-03-01T12:00:00Z" },
-            { "type": "track", "messageId": "seg-8", "userId": "u-7", "event": "Coupon Applied", "timestamp": "2026-03-01T12:00:00Z", "properties": { "coupon": "X" } }
+            { "type": "track", "messageId": "seg-8", "userId": "u-7", "event": "Gift Card Redeemed", "timestamp": "2026-03-01T12:00:00Z", "properties": { "card": "X" } }
           ],
           "context": { "library": { "name": "analytics-node" } }
         }
@@ -83,7 +83,7 @@ public sealed class SegmentTests
         Assert.Equal("acme", StoredEvents.Single(hub.DataDirectory, "seg-6").GetProperty("properties").GetProperty("group_id").GetString());
         Assert.Equal("anon-1", StoredEvents.Single(hub.DataDirectory, "seg-7").GetProperty("properties").GetProperty("previous_id").GetString());
         var custom = StoredEvents.Single(hub.DataDirectory, "seg-8");
-        Assert.Equal("coupon_applied", custom.GetProperty("event_type").GetString());
+        Assert.Equal("gift_card_redeemed", custom.GetProperty("event_type").GetString());
         Assert.True(custom.GetProperty("custom").GetBoolean());
     }
 

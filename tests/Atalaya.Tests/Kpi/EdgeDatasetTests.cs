@@ -58,7 +58,7 @@ public sealed class EdgeDatasetTests(KpiDatasets datasets)
     [Fact]
     public void Custom_events_are_kept_for_funnels_and_left_out_of_kpis()
     {
-        Assert.Contains(Edge.Reference.AllEvents, e => e.Type == "coupon_applied" && e.IsCustom);
+        Assert.Contains(Edge.Reference.AllEvents, e => e.Type == "gift_card_redeemed" && e.IsCustom);
         Assert.DoesNotContain(Edge.Reference.Events, e => e.IsCustom);
         Assert.Equal(1, Assert.Single(Edge.Reference.Sessions, s => s.Id == "s-nouser").EventCount);
     }

@@ -79,6 +79,7 @@ public static class Events
         },
         "subscription_charged" => new() { ["store_id"] = "st-1", ["amount"] = 499, ["currency"] = "MXN", ["plan"] = "pro" },
         "inventory_snapshot" => new() { ["store_id"] = "st-1", ["product_id"] = "p-1", ["quantity_available"] = 12 },
+        "courier_assigned" => new() { ["order_id"] = "o-1", ["courier_id"] = "c-0042" },
         _ => null,
     };
 }

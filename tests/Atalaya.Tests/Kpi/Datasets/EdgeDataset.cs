@@ -54,7 +54,7 @@ public static class EdgeDataset
             // 03-27: a bounce, a session without a user, leads, a delivered order delivered twice.
             b.PageView("2026-03-27T10:00:00Z", "u2", "s-bounce", Place.Colombia);
             resent.Add(b.PageView("2026-03-27T11:00:00Z", null, "s-nouser"));
-            b.Add("coupon_applied", "2026-03-27T11:05:00Z", null, "s-nouser", properties: new JsonObject { ["coupon_code"] = "X" });
+            b.Add("gift_card_redeemed", "2026-03-27T11:05:00Z", null, "s-nouser", properties: new JsonObject { ["coupon_code"] = "X" });
             b.Lead("2026-03-27T09:00:00Z", "u1");
             b.Lead("2026-03-27T09:30:00Z", "u5");
             b.Lead("2026-03-28T09:30:00Z", null);
