@@ -38,6 +38,9 @@ public sealed class KpiEngine
     /// <summary>The sequence number the last snapshot read or written reflects.</summary>
     public long SnapshotSeq { get; private set; }
 
+    /// <summary>Events read from the stored blocks at start-up because the snapshot did not cover them (all of them without one).</summary>
+    public long ReplayedEvents { get; private set; }
+
     /// <summary>Why a snapshot on disk was not used at start-up, if it was not.</summary>
     public string? SnapshotProblem { get; private set; }
 
@@ -129,6 +132,7 @@ public sealed class KpiEngine
             loaded += block.Count;
             progress?.Invoke(loaded, total);
         }
+        ReplayedEvents = loaded;
         Projection.Published();
     }
 

@@ -16,8 +16,8 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
         var started = System.Diagnostics.Stopwatch.StartNew();
         var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, options.Time, options.MaxPageCount), stoppingToken);
         state.Set(hub);
-        logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms",
-            hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds);
+        logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms ({Replayed} replayed after the KPI snapshot)",
+            hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds, hub.Kpis.ReplayedEvents);
         if (hub.Kpis.SnapshotProblem is { } problem)
         {
             logger.LogWarning("KPI projection: {Problem}", problem);

@@ -32,6 +32,12 @@ public sealed record ServeOptions
     /// <summary>A KPI snapshot is saved when events arrived and this long passed since the last one (sooner after 500,000 events).</summary>
     public TimeSpan SnapshotInterval { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// After this long without a request the hub compacts its heap and returns the free part to the
+    /// operating system (<see cref="IdleMemoryTrim"/>); null turns it off.
+    /// </summary>
+    public TimeSpan? IdleTrimAfter { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Runs the alert loop (evaluate the rules, deliver notifications). <c>serve</c> turns it on; tests choose.</summary>
     public bool RunAlerts { get; init; }
 
