@@ -9,7 +9,8 @@ namespace Atalaya.Hosting;
 /// at 1M events resident memory after the query benchmark was 1.3× that after start-up, at 10M 1.9×
 /// (docs/benchmarks.md). After <see cref="ServeOptions.IdleTrimAfter"/> without a request, and only
 /// when enough was allocated since the last trim, one blocking, compacting, aggressive full
-/// collection (large-object heap included) compacts what is live and decommits the rest. It costs
+/// collection (large-object heap included) compacts what is live and decommits the rest, and the C
+/// heap under SQLite returns its free arenas (<see cref="NativeHeap"/>). It costs
 /// tens to hundreds of milliseconds of one core, never while a request is being served, and at
 /// most once per idle period: an idle hub does not collect again and again.
 /// </summary>
@@ -58,6 +59,7 @@ internal sealed class IdleMemoryTrim(RequestActivity activity, ServeOptions opti
         }
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
         _allocatedAtLastTrim = GC.GetTotalAllocatedBytes();
         Interlocked.Increment(ref _trims);
         return true;
