@@ -116,7 +116,15 @@ public static class RestartBenchmark
             string cleanReady;
             await using (var server = await HubUnderTest.StartAsync(dll, data, TimeSpan.FromMinutes(10)))
             {
+                var before = File.GetLastWriteTimeUtc(snapshot);
+                var stopping = System.Diagnostics.Stopwatch.StartNew();
                 await server.StopAsync();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  clean stop (SIGTERM) in {stopping.Elapsed.TotalSeconds:F1} s; snapshot {(File.GetLastWriteTimeUtc(snapshot) != before ? "written" : "NOT written")}"));
+                foreach (var line in server.Output.TakeLast(3))
+                {
+                    Console.WriteLine("    " + line);
+                }
             }
             await using (var server = await HubUnderTest.StartAsync(dll, data, TimeSpan.FromMinutes(10)))
             {
