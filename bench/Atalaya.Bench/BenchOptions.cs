@@ -21,7 +21,7 @@ public sealed record BenchOptions(int Events, int Batch, int Connections, string
         }
         var options = new BenchOptions(2_000_000, 5000, 4, null, false, null)
         {
-            CommandLine = "dotnet run -c Release --project bench/Atalaya.Bench -- " + string.Join(' ', args),
+            CommandLine = "dotnet run -c Release --project bench/Atalaya.Bench -- " + string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a)),
         };
         for (var i = 1; i < args.Length; i++)
         {
