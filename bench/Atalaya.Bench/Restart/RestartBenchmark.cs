@@ -8,7 +8,7 @@ namespace Atalaya.Bench.Restart;
 /// <summary>
 /// Start-up after a crash (issue 17, item 12). The hub keeps its KPI projection in memory and
 /// snapshots it every 5 minutes when events arrived, sooner once 500,000 events arrived since the
-/// last snapshot (checked every 10 s, src/Atalaya/Hosting/HubLoader.cs); a restart reads the
+/// last snapshot (checked every second, src/Atalaya/Hosting/HubLoader.cs); a restart reads the
 /// snapshot and replays the stored events after it. The worst a crash leaves is the count
 /// threshold plus what arrives before the next check. This benchmark imports the query benchmark's
 /// data minus its last <c>--after-snapshot</c> events (the import ends with a snapshot), posts those
@@ -216,7 +216,7 @@ public static class RestartBenchmark
         text.AppendLine("## Start-up after a crash");
         text.AppendLine();
         text.AppendLine("The hub snapshots its KPI projection every 5 minutes when events arrived, sooner once 500,000 events");
-        text.AppendLine("arrived since the last snapshot (checked every 10 s). `bench restart` imports the demo data minus its");
+        text.AppendLine("arrived since the last snapshot (checked every second). `bench restart` imports the demo data minus its");
         text.AppendLine("last events, posts those to a running hub, kills it with SIGKILL and times process start to the first");
         text.AppendLine("`GET /readyz` = 200, which replays the stored events after the snapshot.");
         text.AppendLine();

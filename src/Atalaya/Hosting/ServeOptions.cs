@@ -38,6 +38,12 @@ public sealed record ServeOptions
     /// </summary>
     public TimeSpan? IdleTrimAfter { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// A KPI snapshot is also saved once this many events arrived since the last one (checked every
+    /// second): what a crash can leave to replay at the next start is about this many events.
+    /// </summary>
+    public long SnapshotEveryEvents { get; init; } = 500_000;
+
     /// <summary>Runs the alert loop (evaluate the rules, deliver notifications). <c>serve</c> turns it on; tests choose.</summary>
     public bool RunAlerts { get; init; }
 
