@@ -6,6 +6,12 @@ public sealed record BenchOptions(int Events, int Batch, int Connections, string
 {
     public string CommandLine { get; init; } = "";
 
+    /// <summary>Which load generators post the events: this benchmark's .NET client, curl, or both (<c>--client</c>).</summary>
+    public IReadOnlyList<string> Clients { get; init; } = ["bench", "curl"];
+
+    /// <summary>A note kept with the run in the report's table of runs (<c>--label</c>), e.g. "development run, shared machine".</summary>
+    public string Label { get; init; } = "";
+
     /// <summary>Null when the arguments ask for help or are not understood.</summary>
     public static BenchOptions? Parse(string[] args)
     {
@@ -15,7 +21,7 @@ public sealed record BenchOptions(int Events, int Batch, int Connections, string
         }
         var options = new BenchOptions(2_000_000, 5000, 4, null, false, null)
         {
-            CommandLine = "dotnet run -c Release --project bench/Atalaya.Bench -- " + string.Join(' ', args),
+            CommandLine = "dotnet run -c Release --project bench/Atalaya.Bench -- " + string.Join(' ', args.Select(a => a.Contains(' ', StringComparison.Ordinal) ? $"\"{a}\"" : a)),
         };
         for (var i = 1; i < args.Length; i++)
         {
@@ -28,6 +34,14 @@ public sealed record BenchOptions(int Events, int Batch, int Connections, string
                 "--clickhouse-url" => options with { ClickHouseUrl = Next() },
                 "--skip-clickhouse" => options with { SkipClickHouse = true },
                 "--out" => options with { Out = Next() },
+                "--label" => options with { Label = Next() },
+                "--client" => Next() switch
+                {
+                    "bench" => options with { Clients = ["bench"] },
+                    "curl" => options with { Clients = ["curl"] },
+                    "both" => options with { Clients = ["bench", "curl"] },
+                    _ => null,
+                },
                 _ => null,
             };
             if (options is null)

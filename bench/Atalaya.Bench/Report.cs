@@ -7,30 +7,47 @@ namespace Atalaya.Bench;
 /// <summary>Writes a benchmark's section of docs/benchmarks.md between its markers, keeping the rest.</summary>
 public static class Report
 {
-    public static void WriteIngest(string path, BenchOptions options, EventFactory.Generated generated, Load.Result hub, double hubMemory,
-        double hubCpu, long hubDisk, Load.Result? clickhouse, double clickhouseMemory, double clickhouseCpu)
+    /// <summary>
+    /// Writes the ingest section: how the latest run was made, then the table of every run so far,
+    /// this one appended (runs are never replaced: a chosen run would hide the spread).
+    /// </summary>
+    public static void WriteIngest(string path, BenchOptions options, EventFactory.Generated generated, IReadOnlyList<Ingest.IngestBenchmark.ClientRun> runs,
+        (double Before, double After) load)
     {
         var c = CultureInfo.InvariantCulture;
-        var hubRate = hub.Rows / hub.Seconds;
-        var text = new StringBuilder();
-        text.AppendLine(c, $"## Ingest: events/s over HTTP, hub vs ClickHouse");
-        text.AppendLine();
-        text.AppendLine(c, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
-        text.AppendLine(c, $"- Machine: {Machine()}");
-        text.AppendLine(c, $"- Data: {options.Events:N0} generated events, {generated.HubBytes / options.Events} B each as native JSON ({generated.HubBytes / 1e6:F0} MB); {options.Batch:N0} events a request, {options.Connections} concurrent connections");
-        text.AppendLine(c, $"- Command: `{options.CommandLine}`");
-        text.AppendLine();
-        text.AppendLine("| target | rows | seconds | rows/s | server CPU µs/row | peak memory (MiB) | failures |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
-        text.AppendLine(c, $"| hub `POST /api/events` (validate, dedupe, fsync before 2xx) | {hub.Rows:N0} | {hub.Seconds:F2} | {hubRate:N0} | {hubCpu * 1e6 / hub.Rows:F1} | {hubMemory:F0} | {hub.Failures} |");
-        if (clickhouse is not null)
+        var existing = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n\n";
+        Replace(existing, "ingest", "", out var previous);
+        Replace(previous ?? "", "ingest-runs", "", out var previousRuns);
+        var rows = (previousRuns ?? "").Split('\n').Where(l => l.StartsWith("| 20", StringComparison.Ordinal)).ToList();
+        foreach (var run in runs)
         {
-            var chRate = clickhouse.Rows / clickhouse.Seconds;
-            text.AppendLine(c, $"| ClickHouse 18.16 `INSERT … FORMAT JSONEachRow` (MergeTree) | {clickhouse.Rows:N0} | {clickhouse.Seconds:F2} | {chRate:N0} | {clickhouseCpu * 1e6 / clickhouse.Rows:F1} | {clickhouseMemory:F0} | {clickhouse.Failures} |");
-            text.AppendLine();
-            text.AppendLine(c, $"Ratio hub / ClickHouse: **{hubRate / chRate:F2}×** (target ≥ 1.5×). The hub's data folder after the run: {hubDisk / 1e6:F0} MB.");
+            var hubRate = run.Hub.Rows / run.Hub.Seconds;
+            var ch = run.ClickHouse is { } r ? (r.Rows / r.Seconds).ToString("N0", c) : "—";
+            var chCpu = run.ClickHouse is { } r2 ? (run.ClickHouseCpu * 1e6 / r2.Rows).ToString("F1", c) : "—";
+            var ratio = double.IsNaN(run.Ratio) ? "—" : run.Ratio.ToString("F2", c) + "×";
+            rows.Add(string.Create(c,
+                $"| {DateTime.UtcNow:yyyy-MM-dd HH:mm} | {load.Before:F1} → {load.After:F1} | {options.Events:N0} × {generated.HubBytes / options.Events} B | {run.Client} ×{options.Connections} | {hubRate:N0} | {run.HubCpu * 1e6 / run.Hub.Rows:F1} | {ch} | {chCpu} | {ratio} | {run.Hub.Failures + (run.ClickHouse?.Failures ?? 0)} | {(options.Label.Length > 0 ? options.Label : "—")} |"));
         }
-        Replace(path, "ingest", text.ToString());
+        var text = new StringBuilder();
+        text.AppendLine("## Ingest: events/s over HTTP, hub vs ClickHouse");
+        text.AppendLine();
+        text.AppendLine(c, $"- Events: `EventFactory` in bench/Atalaya.Bench: page views, store visits, searches, product views, carts, checkouts, orders with 1–5 items and payments, from {EventFactory.UserAgents.Count} user agents (browsers, the shop's apps, server libraries, crawlers), 20,000 products in 400 stores; {options.Batch:N0} events a request");
+        text.AppendLine("- Clients: `bench` is this program's client (keep-alive connections, bodies prepared in memory); `curl` posts the same bodies from files, one curl process and one connection a request, `xargs -P` at a time");
+        text.AppendLine(c, $"- Machine of the latest run: {Machine()}");
+        text.AppendLine(c, $"- Command of the latest run: `{options.CommandLine}`");
+        text.AppendLine("- Server CPU µs/row: the server process's user + system time during the run over the rows stored; ratio = hub rows/s over ClickHouse rows/s in the same run. Target: ≥ 1.5× with both clients.");
+        text.AppendLine();
+        text.AppendLine("Every run with `--out` adds its rows below (none is replaced or chosen); the load average shows what else the machine was doing.");
+        text.AppendLine();
+        var table = new StringBuilder();
+        table.AppendLine("| date (UTC) | load avg | events × size | client | hub rows/s | hub CPU µs/row | ClickHouse rows/s | ClickHouse CPU µs/row | ratio | failures | note |");
+        table.AppendLine("|---|---|---|---|---:|---:|---:|---:|---:|---:|---|");
+        foreach (var row in rows)
+        {
+            table.AppendLine(row);
+        }
+        var section = text.ToString() + Replace("", "ingest-runs", table.ToString(), out _).Trim() + "\n";
+        File.WriteAllText(path, Replace(existing, "ingest", section, out _));
     }
 
     internal static void Replace(string path, string name, string section)

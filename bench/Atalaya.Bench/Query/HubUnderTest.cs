@@ -14,9 +14,10 @@ public sealed class HubUnderTest : IAsyncDisposable
 {
     private readonly Process _process;
 
-    private HubUnderTest(Process process, string url, TimeSpan startup)
+    private HubUnderTest(Process process, string url, TimeSpan startup, System.Collections.Concurrent.ConcurrentQueue<string> output)
     {
         _process = process;
+        Output = output;
         Url = url;
         Startup = startup;
     }
@@ -26,6 +27,23 @@ public sealed class HubUnderTest : IAsyncDisposable
     public TimeSpan Startup { get; }
 
     public int Pid => _process.Id;
+
+    /// <summary>The server's log lines so far (standard output).</summary>
+    public IReadOnlyCollection<string> Output { get; }
+
+    /// <summary>Ends the server as <c>kill -9</c> would: no shutdown, no final snapshot.</summary>
+    public async Task CrashAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+    }
+
+    /// <summary>Ends the server as a service manager would (SIGTERM): it closes the store and writes its snapshot.</summary>
+    public async Task StopAsync()
+    {
+        HubProcess.Run("kill", Path.GetTempPath(), "-TERM", _process.Id.ToString(CultureInfo.InvariantCulture));
+        await _process.WaitForExitAsync();
+    }
 
     /// <summary>The Release hub executable, built when missing.</summary>
     public static string Dll(string repository)
@@ -65,7 +83,14 @@ public sealed class HubUnderTest : IAsyncDisposable
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         var clock = Stopwatch.StartNew();
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
+        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data is { } text)
+            {
+                output.Enqueue(text);
+            }
+        };
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -76,7 +101,7 @@ public sealed class HubUnderTest : IAsyncDisposable
                 using var response = await client.GetAsync(url + "/readyz");
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
-                    return new HubUnderTest(process, url, clock.Elapsed);
+                    return new HubUnderTest(process, url, clock.Elapsed, output);
                 }
             }
             catch (HttpRequestException)

@@ -18,10 +18,20 @@ public static class QueryBenchmark
     /// <summary>The hub's answers, and the figures of the server the benchmark started (null for <c>--hub-url</c>).</summary>
     public sealed record HubRun(IReadOnlyList<Latency> Latencies, HubServer? Server);
 
+    /// <summary>
+    /// The started server's figures. Memory is judged at steady state: <see cref="ResidentSteady"/> is
+    /// the resident memory after every question's runs and an idle pause, minus the empty server's
+    /// after the same pause; <see cref="Resident"/> (1 s after start-up) is the most favourable moment
+    /// and is kept only to compare with earlier runs.
+    /// </summary>
     public sealed record HubServer(TimeSpan Import, string ImportSummary, TimeSpan EmptyStartup, TimeSpan Startup, long EmptyResident, long Resident,
-        long ResidentAfterQueries, long DataBytes)
+        long ResidentAfterQueries, long ResidentPeak, long ResidentSteady, TimeSpan Idle, long DataBytes)
     {
-        public double BytesPerEvent(long events) => (Resident - EmptyResident) / (double)events;
+        public double BytesPerEventAtStartup(long events) => (Resident - EmptyResident) / (double)events;
+
+        public double BytesPerEvent(long events) => (ResidentSteady - EmptyResident) / (double)events;
+
+        public double PeakBytesPerEvent(long events) => (ResidentPeak - EmptyResident) / (double)events;
     }
 
     public sealed record ClickHouseRun(string Version, ClickHouseTable.LoadResult Load, IReadOnlyList<Latency> Latencies);
@@ -86,11 +96,13 @@ public static class QueryBenchmark
         TimeSpan emptyStartup;
         await using (var empty = await HubUnderTest.StartAsync(dll, Path.Combine(work, "empty"), TimeSpan.FromSeconds(60)))
         {
-            await Task.Delay(Settle);
+            // The same pause as after the questions, so both sides of the difference are at rest.
+            await Task.Delay(options.Idle);
             emptyResident = empty.ResidentBytes();
             emptyStartup = empty.Startup;
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  empty data folder: ready in {emptyStartup.TotalSeconds:F2} s, {emptyResident / 1048576.0:F0} MiB resident"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  empty data folder: ready in {emptyStartup.TotalSeconds:F2} s, {emptyResident / 1048576.0:F0} MiB resident after {options.Idle.TotalSeconds:F0} s idle"));
 
         await using var server = await HubUnderTest.StartAsync(dll, data, TimeSpan.FromMinutes(10));
         await Task.Delay(Settle);
@@ -98,10 +110,20 @@ public static class QueryBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  start-up {server.Startup.TotalSeconds:F2} s, {resident / 1048576.0:F0} MiB resident = {(resident - emptyResident) / (double)dataset.Events:F0} B/event over the empty server"));
 
-        var latencies = await AskHubAsync(server.Url, token, options);
+        List<Latency> latencies;
+        long peak;
+        using (var sampler = new ResidentSampler(server.ResidentBytes))
+        {
+            latencies = await AskHubAsync(server.Url, token, options);
+            peak = sampler.Peak;
+        }
         var after = server.ResidentBytes();
+        await Task.Delay(options.Idle);
+        var steady = server.ResidentBytes();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  resident: peak {peak / 1048576.0:F0} MiB during the questions, {after / 1048576.0:F0} MiB right after, {steady / 1048576.0:F0} MiB after {options.Idle.TotalSeconds:F0} s idle = {(steady - emptyResident) / (double)dataset.Events:F0} B/event at steady state"));
         var bytes = Directory.EnumerateFiles(data, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
-        return new HubRun(latencies, new HubServer(importTime, importSummary, emptyStartup, server.Startup, emptyResident, resident, after, bytes));
+        return new HubRun(latencies, new HubServer(importTime, importSummary, emptyStartup, server.Startup, emptyResident, resident, after, peak, steady, options.Idle, bytes));
     }
 
     private static async Task<List<Latency>> AskHubAsync(string url, string token, QueryOptions options)
@@ -201,7 +223,7 @@ public static class QueryBenchmark
         if (hub?.Server is { } server)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"start-up {server.Startup.TotalSeconds:F2} s; memory {server.BytesPerEvent(dataset.Events):F0} B/event after start-up ({server.ResidentAfterQueries / 1048576.0:F0} MiB resident after the questions)"));
+                $"start-up {server.Startup.TotalSeconds:F2} s; memory {server.BytesPerEvent(dataset.Events):F0} B/event at steady state (after the questions and {server.Idle.TotalSeconds:F0} s idle; {server.BytesPerEventAtStartup(dataset.Events):F0} B/event 1 s after start-up, peak {server.PeakBytesPerEvent(dataset.Events):F0} B/event during the questions)"));
         }
     }
 

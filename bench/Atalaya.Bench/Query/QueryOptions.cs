@@ -17,6 +17,9 @@ public sealed record QueryOptions(
     bool SkipClickHouse,
     string? Out)
 {
+    /// <summary>How long the hub is left without requests before its steady-state memory is read (<c>--idle</c>).</summary>
+    public TimeSpan Idle { get; init; } = TimeSpan.FromSeconds(10);
+
     public string CommandLine { get; init; } = "";
 
     public static QueryOptions? Parse(string[] args)
@@ -46,6 +49,7 @@ public sealed record QueryOptions(
                 "--skip-hub" => options with { SkipHub = true },
                 "--skip-clickhouse" => options with { SkipClickHouse = true },
                 "--out" => options with { Out = Next() },
+                "--idle" => options with { Idle = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) },
                 _ => null,
             };
             if (options is null)
@@ -53,7 +57,7 @@ public sealed record QueryOptions(
                 return null;
             }
         }
-        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 ? options : null;
+        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 && options.Idle >= TimeSpan.Zero ? options : null;
     }
 
     public const string Usage = """
@@ -70,6 +74,8 @@ public sealed record QueryOptions(
           --hub-token T       its admin token (with --hub-url)
           --skip-hub          measure ClickHouse only
           --skip-clickhouse   measure the hub only
+          --idle S            seconds without requests before the steady-state memory is read, on the
+                              loaded and on the empty server (default 10; the hub trims its heap after 5 s idle)
           --out FILE          write the results section into FILE (e.g. docs/benchmarks.md)
         """;
 }

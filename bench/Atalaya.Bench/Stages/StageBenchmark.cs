@@ -84,6 +84,13 @@ public static class StageBenchmark
                 $"Stored array {plainBytes / (double)events:F0} B/event: {BlockCodec.Current} {compressedBytes / (double)events:F0} B/event ({plainBytes / (double)compressedBytes:F1}×), deflate {deflatedBytes / (double)events:F0} B/event ({plainBytes / (double)deflatedBytes:F1}×)");
             rows.Add(("KPI projection from the collected facts (commit path)", Best(events, () => Project(batches, fromFacts: true))));
             rows.Add(("KPI projection re-reading the stored JSON (start-up path)", Best(events, () => Project(batches, fromFacts: false))));
+            // Since the recommendations landed, serve's model follows every commit on a thread of
+            // its own: it copies the product, cart and order events and parses them again. Its CPU
+            // is the hub's too (the HTTP benchmark's µs/row counts it); the events it skips cost
+            // only the type check, so this is per event of the whole mix.
+            var stored = batches.SelectMany(b => b.Events.ToArray().Select(e => b.Json(e).ToArray())).ToList();
+            rows.Add(("recommendation model: re-parse + apply (serve's follower thread)", Best(events, () =>
+                Engine.Recommendations.RecommendationModel.FromEvents(stored.Where(json => Engine.Recommendations.RecommendationEvent.IsRead(json))))));
             var run = 0;
             rows.Add(("append: dedupe, SQLite insert, commit + fsync (log alone)", await BestAsync(events, async () =>
             {

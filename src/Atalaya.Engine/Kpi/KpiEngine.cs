@@ -38,6 +38,9 @@ public sealed class KpiEngine
     /// <summary>The sequence number the last snapshot read or written reflects.</summary>
     public long SnapshotSeq { get; private set; }
 
+    /// <summary>Events read from the stored blocks at start-up because the snapshot did not cover them (all of them without one).</summary>
+    public long ReplayedEvents { get; private set; }
+
     /// <summary>Why a snapshot on disk was not used at start-up, if it was not.</summary>
     public string? SnapshotProblem { get; private set; }
 
@@ -123,13 +126,60 @@ public sealed class KpiEngine
         using var write = Projection.Write();
         var total = progress is null ? 0 : StoredBlocks.CountAfter(connection, Projection.LastSeq);
         long loaded = 0;
-        foreach (var block in StoredBlocks.After(connection, Projection.LastSeq))
+        foreach (var block in ReadAhead(StoredBlocks.After(connection, Projection.LastSeq)))
         {
             Projection.ApplyBlock(block.Json, block.FirstSeq);
             loaded += block.Count;
             progress?.Invoke(loaded, total);
         }
+        ReplayedEvents = loaded;
         Projection.Published();
+    }
+
+    /// <summary>
+    /// The blocks in order, read from SQLite and decompressed on another thread a few blocks ahead
+    /// of the caller: at start-up the replay after the snapshot then overlaps reading and
+    /// decompressing with applying (the projection itself is applied on one thread, in order).
+    /// </summary>
+    private static IEnumerable<StoredBlock> ReadAhead(IEnumerable<StoredBlock> blocks)
+    {
+        using var queue = new System.Collections.Concurrent.BlockingCollection<StoredBlock>(boundedCapacity: 4);
+        using var stop = new CancellationTokenSource();
+        var reader = Task.Run(() =>
+        {
+            try
+            {
+                foreach (var block in blocks)
+                {
+                    queue.Add(block, stop.Token);
+                }
+            }
+            finally
+            {
+                queue.CompleteAdding();
+            }
+        });
+        try
+        {
+            foreach (var block in queue.GetConsumingEnumerable())
+            {
+                yield return block;
+            }
+        }
+        finally
+        {
+            // The caller stopped early (an exception while applying): let the reader finish.
+            stop.Cancel();
+            try
+            {
+                reader.GetAwaiter().GetResult();
+            }
+            catch (OperationCanceledException)
+            {
+                // Only when the caller stopped early; a read or decode failure surfaces here, as
+                // it did when the blocks were read inline.
+            }
+        }
     }
 
     /// <summary>Feeds each commit of <paramref name="log"/> into the projection from now on.</summary>

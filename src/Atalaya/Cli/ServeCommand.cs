@@ -96,6 +96,7 @@ public static class ServeCommand
                 },
                 MaxPageCount = parse.GetValue(maxPages),
             };
+            NativeHeap.Configure();
             var app = HubHost.Build(options);
             try
             {

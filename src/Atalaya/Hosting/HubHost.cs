@@ -60,6 +60,9 @@ public static class HubHost
         builder.Services.AddSingleton<HubState>();
         builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));
         builder.Services.AddHostedService<HubLoader>();
+        builder.Services.AddSingleton(new RequestActivity(options.Time));
+        builder.Services.AddSingleton<IdleMemoryTrim>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<IdleMemoryTrim>());
         builder.Services.AddSingleton<JobService>();
         builder.Services.AddHostedService<RecommendationLoader>();
         if (options.RunScheduler)
@@ -85,6 +88,7 @@ public static class HubHost
             policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("POST")));
 
         var app = builder.Build();
+        RequestActivity.Use(app);
         HubMetrics.UseRequestMetrics(app);
         app.UseCors();
         app.MapHealth();

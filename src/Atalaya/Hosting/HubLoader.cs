@@ -6,8 +6,8 @@ namespace Atalaya.Hosting;
 /// Opens the hub after the server starts listening (so /healthz answers during a long index
 /// load), every 10 s flushes token last-used times and re-reads the FX rates (imported by
 /// <c>atalaya fx import</c> from another process), snapshots the KPI projection (every 5 minutes
-/// when events arrived, sooner after 500,000 new events) so a restart is fast, and closes the hub
-/// cleanly on shutdown.
+/// when events arrived, sooner after 500,000 new events, checked every second) so a restart is
+/// fast, and closes the hub cleanly on shutdown.
 /// </summary>
 public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubLoader> logger) : BackgroundService
 {
@@ -16,19 +16,36 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
         var started = System.Diagnostics.Stopwatch.StartNew();
         var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, options.Time, options.MaxPageCount), stoppingToken);
         state.Set(hub);
-        logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms",
-            hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds);
+        logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms ({Replayed} replayed after the KPI snapshot)",
+            hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds, hub.Kpis.ReplayedEvents);
         if (hub.Kpis.SnapshotProblem is { } problem)
         {
             logger.LogWarning("KPI projection: {Problem}", problem);
         }
         var lastSnapshot = System.Diagnostics.Stopwatch.StartNew();
         var auditFailures = 0L;
+        // The event-count threshold is checked every second, not only every maintenance pass: a
+        // crash then leaves at most the threshold plus about a second of ingest to replay at the
+        // next start (every 10 s it could be millions more at full ingest speed).
+        var tick = options.MaintenanceInterval < TimeSpan.FromSeconds(1) ? options.MaintenanceInterval : TimeSpan.FromSeconds(1);
+        var sinceMaintenance = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await Task.Delay(options.MaintenanceInterval, stoppingToken);
+                await Task.Delay(tick, stoppingToken);
+                if (sinceMaintenance.Elapsed < options.MaintenanceInterval)
+                {
+                    Step("save the KPI snapshot", () =>
+                    {
+                        if (hub.SaveSnapshotIfBehind(options.SnapshotEveryEvents))
+                        {
+                            lastSnapshot.Restart();
+                        }
+                    });
+                    continue;
+                }
+                sinceMaintenance.Restart();
                 // Each step survives a failed write (a full disk, an I/O error): it is logged and
                 // tried again next time; reads go on being served and the collector answers 503
                 // until space comes back.
@@ -40,7 +57,7 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
                 });
                 Step("save the KPI snapshot", () =>
                 {
-                    if (hub.SaveSnapshotIfBehind(lastSnapshot.Elapsed >= options.SnapshotInterval ? 1 : 500_000))
+                    if (hub.SaveSnapshotIfBehind(lastSnapshot.Elapsed >= options.SnapshotInterval ? 1 : options.SnapshotEveryEvents))
                     {
                         lastSnapshot.Restart();
                     }

@@ -35,6 +35,18 @@ public sealed record ServeOptions
     /// <summary>How often the /metrics KPI gauges are recomputed, off the scrape path (docs/alerts.md).</summary>
     public TimeSpan KpiGaugeInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// After this long without a request the hub compacts its heap and returns the free part to the
+    /// operating system (<see cref="IdleMemoryTrim"/>); null turns it off.
+    /// </summary>
+    public TimeSpan? IdleTrimAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// A KPI snapshot is also saved once this many events arrived since the last one (checked every
+    /// second): what a crash can leave to replay at the next start is about this many events.
+    /// </summary>
+    public long SnapshotEveryEvents { get; init; } = 500_000;
+
     /// <summary>Runs the alert loop (evaluate the rules, deliver notifications). <c>serve</c> turns it on; tests choose.</summary>
     public bool RunAlerts { get; init; }
 

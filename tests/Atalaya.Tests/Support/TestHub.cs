@@ -45,7 +45,9 @@ public sealed class TestHub : IAsyncDisposable
 
     private async Task StartAppAsync()
     {
-        var options = Configure(new ServeOptions { DataDirectory = DataDirectory, Urls = "http://127.0.0.1:0" });
+        // No idle heap trim by default: many hubs share the test process, and each one's full
+        // collections would stop all the others (IdleMemoryTrimTests turns it on).
+        var options = Configure(new ServeOptions { DataDirectory = DataDirectory, Urls = "http://127.0.0.1:0", IdleTrimAfter = null });
         _app = HubHost.Build(options);
         await _app.StartAsync();
         var address = _app.Urls.First();
