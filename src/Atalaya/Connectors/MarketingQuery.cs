@@ -92,6 +92,7 @@ public static class MarketingQuery
                 w.WriteNumber(metric, MarketingKpis.All.First(k => k.Id == metric).Version);
             }
             w.WriteEndObject();
+            Quality.HealthJson.Write(w, r.Hub.Health.For(metrics, r.Scope, Engine.Kpi.Query.DimensionFilter.None));
             w.WriteEndObject();
         }), Math.Min(limit, rows.Count));
     }

@@ -73,16 +73,23 @@ public static class KpiEndpoints
         var (start, end) = p.Dates();
         var query = new KpiQuery(p.Metrics(), start, end, p.Aggregate(), p.TimeZone, p.Filter(), p.GroupBy(), r.Scope, p.Int("limit", 1, 100_000, 1000));
         var result = hub.Kpis.Query(query);
-        return new ReadAnswer(KpiJson.Write(w => KpiJson.QueryResult(w, result, query, hub.Kpis.Dictionary, p.TimeZoneName)), result.Rows.Count);
+        var health = Health(r, query.Metrics, query.Filters);
+        return new ReadAnswer(KpiJson.Write(w => KpiJson.QueryResult(w, result, query, hub.Kpis.Dictionary, p.TimeZoneName, health)), result.Rows.Count);
     }
 
     internal static ReadAnswer Summary(ReadContext r)
     {
         var (hub, p) = (r.Hub, r.Parameters);
         var filter = p.Filter();
-        var rows = hub.Kpis.Summary(p.Metrics(), filter, p.TimeZone, r.Scope);
-        return new ReadAnswer(KpiJson.Write(w => KpiJson.Summary(w, rows, hub.Kpis.Time.GetUtcNow(), p.TimeZoneName, filter)), rows.Count);
+        var metrics = p.Metrics();
+        var rows = hub.Kpis.Summary(metrics, filter, p.TimeZone, r.Scope);
+        var health = Health(r, metrics, filter);
+        return new ReadAnswer(KpiJson.Write(w => KpiJson.Summary(w, rows, hub.Kpis.Time.GetUtcNow(), p.TimeZoneName, filter, health)), rows.Count);
     }
+
+    /// <summary>The data-quality state of the figures (docs/quality.md): read from the newest stored quality run, never checked per call.</summary>
+    private static Engine.Quality.FigureHealth Health(ReadContext r, IEnumerable<KpiId> metrics, DimensionFilter filter) =>
+        r.Hub.Health.For(metrics.Select(KpiIds.Name), r.Scope, filter);
 
     private static ReadAnswer Timeseries(ReadContext r)
     {
@@ -91,6 +98,7 @@ public static class KpiEndpoints
         var hours = p.Int("hours", 1, 720, 24);
         var filter = p.Filter();
         var result = hub.Kpis.Timeseries(metric, hours, filter, p.TimeZone, r.Scope);
+        var health = Health(r, [metric], filter);
         return new ReadAnswer(KpiJson.Write(w =>
         {
             w.WriteStartObject();
@@ -108,6 +116,7 @@ public static class KpiEndpoints
             w.WriteString("tz", p.TimeZoneName);
             KpiJson.Filters(w, filter);
             KpiJson.Versions(w, [metric], hub.Kpis.Dictionary);
+            Quality.HealthJson.Write(w, health);
             w.WriteEndObject();
         }), result.Rows.Count);
     }
