@@ -8,6 +8,7 @@ import { formatValue, formatChange, formatInteger, formatDateTime, formatDate } 
 import { rangeParams, chartAggregate, addDays, daysBetween } from './filters.js';
 import { lineChart, barChart, funnelChart, cohortHeatmap } from './charts.js';
 import { sortableTable } from './table.js';
+import { healthBadge } from './health.js';
 
 export const DIMENSION_LABELS = {
   country: 'Country', hub: 'Hub', zone: 'Zone', source: 'Source', platform: 'Platform', category: 'Category', store_id: 'Store',
@@ -76,6 +77,7 @@ export class Cards {
       const days = daysBetween(start, end) + 1;
       const previous = await this.fetch({ ...filters.dims, tz: filters.tz ?? undefined, start_date: addDays(start, -days), end_date: addDays(start, -1) }, signal);
       this.previous = values(previous);
+      this.quality = current.quality;
       this.render(values(current), start === end ? formatDate(start) : `${formatDate(start)} – ${formatDate(end)}`);
       this.node.dataset.state = 'ready';
     } catch (e) {
@@ -91,6 +93,7 @@ export class Cards {
   async refresh(filters, signal) {
     try {
       const current = await this.fetch(rangeParams(filters), signal);
+      this.quality = current.quality;
       this.render(values(current), this.range);
       this.node.dataset.refreshed = String(Date.now());
     } catch {
@@ -124,7 +127,8 @@ export class Cards {
         el('p', { class: 'change ' + good, 'data-change': change ?? '' },
           value === null ? 'no data in this range' : change === null ? 'no previous figure' : [el('span', { 'aria-hidden': 'true' }, change > 0 ? '▲ ' : change < 0 ? '▼ ' : ''), formatChange(change), ' vs previous period']),
         el('p', { class: 'today' }, 'Today: ' + formatValue(this.today.get(metric), def.unit)),
-      ]);
+        healthBadge(this.quality, [metric]),
+      ].filter(Boolean));
     });
     this.node.replaceChildren(el('p', { class: 'range muted' }, range), el('div', { class: 'cards' }, cards));
   }
@@ -163,6 +167,9 @@ export async function drawPanel(container, panel, ctx, replacing = null) {
       return;
     }
     body.replaceChildren();
+    // A panel drawn from one KPI answer says the health of its figures beside its title.
+    const badge = healthBadge(data?.quality);
+    if (badge) section.querySelector('h2').append(' ', badge);
     panel.render(body, data, ctx);
     done('ready');
   } catch (e) {
