@@ -462,6 +462,9 @@ public static class Migrations
         ) WITHOUT ROWID;
         ALTER TABLE dq_results ADD COLUMN country TEXT;
         ALTER TABLE dq_results ADD COLUMN since TEXT;
+        -- Issue 15: the currency a connector's money row is in (ad spend in the ad account's
+        -- currency), converted to the reporting currency when read; NULL: the reporting currency.
+        ALTER TABLE fact_kpi_daily ADD COLUMN currency TEXT;
         """,
     ];
 
