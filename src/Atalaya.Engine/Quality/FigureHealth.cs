@@ -58,27 +58,36 @@ public sealed class FigureHealthReader(HubDatabase database, KpiDictionary dicti
 {
     private static readonly string[] PaymentEvents = ["payment_succeeded", "payment_failed", "order_status_changed"];
 
+    private const long RecheckMilliseconds = 1000;
+
     private readonly Lock _gate = new();
-    private (string RunId, IReadOnlyList<QualityResult> Results)? _latest;
+    private Run? _latest;
+    private long? _lookedUpAt;
+    private long _generation;
+
+    private sealed record Prepared(QualityResult Result, IReadOnlyList<string>? Types, bool Connector, bool Marts);
+
+    /// <summary>A stored run's findings at warn or fail, each prepared.</summary>
+    private sealed record Run(string RunId, DateTimeOffset CheckedAt, IReadOnlyList<Prepared> Findings);
 
     /// <summary>The health of figures of <paramref name="metrics"/> (dictionary ids) seen through <paramref name="scope"/> and <paramref name="filter"/>.</summary>
     public FigureHealth For(IEnumerable<string> metrics, AccessScope scope, DimensionFilter filter)
     {
-        var latest = Latest();
-        if (latest is not { } run)
+        if (Latest() is not { } run)
         {
             return new FigureHealth(HealthState.Unchecked, null, null, null, []);
         }
         var kpis = metrics.Distinct().Select(id => dictionary.TryGet(id, out var d) ? d : null).OfType<KpiDefinition>().ToList();
         var countries = Countries(scope, filter);
         var findings = new List<HealthFinding>();
-        foreach (var r in run.Results)
+        foreach (var p in run.Findings)
         {
-            if (r.Status is not (QualityStatus.Warn or QualityStatus.Fail) || !Concerns(r, countries))
+            var r = p.Result;
+            if (!Concerns(r, countries))
             {
                 continue;
             }
-            var touched = kpis.Where(k => Concerns(r, k)).Select(k => k.Id).ToList();
+            var touched = kpis.Where(k => Concerns(p, k)).Select(k => k.Id).ToList();
             if (touched.Count > 0)
             {
                 findings.Add(new HealthFinding(r.Check, r.Subject, r.Country, r.Status, r.Message, r.Since, touched));
@@ -87,37 +96,51 @@ public sealed class FigureHealthReader(HubDatabase database, KpiDictionary dicti
         var late = findings.Where(f => f.Check == "freshness").ToList();
         var state = findings.Any(f => f.Check != "freshness" && f.Status == QualityStatus.Fail) ? HealthState.Failing
             : late.Count > 0 ? HealthState.Stale : HealthState.Fresh;
-        var since = late.Select(f => f.Since ?? (run.Results[0].CheckedAt)).DefaultIfEmpty().Min();
-        return new FigureHealth(state, run.Results[0].CheckedAt, run.RunId, late.Count > 0 ? since : null,
+        var since = late.Select(f => f.Since ?? run.CheckedAt).DefaultIfEmpty().Min();
+        return new FigureHealth(state, run.CheckedAt, run.RunId, late.Count > 0 ? since : null,
             [.. findings.OrderByDescending(f => f.Status).ThenBy(f => f.Check, StringComparer.Ordinal).ThenBy(f => f.Subject, StringComparer.Ordinal)]);
     }
 
-    /// <summary>The newest run's findings, read again only when a newer run exists.</summary>
-    private (string RunId, IReadOnlyList<QualityResult> Results)? Latest()
+    /// <summary>
+    /// The newest run's findings, read again only when a newer run exists. The newest run id is
+    /// looked up again when this process saved a run, and otherwise at most once a second (a run
+    /// saved by another process, <c>atalaya quality run</c>, shows within a second).
+    /// </summary>
+    private Run? Latest()
     {
-        var runId = QualityResults.LatestRun(database);
-        if (runId is null)
-        {
-            return null;
-        }
+        var now = Environment.TickCount64;
+        var generation = QualityResults.Generation;
         lock (_gate)
         {
-            if (_latest is { } cached && cached.RunId == runId)
+            if (_lookedUpAt is { } at && now - at < RecheckMilliseconds && generation == _generation)
             {
-                return cached;
+                return _latest;
             }
         }
-        var results = QualityResults.Read(database, runId);
-        if (results.Count == 0)
+        var runId = QualityResults.LatestRun(database);
+        Run? latest = null;
+        if (runId is not null)
         {
-            return null;
+            lock (_gate)
+            {
+                latest = _latest?.RunId == runId ? _latest : null;
+            }
+            if (latest is null)
+            {
+                var results = QualityResults.Read(database, runId);
+                latest = results.Count == 0 ? null
+                    : new Run(runId, results[0].CheckedAt, [.. results.Where(r => r.Status is QualityStatus.Warn or QualityStatus.Fail).Select(Prepare)]);
+            }
         }
         lock (_gate)
         {
-            _latest = (runId, results);
-            return _latest;
+            (_latest, _lookedUpAt, _generation) = (latest, now, generation);
+            return latest;
         }
     }
+
+    /// <summary>What a finding is about, worked out once per run: its event types (null: all), whether it is a connector's or the marts'.</summary>
+    private Prepared Prepare(QualityResult r) => new(r, EventTypes(r), ConnectorFinding(r), r.Check == "mart_freshness");
 
     /// <summary>The countries an answer covers: null for every country, else the scope's, its stores', and the filters' (intersected).</summary>
     private HashSet<string>? Countries(AccessScope scope, DimensionFilter filter)
@@ -167,20 +190,18 @@ public sealed class FigureHealthReader(HubDatabase database, KpiDictionary dicti
         return countries is null || r.Check is not ("freshness" or "volume");
     }
 
-    private bool Concerns(QualityResult r, KpiDefinition kpi)
+    private bool Concerns(Prepared p, KpiDefinition kpi)
     {
-        var connector = ConnectorFinding(r);
-        if (connector)
+        if (p.Connector)
         {
             return kpi.IsConnector;
         }
-        if (r.Check == "mart_freshness")
+        if (p.Marts)
         {
             return false;
         }
-        var types = EventTypes(r);
         // A type outside the catalog (a custom event) is read by no KPI, not even those of "any event".
-        return types is null ? kpi.Events.Count > 0 : types.Any(t => kpi.Events.Contains(t) || (kpi.Reads(t) && catalog.TryGet(t, out _)));
+        return p.Types is null ? kpi.Events.Count > 0 : p.Types.Any(t => kpi.Events.Contains(t) || (kpi.Reads(t) && catalog.TryGet(t, out _)));
     }
 
     private static bool ConnectorFinding(QualityResult r) => r.Check switch

@@ -64,6 +64,11 @@ public static class QualityResults
     public static readonly IReadOnlyList<string> Checks =
         ["freshness", "mart_freshness", "null_rate", "volume", "schema_drift", "consistency", "quarantine", "pipeline", "connector", "dead_letters"];
 
+    /// <summary>Moves on with every run saved in this process, so that readers caching the newest run see a new one at once.</summary>
+    public static long Generation => Interlocked.Read(ref _generation);
+
+    private static long _generation;
+
     public static void Save(SqliteConnection connection, string runId, DateTimeOffset checkedAt, IReadOnlyList<QualityResult> results)
     {
         using var transaction = connection.BeginTransaction();
@@ -91,6 +96,7 @@ public static class QualityResults
             command.ExecuteNonQuery();
         }
         transaction.Commit();
+        Interlocked.Increment(ref _generation);
     }
 
     /// <summary>The newest run that recorded results, or null.</summary>
