@@ -43,6 +43,11 @@ if (args.Length > 0 && args[0] == "mixed")
     return await Atalaya.Bench.Mixed.MixedBenchmark.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "health")
+{
+    return await Atalaya.Bench.Health.HealthBenchmark.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);
@@ -61,6 +66,7 @@ if (options is null)
                dotnet run -c Release --project bench/Atalaya.Bench -- alerts [--days N] [--cycles N]   (20 alert rules, /metrics)
                dotnet run -c Release --project bench/Atalaya.Bench -- report [--data DIR] [--days N] [--sessions-per-day N] [--runs N]
                dotnet run -c Release --project bench/Atalaya.Bench -- recs [--days N] [--sessions-per-day N] [--scale K] [--calls N] [--out FILE]
+               dotnet run -c Release --project bench/Atalaya.Bench -- health [--findings N] [--calls N]   (the data-quality state of an answer)
 
           --events N          events to send (default 2000000)
           --batch N           events per request (default 5000)

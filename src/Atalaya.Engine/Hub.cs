@@ -67,10 +67,18 @@ public sealed class Hub : IAsyncDisposable
         var recommendations = new RecommendationModel();
         recommendations.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis) { DataDirectory = dataDirectory, Recommendations = recommendations };
+        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis)
+        {
+            DataDirectory = dataDirectory,
+            Recommendations = recommendations,
+            Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
+        };
     }
 
     public string DataDirectory { get; private init; } = "";
+
+    /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
+    public Quality.FigureHealthReader Health { get; private init; } = null!;
 
     /// <summary>The storefront's recommendation model, following the log once started.</summary>
     public RecommendationModel Recommendations { get; private init; } = new();

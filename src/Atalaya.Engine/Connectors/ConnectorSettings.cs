@@ -170,6 +170,9 @@ public sealed class MetaAdAccount
     public string AccountId { get; set; } = "";
     public string AppId { get; set; } = "";
     public string Platform { get; set; } = "";
+
+    /// <summary>The ad account's currency (ISO 4217), used when the insights rows do not say it (account_currency).</summary>
+    public string Currency { get; set; } = "";
 }
 
 public sealed class MetaAdsSettings : ProviderSettings
@@ -200,6 +203,10 @@ public sealed class MetaAdsSettings : ProviderSettings
         foreach (var a in AdAccounts)
         {
             CheckMapping(problems, key + ".ad_accounts", "account_id", a.AccountId, a.AppId, a.Platform);
+            if (a.Currency.Length > 0 && !System.Text.RegularExpressions.Regex.IsMatch(a.Currency, "^[A-Z]{3}$"))
+            {
+                problems.Add($"{key}.ad_accounts: currency '{a.Currency}' of account '{a.AccountId}' is not an ISO 4217 code such as MXN or USD");
+            }
             if (a.AccountId.StartsWith("act_", StringComparison.Ordinal))
             {
                 problems.Add($"{key}.ad_accounts: write account_id '{a.AccountId}' without the act_ prefix");

@@ -74,11 +74,11 @@ public static class ConnectorStore
         {
             upsert.Transaction = transaction;
             upsert.CommandText = """
-                INSERT INTO fact_kpi_daily (date, app_id, platform, source_system, metric, value, kpi_version, run_id)
-                VALUES ($date, $app, $platform, $source, $metric, $value, $version, $run)
+                INSERT INTO fact_kpi_daily (date, app_id, platform, source_system, metric, value, kpi_version, run_id, currency)
+                VALUES ($date, $app, $platform, $source, $metric, $value, $version, $run, $currency)
                 ON CONFLICT (date, app_id, platform, source_system, metric) DO UPDATE SET
-                    value = excluded.value, kpi_version = excluded.kpi_version, run_id = excluded.run_id
-                WHERE (value, kpi_version) IS NOT (excluded.value, excluded.kpi_version);
+                    value = excluded.value, kpi_version = excluded.kpi_version, run_id = excluded.run_id, currency = excluded.currency
+                WHERE (value, kpi_version, currency) IS NOT (excluded.value, excluded.kpi_version, excluded.currency);
                 """;
             foreach (var row in rows)
             {
@@ -91,6 +91,7 @@ public static class ConnectorStore
                 upsert.Parameters.AddWithValue("$value", row.Value);
                 upsert.Parameters.AddWithValue("$version", kpiVersion(row.Metric));
                 upsert.Parameters.AddWithValue("$run", runId);
+                upsert.Parameters.AddWithValue("$currency", (object?)row.Currency ?? DBNull.Value);
                 written += upsert.ExecuteNonQuery();
             }
         }

@@ -6,11 +6,14 @@ using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Connectors;
 
-/// <summary>A marketing KPI: answered from the connectors' rows in fact_kpi_daily, not from events.</summary>
-public sealed record MarketingKpi(string Id, string Name, string Unit, string Description, string Definition, int Version);
-
 /// <summary>One answer row: a marketing KPI for one period and, when grouped, one source (the connector).</summary>
 public sealed record MarketingRow(string Period, string Metric, double? Value, string? Source);
+
+/// <summary>A day of spend left out because the FX table has no rate for its currency on or before that day.</summary>
+public sealed record MissingRate(DateOnly Day, string Source, string Currency, double Amount);
+
+/// <summary>The rows of a marketing query and the spend it could not convert.</summary>
+public sealed record MarketingAnswer(IReadOnlyList<MarketingRow> Rows, IReadOnlyList<MissingRate> FxMissing);
 
 /// <summary>
 /// The marketing KPIs (ad_spend, impressions, clicks, installs, cpi, roas) over the daily rows
@@ -18,19 +21,16 @@ public sealed record MarketingRow(string Period, string Metric, double? Value, s
 /// app_store). Sums are of the providers' daily figures; cpi is spend over the installs the
 /// spending channels attribute to themselves; roas is the GMV of orders whose session came from a
 /// channel (the event's context.source, e.g. facebook or instagram for meta_ads) over that
-/// channel's spend. Providers report whole UTC days, so periods are UTC.
+/// channel's spend. Providers report whole UTC days, so periods are UTC. Spend is kept in the ad
+/// account's currency and converted here with the hub's daily FX table, the one order money is
+/// converted with at ingest (that day's rate, else the closest earlier one); a day whose rate is
+/// missing is left out of the sums and reported in <see cref="MarketingAnswer.FxMissing"/>, as
+/// orders without a rate are left out of GMV and flagged.
 /// </summary>
 public static class MarketingKpis
 {
-    public static readonly IReadOnlyList<MarketingKpi> All =
-    [
-        new("ad_spend", "Ad spend", "currency", "Money spent on ads (the ad account's currency).", "Σ spend of the ad connectors' daily rows.", 1),
-        new("impressions", "Impressions", "count", "Times the ads were shown.", "Σ impressions of the ad connectors' daily rows.", 1),
-        new("clicks", "Clicks", "count", "Clicks on the ads.", "Σ clicks of the ad connectors' daily rows.", 1),
-        new("installs", "Installs", "count", "App installs each source reports (the App Store its downloads, Meta the installs it attributes to its ads); group by source to read them apart.", "Σ installs of the connectors' daily rows.", 1),
-        new("cpi", "Cost per install", "currency", "Ad spend per install attributed to the ads.", "ad_spend / installs of the sources that spent.", 1),
-        new("roas", "Return on ad spend", "ratio", "GMV of orders whose session came from an ad channel per unit of its spend.", "gmv of orders with context.source of the channel / ad_spend of the channel.", 1),
-    ];
+    /// <summary>The marketing KPIs this engine evaluates; their definitions, units and allowed dimensions are in the KPI dictionary (source: connector).</summary>
+    public static readonly IReadOnlyList<string> Ids = ["ad_spend", "impressions", "clicks", "installs", "cpi", "roas"];
 
     /// <summary>Event sources (context.source, lower case) that are the traffic of each ad connector.</summary>
     public static readonly IReadOnlyDictionary<string, string> ChannelOfSource = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -45,13 +45,13 @@ public static class MarketingKpis
 
     private static readonly string[] Stored = ["spend", "impressions", "clicks", "installs"];
 
-    public static bool IsMarketing(string id) => All.Any(k => k.Id == id);
+    public static bool IsMarketing(string id) => Ids.Contains(id);
 
-    public static string Names => string.Join(", ", All.Select(k => k.Id));
+    public static string Names => string.Join(", ", Ids);
 
     /// <summary>The rows for [start, end] (UTC days) cut by <paramref name="aggregate"/>; apps and sources filter when given.</summary>
-    public static List<MarketingRow> Query(HubDatabase database, KpiEngine engine, IReadOnlyList<string> metrics, DateOnly start, DateOnly end,
-        Aggregate aggregate, bool bySource, IReadOnlyList<string>? apps, IReadOnlyList<string>? sources)
+    public static MarketingAnswer Query(HubDatabase database, KpiEngine engine, Collect.FxRateTable fx, string reportingCurrency, IReadOnlyList<string> metrics,
+        DateOnly start, DateOnly end, Aggregate aggregate, bool bySource, IReadOnlyList<string>? apps, IReadOnlyList<string>? sources)
     {
         if (aggregate == Aggregate.Hourly)
         {
@@ -60,6 +60,7 @@ public static class MarketingKpis
         var grid = PeriodGrid.Build(start, end, aggregate, TimeZoneInfo.Utc);
         // (period, source, stored metric) → sum
         var sums = new Dictionary<(int, string, string), double>();
+        var missing = new List<MissingRate>();
         using (var connection = database.Connect())
         using (var command = connection.CreateCommand())
         {
@@ -68,14 +69,26 @@ public static class MarketingKpis
             command.Parameters.AddWithValue("$to", ConnectorStore.Day(end));
             Add(command, where, "app_id", apps);
             Add(command, where, "source_system", sources);
-            command.CommandText = $"SELECT date, source_system, metric, sum(value) FROM fact_kpi_daily WHERE {string.Join(" AND ", where)} GROUP BY date, source_system, metric;";
+            command.CommandText = $"SELECT date, source_system, metric, coalesce(currency, ''), sum(value) FROM fact_kpi_daily WHERE {string.Join(" AND ", where)} GROUP BY date, source_system, metric, currency;";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
                 var day = ConnectorStore.ParseDay(reader.GetString(0));
                 var period = grid.Find(new DateTimeOffset(day.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero).ToUnixTimeMilliseconds());
-                var key = (period, reader.GetString(1), reader.GetString(2));
-                sums[key] = sums.GetValueOrDefault(key) + (reader.IsDBNull(3) ? 0 : reader.GetDouble(3));
+                var (source, metric, currency) = (reader.GetString(1), reader.GetString(2), reader.GetString(3));
+                var value = reader.IsDBNull(4) ? 0 : reader.GetDouble(4);
+                // Rows written before currencies were recorded, and counts, are taken as they are.
+                if (currency.Length > 0 && currency != reportingCurrency)
+                {
+                    if (!fx.TryGet(currency, day, out var rate))
+                    {
+                        missing.Add(new MissingRate(day, source, currency, value));
+                        continue;
+                    }
+                    value *= (double)rate;
+                }
+                var key = (period, source, metric);
+                sums[key] = sums.GetValueOrDefault(key) + value;
             }
         }
         var gmv = metrics.Contains("roas") ? Gmv(engine, start, end, aggregate, apps) : [];
@@ -102,7 +115,7 @@ public static class MarketingKpis
                 }
             }
         }
-        return rows;
+        return new MarketingAnswer(rows, missing);
     }
 
     private static double? Ratio(double numerator, double denominator) => denominator > 0 ? numerator / denominator : null;

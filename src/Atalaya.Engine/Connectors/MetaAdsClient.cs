@@ -9,13 +9,15 @@ namespace Atalaya.Engine.Connectors;
 /// one row per campaign and day (<c>time_increment=1</c>), followed page by page with
 /// <c>paging.cursors.after</c> while <c>paging.next</c> is present. Campaign rows are summed per
 /// day into spend, impressions, clicks and installs (<c>actions</c> of type mobile_app_install).
+/// Spend keeps the account's currency (the rows' account_currency, else the configured one); it is
+/// converted to the reporting currency when read (<see cref="MarketingKpis"/>).
 /// The access token travels in the Authorization header, never in a URL that could be kept.
 /// Graph API errors are classified by code: 190 (expired or invalid token) and permission codes
 /// are auth, 4/17/32/613 and the 80000-range business-use-case limits are quota, 1 and 2 transient.
 /// </summary>
 public sealed class MetaAdsClient(MetaAdsSettings settings, ProviderHttp http) : ProviderClient
 {
-    public const string Fields = "campaign_id,spend,impressions,clicks,actions,date_start,date_stop";
+    public const string Fields = "campaign_id,spend,impressions,clicks,actions,date_start,date_stop,account_currency";
 
     private const int MaxPages = 1000;
 
@@ -27,6 +29,9 @@ public sealed class MetaAdsClient(MetaAdsSettings settings, ProviderHttp http) :
     };
 
     private string? _token;
+
+    // The account_currency of the unit being parsed (one account per unit).
+    private string? _currency;
 
     public override string Provider => ConnectorSources.MetaAds;
 
@@ -67,6 +72,7 @@ public sealed class MetaAdsClient(MetaAdsSettings settings, ProviderHttp http) :
     {
         var days = new SortedDictionary<DateOnly, double[]>();
         var notes = new List<string>();
+        _currency = null;
         foreach (var page in pages.OrderBy(p => p.PageNo))
         {
             if (page.HttpStatus is < 200 or >= 300)
@@ -79,7 +85,8 @@ public sealed class MetaAdsClient(MetaAdsSettings settings, ProviderHttp http) :
         var rows = new List<FactRow>();
         foreach (var (day, sums) in days)
         {
-            rows.Add(new FactRow(day, app.AppId, app.Platform, "spend", Math.Round(sums[0], 2)));
+            var currency = _currency ?? settings.AdAccounts.FirstOrDefault(a => a.AccountId == unit.Account)?.Currency;
+            rows.Add(new FactRow(day, app.AppId, app.Platform, "spend", Math.Round(sums[0], 2)) { Currency = string.IsNullOrEmpty(currency) ? null : currency });
             rows.Add(new FactRow(day, app.AppId, app.Platform, "impressions", sums[1]));
             rows.Add(new FactRow(day, app.AppId, app.Platform, "clicks", sums[2]));
             rows.Add(new FactRow(day, app.AppId, app.Platform, "installs", sums[3]));
@@ -118,6 +125,15 @@ public sealed class MetaAdsClient(MetaAdsSettings settings, ProviderHttp http) :
                 notes?.Add($"meta_ads account {unit.Account}: ignored unknown row field '{name}'");
             }
             var spend = Number(Required(row, "spend", where + " row"), $"spend of {dayText} in {where}");
+            if (days is not null && row.TryGetProperty("account_currency", out var cur) && cur.ValueKind == JsonValueKind.String)
+            {
+                var code = cur.GetString()!;
+                if (!System.Text.RegularExpressions.Regex.IsMatch(code, "^[A-Z]{3}$") || (_currency is not null && _currency != code))
+                {
+                    throw new ConnectorException(ErrorClass.Schema, $"meta_ads: {where} has account_currency '{code}'" + (_currency is null ? ", not an ISO 4217 code" : $" after '{_currency}'"));
+                }
+                _currency = code;
+            }
             var impressions = Number(Required(row, "impressions", where + " row"), $"impressions of {dayText} in {where}");
             var clicks = row.TryGetProperty("clicks", out var c) ? Number(c, $"clicks of {dayText} in {where}") : 0;
             double installs = 0;

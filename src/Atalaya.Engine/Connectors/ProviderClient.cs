@@ -24,7 +24,11 @@ public sealed record FetchUnit(string Account, DateOnly From, DateOnly To, IRead
 public sealed record RawPage(int PageNo, int HttpStatus, string Request, string? ContentType, byte[] Body);
 
 /// <summary>One value for fact_kpi_daily.</summary>
-public sealed record FactRow(DateOnly Day, string AppId, string Platform, string Metric, double Value);
+public sealed record FactRow(DateOnly Day, string AppId, string Platform, string Metric, double Value)
+{
+    /// <summary>The currency of a money row (ad spend: the ad account's), kept as the provider sent it; null for counts.</summary>
+    public string? Currency { get; init; }
+}
 
 /// <summary>What the pages of a unit say: the rows, and remarks (unknown fields, rows for apps not configured).</summary>
 public sealed record ParsedUnit(IReadOnlyList<FactRow> Rows, IReadOnlyList<string> Notes);

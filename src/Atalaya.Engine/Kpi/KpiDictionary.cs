@@ -82,13 +82,27 @@ public sealed class KpiDictionary
         foreach (var k in root.GetProperty("kpis").EnumerateArray())
         {
             var id = k.GetProperty("id").GetString()!;
-            if (!KpiIds.TryParse(id, out _))
+            // Dictionaries before version 3 hold event KPIs only and say nothing of their source.
+            var source = k.TryGetProperty("source", out var s) ? s.GetString()! : KpiDefinition.FromEvents;
+            var known = source switch
             {
-                throw new InvalidDataException($"{origin}: kpis.{id}: the engine has no evaluation for this KPI.");
+                KpiDefinition.FromEvents => KpiIds.TryParse(id, out _),
+                KpiDefinition.FromConnectors => Connectors.MarketingKpis.IsMarketing(id),
+                _ => throw new InvalidDataException($"{origin}: kpis.{id}.source: '{source}' is not one of {KpiDefinition.FromEvents}, {KpiDefinition.FromConnectors}."),
+            };
+            if (!known)
+            {
+                throw new InvalidDataException($"{origin}: kpis.{id}: the engine has no {source} evaluation for this KPI.");
             }
             kpis.Add(new KpiDefinition(id, k.GetProperty("name").GetString()!, k.GetProperty("description").GetString()!,
                 k.GetProperty("unit").GetString()!, k.GetProperty("additivity").GetString()!, k.GetProperty("definition").GetString()!,
-                k.GetProperty("version").GetInt32(), ParseChanges(k)));
+                k.GetProperty("version").GetInt32(), ParseChanges(k))
+            {
+                Source = source,
+                Events = Strings(k, "events") ?? [],
+                GroupBy = Strings(k, "group_by"),
+                Filters = Strings(k, "filters"),
+            });
         }
         var missing = Enum.GetValues<KpiId>().Select(KpiIds.Name).Except(kpis.Select(k => k.Id)).ToList();
         if (missing.Count > 0)
@@ -98,6 +112,12 @@ public sealed class KpiDictionary
         return new KpiDictionary(root.GetProperty("version").GetInt32(), ParseChanges(root),
             root.GetProperty("rules").EnumerateArray().Select(r => r.GetString()!).ToList(), kpis, json);
     }
+
+    private static List<string>? Strings(JsonElement owner, string name) =>
+        owner.TryGetProperty(name, out var list) ? [.. list.EnumerateArray().Select(v => v.GetString()!)] : null;
+
+    /// <summary>The connector KPIs (marketing), in dictionary order.</summary>
+    public IEnumerable<KpiDefinition> ConnectorKpis => Kpis.Where(k => k.IsConnector);
 
     private static List<KpiChange> ParseChanges(JsonElement owner) =>
         owner.GetProperty("changes").EnumerateArray()

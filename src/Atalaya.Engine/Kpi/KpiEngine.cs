@@ -325,6 +325,13 @@ public sealed class KpiEngine
         return values;
     }
 
+    /// <summary>The country of a store (from its latest store_created), or null for a store never registered.</summary>
+    public string? CountryOfStore(string storeId)
+    {
+        using var read = Projection.Read();
+        return Projection.StoreRowOf(storeId) is { } row ? Projection.Pools.Dimension[row.Country] : null;
+    }
+
     /// <summary>
     /// <paramref name="storeId"/>'s <paramref name="metric"/> over the range beside the quartiles of
     /// the other stores with its category and country, when at least <paramref name="minimumPeers"/>

@@ -40,6 +40,7 @@ public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, En
         using var connection = database.Connect();
         var results = new List<QualityResult>();
         results.AddRange(Freshness(connection, now));
+        results.AddRange(Countries(connection, now, today));
         results.AddRange(MartFreshness(connection, today));
         var profile = Profile.Read(connection, today.AddDays(-VolumeHistoryDays - 1));
         results.AddRange(NullRates(profile, today));
@@ -163,46 +164,112 @@ public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, En
             .Select(t => ($"event_type:{t}", (Func<string, string, bool>)((_, type) => type == t))));
         foreach (var (subject, match) in subjects)
         {
-            var daily = new List<long>();
-            DateOnly? started = null;
-            for (var day = yesterday.AddDays(-VolumeHistoryDays); day < yesterday; day = day.AddDays(1))
+            if (VolumeFinding(subject, day => profile.Sum(day, day, Measure.Events, match), yesterday) is { } finding)
             {
-                var n = profile.Sum(day, day, Measure.Events, match);
-                // Days before the subject's first event are not history, they are before its time.
-                if (started is null && n == 0)
-                {
-                    continue;
-                }
-                started ??= day;
-                daily.Add(n);
+                yield return finding;
             }
-            var y = profile.Sum(yesterday, yesterday, Measure.Events, match);
-            var mean = daily.Count == 0 ? 0 : daily.Average();
-            if (daily.Count < VolumeMinHistoryDays)
+        }
+    }
+
+    /// <summary>
+    /// The volume check of one subject: yesterday's events against the days before. Null when the
+    /// subject is too young or too small to judge (the total says why it is too young).
+    /// </summary>
+    private QualityResult? VolumeFinding(string subject, Func<DateOnly, long> eventsOn, DateOnly yesterday)
+    {
+        var daily = new List<long>();
+        DateOnly? started = null;
+        for (var day = yesterday.AddDays(-VolumeHistoryDays); day < yesterday; day = day.AddDays(1))
+        {
+            var n = eventsOn(day);
+            // Days before the subject's first event are not history, they are before its time.
+            if (started is null && n == 0)
             {
-                // A subject too young to judge is left out, except the total, which says why.
-                if (subject == "all")
-                {
-                    yield return new QualityResult("volume", subject, QualityStatus.Skipped, null, Limits.VolumeZWarn, Limits.VolumeZFail, "z",
-                        $"Only {daily.Count} days of events before yesterday; the volume check needs {VolumeMinHistoryDays}.");
-                }
                 continue;
             }
-            if (mean < 10 && y < 10)
+            started ??= day;
+            daily.Add(n);
+        }
+        var y = eventsOn(yesterday);
+        var mean = daily.Count == 0 ? 0 : daily.Average();
+        if (daily.Count < VolumeMinHistoryDays)
+        {
+            // A subject too young to judge is left out, except the total, which says why.
+            return subject == "all"
+                ? new QualityResult("volume", subject, QualityStatus.Skipped, null, Limits.VolumeZWarn, Limits.VolumeZFail, "z",
+                    $"Only {daily.Count} days of events before yesterday; the volume check needs {VolumeMinHistoryDays}.")
+                : null;
+        }
+        if (mean < 10 && y < 10)
+        {
+            return null; // Too few events a day for a meaningful deviation.
+        }
+        var sd = Math.Sqrt(daily.Sum(n => (n - mean) * (n - mean)) / (daily.Count - 1));
+        // Counts vary at least as a Poisson count does: a perfectly steady history must not make
+        // a difference of a few events look like many standard deviations.
+        var spread = Math.Max(sd, Math.Sqrt(mean));
+        var z = (y - mean) / spread;
+        var status = y == 0 ? QualityStatus.Fail : QualityResult.Judge(Math.Abs(z), Limits.VolumeZWarn, Limits.VolumeZFail);
+        var facts = $"{y:N0} events on {yesterday:yyyy-MM-dd} against {mean:N0} ± {spread:N0} a day over the {daily.Count} days before";
+        return new QualityResult("volume", subject, status, Math.Round(z, 2), Limits.VolumeZWarn, Limits.VolumeZFail, "z",
+            status == QualityStatus.Ok ? facts + "."
+            : y == 0 ? $"No events on {yesterday:yyyy-MM-dd} for {subject} ({mean:N0} a day before): data is missing; check the sender and the quarantine."
+            : $"{facts}: an unusual {(z < 0 ? "drop" : "rise")}; check the sender (a drop) or duplicates and bots (a rise).");
+    }
+
+    /// <summary>
+    /// Freshness and volume per country (subjects <c>country:MX</c>, and <c>country:MX/event_type:T</c>
+    /// for a type whose volume alone is off): what a country's figures are computed from, so that an
+    /// answer scoped to one country can say whether its own feed is healthy. Countries silent for
+    /// longer than <see cref="FreshnessSourceDays"/> are taken as retired.
+    /// </summary>
+    private IEnumerable<QualityResult> Countries(SqliteConnection connection, DateTimeOffset now, DateOnly today)
+    {
+        var rows = new List<(DateOnly Day, string Country, string Type, long Events, long Last)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT day, country, event_type, events, last_received_at FROM dq_country_profile WHERE day >= $from;";
+            command.Parameters.AddWithValue("$from", today.AddDays(-FreshnessSourceDays - 1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
             {
-                continue; // Too few events a day for a meaningful deviation.
+                rows.Add((DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetInt64(4)));
             }
-            var sd = Math.Sqrt(daily.Sum(n => (n - mean) * (n - mean)) / (daily.Count - 1));
-            // Counts vary at least as a Poisson count does: a perfectly steady history must not make
-            // a difference of a few events look like many standard deviations.
-            var spread = Math.Max(sd, Math.Sqrt(mean));
-            var z = (y - mean) / spread;
-            var status = y == 0 ? QualityStatus.Fail : QualityResult.Judge(Math.Abs(z), Limits.VolumeZWarn, Limits.VolumeZFail);
-            var facts = $"{y:N0} events on {yesterday:yyyy-MM-dd} against {mean:N0} ± {spread:N0} a day over the {daily.Count} days before";
-            yield return new QualityResult("volume", subject, status, Math.Round(z, 2), Limits.VolumeZWarn, Limits.VolumeZFail, "z",
-                status == QualityStatus.Ok ? facts + "."
-                : y == 0 ? $"No events on {yesterday:yyyy-MM-dd} for {subject} ({mean:N0} a day before): data is missing; check the sender and the quarantine."
-                : $"{facts}: an unusual {(z < 0 ? "drop" : "rise")}; check the sender (a drop) or duplicates and bots (a rise).");
+        }
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var yesterday = today.AddDays(-1);
+        foreach (var country in rows.GroupBy(r => r.Country).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var last = country.Max(r => r.Last);
+            var hours = Math.Max(0, (nowMs - last) / 3_600_000.0);
+            if (hours > FreshnessSourceDays * 24)
+            {
+                continue;
+            }
+            var since = DateTimeOffset.FromUnixTimeMilliseconds(last);
+            var status = QualityResult.Judge(hours, Limits.FreshnessWarnHours, Limits.FreshnessFailHours);
+            var when = since.UtcDateTime.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture);
+            yield return new QualityResult("freshness", $"country:{country.Key}", status, Math.Round(hours, 2), Limits.FreshnessWarnHours, Limits.FreshnessFailHours, "hours",
+                status == QualityStatus.Ok ? $"Last event of country {country.Key} received {Hours(hours)} ago ({when})."
+                : $"No event of country {country.Key} for {Hours(hours)} (last {when}): check that its apps and stores still send.")
+            {
+                Country = country.Key,
+                Since = since,
+            };
+            var byDay = country.GroupBy(r => r.Day).ToDictionary(g => g.Key, g => g.Sum(r => r.Events));
+            if (VolumeFinding($"country:{country.Key}", day => byDay.GetValueOrDefault(day), yesterday) is { } total)
+            {
+                yield return total with { Country = country.Key };
+            }
+            foreach (var type in country.Select(r => r.Type).Distinct().Where(t => catalog.TryGet(t, out _)).Order(StringComparer.Ordinal))
+            {
+                var ofType = country.Where(r => r.Type == type).GroupBy(r => r.Day).ToDictionary(g => g.Key, g => g.Sum(r => r.Events));
+                // Only the types that are off: an ok row per country and type would bury the findings.
+                if (VolumeFinding($"country:{country.Key}/event_type:{type}", day => ofType.GetValueOrDefault(day), yesterday) is { Status: QualityStatus.Warn or QualityStatus.Fail } finding)
+                {
+                    yield return finding with { Country = country.Key };
+                }
+            }
         }
     }
 

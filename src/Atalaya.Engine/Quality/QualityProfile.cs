@@ -55,11 +55,15 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
     private readonly Dictionary<(string Day, string Source, string Type), long[]> _counts = [];
     private readonly Dictionary<(string Type, string Field), (string First, string Last, long Events)> _seen = [];
 
+    // Per country, day and type: events and the newest receive time (unix ms), for the per-country checks.
+    private readonly Dictionary<(string Day, string Country, string Type), (long Events, long LastReceived)> _countries = [];
+
     /// <summary>Counts the events stored since the last pass; returns how many it read and how many counter rows it added to.</summary>
     public (long Events, long Rows) Run(Action<long, long>? progress = null)
     {
         _counts.Clear();
         _seen.Clear();
+        _countries.Clear();
         using var connection = database.Connect();
         var after = Watermark(connection);
         long events = 0, through = after;
@@ -110,13 +114,21 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
             counts[2]++;
         }
         var hasProperties = e.TryGetProperty("properties", out var properties) && properties.ValueKind == JsonValueKind.Object;
+        var country = e.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object
+            && context.TryGetProperty("country", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
         if (hasProperties && Has(properties, "store_id"))
         {
             counts[3]++;
-            if (!(e.TryGetProperty("context", out var context) && context.ValueKind == JsonValueKind.Object && Has(context, "country")))
+            if (string.IsNullOrEmpty(country))
             {
                 counts[4]++;
             }
+        }
+        if (!string.IsNullOrEmpty(country) && e.TryGetProperty("received_at", out var r) && r.TryGetDateTimeOffset(out var received))
+        {
+            var ms = received.ToUnixTimeMilliseconds();
+            var countryKey = (day, country, type);
+            _countries[countryKey] = _countries.TryGetValue(countryKey, out var seen) ? (seen.Events + 1, Math.Max(seen.LastReceived, ms)) : (1, ms);
         }
         if (e.TryGetProperty("flags", out var flags) && flags.ValueKind == JsonValueKind.Array)
         {
@@ -278,6 +290,23 @@ public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
         foreach (var (key, s) in _seen)
         {
             (type.Value, field.Value, first.Value, last.Value, events.Value) = (key.Type, key.Field, s.First, s.Last, s.Events);
+            command.ExecuteNonQuery();
+            rows++;
+        }
+        command.Parameters.Clear();
+        command.CommandText = """
+            INSERT INTO dq_country_profile (day, country, event_type, events, last_received_at) VALUES ($day, $country, $type, $events, $last)
+            ON CONFLICT (day, country, event_type) DO UPDATE SET events = events + excluded.events,
+                last_received_at = max(last_received_at, excluded.last_received_at);
+            """;
+        day = command.Parameters.Add("$day", SqliteType.Text);
+        var country = command.Parameters.Add("$country", SqliteType.Text);
+        type = command.Parameters.Add("$type", SqliteType.Text);
+        events = command.Parameters.Add("$events", SqliteType.Integer);
+        var lastReceived = command.Parameters.Add("$last", SqliteType.Integer);
+        foreach (var (key, c) in _countries)
+        {
+            (day.Value, country.Value, type.Value, events.Value, lastReceived.Value) = (key.Day, key.Country, key.Type, c.Events, c.LastReceived);
             command.ExecuteNonQuery();
             rows++;
         }

@@ -25,6 +25,12 @@ public sealed record QualityResult(string Check, string Subject, QualityStatus S
 
     public DateTimeOffset CheckedAt { get; init; }
 
+    /// <summary>The country the finding is about (a per-country check), or null for the whole hub.</summary>
+    public string? Country { get; init; }
+
+    /// <summary>For a freshness finding, when its subject's newest event was received: the figures are stale since then.</summary>
+    public DateTimeOffset? Since { get; init; }
+
     public static string StatusName(QualityStatus status) => status switch
     {
         QualityStatus.Ok => "ok",
@@ -58,14 +64,19 @@ public static class QualityResults
     public static readonly IReadOnlyList<string> Checks =
         ["freshness", "mart_freshness", "null_rate", "volume", "schema_drift", "consistency", "quarantine", "pipeline", "connector", "dead_letters"];
 
+    /// <summary>Moves on with every run saved in this process, so that readers caching the newest run see a new one at once.</summary>
+    public static long Generation => Interlocked.Read(ref _generation);
+
+    private static long _generation;
+
     public static void Save(SqliteConnection connection, string runId, DateTimeOffset checkedAt, IReadOnlyList<QualityResult> results)
     {
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = """
-            INSERT INTO dq_results (run_id, checked_at, check_name, subject, status, value, warn_at, fail_at, unit, message)
-            VALUES ($run, $at, $check, $subject, $status, $value, $warn, $fail, $unit, $message);
+            INSERT INTO dq_results (run_id, checked_at, check_name, subject, status, value, warn_at, fail_at, unit, message, country, since)
+            VALUES ($run, $at, $check, $subject, $status, $value, $warn, $fail, $unit, $message, $country, $since);
             """;
         foreach (var r in results)
         {
@@ -80,9 +91,12 @@ public static class QualityResults
             command.Parameters.AddWithValue("$fail", (object?)r.FailAt ?? DBNull.Value);
             command.Parameters.AddWithValue("$unit", r.Unit);
             command.Parameters.AddWithValue("$message", r.Message);
+            command.Parameters.AddWithValue("$country", (object?)r.Country ?? DBNull.Value);
+            command.Parameters.AddWithValue("$since", r.Since is { } since ? PipelineRuns.Iso(since) : DBNull.Value);
             command.ExecuteNonQuery();
         }
         transaction.Commit();
+        Interlocked.Increment(ref _generation);
     }
 
     /// <summary>The newest run that recorded results, or null.</summary>
@@ -100,7 +114,7 @@ public static class QualityResults
         using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = """
-            SELECT check_name, subject, status, value, warn_at, fail_at, unit, message, checked_at
+            SELECT check_name, subject, status, value, warn_at, fail_at, unit, message, checked_at, country, since
             FROM dq_results WHERE run_id = $run ORDER BY check_name, subject;
             """;
         command.Parameters.AddWithValue("$run", runId);
@@ -115,6 +129,8 @@ public static class QualityResults
             {
                 RunId = runId,
                 CheckedAt = DateTimeOffset.Parse(reader.GetString(8), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+                Country = reader.IsDBNull(9) ? null : reader.GetString(9),
+                Since = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
             });
         }
         // Worst first: what needs attention leads, in the API and the dashboard alike.

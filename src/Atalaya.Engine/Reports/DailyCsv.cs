@@ -6,19 +6,21 @@ using Atalaya.Engine.Kpi.Query;
 namespace Atalaya.Engine.Reports;
 
 /// <summary>
-/// The daily CSV: <c>date,scope,country,kpi,value,previous_value,change_pct</c>, one row per KPI
+/// The daily CSV: <c>date,scope,country,kpi,value,previous_value,change_pct,data_quality</c>, one row per KPI
 /// for the whole scope (country <c>ALL</c>) and then per country, the day against the day before.
 /// Values are written as the API writes them (shortest round-trip, invariant culture), a missing
-/// value as an empty field; change_pct is rounded to 2 decimals. Text fields cannot start a
+/// value as an empty field; change_pct is rounded to 2 decimals; data_quality is the state of the
+/// data the row's figure was computed from (<see cref="ReportQuality.Cell"/>). Text fields cannot start a
 /// spreadsheet formula. UTF-8 without a byte-order mark,
 /// CRLF line ends (RFC 4180).
 /// </summary>
 internal static class DailyCsv
 {
-    public const string Header = "date,scope,country,kpi,value,previous_value,change_pct";
+    public const string Header = "date,scope,country,kpi,value,previous_value,change_pct,data_quality";
     public const string AllCountries = "ALL";
 
-    public static byte[] Write(ReportFigures figures, ReportPeriod period, ReportScope scope, out IReadOnlyList<Comparison> platform)
+    /// <param name="quality">The data_quality cell of a row: its country (null for the whole scope) and KPI.</param>
+    public static byte[] Write(ReportFigures figures, ReportPeriod period, ReportScope scope, Func<string?, KpiId, string> quality, out IReadOnlyList<Comparison> platform)
     {
         var metrics = Enum.GetValues<KpiId>();
         var day = ReportFigures.Day(period.End);
@@ -31,14 +33,15 @@ internal static class DailyCsv
         platform = whole;
         foreach (var c in whole)
         {
-            Row(text, day, scope, AllCountries, c);
+            Row(text, day, scope, AllCountries, c, quality(null, c.Metric));
         }
         var countries = byCountry.Select(r => r.Group[0]).Distinct().Order(StringComparer.Ordinal).ToList();
         foreach (var country in countries)
         {
             foreach (var m in metrics)
             {
-                Row(text, day, scope, country ?? "", new Comparison(m, Find(byCountry, m, day, country, grouped: true), Find(byCountry, m, previousDay, country, grouped: true)));
+                Row(text, day, scope, country ?? "", new Comparison(m, Find(byCountry, m, day, country, grouped: true), Find(byCountry, m, previousDay, country, grouped: true)),
+                    quality(country, m));
             }
         }
         return new UTF8Encoding(false).GetBytes(text.ToString());
@@ -56,11 +59,11 @@ internal static class DailyCsv
         return null;
     }
 
-    private static void Row(StringBuilder text, string day, ReportScope scope, string country, Comparison c)
+    private static void Row(StringBuilder text, string day, ReportScope scope, string country, Comparison c, string quality)
     {
         text.Append(day).Append(',').Append(Field(scope.Label)).Append(',').Append(Field(country)).Append(',')
             .Append(KpiIds.Name(c.Metric)).Append(',').Append(Number(c.Value)).Append(',').Append(Number(c.Previous)).Append(',')
-            .Append(Number(c.ChangePct)).Append("\r\n");
+            .Append(Number(c.ChangePct)).Append(',').Append(Field(quality)).Append("\r\n");
     }
 
     public static string Number(double? value) =>

@@ -1,5 +1,6 @@
 using System.Text;
 using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Quality;
 
 namespace Atalaya.Engine.Reports;
 
@@ -25,13 +26,13 @@ internal static class HtmlReport
     private static readonly KpiId[] GroupMetrics = [KpiId.Gmv, KpiId.Orders, KpiId.Sessions, KpiId.ConversionRate];
 
     public static byte[] Weekly(ReportFigures figures, ReportPeriod p, ReportScope scope, ReportLocale locale, KpiDictionary dictionary, DateTimeOffset generated,
-        out IReadOnlyList<Comparison> cards)
+        FigureHealth health, out IReadOnlyList<Comparison> cards)
     {
         var l = locale.Labels;
         var week = figures.Compare(Headline, p.Start, p.End, p.PreviousStart, p.PreviousEnd);
         var month = figures.Compare(Headline, p.LongStart, p.End, p.LongStart.AddDays(-28), p.LongStart.AddDays(-1));
         cards = week.Where(c => CardMetrics.Contains(c.Metric)).ToList();
-        var html = Begin(l.WeeklyTitle, scope, locale, $"{locale.Range(p.Start, p.End)} · {l.Last28}: {locale.Range(p.LongStart, p.End)}", generated);
+        var html = Begin(l.WeeklyTitle, scope, locale, $"{locale.Range(p.Start, p.End)} · {l.Last28}: {locale.Range(p.LongStart, p.End)}", generated, health);
         Cards(html, cards, locale, dictionary, p.Start, p.End);
         html.Append("<section><h2>").Append(Esc(l.Kpi)).Append("</h2><div class=\"scroll\"><table><thead><tr><th>").Append(Esc(l.Kpi)).Append("</th>");
         foreach (var h in new[] { l.Last7, l.Previous7, l.Change, l.Last28, l.Previous28, l.Change })
@@ -62,12 +63,12 @@ internal static class HtmlReport
     }
 
     public static byte[] Monthly(ReportFigures figures, ReportPeriod p, ReportScope scope, ReportLocale locale, KpiDictionary dictionary, DateTimeOffset generated,
-        out IReadOnlyList<Comparison> cards)
+        FigureHealth health, out IReadOnlyList<Comparison> cards)
     {
         var l = locale.Labels;
         var month = figures.Compare(Headline, p.Start, p.End, p.PreviousStart, p.PreviousEnd);
         cards = month.Where(c => CardMetrics.Contains(c.Metric)).ToList();
-        var html = Begin(l.MonthlyTitle, scope, locale, $"{Capital(locale.Month(p.Start), locale)} ({locale.Range(p.Start, p.End)})", generated);
+        var html = Begin(l.MonthlyTitle, scope, locale, $"{Capital(locale.Month(p.Start), locale)} ({locale.Range(p.Start, p.End)})", generated, health);
         Cards(html, cards, locale, dictionary, p.Start, p.End);
         html.Append("<section><h2>").Append(Esc(l.Kpi)).Append("</h2><div class=\"scroll\"><table><thead><tr><th>").Append(Esc(l.Kpi)).Append("</th>");
         foreach (var h in new[] { l.ThisMonth, l.PreviousMonth, l.Change })
@@ -96,7 +97,7 @@ internal static class HtmlReport
         return End(html, l);
     }
 
-    private static StringBuilder Begin(string title, ReportScope scope, ReportLocale locale, string period, DateTimeOffset generated)
+    private static StringBuilder Begin(string title, ReportScope scope, ReportLocale locale, string period, DateTimeOffset generated, FigureHealth health)
     {
         var l = locale.Labels;
         var who = scope.Kind switch
@@ -112,7 +113,9 @@ internal static class HtmlReport
             .Append("<title>").Append(Esc($"{title} · {who} · {period}")).Append("</title><style>").Append(Style).Append("</style></head><body><main>")
             .Append("<header><h1>").Append(Esc(title)).Append("</h1><p class=\"scope\" data-scope=\"").Append(Esc(scope.Label)).Append("\">").Append(Esc(who)).Append("</p>")
             .Append("<p class=\"meta\">").Append(Esc(l.Period)).Append(": ").Append(Esc(period)).Append(" · ").Append(Esc(l.Generated)).Append(": ")
-            .Append(Esc(generated.UtcDateTime.ToString("g", locale.Culture))).Append(" UTC</p></header>");
+            .Append(Esc(generated.UtcDateTime.ToString("g", locale.Culture))).Append(" UTC</p>")
+            .Append("<p class=\"quality\" data-state=\"").Append(FigureHealth.Name(health.State)).Append("\">")
+            .Append(Esc(ReportQuality.Line(health, locale))).Append("</p></header>");
         return html;
     }
 
@@ -202,6 +205,9 @@ internal static class HtmlReport
         header h1{margin:0 0 4px;font-size:24px}
         .scope{margin:0;font-size:17px;font-weight:600;color:#2f6fb0}
         .meta{margin:4px 0 0;color:#5b6675;font-size:13px}
+        .quality{margin:4px 0 0;font-size:13px;color:#1d6b3a}
+        .quality[data-state=stale],.quality[data-state=unchecked]{color:#8a5a00}
+        .quality[data-state=failing]{color:#b3261e;font-weight:600}
         h2{font-size:17px;margin:24px 0 8px;border-bottom:1px solid #dde3ea;padding-bottom:4px}
         .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));gap:12px;margin-top:18px}
         .card{border:1px solid #dde3ea;border-radius:8px;padding:10px 12px}

@@ -1,5 +1,7 @@
 using System.Text.RegularExpressions;
 using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Kpi.Query;
+using Atalaya.Engine.Quality;
 
 namespace Atalaya.Engine.Reports;
 
@@ -19,7 +21,8 @@ public sealed class ReportException(string message) : Exception(message);
 /// (top 5 sources and countries). Every figure comes from <see cref="ReportFigures"/>, the API's
 /// query path with the scope's access rules; nothing here computes a KPI.
 /// </summary>
-public sealed partial class ReportBuilder(KpiEngine engine, string currency = "USD")
+/// <param name="health">Where the reports' data-quality state comes from; without it (a bare engine) reports say "unchecked".</param>
+public sealed partial class ReportBuilder(KpiEngine engine, string currency = "USD", FigureHealthReader? health = null)
 {
     public const string CsvType = "text/csv; charset=utf-8";
     public const string HtmlType = "text/html; charset=utf-8";
@@ -32,20 +35,27 @@ public sealed partial class ReportBuilder(KpiEngine engine, string currency = "U
         var locale = ReportLocale.Get(request.Locale, currency);
         var id = Id(request.Kind, period, request.Scope, request.Locale);
         IReadOnlyList<Comparison> headline;
+        var whole = Health(request.Scope, null, Enum.GetValues<KpiId>().Select(KpiIds.Name));
         switch (request.Kind)
         {
             case ReportKind.Daily:
-                var csv = DailyCsv.Write(figures, period, request.Scope, out var all);
+                var csv = DailyCsv.Write(figures, period, request.Scope, (country, metric) => ReportQuality.Cell(Health(request.Scope, country, [KpiIds.Name(metric)])), out var all);
                 headline = all.Where(c => HtmlReport.CardMetrics.Contains(c.Metric)).ToList();
                 return new ReportFile(id, request.Kind, period, request.Scope, request.Locale, id + ".csv", CsvType, csv, headline);
             case ReportKind.Weekly:
-                var weekly = HtmlReport.Weekly(figures, period, request.Scope, locale, engine.Dictionary, generated, out headline);
+                var weekly = HtmlReport.Weekly(figures, period, request.Scope, locale, engine.Dictionary, generated, whole, out headline);
                 return new ReportFile(id, request.Kind, period, request.Scope, request.Locale, id + ".html", HtmlType, weekly, headline);
             default:
-                var monthly = HtmlReport.Monthly(figures, period, request.Scope, locale, engine.Dictionary, generated, out headline);
+                var monthly = HtmlReport.Monthly(figures, period, request.Scope, locale, engine.Dictionary, generated, whole, out headline);
                 return new ReportFile(id, request.Kind, period, request.Scope, request.Locale, id + ".html", HtmlType, monthly, headline);
         }
     }
+
+    /// <summary>The data-quality state of the scope's figures of <paramref name="metrics"/>, in one country when given.</summary>
+    private FigureHealth Health(ReportScope scope, string? country, IEnumerable<string> metrics) =>
+        health?.For(metrics, scope.Access, country is null ? DimensionFilter.None
+            : new DimensionFilter(new Dictionary<Dimension, IReadOnlyList<string>> { [Dimension.Country] = [country] }))
+        ?? new FigureHealth(HealthState.Unchecked, null, null, null, []);
 
     /// <summary>
     /// One id per (kind, period, scope, language): <c>daily-2026-03-01</c>,

@@ -52,7 +52,7 @@ public static class ReportJobs
         var today = DateOnly.FromDateTime(now.UtcDateTime);
         var date = ReportPeriod.DefaultDate(kind, today);
         var period = ReportPeriod.For(kind, date);
-        var builder = new ReportBuilder(c.Engine, c.ReportingCurrency);
+        var builder = new ReportBuilder(c.Engine, c.ReportingCurrency, new Quality.FigureHealthReader(c.Database, c.Engine.Dictionary, Catalog.EventCatalog.Default, c.Engine));
         var store = new ReportStore(c.Database);
         var delivery = c.ReportDelivery ?? new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder)), c.Time);
         var steps = new List<StepOutcome>();

@@ -447,6 +447,25 @@ public static class Migrations
         """
         ALTER TABLE tokens ADD COLUMN expires_at INTEGER;
         """,
+        // Figures that know their own health (Quality/FigureHealth): the profile pass also counts the
+        // events of each country (context.country, the store's when it names one) per day and type,
+        // with the newest receive time, for the per-country freshness and volume checks; a finding
+        // may name the country it is about and the instant its subject went quiet (ISO 8601 UTC).
+        """
+        CREATE TABLE IF NOT EXISTS dq_country_profile (
+            day              TEXT NOT NULL,
+            country          TEXT NOT NULL,
+            event_type       TEXT NOT NULL,
+            events           INTEGER NOT NULL,
+            last_received_at INTEGER NOT NULL,          -- unix ms
+            PRIMARY KEY (day, country, event_type)
+        ) WITHOUT ROWID;
+        ALTER TABLE dq_results ADD COLUMN country TEXT;
+        ALTER TABLE dq_results ADD COLUMN since TEXT;
+        -- Issue 15: the currency a connector's money row is in (ad spend in the ad account's
+        -- currency), converted to the reporting currency when read; NULL: the reporting currency.
+        ALTER TABLE fact_kpi_daily ADD COLUMN currency TEXT;
+        """,
     ];
 
     /// <summary>Brings the schema up to <paramref name="upTo"/> (default: the newest); tests build old schemas with it.</summary>

@@ -65,6 +65,16 @@ internal static class ReferencePages
         return text.ToString();
     }
 
+    /// <summary>Where a KPI comes from: the event types it reads, or the connectors' rows and the dimensions they allow.</summary>
+    private static string Inputs(KpiDefinition kpi)
+    {
+        var events = kpi.Events.Count == 0 ? "" : kpi.Events.Contains(KpiDefinition.AnyEvent) && kpi.Events.Count == 1 ? "any catalog event"
+            : string.Join(", ", kpi.Events.Select(e => e == KpiDefinition.AnyEvent ? "any catalog event" : $"`{e}`"));
+        return kpi.IsConnector
+            ? $"Source: the connectors' daily rows (`fact_kpi_daily`){(events.Length > 0 ? $" and the events {events}" : "")}; group_by: {string.Join(", ", kpi.GroupBy ?? [])}; filters: {string.Join(", ", kpi.Filters ?? [])}."
+            : $"Source: the events ({events}); its data-quality state follows their checks.";
+    }
+
     private static void Fields(StringBuilder text, string member, IReadOnlyList<FieldRule> fields)
     {
         if (fields.Count == 0)
@@ -142,11 +152,11 @@ internal static class ReferencePages
             text.AppendLine("- " + rule);
         }
         text.AppendLine();
-        text.AppendLine("| id | name | unit | additivity | version |");
-        text.AppendLine("|---|---|---|---|---:|");
+        text.AppendLine("| id | name | unit | additivity | source | version |");
+        text.AppendLine("|---|---|---|---|---|---:|");
         foreach (var kpi in dictionary.Kpis)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"| [`{kpi.Id}`](#{kpi.Id}) | {Cell(kpi.Name)} | {Cell(kpi.Unit)} | {Cell(kpi.Additivity)} | {kpi.Version} |");
+            text.AppendLine(CultureInfo.InvariantCulture, $"| [`{kpi.Id}`](#{kpi.Id}) | {Cell(kpi.Name)} | {Cell(kpi.Unit)} | {Cell(kpi.Additivity)} | {Cell(kpi.Source)} | {kpi.Version} |");
         }
         foreach (var kpi in dictionary.Kpis)
         {
@@ -156,6 +166,8 @@ internal static class ReferencePages
             text.AppendLine(CultureInfo.InvariantCulture, $"**{kpi.Name}** ({kpi.Unit}, {kpi.Additivity}, version {kpi.Version}). {kpi.Description}");
             text.AppendLine();
             text.AppendLine(kpi.Definition);
+            text.AppendLine();
+            text.AppendLine(Inputs(kpi));
             foreach (var change in kpi.Changes)
             {
                 text.AppendLine(CultureInfo.InvariantCulture, $"- Version {change.Version}, {change.Date}: {change.Reason}");

@@ -90,7 +90,8 @@ public static class ReportCommand
             ReportFile report;
             try
             {
-                report = new ReportBuilder(engine, code).Build(request, now);
+                var health = new Engine.Quality.FigureHealthReader(database, engine.Dictionary, Engine.Catalog.EventCatalog.Default, engine);
+                report = new ReportBuilder(engine, code, health).Build(request, now);
             }
             catch (ReportException e)
             {

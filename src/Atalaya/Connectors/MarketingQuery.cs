@@ -6,26 +6,27 @@ using Atalaya.Kpi;
 namespace Atalaya.Connectors;
 
 /// <summary>
-/// <c>/api/kpi/query?metric=ad_spend,cpi,roas&amp;group_by=source</c>: the marketing KPIs, answered
-/// from the connectors' daily rows in the same shape as the event KPIs. They are global figures
-/// (an ad account has no store or country), so only tokens that see everything may ask, and only
-/// the source and app_id dimensions apply.
+/// <c>/api/kpi/query?metric=ad_spend,cpi,roas&amp;group_by=source</c>: the connector KPIs of the KPI
+/// dictionary (<c>source: connector</c>), answered from the connectors' daily rows in the same shape
+/// as the event KPIs, money in the reporting currency. They are global figures (an ad account has
+/// no store or country), so only tokens that see everything may ask, and only the dimensions the
+/// dictionary allows them (group_by source; filters source and app_id) apply.
 /// </summary>
 public static class MarketingQuery
 {
-    private static readonly HashSet<string> AllowedFilters = new(StringComparer.Ordinal) { "source", "app_id" };
-
-    /// <summary>Whether the query asks for marketing KPIs (then all of them must be).</summary>
+    /// <summary>Whether the query asks for connector KPIs (then all of them must be).</summary>
     public static bool Requested(ReadContext r)
     {
         var names = r.Parameters.List("metric");
-        if (names is null || !names.Any(MarketingKpis.IsMarketing))
+        var dictionary = r.Hub.Kpis.Dictionary;
+        bool IsConnector(string id) => dictionary.TryGet(id, out var d) && d.IsConnector;
+        if (names is null || !names.Any(IsConnector))
         {
             return false;
         }
-        if (!names.All(MarketingKpis.IsMarketing))
+        if (!names.All(IsConnector))
         {
-            throw KpiParameters.Bad($"metric: {MarketingKpis.Names} come from the connectors' daily rows and cannot be mixed with event KPIs in one query; ask for them separately");
+            throw KpiParameters.Bad($"metric: {string.Join(", ", dictionary.ConnectorKpis.Select(k => k.Id))} come from the connectors' daily rows and cannot be mixed with event KPIs in one query; ask for them separately");
         }
         return true;
     }
@@ -41,27 +42,33 @@ public static class MarketingQuery
         {
             throw KpiParameters.Bad("tz: marketing KPIs are the providers' whole UTC days; leave tz out");
         }
-        var groupBy = p.List("group_by") ?? [];
-        if (groupBy.Any(g => g != "source"))
-        {
-            throw KpiParameters.Bad("group_by: marketing KPIs group by source only (the connector: meta_ads, app_store, ga4)");
-        }
-        foreach (var filter in KpiParameters.Filters.Where(f => p.List(f) is not null && !AllowedFilters.Contains(f)))
-        {
-            throw KpiParameters.Bad($"{filter}: marketing KPIs can be filtered by source and app_id only");
-        }
         var metrics = p.List("metric")!.Distinct().ToList();
+        var definitions = metrics.Select(m => { r.Hub.Kpis.Dictionary.TryGet(m, out var d); return d!; }).ToList();
+        // The dimensions every asked KPI allows, as the dictionary lists them.
+        var groupable = definitions.Select(d => (IEnumerable<string>)(d.GroupBy ?? [])).Aggregate((a, b) => a.Intersect(b)).ToList();
+        var filterable = definitions.Select(d => (IEnumerable<string>)(d.Filters ?? [])).Aggregate((a, b) => a.Intersect(b)).ToList();
+        var groupBy = p.List("group_by") ?? [];
+        if (groupBy.Any(g => !groupable.Contains(g)))
+        {
+            throw KpiParameters.Bad($"group_by: marketing KPIs group by {string.Join(", ", groupable)} only (the connector: meta_ads, app_store, ga4)");
+        }
+        foreach (var filter in KpiParameters.Filters.Where(f => p.List(f) is not null && !filterable.Contains(f)))
+        {
+            throw KpiParameters.Bad($"{filter}: marketing KPIs can be filtered by {string.Join(" and ", filterable)} only");
+        }
         var (start, end) = p.Dates();
         var aggregate = p.Aggregate();
-        List<MarketingRow> rows;
+        var currency = r.Hub.Pipeline.Options.ReportingCurrency;
+        MarketingAnswer answer;
         try
         {
-            rows = MarketingKpis.Query(r.Hub.Database, r.Hub.Kpis, metrics, start, end, aggregate, groupBy.Count > 0, p.List("app_id"), p.List("source"));
+            answer = MarketingKpis.Query(r.Hub.Database, r.Hub.Kpis, r.Hub.Fx, currency, metrics, start, end, aggregate, groupBy.Count > 0, p.List("app_id"), p.List("source"));
         }
         catch (ArgumentException e)
         {
             throw KpiParameters.Bad(e.Message);
         }
+        var rows = answer.Rows;
         var limit = p.Int("limit", 1, 100_000, 1000);
         return new ReadAnswer(KpiJson.Write(w =>
         {
@@ -86,12 +93,26 @@ public static class MarketingQuery
             w.WriteString("start_date", start.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
             w.WriteString("end_date", end.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
             w.WriteString("tz", "UTC");
-            w.WriteStartObject("kpi_versions");
-            foreach (var metric in metrics)
+            w.WriteString("currency", currency);
+            // Spend whose currency has no rate on or before its day: left out of the figures above.
+            w.WriteStartArray("fx_missing");
+            foreach (var m in answer.FxMissing)
             {
-                w.WriteNumber(metric, MarketingKpis.All.First(k => k.Id == metric).Version);
+                w.WriteStartObject();
+                w.WriteString("date", m.Day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture));
+                w.WriteString("source", m.Source);
+                w.WriteString("currency", m.Currency);
+                KpiJson.Number(w, "amount", m.Amount);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartObject("kpi_versions");
+            foreach (var d in definitions)
+            {
+                w.WriteNumber(d.Id, d.Version);
             }
             w.WriteEndObject();
+            Quality.HealthJson.Write(w, r.Hub.Health.For(metrics, r.Scope, Engine.Kpi.Query.DimensionFilter.None));
             w.WriteEndObject();
         }), Math.Min(limit, rows.Count));
     }

@@ -73,7 +73,8 @@ public static class KpiEndpoints
         var (start, end) = p.Dates();
         var query = new KpiQuery(p.Metrics(), start, end, p.Aggregate(), p.TimeZone, p.Filter(), p.GroupBy(), r.Scope, p.Int("limit", 1, 100_000, 1000));
         var result = hub.Kpis.Query(query);
-        return new ReadAnswer(KpiJson.Write(w => KpiJson.QueryResult(w, result, query, hub.Kpis.Dictionary, p.TimeZoneName)), result.Rows.Count);
+        var health = Health(r, query.Metrics, query.Filters);
+        return new ReadAnswer(KpiJson.Write(w => KpiJson.QueryResult(w, result, query, hub.Kpis.Dictionary, p.TimeZoneName, health)), result.Rows.Count);
     }
 
     internal static ReadAnswer Summary(ReadContext r)
@@ -82,12 +83,18 @@ public static class KpiEndpoints
         var filter = p.Filter();
         // whole_day: yesterday and the 7-day average as whole days; same_time: each day only until
         // the local time it is now, so a morning is compared with mornings (the dashboards ask for it).
+        var metrics = p.Metrics();
         var sameTime = p.Choice("compare", "whole_day", "whole_day", "same_time") == "same_time";
-        var rows = sameTime ? hub.Kpis.SummaryUntilNow(p.Metrics(), filter, p.TimeZone, r.Scope) : hub.Kpis.Summary(p.Metrics(), filter, p.TimeZone, r.Scope);
+        var rows = sameTime ? hub.Kpis.SummaryUntilNow(metrics, filter, p.TimeZone, r.Scope) : hub.Kpis.Summary(metrics, filter, p.TimeZone, r.Scope);
         var now = hub.Kpis.Time.GetUtcNow();
         var until = sameTime ? TimeZoneInfo.ConvertTime(now, p.TimeZone).ToString("HH:mm", CultureInfo.InvariantCulture) : null;
-        return new ReadAnswer(KpiJson.Write(w => KpiJson.Summary(w, rows, now, p.TimeZoneName, filter, until)), rows.Count);
+        var health = Health(r, metrics, filter);
+        return new ReadAnswer(KpiJson.Write(w => KpiJson.Summary(w, rows, now, p.TimeZoneName, filter, until, health)), rows.Count);
     }
+
+    /// <summary>The data-quality state of the figures (docs/quality.md): read from the newest stored quality run, never checked per call.</summary>
+    private static Engine.Quality.FigureHealth Health(ReadContext r, IEnumerable<KpiId> metrics, DimensionFilter filter) =>
+        r.Hub.Health.For(metrics.Select(KpiIds.Name), r.Scope, filter);
 
     private static ReadAnswer Timeseries(ReadContext r)
     {
@@ -96,6 +103,7 @@ public static class KpiEndpoints
         var hours = p.Int("hours", 1, 720, 24);
         var filter = p.Filter();
         var result = hub.Kpis.Timeseries(metric, hours, filter, p.TimeZone, r.Scope);
+        var health = Health(r, [metric], filter);
         return new ReadAnswer(KpiJson.Write(w =>
         {
             w.WriteStartObject();
@@ -113,6 +121,7 @@ public static class KpiEndpoints
             w.WriteString("tz", p.TimeZoneName);
             KpiJson.Filters(w, filter);
             KpiJson.Versions(w, [metric], hub.Kpis.Dictionary);
+            Quality.HealthJson.Write(w, health);
             w.WriteEndObject();
         }), result.Rows.Count);
     }

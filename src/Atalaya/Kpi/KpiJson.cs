@@ -2,6 +2,7 @@ using System.Text.Json;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Query;
+using Atalaya.Engine.Quality;
 
 namespace Atalaya.Kpi;
 
@@ -41,7 +42,7 @@ public static class KpiJson
     /// <summary>The value as every answer writes it (<see cref="KpiValues.Clean"/>).</summary>
     public static double Clean(double value) => KpiValues.Clean(value);
 
-    public static void QueryResult(Utf8JsonWriter w, KpiResult result, KpiQuery query, KpiDictionary dictionary, string tzName)
+    public static void QueryResult(Utf8JsonWriter w, KpiResult result, KpiQuery query, KpiDictionary dictionary, string tzName, FigureHealth? health = null)
     {
         w.WriteStartObject();
         w.WriteStartArray("data");
@@ -66,6 +67,10 @@ public static class KpiJson
         w.WriteString("start_date", PeriodGrid.Instant(result.Start.ToUnixTimeMilliseconds(), query.TimeZone));
         w.WriteString("end_date", PeriodGrid.Instant(result.End.ToUnixTimeMilliseconds(), query.TimeZone));
         Versions(w, query.Metrics, dictionary);
+        if (health is not null)
+        {
+            Quality.HealthJson.Write(w, health);
+        }
         w.WriteEndObject();
     }
 
@@ -119,7 +124,7 @@ public static class KpiJson
         w.WriteEndObject();
     }
 
-    public static void Summary(Utf8JsonWriter w, IReadOnlyList<SummaryRow> rows, DateTimeOffset asOf, string tzName, DimensionFilter filter, string? until = null)
+    public static void Summary(Utf8JsonWriter w, IReadOnlyList<SummaryRow> rows, DateTimeOffset asOf, string tzName, DimensionFilter filter, string? until = null, FigureHealth? health = null)
     {
         w.WriteStartObject();
         w.WriteStartArray("data");
@@ -144,6 +149,10 @@ public static class KpiJson
             w.WriteString("until", until);
         }
         Filters(w, filter);
+        if (health is not null)
+        {
+            Quality.HealthJson.Write(w, health);
+        }
         w.WriteEndObject();
     }
 

@@ -170,7 +170,7 @@ public sealed class LedgerTests(KpiDatasets datasets)
         var first = await Ledger.Api.GetJsonAsync("/api/kpi/definitions?version=1");
         static System.Text.Json.JsonElement Kpi(System.Text.Json.JsonElement d, string id) => d.GetProperty("kpis").EnumerateArray().Single(k => k.GetProperty("id").GetString() == id);
 
-        Assert.Equal(2, current.GetProperty("version").GetInt32());
+        Assert.Equal(3, current.GetProperty("version").GetInt32());
         Assert.Equal(2, Kpi(current, "refunds").GetProperty("version").GetInt32());
         Assert.Equal(2, Kpi(current, "refunds").GetProperty("changes").GetArrayLength());
         Assert.Equal(1, first.GetProperty("version").GetInt32());
@@ -179,7 +179,7 @@ public sealed class LedgerTests(KpiDatasets datasets)
         Assert.Contains(current.GetProperty("kpis").EnumerateArray(), k => k.GetProperty("id").GetString() == "net_gmv");
         var (status, body) = await Ledger.Api.GetAsync("/api/kpi/definitions?version=9");
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, status);
-        Assert.Contains("allowed: 1, 2", body, StringComparison.Ordinal);
+        Assert.Contains("allowed: 1, 2, 3", body, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -28,7 +28,7 @@ public sealed partial class ReportFigureTests(ReportFixture fixture)
         var whole = await ApiFigures.QueryAsync(fixture.Hub, token, start, end, "daily");
         var byCountry = await ApiFigures.QueryAsync(fixture.Hub, token, start, end, "daily", "country");
         var lines = Encoding.UTF8.GetString(report.Content).Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("date,scope,country,kpi,value,previous_value,change_pct", lines[0]);
+        Assert.Equal("date,scope,country,kpi,value,previous_value,change_pct,data_quality", lines[0]);
         var countries = byCountry.Keys.Select(k => k.Group!).Distinct().ToList();
         var metrics = Enum.GetValues<KpiId>().Select(KpiIds.Name).ToList();
         Assert.Equal(metrics.Count * (1 + countries.Count), lines.Length - 1);
@@ -39,7 +39,7 @@ public sealed partial class ReportFigureTests(ReportFixture fixture)
         foreach (var line in lines.Skip(1))
         {
             var f = line.Split(',');
-            Assert.Equal(7, f.Length);
+            Assert.Equal(8, f.Length);
             Assert.Equal(end, f[0]);
             Assert.Equal(scope.Label, f[1]);
             Assert.True(seen.Add((f[2], f[3])), $"{f[2]} {f[3]} appears twice");

@@ -61,7 +61,7 @@ public sealed class MartBuilder(KpiEngine engine)
     /// <summary>fact_kpi_daily (seed 002): date × app_id × platform × source_system × metric, every KPI of the dictionary; undefined values (a rate over nothing) are left out.</summary>
     private List<object?[]> Facts(MartTable table, DateOnly from, DateOnly to, DimensionFilter filter, string runId)
     {
-        var metrics = engine.Dictionary.Kpis.Select(k => KpiIds.TryParse(k.Id, out var id) ? id : throw new InvalidOperationException(k.Id)).ToList();
+        var metrics = engine.Dictionary.Kpis.Where(k => !k.IsConnector).Select(k => KpiIds.TryParse(k.Id, out var id) ? id : throw new InvalidOperationException(k.Id)).ToList();
         var grain = Grain(table);
         var result = engine.Query(new KpiQuery(metrics, from, to, Aggregate.Daily, TimeZoneInfo.Utc, filter, grain, AccessScope.Everything, int.MaxValue));
         var rows = new List<object?[]>();

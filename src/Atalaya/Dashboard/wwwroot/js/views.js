@@ -9,6 +9,7 @@ import { rangeParams, chartAggregate, addDays, daysBetween } from './filters.js'
 import { lineChart, barChart, funnelChart, cohortHeatmap, disposeIn } from './charts.js';
 import { sortableTable } from './table.js';
 import { t } from './i18n.js';
+import { healthBadge } from './health.js';
 
 export const DIMENSION_LABELS = {
   country: 'Country', hub: 'Hub', zone: 'Zone', source: 'Source', platform: 'Platform', category: 'Category', store_id: 'Store',
@@ -117,6 +118,7 @@ export class Cards {
         const previous = await this.fetch({ ...filters.dims, tz: filters.tz ?? undefined, start_date: addDays(start, -days), end_date: addDays(start, -1) }, signal);
         this.previous = values(previous);
       }
+      this.quality = current.quality;
       this.render(values(current), start === end ? formatDate(start) : `${formatDate(start)} – ${formatDate(end)}`);
       this.node.dataset.state = 'ready';
     } catch (e) {
@@ -132,6 +134,7 @@ export class Cards {
   async refresh(filters, signal) {
     try {
       const current = await this.fetch(rangeParams(filters), signal);
+      this.quality = current.quality;
       this.render(values(current), this.range);
       this.node.dataset.refreshed = String(Date.now());
     } catch {
@@ -184,7 +187,8 @@ export class Cards {
             : changeLine('change', metric, change, t('vs previous period'), t('no previous figure')),
         this.endsToday ? this.averageChange(metric) : el('p', { class: 'compare' }),
         el('p', { class: 'today' }, t('Today: {value}', { value: formatValue(this.today.get(metric)?.today, def.unit) })),
-      ]);
+        healthBadge(this.quality, [metric]),
+      ].filter(Boolean));
     });
     const note = this.endsToday && this.summary?.until ? [el('span', {}, ' · '), el('span', { class: 'like-for-like' }, t('Today until {time} against the same hours of earlier days.', { time: this.summary.until }))] : [];
     this.node.replaceChildren(el('p', { class: 'range muted' }, [range, ...note]), el('div', { class: 'cards' }, cards));
@@ -236,6 +240,9 @@ export async function drawPanel(container, panel, ctx, replacing = null) {
       return;
     }
     body.replaceChildren();
+    // A panel drawn from one KPI answer says the health of its figures beside its title.
+    const badge = healthBadge(data?.quality);
+    if (badge) section.querySelector('h2').append(' ', badge);
     panel.render(body, data, ctx);
     done('ready');
   } catch (e) {
