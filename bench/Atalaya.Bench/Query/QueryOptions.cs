@@ -15,7 +15,8 @@ public sealed record QueryOptions(
     string? HubToken,
     bool SkipHub,
     bool SkipClickHouse,
-    string? Out)
+    string? Out,
+    int? Products = null)
 {
     public string CommandLine { get; init; } = "";
 
@@ -46,6 +47,8 @@ public sealed record QueryOptions(
                 "--skip-hub" => options with { SkipHub = true },
                 "--skip-clickhouse" => options with { SkipClickHouse = true },
                 "--out" => options with { Out = Next() },
+                "--products" => options with { Products = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--catalog" => Next() == "large" ? options with { Products = LargeCatalog } : null,
                 _ => null,
             };
             if (options is null)
@@ -53,8 +56,11 @@ public sealed record QueryOptions(
                 return null;
             }
         }
-        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 ? options : null;
+        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 && options.Products is null or >= 1 ? options : null;
     }
+
+    /// <summary>Products of <c>--catalog large</c>: the catalog size of issue 17's top-products measurement.</summary>
+    public const int LargeCatalog = 20_000;
 
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Atalaya.Bench -- query [options]
@@ -62,6 +68,8 @@ public sealed record QueryOptions(
           --events N          events to generate with `atalaya demo` (default 1000000; 10000000 for the large run)
           --days N            days of history ending today (default 120)
           --seed S            demo seed (default 42)
+          --products N        a catalog of N products shared among the stores (`atalaya demo --products N`; default: 10-30 a store, about 800)
+          --catalog large     the same as --products 20000
           --warmup N          untimed calls before timing each question (default 3)
           --repeat N          timed calls per question (default 20)
           --cache DIR         where the generated NDJSON is kept and reused (default /tmp/atalaya-bench-cache)
