@@ -67,6 +67,18 @@ public sealed class TopProductsLargeCatalogTests
             .Where(p => p.ProductId == shared).ToList();
         Assert.Equal(2, both.Count);
         Assert.Contains(both, p => p.StoreId == "st-other" && p.Orders == 1 && p.Units == 3 && p.Views == 2);
+
+        // The delivered orders are kept between calls only until the next event: a refund after the
+        // delivery takes the order out of the very next answer.
+        var delivered = $"order_by=orders&limit=1000&start_date={End.AddDays(-11):yyyy-MM-dd}&end_date={End:yyyy-MM-dd}&orders=delivered";
+        Assert.Contains(await hub.Api.TopProductsAsync(delivered), p => p.StoreId == "st-other" && p.Orders == 1 && p.Units == 3);
+        var refund = Events.Valid("order_status_changed");
+        refund["timestamp"] = End.AddDays(-2).ToDateTime(new TimeOnly(9, 0), DateTimeKind.Utc).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        refund["properties"]!["order_id"] = "o-shared";
+        refund["properties"]!["store_id"] = "st-other";
+        refund["properties"]!["status"] = "REEMBOLSADO";
+        await hub.PostAsync([refund]);
+        Assert.Contains(await hub.Api.TopProductsAsync(delivered), p => p.StoreId == "st-other" && p.Orders == 0 && p.Units == 0 && p.Views == 2);
     }
 
     /// <summary>A second store selling <paramref name="product"/> (viewed twice, one order holding it on two lines) and its store_created.</summary>

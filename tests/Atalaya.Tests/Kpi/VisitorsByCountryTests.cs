@@ -8,7 +8,8 @@ namespace Atalaya.Tests.Kpi;
 /// Distinct visitors by country come from the visit log's (hour, user, country) entries and, with
 /// more than 64 group × period cells, from one group and period set per user. Against the
 /// reference: users seen in two countries in the same week, a store whose events arrive before its
-/// store_created moves them to its own country, country filters, and a restart from the snapshot.
+/// store_created moves them to its own country, a late visit in a week already counted (the
+/// visitor cache), country filters, and a restart from the snapshot.
 /// </summary>
 public sealed class VisitorsByCountryTests
 {
@@ -63,6 +64,13 @@ public sealed class VisitorsByCountryTests
         var lateAfter = KpiReference.Query(hub.Reference, queries[0]).Where(r => r.Metric == "visitors" && r.Group.Values[0] == "SE").Sum(r => r.Value ?? 0);
         Assert.Equal(lateBefore + 1, lateAfter);
         await AssertAllSame(hub, queries, "after the store_created");
+
+        // Counts of past weeks are kept between queries: a visit arriving late in an old week is counted anew.
+        var weekBefore = KpiReference.Query(hub.Reference, queries[0]).Single(r => r.Metric == "visitors" && r.Period == "2026-01-05" && r.Group.Values[0] == "SE");
+        await hub.PostAsync([b.PageView("2026-01-07T10:00:00Z", "u-newcomer", "s-newcomer", Place.Sweden)]);
+        var weekAfter = KpiReference.Query(hub.Reference, queries[0]).Single(r => r.Metric == "visitors" && r.Period == "2026-01-05" && r.Group.Values[0] == "SE");
+        Assert.Equal(weekBefore.Value + 1, weekAfter.Value);
+        await AssertAllSame(hub, queries, "after a late visit in an old week");
 
         await hub.RestartAsync();
         await AssertAllSame(hub, queries, "after a restart");

@@ -50,7 +50,7 @@ internal static class TopProductsAnalysis
     }
 
     /// <summary>The items of the counted purchases in [from, to) inside the filters: revenue, units and the orders holding each product.</summary>
-    private static void AddSales(KpiProjection projection, ProductTally tally, long from, long to, ScopeMatcher matcher, HashSet<int>? delivered)
+    private static void AddSales(KpiProjection projection, ProductTally tally, long from, long to, ScopeMatcher matcher, IReadOnlySet<int>? delivered)
     {
         var purchases = projection.Kinds[EventKind.PurchaseCompleted];
         var purchaseEvents = purchases.Events;

@@ -41,9 +41,30 @@ public sealed class VisitLog
     /// <summary>False once an event fell outside the hours an int can number: queries then read the events.</summary>
     public bool Complete { get; private set; } = true;
 
+    /// <summary>Bumped by <see cref="Clear"/>: positions counted before it mean nothing after.</summary>
+    public int Generation { get; private set; }
+
+    /// <summary>
+    /// Whether an entry at <paramref name="position"/> or later may have its hour in [fromHour,
+    /// toHour): what was counted over those hours from the first <paramref name="position"/>
+    /// entries still holds when not. From the zone maps, so a "maybe" is possible, never a wrong "no".
+    /// </summary>
+    public bool MayHaveEntriesSince(int position, int fromHour, int toHour)
+    {
+        for (var block = position / Block; block * Block < Count; block++)
+        {
+            if (_blockMax[block] >= fromHour && _blockMin[block] < toHour)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// <summary>Forgets every entry (before the projection adds its events again).</summary>
     public void Clear()
     {
+        Generation++;
         Count = 0;
         Complete = true;
         Array.Fill(_last.Raw, -1);

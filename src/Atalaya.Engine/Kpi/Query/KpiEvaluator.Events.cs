@@ -271,13 +271,18 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>
-    /// Distinct users per group × period over every catalog event of the range: a set of cells per
+    /// Distinct users per group × period over every catalog event of the range: from the visitor
+    /// cache where it serves (<see cref="CountVisitorsFromCache"/>), else a set of cells per
     /// user (<see cref="UserMasks{T}"/>) when there are at most 64 cells, else a group and a set of
     /// periods per user (<see cref="GroupMasks"/>) when there are at most 32 periods, else
     /// (cell, user) pairs counted after a sort.
     /// </summary>
     private void CountVisitors()
     {
+        if (CountVisitorsFromCache())
+        {
+            return;
+        }
         var periods = _grid.Count;
         var cells = _scope.GroupCount * periods;
         var cardinality = _projection.Pools.Users.Count + 1;
@@ -406,17 +411,7 @@ internal sealed partial class KpiEvaluator
         var hours = log.Hours;
         var users = log.Users;
         var countries = log.Countries;
-        // Each country's group (-1: filtered out) from any combination with that country.
-        var groupOfCountry = new int[_projection.Pools.Dimension.Count + 1];
-        Array.Fill(groupOfCountry, UnknownCell);
-        for (var combo = 0; combo < _projection.Combos.Count; combo++)
-        {
-            ref var group = ref groupOfCountry[_projection.Combos[combo].Country];
-            if (group == UnknownCell)
-            {
-                group = ComboGroup(combo);
-            }
-        }
+        var groupOfCountry = GroupsOfCountries();
         // Each hour's period from a table, unless the range is so long (over a century) that the
         // table would cost more than a search per entry.
         const int MaxTable = 1 << 20;
