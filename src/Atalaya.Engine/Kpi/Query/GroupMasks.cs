@@ -90,6 +90,19 @@ internal sealed class GroupMasks : IDisposable
         return counts;
     }
 
+    /// <summary>Each (group, period set) a user was seen with: a user seen in two groups is handed out once per group.</summary>
+    public void ForEach(Action<int, uint> visit)
+    {
+        foreach (var user in _touched.AsSpan(0, _count))
+        {
+            visit(_slots[user].GroupPlusOne - 1, _slots[user].Periods);
+        }
+        foreach (var ((_, group), periods) in _otherGroups ?? [])
+        {
+            visit(group, periods);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var user in _touched.AsSpan(0, _count))
