@@ -143,7 +143,8 @@ public static class Questions
         // Issue 17 item 10: the non-additive KPIs of a dashboard's weekly country table. Weeks are
         // Mondays (UTC); catalog events only (the demo's custom types are left out, as the hub
         // does); sessions belong to the week and country of their first event; a customer's
-        // first order, returning orders and lifetime value are per country over all history.
+        // first order, returning orders and lifetime value are per country over all history. The
+        // branches are wrapped so that the CTEs and the ORDER BY apply to all of them.
         new("Non-additive KPIs by country, weekly, 90 days", "weekly by country",
             "/api/kpi/query?metric=visitors,sessions,bounce_rate,conversion_rate,new_customers,returning_customers,ltv&aggregate=weekly&group_by=country&start_date=90d", true,
             clock =>
@@ -152,30 +153,32 @@ public static class Questions
                 var tomorrow = QueryClock.Sql(clock.Tomorrow);
                 var weeks = string.Join(", ", Mondays(clock.FirstOf(90), clock.Today).Select(m => $"toDate('{QueryClock.DayKey(m)}')"));
                 return $"""
-                    WITH orders AS (SELECT order_id, argMin(user_key, ts) AS user_key, argMin(country, ts) AS country, min(ts) AS order_ts,
+                    WITH orders AS (SELECT order_id, argMin(user_key, ts) AS order_user, argMin(country, ts) AS order_country, min(ts) AS order_ts,
                                            argMin(total * fx, ts) AS gmv
                                     FROM {Table} WHERE event_type = 'purchase_completed' AND ts < {tomorrow} GROUP BY order_id),
-                         firsts AS (SELECT user_key, country, min(order_ts) AS first_ts FROM orders WHERE user_key != '' GROUP BY user_key, country),
-                         sessions AS (SELECT session_id, min(ts) AS start_ts, argMin(country, ts) AS country, count() AS events,
+                         firsts AS (SELECT order_user AS first_user, order_country AS first_country, min(order_ts) AS first_ts
+                                    FROM orders WHERE order_user != '' GROUP BY order_user, order_country),
+                         sessions AS (SELECT session_id, min(ts) AS start_ts, argMin(country, ts) AS session_country, count() AS events,
                                              max(event_type = 'purchase_completed') AS purchased
                                       FROM {Table}
                                       WHERE session_id != '' AND event_type NOT IN ({CustomTypes}) AND ts >= {QueryClock.Sql(clock.FirstOf(91))} AND ts < {tomorrow}
                                       GROUP BY session_id HAVING start_ts >= {start})
-                    SELECT toMonday(ts) AS week, 'visitors' AS metric, country, toFloat64(uniqExact(user_key)) AS value
+                    SELECT week, metric, group_country, value FROM (
+                    SELECT toMonday(ts) AS week, 'visitors' AS metric, country AS group_country, toFloat64(uniqExact(user_key)) AS value
                     FROM {Table} WHERE user_key != '' AND event_type NOT IN ({CustomTypes}) AND ts >= {start} AND ts < {tomorrow} GROUP BY week, country
-                    UNION ALL SELECT toMonday(start_ts) AS week, 'sessions', country, toFloat64(count()) FROM sessions GROUP BY week, country
-                    UNION ALL SELECT toMonday(start_ts) AS week, 'bounce_rate', country, 100 * countIf(events = 1) / count() FROM sessions GROUP BY week, country
-                    UNION ALL SELECT toMonday(start_ts) AS week, 'conversion_rate', country, 100 * countIf(purchased) / count() FROM sessions GROUP BY week, country
-                    UNION ALL SELECT toMonday(first_ts) AS week, 'new_customers', country, toFloat64(count())
-                              FROM firsts WHERE first_ts >= {start} AND first_ts < {tomorrow} GROUP BY week, country
-                    UNION ALL SELECT toMonday(o.order_ts) AS week, 'returning_customers', o.country, toFloat64(uniqExact(o.user_key))
-                              FROM orders AS o INNER JOIN firsts AS f ON o.user_key = f.user_key AND o.country = f.country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'sessions', session_country, toFloat64(count()) FROM sessions GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'bounce_rate', session_country, 100 * countIf(events = 1) / count() FROM sessions GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'conversion_rate', session_country, 100 * countIf(purchased) / count() FROM sessions GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(first_ts) AS week, 'new_customers', first_country, toFloat64(count())
+                              FROM firsts WHERE first_ts >= {start} AND first_ts < {tomorrow} GROUP BY week, first_country
+                    UNION ALL SELECT toMonday(o.order_ts) AS week, 'returning_customers', o.order_country, toFloat64(uniqExact(o.order_user))
+                              FROM orders AS o INNER JOIN firsts AS f ON o.order_user = f.first_user AND o.order_country = f.first_country
                               WHERE o.order_ts >= {start} AND o.order_ts < {tomorrow} AND f.first_ts < greatest(toDateTime(toMonday(o.order_ts), 'UTC'), {start})
-                              GROUP BY week, o.country
-                    UNION ALL SELECT w AS week, 'ltv', country,
-                                     sumIf(gmv, order_ts < toDateTime(w + 7, 'UTC')) / uniqExactIf(user_key, user_key != '' AND order_ts < toDateTime(w + 7, 'UTC'))
-                              FROM orders ARRAY JOIN [{weeks}] AS w GROUP BY w, country
-                    ORDER BY week, metric, country
+                              GROUP BY week, o.order_country
+                    UNION ALL SELECT w AS week, 'ltv', order_country,
+                                     sumIf(gmv, order_ts < toDateTime(w + 7, 'UTC')) / uniqExactIf(order_user, order_user != '' AND order_ts < toDateTime(w + 7, 'UTC'))
+                              FROM orders ARRAY JOIN [{weeks}] AS w GROUP BY w, order_country)
+                    ORDER BY week, metric, group_country
                     """;
             },
             (json, _) => Metrics(json, "country"),
