@@ -21,14 +21,17 @@ public sealed record DemoDataset(string Path, long Events, long Bytes, string Co
         var scale = (int)Math.Max(1, Math.Round(options.Events / 1e6));
         var sessions = (int)Math.Max(1, Math.Round(options.Events / (options.Days * EventsPerSession * scale)));
         var end = DateOnly.FromDateTime(DateTime.UtcNow);
-        var arguments = new[]
-        {
+        string[] arguments =
+        [
             "demo", "--days", Invariant(options.Days), "--scale", Invariant(scale), "--sessions-per-day", Invariant(sessions),
             "--seed", Invariant(options.Seed), "--end", end.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
-        };
+            .. options.Products is { } products ? new[] { "--products", Invariant(products) } : [],
+        ];
         var command = "atalaya " + string.Join(' ', arguments);
         Directory.CreateDirectory(options.CacheDirectory);
-        var name = string.Create(CultureInfo.InvariantCulture, $"demo-d{options.Days}-k{scale}-s{sessions}-seed{options.Seed}-{end:yyyyMMdd}.ndjson");
+        // The catalog size is part of the name: a large-catalog dataset never replaces the default one.
+        var catalog = options.Products is { } size ? string.Create(CultureInfo.InvariantCulture, $"-p{size}") : "";
+        var name = string.Create(CultureInfo.InvariantCulture, $"demo-d{options.Days}-k{scale}-s{sessions}{catalog}-seed{options.Seed}-{end:yyyyMMdd}.ndjson");
         var path = System.IO.Path.Combine(options.CacheDirectory, name);
         var countFile = path + ".count";
         if (!File.Exists(path) || !File.Exists(countFile))

@@ -15,7 +15,8 @@ public sealed record QueryOptions(
     string? HubToken,
     bool SkipHub,
     bool SkipClickHouse,
-    string? Out)
+    string? Out,
+    int? Products = null)
 {
     /// <summary>How long the hub is left without requests before its steady-state memory is read (<c>--idle</c>).</summary>
     public TimeSpan Idle { get; init; } = TimeSpan.FromSeconds(10);
@@ -50,6 +51,8 @@ public sealed record QueryOptions(
                 "--skip-clickhouse" => options with { SkipClickHouse = true },
                 "--out" => options with { Out = Next() },
                 "--idle" => options with { Idle = TimeSpan.FromSeconds(double.Parse(Next(), CultureInfo.InvariantCulture)) },
+                "--products" => options with { Products = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--catalog" => Next() == "large" ? options with { Products = LargeCatalog } : null,
                 _ => null,
             };
             if (options is null)
@@ -57,8 +60,11 @@ public sealed record QueryOptions(
                 return null;
             }
         }
-        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 && options.Idle >= TimeSpan.Zero ? options : null;
+        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 && options.Idle >= TimeSpan.Zero && options.Products is null or >= 1 ? options : null;
     }
+
+    /// <summary>Products of <c>--catalog large</c>: the catalog size of issue 17's top-products measurement.</summary>
+    public const int LargeCatalog = 20_000;
 
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Atalaya.Bench -- query [options]
@@ -66,6 +72,8 @@ public sealed record QueryOptions(
           --events N          events to generate with `atalaya demo` (default 1000000; 10000000 for the large run)
           --days N            days of history ending today (default 120)
           --seed S            demo seed (default 42)
+          --products N        a catalog of N products shared among the stores (`atalaya demo --products N`; default: 10-30 a store, about 800)
+          --catalog large     the same as --products 20000
           --warmup N          untimed calls before timing each question (default 3)
           --repeat N          timed calls per question (default 20)
           --cache DIR         where the generated NDJSON is kept and reused (default /tmp/atalaya-bench-cache)

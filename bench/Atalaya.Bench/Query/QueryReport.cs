@@ -20,8 +20,11 @@ public static class QueryReport
     {
         var c = CultureInfo.InvariantCulture;
         var label = options.Events >= 1_000_000 ? (options.Events / 1e6).ToString("0.#", c) + "M" : (options.Events / 1e3).ToString("0", c) + "k";
+        var catalog = options.Products is { } products ? string.Create(c, $", a catalog of {products:N0} products") : "";
         var text = new StringBuilder();
-        text.AppendLine(c, $"### {label} events");
+        text.AppendLine(c, $"### {label} events{catalog}");
+        // A large-catalog run has a block of its own beside the default catalog's.
+        label += options.Products is { } size ? string.Create(c, $"-p{size}") : "";
         text.AppendLine();
         text.AppendLine(c, $"- Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         text.AppendLine(c, $"- Machine: {Report.Machine()}; 1-minute load average {load.Before:F1} before the run, {load.After:F1} after (other work on the machine shows here)");

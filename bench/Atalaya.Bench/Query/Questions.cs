@@ -140,6 +140,51 @@ public static class Questions
                 Ranking: [.. rows.Select(r => r[0])]),
             CompareHubKeysOnly: true),
 
+        // Issue 17 item 10: the non-additive KPIs of a dashboard's weekly country table. Weeks are
+        // Mondays (UTC); catalog events only (the demo's custom types are left out, as the hub
+        // does); sessions belong to the week and country of their first event; a customer's
+        // first order, returning orders and lifetime value are per country over all history. The
+        // branches are wrapped so that the CTEs and the ORDER BY apply to all of them.
+        new("Non-additive KPIs by country, weekly, 90 days", "weekly by country",
+            "/api/kpi/query?metric=visitors,sessions,bounce_rate,conversion_rate,new_customers,returning_customers,ltv&aggregate=weekly&group_by=country&start_date=90d", true,
+            clock =>
+            {
+                var start = QueryClock.Sql(clock.FirstOf(90));
+                var tomorrow = QueryClock.Sql(clock.Tomorrow);
+                var weeks = string.Join(", ", Mondays(clock.FirstOf(90), clock.Today).Select(m => $"toDate('{QueryClock.DayKey(m)}')"));
+                return $"""
+                    WITH orders AS (SELECT order_id, argMin(user_key, ts) AS order_user, argMin(country, ts) AS order_country, min(ts) AS order_ts,
+                                           argMin(total * fx, ts) AS gmv
+                                    FROM {Table} WHERE event_type = 'purchase_completed' AND ts < {tomorrow} GROUP BY order_id),
+                         firsts AS (SELECT order_user AS first_user, order_country AS first_country, min(order_ts) AS first_ts
+                                    FROM orders WHERE order_user != '' GROUP BY order_user, order_country),
+                         sessions AS (SELECT session_id, min(ts) AS start_ts, argMin(country, ts) AS session_country, count() AS events,
+                                             max(event_type = 'purchase_completed') AS purchased
+                                      FROM {Table}
+                                      WHERE session_id != '' AND event_type NOT IN ({CustomTypes}) AND ts >= {QueryClock.Sql(clock.FirstOf(91))} AND ts < {tomorrow}
+                                      GROUP BY session_id HAVING start_ts >= {start})
+                    SELECT week, metric, group_country, value FROM (
+                    SELECT toMonday(ts) AS week, 'visitors' AS metric, country AS group_country, toFloat64(uniqExact(user_key)) AS value
+                    FROM {Table} WHERE user_key != '' AND event_type NOT IN ({CustomTypes}) AND ts >= {start} AND ts < {tomorrow} GROUP BY week, country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'sessions', session_country, toFloat64(count()) FROM sessions GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'bounce_rate', session_country, 100 * countIf(events = 1) / count() FROM sessions GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'conversion_rate', session_country, 100 * countIf(purchased) / count() FROM sessions GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(first_ts) AS week, 'new_customers', first_country, toFloat64(count())
+                              FROM firsts WHERE first_ts >= {start} AND first_ts < {tomorrow} GROUP BY week, first_country
+                    UNION ALL SELECT toMonday(o.order_ts) AS week, 'returning_customers', o.order_country, toFloat64(uniqExact(o.order_user))
+                              FROM orders AS o INNER JOIN firsts AS f ON o.order_user = f.first_user AND o.order_country = f.first_country
+                              WHERE o.order_ts >= {start} AND o.order_ts < {tomorrow} AND f.first_ts < greatest(toDateTime(toMonday(o.order_ts), 'UTC'), {start})
+                              GROUP BY week, o.order_country
+                    UNION ALL SELECT w AS week, 'ltv', order_country,
+                                     sumIf(gmv, order_ts < toDateTime(w + 7, 'UTC')) / uniqExactIf(order_user, order_user != '' AND order_ts < toDateTime(w + 7, 'UTC'))
+                              FROM orders ARRAY JOIN [{weeks}] AS w GROUP BY w, order_country)
+                    ORDER BY week, metric, group_country
+                    """;
+            },
+            (json, _) => Metrics(json, "country"),
+            (rows, clock) => new Answer(rows.Where(r => r[3] != "nan" && r[3] != "inf").ToDictionary(r => $"{r[0]}|{r[1]}|{r[2]}", r => Number(r[3])),
+                QueryClock.DayKey(clock.FirstOf(90)), QueryClock.DayKey(clock.Today))),
+
         new("KPI summary: today, yesterday, 7-day average", "summary", "/api/kpi/summary", true,
             clock =>
             {
@@ -200,6 +245,37 @@ public static class Questions
             values[key] = values.GetValueOrDefault(key) + (Value(row, "value") ?? 0);
         }
         return new Answer(values, Key(json, "start_date"), Key(json, "end_date"));
+    }
+
+    /// <summary>The demo's event types outside the catalog: no KPI reads them.</summary>
+    private const string CustomTypes = "'coupon_applied', 'courier_assigned'";
+
+    /// <summary>The Mondays of the weeks holding <paramref name="first"/> … <paramref name="last"/>.</summary>
+    private static IEnumerable<DateTime> Mondays(DateTime first, DateTime last)
+    {
+        for (var monday = first.AddDays(-(((int)first.DayOfWeek + 6) % 7)); monday <= last; monday = monday.AddDays(7))
+        {
+            yield return monday;
+        }
+    }
+
+    /// <summary>Several KPIs per period and group: <c>{"data": [{"period", "metric", "value", dims…}]}</c>, keyed period|metric|dims; null values left out.</summary>
+    private static Answer? Metrics(JsonElement json, params string[] dimensions)
+    {
+        if (!json.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+        {
+            return null;
+        }
+        var values = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var row in data.EnumerateArray())
+        {
+            if (Text(row, "period") is { } period && Time(period) is { } at && Text(row, "metric") is { } metric && Value(row, "value") is { } value)
+            {
+                values[string.Join('|', [QueryClock.DayKey(at), metric, .. dimensions.Select(d => Text(row, d) ?? "")])] = value;
+            }
+        }
+        string? Day(string name) => Text(json, name) is { } text && Time(text) is { } day ? QueryClock.DayKey(day) : null;
+        return new Answer(values, Day("start_date"), Day("end_date"));
     }
 
     private static Answer? Funnel(JsonElement json)

@@ -71,7 +71,7 @@ public static class DemoGenerator
     public static IReadOnlyList<(string Kind, string A, string B)> PlantedPairs(DemoOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var world = DemoWorld.Build(new Random(options.Seed), RangeStart(options, DateTime.UtcNow), options.Days, options.Scale);
+        var world = DemoWorld.Build(new Random(options.Seed), RangeStart(options, DateTime.UtcNow), options.Days, options.Scale, options.Products);
         var pairs = new HashSet<(string, string, string)>();
         foreach (var store in world.Stores)
         {

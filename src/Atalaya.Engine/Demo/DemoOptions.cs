@@ -10,6 +10,9 @@ namespace Atalaya.Engine.Demo;
 /// the range lies in the past. <paramref name="PlantedPairs"/> plants structure for the
 /// recommendation model (products browsed one after the other, products bought together; see
 /// <see cref="DemoStore"/>): it changes the stream, so it is off unless asked for (<c>serve --demo</c>
-/// and the recommendation tests and evaluation ask for it).
+/// and the recommendation tests and evaluation ask for it). <paramref name="Products"/>, when set, is
+/// the size of the whole catalog, shared out evenly among the stores (a large catalog for the
+/// query benchmark); when null each store sells its usual 10–30 products and the output is unchanged.
 /// </summary>
-public sealed record DemoOptions(int Days = 60, int Seed = 42, DateOnly? EndDate = null, int SessionsPerDay = 1200, int Scale = 1, bool PlantedPairs = false);
+public sealed record DemoOptions(int Days = 60, int Seed = 42, DateOnly? EndDate = null, int SessionsPerDay = 1200, int Scale = 1, bool PlantedPairs = false,
+    int? Products = null);

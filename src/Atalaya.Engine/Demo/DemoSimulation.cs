@@ -43,7 +43,7 @@ internal sealed partial class DemoSimulation : IDisposable
         _rangeStart = rangeStart;
         _cutoff = cutoff;
         // Separate streams: the stores and products stay the same when the traffic settings change.
-        _world = DemoWorld.Build(new Random(options.Seed), rangeStart, options.Days, options.Scale);
+        _world = DemoWorld.Build(new Random(options.Seed), rangeStart, options.Days, options.Scale, options.Products);
         _rng = new Random(unchecked((options.Seed * 31) + 7));
         _fx = new FxRateWalk(_rng);
         _writer = new DemoEventWriter(_rng);

@@ -22,10 +22,12 @@ internal sealed class DemoWorld
 
     public DemoStore[] Stores { get; }
 
-    public static DemoWorld Build(Random rng, DateTime rangeStart, int days, int scale)
+    /// <param name="products">The whole catalog's size, shared out evenly among the stores; null for each store's usual 10–30 products.</param>
+    public static DemoWorld Build(Random rng, DateTime rangeStart, int days, int scale, int? products = null)
     {
         var stores = new List<DemoStore>();
         var namesUsed = new HashSet<string>(StringComparer.Ordinal);
+        var storeCount = DemoData.Countries.Sum(c => (c.InitialStores + c.LaterStores) * scale);
         foreach (var country in DemoData.Countries)
         {
             var initial = country.InitialStores * scale;
@@ -35,7 +37,8 @@ internal sealed class DemoWorld
                 var createdAt = n <= initial
                     ? rangeStart.AddSeconds(stores.Count * 20 / scale)
                     : LaterOpening(rng, rangeStart, days, country);
-                stores.Add(CreateStore(rng, country, n, createdAt, namesUsed));
+                int? catalog = products is { } p ? Math.Max(1, (p / storeCount) + (stores.Count < p % storeCount ? 1 : 0)) : null;
+                stores.Add(CreateStore(rng, country, n, createdAt, namesUsed, catalog));
             }
         }
         return new DemoWorld([.. stores]);
@@ -76,7 +79,8 @@ internal sealed class DemoWorld
         return rangeStart.AddDays(day).AddHours(localHour - country.UtcOffsetHours).AddMinutes(rng.Next(60));
     }
 
-    private static DemoStore CreateStore(Random rng, DemoCountry country, int number, DateTime createdAt, HashSet<string> namesUsed)
+    /// <param name="catalog">How many products the store sells (a large catalog), or null for 10–30.</param>
+    private static DemoStore CreateStore(Random rng, DemoCountry country, int number, DateTime createdAt, HashSet<string> namesUsed, int? catalog)
     {
         var category = PickCategory(rng);
         var hub = rng.Pick(country.Hubs);
@@ -84,7 +88,7 @@ internal sealed class DemoWorld
         var name = StoreName(rng, country, category, hub, namesUsed);
         var seeds = country.Swedish ? category.ProductsSv : category.ProductsEs;
         var combinations = seeds.Length * category.Variants.Length;
-        var count = Math.Min(rng.Next(10, 31), combinations);
+        var count = catalog ?? Math.Min(rng.Next(10, 31), combinations);
 
         // Distinct (product, variant) pairs, base variants first so every store sells the plain items.
         var picks = Enumerable.Range(0, combinations)
@@ -96,9 +100,12 @@ internal sealed class DemoWorld
         var products = new DemoProduct[count];
         for (var k = 0; k < count; k++)
         {
-            var seed = seeds[picks[k] % seeds.Length];
-            var variant = category.Variants[picks[k] / seeds.Length];
-            var suffix = country.Swedish ? variant.SuffixSv : variant.SuffixEs;
+            // Past the (product, variant) pairs a large catalog repeats them as numbered lines ("… 2", "… 3").
+            var pick = picks[k % picks.Length];
+            var seed = seeds[pick % seeds.Length];
+            var variant = category.Variants[pick / seeds.Length];
+            var suffix = (country.Swedish ? variant.SuffixSv : variant.SuffixEs)
+                + (k < picks.Length ? "" : string.Create(CultureInfo.InvariantCulture, $" {(k / picks.Length) + 1}"));
             var price = country.PriceFromUsd(seed.Usd * variant.PriceFactor * rng.Between(0.85, 1.2));
             products[k] = new DemoProduct(
                 string.Create(CultureInfo.InvariantCulture, $"{id}-p{k + 1:00}"),

@@ -18,10 +18,15 @@ public static class DemoCommand
             DefaultValueFactory = _ => 1,
             HelpName = "K",
         };
+        var products = new Option<int?>("--products")
+        {
+            Description = "Size of the whole product catalog, shared out evenly among the stores (e.g. 20000 for a large catalog); default: each store sells 10-30 products.",
+            HelpName = "N",
+        };
         var output = new Option<FileInfo?>("--out") { Description = "Write to FILE instead of standard output.", HelpName = "FILE" };
         var command = new Command("demo", "Generate deterministic marketplace events as NDJSON (countries MX, CO, CL, SE).")
         {
-            days, seed, end, sessions, scale, output,
+            days, seed, end, sessions, scale, products, output,
         };
         command.SetAction(parse =>
         {
@@ -37,7 +42,12 @@ public static class DemoCommand
             {
                 return CommonOptions.Fail("--sessions-per-day must not be negative.");
             }
-            var options = new DemoOptions(parse.GetValue(days), parse.GetValue(seed), parse.GetValue(end), parse.GetValue(sessions), parse.GetValue(scale));
+            if (parse.GetValue(products) is < 1 or > 10_000_000)
+            {
+                return CommonOptions.Fail("--products must be between 1 and 10000000.");
+            }
+            var options = new DemoOptions(parse.GetValue(days), parse.GetValue(seed), parse.GetValue(end), parse.GetValue(sessions), parse.GetValue(scale),
+                Products: parse.GetValue(products));
             var file = parse.GetValue(output);
             using var stream = file is null ? Console.OpenStandardOutput() : file.Create();
             var count = DemoGenerator.WriteNdjson(options, stream);

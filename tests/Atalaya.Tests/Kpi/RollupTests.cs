@@ -141,12 +141,12 @@ public sealed class RollupTests
                 Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
             }
 
-            // A snapshot of an older format (12, the one before the order ledger) is not misread: it is
-            // set aside and the projection rebuilt from the raw events.
+            // A snapshot of an older format (13, the one before the visit log's countries) is not misread:
+            // it is set aside and the projection rebuilt from the raw events.
             var snapshot = File.ReadAllBytes(Hub.SnapshotPath(directory));
             var versionAt = 1 + "atalaya-kpi-projection".Length;
-            Assert.Equal(13, BitConverter.ToInt32(snapshot, versionAt));
-            BitConverter.GetBytes(12).CopyTo(snapshot, versionAt);
+            Assert.Equal(14, BitConverter.ToInt32(snapshot, versionAt));
+            BitConverter.GetBytes(13).CopyTo(snapshot, versionAt);
             File.WriteAllBytes(Hub.SnapshotPath(directory), snapshot);
             await using (var hub = Hub.Open(directory))
             {
@@ -267,6 +267,14 @@ public sealed class RollupTests
         var expected = new SortedDictionary<long, long>(reference.Events.Where(e => e.User is not null)
             .GroupBy(e => Hour(e.Timestamp)).ToDictionary(g => g.Key, g => (long)g.Select(e => e.User).Distinct().Count()));
         Assert.Equal(expected, logged);
+        // … and of each hour and country (the event's store's country when the store is known).
+        var loggedByCountry = new SortedDictionary<string, long>(Enumerable.Range(0, visits.Count)
+            .GroupBy(e => $"{visits.Hours[e]}|{projection.Pools.Dimension[visits.Countries[e]]}", e => visits.Users[e])
+            .ToDictionary(g => g.Key, g => (long)g.Distinct().Count()), StringComparer.Ordinal);
+        var expectedByCountry = new SortedDictionary<string, long>(reference.Events.Where(e => e.User is not null)
+            .GroupBy(e => $"{Hour(e.Timestamp)}|{e.Dimensions.Get("country")}")
+            .ToDictionary(g => g.Key, g => (long)g.Select(e => e.User).Distinct().Count()), StringComparer.Ordinal);
+        Assert.Equal(expectedByCountry, loggedByCountry);
         Assert.True(visits.Count < reference.Events.Count, "the visit log keeps an entry per event");
 
         Assert.True(rollup.ViewHours.Count > 0, "no page views in the rollup");

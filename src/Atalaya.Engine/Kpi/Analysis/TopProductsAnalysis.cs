@@ -24,6 +24,14 @@ public enum ProductOrder
 /// Products ranked by revenue, units, orders or views over the range: items of the counted orders
 /// (revenue = price × quantity in the reporting currency) and product_viewed events, per product
 /// and selling store, within the filters.
+///
+/// Plan (a catalog of tens of thousands of products must not cost more than the range's events):
+/// the range's purchases come from the purchase kind's own columns (zone maps skip the rest of
+/// history) and their items from the item table, both in storage order, walked side by side; the
+/// views and cart adds from their kinds' entries; figures add up in a table indexed by product id
+/// (<see cref="ProductTally"/>); only the <c>limit</c> best are kept (a bounded heap), and only
+/// they are turned into answer rows. Sums are added in storage order, so figures are the same to
+/// the last bit as adding item by item.
 /// </summary>
 internal static class TopProductsAnalysis
 {
@@ -34,71 +42,160 @@ internal static class TopProductsAnalysis
     {
         var matcher = new ScopeMatcher(projection, filter, [], scope);
         var delivered = deliveredOnly ? projection.DeliveredPurchases() : null;
-        var figures = new Dictionary<(int Product, int Store), (double Revenue, long Units, long Orders, long Views, long AddToCarts)>();
+        using var tally = new ProductTally(projection.Pools.Products.Count + 1);
+        AddSales(projection, tally, from, to, matcher, delivered);
+        AddEvents(projection, tally, EventKind.ProductViewed, from, to, matcher);
+        AddEvents(projection, tally, EventKind.AddToCart, from, to, matcher);
+        return Rank(projection, tally, orderBy, limit, withCartOnly);
+    }
+
+    /// <summary>The items of the counted purchases in [from, to) inside the filters: revenue, units and the orders holding each product.</summary>
+    private static void AddSales(KpiProjection projection, ProductTally tally, long from, long to, ScopeMatcher matcher, IReadOnlySet<int>? delivered)
+    {
+        var purchases = projection.Kinds[EventKind.PurchaseCompleted];
+        var purchaseEvents = purchases.Events;
+        var ts = purchases.Ts;
+        var combos = purchases.Combo;
+        var counted = purchases.Counted;
         var items = projection.Items;
-        var events = items.Event;
-        var lastOrder = new Dictionary<(int, int), int>();
-        for (var k = 0; k < items.Count; k++)
+        var itemEvents = items.Event;
+        var products = items.Product;
+        var quantities = items.Quantity;
+        var revenues = items.Revenue;
+        foreach (var (start, length) in purchases.BlocksIn(from, to))
         {
-            var index = events[k];
-            var chunk = projection.Chunk(index);
-            var i = index & (EventChunk.Size - 1);
-            var t = chunk.Ts[i];
-            if (t < from || t >= to || (chunk.Flags[i] & EventFlags.Counted) == 0 || !matcher.Matches(chunk, i) || delivered?.Contains(index) == false)
+            // Both tables are in storage order: a purchase's items are the run of entries naming its index.
+            var j = FirstAtOrAfter(itemEvents, purchaseEvents[start]);
+            for (var k = start; k < start + length; k++)
             {
-                continue;
-            }
-            var key = (items.Product[k], projection.StoreOf(chunk, i));
-            var f = figures.GetValueOrDefault(key);
-            f.Revenue += items.Revenue[k];
-            f.Units += items.Quantity[k];
-            if (lastOrder.GetValueOrDefault(key, -1) != index)
-            {
-                f.Orders++;
-                lastOrder[key] = index;
-            }
-            figures[key] = f;
-        }
-        foreach (var chunk in projection.Chunks)
-        {
-            if (chunk.Count == 0 || chunk.MaxTs < from || chunk.MinTs >= to)
-            {
-                continue;
-            }
-            for (var i = 0; i < chunk.Count; i++)
-            {
-                var kind = chunk.Kind[i];
-                if (kind is not (EventKind.ProductViewed or EventKind.AddToCart) || chunk.Ts[i] < from || chunk.Ts[i] >= to || chunk.Aux[i] == 0
-                    || !matcher.Matches(chunk, i))
+                var index = purchaseEvents[k];
+                while (j < itemEvents.Length && itemEvents[j] < index)
+                {
+                    j++;
+                }
+                var t = ts[k];
+                if (t < from || t >= to || !counted[k] || !matcher.MatchesCombo(combos[k]) || delivered?.Contains(index) == false)
                 {
                     continue;
                 }
-                var key = (chunk.Aux[i], projection.StoreOf(chunk, i));
-                var f = figures.GetValueOrDefault(key);
+                var store = projection.Combos[combos[k]].Store;
+                for (; j < itemEvents.Length && itemEvents[j] == index; j++)
+                {
+                    ref var sums = ref tally.At(products[j], store);
+                    sums.Revenue += revenues[j];
+                    sums.Units += quantities[j];
+                    if (sums.LastOrder != index)
+                    {
+                        sums.Orders++;
+                        sums.LastOrder = index;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>product_viewed or add_to_cart events in [from, to) inside the filters, per product (the event's aux) and store.</summary>
+    private static void AddEvents(KpiProjection projection, ProductTally tally, EventKind kind, long from, long to, ScopeMatcher matcher)
+    {
+        var columns = projection.Kinds[kind];
+        var events = columns.Events;
+        foreach (var (start, length) in columns.BlocksIn(from, to))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var index = events[k];
+                var chunk = projection.Chunk(index);
+                var i = index & (EventChunk.Size - 1);
+                var t = chunk.Ts[i];
+                var product = chunk.Aux[i];
+                if (t < from || t >= to || product == 0 || !matcher.Matches(chunk, i))
+                {
+                    continue;
+                }
+                ref var sums = ref tally.At(product, projection.StoreOf(chunk, i));
                 if (kind == EventKind.ProductViewed)
                 {
-                    f.Views++;
+                    sums.Views++;
                 }
                 else
                 {
-                    f.AddToCarts++;
+                    sums.AddToCarts++;
                 }
-                figures[key] = f;
             }
         }
-        var rows = figures.Where(f => f.Key.Product != 0 && (withCartOnly || f.Value.Views + f.Value.Orders > 0)).Select(f => new ProductFigures(
-            projection.Pools.Products[f.Key.Product]!, projection.ProductNameOf(f.Key.Product, f.Key.Store),
-            f.Key.Store == 0 ? null : projection.Pools.Stores[f.Key.Store],
-            f.Value.Revenue, f.Value.Units, f.Value.Orders, f.Value.Views)
-        { AddToCarts = f.Value.AddToCarts });
-        Func<ProductFigures, double> rank = orderBy switch
+    }
+
+    /// <summary>The first position whose value is at least <paramref name="value"/> in an ascending span.</summary>
+    private static int FirstAtOrAfter(ReadOnlySpan<int> ascending, int value)
+    {
+        int low = 0, high = ascending.Length;
+        while (low < high)
         {
-            ProductOrder.Units => p => p.Units,
-            ProductOrder.Orders => p => p.Orders,
-            ProductOrder.Views => p => p.Views,
-            _ => p => p.Revenue,
-        };
-        return rows.OrderByDescending(rank).ThenBy(p => p.ProductId, StringComparer.Ordinal)
-            .ThenBy(p => p.StoreId, StringComparer.Ordinal).Take(limit).ToList();
+            var mid = (low + high) >>> 1;
+            if (ascending[mid] < value)
+            {
+                low = mid + 1;
+            }
+            else
+            {
+                high = mid;
+            }
+        }
+        return low;
+    }
+
+    /// <summary>One (product, store) with the figure it is ranked by.</summary>
+    private readonly record struct Candidate(double Rank, int Product, int Store, ProductTally.Sums Sums);
+
+    /// <summary>The <paramref name="limit"/> best (product, store) pairs: rank descending, then product_id, then store_id (ordinal).</summary>
+    private static List<ProductFigures> Rank(KpiProjection projection, ProductTally tally, ProductOrder orderBy, int limit, bool withCartOnly)
+    {
+        var productIds = projection.Pools.Products;
+        var storeIds = projection.Pools.Stores;
+        int Compare(Candidate a, Candidate b)
+        {
+            var c = b.Rank.CompareTo(a.Rank);
+            if (c != 0)
+            {
+                return c;
+            }
+            c = string.CompareOrdinal(productIds[a.Product], productIds[b.Product]);
+            return c != 0 ? c : string.CompareOrdinal(a.Store == 0 ? null : storeIds[a.Store], b.Store == 0 ? null : storeIds[b.Store]);
+        }
+
+        // The worst kept candidate at the root: a candidate that ranks after it is dropped with one comparison.
+        var kept = new PriorityQueue<Candidate, Candidate>(Comparer<Candidate>.Create((a, b) => Compare(b, a)));
+        foreach (var (product, store, sums) in tally.Entries())
+        {
+            if (product == 0 || (!withCartOnly && sums.Views + sums.Orders == 0))
+            {
+                continue;
+            }
+            var rank = orderBy switch
+            {
+                ProductOrder.Units => sums.Units,
+                ProductOrder.Orders => sums.Orders,
+                ProductOrder.Views => sums.Views,
+                _ => sums.Revenue,
+            };
+            var candidate = new Candidate(rank, product, store, sums);
+            if (kept.Count < limit)
+            {
+                kept.Enqueue(candidate, candidate);
+            }
+            else if (limit > 0 && Compare(candidate, kept.Peek()) < 0)
+            {
+                kept.DequeueEnqueue(candidate, candidate);
+            }
+        }
+        var best = new List<Candidate>(kept.Count);
+        while (kept.Count > 0)
+        {
+            best.Add(kept.Dequeue());
+        }
+        best.Reverse();
+        return best.ConvertAll(c => new ProductFigures(productIds[c.Product]!, projection.ProductNameOf(c.Product, c.Store),
+            c.Store == 0 ? null : storeIds[c.Store], c.Sums.Revenue, c.Sums.Units, c.Sums.Orders, c.Sums.Views)
+        { AddToCarts = c.Sums.AddToCarts });
     }
 }

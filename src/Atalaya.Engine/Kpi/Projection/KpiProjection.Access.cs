@@ -11,6 +11,9 @@ public sealed partial class KpiProjection
 
     internal ItemTable Items => _items;
 
+    /// <summary>Distinct visitors of whole periods counted from the visit log, reused while they hold.</summary>
+    internal Query.VisitorCache VisitorCounts { get; } = new();
+
     internal string? ProductNameOf(int product, int store) => _productNames.GetValueOrDefault(ProductKey(product, store)).Name;
 
     /// <summary>The id of a dimension value in its pool (0 when never seen).</summary>
@@ -60,8 +63,29 @@ public sealed partial class KpiProjection
         return (statuses, unknown);
     }
 
-    /// <summary>The purchases (projection indexes) of the orders whose latest final status now is ENTREGADO: <c>orders=delivered</c>.</summary>
-    internal HashSet<int> DeliveredPurchases()
+    /// <summary>The last <see cref="DeliveredPurchases"/> and the event count it was built at.</summary>
+    private sealed record DeliveredSet(long Events, IReadOnlySet<int> Purchases);
+
+    private DeliveredSet? _delivered;
+
+    /// <summary>
+    /// The purchases (projection indexes) of the orders whose latest final status now is ENTREGADO:
+    /// <c>orders=delivered</c>. Built from every order of the ledger, so it is kept until the next
+    /// event is applied (readers hold the read lock, so no event is applied while one uses it; the
+    /// set is only read once built).
+    /// </summary>
+    internal IReadOnlySet<int> DeliveredPurchases()
+    {
+        if (Volatile.Read(ref _delivered) is { } cached && cached.Events == Count)
+        {
+            return cached.Purchases;
+        }
+        var delivered = BuildDeliveredPurchases();
+        Volatile.Write(ref _delivered, new DeliveredSet(Count, delivered));
+        return delivered;
+    }
+
+    private HashSet<int> BuildDeliveredPurchases()
     {
         var delivered = new HashSet<int>();
         foreach (var (order, facts) in Ledger.Orders)

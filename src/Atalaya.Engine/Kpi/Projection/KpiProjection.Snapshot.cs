@@ -16,7 +16,8 @@ public sealed partial class KpiProjection
     // 13: the order ledger (final statuses per order with refunded and reversed amounts, CANCELADO)
     // replaces the first final status per order and status; the rollup's final-status family has
     // cancellations, refund lines and reversed commissions. A 12 is rebuilt from raw.
-    private const int FormatVersion = 13;
+    // 14: the visit log's entries carry their country (visitors by country from the log). A 13 is rebuilt from raw.
+    private const int FormatVersion = 14;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)

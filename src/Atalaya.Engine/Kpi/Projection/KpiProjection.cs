@@ -204,7 +204,7 @@ public sealed partial class KpiProjection
         Rollup.Add(f.Kind, f.TimestampMs, comboId, amount);
         if (f.User != 0)
         {
-            Visits.Add(f.TimestampMs, f.User);
+            Visits.Add(f.TimestampMs, f.User, combo.Country);
         }
         if (KindIndex.IsRich(f.Kind))
         {
@@ -363,6 +363,7 @@ public sealed partial class KpiProjection
         }
         Kinds.Remap(moved);
         Rollup.Remap(moved);
+        var countryChanged = moved.Any(m => Combos[m.Key].Country != Combos[m.Value].Country);
         var sessions = _sessions.Raw;
         for (var s = 0; s < sessions.Length; s++)
         {
@@ -392,6 +393,30 @@ public sealed partial class KpiProjection
                     {
                         chunk.Combos.Add(combos[i]);
                     }
+                }
+            }
+        }
+        if (countryChanged)
+        {
+            RebuildVisits();
+        }
+    }
+
+    /// <summary>
+    /// The visit log again from every event, in storage order as it was built: events already
+    /// stored moved to another country. As rare as a store_created arriving after its store's
+    /// events, and no dearer than the remapping of every event just done.
+    /// </summary>
+    private void RebuildVisits()
+    {
+        Visits.Clear();
+        foreach (var chunk in _chunks)
+        {
+            for (var i = 0; i < chunk.Count; i++)
+            {
+                if ((chunk.Flags[i] & EventFlags.Custom) == 0 && chunk.User[i] != 0)
+                {
+                    Visits.Add(chunk.Ts[i], chunk.User[i], Combos[chunk.Combo[i]].Country);
                 }
             }
         }

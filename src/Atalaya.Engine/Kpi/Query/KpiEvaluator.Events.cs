@@ -271,12 +271,18 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>
-    /// Distinct users per group × period over every catalog event of the range: a set of cells per
-    /// user (<see cref="UserMasks{T}"/>) when there are at most 64 cells, else (cell, user) pairs
-    /// counted after a sort.
+    /// Distinct users per group × period over every catalog event of the range: from the visitor
+    /// cache where it serves (<see cref="CountVisitorsFromCache"/>), else a set of cells per
+    /// user (<see cref="UserMasks{T}"/>) when there are at most 64 cells, else a group and a set of
+    /// periods per user (<see cref="GroupMasks"/>) when there are at most 32 periods, else
+    /// (cell, user) pairs counted after a sort.
     /// </summary>
     private void CountVisitors()
     {
+        if (CountVisitorsFromCache())
+        {
+            return;
+        }
         var periods = _grid.Count;
         var cells = _scope.GroupCount * periods;
         var cardinality = _projection.Pools.Users.Count + 1;
@@ -297,6 +303,12 @@ internal sealed partial class KpiEvaluator
         {
             counts = CountVisitorsByMasks(new UserMasks<ulong>(cardinality));
         }
+        else if (periods <= GroupMasks.MaxPeriods)
+        {
+            using var masks = new GroupMasks(cardinality, periods);
+            VisitUsers(new GroupSink(masks));
+            counts = masks.CountPerCell(_cells.Count);
+        }
         if (counts is not null)
         {
             for (var cell = 0; cell < counts.Length; cell++)
@@ -309,7 +321,7 @@ internal sealed partial class KpiEvaluator
             return;
         }
         var pairs = new DistinctPairs(cardinality);
-        VisitUsers(new PairSink(pairs));
+        VisitUsers(new PairSink(pairs, periods));
         pairs.Count((cell, n) => _cells[cell / periods][cell % periods].Visitors = n);
     }
 
@@ -317,35 +329,41 @@ internal sealed partial class KpiEvaluator
     {
         using (masks)
         {
-            VisitUsers(new MaskSink<T>(masks));
+            VisitUsers(new MaskSink<T>(masks, _grid.Count));
             return masks.CountPerCell();
         }
     }
 
     private interface IUserSink
     {
-        void Add(int cell, int user);
+        void Add(int group, int period, int user);
     }
 
-    private readonly struct MaskSink<T>(UserMasks<T> masks) : IUserSink where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    private readonly struct MaskSink<T>(UserMasks<T> masks, int periods) : IUserSink where T : unmanaged, System.Numerics.IBinaryInteger<T>
     {
-        public void Add(int cell, int user) => masks.Add(user, cell);
+        public void Add(int group, int period, int user) => masks.Add(user, (group * periods) + period);
     }
 
-    private readonly struct PairSink(DistinctPairs pairs) : IUserSink
+    private readonly struct GroupSink(GroupMasks masks) : IUserSink
     {
-        public void Add(int cell, int user) => pairs.Add(cell, user);
+        public void Add(int group, int period, int user) => masks.Add(user, group, period);
     }
 
-    /// <summary>Hands each (cell, user) of the range's catalog events matching the filters to <paramref name="sink"/>.</summary>
+    private readonly struct PairSink(DistinctPairs pairs, int periods) : IUserSink
+    {
+        public void Add(int group, int period, int user) => pairs.Add((group * periods) + period, user);
+    }
+
+    /// <summary>Hands each (group, period, user) of the range's catalog events matching the filters to <paramref name="sink"/>.</summary>
     private void VisitUsers<TSink>(TSink sink) where TSink : struct, IUserSink
     {
-        if (_scope.MatchesEverything && _scope.GroupBy.Count == 0 && RollupServes() && _projection.Visits.Complete)
+        if (_scope.DecidedByCountry && RollupServes() && _projection.Visits.Complete)
         {
             VisitUsersFromLog(sink);
             return;
         }
-        var cells = ComboCells();
+        var groups = new int[_projection.Combos.Count];
+        Array.Fill(groups, UnknownCell);
         foreach (var chunk in ChunksIn(_grid.Start, _grid.End))
         {
             var ts = chunk.Ts.AsSpan(0, chunk.Count);
@@ -361,12 +379,12 @@ internal sealed partial class KpiEvaluator
                 {
                     continue;
                 }
-                var cell = cells[combos[i]];
-                if (cell == UnknownCell)
+                var group = groups[combos[i]];
+                if (group == UnknownCell)
                 {
-                    cell = cells[combos[i]] = ComboCell(combos[i]);
+                    group = groups[combos[i]] = ComboGroup(combos[i]);
                 }
-                if (cell < 0)
+                if (group < 0)
                 {
                     continue;
                 }
@@ -374,24 +392,26 @@ internal sealed partial class KpiEvaluator
                 {
                     period = _grid.Find(t);
                 }
-                sink.Add(cell + period, user);
+                sink.Add(group, period, user);
             }
         }
     }
 
     /// <summary>
-    /// <see cref="VisitUsers{TSink}"/> from the projection's <see cref="VisitLog"/> for a query over
-    /// everything whose period boundaries are whole UTC hours: each entry's hour lies in one period,
-    /// and there are several times fewer entries than events.
+    /// <see cref="VisitUsers{TSink}"/> from the projection's <see cref="VisitLog"/> for a query
+    /// whose filters, scope and group keys name only the country and whose period boundaries are
+    /// whole UTC hours: each entry's hour lies in one period, its country decides its match and
+    /// group, and there are several times fewer entries than events.
     /// </summary>
     private void VisitUsersFromLog<TSink>(TSink sink) where TSink : struct, IUserSink
     {
         HourRollup.TryHour(_grid.Start, out var from);
         HourRollup.TryHour(_grid.End, out var to);
-        CellsOf(0);
         var log = _projection.Visits;
         var hours = log.Hours;
         var users = log.Users;
+        var countries = log.Countries;
+        var groupOfCountry = GroupsOfCountries();
         // Each hour's period from a table, unless the range is so long (over a century) that the
         // table would cost more than a search per entry.
         const int MaxTable = 1 << 20;
@@ -406,14 +426,16 @@ internal sealed partial class KpiEvaluator
             for (var e = start; e < start + length; e++)
             {
                 var hour = (long)hours[e] - from;
-                if (hour < periodOf.Length && hour >= 0)
+                if (hour < 0 || hour >= span)
                 {
-                    sink.Add(periodOf[hour], users[e]);
+                    continue;
                 }
-                else if (hour >= 0 && hour < span)
+                var group = groupOfCountry[countries[e]];
+                if (group < 0)
                 {
-                    sink.Add(_grid.Find(hours[e] * HourRollup.HourMs), users[e]);
+                    continue;
                 }
+                sink.Add(group, hour < periodOf.Length ? periodOf[hour] : _grid.Find(hours[e] * HourRollup.HourMs), users[e]);
             }
         }
     }
@@ -426,6 +448,18 @@ internal sealed partial class KpiEvaluator
         var cells = new int[_projection.Combos.Count];
         Array.Fill(cells, UnknownCell);
         return cells;
+    }
+
+    /// <summary>A combination's group (its cells created), or -1 when it does not match.</summary>
+    private int ComboGroup(int combo)
+    {
+        if (!_scope.MatchesCombo(combo))
+        {
+            return -1;
+        }
+        var group = _scope.GroupOfCombo(combo);
+        CellsOf(group);
+        return group;
     }
 
     private int ComboCell(int combo)

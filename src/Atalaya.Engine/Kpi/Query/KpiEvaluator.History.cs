@@ -89,9 +89,97 @@ internal sealed partial class KpiEvaluator
         {
             EvaluateCustomers(new UserMasks<ulong>(cardinality));
         }
+        else if (_grid.Count + 1 <= GroupMasks.MaxPeriods)
+        {
+            EvaluateCustomersByGroups(cardinality);
+        }
         else
         {
             EvaluateCustomersByLists();
+        }
+    }
+
+    /// <summary>
+    /// The same pass as <see cref="EvaluateCustomers{T}(UserMasks{T})"/> for more than 64 slots (weekly
+    /// by country) when the periods and "before the range" fit 32 bits: one group and slot set per
+    /// user (<see cref="GroupMasks"/>) instead of per-group order lists sorted by time.
+    /// </summary>
+    private void EvaluateCustomersByGroups(int cardinality)
+    {
+        var periods = _grid.Count;
+        var span = periods + 1;
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var ts = columns.Ts;
+        var combos = columns.Combo;
+        var users = columns.User;
+        var amounts = columns.Amount;
+        var counted = columns.Counted;
+        var groupOfCombo = new int[_projection.Combos.Count];
+        Array.Fill(groupOfCombo, UnknownCell);
+        var gmv = new List<double[]>();
+        using var masks = new GroupMasks(cardinality, span);
+        var period = 0;
+        foreach (var (start, length) in columns.BlocksIn(long.MinValue, _grid.End))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = ts[k];
+                if (!counted[k] || t >= _grid.End)
+                {
+                    continue;
+                }
+                var group = groupOfCombo[combos[k]];
+                if (group == UnknownCell)
+                {
+                    group = groupOfCombo[combos[k]] = ComboGroup(combos[k]);
+                }
+                if (group < 0)
+                {
+                    continue;
+                }
+                var slot = 0;
+                if (t >= _grid.Start)
+                {
+                    if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
+                    {
+                        period = _grid.Find(t);
+                    }
+                    slot = period + 1;
+                }
+                while (gmv.Count <= group)
+                {
+                    gmv.Add(new double[span]);
+                }
+                gmv[group][slot] += amounts[k];
+                if (users[k] != 0)
+                {
+                    masks.Add(users[k], group, slot);
+                }
+            }
+        }
+        var firsts = new long[gmv.Count * span];
+        var returning = new long[gmv.Count * span];
+        masks.ForEach((group, slots) =>
+        {
+            firsts[(group * span) + System.Numerics.BitOperations.TrailingZeroCount(slots)]++;
+            for (var later = slots & (slots - 1); later != 0; later &= later - 1)
+            {
+                returning[(group * span) + System.Numerics.BitOperations.TrailingZeroCount(later)]++;
+            }
+        });
+        for (var group = 0; group < gmv.Count; group++)
+        {
+            var cells = CellsOf(group);
+            var sum = gmv[group][0];
+            var customers = firsts[group * span];
+            for (var p = 0; p < periods; p++)
+            {
+                sum += gmv[group][p + 1];
+                customers += firsts[(group * span) + p + 1];
+                cells[p].NewCustomers = firsts[(group * span) + p + 1];
+                cells[p].Returning = returning[(group * span) + p + 1];
+                cells[p].Ltv = customers == 0 ? null : sum / customers;
+            }
         }
     }
 

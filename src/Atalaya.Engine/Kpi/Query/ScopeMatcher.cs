@@ -34,6 +34,7 @@ internal sealed class ScopeMatcher
         _groupOfCombo = new int[_combos.Count];
         Array.Fill(_groupOfCombo, -1);
         MatchesEverything = allowed.Length == 0;
+        DecidedByCountry = allowed.All(a => a.Dimension == Dimension.Country) && _groupBy.All(d => d == Dimension.Country);
         if (MatchesEverything)
         {
             Array.Fill(_matches, true);
@@ -90,6 +91,9 @@ internal sealed class ScopeMatcher
 
     /// <summary>No filter and no scope: every combination matches (structures kept over all combinations can answer).</summary>
     public bool MatchesEverything { get; }
+
+    /// <summary>Filters, scope and group keys name no dimension but the country: a combination's country alone decides its match and group.</summary>
+    public bool DecidedByCountry { get; }
 
     private int _groupCount = -1;
 

@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace Atalaya.Engine.Kpi.Query;
+
+/// <summary>
+/// Exact distinct users per group × period when there are too many cells for <see cref="UserMasks{T}"/>
+/// (weekly visitors by country: 14 weeks × 5 groups) but at most 32 periods: per user, the group
+/// they were first seen in and a bit per period. A user is nearly always seen in one group (a
+/// shopper stays in their country); the periods of any other group they show up in go to a small
+/// dictionary. So each (group, period, user) costs one compare and one OR into an array that is
+/// pooled and handed back cleared (only the users touched are reset), and nothing is sorted.
+/// </summary>
+internal sealed class GroupMasks : IDisposable
+{
+    public const int MaxPeriods = 32;
+
+    private static readonly ArrayPool<Slot> Pool = ArrayPool<Slot>.Create(1 << 28, 4);
+
+    private readonly Slot[] _slots;
+    private readonly int _periods;
+    private int[] _touched = ArrayPool<int>.Shared.Rent(1 << 14);
+    private int _count;
+    private Dictionary<(int User, int Group), uint>? _otherGroups;
+
+    private struct Slot
+    {
+        /// <summary>The user's first group + 1 (0: not seen yet).</summary>
+        public int GroupPlusOne;
+        public uint Periods;
+    }
+
+    /// <param name="cardinality">Users are 1..cardinality-1.</param>
+    public GroupMasks(int cardinality, int periods)
+    {
+        if (periods > MaxPeriods)
+        {
+            throw new ArgumentOutOfRangeException(nameof(periods), $"at most {MaxPeriods} periods");
+        }
+        _periods = periods;
+        _slots = Pool.Rent(cardinality);
+    }
+
+    public void Add(int user, int group, int period)
+    {
+        ref var slot = ref _slots[user];
+        if (slot.GroupPlusOne == group + 1)
+        {
+            slot.Periods |= 1u << period;
+            return;
+        }
+        if (slot.GroupPlusOne == 0)
+        {
+            if (_count == _touched.Length)
+            {
+                var larger = ArrayPool<int>.Shared.Rent(_count * 2);
+                _touched.AsSpan(0, _count).CopyTo(larger);
+                ArrayPool<int>.Shared.Return(_touched);
+                _touched = larger;
+            }
+            _touched[_count++] = user;
+            slot.GroupPlusOne = group + 1;
+            slot.Periods = 1u << period;
+            return;
+        }
+        _otherGroups ??= [];
+        CollectionsMarshal.GetValueRefOrAddDefault(_otherGroups, (user, group), out _) |= 1u << period;
+    }
+
+    /// <summary>Distinct users per cell (group × periods + period), over <paramref name="groups"/> groups.</summary>
+    public long[] CountPerCell(int groups)
+    {
+        var counts = new long[groups * _periods];
+        void Count(int group, uint periods)
+        {
+            for (var m = periods; m != 0; m &= m - 1)
+            {
+                counts[(group * _periods) + BitOperations.TrailingZeroCount(m)]++;
+            }
+        }
+        foreach (var user in _touched.AsSpan(0, _count))
+        {
+            Count(_slots[user].GroupPlusOne - 1, _slots[user].Periods);
+        }
+        foreach (var ((_, group), periods) in _otherGroups ?? [])
+        {
+            Count(group, periods);
+        }
+        return counts;
+    }
+
+    /// <summary>Each (group, period set) a user was seen with: a user seen in two groups is handed out once per group.</summary>
+    public void ForEach(Action<int, uint> visit)
+    {
+        foreach (var user in _touched.AsSpan(0, _count))
+        {
+            visit(_slots[user].GroupPlusOne - 1, _slots[user].Periods);
+        }
+        foreach (var ((_, group), periods) in _otherGroups ?? [])
+        {
+            visit(group, periods);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var user in _touched.AsSpan(0, _count))
+        {
+            _slots[user] = default;
+        }
+        _count = 0;
+        Pool.Return(_slots);
+        ArrayPool<int>.Shared.Return(_touched);
+    }
+}
