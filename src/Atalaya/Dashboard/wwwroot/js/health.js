@@ -4,6 +4,7 @@
 // ("fresh", "stale since 10:40", "check failing: volume MX"); its hover text lists the findings.
 import { el } from './dom.js';
 import { formatDateTime, getLocale } from './format.js';
+import { t } from './i18n.js';
 
 const TIME = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' };
 
@@ -23,21 +24,21 @@ function label(health) {
     case 'failing': {
       const first = health.failing[0];
       const more = health.failing.length > 1 ? ` +${health.failing.length - 1}` : '';
-      return `check failing: ${first.check}${first.country ? ' ' + first.country : ''}${more}`;
+      return t('check failing: {check}', { check: `${first.check}${first.country ? ' ' + first.country : ''}${more}` });
     }
     case 'stale': {
       const d = new Date(health.since);
-      return Number.isNaN(d.getTime()) ? 'stale' : 'stale since ' + new Intl.DateTimeFormat(getLocale(), TIME).format(d) + ' UTC';
+      return Number.isNaN(d.getTime()) ? t('stale') : t('stale since {time} UTC', { time: new Intl.DateTimeFormat(getLocale(), TIME).format(d) });
     }
-    case 'unchecked': return 'quality not checked yet';
-    default: return 'fresh';
+    case 'unchecked': return t('quality not checked yet');
+    default: return t('fresh');
   }
 }
 
 function hover(health) {
-  const checked = health.quality.checked_at ? `Data quality checked ${formatDateTime(health.quality.checked_at)}.` : 'The data-quality job has not run yet.';
+  const checked = health.quality.checked_at ? t('Data quality checked {time}.', { time: formatDateTime(health.quality.checked_at) }) : t('The data-quality job has not run yet.');
   const lines = health.findings.map(f => `${f.status === 'fail' ? '✗' : '!'} ${f.check} · ${f.subject}${f.country ? ' (' + f.country + ')' : ''}: ${f.detail}`);
-  return [checked, ...(lines.length ? lines : ['No check that concerns these figures is failing or late.'])].join('\n');
+  return [checked, ...(lines.length ? lines : [t('No check that concerns these figures is failing or late.')])].join('\n');
 }
 
 /** A small badge: data-health is fresh, stale, failing or unchecked; nothing when the answer has no quality. */

@@ -96,6 +96,11 @@ const es = {
   'Repeat customer rate': 'Tasa de clientes recurrentes', 'Customer churn rate': 'Abandono de clientes', 'Active stores': 'Tiendas activas',
   'New stores': 'Tiendas nuevas', 'New users': 'Usuarios nuevos', 'Store churn rate': 'Abandono de tiendas', 'Stock available': 'Stock disponible',
   'Sell-through rate': 'Tasa de venta',
+  // Data-quality badges (health.js)
+  fresh: 'al día', stale: 'desactualizado', 'stale since {time} UTC': 'desactualizado desde las {time} UTC',
+  'check failing: {check}': 'control fallido: {check}', 'quality not checked yet': 'calidad aún no revisada',
+  'Data quality checked {time}.': 'Calidad de datos revisada {time}.', 'The data-quality job has not run yet.': 'El control de calidad de datos aún no se ha ejecutado.',
+  'No check that concerns these figures is failing or late.': 'Ningún control que afecte a estas cifras falla ni está atrasado.',
 };
 
 const sv = {
@@ -183,6 +188,11 @@ const sv = {
   'Repeat customer rate': 'Andel återkommande kunder', 'Customer churn rate': 'Kundbortfall', 'Active stores': 'Aktiva butiker',
   'New stores': 'Nya butiker', 'New users': 'Nya användare', 'Store churn rate': 'Butiksbortfall', 'Stock available': 'Lager tillgängligt',
   'Sell-through rate': 'Försäljningsgrad',
+  // Data-quality badges (health.js)
+  fresh: 'aktuell', stale: 'inaktuell', 'stale since {time} UTC': 'inaktuell sedan {time} UTC',
+  'check failing: {check}': 'kontroll fallerar: {check}', 'quality not checked yet': 'kvaliteten inte kontrollerad än',
+  'Data quality checked {time}.': 'Datakvaliteten kontrollerad {time}.', 'The data-quality job has not run yet.': 'Datakvalitetsjobbet har inte körts än.',
+  'No check that concerns these figures is failing or late.': 'Ingen kontroll som rör dessa siffror fallerar eller är sen.',
 };
 
 const TABLES = { en: null, 'es-MX': es, 'es-CO': es, 'es-CL': es, 'sv-SE': sv };
