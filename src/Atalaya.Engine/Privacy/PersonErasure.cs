@@ -45,7 +45,8 @@ public sealed class PersonErasure(Hub hub)
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     /// <summary>Erases one person. <paramref name="actor"/> and <paramref name="role"/> go to the audit entries (with the id hashed).</summary>
-    public async Task<ErasureOutcome> EraseAsync(PersonRef person, string actor, string role)
+    /// <param name="reached">Told each step as it is reached ("recorded", "blocks", "cut", "snapshot"); tests throw from it to stop an erasure as a crash would.</param>
+    public async Task<ErasureOutcome> EraseAsync(PersonRef person, string actor, string role, Action<string>? reached = null)
     {
         var personHash = PersonIds.Hash(person.Id);
         await _gate.WaitAsync().ConfigureAwait(false);
@@ -64,6 +65,7 @@ public sealed class PersonErasure(Hub hub)
             var plan = ErasurePlan.For(erasureId, trace);
             await AuditAsync(actor, role, "privacy.erasure.request", personHash, erasureId, 202, 0).ConfigureAwait(false);
             await hub.Log.RunExclusiveAsync(c => plan.Record(c, personHash, hub.Kpis.Time.GetUtcNow())).ConfigureAwait(false);
+            reached?.Invoke("recorded");
 
             // The blocks found, a few per writer turn; each is read, rewritten and swapped in one turn
             // (only an erasure changes a block, and erasures take turns, so it is the version read).
@@ -72,6 +74,7 @@ public sealed class PersonErasure(Hub hub)
             {
                 var slice = plan.Blocks.Skip(at).Take(BlocksPerTurn).ToList();
                 await hub.Log.RunExclusiveAsync(c => rewritten += RewriteBlocks(c, slice, plan)).ConfigureAwait(false);
+                reached?.Invoke("blocks");
             }
             // The cut: blocks stored since the search, the quarantine, and the projection's ids.
             var events = trace.Events.Count;
@@ -82,6 +85,7 @@ public sealed class PersonErasure(Hub hub)
                 ScrubQuarantine(c, plan);
                 Rekey(hub.Kpis, plan);
             }).ConfigureAwait(false);
+            reached?.Invoke("cut");
             foreach (var id in trace.UserIds)
             {
                 hub.Recommendations.ForgetPerson(id, null);
@@ -95,6 +99,7 @@ public sealed class PersonErasure(Hub hub)
             {
                 hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory));
             }
+            reached?.Invoke("snapshot");
             await hub.Log.RunExclusiveAsync(c => plan.Complete(c, hub.Kpis.Time.GetUtcNow(), events, rewritten)).ConfigureAwait(false);
             await AuditAsync(actor, role, "privacy.erasure.done", personHash, erasureId, 200, events).ConfigureAwait(false);
             return new ErasureOutcome(ErasureStatus.Erased, erasureId, personHash, plan.Pseudonyms.Count, events, rewritten, plan.FailedEvents.Count);
