@@ -114,7 +114,7 @@ public sealed class PersonErasure(Hub hub)
     {
         using var connection = hub.Database.Connect();
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT erasure_id FROM privacy_erased_ids WHERE id_hash = $h;";
+        command.CommandText = "SELECT erasure_id FROM privacy_erasures WHERE state = 'done' AND instr(' ' || id_hashes || ' ', ' ' || $h || ' ') > 0;";
         command.Parameters.AddWithValue("$h", personHash);
         return command.ExecuteScalar() as string;
     }
@@ -172,8 +172,8 @@ public sealed class PersonErasure(Hub hub)
 
     /// <summary>
     /// Rewrites the blocks that still name one of the plan's ids, in one transaction: each is named
-    /// in <c>erasure_rewrites</c> (which lets the append-only trigger pass exactly that block's
-    /// events column), updated, and the name removed again. Returns how many changed.
+    /// in its erasure's <c>rewriting_block</c> (which lets the append-only trigger pass exactly that
+    /// block's events column), updated, and the name cleared again. Returns how many changed.
     /// </summary>
     internal static int RewriteBlocks(SqliteConnection connection, IReadOnlyList<long> blockIds, ErasurePlan plan)
     {
@@ -190,13 +190,14 @@ public sealed class PersonErasure(Hub hub)
         using var write = connection.CreateCommand();
         write.Transaction = transaction;
         write.CommandText = """
-            INSERT INTO erasure_rewrites (block_id) VALUES ($id);
+            UPDATE privacy_erasures SET rewriting_block = $id WHERE erasure_id = $erasure;
             UPDATE event_blocks SET events = $events, encoding = $encoding WHERE block_id = $id;
-            DELETE FROM erasure_rewrites WHERE block_id = $id;
+            UPDATE privacy_erasures SET rewriting_block = NULL WHERE erasure_id = $erasure;
             """;
         var writeId = write.Parameters.Add("$id", SqliteType.Integer);
         var writeEvents = write.Parameters.Add("$events", SqliteType.Blob);
         write.Parameters.AddWithValue("$encoding", BlockCodec.Current);
+        write.Parameters.AddWithValue("$erasure", plan.ErasureId);
         foreach (var blockId in blockIds)
         {
             readId.Value = blockId;
@@ -439,20 +440,12 @@ public sealed class ErasurePlan
         using var transaction = connection.BeginTransaction(deferred: false);
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "INSERT OR REPLACE INTO privacy_erased_ids (id_hash, erasure_id) VALUES ($hash, $id);";
-        var hash = command.Parameters.Add("$hash", SqliteType.Text);
-        command.Parameters.AddWithValue("$id", ErasureId);
-        foreach (var id in Pseudonyms.Keys)
-        {
-            hash.Value = PersonIds.Hash(id);
-            command.ExecuteNonQuery();
-        }
-        command.Parameters.Clear();
         command.CommandText = """
-            UPDATE privacy_erasures SET state = 'done', plan = NULL, completed_at = $at,
+            UPDATE privacy_erasures SET state = 'done', plan = NULL, completed_at = $at, id_hashes = $hashes,
                 events = max(events, $events), blocks = max(blocks, $blocks)
             WHERE erasure_id = $id;
             """;
+        command.Parameters.AddWithValue("$hashes", string.Join(' ', Pseudonyms.Keys.Select(PersonIds.Hash)));
         command.Parameters.AddWithValue("$at", Iso(now));
         command.Parameters.AddWithValue("$events", events);
         command.Parameters.AddWithValue("$blocks", blocks);

@@ -65,11 +65,13 @@ internal static partial class PersonalFields
                 changed = true;
             }
         }
-        if (!theirs)
-        {
-            return changed;
-        }
-        changed |= e.Remove("traits");
+        return theirs ? DropPersonalFields(e) | changed : changed;
+    }
+
+    /// <summary>Drops the personal fields of an event (its ids stay): IP, user agent, traits, e-mail or phone values, URL query strings.</summary>
+    public static bool DropPersonalFields(JsonObject e)
+    {
+        var changed = e.Remove("traits");
         if (e["context"] is JsonObject context)
         {
             foreach (var member in DroppedContext)
