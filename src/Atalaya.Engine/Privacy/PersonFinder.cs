@@ -44,7 +44,8 @@ internal static class PersonFinder
         var anonymous = new List<string>();
         (person.IsUser ? users : anonymous).Add(person.Id);
         var known = new HashSet<string>(StringComparer.Ordinal) { person.Id };
-        var decoded = new Dictionary<long, List<JsonObject>>();
+        // Blocks read so far, as their JSON arrays: only the events naming a known id are parsed.
+        var decoded = new Dictionary<long, byte[]>();
         var blocks = new SortedSet<long>();
         var events = new List<JsonObject>();
         long cut = 0;
@@ -63,14 +64,15 @@ internal static class PersonFinder
             {
                 if (!decoded.ContainsKey(blockId))
                 {
-                    decoded[blockId] = ReadBlock(connection, blockId);
+                    decoded[blockId] = ReadBlockJson(connection, blockId);
                 }
             }
             // Links seen in every block read so far (a new id may appear in a block read before).
             var seenWithAnonymous = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var list in decoded.Values)
+            var quoted = Quoted(known);
+            foreach (var json in decoded.Values)
             {
-                foreach (var e in list)
+                foreach (var e in Naming(json, quoted))
                 {
                     var user = Text(e, "user_id");
                     var anon = Text(e, "anonymous_id");
@@ -91,10 +93,11 @@ internal static class PersonFinder
                 Add(users, known, seenWithAnonymous.First());
             }
         }
-        foreach (var (blockId, list) in decoded)
+        var finalQuoted = Quoted(known);
+        foreach (var (blockId, json) in decoded)
         {
             var holds = false;
-            foreach (var e in list)
+            foreach (var e in Naming(json, finalQuoted))
             {
                 if (PersonalFields.Ids(e).Any(id => known.Contains(id.Value)))
                 {
@@ -184,17 +187,38 @@ internal static class PersonFinder
         return found;
     }
 
-    public static List<JsonObject> ReadBlock(SqliteConnection connection, long blockId)
+    private static byte[] ReadBlockJson(SqliteConnection connection, long blockId)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT encoding, events FROM event_blocks WHERE block_id = $id;";
         command.Parameters.AddWithValue("$id", blockId);
         using var reader = command.ExecuteReader();
-        return reader.Read() ? Parse(BlockCodec.Decode(reader.GetString(0), (byte[])reader.GetValue(1))) : [];
+        return reader.Read() ? BlockCodec.Decode(reader.GetString(0), (byte[])reader.GetValue(1)) : "[]"u8.ToArray();
     }
 
-    public static List<JsonObject> Parse(byte[] jsonArray) =>
-        JsonNode.Parse(jsonArray) is JsonArray array ? [.. array.OfType<JsonObject>()] : [];
+    /// <summary>The events of a block's JSON array whose bytes name one of the ids (parsed; the others are only scanned).</summary>
+    private static List<JsonObject> Naming(byte[] jsonArray, IReadOnlyList<byte[]> quotedIds)
+    {
+        var found = new List<JsonObject>();
+        if (!MayName(jsonArray, quotedIds))
+        {
+            return found;
+        }
+        var reader = new Utf8JsonReader(jsonArray);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+        {
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            var raw = jsonArray.AsSpan(start, (int)reader.BytesConsumed - start);
+            // A byte match may be inside another value: callers check the id members themselves.
+            if (MayName(raw, quotedIds) && JsonNode.Parse(raw) is JsonObject e)
+            {
+                found.Add(e);
+            }
+        }
+        return found;
+    }
 
     /// <summary>Quarantined rows whose payload names one of the ids (the payload as received, so any spelling).</summary>
     private static (List<long> Ids, List<JsonObject> Payloads) FindQuarantined(SqliteConnection connection, HashSet<string> ids)
