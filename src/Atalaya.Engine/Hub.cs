@@ -24,6 +24,7 @@ public sealed class Hub : IAsyncDisposable
         Fx = fx;
         Pipeline = pipeline;
         Tokens = tokens;
+        Erasure = new Privacy.PersonErasure(this);
     }
 
     public HubDatabase Database { get; }
@@ -56,9 +57,12 @@ public sealed class Hub : IAsyncDisposable
         // pipeline does not exist yet): no event is missed or applied twice.
         var opening = Task.Run(() => EventLog.Open(database));
         var kpis = new KpiEngine(KpiDictionary.Default, time);
+        IReadOnlyList<Privacy.ErasurePlan> erasures;
         using (var connection = database.Connect())
         {
-            kpis.Load(connection, SnapshotPath(dataDirectory));
+            // An erasure a crash interrupted is finished first: the projection must not see its old ids.
+            erasures = Privacy.PersonErasure.ResumePending(connection);
+            kpis.Load(connection, SnapshotPath(dataDirectory), beforeReplay: p => Privacy.PersonErasure.Rekey(p, erasures));
         }
         var log = opening.GetAwaiter().GetResult();
         log.QuarantinePerSourcePerHour = (options ?? new IngestOptions()).QuarantinePerSourcePerHour;
@@ -67,18 +71,23 @@ public sealed class Hub : IAsyncDisposable
         var recommendations = new RecommendationModel();
         recommendations.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        return new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis)
+        var hub = new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis)
         {
             DataDirectory = dataDirectory,
             Recommendations = recommendations,
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
         };
+        Privacy.PersonErasure.CompletePending(hub, erasures);
+        return hub;
     }
 
     public string DataDirectory { get; private init; } = "";
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;
+
+    /// <summary>Erasure of one person's data (docs/privacy.md).</summary>
+    public Privacy.PersonErasure Erasure { get; }
 
     /// <summary>The storefront's recommendation model, following the log once started.</summary>
     public RecommendationModel Recommendations { get; private init; } = new();

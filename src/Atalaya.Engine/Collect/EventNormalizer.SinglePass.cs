@@ -71,7 +71,9 @@ public sealed partial class EventNormalizer
         public int EventId, EventIdLength, EventType, EventTypeLength;
         public long TimestampMs, OriginalTimestampMs;
         public bool Clamped;
-        public Token SessionId, UserId, AnonymousId, UserAgent, StoreId, Currency;
+        public Token SessionId, UserId, AnonymousId, UserAgent, StoreId, Currency, Ip;
+        /// <summary>The event needs the slow path's minimisation (consent, a repeated ip).</summary>
+        public bool Minimise;
         public int Context, ContextLength, Properties, PropertiesLength;
         public ContextFields ContextPresent;
         public CompiledType? Type;

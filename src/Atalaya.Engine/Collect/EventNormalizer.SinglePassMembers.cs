@@ -24,11 +24,16 @@ public sealed partial class EventNormalizer
         /// <summary>Free text like <see cref="Text"/>, and a dimension KPIs read.</summary>
         Source,
         AppId,
+        /// <summary>Free text, stored truncated (<see cref="IngestOptions.IpV4PrefixBits"/>).</summary>
+        Ip,
+        /// <summary><c>context.consent</c>: an event that carries it takes the slow path, which honours it.</summary>
+        Consent,
     }
 
     private static ContextMember ContextMemberOf(ReadOnlySpan<byte> name) => name.Length switch
     {
-        2 when name.SequenceEqual("ip"u8) => ContextMember.Text,
+        2 when name.SequenceEqual("ip"u8) => ContextMember.Ip,
+        7 when name.SequenceEqual("consent"u8) => ContextMember.Consent,
         2 when name.SequenceEqual("os"u8) => ContextMember.Os,
         3 when name.SequenceEqual("hub"u8) => ContextMember.Hub,
         4 when name.SequenceEqual("zone"u8) => ContextMember.Zone,
@@ -83,7 +88,7 @@ public sealed partial class EventNormalizer
             }
             var valid = member switch
             {
-                ContextMember.Other => true,
+                ContextMember.Other or ContextMember.Consent => true,
                 ContextMember.DeviceType => IsOneOf(ref r, DeviceTypesUtf8),
                 ContextMember.Platform => IsOneOf(ref r, PlatformsUtf8),
                 ContextMember.Country => IsUpperCode(ref r, 2),
@@ -97,6 +102,15 @@ public sealed partial class EventNormalizer
             if (member == ContextMember.UserAgent)
             {
                 s.UserAgent = Token.Of(ref r, offset);
+            }
+            else if (member is ContextMember.Consent || (member is ContextMember.Ip && s.Ip.Present))
+            {
+                // Consent, or a second ip, is left to the slow path's minimisation.
+                s.Minimise = true;
+            }
+            else if (member == ContextMember.Ip)
+            {
+                s.Ip = Token.Of(ref r, offset);
             }
             else if (member is ContextMember.Country or ContextMember.Hub or ContextMember.Zone or ContextMember.Category
                 or ContextMember.Source or ContextMember.Platform or ContextMember.AppId)

@@ -29,6 +29,22 @@ public sealed partial class EventNormalizer
     /// </summary>
     private bool TryWrite(ReadOnlySpan<byte> json, ref EventScan s, int index, BatchTarget target)
     {
+        // The ip is stored truncated, written over the client's in place (padded with spaces after the
+        // value) so that every offset the facts hold stays; anything unusual goes to the slow path.
+        byte[]? ip = null;
+        if (s.Minimise)
+        {
+            return false;
+        }
+        if (s.Ip.Present)
+        {
+            if (s.Ip.Escaped || !json[s.Ip.Start].Equals((byte)'"')
+                || Privacy.IpTruncation.Truncate(s.Ip.Text(json), _options) is not { } truncated || truncated.Length + 2 > s.Ip.Length)
+            {
+                return false;
+            }
+            ip = truncated;
+        }
         UserAgentCache.Entry? ua = null;
         if (s.UserAgent.Present)
         {
@@ -155,6 +171,15 @@ public sealed partial class EventNormalizer
                     Append(dest, ref p, fragment);
                 }
                 dest[p++] = (byte)'}';
+            }
+            if (ip is not null)
+            {
+                var at = s.Ip.Start + contextShift;
+                var value = dest.Slice(at, s.Ip.Length);
+                value.Fill((byte)' ');
+                value[0] = (byte)'"';
+                ip.CopyTo(value[1..]);
+                value[ip.Length + 1] = (byte)'"';
             }
         }
         else if (additions == 0)

@@ -54,6 +54,20 @@ public sealed partial class EventNormalizer
     /// </param>
     public void Normalize(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores, bool requirePresence = true)
     {
+        // Minimisation first (docs/privacy.md): the event as it may be stored, quarantine included.
+        if (Privacy.CollectionMinimisation.Apply(e, _options) is { } minimised)
+        {
+            using (minimised)
+            {
+                NormalizeAsStored(minimised.RootElement, index, batch, writer, batchStores);
+            }
+            return;
+        }
+        NormalizeAsStored(e, index, batch, writer, batchStores);
+    }
+
+    private void NormalizeAsStored(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores)
+    {
         // One list per thread, cleared per event; a rejection takes a copy.
         var errors = t_errors ??= [];
         errors.Clear();

@@ -25,4 +25,14 @@ public sealed record IngestOptions
 
     /// <summary>Rejected events of one source stored whole per clock hour; past it they are counted only.</summary>
     public int QuarantinePerSourcePerHour { get; init; } = DefaultQuarantinePerSourcePerHour;
+
+    /// <summary>
+    /// IP addresses are stored truncated to this many leading bits (docs/privacy.md): IPv4 /24 and
+    /// IPv6 /48 by default, enough for a country or a network, not a household. 32 and 128 keep
+    /// them whole; an address that does not parse is not stored.
+    /// </summary>
+    public int IpV4PrefixBits { get; init; } = 24;
+
+    /// <inheritdoc cref="IpV4PrefixBits"/>
+    public int IpV6PrefixBits { get; init; } = 48;
 }

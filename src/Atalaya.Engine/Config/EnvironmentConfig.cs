@@ -124,6 +124,9 @@ public sealed class EnvironmentConfig
         /// <summary>Whole months of raw events kept when on (seed 001: two years).</summary>
         public int RawEventsMonths { get; set; } = 24;
 
+        /// <summary>IP addresses, user agents and traits are dropped from events older than this many days; 0 keeps them (docs/privacy.md).</summary>
+        public int PersonalFieldsDays { get; set; }
+
         public string Schedule { get; set; } = "30 3 * * *";
     }
 
@@ -276,6 +279,10 @@ public sealed class EnvironmentConfig
         if (Recommendations.Scope is not ("store" or "marketplace"))
         {
             problems.Add($"recommendations.scope: must be store or marketplace, got '{Recommendations.Scope}'");
+        }
+        if (Retention.PersonalFieldsDays < 0)
+        {
+            problems.Add($"retention.personal_fields_days: must be 0 (keep) or more, got {Retention.PersonalFieldsDays}");
         }
         if (Retention.RawEventsMonths < 1)
         {

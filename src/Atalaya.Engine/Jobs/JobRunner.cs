@@ -67,6 +67,7 @@ public static class JobCatalog
         },
         .. Reports.ReportJobs.All(),
         .. Connectors.ConnectorJobs.Definitions(config),
+        Privacy.PersonalFieldsRetention.Job(config),
     ];
 
     public static JobDefinition? Find(EnvironmentConfig config, string name) => All(config).FirstOrDefault(j => j.Name == name);

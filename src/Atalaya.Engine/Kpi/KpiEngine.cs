@@ -99,7 +99,8 @@ public sealed class KpiEngine
     /// (all of them without a snapshot).
     /// </summary>
     /// <param name="progress">Told (events loaded, events to load) after each block, for progress bars.</param>
-    public void Load(SqliteConnection connection, string? snapshotPath = null, Action<long, long>? progress = null)
+    /// <param name="beforeReplay">Called with the projection after the snapshot is read and before the blocks after it are applied (an interrupted erasure re-keys its ids there).</param>
+    public void Load(SqliteConnection connection, string? snapshotPath = null, Action<long, long>? progress = null, Action<KpiProjection>? beforeReplay = null)
     {
         if (snapshotPath is not null && File.Exists(snapshotPath))
         {
@@ -124,6 +125,7 @@ public sealed class KpiEngine
             }
         }
         using var write = Projection.Write();
+        beforeReplay?.Invoke(Projection);
         var total = progress is null ? 0 : StoredBlocks.CountAfter(connection, Projection.LastSeq);
         long loaded = 0;
         foreach (var block in ReadAhead(StoredBlocks.After(connection, Projection.LastSeq)))

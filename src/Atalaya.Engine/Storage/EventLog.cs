@@ -127,6 +127,35 @@ public sealed class EventLog : IAsyncDisposable
     }
 
     /// <summary>
+    /// Runs <paramref name="work"/> on the writer's thread with the writer's connection, between two
+    /// group commits: no append is committed (and no commit reaches <see cref="Committed"/>) while it
+    /// runs. An erasure uses it to rewrite blocks and re-key the projection at one cut in the log.
+    /// Keep it short: appends queue behind it.
+    /// </summary>
+    internal Task RunExclusiveAsync(Action<SqliteConnection> work)
+    {
+        var pending = new PendingAppend(null!) { Work = work };
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            throw new StoreUnavailableException("The event log is closed.", null);
+        }
+        return pending.Completion.Task;
+    }
+
+    private void RunWork(PendingAppend pending)
+    {
+        try
+        {
+            pending.Work!(_connection);
+            pending.Completion.TrySetResult(default);
+        }
+        catch (Exception e)
+        {
+            pending.Completion.TrySetException(e);
+        }
+    }
+
+    /// <summary>
     /// The dedupe index: its snapshot plus the ids of the blocks stored after it, or every block's
     /// ids. Either way it must hold exactly as many ids as there are stored events; a snapshot that
     /// disagrees is dropped and the index rebuilt from all blocks.
@@ -187,11 +216,18 @@ public sealed class EventLog : IAsyncDisposable
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             group.Clear();
-            while (group.Count < MaxGroup && reader.TryRead(out var pending))
+            while (group.Count < MaxGroup && reader.TryPeek(out var next) && next.Work is null && reader.TryRead(out var pending))
             {
                 group.Add(pending);
             }
-            Commit(group);
+            if (group.Count > 0)
+            {
+                Commit(group);
+            }
+            else if (reader.TryRead(out var work))
+            {
+                RunWork(work);
+            }
         }
     }
 
@@ -436,6 +472,9 @@ public sealed class EventLog : IAsyncDisposable
     private sealed class PendingAppend(AppendBatch batch)
     {
         public AppendBatch Batch { get; } = batch;
+
+        /// <summary>Set instead of a batch: work to run between commits (<see cref="RunExclusiveAsync"/>).</summary>
+        public Action<SqliteConnection>? Work { get; init; }
 
         public TaskCompletionSource<AppendOutcome> Completion { get; } =
             new(TaskCreationOptions.RunContinuationsAsynchronously);

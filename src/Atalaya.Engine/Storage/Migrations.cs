@@ -466,6 +466,34 @@ public static class Migrations
         -- currency), converted to the reporting currency when read; NULL: the reporting currency.
         ALTER TABLE fact_kpi_daily ADD COLUMN currency TEXT;
         """,
+        // Privacy (Privacy/, docs/privacy.md): erasure requests with the hashes of the ids they erased
+        // (a repeated request is answered, not re-run), and the one sanctioned rewrite of raw blocks:
+        // inside its own transaction an erasure names the block it rewrites (rewriting_block), which
+        // lets exactly that block's events column change; anything else still aborts. One small
+        // table (a single page while it is small: hubs may run on a bounded database).
+        """
+        CREATE TABLE IF NOT EXISTS privacy_erasures (
+            erasure_id      TEXT PRIMARY KEY,       -- era_<hex>
+            person_hash     TEXT NOT NULL,          -- sha256:<hex> of the id asked for; never the id
+            id_hashes       TEXT NOT NULL DEFAULT '', -- sha256:<hex> of every id it erased, space-separated
+            requested_at    TEXT NOT NULL,          -- ISO 8601 UTC
+            completed_at    TEXT,
+            state           TEXT NOT NULL CHECK (state IN ('pending', 'done')),
+            cut_seq         INTEGER NOT NULL,       -- blocks after it are searched again when it completes
+            plan            TEXT,                   -- JSON while pending (ids, pseudonyms, blocks); NULL once done
+            events          INTEGER NOT NULL DEFAULT 0,
+            blocks          INTEGER NOT NULL DEFAULT 0,
+            rewriting_block INTEGER                 -- set only inside an erasure's transaction
+        ) WITHOUT ROWID;
+        DROP TRIGGER IF EXISTS event_blocks_no_update;
+        CREATE TRIGGER event_blocks_no_update BEFORE UPDATE ON event_blocks
+            WHEN NOT EXISTS (SELECT 1 FROM privacy_erasures WHERE rewriting_block = OLD.block_id)
+            BEGIN SELECT RAISE(ABORT, 'raw events are append-only'); END;
+        CREATE TRIGGER IF NOT EXISTS event_blocks_erasure_keeps_ids
+            BEFORE UPDATE OF block_id, first_seq, event_count, received_at, min_timestamp, max_timestamp, source_system, id_hashes ON event_blocks
+            WHEN EXISTS (SELECT 1 FROM privacy_erasures WHERE rewriting_block = OLD.block_id)
+            BEGIN SELECT RAISE(ABORT, 'an erasure rewrites only the events of a block'); END;
+        """,
     ];
 
     /// <summary>Brings the schema up to <paramref name="upTo"/> (default: the newest); tests build old schemas with it.</summary>

@@ -122,8 +122,11 @@ public static class ReadCall
         w.WriteStartObject();
         foreach (var (key, value) in query.OrderBy(q => q.Key, StringComparer.Ordinal))
         {
+            // A person's id (recommendations, privacy export) is recorded by its hash only (docs/privacy.md).
             w.WriteString(SecretRedactor.Redact(key),
-                SecretRedactor.IsSecretName(key) ? SecretRedactor.Redacted : SecretRedactor.Redact(value.ToString()));
+                SecretRedactor.IsSecretName(key) ? SecretRedactor.Redacted
+                : Engine.Privacy.PersonIds.IsPersonIdName(key) ? Engine.Privacy.PersonIds.Hash(value.ToString())
+                : SecretRedactor.Redact(value.ToString()));
         }
         w.WriteEndObject();
     });

@@ -103,6 +103,7 @@ public static class HubHost
         app.MapReports();
         app.MapWebhooks();
         app.MapRecommendations();
+        Privacy.PrivacyEndpoints.MapPrivacy(app);
         app.MapOpenApi();
         app.MapDashboard();
         return app;

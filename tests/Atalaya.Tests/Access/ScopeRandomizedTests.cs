@@ -20,7 +20,8 @@ public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper
     private const int Pairs = 1200;
     // /api/recommendations is a storefront endpoint (write keys may call it, product_id is required):
     // its access rules are checked by Recommendations/RecommendationApiTests.
-    private static readonly string[] NotReadEndpoints = ["/healthz", "/readyz", "/api/recommendations"];
+    // /api/privacy/export is admin-only personal data, not a scoped read: Privacy/ErasureTests checks its roles.
+    private static readonly string[] NotReadEndpoints = ["/healthz", "/readyz", "/api/recommendations", "/api/privacy/export"];
 
     [Fact]
     public async Task Every_endpoint_answers_every_token_exactly_its_scope_and_nothing_outside_it()

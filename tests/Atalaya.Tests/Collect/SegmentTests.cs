@@ -60,7 +60,7 @@ public sealed class SegmentTests
         Assert.Equal("https://google.com/", ctx.GetProperty("referrer").GetString());
         Assert.Equal("google", ctx.GetProperty("source").GetString());
         Assert.Equal("web", ctx.GetProperty("platform").GetString());
-        Assert.Equal("203.0.113.9", ctx.GetProperty("ip").GetString());
+        Assert.Equal("203.0.113.0", ctx.GetProperty("ip").GetString()); // stored truncated to /24 (docs/privacy.md)
 
         var order = StoredEvents.Single(hub.DataDirectory, "seg-2");
         Assert.Equal("purchase_completed", order.GetProperty("event_type").GetString());

@@ -45,6 +45,87 @@ public sealed class HashedIdPool
         return Count;
     }
 
+    /// <summary>The id of <paramref name="value"/>, 0 when it was never interned.</summary>
+    public int Find(ReadOnlySpan<char> value)
+    {
+        var at = SlotOf(KeyOf(value));
+        return at < 0 ? 0 : _slots[at].Id;
+    }
+
+    /// <summary>
+    /// Gives <paramref name="from"/>'s id to <paramref name="to"/> (an erasure replacing a person's
+    /// id by a pseudonym): every column keeps the same dense id, so every figure stays the same, and
+    /// the table no longer holds the old id's key. False when <paramref name="from"/> is unknown or
+    /// <paramref name="to"/> already has an id of its own (nothing changes then).
+    /// </summary>
+    public bool Rekey(ReadOnlySpan<char> from, ReadOnlySpan<char> to)
+    {
+        var at = SlotOf(KeyOf(from));
+        var toKey = KeyOf(to);
+        if (at < 0 || SlotOf(toKey) >= 0)
+        {
+            return false;
+        }
+        var id = _slots[at].Id;
+        RemoveAt(at);
+        var slots = _slots;
+        var mask = slots.Length - 1;
+        var free = (int)(toKey & (ulong)mask);
+        while (slots[free].Key != 0)
+        {
+            free = (free + 1) & mask;
+        }
+        slots[free] = new Slot(toKey, id);
+        return true;
+    }
+
+    private static ulong KeyOf(ReadOnlySpan<char> value)
+    {
+        var key = XxHash3.HashToUInt64(MemoryMarshal.AsBytes(value));
+        return key == 0 ? 1 : key;
+    }
+
+    private int SlotOf(ulong key)
+    {
+        var slots = _slots;
+        var mask = slots.Length - 1;
+        var at = (int)(key & (ulong)mask);
+        while (slots[at].Key != 0)
+        {
+            if (slots[at].Key == key)
+            {
+                return at;
+            }
+            at = (at + 1) & mask;
+        }
+        return -1;
+    }
+
+    /// <summary>Linear probing's deletion: later slots of the probe run move back so no lookup stops at the hole.</summary>
+    private void RemoveAt(int hole)
+    {
+        var slots = _slots;
+        var mask = slots.Length - 1;
+        var next = hole;
+        while (true)
+        {
+            next = (next + 1) & mask;
+            if (slots[next].Key == 0)
+            {
+                break;
+            }
+            var home = (int)(slots[next].Key & (ulong)mask);
+            // The entry may fill the hole when its home is not in the cyclic range (hole, next].
+            var homeInRange = hole <= next ? home > hole && home <= next : home > hole || home <= next;
+            if (!homeInRange)
+            {
+                slots[hole] = slots[next];
+                hole = next;
+            }
+        }
+        slots[hole] = default;
+    }
+
     private static Slot[] Rehash(ReadOnlySpan<Slot> from, int size)
     {
         var slots = new Slot[size];

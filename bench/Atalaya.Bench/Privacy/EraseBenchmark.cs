@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using Atalaya.Bench.Query;
+using Atalaya.Engine;
+using Atalaya.Engine.Privacy;
+
+namespace Atalaya.Bench.Privacy;
+
+/// <summary>
+/// <c>erase</c>: one person's erasure in a hub loaded with <c>atalaya demo</c> data of about N events
+/// (the query benchmark's cached dataset, imported with <c>atalaya import</c>). In process, on the
+/// opened hub: the busiest user of the data set (the most events, so the most blocks to rewrite)
+/// and a user with a median count are exported, then erased; each step's wall time is reported,
+/// with the snapshot save the erasure includes. The goal (docs/privacy.md) is at most 5 s at 10M events.
+/// </summary>
+public static class EraseBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        long events = 1_000_000;
+        int days = 120, seed = 42;
+        var cache = Path.Combine(Path.GetTempPath(), "atalaya-bench-cache");
+        for (var i = 1; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--events": events = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--days": days = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
+                case "--cache": cache = args[++i]; break;
+                default:
+                    Console.WriteLine("usage: erase [--events N (1000000)] [--days N (120)] [--seed S (42)] [--cache DIR]");
+                    return args[i] is "--help" or "-h" ? 0 : 2;
+            }
+        }
+        var repository = Repository.Root();
+        var dll = HubUnderTest.Dll(repository);
+        var dataset = DemoDataset.Ensure(dll, new QueryOptions(events, days, seed, 0, 1, cache, null, null, null, false, true, null));
+        var data = Path.Combine(Path.GetTempPath(), "atalaya-bench-erase-" + Guid.NewGuid().ToString("N"));
+        Console.WriteLine($"Import {dataset.Events:N0} events …");
+        var (importTime, importSummary) = HubUnderTest.Import(dll, data, dataset.Path);
+        Console.WriteLine($"  {importSummary} ({importTime.TotalSeconds:F1} s)");
+        var people = Pick(dataset.Path);
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            await using var hub = Hub.Open(data);
+            Console.WriteLine($"Hub opened in {clock.Elapsed.TotalSeconds:F1} s ({hub.Kpis.Projection.Count:N0} events); load average {Load()}");
+            foreach (var (label, user, count) in people)
+            {
+                var person = new PersonRef(user, true);
+                clock.Restart();
+                var export = PersonExport.Build(hub, person);
+                var exportTime = clock.Elapsed;
+                clock.Restart();
+                var outcome = await hub.Erasure.EraseAsync(person, "bench", "bench");
+                var eraseTime = clock.Elapsed;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {label} user ({count} events in the data set): export {exportTime.TotalMilliseconds:F0} ms ({export?.Length ?? 0:N0} bytes); erase {eraseTime.TotalMilliseconds:F0} ms — {outcome.Status}, {outcome.Ids} ids, {outcome.Events} events, {outcome.Blocks} blocks rewritten"));
+            }
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+        return 0;
+    }
+
+    /// <summary>The busiest user id of the data set and one with a median count of events.</summary>
+    private static List<(string Label, string User, int Events)> Pick(string ndjson)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var line in File.ReadLines(ndjson))
+        {
+            var at = line.IndexOf("\"user_id\":\"", StringComparison.Ordinal);
+            if (at < 0)
+            {
+                continue;
+            }
+            at += 11;
+            var user = line[at..line.IndexOf('"', at)];
+            counts[user] = counts.GetValueOrDefault(user) + 1;
+        }
+        var ordered = counts.OrderByDescending(c => c.Value).ThenBy(c => c.Key, StringComparer.Ordinal).ToList();
+        var median = ordered[ordered.Count / 2];
+        return [("busiest", ordered[0].Key, ordered[0].Value), ("median", median.Key, median.Value)];
+    }
+
+    private static string Load() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
+}
