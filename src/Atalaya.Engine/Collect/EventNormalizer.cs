@@ -59,14 +59,14 @@ public sealed partial class EventNormalizer
         {
             using (minimised)
             {
-                NormalizeAsStored(minimised.RootElement, index, batch, writer, batchStores);
+                NormalizeAsStored(minimised.RootElement, index, batch, writer, batchStores, requirePresence);
             }
             return;
         }
-        NormalizeAsStored(e, index, batch, writer, batchStores);
+        NormalizeAsStored(e, index, batch, writer, batchStores, requirePresence);
     }
 
-    private void NormalizeAsStored(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores)
+    private void NormalizeAsStored(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores, bool requirePresence)
     {
         // One list per thread, cleared per event; a rejection takes a copy.
         var errors = t_errors ??= [];
