@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Atalaya.Engine.Catalog;
 
 /// <summary>
-/// The versioned event catalog (the event catalog (docs/events.md)). It is data: <c>Catalog/Schemas/catalog.vN.json</c>,
+/// The versioned event catalog (docs/events.md). It is data: <c>Catalog/Schemas/catalog.vN.json</c>,
 /// embedded in the engine, the highest N in force. Adding a type or a property is a new catalog
 /// version with a dated reason, never a code change. Types not in the catalog are custom events:
 /// only their envelope is validated.

@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Collect;
 /// <summary>
 /// The configured daily exchange rates (units of reporting currency per unit of a currency). The
 /// collector looks an event's rate up here when the source did not freeze one, and stores the rate
-/// it used with the event, so later edits of this table never change past KPIs (the event catalog (docs/events.md)).
+/// it used with the event, so later edits of this table never change past KPIs (docs/events.md).
 /// A day without a rate uses the closest earlier day's.
 /// </summary>
 public sealed class FxRateTable

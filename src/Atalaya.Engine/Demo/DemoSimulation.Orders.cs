@@ -328,7 +328,7 @@ internal sealed partial class DemoSimulation
     private sealed record DemoOrder(string Id, DemoStore Store, DemoUser User, decimal Subtotal, decimal DeliveryFee,
         decimal Total, decimal Rate, string Provider);
 
-    /// <summary>The amounts frozen with a final status (the event catalog (docs/events.md)).</summary>
+    /// <summary>The amounts frozen with a final status (docs/events.md).</summary>
     private readonly record struct Snapshot(decimal Subtotal, decimal DeliveryFee, decimal Discount, decimal Tax, decimal Total, decimal Commission)
     {
         public static Snapshot Cancelled(DemoOrder order) =>

@@ -4,7 +4,7 @@ using System.Text.Json;
 namespace Atalaya.Engine.Kpi;
 
 /// <summary>
-/// The KPI dictionary (the KPI dictionary (docs/kpis.md)) as data: <c>Kpi/Definitions/kpis.vN.json</c>, embedded, the
+/// The KPI dictionary (docs/kpis.md) as data: <c>Kpi/Definitions/kpis.vN.json</c>, embedded, the
 /// highest N in force. Each KPI carries its own version and dated change history, so an answer can
 /// say which definition produced a figure; the shared rules (periods, dimensions, orders,
 /// sessions, currency) are part of the file too. Changing a definition is a data change with a

@@ -127,7 +127,7 @@ public static class Migrations
         // 4: jobs (seed 002's pipeline_runs), the D+1 marts (seed 001, seed 002's fact_kpi_daily),
         // their watermarks, the staging view and the record of raw months dropped by retention.
         // Marts are BI-facing: dates are UTC days 'YYYY-MM-DD', a dimension a row does not have is ''
-        // (not NULL, so it can be part of the key), metric columns are named by KPI id (the KPI dictionary (docs/kpis.md)),
+        // (not NULL, so it can be part of the key), metric columns are named by KPI id (docs/kpis.md),
         // kpi_versions lists the KPI versions the row was computed with, run_id the run that last
         // changed it.
         """

@@ -7,7 +7,7 @@ using System.Text.Json.Nodes;
 namespace Atalaya.Tests.Robustness;
 
 /// <summary>
-/// Valid native events of every catalog type (the event catalog (docs/events.md)), each with the paths of its required
+/// Valid native events of every catalog type (docs/events.md), each with the paths of its required
 /// fields, so that generators can break exactly one thing. The bad-input tests first check that
 /// every template is accepted as is: a broken copy is then bad because of the break alone.
 /// </summary>

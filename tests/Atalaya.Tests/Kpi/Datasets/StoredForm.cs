@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace Atalaya.Tests.Kpi.Datasets;
 
 /// <summary>
-/// What the hub stores for an explicit event whose rate is frozen in it (the event catalog (docs/events.md)): the event
+/// What the hub stores for an explicit event whose rate is frozen in it (docs/events.md): the event
 /// with that rate copied to the top-level <c>fx_rate_to_reporting</c>, or flagged fx_rate_missing.
 /// Only for the reference's own unit tests, which run without a hub; the conformance tests read
 /// what a real hub stored.
