@@ -20,6 +20,7 @@ public static class EraseBenchmark
         long events = 1_000_000;
         int days = 120, seed = 42;
         var cache = Path.Combine(Path.GetTempPath(), "atalaya-bench-cache");
+        string? output = null;
         for (var i = 1; i < args.Length; i++)
         {
             switch (args[i])
@@ -28,11 +29,13 @@ public static class EraseBenchmark
                 case "--days": days = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
                 case "--cache": cache = args[++i]; break;
+                case "--out": output = args[++i]; break;
                 default:
-                    Console.WriteLine("usage: erase [--events N (1000000)] [--days N (120)] [--seed S (42)] [--cache DIR]");
+                    Console.WriteLine("usage: erase [--events N (1000000)] [--days N (120)] [--seed S (42)] [--cache DIR] [--out FILE]");
                     return args[i] is "--help" or "-h" ? 0 : 2;
             }
         }
+        using var printed = new PrintedSection();
         var repository = Repository.Root();
         var dll = HubUnderTest.Dll(repository);
         var dataset = DemoDataset.Ensure(dll, new QueryOptions(events, days, seed, 0, 1, cache, null, null, null, false, true, null));
@@ -62,6 +65,10 @@ public static class EraseBenchmark
         finally
         {
             Directory.Delete(data, recursive: true);
+        }
+        if (output is not null)
+        {
+            printed.Save(Path.Combine(repository, output), "erase", "Erasure and export of one person", args);
         }
         return 0;
     }
