@@ -29,6 +29,9 @@ public sealed class EnvironmentConfig
 
     public RetentionSection Retention { get; set; } = new();
 
+    /// <summary>Minimisation at collection (docs/privacy.md): how much of an IP address is kept.</summary>
+    public PrivacySection Privacy { get; set; } = new();
+
     public QualitySection Quality { get; set; } = new();
 
     /// <summary>Alert rules and notification channels (Alerts/, docs/alerts.md).</summary>
@@ -128,6 +131,15 @@ public sealed class EnvironmentConfig
         public int PersonalFieldsDays { get; set; }
 
         public string Schedule { get; set; } = "30 3 * * *";
+    }
+
+    public sealed class PrivacySection
+    {
+        /// <summary>Leading bits of an IPv4 address kept when an event is collected: 24 by default, 32 keeps it whole, 0 keeps none.</summary>
+        public int IpV4PrefixBits { get; set; } = 24;
+
+        /// <summary>Leading bits of an IPv6 address kept: 48 by default, 128 keeps it whole, 0 keeps none.</summary>
+        public int IpV6PrefixBits { get; set; } = 48;
     }
 
     /// <summary>
@@ -283,6 +295,14 @@ public sealed class EnvironmentConfig
         if (Retention.PersonalFieldsDays < 0)
         {
             problems.Add($"retention.personal_fields_days: must be 0 (keep) or more, got {Retention.PersonalFieldsDays}");
+        }
+        if (Privacy.IpV4PrefixBits is < 0 or > 32)
+        {
+            problems.Add($"privacy.ip_v4_prefix_bits: must be 0 to 32, got {Privacy.IpV4PrefixBits}");
+        }
+        if (Privacy.IpV6PrefixBits is < 0 or > 128)
+        {
+            problems.Add($"privacy.ip_v6_prefix_bits: must be 0 to 128, got {Privacy.IpV6PrefixBits}");
         }
         if (Retention.RawEventsMonths < 1)
         {

@@ -93,6 +93,8 @@ public static class ServeCommand
                     ReportingCurrency = reporting,
                     QuarantinePerRequest = parse.GetValue(quarantinePerRequest),
                     QuarantinePerSourcePerHour = parse.GetValue(quarantinePerSource),
+                    IpV4PrefixBits = config.Privacy.IpV4PrefixBits,
+                    IpV6PrefixBits = config.Privacy.IpV6PrefixBits,
                 },
                 MaxPageCount = parse.GetValue(maxPages),
             };

@@ -45,15 +45,31 @@ public sealed class DashboardTrustTests(DashboardFixture fixture)
             Assert.False(string.IsNullOrEmpty(card));
             Assert.Equal(card, funnel);
         }
-        // Every card names its definition on hover, from the KPI dictionary.
-        var titles = await page.Page.EvalOnSelectorAllAsync<Dictionary<string, string>>("#cards [data-metric]",
-            "cards => Object.fromEntries(cards.map(c => [c.dataset.metric, c.querySelector('h3').title]))");
-        Assert.All(titles, t => Assert.StartsWith(descriptions[t.Key], t.Value, StringComparison.Ordinal));
-        // Visitors, store visits and pageviews each say what they count under the traffic chart.
+        // Visitors, store visits and pageviews each say what they count under the traffic chart: the
+        // dictionary's sentence in English, its translation (marked with the page's language) otherwise.
+        var meanings = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var metric in new[] { "visitors", "store_visits", "pageviews" })
         {
-            Assert.Equal(descriptions[metric], await page.Page.InnerTextAsync($"#panel-traffic .footnote [data-metric={metric}] dd"));
+            var line = $"#panel-traffic .footnote [data-metric={metric}] dd";
+            var text = await page.Page.InnerTextAsync(line);
+            if (locale == "en")
+            {
+                Assert.Equal(descriptions[metric], text);
+            }
+            else
+            {
+                Assert.Equal(locale, await page.Page.GetAttributeAsync(line, "lang"));
+                Assert.NotEqual(descriptions[metric], text);
+                Assert.False(string.IsNullOrWhiteSpace(text));
+            }
+            meanings[metric] = text;
         }
+        // Every card names its definition on hover (the same sentence, then the dictionary's formula).
+        var titles = await page.Page.EvalOnSelectorAllAsync<Dictionary<string, string>>("#cards [data-metric]",
+            "cards => Object.fromEntries(cards.map(c => [c.dataset.metric, c.querySelector('h3').title]))");
+        Assert.All(titles, t => Assert.False(string.IsNullOrWhiteSpace(t.Value), t.Key));
+        Assert.All(titles.Where(t => locale == "en" || meanings.ContainsKey(t.Key)),
+            t => Assert.StartsWith(locale == "en" ? descriptions[t.Key] : meanings[t.Key], t.Value, StringComparison.Ordinal));
         await AssertFitsAsync(page, width);
         Assert.Empty(page.ConsoleErrors);
     }

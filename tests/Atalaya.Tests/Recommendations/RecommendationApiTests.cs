@@ -188,6 +188,23 @@ public sealed class RecommendationApiTests
     }
 
     [Fact]
+    public async Task An_erasure_through_the_privacy_api_removes_the_person_from_for_you_also_after_a_restart()
+    {
+        await using var hub = await StartAsync(Marketplace());
+        const string Query = "?product_id=F&anonymous_id=anon-1&kind=for_you&limit=50";
+        Assert.Contains(Data((await GetAsync(hub, Query, hub.WriteKey)).Body), d => d.Reason == "for_you");
+
+        var (status, body) = await Privacy.ErasureTests.EraseAsync(hub, hub.CreateToken(Role.Admin), """{"anonymous_id": "anon-1"}""");
+        Assert.True(status == HttpStatusCode.OK, body.GetRawText());
+        Assert.All(Data((await GetAsync(hub, Query, hub.WriteKey)).Body), d => Assert.Equal("popular", d.Reason));
+
+        // After a restart the model learns again from the stored events, which now hold a pseudonym.
+        await hub.RestartAsync();
+        await hub.Hub.Recommendations.Loaded.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.All(Data((await GetAsync(hub, Query, hub.WriteKey)).Body), d => Assert.Equal("popular", d.Reason));
+    }
+
+    [Fact]
     public async Task Tokens_need_a_scope_over_the_products_store_and_write_keys_of_any_source_may_ask()
     {
         await using var hub = await StartAsync(Marketplace());

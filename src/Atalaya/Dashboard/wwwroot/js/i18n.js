@@ -221,3 +221,113 @@ export function translatePage(root = document) {
   for (const node of root.querySelectorAll('[data-i18n-label]')) node.setAttribute('aria-label', t(node.dataset.i18nLabel));
   document.title = t('Atalaya dashboards');
 }
+
+// What each KPI means (the dictionary's one-sentence `description`), in the marketplace's languages.
+// The exact formula (`definition`) stays as the dictionary writes it: it names fields and events.
+const DESCRIPTIONS = {
+  es: {
+    gmv: 'Valor bruto de la mercancía de los pedidos hechos en el periodo.',
+    orders: 'Pedidos hechos en el periodo.',
+    aov: 'GMV por pedido.',
+    delivered_gmv: 'Valor de los pedidos entregados en el periodo, según su registro final.',
+    delivered_orders: 'Pedidos entregados en el periodo.',
+    commissions: 'Comisiones de la plataforma por entregas, descontadas las revertidas por reembolsos.',
+    refunds: 'Dinero reembolsado en el periodo, reembolso por reembolso.',
+    cancelled_orders: 'Pedidos cancelados en el periodo antes de ser entregados.',
+    cancelled_gmv: 'Valor de los pedidos cancelados en el periodo.',
+    net_gmv: 'GMV entregado menos reembolsos, cada uno en el periodo de su propio evento.',
+    units_sold: 'Artículos vendidos en los pedidos del periodo.',
+    revenue: 'Dinero cobrado con pagos exitosos.',
+    payments_success_rate: 'Proporción de intentos de pago que tuvieron éxito.',
+    leads: 'Leads creados en el periodo.',
+    conversion_pct: 'Proporción de los leads del periodo cuyo usuario pagó en 7 días.',
+    visitors: 'Usuarios distintos con algún evento en el periodo.',
+    active_users: 'Lo mismo que visitantes (el nombre de la vista de administración).',
+    sessions: 'Sesiones que empezaron en el periodo.',
+    pageviews: 'Páginas y pantallas mostradas.',
+    store_visits: 'Veces que se abrió una tienda.',
+    bounce_rate: 'Proporción de sesiones con un solo evento.',
+    avg_session_duration_s: 'Tiempo medio entre el primer y el último evento de una sesión.',
+    conversion_rate: 'Proporción de sesiones con una compra.',
+    add_to_cart_rate: 'Proporción de sesiones que vieron un producto y además agregaron uno al carrito.',
+    cart_abandonment_rate: 'Proporción de sesiones con carrito que no compraron.',
+    checkout_completion_rate: 'Proporción de sesiones que iniciaron el pago y luego compraron.',
+    new_customers: 'Usuarios cuyo primer pedido está en el periodo.',
+    returning_customers: 'Usuarios que pidieron en el periodo y ya habían pedido antes.',
+    ltv: 'GMV por cliente, todo el historial hasta el fin del periodo.',
+    customers: 'Usuarios que hicieron pedidos en el periodo.',
+    repeat_customer_rate: 'Proporción de los clientes del periodo que ya habían pedido antes.',
+    customer_churn_rate: 'Proporción de los clientes del periodo anterior sin pedidos en este.',
+    active_stores: 'Tiendas con al menos un pedido en el periodo.',
+    new_stores: 'Tiendas creadas en el periodo.',
+    new_users: 'Usuarios que se registraron en el periodo.',
+    store_churn_rate: 'Proporción de las tiendas activas del periodo anterior sin pedidos en este.',
+    mrr: 'Ingresos por suscripciones del mes calendario, hasta la fecha.',
+    stock_available: 'Unidades en existencia al final del periodo.',
+    sell_through_rate: 'Proporción de las unidades en oferta que se vendieron en el periodo.',
+    ad_spend: 'Dinero gastado en anuncios, convertido a la moneda de reporte.',
+    impressions: 'Veces que se mostraron los anuncios.',
+    clicks: 'Clics en los anuncios.',
+    installs: 'Instalaciones de la app que informa cada fuente (App Store sus descargas, Meta las que atribuye a sus anuncios); agrupa por fuente para verlas por separado.',
+    cpi: 'Gasto en anuncios por instalación atribuida a los anuncios.',
+    roas: 'GMV de los pedidos cuya sesión vino de un canal de anuncios por unidad de su gasto.',
+  },
+  sv: {
+    gmv: 'Bruttovärdet av de beställningar som lagts under perioden.',
+    orders: 'Beställningar lagda under perioden.',
+    aov: 'GMV per beställning.',
+    delivered_gmv: 'Värdet av de beställningar som levererats under perioden, enligt deras slutliga ögonblicksbild.',
+    delivered_orders: 'Beställningar levererade under perioden.',
+    commissions: 'Plattformens provisioner på leveranser, minus de som återförts vid återbetalningar.',
+    refunds: 'Pengar som återbetalats under perioden, återbetalning för återbetalning.',
+    cancelled_orders: 'Beställningar som avbröts under perioden innan de levererades.',
+    cancelled_gmv: 'Värdet av de beställningar som avbröts under perioden.',
+    net_gmv: 'Levererat GMV minus återbetalningar, var och en i perioden för sin egen händelse.',
+    units_sold: 'Artiklar sålda i periodens beställningar.',
+    revenue: 'Pengar inkasserade genom lyckade betalningar.',
+    payments_success_rate: 'Andel betalningsförsök som lyckades.',
+    leads: 'Leads skapade under perioden.',
+    conversion_pct: 'Andel av periodens leads vars användare betalade inom 7 dagar.',
+    visitors: 'Unika användare med någon händelse under perioden.',
+    active_users: 'Samma som besökare (administratörsvyns namn).',
+    sessions: 'Sessioner som började under perioden.',
+    pageviews: 'Visade sidor och skärmar.',
+    store_visits: 'Gånger en butik öppnades.',
+    bounce_rate: 'Andel sessioner med en enda händelse.',
+    avg_session_duration_s: 'Genomsnittlig tid mellan en sessions första och sista händelse.',
+    conversion_rate: 'Andel sessioner med ett köp.',
+    add_to_cart_rate: 'Andel sessioner som visade en produkt och också lade en i varukorgen.',
+    cart_abandonment_rate: 'Andel sessioner med varukorg som inte köpte.',
+    checkout_completion_rate: 'Andel sessioner som påbörjade kassan och sedan köpte.',
+    new_customers: 'Användare vars allra första beställning ligger i perioden.',
+    returning_customers: 'Användare som beställde under perioden och hade beställt tidigare.',
+    ltv: 'GMV per kund, hela historiken fram till periodens slut.',
+    customers: 'Användare som beställde under perioden.',
+    repeat_customer_rate: 'Andel av periodens kunder som hade beställt tidigare.',
+    customer_churn_rate: 'Andel av föregående periods kunder utan beställning i denna period.',
+    active_stores: 'Butiker med minst en beställning under perioden.',
+    new_stores: 'Butiker skapade under perioden.',
+    new_users: 'Användare som registrerade sig under perioden.',
+    store_churn_rate: 'Andel av föregående periods aktiva butiker utan beställning i denna period.',
+    mrr: 'Prenumerationsintäkter för kalendermånaden hittills.',
+    stock_available: 'Enheter i lager vid periodens slut.',
+    sell_through_rate: 'Andel av de utbjudna enheterna som såldes under perioden.',
+    ad_spend: 'Pengar spenderade på annonser, omräknade till rapportvalutan.',
+    impressions: 'Gånger annonserna visades.',
+    clicks: 'Klick på annonserna.',
+    installs: 'Appinstallationer som varje källa rapporterar (App Store sina nedladdningar, Meta de som den tillskriver sina annonser); gruppera efter källa för att läsa dem var för sig.',
+    cpi: 'Annonskostnad per installation som tillskrivs annonserna.',
+    roas: 'GMV för beställningar vars session kom från en annonskanal per enhet av dess kostnad.',
+  },
+};
+const DESCRIPTION_TABLES = { en: null, 'es-MX': DESCRIPTIONS.es, 'es-CO': DESCRIPTIONS.es, 'es-CL': DESCRIPTIONS.es, 'sv-SE': DESCRIPTIONS.sv };
+
+/**
+ * What KPI `def` means, in the reader's language, and the language it is in: the dictionary's
+ * English sentence when no translation exists (a KPI added since), marked so for screen readers.
+ */
+export function kpiDescription(def) {
+  const locale = getLocale();
+  const translated = DESCRIPTION_TABLES[locale]?.[def.id];
+  return translated ? { text: translated, lang: locale } : { text: def.description ?? '', lang: 'en' };
+}

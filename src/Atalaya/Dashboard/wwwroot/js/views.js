@@ -8,7 +8,7 @@ import { formatValue, formatChange, formatInteger, formatDateTime, formatDate } 
 import { rangeParams, chartAggregate, addDays, daysBetween } from './filters.js';
 import { lineChart, barChart, funnelChart, cohortHeatmap, disposeIn } from './charts.js';
 import { sortableTable } from './table.js';
-import { t } from './i18n.js';
+import { t, kpiDescription } from './i18n.js';
 import { healthBadge } from './health.js';
 
 export const DIMENSION_LABELS = {
@@ -209,7 +209,7 @@ export function localDate(instant, tz) {
 
 /** A card's hover text: what the KPI means, then its exact definition and version (from /api/kpi/definitions). */
 function definitionText(def) {
-  return [def.description, def.definition && `${def.definition}${def.version ? ` (v${def.version})` : ''}`].filter(Boolean).join('\n');
+  return [def.id ? kpiDescription(def).text : def.description, def.definition && `${def.definition}${def.version ? ` (v${def.version})` : ''}`].filter(Boolean).join('\n');
 }
 
 function values(answer) {
@@ -284,11 +284,17 @@ function errorBox(e, retry) {
   ]);
 }
 
+/** A footnote's line: what the KPI means in the reader's language (`lang` says which, for screen readers). */
+function meaning(def) {
+  const { text, lang } = kpiDescription(def);
+  return el('dd', { lang }, text);
+}
+
 /** Under a panel: what each of its figures means, from the KPI dictionary. */
 function footnote(metrics, defs) {
   return el('dl', { class: 'footnote', 'data-footnote': metrics.join(',') }, [
     el('p', { class: 'sr-only' }, t('What the figures mean:')),
-    ...metrics.filter(m => defs[m]).map(m => el('div', { 'data-metric': m }, [el('dt', {}, kpiName(m, defs) + ': '), el('dd', { lang: 'en' }, defs[m].description ?? '')])),
+    ...metrics.filter(m => defs[m]).map(m => el('div', { 'data-metric': m }, [el('dt', {}, kpiName(m, defs) + ': '), meaning(defs[m])])),
   ]);
 }
 
