@@ -56,10 +56,17 @@ public static class EraseBenchmark
                 var export = PersonExport.Build(hub, person);
                 var exportTime = clock.Elapsed;
                 clock.Restart();
+                // Ingest goes on during the erasure: 100-event batches one after another, each timed
+                // from the call to its commit, to show how long an erasure makes a write wait.
+                using var stop = new CancellationTokenSource();
+                var writer = Task.Run(() => WriteWhileAsync(hub, label, stop.Token));
                 var outcome = await hub.Erasure.EraseAsync(person, "bench", "bench");
                 var eraseTime = clock.Elapsed;
+                await stop.CancelAsync();
+                var (batches, longest) = await writer;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"  {label} user ({count} events in the data set): export {exportTime.TotalMilliseconds:F0} ms ({export?.Length ?? 0:N0} bytes); erase {eraseTime.TotalMilliseconds:F0} ms — {outcome.Status}, {outcome.Ids} ids, {outcome.Events} events, {outcome.Blocks} blocks rewritten"));
+                    $"  {label} user ({count} events in the data set): export {exportTime.TotalMilliseconds:F0} ms ({export?.Length ?? 0:N0} bytes); erase {eraseTime.TotalMilliseconds:F0} ms — {outcome.Status}, {outcome.Ids} ids, {outcome.Events} events, {outcome.Blocks} blocks rewritten; "
+                    + $"meanwhile {batches} write batches of 100 events, the longest waited {longest.TotalMilliseconds:F0} ms"));
             }
         }
         finally
@@ -71,6 +78,29 @@ public static class EraseBenchmark
             printed.Save(Path.Combine(repository, output), "erase", "Erasure and export of one person", args);
         }
         return 0;
+    }
+
+    /// <summary>Commits batches of 100 fresh page views until cancelled: how many, and the longest a batch waited.</summary>
+    private static async Task<(int Batches, TimeSpan Longest)> WriteWhileAsync(Hub hub, string label, CancellationToken stop)
+    {
+        var batches = 0;
+        var longest = TimeSpan.Zero;
+        var now = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        while (!stop.IsCancellationRequested)
+        {
+            var lines = new System.Text.StringBuilder();
+            for (var i = 0; i < 100; i++)
+            {
+                lines.Append(CultureInfo.InvariantCulture, $$"""{"event_id":"erase-bench-{{label}}-{{batches}}-{{i}}","event_type":"page_view","timestamp":"{{now}}","anonymous_id":"bench-writer","session_id":"bench-writer-{{batches}}","context":{"page_url":"https://shop.example/"},"properties":{}}""").Append('\n');
+            }
+            using var input = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(lines.ToString()));
+            var started = Stopwatch.GetTimestamp();
+            await Atalaya.Engine.Collect.NdjsonImporter.ImportAsync(hub.Pipeline, input, "bench-writer");
+            var waited = Stopwatch.GetElapsedTime(started);
+            longest = waited > longest ? waited : longest;
+            batches++;
+        }
+        return (batches, longest);
     }
 
     /// <summary>The busiest user id of the data set and one with a median count of events.</summary>
