@@ -91,11 +91,14 @@ public static class EraseBenchmark
             var lines = new System.Text.StringBuilder();
             for (var i = 0; i < 100; i++)
             {
-                lines.Append(CultureInfo.InvariantCulture, $$"""{"event_id":"erase-bench-{{label}}-{{batches}}-{{i}}","event_type":"page_view","timestamp":"{{now}}","anonymous_id":"bench-writer","session_id":"bench-writer-{{batches}}","context":{"page_url":"https://shop.example/"},"properties":{}}""").Append('\n');
+                var id = string.Create(CultureInfo.InvariantCulture, $"erase-bench-{label}-{batches}-{i}");
+                lines.Append("{\"event_id\":\"").Append(id).Append("\",\"event_type\":\"page_view\",\"timestamp\":\"").Append(now)
+                    .Append("\",\"anonymous_id\":\"bench-writer\",\"session_id\":\"").Append(id)
+                    .Append("\",\"context\":{\"page_url\":\"https://shop.example/\"},\"properties\":{}}\n");
             }
             using var input = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(lines.ToString()));
             var started = Stopwatch.GetTimestamp();
-            await Atalaya.Engine.Collect.NdjsonImporter.ImportAsync(hub.Pipeline, input, "bench-writer");
+            await Atalaya.Engine.Collect.NdjsonImporter.ImportAsync(hub.Pipeline, input, "bench-writer", cancellationToken: CancellationToken.None);
             var waited = Stopwatch.GetElapsedTime(started);
             longest = waited > longest ? waited : longest;
             batches++;
