@@ -152,7 +152,7 @@ public sealed partial class EventNormalizer
             {
                 case EnvelopeMember.EventId:
                     // Hashed as sent for dedupe: an escaped id needs decoding first, left to the slow path.
-                    if (r.TokenType != JsonTokenType.String || r.ValueIsEscaped || r.ValueSpan.Length is 0 or > 128)
+                    if (r.TokenType != JsonTokenType.String || r.ValueIsEscaped || r.ValueSpan.Length is 0 or > EventLimits.EventIdLength)
                     {
                         return false;
                     }
@@ -160,7 +160,7 @@ public sealed partial class EventNormalizer
                     s.EventIdLength = r.ValueSpan.Length;
                     break;
                 case EnvelopeMember.EventType:
-                    if (r.TokenType != JsonTokenType.String || r.ValueIsEscaped || r.ValueSpan.Length > 64 || !IsSnakeCase(r.ValueSpan))
+                    if (r.TokenType != JsonTokenType.String || r.ValueIsEscaped || r.ValueSpan.Length > EventLimits.EventTypeLength || !IsSnakeCase(r.ValueSpan))
                     {
                         return false;
                     }
@@ -174,7 +174,7 @@ public sealed partial class EventNormalizer
                     break;
                 case EnvelopeMember.Timestamp:
                     if (r.TokenType != JsonTokenType.String || r.ValueIsEscaped || r.ValueSpan.Length is < 20 or > 40
-                        || !HasOffset(r.ValueSpan) || !r.TryGetDateTimeOffset(out var ts) || ts.Year is < 2000 or > 2100)
+                        || !HasOffset(r.ValueSpan) || !r.TryGetDateTimeOffset(out var ts) || ts.Year is < EventLimits.FirstYear or > EventLimits.LastYear)
                     {
                         return false;
                     }

@@ -10,7 +10,7 @@ public sealed partial class EventNormalizer
     private enum ContextMember
     {
         Other,
-        /// <summary>The free-text members: ip, user_agent, referrer, page_url, … (a string of at most 4096 characters).</summary>
+        /// <summary>The free-text members: ip, user_agent, referrer, page_url, … (a string of at most <see cref="EventLimits.FreeTextLength"/> characters).</summary>
         Text,
         UserAgent,
         Os,
@@ -92,7 +92,7 @@ public sealed partial class EventNormalizer
                 ContextMember.DeviceType => IsOneOf(ref r, DeviceTypesUtf8),
                 ContextMember.Platform => IsOneOf(ref r, PlatformsUtf8),
                 ContextMember.Country => IsUpperCode(ref r, 2),
-                _ => r.TokenType == JsonTokenType.String && r.ValueSpan.Length <= 4096,
+                _ => r.TokenType == JsonTokenType.String && r.ValueSpan.Length <= EventLimits.FreeTextLength,
             };
             if (!valid)
             {

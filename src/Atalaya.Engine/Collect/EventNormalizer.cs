@@ -126,8 +126,8 @@ public sealed partial class EventNormalizer
 
     private Envelope ReadEnvelope(in Members m, List<string> errors, long receivedAtMs)
     {
-        CheckRequiredString(m.EventId, "event_id", 128, errors);
-        var envelope = new Envelope { EventType = RequiredString(m.EventType, "event_type", 64, errors) };
+        CheckRequiredString(m.EventId, "event_id", EventLimits.EventIdLength, errors);
+        var envelope = new Envelope { EventType = RequiredString(m.EventType, "event_type", EventLimits.EventTypeLength, errors) };
         if (envelope.EventType is { } type && !IsSnakeCase(type))
         {
             errors.Add($"event_type: must be snake_case (a-z, 0-9, _; starting with a letter), got \"{Clip(type)}\"");
@@ -199,7 +199,7 @@ public sealed partial class EventNormalizer
         }
         var raw = JsonMarshal.GetRawUtf8Value(value);
         if (raw.Length is >= 22 and <= 42 && HasOffset(raw[1..^1]) && value.TryGetDateTimeOffset(out timestamp)
-            && timestamp.Year is >= 2000 and <= 2100)
+            && timestamp.Year is >= EventLimits.FirstYear and <= EventLimits.LastYear)
         {
             return true;
         }
@@ -228,9 +228,9 @@ public sealed partial class EventNormalizer
                     {
                         errors.Add($"context.{member.Name}: must be a string, got {FieldValidator.Describe(member.Value)}");
                     }
-                    else if (member.Value.ValueKind == JsonValueKind.String && FieldValidator.LongerThan(member.Value, 4096))
+                    else if (member.Value.ValueKind == JsonValueKind.String && FieldValidator.LongerThan(member.Value, EventLimits.FreeTextLength))
                     {
-                        errors.Add($"context.{member.Name}: must be at most 4096 characters");
+                        errors.Add($"context.{member.Name}: must be at most {EventLimits.FreeTextLength} characters");
                     }
                     break;
                 case "device_type":
@@ -412,11 +412,11 @@ public sealed partial class EventNormalizer
         {
             return false;
         }
-        return timestamp.Year is >= 2000 and <= 2100;
+        return timestamp.Year is >= EventLimits.FirstYear and <= EventLimits.LastYear;
     }
 
     /// <summary>An id echoed in a rejection: at most the 128 characters a valid id may have.</summary>
-    internal static string? ClipId(string? id) => id is { Length: > 128 } ? id[..128] : id;
+    internal static string? ClipId(string? id) => id is { Length: > EventLimits.EventIdLength } ? id[..EventLimits.EventIdLength] : id;
 
     private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "…";
 

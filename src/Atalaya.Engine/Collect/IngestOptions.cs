@@ -1,6 +1,9 @@
 namespace Atalaya.Engine.Collect;
 
-/// <summary>Collector limits and settings (docs/collector.md); every one is configurable.</summary>
+/// <summary>
+/// The collector's size and rate limits and settings (docs/collector.md). The shape limits of an
+/// event itself (id and type lengths, the timestamp years) are fixed in <see cref="EventLimits"/>.
+/// </summary>
 public sealed record IngestOptions
 {
     public int MaxEventBytes { get; init; } = 32 * 1024;

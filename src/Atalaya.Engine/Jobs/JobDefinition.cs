@@ -1,0 +1,43 @@
+using Atalaya.Engine.Config;
+using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Storage;
+
+namespace Atalaya.Engine.Jobs;
+
+/// <summary>What a job works with: the store, the KPI engine, the environment, the run's id and clock.</summary>
+public sealed record JobContext(HubDatabase Database, KpiEngine Engine, EnvironmentConfig Config, string RunId, TimeProvider Time)
+{
+    /// <summary>Saves the KPI projection's snapshot; set only inside <c>serve</c>, which owns the snapshot file.</summary>
+    public Action? SaveSnapshot { get; init; }
+
+    /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
+    public string ReportingCurrency { get; init; } = "USD";
+
+    /// <summary>How report jobs deliver to recipients; null is the data folder's outbox.</summary>
+    public Reports.IReportDelivery? ReportDelivery { get; init; }
+}
+
+/// <summary>
+/// A job: its name, what it does, the configuration key of its schedule, the lock it shares with
+/// jobs that write the same tables (daily_batch, kpi_refresh and backfill all write the marts),
+/// and its steps.
+/// </summary>
+public sealed record JobDefinition(string Name, string Description, string ScheduleKey, string LockName, Func<JobContext, IReadOnlyList<StepOutcome>> Run)
+{
+    /// <summary>Whether the scheduler runs it (retention only when the environment turns it on).</summary>
+    public bool Scheduled { get; init; } = true;
+}
+
+/// <summary>The outcome of asking for a run: the recorded run, or who holds the lock when it could not start.</summary>
+public sealed record RunRequestResult(PipelineRun? Run, string? BusyWith);
+
+/// <summary>A run that holds its job's lock and is recorded as running.</summary>
+public sealed class StartedRun(JobDefinition definition, string runId, JobLock held) : IDisposable
+{
+    public JobDefinition Definition { get; } = definition;
+
+    public string RunId { get; } = runId;
+
+    public void Dispose() => held.Dispose();
+}

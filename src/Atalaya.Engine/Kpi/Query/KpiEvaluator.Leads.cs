@@ -1,0 +1,86 @@
+using Atalaya.Engine.Kpi.Projection;
+
+namespace Atalaya.Engine.Kpi.Query;
+
+// conversion_pct: leads against their users' payments.
+internal sealed partial class KpiEvaluator
+{
+    /// <summary>
+    /// conversion_pct: each lead of the range against the same group's payments of its user within
+    /// 7 days. The range's leads (few) are keyed by group and user; one pass over the payments from
+    /// the range's start to a week after its end marks the leads each payment converts.
+    /// </summary>
+    private void EvaluateLeadConversion()
+    {
+        const long Week = 7L * 24 * 3600 * 1000;
+        var leads = _projection.Kinds[EventKind.LeadCreated];
+        var byUser = new Dictionary<long, List<(long Ts, int Cell)>>();
+        var periods = _grid.Count;
+        // A lead and its payments meet on the group's dimensions but priority, which only leads have.
+        var links = new Dictionary<DimensionCombo, int>();
+        int Link(int combo)
+        {
+            var key = _scope.GroupKeyWithoutPriority(combo);
+            if (!links.TryGetValue(key, out var link))
+            {
+                links[key] = link = links.Count;
+            }
+            return link;
+        }
+        foreach (var (start, length) in leads.BlocksIn(_grid.Start, _grid.End))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = leads.Ts[k];
+                var user = leads.User[k];
+                if (user == 0 || t < _grid.Start || t >= _grid.End || !_scope.MatchesCombo(leads.Combo[k]))
+                {
+                    continue;
+                }
+                var group = _scope.GroupOfCombo(leads.Combo[k]);
+                CellsOf(group);
+                var key = ((long)Link(leads.Combo[k]) << 32) | (uint)user;
+                if (!byUser.TryGetValue(key, out var list))
+                {
+                    byUser[key] = list = [];
+                }
+                list.Add((t, (group * periods) + _grid.Find(t)));
+            }
+        }
+        if (byUser.Count == 0)
+        {
+            return;
+        }
+        var converted = new HashSet<(long Key, int Index)>();
+        var payments = _projection.Kinds[EventKind.PaymentSucceeded];
+        foreach (var (start, length) in payments.BlocksIn(_grid.Start, _grid.End + Week + 1))
+        {
+            for (var k = start; k < start + length; k++)
+            {
+                var t = payments.Ts[k];
+                var user = payments.User[k];
+                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesComboWithoutPriority(payments.Combo[k]))
+                {
+                    continue;
+                }
+                var key = ((long)Link(payments.Combo[k]) << 32) | (uint)user;
+                if (!byUser.TryGetValue(key, out var list))
+                {
+                    continue;
+                }
+                for (var i = 0; i < list.Count; i++)
+                {
+                    if (t >= list[i].Ts && t <= list[i].Ts + Week)
+                    {
+                        converted.Add((key, i));
+                    }
+                }
+            }
+        }
+        foreach (var (key, index) in converted)
+        {
+            var cell = byUser[key][index].Cell;
+            _cells[cell / periods][cell % periods].LeadsConverted++;
+        }
+    }
+}
