@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Atalaya.Engine.Audit;
 using Atalaya.Engine.Kpi;
-using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Privacy;
@@ -175,61 +174,9 @@ public sealed class PersonErasure(Hub hub)
     /// in its erasure's <c>rewriting_block</c> (which lets the append-only trigger pass exactly that
     /// block's events column), updated, and the name cleared again. Returns how many changed.
     /// </summary>
-    internal static int RewriteBlocks(SqliteConnection connection, IReadOnlyList<long> blockIds, ErasurePlan plan)
-    {
-        if (blockIds.Count == 0)
-        {
-            return 0;
-        }
-        var changed = 0;
-        using var transaction = connection.BeginTransaction(deferred: false);
-        using var read = connection.CreateCommand();
-        read.Transaction = transaction;
-        read.CommandText = "SELECT encoding, events FROM event_blocks WHERE block_id = $id;";
-        var readId = read.Parameters.Add("$id", SqliteType.Integer);
-        using var write = connection.CreateCommand();
-        write.Transaction = transaction;
-        write.CommandText = """
-            UPDATE privacy_erasures SET rewriting_block = $id WHERE erasure_id = $erasure;
-            UPDATE event_blocks SET events = $events, encoding = $encoding WHERE block_id = $id;
-            UPDATE privacy_erasures SET rewriting_block = NULL WHERE erasure_id = $erasure;
-            """;
-        var writeId = write.Parameters.Add("$id", SqliteType.Integer);
-        var writeEvents = write.Parameters.Add("$events", SqliteType.Blob);
-        write.Parameters.AddWithValue("$encoding", BlockCodec.Current);
-        write.Parameters.AddWithValue("$erasure", plan.ErasureId);
-        foreach (var blockId in blockIds)
-        {
-            readId.Value = blockId;
-            byte[] json;
-            using (var reader = read.ExecuteReader())
-            {
-                if (!reader.Read())
-                {
-                    continue; // dropped by the retention job meanwhile
-                }
-                json = BlockCodec.Decode(reader.GetString(0), (byte[])reader.GetValue(1));
-            }
-            if (Rewrite(json, plan) is not { } rewritten)
-            {
-                continue;
-            }
-            var (buffer, length) = BlockCodec.Compress(rewritten);
-            try
-            {
-                writeId.Value = blockId;
-                writeEvents.Value = buffer.AsSpan(0, length).ToArray();
-                write.ExecuteNonQuery();
-            }
-            finally
-            {
-                BlockCodec.Release(buffer);
-            }
-            changed++;
-        }
-        transaction.Commit();
-        return changed;
-    }
+    internal static int RewriteBlocks(SqliteConnection connection, IReadOnlyList<long> blockIds, ErasurePlan plan) =>
+        blockIds.Count == 0 ? 0
+            : BlockRewrite.Run(connection, plan.ErasureId, blockIds, json => Rewrite(json, plan) is { } rewritten ? (rewritten, 1) : (null, 0)).Blocks;
 
     /// <summary>The block's JSON array with the person's events scrubbed, or null when it names none of their ids. Other events keep their bytes.</summary>
     internal static byte[]? Rewrite(byte[] jsonArray, ErasurePlan plan)

@@ -103,58 +103,8 @@ public static class PersonalFieldsRetention
     }
 
     /// <summary>Rewrites the blocks without the personal fields, in one transaction; returns how many events changed.</summary>
-    private static long Strip(SqliteConnection connection, List<long> blockIds, long horizon)
-    {
-        long changedEvents = 0;
-        using var transaction = connection.BeginTransaction(deferred: false);
-        using var read = connection.CreateCommand();
-        read.Transaction = transaction;
-        read.CommandText = "SELECT encoding, events FROM event_blocks WHERE block_id = $id;";
-        var readId = read.Parameters.Add("$id", SqliteType.Integer);
-        using var write = connection.CreateCommand();
-        write.Transaction = transaction;
-        write.CommandText = """
-            UPDATE privacy_erasures SET rewriting_block = $id WHERE erasure_id = $row;
-            UPDATE event_blocks SET events = $events, encoding = $encoding WHERE block_id = $id;
-            UPDATE privacy_erasures SET rewriting_block = NULL WHERE erasure_id = $row;
-            """;
-        var writeId = write.Parameters.Add("$id", SqliteType.Integer);
-        var writeEvents = write.Parameters.Add("$events", SqliteType.Blob);
-        write.Parameters.AddWithValue("$encoding", BlockCodec.Current);
-        write.Parameters.AddWithValue("$row", RowId);
-        foreach (var blockId in blockIds)
-        {
-            readId.Value = blockId;
-            byte[] json;
-            using (var reader = read.ExecuteReader())
-            {
-                if (!reader.Read())
-                {
-                    continue;
-                }
-                json = BlockCodec.Decode(reader.GetString(0), (byte[])reader.GetValue(1));
-            }
-            var (rewritten, changed) = Rewrite(json, horizon);
-            if (changed == 0)
-            {
-                continue;
-            }
-            var (buffer, length) = BlockCodec.Compress(rewritten);
-            try
-            {
-                writeId.Value = blockId;
-                writeEvents.Value = buffer.AsSpan(0, length).ToArray();
-                write.ExecuteNonQuery();
-            }
-            finally
-            {
-                BlockCodec.Release(buffer);
-            }
-            changedEvents += changed;
-        }
-        transaction.Commit();
-        return changedEvents;
-    }
+    private static long Strip(SqliteConnection connection, List<long> blockIds, long horizon) =>
+        BlockRewrite.Run(connection, RowId, blockIds, json => Rewrite(json, horizon)).Events;
 
     /// <summary>The block with the personal fields of its events older than <paramref name="horizon"/> dropped (a block may hold newer events too).</summary>
     private static (byte[] Json, int Changed) Rewrite(byte[] jsonArray, long horizon)
