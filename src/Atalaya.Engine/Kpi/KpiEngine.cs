@@ -11,7 +11,8 @@ namespace Atalaya.Engine.Kpi;
 /// <summary>
 /// The KPI engine: keeps the <see cref="KpiProjection"/> in step with the event log (loaded from
 /// the stored blocks at start, then fed each commit before its callers are acknowledged, so an
-/// event is in every figure as soon as its 2xx is sent) and answers KPI, summary, time-series and
+/// event is in every figure as soon as its 2xx is sent — except while a snapshot is being written,
+/// when commits are set aside and applied right after it) and answers KPI, summary, time-series and
 /// analysis questions over it. Raw events stay the source of truth: the projection is rebuilt from
 /// them and never written back.
 /// </summary>
@@ -53,20 +54,96 @@ public sealed class KpiEngine
 
     /// <summary>
     /// Writes the projection to <paramref name="path"/> atomically (a temporary file, flushed, then
-    /// renamed). Holds the read lock while writing, so commits wait for it.
+    /// renamed). It holds the read lock while writing (about a second at 10M events); commits that
+    /// arrive meanwhile are copied aside and applied right after it, so neither the writer nor, through
+    /// the lock's writer preference, the readers wait for the disk.
     /// </summary>
     public void SaveSnapshot(string path)
     {
-        // The periodic saver and the kpi_refresh job may ask at once; they share one temporary file.
-        lock (_snapshotGate)
+        // The periodic saver, the kpi_refresh job and an erasure may ask at once; they share one temporary file.
+        _snapshotGate.Wait();
+        try
         {
             SaveSnapshotLocked(path);
         }
+        finally
+        {
+            _snapshotGate.Release();
+        }
     }
 
-    private readonly Lock _snapshotGate = new();
+    private readonly SemaphoreSlim _snapshotGate = new(1, 1);
+
+    // Held while a commit is applied or set aside, so a snapshot starts between two commits.
+    private readonly Lock _applyGate = new();
+
+    // Non-null while a snapshot is written or the commits set aside meanwhile are being applied.
+    private DeferredCommits? _deferred;
 
     private void SaveSnapshotLocked(string path)
+    {
+        lock (_applyGate)
+        {
+            _deferred ??= new DeferredCommits();
+        }
+        try
+        {
+            WriteSnapshot(path);
+        }
+        finally
+        {
+            ApplyDeferred();
+        }
+    }
+
+    /// <summary>Applies the commits set aside during a snapshot, a commit group per write lock, until none is left.</summary>
+    private void ApplyDeferred()
+    {
+        while (true)
+        {
+            DeferredCommits deferred;
+            lock (_applyGate)
+            {
+                if (_deferred is not { Count: > 0 })
+                {
+                    _deferred = null;
+                    return;
+                }
+                deferred = _deferred;
+                // Commits arriving while these are applied go to a fresh list, behind them.
+                _deferred = new DeferredCommits();
+            }
+            using (Projection.Write())
+            {
+                deferred.ApplyTo(Projection);
+            }
+            Projection.Published();
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/> while no snapshot is being written, so every committed event is in
+    /// the projection (none set aside); it is handed a save that writes the snapshot inside that
+    /// window. The erasure re-keys ids and saves this way: an event set aside with the old ids would
+    /// otherwise be applied after the re-keying and bring them back.
+    /// </summary>
+    public async Task WithoutSnapshotsAsync(Func<Action<string>, Task> work)
+    {
+        await _snapshotGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await work(SaveSnapshotLocked).ConfigureAwait(false);
+        }
+        finally
+        {
+            _snapshotGate.Release();
+        }
+    }
+
+    /// <summary>Tests only: called while a snapshot holds the read lock, to keep it there.</summary>
+    internal Action? WhileSnapshotHeld { get; set; }
+
+    private void WriteSnapshot(string path)
     {
         var temporary = path + ".tmp";
         long seq;
@@ -78,6 +155,7 @@ public sealed class KpiEngine
                 {
                     Projection.Save(file);
                     seq = Projection.LastSeq;
+                    WhileSnapshotHeld?.Invoke();
                 }
                 file.Flush(flushToDisk: true);
             }
@@ -189,20 +267,28 @@ public sealed class KpiEngine
 
     private void OnCommitted(IReadOnlyList<CommittedBatch> batches)
     {
-        using (Projection.Write())
+        lock (_applyGate)
         {
-            foreach (var committed in batches)
+            if (_deferred is { } deferred)
             {
-                var seq = committed.FirstSeq;
-                var batch = committed.Batch;
-                var events = batch.Events;
-                var facts = batch.Facts;
-                for (var i = 0; i < events.Length; i++)
+                deferred.Add(batches);
+                return;
+            }
+            using (Projection.Write())
+            {
+                foreach (var committed in batches)
                 {
-                    if (committed.Kept[i])
+                    var seq = committed.FirstSeq;
+                    var batch = committed.Batch;
+                    var events = batch.Events;
+                    var facts = batch.Facts;
+                    for (var i = 0; i < events.Length; i++)
                     {
-                        ref readonly var f = ref facts[i];
-                        Projection.Apply(batch.Json(events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount), batch.SourceSystem, seq++);
+                        if (committed.Kept[i])
+                        {
+                            ref readonly var f = ref facts[i];
+                            Projection.Apply(batch.Json(events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount), batch.SourceSystem, seq++);
+                        }
                     }
                 }
             }

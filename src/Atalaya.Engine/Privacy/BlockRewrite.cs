@@ -15,13 +15,17 @@ internal static class BlockRewrite
     /// <summary>
     /// Rewrites <paramref name="blockIds"/>: <paramref name="rewrite"/> gets a block's JSON array and
     /// returns the new one with how many of its events changed (0 leaves the block as it is). Returns
-    /// the blocks and the events changed.
+    /// the blocks and the events changed, and how many of <paramref name="blockIds"/> it went through:
+    /// all of them, or fewer when <paramref name="budget"/> ran out (always at least one), so that a
+    /// caller on the writer's turn keeps each turn short.
     /// </summary>
-    public static (int Blocks, long Events) Run(SqliteConnection connection, string guardRow, IEnumerable<long> blockIds,
-        Func<byte[], (byte[]? Json, int Changed)> rewrite)
+    public static (int Blocks, long Events, int Visited) Run(SqliteConnection connection, string guardRow, IEnumerable<long> blockIds,
+        Func<byte[], (byte[]? Json, int Changed)> rewrite, TimeSpan? budget = null)
     {
         var blocks = 0;
         long events = 0;
+        var visited = 0;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         using var transaction = connection.BeginTransaction(deferred: false);
         using var read = connection.CreateCommand();
         read.Transaction = transaction;
@@ -40,6 +44,11 @@ internal static class BlockRewrite
         write.Parameters.AddWithValue("$guard", guardRow);
         foreach (var blockId in blockIds)
         {
+            if (visited > 0 && budget is { } limit && System.Diagnostics.Stopwatch.GetElapsedTime(started) >= limit)
+            {
+                break;
+            }
+            visited++;
             readId.Value = blockId;
             byte[] json;
             using (var reader = read.ExecuteReader())
@@ -70,6 +79,6 @@ internal static class BlockRewrite
             events += changed;
         }
         transaction.Commit();
-        return (blocks, events);
+        return (blocks, events, visited);
     }
 }

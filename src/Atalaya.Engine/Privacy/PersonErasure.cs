@@ -37,8 +37,11 @@ public sealed record ErasureOutcome(ErasureStatus Status, string? ErasureId, str
 /// </summary>
 public sealed class PersonErasure(Hub hub)
 {
-    /// <summary>Blocks swapped per writer turn: ingest waits for at most one turn.</summary>
-    private const int BlocksPerTurn = 16;
+    /// <summary>
+    /// How long one writer turn may rewrite blocks before it hands the writer back to ingest (a turn
+    /// ends after the block that crosses it): a write waits for at most about one turn.
+    /// </summary>
+    private static readonly TimeSpan TurnBudget = TimeSpan.FromMilliseconds(150);
 
     // One erasure at a time per hub: two would rewrite the same block from the same old version.
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -69,35 +72,44 @@ public sealed class PersonErasure(Hub hub)
             // The blocks found, a few per writer turn; each is read, rewritten and swapped in one turn
             // (only an erasure changes a block, and erasures take turns, so it is the version read).
             var rewritten = 0;
-            for (var at = 0; at < plan.Blocks.Count; at += BlocksPerTurn)
+            for (var at = 0; at < plan.Blocks.Count;)
             {
-                var slice = plan.Blocks.Skip(at).Take(BlocksPerTurn).ToList();
-                await hub.Log.RunExclusiveAsync(c => rewritten += RewriteBlocks(c, slice, plan)).ConfigureAwait(false);
+                await hub.Log.RunExclusiveAsync(c =>
+                {
+                    var turn = RewriteBlocks(c, plan.Blocks.Skip(at), plan, TurnBudget);
+                    rewritten += turn.Blocks;
+                    at += turn.Visited;
+                }).ConfigureAwait(false);
                 reached?.Invoke("blocks");
             }
-            // The cut: blocks stored since the search, the quarantine, and the projection's ids.
+            // The cut: blocks stored since the search, the quarantine, and the projection's ids. No
+            // snapshot runs meanwhile (its commits set aside would bring the old ids back), and the
+            // projection's snapshot on disk, which still has the old ids' keys, is replaced before the
+            // plan is closed; ingest does not wait for that write (see KpiEngine.SaveSnapshot).
             var events = trace.Events.Count;
-            await hub.Log.RunExclusiveAsync(c =>
+            await hub.Kpis.WithoutSnapshotsAsync(async save =>
             {
-                var late = BlocksAfter(c, plan.CutSeq);
-                rewritten += RewriteBlocks(c, late, plan);
-                ScrubQuarantine(c, plan);
-                Rekey(hub.Kpis, plan);
+                await hub.Log.RunExclusiveAsync(c =>
+                {
+                    var late = BlocksAfter(c, plan.CutSeq);
+                    rewritten += RewriteBlocks(c, late, plan);
+                    ScrubQuarantine(c, plan);
+                    Rekey(hub.Kpis, plan);
+                }).ConfigureAwait(false);
+                reached?.Invoke("cut");
+                foreach (var id in trace.UserIds)
+                {
+                    hub.Recommendations.ForgetPerson(id, null);
+                }
+                foreach (var id in trace.AnonymousIds)
+                {
+                    hub.Recommendations.ForgetPerson(null, id);
+                }
+                if (File.Exists(Hub.SnapshotPath(hub.DataDirectory)))
+                {
+                    await Task.Run(() => save(Hub.SnapshotPath(hub.DataDirectory))).ConfigureAwait(false);
+                }
             }).ConfigureAwait(false);
-            reached?.Invoke("cut");
-            foreach (var id in trace.UserIds)
-            {
-                hub.Recommendations.ForgetPerson(id, null);
-            }
-            foreach (var id in trace.AnonymousIds)
-            {
-                hub.Recommendations.ForgetPerson(null, id);
-            }
-            // The projection's snapshot on disk still has the old ids' keys: replaced before the plan is closed.
-            if (File.Exists(Hub.SnapshotPath(hub.DataDirectory)))
-            {
-                hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory));
-            }
             reached?.Invoke("snapshot");
             await hub.Log.RunExclusiveAsync(c => plan.Complete(c, hub.Kpis.Time.GetUtcNow(), events, rewritten)).ConfigureAwait(false);
             await AuditAsync(actor, role, "privacy.erasure.done", personHash, erasureId, 200, events).ConfigureAwait(false);
@@ -175,8 +187,14 @@ public sealed class PersonErasure(Hub hub)
     /// block's events column), updated, and the name cleared again. Returns how many changed.
     /// </summary>
     internal static int RewriteBlocks(SqliteConnection connection, IReadOnlyList<long> blockIds, ErasurePlan plan) =>
-        blockIds.Count == 0 ? 0
-            : BlockRewrite.Run(connection, plan.ErasureId, blockIds, json => Rewrite(json, plan) is { } rewritten ? (rewritten, 1) : (null, 0)).Blocks;
+        blockIds.Count == 0 ? 0 : RewriteBlocks(connection, blockIds, plan, budget: null).Blocks;
+
+    /// <summary>As above, stopping once <paramref name="budget"/> is spent; also says how many of <paramref name="blockIds"/> it went through.</summary>
+    private static (int Blocks, int Visited) RewriteBlocks(SqliteConnection connection, IEnumerable<long> blockIds, ErasurePlan plan, TimeSpan? budget)
+    {
+        var (blocks, _, visited) = BlockRewrite.Run(connection, plan.ErasureId, blockIds, json => Rewrite(json, plan) is { } rewritten ? (rewritten, 1) : (null, 0), budget);
+        return (blocks, visited);
+    }
 
     /// <summary>The block's JSON array with the person's events scrubbed, or null when it names none of their ids. Other events keep their bytes.</summary>
     internal static byte[]? Rewrite(byte[] jsonArray, ErasurePlan plan)
