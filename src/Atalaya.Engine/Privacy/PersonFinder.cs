@@ -32,7 +32,8 @@ internal sealed record PersonTrace(
 /// whose time range covers one of those events are read. Linked ids come from the events read: the
 /// anonymous ids a user id was seen with (and an alias's previous id); from an anonymous id, the one
 /// user id it was seen with (several would be several people on one device: then none), and that
-/// user's anonymous ids.
+/// user's anonymous ids. An anonymous id the projection keys no event by (seen only beside user ids)
+/// is searched for in every block.
 /// </summary>
 internal static class PersonFinder
 {
@@ -65,6 +66,16 @@ internal static class PersonFinder
                 if (!decoded.ContainsKey(blockId))
                 {
                     decoded[blockId] = ReadBlockJson(connection, blockId);
+                }
+            }
+            if (round == 0 && times.Count == 0 && !person.IsUser)
+            {
+                // The projection keys an event by its user id when it has one, so an anonymous id seen
+                // only beside user ids (a device several people share) is known to no key: every block
+                // is searched for it. Rare, and slower (a full read), but nothing of it is missed.
+                foreach (var (blockId, json) in BlocksNaming(connection, Quoted([person.Id]), cut))
+                {
+                    decoded[blockId] = json;
                 }
             }
             // Links seen in every block read so far (a new id may appear in a block read before).
@@ -185,6 +196,23 @@ internal static class PersonFinder
             }
         }
         return found;
+    }
+
+    /// <summary>Every block (up to sequence <paramref name="cut"/>) whose bytes name one of the ids, with its JSON array.</summary>
+    private static IEnumerable<(long BlockId, byte[] Json)> BlocksNaming(SqliteConnection connection, IReadOnlyList<byte[]> quotedIds, long cut)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT block_id, encoding, events FROM event_blocks WHERE first_seq <= $cut ORDER BY block_id;";
+        command.Parameters.AddWithValue("$cut", cut);
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var json = BlockCodec.Decode(reader.GetString(1), (byte[])reader.GetValue(2));
+            if (MayName(json, quotedIds))
+            {
+                yield return (reader.GetInt64(0), json);
+            }
+        }
     }
 
     private static byte[] ReadBlockJson(SqliteConnection connection, long blockId)

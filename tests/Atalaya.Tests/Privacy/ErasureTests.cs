@@ -295,4 +295,43 @@ public sealed class ErasureTests
         connection.Open();
         return connection;
     }
+
+    [Fact]
+    public async Task An_anonymous_id_seen_only_beside_other_users_ids_is_found_and_erased_with_the_figures_kept()
+    {
+        await using var hub = await StartAsync();
+        // A family tablet: two signed-in people browse on one device id, which is never on its own.
+        const string Tablet = "anon-family-tablet";
+        var b = new EventBuilder("tablet");
+        await hub.PostAsync(
+        [
+            b.PageView("2026-03-02T09:00:00Z", "u-parent", "s-tablet-1", Place.Sweden, Tablet),
+            b.Order("2026-03-02T09:05:00Z", "o-tablet-1", "mx-001", "u-parent", "s-tablet-1", place: Place.Sweden, anonymous: Tablet),
+            b.PageView("2026-03-02T20:00:00Z", "u-teen", "s-tablet-2", Place.Sweden, Tablet),
+        ]);
+        hub.Refresh();
+        var before = await AnswersAsync(hub);
+        Assert.Contains(Tablet, StoredText(hub.Server.DataDirectory), StringComparison.Ordinal);
+
+        var (exported, exportText) = await hub.Api.GetAsync($"/api/privacy/export?anonymous_id={Tablet}");
+        Assert.True(exported == HttpStatusCode.OK, exportText);
+        using (var export = JsonDocument.Parse(exportText))
+        {
+            Assert.Equal(3, export.RootElement.GetProperty("events").GetArrayLength());
+            // Two people on the device: neither user id is taken for the device's person.
+            Assert.Empty(export.RootElement.GetProperty("user_ids").EnumerateArray());
+        }
+
+        var (status, body) = await EraseAsync(hub.Server, hub.AdminToken, $$"""{"anonymous_id": "{{Tablet}}"}""");
+        Assert.True(status == HttpStatusCode.OK, body.GetRawText());
+        Assert.Equal(3, body.GetProperty("events").GetInt32());
+        Assert.DoesNotContain(Tablet, StoredText(hub.Server.DataDirectory), StringComparison.Ordinal);
+        AssertSame(before, await AnswersAsync(hub), "after erasing the shared device's id");
+        // The two users keep their own ids.
+        var events = StoredEvents.All(hub.Server.DataDirectory).Where(e => e.GetProperty("event_id").GetString()!.StartsWith("tablet-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["u-parent", "u-parent", "u-teen"], events.Select(e => e.GetProperty("user_id").GetString()).Order(StringComparer.Ordinal));
+        Assert.All(events, e => Assert.StartsWith("psn_", e.GetProperty("anonymous_id").GetString(), StringComparison.Ordinal));
+        await hub.RestartAsync(() => File.Delete(Engine.Hub.SnapshotPath(hub.Server.DataDirectory)));
+        AssertSame(before, await AnswersAsync(hub), "after a rebuild from raw events");
+    }
 }
