@@ -126,15 +126,15 @@ public sealed partial class RecommendationModel
         var nowMs = now.ToUnixTimeMilliseconds();
         var halfLifeMs = ForYouHalfLife.TotalMilliseconds;
         var views = new List<(int Product, double Weight)>();
-        foreach (var key in new[] { request.UserId is { } u ? UserKey(u) : null, request.AnonymousId is { } a ? AnonymousKey(a) : null })
+        foreach (var key in new UInt128?[] { request.UserId is { } u ? UserKey(u) : null, request.AnonymousId is { } a ? AnonymousKey(a) : null })
         {
-            if (key is null || !_people.TryGetValue(key, out var person))
+            if (key is not { } known || !_people.TryGetValue(known, out var person))
             {
                 continue;
             }
             for (var i = 0; i < person.Count; i++)
             {
-                views.Add((person.Products[i], Math.Pow(0.5, Math.Max(0, nowMs - person.AtMs[i]) / halfLifeMs)));
+                views.Add((person.Product(i), Math.Pow(0.5, Math.Max(0, nowMs - person.AtMs(i)) / halfLifeMs)));
             }
         }
         if (views.Count == 0)

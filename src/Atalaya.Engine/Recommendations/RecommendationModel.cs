@@ -44,7 +44,9 @@ public sealed partial class RecommendationModel
     private readonly NeighbourCounts _viewed = new(NeighboursPerProduct);
     private readonly Dictionary<string, SessionBasket> _sessions = new(StringComparer.Ordinal);
     private readonly Dictionary<string, OrderState> _orders = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, PersonViews> _people = new(StringComparer.Ordinal);
+    // Keyed by a 128-bit hash of "u:"/"a:" and the id rather than the id itself: at 10M events the
+    // model follows hundreds of thousands of people, and a string key per person cost more than their views.
+    private readonly Dictionary<UInt128, PersonViews> _people = [];
     private readonly RecommendationEvent _event = new();
     private long _clockMs;
     private long _applied;
@@ -236,7 +238,7 @@ public sealed partial class RecommendationModel
         return order;
     }
 
-    private PersonViews Person(string key)
+    private PersonViews Person(UInt128 key)
     {
         if (!_people.TryGetValue(key, out var person))
         {
@@ -246,9 +248,24 @@ public sealed partial class RecommendationModel
         return person;
     }
 
-    private static string UserKey(string userId) => "u:" + userId;
+    private static UInt128 UserKey(string userId) => PersonKey((byte)'u', userId);
 
-    private static string AnonymousKey(string anonymousId) => "a:" + anonymousId;
+    private static UInt128 AnonymousKey(string anonymousId) => PersonKey((byte)'a', anonymousId);
+
+    private static UInt128 PersonKey(byte kind, string id)
+    {
+        var length = System.Text.Encoding.UTF8.GetMaxByteCount(id.Length) + 1;
+        var rented = length > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
+        var buffer = rented is null ? stackalloc byte[length] : rented.AsSpan(0, length);
+        buffer[0] = kind;
+        var written = System.Text.Encoding.UTF8.GetBytes(id, buffer[1..]);
+        var key = System.IO.Hashing.XxHash128.HashToUInt128(buffer[..(written + 1)]);
+        if (rented is not null)
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        }
+        return key;
+    }
 
     private int Product(string id, string? storeId)
     {
@@ -272,30 +289,32 @@ public sealed partial class RecommendationModel
         return index;
     }
 
-    /// <summary>Drops closed sessions, settled orders and visitors whose views are too old to matter.</summary>
+    /// <summary>
+    /// Drops closed sessions, settled orders and visitors whose views are too old to matter. A table
+    /// that lost most of its rows gives its slots back: the history load (which does not prune while
+    /// it reads) leaves them sized for every session of the horizon.
+    /// </summary>
     private void Prune()
     {
         var now = _clockMs;
-        foreach (var (key, session) in _sessions)
+        PruneTable(_sessions, session => session.LastMs < now - SessionIdleMs);
+        PruneTable(_orders, order => order.LastMs < now - OrderHorizonMs);
+        PruneTable(_people, person => person.LastMs < now - PersonHorizonMs);
+    }
+
+    private static void PruneTable<TKey, TValue>(Dictionary<TKey, TValue> table, Func<TValue, bool> stale)
+        where TKey : notnull
+    {
+        foreach (var (key, value) in table)
         {
-            if (session.LastMs < now - SessionIdleMs)
+            if (stale(value))
             {
-                _sessions.Remove(key);
+                table.Remove(key);
             }
         }
-        foreach (var (key, order) in _orders)
+        if (table.Capacity > 1024 && table.Count < table.Capacity / 4)
         {
-            if (order.LastMs < now - OrderHorizonMs)
-            {
-                _orders.Remove(key);
-            }
-        }
-        foreach (var (key, person) in _people)
-        {
-            if (person.LastMs < now - PersonHorizonMs)
-            {
-                _people.Remove(key);
-            }
+            table.TrimExcess();
         }
     }
 
@@ -326,7 +345,10 @@ public sealed partial class RecommendationModel
                 bytes += 96 + (session.Products.Capacity * sizeof(int));
             }
             bytes += _orders.Count * 120L;
-            bytes += _people.Count * (96L + (ViewsPerPerson * 12));
+            foreach (var person in _people.Values)
+            {
+                bytes += 120 + (person.Count * 12L);
+            }
             return new RecommendationModelSize(_products.Count, _sessions.Count, _orders.Count, _people.Count, bytes);
         }
     }
@@ -362,22 +384,38 @@ public sealed partial class RecommendationModel
         public long LastMs;
     }
 
-    /// <summary>A person's last views, oldest overwritten first.</summary>
-    private sealed class PersonViews
+    /// <summary>
+    /// A person's last views, oldest overwritten first. The arrays grow with the views (most people
+    /// view a handful of products), up to <see cref="ViewsPerPerson"/>.
+    /// </summary>
+    internal sealed class PersonViews
     {
-        public readonly int[] Products = new int[ViewsPerPerson];
-        public readonly long[] AtMs = new long[ViewsPerPerson];
-        public int Count;
+        private int[] _products = new int[2];
+        private long[] _atMs = new long[2];
         private int _next;
+
+        public int Count { get; private set; }
 
         public long LastMs { get; private set; }
 
+        public int Product(int i) => _products[i];
+
+        public long AtMs(int i) => _atMs[i];
+
         public void Add(int product, long atMs)
         {
-            Products[_next] = product;
-            AtMs[_next] = atMs;
-            _next = (_next + 1) % ViewsPerPerson;
-            Count = Math.Min(ViewsPerPerson, Count + 1);
+            if (Count == _products.Length && Count < ViewsPerPerson)
+            {
+                var size = Math.Min(ViewsPerPerson, Count * 2);
+                Array.Resize(ref _products, size);
+                Array.Resize(ref _atMs, size);
+                // Full and never wrapped: the views are in order and the next goes after them.
+                _next = Count;
+            }
+            _products[_next] = product;
+            _atMs[_next] = atMs;
+            _next = (_next + 1) % _products.Length;
+            Count = Math.Min(_products.Length, Count + 1);
             LastMs = Math.Max(LastMs, atMs);
         }
     }

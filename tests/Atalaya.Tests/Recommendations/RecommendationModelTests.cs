@@ -93,4 +93,21 @@ public sealed class RecommendationModelTests
         Assert.Throws<Engine.Kpi.Query.ScopeViolationException>(() => model.Recommend(new RecommendationRequest("A"), vendor, new StoreDirectory(), Now));
         Assert.Empty(model.Recommend(new RecommendationRequest("A"), new AccessScope([], [], [], ["st-1"]), new StoreDirectory(), Now));
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(20)]
+    [InlineData(57)]
+    public void A_person_keeps_their_last_twenty_views_however_many_came(int views)
+    {
+        var person = new RecommendationModel.PersonViews();
+        for (var i = 1; i <= views; i++)
+        {
+            person.Add(i, i * 1000L);
+        }
+        var kept = Enumerable.Range(0, person.Count).Select(i => (person.Product(i), person.AtMs(i))).OrderBy(v => v.Item1).ToList();
+        var expected = Enumerable.Range(1, views).TakeLast(RecommendationModel.ViewsPerPerson).Select(i => (i, i * 1000L)).ToList();
+        Assert.Equal(expected, kept);
+        Assert.Equal(views * 1000L, person.LastMs);
+    }
 }
