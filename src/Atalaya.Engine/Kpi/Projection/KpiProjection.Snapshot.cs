@@ -62,7 +62,8 @@ public sealed partial class KpiProjection
         w.Write(end - lengthAt - sizeof(long));
         w.Flush();
         stream.Position = end;
-        ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw);
+        // Only the sessions that exist: the array's spare capacity would be read back as used memory.
+        ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw.AsSpan(0, Math.Min(_sessions.Length, SessionCount + 1)));
         ProjectionSnapshot.WriteArray<int>(w, _orderFirst.Raw);
         ProjectionSnapshot.WriteArray<StoreRow>(w, _stores.Raw);
         Ledger.Write(w);
