@@ -144,7 +144,7 @@ public static class Questions
         // Mondays (UTC); catalog events only (the demo's custom types are left out, as the hub
         // does); sessions belong to the week and country of their first event; a customer's
         // first order, returning orders and lifetime value are per country over all history. The
-        // branches are wrapped so that the CTEs and the ORDER BY apply to all of them.
+        // branches are wrapped so that the ORDER BY applies to all of them.
         new("Non-additive KPIs by country, weekly, 90 days", "weekly by country",
             "/api/kpi/query?metric=visitors,sessions,bounce_rate,conversion_rate,new_customers,returning_customers,ltv&aggregate=weekly&group_by=country&start_date=90d", true,
             clock =>
@@ -152,32 +152,39 @@ public static class Questions
                 var start = QueryClock.Sql(clock.FirstOf(90));
                 var tomorrow = QueryClock.Sql(clock.Tomorrow);
                 var weeks = string.Join(", ", Mondays(clock.FirstOf(90), clock.Today).Select(m => $"toDate('{QueryClock.DayKey(m)}')"));
+                // ClickHouse 18.16 has no WITH-subquery CTEs: each one is inlined where it is read.
+                var orders = $"""
+                    (SELECT order_id, argMin(user_key, ts) AS order_user, argMin(country, ts) AS order_country, min(ts) AS order_ts,
+                            argMin(total * fx, ts) AS gmv
+                     FROM {Table} WHERE event_type = 'purchase_completed' AND ts < {tomorrow} GROUP BY order_id)
+                    """;
+                var firsts = $"""
+                    (SELECT order_user AS first_user, order_country AS first_country, min(order_ts) AS first_ts
+                     FROM {orders} WHERE order_user != '' GROUP BY order_user, order_country)
+                    """;
+                var sessions = $"""
+                    (SELECT session_id, min(ts) AS start_ts, argMin(country, ts) AS session_country, count() AS events,
+                            max(event_type = 'purchase_completed') AS purchased
+                     FROM {Table}
+                     WHERE session_id != '' AND event_type NOT IN ({CustomTypes}) AND ts >= {QueryClock.Sql(clock.FirstOf(91))} AND ts < {tomorrow}
+                     GROUP BY session_id HAVING start_ts >= {start})
+                    """;
                 return $"""
-                    WITH orders AS (SELECT order_id, argMin(user_key, ts) AS order_user, argMin(country, ts) AS order_country, min(ts) AS order_ts,
-                                           argMin(total * fx, ts) AS gmv
-                                    FROM {Table} WHERE event_type = 'purchase_completed' AND ts < {tomorrow} GROUP BY order_id),
-                         firsts AS (SELECT order_user AS first_user, order_country AS first_country, min(order_ts) AS first_ts
-                                    FROM orders WHERE order_user != '' GROUP BY order_user, order_country),
-                         sessions AS (SELECT session_id, min(ts) AS start_ts, argMin(country, ts) AS session_country, count() AS events,
-                                             max(event_type = 'purchase_completed') AS purchased
-                                      FROM {Table}
-                                      WHERE session_id != '' AND event_type NOT IN ({CustomTypes}) AND ts >= {QueryClock.Sql(clock.FirstOf(91))} AND ts < {tomorrow}
-                                      GROUP BY session_id HAVING start_ts >= {start})
                     SELECT week, metric, group_country, value FROM (
                     SELECT toMonday(ts) AS week, 'visitors' AS metric, country AS group_country, toFloat64(uniqExact(user_key)) AS value
                     FROM {Table} WHERE user_key != '' AND event_type NOT IN ({CustomTypes}) AND ts >= {start} AND ts < {tomorrow} GROUP BY week, country
-                    UNION ALL SELECT toMonday(start_ts) AS week, 'sessions', session_country, toFloat64(count()) FROM sessions GROUP BY week, session_country
-                    UNION ALL SELECT toMonday(start_ts) AS week, 'bounce_rate', session_country, 100 * countIf(events = 1) / count() FROM sessions GROUP BY week, session_country
-                    UNION ALL SELECT toMonday(start_ts) AS week, 'conversion_rate', session_country, 100 * countIf(purchased) / count() FROM sessions GROUP BY week, session_country
-                    UNION ALL SELECT toMonday(first_ts) AS week, 'new_customers', first_country, toFloat64(count())
-                              FROM firsts WHERE first_ts >= {start} AND first_ts < {tomorrow} GROUP BY week, first_country
-                    UNION ALL SELECT toMonday(o.order_ts) AS week, 'returning_customers', o.order_country, toFloat64(uniqExact(o.order_user))
-                              FROM orders AS o INNER JOIN firsts AS f ON o.order_user = f.first_user AND o.order_country = f.first_country
-                              WHERE o.order_ts >= {start} AND o.order_ts < {tomorrow} AND f.first_ts < greatest(toDateTime(toMonday(o.order_ts), 'UTC'), {start})
-                              GROUP BY week, o.order_country
-                    UNION ALL SELECT w AS week, 'ltv', order_country,
-                                     sumIf(gmv, order_ts < toDateTime(w + 7, 'UTC')) / uniqExactIf(order_user, order_user != '' AND order_ts < toDateTime(w + 7, 'UTC'))
-                              FROM orders ARRAY JOIN [{weeks}] AS w GROUP BY w, order_country)
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'sessions' AS metric, session_country AS group_country, toFloat64(count()) AS value FROM {sessions} GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'bounce_rate' AS metric, session_country AS group_country, 100 * countIf(events = 1) / count() AS value FROM {sessions} GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(start_ts) AS week, 'conversion_rate' AS metric, session_country AS group_country, 100 * countIf(purchased) / count() AS value FROM {sessions} GROUP BY week, session_country
+                    UNION ALL SELECT toMonday(first_ts) AS week, 'new_customers' AS metric, first_country AS group_country, toFloat64(count()) AS value
+                              FROM {firsts} WHERE first_ts >= {start} AND first_ts < {tomorrow} GROUP BY week, first_country
+                    UNION ALL SELECT toMonday(order_ts) AS week, 'returning_customers' AS metric, order_country AS group_country, toFloat64(uniqExact(order_user)) AS value
+                              FROM {orders} ALL INNER JOIN {firsts} ON order_user = first_user AND order_country = first_country
+                              WHERE order_ts >= {start} AND order_ts < {tomorrow} AND first_ts < greatest(toDateTime(toMonday(order_ts), 'UTC'), {start})
+                              GROUP BY week, order_country
+                    UNION ALL SELECT w AS week, 'ltv' AS metric, order_country AS group_country,
+                                     sumIf(gmv, order_ts < toDateTime(w + 7, 'UTC')) / uniqExactIf(order_user, order_user != '' AND order_ts < toDateTime(w + 7, 'UTC')) AS value
+                              FROM {orders} ARRAY JOIN [{weeks}] AS w GROUP BY w, order_country)
                     ORDER BY week, metric, group_country
                     """;
             },
