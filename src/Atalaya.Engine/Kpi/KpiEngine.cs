@@ -301,7 +301,7 @@ public sealed class KpiEngine
     public KpiResult Query(KpiQuery query)
     {
         using var read = Projection.Read();
-        return new KpiEvaluator(Projection, query, useRollup: RollupEnabled).Run();
+        return KpiFamilies.Run(Projection, query, RollupEnabled);
     }
 
     /// <summary>Today so far, yesterday and the 7 whole days before today, per KPI.</summary>

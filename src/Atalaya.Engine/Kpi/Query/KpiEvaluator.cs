@@ -121,7 +121,7 @@ internal sealed partial class KpiEvaluator
             DateTimeOffset.FromUnixTimeMilliseconds(_grid.Start), DateTimeOffset.FromUnixTimeMilliseconds(_grid.End - 1000));
     }
 
-    private static int CompareGroups(string?[] a, string?[] b)
+    internal static int CompareGroups(string?[] a, string?[] b)
     {
         for (var k = 0; k < a.Length; k++)
         {
