@@ -274,9 +274,11 @@ public sealed class KpiEngine
                 deferred.Add(batches);
                 return;
             }
-            using (Projection.Write())
+            // One write lock per request's batch, not per group commit: a reader waits for at most
+            // one batch (a few milliseconds) rather than for every batch the commit gathered.
+            foreach (var committed in batches)
             {
-                foreach (var committed in batches)
+                using (Projection.Write())
                 {
                     var seq = committed.FirstSeq;
                     var batch = committed.Batch;
@@ -291,9 +293,9 @@ public sealed class KpiEngine
                         }
                     }
                 }
+                Projection.Published();
             }
         }
-        Projection.Published();
     }
 
     public DateOnly Today(TimeZoneInfo tz) => PeriodGrid.Today(_time, tz);
