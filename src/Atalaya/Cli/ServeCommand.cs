@@ -99,6 +99,7 @@ public static class ServeCommand
                 MaxPageCount = parse.GetValue(maxPages),
             };
             NativeHeap.Configure();
+            ThreadPoolFloor.Raise();
             var app = HubHost.Build(options);
             try
             {
