@@ -63,4 +63,29 @@ public sealed class EventIdIndexTests
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public void A_snapshot_of_the_earlier_128_bit_format_is_refused_so_the_index_is_rebuilt_from_the_blocks()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "atalaya-ids-v1-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using (var file = File.Create(path))
+            using (var w = new BinaryWriter(file))
+            {
+                w.Write("atalaya-event-ids");
+                w.Write(1);
+                w.Write(11L);
+                w.Write(10);
+                w.Write(1024);
+                w.Write(0UL);
+                w.Write(new byte[1024 * 16]);
+            }
+            Assert.Null(EventIdIndex.TryLoad(path));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }
