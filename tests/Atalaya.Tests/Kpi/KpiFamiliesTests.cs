@@ -60,4 +60,18 @@ public sealed class KpiFamiliesTests
             }
         }
     }
+
+    [Fact]
+    public async Task A_refused_question_is_refused_the_same_way_not_wrapped()
+    {
+        await using var hub = await KpiHub.StartWithDemoAsync(new DemoOptions(Days: 2, Seed: 8, EndDate: new DateOnly(2026, 3, 3), SessionsPerDay: 10));
+        var projection = hub.Server.Hub.Kpis.Projection;
+        var outside = new KpiQuery(Weekly, new DateOnly(2026, 2, 10), new DateOnly(2026, 3, 3), Aggregate.Weekly, TimeZoneInfo.Utc,
+            new DimensionFilter(new Dictionary<Dimension, IReadOnlyList<string>> { [Dimension.Country] = ["CO"] }), [Dimension.Country], new AccessScope(["MX"], [], [], []), 1000);
+        using (projection.Read())
+        {
+            Assert.Throws<ScopeViolationException>(() => new KpiEvaluator(projection, outside).Run());
+            Assert.Throws<ScopeViolationException>(() => KpiFamilies.Run(projection, outside, useRollup: true));
+        }
+    }
 }

@@ -44,9 +44,19 @@ internal static class KpiFamilies
         {
             return new KpiEvaluator(projection, query, useRollup: useRollup).Run();
         }
+        // Built here, on the caller's thread: a filter outside the reader's scope is refused as it is by one evaluator.
+        var evaluators = families.Select(f => new KpiEvaluator(projection, query with { Metrics = f, Limit = int.MaxValue }, useRollup: useRollup)).ToList();
         var parts = new KpiResult[families.Count];
-        Parallel.For(0, families.Count, i =>
-            parts[i] = new KpiEvaluator(projection, query with { Metrics = families[i], Limit = int.MaxValue }, useRollup: useRollup).Run());
+        try
+        {
+            Parallel.For(0, families.Count, i => parts[i] = evaluators[i].Run());
+        }
+        catch (AggregateException e)
+        {
+            // The question's own refusal (too large an answer…), not a wrapper the caller would take for a failure.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
+        }
         return Merge(query, parts);
     }
 
