@@ -12,7 +12,8 @@ namespace Atalaya.Engine.Collect;
 /// <c>StoredEventReader</c> reads from the stored bytes (tests check it field by field). Whatever
 /// the single pass does not settle (repeated snapshot or items, a number the reader would refuse,
 /// escaped member names inside items) leaves <see cref="Complete"/> false, and the projection
-/// reads the stored JSON as before. The document path and Segment never set it.
+/// reads the stored JSON as before. The document path never sets it (Segment messages, once
+/// mapped, go through the single pass and have their facts like any other event).
 /// </summary>
 public struct CollectedFacts
 {
