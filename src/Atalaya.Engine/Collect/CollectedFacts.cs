@@ -45,6 +45,18 @@ public struct CollectedFacts
 
     /// <summary>The event's entries in the batch's item list.</summary>
     public int FirstItem, ItemCount;
+
+    /// <summary>properties.product_category, read by the recommendation model.</summary>
+    public JsonText ProductCategory;
+
+    /// <summary>properties.quantity_available as the recommendation model takes it (a number, else NaN).</summary>
+    public double QuantityAvailable;
+
+    /// <summary>
+    /// Like <see cref="Complete"/>, for what the recommendation model reads (<c>RecommendationEvent</c>):
+    /// also set for inventory snapshots, whose quantity the KPI projection still reads from the stored event.
+    /// </summary>
+    public bool CompleteForRecommendations;
 }
 
 /// <summary>

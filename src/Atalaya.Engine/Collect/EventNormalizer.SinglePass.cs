@@ -92,6 +92,9 @@ public sealed partial class EventNormalizer
         public Token OrderId, ProductId, ProductName, Status, Priority;
         public double Total, Amount;
         public Token Snapshot, Items;
+        public Token ProductCategory;
+        public bool HasQuantity;
+        public double QuantityAvailable;
         /// <summary>Something the facts cannot mirror the stored-event reader on: the projection reads the stored JSON instead.</summary>
         public bool FactsUnsure;
 

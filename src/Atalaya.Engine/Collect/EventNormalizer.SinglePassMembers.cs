@@ -189,7 +189,7 @@ public sealed partial class EventNormalizer
             {
                 o.HasDecimal = r.TryGetDecimal(out o.Decimal);
             }
-            if ((i == type.Total || i == type.Amount) && r.TokenType == JsonTokenType.Number)
+            if ((i == type.Total || i == type.Amount || i == type.QuantityAvailable) && r.TokenType == JsonTokenType.Number)
             {
                 o.HasDouble = r.TryGetDouble(out o.Double);
             }
