@@ -53,6 +53,16 @@ public static class StageBenchmark
                     hub.Pipeline.NormalizeNative(body, ndjson: false, "bench").Dispose();
                 }
             })));
+            // The same events as Segment track calls: parsed, mapped, then through the single pass.
+            var segmentBodies = generated.HubBodies.Select(SegmentBodies.FromNative).ToList();
+            rows.Add(("Segment /v1/batch: parse + map + normalize (single pass, facts noted)", Best(events, () =>
+            {
+                foreach (var body in segmentBodies)
+                {
+                    using var payload = Engine.Collect.SegmentPayload.Parse(body, null, hub.Pipeline.Options.MaxJsonDepth);
+                    hub.Pipeline.NormalizeSegment(payload, "bench").Dispose();
+                }
+            })));
             batches.AddRange(generated.HubBodies.Select(body => hub.Pipeline.NormalizeNative(body, ndjson: false, "bench")));
             rows.Add(($"compress the stored array ({BlockCodec.Current}, request thread)", Best(events, () =>
             {
@@ -84,13 +94,27 @@ public static class StageBenchmark
                 $"Stored array {plainBytes / (double)events:F0} B/event: {BlockCodec.Current} {compressedBytes / (double)events:F0} B/event ({plainBytes / (double)compressedBytes:F1}×), deflate {deflatedBytes / (double)events:F0} B/event ({plainBytes / (double)deflatedBytes:F1}×)");
             rows.Add(("KPI projection from the collected facts (commit path)", Best(events, () => Project(batches, fromFacts: true))));
             rows.Add(("KPI projection re-reading the stored JSON (start-up path)", Best(events, () => Project(batches, fromFacts: false))));
-            // Since the recommendations landed, serve's model follows every commit on a thread of
-            // its own: it copies the product, cart and order events and parses them again. Its CPU
-            // is the hub's too (the HTTP benchmark's µs/row counts it); the events it skips cost
-            // only the type check, so this is per event of the whole mix.
+            // Serve's model follows every commit on a thread of its own: it copies the product, cart
+            // and order events with their facts and applies them (the stored history at start-up is
+            // parsed instead). Its CPU is the hub's too (the HTTP benchmark's µs/row counts it); the
+            // events it skips cost only the type check, so this is per event of the whole mix.
             var stored = batches.SelectMany(b => b.Events.ToArray().Select(e => b.Json(e).ToArray())).ToList();
-            rows.Add(("recommendation model: re-parse + apply (serve's follower thread)", Best(events, () =>
+            rows.Add(("recommendation model: re-parse + apply (start-up, events without facts)", Best(events, () =>
                 Engine.Recommendations.RecommendationModel.FromEvents(stored.Where(json => Engine.Recommendations.RecommendationEvent.IsRead(json))))));
+            // What serve's follower does since the model reads the collector's facts: no parse.
+            rows.Add(("recommendation model: apply from the collected facts (serve's follower thread)", Best(events, () =>
+            {
+                var model = new Engine.Recommendations.RecommendationModel();
+                foreach (var batch in batches)
+                {
+                    var facts = batch.Facts;
+                    for (var i = 0; i < batch.EventCount; i++)
+                    {
+                        ref readonly var f = ref facts[i];
+                        model.Apply(batch.Json(batch.Events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount));
+                    }
+                }
+            })));
             var run = 0;
             rows.Add(("append: dedupe, SQLite insert, commit + fsync (log alone)", await BestAsync(events, async () =>
             {

@@ -1,3 +1,5 @@
+using Atalaya.Engine.Collect;
+
 namespace Atalaya.Engine.Recommendations;
 
 /// <summary>
@@ -68,6 +70,27 @@ public sealed partial class RecommendationModel
         lock (_gate)
         {
             return ApplyLocked(json);
+        }
+    }
+
+    /// <summary>
+    /// Applies one event from the facts the collector noted while writing it
+    /// (<see cref="CollectedFacts.CompleteForRecommendations"/> set), or from its JSON when it has none.
+    /// </summary>
+    public bool Apply(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+    {
+        lock (_gate)
+        {
+            if (!facts.CompleteForRecommendations)
+            {
+                return ApplyLocked(json);
+            }
+            if (!_event.Read(json, facts, items))
+            {
+                return false;
+            }
+            Apply(_event);
+            return true;
         }
     }
 
