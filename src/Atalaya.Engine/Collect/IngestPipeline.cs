@@ -237,11 +237,21 @@ public sealed class IngestPipeline
                     var length = SegmentMapper.WithSession(json.Span, sessionId, ref withSession);
                     json = withSession.AsMemory(0, length);
                 }
-                var reader = new Utf8JsonReader(json.Span, readerOptions);
-                reader.Read();
-                // The Segment spec requires next to nothing: what the catalog requires and the message
-                // lacks was derived if it could be, else is left absent, never a reason to refuse it.
-                _normalizer.Normalize(ref reader, json, i, target, wholeInput: true, mapped: true);
+                try
+                {
+                    var reader = new Utf8JsonReader(json.Span, readerOptions);
+                    reader.Read();
+                    // The Segment spec requires next to nothing: what the catalog requires and the message
+                    // lacks was derived if it could be, else is left absent, never a reason to refuse it.
+                    _normalizer.Normalize(ref reader, json, i, target, wholeInput: true, mapped: true);
+                }
+                catch (JsonException ex)
+                {
+                    // Not expected (the hub wrote this JSON and the body's depth was checked); thrown
+                    // before anything of the event is written, so the message alone is refused.
+                    batch.AddRejected(new QuarantinedEvent(i, m.EventId, nameof(RejectReason.Malformed), [$"message: cannot be read once mapped: {Where(ex)}"],
+                        Truncate(payload.Messages[i])));
+                }
             }
             return batch;
         }
