@@ -390,10 +390,19 @@ public static class SegmentMapper
 
     private static void Copy(Utf8JsonWriter writer, JsonElement from, string name, string to)
     {
-        if (Text(from, name) is { } value)
+        if (!from.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
         {
-            writer.WriteString(to, value);
+            return;
         }
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Contains((byte)'\\'))
+        {
+            // Decoded first, so that a lone surrogate escape throws here as everywhere else in the mapping.
+            writer.WriteString(to, value.GetString());
+            return;
+        }
+        // Without escapes the text is its UTF-8 bytes: written without a string in between (same output).
+        writer.WriteString(to, raw[1..^1]);
     }
 
     private static string? Text(JsonElement e, string name) =>
