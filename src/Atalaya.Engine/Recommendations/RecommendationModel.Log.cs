@@ -230,10 +230,7 @@ public sealed partial class RecommendationModel
     {
         try
         {
-            if (_event.Read(json, facts, items))
-            {
-                Apply(_event);
-            }
+            ApplyLocked(json, facts, items);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {

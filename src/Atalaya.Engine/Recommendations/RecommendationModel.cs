@@ -81,17 +81,18 @@ public sealed partial class RecommendationModel
     {
         lock (_gate)
         {
-            if (!facts.CompleteForRecommendations)
-            {
-                return ApplyLocked(json);
-            }
-            if (!_event.Read(json, facts, items))
-            {
-                return false;
-            }
-            Apply(_event);
-            return true;
+            return facts.CompleteForRecommendations ? ApplyLocked(json, facts, items) : ApplyLocked(json);
         }
+    }
+
+    private bool ApplyLocked(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+    {
+        if (!_event.Read(json, facts, items))
+        {
+            return false;
+        }
+        Apply(_event);
+        return true;
     }
 
     private bool ApplyLocked(ReadOnlySpan<byte> json)
