@@ -53,6 +53,44 @@ public static class StageBenchmark
                     hub.Pipeline.NormalizeNative(body, ndjson: false, "bench").Dispose();
                 }
             })));
+            // The same events as Segment track calls: parsed, mapped, then through the single pass.
+            var segmentBodies = generated.HubBodies.Select(SegmentBodies.FromNative).ToList();
+            void SegmentNow()
+            {
+                foreach (var body in segmentBodies)
+                {
+                    using var payload = Engine.Collect.SegmentPayload.Parse(body, null, hub.Pipeline.Options.MaxJsonDepth);
+                    hub.Pipeline.NormalizeSegment(payload, "bench").Dispose();
+                }
+            }
+            // The route Segment messages took before they went through the single pass, in this
+            // process for a fair comparison (the mapping shares one buffer here, as it does now).
+            void SegmentBefore()
+            {
+                var normalizer = new Engine.Collect.EventNormalizer(Engine.Catalog.EventCatalog.Default, hub.Log.Stores, hub.Fx, hub.Pipeline.Options);
+                foreach (var body in segmentBodies)
+                {
+                    using var payload = Engine.Collect.SegmentPayload.Parse(body, null, hub.Pipeline.Options.MaxJsonDepth);
+                    using var batch = new AppendBatch("bench", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), payload.BodyLength);
+                    using var writer = new System.Text.Json.Utf8JsonWriter(batch.Buffer, Engine.Collect.EventNormalizer.WriterOptions);
+                    var stores = new Engine.Collect.BatchStores();
+                    using var output = new PooledBufferWriter(payload.BodyLength);
+                    using var mapWriter = new System.Text.Json.Utf8JsonWriter(output);
+                    for (var i = 0; i < payload.Messages.Count; i++)
+                    {
+                        var mapped = Engine.Collect.SegmentMapper.Map(payload.Messages[i], payload, DateTimeOffset.UtcNow, output, mapWriter);
+                        if (mapped.Errors is null)
+                        {
+                            using var document = System.Text.Json.JsonDocument.Parse(output.WrittenSpan.Slice(mapped.Start, mapped.Length).ToArray());
+                            normalizer.Normalize(document.RootElement, i, batch, writer, stores, requirePresence: false);
+                        }
+                    }
+                }
+            }
+            // Alternated, so that a burst of load on the shared machine does not land on one of them only.
+            var (now, before) = BestAlternating(events, SegmentNow, SegmentBefore);
+            rows.Add(("Segment /v1/batch: parse + map + normalize (single pass, facts noted)", now));
+            rows.Add(("for comparison: Segment as before (each mapped event parsed into a document, document path, no facts)", before));
             batches.AddRange(generated.HubBodies.Select(body => hub.Pipeline.NormalizeNative(body, ndjson: false, "bench")));
             rows.Add(($"compress the stored array ({BlockCodec.Current}, request thread)", Best(events, () =>
             {
@@ -84,13 +122,30 @@ public static class StageBenchmark
                 $"Stored array {plainBytes / (double)events:F0} B/event: {BlockCodec.Current} {compressedBytes / (double)events:F0} B/event ({plainBytes / (double)compressedBytes:F1}×), deflate {deflatedBytes / (double)events:F0} B/event ({plainBytes / (double)deflatedBytes:F1}×)");
             rows.Add(("KPI projection from the collected facts (commit path)", Best(events, () => Project(batches, fromFacts: true))));
             rows.Add(("KPI projection re-reading the stored JSON (start-up path)", Best(events, () => Project(batches, fromFacts: false))));
-            // Since the recommendations landed, serve's model follows every commit on a thread of
-            // its own: it copies the product, cart and order events and parses them again. Its CPU
-            // is the hub's too (the HTTP benchmark's µs/row counts it); the events it skips cost
-            // only the type check, so this is per event of the whole mix.
+            // Serve's model follows every commit on a thread of its own: it copies the product, cart
+            // and order events with their facts and applies them (the stored history at start-up is
+            // parsed instead). Its CPU is the hub's too (the HTTP benchmark's µs/row counts it); the
+            // events it skips cost only the type check, so this is per event of the whole mix.
             var stored = batches.SelectMany(b => b.Events.ToArray().Select(e => b.Json(e).ToArray())).ToList();
-            rows.Add(("recommendation model: re-parse + apply (serve's follower thread)", Best(events, () =>
-                Engine.Recommendations.RecommendationModel.FromEvents(stored.Where(json => Engine.Recommendations.RecommendationEvent.IsRead(json))))));
+            void ModelFromJson() =>
+                Engine.Recommendations.RecommendationModel.FromEvents(stored.Where(json => Engine.Recommendations.RecommendationEvent.IsRead(json)));
+            // What serve's follower does since the model reads the collector's facts: no parse.
+            void ModelFromFacts()
+            {
+                var model = new Engine.Recommendations.RecommendationModel();
+                foreach (var batch in batches)
+                {
+                    var facts = batch.Facts;
+                    for (var i = 0; i < batch.EventCount; i++)
+                    {
+                        ref readonly var f = ref facts[i];
+                        model.Apply(batch.Json(batch.Events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount));
+                    }
+                }
+            }
+            var (fromJson, fromFacts) = BestAlternating(events, ModelFromJson, ModelFromFacts);
+            rows.Add(("recommendation model: re-parse + apply (start-up, events without facts)", fromJson));
+            rows.Add(("recommendation model: apply from the collected facts (serve's follower thread)", fromFacts));
             var run = 0;
             rows.Add(("append: dedupe, SQLite insert, commit + fsync (log alone)", await BestAsync(events, async () =>
             {
@@ -175,6 +230,21 @@ public static class StageBenchmark
             best = Math.Min(best, clock.Elapsed.TotalMicroseconds / events);
         }
         return best;
+    }
+
+    private static (double First, double Second) BestAlternating(int events, Action first, Action second)
+    {
+        double bestFirst = double.MaxValue, bestSecond = double.MaxValue;
+        for (var r = 0; r < Repeats; r++)
+        {
+            var clock = Stopwatch.StartNew();
+            first();
+            bestFirst = Math.Min(bestFirst, clock.Elapsed.TotalMicroseconds / events);
+            clock.Restart();
+            second();
+            bestSecond = Math.Min(bestSecond, clock.Elapsed.TotalMicroseconds / events);
+        }
+        return (bestFirst, bestSecond);
     }
 
     private static async Task<double> BestAsync(int events, Func<Task> stage)

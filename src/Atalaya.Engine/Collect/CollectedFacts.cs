@@ -12,7 +12,8 @@ namespace Atalaya.Engine.Collect;
 /// <c>StoredEventReader</c> reads from the stored bytes (tests check it field by field). Whatever
 /// the single pass does not settle (repeated snapshot or items, a number the reader would refuse,
 /// escaped member names inside items) leaves <see cref="Complete"/> false, and the projection
-/// reads the stored JSON as before. The document path and Segment never set it.
+/// reads the stored JSON as before. The document path never sets it (Segment messages, once
+/// mapped, go through the single pass and have their facts like any other event).
 /// </summary>
 public struct CollectedFacts
 {
@@ -44,6 +45,18 @@ public struct CollectedFacts
 
     /// <summary>The event's entries in the batch's item list.</summary>
     public int FirstItem, ItemCount;
+
+    /// <summary>properties.product_category, read by the recommendation model.</summary>
+    public JsonText ProductCategory;
+
+    /// <summary>properties.quantity_available as the recommendation model takes it (a number, else NaN).</summary>
+    public double QuantityAvailable;
+
+    /// <summary>
+    /// Like <see cref="Complete"/>, for what the recommendation model reads (<c>RecommendationEvent</c>):
+    /// also set for inventory snapshots, whose quantity the KPI projection still reads from the stored event.
+    /// </summary>
+    public bool CompleteForRecommendations;
 }
 
 /// <summary>

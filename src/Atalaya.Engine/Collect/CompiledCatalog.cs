@@ -45,8 +45,9 @@ internal sealed class CompiledType
 {
     public const int SessionId = 0, UserId = 1, AnonymousId = 2;
 
-    /// <summary>The properties the KPI projection reads, whatever the type.</summary>
-    private static readonly string[] FactNames = ["store_id", "order_id", "total", "amount", "product_id", "product_name", "status", "snapshot", "items", "priority"];
+    /// <summary>The properties the KPI projection and the recommendation model read, whatever the type.</summary>
+    private static readonly string[] FactNames = ["store_id", "order_id", "total", "amount", "product_id", "product_name", "status", "snapshot", "items", "priority",
+        "product_category", "quantity_available"];
 
     public CompiledType(EventTypeRule? rule)
     {
@@ -80,6 +81,8 @@ internal sealed class CompiledType
         Status = Properties.IndexOf("status"u8);
         Priority = Properties.IndexOf("priority"u8);
         Items = Properties.IndexOf("items"u8);
+        ProductCategory = Properties.IndexOf("product_category"u8);
+        QuantityAvailable = Properties.IndexOf("quantity_available"u8);
 
         var envelope = new List<int>();
         foreach (var name in rule?.RequiredEnvelope ?? [])
@@ -138,6 +141,11 @@ internal sealed class CompiledType
     public int Priority { get; }
 
     public int Items { get; }
+
+    /// <summary>Read by the recommendation model only.</summary>
+    public int ProductCategory { get; }
+
+    public int QuantityAvailable { get; }
 
     /// <summary>The rate and currency of this type are frozen in <c>properties.snapshot</c>.</summary>
     public bool FxInSnapshot { get; }

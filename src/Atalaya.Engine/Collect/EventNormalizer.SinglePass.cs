@@ -21,7 +21,13 @@ public sealed partial class EventNormalizer
     /// <paramref name="wholeInput"/> the event must be all of <paramref name="json"/>: trailing data
     /// throws <see cref="JsonException"/> before anything is written.
     /// </summary>
-    internal void Normalize(ref Utf8JsonReader reader, ReadOnlyMemory<byte> json, int index, BatchTarget target, bool wholeInput)
+    /// <param name="mapped">
+    /// The event is a Segment message mapped by <see cref="SegmentMapper"/> (compact JSON the hub
+    /// wrote): its one extra member, the <c>segment</c> annotation, is copied into <c>extra</c> as
+    /// the document path writes it, and the catalog's required fields it lacks are no reason to
+    /// refuse it (see the document path's <c>requirePresence</c>).
+    /// </param>
+    internal void Normalize(ref Utf8JsonReader reader, ReadOnlyMemory<byte> json, int index, BatchTarget target, bool wholeInput, bool mapped = false)
     {
         var start = (int)reader.TokenStartIndex;
         if (reader.TokenType != JsonTokenType.StartObject)
@@ -31,11 +37,11 @@ public sealed partial class EventNormalizer
                 reader.Skip();
             }
             EnsureEnd(ref reader, wholeInput);
-            NormalizeSlow(json[start..(int)reader.BytesConsumed], index, target);
+            NormalizeSlow(json[start..(int)reader.BytesConsumed], index, target, mapped, reader.CurrentState.Options.MaxDepth);
             return;
         }
         var depth = reader.CurrentDepth;
-        var scan = new EventScan { Start = start };
+        var scan = new EventScan { Start = start, Mapped = mapped, Extra = -1 };
         var fast = TryScan(ref reader, json.Span, target.Batch.ReceivedAtMs, ref scan);
         while (reader.TokenType != JsonTokenType.EndObject || reader.CurrentDepth != depth)
         {
@@ -45,7 +51,7 @@ public sealed partial class EventNormalizer
         EnsureEnd(ref reader, wholeInput);
         if (!fast || scan.End - scan.Start > _options.MaxEventBytes || !TryWrite(json.Span, ref scan, index, target))
         {
-            NormalizeSlow(json[scan.Start..scan.End], index, target);
+            NormalizeSlow(json[scan.Start..scan.End], index, target, mapped, reader.CurrentState.Options.MaxDepth);
         }
     }
 
@@ -58,10 +64,11 @@ public sealed partial class EventNormalizer
         }
     }
 
-    private void NormalizeSlow(ReadOnlyMemory<byte> eventJson, int index, BatchTarget target)
+    private void NormalizeSlow(ReadOnlyMemory<byte> eventJson, int index, BatchTarget target, bool mapped, int maxDepth)
     {
-        using var document = JsonDocument.Parse(eventJson, new JsonDocumentOptions { MaxDepth = _options.MaxJsonDepth });
-        Normalize(document.RootElement, index, target.Batch, target.Writer, target.Stores);
+        // The reader's depth: a mapped Segment message may nest a level deeper than the body it came in.
+        using var document = JsonDocument.Parse(eventJson, new JsonDocumentOptions { MaxDepth = mapped ? maxDepth : _options.MaxJsonDepth });
+        Normalize(document.RootElement, index, target.Batch, target.Writer, target.Stores, requirePresence: !mapped);
     }
 
     /// <summary>Where the event's parts are in the request (offsets of raw JSON, quotes included), and what was decided.</summary>
@@ -85,8 +92,17 @@ public sealed partial class EventNormalizer
         public Token OrderId, ProductId, ProductName, Status, Priority;
         public double Total, Amount;
         public Token Snapshot, Items;
+        public Token ProductCategory;
+        public bool HasQuantity;
+        public double QuantityAvailable;
         /// <summary>Something the facts cannot mirror the stored-event reader on: the projection reads the stored JSON instead.</summary>
         public bool FactsUnsure;
+
+        /// <summary>A mapped Segment message (see <c>Normalize</c>'s <c>mapped</c>).</summary>
+        public bool Mapped;
+
+        /// <summary>Its <c>segment</c> annotation, name and value (-1 when none): stored under <c>extra</c>.</summary>
+        public int Extra, ExtraLength;
     }
 
     /// <summary>A scalar's raw JSON (quotes included); <see cref="Length"/> 0 when absent or null.</summary>
@@ -142,6 +158,17 @@ public sealed partial class EventNormalizer
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
         {
             var member = r.ValueIsEscaped ? EnvelopeMember.Extra : EnvelopeMemberOf(r.ValueSpan);
+            if (member == EnvelopeMember.Extra && s.Mapped && s.Extra < 0 && !r.ValueIsEscaped)
+            {
+                s.Extra = (int)r.TokenStartIndex;
+                r.Read();
+                if (!SkipUnescaped(ref r))
+                {
+                    return false;
+                }
+                s.ExtraLength = (int)r.BytesConsumed - s.Extra;
+                continue;
+            }
             if (member == EnvelopeMember.Extra || (seen & (1 << (int)member)) != 0)
             {
                 return false;
@@ -260,6 +287,10 @@ public sealed partial class EventNormalizer
             }
         }
         var type = s.Type!;
+        if (s.Mapped)
+        {
+            return true;
+        }
         if ((s.Context < 0 && type.Context is { RequiredMask: not 0 }) || (s.Properties < 0 && type.Properties.RequiredMask != 0))
         {
             return false;
@@ -273,6 +304,31 @@ public sealed partial class EventNormalizer
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// Moves past the value at the reader; false when a name or a string in it holds an escape
+    /// (the document path would write it decoded, so a copy of the bytes would differ).
+    /// </summary>
+    private static bool SkipUnescaped(ref Utf8JsonReader r)
+    {
+        if (r.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+        {
+            return !(r.TokenType == JsonTokenType.String && r.ValueIsEscaped);
+        }
+        var depth = r.CurrentDepth;
+        while (r.Read())
+        {
+            if (r.CurrentDepth == depth)
+            {
+                return true; // the container's end
+            }
+            if (r.TokenType is JsonTokenType.String or JsonTokenType.PropertyName && r.ValueIsEscaped)
+            {
+                return false;
+            }
+        }
+        return false;
     }
 
     private static bool IsSnakeCase(ReadOnlySpan<byte> text)

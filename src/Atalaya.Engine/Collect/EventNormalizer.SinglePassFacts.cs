@@ -33,7 +33,7 @@ public sealed partial class EventNormalizer
     private static void TakePropertyFacts(CompiledType type, ulong seen, ulong repeated, ReadOnlySpan<Occurrence> found, ref EventScan s)
     {
         ReadOnlySpan<int> members = [type.StoreId, type.OrderId, type.ProductId, type.ProductName, type.Status,
-            type.Total, type.Amount, type.Snapshot, type.Items, type.Priority];
+            type.Total, type.Amount, type.Snapshot, type.Items, type.Priority, type.ProductCategory, type.QuantityAvailable];
         foreach (var i in members)
         {
             s.FactsUnsure |= (repeated & (1UL << i)) != 0;
@@ -47,6 +47,16 @@ public sealed partial class EventNormalizer
         s.Amount = NumberOf(type.Amount, seen, found, ref s);
         s.Snapshot = ContainerOf(type.Snapshot, JsonTokenType.StartObject, seen, found);
         s.Items = ContainerOf(type.Items, JsonTokenType.StartArray, seen, found);
+        s.ProductCategory = TextOf(type.ProductCategory, seen, found);
+        // As RecommendationEvent takes it: a number as a double, NaN for anything else but a
+        // container, which it does not skip (the model then reads the stored event).
+        var quantity = found[type.QuantityAvailable];
+        if ((seen & (1UL << type.QuantityAvailable)) != 0)
+        {
+            s.FactsUnsure |= quantity.Type is JsonTokenType.StartObject or JsonTokenType.StartArray;
+            s.HasQuantity = quantity.Type == JsonTokenType.Number && quantity.HasDouble;
+            s.QuantityAvailable = quantity.Double;
+        }
     }
 
     /// <summary>A string member's token; default (no text) for any other value, as the reader takes it.</summary>
@@ -111,8 +121,9 @@ public sealed partial class EventNormalizer
         facts.Priority = Stored(s.Priority, propertiesShift);
         facts.Total = s.Total;
         facts.Amount = s.Amount;
-        // inventory_snapshot's quantity is not among the collected facts: the projection reads the stored event.
-        var complete = !s.FactsUnsure && s.Type.Rule?.Type != "inventory_snapshot";
+        facts.ProductCategory = Stored(s.ProductCategory, propertiesShift);
+        facts.QuantityAvailable = s.HasQuantity ? s.QuantityAvailable : double.NaN;
+        var complete = !s.FactsUnsure;
         facts.Refunded = facts.Reversed = double.NaN;
         if (s.Snapshot.Length > 0)
         {
@@ -125,7 +136,10 @@ public sealed partial class EventNormalizer
             complete &= ReadItems(json, s.Items, propertiesShift, target.Batch);
             facts.ItemCount = target.Batch.ItemCount - facts.FirstItem;
         }
-        facts.Complete = complete;
+        facts.CompleteForRecommendations = complete;
+        // inventory_snapshot's quantity as the KPI projection takes it (an integer) is not among the
+        // collected facts: the projection reads the stored event.
+        facts.Complete = complete && s.Type.Rule?.Type != "inventory_snapshot";
     }
 
     private static JsonText Stored(Token token, int shift) =>

@@ -124,7 +124,7 @@ public sealed partial class EventNormalizer
             if (rule >= 0)
             {
                 seen |= 1UL << rule;
-                if (!IsValid(ref r, rules!.Fields[rule]!))
+                if (!IsValid(ref r, rules!.Fields[rule]!, !s.Mapped))
                 {
                     return false;
                 }
@@ -135,7 +135,7 @@ public sealed partial class EventNormalizer
             }
         }
         s.ContextLength = offset + (int)r.BytesConsumed - s.Context;
-        return rules is null || (rules.RequiredMask & ~seen) == 0;
+        return rules is null || s.Mapped || (rules.RequiredMask & ~seen) == 0;
     }
 
     /// <summary>The last occurrence of a tracked property (the one <c>TryGetProperty</c> finds).</summary>
@@ -189,13 +189,13 @@ public sealed partial class EventNormalizer
             {
                 o.HasDecimal = r.TryGetDecimal(out o.Decimal);
             }
-            if ((i == type.Total || i == type.Amount) && r.TokenType == JsonTokenType.Number)
+            if ((i == type.Total || i == type.Amount || i == type.QuantityAvailable) && r.TokenType == JsonTokenType.Number)
             {
                 o.HasDouble = r.TryGetDouble(out o.Double);
             }
             if (fields.Fields[i] is { } field)
             {
-                if (!IsValid(ref r, field))
+                if (!IsValid(ref r, field, !s.Mapped))
                 {
                     return false;
                 }
@@ -209,11 +209,12 @@ public sealed partial class EventNormalizer
         s.PropertiesLength = offset + (int)r.BytesConsumed - s.Properties;
         TakePropertyFacts(type, seen, repeated, found, ref s);
         var present = seen & ~nulls;
-        if ((fields.RequiredMask & ~present) != 0)
+        if (!s.Mapped && (fields.RequiredMask & ~present) != 0)
         {
             return false;
         }
-        foreach (var when in type.When)
+        // A mapped Segment message is held to its values only, as the document path holds it.
+        foreach (var when in s.Mapped ? [] : type.When)
         {
             ref var o = ref found[when.Field];
             if ((present & (1UL << when.Field)) == 0 || o.Type != JsonTokenType.String)

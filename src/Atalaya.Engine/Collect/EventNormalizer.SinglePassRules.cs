@@ -12,13 +12,14 @@ public sealed partial class EventNormalizer
     /// <see cref="FieldValidator.Validate"/> would find nothing wrong with). Leaves the reader on the
     /// value's last token. False also when deciding would need the decoded text.
     /// </summary>
-    private static bool IsValid(ref Utf8JsonReader r, CompiledField field)
+    /// <param name="requirePresence">As the document path's: false lets required fields be absent, empty strings or empty arrays.</param>
+    private static bool IsValid(ref Utf8JsonReader r, CompiledField field, bool requirePresence)
     {
         var rule = field.Rule;
         switch (rule.Kind)
         {
             case FieldKind.String:
-                if (r.TokenType != JsonTokenType.String || (rule.Required && r.ValueSpan.Length == 0)
+                if (r.TokenType != JsonTokenType.String || (rule.Required && requirePresence && r.ValueSpan.Length == 0)
                     // Never fewer bytes than characters: within the limit in bytes is within it in characters.
                     || r.ValueSpan.Length > field.MaxLength)
                 {
@@ -39,7 +40,7 @@ public sealed partial class EventNormalizer
             case FieldKind.Boolean:
                 return r.TokenType is JsonTokenType.True or JsonTokenType.False;
             case FieldKind.Object:
-                return r.TokenType == JsonTokenType.StartObject && IsValidObject(ref r, field.Fields!);
+                return r.TokenType == JsonTokenType.StartObject && IsValidObject(ref r, field.Fields!, requirePresence);
             case FieldKind.Array:
                 if (r.TokenType != JsonTokenType.StartArray)
                 {
@@ -51,7 +52,7 @@ public sealed partial class EventNormalizer
                     count++;
                     if (field.Items is { } items)
                     {
-                        if (!IsValid(ref r, items))
+                        if (!IsValid(ref r, items, requirePresence))
                         {
                             return false;
                         }
@@ -61,13 +62,13 @@ public sealed partial class EventNormalizer
                         r.Skip();
                     }
                 }
-                return !(rule.MinItems is { } minItems && count < minItems) && !(rule.MaxItems is { } maxItems && count > maxItems);
+                return !(rule.MinItems is { } minItems && count < minItems && (requirePresence || count > 0)) && !(rule.MaxItems is { } maxItems && count > maxItems);
             default:
                 return false;
         }
     }
 
-    private static bool IsValidObject(ref Utf8JsonReader r, CompiledFields fields)
+    private static bool IsValidObject(ref Utf8JsonReader r, CompiledFields fields, bool requirePresence)
     {
         ulong seen = 0, nulls = 0;
         while (r.Read() && r.TokenType == JsonTokenType.PropertyName)
@@ -94,12 +95,12 @@ public sealed partial class EventNormalizer
                 continue;
             }
             nulls &= ~bit;
-            if (!IsValid(ref r, field))
+            if (!IsValid(ref r, field, requirePresence))
             {
                 return false;
             }
         }
-        return (fields.RequiredMask & ~(seen & ~nulls)) == 0;
+        return !requirePresence || (fields.RequiredMask & ~(seen & ~nulls)) == 0;
     }
 
     private static bool IsOneOf(ref Utf8JsonReader r, byte[][] allowed) =>

@@ -240,6 +240,14 @@ public sealed partial class EventNormalizer
             }
         }
 
+        if (s.Extra >= 0)
+        {
+            // The mapped message's annotation: compact and unescaped, so its bytes are what the writer would write.
+            Append(dest, ref p, ",\"extra\":{"u8);
+            Append(dest, ref p, json.Slice(s.Extra, s.ExtraLength));
+            dest[p++] = (byte)'}';
+        }
+
         if (s.Clamped || fx == FxSource.Missing)
         {
             Append(dest, ref p, ",\"flags\":["u8);

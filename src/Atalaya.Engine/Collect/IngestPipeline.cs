@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Unicode;
 using Atalaya.Engine.Catalog;
@@ -189,31 +190,83 @@ public sealed class IngestPipeline
     /// <summary>Segment messages already mapped to native events (see <see cref="SegmentMapper"/>).</summary>
     public async Task<IngestResult> IngestSegmentAsync(SegmentPayload payload, string sourceSystem, CancellationToken cancellationToken = default)
     {
-        var receivedAt = _time.GetUtcNow();
-        using var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds(), 16 * 1024) { QuarantinePerRequest = _options.QuarantinePerRequest };
-        var writer = new Utf8JsonWriter(batch.Buffer, EventNormalizer.WriterOptions);
-        var stores = new BatchStores();
-        var mapped = new SegmentMapper.Mapped[payload.Messages.Count];
-        for (var i = 0; i < mapped.Length; i++)
-        {
-            mapped[i] = SegmentMapper.Map(payload.Messages[i], payload, receivedAt);
-        }
-        var sessions = DeriveSessions(mapped);
-        for (var i = 0; i < mapped.Length; i++)
-        {
-            if (mapped[i].Errors is { } errors)
-            {
-                batch.AddRejected(new QuarantinedEvent(i, mapped[i].EventId, nameof(RejectReason.UnmappableSegmentMessage), errors, Truncate(payload.Messages[i])));
-                continue;
-            }
-            var native = sessions?[i] is { } sessionId ? mapped[i].WithSession(sessionId) : mapped[i].NativeJson!;
-            using var document = JsonDocument.Parse(native);
-            // The Segment spec requires next to nothing: what the catalog requires and the message
-            // lacks was derived if it could be, else is left absent, never a reason to refuse it.
-            _normalizer.Normalize(document.RootElement, i, batch, writer, stores, requirePresence: false);
-        }
+        using var batch = NormalizeSegment(payload, sourceSystem);
         cancellationToken.ThrowIfCancellationRequested();
         return await AppendAsync(batch).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Map → validate → enrich for a Segment payload: its messages normalized into a batch, or their
+    /// rejections recorded there. The caller appends and disposes the batch. Each message is mapped
+    /// to a native event (one buffer and one writer for the request) that then goes through the
+    /// single pass like an event of <c>/api/events</c>: no document is parsed again, and the facts
+    /// the KPI projection and the recommendation model read are collected on the way.
+    /// </summary>
+    public AppendBatch NormalizeSegment(SegmentPayload payload, string sourceSystem)
+    {
+        var receivedAt = _time.GetUtcNow();
+        var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds(), payload.BodyLength) { QuarantinePerRequest = _options.QuarantinePerRequest };
+        using var native = new PooledBufferWriter(payload.BodyLength + 1024);
+        byte[]? withSession = null;
+        try
+        {
+            var target = new BatchTarget(batch, _catalogVersion);
+            // The mapper's own writer options (not the stored form's): the single pass copies the
+            // mapped context and properties as they are, so they keep the bytes they always had.
+            using var writer = new Utf8JsonWriter(native);
+            var mapped = new SegmentMapper.Mapped[payload.Messages.Count];
+            for (var i = 0; i < mapped.Length; i++)
+            {
+                mapped[i] = SegmentMapper.Map(payload.Messages[i], payload, receivedAt, native, writer);
+            }
+            var sessions = DeriveSessions(mapped);
+            // A mapped event may nest one level deeper than its message (traits under properties).
+            var readerOptions = new JsonReaderOptions { MaxDepth = _options.MaxJsonDepth + 2 };
+            var all = native.Array.AsMemory(0, native.WrittenCount);
+            for (var i = 0; i < mapped.Length; i++)
+            {
+                var m = mapped[i];
+                if (m.Errors is { } errors)
+                {
+                    batch.AddRejected(new QuarantinedEvent(i, m.EventId, nameof(RejectReason.UnmappableSegmentMessage), errors, Truncate(payload.Messages[i])));
+                    continue;
+                }
+                var json = all.Slice(m.Start, m.Length);
+                if (sessions?[i] is { } sessionId)
+                {
+                    var length = SegmentMapper.WithSession(json.Span, sessionId, ref withSession);
+                    json = withSession.AsMemory(0, length);
+                }
+                try
+                {
+                    var reader = new Utf8JsonReader(json.Span, readerOptions);
+                    reader.Read();
+                    // The Segment spec requires next to nothing: what the catalog requires and the message
+                    // lacks was derived if it could be, else is left absent, never a reason to refuse it.
+                    _normalizer.Normalize(ref reader, json, i, target, wholeInput: true, mapped: true);
+                }
+                catch (JsonException ex)
+                {
+                    // Not expected (the hub wrote this JSON and the body's depth was checked); thrown
+                    // before anything of the event is written, so the message alone is refused.
+                    batch.AddRejected(new QuarantinedEvent(i, m.EventId, nameof(RejectReason.Malformed), [$"message: cannot be read once mapped: {Where(ex)}"],
+                        Truncate(payload.Messages[i])));
+                }
+            }
+            return batch;
+        }
+        catch
+        {
+            batch.Dispose();
+            throw;
+        }
+        finally
+        {
+            if (withSession is not null)
+            {
+                ArrayPool<byte>.Shared.Return(withSession);
+            }
+        }
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Collect;
 
@@ -27,55 +28,73 @@ public static class SegmentMapper
         ["com.rudderstack.android.sdk.core"] = "android",
     };
 
+    /// <param name="Start">Where the native event is in the output the message was mapped into.</param>
     /// <param name="SessionUser">
     /// With <paramref name="SessionAnonymous"/>, set when the hub must derive the message's session
     /// (docs/collector.md, "Sessions"): a track, page or screen call without <c>context.sessionId</c>,
     /// of this userId and/or anonymousId. <paramref name="TimestampMs"/> is its skew-corrected time.
     /// </param>
-    public readonly record struct Mapped(string? EventId, byte[]? NativeJson, IReadOnlyList<string>? Errors,
+    public readonly record struct Mapped(string? EventId, int Start, int Length, IReadOnlyList<string>? Errors,
         string? SessionUser = null, string? SessionAnonymous = null, long TimestampMs = 0)
     {
         public bool NeedsSession => Errors is null && (SessionUser is not null || SessionAnonymous is not null);
-
-        /// <summary>The native event with the derived session id added.</summary>
-        public byte[] WithSession(string sessionId)
-        {
-            var id = new ArrayBufferWriter<byte>(sessionId.Length + 8);
-            using (var w = new Utf8JsonWriter(id))
-            {
-                w.WriteStringValue(sessionId);
-            }
-            // {"session_id":"…", followed by the mapped event without its opening brace.
-            var json = NativeJson!;
-            var result = new byte[14 + id.WrittenCount + 1 + json.Length - 1];
-            "{\"session_id\":"u8.CopyTo(result);
-            id.WrittenSpan.CopyTo(result.AsSpan(14));
-            result[14 + id.WrittenCount] = (byte)',';
-            json.AsSpan(1).CopyTo(result.AsSpan(15 + id.WrittenCount));
-            return result;
-        }
     }
 
-    public static Mapped Map(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
+    /// <summary>
+    /// The native event <paramref name="native"/> with the derived session id added, written into
+    /// <paramref name="scratch"/> (grown from the array pool as needed); returns its length.
+    /// </summary>
+    public static int WithSession(ReadOnlySpan<byte> native, string sessionId, ref byte[]? scratch)
     {
+        var id = JsonEncodedText.Encode(sessionId).EncodedUtf8Bytes;
+        // {"session_id":"…", followed by the mapped event without its opening brace.
+        var length = 14 + id.Length + 2 + 1 + native.Length - 1;
+        if (scratch is null || scratch.Length < length)
+        {
+            if (scratch is not null)
+            {
+                ArrayPool<byte>.Shared.Return(scratch);
+            }
+            scratch = ArrayPool<byte>.Shared.Rent(Math.Max(length, 4096));
+        }
+        var result = scratch.AsSpan();
+        "{\"session_id\":\""u8.CopyTo(result);
+        id.CopyTo(result[15..]);
+        result[15 + id.Length] = (byte)'"';
+        result[16 + id.Length] = (byte)',';
+        native[1..].CopyTo(result[(17 + id.Length)..]);
+        return length;
+    }
+
+    /// <summary>
+    /// Maps <paramref name="message"/> into <paramref name="output"/> through <paramref name="writer"/>
+    /// (reset onto it here): one buffer and one writer serve every message of a request.
+    /// </summary>
+    public static Mapped Map(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt, PooledBufferWriter output, Utf8JsonWriter writer)
+    {
+        writer.Reset(output);
+        var start = output.WrittenCount;
         try
         {
-            return MapObject(message, payload, receivedAt);
+            return MapObject(message, payload, receivedAt, output, writer, start);
         }
         catch (InvalidOperationException ex)
         {
             // A lone UTF-16 surrogate escape ("\ud800") has no string value; it surfaces when a
             // field the mapping reads is decoded. Refused with its reason, as /api/events refuses
-            // such an event: a 5xx would make SDKs retry the whole batch for ever.
-            return new Mapped(null, null, [$"message: has an invalid string ({ex.Message})"]);
+            // such an event: a 5xx would make SDKs retry the whole batch for ever. What the writer
+            // had written of the message is left unreferenced in the output.
+            writer.Reset(output);
+            return new Mapped(null, 0, 0, [$"message: has an invalid string ({ex.Message})"]);
         }
     }
 
-    private static Mapped MapObject(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt)
+    private static Mapped MapObject(JsonElement message, SegmentPayload payload, DateTimeOffset receivedAt, PooledBufferWriter output,
+        Utf8JsonWriter writer, int start)
     {
         if (message.ValueKind != JsonValueKind.Object)
         {
-            return new Mapped(null, null, [$"message: must be a JSON object, got {Catalog.FieldValidator.Describe(message)}"]);
+            return new Mapped(null, 0, 0, [$"message: must be a JSON object, got {Catalog.FieldValidator.Describe(message)}"]);
         }
         var messageId = EventNormalizer.ClipId(Text(message, "messageId"));
         var type = (payload.ImpliedType ?? Text(message, "type"))?.ToLowerInvariant();
@@ -86,7 +105,7 @@ public static class SegmentMapper
                 var name = Text(message, "event");
                 if (string.IsNullOrWhiteSpace(name))
                 {
-                    return new Mapped(messageId, null, ["event: a track call needs an event name"]);
+                    return new Mapped(messageId, 0, 0, ["event: a track call needs an event name"]);
                 }
                 eventType = SegmentSpec.EcommerceNames.TryGetValue(name, out var known) ? known : ToSnakeCase(name);
                 break;
@@ -97,52 +116,49 @@ public static class SegmentMapper
                 eventType = type;
                 break;
             default:
-                return new Mapped(messageId, null, [$"type: must be one of track, page, screen, identify, group, alias; got {(type is null ? "nothing" : $"\"{type}\"")}"]);
+                return new Mapped(messageId, 0, 0, [$"type: must be one of track, page, screen, identify, group, alias; got {(type is null ? "nothing" : $"\"{type}\"")}"]);
         }
 
-        var buffer = new ArrayBufferWriter<byte>(512);
         string? sessionUser = null, sessionAnonymous = null;
-        long timestampMs;
-        using (var writer = new Utf8JsonWriter(buffer))
+        writer.WriteStartObject();
+        writer.WriteString("event_id", messageId ?? ContentId(message));
+        writer.WriteString("event_type", eventType);
+        var timestampMs = WriteTimestamp(writer, message, payload, receivedAt);
+        WriteId(writer, message, "userId", "user_id");
+        WriteId(writer, message, "anonymousId", "anonymous_id");
+        var context = MergedContext(message, payload);
+        var sessionId = context is { } ctx ? TextOrNumber(ctx, "sessionId") : null;
+        sessionId ??= message.TryGetProperty("properties", out var p0) && p0.ValueKind == JsonValueKind.Object ? TextOrNumber(p0, "session_id") : null;
+        if (sessionId is not null)
         {
-            writer.WriteStartObject();
-            writer.WriteString("event_id", messageId ?? ContentId(message));
-            writer.WriteString("event_type", eventType);
-            timestampMs = WriteTimestamp(writer, message, payload, receivedAt);
-            WriteId(writer, message, "userId", "user_id");
-            WriteId(writer, message, "anonymousId", "anonymous_id");
-            var context = MergedContext(message, payload);
-            var sessionId = context is { } ctx ? TextOrNumber(ctx, "sessionId") : null;
-            sessionId ??= message.TryGetProperty("properties", out var p0) && p0.ValueKind == JsonValueKind.Object ? TextOrNumber(p0, "session_id") : null;
-            if (sessionId is not null)
-            {
-                writer.WriteString("session_id", sessionId);
-            }
-            else if (type is "track" or "page" or "screen")
-            {
-                // identify, group and alias are not visits: in a session they would make every
-                // one-page visit of a person who logs in look like two events (never a bounce).
-                sessionUser = TextOrNumber(message, "userId") is { Length: > 0 } userId ? userId : null;
-                sessionAnonymous = TextOrNumber(message, "anonymousId") is { Length: > 0 } anonymousId ? anonymousId : null;
-            }
-            WriteContext(writer, context, message, type);
-            WriteProperties(writer, message, context, type, eventType);
-            writer.WriteStartObject("segment");
-            writer.WriteString("type", type);
-            if (type == "track")
-            {
-                writer.WriteString("event", Text(message, "event"));
-            }
-            if (messageId is null)
-            {
-                writer.WriteBoolean("generated_message_id", true);
-            }
-            writer.WriteEndObject();
-            writer.WriteEndObject();
+            writer.WriteString("session_id", sessionId);
         }
+        else if (type is "track" or "page" or "screen")
+        {
+            // identify, group and alias are not visits: in a session they would make every
+            // one-page visit of a person who logs in look like two events (never a bounce).
+            sessionUser = TextOrNumber(message, "userId") is { Length: > 0 } userId ? userId : null;
+            sessionAnonymous = TextOrNumber(message, "anonymousId") is { Length: > 0 } anonymousId ? anonymousId : null;
+        }
+        WriteContext(writer, context, message, type);
+        WriteProperties(writer, message, context, type, eventType);
+        writer.WriteStartObject("segment");
+        writer.WriteString("type", type);
+        if (type == "track")
+        {
+            writer.WriteString("event", Text(message, "event"));
+        }
+        if (messageId is null)
+        {
+            writer.WriteBoolean("generated_message_id", true);
+        }
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.Flush();
+        var length = output.WrittenCount - start;
         return timestampMs == long.MinValue
-            ? new Mapped(messageId, buffer.WrittenSpan.ToArray(), null)
-            : new Mapped(messageId, buffer.WrittenSpan.ToArray(), null, sessionUser, sessionAnonymous, timestampMs);
+            ? new Mapped(messageId, start, length, null)
+            : new Mapped(messageId, start, length, null, sessionUser, sessionAnonymous, timestampMs);
     }
 
     /// <summary>
@@ -374,10 +390,19 @@ public static class SegmentMapper
 
     private static void Copy(Utf8JsonWriter writer, JsonElement from, string name, string to)
     {
-        if (Text(from, name) is { } value)
+        if (!from.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String)
         {
-            writer.WriteString(to, value);
+            return;
         }
+        var raw = System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value);
+        if (raw.Contains((byte)'\\'))
+        {
+            // Decoded first, so that a lone surrogate escape throws here as everywhere else in the mapping.
+            writer.WriteString(to, value.GetString());
+            return;
+        }
+        // Without escapes the text is its UTF-8 bytes: written without a string in between (same output).
+        writer.WriteString(to, raw[1..^1]);
     }
 
     private static string? Text(JsonElement e, string name) =>

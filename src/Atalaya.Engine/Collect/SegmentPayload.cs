@@ -12,9 +12,10 @@ public sealed class SegmentPayload : IDisposable
     private readonly JsonDocument _document;
 
     private SegmentPayload(JsonDocument document, IReadOnlyList<JsonElement> messages, string? writeKey,
-        string? sentAt, JsonElement? batchContext, string? impliedType)
+        string? sentAt, JsonElement? batchContext, string? impliedType, int bodyLength)
     {
         _document = document;
+        BodyLength = bodyLength;
         Messages = messages;
         WriteKey = writeKey;
         SentAt = sentAt;
@@ -23,6 +24,9 @@ public sealed class SegmentPayload : IDisposable
     }
 
     public IReadOnlyList<JsonElement> Messages { get; }
+
+    /// <summary>The body's size in bytes: a hint for the buffers its events are written into.</summary>
+    public int BodyLength { get; }
 
     /// <summary>The <c>writeKey</c> found in the body, when the client put it there.</summary>
     public string? WriteKey { get; }
@@ -49,7 +53,7 @@ public sealed class SegmentPayload : IDisposable
             var sentAt = TopLevelText(root, "sentAt");
             if (impliedType is not null)
             {
-                return new SegmentPayload(document, [root], writeKey, sentAt, null, impliedType);
+                return new SegmentPayload(document, [root], writeKey, sentAt, null, impliedType, body.Length);
             }
             if (!root.TryGetProperty("batch", out var batch) || batch.ValueKind != JsonValueKind.Array)
             {
@@ -61,7 +65,7 @@ public sealed class SegmentPayload : IDisposable
                 throw new MalformedBodyException("The batch is empty: send at least one message in \"batch\".");
             }
             var context = root.TryGetProperty("context", out var c) && c.ValueKind == JsonValueKind.Object ? c : (JsonElement?)null;
-            return new SegmentPayload(document, batch.EnumerateArray().ToList(), writeKey, sentAt, context, null);
+            return new SegmentPayload(document, batch.EnumerateArray().ToList(), writeKey, sentAt, context, null, body.Length);
         }
         catch
         {

@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json;
+using Atalaya.Engine.Collect;
 
 namespace Atalaya.Engine.Recommendations;
 
@@ -110,6 +112,60 @@ public sealed class RecommendationEvent
         return typeSeen && Type != RecommendationEventType.Other && TimestampMs != 0;
     }
 
+    /// <summary>
+    /// The same as <see cref="Read(ReadOnlySpan{byte})"/> from the facts the collector noted while
+    /// writing the event (<see cref="CollectedFacts.CompleteForRecommendations"/> set), without
+    /// reading <paramref name="json"/>: only the noted values are decoded.
+    /// </summary>
+    public bool Read(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+    {
+        Clear();
+        Type = facts.Type.IsString ? TypeOf(facts.Type.Raw(json)) : RecommendationEventType.Other;
+        if (Type == RecommendationEventType.Other)
+        {
+            return false;
+        }
+        TimestampMs = facts.TimestampMs;
+        SessionId = Text(json, facts.SessionId);
+        UserId = Text(json, facts.UserId);
+        AnonymousId = Text(json, facts.AnonymousId);
+        ProductId = Text(json, facts.ProductId);
+        ProductName = Text(json, facts.ProductName);
+        ProductCategory = Text(json, facts.ProductCategory);
+        StoreId = Text(json, facts.StoreId);
+        OrderId = Text(json, facts.OrderId);
+        Status = Text(json, facts.Status);
+        QuantityAvailable = facts.QuantityAvailable;
+        foreach (var item in items)
+        {
+            if (Text(json, item.ProductId) is { } id)
+            {
+                Items.Add(id);
+            }
+        }
+        return TimestampMs != 0;
+    }
+
+    /// <summary>Whether a collected event type is one the model reads (the writer thread's filter when the event has facts).</summary>
+    public static bool IsRead(in CollectedFacts facts, ReadOnlySpan<byte> json) =>
+        facts.Type.IsString && TypeOf(facts.Type.Raw(json)) != RecommendationEventType.Other;
+
+    /// <summary>A noted string as <see cref="ReadString"/> takes it: null when absent or empty.</summary>
+    private static string? Text(ReadOnlySpan<byte> json, JsonText text)
+    {
+        if (!text.IsString || text.Length == 2)
+        {
+            return null;
+        }
+        if (!text.Escaped)
+        {
+            return Encoding.UTF8.GetString(text.Raw(json));
+        }
+        var reader = new Utf8JsonReader(json.Slice(text.Start, text.Length));
+        reader.Read();
+        return reader.GetString() is { Length: > 0 } decoded ? decoded : null;
+    }
+
     /// <summary>Whether the event is of a type the model reads: a look at its <c>event_type</c> only (the writer thread's filter).</summary>
     public static bool IsRead(ReadOnlySpan<byte> json)
     {
@@ -147,6 +203,15 @@ public sealed class RecommendationEvent
         : reader.ValueTextEquals("purchase_completed"u8) ? RecommendationEventType.PurchaseCompleted
         : reader.ValueTextEquals("order_status_changed"u8) ? RecommendationEventType.OrderStatusChanged
         : reader.ValueTextEquals("inventory_snapshot"u8) ? RecommendationEventType.InventorySnapshot
+        : RecommendationEventType.Other;
+
+    /// <summary>The type of an unescaped <c>event_type</c> (the single pass writes no other).</summary>
+    private static RecommendationEventType TypeOf(ReadOnlySpan<byte> type) =>
+        type.SequenceEqual("product_viewed"u8) ? RecommendationEventType.ProductViewed
+        : type.SequenceEqual("add_to_cart"u8) ? RecommendationEventType.AddToCart
+        : type.SequenceEqual("purchase_completed"u8) ? RecommendationEventType.PurchaseCompleted
+        : type.SequenceEqual("order_status_changed"u8) ? RecommendationEventType.OrderStatusChanged
+        : type.SequenceEqual("inventory_snapshot"u8) ? RecommendationEventType.InventorySnapshot
         : RecommendationEventType.Other;
 
     private void ReadProperties(ref Utf8JsonReader reader)

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Channels;
+using Atalaya.Engine.Collect;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -12,9 +14,11 @@ namespace Atalaya.Engine.Recommendations;
 /// <see cref="Start"/> (the server's loader) fixes a watermark W, the last stored sequence number,
 /// in the same critical section that wakes the follower: from then on the follower takes the events
 /// after W as they commit and the loader reads the stored blocks up to W, so every event is applied
-/// exactly once. The writer thread only copies the events the model reads into one buffer per
-/// commit; a consumer task applies them, so acknowledgements never wait for the model (it trails
-/// the log by the time of one apply; <see cref="FlushAsync"/> waits for it).
+/// exactly once. The writer thread only copies the events the model reads, with the facts the
+/// collector noted for them (<see cref="CollectedFacts"/>), into one buffer per commit; a consumer
+/// task applies them from those facts, without parsing them again, so acknowledgements never wait
+/// for the model (it trails the log by the time of one apply; <see cref="FlushAsync"/> waits for
+/// it). The history read at start-up has no facts: each stored event is read in one forward pass.
 /// </summary>
 public sealed partial class RecommendationModel
 {
@@ -32,6 +36,12 @@ public sealed partial class RecommendationModel
     /// <summary>Stored events the model could not read (it never throws on the commit path).</summary>
     public long Unreadable { get; private set; }
 
+    /// <summary>
+    /// Events the model read from their stored JSON: the history at start-up and committed events
+    /// that came without the collector's facts. Events of the single pass are applied from their facts.
+    /// </summary>
+    public long EventsReadFromJson { get; private set; }
+
     /// <summary>Hands every commit of <paramref name="log"/> to the model after the KPI engine's callback, once started.</summary>
     public void Follow(EventLog log)
     {
@@ -43,7 +53,11 @@ public sealed partial class RecommendationModel
         };
     }
 
-    /// <summary>On the writer thread: copies the kept events after the watermark that the model reads into one JSON array.</summary>
+    /// <summary>
+    /// On the writer thread: copies the kept events after the watermark that the model reads, with
+    /// the facts the collector noted for them, so that the consumer applies those without reading
+    /// their JSON; events that came without facts (the document path, imports) are read from it.
+    /// </summary>
     private void OnCommitted(IReadOnlyList<CommittedBatch> batches)
     {
         Channel<object>? feed;
@@ -56,50 +70,87 @@ public sealed partial class RecommendationModel
         {
             return;
         }
-        byte[]? buffer = null;
-        var length = 0;
+        Chunk? chunk = null;
         foreach (var committed in batches)
         {
             var seq = committed.FirstSeq;
-            var events = committed.Batch.Events;
+            var batch = committed.Batch;
+            var events = batch.Events;
+            var facts = batch.Facts;
             for (var i = 0; i < events.Length; i++)
             {
                 if (!committed.Kept[i] || seq++ <= watermark)
                 {
                     continue;
                 }
-                var json = committed.Batch.Json(events[i]);
-                if (!RecommendationEvent.IsRead(json))
+                var json = batch.Json(events[i]);
+                var noted = facts[i].CompleteForRecommendations;
+                if (noted ? !RecommendationEvent.IsRead(facts[i], json) : !RecommendationEvent.IsRead(json))
                 {
                     continue;
                 }
-                if (buffer is null || length + json.Length + 2 > buffer.Length)
+                chunk ??= new Chunk();
+                if (noted)
                 {
-                    var larger = ArrayPool<byte>.Shared.Rent(Math.Max(64 * 1024, (length + json.Length + 2) * 2));
-                    if (buffer is not null)
-                    {
-                        buffer.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                    }
-                    buffer = larger;
+                    chunk.Add(json, facts[i], batch.Items.Slice(facts[i].FirstItem, facts[i].ItemCount));
                 }
-                buffer[length] = (byte)(length == 0 ? '[' : ',');
-                length++;
-                json.CopyTo(buffer.AsSpan(length));
-                length += json.Length;
+                else
+                {
+                    chunk.Add(json);
+                }
             }
         }
-        if (buffer is not null)
+        if (chunk is not null && !feed.Writer.TryWrite(chunk))
         {
-            buffer[length++] = (byte)']';
-            if (!feed.Writer.TryWrite(new Chunk(buffer, length)))
-            {
-                ArrayPool<byte>.Shared.Return(buffer);
-            }
+            chunk.Dispose();
         }
     }
 
-    private sealed record Chunk(byte[] Buffer, int Length);
+    /// <summary>
+    /// One commit's events for the model: their stored JSON one after another in a pooled buffer,
+    /// and for those the collector noted, their facts (items re-based onto <see cref="Items"/>).
+    /// </summary>
+    private sealed class Chunk : IDisposable
+    {
+        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        private int _length;
+
+        /// <summary>Each event's place in the buffer, and its facts' index in <see cref="Facts"/> (-1: read its JSON).</summary>
+        public List<(int Offset, int Length, int Facts)> Events { get; } = [];
+
+        public List<CollectedFacts> Facts { get; } = [];
+
+        public List<CollectedItem> Items { get; } = [];
+
+        public ReadOnlySpan<byte> Json(int offset, int length) => _buffer.AsSpan(offset, length);
+
+        public void Add(ReadOnlySpan<byte> json) => Events.Add((Copy(json), json.Length, -1));
+
+        public void Add(ReadOnlySpan<byte> json, CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+        {
+            facts.FirstItem = Items.Count;
+            Items.AddRange(items);
+            Facts.Add(facts);
+            Events.Add((Copy(json), json.Length, Facts.Count - 1));
+        }
+
+        private int Copy(ReadOnlySpan<byte> json)
+        {
+            if (_length + json.Length > _buffer.Length)
+            {
+                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + json.Length));
+                _buffer.AsSpan(0, _length).CopyTo(larger);
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = larger;
+            }
+            var offset = _length;
+            json.CopyTo(_buffer.AsSpan(offset));
+            _length += json.Length;
+            return offset;
+        }
+
+        public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);
+    }
 
     private async Task ConsumeAsync(ChannelReader<object> reader)
     {
@@ -109,9 +160,22 @@ public sealed partial class RecommendationModel
             {
                 lock (_gate)
                 {
-                    ApplyBlock(chunk.Buffer.AsSpan(0, chunk.Length));
+                    var items = CollectionsMarshal.AsSpan(chunk.Items);
+                    foreach (var (offset, length, facts) in chunk.Events)
+                    {
+                        var json = chunk.Json(offset, length);
+                        if (facts < 0)
+                        {
+                            ApplySafely(json);
+                        }
+                        else
+                        {
+                            var noted = chunk.Facts[facts];
+                            ApplySafely(json, noted, items.Slice(noted.FirstItem, noted.ItemCount));
+                        }
+                    }
                 }
-                ArrayPool<byte>.Shared.Return(chunk.Buffer);
+                chunk.Dispose();
             }
             else if (item is TaskCompletionSource flushed)
             {
@@ -152,10 +216,25 @@ public sealed partial class RecommendationModel
     {
         try
         {
+            EventsReadFromJson++;
             ApplyLocked(json);
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
+            Unreadable++;
+        }
+    }
+
+    /// <summary>Applies an event from the facts the collector noted; its JSON is not read.</summary>
+    private void ApplySafely(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+    {
+        try
+        {
+            ApplyLocked(json, facts, items);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            // A lone surrogate escape in a noted string, as the reading path would meet it.
             Unreadable++;
         }
     }

@@ -1,3 +1,5 @@
+using Atalaya.Engine.Collect;
+
 namespace Atalaya.Engine.Recommendations;
 
 /// <summary>
@@ -71,6 +73,28 @@ public sealed partial class RecommendationModel
         {
             return ApplyLocked(json);
         }
+    }
+
+    /// <summary>
+    /// Applies one event from the facts the collector noted while writing it
+    /// (<see cref="CollectedFacts.CompleteForRecommendations"/> set), or from its JSON when it has none.
+    /// </summary>
+    public bool Apply(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+    {
+        lock (_gate)
+        {
+            return facts.CompleteForRecommendations ? ApplyLocked(json, facts, items) : ApplyLocked(json);
+        }
+    }
+
+    private bool ApplyLocked(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+    {
+        if (!_event.Read(json, facts, items))
+        {
+            return false;
+        }
+        Apply(_event);
+        return true;
     }
 
     private bool ApplyLocked(ReadOnlySpan<byte> json)
