@@ -274,6 +274,15 @@ public static class SegmentMapper
             {
                 Copy(writer, c, native, native);
             }
+            // Consent as Segment's consent management sends it (context.consent.categoryPreferences)
+            // or as the native API takes it ({"analytics": false}): the analytics category refused
+            // keeps the event for the KPIs without its personal fields, as on /api/events.
+            if (AnalyticsConsent(c) is { } analytics)
+            {
+                writer.WriteStartObject("consent");
+                writer.WriteBoolean("analytics", analytics);
+                writer.WriteEndObject();
+            }
         }
         if (pageUrl is null && type == "screen")
         {
@@ -285,6 +294,30 @@ public static class SegmentMapper
             writer.WriteString("page_url", pageUrl);
         }
         writer.WriteEndObject();
+    }
+
+    /// <summary>The analytics consent a Segment context states, if any (a category named "analytics" in any case).</summary>
+    private static bool? AnalyticsConsent(JsonElement context)
+    {
+        if (!context.TryGetProperty("consent", out var consent) || consent.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+        var categories = consent.TryGetProperty("categoryPreferences", out var preferences) && preferences.ValueKind == JsonValueKind.Object
+            ? preferences : consent;
+        foreach (var category in categories.EnumerateObject())
+        {
+            if (category.NameEquals("analytics") || string.Equals(category.Name, "analytics", StringComparison.OrdinalIgnoreCase))
+            {
+                return category.Value.ValueKind switch
+                {
+                    JsonValueKind.True => true,
+                    JsonValueKind.False => false,
+                    _ => null,
+                };
+            }
+        }
+        return null;
     }
 
     private static void WriteProperties(Utf8JsonWriter writer, JsonElement message, JsonElement? context, string type, string eventType)

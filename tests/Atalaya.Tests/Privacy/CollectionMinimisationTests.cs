@@ -112,4 +112,31 @@ public sealed class CollectionMinimisationTests
         Assert.DoesNotContain("ana@", stored.GetRawText(), StringComparison.Ordinal);
         Assert.DoesNotContain("ana%40", stored.GetRawText(), StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("""{"categoryPreferences": {"Analytics": false, "Advertising": true}}""", false)]
+    [InlineData("""{"analytics": false}""", false)]
+    [InlineData("""{"categoryPreferences": {"Analytics": true}}""", true)]
+    public async Task A_segment_message_s_consent_is_honoured_as_the_native_apis(string consent, bool kept)
+    {
+        await using var hub = await TestHub.StartAsync();
+        var id = "seg-consent-" + kept + "-" + consent.Length;
+        var body = $$$"""
+            {"type": "track", "event": "Product Viewed", "messageId": "{{{id}}}", "userId": "u-seg-consent", "timestamp": "2026-03-01T12:00:00Z",
+             "properties": {"product_id": "p-1", "name": "Shoe", "price": 10, "email": "ana@example.se"},
+             "context": {"ip": "198.51.100.23", "userAgent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+                         "page": {"url": "https://shop.example/p/1?email=ana%40example.se"}, "consent": {{{consent}}}}}
+            """;
+        using (var response = await hub.PostSegmentAsync("/v1/track", body))
+        {
+            Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        }
+        var stored = StoredEvents.Single(hub.DataDirectory, id);
+        var context = stored.GetProperty("context");
+        Assert.Equal(kept, context.TryGetProperty("ip", out _));
+        Assert.Equal(kept, context.TryGetProperty("user_agent", out _));
+        Assert.Equal(kept, stored.GetRawText().Contains("ana@", StringComparison.Ordinal));
+        Assert.Equal("u-seg-consent", stored.GetProperty("user_id").GetString());
+        Assert.Equal("mobile", context.GetProperty("device_type").GetString());
+    }
 }
