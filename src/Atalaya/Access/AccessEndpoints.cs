@@ -18,26 +18,21 @@ public static class AccessEndpoints
 {
     public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/me", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, [], r => new ReadAnswer(KpiJson.Write(w =>
+        app.MapGet("/api/me", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, [], r =>
         {
-            w.WriteStartObject();
-            w.WriteString("id", r.Token.Id);
-            w.WriteString("name", r.Token.Name);
-            w.WriteString("role", Roles.Name(r.Token.Role));
-            WriteLists(w, r.Token);
+            var t = r.Token;
             // The token's own stores by name, so a vendor's dashboard reads "Tacos El Güero", not "mx-003".
-            w.WriteStartObject("store_names");
-            foreach (var id in r.Token.Stores)
+            var storeNames = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var id in t.Stores)
             {
                 if (r.Hub.Log.Stores.TryGet(id, out var store) && store.StoreName is { Length: > 0 } name)
                 {
-                    w.WriteString(id, name);
+                    storeNames[id] = name;
                 }
             }
-            w.WriteEndObject();
-            w.WriteString("reporting_currency", o.Ingest.ReportingCurrency);
-            w.WriteEndObject();
-        }), 1))).WithName("Me").WithTags("Access")
+            var me = new MeAnswer(t.Id, t.Name, Roles.Name(t.Role), t.Countries, t.Hubs, t.Zones, t.Stores, storeNames, o.Ingest.ReportingCurrency);
+            return new ReadAnswer(AnswerJson.Bytes(me, AnswerJson.Web.MeAnswer), 1);
+        })).WithName("Me").WithTags("Access").Produces<MeAnswer>()
             .WithSummary("The calling token's id, name, role, scope lists (countries, hubs, zones, stores), its stores' names and the hub's reporting currency; what a dashboard needs to pick its view. Any read token.")
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
@@ -56,18 +51,8 @@ public static class AccessEndpoints
         app.MapGet("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, _) =>
         {
             var tokens = hub.Tokens.List();
-            return (KpiJson.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("data");
-                foreach (var t in tokens)
-                {
-                    WriteToken(w, t);
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), tokens.Count, StatusCodes.Status200OK, null);
-        })).WithName("ListTokens").WithTags("Access").WithSummary("Every token (never a secret). Admin only.");
+            return (AnswerJson.Bytes(new TokenList([.. tokens.Select(TokenView.Of)]), AnswerJson.Web.TokenList), tokens.Count, StatusCodes.Status200OK, null);
+        })).WithName("ListTokens").WithTags("Access").Produces<TokenList>().WithSummary("Every token (never a secret). Admin only.");
 
         app.MapPost("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, body) =>
         {
@@ -84,30 +69,19 @@ public static class AccessEndpoints
                 throw new BodyException(StatusCodes.Status400BadRequest, e.Message);
             }
             var unknownStores = UnknownStores(hub, token.Stores);
-            return (KpiJson.Write(w =>
-            {
-                w.WriteStartObject();
-                WriteTokenFields(w, token);
-                w.WriteString("token", secret);
-                w.WriteStartArray("warnings");
-                foreach (var store in unknownStores)
-                {
-                    w.WriteStringValue(UnknownStoreWarning(store));
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), 1, StatusCodes.Status201Created, TokenDetails("created", token));
+            var created = CreatedToken.Of(TokenView.Of(token), secret, [.. unknownStores.Select(UnknownStoreWarning)]);
+            return (AnswerJson.Bytes(created, AnswerJson.Web.CreatedToken), 1, StatusCodes.Status201Created, TokenDetails("created", token));
         }, readsBody: true)).WithName("CreateToken").WithTags("Access")
-            .Produces(StatusCodes.Status201Created, contentType: "application/json")
-            .Produces(StatusCodes.Status400BadRequest, contentType: "application/json")
+            .Produces<CreatedToken>(StatusCodes.Status201Created)
+            .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
             .WithSummary("Create a token: {role, name?, countries?, hubs?, zones?, stores?, source?, expires_at?}. Answers 201 with the secret (in this answer only) and `warnings` (e.g. a store no event has registered yet). Admin only.");
 
         app.MapDelete("/api/tokens/{id}", (HttpContext c, HubState s, string id) => AdminAsync(c, s, [], (hub, _) =>
             hub.Tokens.Revoke(id)
-                ? (KpiJson.Write(w => { w.WriteStartObject(); w.WriteString("revoked", id); w.WriteEndObject(); }), 1, StatusCodes.Status200OK,
-                    KpiJson.Text(w => { w.WriteStartObject(); w.WriteString("revoked", id); w.WriteEndObject(); }))
+                ? (AnswerJson.Bytes(new RevokedToken(id), AnswerJson.Web.RevokedToken), 1, StatusCodes.Status200OK,
+                    JsonSerializer.Serialize(new RevokedToken(id), AnswerJson.Web.RevokedToken))
                 : throw new BodyException(StatusCodes.Status404NotFound, $"No active token with id '{id}'.")))
-            .WithName("RevokeToken").WithTags("Access").WithSummary("Revoke a token; effective within a second. Admin only.");
+            .WithName("RevokeToken").WithTags("Access").Produces<RevokedToken>().WithSummary("Revoke a token; effective within a second. Admin only.");
 
         app.MapGet("/api/audit", async (HttpContext c, HubState s) =>
         {
@@ -125,31 +99,9 @@ public static class AccessEndpoints
                     : 100;
                 using var connection = hub.Database.Connect();
                 var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
-                return (KpiJson.Write(w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteStartArray("data");
-                    foreach (var r in records)
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("seq", r.Seq);
-                        w.WriteString("at", r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                        w.WriteString("actor", r.Entry.Actor);
-                        w.WriteString("role", r.Entry.Role);
-                        w.WriteString("action", r.Entry.Action);
-                        Raw(w, "params", r.Entry.Params);
-                        Raw(w, "scope", r.Entry.Scope);
-                        Raw(w, "injected", r.Entry.Injected);
-                        w.WriteNumber("rows", r.Entry.Rows);
-                        w.WriteNumber("status", r.Entry.Status);
-                        w.WriteString("hash", Convert.ToHexStringLower(r.Hash));
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }), records.Count, StatusCodes.Status200OK, null);
+                return (AnswerJson.Bytes(new AuditList([.. records.Select(AuditView.Of)]), AnswerJson.Web.AuditList), records.Count, StatusCodes.Status200OK, null);
             });
-        }).WithName("Audit").WithTags("Access")
+        }).WithName("Audit").WithTags("Access").Produces<AuditList>()
             .QueryParameters(
                 ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
                 ("from", "ISO date or instant, inclusive."), ("to", "ISO date or instant, exclusive."), ("limit", "1–10000, default 100."))
@@ -288,53 +240,20 @@ public static class AccessEndpoints
     internal static string UnknownStoreWarning(string store) =>
         $"store '{store}' is not registered yet (no store_created event names it): check the id; the token will see the store's data once it arrives.";
 
-    /// <summary>What an administrative change did, for the audit log (the secret never).</summary>
+    /// <summary>What an administrative change did, for the audit log: the change and the token's fields (the secret never).</summary>
     public static string TokenDetails(string change, TokenInfo t) => KpiJson.Text(w =>
     {
         w.WriteStartObject();
         w.WriteString(change, t.Id);
-        WriteTokenFields(w, t);
+        using (var fields = JsonSerializer.SerializeToDocument(TokenView.Of(t), AnswerJson.Web.TokenView))
+        {
+            foreach (var field in fields.RootElement.EnumerateObject())
+            {
+                field.WriteTo(w);
+            }
+        }
         w.WriteEndObject();
     });
-
-    private static void WriteToken(Utf8JsonWriter w, TokenInfo t)
-    {
-        w.WriteStartObject();
-        WriteTokenFields(w, t);
-        w.WriteEndObject();
-    }
-
-    private static void WriteTokenFields(Utf8JsonWriter w, TokenInfo t)
-    {
-        w.WriteString("id", t.Id);
-        w.WriteString("name", t.Name);
-        w.WriteString("role", Roles.Name(t.Role));
-        WriteLists(w, t);
-        w.WriteString("source", t.Source);
-        w.WriteString("created_at", t.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("last_used_at", t.LastUsedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("revoked_at", t.RevokedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("expires_at", t.ExpiresAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-    }
-
-    private static void WriteLists(Utf8JsonWriter w, TokenInfo t)
-    {
-        foreach (var (name, values) in new[] { ("countries", t.Countries), ("hubs", t.Hubs), ("zones", t.Zones), ("stores", t.Stores) })
-        {
-            w.WriteStartArray(name);
-            foreach (var v in values)
-            {
-                w.WriteStringValue(v);
-            }
-            w.WriteEndArray();
-        }
-    }
-
-    private static void Raw(Utf8JsonWriter w, string name, string json)
-    {
-        w.WritePropertyName(name);
-        w.WriteRawValue(json);
-    }
 
     private static string? Text(IQueryCollection q, string name) => q.TryGetValue(name, out var v) && v.ToString().Length > 0 ? v.ToString() : null;
 

@@ -55,7 +55,14 @@ public static class HubHost
         // Kestrel's transports take their memory pools from this factory: 64 KiB receive blocks
         // instead of 4 KiB cut the collector's receive calls sixteenfold (LargeBlockMemoryPool).
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AtalayaJson.Web));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            // The OpenAPI document describes the typed answers with these options: names as the wire has them.
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, AtalayaJson.Web);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, AnswerJson.Web);
+        });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<HubState>();
         builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));

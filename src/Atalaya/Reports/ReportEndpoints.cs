@@ -1,4 +1,3 @@
-using System.Globalization;
 using Atalaya.Access;
 using Atalaya.Collect;
 using Atalaya.Engine.Access;
@@ -22,7 +21,7 @@ public static class ReportEndpoints
     public static IEndpointRouteBuilder MapReports(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/reports", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, ListParams, List))
-            .WithName("Reports").WithTags("Reports")
+            .WithName("Reports").WithTags("Reports").Produces<ReportList>()
             .WithSummary("Stored reports this token may see (daily CSV, weekly and monthly HTML), newest period first, each with its download path.")
             .QueryParameters(("kind", "Only daily, weekly or monthly reports."), ("limit", "1–10000, default 100."));
         app.MapGet("/api/reports/{id}", FileAsync)
@@ -51,32 +50,7 @@ public static class ReportEndpoints
         }
         var limit = r.Parameters.Int("limit", 1, 10_000, 100);
         var reports = new ReportStore(r.Hub.Database).List(kind).Where(x => Visible(r.Token, x.Scope)).Take(limit).ToList();
-        return new ReadAnswer(KpiJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("data");
-            foreach (var x in reports)
-            {
-                w.WriteStartObject();
-                w.WriteString("id", x.Id);
-                w.WriteString("kind", ReportKinds.Name(x.Kind));
-                w.WriteString("period_start", Day(x.PeriodStart));
-                w.WriteString("period_end", Day(x.PeriodEnd));
-                w.WriteString("scope", x.Scope.Label);
-                w.WriteString("locale", x.Locale);
-                w.WriteString("file_name", x.FileName);
-                w.WriteString("content_type", x.ContentType);
-                w.WriteNumber("bytes", x.Bytes);
-                w.WriteString("sha256", x.Sha256);
-                w.WriteString("created_at", Engine.Jobs.PipelineRuns.Iso(x.CreatedAt));
-                w.WriteString("run_id", x.RunId);
-                w.WriteString("url", "/api/reports/" + Uri.EscapeDataString(x.Id));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteNumber("count", reports.Count);
-            w.WriteEndObject();
-        }), reports.Count);
+        return new ReadAnswer(AnswerJson.Bytes(new ReportList([.. reports.Select(ReportView.Of)], reports.Count), AnswerJson.Web.ReportList), reports.Count);
     }
 
     private static async Task<IResult> FileAsync(HttpContext context, HubState state, string id)
@@ -138,6 +112,4 @@ public static class ReportEndpoints
             return null;
         }
     }
-
-    private static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }
