@@ -114,36 +114,19 @@ public static class AccessEndpoints
         OperationAsync(context, state, allowed, [Role.Admin], "Only admin tokens manage tokens and read the audit log", run, readsBody);
 
     /// <summary>
-    /// The one path of operations endpoints: token (401), role (403 with <paramref name="forbidden"/>),
-    /// parameters (400), the endpoint, then an audit entry with who, what and the outcome.
+    /// Operations endpoints on the audited path (<see cref="ReadCall.AuditedAsync"/>): the role (403 with
+    /// <paramref name="forbidden"/>), the parameters (400), the body when the endpoint reads one, then
+    /// the endpoint, whose answer carries its status and, for a change, what it did.
     /// </summary>
-    internal static async Task<IResult> OperationAsync(HttpContext context, HubState state, string[] allowed, Role[] roles, string forbidden,
-        Func<Engine.Hub, JsonElement?, (byte[] Json, int Rows, int Status, string? Details)> run, bool readsBody = false)
-    {
-        Engine.Hub hub;
-        TokenInfo token;
-        try
-        {
-            hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
-        }
-        catch (BodyException e)
-        {
-            return ReadCall.Error(e.StatusCode, e.Message);
-        }
-        IResult result;
-        int status, rows = 0;
-        string? details = null;
-        try
+    internal static Task<IResult> OperationAsync(HttpContext context, HubState state, string[] allowed, Role[] roles, string forbidden,
+        Func<Engine.Hub, JsonElement?, (byte[] Json, int Rows, int Status, string? Details)> run, bool readsBody = false) =>
+        ReadCall.AuditedAsync(context, state, async (hub, token, _) =>
         {
             if (!roles.Contains(token.Role))
             {
                 throw new BodyException(StatusCodes.Status403Forbidden, $"{forbidden}; this is a {Roles.Name(token.Role)} token.");
             }
-            foreach (var key in context.Request.Query.Keys.Where(k => !allowed.Contains(k)))
-            {
-                throw new BodyException(StatusCodes.Status400BadRequest, $"unknown parameter '{key}'" + (allowed.Length > 0 ? $"; this endpoint takes {string.Join(", ", allowed)}" : ""));
-            }
+            ReadCall.RejectUnknown(context.Request.Query, allowed);
             JsonElement? body = null;
             if (readsBody)
             {
@@ -157,31 +140,9 @@ public static class AccessEndpoints
                     throw new BodyException(StatusCodes.Status400BadRequest, $"The body must be a JSON object: {e.Message}");
                 }
             }
-            (var json, rows, status, details) = run(hub, body);
-            var answerStatus = status;
-            result = answerStatus == StatusCodes.Status200OK
-                ? Results.Bytes(json, "application/json")
-                : Results.Text(System.Text.Encoding.UTF8.GetString(json), "application/json", System.Text.Encoding.UTF8, answerStatus);
-        }
-        catch (BodyException e)
-        {
-            (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            (status, result) = (StatusCodes.Status500InternalServerError, ReadCall.Unexpected(context, e));
-        }
-        var entry = ReadCall.Entry(hub, context, token, AccessScope.Of(token), rows, status);
-        if (details is not null)
-        {
-            entry = entry with { Params = details };
-        }
-        // A change that was made is committed before its answer (a failure to record it is a 500);
-        // a refusal is audited as refused reads are.
-        await ReadCall.AuditAsync(hub, context, entry,
-            change: status is >= 200 and < 300 && (details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
-        return result;
-    }
+            var (json, rows, status, details) = run(hub, body);
+            return CallAnswer.Json(json, rows, status, details);
+        });
 
     private static TokenRequest ParseTokenRequest(JsonElement? body)
     {

@@ -58,38 +58,12 @@ public static class AlertEndpoints
         return app;
     }
 
-    /// <summary>Token (401/403) → parameters (400) → the endpoint (404) → an audit entry with the scope, committed before the answer.</summary>
-    private static async Task<IResult> CallAsync(HttpContext context, HubState state, string[] allowed, Func<Engine.Hub, TokenInfo, AccessScope, (byte[] Json, int Rows)> run)
-    {
-        Engine.Hub hub;
-        TokenInfo token;
-        try
+    /// <summary>An alerts call on the audited path (<see cref="ReadCall.AuditedAsync"/>): parameters (400) → the endpoint (404).</summary>
+    private static Task<IResult> CallAsync(HttpContext context, HubState state, string[] allowed, Func<Engine.Hub, TokenInfo, AccessScope, (byte[] Json, int Rows)> run) =>
+        ReadCall.AuditedAsync(context, state, (hub, token, scope) =>
         {
-            hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
-        }
-        catch (BodyException e)
-        {
-            return ReadCall.Error(e.StatusCode, e.Message);
-        }
-        var scope = AccessScope.Of(token);
-        IResult result;
-        int status, rows = 0;
-        try
-        {
-            foreach (var key in context.Request.Query.Keys.Where(k => !allowed.Contains(k)))
-            {
-                throw new BodyException(StatusCodes.Status400BadRequest, $"unknown parameter '{key}'" + (allowed.Length > 0 ? $"; this endpoint takes {string.Join(", ", allowed)}" : ""));
-            }
-            (var json, rows) = run(hub, token, scope);
-            status = StatusCodes.Status200OK;
-            result = Results.Bytes(json, "application/json");
-        }
-        catch (BodyException e)
-        {
-            (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
-        }
-        await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
-        return result;
-    }
+            ReadCall.RejectUnknown(context.Request.Query, allowed);
+            var (json, rows) = run(hub, token, scope);
+            return Task.FromResult(CallAnswer.Json(json, rows));
+        });
 }

@@ -53,53 +53,24 @@ public static class ReportEndpoints
         return new ReadAnswer(AnswerJson.Bytes(new ReportList([.. reports.Select(ReportView.Of)], reports.Count), AnswerJson.Web.ReportList), reports.Count);
     }
 
-    private static async Task<IResult> FileAsync(HttpContext context, HubState state, string id)
+    private static Task<IResult> FileAsync(HttpContext context, HubState state, string id) => ReadCall.AuditedAsync(context, state, (hub, token, _) =>
     {
-        Engine.Hub hub;
-        TokenInfo token;
-        try
-        {
-            hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
-        }
-        catch (BodyException e)
-        {
-            return ReadCall.Error(e.StatusCode, e.Message);
-        }
-        var scope = AccessScope.Of(token);
-        int status;
-        IResult result;
+        ReadCall.RejectUnknown(context.Request.Query, []);
         var store = new ReportStore(hub.Database);
-        var report = store.Get(id);
-        byte[]? content = null;
-        if (context.Request.Query.Count > 0)
+        if (store.Get(id) is not { } report || !Visible(token, report.Scope))
         {
-            status = StatusCodes.Status400BadRequest;
-            result = ReadCall.Error(status, $"unknown parameter '{context.Request.Query.Keys.First()}'; this endpoint takes none");
+            throw new BodyException(StatusCodes.Status404NotFound, $"No report '{id}' visible to this token; GET /api/reports lists the ones it may read.");
         }
-        else if (report is null || !Visible(token, report.Scope))
-        {
-            status = StatusCodes.Status404NotFound;
-            result = ReadCall.Error(status, $"No report '{id}' visible to this token; GET /api/reports lists the ones it may read.");
-        }
-        else if ((content = Read(store.PathOf(report.FileName))) is null)
-        {
-            status = StatusCodes.Status404NotFound;
-            result = ReadCall.Error(status, $"Report '{id}' is listed but its file is gone from the data folder; run its job again (atalaya jobs run {ReportKinds.JobName(report.Kind)}).");
-        }
-        else
-        {
-            status = StatusCodes.Status200OK;
-            // The report forbids every fetch itself; the header says so again for browsers opening it from the hub.
-            context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
-            context.Response.Headers.XContentTypeOptions = "nosniff";
-            result = report.Kind == ReportKind.Daily
-                ? Results.File(content, report.ContentType, report.FileName)
-                : Results.Bytes(content, report.ContentType);
-        }
-        await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, token, scope, status == StatusCodes.Status200OK ? 1 : 0, status)).ConfigureAwait(false);
-        return result;
-    }
+        var content = Read(store.PathOf(report.FileName))
+            ?? throw new BodyException(StatusCodes.Status404NotFound, $"Report '{id}' is listed but its file is gone from the data folder; run its job again (atalaya jobs run {ReportKinds.JobName(report.Kind)}).");
+        // The report forbids every fetch itself; the header says so again for browsers opening it from the hub.
+        context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+        var result = report.Kind == ReportKind.Daily
+            ? Results.File(content, report.ContentType, report.FileName)
+            : Results.Bytes(content, report.ContentType);
+        return Task.FromResult(new CallAnswer(result, 1));
+    });
 
     private static byte[]? Read(string path)
     {
