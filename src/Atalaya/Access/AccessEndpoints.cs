@@ -32,7 +32,7 @@ public static class AccessEndpoints
             }
             var me = new MeAnswer(t.Id, t.Name, Roles.Name(t.Role), t.Countries, t.Hubs, t.Zones, t.Stores, storeNames, o.Ingest.ReportingCurrency);
             return new ReadAnswer(AnswerJson.Bytes(me, AnswerJson.Web.MeAnswer), 1);
-        })).WithName("Me").WithTags("Access").Produces<MeAnswer>()
+        })).WithName("Me").WithTags("Access").Produces<MeAnswer>().Refusals()
             .WithSummary("The calling token's id, name, role, scope lists (countries, hubs, zones, stores), its stores' names and the hub's reporting currency; what a dashboard needs to pick its view. Any read token.")
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
@@ -52,7 +52,7 @@ public static class AccessEndpoints
         {
             var tokens = hub.Tokens.List();
             return (AnswerJson.Bytes(new TokenList([.. tokens.Select(TokenView.Of)]), AnswerJson.Web.TokenList), tokens.Count, StatusCodes.Status200OK, null);
-        })).WithName("ListTokens").WithTags("Access").Produces<TokenList>().WithSummary("Every token (never a secret). Admin only.");
+        })).WithName("ListTokens").WithTags("Access").Produces<TokenList>().Refusals().WithSummary("Every token (never a secret). Admin only.");
 
         app.MapPost("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, body) =>
         {
@@ -72,8 +72,7 @@ public static class AccessEndpoints
             var created = CreatedToken.Of(TokenView.Of(token), secret, [.. unknownStores.Select(UnknownStoreWarning)]);
             return (AnswerJson.Bytes(created, AnswerJson.Web.CreatedToken), 1, StatusCodes.Status201Created, TokenDetails("created", token));
         }, readsBody: true)).WithName("CreateToken").WithTags("Access")
-            .Produces<CreatedToken>(StatusCodes.Status201Created)
-            .Produces<ErrorResponse>(StatusCodes.Status400BadRequest)
+            .Produces<CreatedToken>(StatusCodes.Status201Created).Refusals()
             .WithSummary("Create a token: {role, name?, countries?, hubs?, zones?, stores?, source?, expires_at?}. Answers 201 with the secret (in this answer only) and `warnings` (e.g. a store no event has registered yet). Admin only.");
 
         app.MapDelete("/api/tokens/{id}", (HttpContext c, HubState s, string id) => AdminAsync(c, s, [], (hub, _) =>
@@ -81,7 +80,7 @@ public static class AccessEndpoints
                 ? (AnswerJson.Bytes(new RevokedToken(id), AnswerJson.Web.RevokedToken), 1, StatusCodes.Status200OK,
                     JsonSerializer.Serialize(new RevokedToken(id), AnswerJson.Web.RevokedToken))
                 : throw new BodyException(StatusCodes.Status404NotFound, $"No active token with id '{id}'.")))
-            .WithName("RevokeToken").WithTags("Access").Produces<RevokedToken>().WithSummary("Revoke a token; effective within a second. Admin only.");
+            .WithName("RevokeToken").WithTags("Access").Produces<RevokedToken>().Refusals(StatusCodes.Status404NotFound).WithSummary("Revoke a token; effective within a second. Admin only.");
 
         app.MapGet("/api/audit", async (HttpContext c, HubState s) =>
         {
@@ -101,7 +100,7 @@ public static class AccessEndpoints
                 var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
                 return (AnswerJson.Bytes(new AuditList([.. records.Select(AuditView.Of)]), AnswerJson.Web.AuditList), records.Count, StatusCodes.Status200OK, null);
             });
-        }).WithName("Audit").WithTags("Access").Produces<AuditList>()
+        }).WithName("Audit").WithTags("Access").Produces<AuditList>().Refusals()
             .QueryParameters(
                 ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
                 ("from", "ISO date or instant, inclusive."), ("to", "ISO date or instant, exclusive."), ("limit", "1–10000, default 100."))

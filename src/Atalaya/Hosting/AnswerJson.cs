@@ -14,7 +14,7 @@ namespace Atalaya.Hosting;
 
 /// <summary>
 /// Source-generated JSON of the fixed-shape answers (me, tokens, audit, jobs, runs, quality, alerts,
-/// reports, SLOs, erasure): typed records, so that <c>/openapi/v1.json</c> describes each answer's
+/// reports, SLOs, erasure, the peer benchmark): typed records, so that <c>/openapi/v1.json</c> describes each answer's
 /// schema. Unlike <see cref="AtalayaJson"/> every member is written, null included: a client sees the
 /// same keys on every row. The KPI rows stay hand-written (Kpi/KpiJson.cs): their keys follow group_by.
 /// </summary>
@@ -33,6 +33,7 @@ namespace Atalaya.Hosting;
 [JsonSerializable(typeof(AlertView))]
 [JsonSerializable(typeof(ReportList))]
 [JsonSerializable(typeof(SloAnswer))]
+[JsonSerializable(typeof(Kpi.BenchmarkAnswer))]
 [JsonSerializable(typeof(ErasureAnswer))]
 [JsonSerializable(typeof(ErasureNotFound))]
 internal sealed partial class AnswerJson : JsonSerializerContext
@@ -52,6 +53,22 @@ internal sealed partial class AnswerJson : JsonSerializerContext
 
     /// <summary>An instant as every answer writes it (<see cref="Engine.Jobs.PipelineRuns.Iso"/>), null when missing.</summary>
     public static string? Iso(DateTimeOffset? time) => time is { } t ? Engine.Jobs.PipelineRuns.Iso(t) : null;
+
+    /// <summary>
+    /// An OpenAPI schema transformer: a member left out when null (<c>[JsonIgnore(Condition = WhenWritingNull)]</c>,
+    /// as the benchmark's <c>reason</c>) is not listed as required, since answers may come without it.
+    /// </summary>
+    public static Task OmittedWhenNull(Microsoft.OpenApi.OpenApiSchema schema, Microsoft.AspNetCore.OpenApi.OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        foreach (var property in context.JsonTypeInfo.Properties)
+        {
+            if (property.AttributeProvider?.GetCustomAttributes(typeof(JsonIgnoreAttribute), inherit: false) is [JsonIgnoreAttribute { Condition: JsonIgnoreCondition.WhenWritingNull }, ..])
+            {
+                schema.Required?.Remove(property.Name);
+            }
+        }
+        return Task.CompletedTask;
+    }
 
     /// <summary>Stored JSON text (an audit entry's parameters, a run's details) as a value of an answer.</summary>
     public static JsonElement Stored(string json)

@@ -90,7 +90,7 @@ public static class HubHost
             document.Info.Title = "Atalaya";
             document.Info.Description = "Collector, metrics and analysis API of the Atalaya analytics hub.";
             return Task.CompletedTask;
-        }));
+        }).AddSchemaTransformer(AnswerJson.OmittedWhenNull));
         builder.Services.AddCors(cors => cors.AddPolicy("collector", policy =>
             policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("POST")));
 

@@ -28,7 +28,7 @@ public static class JobEndpoints
             var filter = ParseFilter(c.Request.Query, JobCatalog.All(o.Config));
             var runs = PipelineRuns.Query(hub.Database, filter);
             return (AnswerJson.Bytes(new RunList([.. runs.Select(RunView.Of)]), AnswerJson.Web.RunList), runs.Count, StatusCodes.Status200OK, null);
-        })).WithName("Runs").WithTags("Jobs").Produces<RunList>()
+        })).WithName("Runs").WithTags("Jobs").Produces<RunList>().Refusals()
             .WithSummary("Pipeline runs, newest first: job, status (running, success, partial, failed), date (YYYY-MM-DD, UTC start day) or start_date/end_date, limit (1–10000, default 100). Admin and analyst.")
             .QueryParameters(
                 ("job", "Job name (see /api/jobs)."), ("status", "running, success, partial or failed."), ("date", "Runs started on this UTC day (YYYY-MM-DD)."),
@@ -47,7 +47,7 @@ public static class JobEndpoints
                 return new JobView(job.Name, job.Description, cron, job.ScheduleKey, job.Scheduled, next, JobLock.IsHeld(hub.DataDirectory, job.LockName), last);
             });
             return (AnswerJson.Bytes(new JobList(config.Environment, [.. views]), AnswerJson.Web.JobList), jobs.Count, StatusCodes.Status200OK, null);
-        })).WithName("Jobs").WithTags("Jobs").Produces<JobList>().WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
+        })).WithName("Jobs").WithTags("Jobs").Produces<JobList>().Refusals().WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
 
         app.MapPost("/api/jobs/{name}/run", (HttpContext c, HubState s, ServeOptions o, JobService jobs, string name) =>
             AccessEndpoints.OperationAsync(c, s, [], [Role.Admin], "Only admin tokens run jobs", (hub, _) =>
@@ -69,7 +69,7 @@ public static class JobEndpoints
                     w.WriteString("run_id", started.RunId);
                     w.WriteEndObject();
                 }));
-            })).WithName("RunJob").WithTags("Jobs").Produces<RunStarted>(StatusCodes.Status202Accepted)
+            })).WithName("RunJob").WithTags("Jobs").Produces<RunStarted>(StatusCodes.Status202Accepted).Refusals(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict)
             .WithSummary("Start a run of a job now (202 with its run_id; 409 when it is already running, here or in another process). Admin only.");
         return app;
     }

@@ -9,7 +9,7 @@ public static class OpenApiDescriptions
     private const string SingleMetric = "One KPI id, required (e.g. gmv; see /api/kpi/definitions).";
 
     public static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string name, string summary, IReadOnlyList<string> parameters, bool singleMetric = false) =>
-        endpoint.WithName(name).WithTags("Metrics").WithSummary(summary)
+        endpoint.WithName(name).WithTags("Metrics").WithSummary(summary).Refusals()
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
                 operation.Parameters ??= [];
@@ -34,6 +34,14 @@ public static class OpenApiDescriptions
                 });
                 return Task.CompletedTask;
             });
+
+    /// <summary>
+    /// The refusals an audited call answers with <c>{"success": false, "error": "…"}</c>: 400 (a parameter
+    /// or the body), 401 (no or an unknown token), 403 (the role or the scope), and any <paramref name="more"/> (404, 409…).
+    /// </summary>
+    public static RouteHandlerBuilder Refusals(this RouteHandlerBuilder endpoint, params int[] more) =>
+        new[] { StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden }.Concat(more)
+            .Aggregate(endpoint, (e, status) => e.Produces<Collect.ErrorResponse>(status));
 
     /// <summary>Query parameters of an operations endpoint (audit, runs), each with its description; <c>limit</c> is an integer.</summary>
     public static RouteHandlerBuilder QueryParameters(this RouteHandlerBuilder endpoint, params (string Name, string Description)[] parameters) =>

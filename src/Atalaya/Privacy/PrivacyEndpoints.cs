@@ -31,7 +31,7 @@ public static class PrivacyEndpoints
                         outcome.Ids, outcome.Events, outcome.Blocks, outcome.Quarantined, outcome.PersonHash), AnswerJson.Web.ErasureAnswer);
                 return (json, outcome.Events, status, Details(outcome.PersonHash, outcome.ErasureId));
             }, readsBody: true))
-            .WithName("PrivacyErasure").WithTags("Privacy").Produces<ErasureAnswer>().Produces<ErasureNotFound>(StatusCodes.Status404NotFound)
+            .WithName("PrivacyErasure").WithTags("Privacy").Produces<ErasureAnswer>().Produces<ErasureNotFound>(StatusCodes.Status404NotFound).Refusals()
             .WithSummary("Erase one person: body {\"user_id\": \"…\"} or {\"anonymous_id\": \"…\"}. Their ids become a random pseudonym, personal fields are removed, every KPI stays as it was. 404 when nothing is stored for the id; a repeat answers status already_erased. Admin only.");
 
         app.MapGet("/api/privacy/export", (HttpContext c, HubState s) =>
@@ -45,7 +45,7 @@ public static class PrivacyEndpoints
                         0, StatusCodes.Status404NotFound, details)
                     : (json, 1, StatusCodes.Status200OK, details);
             }))
-            .WithName("PrivacyExport").WithTags("Privacy")
+            .WithName("PrivacyExport").WithTags("Privacy").Refusals(StatusCodes.Status404NotFound)
             .WithSummary("Everything stored about one person as JSON: user_id=… or anonymous_id=…. 404 when nothing is stored. Admin only.")
             .QueryParameters(("user_id", "The person's user id."), ("anonymous_id", "The person's anonymous id (instead of user_id)."));
         return app;

@@ -21,11 +21,12 @@ public static class ReportEndpoints
     public static IEndpointRouteBuilder MapReports(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/reports", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, ListParams, List))
-            .WithName("Reports").WithTags("Reports").Produces<ReportList>()
+            .WithName("Reports").WithTags("Reports").Produces<ReportList>().Refusals()
             .WithSummary("Stored reports this token may see (daily CSV, weekly and monthly HTML), newest period first, each with its download path.")
             .QueryParameters(("kind", "Only daily, weekly or monthly reports."), ("limit", "1–10000, default 100."));
         app.MapGet("/api/reports/{id}", FileAsync)
             .WithName("Report").WithTags("Reports")
+            .Produces(StatusCodes.Status200OK, typeof(Stream), "text/csv", "text/html").Refusals(StatusCodes.Status404NotFound)
             .WithSummary("One stored report's file: text/csv for daily reports, self-contained text/html for weekly and monthly ones.");
         return app;
     }

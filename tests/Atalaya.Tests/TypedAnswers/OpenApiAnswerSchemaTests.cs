@@ -27,6 +27,7 @@ public sealed class OpenApiAnswerSchemaTests
         { "/api/slo", "get", "200", ["from", "to", "data"] },
         { "/api/privacy/erasure", "post", "200", ["success", "status", "erasure_id", "ids", "events", "blocks", "quarantined", "person_hash"] },
         { "/api/privacy/erasure", "post", "404", ["success", "error", "person_hash"] },
+        { "/api/kpi/benchmark", "get", "200", ["metric", "store_id", "country", "category", "value", "available", "peers", "min_peers", "p25", "median", "p75", "reason", "start_date", "end_date", "kpi_versions"] },
     };
 
     /// <summary>The members of the rows of each list answer's <c>data</c>.</summary>
@@ -79,6 +80,30 @@ public sealed class OpenApiAnswerSchemaTests
         Assert.Contains("integer", Types(Resolve(root, members.GetProperty("records_written"))));
         Assert.Contains("null", Types(Resolve(root, members.GetProperty("end_time"))));
         Assert.DoesNotContain("null", Types(Resolve(root, members.GetProperty("start_time"))));
+        Assert.Contains("end_time", run.GetProperty("required").EnumerateArray().Select(r => r.GetString()));
+
+        // The benchmark's reason comes only when the peers are too few: not required.
+        var benchmark = Resolve(root, AnswerSchema(root, "/api/kpi/benchmark", "get", "200"));
+        var required = benchmark.GetProperty("required").EnumerateArray().Select(r => r.GetString()).ToList();
+        Assert.Contains("p25", required);
+        Assert.DoesNotContain("reason", required);
+    }
+
+    [Theory]
+    [InlineData("/api/me", "get", new[] { "400", "401", "403" })]
+    [InlineData("/api/tokens/{id}", "delete", new[] { "400", "401", "403", "404" })]
+    [InlineData("/api/jobs/{name}/run", "post", new[] { "400", "401", "403", "404", "409" })]
+    [InlineData("/api/reports/{id}", "get", new[] { "400", "401", "403", "404" })]
+    [InlineData("/api/kpi/query", "get", new[] { "400", "401", "403" })]
+    public async Task Refusals_are_described_as_the_error_answer(string path, string method, string[] statuses)
+    {
+        using var document = await OpenApiAsync();
+        var root = document.RootElement;
+
+        foreach (var status in statuses)
+        {
+            Assert.Equal(["error", "success"], Members(root, AnswerSchema(root, path, method, status)).Order(StringComparer.Ordinal));
+        }
     }
 
     private static async Task<JsonDocument> OpenApiAsync()
