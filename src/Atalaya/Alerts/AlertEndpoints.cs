@@ -4,7 +4,6 @@ using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Hosting;
-using Atalaya.Kpi;
 
 namespace Atalaya.Alerts;
 

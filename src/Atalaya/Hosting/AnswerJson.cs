@@ -48,8 +48,8 @@ internal sealed partial class AnswerJson : JsonSerializerContext
     /// <summary>An answer's UTF-8 JSON, written through its generated type information.</summary>
     public static byte[] Bytes<T>(T answer, JsonTypeInfo<T> type) => JsonSerializer.SerializeToUtf8Bytes(answer, type);
 
-    /// <summary>A figure as every answer writes it: cleaned (<see cref="Kpi.KpiJson.Clean"/>), null when missing or not finite.</summary>
-    public static double? Number(double? value) => value is { } v && double.IsFinite(v) ? Kpi.KpiJson.Clean(v) : null;
+    /// <summary>A figure as every answer writes it: cleaned (<see cref="Engine.Kpi.KpiValues.Clean"/>), null when missing or not finite.</summary>
+    public static double? Number(double? value) => value is { } v && double.IsFinite(v) ? Engine.Kpi.KpiValues.Clean(v) : null;
 
     /// <summary>An instant as every answer writes it (<see cref="Engine.Jobs.PipelineRuns.Iso"/>), null when missing.</summary>
     public static string? Iso(DateTimeOffset? time) => time is { } t ? Engine.Jobs.PipelineRuns.Iso(t) : null;

@@ -1,3 +1,4 @@
+using Atalaya.Hosting;
 using Microsoft.OpenApi;
 
 namespace Atalaya.Kpi;
@@ -34,14 +35,6 @@ public static class OpenApiDescriptions
                 });
                 return Task.CompletedTask;
             });
-
-    /// <summary>
-    /// The refusals an audited call answers with <c>{"success": false, "error": "…"}</c>: 400 (a parameter
-    /// or the body), 401 (no or an unknown token), 403 (the role or the scope), and any <paramref name="more"/> (404, 409…).
-    /// </summary>
-    public static RouteHandlerBuilder Refusals(this RouteHandlerBuilder endpoint, params int[] more) =>
-        new[] { StatusCodes.Status400BadRequest, StatusCodes.Status401Unauthorized, StatusCodes.Status403Forbidden }.Concat(more)
-            .Aggregate(endpoint, (e, status) => e.Produces<Collect.ErrorResponse>(status));
 
     /// <summary>Query parameters of an operations endpoint (audit, runs), each with its description; <c>limit</c> is an integer.</summary>
     public static RouteHandlerBuilder QueryParameters(this RouteHandlerBuilder endpoint, params (string Name, string Description)[] parameters) =>

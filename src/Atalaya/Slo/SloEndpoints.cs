@@ -3,7 +3,6 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Slo;
 using Atalaya.Hosting;
-using Atalaya.Kpi;
 
 namespace Atalaya.Slo;
 
