@@ -20,7 +20,7 @@ public sealed record ReadAnswer(byte[] Json, int Rows);
 /// What an audited call answered: the result, the rows it holds and its status (for the audit log),
 /// and for a change, what it did (the audit entry's parameters).
 /// </summary>
-public sealed record CallAnswer(IResult Result, int Rows, int Status = StatusCodes.Status200OK, string? Details = null)
+internal sealed record CallAnswer(IResult Result, int Rows, int Status = StatusCodes.Status200OK, string? Details = null)
 {
     /// <summary>A JSON answer: 200 as bytes, any other status (201, 202, 404…) with that status.</summary>
     public static CallAnswer Json(byte[] json, int rows, int status = StatusCodes.Status200OK, string? details = null) => new(
@@ -51,7 +51,7 @@ public static class ReadCall
     /// stands for (<see cref="BodyException"/>, a scope violation, a bad query); anything else is a
     /// logged 500, audited too.
     /// </summary>
-    public static async Task<IResult> AuditedAsync(HttpContext context, HubState state, Func<Hub, TokenInfo, AccessScope, Task<CallAnswer>> call)
+    internal static async Task<IResult> AuditedAsync(HttpContext context, HubState state, Func<Hub, TokenInfo, AccessScope, Task<CallAnswer>> call)
     {
         Hub hub;
         TokenInfo token;
@@ -100,7 +100,7 @@ public static class ReadCall
     private static CallAnswer Refused(int status, string message) => new(Error(status, message), 0, status);
 
     /// <summary>A 400 for the first query parameter not in <paramref name="allowed"/>, naming the ones the endpoint takes.</summary>
-    public static void RejectUnknown(IQueryCollection query, IReadOnlyCollection<string> allowed)
+    internal static void RejectUnknown(IQueryCollection query, IReadOnlyCollection<string> allowed)
     {
         foreach (var key in query.Keys.Where(k => !allowed.Contains(k)))
         {
