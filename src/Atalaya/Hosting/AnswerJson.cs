@@ -14,9 +14,12 @@ namespace Atalaya.Hosting;
 
 /// <summary>
 /// Source-generated JSON of the fixed-shape answers (me, tokens, audit, jobs, runs, quality, alerts,
-/// reports, SLOs, erasure, the peer benchmark): typed records, so that <c>/openapi/v1.json</c> describes each answer's
-/// schema. Unlike <see cref="AtalayaJson"/> every member is written, null included: a client sees the
-/// same keys on every row. The KPI rows stay hand-written (Kpi/KpiJson.cs): their keys follow group_by.
+/// reports, SLOs, erasure, the peer benchmark): typed records, so that <c>/openapi/v1.json</c> describes
+/// each answer's schema. Unlike <see cref="AtalayaJson"/> every member is written, null included, so a
+/// client sees the same keys on every row (a record may say otherwise for one member, as the
+/// benchmark's <c>reason</c>). The KPI rows stay hand-written (Kpi/KpiJson.cs): their keys follow group_by.
+/// A new answer: a <c>sealed record</c> in its feature's folder, a <c>[JsonSerializable]</c> line here,
+/// and <c>.Produces&lt;T&gt;().Refusals()</c> on its endpoint.
 /// </summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(MeAnswer))]
