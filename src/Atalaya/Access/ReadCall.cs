@@ -51,20 +51,22 @@ public static class ReadCall
     /// stands for (<see cref="BodyException"/>, a scope violation, a bad query); anything else is a
     /// logged 500, audited too.
     /// </summary>
-    internal static async Task<IResult> AuditedAsync(HttpContext context, HubState state, Func<Hub, TokenInfo, AccessScope, Task<CallAnswer>> call)
+    /// <param name="authenticate">Who is calling and what they may see: by default a read token (<see cref="ReadAccess.Check"/>) and its scope.</param>
+    internal static async Task<IResult> AuditedAsync(HttpContext context, HubState state, Func<Hub, TokenInfo, AccessScope, Task<CallAnswer>> call,
+        Func<Hub, HttpRequest, (TokenInfo Token, AccessScope Scope)>? authenticate = null)
     {
         Hub hub;
         TokenInfo token;
+        AccessScope scope;
         try
         {
             hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
+            (token, scope) = authenticate?.Invoke(hub, context.Request) ?? ReadToken(hub, context.Request);
         }
         catch (BodyException e)
         {
             return Error(e.StatusCode, e.Message);
         }
-        var scope = AccessScope.Of(token);
         CallAnswer answer;
         try
         {
@@ -95,6 +97,12 @@ public static class ReadCall
         await AuditAsync(hub, context, entry,
             change: answer.Status is >= 200 and < 300 && (answer.Details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
         return answer.Result;
+    }
+
+    private static (TokenInfo, AccessScope) ReadToken(Hub hub, HttpRequest request)
+    {
+        var token = ReadAccess.Check(hub.Tokens, request);
+        return (token, AccessScope.Of(token));
     }
 
     private static CallAnswer Refused(int status, string message) => new(Error(status, message), 0, status);
