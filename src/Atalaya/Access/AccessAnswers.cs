@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
+using Atalaya.Http;
 
 namespace Atalaya.Access;
 
@@ -48,9 +50,21 @@ internal sealed record AuditView(
 {
     public static AuditView Of(AuditRecord r) => new(
         r.Seq, r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture), r.Entry.Actor, r.Entry.Role, r.Entry.Action,
-        Hosting.AnswerJson.Stored(r.Entry.Params), Hosting.AnswerJson.Stored(r.Entry.Scope), Hosting.AnswerJson.Stored(r.Entry.Injected),
+        Answers.Stored(r.Entry.Params), Answers.Stored(r.Entry.Scope), Answers.Stored(r.Entry.Injected),
         r.Entry.Rows, r.Entry.Status, Convert.ToHexStringLower(r.Hash));
 }
 
 /// <summary>The answer of <c>GET /api/audit</c>: entries, newest first.</summary>
 internal sealed record AuditList(IReadOnlyList<AuditView> Data);
+
+/// <summary>Source-generated JSON of the access answers (me, tokens, audit) (<see cref="Answers"/>).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(MeAnswer))]
+[JsonSerializable(typeof(TokenList))]
+[JsonSerializable(typeof(CreatedToken))]
+[JsonSerializable(typeof(RevokedToken))]
+[JsonSerializable(typeof(AuditList))]
+internal sealed partial class AccessJson : JsonSerializerContext
+{
+    public static AccessJson Web { get; } = new(Answers.Options());
+}

@@ -4,6 +4,7 @@ using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Access;
@@ -31,7 +32,7 @@ public static class AccessEndpoints
                 }
             }
             var me = new MeAnswer(t.Id, t.Name, Roles.Name(t.Role), t.Countries, t.Hubs, t.Zones, t.Stores, storeNames, o.Ingest.ReportingCurrency);
-            return new ReadAnswer(AnswerJson.Bytes(me, AnswerJson.Web.MeAnswer), 1);
+            return new ReadAnswer(Answers.Bytes(me, AccessJson.Web.MeAnswer), 1);
         })).WithName("Me").WithTags("Access").Produces<MeAnswer>().Refusals()
             .WithSummary("The calling token's id, name, role, scope lists (countries, hubs, zones, stores), its stores' names and the hub's reporting currency; what a dashboard needs to pick its view. Any read token.")
             .AddOpenApiOperationTransformer((operation, _, _) =>
@@ -51,7 +52,7 @@ public static class AccessEndpoints
         app.MapGet("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, _) =>
         {
             var tokens = hub.Tokens.List();
-            return (AnswerJson.Bytes(new TokenList([.. tokens.Select(TokenView.Of)]), AnswerJson.Web.TokenList), tokens.Count, StatusCodes.Status200OK, null);
+            return (Answers.Bytes(new TokenList([.. tokens.Select(TokenView.Of)]), AccessJson.Web.TokenList), tokens.Count, StatusCodes.Status200OK, null);
         })).WithName("ListTokens").WithTags("Access").Produces<TokenList>().Refusals().WithSummary("Every token (never a secret). Admin only.");
 
         app.MapPost("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, body) =>
@@ -70,15 +71,15 @@ public static class AccessEndpoints
             }
             var unknownStores = UnknownStores(hub, token.Stores);
             var created = CreatedToken.Of(TokenView.Of(token), secret, [.. unknownStores.Select(UnknownStoreWarning)]);
-            return (AnswerJson.Bytes(created, AnswerJson.Web.CreatedToken), 1, StatusCodes.Status201Created, TokenDetails("created", token));
+            return (Answers.Bytes(created, AccessJson.Web.CreatedToken), 1, StatusCodes.Status201Created, TokenDetails("created", token));
         }, readsBody: true)).WithName("CreateToken").WithTags("Access")
             .Produces<CreatedToken>(StatusCodes.Status201Created).Refusals()
             .WithSummary("Create a token: {role, name?, countries?, hubs?, zones?, stores?, source?, expires_at?}. Answers 201 with the secret (in this answer only) and `warnings` (e.g. a store no event has registered yet). Admin only.");
 
         app.MapDelete("/api/tokens/{id}", (HttpContext c, HubState s, string id) => AdminAsync(c, s, [], (hub, _) =>
             hub.Tokens.Revoke(id)
-                ? (AnswerJson.Bytes(new RevokedToken(id), AnswerJson.Web.RevokedToken), 1, StatusCodes.Status200OK,
-                    JsonSerializer.Serialize(new RevokedToken(id), AnswerJson.Web.RevokedToken))
+                ? (Answers.Bytes(new RevokedToken(id), AccessJson.Web.RevokedToken), 1, StatusCodes.Status200OK,
+                    JsonSerializer.Serialize(new RevokedToken(id), AccessJson.Web.RevokedToken))
                 : throw new BodyException(StatusCodes.Status404NotFound, $"No active token with id '{id}'.")))
             .WithName("RevokeToken").WithTags("Access").Produces<RevokedToken>().Refusals(StatusCodes.Status404NotFound).WithSummary("Revoke a token; effective within a second. Admin only.");
 
@@ -98,7 +99,7 @@ public static class AccessEndpoints
                     : 100;
                 using var connection = hub.Database.Connect();
                 var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
-                return (AnswerJson.Bytes(new AuditList([.. records.Select(AuditView.Of)]), AnswerJson.Web.AuditList), records.Count, StatusCodes.Status200OK, null);
+                return (Answers.Bytes(new AuditList([.. records.Select(AuditView.Of)]), AccessJson.Web.AuditList), records.Count, StatusCodes.Status200OK, null);
             });
         }).WithName("Audit").WithTags("Access").Produces<AuditList>().Refusals()
             .QueryParameters(
@@ -205,7 +206,7 @@ public static class AccessEndpoints
     {
         w.WriteStartObject();
         w.WriteString(change, t.Id);
-        using (var fields = JsonSerializer.SerializeToDocument(TokenView.Of(t), AnswerJson.Web.TokenView))
+        using (var fields = JsonSerializer.SerializeToDocument(TokenView.Of(t), AccessJson.Web.TokenView))
         {
             foreach (var field in fields.RootElement.EnumerateObject())
             {

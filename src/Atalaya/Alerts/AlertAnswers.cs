@@ -1,6 +1,7 @@
+using System.Text.Json.Serialization;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Jobs;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Alerts;
 
@@ -10,10 +11,19 @@ internal sealed record AlertView(
     IReadOnlyDictionary<string, IReadOnlyList<string>> Scope, string Message, string? AcknowledgedAt, string? AcknowledgedBy)
 {
     public static AlertView Of(Alert a) => new(
-        a.AlertId, a.Rule, a.Subject, a.Severity, a.State, PipelineRuns.Iso(a.StartedAt), AnswerJson.Iso(a.ResolvedAt),
-        AnswerJson.Number(a.Value), AnswerJson.Number(a.Threshold), a.Scope, a.Message,
-        AnswerJson.Iso(a.AckedAt), a.AckedAt is null ? null : a.AckedBy);
+        a.AlertId, a.Rule, a.Subject, a.Severity, a.State, PipelineRuns.Iso(a.StartedAt), Answers.Iso(a.ResolvedAt),
+        Answers.Number(a.Value), Answers.Number(a.Threshold), a.Scope, a.Message,
+        Answers.Iso(a.AckedAt), a.AckedAt is null ? null : a.AckedBy);
 }
 
 /// <summary>The answer of <c>GET /api/alerts</c>: firing first, newest first.</summary>
 internal sealed record AlertList(IReadOnlyList<AlertView> Data);
+
+/// <summary>Source-generated JSON of the alerts answers (<see cref="Answers"/>).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(AlertList))]
+[JsonSerializable(typeof(AlertView))]
+internal sealed partial class AlertsJson : JsonSerializerContext
+{
+    public static AlertsJson Web { get; } = new(Answers.Options());
+}

@@ -4,6 +4,7 @@ using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Alerts;
 
@@ -39,7 +40,7 @@ public static class AlertEndpoints
             using var connection = hub.Database.Connect();
             // Read generously, then keep what the scope covers: a vendor's handful is not cut short by others' alerts.
             var alerts = AlertStore.Recent(connection, state, scope.IsEverything ? limit : 100_000).Where(a => AlertStore.Visible(a, scope)).Take(limit).ToList();
-            return (AnswerJson.Bytes(new AlertList([.. alerts.Select(AlertView.Of)]), AnswerJson.Web.AlertList), alerts.Count);
+            return (Answers.Bytes(new AlertList([.. alerts.Select(AlertView.Of)]), AlertsJson.Web.AlertList), alerts.Count);
         })).WithName("Alerts").WithTags("Alerts").Produces<AlertList>().Refusals()
             .WithSummary("Alerts the hub's rules raised (firing first, newest first) within the token's scope: alert_id, rule, severity, state, started_at, resolved_at, value, threshold, scope, message, acknowledged_at, acknowledged_by.");
 
@@ -52,7 +53,7 @@ public static class AlertEndpoints
             }
             AlertStore.Ack(connection, id, token.Id, hub.Kpis.Time.GetUtcNow());
             var acked = AlertStore.Get(connection, id)!;
-            return (AnswerJson.Bytes(AlertView.Of(acked), AnswerJson.Web.AlertView), 1);
+            return (Answers.Bytes(AlertView.Of(acked), AlertsJson.Web.AlertView), 1);
         })).WithName("AcknowledgeAlert").WithTags("Alerts").Produces<AlertView>().Refusals(StatusCodes.Status404NotFound)
             .WithSummary("Acknowledges an alert: it keeps firing until its condition clears, but is not sent again.");
         return app;

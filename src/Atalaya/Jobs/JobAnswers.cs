@@ -1,6 +1,7 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Atalaya.Engine.Jobs;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Jobs;
 
@@ -10,8 +11,8 @@ internal sealed record RunView(
     string? ErrorClass, string? ErrorMessage, string Trigger, JsonElement Details)
 {
     public static RunView Of(PipelineRun run) => new(
-        run.RunId, run.Job, run.SourceSystem, PipelineRuns.Iso(run.StartTime), AnswerJson.Iso(run.EndTime), PipelineRuns.StatusName(run.Status),
-        run.RecordsWritten, run.ErrorClass, run.ErrorMessage, run.Trigger, AnswerJson.Stored(run.Details));
+        run.RunId, run.Job, run.SourceSystem, PipelineRuns.Iso(run.StartTime), Answers.Iso(run.EndTime), PipelineRuns.StatusName(run.Status),
+        run.RecordsWritten, run.ErrorClass, run.ErrorMessage, run.Trigger, Answers.Stored(run.Details));
 }
 
 /// <summary>The answer of <c>GET /api/runs</c>: runs, newest first.</summary>
@@ -26,3 +27,13 @@ internal sealed record JobList(string Environment, IReadOnlyList<JobView> Data);
 
 /// <summary>The answer of <c>POST /api/jobs/{name}/run</c> (202): the run started and where to follow it.</summary>
 internal sealed record RunStarted(string RunId, string Job, string Status, string Check);
+
+/// <summary>Source-generated JSON of the jobs and runs answers (<see cref="Answers"/>).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(RunList))]
+[JsonSerializable(typeof(JobList))]
+[JsonSerializable(typeof(RunStarted))]
+internal sealed partial class JobsJson : JsonSerializerContext
+{
+    public static JobsJson Web { get; } = new(Answers.Options());
+}

@@ -5,6 +5,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Jobs;
@@ -27,7 +28,7 @@ public static class JobEndpoints
         {
             var filter = ParseFilter(c.Request.Query, JobCatalog.All(o.Config));
             var runs = PipelineRuns.Query(hub.Database, filter);
-            return (AnswerJson.Bytes(new RunList([.. runs.Select(RunView.Of)]), AnswerJson.Web.RunList), runs.Count, StatusCodes.Status200OK, null);
+            return (Answers.Bytes(new RunList([.. runs.Select(RunView.Of)]), JobsJson.Web.RunList), runs.Count, StatusCodes.Status200OK, null);
         })).WithName("Runs").WithTags("Jobs").Produces<RunList>().Refusals()
             .WithSummary("Pipeline runs, newest first: job, status (running, success, partial, failed), date (YYYY-MM-DD, UTC start day) or start_date/end_date, limit (1–10000, default 100). Admin and analyst.")
             .QueryParameters(
@@ -46,7 +47,7 @@ public static class JobEndpoints
                 var last = PipelineRuns.Query(hub.Database, new RunFilter(Job: job.Name, Limit: 1)) is [var run, ..] ? RunView.Of(run) : null;
                 return new JobView(job.Name, job.Description, cron, job.ScheduleKey, job.Scheduled, next, JobLock.IsHeld(hub.DataDirectory, job.LockName), last);
             });
-            return (AnswerJson.Bytes(new JobList(config.Environment, [.. views]), AnswerJson.Web.JobList), jobs.Count, StatusCodes.Status200OK, null);
+            return (Answers.Bytes(new JobList(config.Environment, [.. views]), JobsJson.Web.JobList), jobs.Count, StatusCodes.Status200OK, null);
         })).WithName("Jobs").WithTags("Jobs").Produces<JobList>().Refusals().WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
 
         app.MapPost("/api/jobs/{name}/run", (HttpContext c, HubState s, ServeOptions o, JobService jobs, string name) =>
@@ -61,7 +62,7 @@ public static class JobEndpoints
                 {
                     throw new BodyException(StatusCodes.Status409Conflict, $"{name} is already running ({busyWith}); see GET /api/runs?job={name}&status=running.");
                 }
-                var body = AnswerJson.Bytes(new RunStarted(started.RunId, name, "running", $"/api/runs?job={name}"), AnswerJson.Web.RunStarted);
+                var body = Answers.Bytes(new RunStarted(started.RunId, name, "running", $"/api/runs?job={name}"), JobsJson.Web.RunStarted);
                 return (body, 1, StatusCodes.Status202Accepted, KpiJson.Text(w =>
                 {
                     w.WriteStartObject();

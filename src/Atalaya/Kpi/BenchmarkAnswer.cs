@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Atalaya.Http;
 
 namespace Atalaya.Kpi;
 
@@ -12,3 +13,11 @@ internal sealed record BenchmarkAnswer(
     double? P25, double? Median, double? P75,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Reason,
     string StartDate, string EndDate, IReadOnlyDictionary<string, int> KpiVersions);
+
+/// <summary>Source-generated JSON of the peer benchmark answer (<see cref="Answers"/>).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(BenchmarkAnswer))]
+internal sealed partial class BenchmarkJson : JsonSerializerContext
+{
+    public static BenchmarkJson Web { get; } = new(Answers.Options());
+}

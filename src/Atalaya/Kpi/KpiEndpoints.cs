@@ -4,6 +4,7 @@ using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Kpi;
 
@@ -141,11 +142,11 @@ public static class KpiEndpoints
         var (start, end) = p.Dates("30d");
         var b = hub.Kpis.Benchmark(metric, store, start, end, p.TimeZone, r.Scope, minimumPeers);
         var name = KpiIds.Name(metric);
-        var answer = new BenchmarkAnswer(name, b.StoreId, b.Country, b.Category, AnswerJson.Number(b.Value), b.Available, b.Available ? b.Peers : 0, b.MinimumPeers,
-            AnswerJson.Number(b.P25), AnswerJson.Number(b.Median), AnswerJson.Number(b.P75),
+        var answer = new BenchmarkAnswer(name, b.StoreId, b.Country, b.Category, Answers.Number(b.Value), b.Available, b.Available ? b.Peers : 0, b.MinimumPeers,
+            Answers.Number(b.P25), Answers.Number(b.Median), Answers.Number(b.P75),
             b.Available ? null : $"fewer than {b.MinimumPeers} comparable stores (same category and country) have data in the range",
             Date(start), Date(end), new Dictionary<string, int> { [name] = hub.Kpis.Dictionary.TryGet(name, out var d) ? d.Version : 0 });
-        return new ReadAnswer(AnswerJson.Bytes(answer, AnswerJson.Web.BenchmarkAnswer), 1);
+        return new ReadAnswer(Answers.Bytes(answer, BenchmarkJson.Web.BenchmarkAnswer), 1);
     }
 
     private static ReadAnswer Funnel(ReadContext r)

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using Atalaya.Http;
+
 namespace Atalaya.Privacy;
 
 /// <summary>
@@ -8,3 +11,12 @@ internal sealed record ErasureAnswer(bool Success, string Status, string? Erasur
 
 /// <summary>The 404 of <c>POST /api/privacy/erasure</c>: nothing is stored for that person (with the hash the audit log records).</summary>
 internal sealed record ErasureNotFound(bool Success, string Error, string PersonHash);
+
+/// <summary>Source-generated JSON of the erasure answers (<see cref="Answers"/>).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(ErasureAnswer))]
+[JsonSerializable(typeof(ErasureNotFound))]
+internal sealed partial class PrivacyJson : JsonSerializerContext
+{
+    public static PrivacyJson Web { get; } = new(Answers.Options());
+}

@@ -4,6 +4,7 @@ using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Privacy;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Privacy;
@@ -26,9 +27,9 @@ public static class PrivacyEndpoints
                 var outcome = hub.Erasure.EraseAsync(person, Actor(c), "admin").GetAwaiter().GetResult();
                 var status = outcome.Status == ErasureStatus.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status200OK;
                 var json = outcome.Status == ErasureStatus.NotFound
-                    ? AnswerJson.Bytes(new ErasureNotFound(false, $"No data is stored for that {person.Kind}: nothing to erase.", outcome.PersonHash), AnswerJson.Web.ErasureNotFound)
-                    : AnswerJson.Bytes(new ErasureAnswer(true, outcome.Status == ErasureStatus.Erased ? "erased" : "already_erased", outcome.ErasureId,
-                        outcome.Ids, outcome.Events, outcome.Blocks, outcome.Quarantined, outcome.PersonHash), AnswerJson.Web.ErasureAnswer);
+                    ? Answers.Bytes(new ErasureNotFound(false, $"No data is stored for that {person.Kind}: nothing to erase.", outcome.PersonHash), PrivacyJson.Web.ErasureNotFound)
+                    : Answers.Bytes(new ErasureAnswer(true, outcome.Status == ErasureStatus.Erased ? "erased" : "already_erased", outcome.ErasureId,
+                        outcome.Ids, outcome.Events, outcome.Blocks, outcome.Quarantined, outcome.PersonHash), PrivacyJson.Web.ErasureAnswer);
                 return (json, outcome.Events, status, Details(outcome.PersonHash, outcome.ErasureId));
             }, readsBody: true))
             .WithName("PrivacyErasure").WithTags("Privacy").Produces<ErasureAnswer>().Produces<ErasureNotFound>(StatusCodes.Status404NotFound).Refusals()

@@ -1,6 +1,7 @@
+using System.Text.Json.Serialization;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Quality;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Quality;
 
@@ -15,20 +16,14 @@ internal sealed record QualityFinding(
     string Check, string Subject, string Status, double? Value, string Unit, double? WarnAt, double? FailAt, string Message, string CheckedAt, string RunId)
 {
     public static QualityFinding Of(QualityResult x) => new(
-        x.Check, x.Subject, QualityResult.StatusName(x.Status), AnswerJson.Number(x.Value), x.Unit, AnswerJson.Number(x.WarnAt), AnswerJson.Number(x.FailAt),
+        x.Check, x.Subject, QualityResult.StatusName(x.Status), Answers.Number(x.Value), x.Unit, Answers.Number(x.WarnAt), Answers.Number(x.FailAt),
         x.Message, PipelineRuns.Iso(x.CheckedAt), x.RunId);
 }
 
-/// <summary>
-/// The <c>quality</c> member of every KPI answer (docs/quality.md): the state of the data the figures
-/// were computed from, as the newest data-quality run found it, limited to the caller's scope.
-/// </summary>
-internal sealed record FigureHealthView(string State, string? CheckedAt, string? RunId, string? StaleSince, IReadOnlyList<FigureHealthFinding> Findings)
+/// <summary>Source-generated JSON of the data-quality answer (<see cref="Answers"/>).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(QualityAnswer))]
+internal sealed partial class QualityJson : JsonSerializerContext
 {
-    public static FigureHealthView Of(FigureHealth health) => new(
-        FigureHealth.Name(health.State), AnswerJson.Iso(health.CheckedAt), health.RunId, AnswerJson.Iso(health.StaleSince),
-        [.. health.Findings.Select(f => new FigureHealthFinding(f.Check, f.Subject, f.Country, QualityResult.StatusName(f.Status), f.Detail, AnswerJson.Iso(f.Since), f.Metrics))]);
+    public static QualityJson Web { get; } = new(Answers.Options());
 }
-
-/// <summary>A finding that concerns an answer's figures, and the metrics it concerns.</summary>
-internal sealed record FigureHealthFinding(string Check, string Subject, string? Country, string Status, string Detail, string? Since, IReadOnlyList<string> Metrics);

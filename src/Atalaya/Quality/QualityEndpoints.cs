@@ -4,6 +4,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Quality;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Quality;
@@ -38,7 +39,7 @@ public static class QualityEndpoints
                 var answer = runId is null
                     ? new QualityAnswer(null, null, null, counts, [])
                     : new QualityAnswer(runId, PipelineRuns.Iso(all[0].CheckedAt), QualityResult.StatusName(QualityResults.Worst(all)), counts, [.. shown.Select(QualityFinding.Of)]);
-                return (AnswerJson.Bytes(answer, AnswerJson.Web.QualityAnswer), shown.Count, StatusCodes.Status200OK, null);
+                return (Answers.Bytes(answer, QualityJson.Web.QualityAnswer), shown.Count, StatusCodes.Status200OK, null);
             })).WithName("Quality").WithTags("Quality").Produces<QualityAnswer>().Refusals(StatusCodes.Status404NotFound)
             .WithSummary("Data-quality findings of the newest dq_health run (or run_id), worst first: freshness, mart_freshness, null_rate, volume, schema_drift, consistency, quarantine, pipeline; status ok, warn, fail or skipped. Admin and analyst.")
             .QueryParameters(

@@ -1,6 +1,8 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Reports;
+using Atalaya.Http;
 
 namespace Atalaya.Reports;
 
@@ -18,3 +20,11 @@ internal sealed record ReportView(
 
 /// <summary>The answer of <c>GET /api/reports</c>: reports newest period first, and how many.</summary>
 internal sealed record ReportList(IReadOnlyList<ReportView> Data, int Count);
+
+/// <summary>Source-generated JSON of the reports list (<see cref="Answers"/>).</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(ReportList))]
+internal sealed partial class ReportsJson : JsonSerializerContext
+{
+    public static ReportsJson Web { get; } = new(Answers.Options());
+}

@@ -3,6 +3,7 @@ using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Reports;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Reports;
@@ -51,7 +52,7 @@ public static class ReportEndpoints
         }
         var limit = r.Parameters.Int("limit", 1, 10_000, 100);
         var reports = new ReportStore(r.Hub.Database).List(kind).Where(x => Visible(r.Token, x.Scope)).Take(limit).ToList();
-        return new ReadAnswer(AnswerJson.Bytes(new ReportList([.. reports.Select(ReportView.Of)], reports.Count), AnswerJson.Web.ReportList), reports.Count);
+        return new ReadAnswer(Answers.Bytes(new ReportList([.. reports.Select(ReportView.Of)], reports.Count), ReportsJson.Web.ReportList), reports.Count);
     }
 
     private static Task<IResult> FileAsync(HttpContext context, HubState state, string id) => ReadCall.AuditedAsync(context, state, (hub, token, _) =>

@@ -3,6 +3,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Slo;
 using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Slo;
 
@@ -20,7 +21,7 @@ public static class SloEndpoints
                 var from = to.AddDays(-30);
                 var statuses = SloStore.Status(hub.Database, from, to.AddHours(1));
                 var answer = new SloAnswer(PipelineRuns.Iso(from), PipelineRuns.Iso(to), [.. statuses.Select(SloView.Of)]);
-                return (AnswerJson.Bytes(answer, AnswerJson.Web.SloAnswer), statuses.Count, StatusCodes.Status200OK, null);
+                return (Answers.Bytes(answer, SloJson.Web.SloAnswer), statuses.Count, StatusCodes.Status200OK, null);
             })).WithName("Slo").WithTags("Operations").Produces<SloAnswer>().Refusals()
             .WithSummary("Service-level objectives over the last 30 days: collector availability, ingest-to-visible latency, KPI freshness, read latency; attainment, error budget remaining, met. Admin and analyst.");
         return app;
