@@ -4,6 +4,7 @@ using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Access;
@@ -18,26 +19,21 @@ public static class AccessEndpoints
 {
     public static IEndpointRouteBuilder MapAccess(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/me", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, [], r => new ReadAnswer(KpiJson.Write(w =>
+        app.MapGet("/api/me", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, [], r =>
         {
-            w.WriteStartObject();
-            w.WriteString("id", r.Token.Id);
-            w.WriteString("name", r.Token.Name);
-            w.WriteString("role", Roles.Name(r.Token.Role));
-            WriteLists(w, r.Token);
+            var t = r.Token;
             // The token's own stores by name, so a vendor's dashboard reads "Tacos El Güero", not "mx-003".
-            w.WriteStartObject("store_names");
-            foreach (var id in r.Token.Stores)
+            var storeNames = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var id in t.Stores)
             {
                 if (r.Hub.Log.Stores.TryGet(id, out var store) && store.StoreName is { Length: > 0 } name)
                 {
-                    w.WriteString(id, name);
+                    storeNames[id] = name;
                 }
             }
-            w.WriteEndObject();
-            w.WriteString("reporting_currency", o.Ingest.ReportingCurrency);
-            w.WriteEndObject();
-        }), 1))).WithName("Me").WithTags("Access")
+            var me = new MeAnswer(t.Id, t.Name, Roles.Name(t.Role), t.Countries, t.Hubs, t.Zones, t.Stores, storeNames, o.Ingest.ReportingCurrency);
+            return new ReadAnswer(Answers.Bytes(me, AccessJson.Web.MeAnswer), 1);
+        })).WithName("Me").WithTags("Access").Produces<MeAnswer>().Refusals()
             .WithSummary("The calling token's id, name, role, scope lists (countries, hubs, zones, stores), its stores' names and the hub's reporting currency; what a dashboard needs to pick its view. Any read token.")
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
@@ -56,18 +52,8 @@ public static class AccessEndpoints
         app.MapGet("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, _) =>
         {
             var tokens = hub.Tokens.List();
-            return (KpiJson.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("data");
-                foreach (var t in tokens)
-                {
-                    WriteToken(w, t);
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), tokens.Count, StatusCodes.Status200OK, null);
-        })).WithName("ListTokens").WithTags("Access").WithSummary("Every token (never a secret). Admin only.");
+            return (Answers.Bytes(new TokenList([.. tokens.Select(TokenView.Of)]), AccessJson.Web.TokenList), tokens.Count, StatusCodes.Status200OK, null);
+        })).WithName("ListTokens").WithTags("Access").Produces<TokenList>().Refusals().WithSummary("Every token (never a secret). Admin only.");
 
         app.MapPost("/api/tokens", (HttpContext c, HubState s) => AdminAsync(c, s, [], (hub, body) =>
         {
@@ -84,30 +70,18 @@ public static class AccessEndpoints
                 throw new BodyException(StatusCodes.Status400BadRequest, e.Message);
             }
             var unknownStores = UnknownStores(hub, token.Stores);
-            return (KpiJson.Write(w =>
-            {
-                w.WriteStartObject();
-                WriteTokenFields(w, token);
-                w.WriteString("token", secret);
-                w.WriteStartArray("warnings");
-                foreach (var store in unknownStores)
-                {
-                    w.WriteStringValue(UnknownStoreWarning(store));
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), 1, StatusCodes.Status201Created, TokenDetails("created", token));
+            var created = CreatedToken.Of(TokenView.Of(token), secret, [.. unknownStores.Select(UnknownStoreWarning)]);
+            return (Answers.Bytes(created, AccessJson.Web.CreatedToken), 1, StatusCodes.Status201Created, TokenDetails("created", token));
         }, readsBody: true)).WithName("CreateToken").WithTags("Access")
-            .Produces(StatusCodes.Status201Created, contentType: "application/json")
-            .Produces(StatusCodes.Status400BadRequest, contentType: "application/json")
+            .Produces<CreatedToken>(StatusCodes.Status201Created).Refusals()
             .WithSummary("Create a token: {role, name?, countries?, hubs?, zones?, stores?, source?, expires_at?}. Answers 201 with the secret (in this answer only) and `warnings` (e.g. a store no event has registered yet). Admin only.");
 
         app.MapDelete("/api/tokens/{id}", (HttpContext c, HubState s, string id) => AdminAsync(c, s, [], (hub, _) =>
             hub.Tokens.Revoke(id)
-                ? (KpiJson.Write(w => { w.WriteStartObject(); w.WriteString("revoked", id); w.WriteEndObject(); }), 1, StatusCodes.Status200OK,
-                    KpiJson.Text(w => { w.WriteStartObject(); w.WriteString("revoked", id); w.WriteEndObject(); }))
+                ? (Answers.Bytes(new RevokedToken(id), AccessJson.Web.RevokedToken), 1, StatusCodes.Status200OK,
+                    JsonSerializer.Serialize(new RevokedToken(id), AccessJson.Web.RevokedToken))
                 : throw new BodyException(StatusCodes.Status404NotFound, $"No active token with id '{id}'.")))
-            .WithName("RevokeToken").WithTags("Access").WithSummary("Revoke a token; effective within a second. Admin only.");
+            .WithName("RevokeToken").WithTags("Access").Produces<RevokedToken>().Refusals(StatusCodes.Status404NotFound).WithSummary("Revoke a token; effective within a second. Admin only.");
 
         app.MapGet("/api/audit", async (HttpContext c, HubState s) =>
         {
@@ -125,31 +99,9 @@ public static class AccessEndpoints
                     : 100;
                 using var connection = hub.Database.Connect();
                 var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
-                return (KpiJson.Write(w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteStartArray("data");
-                    foreach (var r in records)
-                    {
-                        w.WriteStartObject();
-                        w.WriteNumber("seq", r.Seq);
-                        w.WriteString("at", r.Entry.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                        w.WriteString("actor", r.Entry.Actor);
-                        w.WriteString("role", r.Entry.Role);
-                        w.WriteString("action", r.Entry.Action);
-                        Raw(w, "params", r.Entry.Params);
-                        Raw(w, "scope", r.Entry.Scope);
-                        Raw(w, "injected", r.Entry.Injected);
-                        w.WriteNumber("rows", r.Entry.Rows);
-                        w.WriteNumber("status", r.Entry.Status);
-                        w.WriteString("hash", Convert.ToHexStringLower(r.Hash));
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }), records.Count, StatusCodes.Status200OK, null);
+                return (Answers.Bytes(new AuditList([.. records.Select(AuditView.Of)]), AccessJson.Web.AuditList), records.Count, StatusCodes.Status200OK, null);
             });
-        }).WithName("Audit").WithTags("Access")
+        }).WithName("Audit").WithTags("Access").Produces<AuditList>().Refusals()
             .QueryParameters(
                 ("actor", "Token id (tok_…) or cli:<user>."), ("action", "e.g. 'GET /api/kpi/query' or 'tokens.create'."),
                 ("from", "ISO date or instant, inclusive."), ("to", "ISO date or instant, exclusive."), ("limit", "1–10000, default 100."))
@@ -162,36 +114,19 @@ public static class AccessEndpoints
         OperationAsync(context, state, allowed, [Role.Admin], "Only admin tokens manage tokens and read the audit log", run, readsBody);
 
     /// <summary>
-    /// The one path of operations endpoints: token (401), role (403 with <paramref name="forbidden"/>),
-    /// parameters (400), the endpoint, then an audit entry with who, what and the outcome.
+    /// Operations endpoints on the audited path (<see cref="ReadCall.AuditedAsync"/>): the role (403 with
+    /// <paramref name="forbidden"/>), the parameters (400), the body when the endpoint reads one, then
+    /// the endpoint, whose answer carries its status and, for a change, what it did.
     /// </summary>
-    internal static async Task<IResult> OperationAsync(HttpContext context, HubState state, string[] allowed, Role[] roles, string forbidden,
-        Func<Engine.Hub, JsonElement?, (byte[] Json, int Rows, int Status, string? Details)> run, bool readsBody = false)
-    {
-        Engine.Hub hub;
-        TokenInfo token;
-        try
-        {
-            hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
-        }
-        catch (BodyException e)
-        {
-            return ReadCall.Error(e.StatusCode, e.Message);
-        }
-        IResult result;
-        int status, rows = 0;
-        string? details = null;
-        try
+    internal static Task<IResult> OperationAsync(HttpContext context, HubState state, string[] allowed, Role[] roles, string forbidden,
+        Func<Engine.Hub, JsonElement?, (byte[] Json, int Rows, int Status, string? Details)> run, bool readsBody = false) =>
+        ReadCall.AuditedAsync(context, state, async (hub, token, _) =>
         {
             if (!roles.Contains(token.Role))
             {
                 throw new BodyException(StatusCodes.Status403Forbidden, $"{forbidden}; this is a {Roles.Name(token.Role)} token.");
             }
-            foreach (var key in context.Request.Query.Keys.Where(k => !allowed.Contains(k)))
-            {
-                throw new BodyException(StatusCodes.Status400BadRequest, $"unknown parameter '{key}'" + (allowed.Length > 0 ? $"; this endpoint takes {string.Join(", ", allowed)}" : ""));
-            }
+            ReadCall.RejectUnknown(context.Request.Query, allowed);
             JsonElement? body = null;
             if (readsBody)
             {
@@ -205,31 +140,9 @@ public static class AccessEndpoints
                     throw new BodyException(StatusCodes.Status400BadRequest, $"The body must be a JSON object: {e.Message}");
                 }
             }
-            (var json, rows, status, details) = run(hub, body);
-            var answerStatus = status;
-            result = answerStatus == StatusCodes.Status200OK
-                ? Results.Bytes(json, "application/json")
-                : Results.Text(System.Text.Encoding.UTF8.GetString(json), "application/json", System.Text.Encoding.UTF8, answerStatus);
-        }
-        catch (BodyException e)
-        {
-            (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            (status, result) = (StatusCodes.Status500InternalServerError, ReadCall.Unexpected(context, e));
-        }
-        var entry = ReadCall.Entry(hub, context, token, AccessScope.Of(token), rows, status);
-        if (details is not null)
-        {
-            entry = entry with { Params = details };
-        }
-        // A change that was made is committed before its answer (a failure to record it is a 500);
-        // a refusal is audited as refused reads are.
-        await ReadCall.AuditAsync(hub, context, entry,
-            change: status is >= 200 and < 300 && (details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
-        return result;
-    }
+            var (json, rows, status, details) = run(hub, body);
+            return CallAnswer.Json(json, rows, status, details);
+        });
 
     private static TokenRequest ParseTokenRequest(JsonElement? body)
     {
@@ -288,53 +201,20 @@ public static class AccessEndpoints
     internal static string UnknownStoreWarning(string store) =>
         $"store '{store}' is not registered yet (no store_created event names it): check the id; the token will see the store's data once it arrives.";
 
-    /// <summary>What an administrative change did, for the audit log (the secret never).</summary>
+    /// <summary>What an administrative change did, for the audit log: the change and the token's fields (the secret never).</summary>
     public static string TokenDetails(string change, TokenInfo t) => KpiJson.Text(w =>
     {
         w.WriteStartObject();
         w.WriteString(change, t.Id);
-        WriteTokenFields(w, t);
+        using (var fields = JsonSerializer.SerializeToDocument(TokenView.Of(t), AccessJson.Web.TokenView))
+        {
+            foreach (var field in fields.RootElement.EnumerateObject())
+            {
+                field.WriteTo(w);
+            }
+        }
         w.WriteEndObject();
     });
-
-    private static void WriteToken(Utf8JsonWriter w, TokenInfo t)
-    {
-        w.WriteStartObject();
-        WriteTokenFields(w, t);
-        w.WriteEndObject();
-    }
-
-    private static void WriteTokenFields(Utf8JsonWriter w, TokenInfo t)
-    {
-        w.WriteString("id", t.Id);
-        w.WriteString("name", t.Name);
-        w.WriteString("role", Roles.Name(t.Role));
-        WriteLists(w, t);
-        w.WriteString("source", t.Source);
-        w.WriteString("created_at", t.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("last_used_at", t.LastUsedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("revoked_at", t.RevokedAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-        w.WriteString("expires_at", t.ExpiresAt?.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
-    }
-
-    private static void WriteLists(Utf8JsonWriter w, TokenInfo t)
-    {
-        foreach (var (name, values) in new[] { ("countries", t.Countries), ("hubs", t.Hubs), ("zones", t.Zones), ("stores", t.Stores) })
-        {
-            w.WriteStartArray(name);
-            foreach (var v in values)
-            {
-                w.WriteStringValue(v);
-            }
-            w.WriteEndArray();
-        }
-    }
-
-    private static void Raw(Utf8JsonWriter w, string name, string json)
-    {
-        w.WritePropertyName(name);
-        w.WriteRawValue(json);
-    }
 
     private static string? Text(IQueryCollection q, string name) => q.TryGetValue(name, out var v) && v.ToString().Length > 0 ? v.ToString() : null;
 

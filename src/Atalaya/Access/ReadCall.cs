@@ -17,55 +17,104 @@ public sealed record ReadContext(Hub Hub, KpiParameters Parameters, TokenInfo To
 public sealed record ReadAnswer(byte[] Json, int Rows);
 
 /// <summary>
-/// The one path of every metrics read: token (401/403) → parameters (400) → the endpoint, which
-/// passes the token's scope to the engine (403 for a filter outside it) → an audit entry with who,
-/// what, the normalized parameters, the scope, the filters the scope injected and the rows
-/// returned, committed before the answer is sent.
+/// What an audited call answered: the result, the rows it holds and its status (for the audit log),
+/// and for a change, what it did (the audit entry's parameters).
+/// </summary>
+internal sealed record CallAnswer(IResult Result, int Rows, int Status = StatusCodes.Status200OK, string? Details = null)
+{
+    /// <summary>A JSON answer: 200 as bytes, any other status (201, 202, 404…) with that status.</summary>
+    public static CallAnswer Json(byte[] json, int rows, int status = StatusCodes.Status200OK, string? details = null) => new(
+        status == StatusCodes.Status200OK ? Results.Bytes(json, "application/json")
+            : Results.Text(System.Text.Encoding.UTF8.GetString(json), "application/json", System.Text.Encoding.UTF8, status),
+        rows, status, details);
+}
+
+/// <summary>
+/// The one path of every audited call (metrics reads, operations, alerts, reports): token (401/403) →
+/// the call, which checks its parameters (400) and passes the token's scope to the engine (403 for a
+/// filter outside it) → an audit entry with who, what, the normalized parameters, the scope, the
+/// filters the scope injected and the rows returned. A refusal and a change are committed before the
+/// answer is sent; a served read within the audit log's read window (<see cref="AuditAsync"/>).
 /// </summary>
 public static class ReadCall
 {
-    public static async Task<IResult> RunAsync(HttpContext context, HubState state, IReadOnlyCollection<string> allowed, Func<ReadContext, ReadAnswer> run)
+    /// <summary>A metrics read: its parameters are parsed (400 for one not in <paramref name="allowed"/>), then <paramref name="run"/> answers.</summary>
+    public static Task<IResult> RunAsync(HttpContext context, HubState state, IReadOnlyCollection<string> allowed, Func<ReadContext, ReadAnswer> run) =>
+        AuditedAsync(context, state, (hub, token, scope) =>
+        {
+            var answer = run(new ReadContext(hub, new KpiParameters(context.Request.Query, allowed, hub.Kpis.Time), token, scope));
+            return Task.FromResult(CallAnswer.Json(answer.Json, answer.Rows));
+        });
+
+    /// <summary>
+    /// Token → <paramref name="call"/> → audit. What the call throws is answered as the clear 4xx it
+    /// stands for (<see cref="BodyException"/>, a scope violation, a bad query); anything else is a
+    /// logged 500, audited too.
+    /// </summary>
+    /// <param name="authenticate">Who is calling and what they may see: by default a read token (<see cref="ReadAccess.Check"/>) and its scope.</param>
+    internal static async Task<IResult> AuditedAsync(HttpContext context, HubState state, Func<Hub, TokenInfo, AccessScope, Task<CallAnswer>> call,
+        Func<Hub, HttpRequest, (TokenInfo Token, AccessScope Scope)>? authenticate = null)
     {
         Hub hub;
         TokenInfo token;
+        AccessScope scope;
         try
         {
             hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
+            (token, scope) = authenticate?.Invoke(hub, context.Request) ?? ReadToken(hub, context.Request);
         }
         catch (BodyException e)
         {
             return Error(e.StatusCode, e.Message);
         }
-        var scope = AccessScope.Of(token);
-        IResult result;
-        int status, rows = 0;
+        CallAnswer answer;
         try
         {
-            var parameters = new KpiParameters(context.Request.Query, allowed, hub.Kpis.Time);
-            var answer = run(new ReadContext(hub, parameters, token, scope));
-            rows = answer.Rows;
-            status = StatusCodes.Status200OK;
-            result = Results.Bytes(answer.Json, "application/json");
+            answer = await call(hub, token, scope).ConfigureAwait(false);
         }
         catch (BodyException e)
         {
-            (status, result) = (e.StatusCode, Error(e.StatusCode, e.Message));
+            answer = Refused(e.StatusCode, e.Message);
         }
         catch (ScopeViolationException e)
         {
-            (status, result) = (StatusCodes.Status403Forbidden, Error(StatusCodes.Status403Forbidden, e.Message));
+            answer = Refused(StatusCodes.Status403Forbidden, e.Message);
         }
         catch (KpiQueryException e)
         {
-            (status, result) = (StatusCodes.Status400BadRequest, Error(StatusCodes.Status400BadRequest, e.Message));
+            answer = Refused(StatusCodes.Status400BadRequest, e.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            (status, result) = (StatusCodes.Status500InternalServerError, Unexpected(context, e));
+            answer = new CallAnswer(Unexpected(context, e), 0, StatusCodes.Status500InternalServerError);
         }
-        await AuditAsync(hub, context, Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
-        return result;
+        var entry = Entry(hub, context, token, scope, answer.Rows, answer.Status);
+        if (answer.Details is not null)
+        {
+            entry = entry with { Params = answer.Details };
+        }
+        // A change that was made is committed before its answer (a failure to record it is a 500).
+        await AuditAsync(hub, context, entry,
+            change: answer.Status is >= 200 and < 300 && (answer.Details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
+        return answer.Result;
+    }
+
+    private static (TokenInfo, AccessScope) ReadToken(Hub hub, HttpRequest request)
+    {
+        var token = ReadAccess.Check(hub.Tokens, request);
+        return (token, AccessScope.Of(token));
+    }
+
+    private static CallAnswer Refused(int status, string message) => new(Error(status, message), 0, status);
+
+    /// <summary>A 400 for the first query parameter not in <paramref name="allowed"/>, naming the ones the endpoint takes.</summary>
+    internal static void RejectUnknown(IQueryCollection query, IReadOnlyCollection<string> allowed)
+    {
+        foreach (var key in query.Keys.Where(k => !allowed.Contains(k)))
+        {
+            throw new BodyException(StatusCodes.Status400BadRequest,
+                $"unknown parameter '{key}'; this endpoint takes " + (allowed.Count > 0 ? string.Join(", ", allowed) : "none"));
+        }
     }
 
     /// <summary>

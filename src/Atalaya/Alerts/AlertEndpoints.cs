@@ -3,9 +3,8 @@ using Atalaya.Access;
 using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
-using Atalaya.Engine.Jobs;
 using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Alerts;
 
@@ -41,18 +40,8 @@ public static class AlertEndpoints
             using var connection = hub.Database.Connect();
             // Read generously, then keep what the scope covers: a vendor's handful is not cut short by others' alerts.
             var alerts = AlertStore.Recent(connection, state, scope.IsEverything ? limit : 100_000).Where(a => AlertStore.Visible(a, scope)).Take(limit).ToList();
-            return (KpiJson.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("data");
-                foreach (var a in alerts)
-                {
-                    Write(w, a);
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), alerts.Count);
-        })).WithName("Alerts").WithTags("Alerts")
+            return (Answers.Bytes(new AlertList([.. alerts.Select(AlertView.Of)]), AlertsJson.Web.AlertList), alerts.Count);
+        })).WithName("Alerts").WithTags("Alerts").Produces<AlertList>().Refusals()
             .WithSummary("Alerts the hub's rules raised (firing first, newest first) within the token's scope: alert_id, rule, severity, state, started_at, resolved_at, value, threshold, scope, message, acknowledged_at, acknowledged_by.");
 
         app.MapPost("/api/alerts/{id}/ack", (HttpContext c, HubState s, string id) => CallAsync(c, s, [], (hub, token, scope) =>
@@ -64,88 +53,18 @@ public static class AlertEndpoints
             }
             AlertStore.Ack(connection, id, token.Id, hub.Kpis.Time.GetUtcNow());
             var acked = AlertStore.Get(connection, id)!;
-            return (KpiJson.Write(w => Write(w, acked)), 1);
-        })).WithName("AcknowledgeAlert").WithTags("Alerts")
+            return (Answers.Bytes(AlertView.Of(acked), AlertsJson.Web.AlertView), 1);
+        })).WithName("AcknowledgeAlert").WithTags("Alerts").Produces<AlertView>().Refusals(StatusCodes.Status404NotFound)
             .WithSummary("Acknowledges an alert: it keeps firing until its condition clears, but is not sent again.");
         return app;
     }
 
-    private static void Write(System.Text.Json.Utf8JsonWriter w, Alert a)
-    {
-        w.WriteStartObject();
-        w.WriteString("alert_id", a.AlertId);
-        w.WriteString("rule", a.Rule);
-        w.WriteString("subject", a.Subject);
-        w.WriteString("severity", a.Severity);
-        w.WriteString("state", a.State);
-        w.WriteString("started_at", PipelineRuns.Iso(a.StartedAt));
-        if (a.ResolvedAt is { } r)
+    /// <summary>An alerts call on the audited path (<see cref="ReadCall.AuditedAsync"/>): parameters (400) → the endpoint (404).</summary>
+    private static Task<IResult> CallAsync(HttpContext context, HubState state, string[] allowed, Func<Engine.Hub, TokenInfo, AccessScope, (byte[] Json, int Rows)> run) =>
+        ReadCall.AuditedAsync(context, state, (hub, token, scope) =>
         {
-            w.WriteString("resolved_at", PipelineRuns.Iso(r));
-        }
-        else
-        {
-            w.WriteNull("resolved_at");
-        }
-        KpiJson.Number(w, "value", a.Value);
-        KpiJson.Number(w, "threshold", a.Threshold);
-        w.WriteStartObject("scope");
-        foreach (var (dimension, values) in a.Scope)
-        {
-            w.WriteStartArray(dimension);
-            foreach (var v in values)
-            {
-                w.WriteStringValue(v);
-            }
-            w.WriteEndArray();
-        }
-        w.WriteEndObject();
-        w.WriteString("message", a.Message);
-        if (a.AckedAt is { } at)
-        {
-            w.WriteString("acknowledged_at", PipelineRuns.Iso(at));
-            w.WriteString("acknowledged_by", a.AckedBy);
-        }
-        else
-        {
-            w.WriteNull("acknowledged_at");
-            w.WriteNull("acknowledged_by");
-        }
-        w.WriteEndObject();
-    }
-
-    /// <summary>Token (401/403) → parameters (400) → the endpoint (404) → an audit entry with the scope, committed before the answer.</summary>
-    private static async Task<IResult> CallAsync(HttpContext context, HubState state, string[] allowed, Func<Engine.Hub, TokenInfo, AccessScope, (byte[] Json, int Rows)> run)
-    {
-        Engine.Hub hub;
-        TokenInfo token;
-        try
-        {
-            hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
-        }
-        catch (BodyException e)
-        {
-            return ReadCall.Error(e.StatusCode, e.Message);
-        }
-        var scope = AccessScope.Of(token);
-        IResult result;
-        int status, rows = 0;
-        try
-        {
-            foreach (var key in context.Request.Query.Keys.Where(k => !allowed.Contains(k)))
-            {
-                throw new BodyException(StatusCodes.Status400BadRequest, $"unknown parameter '{key}'" + (allowed.Length > 0 ? $"; this endpoint takes {string.Join(", ", allowed)}" : ""));
-            }
-            (var json, rows) = run(hub, token, scope);
-            status = StatusCodes.Status200OK;
-            result = Results.Bytes(json, "application/json");
-        }
-        catch (BodyException e)
-        {
-            (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
-        }
-        await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
-        return result;
-    }
+            ReadCall.RejectUnknown(context.Request.Query, allowed);
+            var (json, rows) = run(hub, token, scope);
+            return Task.FromResult(CallAnswer.Json(json, rows));
+        });
 }

@@ -1,8 +1,10 @@
+using System.Text.Json.Serialization;
 using Atalaya.Access;
 using Atalaya.Alerts;
 using Atalaya.Collect;
 using Atalaya.Dashboard;
 using Atalaya.Health;
+using Atalaya.Http;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
 using Atalaya.Metrics;
@@ -55,7 +57,18 @@ public static class HubHost
         // Kestrel's transports take their memory pools from this factory: 64 KiB receive blocks
         // instead of 4 KiB cut the collector's receive calls sixteenfold (LargeBlockMemoryPool).
         builder.Services.AddSingleton<IMemoryPoolFactory<byte>, LargeBlockMemoryPool.Factory>();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, AtalayaJson.Web));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            // The OpenAPI document describes the typed answers with these options: names as the wire has them.
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
+            // Each feature's typed answers (Http/Answers.cs), so the document has their schemas.
+            JsonSerializerContext[] answers = [AtalayaJson.Web, AccessJson.Web, JobsJson.Web, QualityJson.Web, AlertsJson.Web, ReportsJson.Web, SloJson.Web, Privacy.PrivacyJson.Web, BenchmarkJson.Web];
+            for (var i = 0; i < answers.Length; i++)
+            {
+                json.SerializerOptions.TypeInfoResolverChain.Insert(i, answers[i]);
+            }
+        });
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<HubState>();
         builder.Services.AddSingleton(new SourceRateLimiter(options.RateLimitPerSecond));
@@ -83,7 +96,7 @@ public static class HubHost
             document.Info.Title = "Atalaya";
             document.Info.Description = "Collector, metrics and analysis API of the Atalaya analytics hub.";
             return Task.CompletedTask;
-        }));
+        }).AddSchemaTransformer(Answers.OmittedWhenNull));
         builder.Services.AddCors(cors => cors.AddPolicy("collector", policy =>
             policy.AllowAnyOrigin().AllowAnyHeader().WithMethods("POST")));
 

@@ -1,11 +1,11 @@
 using System.Globalization;
-using System.Text.Json;
 using Atalaya.Access;
 using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Jobs;
@@ -28,18 +28,8 @@ public static class JobEndpoints
         {
             var filter = ParseFilter(c.Request.Query, JobCatalog.All(o.Config));
             var runs = PipelineRuns.Query(hub.Database, filter);
-            return (KpiJson.Write(w =>
-            {
-                w.WriteStartObject();
-                w.WriteStartArray("data");
-                foreach (var run in runs)
-                {
-                    WriteRun(w, run);
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), runs.Count, StatusCodes.Status200OK, null);
-        })).WithName("Runs").WithTags("Jobs")
+            return (Answers.Bytes(new RunList([.. runs.Select(RunView.Of)]), JobsJson.Web.RunList), runs.Count, StatusCodes.Status200OK, null);
+        })).WithName("Runs").WithTags("Jobs").Produces<RunList>().Refusals()
             .WithSummary("Pipeline runs, newest first: job, status (running, success, partial, failed), date (YYYY-MM-DD, UTC start day) or start_date/end_date, limit (1–10000, default 100). Admin and analyst.")
             .QueryParameters(
                 ("job", "Job name (see /api/jobs)."), ("status", "running, success, partial or failed."), ("date", "Runs started on this UTC day (YYYY-MM-DD)."),
@@ -50,44 +40,15 @@ public static class JobEndpoints
             var config = o.Config;
             var now = hub.Kpis.Time.GetUtcNow();
             var jobs = JobCatalog.All(config);
-            return (KpiJson.Write(w =>
+            var views = jobs.Select(job =>
             {
-                w.WriteStartObject();
-                w.WriteString("environment", config.Environment);
-                w.WriteStartArray("data");
-                foreach (var job in jobs)
-                {
-                    var cron = config.Schedules[job.ScheduleKey];
-                    w.WriteStartObject();
-                    w.WriteString("job", job.Name);
-                    w.WriteString("description", job.Description);
-                    w.WriteString("schedule", cron);
-                    w.WriteString("schedule_key", job.ScheduleKey);
-                    w.WriteBoolean("scheduled", job.Scheduled);
-                    if (job.Scheduled)
-                    {
-                        w.WriteString("next_run", PipelineRuns.Iso(new DateTimeOffset(EnvironmentConfig.ParseCron(cron)!.GetNextOccurrence(now.UtcDateTime), TimeSpan.Zero)));
-                    }
-                    else
-                    {
-                        w.WriteNull("next_run");
-                    }
-                    w.WriteBoolean("running", JobLock.IsHeld(hub.DataDirectory, job.LockName));
-                    if (PipelineRuns.Query(hub.Database, new RunFilter(Job: job.Name, Limit: 1)) is [var last, ..])
-                    {
-                        w.WritePropertyName("last_run");
-                        WriteRun(w, last);
-                    }
-                    else
-                    {
-                        w.WriteNull("last_run");
-                    }
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }), jobs.Count, StatusCodes.Status200OK, null);
-        })).WithName("Jobs").WithTags("Jobs").WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
+                var cron = config.Schedules[job.ScheduleKey];
+                var next = job.Scheduled ? PipelineRuns.Iso(new DateTimeOffset(EnvironmentConfig.ParseCron(cron)!.GetNextOccurrence(now.UtcDateTime), TimeSpan.Zero)) : null;
+                var last = PipelineRuns.Query(hub.Database, new RunFilter(Job: job.Name, Limit: 1)) is [var run, ..] ? RunView.Of(run) : null;
+                return new JobView(job.Name, job.Description, cron, job.ScheduleKey, job.Scheduled, next, JobLock.IsHeld(hub.DataDirectory, job.LockName), last);
+            });
+            return (Answers.Bytes(new JobList(config.Environment, [.. views]), JobsJson.Web.JobList), jobs.Count, StatusCodes.Status200OK, null);
+        })).WithName("Jobs").WithTags("Jobs").Produces<JobList>().Refusals().WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
 
         app.MapPost("/api/jobs/{name}/run", (HttpContext c, HubState s, ServeOptions o, JobService jobs, string name) =>
             AccessEndpoints.OperationAsync(c, s, [], [Role.Admin], "Only admin tokens run jobs", (hub, _) =>
@@ -101,15 +62,7 @@ public static class JobEndpoints
                 {
                     throw new BodyException(StatusCodes.Status409Conflict, $"{name} is already running ({busyWith}); see GET /api/runs?job={name}&status=running.");
                 }
-                var body = KpiJson.Write(w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("run_id", started.RunId);
-                    w.WriteString("job", name);
-                    w.WriteString("status", "running");
-                    w.WriteString("check", $"/api/runs?job={name}");
-                    w.WriteEndObject();
-                });
+                var body = Answers.Bytes(new RunStarted(started.RunId, name, "running", $"/api/runs?job={name}"), JobsJson.Web.RunStarted);
                 return (body, 1, StatusCodes.Status202Accepted, KpiJson.Text(w =>
                 {
                     w.WriteStartObject();
@@ -117,51 +70,9 @@ public static class JobEndpoints
                     w.WriteString("run_id", started.RunId);
                     w.WriteEndObject();
                 }));
-            })).WithName("RunJob").WithTags("Jobs")
+            })).WithName("RunJob").WithTags("Jobs").Produces<RunStarted>(StatusCodes.Status202Accepted).Refusals(StatusCodes.Status404NotFound, StatusCodes.Status409Conflict)
             .WithSummary("Start a run of a job now (202 with its run_id; 409 when it is already running, here or in another process). Admin only.");
         return app;
-    }
-
-    public static void WriteRun(Utf8JsonWriter w, PipelineRun run)
-    {
-        w.WriteStartObject();
-        w.WriteString("run_id", run.RunId);
-        w.WriteString("job", run.Job);
-        w.WriteString("source_system", run.SourceSystem);
-        w.WriteString("start_time", PipelineRuns.Iso(run.StartTime));
-        if (run.EndTime is { } end)
-        {
-            w.WriteString("end_time", PipelineRuns.Iso(end));
-        }
-        else
-        {
-            w.WriteNull("end_time");
-        }
-        w.WriteString("status", PipelineRuns.StatusName(run.Status));
-        w.WriteNumber("records_written", run.RecordsWritten);
-        if (run.ErrorClass is { } errorClass)
-        {
-            w.WriteString("error_class", errorClass);
-        }
-        else
-        {
-            w.WriteNull("error_class");
-        }
-        if (run.ErrorMessage is { } error)
-        {
-            w.WriteString("error_message", error);
-        }
-        else
-        {
-            w.WriteNull("error_message");
-        }
-        w.WriteString("trigger", run.Trigger);
-        w.WritePropertyName("details");
-        using (var details = JsonDocument.Parse(run.Details))
-        {
-            details.RootElement.WriteTo(w);
-        }
-        w.WriteEndObject();
     }
 
     private static RunFilter ParseFilter(IQueryCollection query, IReadOnlyList<JobDefinition> jobs)

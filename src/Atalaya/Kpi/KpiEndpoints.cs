@@ -4,6 +4,7 @@ using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Kpi;
 
@@ -35,7 +36,8 @@ public static class KpiEndpoints
         app.MapGet("/api/kpi/definitions", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, ["version"], Definitions))
             .Describe("KpiDefinitions", "The KPI dictionary: definitions, versions and change history; `version` gives an earlier dictionary as it was.", ["version"]);
         app.MapGet("/api/kpi/benchmark", (HttpContext c, HubState s, ServeOptions o) => ReadCall.RunAsync(c, s, BenchmarkParams, r => Benchmark(r, o.BenchmarkMinimumPeers)))
-            .Describe("KpiBenchmark", "A store's KPI beside the quartiles of comparable stores (same category and country), when enough contribute.", BenchmarkParams, singleMetric: true);
+            .Describe("KpiBenchmark", "A store's KPI beside the quartiles of comparable stores (same category and country), when enough contribute.", BenchmarkParams, singleMetric: true)
+            .Produces<BenchmarkAnswer>();
         app.MapGet("/api/analysis/funnel", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, FunnelParams, Funnel))
             .Describe("Funnel", "Conversion funnel with windowFunnel semantics.", FunnelParams);
         app.MapGet("/api/analysis/retention", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, RetentionParams, Retention))
@@ -139,29 +141,12 @@ public static class KpiEndpoints
             : throw KpiParameters.Bad("store_id: is required for tokens that are not a vendor's; the store to compare with its peers"));
         var (start, end) = p.Dates("30d");
         var b = hub.Kpis.Benchmark(metric, store, start, end, p.TimeZone, r.Scope, minimumPeers);
-        return new ReadAnswer(KpiJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("metric", KpiIds.Name(metric));
-            w.WriteString("store_id", b.StoreId);
-            w.WriteString("country", b.Country);
-            w.WriteString("category", b.Category);
-            KpiJson.Number(w, "value", b.Value);
-            w.WriteBoolean("available", b.Available);
-            w.WriteNumber("peers", b.Available ? b.Peers : 0);
-            w.WriteNumber("min_peers", b.MinimumPeers);
-            KpiJson.Number(w, "p25", b.P25);
-            KpiJson.Number(w, "median", b.Median);
-            KpiJson.Number(w, "p75", b.P75);
-            if (!b.Available)
-            {
-                w.WriteString("reason", $"fewer than {b.MinimumPeers} comparable stores (same category and country) have data in the range");
-            }
-            w.WriteString("start_date", Date(start));
-            w.WriteString("end_date", Date(end));
-            KpiJson.Versions(w, [metric], hub.Kpis.Dictionary);
-            w.WriteEndObject();
-        }), 1);
+        var name = KpiIds.Name(metric);
+        var answer = new BenchmarkAnswer(name, b.StoreId, b.Country, b.Category, Answers.Number(b.Value), b.Available, b.Available ? b.Peers : 0, b.MinimumPeers,
+            Answers.Number(b.P25), Answers.Number(b.Median), Answers.Number(b.P75),
+            b.Available ? null : $"fewer than {b.MinimumPeers} comparable stores (same category and country) have data in the range",
+            Date(start), Date(end), new Dictionary<string, int> { [name] = hub.Kpis.Dictionary.TryGet(name, out var d) ? d.Version : 0 });
+        return new ReadAnswer(Answers.Bytes(answer, BenchmarkJson.Web.BenchmarkAnswer), 1);
     }
 
     private static ReadAnswer Funnel(ReadContext r)

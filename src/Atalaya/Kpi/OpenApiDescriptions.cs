@@ -1,3 +1,4 @@
+using Atalaya.Http;
 using Microsoft.OpenApi;
 
 namespace Atalaya.Kpi;
@@ -9,7 +10,7 @@ public static class OpenApiDescriptions
     private const string SingleMetric = "One KPI id, required (e.g. gmv; see /api/kpi/definitions).";
 
     public static RouteHandlerBuilder Describe(this RouteHandlerBuilder endpoint, string name, string summary, IReadOnlyList<string> parameters, bool singleMetric = false) =>
-        endpoint.WithName(name).WithTags("Metrics").WithSummary(summary)
+        endpoint.WithName(name).WithTags("Metrics").WithSummary(summary).Refusals()
             .AddOpenApiOperationTransformer((operation, _, _) =>
             {
                 operation.Parameters ??= [];

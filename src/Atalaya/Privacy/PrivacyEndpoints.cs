@@ -4,6 +4,7 @@ using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Privacy;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Privacy;
@@ -25,30 +26,13 @@ public static class PrivacyEndpoints
                 var person = FromBody(body);
                 var outcome = hub.Erasure.EraseAsync(person, Actor(c), "admin").GetAwaiter().GetResult();
                 var status = outcome.Status == ErasureStatus.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status200OK;
-                var json = KpiJson.Write(w =>
-                {
-                    w.WriteStartObject();
-                    if (outcome.Status == ErasureStatus.NotFound)
-                    {
-                        w.WriteBoolean("success", false);
-                        w.WriteString("error", $"No data is stored for that {person.Kind}: nothing to erase.");
-                    }
-                    else
-                    {
-                        w.WriteBoolean("success", true);
-                        w.WriteString("status", outcome.Status == ErasureStatus.Erased ? "erased" : "already_erased");
-                        w.WriteString("erasure_id", outcome.ErasureId);
-                        w.WriteNumber("ids", outcome.Ids);
-                        w.WriteNumber("events", outcome.Events);
-                        w.WriteNumber("blocks", outcome.Blocks);
-                        w.WriteNumber("quarantined", outcome.Quarantined);
-                    }
-                    w.WriteString("person_hash", outcome.PersonHash);
-                    w.WriteEndObject();
-                });
+                var json = outcome.Status == ErasureStatus.NotFound
+                    ? Answers.Bytes(new ErasureNotFound(false, $"No data is stored for that {person.Kind}: nothing to erase.", outcome.PersonHash), PrivacyJson.Web.ErasureNotFound)
+                    : Answers.Bytes(new ErasureAnswer(true, outcome.Status == ErasureStatus.Erased ? "erased" : "already_erased", outcome.ErasureId,
+                        outcome.Ids, outcome.Events, outcome.Blocks, outcome.Quarantined, outcome.PersonHash), PrivacyJson.Web.ErasureAnswer);
                 return (json, outcome.Events, status, Details(outcome.PersonHash, outcome.ErasureId));
             }, readsBody: true))
-            .WithName("PrivacyErasure").WithTags("Privacy")
+            .WithName("PrivacyErasure").WithTags("Privacy").Produces<ErasureAnswer>().Produces<ErasureNotFound>(StatusCodes.Status404NotFound).Refusals()
             .WithSummary("Erase one person: body {\"user_id\": \"…\"} or {\"anonymous_id\": \"…\"}. Their ids become a random pseudonym, personal fields are removed, every KPI stays as it was. 404 when nothing is stored for the id; a repeat answers status already_erased. Admin only.");
 
         app.MapGet("/api/privacy/export", (HttpContext c, HubState s) =>
@@ -58,16 +42,11 @@ public static class PrivacyEndpoints
                 var json = PersonExport.Build(hub, person);
                 var details = Details(PersonIds.Hash(person.Id), null);
                 return json is null
-                    ? (KpiJson.Write(w =>
-                    {
-                        w.WriteStartObject();
-                        w.WriteBoolean("success", false);
-                        w.WriteString("error", $"No data is stored for that {person.Kind}.");
-                        w.WriteEndObject();
-                    }), 0, StatusCodes.Status404NotFound, details)
+                    ? (JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(false, $"No data is stored for that {person.Kind}."), AtalayaJson.Web.ErrorResponse),
+                        0, StatusCodes.Status404NotFound, details)
                     : (json, 1, StatusCodes.Status200OK, details);
             }))
-            .WithName("PrivacyExport").WithTags("Privacy")
+            .WithName("PrivacyExport").WithTags("Privacy").Refusals(StatusCodes.Status404NotFound)
             .WithSummary("Everything stored about one person as JSON: user_id=… or anonymous_id=…. 404 when nothing is stored. Admin only.")
             .QueryParameters(("user_id", "The person's user id."), ("anonymous_id", "The person's anonymous id (instead of user_id)."));
         return app;

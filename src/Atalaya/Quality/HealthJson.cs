@@ -1,68 +1,40 @@
 using System.Text.Json;
-using Atalaya.Engine.Jobs;
+using System.Text.Json.Serialization;
 using Atalaya.Engine.Quality;
+using Atalaya.Http;
 
 namespace Atalaya.Quality;
 
 /// <summary>
-/// The <c>quality</c> member of every KPI answer (docs/metrics-api.md, docs/quality.md): the state of
-/// the data the figures were computed from, as the newest data-quality run found it, limited to
-/// the caller's scope.
+/// Writes the <c>quality</c> member (<see cref="FigureHealthView"/>) into the hand-written KPI answers
+/// (Kpi/KpiJson.cs), through generated JSON as the typed answers are.
 /// </summary>
 public static class HealthJson
 {
+    private static readonly FigureHealthJson Json = new(Answers.Options());
+
     public static void Write(Utf8JsonWriter w, FigureHealth health)
     {
-        w.WriteStartObject("quality");
-        w.WriteString("state", FigureHealth.Name(health.State));
-        Time(w, "checked_at", health.CheckedAt);
-        if (health.RunId is { } run)
-        {
-            w.WriteString("run_id", run);
-        }
-        else
-        {
-            w.WriteNull("run_id");
-        }
-        Time(w, "stale_since", health.StaleSince);
-        w.WriteStartArray("findings");
-        foreach (var f in health.Findings)
-        {
-            w.WriteStartObject();
-            w.WriteString("check", f.Check);
-            w.WriteString("subject", f.Subject);
-            if (f.Country is { } country)
-            {
-                w.WriteString("country", country);
-            }
-            else
-            {
-                w.WriteNull("country");
-            }
-            w.WriteString("status", QualityResult.StatusName(f.Status));
-            w.WriteString("detail", f.Detail);
-            Time(w, "since", f.Since);
-            w.WriteStartArray("metrics");
-            foreach (var m in f.Metrics)
-            {
-                w.WriteStringValue(m);
-            }
-            w.WriteEndArray();
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteEndObject();
-    }
-
-    private static void Time(Utf8JsonWriter w, string name, DateTimeOffset? time)
-    {
-        if (time is { } t)
-        {
-            w.WriteString(name, PipelineRuns.Iso(t));
-        }
-        else
-        {
-            w.WriteNull(name);
-        }
+        w.WritePropertyName("quality");
+        JsonSerializer.Serialize(w, FigureHealthView.Of(health), Json.FigureHealthView);
     }
 }
+
+/// <summary>
+/// The <c>quality</c> member of every KPI answer (docs/quality.md): the state of the data the figures
+/// were computed from, as the newest data-quality run found it, limited to the caller's scope.
+/// </summary>
+internal sealed record FigureHealthView(string State, string? CheckedAt, string? RunId, string? StaleSince, IReadOnlyList<FigureHealthFinding> Findings)
+{
+    public static FigureHealthView Of(FigureHealth health) => new(
+        FigureHealth.Name(health.State), Answers.Iso(health.CheckedAt), health.RunId, Answers.Iso(health.StaleSince),
+        [.. health.Findings.Select(f => new FigureHealthFinding(f.Check, f.Subject, f.Country, QualityResult.StatusName(f.Status), f.Detail, Answers.Iso(f.Since), f.Metrics))]);
+}
+
+/// <summary>A finding that concerns an answer's figures, and the metrics it concerns.</summary>
+internal sealed record FigureHealthFinding(string Check, string Subject, string? Country, string Status, string Detail, string? Since, IReadOnlyList<string> Metrics);
+
+/// <summary>Source-generated JSON of the <c>quality</c> member.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(FigureHealthView))]
+internal sealed partial class FigureHealthJson : JsonSerializerContext;

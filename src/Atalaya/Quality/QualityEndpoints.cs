@@ -4,6 +4,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Quality;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Quality;
@@ -33,48 +34,13 @@ public static class QualityEndpoints
                     throw new BodyException(StatusCodes.Status404NotFound, $"run_id: no data-quality results for '{runId}'; see GET /api/runs?job={JobCatalog.QualityJob}.");
                 }
                 var shown = all.Where(x => (checks is null || checks.Contains(x.Check)) && (statuses is null || statuses.Contains(x.Status))).ToList();
-                return (KpiJson.Write(w =>
-                {
-                    w.WriteStartObject();
-                    if (runId is null)
-                    {
-                        w.WriteNull("run_id");
-                        w.WriteNull("checked_at");
-                        w.WriteNull("status");
-                    }
-                    else
-                    {
-                        w.WriteString("run_id", runId);
-                        w.WriteString("checked_at", PipelineRuns.Iso(all[0].CheckedAt));
-                        // The run's overall status is over every finding, whatever the filters show.
-                        w.WriteString("status", QualityResult.StatusName(QualityResults.Worst(all)));
-                    }
-                    w.WriteStartObject("counts");
-                    foreach (var st in Enum.GetValues<QualityStatus>())
-                    {
-                        w.WriteNumber(QualityResult.StatusName(st), all.Count(x => x.Status == st));
-                    }
-                    w.WriteEndObject();
-                    w.WriteStartArray("data");
-                    foreach (var x in shown)
-                    {
-                        w.WriteStartObject();
-                        w.WriteString("check", x.Check);
-                        w.WriteString("subject", x.Subject);
-                        w.WriteString("status", QualityResult.StatusName(x.Status));
-                        KpiJson.Number(w, "value", x.Value);
-                        w.WriteString("unit", x.Unit);
-                        KpiJson.Number(w, "warn_at", x.WarnAt);
-                        KpiJson.Number(w, "fail_at", x.FailAt);
-                        w.WriteString("message", x.Message);
-                        w.WriteString("checked_at", PipelineRuns.Iso(x.CheckedAt));
-                        w.WriteString("run_id", x.RunId);
-                        w.WriteEndObject();
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }), shown.Count, StatusCodes.Status200OK, null);
-            })).WithName("Quality").WithTags("Quality")
+                // The run's overall status and counts are over every finding, whatever the filters show.
+                var counts = Enum.GetValues<QualityStatus>().ToDictionary(QualityResult.StatusName, st => all.Count(x => x.Status == st));
+                var answer = runId is null
+                    ? new QualityAnswer(null, null, null, counts, [])
+                    : new QualityAnswer(runId, PipelineRuns.Iso(all[0].CheckedAt), QualityResult.StatusName(QualityResults.Worst(all)), counts, [.. shown.Select(QualityFinding.Of)]);
+                return (Answers.Bytes(answer, QualityJson.Web.QualityAnswer), shown.Count, StatusCodes.Status200OK, null);
+            })).WithName("Quality").WithTags("Quality").Produces<QualityAnswer>().Refusals(StatusCodes.Status404NotFound)
             .WithSummary("Data-quality findings of the newest dq_health run (or run_id), worst first: freshness, mart_freshness, null_rate, volume, schema_drift, consistency, quarantine, pipeline; status ok, warn, fail or skipped. Admin and analyst.")
             .QueryParameters(
                 ("check", "Comma list of checks: " + string.Join(", ", QualityResults.Checks) + "."),

@@ -1,9 +1,7 @@
 using System.Text.Json.Serialization;
 using Atalaya.Access;
 using Atalaya.Collect;
-using Atalaya.Engine;
 using Atalaya.Engine.Access;
-using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Recommendations;
 using Atalaya.Hosting;
 using Atalaya.Kpi;
@@ -63,52 +61,31 @@ public static class RecommendationEndpoints
         return new ReadAnswer(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(new BoughtTogetherResponse(pairs), RecommendationJson.Default.BoughtTogetherResponse), pairs.Count);
     }
 
-    private static async Task<IResult> RunAsync(HttpContext context, HubState state, ServeOptions options)
+    private static Task<IResult> RunAsync(HttpContext context, HubState state, ServeOptions options) => ReadCall.AuditedAsync(context, state, (hub, _, scope) =>
     {
-        Hub hub;
-        TokenInfo token;
+        var request = Parse(context.Request.Query, options.Config.Recommendations.Marketplace);
+        var model = hub.Recommendations;
+        if (!model.IsLoaded)
+        {
+            context.Response.Headers.RetryAfter = "5";
+            throw new BodyException(StatusCodes.Status503ServiceUnavailable, "Recommendations are loading the stored events; retry in a few seconds.");
+        }
+        IReadOnlyList<Recommendation> data;
         try
         {
-            hub = state.Require();
-            token = Authenticate(hub.Tokens, context.Request);
-        }
-        catch (BodyException e)
-        {
-            return ReadCall.Error(e.StatusCode, e.Message);
-        }
-        // A write key is a storefront's public key: it may ask about any product, as the page it serves would.
-        var scope = token.Role == Role.Write ? AccessScope.Everything : AccessScope.Of(token);
-        IResult result;
-        int status, rows = 0;
-        try
-        {
-            var request = Parse(context.Request.Query, options.Config.Recommendations.Marketplace);
-            var model = hub.Recommendations;
-            if (!model.IsLoaded)
-            {
-                context.Response.Headers.RetryAfter = "5";
-                throw new BodyException(StatusCodes.Status503ServiceUnavailable, "Recommendations are loading the stored events; retry in a few seconds.");
-            }
-            var data = model.Recommend(request, scope, hub.Log.Stores, hub.Kpis.Time.GetUtcNow());
-            rows = data.Count;
-            status = StatusCodes.Status200OK;
-            result = Results.Json(new RecommendationsResponse(data), RecommendationJson.Default.RecommendationsResponse);
-        }
-        catch (BodyException e)
-        {
-            (status, result) = (e.StatusCode, ReadCall.Error(e.StatusCode, e.Message));
+            data = model.Recommend(request, scope, hub.Log.Stores, hub.Kpis.Time.GetUtcNow());
         }
         catch (UnknownProductException e)
         {
-            (status, result) = (StatusCodes.Status404NotFound, ReadCall.Error(StatusCodes.Status404NotFound, e.Message));
+            throw new BodyException(StatusCodes.Status404NotFound, e.Message);
         }
-        catch (ScopeViolationException e)
-        {
-            (status, result) = (StatusCodes.Status403Forbidden, ReadCall.Error(StatusCodes.Status403Forbidden, e.Message));
-        }
-        await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, token, scope, rows, status)).ConfigureAwait(false);
-        return result;
-    }
+        return Task.FromResult(new CallAnswer(Results.Json(new RecommendationsResponse(data), RecommendationJson.Default.RecommendationsResponse), data.Count));
+    }, (hub, request) =>
+    {
+        // A write key is a storefront's public key: it may ask about any product, as the page it serves would.
+        var token = Authenticate(hub.Tokens, request);
+        return (token, token.Role == Role.Write ? AccessScope.Everything : AccessScope.Of(token));
+    });
 
     private static TokenInfo Authenticate(TokenStore tokens, HttpRequest request)
     {

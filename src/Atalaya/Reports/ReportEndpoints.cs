@@ -1,9 +1,9 @@
-using System.Globalization;
 using Atalaya.Access;
 using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Reports;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Kpi;
 
 namespace Atalaya.Reports;
@@ -22,11 +22,12 @@ public static class ReportEndpoints
     public static IEndpointRouteBuilder MapReports(this IEndpointRouteBuilder app)
     {
         app.MapGet("/api/reports", (HttpContext c, HubState s) => ReadCall.RunAsync(c, s, ListParams, List))
-            .WithName("Reports").WithTags("Reports")
+            .WithName("Reports").WithTags("Reports").Produces<ReportList>().Refusals()
             .WithSummary("Stored reports this token may see (daily CSV, weekly and monthly HTML), newest period first, each with its download path.")
             .QueryParameters(("kind", "Only daily, weekly or monthly reports."), ("limit", "1–10000, default 100."));
         app.MapGet("/api/reports/{id}", FileAsync)
             .WithName("Report").WithTags("Reports")
+            .Produces(StatusCodes.Status200OK, typeof(Stream), "text/csv", "text/html").Refusals(StatusCodes.Status404NotFound)
             .WithSummary("One stored report's file: text/csv for daily reports, self-contained text/html for weekly and monthly ones.");
         return app;
     }
@@ -51,81 +52,27 @@ public static class ReportEndpoints
         }
         var limit = r.Parameters.Int("limit", 1, 10_000, 100);
         var reports = new ReportStore(r.Hub.Database).List(kind).Where(x => Visible(r.Token, x.Scope)).Take(limit).ToList();
-        return new ReadAnswer(KpiJson.Write(w =>
-        {
-            w.WriteStartObject();
-            w.WriteStartArray("data");
-            foreach (var x in reports)
-            {
-                w.WriteStartObject();
-                w.WriteString("id", x.Id);
-                w.WriteString("kind", ReportKinds.Name(x.Kind));
-                w.WriteString("period_start", Day(x.PeriodStart));
-                w.WriteString("period_end", Day(x.PeriodEnd));
-                w.WriteString("scope", x.Scope.Label);
-                w.WriteString("locale", x.Locale);
-                w.WriteString("file_name", x.FileName);
-                w.WriteString("content_type", x.ContentType);
-                w.WriteNumber("bytes", x.Bytes);
-                w.WriteString("sha256", x.Sha256);
-                w.WriteString("created_at", Engine.Jobs.PipelineRuns.Iso(x.CreatedAt));
-                w.WriteString("run_id", x.RunId);
-                w.WriteString("url", "/api/reports/" + Uri.EscapeDataString(x.Id));
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-            w.WriteNumber("count", reports.Count);
-            w.WriteEndObject();
-        }), reports.Count);
+        return new ReadAnswer(Answers.Bytes(new ReportList([.. reports.Select(ReportView.Of)], reports.Count), ReportsJson.Web.ReportList), reports.Count);
     }
 
-    private static async Task<IResult> FileAsync(HttpContext context, HubState state, string id)
+    private static Task<IResult> FileAsync(HttpContext context, HubState state, string id) => ReadCall.AuditedAsync(context, state, (hub, token, _) =>
     {
-        Engine.Hub hub;
-        TokenInfo token;
-        try
-        {
-            hub = state.Require();
-            token = ReadAccess.Check(hub.Tokens, context.Request);
-        }
-        catch (BodyException e)
-        {
-            return ReadCall.Error(e.StatusCode, e.Message);
-        }
-        var scope = AccessScope.Of(token);
-        int status;
-        IResult result;
+        ReadCall.RejectUnknown(context.Request.Query, []);
         var store = new ReportStore(hub.Database);
-        var report = store.Get(id);
-        byte[]? content = null;
-        if (context.Request.Query.Count > 0)
+        if (store.Get(id) is not { } report || !Visible(token, report.Scope))
         {
-            status = StatusCodes.Status400BadRequest;
-            result = ReadCall.Error(status, $"unknown parameter '{context.Request.Query.Keys.First()}'; this endpoint takes none");
+            throw new BodyException(StatusCodes.Status404NotFound, $"No report '{id}' visible to this token; GET /api/reports lists the ones it may read.");
         }
-        else if (report is null || !Visible(token, report.Scope))
-        {
-            status = StatusCodes.Status404NotFound;
-            result = ReadCall.Error(status, $"No report '{id}' visible to this token; GET /api/reports lists the ones it may read.");
-        }
-        else if ((content = Read(store.PathOf(report.FileName))) is null)
-        {
-            status = StatusCodes.Status404NotFound;
-            result = ReadCall.Error(status, $"Report '{id}' is listed but its file is gone from the data folder; run its job again (atalaya jobs run {ReportKinds.JobName(report.Kind)}).");
-        }
-        else
-        {
-            status = StatusCodes.Status200OK;
-            // The report forbids every fetch itself; the header says so again for browsers opening it from the hub.
-            context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
-            context.Response.Headers.XContentTypeOptions = "nosniff";
-            result = report.Kind == ReportKind.Daily
-                ? Results.File(content, report.ContentType, report.FileName)
-                : Results.Bytes(content, report.ContentType);
-        }
-        await hub.Audit.AppendAsync(ReadCall.Entry(hub, context, token, scope, status == StatusCodes.Status200OK ? 1 : 0, status)).ConfigureAwait(false);
-        return result;
-    }
+        var content = Read(store.PathOf(report.FileName))
+            ?? throw new BodyException(StatusCodes.Status404NotFound, $"Report '{id}' is listed but its file is gone from the data folder; run its job again (atalaya jobs run {ReportKinds.JobName(report.Kind)}).");
+        // The report forbids every fetch itself; the header says so again for browsers opening it from the hub.
+        context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+        context.Response.Headers.XContentTypeOptions = "nosniff";
+        var result = report.Kind == ReportKind.Daily
+            ? Results.File(content, report.ContentType, report.FileName)
+            : Results.Bytes(content, report.ContentType);
+        return Task.FromResult(new CallAnswer(result, 1));
+    });
 
     private static byte[]? Read(string path)
     {
@@ -138,6 +85,4 @@ public static class ReportEndpoints
             return null;
         }
     }
-
-    private static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 }

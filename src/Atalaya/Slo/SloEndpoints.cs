@@ -3,7 +3,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Slo;
 using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Slo;
 
@@ -20,20 +20,9 @@ public static class SloEndpoints
                 var to = o.Time.GetUtcNow();
                 var from = to.AddDays(-30);
                 var statuses = SloStore.Status(hub.Database, from, to.AddHours(1));
-                return (KpiJson.Write(w =>
-                {
-                    w.WriteStartObject();
-                    w.WriteString("from", PipelineRuns.Iso(from));
-                    w.WriteString("to", PipelineRuns.Iso(to));
-                    w.WriteStartArray("data");
-                    foreach (var st in statuses)
-                    {
-                        SloReport.Write(w, st, withDescription: true);
-                    }
-                    w.WriteEndArray();
-                    w.WriteEndObject();
-                }), statuses.Count, StatusCodes.Status200OK, null);
-            })).WithName("Slo").WithTags("Operations")
+                var answer = new SloAnswer(PipelineRuns.Iso(from), PipelineRuns.Iso(to), [.. statuses.Select(SloView.Of)]);
+                return (Answers.Bytes(answer, SloJson.Web.SloAnswer), statuses.Count, StatusCodes.Status200OK, null);
+            })).WithName("Slo").WithTags("Operations").Produces<SloAnswer>().Refusals()
             .WithSummary("Service-level objectives over the last 30 days: collector availability, ingest-to-visible latency, KPI freshness, read latency; attainment, error budget remaining, met. Admin and analyst.");
         return app;
     }
