@@ -9,7 +9,7 @@ using Microsoft.Data.Sqlite;
 namespace Atalaya.Engine.Alerts;
 
 /// <summary>Something a rule found wrong now: the subject within the rule ('' for the rule as a whole), the measured value and the limit.</summary>
-public sealed record Finding(string Subject, double? Value, double? Threshold, string Message);
+internal sealed record Finding(string Subject, double? Value, double? Threshold, string Message);
 
 /// <summary>What one evaluation cycle changed.</summary>
 public sealed record CycleReport(int Fired, int Renotified, int Resolved, int Firing, IReadOnlyList<string> Problems);
@@ -127,7 +127,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
     }
 
     /// <summary>What a rule finds wrong now (empty when all is well or there is not enough data to judge).</summary>
-    public IReadOnlyList<Finding> Findings(AlertRule rule, DateTimeOffset now) => rule.Kind switch
+    internal IReadOnlyList<Finding> Findings(AlertRule rule, DateTimeOffset now) => rule.Kind switch
     {
         RuleKind.Threshold => Threshold(rule, now),
         RuleKind.RatioToAvg7d => Ratio(rule, now),

@@ -14,7 +14,7 @@ namespace Atalaya.Engine.Collect;
 /// escaped member names inside items) leaves <see cref="Complete"/> false, and the projection
 /// reads the stored JSON as before. The document path and Segment never set it.
 /// </summary>
-public struct CollectedFacts
+internal struct CollectedFacts
 {
     public bool Complete;
     public bool Custom;
@@ -51,7 +51,7 @@ public struct CollectedFacts
 /// included). <see cref="IsString"/> false (the default) stands for a missing value or a value
 /// of another type, which the reader takes as no text. Eight bytes: a batch holds thousands.
 /// </summary>
-public readonly struct JsonText
+internal readonly struct JsonText
 {
     // The length's sign says whether the string holds escapes.
     private readonly int _length;
@@ -75,11 +75,11 @@ public readonly struct JsonText
 }
 
 /// <summary>One object of <c>properties.items</c>: product text, quantity and price as the reader takes them.</summary>
-public readonly record struct CollectedItem(JsonText ProductId, int Quantity, double Price);
+internal readonly record struct CollectedItem(JsonText ProductId, int Quantity, double Price);
 
 /// <summary>Context dimensions the collector copied from the event's store into the stored context.</summary>
 [Flags]
-public enum DerivedDimensions : byte
+internal enum DerivedDimensions : byte
 {
     None = 0,
     Country = 1,

@@ -48,7 +48,7 @@ public sealed class IngestPipeline
     /// rejections recorded there. The caller appends and disposes the batch. A body that cannot be
     /// read at all throws <see cref="MalformedBodyException"/>.
     /// </summary>
-    public AppendBatch NormalizeNative(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem)
+    internal AppendBatch NormalizeNative(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem)
     {
         EnsureUtf8(body.Span);
         var receivedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds();

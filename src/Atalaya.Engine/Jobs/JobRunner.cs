@@ -19,7 +19,7 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
 
     public string ReportingCurrency { get; init; } = "USD";
 
-    public RunRequestResult Run(string job, string trigger)
+    internal RunRequestResult Run(string job, string trigger)
     {
         var started = TryBegin(job, trigger, out var busyWith);
         return started is null ? new RunRequestResult(null, busyWith) : new RunRequestResult(Execute(started), null);

@@ -13,7 +13,7 @@ namespace Atalaya.Engine.Jobs;
 /// so the figures BI reads stay. The dropped blocks' event ids are kept in <c>retired_blocks</c>
 /// (a retried old event is still a duplicate), with the month and the run that dropped them.
 /// </summary>
-public sealed class RetentionPolicy(HubDatabase database, int months)
+internal sealed class RetentionPolicy(HubDatabase database, int months)
 {
     public IReadOnlyList<StepOutcome> Run(string runId, TimeProvider time, bool enabled)
     {

@@ -18,7 +18,7 @@ namespace Atalaya.Engine.Privacy;
 /// transaction. The row also keeps the job's watermark: the horizon and the last block of the
 /// previous run, so a run reads only blocks that became old since, or were stored since.
 /// </summary>
-public static class PersonalFieldsRetention
+internal static class PersonalFieldsRetention
 {
     public const string JobName = "personal_fields";
 

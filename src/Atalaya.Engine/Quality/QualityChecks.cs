@@ -15,7 +15,7 @@ namespace Atalaya.Engine.Quality;
 /// it measures against the environment's limits (<c>quality.*</c> in config/environments).
 /// </summary>
 /// <param name="engine">The KPI engine, for the checks that read the order ledger (unknown orders); without it they are skipped.</param>
-public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, EnvironmentConfig config, TimeProvider time, Kpi.KpiEngine? engine = null)
+internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, EnvironmentConfig config, TimeProvider time, Kpi.KpiEngine? engine = null)
 {
     /// <summary>Window of the rate checks (seed 003: "nulos en últimos 7 días").</summary>
     public const int RateDays = 7;

@@ -9,7 +9,7 @@ namespace Atalaya.Engine.Quality;
 /// check, whose findings are kept in <c>dq_results</c> under the run's id. Failing checks do not
 /// fail the run: the run says whether the checking worked, the findings say what it found.
 /// </summary>
-public static class QualityJob
+internal static class QualityJob
 {
     public static IReadOnlyList<StepOutcome> Run(JobContext c)
     {

@@ -12,7 +12,7 @@ namespace Atalaya.Engine.Reports;
 /// <c>reports.retention_days</c>. The period depends only on the run's UTC day, so every run of one
 /// day (a retry, a catch-up after a restart) rewrites the same reports instead of adding some.
 /// </summary>
-public static class ReportJobs
+internal static class ReportJobs
 {
     public static IEnumerable<JobDefinition> All() => ReportKinds.All.Select(kind => new JobDefinition(
         ReportKinds.JobName(kind), Description(kind), $"reports.{ReportKinds.Name(kind)}_schedule", ReportKinds.JobName(kind), c => Run(c, kind)));

@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Storage;
 /// block), and touched only by the event log's writer, so it needs no lock. The chance of two
 /// distinct ids colliding among 10^9 events is about 10^-21 (docs/adr/0001).
 /// </summary>
-public sealed class EventIdIndex
+internal sealed class EventIdIndex
 {
     private const string Magic = "atalaya-event-ids";
     private const int FormatVersion = 1;

@@ -27,7 +27,7 @@ public sealed record StepOutcome(string Step, bool Succeeded, long Records, Date
 /// transaction with the new watermark: a run that changes nothing writes nothing, and a run
 /// that fails leaves the mart and its watermark as they were, for the next run to redo.
 /// </summary>
-public sealed class MartBatch(HubDatabase database, KpiEngine engine)
+internal sealed class MartBatch(HubDatabase database, KpiEngine engine)
 {
     /// <summary>
     /// A late event on day D changes D and can change days after it (LTV, returning customers and

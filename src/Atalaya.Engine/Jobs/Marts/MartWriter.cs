@@ -11,7 +11,7 @@ namespace Atalaya.Engine.Jobs.Marts;
 /// run that last changed it and a repeated run changes no byte), and rows of the range that the
 /// computation no longer produces are deleted. Runs inside the caller's transaction.
 /// </summary>
-public static class MartWriter
+internal static class MartWriter
 {
     /// <summary>Merges <paramref name="rows"/> into <paramref name="target"/>; returns the rows inserted, changed or deleted.</summary>
     public static long Merge(SqliteConnection connection, SqliteTransaction transaction, MartTable table, string target,
