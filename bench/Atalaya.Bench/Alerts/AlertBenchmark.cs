@@ -79,7 +79,7 @@ public static class AlertBenchmark
             }
 
             var config = EnvironmentConfig.Parse(Rules, "bench.yaml", "dev");
-            var engine = new AlertEngine(hub, AlertEngine.WithBuiltIns(config.AlertRules, []), TimeSpan.FromHours(4));
+            var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(config.AlertRules, []), TimeSpan.FromHours(4));
             Console.WriteLine($"Alert evaluation, {engine.Rules.Count} rules: {Measure(cycles, () => engine.Evaluate())}");
 
             var state = new HubState();

@@ -1,5 +1,5 @@
 using Atalaya.Engine.Config;
-using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Engine.Connectors;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
+using Atalaya.Engine.Config;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;

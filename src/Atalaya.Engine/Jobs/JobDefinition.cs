@@ -1,5 +1,4 @@
 using Atalaya.Engine.Config;
-using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
 
@@ -13,9 +12,6 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
 
     /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
     public string ReportingCurrency { get; init; } = "USD";
-
-    /// <summary>How report jobs deliver to recipients; null is the data folder's outbox.</summary>
-    internal Reports.IReportDelivery? ReportDelivery { get; init; }
 }
 
 /// <summary>

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
-using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 

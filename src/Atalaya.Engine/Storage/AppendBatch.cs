@@ -173,7 +173,7 @@ internal sealed class AppendBatch : IDisposable
     {
         // Redacted here, on the request's thread, and only for the rows that will be stored.
         _rejected.Add(_rejected.Count < QuarantinePerRequest
-            ? rejected with { Payload = Access.SecretRedactor.Redact(rejected.Payload), Errors = [.. rejected.Errors.Select(Access.SecretRedactor.Redact)] }
+            ? rejected with { Payload = SecretRedactor.Redact(rejected.Payload), Errors = [.. rejected.Errors.Select(SecretRedactor.Redact)] }
             : rejected with { Payload = "" });
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Engine.Webhooks;
 
@@ -15,10 +16,8 @@ internal sealed class WebhookMappingException(string message) : Exception(messag
 /// </summary>
 internal static class WebhookMapper
 {
-    public const string Stripe = "stripe";
-    public const string OrderStatus = "order_status";
-
-    public static readonly IReadOnlyList<string> Names = [Stripe, OrderStatus];
+    public const string Stripe = WebhookSettings.StripeMapping;
+    public const string OrderStatus = WebhookSettings.OrderStatusMapping;
 
     /// <summary>Currencies whose amounts Stripe sends in whole units (no cents).</summary>
     private static readonly HashSet<string> ZeroDecimal = new(StringComparer.Ordinal)

@@ -3,8 +3,9 @@ using Atalaya.Collect;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
-using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi.Query;
+using Atalaya.Engine.Storage;
 using Atalaya.Hosting;
 using Atalaya.Kpi;
 

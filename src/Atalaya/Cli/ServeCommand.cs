@@ -173,7 +173,7 @@ public static class ServeCommand
                 await Task.Delay(500, ct);
             }
             // And the data-quality findings, so the admin view's panel is filled from the start.
-            while (await jobs.RunAsync(Engine.Jobs.JobCatalog.QualityJob, "demo") is null)
+            while (await jobs.RunAsync(Engine.JobCatalog.QualityJob, "demo") is null)
             {
                 await Task.Delay(500, ct);
             }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Atalaya.Access;
 using Atalaya.Collect;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;

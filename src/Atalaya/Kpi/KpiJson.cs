@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Query;

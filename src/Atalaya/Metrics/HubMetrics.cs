@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Quality;

@@ -1,5 +1,6 @@
 using Atalaya.Access;
 using Atalaya.Collect;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Quality;

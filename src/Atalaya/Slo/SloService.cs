@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;

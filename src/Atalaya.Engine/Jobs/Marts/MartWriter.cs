@@ -1,5 +1,6 @@
 using System.Globalization;
-using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi.Query;
 using Microsoft.Data.Sqlite;
 
@@ -89,7 +90,7 @@ internal static class MartWriter
         if (table.Name == "fact_kpi_daily")
         {
             // Rows the connectors fetched from outside providers are theirs; the marts never rebuild or delete them.
-            conditions.Add($"source_system NOT IN ({Connectors.ConnectorSources.SqlList})");
+            conditions.Add($"source_system NOT IN ({ConnectorSources.SqlList})");
         }
         command.Parameters.AddWithValue("$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         command.Parameters.AddWithValue("$to", to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));

@@ -1,3 +1,5 @@
+using Atalaya.Engine.Catalog;
+
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>

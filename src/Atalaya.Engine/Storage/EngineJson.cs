@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Atalaya.Engine;
+namespace Atalaya.Engine.Storage;
 
 /// <summary>Source-generated JSON metadata for the few engine types serialized with the serializer.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
