@@ -1,11 +1,9 @@
 using System.Globalization;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Jobs;
-using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Alerts;
 

@@ -1,6 +1,6 @@
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Alerts;
 

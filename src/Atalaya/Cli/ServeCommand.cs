@@ -4,6 +4,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Demo;
 using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Cli;
 

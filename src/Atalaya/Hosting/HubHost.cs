@@ -3,6 +3,7 @@ using Atalaya.Alerts;
 using Atalaya.Collect;
 using Atalaya.Dashboard;
 using Atalaya.Health;
+using Atalaya.Http;
 using Atalaya.Jobs;
 using Atalaya.Kpi;
 using Atalaya.Metrics;

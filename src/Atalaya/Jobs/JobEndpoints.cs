@@ -1,13 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
-using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Jobs;
 

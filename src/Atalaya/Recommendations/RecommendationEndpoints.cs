@@ -1,12 +1,10 @@
 using System.Text.Json.Serialization;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Recommendations;
-using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Recommendations;
 

@@ -1,10 +1,8 @@
 using System.Globalization;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Reports;
-using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Reports;
 

@@ -5,7 +5,8 @@ using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Slo;
-using Atalaya.Hosting;
+using Atalaya.Http;
+using Atalaya.Metrics;
 
 namespace Atalaya.Slo;
 

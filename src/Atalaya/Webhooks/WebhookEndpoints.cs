@@ -1,6 +1,5 @@
-using Atalaya.Collect;
 using Atalaya.Engine.Webhooks;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Webhooks;
 

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Quality;
 
-namespace Atalaya.Quality;
+namespace Atalaya.Http;
 
 /// <summary>
 /// The <c>quality</c> member of every KPI answer (docs/metrics-api.md, docs/quality.md): the state of
