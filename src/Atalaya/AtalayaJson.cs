@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Atalaya.Collect;
 using Atalaya.Health;
+using Atalaya.Http;
 
 namespace Atalaya;
 

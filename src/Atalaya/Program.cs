@@ -33,7 +33,7 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     ConnectorsCommand.Create(),
     WebhooksCommand.Create(),
     RecommendationsCommand.Create(),
-    Atalaya.Privacy.PrivacyCommand.Create(),
+    Atalaya.Cli.PrivacyCommand.Create(),
 };
 var parse = root.Parse(args);
 // `--help` and `--version` are answered by the parser even beside mistakes; anything else wrong is

@@ -6,7 +6,7 @@ using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Demo;
-using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Metrics;
 
 namespace Atalaya.Bench.Alerts;
@@ -79,13 +79,13 @@ public static class AlertBenchmark
             }
 
             var config = EnvironmentConfig.Parse(Rules, "bench.yaml", "dev");
-            var engine = new AlertEngine(hub, AlertEngine.WithBuiltIns(config.AlertRules, []), TimeSpan.FromHours(4));
+            var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(config.AlertRules, []), TimeSpan.FromHours(4));
             Console.WriteLine($"Alert evaluation, {engine.Rules.Count} rules: {Measure(cycles, () => engine.Evaluate())}");
 
             var state = new HubState();
             state.Set(hub);
             var options = new ServeOptions { DataDirectory = directory };
-            var metrics = new HubMetrics(state, options, new Slo.SloRecorder(options));
+            var metrics = new HubMetrics(state, options, new Metrics.SloRecorder(options));
             long bytes = 0;
             Console.WriteLine($"/metrics collection: {Measure(cycles, () =>
             {

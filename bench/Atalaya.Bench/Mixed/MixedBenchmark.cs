@@ -40,37 +40,23 @@ public static class MixedBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        long events = 1_000_000;
         double duration = 150, quiet = 20;
-        int writers = 2, readers = 2, days = 120, seed = 42;
-        var cache = Path.Combine(Path.GetTempPath(), "atalaya-bench-cache");
-        string? output = null;
-        for (var i = 1; i < args.Length; i++)
+        int writers = 2, readers = 2;
+        var options = DemoRunArgs.Parse(args, Usage, new Dictionary<string, Func<string, bool>>
         {
-            string? Next() => i + 1 < args.Length ? args[++i] : null;
-            var ok = args[i] switch
-            {
-                "--events" => long.TryParse(Next(), CultureInfo.InvariantCulture, out events) && events >= 1000,
-                "--duration" => double.TryParse(Next(), CultureInfo.InvariantCulture, out duration) && duration > 0,
-                "--quiet" => double.TryParse(Next(), CultureInfo.InvariantCulture, out quiet) && quiet >= 0,
-                "--writers" => int.TryParse(Next(), CultureInfo.InvariantCulture, out writers) && writers >= 0,
-                "--readers" => int.TryParse(Next(), CultureInfo.InvariantCulture, out readers) && readers >= 1,
-                "--days" => int.TryParse(Next(), CultureInfo.InvariantCulture, out days) && days >= 7,
-                "--seed" => int.TryParse(Next(), CultureInfo.InvariantCulture, out seed),
-                "--cache" => Next() is { } folder && (cache = folder).Length > 0,
-                "--out" => (output = Next()) is not null,
-                _ => false,
-            };
-            if (!ok)
-            {
-                Console.WriteLine(Usage);
-                return args[i] is "--help" or "-h" ? 0 : 2;
-            }
+            ["--duration"] = v => double.TryParse(v, CultureInfo.InvariantCulture, out duration) && duration > 0,
+            ["--quiet"] = v => double.TryParse(v, CultureInfo.InvariantCulture, out quiet) && quiet >= 0,
+            ["--writers"] = v => int.TryParse(v, CultureInfo.InvariantCulture, out writers) && writers >= 0,
+            ["--readers"] = v => int.TryParse(v, CultureInfo.InvariantCulture, out readers) && readers >= 1,
+        }, out var exitCode);
+        if (options is null)
+        {
+            return exitCode;
         }
 
         var repository = Repository.Root();
         var dll = HubUnderTest.Dll(repository);
-        var dataset = DemoDataset.Ensure(dll, new QueryOptions(events, days, seed, 0, 1, cache, null, null, null, false, true, null));
+        var dataset = DemoDataset.Ensure(dll, options.Dataset);
         // 100 distinct bodies; each request gets fresh ids by rewriting the run prefix (WriteBodies).
         var templates = EventFactory.Generate(500_000, 5000, seed: 11, start: DateTime.UtcNow.AddDays(-3));
         var loadBefore = LoadAverage();
@@ -103,7 +89,7 @@ public static class MixedBenchmark
             Console.WriteLine($"Mixed load ({writers} writers × 5,000-event requests, {readers} readers, {duration:F0} s) …");
             var mixed = await RunPhaseAsync(server, token, writeKey, templates, TimeSpan.FromSeconds(duration), readers, writers);
             PrintPhase(mixed);
-            if (output is not null)
+            if (options.Output is { } output)
             {
                 Write(Path.Combine(repository, output), args, dataset, importSummary, alone, mixed, readers, writers, (loadBefore, LoadAverage()));
                 Console.WriteLine($"Wrote the mixed-load section of {output}.");

@@ -17,28 +17,15 @@ public static class EraseBenchmark
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        long events = 1_000_000;
-        int days = 120, seed = 42;
-        var cache = Path.Combine(Path.GetTempPath(), "atalaya-bench-cache");
-        string? output = null;
-        for (var i = 1; i < args.Length; i++)
+        var options = DemoRunArgs.Parse(args, "usage: erase [--events N (1000000)] [--days N (120)] [--seed S (42)] [--cache DIR] [--out FILE]", new Dictionary<string, Func<string, bool>>(), out var exitCode);
+        if (options is null)
         {
-            switch (args[i])
-            {
-                case "--events": events = long.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--days": days = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--seed": seed = int.Parse(args[++i], CultureInfo.InvariantCulture); break;
-                case "--cache": cache = args[++i]; break;
-                case "--out": output = args[++i]; break;
-                default:
-                    Console.WriteLine("usage: erase [--events N (1000000)] [--days N (120)] [--seed S (42)] [--cache DIR] [--out FILE]");
-                    return args[i] is "--help" or "-h" ? 0 : 2;
-            }
+            return exitCode;
         }
         using var printed = new PrintedSection();
         var repository = Repository.Root();
         var dll = HubUnderTest.Dll(repository);
-        var dataset = DemoDataset.Ensure(dll, new QueryOptions(events, days, seed, 0, 1, cache, null, null, null, false, true, null));
+        var dataset = DemoDataset.Ensure(dll, options.Dataset);
         var data = Path.Combine(Path.GetTempPath(), "atalaya-bench-erase-" + Guid.NewGuid().ToString("N"));
         Console.WriteLine($"Import {dataset.Events:N0} events …");
         var (importTime, importSummary) = HubUnderTest.Import(dll, data, dataset.Path);
@@ -79,7 +66,7 @@ public static class EraseBenchmark
         {
             Directory.Delete(data, recursive: true);
         }
-        if (output is not null)
+        if (options.Output is { } output)
         {
             printed.Save(Path.Combine(repository, output), "erase", "Erasure and export of one person", args);
         }

@@ -34,37 +34,21 @@ public static class RestartBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        long events = 1_000_000;
         var afterSnapshot = 500_000;
         var runs = 3;
-        var days = 120;
-        var seed = 42;
-        var cache = Path.Combine(Path.GetTempPath(), "atalaya-bench-cache");
-        string? output = null;
-        for (var i = 1; i < args.Length; i++)
+        var options = DemoRunArgs.Parse(args, Usage, new Dictionary<string, Func<string, bool>>
         {
-            string? Next() => i + 1 < args.Length ? args[++i] : null;
-            var ok = args[i] switch
-            {
-                "--events" => long.TryParse(Next(), CultureInfo.InvariantCulture, out events) && events >= 1000,
-                "--after-snapshot" => int.TryParse(Next(), CultureInfo.InvariantCulture, out afterSnapshot) && afterSnapshot >= 1,
-                "--runs" => int.TryParse(Next(), CultureInfo.InvariantCulture, out runs) && runs >= 1,
-                "--days" => int.TryParse(Next(), CultureInfo.InvariantCulture, out days) && days >= 7,
-                "--seed" => int.TryParse(Next(), CultureInfo.InvariantCulture, out seed),
-                "--cache" => Next() is { } folder && (cache = folder).Length > 0,
-                "--out" => (output = Next()) is not null,
-                _ => false,
-            };
-            if (!ok)
-            {
-                Console.WriteLine(Usage);
-                return args[i] is "--help" or "-h" ? 0 : 2;
-            }
+            ["--after-snapshot"] = v => int.TryParse(v, CultureInfo.InvariantCulture, out afterSnapshot) && afterSnapshot >= 1,
+            ["--runs"] = v => int.TryParse(v, CultureInfo.InvariantCulture, out runs) && runs >= 1,
+        }, out var exitCode);
+        if (options is null)
+        {
+            return exitCode;
         }
 
         var repository = Repository.Root();
         var dll = HubUnderTest.Dll(repository);
-        var queryOptions = new QueryOptions(events, days, seed, 0, 1, cache, null, null, null, false, true, null);
+        var queryOptions = options.Dataset;
         var dataset = DemoDataset.Ensure(dll, queryOptions);
         if (afterSnapshot >= dataset.Events)
         {
@@ -136,7 +120,7 @@ public static class RestartBenchmark
             var worst = crashes.Max(c => c.Startup);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"start-up after a crash: worst {worst.TotalSeconds:F2} s of {runs} (target ≤ {StartupSecondsTarget} s: {(worst.TotalSeconds <= StartupSecondsTarget ? "met" : "not met")}); after a clean stop {clean.TotalSeconds:F2} s; first start after the import {snapshotStartup.TotalSeconds:F2} s"));
-            if (output is not null)
+            if (options.Output is { } output)
             {
                 Write(Path.Combine(repository, output), args, dataset, afterSnapshot, crashes, clean, cleanReady, (loadBefore, LoadAverage()));
                 Console.WriteLine($"Wrote the restart section of {output}.");

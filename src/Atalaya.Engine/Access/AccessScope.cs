@@ -1,4 +1,4 @@
-using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Catalog;
 
 namespace Atalaya.Engine.Access;
 

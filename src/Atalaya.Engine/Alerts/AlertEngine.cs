@@ -1,15 +1,17 @@
 using System.Globalization;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts.Notifications;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Quality;
+using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Alerts;
 
 /// <summary>Something a rule found wrong now: the subject within the rule ('' for the rule as a whole), the measured value and the limit.</summary>
-public sealed record Finding(string Subject, double? Value, double? Threshold, string Message);
+internal sealed record Finding(string Subject, double? Value, double? Threshold, string Message);
 
 /// <summary>What one evaluation cycle changed.</summary>
 public sealed record CycleReport(int Fired, int Renotified, int Resolved, int Firing, IReadOnlyList<string> Problems);
@@ -21,9 +23,9 @@ public sealed record CycleReport(int Fired, int Renotified, int Resolved, int Fi
 /// notification goes through the outbox in the same transaction as the change that caused it.
 /// The clock is injected: tests move time instead of waiting.
 /// </summary>
-public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpan renotifyEvery, TimeProvider? time = null)
+public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyList<AlertRule> rules, TimeSpan renotifyEvery, TimeProvider? time = null)
 {
-    private readonly TimeProvider _time = time ?? hub.Kpis.Time;
+    private readonly TimeProvider _time = time ?? kpis.Time;
 
     /// <summary>The configured rules plus the built-in dead-letter rule (sent to every channel).</summary>
     public static IReadOnlyList<AlertRule> WithBuiltIns(IReadOnlyList<AlertRule> configured, IEnumerable<string> channels) =>
@@ -56,7 +58,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
         }
         var byName = rules.ToDictionary(r => r.Name, StringComparer.Ordinal);
         int fired = 0, renotified = 0, resolved = 0;
-        using var connection = hub.Database.Connect();
+        using var connection = database.Connect();
         using var transaction = connection.BeginTransaction();
         var firing = AlertStore.Firing(connection);
         foreach (var alert in firing)
@@ -97,7 +99,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
     /// <summary>Acknowledges an alert the reader may see; false when it does not exist or is outside their scope.</summary>
     public bool Acknowledge(string alertId, string actor, AccessScope scope)
     {
-        using var connection = hub.Database.Connect();
+        using var connection = database.Connect();
         return AlertStore.Get(connection, alertId) is { } alert && AlertStore.Visible(alert, scope)
             && AlertStore.Ack(connection, alertId, actor, _time.GetUtcNow());
     }
@@ -127,7 +129,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
     }
 
     /// <summary>What a rule finds wrong now (empty when all is well or there is not enough data to judge).</summary>
-    public IReadOnlyList<Finding> Findings(AlertRule rule, DateTimeOffset now) => rule.Kind switch
+    internal IReadOnlyList<Finding> Findings(AlertRule rule, DateTimeOffset now) => rule.Kind switch
     {
         RuleKind.Threshold => Threshold(rule, now),
         RuleKind.RatioToAvg7d => Ratio(rule, now),
@@ -149,7 +151,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
             var e = end - d * 86_400_000L;
             windows.Add((e - window, e));
         }
-        return hub.Kpis.Windows(rule.Kpi, windows, rule.Scope, AccessScope.Everything);
+        return kpis.Windows(rule.Kpi, windows, rule.Scope, AccessScope.Everything);
     }
 
     private List<Finding> Threshold(AlertRule rule, DateTimeOffset now)
@@ -209,7 +211,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
 
     private List<Finding> PipelineMissed(AlertRule rule, DateTimeOffset now)
     {
-        var success = PipelineRuns.Query(hub.Database, new RunFilter(Job: rule.Target, Status: RunStatus.Success, Limit: 1));
+        var success = PipelineRuns.Query(database, new RunFilter(Job: rule.Target, Status: RunStatus.Success, Limit: 1));
         var last = success.Count == 0 ? (DateTimeOffset?)null : success[0].EndTime ?? success[0].StartTime;
         if (last is { } l && now - l <= rule.MaxAge)
         {
@@ -223,11 +225,11 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
 
     private List<Finding> QualityFailing(AlertRule rule)
     {
-        if (QualityResults.LatestRun(hub.Database) is not { } run)
+        if (QualityResults.LatestRun(database) is not { } run)
         {
             return [];
         }
-        return [.. QualityResults.Read(hub.Database, run)
+        return [.. QualityResults.Read(database, run)
             .Where(r => (rule.Target == "*" || r.Check == rule.Target) && r.Status != QualityStatus.Skipped && r.Status >= rule.LeastStatus)
             .Select(r => new Finding($"{r.Check}:{r.Subject}", r.Value, r.Status == QualityStatus.Fail ? r.FailAt : r.WarnAt,
                 $"Data-quality check {r.Check} on {r.Subject} is {QualityResult.StatusName(r.Status)}: {r.Message}"))];
@@ -241,7 +243,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
     {
         var days = (int)rule.Limit;
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        using var connection = hub.Database.Connect();
+        using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT job, substr(start_time, 1, 10) AS day, SUM(status IN ('success', 'partial')) AS ok, COUNT(*) AS runs
@@ -282,7 +284,7 @@ public sealed class AlertEngine(Hub hub, IReadOnlyList<AlertRule> rules, TimeSpa
 
     private List<Finding> DeadLetters()
     {
-        using var connection = hub.Database.Connect();
+        using var connection = database.Connect();
         var dead = NotificationOutbox.Count(connection, "dead");
         return dead == 0 ? [] : [new Finding("", dead, 0,
             $"{dead} notification(s) could not be delivered and are in the dead-letter outbox; fix the channel, then run `atalaya notifications replay`.")];

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Quality;
@@ -66,7 +67,7 @@ public sealed record AlertRule(string Name, RuleKind Kind, Severity Severity, IR
     public static AlertRule DeadLetterRule(IReadOnlyList<string> channels) =>
         new("notifications-dead-lettered", RuleKind.DeadLetters, Severity.Warning, channels) { Limit = 0 };
 
-    public static string SeverityName(Severity s) => s switch
+    internal static string SeverityName(Severity s) => s switch
     {
         Severity.Info => "info",
         Severity.Warning => "warning",

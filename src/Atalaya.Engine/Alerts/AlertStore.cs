@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
-using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Microsoft.Data.Sqlite;
 

@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Catalog;
 /// field's path (<c>properties.items[2].quantity</c>) and says the rule it broke, so a client
 /// developer can fix the event from the message alone.
 /// </summary>
-public static class FieldValidator
+internal static class FieldValidator
 {
     public const int DefaultMaxStringLength = 2048;
 

@@ -6,7 +6,7 @@ namespace Atalaya.Engine.Collect;
 /// Stores created earlier in the same request, so that an order that follows its store's
 /// <c>store_created</c> in one batch already gets the store's dimensions.
 /// </summary>
-public sealed class BatchStores
+internal sealed class BatchStores
 {
     private Dictionary<string, StoreDimension>? _created;
 

@@ -15,7 +15,7 @@ namespace Atalaya.Engine.Collect;
 /// reads the stored JSON as before. The document path never sets it (Segment messages, once
 /// mapped, go through the single pass and have their facts like any other event).
 /// </summary>
-public struct CollectedFacts
+internal struct CollectedFacts
 {
     public bool Complete;
     public bool Custom;
@@ -64,7 +64,7 @@ public struct CollectedFacts
 /// included). <see cref="IsString"/> false (the default) stands for a missing value or a value
 /// of another type, which the reader takes as no text. Eight bytes: a batch holds thousands.
 /// </summary>
-public readonly struct JsonText
+internal readonly struct JsonText
 {
     // The length's sign says whether the string holds escapes.
     private readonly int _length;
@@ -88,11 +88,11 @@ public readonly struct JsonText
 }
 
 /// <summary>One object of <c>properties.items</c>: product text, quantity and price as the reader takes them.</summary>
-public readonly record struct CollectedItem(JsonText ProductId, int Quantity, double Price);
+internal readonly record struct CollectedItem(JsonText ProductId, int Quantity, double Price);
 
 /// <summary>Context dimensions the collector copied from the event's store into the stored context.</summary>
 [Flags]
-public enum DerivedDimensions : byte
+internal enum DerivedDimensions : byte
 {
     None = 0,
     Country = 1,

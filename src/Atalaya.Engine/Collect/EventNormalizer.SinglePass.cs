@@ -13,7 +13,7 @@ namespace Atalaya.Engine.Collect;
 /// which is the specification: same checks, same messages, same stored bytes. So the single pass
 /// must never accept an event that path rejects, nor write other bytes than it would.
 /// </summary>
-public sealed partial class EventNormalizer
+internal sealed partial class EventNormalizer
 {
     /// <summary>
     /// Normalizes the event at the reader's current token (inside <paramref name="json"/>, which the

@@ -9,7 +9,7 @@ namespace Atalaya.Engine.Collect;
 // bytes; wherever mirroring it would take more than a token (a repeated member, a container where
 // the reader expects a scalar, a number it would refuse), the facts are left incomplete and the
 // projection reads the stored event instead.
-public sealed partial class EventNormalizer
+internal sealed partial class EventNormalizer
 {
     private static readonly (ContextMember Member, DerivedDimensions Derived)[] StoreDimensions =
         [(ContextMember.Country, DerivedDimensions.Country), (ContextMember.Hub, DerivedDimensions.Hub),

@@ -5,7 +5,7 @@ namespace Atalaya.Engine.Collect;
 // The single pass over the context and the properties: the hub's own context checks, the type's
 // rules, its conditional requirements, and the members the stored form reads (user agent, store,
 // currency and frozen rate). See EventNormalizer.SinglePass.cs.
-public sealed partial class EventNormalizer
+internal sealed partial class EventNormalizer
 {
     private enum ContextMember
     {

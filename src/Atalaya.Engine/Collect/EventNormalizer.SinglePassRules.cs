@@ -5,7 +5,7 @@ namespace Atalaya.Engine.Collect;
 
 // The catalog's field rules checked on the reader's current value, as a yes/no: "no" also when
 // deciding would need the decoded text, which sends the event to the document path.
-public sealed partial class EventNormalizer
+internal sealed partial class EventNormalizer
 {
     /// <summary>
     /// Whether the value at the reader breaks no rule of <paramref name="field"/> (what

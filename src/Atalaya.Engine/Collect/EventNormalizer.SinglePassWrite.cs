@@ -9,7 +9,7 @@ namespace Atalaya.Engine.Collect;
 
 // The single pass's stored form: the same bytes EventNormalizer.Write.cs produces, assembled from
 // raw slices of the request and pre-encoded fragments instead of a document and a JSON writer.
-public sealed partial class EventNormalizer
+internal sealed partial class EventNormalizer
 {
     private static readonly ContextFields[] DerivedFields =
         [ContextFields.DeviceType, ContextFields.Os, ContextFields.Browser, ContextFields.Country, ContextFields.Hub, ContextFields.Zone, ContextFields.Category];

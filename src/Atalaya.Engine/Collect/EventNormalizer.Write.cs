@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Collect;
 
 // The stored form written from a parsed JsonElement: the path for events the single pass
 // (EventNormalizer.SinglePass.cs) leaves to the document model.
-public sealed partial class EventNormalizer
+internal sealed partial class EventNormalizer
 {
     private StoreDimension? Write(JsonElement e, in Members m, Envelope envelope, EventTypeRule? rule, AppendBatch batch,
         Utf8JsonWriter writer, BatchStores batchStores)

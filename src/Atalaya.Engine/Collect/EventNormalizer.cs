@@ -16,7 +16,7 @@ namespace Atalaya.Engine.Collect;
 /// context fields only where the client left them out, and records what the hub decided
 /// (<c>received_at</c>, <c>source_system</c>, <c>catalog_version</c>, the FX rate used, flags).
 /// </summary>
-public sealed partial class EventNormalizer
+internal sealed partial class EventNormalizer
 {
     /// <summary>Stored events keep non-ASCII text as UTF-8 rather than \u escapes: smaller and readable in SQL.</summary>
     public static readonly JsonWriterOptions WriterOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };

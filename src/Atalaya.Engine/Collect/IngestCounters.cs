@@ -11,7 +11,7 @@ public sealed class IngestCounters
 
     public long Duplicates => Interlocked.Read(ref _duplicates);
 
-    public long Rejected(RejectReason reason) => Interlocked.Read(ref _rejected[(int)reason]);
+    internal long Rejected(RejectReason reason) => Interlocked.Read(ref _rejected[(int)reason]);
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long[]> _bySource = new(StringComparer.Ordinal);
 

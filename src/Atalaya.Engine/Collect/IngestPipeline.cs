@@ -49,7 +49,7 @@ public sealed class IngestPipeline
     /// rejections recorded there. The caller appends and disposes the batch. A body that cannot be
     /// read at all throws <see cref="MalformedBodyException"/>.
     /// </summary>
-    public AppendBatch NormalizeNative(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem)
+    internal AppendBatch NormalizeNative(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem)
     {
         EnsureUtf8(body.Span);
         var receivedAtMs = _time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -202,7 +202,7 @@ public sealed class IngestPipeline
     /// single pass like an event of <c>/api/events</c>: no document is parsed again, and the facts
     /// the KPI projection and the recommendation model read are collected on the way.
     /// </summary>
-    public AppendBatch NormalizeSegment(SegmentPayload payload, string sourceSystem)
+    internal AppendBatch NormalizeSegment(SegmentPayload payload, string sourceSystem)
     {
         var receivedAt = _time.GetUtcNow();
         var batch = new AppendBatch(sourceSystem, receivedAt.ToUnixTimeMilliseconds(), payload.BodyLength) { QuarantinePerRequest = _options.QuarantinePerRequest };

@@ -12,7 +12,7 @@ namespace Atalaya.Engine.Collect;
 /// corrected as Segment does: timestamp + (receivedAt − sentAt). The result then goes through the
 /// same validation as any native event.
 /// </summary>
-public static class SegmentMapper
+internal static class SegmentMapper
 {
     private static readonly Dictionary<string, string> LibraryPlatforms = new(StringComparer.OrdinalIgnoreCase)
     {

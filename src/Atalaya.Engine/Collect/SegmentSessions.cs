@@ -17,7 +17,7 @@ namespace Atalaya.Engine.Collect;
 /// afresh), and an event arriving late that bridges two spans already stored joins the earlier
 /// one — events already stored keep their ids, since stored events are never rewritten.
 /// </summary>
-public sealed class SegmentSessions
+internal sealed class SegmentSessions
 {
     public static readonly long GapMs = (long)TimeSpan.FromMinutes(30).TotalMilliseconds;
 

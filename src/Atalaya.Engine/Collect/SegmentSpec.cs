@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Collect;
 /// properties a message lacks are derived from the spec's (<see cref="WriteDerived"/>) and the
 /// spec's own names are never reported as schema drift.
 /// </summary>
-public static class SegmentSpec
+internal static class SegmentSpec
 {
     /// <summary>Spec event names → catalog types; other names become snake_case (custom or catalog) types.</summary>
     public static readonly FrozenDictionary<string, string> EcommerceNames = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)

@@ -13,7 +13,7 @@ namespace Atalaya.Engine.Collect;
 /// keeps the derived context fields ready-encoded. Bounded: past <see cref="MaxEntries"/> new
 /// user agents are parsed each time and not kept.
 /// </summary>
-public static class UserAgentCache
+internal static class UserAgentCache
 {
     public const int MaxEntries = 20_000;
 

@@ -1,3 +1,3 @@
 namespace Atalaya.Engine.Collect;
 
-public readonly record struct UserAgentInfo(string DeviceType, string Os, string Browser);
+internal readonly record struct UserAgentInfo(string DeviceType, string Os, string Browser);

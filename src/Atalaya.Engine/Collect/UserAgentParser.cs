@@ -12,7 +12,7 @@ namespace Atalaya.Engine.Collect;
 /// Invariants: parsing allocates nothing and returns only the constant strings below; nothing is
 /// cached between calls.
 /// </summary>
-public static class UserAgentParser
+internal static class UserAgentParser
 {
     private const string Unknown = "unknown";
     private const string Bot = "bot";

@@ -42,10 +42,10 @@ public sealed class EnvironmentConfig
     public IReadOnlyList<Alerts.AlertRule> AlertRules { get; private set; } = [];
 
     /// <summary>Outside providers fetched D+1 (Connectors/); none unless configured.</summary>
-    public Connectors.ConnectorsSection Connectors { get; set; } = new();
+    public ConnectorsSection Connectors { get; set; } = new();
 
     /// <summary>Providers allowed to POST /api/webhooks/{provider} (Webhooks/); none unless configured.</summary>
-    public Dictionary<string, Webhooks.WebhookSettings> Webhooks { get; set; } = [];
+    public Dictionary<string, WebhookSettings> Webhooks { get; set; } = [];
 
     /// <summary>Storefront recommendations (Recommendations/, docs/recommendations.md).</summary>
     public RecommendationsSection Recommendations { get; set; } = new();

@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -16,7 +17,7 @@ namespace Atalaya.Engine.Connectors;
 /// updates (7, 7F, 7T, F7) into updates, in-app purchases (IA*, FI1) into in_app_purchases.
 /// A day without sales is answered 404 NOT_FOUND: an empty day, not a failure.
 /// </summary>
-public sealed class AppStoreClient(AppStoreSettings settings, ProviderHttp http) : ProviderClient
+internal sealed class AppStoreClient(AppStoreSettings settings, ProviderHttp http) : ProviderClient
 {
     private static readonly HashSet<string> Downloads = new(StringComparer.Ordinal) { "1", "1F", "1T", "F1", "1E", "1EP", "1EU" };
     private static readonly HashSet<string> Updates = new(StringComparer.Ordinal) { "7", "7F", "7T", "F7" };

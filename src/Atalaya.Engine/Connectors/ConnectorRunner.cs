@@ -1,5 +1,5 @@
 using Atalaya.Engine.Config;
-using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
 
@@ -9,7 +9,7 @@ namespace Atalaya.Engine.Connectors;
 public sealed record ConnectorRequest(string Provider, DateOnly From, DateOnly To, IReadOnlySet<string>? Apps = null);
 
 /// <summary>A connector run's steps (one per unit), the class recorded for the run, and what was dead-lettered.</summary>
-public sealed record ConnectorOutcome(IReadOnlyList<StepOutcome> Steps, ErrorClass? ErrorClass, int DeadLettered);
+internal sealed record ConnectorOutcome(IReadOnlyList<StepOutcome> Steps, ErrorClass? ErrorClass, int DeadLettered);
 
 /// <summary>
 /// Runs a connector: splits the range into units (account × days), and for each unit fetches its
@@ -20,7 +20,7 @@ public sealed record ConnectorOutcome(IReadOnlyList<StepOutcome> Steps, ErrorCla
 /// fail the same way); a transient one lets the next units try (the breaker stops them cheaply
 /// when the provider is down). A day with a value 10× its recent median is written and flagged.
 /// </summary>
-public sealed class ConnectorRunner(HubDatabase database, EnvironmentConfig config, KpiDictionary dictionary, TimeProvider time, HttpMessageHandler? handler = null)
+internal sealed class ConnectorRunner(HubDatabase database, EnvironmentConfig config, KpiDictionary dictionary, TimeProvider time, HttpMessageHandler? handler = null)
 {
     /// <summary>Days of history the spike check compares a value with.</summary>
     public const int SpikeHistoryDays = 7;

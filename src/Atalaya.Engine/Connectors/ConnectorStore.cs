@@ -16,7 +16,7 @@ public sealed record DeadLetter(long Id, string Kind, string Provider, string Ac
 /// </summary>
 public static class ConnectorStore
 {
-    public static void KeepPage(SqliteConnection connection, string runId, string provider, FetchUnit unit, RawPage page, DateTimeOffset now)
+    internal static void KeepPage(SqliteConnection connection, string runId, string provider, FetchUnit unit, RawPage page, DateTimeOffset now)
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -38,7 +38,7 @@ public static class ConnectorStore
     }
 
     /// <summary>The pages a run kept for an account's range that covers <paramref name="day"/>, and that range.</summary>
-    public static (DateOnly From, DateOnly To, List<RawPage> Pages)? Pages(SqliteConnection connection, string runId, string provider, string account, DateOnly day)
+    internal static (DateOnly From, DateOnly To, List<RawPage> Pages)? Pages(SqliteConnection connection, string runId, string provider, string account, DateOnly day)
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
@@ -66,7 +66,7 @@ public static class ConnectorStore
     /// updated (an unchanged row keeps the run that wrote it), metrics the provider no longer sends
     /// for that day deleted. Returns the rows inserted, changed or deleted.
     /// </summary>
-    public static long WriteDay(SqliteConnection connection, SqliteTransaction transaction, string provider, DateOnly day,
+    internal static long WriteDay(SqliteConnection connection, SqliteTransaction transaction, string provider, DateOnly day,
         IReadOnlyList<AppTarget> apps, IReadOnlyList<FactRow> rows, Func<string, int> kpiVersion, string runId)
     {
         long written = 0;

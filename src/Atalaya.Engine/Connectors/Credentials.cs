@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Connectors;
 /// never written to the data folder, a log, a run's error message or the audit, and messages
 /// about them name the variable and the path, never the content.
 /// </summary>
-public static class Credentials
+internal static class Credentials
 {
     /// <summary>The content of the credentials file named by <paramref name="variable"/>, or an auth failure saying how to fix it.</summary>
     public static string Read(string variable, string what)

@@ -21,7 +21,7 @@ public enum ErrorClass
 }
 
 /// <summary>A failed provider call, classified; the message never carries a credential.</summary>
-public sealed class ConnectorException(ErrorClass errorClass, string message, Exception? inner = null) : Exception(message, inner)
+internal sealed class ConnectorException(ErrorClass errorClass, string message, Exception? inner = null) : Exception(message, inner)
 {
     public ErrorClass ErrorClass { get; } = errorClass;
 }

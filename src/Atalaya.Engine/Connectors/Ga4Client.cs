@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -12,7 +13,7 @@ namespace Atalaya.Engine.Connectors;
 /// service-account JWT (RS256, grant type jwt-bearer) at the token URL; a 401 on a report drops
 /// the token and asks for a new one once (access tokens expire after an hour).
 /// </summary>
-public sealed class Ga4Client(Ga4Settings settings, ProviderHttp http) : ProviderClient
+internal sealed class Ga4Client(Ga4Settings settings, ProviderHttp http) : ProviderClient
 {
     public const string Scope = "https://www.googleapis.com/auth/analytics.readonly";
 

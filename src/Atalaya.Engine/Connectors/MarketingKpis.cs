@@ -1,5 +1,7 @@
 using System.Globalization;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Storage;
@@ -29,8 +31,8 @@ public sealed record MarketingAnswer(IReadOnlyList<MarketingRow> Rows, IReadOnly
 /// </summary>
 public static class MarketingKpis
 {
-    /// <summary>The marketing KPIs this engine evaluates; their definitions, units and allowed dimensions are in the KPI dictionary (source: connector).</summary>
-    public static readonly IReadOnlyList<string> Ids = ["ad_spend", "impressions", "clicks", "installs", "cpi", "roas"];
+    /// <summary>The marketing KPIs this engine evaluates (<see cref="MarketingKpiIds"/>).</summary>
+    public static IReadOnlyList<string> Ids => MarketingKpiIds.All;
 
     /// <summary>Event sources (context.source, lower case) that are the traffic of each ad connector.</summary>
     public static readonly IReadOnlyDictionary<string, string> ChannelOfSource = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -45,9 +47,9 @@ public static class MarketingKpis
 
     private static readonly string[] Stored = ["spend", "impressions", "clicks", "installs"];
 
-    public static bool IsMarketing(string id) => Ids.Contains(id);
+    public static bool IsMarketing(string id) => MarketingKpiIds.Contains(id);
 
-    public static string Names => string.Join(", ", Ids);
+    public static string Names => string.Join(", ", MarketingKpiIds.All);
 
     /// <summary>The rows for [start, end] (UTC days) cut by <paramref name="aggregate"/>; apps and sources filter when given.</summary>
     public static MarketingAnswer Query(HubDatabase database, KpiEngine engine, Collect.FxRateTable fx, string reportingCurrency, IReadOnlyList<string> metrics,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -15,7 +16,7 @@ namespace Atalaya.Engine.Connectors;
 /// Graph API errors are classified by code: 190 (expired or invalid token) and permission codes
 /// are auth, 4/17/32/613 and the 80000-range business-use-case limits are quota, 1 and 2 transient.
 /// </summary>
-public sealed class MetaAdsClient(MetaAdsSettings settings, ProviderHttp http) : ProviderClient
+internal sealed class MetaAdsClient(MetaAdsSettings settings, ProviderHttp http) : ProviderClient
 {
     public const string Fields = "campaign_id,spend,impressions,clicks,actions,date_start,date_stop,account_currency";
 

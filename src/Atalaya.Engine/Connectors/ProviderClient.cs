@@ -3,13 +3,13 @@ using System.Text.Json;
 namespace Atalaya.Engine.Connectors;
 
 /// <summary>An app a provider account reports on: the app_id and platform its rows get.</summary>
-public sealed record AppTarget(string AppId, string Platform);
+internal sealed record AppTarget(string AppId, string Platform);
 
 /// <summary>
 /// One unit of work: a provider account (GA4 property, Meta ad account, App Store vendor) over a
 /// range of days, fetched page by page. A failed unit writes nothing and dead-letters each day.
 /// </summary>
-public sealed record FetchUnit(string Account, DateOnly From, DateOnly To, IReadOnlyList<AppTarget> Apps)
+internal sealed record FetchUnit(string Account, DateOnly From, DateOnly To, IReadOnlyList<AppTarget> Apps)
 {
     public IEnumerable<DateOnly> Days()
     {
@@ -21,17 +21,17 @@ public sealed record FetchUnit(string Account, DateOnly From, DateOnly To, IRead
 }
 
 /// <summary>A provider's answer as received (kept in connector_pages before it is parsed).</summary>
-public sealed record RawPage(int PageNo, int HttpStatus, string Request, string? ContentType, byte[] Body);
+internal sealed record RawPage(int PageNo, int HttpStatus, string Request, string? ContentType, byte[] Body);
 
 /// <summary>One value for fact_kpi_daily.</summary>
-public sealed record FactRow(DateOnly Day, string AppId, string Platform, string Metric, double Value)
+internal sealed record FactRow(DateOnly Day, string AppId, string Platform, string Metric, double Value)
 {
     /// <summary>The currency of a money row (ad spend: the ad account's), kept as the provider sent it; null for counts.</summary>
     public string? Currency { get; init; }
 }
 
 /// <summary>What the pages of a unit say: the rows, and remarks (unknown fields, rows for apps not configured).</summary>
-public sealed record ParsedUnit(IReadOnlyList<FactRow> Rows, IReadOnlyList<string> Notes);
+internal sealed record ParsedUnit(IReadOnlyList<FactRow> Rows, IReadOnlyList<string> Notes);
 
 /// <summary>
 /// A provider's client: which units a range splits into, how to fetch a unit's pages (each page
@@ -39,7 +39,7 @@ public sealed record ParsedUnit(IReadOnlyList<FactRow> Rows, IReadOnlyList<strin
 /// how to read rows from kept pages (the same code reprocesses dead letters without fetching).
 /// Calls go through <see cref="ProviderHttp"/>, which retries transient failures.
 /// </summary>
-public abstract class ProviderClient
+internal abstract class ProviderClient
 {
     public abstract string Provider { get; }
 

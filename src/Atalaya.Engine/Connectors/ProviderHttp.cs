@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net.Http.Headers;
+using Atalaya.Engine.Config;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -9,7 +10,7 @@ using Polly.Timeout;
 namespace Atalaya.Engine.Connectors;
 
 /// <summary>A provider's final answer to one request, after the transient retries.</summary>
-public sealed record ProviderAnswer(int Status, string? ContentType, byte[] Body, TimeSpan? RetryAfter, string Request)
+internal sealed record ProviderAnswer(int Status, string? ContentType, byte[] Body, TimeSpan? RetryAfter, string Request)
 {
     public bool Ok => Status is >= 200 and < 300;
 
@@ -25,7 +26,7 @@ public sealed record ProviderAnswer(int Status, string? ContentType, byte[] Body
 /// shared by every run of the process against the same provider endpoint: a provider that is down
 /// is left alone for the break duration instead of being called once per day of a backfill.
 /// </summary>
-public sealed class ProviderHttp : IDisposable
+internal sealed class ProviderHttp : IDisposable
 {
     private static readonly ConcurrentDictionary<string, ResiliencePipeline<HttpResponseMessage>> Pipelines = new(StringComparer.Ordinal);
     private static readonly ResiliencePropertyKey<List<string>> RetryLogKey = new("atalaya.retry-log");

@@ -1,5 +1,4 @@
 using Atalaya.Engine.Config;
-using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
 
@@ -13,9 +12,6 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
 
     /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
     public string ReportingCurrency { get; init; } = "USD";
-
-    /// <summary>How report jobs deliver to recipients; null is the data folder's outbox.</summary>
-    public Reports.IReportDelivery? ReportDelivery { get; init; }
 }
 
 /// <summary>
@@ -30,7 +26,7 @@ public sealed record JobDefinition(string Name, string Description, string Sched
 }
 
 /// <summary>The outcome of asking for a run: the recorded run, or who holds the lock when it could not start.</summary>
-public sealed record RunRequestResult(PipelineRun? Run, string? BusyWith);
+internal sealed record RunRequestResult(PipelineRun? Run, string? BusyWith);
 
 /// <summary>A run that holds its job's lock and is recorded as running.</summary>
 public sealed class StartedRun(JobDefinition definition, string runId, JobLock held) : IDisposable

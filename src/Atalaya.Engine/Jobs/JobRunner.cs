@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Atalaya.Engine.Config;
-using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
 
@@ -19,19 +18,8 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
 
     public string ReportingCurrency { get; init; } = "USD";
 
-    public RunRequestResult Run(string job, string trigger)
-    {
-        var started = TryBegin(job, trigger, out var busyWith);
-        return started is null ? new RunRequestResult(null, busyWith) : new RunRequestResult(Execute(started), null);
-    }
-
-    /// <summary>
-    /// Takes the job's lock and records the run as running; null (and who holds the lock) when
-    /// another run has it. The caller then runs it with <see cref="Execute"/>, possibly on another thread.
-    /// </summary>
-    public StartedRun? TryBegin(string job, string trigger, out string? busyWith) =>
-        TryBegin(JobCatalog.Find(config, job) ?? throw new ArgumentException($"unknown job '{job}'; jobs: {JobCatalog.Names(config)}"),
-            trigger, "all", out busyWith);
+    /// <summary>The environment whose jobs this runner runs (<see cref="JobCatalog"/> finds them by name in it).</summary>
+    public EnvironmentConfig Config => config;
 
     /// <summary>Begins a run of a job defined by the caller (a backfill and its range), recorded under <paramref name="sourceSystem"/>.</summary>
     public StartedRun? TryBegin(JobDefinition definition, string trigger, string sourceSystem, out string? busyWith)

@@ -87,7 +87,7 @@ public sealed class KpiDictionary
             var known = source switch
             {
                 KpiDefinition.FromEvents => KpiIds.TryParse(id, out _),
-                KpiDefinition.FromConnectors => Connectors.MarketingKpis.IsMarketing(id),
+                KpiDefinition.FromConnectors => MarketingKpiIds.Contains(id),
                 _ => throw new InvalidDataException($"{origin}: kpis.{id}.source: '{source}' is not one of {KpiDefinition.FromEvents}, {KpiDefinition.FromConnectors}."),
             };
             if (!known)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Engine.Kpi.Query;

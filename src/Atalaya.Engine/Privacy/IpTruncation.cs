@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Privacy;
 /// by default, <see cref="IngestOptions.IpV4PrefixBits"/>), the rest zero — 203.0.113.77 is stored as
 /// 203.0.113.0. Enough for a network or a country, not for a household.
 /// </summary>
-public static class IpTruncation
+internal static class IpTruncation
 {
     /// <summary>The truncated address as UTF-8, or null when <paramref name="utf8"/> is not an IP address.</summary>
     public static byte[]? Truncate(ReadOnlySpan<byte> utf8, IngestOptions options)

@@ -297,7 +297,7 @@ public sealed class PersonErasure(Hub hub)
     /// stored after their cut, the quarantine) and returns their plans, so the projection can be
     /// re-keyed between its snapshot and the blocks replayed after it (<see cref="CompletePending"/>).
     /// </summary>
-    public static IReadOnlyList<ErasurePlan> ResumePending(SqliteConnection connection)
+    internal static IReadOnlyList<ErasurePlan> ResumePending(SqliteConnection connection)
     {
         var plans = ErasurePlan.Pending(connection);
         foreach (var plan in plans)
@@ -309,7 +309,7 @@ public sealed class PersonErasure(Hub hub)
     }
 
     /// <summary>Closes resumed plans once the projection is loaded (re-keyed) and its snapshot saved; audited as the completion.</summary>
-    public static void CompletePending(Hub hub, IReadOnlyList<ErasurePlan> plans)
+    internal static void CompletePending(Hub hub, IReadOnlyList<ErasurePlan> plans)
     {
         if (plans.Count == 0)
         {
@@ -331,7 +331,7 @@ public sealed class PersonErasure(Hub hub)
 /// while the erasure is pending: the record keeps their hashes once it is done), the blocks and
 /// quarantined rows found, and the cut in the log after which blocks are searched again.
 /// </summary>
-public sealed class ErasurePlan
+internal sealed class ErasurePlan
 {
     private ErasurePlan(string erasureId, string personHash, Dictionary<string, string> pseudonyms, List<long> blocks, List<long> failed, long cut)
     {

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
-using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -18,7 +17,7 @@ namespace Atalaya.Engine.Privacy;
 /// transaction. The row also keeps the job's watermark: the horizon and the last block of the
 /// previous run, so a run reads only blocks that became old since, or were stored since.
 /// </summary>
-public static class PersonalFieldsRetention
+internal static class PersonalFieldsRetention
 {
     public const string JobName = "personal_fields";
 

@@ -11,7 +11,7 @@ namespace Atalaya.Engine.Quality;
 /// both failed; and the dead letters still open, by kind and provider. They stand in for alerts
 /// until the alert engine reads them.
 /// </summary>
-public static class ConnectorHealth
+internal static class ConnectorHealth
 {
     public static IEnumerable<QualityResult> Check(SqliteConnection connection, EnvironmentConfig config)
     {

@@ -1,6 +1,6 @@
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Catalog;
-using Atalaya.Engine.Connectors;
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Storage;

@@ -14,8 +14,9 @@ namespace Atalaya.Engine.Quality;
 /// watermarks, the quarantine or the run record — never the events themselves — and judges what
 /// it measures against the environment's limits (<c>quality.*</c> in config/environments).
 /// </summary>
+/// <param name="jobs">The hub's jobs (<c>JobCatalog</c>), whose last runs the pipeline check judges.</param>
 /// <param name="engine">The KPI engine, for the checks that read the order ledger (unknown orders); without it they are skipped.</param>
-public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, EnvironmentConfig config, TimeProvider time, Kpi.KpiEngine? engine = null)
+internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, EnvironmentConfig config, IReadOnlyList<JobDefinition> jobs, TimeProvider time, Kpi.KpiEngine? engine = null)
 {
     /// <summary>Window of the rate checks (seed 003: "nulos en últimos 7 días").</summary>
     public const int RateDays = 7;
@@ -381,7 +382,7 @@ public sealed class QualityChecks(HubDatabase database, EventCatalog catalog, En
 
     private IEnumerable<QualityResult> Pipeline(SqliteConnection connection)
     {
-        foreach (var job in JobCatalog.All(config).Where(j => j.Scheduled && j.Name != JobCatalog.QualityJob))
+        foreach (var job in jobs.Where(j => j.Scheduled && j.Name != QualityJob.Name))
         {
             var last = PipelineRuns.Query(connection, new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
             if (last is null)

@@ -1,6 +1,5 @@
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
-using Atalaya.Engine.Jobs.Marts;
 
 namespace Atalaya.Engine.Quality;
 
@@ -9,9 +8,12 @@ namespace Atalaya.Engine.Quality;
 /// check, whose findings are kept in <c>dq_results</c> under the run's id. Failing checks do not
 /// fail the run: the run says whether the checking worked, the findings say what it found.
 /// </summary>
-public static class QualityJob
+internal static class QualityJob
 {
-    public static IReadOnlyList<StepOutcome> Run(JobContext c)
+    public const string Name = "dq_health";
+
+    /// <summary>Runs the profile and the checks; <paramref name="jobs"/> are the hub's jobs, whose last runs the pipeline check judges.</summary>
+    public static IReadOnlyList<StepOutcome> Run(JobContext c, IReadOnlyList<JobDefinition> jobs)
     {
         var steps = new List<StepOutcome>();
         try
@@ -24,7 +26,7 @@ public static class QualityJob
             // The checks still run on the counters as they were: stale counters beat no findings.
             steps.Add(new StepOutcome("profile", false, 0, null, null, e.Message));
         }
-        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, c.Time, c.Engine).Run();
+        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, jobs, c.Time, c.Engine).Run();
         using (var connection = c.Database.Connect())
         {
             QualityResults.Save(connection, c.RunId, c.Time.GetUtcNow(), results);

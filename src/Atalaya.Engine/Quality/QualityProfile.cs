@@ -6,7 +6,7 @@ using Microsoft.Data.Sqlite;
 namespace Atalaya.Engine.Quality;
 
 /// <summary>The per-event measures the profile counts (column <c>measure</c> of <c>dq_profile</c>).</summary>
-public static class Measure
+internal static class Measure
 {
     public const string Events = "events";
 
@@ -40,7 +40,7 @@ public static class Measure
 /// The checks then read small tables instead of scanning events: a check over 7 days costs the
 /// same at 10 thousand or 10 million events, and a late event counts in its own day.
 /// </summary>
-public sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
+internal sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
 {
     public const string StateName = "profile";
 

@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Recommendations;
 
 /// <summary>A neighbour of a product with its co-occurrence count (never above either marginal) and similarities.</summary>
-public readonly record struct Neighbour(int Product, double Count, double Cosine, double Lift);
+internal readonly record struct Neighbour(int Product, double Count, double Cosine, double Lift);
 
 /// <summary>
 /// Co-occurrence counts of products in baskets (a delivered order, a session's views), with at

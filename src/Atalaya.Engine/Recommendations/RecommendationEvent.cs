@@ -5,7 +5,7 @@ using Atalaya.Engine.Collect;
 namespace Atalaya.Engine.Recommendations;
 
 /// <summary>The stored events the recommendation model learns from; every other type is skipped after its <c>event_type</c>.</summary>
-public enum RecommendationEventType
+internal enum RecommendationEventType
 {
     Other,
     ProductViewed,
@@ -22,7 +22,7 @@ public enum RecommendationEventType
 /// <see cref="Utf8JsonReader"/>. The stored form names <c>event_type</c> second, so an event of
 /// another type costs a few tokens. One instance is reused for every event of a pass.
 /// </summary>
-public sealed class RecommendationEvent
+internal sealed class RecommendationEvent
 {
     public RecommendationEventType Type { get; private set; }
 

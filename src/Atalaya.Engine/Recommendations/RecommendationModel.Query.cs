@@ -219,7 +219,7 @@ public sealed partial class RecommendationModel
         ArgumentNullException.ThrowIfNull(stores);
         if (storeIds is not null)
         {
-            ScopeMatcher.CheckWithin(new DimensionFilter(new Dictionary<Kpi.Dimension, IReadOnlyList<string>> { [Kpi.Dimension.StoreId] = storeIds }), scope);
+            ScopeMatcher.CheckWithin(new DimensionFilter(new Dictionary<Catalog.Dimension, IReadOnlyList<string>> { [Catalog.Dimension.StoreId] = storeIds }), scope);
         }
         lock (_gate)
         {

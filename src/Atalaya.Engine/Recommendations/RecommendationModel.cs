@@ -79,7 +79,7 @@ public sealed partial class RecommendationModel
     /// Applies one event from the facts the collector noted while writing it
     /// (<see cref="CollectedFacts.CompleteForRecommendations"/> set), or from its JSON when it has none.
     /// </summary>
-    public bool Apply(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
+    internal bool Apply(ReadOnlySpan<byte> json, in CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
     {
         lock (_gate)
         {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 

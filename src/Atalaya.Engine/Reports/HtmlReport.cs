@@ -1,4 +1,5 @@
 using System.Text;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Quality;
 

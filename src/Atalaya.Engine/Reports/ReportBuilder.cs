@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Quality;

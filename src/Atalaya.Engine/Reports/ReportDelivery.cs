@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Reports;
 /// <see cref="ChannelDelivery"/> through the alert channels the recipient names
 /// (<see cref="EnvironmentConfig.ReportRecipient.Channels"/>).
 /// </summary>
-public interface IReportDelivery
+internal interface IReportDelivery
 {
     /// <summary>Delivers; throws <see cref="IOException"/> (or the channel's error) when it could not.</summary>
     void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report, string storedPath);
@@ -18,7 +18,7 @@ public interface IReportDelivery
 /// <c>FILE.summary.txt</c> with the three headline figures, what a Slack message will say. A rerun
 /// overwrites both, like the stored report.
 /// </summary>
-public sealed class FolderDelivery(string outbox) : IReportDelivery
+internal sealed class FolderDelivery(string outbox) : IReportDelivery
 {
     public const string Folder = "outbox";
 
@@ -49,7 +49,7 @@ public sealed class FolderDelivery(string outbox) : IReportDelivery
 /// alert (and <c>atalaya notifications replay</c> resends a dead-lettered one): e-mail carries the
 /// file attached, Slack and webhooks the headline figures and the report's link.
 /// </summary>
-public sealed class ChannelDelivery(Storage.HubDatabase database, FolderDelivery folder, TimeProvider time) : IReportDelivery
+internal sealed class ChannelDelivery(Storage.HubDatabase database, FolderDelivery folder, TimeProvider time) : IReportDelivery
 {
     public void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report, string storedPath)
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 
@@ -17,7 +18,7 @@ public sealed record Comparison(KpiId Metric, double? Value, double? Previous)
 }
 
 /// <summary>One group's figures over one range (a country, a traffic source).</summary>
-public sealed record GroupFigures(string? Group, IReadOnlyDictionary<KpiId, double?> Values);
+internal sealed record GroupFigures(string? Group, IReadOnlyDictionary<KpiId, double?> Values);
 
 /// <summary>
 /// Every figure of a report, asked of the KPI engine as <c>GET /api/kpi/query</c> asks it: one

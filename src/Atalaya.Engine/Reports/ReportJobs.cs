@@ -1,6 +1,5 @@
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
-using Atalaya.Engine.Jobs.Marts;
 
 namespace Atalaya.Engine.Reports;
 
@@ -12,7 +11,7 @@ namespace Atalaya.Engine.Reports;
 /// <c>reports.retention_days</c>. The period depends only on the run's UTC day, so every run of one
 /// day (a retry, a catch-up after a restart) rewrites the same reports instead of adding some.
 /// </summary>
-public static class ReportJobs
+internal static class ReportJobs
 {
     public static IEnumerable<JobDefinition> All() => ReportKinds.All.Select(kind => new JobDefinition(
         ReportKinds.JobName(kind), Description(kind), $"reports.{ReportKinds.Name(kind)}_schedule", ReportKinds.JobName(kind), c => Run(c, kind)));
@@ -54,7 +53,7 @@ public static class ReportJobs
         var period = ReportPeriod.For(kind, date);
         var builder = new ReportBuilder(c.Engine, c.ReportingCurrency, new Quality.FigureHealthReader(c.Database, c.Engine.Dictionary, Catalog.EventCatalog.Default, c.Engine));
         var store = new ReportStore(c.Database);
-        var delivery = c.ReportDelivery ?? new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder)), c.Time);
+        var delivery = new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder)), c.Time);
         var steps = new List<StepOutcome>();
         foreach (var (scope, locale, recipients) in Targets(c.Config, kind))
         {

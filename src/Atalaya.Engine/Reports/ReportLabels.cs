@@ -3,7 +3,7 @@ using Atalaya.Engine.Kpi;
 namespace Atalaya.Engine.Reports;
 
 /// <summary>The words of the HTML reports in Spanish, Swedish and English (the marketplace's languages).</summary>
-public sealed record ReportLabels(
+internal sealed record ReportLabels(
     string WeeklyTitle,
     string MonthlyTitle,
     string Platform,

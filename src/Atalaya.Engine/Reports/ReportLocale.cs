@@ -31,7 +31,7 @@ public sealed class ReportLocale
 
     public CultureInfo Culture { get; }
 
-    public ReportLabels Labels { get; }
+    internal ReportLabels Labels { get; }
 
     public string Currency { get; }
 

@@ -11,7 +11,7 @@ namespace Atalaya.Engine.Storage;
 /// collected them (<see cref="CollectedFacts"/>). The log decides which events are duplicates;
 /// everything else in here was decided by the ingest pipeline. Dispose it once appended.
 /// </summary>
-public sealed class AppendBatch : IDisposable
+internal sealed class AppendBatch : IDisposable
 {
     private readonly PooledBufferWriter _buffer;
     // Pooled: a request's events (thousands of ~64-byte entries) would otherwise be large-object-heap
@@ -173,19 +173,19 @@ public sealed class AppendBatch : IDisposable
     {
         // Redacted here, on the request's thread, and only for the rows that will be stored.
         _rejected.Add(_rejected.Count < QuarantinePerRequest
-            ? rejected with { Payload = Access.SecretRedactor.Redact(rejected.Payload), Errors = [.. rejected.Errors.Select(Access.SecretRedactor.Redact)] }
+            ? rejected with { Payload = SecretRedactor.Redact(rejected.Payload), Errors = [.. rejected.Errors.Select(SecretRedactor.Redact)] }
             : rejected with { Payload = "" });
     }
 }
 
-public readonly record struct BatchEvent(
+internal readonly record struct BatchEvent(
     int RequestIndex, UInt128 IdHash, long TimestampMs, int Offset, int Length, StoreDimension? Store);
 
 /// <summary>A store's dimension row, taken from its <c>store_created</c> event.</summary>
 public sealed record StoreDimension(string StoreId, string? StoreName, string? Country, string? Hub, string? Zone, string? Category, long CreatedAtMs);
 
 /// <summary>A rejected event with its reasons, kept in <c>failed_events</c>.</summary>
-public sealed record QuarantinedEvent(int RequestIndex, string? EventId, string Reason, IReadOnlyList<string> Errors, string Payload);
+internal sealed record QuarantinedEvent(int RequestIndex, string? EventId, string Reason, IReadOnlyList<string> Errors, string Payload);
 
 /// <summary>What the log made of a batch: how many events were new, how many already stored.</summary>
-public readonly record struct AppendOutcome(int Accepted, int Duplicates);
+internal readonly record struct AppendOutcome(int Accepted, int Duplicates);

@@ -15,7 +15,7 @@ namespace Atalaya.Engine.Storage;
 /// events back through <c>atalaya_decode(encoding, blob)</c>, which <see cref="HubDatabase"/>
 /// registers on every connection.
 /// </summary>
-public static class BlockCodec
+internal static class BlockCodec
 {
     public const string Json = "json";
     public const string Deflate = "deflate";

@@ -12,7 +12,7 @@ namespace Atalaya.Engine.Storage;
 /// colliding on 96 bits among 10^9 events is about 10^-11 (docs/adr/0001); the full 128 bits would
 /// cost a third more memory (at 10M events, 268 MB instead of 201 MB) for a chance nobody would see.
 /// </summary>
-public sealed class EventIdIndex
+internal sealed class EventIdIndex
 {
     private const string Magic = "atalaya-event-ids";
 

@@ -105,7 +105,7 @@ public sealed class EventLog : IAsyncDisposable
     /// events that were stored (duplicates left out). Readers of the log (the KPI projection) use
     /// it to see every durable event exactly once, in storage order. It must not throw.
     /// </summary>
-    public EventsCommitted? Committed { get; set; }
+    internal EventsCommitted? Committed { get; set; }
 
     /// <summary>Events stored (after dedupe).</summary>
     public long EventCount => Interlocked.Read(ref _eventCount);
@@ -116,7 +116,7 @@ public sealed class EventLog : IAsyncDisposable
     /// Appends the batch; completes once it is durable. Not cancellable: once queued, the writer
     /// reads the batch's buffer, so the caller must not release the batch before this completes.
     /// </summary>
-    public Task<AppendOutcome> AppendAsync(AppendBatch batch)
+    internal Task<AppendOutcome> AppendAsync(AppendBatch batch)
     {
         var pending = new PendingAppend(batch);
         if (!_queue.Writer.TryWrite(pending))
@@ -482,10 +482,10 @@ public sealed class EventLog : IAsyncDisposable
 }
 
 /// <summary>Receives the batches of one commit (see <see cref="EventLog.Committed"/>).</summary>
-public delegate void EventsCommitted(IReadOnlyList<CommittedBatch> batches);
+internal delegate void EventsCommitted(IReadOnlyList<CommittedBatch> batches);
 
 /// <summary>A committed batch: which of its events were stored (the rest were duplicates) and the first one's sequence number.</summary>
-public readonly record struct CommittedBatch(AppendBatch Batch, bool[] Kept, long FirstSeq);
+internal readonly record struct CommittedBatch(AppendBatch Batch, bool[] Kept, long FirstSeq);
 
 /// <summary>The store cannot make events durable right now (disk full, I/O error); retry later.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner) : Exception(message, inner);

@@ -6,7 +6,7 @@ namespace Atalaya.Engine.Storage;
 /// Versioned schema migrations. Each entry runs once, in order, inside a transaction, and bumps
 /// <c>PRAGMA user_version</c>. Entries are never edited after they ship: a change is a new entry.
 /// </summary>
-public static class Migrations
+internal static class Migrations
 {
     private static readonly string[] Steps =
     [

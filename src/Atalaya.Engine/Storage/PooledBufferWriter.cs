@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Storage;
 /// A request's normalized events (megabytes) would otherwise be fresh large-object-heap arrays,
 /// doubled and copied as they grow, then collected in gen 2: the profile's top cost.
 /// </summary>
-public sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
+internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer;
     private int _written;

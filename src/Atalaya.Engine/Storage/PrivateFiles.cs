@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Storage;
 /// SQLite creates its <c>-wal</c> and <c>-shm</c> files with the database file's mode, so making
 /// the database file 0600 before SQLite first opens it covers them too.
 /// </summary>
-public static class PrivateFiles
+internal static class PrivateFiles
 {
     public const UnixFileMode FolderMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
 

@@ -3,14 +3,14 @@ using Microsoft.Data.Sqlite;
 namespace Atalaya.Engine.Storage;
 
 /// <summary>One stored block, decoded: its first sequence number, its event count and its events as a UTF-8 JSON array.</summary>
-public readonly record struct StoredBlock(long FirstSeq, long Count, byte[] Json);
+internal readonly record struct StoredBlock(long FirstSeq, long Count, byte[] Json);
 
 /// <summary>
 /// Reads the raw event blocks stored after a sequence number, in order, each decoded by its own
 /// codec: how every reader that catches up from a watermark (the KPI engine at start-up, the
 /// data-quality profile) walks the event log.
 /// </summary>
-public static class StoredBlocks
+internal static class StoredBlocks
 {
     /// <summary>How many events are stored after <paramref name="afterSeq"/> (for progress bars).</summary>
     public static long CountAfter(SqliteConnection connection, long afterSeq)

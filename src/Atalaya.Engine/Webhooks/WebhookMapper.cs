@@ -1,10 +1,11 @@
 using System.Globalization;
 using System.Text.Json;
+using Atalaya.Engine.Config;
 
 namespace Atalaya.Engine.Webhooks;
 
 /// <summary>A payload that could not become catalog events; the reason goes to its dead letter.</summary>
-public sealed class WebhookMappingException(string message) : Exception(message);
+internal sealed class WebhookMappingException(string message) : Exception(message);
 
 /// <summary>
 /// Turns a provider's webhook payload into native catalog events (JSON objects the collector
@@ -13,12 +14,10 @@ public sealed class WebhookMappingException(string message) : Exception(message)
 /// cover, or a covered type missing a field it needs, is a mapping failure (a dead letter): the
 /// provider's endpoint should only be subscribed to the types below.
 /// </summary>
-public static class WebhookMapper
+internal static class WebhookMapper
 {
-    public const string Stripe = "stripe";
-    public const string OrderStatus = "order_status";
-
-    public static readonly IReadOnlyList<string> Names = [Stripe, OrderStatus];
+    public const string Stripe = WebhookSettings.StripeMapping;
+    public const string OrderStatus = WebhookSettings.OrderStatusMapping;
 
     /// <summary>Currencies whose amounts Stripe sends in whole units (no cents).</summary>
     private static readonly HashSet<string> ZeroDecimal = new(StringComparer.Ordinal)

@@ -2,6 +2,7 @@ using Atalaya.Engine.Collect;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Connectors;
 using Atalaya.Engine.Jobs;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Webhooks;
 
@@ -17,7 +18,7 @@ public sealed record WebhookOutcome(int Status, string Message, long? Id = null,
 /// rejected by the catalog becomes a dead letter for <c>atalaya webhooks replay</c>, since asking
 /// the provider to resend the same payload would not help.
 /// </summary>
-public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvider time)
+public sealed class WebhookReceiver(IngestPipeline pipeline, HubDatabase database, EnvironmentConfig config, TimeProvider time)
 {
     /// <summary>Bodies above this are refused (413): provider events are a few KiB.</summary>
     public const int MaxBodyBytes = 1024 * 1024;
@@ -71,7 +72,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
         try
         {
             var events = WebhookMapper.Map(settings.Mapping, provider, body);
-            var result = await hub.Pipeline.IngestNativeAsync(events, ndjson: false, SourceSystem(provider), cancellationToken).ConfigureAwait(false);
+            var result = await pipeline.IngestNativeAsync(events, ndjson: false, SourceSystem(provider), cancellationToken).ConfigureAwait(false);
             if (result.Rejected.Count == 0)
             {
                 SetState(id, "mapped", result.Accepted);
@@ -84,7 +85,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
             failure = "mapping failed: " + e.Message;
         }
         SetState(id, "dead", 0);
-        using (var connection = hub.Database.Connect())
+        using (var connection = database.Connect())
         {
             ConnectorStore.AddDeadLetter(connection, "webhook", provider, "", null, null, id, "mapping", failure, time.GetUtcNow());
         }
@@ -95,7 +96,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
     public async Task<IReadOnlyList<(DeadLetter Letter, WebhookOutcome Outcome)>> ReplayAsync(long? deadLetterId, CancellationToken cancellationToken = default)
     {
         List<DeadLetter> letters;
-        using (var connection = hub.Database.Connect())
+        using (var connection = database.Connect())
         {
             letters = [.. ConnectorStore.DeadLetters(connection, "webhook").Where(l => deadLetterId is null || l.Id == deadLetterId)];
         }
@@ -108,7 +109,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
                 continue;
             }
             var outcome = await ProcessAsync(letter.Provider, settings, id, Body(id), cancellationToken).ConfigureAwait(false);
-            using var connection = hub.Database.Connect();
+            using var connection = database.Connect();
             if (outcome.State != "dead")
             {
                 ConnectorStore.Resolve(connection, letter.Id, "replay", time.GetUtcNow());
@@ -126,7 +127,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
     /// <summary>Inserts and commits the body; null when the signature was already stored (a replay).</summary>
     private long? Store(string provider, long signedAt, string signature, byte[] body, DateTimeOffset now)
     {
-        using var connection = hub.Database.Connect();
+        using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = """
             INSERT INTO webhook_inbox (provider, received_at, signed_at, signature, body, status) VALUES ($provider, $at, $signed, $signature, $body, 'stored')
@@ -142,7 +143,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
 
     private void SetState(long id, string state, int events)
     {
-        using var connection = hub.Database.Connect();
+        using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = "UPDATE webhook_inbox SET status = $status, events = $events WHERE id = $id;";
         command.Parameters.AddWithValue("$status", state);
@@ -153,7 +154,7 @@ public sealed class WebhookReceiver(Hub hub, EnvironmentConfig config, TimeProvi
 
     private byte[] Body(long id)
     {
-        using var connection = hub.Database.Connect();
+        using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT body FROM webhook_inbox WHERE id = $id;";
         command.Parameters.AddWithValue("$id", id);

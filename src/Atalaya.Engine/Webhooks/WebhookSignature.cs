@@ -9,7 +9,7 @@ namespace Atalaya.Engine.Webhooks;
 /// HEX is HMAC-SHA256(secret, "t.body") in lower-case hex; several v1 entries are allowed while a
 /// secret is being rolled. Compared in fixed time.
 /// </summary>
-public static class WebhookSignature
+internal static class WebhookSignature
 {
     public static string Sign(string secret, long timestamp, ReadOnlySpan<byte> body) =>
         $"t={timestamp.ToString(CultureInfo.InvariantCulture)},v1={Hex(secret, timestamp, body)}";

@@ -1,11 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
-using Atalaya.Hosting;
 using Atalaya.Http;
-using Atalaya.Kpi;
 
 namespace Atalaya.Access;
 

@@ -1,5 +1,5 @@
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
+using Atalaya.Http;
 
 namespace Atalaya.Access;
 

@@ -1,12 +1,11 @@
 using System.Text.Json;
-using Atalaya.Collect;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
-using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi.Query;
-using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Engine.Storage;
+using Atalaya.Http;
 
 namespace Atalaya.Access;
 

@@ -1,9 +1,7 @@
 using System.Globalization;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
-using Atalaya.Hosting;
 using Atalaya.Http;
 
 namespace Atalaya.Alerts;

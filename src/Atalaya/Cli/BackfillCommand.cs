@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Atalaya.Engine;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Kpi;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Atalaya.Engine;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Quality;

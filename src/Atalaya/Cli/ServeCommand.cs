@@ -4,6 +4,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Demo;
 using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Cli;
 
@@ -174,7 +175,7 @@ public static class ServeCommand
                 await Task.Delay(500, ct);
             }
             // And the data-quality findings, so the admin view's panel is filled from the start.
-            while (await jobs.RunAsync(Engine.Jobs.JobCatalog.QualityJob, "demo") is null)
+            while (await jobs.RunAsync(Engine.JobCatalog.QualityJob, "demo") is null)
             {
                 await Task.Delay(500, ct);
             }

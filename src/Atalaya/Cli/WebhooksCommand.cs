@@ -45,7 +45,7 @@ public static class WebhooksCommand
                     return CommonOptions.Fail($"--id {wanted}: no open webhook dead letter has this id; see `atalaya connectors dead-letters`");
                 }
             }
-            var results = await new WebhookReceiver(hub, config, TimeProvider.System).ReplayAsync(letterId, ct);
+            var results = await new WebhookReceiver(hub.Pipeline, hub.Database, config, TimeProvider.System).ReplayAsync(letterId, ct);
             if (results.Count == 0)
             {
                 Console.WriteLine("No open webhook dead letter to replay.");

@@ -1,6 +1,6 @@
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Storage;
-using Atalaya.Hosting;
+using Atalaya.Http;
 using Microsoft.Net.Http.Headers;
 
 namespace Atalaya.Collect;

@@ -10,6 +10,3 @@ public sealed record CollectResponse(
 
 /// <summary>One refused event in a <see cref="CollectResponse"/>.</summary>
 public sealed record RejectedEvent(int Index, string? EventId, IReadOnlyList<string> Errors);
-
-/// <summary>A request refused as a whole.</summary>
-public sealed record ErrorResponse(bool Success, string Error);

@@ -1,5 +1,6 @@
 using System.Text;
 using Atalaya.Engine.Access;
+using Atalaya.Http;
 
 namespace Atalaya.Collect;
 

@@ -1,7 +1,6 @@
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Connectors;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Connectors;
 
@@ -112,7 +111,7 @@ public static class MarketingQuery
                 w.WriteNumber(d.Id, d.Version);
             }
             w.WriteEndObject();
-            Quality.HealthJson.Write(w, r.Hub.Health.For(metrics, r.Scope, Engine.Kpi.Query.DimensionFilter.None));
+            HealthJson.Write(w, r.Hub.Health.For(metrics, r.Scope, Engine.Kpi.Query.DimensionFilter.None));
             w.WriteEndObject();
         }), Math.Min(limit, rows.Count));
     }

@@ -1,4 +1,4 @@
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Health;
 

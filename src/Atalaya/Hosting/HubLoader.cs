@@ -1,4 +1,5 @@
 using Atalaya.Engine;
+using Atalaya.Http;
 
 namespace Atalaya.Hosting;
 

@@ -1,4 +1,5 @@
 using System.Runtime;
+using Atalaya.Http;
 
 namespace Atalaya.Hosting;
 

@@ -1,12 +1,10 @@
 using System.Globalization;
 using Atalaya.Access;
-using Atalaya.Collect;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
-using Atalaya.Hosting;
 using Atalaya.Http;
-using Atalaya.Kpi;
 
 namespace Atalaya.Jobs;
 

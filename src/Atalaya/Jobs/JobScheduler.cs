@@ -1,7 +1,8 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
-using Atalaya.Hosting;
+using Atalaya.Http;
 using NCrontab;
 
 namespace Atalaya.Jobs;
@@ -76,7 +77,7 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
         {
             await jobs.RunAsync(job, trigger);
         }
-        catch (Exception e) when (e is Collect.BodyException or Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is BodyException or Microsoft.Data.Sqlite.SqliteException or IOException)
         {
             logger.LogError(e, "Job {Job} ({Trigger}) could not run: {Reason}; the next scheduled time will try again", job, trigger, e.Message);
         }

@@ -1,6 +1,6 @@
 using Atalaya.Engine;
 using Atalaya.Engine.Jobs;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Jobs;
 
@@ -33,7 +33,7 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
         {
             // The run cannot even be recorded (a full disk): refuse it as the collector refuses writes.
-            throw new Collect.BodyException(StatusCodes.Status503ServiceUnavailable,
+            throw new BodyException(StatusCodes.Status503ServiceUnavailable,
                 $"The run of {job} cannot be recorded right now ({e.Message}); retry later.");
         }
         if (started is null)

@@ -3,7 +3,6 @@ using Atalaya.Access;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Query;
-using Atalaya.Hosting;
 using Atalaya.Http;
 
 namespace Atalaya.Kpi;
@@ -123,7 +122,7 @@ public static class KpiEndpoints
             w.WriteString("tz", p.TimeZoneName);
             KpiJson.Filters(w, filter);
             KpiJson.Versions(w, [metric], hub.Kpis.Dictionary);
-            Quality.HealthJson.Write(w, health);
+            HealthJson.Write(w, health);
             w.WriteEndObject();
         }), result.Rows.Count);
     }

@@ -1,9 +1,8 @@
 using System.Text;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Kpi.Query;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Kpi;
 

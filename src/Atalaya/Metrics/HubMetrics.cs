@@ -2,10 +2,11 @@ using System.Diagnostics;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Quality;
-using Atalaya.Hosting;
+using Atalaya.Http;
 using Prometheus;
 
 namespace Atalaya.Metrics;
@@ -44,11 +45,11 @@ public sealed class HubMetrics
     private readonly Gauge _deadLetters;
     private readonly Gauge _circuitOpen;
     private readonly Gauge _probe;
-    private readonly Slo.SloRecorder _slo;
+    private readonly SloRecorder _slo;
     private readonly Lock _kpiGate = new();
     private Engine.Hub? _kpisComputedFor;
 
-    public HubMetrics(HubState state, ServeOptions options, Slo.SloRecorder slo)
+    public HubMetrics(HubState state, ServeOptions options, SloRecorder slo)
     {
         _slo = slo;
         _state = state;

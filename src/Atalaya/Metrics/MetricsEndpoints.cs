@@ -1,7 +1,6 @@
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Metrics;
 

@@ -1,11 +1,8 @@
 using System.Text.Json;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Privacy;
-using Atalaya.Hosting;
 using Atalaya.Http;
-using Atalaya.Kpi;
 
 namespace Atalaya.Privacy;
 

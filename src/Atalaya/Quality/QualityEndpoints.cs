@@ -1,11 +1,9 @@
 using Atalaya.Access;
-using Atalaya.Collect;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Quality;
-using Atalaya.Hosting;
 using Atalaya.Http;
-using Atalaya.Kpi;
 
 namespace Atalaya.Quality;
 

@@ -1,10 +1,8 @@
 using System.Text.Json.Serialization;
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Recommendations;
-using Atalaya.Hosting;
-using Atalaya.Kpi;
+using Atalaya.Http;
 
 namespace Atalaya.Recommendations;
 

@@ -1,10 +1,7 @@
 using Atalaya.Access;
-using Atalaya.Collect;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Reports;
-using Atalaya.Hosting;
 using Atalaya.Http;
-using Atalaya.Kpi;
 
 namespace Atalaya.Reports;
 

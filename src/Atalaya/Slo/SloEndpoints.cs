@@ -2,8 +2,8 @@ using Atalaya.Access;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Slo;
-using Atalaya.Hosting;
 using Atalaya.Http;
+using Atalaya.Metrics;
 
 namespace Atalaya.Slo;
 

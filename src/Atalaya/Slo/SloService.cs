@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Slo;
-using Atalaya.Hosting;
+using Atalaya.Http;
+using Atalaya.Metrics;
 
 namespace Atalaya.Slo;
 

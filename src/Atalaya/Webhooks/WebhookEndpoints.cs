@@ -1,6 +1,5 @@
-using Atalaya.Collect;
 using Atalaya.Engine.Webhooks;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
 namespace Atalaya.Webhooks;
 
@@ -30,7 +29,7 @@ public static class WebhookEndpoints
                 var header = options.Config.Webhooks.TryGetValue(provider, out var settings)
                     ? context.Request.Headers[settings.SignatureHeader].ToString() : null;
                 using var body = await RequestBody.ReadAsync(context.Request, WebhookReceiver.MaxBodyBytes, cancellationToken);
-                var outcome = await new WebhookReceiver(hub, options.Config, hub.Kpis.Time).ReceiveAsync(provider, header, body.Memory.ToArray(), cancellationToken);
+                var outcome = await new WebhookReceiver(hub.Pipeline, hub.Database, options.Config, hub.Kpis.Time).ReceiveAsync(provider, header, body.Memory.ToArray(), cancellationToken);
                 return outcome.Id is { } id
                     ? Results.Json(new WebhookResponse(true, id, outcome.State!, outcome.Events, outcome.Message), AtalayaJson.Web.WebhookResponse, statusCode: outcome.Status)
                     : Results.Json(new ErrorResponse(false, outcome.Message), AtalayaJson.Web.ErrorResponse, statusCode: outcome.Status);

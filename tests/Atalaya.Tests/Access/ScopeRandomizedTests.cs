@@ -30,7 +30,7 @@ public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper
         var admin = hub.Callers.Single(c => c.Name == "admin");
         var definitions = await DefinitionsAsync(admin.Secret!);
         var oracle = new ScopeOracle(hub, definitions);
-        var generator = new ScopeRequestGenerator(Seed, hub);
+        var generator = new ScopeRequestGenerator(Seed, hub, hub.Hub.Server.Hub.Kpis.Time);
         var random = new Random(Seed);
         var readers = hub.Callers.Where(c => c.Kind == CallerKind.Reader).ToArray();
         var others = hub.Callers.Where(c => c.Kind != CallerKind.Reader).ToArray();

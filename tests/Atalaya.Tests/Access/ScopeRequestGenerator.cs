@@ -25,10 +25,12 @@ public sealed class ScopeRequestGenerator
     private readonly Random _random;
     private readonly AccessHubFixture _hub;
     private readonly Dictionary<string, string[]> _values;
-    private readonly DateOnly _today = DateOnly.FromDateTime(DateTime.UtcNow);
+    private readonly DateOnly _today;
 
-    public ScopeRequestGenerator(int seed, AccessHubFixture hub)
+    /// <param name="time">The hub's clock: relative dates (<c>30d</c>) and "today" mean the same day to the generator and to the hub.</param>
+    public ScopeRequestGenerator(int seed, AccessHubFixture hub, TimeProvider time)
     {
+        _today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         _random = new Random(seed);
         _hub = hub;
         _values = Dimensions.Names.ToDictionary(name => name, name => hub.Reference.Events

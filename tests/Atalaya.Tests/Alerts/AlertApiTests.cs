@@ -30,7 +30,7 @@ public sealed class AlertApiTests
     {
         var config = EnvironmentConfig.Parse(Rules, "test.yaml", "dev");
         await using var hub = await TestHub.StartAsync(o => o with { Config = config });
-        new AlertEngine(hub.Hub, config.AlertRules, TimeSpan.FromHours(4)).Evaluate();
+        new AlertEngine(hub.Hub.Database, hub.Hub.Kpis, config.AlertRules, TimeSpan.FromHours(4)).Evaluate();
 
         var admin = hub.CreateToken(Role.Admin);
         var mxLead = hub.CreateToken(Role.CountryOpsLead, countries: ["MX"]);

@@ -179,7 +179,7 @@ public sealed class AlertRuleTests : IAsyncLifetime
     [Fact]
     public void Dead_lettered_notifications_raise_the_built_in_alert_until_replayed()
     {
-        var engine = new AlertEngine(_hub, AlertEngine.WithBuiltIns([], []), TimeSpan.FromHours(1), _clock);
+        var engine = new AlertEngine(_hub.Database, _hub.Kpis, AlertEngine.WithBuiltIns([], []), TimeSpan.FromHours(1), _clock);
         long id;
         using (var connection = _hub.Database.Connect())
         {
@@ -201,7 +201,7 @@ public sealed class AlertRuleTests : IAsyncLifetime
     {
         Engine("""{name: batch-missed, pipeline: daily_batch, max_age: 1h}""").Evaluate();
         Assert.Equal("firing", Assert.Single(Alerts()).State);
-        Assert.Equal(1, new AlertEngine(_hub, [], TimeSpan.FromHours(1), _clock).Evaluate().Resolved);
+        Assert.Equal(1, new AlertEngine(_hub.Database, _hub.Kpis, [], TimeSpan.FromHours(1), _clock).Evaluate().Resolved);
     }
 
     private static double ZScore(double value, int[] history)
@@ -223,7 +223,7 @@ public sealed class AlertRuleTests : IAsyncLifetime
                 - {rule}
             """;
         var config = EnvironmentConfig.Parse(yaml, "test.yaml", "dev");
-        return new AlertEngine(_hub, config.AlertRules, config.Alerts.RenotifyInterval, _clock);
+        return new AlertEngine(_hub.Database, _hub.Kpis, config.AlertRules, config.Alerts.RenotifyInterval, _clock);
     }
 
     private List<Alert> Alerts()

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Atalaya.Engine.Jobs;
+using Atalaya.Engine;
 using Atalaya.Engine.Quality;
 using Atalaya.Tests.Dashboard;
 using Atalaya.Tests.Jobs;

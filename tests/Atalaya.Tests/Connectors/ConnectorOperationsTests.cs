@@ -1,3 +1,4 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
@@ -165,7 +166,7 @@ public sealed class ConnectorOperationsTests : IAsyncLifetime
     }
 
     private IReadOnlyList<QualityResult> Findings(EnvironmentConfig config, TimeProvider clock) =>
-        new QualityChecks(_setup.Database, Engine.Catalog.EventCatalog.Default, config, clock).Run();
+        new QualityChecks(_setup.Database, Engine.Catalog.EventCatalog.Default, config, Engine.JobCatalog.All(config), clock).Run();
 
     private static string RepositoryRoot()
     {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Connectors;
 using Atalaya.Engine.Jobs;

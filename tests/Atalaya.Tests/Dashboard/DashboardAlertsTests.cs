@@ -17,7 +17,7 @@ public sealed class DashboardAlertsTests(DashboardFixture fixture)
                 - {name: dash-mx-gmv, kpi: gmv, window: 24h, below: 1000000000000, scope: {country: MX}, severity: critical}
                 - {name: dash-co-gmv, kpi: gmv, window: 24h, below: 1000000000000, scope: {country: CO}}
             """, "test.yaml", "dev");
-        new AlertEngine(fixture.Hub.Server.Hub, config.AlertRules, TimeSpan.FromHours(4)).Evaluate();
+        new AlertEngine(fixture.Hub.Server.Hub.Database, fixture.Hub.Server.Hub.Kpis, config.AlertRules, TimeSpan.FromHours(4)).Evaluate();
 
         await using (var admin = await DashboardPage.OpenAsync(fixture))
         {

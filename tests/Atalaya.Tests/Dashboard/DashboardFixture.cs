@@ -56,7 +56,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         VendorToken = Hub.Server.Hub.Tokens.Create(new TokenRequest(Role.Vendor, "vendor " + VendorStore, Stores: [VendorStore])).Secret;
         // As serve --demo does: the marts and the data-quality findings, so the admin's runs and quality panels are real.
         Jobs.JobTestData.Run(Hub, "daily_batch");
-        Jobs.JobTestData.Run(Hub, Engine.Jobs.JobCatalog.QualityJob);
+        Jobs.JobTestData.Run(Hub, Engine.JobCatalog.QualityJob);
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

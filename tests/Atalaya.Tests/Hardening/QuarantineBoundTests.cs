@@ -80,8 +80,9 @@ public sealed class QuarantineBoundTests
         Assert.Equal(HttpStatusCode.OK, (await hub.PostEventsAsync(Events.Valid("page_view", "ok-1").ToJsonString())).StatusCode);
         await hub.PostEventsAsync("[{},{},{},{},{},{},{},{},{}]");
 
+        var config = new Engine.Config.EnvironmentConfig { Environment = "dev" };
         var results = new Engine.Quality.QualityChecks(hub.Hub.Database, Engine.Catalog.EventCatalog.Default,
-            new Engine.Config.EnvironmentConfig { Environment = "dev" }, TimeProvider.System).Run();
+            config, Engine.JobCatalog.All(config), TimeProvider.System).Run();
 
         var all = results.Single(r => r.Check == "quarantine" && r.Subject == "all");
         Assert.Equal(90.0, all.Value);

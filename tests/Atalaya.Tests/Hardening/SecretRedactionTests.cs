@@ -1,6 +1,6 @@
 using System.Net.Http.Headers;
 using System.Text;
-using Atalaya.Engine.Access;
+using Atalaya.Engine.Storage;
 using Atalaya.Tests.Robustness;
 
 namespace Atalaya.Tests.Hardening;

@@ -1,3 +1,4 @@
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Kpi;

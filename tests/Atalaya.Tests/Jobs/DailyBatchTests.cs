@@ -1,3 +1,4 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Jobs;
 using Atalaya.Tests.Kpi.Datasets;
 using Atalaya.Tests.Kpi.Http;

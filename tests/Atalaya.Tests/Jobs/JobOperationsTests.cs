@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
 using Atalaya.Tests.Kpi.Http;

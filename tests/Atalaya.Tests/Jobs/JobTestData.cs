@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Demo;
 using Atalaya.Engine.Jobs;

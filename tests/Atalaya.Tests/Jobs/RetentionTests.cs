@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Demo;
 using Atalaya.Engine.Jobs;

@@ -4,7 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Atalaya.Engine.Access;
-using Atalaya.Kpi;
+using Atalaya.Http;
 using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Kpi;

@@ -1,4 +1,5 @@
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Demo;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;

@@ -204,7 +204,7 @@ public sealed class RollupTests
             {
                 foreach (var groupBy in GroupBys)
                 {
-                    var dimensions = groupBy.Select(g => Engine.Kpi.Dimensions.TryParse(g, out var d) ? d : throw new ArgumentException(g)).ToList();
+                    var dimensions = groupBy.Select(g => Engine.Catalog.Dimensions.TryParse(g, out var d) ? d : throw new ArgumentException(g)).ToList();
                     var query = new EngineQuery.KpiQuery(metrics, new DateOnly(2026, 2, 27), new DateOnly(2026, 3, 3), aggregate, zone,
                         EngineQuery.DimensionFilter.None, dimensions, AccessScope.Everything, int.MaxValue);
                     yield return (query, $"{tz} {aggregate} [{string.Join(",", groupBy)}]");

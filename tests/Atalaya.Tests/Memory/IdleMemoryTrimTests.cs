@@ -1,4 +1,5 @@
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;

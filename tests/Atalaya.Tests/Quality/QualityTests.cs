@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Atalaya.Cli;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Config;

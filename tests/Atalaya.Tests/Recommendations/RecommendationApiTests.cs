@@ -56,7 +56,7 @@ public sealed class RecommendationApiTests
         return [.. b.Events];
     }
 
-    private static async Task<TestHub> StartAsync(IEnumerable<JsonObject> events, Func<Hosting.ServeOptions, Hosting.ServeOptions>? configure = null)
+    private static async Task<TestHub> StartAsync(IEnumerable<JsonObject> events, Func<Http.ServeOptions, Http.ServeOptions>? configure = null)
     {
         var hub = await TestHub.StartAsync(configure);
         await hub.Hub.Recommendations.Loaded.WaitAsync(TimeSpan.FromSeconds(60));

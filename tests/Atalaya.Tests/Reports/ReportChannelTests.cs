@@ -1,4 +1,5 @@
 using System.Text;
+using Atalaya.Engine;
 using Atalaya.Engine.Alerts.Notifications;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Demo;

@@ -1,3 +1,4 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Demo;
 using Atalaya.Engine.Jobs;

@@ -1,6 +1,7 @@
 using System.Text;
 using Atalaya.Engine;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Demo;
 using Atalaya.Engine.Kpi;

@@ -11,7 +11,7 @@ namespace Atalaya.Tests.Support;
 /// in the same order: equal ids then mean equal text met in the same order, so the projection's
 /// dictionaries come out the same whichever way an event was applied.
 /// </summary>
-public sealed class FactsOracle
+internal sealed class FactsOracle
 {
     private readonly ProjectionPools _fromJson = new();
     private readonly ProjectionPools _fromFacts = new();

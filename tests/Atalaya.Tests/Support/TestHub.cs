@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Atalaya.Engine.Access;
 using Atalaya.Hosting;
+using Atalaya.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -221,7 +221,7 @@ public sealed class WebhookTests : IAsyncLifetime
             Assert.Contains("covers payment_intent.succeeded", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
             var fixedConfig = Config("order_status");
-            var replayed = await new WebhookReceiver(wrong.Hub, fixedConfig, TimeProvider.System).ReplayAsync(null);
+            var replayed = await new WebhookReceiver(wrong.Hub.Pipeline, wrong.Hub.Database, fixedConfig, TimeProvider.System).ReplayAsync(null);
 
             var (letter, outcome) = Assert.Single(replayed);
             Assert.Equal("mapped", outcome.State);

@@ -49,7 +49,7 @@ public interface INotificationChannel
 }
 
 /// <summary>A delivery that failed. The message never holds a secret (URLs with tokens, keys, passwords are redacted).</summary>
-public sealed class ChannelException(string message, bool transient, TimeSpan? retryAfter = null) : Exception(message)
+internal sealed class ChannelException(string message, bool transient, TimeSpan? retryAfter = null) : Exception(message)
 {
     /// <summary>Worth retrying: a timeout, a refused connection, 408, 429, 5xx.</summary>
     public bool Transient { get; } = transient;

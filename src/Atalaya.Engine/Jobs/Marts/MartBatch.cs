@@ -6,19 +6,6 @@ using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Jobs.Marts;
 
-/// <summary>What one step of a run did.</summary>
-public sealed record StepOutcome(string Step, bool Succeeded, long Records, DateOnly? From, DateOnly? To, string? Error)
-{
-    /// <summary>Events the step read, when it reads events (staging).</summary>
-    public long? Events { get; init; }
-
-    /// <summary>What the step found or did, in words, when its counts do not say it.</summary>
-    public string? Note { get; init; }
-
-    /// <summary>Whether the step writes (a run whose writing steps all failed is failed, not partial).</summary>
-    public bool Writes { get; init; } = true;
-}
-
 /// <summary>
 /// The D+1 batch (seed 001 "Procesamiento Batch"): brings every mart up to yesterday (UTC).
 /// Each mart keeps a watermark (<c>mart_state</c>: the last event sequence and the last day it
@@ -27,7 +14,7 @@ public sealed record StepOutcome(string Step, bool Succeeded, long Records, Date
 /// transaction with the new watermark: a run that changes nothing writes nothing, and a run
 /// that fails leaves the mart and its watermark as they were, for the next run to redo.
 /// </summary>
-public sealed class MartBatch(HubDatabase database, KpiEngine engine)
+internal sealed class MartBatch(HubDatabase database, KpiEngine engine)
 {
     /// <summary>
     /// A late event on day D changes D and can change days after it (LTV, returning customers and

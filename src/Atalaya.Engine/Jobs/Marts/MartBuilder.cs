@@ -1,5 +1,6 @@
 using System.Globalization;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 
@@ -11,7 +12,7 @@ namespace Atalaya.Engine.Jobs.Marts;
 /// grouped by the mart's key dimensions. There is no second aggregation path: a mart row equals
 /// the API's answer for that day and group, exact for non-additive KPIs too.
 /// </summary>
-public sealed class MartBuilder(KpiEngine engine)
+internal sealed class MartBuilder(KpiEngine engine)
 {
     /// <summary>The marts, in the order a run builds them.</summary>
     public static readonly IReadOnlyList<string> Names = ["daily_metrics", "product_metrics", "customer_metrics", "traffic_metrics", "fact_kpi_daily"];

@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Jobs.Marts;
 /// key order (date first), the value columns, and the bookkeeping columns kpi_versions / kpi_version
 /// and run_id. The builder and the writer work from this, so a mart is defined once, in SQL.
 /// </summary>
-public sealed class MartTable
+internal sealed class MartTable
 {
     private MartTable(string name, IReadOnlyList<string> columns, IReadOnlyList<string> key)
     {

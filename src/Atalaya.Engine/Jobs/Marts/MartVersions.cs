@@ -1,4 +1,5 @@
 using System.Globalization;
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi;
 using Microsoft.Data.Sqlite;
 
@@ -26,7 +27,7 @@ public static class MartVersions
             var facts = mart == "fact_kpi_daily";
             using var command = connection.CreateCommand();
             command.CommandText = facts
-                ? $"SELECT metric || '=' || kpi_version, min(date), max(date) FROM fact_kpi_daily WHERE source_system NOT IN ({Connectors.ConnectorSources.SqlList}) GROUP BY metric, kpi_version;"
+                ? $"SELECT metric || '=' || kpi_version, min(date), max(date) FROM fact_kpi_daily WHERE source_system NOT IN ({ConnectorSources.SqlList}) GROUP BY metric, kpi_version;"
                 : $"SELECT kpi_versions, min(date), max(date) FROM {mart} GROUP BY kpi_versions;";
             using var reader = command.ExecuteReader();
             while (reader.Read())

@@ -1,5 +1,6 @@
 using System.Globalization;
-using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi.Query;
 using Microsoft.Data.Sqlite;
 
@@ -11,7 +12,7 @@ namespace Atalaya.Engine.Jobs.Marts;
 /// run that last changed it and a repeated run changes no byte), and rows of the range that the
 /// computation no longer produces are deleted. Runs inside the caller's transaction.
 /// </summary>
-public static class MartWriter
+internal static class MartWriter
 {
     /// <summary>Merges <paramref name="rows"/> into <paramref name="target"/>; returns the rows inserted, changed or deleted.</summary>
     public static long Merge(SqliteConnection connection, SqliteTransaction transaction, MartTable table, string target,
@@ -89,7 +90,7 @@ public static class MartWriter
         if (table.Name == "fact_kpi_daily")
         {
             // Rows the connectors fetched from outside providers are theirs; the marts never rebuild or delete them.
-            conditions.Add($"source_system NOT IN ({Connectors.ConnectorSources.SqlList})");
+            conditions.Add($"source_system NOT IN ({ConnectorSources.SqlList})");
         }
         command.Parameters.AddWithValue("$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         command.Parameters.AddWithValue("$to", to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));

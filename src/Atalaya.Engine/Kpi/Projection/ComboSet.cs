@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// test (combination ids are dense, a few thousand) rather than a hash-set insert; members are
 /// also kept in a list, in order of first sight, for the queries that walk them.
 /// </summary>
-public sealed class ComboSet : IEnumerable<int>
+internal sealed class ComboSet : IEnumerable<int>
 {
     private ulong[] _bits = new ulong[64];
     private readonly List<int> _members = [];

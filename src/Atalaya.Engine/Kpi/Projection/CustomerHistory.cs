@@ -15,7 +15,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// from their counted purchases (rare: it takes two purchase events of one order). Not written in
 /// the snapshot: <see cref="Rebuild"/> derives it from the purchase columns after a snapshot load.
 /// </summary>
-public sealed class CustomerHistory
+internal sealed class CustomerHistory
 {
     /// <summary>Per user, the position of their first counted purchase in the purchase columns (-1: none): 4 bytes a user, not 8 for a time.</summary>
     private GrowableArray<int> _first = new(-1);

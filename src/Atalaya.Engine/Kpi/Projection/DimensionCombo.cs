@@ -1,3 +1,5 @@
+using Atalaya.Engine.Catalog;
+
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// millions of events, so filters and group keys are evaluated once per combination per query
 /// instead of once per event, and each event carries 4 bytes of dimensions instead of 32.
 /// </summary>
-public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int Category, int Source, int Platform, int AppId, int Store, int SourceSystem, int Priority = 0)
+internal readonly record struct DimensionCombo(int Country, int Hub, int Zone, int Category, int Source, int Platform, int AppId, int Store, int SourceSystem, int Priority = 0)
 {
     public int Get(Dimension d) => d switch
     {
@@ -31,7 +33,7 @@ public readonly record struct DimensionCombo(int Country, int Hub, int Zone, int
 /// then an entry, two cache misses once the table outgrows the caches (the ingest benchmark's
 /// ~36,000 combinations: ~3 % of the hub's CPU).
 /// </summary>
-public sealed class ComboTable
+internal sealed class ComboTable
 {
     private Slot[] _slots = new Slot[1024];
     private readonly List<DimensionCombo> _combos = [];

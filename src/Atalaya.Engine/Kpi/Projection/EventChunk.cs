@@ -6,7 +6,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// dimension combinations present, so that finding the groups of a range does not need a scan.
 /// Chunks are never reallocated, so the projection grows without copying.
 /// </summary>
-public sealed class EventChunk
+internal sealed class EventChunk
 {
     public const int Size = 1 << 16;
 

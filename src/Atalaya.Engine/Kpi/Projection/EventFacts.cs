@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>What the KPI engine keeps of one stored event, read by <see cref="StoredEventReader"/>.</summary>
-public sealed class EventFacts
+internal sealed class EventFacts
 {
     public long TimestampMs;
     public int Type;

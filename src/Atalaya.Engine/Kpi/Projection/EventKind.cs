@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>The catalog event types KPIs read; everything else is <see cref="Other"/> (or custom).</summary>
-public enum EventKind : byte
+internal enum EventKind : byte
 {
     Other,
     PageView,
@@ -22,7 +22,7 @@ public enum EventKind : byte
 }
 
 /// <summary>Final order statuses that carry a snapshot KPIs read (ENTREGADO, REEMBOLSADO, CANCELADO).</summary>
-public enum FinalStatus : byte
+internal enum FinalStatus : byte
 {
     None,
     Delivered,
@@ -31,7 +31,7 @@ public enum FinalStatus : byte
 }
 
 [Flags]
-public enum EventFlags : byte
+internal enum EventFlags : byte
 {
     None = 0,
     /// <summary>Not in the catalog: left out of every KPI.</summary>
@@ -44,7 +44,7 @@ public enum EventFlags : byte
 
 /// <summary>Session facts KPIs read: which step types a session reached.</summary>
 [Flags]
-public enum SessionFlags : byte
+internal enum SessionFlags : byte
 {
     None = 0,
     ProductViewed = 1,

@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>An array indexed by a pool id that grows on demand (ids are dense).</summary>
-public struct GrowableArray<T>(T fill)
+internal struct GrowableArray<T>(T fill)
 {
     private T[] _items = [];
 

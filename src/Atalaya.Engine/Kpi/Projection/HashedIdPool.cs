@@ -12,7 +12,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// a key with probability about n²/2⁶⁵ (about 3·10⁻⁶ for ten million ids), which would merge two
 /// users or sessions in distinct counts; amounts are never keyed this way.
 /// </summary>
-public sealed class HashedIdPool
+internal sealed class HashedIdPool
 {
     private Slot[] _slots = new Slot[1024];
 

@@ -18,7 +18,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// it moved to. It is saved and loaded with the projection's snapshot. Distinct counts (visitors,
 /// customers, active stores across entries) are not additive and are never read from here.
 /// </summary>
-public sealed class HourRollup
+internal sealed class HourRollup
 {
     public const long HourMs = 3_600_000;
 

@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>Order items of every stored purchase_completed, in storage order, as parallel arrays.</summary>
-public sealed class ItemTable
+internal sealed class ItemTable
 {
     private int[] _event = new int[1024];
     private int[] _product = new int[1024];

@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>One kind's entries: projection indexes and zone maps, and for rich kinds the facts as columns.</summary>
-public sealed class KindColumns(bool rich)
+internal sealed class KindColumns(bool rich)
 {
     private int[] _events = new int[256];
     private long[] _blockMin = new long[4];

@@ -10,7 +10,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// order's first purchase or final status) — as columns of their own, so those scans read memory
 /// in order instead of jumping around the projection.
 /// </summary>
-public sealed class KindIndex
+internal sealed class KindIndex
 {
     /// <summary>Entries per zone-map block.</summary>
     public const int Block = 1024;

@@ -1,3 +1,5 @@
+using Atalaya.Engine.Catalog;
+
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>Read access for the query code (callers hold <see cref="KpiProjection.Read"/>).</summary>

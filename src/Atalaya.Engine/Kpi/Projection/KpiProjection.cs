@@ -38,23 +38,23 @@ public sealed partial class KpiProjection
         _reader = new StoredEventReader(Pools);
     }
 
-    public ProjectionPools Pools { get; } = new();
+    internal ProjectionPools Pools { get; } = new();
 
-    public ComboTable Combos { get; } = new();
+    internal ComboTable Combos { get; } = new();
 
-    public KindIndex Kinds { get; } = new();
+    internal KindIndex Kinds { get; } = new();
 
     /// <summary>Additive facts per UTC hour × combination, kept in step with the tables below.</summary>
-    public HourRollup Rollup { get; } = new();
+    internal HourRollup Rollup { get; } = new();
 
     /// <summary>Final status events per order, replayed as a ledger: what each one adds to the money KPIs.</summary>
-    public OrderLedger Ledger { get; } = new();
+    internal OrderLedger Ledger { get; } = new();
 
     /// <summary>Each user's first counted purchase and the counted purchases per hour, for customer KPIs over everything.</summary>
-    public CustomerHistory Customers { get; } = new();
+    internal CustomerHistory Customers { get; } = new();
 
     /// <summary>(hour, user) runs of catalog events, for distinct visitors over everything.</summary>
-    public VisitLog Visits { get; } = new();
+    internal VisitLog Visits { get; } = new();
 
     /// <summary>Events in the projection.</summary>
     public long Count => Interlocked.Read(ref _count);
@@ -89,7 +89,7 @@ public sealed partial class KpiProjection
     /// Adds one stored event from the facts the collector noted while writing it, reading the
     /// stored JSON only when they are incomplete. Call under <see cref="Write"/>.
     /// </summary>
-    public void Apply(ReadOnlySpan<byte> storedJson, in CollectedFacts collected, ReadOnlySpan<CollectedItem> items, string sourceSystem, long seq)
+    internal void Apply(ReadOnlySpan<byte> storedJson, in CollectedFacts collected, ReadOnlySpan<CollectedItem> items, string sourceSystem, long seq)
     {
         if (collected.Complete)
         {
@@ -452,7 +452,7 @@ public sealed partial class KpiProjection
 }
 
 /// <summary>A store's dimension row as the projection knows it, and how many events name the store.</summary>
-public record struct StoreRow(bool Known, int Country, int Hub, int Zone, int Category, int Events);
+internal record struct StoreRow(bool Known, int Country, int Hub, int Zone, int Category, int Events);
 
 /// <summary>The latest name a product was viewed under.</summary>
-public readonly record struct ProductName(string? Name, long TimestampMs);
+internal readonly record struct ProductName(string? Name, long TimestampMs);

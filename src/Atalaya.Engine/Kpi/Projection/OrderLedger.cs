@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>What one final status event is worth in the money KPIs.</summary>
-public enum LedgerRole : byte
+internal enum LedgerRole : byte
 {
     /// <summary>Counts nothing: a repeated ENTREGADO, a CANCELADO after a delivery or after the order's cancellation.</summary>
     None,
@@ -14,10 +14,10 @@ public enum LedgerRole : byte
 /// One status event's line in the ledger, in the reporting currency: for a delivery its total and
 /// commission, for a cancellation its total, for a refund the refunded amount and the commission it reverses.
 /// </summary>
-public readonly record struct LedgerEntry(LedgerRole Role, double Amount, double Commission);
+internal readonly record struct LedgerEntry(LedgerRole Role, double Amount, double Commission);
 
 /// <summary>A final status event as the ledger keeps it: amounts as sent (order currency), NaN where absent.</summary>
-public readonly record struct StatusFact(int Position, long Ts, int Index, FinalStatus Status, double Total, double Commission,
+internal readonly record struct StatusFact(int Position, long Ts, int Index, FinalStatus Status, double Total, double Commission,
     double Refunded, double Reversed, double Fx);
 
 /// <summary>
@@ -35,7 +35,7 @@ public readonly record struct StatusFact(int Position, long Ts, int Index, Final
 /// that changed is handed to the caller to move in the rollups. Status events of orders without a
 /// purchase are kept and counted like the others (the consistency check reports them).
 /// </summary>
-public sealed class OrderLedger
+internal sealed class OrderLedger
 {
     private readonly Dictionary<int, List<StatusFact>> _orders = [];
     private GrowableArray<LedgerEntry> _entries = new(default);

@@ -1,7 +1,7 @@
 namespace Atalaya.Engine.Kpi.Projection;
 
 /// <summary>The dictionaries of the projection's text columns.</summary>
-public sealed class ProjectionPools
+internal sealed class ProjectionPools
 {
     private EventKind[] _kinds = new EventKind[16];
 

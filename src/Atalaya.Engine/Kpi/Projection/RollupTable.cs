@@ -8,7 +8,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// count column; when that count drops back to 0 the sum is reset to exactly 0, so moving a fact
 /// out of an entry leaves no rounding residue.
 /// </summary>
-public sealed class RollupTable
+internal sealed class RollupTable
 {
     public const int Block = 1024;
 

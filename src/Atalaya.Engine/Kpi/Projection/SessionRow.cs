@@ -4,7 +4,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// One session, kept up to date as its events arrive (in any order): its first event (which gives
 /// the session its period and dimensions), its time span, its event count and the steps reached.
 /// </summary>
-public struct SessionRow
+internal struct SessionRow
 {
     public int FirstEvent;
     /// <summary>The first event's dimension combination, kept here so session scans read one row per session.</summary>

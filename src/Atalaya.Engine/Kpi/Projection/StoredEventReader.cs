@@ -15,7 +15,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// them already (<see cref="CollectedFacts"/>): then <see cref="Read(ReadOnlySpan{byte}, in CollectedFacts, ReadOnlySpan{CollectedItem}, string, EventFacts)"/>
 /// only interns their text, in the order this reader meets it, so that the pools come out the same.
 /// </summary>
-public sealed class StoredEventReader(ProjectionPools pools)
+internal sealed class StoredEventReader(ProjectionPools pools)
 {
     private readonly char[] _chars = new char[1024];
     private readonly Utf8IdCache _types = new();

@@ -5,7 +5,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// "no value". Lookups from UTF-16 spans do not allocate, so reading a stored event only allocates
 /// for values seen for the first time.
 /// </summary>
-public sealed class StringPool
+internal sealed class StringPool
 {
     private readonly Dictionary<string, int> _ids = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;

@@ -17,7 +17,7 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// the plain one so often that entries were 58 % of events at 10M, for little gain.) Saved with
 /// the snapshot.
 /// </summary>
-public sealed class VisitLog
+internal sealed class VisitLog
 {
     public const int Block = 4096;
 

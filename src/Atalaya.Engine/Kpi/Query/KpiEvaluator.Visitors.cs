@@ -1,3 +1,4 @@
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi.Projection;
 
 namespace Atalaya.Engine.Kpi.Query;

@@ -1,4 +1,5 @@
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 
 namespace Atalaya.Engine.Kpi.Query;
 

@@ -1,4 +1,5 @@
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi.Projection;
 
 namespace Atalaya.Engine.Kpi.Query;

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Demo;
-using Atalaya.Hosting;
+using Atalaya.Http;
 using Atalaya.Tests.Kpi.Datasets;
 using Atalaya.Tests.Kpi.Reference;
 using Atalaya.Tests.Support;

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Atalaya.Engine.Quality;
-using Atalaya.Http;
 
-namespace Atalaya.Quality;
+namespace Atalaya.Http;
 
 /// <summary>
 /// Writes the <c>quality</c> member (<see cref="FigureHealthView"/>) into the hand-written KPI answers

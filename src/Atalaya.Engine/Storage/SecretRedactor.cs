@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Atalaya.Engine.Access;
+namespace Atalaya.Engine.Storage;
 
 /// <summary>
 /// Takes secrets out of text that is about to be stored for people to read (a quarantined event's

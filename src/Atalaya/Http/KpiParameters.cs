@@ -1,10 +1,10 @@
 using System.Globalization;
-using Atalaya.Collect;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Microsoft.Extensions.Primitives;
 
-namespace Atalaya.Kpi;
+namespace Atalaya.Http;
 
 /// <summary>
 /// Parses and validates the query string of a metrics call. Every parameter an endpoint takes is

@@ -1,7 +1,6 @@
-using Atalaya.Collect;
 using Atalaya.Engine;
 
-namespace Atalaya.Hosting;
+namespace Atalaya.Http;
 
 /// <summary>
 /// Holds the open <see cref="Engine.Hub"/> once it has loaded. The server listens (and answers

@@ -1,10 +1,11 @@
 using System.Text.Json;
+using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Quality;
 
-namespace Atalaya.Kpi;
+namespace Atalaya.Http;
 
 /// <summary>
 /// Writes the metrics API's answers (docs/metrics-api.md) straight to UTF-8 JSON: rows carry one key per
@@ -69,7 +70,7 @@ public static class KpiJson
         Versions(w, query.Metrics, dictionary);
         if (health is not null)
         {
-            Quality.HealthJson.Write(w, health);
+            HealthJson.Write(w, health);
         }
         w.WriteEndObject();
     }
@@ -151,7 +152,7 @@ public static class KpiJson
         Filters(w, filter);
         if (health is not null)
         {
-            Quality.HealthJson.Write(w, health);
+            HealthJson.Write(w, health);
         }
         w.WriteEndObject();
     }

@@ -1,16 +1,17 @@
 using Atalaya.Engine.Config;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
 
-namespace Atalaya.Engine.Jobs;
+namespace Atalaya.Engine;
 
-/// <summary>The jobs the hub knows.</summary>
+/// <summary>The jobs the hub knows: each feature's jobs (marts, quality, retention, reports, connectors, privacy) in one list, above them all.</summary>
 public static class JobCatalog
 {
     /// <summary>The lock of every job that writes the marts (backfill too).</summary>
     public const string MartsLock = "marts";
 
     /// <summary>The data-quality job (seed 003's kpi_dq_health_checks).</summary>
-    public const string QualityJob = "dq_health";
+    public const string QualityJob = Quality.QualityJob.Name;
 
     public static IReadOnlyList<JobDefinition> All(EnvironmentConfig config) =>
     [
@@ -19,9 +20,9 @@ public static class JobCatalog
         new("kpi_refresh", "Refreshes the marts for events that arrived late and saves the KPI engine's snapshot.",
             "kpi.refresh_schedule", MartsLock, Refresh),
         new(QualityJob, "Data-quality checks: freshness, missing fields, volume anomalies, schema drift, order amounts, quarantine, failed runs.",
-            "kpi.dq_health_schedule", "quality", Quality.QualityJob.Run),
+            "kpi.dq_health_schedule", "quality", c => Quality.QualityJob.Run(c, All(config))),
         new("retention", $"Drops whole months of raw events older than {config.Retention.RawEventsMonths} months once their marts are final (retention.enabled).",
-            "retention.schedule", "retention", c => new RetentionPolicy(c.Database, c.Config.Retention.RawEventsMonths).Run(c.RunId, c.Time, c.Config.Retention.Enabled))
+            "retention.schedule", "retention", c => new Privacy.RetentionPolicy(c.Database, c.Config.Retention.RawEventsMonths).Run(c.RunId, c.Time, c.Config.Retention.Enabled))
         {
             Scheduled = config.Retention.Enabled,
         },
@@ -31,6 +32,21 @@ public static class JobCatalog
     ];
 
     public static JobDefinition? Find(EnvironmentConfig config, string name) => All(config).FirstOrDefault(j => j.Name == name);
+
+    /// <summary>Runs the job named <paramref name="job"/> now, or says who holds its lock.</summary>
+    internal static RunRequestResult Run(this JobRunner runner, string job, string trigger)
+    {
+        var started = runner.TryBegin(job, trigger, out var busyWith);
+        return started is null ? new RunRequestResult(null, busyWith) : new RunRequestResult(runner.Execute(started), null);
+    }
+
+    /// <summary>
+    /// Takes the named job's lock and records the run as running; null (and who holds the lock) when
+    /// another run has it. The caller then runs it with <see cref="JobRunner.Execute"/>, possibly on another thread.
+    /// </summary>
+    public static StartedRun? TryBegin(this JobRunner runner, string job, string trigger, out string? busyWith) =>
+        runner.TryBegin(Find(runner.Config, job) ?? throw new ArgumentException($"unknown job '{job}'; jobs: {Names(runner.Config)}"),
+            trigger, "all", out busyWith);
 
     public static string Names(EnvironmentConfig config) => string.Join(", ", All(config).Select(j => j.Name));
 

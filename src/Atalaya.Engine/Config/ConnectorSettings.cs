@@ -1,4 +1,4 @@
-namespace Atalaya.Engine.Connectors;
+namespace Atalaya.Engine.Config;
 
 /// <summary>
 /// The <c>connectors:</c> section of an environment file: one optional block per provider. A

@@ -1,4 +1,4 @@
-namespace Atalaya.Engine.Webhooks;
+namespace Atalaya.Engine.Config;
 
 /// <summary>
 /// One provider allowed to POST <c>/api/webhooks/{provider}</c> (the key under <c>webhooks:</c>):
@@ -7,6 +7,13 @@ namespace Atalaya.Engine.Webhooks;
 /// </summary>
 public sealed class WebhookSettings
 {
+    /// <summary>The mappings Webhooks/WebhookMapper.cs implements, named here so the settings can be checked below it.</summary>
+    internal const string StripeMapping = "stripe";
+
+    internal const string OrderStatusMapping = "order_status";
+
+    internal static readonly IReadOnlyList<string> MappingNames = [StripeMapping, OrderStatusMapping];
+
     /// <summary>Name of the environment variable holding the shared signing secret.</summary>
     public string SecretEnv { get; set; } = "";
 
@@ -33,9 +40,9 @@ public sealed class WebhookSettings
         {
             problems.Add($"{key}.tolerance_seconds: must be 1..3600, got {ToleranceSeconds}");
         }
-        if (!WebhookMapper.Names.Contains(Mapping))
+        if (!MappingNames.Contains(Mapping))
         {
-            problems.Add($"{key}.mapping: '{Mapping}' is not a mapping; use one of {string.Join(", ", WebhookMapper.Names)}");
+            problems.Add($"{key}.mapping: '{Mapping}' is not a mapping; use one of {string.Join(", ", MappingNames)}");
         }
     }
 }

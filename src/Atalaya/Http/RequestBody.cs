@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.IO.Compression;
 
-namespace Atalaya.Collect;
+namespace Atalaya.Http;
 
 /// <summary>
 /// Reads a request body into a pooled buffer, inflating gzip, and stops as soon as the body
@@ -99,10 +99,4 @@ public sealed class RequestBody : IDisposable
             _buffer = [];
         }
     }
-}
-
-/// <summary>A request the collector refuses as a whole, with its status code and message.</summary>
-public sealed class BodyException(int statusCode, string message) : Exception(message)
-{
-    public int StatusCode { get; } = statusCode;
 }

@@ -1,9 +1,8 @@
 using System.CommandLine;
-using Atalaya.Cli;
 using Atalaya.Engine;
 using Atalaya.Engine.Privacy;
 
-namespace Atalaya.Privacy;
+namespace Atalaya.Cli;
 
 /// <summary>
 /// <c>atalaya privacy erase --user ID | --anonymous ID</c> and <c>atalaya privacy export …</c>: the

@@ -1,7 +1,7 @@
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Config;
 
-namespace Atalaya.Hosting;
+namespace Atalaya.Http;
 
 /// <summary>Everything <c>atalaya serve</c> can be told.</summary>
 public sealed record ServeOptions
@@ -37,7 +37,7 @@ public sealed record ServeOptions
 
     /// <summary>
     /// After this long without a request the hub compacts its heap and returns the free part to the
-    /// operating system (<see cref="IdleMemoryTrim"/>); null turns it off.
+    /// operating system (Hosting/IdleMemoryTrim.cs); null turns it off.
     /// </summary>
     public TimeSpan? IdleTrimAfter { get; init; } = TimeSpan.FromSeconds(5);
 

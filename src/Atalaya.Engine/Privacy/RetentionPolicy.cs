@@ -1,9 +1,10 @@
 using System.Globalization;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Atalaya.Engine.Jobs;
+namespace Atalaya.Engine.Privacy;
 
 /// <summary>
 /// The raw-event retention policy (seed 001 keeps events two years; seed 002 never deletes raw,
@@ -13,7 +14,7 @@ namespace Atalaya.Engine.Jobs;
 /// so the figures BI reads stay. The dropped blocks' event ids are kept in <c>retired_blocks</c>
 /// (a retried old event is still a duplicate), with the month and the run that dropped them.
 /// </summary>
-public sealed class RetentionPolicy(HubDatabase database, int months)
+internal sealed class RetentionPolicy(HubDatabase database, int months)
 {
     public IReadOnlyList<StepOutcome> Run(string runId, TimeProvider time, bool enabled)
     {
@@ -34,7 +35,7 @@ public sealed class RetentionPolicy(HubDatabase database, int months)
         var note = dropped.Blocks == 0 ? $"nothing dropped older than {horizon:yyyy-MM-dd}" : $"dropped {dropped.Blocks} blocks ({dropped.Events} events) of months {string.Join(", ", dropped.Months)}";
         return [new StepOutcome("retention", true, dropped.Events, null, horizon.AddDays(-1), null)
         {
-            Note = waiting == 0 ? note : $"{note}; {waiting} older blocks wait for the data-quality profile to count them (the next {JobCatalog.QualityJob} run)",
+            Note = waiting == 0 ? note : $"{note}; {waiting} older blocks wait for the data-quality profile to count them (the next {Quality.QualityJob.Name} run)",
         }];
     }
 

@@ -1,4 +1,4 @@
-namespace Atalaya.Engine.Kpi;
+namespace Atalaya.Engine.Catalog;
 
 /// <summary>The dimensions a KPI can be filtered and grouped by: docs/metrics-api.md's eight, in contract order, then
 /// <c>source_system</c> (the grain of <c>fact_kpi_daily</c>, seed 002) and the leads' <c>priority</c>.</summary>

@@ -1,7 +1,6 @@
-using Atalaya.Http;
 using Microsoft.OpenApi;
 
-namespace Atalaya.Kpi;
+namespace Atalaya.Http;
 
 /// <summary>Names, tags and the query parameters of a metrics endpoint in the OpenAPI document.</summary>
 public static class OpenApiDescriptions

@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
 using Atalaya.Engine.Slo;
-using Atalaya.Hosting;
+using Atalaya.Http;
 
-namespace Atalaya.Slo;
+namespace Atalaya.Metrics;
 
 /// <summary>
 /// Counts good and total events per UTC hour and objective as requests finish (in memory, a few
-/// counters), for <see cref="SloService"/> to add to <c>slo_hours</c> every minute. Which requests
+/// counters), for <c>Slo/SloService.cs</c> to add to <c>slo_hours</c> every minute. Which requests
 /// count for which objective is decided here, from the route pattern.
 /// </summary>
 public sealed class SloRecorder(ServeOptions options)
