@@ -39,7 +39,7 @@ internal sealed partial class EventNormalizer
         if (s.Ip.Present)
         {
             if (s.Ip.Escaped || !json[s.Ip.Start].Equals((byte)'"')
-                || Privacy.IpTruncation.Truncate(s.Ip.Text(json), _options) is not { } truncated || truncated.Length + 2 > s.Ip.Length)
+                || IpTruncation.Truncate(s.Ip.Text(json), _options) is not { } truncated || truncated.Length + 2 > s.Ip.Length)
             {
                 return false;
             }

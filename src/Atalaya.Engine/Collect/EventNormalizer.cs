@@ -55,7 +55,7 @@ internal sealed partial class EventNormalizer
     public void Normalize(JsonElement e, int index, AppendBatch batch, Utf8JsonWriter writer, BatchStores batchStores, bool requirePresence = true)
     {
         // Minimisation first (docs/privacy.md): the event as it may be stored, quarantine included.
-        if (Privacy.CollectionMinimisation.Apply(e, _options) is { } minimised)
+        if (CollectionMinimisation.Apply(e, _options) is { } minimised)
         {
             using (minimised)
             {

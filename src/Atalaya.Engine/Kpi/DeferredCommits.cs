@@ -1,4 +1,3 @@
-using Atalaya.Engine.Collect;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Engine.Storage;
 

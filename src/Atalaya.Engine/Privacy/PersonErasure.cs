@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Atalaya.Engine.Audit;
+using Atalaya.Engine.Collect;
 using Atalaya.Engine.Kpi;
 using Microsoft.Data.Sqlite;
 

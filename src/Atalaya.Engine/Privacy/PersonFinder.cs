@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Atalaya.Engine.Collect;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;

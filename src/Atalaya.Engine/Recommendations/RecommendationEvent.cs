@@ -1,6 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Atalaya.Engine.Collect;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Recommendations;
 

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Channels;
-using Atalaya.Engine.Collect;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 

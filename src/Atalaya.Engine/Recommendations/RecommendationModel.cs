@@ -1,4 +1,4 @@
-using Atalaya.Engine.Collect;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Recommendations;
 

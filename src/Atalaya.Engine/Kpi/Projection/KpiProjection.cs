@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Atalaya.Engine.Collect;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Kpi.Projection;
 

@@ -1,6 +1,4 @@
-using Atalaya.Engine.Storage;
-
-namespace Atalaya.Engine.Collect;
+namespace Atalaya.Engine.Storage;
 
 /// <summary>
 /// What the KPI projection reads of one event, as the single pass saw it while validating and

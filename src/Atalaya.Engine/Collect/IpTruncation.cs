@@ -1,9 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using Atalaya.Engine.Collect;
 
-namespace Atalaya.Engine.Privacy;
+namespace Atalaya.Engine.Collect;
 
 /// <summary>
 /// IP addresses as the hub stores them (docs/privacy.md): the leading bits only (IPv4 /24, IPv6 /48

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 
-namespace Atalaya.Engine.Privacy;
+namespace Atalaya.Engine.Collect;
 
 /// <summary>
 /// What an erasure changes in one stored event (or one quarantined payload): the person's ids become

@@ -1,9 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Atalaya.Engine.Collect;
 
-namespace Atalaya.Engine.Privacy;
+namespace Atalaya.Engine.Collect;
 
 /// <summary>
 /// Minimisation before an event is stored, on the collector's general path (the single pass truncates
