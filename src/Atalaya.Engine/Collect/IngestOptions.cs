@@ -21,6 +21,13 @@ public sealed record IngestOptions
 
     public const int DefaultQuarantinePerRequest = 100;
 
+    /// <summary>
+    /// How many requests may normalize their events at once (the CPU of ingest): one core fewer than
+    /// the machine has, at least one, so that dashboards' reads keep a core while collectors send as
+    /// fast as they can. The other requests wait for a slot without holding a thread.
+    /// </summary>
+    public int NormalizeConcurrency { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
+
     /// <summary>Rejected events of one request stored whole in <c>failed_events</c>; the rest are counted (docs/collector.md).</summary>
     public int QuarantinePerRequest { get; init; } = DefaultQuarantinePerRequest;
 

@@ -30,7 +30,10 @@ public sealed class IngestPipeline
         _counters = counters ?? new IngestCounters();
         _normalizer = new EventNormalizer(catalog, log.Stores, fx, options);
         _catalogVersion = catalog.Version;
+        _normalizeSlots = new SemaphoreSlim(Math.Max(1, _options.NormalizeConcurrency));
     }
+
+    private readonly SemaphoreSlim _normalizeSlots;
 
     public IngestOptions Options => _options;
 
@@ -39,9 +42,23 @@ public sealed class IngestPipeline
     /// <summary>A native body: one event object, a JSON array of events, or NDJSON.</summary>
     public async Task<IngestResult> IngestNativeAsync(ReadOnlyMemory<byte> body, bool ndjson, string sourceSystem, CancellationToken cancellationToken = default)
     {
-        using var batch = NormalizeNative(body, ndjson, sourceSystem);
+        using var batch = await InSlotAsync(() => NormalizeNative(body, ndjson, sourceSystem), cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         return await AppendAsync(batch).ConfigureAwait(false);
+    }
+
+    /// <summary>Runs a normalization when one of <see cref="IngestOptions.NormalizeConcurrency"/> slots is free.</summary>
+    private async Task<AppendBatch> InSlotAsync(Func<AppendBatch> normalize, CancellationToken cancellationToken)
+    {
+        await _normalizeSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return normalize();
+        }
+        finally
+        {
+            _normalizeSlots.Release();
+        }
     }
 
     /// <summary>
@@ -190,7 +207,7 @@ public sealed class IngestPipeline
     /// <summary>Segment messages already mapped to native events (see <see cref="SegmentMapper"/>).</summary>
     public async Task<IngestResult> IngestSegmentAsync(SegmentPayload payload, string sourceSystem, CancellationToken cancellationToken = default)
     {
-        using var batch = NormalizeSegment(payload, sourceSystem);
+        using var batch = await InSlotAsync(() => NormalizeSegment(payload, sourceSystem), cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         return await AppendAsync(batch).ConfigureAwait(false);
     }
