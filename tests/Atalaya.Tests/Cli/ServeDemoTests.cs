@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Atalaya.Tests.Support;
@@ -19,7 +17,7 @@ public sealed class ServeDemoTests : IDisposable
     [Fact]
     public async Task Serve_demo_fills_an_empty_folder_and_prints_working_tokens_that_logs_never_contain()
     {
-        var port = FreePort();
+        var port = ServeProcess.FreePort();
         var url = $"http://127.0.0.1:{port}";
         var (stdout, admin, write) = await RunDemoAsync(url, async client =>
         {
@@ -60,75 +58,25 @@ public sealed class ServeDemoTests : IDisposable
 
     private async Task<(string Stdout, string Admin, string Write)> RunDemoAsync(string url, Func<HttpClient, Task> whileRunning)
     {
-        var info = AtalayaProcess.StartInfo("serve", "--demo", "--demo-days", "3", "--data", _data, "--urls", url, "--log-format", "json");
-        using var process = Process.Start(info)!;
-        var output = new StringBuilder();
-        var banner = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
+        await using var serve = await ServeProcess.StartAsync(url, "--demo", "--demo-days", "3", "--data", _data, "--log-format", "json");
+        var admin = serve.Line("Admin token:");
+        var write = serve.Line("Write key:");
+        using var client = new HttpClient { BaseAddress = new Uri(url) };
+        await whileRunning(client);
+
+        var send = new HttpRequestMessage(HttpMethod.Post, "/api/events")
         {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-                if (e.Data?.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal) == true)
-                {
-                    banner.TrySetResult();
-                }
-            }
+            Content = new StringContent(Events.Valid("page_view").ToJsonString(), Encoding.UTF8, "application/json"),
         };
-        process.ErrorDataReceived += (_, e) =>
+        send.Headers.Authorization = new AuthenticationHeaderValue("Bearer", write);
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(send)).StatusCode);
+        var withAdmin = new HttpRequestMessage(HttpMethod.Post, "/api/events")
         {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
+            Content = new StringContent(Events.Valid("page_view").ToJsonString(), Encoding.UTF8, "application/json"),
         };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await banner.Task.WaitAsync(TimeSpan.FromSeconds(120));
-            string text;
-            lock (output)
-            {
-                text = output.ToString();
-            }
-            var admin = Line(text, "Admin token:");
-            var write = Line(text, "Write key:");
-            using var client = new HttpClient { BaseAddress = new Uri(url) };
-            await whileRunning(client);
-
-            var send = new HttpRequestMessage(HttpMethod.Post, "/api/events")
-            {
-                Content = new StringContent(Events.Valid("page_view").ToJsonString(), Encoding.UTF8, "application/json"),
-            };
-            send.Headers.Authorization = new AuthenticationHeaderValue("Bearer", write);
-            Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(send)).StatusCode);
-            var withAdmin = new HttpRequestMessage(HttpMethod.Post, "/api/events")
-            {
-                Content = new StringContent(Events.Valid("page_view").ToJsonString(), Encoding.UTF8, "application/json"),
-            };
-            withAdmin.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
-            Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(withAdmin)).StatusCode);
-            lock (output)
-            {
-                return (output.ToString(), admin, write);
-            }
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-    }
-
-    private static string Line(string text, string label) =>
-        text.Split('\n').Single(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal)).Split(label)[1].Trim();
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        withAdmin.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(withAdmin)).StatusCode);
+        return (serve.Output, admin, write);
     }
 
     public void Dispose()

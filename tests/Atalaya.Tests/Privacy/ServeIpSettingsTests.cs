@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using System.Text;
 using Atalaya.Tests.Support;
 
@@ -30,40 +28,10 @@ public sealed class ServeIpSettingsTests : IDisposable
         }
         Assert.Contains("ip_v4_prefix_bits: 16", File.ReadAllText(Path.Combine(config, "dev.yaml")), StringComparison.Ordinal);
 
-        var url = $"http://127.0.0.1:{FreePort()}";
-        using var process = Process.Start(AtalayaProcess.StartInfo("serve", "--demo", "--demo-days", "1", "--data", data, "--urls", url, "--config", config, "--no-scheduler"))!;
-        var output = new StringBuilder();
-        var banner = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
+        await using (var serve = await ServeProcess.StartAsync(null, "--demo", "--demo-days", "1", "--data", data, "--config", config, "--no-scheduler"))
         {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-                if (e.Data?.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal) == true)
-                {
-                    banner.TrySetResult();
-                }
-            }
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-            }
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await banner.Task.WaitAsync(TimeSpan.FromSeconds(120));
-            string text;
-            lock (output)
-            {
-                text = output.ToString();
-            }
-            var write = text.Split('\n').Single(l => l.TrimStart().StartsWith("Write key:", StringComparison.Ordinal)).Split("Write key:")[1].Trim();
-            using var client = new HttpClient { BaseAddress = new Uri(url) };
+            var write = serve.Line("Write key:");
+            using var client = new HttpClient { BaseAddress = new Uri(serve.Url) };
             foreach (var (id, ip) in new[] { ("ipbits-v4", "203.0.113.77"), ("ipbits-v6", "2001:db8:1234:5678::1") })
             {
                 var e = Events.Valid("page_view", id);
@@ -77,23 +45,11 @@ public sealed class ServeIpSettingsTests : IDisposable
                 Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
             }
         }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
 
         var stored = StoredEvents.All(data).Where(e => e.GetProperty("event_id").GetString()!.StartsWith("ipbits-", StringComparison.Ordinal))
             .ToDictionary(e => e.GetProperty("event_id").GetString()!, e => e.GetProperty("context").GetProperty("ip").GetString());
         Assert.Equal("203.0.0.0", stored["ipbits-v4"]);
         Assert.Equal("2001:db8::", stored["ipbits-v6"]);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public void Dispose()

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Atalaya.Tests.Support;
+
+/// <summary>
+/// A real <c>atalaya serve</c> process on a loopback URL: started with the given arguments, ready once
+/// it prints its banner, its output (stdout and stderr) kept; killed on dispose.
+/// </summary>
+public sealed class ServeProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServeProcess(Process process) => _process = process;
+
+    public string Url { get; private init; } = "";
+
+    /// <summary>What the process printed so far.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>Starts <c>atalaya serve</c> with <paramref name="args"/> and <c>--urls</c> <paramref name="url"/> (a free port when null) and waits for its banner.</summary>
+    public static async Task<ServeProcess> StartAsync(string? url, params string[] args)
+    {
+        url ??= $"http://127.0.0.1:{FreePort()}";
+        var serve = new ServeProcess(Process.Start(AtalayaProcess.StartInfo(["serve", .. args, "--urls", url]))!) { Url = url };
+        var banner = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        serve._process.OutputDataReceived += (_, e) =>
+        {
+            lock (serve._output)
+            {
+                serve._output.AppendLine(e.Data);
+            }
+            if (e.Data?.Contains("Press Ctrl+C to stop.", StringComparison.Ordinal) == true)
+            {
+                banner.TrySetResult();
+            }
+        };
+        serve._process.ErrorDataReceived += (_, e) =>
+        {
+            lock (serve._output)
+            {
+                serve._output.AppendLine(e.Data);
+            }
+        };
+        serve._process.BeginOutputReadLine();
+        serve._process.BeginErrorReadLine();
+        try
+        {
+            await banner.Task.WaitAsync(TimeSpan.FromSeconds(120));
+        }
+        catch
+        {
+            await serve.DisposeAsync();
+            throw;
+        }
+        return serve;
+    }
+
+    /// <summary>The text after <paramref name="label"/> on the one output line that starts with it (e.g. "Write key:").</summary>
+    public string Line(string label) =>
+        Output.Split('\n').Single(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal)).Split(label)[1].Trim();
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
+        _process.Dispose();
+    }
+}
