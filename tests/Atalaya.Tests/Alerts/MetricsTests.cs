@@ -22,7 +22,9 @@ public sealed class MetricsTests
         // The hub's clock stands at noon UTC today, so "today" holds the events posted 5 minutes
         // earlier whatever the hour the suite runs (at 00:02 they would be yesterday's).
         var clock = new MovableClock();
-        clock.Advance(DateTimeOffset.UtcNow.Date.AddHours(12) - DateTimeOffset.UtcNow);
+        // (UtcDateTime.Date: DateTimeOffset.Date is a DateTime that would take the machine's offset back.)
+        var now = DateTimeOffset.UtcNow;
+        clock.Advance(new DateTimeOffset(now.UtcDateTime.Date.AddHours(12), TimeSpan.Zero) - now);
         await using var hub = await TestHub.StartAsync(o => o with { Time = clock, KpiGaugeInterval = TimeSpan.FromMilliseconds(50) });
         var events = new JsonArray(Events.Valid("purchase_completed"), Events.Valid("lead_created"), Events.Valid("purchase_completed"));
         ((JsonObject)events[0]!)["timestamp"] = clock.GetUtcNow().AddMinutes(-5).ToString("O");
