@@ -17,7 +17,13 @@ internal sealed class DeferredCommits
     private readonly List<Entry> _entries = [];
     private readonly List<CollectedItem> _items = [];
 
+    // Where each request batch's events start in _entries: they are applied a batch per write lock, as commits are.
+    private readonly List<int> _batchStarts = [];
+
     public int Count => _entries.Count;
+
+    /// <summary>Request batches set aside (those with at least one kept event).</summary>
+    public int Batches => _batchStarts.Count;
 
     public void Add(IReadOnlyList<CommittedBatch> batches)
     {
@@ -25,6 +31,7 @@ internal sealed class DeferredCommits
         {
             var seq = committed.FirstSeq;
             var batch = committed.Batch;
+            _batchStarts.Add(_entries.Count);
             var events = batch.Events;
             var facts = batch.Facts;
             for (var i = 0; i < events.Length; i++)
@@ -47,12 +54,14 @@ internal sealed class DeferredCommits
         }
     }
 
-    /// <summary>Applies every copied event in order. Call under the projection's write lock.</summary>
-    public void ApplyTo(KpiProjection projection)
+    /// <summary>Applies the copied events of request batch <paramref name="batch"/>, in order. Call under the projection's write lock.</summary>
+    public void ApplyBatch(KpiProjection projection, int batch)
     {
         var items = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_items);
-        foreach (var e in _entries)
+        var end = batch + 1 < _batchStarts.Count ? _batchStarts[batch + 1] : _entries.Count;
+        for (var i = _batchStarts[batch]; i < end; i++)
         {
+            var e = _entries[i];
             projection.Apply(e.Segment.AsSpan(e.Offset, e.Length), e.Facts, items.Slice(e.FirstItem, e.Facts.ItemCount), e.SourceSystem, e.Seq);
         }
     }

@@ -97,7 +97,7 @@ public sealed class KpiEngine
         }
     }
 
-    /// <summary>Applies the commits set aside during a snapshot, a commit group per write lock, until none is left.</summary>
+    /// <summary>Applies the commits set aside during a snapshot, a request batch per write lock (as commits are applied), until none is left.</summary>
     private void ApplyDeferred()
     {
         while (true)
@@ -114,11 +114,14 @@ public sealed class KpiEngine
                 // Commits arriving while these are applied go to a fresh list, behind them.
                 _deferred = new DeferredCommits();
             }
-            using (Projection.Write())
+            for (var batch = 0; batch < deferred.Batches; batch++)
             {
-                deferred.ApplyTo(Projection);
+                using (Projection.Write())
+                {
+                    deferred.ApplyBatch(Projection, batch);
+                }
+                Projection.Published();
             }
-            Projection.Published();
         }
     }
 
