@@ -15,8 +15,10 @@ namespace Atalaya.Engine;
 /// </summary>
 public sealed class Hub : IAsyncDisposable
 {
-    private Hub(HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis)
+    private Hub(string dataDirectory, HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis, RecommendationModel recommendations)
     {
+        DataDirectory = dataDirectory;
+        Recommendations = recommendations;
         Kpis = kpis;
         Audit = new AuditLog(database, kpis.Time);
         Database = database;
@@ -24,7 +26,8 @@ public sealed class Hub : IAsyncDisposable
         Fx = fx;
         Pipeline = pipeline;
         Tokens = tokens;
-        Erasure = new Privacy.PersonErasure(this);
+        PersonalData = new Privacy.PersonalDataStores(database, log, kpis, recommendations, Audit, SnapshotPath(dataDirectory));
+        Erasure = new Privacy.PersonErasure(PersonalData);
     }
 
     public HubDatabase Database { get; }
@@ -71,17 +74,15 @@ public sealed class Hub : IAsyncDisposable
         var recommendations = new RecommendationModel();
         recommendations.Follow(log);
         var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        var hub = new Hub(database, log, fx, pipeline, new TokenStore(database, time), kpis)
+        var hub = new Hub(dataDirectory, database, log, fx, pipeline, new TokenStore(database, time), kpis, recommendations)
         {
-            DataDirectory = dataDirectory,
-            Recommendations = recommendations,
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
         };
-        Privacy.PersonErasure.CompletePending(hub, erasures);
+        Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
     }
 
-    public string DataDirectory { get; private init; } = "";
+    public string DataDirectory { get; }
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;
@@ -90,7 +91,10 @@ public sealed class Hub : IAsyncDisposable
     public Privacy.PersonErasure Erasure { get; }
 
     /// <summary>The storefront's recommendation model, following the log once started.</summary>
-    public RecommendationModel Recommendations { get; private init; } = new();
+    public RecommendationModel Recommendations { get; }
+
+    /// <summary>Every store that holds a person's data, for access requests and erasures (docs/privacy.md).</summary>
+    public Privacy.PersonalDataStores PersonalData { get; }
 
     /// <summary>Where the KPI projection's snapshot lives: a cache beside the database, rebuilt from raw when missing.</summary>
     public static string SnapshotPath(string dataDirectory) => Path.Combine(dataDirectory, "kpi-projection.bin");

@@ -4,7 +4,6 @@ using System.IO.Pipelines;
 using Atalaya.Engine;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Collect;
-using Atalaya.Engine.Config;
 using Atalaya.Engine.Demo;
 using Atalaya.Http;
 using Atalaya.Metrics;
@@ -78,8 +77,8 @@ public static class AlertBenchmark
                 Console.WriteLine($"{hub.Log.EventCount:N0} events in {given} (opened in {loading.Elapsed.TotalSeconds:F1} s)");
             }
 
-            var config = EnvironmentConfig.Parse(Rules, "bench.yaml", "dev");
-            var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(config.AlertRules, []), TimeSpan.FromHours(4));
+            var config = EnvironmentFiles.Parse(Rules, "bench.yaml", "dev");
+            var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(AlertRuleSet.Compile(config), []), TimeSpan.FromHours(4));
             Console.WriteLine($"Alert evaluation, {engine.Rules.Count} rules: {Measure(cycles, () => engine.Evaluate())}");
 
             var state = new HubState();

@@ -40,7 +40,7 @@ public static class EraseBenchmark
             {
                 var person = new PersonRef(user, true);
                 clock.Restart();
-                var export = PersonExport.Build(hub, person);
+                var export = PersonExport.Build(hub.PersonalData, person);
                 var exportTime = clock.Elapsed;
                 clock.Restart();
                 // Ingest goes on during the erasure: 100-event batches one after another, each timed
@@ -58,7 +58,7 @@ public static class EraseBenchmark
             // An anonymous id the KPI engine keys no event by (a device several signed-in people
             // share): the search reads every block. Here one never stored, so the whole search runs.
             clock.Restart();
-            var device = PersonExport.Build(hub, new PersonRef("erase-bench-shared-device", false));
+            var device = PersonExport.Build(hub.PersonalData, new PersonRef("erase-bench-shared-device", false));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  an anonymous id keyed by no event (a shared device's; here never stored): export {clock.Elapsed.TotalMilliseconds:F0} ms, every block read — {(device is null ? "not found" : "found")}"));
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts.Notifications;
 using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Quality;

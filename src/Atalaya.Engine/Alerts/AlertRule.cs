@@ -1,5 +1,6 @@
 using System.Globalization;
 using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Quality;
@@ -123,7 +124,7 @@ public sealed record AlertRule(string Name, RuleKind Kind, Severity Severity, IR
         var isKpi = kind is RuleKind.Threshold or RuleKind.RatioToAvg7d or RuleKind.ZScore;
         if (isKpi)
         {
-            if (Durations.Kpi(r.Kpi) is not { } kpi)
+            if (r.Kpi is null || !KpiIds.TryParse(r.Kpi, out var kpi))
             {
                 problems.Add($"{key}.kpi: '{r.Kpi}' is not a KPI id (see docs/kpis.md, e.g. gmv, orders, revenue, leads, payments_success_rate)");
                 return null;

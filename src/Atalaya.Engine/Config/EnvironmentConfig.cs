@@ -35,11 +35,14 @@ public sealed class EnvironmentConfig
     public QualitySection Quality { get; set; } = new();
 
     /// <summary>Alert rules and notification channels (Alerts/, docs/alerts.md).</summary>
-    public Alerts.AlertsSection Alerts { get; set; } = new();
+    public AlertsSection Alerts { get; set; } = new();
 
-    /// <summary>The validated rules of <see cref="Alerts"/>.</summary>
-    [YamlIgnore]
-    public IReadOnlyList<Alerts.AlertRule> AlertRules { get; private set; } = [];
+    /// <summary>
+    /// A check a feature above this folder makes of its own section at load (the alert rules name
+    /// KPIs: Alerts/AlertRuleSet), adding its problems to the others. Atalaya.Engine.EnvironmentFiles
+    /// loads with every feature's checks.
+    /// </summary>
+    public delegate void SectionCheck(EnvironmentConfig config, List<string> problems);
 
     /// <summary>Outside providers fetched D+1 (Connectors/); none unless configured.</summary>
     public ConnectorsSection Connectors { get; set; } = new();
@@ -214,7 +217,7 @@ public sealed class EnvironmentConfig
     }
 
     /// <summary>Reads and validates <c>DIR/NAME.yaml</c>.</summary>
-    public static EnvironmentConfig Load(string directory, string environment)
+    public static EnvironmentConfig Load(string directory, string environment, params IReadOnlyList<SectionCheck> checks)
     {
         if (!Names.Contains(environment))
         {
@@ -225,10 +228,10 @@ public sealed class EnvironmentConfig
         {
             throw new ConfigException($"{path} not found; point --config at the folder holding dev.yaml, stg.yaml and prod.yaml (the repository's config/environments)");
         }
-        return Parse(File.ReadAllText(path), path, environment);
+        return Parse(File.ReadAllText(path), path, environment, checks);
     }
 
-    public static EnvironmentConfig Parse(string yaml, string source, string environment)
+    public static EnvironmentConfig Parse(string yaml, string source, string environment, params IReadOnlyList<SectionCheck> checks)
     {
         var deserializer = new DeserializerBuilder().WithNamingConvention(UnderscoredNamingConvention.Instance).Build();
         EnvironmentConfig config;
@@ -243,7 +246,7 @@ public sealed class EnvironmentConfig
             throw new ConfigException($"{source}:{e.Start.Line}:{e.Start.Column}: {Friendly(message)}");
         }
         config.Source = source;
-        config.Validate(environment);
+        config.Validate(environment, checks);
         return config;
     }
 
@@ -256,7 +259,7 @@ public sealed class EnvironmentConfig
             + " (check the spelling against config/environments/dev.yaml)";
     }
 
-    private void Validate(string environment)
+    private void Validate(string environment, IReadOnlyList<SectionCheck> checks)
     {
         var problems = new List<string>();
         if (!string.Equals(Environment, environment, StringComparison.Ordinal))
@@ -281,7 +284,11 @@ public sealed class EnvironmentConfig
         Rising(problems, "volume_z", "", q.VolumeZWarn, q.VolumeZFail, double.MaxValue);
         Rising(problems, "consistency", "pct", q.ConsistencyWarnPct, q.ConsistencyFailPct, 100);
         Rising(problems, "quarantine", "pct", q.QuarantineWarnPct, q.QuarantineFailPct, 100);
-        AlertRules = Alerts.Compile(problems);
+        Alerts.Validate(problems);
+        foreach (var check in checks)
+        {
+            check(this, problems);
+        }
         ValidateReports(problems);
         Connectors.Validate(problems);
         foreach (var (provider, webhook) in Webhooks)

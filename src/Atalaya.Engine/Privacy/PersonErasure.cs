@@ -36,7 +36,7 @@ public sealed record ErasureOutcome(ErasureStatus Status, string? ErasureId, str
 /// erasure ran, and the projection's re-keying — runs there at one cut, so no event is missed and
 /// ingest waits only for that step.
 /// </summary>
-public sealed class PersonErasure(Hub hub)
+public sealed class PersonErasure(PersonalDataStores stores)
 {
     /// <summary>
     /// How long one writer turn may rewrite blocks before it hands the writer back to ingest (a turn
@@ -55,7 +55,7 @@ public sealed class PersonErasure(Hub hub)
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
-            var trace = PersonFinder.Find(hub, person);
+            var trace = PersonFinder.Find(stores, person);
             if (!trace.Found)
             {
                 var earlier = ErasedBefore(personHash);
@@ -67,7 +67,7 @@ public sealed class PersonErasure(Hub hub)
             var erasureId = "era_" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
             var plan = ErasurePlan.For(erasureId, trace);
             await AuditAsync(actor, role, "privacy.erasure.request", personHash, erasureId, 202, 0).ConfigureAwait(false);
-            await hub.Log.RunExclusiveAsync(c => plan.Record(c, personHash, hub.Kpis.Time.GetUtcNow())).ConfigureAwait(false);
+            await stores.Log.RunExclusiveAsync(c => plan.Record(c, personHash, stores.Kpis.Time.GetUtcNow())).ConfigureAwait(false);
             reached?.Invoke("recorded");
 
             // The blocks found, a few per writer turn; each is read, rewritten and swapped in one turn
@@ -75,7 +75,7 @@ public sealed class PersonErasure(Hub hub)
             var rewritten = 0;
             for (var at = 0; at < plan.Blocks.Count;)
             {
-                await hub.Log.RunExclusiveAsync(c =>
+                await stores.Log.RunExclusiveAsync(c =>
                 {
                     var turn = RewriteBlocks(c, plan.Blocks.Skip(at), plan, TurnBudget);
                     rewritten += turn.Blocks;
@@ -88,31 +88,31 @@ public sealed class PersonErasure(Hub hub)
             // projection's snapshot on disk, which still has the old ids' keys, is replaced before the
             // plan is closed; ingest does not wait for that write (see KpiEngine.SaveSnapshot).
             var events = trace.Events.Count;
-            await hub.Kpis.WithoutSnapshotsAsync(async save =>
+            await stores.Kpis.WithoutSnapshotsAsync(async save =>
             {
-                await hub.Log.RunExclusiveAsync(c =>
+                await stores.Log.RunExclusiveAsync(c =>
                 {
                     var late = BlocksAfter(c, plan.CutSeq);
                     rewritten += RewriteBlocks(c, late, plan);
                     ScrubQuarantine(c, plan);
-                    Rekey(hub.Kpis, plan);
+                    Rekey(stores.Kpis, plan);
                 }).ConfigureAwait(false);
                 reached?.Invoke("cut");
                 foreach (var id in trace.UserIds)
                 {
-                    hub.Recommendations.ForgetPerson(id, null);
+                    stores.Recommendations.ForgetPerson(id, null);
                 }
                 foreach (var id in trace.AnonymousIds)
                 {
-                    hub.Recommendations.ForgetPerson(null, id);
+                    stores.Recommendations.ForgetPerson(null, id);
                 }
-                if (File.Exists(Hub.SnapshotPath(hub.DataDirectory)))
+                if (File.Exists(stores.SnapshotPath))
                 {
-                    await Task.Run(() => save(Hub.SnapshotPath(hub.DataDirectory))).ConfigureAwait(false);
+                    await Task.Run(() => save(stores.SnapshotPath)).ConfigureAwait(false);
                 }
             }).ConfigureAwait(false);
             reached?.Invoke("snapshot");
-            await hub.Log.RunExclusiveAsync(c => plan.Complete(c, hub.Kpis.Time.GetUtcNow(), events, rewritten)).ConfigureAwait(false);
+            await stores.Log.RunExclusiveAsync(c => plan.Complete(c, stores.Kpis.Time.GetUtcNow(), events, rewritten)).ConfigureAwait(false);
             await AuditAsync(actor, role, "privacy.erasure.done", personHash, erasureId, 200, events).ConfigureAwait(false);
             return new ErasureOutcome(ErasureStatus.Erased, erasureId, personHash, plan.Pseudonyms.Count, events, rewritten, plan.FailedEvents.Count);
         }
@@ -124,7 +124,7 @@ public sealed class PersonErasure(Hub hub)
 
     private string? ErasedBefore(string personHash)
     {
-        using var connection = hub.Database.Connect();
+        using var connection = stores.Database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT erasure_id FROM privacy_erasures WHERE state = 'done' AND instr(' ' || id_hashes || ' ', ' ' || $h || ' ') > 0;";
         command.Parameters.AddWithValue("$h", personHash);
@@ -138,7 +138,7 @@ public sealed class PersonErasure(Hub hub)
         {
             parameters["erasure_id"] = erasureId;
         }
-        return hub.Audit.AppendAsync(new AuditEntry(hub.Kpis.Time.GetUtcNow(), actor, role, action,
+        return stores.Audit.AppendAsync(new AuditEntry(stores.Kpis.Time.GetUtcNow(), actor, role, action,
             parameters.ToJsonString(), "{}", "{}", rows, status));
     }
 
@@ -310,18 +310,18 @@ public sealed class PersonErasure(Hub hub)
     }
 
     /// <summary>Closes resumed plans once the projection is loaded (re-keyed) and its snapshot saved; audited as the completion.</summary>
-    internal static void CompletePending(Hub hub, IReadOnlyList<ErasurePlan> plans)
+    internal static void CompletePending(PersonalDataStores stores, IReadOnlyList<ErasurePlan> plans)
     {
         if (plans.Count == 0)
         {
             return;
         }
-        hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory));
-        using var connection = hub.Database.Connect();
+        stores.Kpis.SaveSnapshot(stores.SnapshotPath);
+        using var connection = stores.Database.Connect();
         foreach (var plan in plans)
         {
-            plan.Complete(connection, hub.Kpis.Time.GetUtcNow(), 0, plan.Blocks.Count);
-            AuditLog.AppendNow(hub.Database, new AuditEntry(hub.Kpis.Time.GetUtcNow(), "system:start-up", "system", "privacy.erasure.done",
+            plan.Complete(connection, stores.Kpis.Time.GetUtcNow(), 0, plan.Blocks.Count);
+            AuditLog.AppendNow(stores.Database, new AuditEntry(stores.Kpis.Time.GetUtcNow(), "system:start-up", "system", "privacy.erasure.done",
                 new JsonObject { ["person"] = plan.PersonHash, ["erasure_id"] = plan.ErasureId, ["resumed"] = true }.ToJsonString(), "{}", "{}", 0, 200));
         }
     }

@@ -12,9 +12,9 @@ namespace Atalaya.Engine.Privacy;
 public static class PersonExport
 {
     /// <summary>The export, or null when nothing about the id is stored.</summary>
-    public static byte[]? Build(Hub hub, PersonRef person)
+    public static byte[]? Build(PersonalDataStores stores, PersonRef person)
     {
-        var trace = PersonFinder.Find(hub, person);
+        var trace = PersonFinder.Find(stores, person);
         if (!trace.Found)
         {
             return null;
@@ -22,7 +22,7 @@ public static class PersonExport
         var document = new JsonObject
         {
             [person.Kind] = person.Id,
-            ["generated_at"] = hub.Kpis.Time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
+            ["generated_at"] = stores.Kpis.Time.GetUtcNow().UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture),
             ["user_ids"] = new JsonArray([.. trace.UserIds.Select(id => (JsonNode?)id)]),
             ["anonymous_ids"] = new JsonArray([.. trace.AnonymousIds.Select(id => (JsonNode?)id)]),
             ["event_count"] = trace.Events.Count,

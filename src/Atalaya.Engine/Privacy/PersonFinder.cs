@@ -40,7 +40,7 @@ internal static class PersonFinder
 {
     private const int MaxRounds = 4;
 
-    public static PersonTrace Find(Hub hub, PersonRef person)
+    public static PersonTrace Find(PersonalDataStores stores, PersonRef person)
     {
         var users = new List<string>();
         var anonymous = new List<string>();
@@ -51,7 +51,7 @@ internal static class PersonFinder
         var blocks = new SortedSet<long>();
         var events = new List<JsonObject>();
         long cut = 0;
-        using var connection = hub.Database.Connect();
+        using var connection = stores.Database.Connect();
         var searched = new HashSet<string>(StringComparer.Ordinal);
         for (var round = 0; round < MaxRounds; round++)
         {
@@ -60,7 +60,7 @@ internal static class PersonFinder
             {
                 break;
             }
-            var (times, lastSeq) = EventTimes(hub.Kpis.Projection, fresh);
+            var (times, lastSeq) = EventTimes(stores.Kpis.Projection, fresh);
             cut = Math.Max(cut, lastSeq);
             foreach (var blockId in BlocksCovering(connection, times, cut))
             {

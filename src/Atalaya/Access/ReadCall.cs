@@ -154,7 +154,7 @@ public static class ReadCall
     public sealed class ReadFailure;
 
     public static IResult Error(int status, string message) =>
-        Results.Json(new ErrorResponse(false, message), AtalayaJson.Web.ErrorResponse, statusCode: status);
+        Results.Json(new ErrorResponse(false, message), ErrorJson.Web.ErrorResponse, statusCode: status);
 
     public static AuditEntry Entry(Hub hub, HttpContext context, TokenInfo token, AccessScope scope, int rows, int status) => new(
         hub.Kpis.Time.GetUtcNow(), token.Id, Roles.Name(token.Role), $"{context.Request.Method} {context.Request.Path}",

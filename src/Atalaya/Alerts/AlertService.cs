@@ -1,5 +1,6 @@
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
+using Atalaya.Engine.Config;
 using Atalaya.Http;
 
 namespace Atalaya.Alerts;
@@ -34,7 +35,7 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
         var section = options.Config.Alerts;
         var time = options.Time;
         var channels = NotificationChannels.Create(section, Http, time);
-        var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(options.Config.AlertRules, channels.Keys), section.RenotifyInterval, time);
+        var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(AlertRuleSet.Compile(options.Config), channels.Keys), section.RenotifyInterval, time);
         var dispatcher = new NotificationDispatcher(hub.Database, channels, section, time);
         metrics.Dispatcher = dispatcher;
         _ready.SetResult((engine, dispatcher));

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 
 namespace Atalaya.Cli;
@@ -35,7 +36,7 @@ public static class CommonOptions
     {
         try
         {
-            return EnvironmentConfig.Load(directory ?? EnvironmentConfig.DefaultDirectory(), environment);
+            return EnvironmentFiles.Load(directory ?? EnvironmentConfig.DefaultDirectory(), environment);
         }
         catch (ConfigException e)
         {

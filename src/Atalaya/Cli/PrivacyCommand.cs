@@ -86,7 +86,7 @@ public static class PrivacyCommand
                 return CommonOptions.Fail(problem!);
             }
             await using var hub = Hub.Open(parse.GetValue(data)!);
-            var json = PersonExport.Build(hub, p);
+            var json = PersonExport.Build(hub.PersonalData, p);
             await hub.Audit.AppendAsync(new Engine.Audit.AuditEntry(DateTimeOffset.UtcNow, $"cli:{Environment.UserName}", "cli", "privacy.export",
                 $$"""{"person":"{{PersonIds.Hash(p.Id)}}"}""", "{}", "{}", json is null ? 0 : 1, json is null ? 404 : 200));
             if (json is null)

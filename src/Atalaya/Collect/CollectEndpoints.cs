@@ -140,7 +140,7 @@ public static class CollectEndpoints
         var error = !result.NothingAccepted || rejected.Count == 0 ? null
             : rejected.Count == 1 ? "The event is invalid: " + string.Join("; ", rejected[0].Errors)
             : "No event in the request is valid; see rejected.";
-        return Results.Json(new CollectResponse(true, result.Accepted, result.Duplicates, rejected, error), AtalayaJson.Web.CollectResponse);
+        return Results.Json(new CollectResponse(true, result.Accepted, result.Duplicates, rejected, error), CollectJson.Web.CollectResponse);
     }
 
     private static IResult? Refusal(Exception exception, ILogger log)
@@ -157,11 +157,11 @@ public static class CollectEndpoints
     {
         BodyException { StatusCode: StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests } busy =>
             WithRetryAfter(busy.StatusCode, busy.Message),
-        BodyException body => Results.Json(new ErrorResponse(false, body.Message), AtalayaJson.Web.ErrorResponse, statusCode: body.StatusCode),
-        MalformedBodyException malformed => Results.Json(new ErrorResponse(false, malformed.Message), AtalayaJson.Web.ErrorResponse, statusCode: StatusCodes.Status400BadRequest),
+        BodyException body => Results.Json(new ErrorResponse(false, body.Message), ErrorJson.Web.ErrorResponse, statusCode: body.StatusCode),
+        MalformedBodyException malformed => Results.Json(new ErrorResponse(false, malformed.Message), ErrorJson.Web.ErrorResponse, statusCode: StatusCodes.Status400BadRequest),
         StoreUnavailableException store => WithRetryAfter(StatusCodes.Status503ServiceUnavailable,
             $"The hub cannot make events durable right now ({store.Message}); nothing was stored, retry later."),
-        Microsoft.AspNetCore.Http.BadHttpRequestException bad => Results.Json(new ErrorResponse(false, bad.Message), AtalayaJson.Web.ErrorResponse, statusCode: bad.StatusCode),
+        Microsoft.AspNetCore.Http.BadHttpRequestException bad => Results.Json(new ErrorResponse(false, bad.Message), ErrorJson.Web.ErrorResponse, statusCode: bad.StatusCode),
         _ => null,
     };
 
@@ -172,7 +172,7 @@ public static class CollectEndpoints
         public Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.Headers.RetryAfter = status == StatusCodes.Status429TooManyRequests ? "1" : "5";
-            return Results.Json(new ErrorResponse(false, message), AtalayaJson.Web.ErrorResponse, statusCode: status).ExecuteAsync(httpContext);
+            return Results.Json(new ErrorResponse(false, message), ErrorJson.Web.ErrorResponse, statusCode: status).ExecuteAsync(httpContext);
         }
     }
 }

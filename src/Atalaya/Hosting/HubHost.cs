@@ -63,7 +63,7 @@ public static class HubHost
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
             // Each feature's typed answers (Http/Answers.cs), so the document has their schemas.
-            JsonSerializerContext[] answers = [AtalayaJson.Web, AccessJson.Web, JobsJson.Web, QualityJson.Web, AlertsJson.Web, ReportsJson.Web, SloJson.Web, Privacy.PrivacyJson.Web, BenchmarkJson.Web];
+            JsonSerializerContext[] answers = [ErrorJson.Web, Collect.CollectJson.Web, Health.ProbeJson.Web, Webhooks.WebhooksJson.Web, AccessJson.Web, JobsJson.Web, QualityJson.Web, AlertsJson.Web, ReportsJson.Web, SloJson.Web, Privacy.PrivacyJson.Web, BenchmarkJson.Web];
             for (var i = 0; i < answers.Length; i++)
             {
                 json.SerializerOptions.TypeInfoResolverChain.Insert(i, answers[i]);

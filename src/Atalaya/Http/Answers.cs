@@ -18,10 +18,11 @@ namespace Atalaya.Http;
 public static class Answers
 {
     /// <summary>The options of every answer context: snake_case names, non-ASCII text (ñ, å) and quotes left unescaped.</summary>
-    public static JsonSerializerOptions Options() => new()
+    public static JsonSerializerOptions Options(bool omitNulls = false) => new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = omitNulls ? JsonIgnoreCondition.WhenWritingNull : JsonIgnoreCondition.Never,
     };
 
     /// <summary>An answer's UTF-8 JSON, written through its generated type information.</summary>

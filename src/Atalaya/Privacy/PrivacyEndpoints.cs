@@ -36,10 +36,10 @@ public static class PrivacyEndpoints
             AccessEndpoints.OperationAsync(c, s, PersonParams, [Role.Admin], "Only admin tokens export personal data", (hub, _) =>
             {
                 var person = FromQuery(c.Request.Query);
-                var json = PersonExport.Build(hub, person);
+                var json = PersonExport.Build(hub.PersonalData, person);
                 var details = Details(PersonIds.Hash(person.Id), null);
                 return json is null
-                    ? (JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(false, $"No data is stored for that {person.Kind}."), AtalayaJson.Web.ErrorResponse),
+                    ? (JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(false, $"No data is stored for that {person.Kind}."), ErrorJson.Web.ErrorResponse),
                         0, StatusCodes.Status404NotFound, details)
                     : (json, 1, StatusCodes.Status200OK, details);
             }))

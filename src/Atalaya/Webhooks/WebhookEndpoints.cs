@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Atalaya.Engine.Webhooks;
 using Atalaya.Http;
 
@@ -31,12 +32,12 @@ public static class WebhookEndpoints
                 using var body = await RequestBody.ReadAsync(context.Request, WebhookReceiver.MaxBodyBytes, cancellationToken);
                 var outcome = await new WebhookReceiver(hub.Pipeline, hub.Database, options.Config, hub.Kpis.Time).ReceiveAsync(provider, header, body.Memory.ToArray(), cancellationToken);
                 return outcome.Id is { } id
-                    ? Results.Json(new WebhookResponse(true, id, outcome.State!, outcome.Events, outcome.Message), AtalayaJson.Web.WebhookResponse, statusCode: outcome.Status)
-                    : Results.Json(new ErrorResponse(false, outcome.Message), AtalayaJson.Web.ErrorResponse, statusCode: outcome.Status);
+                    ? Results.Json(new WebhookResponse(true, id, outcome.State!, outcome.Events, outcome.Message), WebhooksJson.Web.WebhookResponse, statusCode: outcome.Status)
+                    : Results.Json(new ErrorResponse(false, outcome.Message), ErrorJson.Web.ErrorResponse, statusCode: outcome.Status);
             }
             catch (BodyException e)
             {
-                return Results.Json(new ErrorResponse(false, e.Message), AtalayaJson.Web.ErrorResponse, statusCode: e.StatusCode);
+                return Results.Json(new ErrorResponse(false, e.Message), ErrorJson.Web.ErrorResponse, statusCode: e.StatusCode);
             }
         })
         .WithSummary("Receives a provider's signed webhook (payments, order status).")
@@ -45,4 +46,12 @@ public static class WebhookEndpoints
             + "401 for a wrong one, 404 for an unknown provider, 409 for a replayed signature, 413 for a body over 1 MiB.");
         return app;
     }
+}
+
+/// <summary>Source-generated JSON of the webhook answer.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(WebhookResponse))]
+internal sealed partial class WebhooksJson : JsonSerializerContext
+{
+    public static WebhooksJson Web { get; } = new(Answers.Options());
 }

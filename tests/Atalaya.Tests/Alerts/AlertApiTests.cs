@@ -2,10 +2,10 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using Atalaya.Alerts;
+using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Audit;
-using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
@@ -28,9 +28,9 @@ public sealed class AlertApiTests
     [Fact]
     public async Task Each_reader_sees_the_alerts_its_scope_covers_and_every_call_is_audited()
     {
-        var config = EnvironmentConfig.Parse(Rules, "test.yaml", "dev");
+        var config = EnvironmentFiles.Parse(Rules, "test.yaml", "dev");
         await using var hub = await TestHub.StartAsync(o => o with { Config = config });
-        new AlertEngine(hub.Hub.Database, hub.Hub.Kpis, config.AlertRules, TimeSpan.FromHours(4)).Evaluate();
+        new AlertEngine(hub.Hub.Database, hub.Hub.Kpis, AlertRuleSet.Compile(config), TimeSpan.FromHours(4)).Evaluate();
 
         var admin = hub.CreateToken(Role.Admin);
         var mxLead = hub.CreateToken(Role.CountryOpsLead, countries: ["MX"]);
@@ -74,7 +74,7 @@ public sealed class AlertApiTests
         Environment.SetEnvironmentVariable(variable, "k3y-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var config = EnvironmentConfig.Parse($$"""
+            var config = EnvironmentFiles.Parse($$"""
                 environment: dev
                 alerts:
                   evaluate_every: 100ms

@@ -1,3 +1,4 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Config;
 using Atalaya.Tests.Support;
@@ -12,14 +13,14 @@ public sealed class AlertConfigTests
     [Fact]
     public void The_shipped_rules_compile_every_kind_and_prod_is_the_strictest()
     {
-        var dev = EnvironmentConfig.Load(Shipped, "dev");
-        var stg = EnvironmentConfig.Load(Shipped, "stg");
-        var prod = EnvironmentConfig.Load(Shipped, "prod");
-        Assert.Equal(Enum.GetValues<RuleKind>().Where(k => k != RuleKind.DeadLetters).Order(), prod.AlertRules.Select(r => r.Kind).Distinct().Order());
+        var dev = EnvironmentFiles.Load(Shipped, "dev");
+        var stg = EnvironmentFiles.Load(Shipped, "stg");
+        var prod = EnvironmentFiles.Load(Shipped, "prod");
+        Assert.Equal(Enum.GetValues<RuleKind>().Where(k => k != RuleKind.DeadLetters).Order(), AlertRuleSet.Compile(prod).Select(r => r.Kind).Distinct().Order());
         foreach (var other in new[] { dev, stg })
         {
-            Assert.Equal(prod.AlertRules.Select(r => r.Name), other.AlertRules.Select(r => r.Name));
-            foreach (var (p, o) in prod.AlertRules.Zip(other.AlertRules))
+            Assert.Equal(AlertRuleSet.Compile(prod).Select(r => r.Name), AlertRuleSet.Compile(other).Select(r => r.Name));
+            foreach (var (p, o) in AlertRuleSet.Compile(prod).Zip(AlertRuleSet.Compile(other)))
             {
                 // Floors are higher and ratios closer to 1 in prod: it fires first.
                 Assert.True((p.Below ?? 0) >= (o.Below ?? 0), p.Name);
@@ -40,7 +41,7 @@ public sealed class AlertConfigTests
         }
     }
 
-    private static AlertRule Rule(EnvironmentConfig config, string name) => config.AlertRules.Single(r => r.Name == name);
+    private static AlertRule Rule(EnvironmentConfig config, string name) => AlertRuleSet.Compile(config).Single(r => r.Name == name);
 
     [Theory]
     [InlineData("{name: a, kpi: gmvv, window: 24h, below: 1}", "alerts.rules[0] (a).kpi: 'gmvv' is not a KPI id")]
@@ -93,5 +94,5 @@ public sealed class AlertConfigTests
     }
 
     private static EnvironmentConfig Parse(string alerts) =>
-        EnvironmentConfig.Parse("environment: dev\nalerts:\n" + alerts, "config/environments/dev.yaml", "dev");
+        EnvironmentFiles.Parse("environment: dev\nalerts:\n" + alerts, "config/environments/dev.yaml", "dev");
 }

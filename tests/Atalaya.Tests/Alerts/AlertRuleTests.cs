@@ -4,7 +4,6 @@ using System.Text.Json.Nodes;
 using Atalaya.Engine;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
-using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Quality;
 using Atalaya.Tests.Support;
@@ -222,8 +221,8 @@ public sealed class AlertRuleTests : IAsyncLifetime
               rules:
                 - {rule}
             """;
-        var config = EnvironmentConfig.Parse(yaml, "test.yaml", "dev");
-        return new AlertEngine(_hub.Database, _hub.Kpis, config.AlertRules, config.Alerts.RenotifyInterval, _clock);
+        var config = EnvironmentFiles.Parse(yaml, "test.yaml", "dev");
+        return new AlertEngine(_hub.Database, _hub.Kpis, AlertRuleSet.Compile(config), config.Alerts.RenotifyInterval, _clock);
     }
 
     private List<Alert> Alerts()

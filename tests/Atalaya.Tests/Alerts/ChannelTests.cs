@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using Atalaya.Engine;
 using Atalaya.Engine.Alerts.Notifications;
-using Atalaya.Engine.Config;
 using MimeKit;
 using Polly.CircuitBreaker;
 
@@ -237,7 +236,7 @@ public sealed class ChannelTests : IAsyncLifetime
               channels:
                 - {channel}
             """;
-        var config = EnvironmentConfig.Parse(yaml, "test.yaml", "dev");
+        var config = EnvironmentFiles.Parse(yaml, "test.yaml", "dev");
         var clock = time ?? TimeProvider.System;
         return new NotificationDispatcher(_hub.Database, NotificationChannels.Create(config.Alerts, _http, clock), config.Alerts, clock);
     }

@@ -28,12 +28,6 @@ internal sealed record Layering(string Root, IReadOnlyList<IReadOnlyList<string>
         [""],
     ],
     [
-        new("Config", "Alerts", "Atalaya.Engine.Alerts.AlertsSection",
-            "EnvironmentConfig reads the alerts section and compiles its rules at load, so that a bad rule is reported with every other configuration problem"),
-        new("Config", "Alerts", "Atalaya.Engine.Alerts.AlertRule",
-            "as AlertsSection"),
-        new("Privacy", "", "Atalaya.Engine.Hub",
-            "an erasure spans the whole hub (log, projection, recommendations, audit, snapshot); PersonErasure, PersonExport and PersonFinder take the Hub"),
     ]);
 
     /// <summary>
@@ -54,8 +48,6 @@ internal sealed record Layering(string Root, IReadOnlyList<IReadOnlyList<string>
         [""],
     ],
     [
-        new(LayerException.AnyFolder, "", "Atalaya.AtalayaJson",
-            "the host's one source-generated JSON context lists every feature's answer types; per-feature contexts would remove it"),
     ]);
 
     /// <summary>The folder a namespace belongs to, or null when it is not under the root or no layer holds it.</summary>

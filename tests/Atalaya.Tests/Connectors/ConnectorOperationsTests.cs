@@ -76,7 +76,7 @@ public sealed class ConnectorOperationsTests : IAsyncLifetime
     {
         foreach (var name in EnvironmentConfig.Names)
         {
-            var config = EnvironmentConfig.Load(Path.Combine(RepositoryRoot(), "config", "environments"), name);
+            var config = EnvironmentFiles.Load(Path.Combine(RepositoryRoot(), "config", "environments"), name);
             Assert.Empty(config.Connectors.Configured());
         }
     }

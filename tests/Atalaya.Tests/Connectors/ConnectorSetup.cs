@@ -47,7 +47,7 @@ public sealed class ConnectorSetup : IDisposable
 
     /// <summary>A dev environment whose connectors section is <paramref name="connectors"/> (YAML, indented by two).</summary>
     public static EnvironmentConfig Config(string connectors, string extra = "") =>
-        EnvironmentConfig.Parse($"environment: dev\nconnectors:\n{connectors}\n{extra}", "test.yaml", "dev");
+        EnvironmentFiles.Parse($"environment: dev\nconnectors:\n{connectors}\n{extra}", "test.yaml", "dev");
 
     public PipelineRun Run(EnvironmentConfig config, string provider, DateOnly from, DateOnly to, string trigger = "cli", TimeProvider? time = null, IReadOnlySet<string>? apps = null) =>
         Execute(config, ConnectorJobs.Definition(provider, _ => new ConnectorRequest(provider, from, to, apps)), trigger, provider, time);

@@ -1,5 +1,5 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Alerts;
-using Atalaya.Engine.Config;
 
 namespace Atalaya.Tests.Dashboard;
 
@@ -10,14 +10,14 @@ public sealed class DashboardAlertsTests(DashboardFixture fixture)
     [Fact]
     public async Task Admin_and_country_lead_see_the_alerts_their_scope_covers()
     {
-        var config = EnvironmentConfig.Parse("""
+        var config = EnvironmentFiles.Parse("""
             environment: dev
             alerts:
               rules:
                 - {name: dash-mx-gmv, kpi: gmv, window: 24h, below: 1000000000000, scope: {country: MX}, severity: critical}
                 - {name: dash-co-gmv, kpi: gmv, window: 24h, below: 1000000000000, scope: {country: CO}}
             """, "test.yaml", "dev");
-        new AlertEngine(fixture.Hub.Server.Hub.Database, fixture.Hub.Server.Hub.Kpis, config.AlertRules, TimeSpan.FromHours(4)).Evaluate();
+        new AlertEngine(fixture.Hub.Server.Hub.Database, fixture.Hub.Server.Hub.Kpis, AlertRuleSet.Compile(config), TimeSpan.FromHours(4)).Evaluate();
 
         await using (var admin = await DashboardPage.OpenAsync(fixture))
         {

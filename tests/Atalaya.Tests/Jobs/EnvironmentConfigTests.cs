@@ -1,3 +1,4 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Tests.Support;
 
@@ -14,8 +15,8 @@ public sealed class EnvironmentConfigTests
     [InlineData("prod")]
     public void The_shipped_environments_load_and_prod_is_the_strictest(string name)
     {
-        var config = EnvironmentConfig.Load(Shipped, name);
-        var prod = EnvironmentConfig.Load(Shipped, "prod");
+        var config = EnvironmentFiles.Load(Shipped, name);
+        var prod = EnvironmentFiles.Load(Shipped, "prod");
 
         Assert.Equal(name, config.Environment);
         Assert.False(config.Retention.Enabled);
@@ -45,7 +46,7 @@ public sealed class EnvironmentConfigTests
     {
         Assert.Contains(from, Valid);
 
-        var error = Assert.Throws<ConfigException>(() => EnvironmentConfig.Parse(Valid.Replace(from, to, StringComparison.Ordinal), "config/environments/dev.yaml", "dev"));
+        var error = Assert.Throws<ConfigException>(() => EnvironmentFiles.Parse(Valid.Replace(from, to, StringComparison.Ordinal), "config/environments/dev.yaml", "dev"));
 
         Assert.Contains(message, error.Message);
     }

@@ -27,13 +27,13 @@ public sealed class CollectionMinimisationTests
     [Fact]
     public void The_environment_file_sets_how_much_of_an_ip_is_kept_and_refuses_a_prefix_out_of_range()
     {
-        var defaults = Engine.Config.EnvironmentConfig.Parse("environment: dev\n", "dev.yaml", "dev");
+        var defaults = Engine.EnvironmentFiles.Parse("environment: dev\n", "dev.yaml", "dev");
         Assert.Equal((24, 48), (defaults.Privacy.IpV4PrefixBits, defaults.Privacy.IpV6PrefixBits));
-        var set = Engine.Config.EnvironmentConfig.Parse("environment: dev\nprivacy: {ip_v4_prefix_bits: 16, ip_v6_prefix_bits: 32}\n", "dev.yaml", "dev");
+        var set = Engine.EnvironmentFiles.Parse("environment: dev\nprivacy: {ip_v4_prefix_bits: 16, ip_v6_prefix_bits: 32}\n", "dev.yaml", "dev");
         Assert.Equal((16, 32), (set.Privacy.IpV4PrefixBits, set.Privacy.IpV6PrefixBits));
         foreach (var (yaml, key) in new[] { ("ip_v4_prefix_bits: 33", "privacy.ip_v4_prefix_bits"), ("ip_v6_prefix_bits: -1", "privacy.ip_v6_prefix_bits") })
         {
-            var error = Assert.Throws<Engine.Config.ConfigException>(() => Engine.Config.EnvironmentConfig.Parse($"environment: dev\nprivacy: {{{yaml}}}\n", "dev.yaml", "dev"));
+            var error = Assert.Throws<Engine.Config.ConfigException>(() => Engine.EnvironmentFiles.Parse($"environment: dev\nprivacy: {{{yaml}}}\n", "dev.yaml", "dev"));
             Assert.Contains(key, error.Message, StringComparison.Ordinal);
         }
         // Every shipped environment file names both settings, so an operator finds them.

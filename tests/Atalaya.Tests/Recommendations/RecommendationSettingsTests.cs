@@ -1,3 +1,4 @@
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Tests.Support;
 
@@ -11,9 +12,9 @@ public sealed class RecommendationSettingsTests
     [Fact]
     public void The_scope_is_store_by_default_marketplace_when_set_and_anything_else_is_refused()
     {
-        Assert.False(EnvironmentConfig.Parse(Dev, "dev.yaml", "dev").Recommendations.Marketplace);
-        Assert.True(EnvironmentConfig.Parse(Dev.Replace("scope: store", "scope: marketplace", StringComparison.Ordinal), "dev.yaml", "dev").Recommendations.Marketplace);
-        var error = Assert.Throws<ConfigException>(() => EnvironmentConfig.Parse(Dev.Replace("scope: store", "scope: galaxy", StringComparison.Ordinal), "dev.yaml", "dev"));
+        Assert.False(EnvironmentFiles.Parse(Dev, "dev.yaml", "dev").Recommendations.Marketplace);
+        Assert.True(EnvironmentFiles.Parse(Dev.Replace("scope: store", "scope: marketplace", StringComparison.Ordinal), "dev.yaml", "dev").Recommendations.Marketplace);
+        var error = Assert.Throws<ConfigException>(() => EnvironmentFiles.Parse(Dev.Replace("scope: store", "scope: galaxy", StringComparison.Ordinal), "dev.yaml", "dev"));
         Assert.Contains("recommendations.scope: must be store or marketplace, got 'galaxy'", error.Message, StringComparison.Ordinal);
     }
 

@@ -20,7 +20,7 @@ public sealed class ReportChannelTests
 {
     private readonly string _variable = "ATALAYA_TEST_REPORT_SLACK_" + Guid.NewGuid().ToString("N")[..8].ToUpperInvariant();
 
-    private EnvironmentConfig Config() => EnvironmentConfig.Parse($$"""
+    private EnvironmentConfig Config() => EnvironmentFiles.Parse($$"""
         environment: dev
         alerts:
           delivery_retries: 0
@@ -68,7 +68,7 @@ public sealed class ReportChannelTests
     [Fact]
     public void A_recipient_naming_a_channel_the_alerts_section_lacks_stops_the_configuration()
     {
-        var problem = Assert.Throws<ConfigException>(() => EnvironmentConfig.Parse("""
+        var problem = Assert.Throws<ConfigException>(() => EnvironmentFiles.Parse("""
             environment: dev
             reports:
               recipients:

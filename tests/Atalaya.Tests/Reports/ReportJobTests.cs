@@ -31,7 +31,7 @@ public sealed class ReportJobTests
     [Fact]
     public async Task The_scheduled_runs_write_exactly_one_report_per_period_and_scope_even_across_a_restart()
     {
-        var config = EnvironmentConfig.Parse(Recipients, "reports-test.yaml", "dev");
+        var config = EnvironmentFiles.Parse(Recipients, "reports-test.yaml", "dev");
         await using var hub = await KpiHub.StartWithDemoAsync(new DemoOptions(Days: 20, Seed: 3, SessionsPerDay: 60),
             o => o with { RunScheduler = true, Config = config });
         var database = hub.Server.Hub.Database;
@@ -78,7 +78,7 @@ public sealed class ReportJobTests
     public async Task A_run_deletes_the_reports_older_than_the_retention_and_keeps_the_others()
     {
         await using var hub = await KpiHub.StartWithDemoAsync(new DemoOptions(Days: 10, Seed: 4, SessionsPerDay: 40));
-        var config = EnvironmentConfig.Parse(Recipients, "reports-test.yaml", "dev");
+        var config = EnvironmentFiles.Parse(Recipients, "reports-test.yaml", "dev");
         var engine = hub.Server.Hub.Kpis;
         var store = new ReportStore(hub.Server.Hub.Database);
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
@@ -101,7 +101,7 @@ public sealed class ReportJobTests
     public async Task A_recipient_whose_store_has_no_data_makes_the_run_partial_and_names_it()
     {
         await using var hub = await KpiHub.StartWithDemoAsync(new DemoOptions(Days: 5, Seed: 5, SessionsPerDay: 30));
-        var config = EnvironmentConfig.Parse("""
+        var config = EnvironmentFiles.Parse("""
             environment: dev
             reports:
               recipients:
@@ -126,7 +126,7 @@ public sealed class ReportJobTests
     [InlineData("recipients: [{name: a, email: x}]", "unknown key 'email'")]
     public void A_bad_reports_section_stops_the_start_with_a_message_naming_the_key(string line, string message)
     {
-        var e = Assert.Throws<ConfigException>(() => EnvironmentConfig.Parse($"environment: dev\nreports:\n  {line}\n", "dev.yaml", "dev"));
+        var e = Assert.Throws<ConfigException>(() => EnvironmentFiles.Parse($"environment: dev\nreports:\n  {line}\n", "dev.yaml", "dev"));
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Atalaya.Engine;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Connectors;
 using Atalaya.Engine.Webhooks;
@@ -33,7 +34,7 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     /// <summary>Provider "payments" maps Stripe events; provider "orders" uses <paramref name="ordersMapping"/>.</summary>
-    private EnvironmentConfig Config(string ordersMapping) => EnvironmentConfig.Parse($"""
+    private EnvironmentConfig Config(string ordersMapping) => EnvironmentFiles.Parse($"""
         environment: dev
         webhooks:
           payments:

@@ -1,3 +1,4 @@
+using Atalaya.Engine.Config;
 namespace Atalaya.Engine.Alerts.Notifications;
 
 /// <summary>

@@ -1,3 +1,4 @@
+using Atalaya.Engine.Config;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 using Polly;

@@ -1,8 +1,7 @@
 using System.Globalization;
-using Atalaya.Engine.Kpi;
 using YamlDotNet.Serialization;
 
-namespace Atalaya.Engine.Alerts;
+namespace Atalaya.Engine.Config;
 
 /// <summary>
 /// The <c>alerts:</c> section of an environment file (docs/alerts.md): how often the hub evaluates
@@ -118,8 +117,12 @@ public sealed class AlertsSection
         public string Connector { get; set; } = "connector";
     }
 
-    /// <summary>Compiles the rules; every problem is added to <paramref name="problems"/> naming its key.</summary>
-    internal IReadOnlyList<AlertRule> Compile(List<string> problems)
+    /// <summary>
+    /// Checks the section's own shape (durations, channels, rule names and the channels they name);
+    /// every problem is added to <paramref name="problems"/> naming its key. Each rule's condition is
+    /// compiled by the alerts feature (Alerts/AlertRuleSet), which knows the KPIs.
+    /// </summary>
+    internal void Validate(List<string> problems)
     {
         Duration(problems, "alerts.evaluate_every", EvaluateEvery);
         Duration(problems, "alerts.renotify_every", RenotifyEvery);
@@ -144,7 +147,6 @@ public sealed class AlertsSection
             }
             ValidateChannel(problems, $"{key} ({c.Name})", c);
         }
-        var rules = new List<AlertRule>();
         var ruleNames = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < Rules.Count; i++)
         {
@@ -158,18 +160,15 @@ public sealed class AlertsSection
             {
                 problems.Add($"{key}.name: '{r.Name}' is used by two rules");
             }
-            key = $"{key} ({r.Name})";
             foreach (var channel in r.Channels.Where(c => !channelNames.Contains(c)))
             {
-                problems.Add($"{key}.channels: no channel named '{channel}' (declare it under alerts.channels)");
-            }
-            if (AlertRule.Compile(r, key, problems) is { } rule)
-            {
-                rules.Add(rule);
+                problems.Add($"{key} ({r.Name}).channels: no channel named '{channel}' (declare it under alerts.channels)");
             }
         }
-        return rules;
     }
+
+    /// <summary>The key a rule's problems are reported under: <c>alerts.rules[i] (name)</c>.</summary>
+    internal static string RuleKey(int index, RuleConfig rule) => $"alerts.rules[{index}] ({rule.Name})";
 
     private static readonly System.Text.RegularExpressions.Regex Names = new("^[A-Za-z0-9_-]{1,64}$");
 
@@ -299,6 +298,4 @@ public static class Durations
         : Text($"{d.TotalSeconds:0.###}s");
 
     private static string Text(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
-
-    internal static KpiId? Kpi(string? name) => name is not null && KpiIds.TryParse(name, out var id) ? id : null;
 }

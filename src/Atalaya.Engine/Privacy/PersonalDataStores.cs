@@ -1,0 +1,13 @@
+using Atalaya.Engine.Audit;
+using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Recommendations;
+using Atalaya.Engine.Storage;
+
+namespace Atalaya.Engine.Privacy;
+
+/// <summary>
+/// Every place of an open hub that holds a person's data, which an access request reads and an
+/// erasure rewrites: the database (pending erasures, tokens' audit), the event log, the KPI
+/// projection and its snapshot file, the recommendation model and the audit log.
+/// </summary>
+public sealed record PersonalDataStores(HubDatabase Database, EventLog Log, KpiEngine Kpis, RecommendationModel Recommendations, AuditLog Audit, string SnapshotPath);
