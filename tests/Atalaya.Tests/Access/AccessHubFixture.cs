@@ -3,12 +3,14 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Demo;
 using Atalaya.Tests.Kpi.Http;
 using Atalaya.Tests.Kpi.Reference;
+using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Access;
 
 /// <summary>
-/// One generated marketplace (12 days ending today, so the summary, the time series and the event
-/// stream have data) behind a real hub, and a caller of every kind: an admin, an analyst, country
+/// One generated marketplace (12 days ending on the hub's today, so the summary, the time series and the
+/// event stream have data; the hub's clock is pinned to 2026-03-15 11:00 UTC and runs from there, so
+/// the generated requests and their answers do not depend on the day the test runs) behind a real hub, and a caller of every kind: an admin, an analyst, country
 /// leads (one country; a country narrowed to a hub; two countries; a country narrowed to a zone),
 /// vendors (one store; two stores in two countries), a write key, a revoked token, an unknown token
 /// and no token at all. Scopes are picked from the stored store_created events, so they name real
@@ -16,7 +18,13 @@ namespace Atalaya.Tests.Access;
 /// </summary>
 public sealed class AccessHubFixture : IAsyncLifetime
 {
+    /// <summary>The hub's "now" when the fixture starts: any fixed instant works; this one is mid-month and mid-week.</summary>
+    public static readonly DateTimeOffset Start = new(2026, 3, 15, 11, 0, 0, TimeSpan.Zero);
+
     public KpiHub Hub { get; private set; } = null!;
+
+    /// <summary>The hub's clock: <see cref="Start"/> when the fixture starts, then running.</summary>
+    public MovableClock Clock { get; } = new();
 
     public ReferenceData Reference => Hub.Reference;
 
@@ -27,7 +35,9 @@ public sealed class AccessHubFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        Hub = await KpiHub.StartWithDemoAsync(new DemoOptions(Days: 12, Seed: 21, SessionsPerDay: 100));
+        Clock.Advance(Start - Clock.GetUtcNow());
+        Hub = await KpiHub.StartWithDemoAsync(new DemoOptions(Days: 12, Seed: 21, SessionsPerDay: 100, EndDate: DateOnly.FromDateTime(Start.UtcDateTime)),
+            o => o with { Time = Clock });
         Stores = Reference.AllEvents
             .Where(e => e.Type == "store_created" && e.Text("store_id") is not null)
             .GroupBy(e => e.Text("store_id")!, StringComparer.Ordinal)

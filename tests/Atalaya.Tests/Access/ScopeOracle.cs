@@ -38,9 +38,9 @@ public sealed class ScopeOracle(AccessHubFixture hub, string definitions)
     public async Task<Outcome> CheckAsync(ScopeRequest request)
     {
         var (expectedStatus, mustName) = ExpectedStatus(request);
-        var before = DateTimeOffset.UtcNow;
+        var before = hub.Clock.GetUtcNow();
         var (status, body) = await SendAsync(request);
-        var after = DateTimeOffset.UtcNow;
+        var after = hub.Clock.GetUtcNow();
         if ((int)status != expectedStatus)
         {
             return new((int)status, $"expected {expectedStatus}, got {(int)status}: {MetricsClient.Clip(body)}");

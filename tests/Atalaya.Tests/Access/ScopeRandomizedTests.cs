@@ -54,7 +54,7 @@ public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper
         }
         // Whether peers show depends on the data of the day the test runs; two fixed vendor benchmarks make sure both cases are judged.
         var vendor = hub.Callers.First(c => c.Scope?.Role == "vendor");
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        var today = DateOnly.FromDateTime(hub.Clock.GetUtcNow().UtcDateTime);
         foreach (var (metric, start, end) in new[] { ("gmv", today.AddDays(-11), today), ("orders", today.AddDays(-40), today.AddDays(-35)) })
         {
             var request = new ScopeRequest(vendor, "/api/kpi/benchmark",
