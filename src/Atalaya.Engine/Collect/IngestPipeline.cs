@@ -9,12 +9,12 @@ namespace Atalaya.Engine.Collect;
 /// <summary>
 /// The collector's pipeline, shared by HTTP endpoints and <c>atalaya import</c>:
 /// parse → validate → enrich (<see cref="EventNormalizer"/>) → dedupe + append + commit
-/// (<see cref="EventLog"/>) → answer. A body that cannot be read at all throws
+/// (<see cref="EventLog"/>, or a cluster's queue: <see cref="IEventSink"/>) → answer. A body that cannot be read at all throws
 /// <see cref="MalformedBodyException"/>; otherwise each event gets its own outcome.
 /// </summary>
 public sealed class IngestPipeline
 {
-    private readonly EventLog _log;
+    private readonly IEventSink _sink;
     private readonly EventNormalizer _normalizer;
     private readonly IngestOptions _options;
     private readonly TimeProvider _time;
@@ -23,12 +23,18 @@ public sealed class IngestPipeline
     private readonly SegmentSessions _sessions = new();
 
     public IngestPipeline(EventLog log, EventCatalog catalog, FxRateTable fx, IngestOptions options, TimeProvider? time = null, IngestCounters? counters = null)
+        : this((IEventSink)log, catalog, fx, options, time, counters)
     {
-        _log = log;
+    }
+
+    /// <summary>A pipeline whose events go to <paramref name="sink"/> (a cluster's queue, docs/scale-out.md).</summary>
+    internal IngestPipeline(IEventSink sink, EventCatalog catalog, FxRateTable fx, IngestOptions options, TimeProvider? time = null, IngestCounters? counters = null)
+    {
+        _sink = sink;
         _options = options;
         _time = time ?? TimeProvider.System;
         _counters = counters ?? new IngestCounters();
-        _normalizer = new EventNormalizer(catalog, log.Stores, fx, options);
+        _normalizer = new EventNormalizer(catalog, sink.Stores, fx, options);
         _catalogVersion = catalog.Version;
         _normalizeSlots = new SemaphoreSlim(Math.Max(1, _options.NormalizeConcurrency));
     }
@@ -310,7 +316,7 @@ public sealed class IngestPipeline
             batch.Compressed();
         }
         // The request's cancellation is not passed on: a queued append always completes (see EventLog).
-        var outcome = await _log.AppendAsync(batch).ConfigureAwait(false);
+        var outcome = await _sink.AppendAsync(batch).ConfigureAwait(false);
         var rejected = batch.Rejected
             .Select(r => new EventRejection(r.RequestIndex, r.EventId, Enum.Parse<RejectReason>(r.Reason), r.Errors))
             .ToList();

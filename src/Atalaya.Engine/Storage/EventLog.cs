@@ -13,7 +13,7 @@ namespace Atalaya.Engine.Storage;
 /// and a duplicate is reported only once the original is durable. If the commit fails, the index is
 /// rolled back and every caller in the group gets <see cref="StoreUnavailableException"/>.
 /// </summary>
-public sealed class EventLog : IAsyncDisposable
+public sealed class EventLog : IAsyncDisposable, IEventSink
 {
     private const int MaxGroup = 256;
 
@@ -116,7 +116,11 @@ public sealed class EventLog : IAsyncDisposable
     /// Appends the batch; completes once it is durable. Not cancellable: once queued, the writer
     /// reads the batch's buffer, so the caller must not release the batch before this completes.
     /// </summary>
-    internal Task<AppendOutcome> AppendAsync(AppendBatch batch)
+    internal Task<AppendOutcome> AppendAsync(AppendBatch batch) => Append(batch);
+
+    Task<AppendOutcome> IEventSink.AppendAsync(AppendBatch batch) => Append(batch);
+
+    private Task<AppendOutcome> Append(AppendBatch batch)
     {
         var pending = new PendingAppend(batch);
         if (!_queue.Writer.TryWrite(pending))
