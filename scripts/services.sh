@@ -28,6 +28,10 @@ apt_install() {
 
 clickhouse_start() {
   local dir="$STATE/clickhouse"
+  # One start at a time (parallel test classes ask together; a second server on the same folder
+  # fails and its start wipes the first one's state). The server itself must not hold the lock.
+  exec 9>"$STATE/clickhouse.lock"
+  flock 9
   if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
     cat "$dir/env"
     return
@@ -39,7 +43,7 @@ clickhouse_start() {
   clickhouse-server --config-file=/etc/clickhouse-server/config.xml -- \
     --path="$dir/data/" --tmp_path="$dir/tmp/" --user_files_path="$dir/uf/" --format_schema_path="$dir/fs/" \
     --logger.log="$dir/log" --logger.errorlog="$dir/err" --listen_host=127.0.0.1 \
-    --http_port="$http" --tcp_port="$tcp" --interserver_http_port="$inter" >"$dir/stdout" 2>&1 &
+    --http_port="$http" --tcp_port="$tcp" --interserver_http_port="$inter" >"$dir/stdout" 2>&1 9>&- &
   echo $! >"$dir/pid"
   for _ in $(seq 1 100); do
     if [[ "$(curl -s "http://127.0.0.1:$http/?query=SELECT%201" 2>/dev/null)" == "1" ]]; then
