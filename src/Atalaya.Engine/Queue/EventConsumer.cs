@@ -35,6 +35,7 @@ internal sealed class EventConsumer : IAsyncDisposable
     private IChannel? channel;
     private IChannel? deadLetters;
     private Task loop = Task.CompletedTask;
+    private int disposed;
 
     private EventConsumer(EventQueueOptions options, EventBatchHandler handler, TimeProvider time)
     {
@@ -221,6 +222,10 @@ internal sealed class EventConsumer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
         await stopping.CancelAsync();
         try
         {

@@ -30,6 +30,7 @@ internal sealed class EventPublisher : IAsyncDisposable
     private DateTimeOffset nextConnectAttempt = DateTimeOffset.MinValue;
     private string lastConnectError = "";
     private volatile string? blockedReason;
+    private int disposed;
 
     public EventPublisher(EventQueueOptions options, TimeProvider? time = null)
     {
@@ -184,6 +185,10 @@ internal sealed class EventPublisher : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref disposed, 1) == 1)
+        {
+            return;
+        }
         while (idle.TryDequeue(out var channel))
         {
             await ReturnAsync(channel, healthy: false);
