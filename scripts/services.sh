@@ -4,7 +4,11 @@
 # missing. State (ports, pids, folders) lives in $ATALAYA_SERVICES (default /tmp/atalaya-services).
 #
 #   scripts/services.sh start clickhouse   # prints CLICKHOUSE_HTTP=http://127.0.0.1:PORT
-#   scripts/services.sh stop clickhouse
+#   scripts/services.sh start rabbitmq     # prints RABBITMQ_URI=amqp://guest:guest@127.0.0.1:PORT/
+#   scripts/services.sh start postgres     # prints POSTGRES=Host=127.0.0.1;Port=PORT;Username=...;Database=...
+#   scripts/services.sh stop clickhouse|rabbitmq|postgres
+#   scripts/services.sh pause rabbitmq     # stops the broker, keeps its port and data
+#   scripts/services.sh resume rabbitmq    # starts it again on the same port and data
 #   scripts/services.sh status
 set -euo pipefail
 
@@ -12,7 +16,7 @@ STATE=${ATALAYA_SERVICES:-/tmp/atalaya-services}
 mkdir -p "$STATE"
 
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 free_port() {
@@ -57,6 +61,148 @@ clickhouse_start() {
   exit 1
 }
 
+# RabbitMQ runs as its own Erlang node: a node name, an AMQP port, a distribution port and an
+# epmd port of its own, so that two runs (two checkouts, two test processes) never meet; its
+# cookie lives in the state folder (HOME) and no plugin is enabled (no management listener).
+rabbitmq_env() {
+  local dir="$STATE/rabbitmq"
+  export HOME="$dir/home" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1
+  export RABBITMQ_NODE_PORT RABBITMQ_DIST_PORT ERL_EPMD_PORT RABBITMQ_NODENAME
+  RABBITMQ_NODE_PORT=$(cat "$dir/amqp_port"); RABBITMQ_DIST_PORT=$(cat "$dir/dist_port")
+  ERL_EPMD_PORT=$(cat "$dir/epmd_port"); RABBITMQ_NODENAME="atalaya$RABBITMQ_NODE_PORT@localhost"
+  export RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log"
+  export RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins" RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf"
+  export RABBITMQ_CONFIG_FILE="$dir/rabbitmq" RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
+  export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+# True once the broker answers the AMQP 0-9-1 protocol header with a Connection.Start frame
+# (the listener opens only when the node has finished booting).
+amqp_ready() {
+  python3 - "$1" <<'EOF' 2>/dev/null
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1)
+s.sendall(b"AMQP\x00\x00\x09\x01")
+frame = s.recv(7)
+sys.exit(0 if len(frame) == 7 and frame[0] == 1 else 1)
+EOF
+}
+
+rabbitmq_run() {
+  local dir="$STATE/rabbitmq"
+  (rabbitmq_env; exec /usr/lib/rabbitmq/bin/rabbitmq-server) >>"$dir/stdout" 2>&1 &
+  echo $! >"$dir/pid"
+  local port; port=$(cat "$dir/amqp_port")
+  for _ in $(seq 1 300); do
+    if amqp_ready "$port"; then
+      echo "RABBITMQ_URI=amqp://guest:guest@127.0.0.1:$port/" | tee "$dir/env"
+      echo "RABBITMQ_PID=$(cat "$dir/pid")" >>"$dir/env"
+      return
+    fi
+    kill -0 "$(cat "$dir/pid")" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "error: rabbitmq did not answer on 127.0.0.1:$port within 30 s; see $dir/stdout and $dir/log" >&2
+  exit 1
+}
+
+rabbitmq_start() {
+  local dir="$STATE/rabbitmq"
+  if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+    cat "$dir/env"
+    return
+  fi
+  [[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || apt_install rabbitmq-server
+  rabbitmq_kill_epmd
+  rm -rf "$dir" && mkdir -p "$dir/home" "$dir/mnesia" "$dir/log"
+  echo '[].' >"$dir/enabled_plugins"
+  free_port >"$dir/amqp_port"; free_port >"$dir/dist_port"; free_port >"$dir/epmd_port"
+  rabbitmq_run
+}
+
+# Stops the node (SIGTERM is a clean shutdown for RabbitMQ) and waits until it is gone.
+rabbitmq_halt() {
+  local dir="$STATE/rabbitmq"
+  [[ -f "$dir/pid" ]] || return 0
+  local pid; pid=$(cat "$dir/pid")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$dir/pid"
+}
+
+rabbitmq_kill_epmd() {
+  local dir="$STATE/rabbitmq"
+  [[ -f "$dir/epmd_port" ]] || return 0
+  ERL_EPMD_PORT=$(cat "$dir/epmd_port") epmd -kill >/dev/null 2>&1 || true
+}
+
+rabbitmq_stop() {
+  rabbitmq_halt
+  rabbitmq_kill_epmd
+  rm -rf "$STATE/rabbitmq"
+}
+
+rabbitmq_pause() {
+  local dir="$STATE/rabbitmq"
+  [[ -f "$dir/amqp_port" ]] || { echo "error: rabbitmq was not started; run: $0 start rabbitmq" >&2; exit 2; }
+  rabbitmq_halt
+  echo "rabbitmq: paused (port $(cat "$dir/amqp_port") and data kept; resume with: $0 resume rabbitmq)"
+}
+
+rabbitmq_resume() {
+  local dir="$STATE/rabbitmq"
+  [[ -f "$dir/amqp_port" ]] || { echo "error: rabbitmq was not started; run: $0 start rabbitmq" >&2; exit 2; }
+  if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+    cat "$dir/env"
+    return
+  fi
+  rabbitmq_run
+}
+
+# PostgreSQL refuses to run as root, so its cluster belongs to the postgres user when we are root.
+pg_bin() {
+  local tool=$1
+  if command -v "$tool" >/dev/null 2>&1; then command -v "$tool"; return; fi
+  ls /usr/lib/postgresql/*/bin/"$tool" 2>/dev/null | sort -V | tail -1
+}
+
+as_pg_user() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+postgres_start() {
+  local dir="$STATE/postgres"
+  if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+    cat "$dir/env"
+    return
+  fi
+  [[ -n "$(pg_bin initdb)" ]] || apt_install postgresql
+  local initdb pg_ctl user port
+  initdb=$(pg_bin initdb); pg_ctl=$(pg_bin pg_ctl)
+  user=$([[ $(id -u) -eq 0 ]] && echo postgres || id -un)
+  rm -rf "$dir" && mkdir -p "$dir"
+  [[ $(id -u) -eq 0 ]] && chown postgres "$dir"
+  # Trust authentication: the server listens on 127.0.0.1 only and lives as long as a test run.
+  as_pg_user "$initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+    || { echo "error: initdb failed; see $dir/initdb.log" >&2; exit 1; }
+  port=$(free_port)
+  if ! as_pg_user "$pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
+      -o "-k $dir -h 127.0.0.1 -p $port -c fsync=off" start >/dev/null; then
+    echo "error: postgres did not start on 127.0.0.1:$port; see $dir/log" >&2
+    exit 1
+  fi
+  head -1 "$dir/data/postmaster.pid" >"$dir/pid"
+  echo "POSTGRES=Host=127.0.0.1;Port=$port;Username=$user;Database=postgres" | tee "$dir/env"
+  echo "POSTGRES_PID=$(cat "$dir/pid")" >>"$dir/env"
+}
+
+postgres_stop() {
+  local dir="$STATE/postgres"
+  [[ -d "$dir/data" ]] && as_pg_user "$(pg_bin pg_ctl)" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  stop_pid postgres
+}
+
 stop_pid() {
   local dir="$STATE/$1"
   if [[ -f "$dir/pid" ]]; then
@@ -69,10 +215,12 @@ stop_pid() {
 }
 
 status() {
-  for service in clickhouse; do
+  for service in clickhouse rabbitmq postgres; do
     local dir="$STATE/$service"
     if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       echo "$service: running ($(head -1 "$dir/env"))"
+    elif [[ -f "$dir/amqp_port" ]]; then
+      echo "$service: paused (port $(cat "$dir/amqp_port"))"
     else
       echo "$service: stopped"
     fi
@@ -83,13 +231,20 @@ case "${1:-}" in
   start)
     case "${2:-}" in
       clickhouse) clickhouse_start ;;
-      *) echo "error: start what? one of: clickhouse" >&2; exit 2 ;;
+      rabbitmq) rabbitmq_start ;;
+      postgres) postgres_start ;;
+      *) echo "error: start what? one of: clickhouse, rabbitmq, postgres" >&2; exit 2 ;;
     esac ;;
   stop)
     case "${2:-}" in
       clickhouse) stop_pid clickhouse ;;
-      *) echo "error: stop what? one of: clickhouse" >&2; exit 2 ;;
+      rabbitmq) rabbitmq_stop ;;
+      postgres) postgres_stop ;;
+      *) echo "error: stop what? one of: clickhouse, rabbitmq, postgres" >&2; exit 2 ;;
     esac ;;
+  pause|resume)
+    [[ "${2:-}" == rabbitmq ]] || { echo "error: $1 what? only rabbitmq can be paused and resumed" >&2; exit 2; }
+    "rabbitmq_$1" ;;
   status) status ;;
   -h|--help|help|"") usage ;;
   *) echo "error: unknown command '$1'" >&2; usage; exit 2 ;;

@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Atalaya.Engine.Queue;
+
+namespace Atalaya.Tests.Queue;
+
+/// <summary>
+/// What a collector's publisher does when the broker goes away and comes back: it fails fast with
+/// <see cref="QueueUnavailableException"/> (the collector answers 503), and the same object publishes
+/// again once the broker is back, with nothing confirmed before the outage lost. Own broker: the
+/// tests stop it.
+/// </summary>
+public sealed class BrokerOutageTests(RabbitBroker broker) : IClassFixture<RabbitBroker>
+{
+    [Fact]
+    public async Task Publishing_fails_fast_while_the_broker_is_down_and_works_again_with_the_same_publisher_when_it_is_back()
+    {
+        var options = broker.Options(shards: 1);
+        await using var publisher = new EventPublisher(options);
+        await publisher.PublishAsync(0, "confirmed-before"u8.ToArray(), null, CancellationToken.None);
+        var consumed = new ConcurrentQueue<string>();
+        await using var consumer = await EventConsumer.StartAsync(options with { Prefix = options.Prefix + ".other" }, [0], (batch, _) =>
+        {
+            foreach (var message in batch)
+            {
+                consumed.Enqueue(Encoding.UTF8.GetString(message.Body.Span));
+            }
+            return Task.CompletedTask;
+        });
+
+        await broker.PauseAsync();
+        // The bound only keeps a broken publisher from hanging the test; the error comes at once.
+        var down = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            publisher.PublishAsync(0, "during"u8.ToArray(), null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains(broker.Uri.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), down.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            publisher.PublishAsync(0, "during"u8.ToArray(), null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        await broker.ResumeAsync();
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                await publisher.PublishAsync(0, "after"u8.ToArray(), null, CancellationToken.None);
+                return true;
+            }
+            catch (QueueUnavailableException)
+            {
+                return false; // still reconnecting
+            }
+        }, "a publish confirmed after the broker came back");
+
+        await using var probe = await broker.ProbeAsync();
+        var messages = await probe.DrainAsync(publisher.Topology.ShardQueue(0));
+        Assert.Equal(["confirmed-before", "after"], messages.Select(m => m.Body)); // durable across the restart; nothing from the outage
+
+        // The consumer reconnected by itself too: it gets what is published on its queues now.
+        await using var otherPublisher = new EventPublisher(options with { Prefix = options.Prefix + ".other" });
+        await otherPublisher.PublishAsync(0, "for-the-consumer"u8.ToArray(), null, CancellationToken.None);
+        await Wait.UntilAsync(() => consumed.Contains("for-the-consumer"), "the consumer received a message after the restart");
+    }
+
+    [Fact]
+    public async Task A_publisher_whose_broker_was_never_reachable_says_where_it_tried()
+    {
+        var port = FreePort();
+        await using var publisher = new EventPublisher(broker.Options() with { Broker = new Uri($"amqp://guest:guest@127.0.0.1:{port}/") });
+
+        var error = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            publisher.PublishAsync(0, "x"u8.ToArray(), null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+
+        Assert.Contains($"127.0.0.1:{port}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("unreachable", error.Message, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
