@@ -17,7 +17,7 @@ internal sealed record Layering(string Root, IReadOnlyList<IReadOnlyList<string>
     public static readonly Layering Engine = new("Atalaya.Engine",
     [
         ["Storage", "Catalog", "Config", "ClickHouse", "Queue"],
-        ["Access", "Audit"],
+        ["Access", "Audit", "Cluster"],
         ["Collect"],
         ["Kpi"],
         ["Jobs"],

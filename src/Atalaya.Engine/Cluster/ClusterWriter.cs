@@ -1,0 +1,116 @@
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Queue;
+
+namespace Atalaya.Engine.Cluster;
+
+/// <summary>
+/// A writer on a cluster (docs/scale-out.md): consumes the shard queues and inserts their events
+/// into ClickHouse exactly once (<see cref="ClickHouseEventWriter"/>), acknowledging a batch of
+/// messages only after the insert. Each shard queue has a single active consumer, so one writer at
+/// a time owns a shard's ids, which the exact dedupe relies on; a second writer node stands by and
+/// takes over when the first goes away.
+///
+/// While ClickHouse is unreachable the writer keeps its batch and retries (growing pauses up to
+/// <see cref="MaxPause"/>) rather than giving the messages back: given back, they would be counted
+/// as failed deliveries and dead-lettered after a few, though nothing is wrong with them. The
+/// queue holds everything else meanwhile, and the writer catches up when ClickHouse returns.
+/// A message holding an event that cannot be a row is dead-lettered with the reason after its
+/// other events were inserted.
+/// </summary>
+internal sealed class ClusterWriter : IAsyncDisposable
+{
+    public static readonly TimeSpan MaxPause = TimeSpan.FromSeconds(5);
+
+    private readonly ClickHouseEventWriter _writer;
+    private readonly TimeProvider _time;
+    private EventConsumer? _consumer;
+    private long _inserted;
+    private long _duplicates;
+    private long _waits;
+
+    private ClusterWriter(ClickHouseClient clickHouse, TimeProvider time)
+    {
+        _writer = new ClickHouseEventWriter(clickHouse);
+        _time = time;
+    }
+
+    /// <summary>Events inserted so far by this writer.</summary>
+    public long Inserted => Interlocked.Read(ref _inserted);
+
+    /// <summary>Events this writer found already stored (redeliveries, retries sent twice).</summary>
+    public long Duplicates => Interlocked.Read(ref _duplicates);
+
+    /// <summary>Inserts that failed because ClickHouse was unreachable, and were retried.</summary>
+    public long Waits => Interlocked.Read(ref _waits);
+
+    /// <summary>Starts consuming every shard of <paramref name="queue"/>.</summary>
+    /// <exception cref="QueueUnavailableException">RabbitMQ cannot be reached.</exception>
+    public static async Task<ClusterWriter> StartAsync(EventQueueOptions queue, ClickHouseClient clickHouse, TimeProvider? time = null, CancellationToken ct = default)
+    {
+        var writer = new ClusterWriter(clickHouse, time ?? TimeProvider.System);
+        writer._consumer = await EventConsumer.StartAsync(queue, [.. Enumerable.Range(0, queue.Shards)], writer.HandleAsync, time, ct).ConfigureAwait(false);
+        return writer;
+    }
+
+    private async Task HandleAsync(IReadOnlyList<QueuedMessage> batch, CancellationToken ct)
+    {
+        var events = new List<ReadOnlyMemory<byte>>();
+        var messageOf = new List<int>();
+        for (var m = 0; m < batch.Count; m++)
+        {
+            foreach (var line in Lines(batch[m].Body))
+            {
+                events.Add(line);
+                messageOf.Add(m);
+            }
+        }
+        var result = await InsertAsync(events, ct).ConfigureAwait(false);
+        Interlocked.Add(ref _inserted, result.Inserted);
+        Interlocked.Add(ref _duplicates, result.Duplicates);
+        foreach (var bad in result.Unmappable.GroupBy(u => messageOf[u.Index]))
+        {
+            batch[bad.Key].MarkPoison($"{bad.Count()} event(s) cannot be stored in ClickHouse: " + string.Join("; ", bad.Take(3).Select(u => u.Reason)));
+        }
+    }
+
+    private async Task<EventWriteResult> InsertAsync(List<ReadOnlyMemory<byte>> events, CancellationToken ct)
+    {
+        var pause = TimeSpan.FromMilliseconds(100);
+        while (true)
+        {
+            try
+            {
+                return await _writer.InsertAsync(events, ct).ConfigureAwait(false);
+            }
+            catch (ClickHouseUnavailableException)
+            {
+                Interlocked.Increment(ref _waits);
+                await Task.Delay(pause, _time, ct).ConfigureAwait(false);
+                pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxPause.Ticks));
+            }
+        }
+    }
+
+    private static IEnumerable<ReadOnlyMemory<byte>> Lines(ReadOnlyMemory<byte> body)
+    {
+        var start = 0;
+        while (start < body.Length)
+        {
+            var newline = body.Span[start..].IndexOf((byte)'\n');
+            var length = newline < 0 ? body.Length - start : newline;
+            if (length > 0)
+            {
+                yield return body.Slice(start, length);
+            }
+            start += length + 1;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_consumer is not null)
+        {
+            await _consumer.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

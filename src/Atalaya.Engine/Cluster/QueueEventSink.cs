@@ -1,0 +1,145 @@
+using System.Buffers;
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Queue;
+using Atalaya.Engine.Storage;
+
+namespace Atalaya.Engine.Cluster;
+
+/// <summary>
+/// A collector's sink on a cluster (docs/scale-out.md): a request's validated events are published
+/// to the shard queues of their event_ids, one message per shard holding the stored events as
+/// NDJSON, and the append completes only once RabbitMQ confirmed every message, so an acknowledged
+/// event is on the quorum queue's disk. The writers insert them into ClickHouse exactly once.
+///
+/// Duplicates: an event_id seen twice in the request counts once; ids ClickHouse already holds
+/// (<c>event_ids</c>) are answered as duplicates and not published, one lookup a request. That
+/// lookup is a courtesy, not the guarantee: when ClickHouse is slow or down the events are published
+/// anyway (collectors depend on RabbitMQ alone), and a retry that arrives while its first copy is
+/// still queued is answered as accepted; the writer's exact dedupe counts it once either way.
+/// </summary>
+internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient clickHouse, StoreDirectory stores, TimeSpan? lookupTimeout = null) : IEventSink
+{
+    public const string SourceHeader = "x-atalaya-source";
+
+    public StoreDirectory Stores => stores;
+
+    private readonly TimeSpan _lookupTimeout = lookupTimeout ?? TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Requests whose id lookup failed or timed out, so their duplicates were left to the writers.</summary>
+    public long LookupsSkipped => Interlocked.Read(ref _lookupsSkipped);
+
+    private long _lookupsSkipped;
+
+    public async Task<AppendOutcome> AppendAsync(AppendBatch batch)
+    {
+        if (batch.EventCount == 0)
+        {
+            return new AppendOutcome(0, 0);
+        }
+        var (ids, first) = ReadIds(batch);
+        var known = await KnownAsync(ids, first).ConfigureAwait(false);
+        var (bodies, accepted) = Split(batch, ids, first, known);
+        var headers = new Dictionary<string, object?> { [SourceHeader] = batch.SourceSystem };
+        var publishes = new List<Task>(bodies.Length);
+        for (var shard = 0; shard < bodies.Length; shard++)
+        {
+            if (bodies[shard] is { } body)
+            {
+                publishes.Add(publisher.PublishAsync(shard, body.WrittenMemory, headers, CancellationToken.None));
+            }
+        }
+        try
+        {
+            await Task.WhenAll(publishes).ConfigureAwait(false);
+        }
+        catch (QueueUnavailableException e)
+        {
+            // Some shards may have been confirmed: the client retries the whole request (503), and
+            // the writers count the events published twice once.
+            throw new StoreUnavailableException($"The event queue is unavailable: {e.Message}", e);
+        }
+        RememberStores(batch);
+        return new AppendOutcome(accepted, batch.EventCount - accepted);
+    }
+
+    /// <summary>Each event's id, and whether it is the first of its id in the request.</summary>
+    private static (string[] Ids, bool[] First) ReadIds(AppendBatch batch)
+    {
+        var events = batch.Events;
+        var ids = new string[events.Length];
+        var first = new bool[events.Length];
+        var seen = new HashSet<UInt128>();
+        for (var i = 0; i < events.Length; i++)
+        {
+            ids[i] = StoredEventIds.Read(batch.Json(events[i]));
+            first[i] = seen.Add(events[i].IdHash);
+        }
+        return (ids, first);
+    }
+
+    /// <summary>The NDJSON message of each shard (null when no event goes there), and how many events they hold.</summary>
+    private (ArrayBufferWriter<byte>?[] Bodies, int Events) Split(AppendBatch batch, string[] ids, bool[] first, HashSet<string> known)
+    {
+        var events = batch.Events;
+        var shards = publisher.Topology.Shards;
+        var bodies = new ArrayBufferWriter<byte>?[shards];
+        var count = 0;
+        for (var i = 0; i < events.Length; i++)
+        {
+            if (!first[i] || known.Contains(ids[i]))
+            {
+                continue;
+            }
+            var body = bodies[EventQueueTopology.ShardOf(ids[i], shards)] ??= new ArrayBufferWriter<byte>(batch.WrittenCount / shards + 1024);
+            body.Write(batch.Json(events[i]));
+            body.Write("\n"u8);
+            count++;
+        }
+        return (bodies, count);
+    }
+
+    /// <summary>Stores created by the request enrich the orders of later requests on this node.</summary>
+    private void RememberStores(AppendBatch batch)
+    {
+        foreach (var e in batch.Events)
+        {
+            if (e.Store is { } store)
+            {
+                stores.Set(store);
+            }
+        }
+    }
+
+    /// <summary>The request's ids that ClickHouse already holds; none when it cannot say in time.</summary>
+    private async Task<HashSet<string>> KnownAsync(string[] ids, bool[] first)
+    {
+        var known = new HashSet<string>(StringComparer.Ordinal);
+        using var timeout = new CancellationTokenSource(_lookupTimeout);
+        try
+        {
+            // IN lists of at most 200 KiB: ClickHouse parses at most max_query_size (256 KiB) of a query.
+            var list = new System.Text.StringBuilder();
+            for (var i = 0; i < ids.Length; i++)
+            {
+                if (first[i])
+                {
+                    list.Append(list.Length == 0 ? "" : ",").Append(ClickHouseClient.Literal(ids[i]));
+                }
+                if (list.Length > 0 && (list.Length >= 200 * 1024 || i == ids.Length - 1))
+                {
+                    await foreach (var row in clickHouse.QueryAsync($"SELECT event_id FROM {EventsSchema.EventIds} WHERE event_id IN ({list})", timeout.Token).ConfigureAwait(false))
+                    {
+                        known.Add(row[0]!);
+                    }
+                    list.Clear();
+                }
+            }
+        }
+        catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException or OperationCanceledException)
+        {
+            Interlocked.Increment(ref _lookupsSkipped);
+            known.Clear();
+        }
+        return known;
+    }
+}

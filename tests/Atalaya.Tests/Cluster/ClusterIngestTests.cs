@@ -1,0 +1,181 @@
+using System.Text;
+using System.Text.Json;
+using Atalaya.Engine;
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Cluster;
+using Atalaya.Engine.Collect;
+using Atalaya.Engine.Demo;
+using Atalaya.Engine.Queue;
+using Atalaya.Engine.Storage;
+using Atalaya.Tests.Queue;
+
+namespace Atalaya.Tests.Cluster;
+
+/// <summary>
+/// The cluster's ingest path end to end on real servers: the collector's pipeline publishes to
+/// RabbitMQ with confirms (<see cref="QueueEventSink"/>), a writer inserts into ClickHouse
+/// (<see cref="ClusterWriter"/>), and what ClickHouse holds is what the embedded hub stores from
+/// the same requests: every accepted event once, whatever was sent twice.
+/// </summary>
+public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<ClusterServers>, IAsyncLifetime
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "atalaya-cluster-" + Guid.NewGuid().ToString("N"));
+    private Hub _embedded = null!;
+
+    public Task InitializeAsync()
+    {
+        _embedded = Hub.Open(_directory);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _embedded.DisposeAsync();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Requests_sent_twice_reach_ClickHouse_once_each_and_match_what_the_embedded_hub_stores()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var queue = servers.Rabbit.Options(shards: 3);
+        await using var publisher = new EventPublisher(queue);
+        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
+
+        var requests = DemoRequests(new DemoOptions(Days: 3, Seed: 5, SessionsPerDay: 60), linesPerRequest: 250);
+        long clusterAccepted = 0, embeddedAccepted = 0;
+        foreach (var request in requests)
+        {
+            clusterAccepted += (await collector.IngestNativeAsync(request, ndjson: true, "demo-web")).Accepted;
+            embeddedAccepted += (await _embedded.Pipeline.IngestNativeAsync(request, ndjson: true, "demo-web")).Accepted;
+        }
+        // Retries: the first requests again (the writer may or may not have inserted them yet, so
+        // some are answered as duplicates and the rest published a second time).
+        var published = clusterAccepted;
+        foreach (var request in requests.Take(3))
+        {
+            var again = await collector.IngestNativeAsync(request, ndjson: true, "demo-web");
+            Assert.Empty(again.Rejected);
+            published += again.Accepted;
+        }
+
+        var ids = requests.SelectMany(EventIds).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(ids.Count, embeddedAccepted);
+        Assert.Equal(ids.Count, clusterAccepted);
+        // Every published event handled by the writer: inserted, or found already there.
+        await Wait.UntilAsync(() => writer.Inserted + writer.Duplicates == published, $"{published} published events written", seconds: 120);
+        Assert.Equal(0, await QueueDepthAsync(queue));
+        Assert.Equal(ids.Count, writer.Inserted);
+        Assert.Equal(ids.Count, await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None));
+        Assert.Equal(ids, await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+        Assert.Equal(ids, await ColumnAsync(clickHouse, "SELECT event_id FROM event_ids ORDER BY event_id"));
+        Assert.Equal(_embedded.Log.EventCount, ids.Count);
+    }
+
+    [Fact]
+    public async Task A_request_whose_events_ClickHouse_holds_is_answered_as_duplicates_on_any_node()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var queue = servers.Rabbit.Options(shards: 2);
+        await using var publisherA = new EventPublisher(queue);
+        await using var publisherB = new EventPublisher(queue);
+        var nodeA = new IngestPipeline(new QueueEventSink(publisherA, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var nodeB = new IngestPipeline(new QueueEventSink(publisherB, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
+
+        var request = DemoRequests(new DemoOptions(Days: 1, Seed: 9, SessionsPerDay: 20), linesPerRequest: 100)[0];
+        var first = await nodeA.IngestNativeAsync(request, ndjson: true, "demo-web");
+        Assert.Equal(100, first.Accepted);
+        await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM event_ids", CancellationToken.None) == 100, "the first copy inserted");
+
+        var retry = await nodeB.IngestNativeAsync(request, ndjson: true, "demo-web");
+        Assert.Equal(0, retry.Accepted);
+        Assert.Equal(100, retry.Duplicates);
+        Assert.Equal(100, await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task While_RabbitMQ_is_down_collectors_refuse_with_store_unavailable_and_every_acknowledged_event_arrives()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var queue = servers.Rabbit.Options(shards: 2);
+        await using var publisher = new EventPublisher(queue);
+        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var requests = DemoRequests(new DemoOptions(Days: 1, Seed: 13, SessionsPerDay: 40), linesPerRequest: 50);
+        var acknowledged = new List<string>();
+        acknowledged.AddRange(await AcceptedIdsAsync(collector, requests[0]));
+
+        await servers.Rabbit.PauseAsync();
+        try
+        {
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => collector.IngestNativeAsync(requests[1], ndjson: true, "demo-web"));
+        }
+        finally
+        {
+            await servers.Rabbit.ResumeAsync();
+        }
+        // The same publisher recovers by itself; the client's retry of the refused request is accepted.
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                acknowledged.AddRange(await AcceptedIdsAsync(collector, requests[1]));
+                return true;
+            }
+            catch (StoreUnavailableException)
+            {
+                return false;
+            }
+        }, "publishing again after the broker returned");
+        await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
+        await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count,
+            $"{acknowledged.Count} acknowledged events in ClickHouse");
+        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+    }
+
+    private static async Task<List<string>> AcceptedIdsAsync(IngestPipeline collector, ReadOnlyMemory<byte> request)
+    {
+        var result = await collector.IngestNativeAsync(request, ndjson: true, "demo-web");
+        Assert.Empty(result.Rejected);
+        Assert.Equal(0, result.Duplicates);
+        return [.. EventIds(request)];
+    }
+
+    /// <summary>A small generated marketplace as NDJSON requests of <paramref name="linesPerRequest"/> events.</summary>
+    private static List<ReadOnlyMemory<byte>> DemoRequests(DemoOptions options, int linesPerRequest)
+    {
+        using var ndjson = new MemoryStream();
+        DemoGenerator.WriteNdjson(options, ndjson);
+        var lines = Encoding.UTF8.GetString(ndjson.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return [.. lines.Chunk(linesPerRequest).Select(c => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(string.Join('\n', c) + "\n"))];
+    }
+
+    private static IEnumerable<string> EventIds(ReadOnlyMemory<byte> request) =>
+        Encoding.UTF8.GetString(request.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event_id").GetString()!);
+
+    private static async Task<List<string>> ColumnAsync(ClickHouseClient client, string sql)
+    {
+        var values = new List<string>();
+        await foreach (var row in client.QueryAsync(sql, CancellationToken.None))
+        {
+            values.Add(row[0]!);
+        }
+        return values;
+    }
+
+    private async Task<long> QueueDepthAsync(EventQueueOptions queue)
+    {
+        await using var probe = await servers.Rabbit.ProbeAsync();
+        long depth = 0;
+        for (var shard = 0; shard < queue.Shards; shard++)
+        {
+            depth += await probe.ReadyAsync(new EventQueueTopology(queue).ShardQueue(shard));
+        }
+        return depth;
+    }
+}
