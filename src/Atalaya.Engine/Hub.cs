@@ -46,7 +46,8 @@ public sealed class Hub : IAsyncDisposable
     /// <summary>The KPI engine, in step with every committed event.</summary>
     public KpiEngine Kpis { get; }
 
-    public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null)
+    /// <param name="cluster">On a cluster (docs/scale-out.md), where accepted events go instead of this data folder's log.</param>
+    public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null, Cluster.ClusterNode? cluster = null)
     {
         var database = HubDatabase.Open(dataDirectory, maxPageCount);
         FxRateTable fx;
@@ -73,16 +74,22 @@ public sealed class Hub : IAsyncDisposable
         // Dormant until the server starts it (RecommendationModel.Start): CLI commands pay nothing.
         var recommendations = new RecommendationModel();
         recommendations.Follow(log);
-        var pipeline = new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time);
+        var pipeline = cluster is null
+            ? new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time)
+            : new IngestPipeline(cluster.SinkFor(log.Stores), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
         var hub = new Hub(dataDirectory, database, log, fx, pipeline, new TokenStore(database, time), kpis, recommendations)
         {
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
+            Cluster = cluster,
         };
         Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
     }
 
     public string DataDirectory { get; }
+
+    /// <summary>The cluster this hub's collector publishes to, or null for the embedded hub (docs/scale-out.md).</summary>
+    public Cluster.ClusterNode? Cluster { get; private init; }
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;

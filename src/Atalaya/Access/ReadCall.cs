@@ -61,6 +61,11 @@ public static class ReadCall
         {
             hub = state.Require();
             (token, scope) = authenticate?.Invoke(hub, context.Request) ?? ReadToken(hub, context.Request);
+            if (hub.Cluster is not null)
+            {
+                throw new BodyException(StatusCodes.Status501NotImplemented,
+                    "This node is a cluster collector and writer: KPI and analysis answers from ClickHouse are not built yet (docs/scale-out.md). Ask an embedded hub.");
+            }
         }
         catch (BodyException e)
         {

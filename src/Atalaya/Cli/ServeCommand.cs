@@ -42,11 +42,19 @@ public static class ServeCommand
         };
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
+        var clickHouse = new Option<string?>("--clickhouse")
+        {
+            Description = "Run as a cluster node: ClickHouse's HTTP interface, e.g. http://127.0.0.1:8123/atalaya (with --rabbitmq; docs/scale-out.md).",
+            HelpName = "URL",
+        };
+        var rabbitMq = new Option<string?>("--rabbitmq") { Description = "Run as a cluster node: the RabbitMQ broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (with --clickhouse).", HelpName = "URI" };
+        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL for tokens, runs, audit and marts on a cluster (not built yet: they stay in --data).", HelpName = "CONNSTRING" };
+        var queueShards = new Option<int>("--queue-shards") { Description = "Shard queues on a cluster; every node must use the same number.", DefaultValueFactory = _ => 4, HelpName = "N" };
         var noScheduler = new Option<bool>("--no-scheduler") { Description = "Do not run scheduled jobs in this process (run them with `atalaya jobs run`)." };
         var command = new Command("serve", "Run the hub: collector, metrics API, KPI engine, job scheduler and health endpoints.")
         {
             data, urls, demo, demoDays, rateLimit, minimumPeers, logFormat, currency, maxPages, quarantinePerRequest, quarantinePerSource,
-            environment, configDirectory, noScheduler,
+            environment, configDirectory, noScheduler, clickHouse, rabbitMq, postgres, queueShards,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -75,6 +83,26 @@ public static class ServeCommand
             {
                 return CommonOptions.Fail("--quarantine-per-request and --quarantine-per-source-hour must be 0 or more.");
             }
+            if (parse.GetValue(postgres) is not null)
+            {
+                return CommonOptions.Fail("--postgres is not built yet: a cluster node keeps tokens, runs and audit in its --data folder (docs/scale-out.md). Leave it out.");
+            }
+            if ((parse.GetValue(clickHouse) is null) != (parse.GetValue(rabbitMq) is null))
+            {
+                return CommonOptions.Fail("a cluster node needs both --clickhouse URL and --rabbitmq URI (docs/scale-out.md); give both, or neither for the embedded hub.");
+            }
+            Engine.Cluster.ClusterNode? cluster = null;
+            if (parse.GetValue(clickHouse) is { } clickHouseUrl && parse.GetValue(rabbitMq) is { } rabbitMqUri)
+            {
+                try
+                {
+                    cluster = Engine.Cluster.ClusterNode.Create(clickHouseUrl, rabbitMqUri, parse.GetValue(queueShards));
+                }
+                catch (ArgumentException e)
+                {
+                    return CommonOptions.Fail(e.Message);
+                }
+            }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
@@ -98,6 +126,7 @@ public static class ServeCommand
                     IpV6PrefixBits = config.Privacy.IpV6PrefixBits,
                 },
                 MaxPageCount = parse.GetValue(maxPages),
+                Cluster = cluster,
             };
             NativeHeap.Configure();
             ThreadPoolFloor.Raise();

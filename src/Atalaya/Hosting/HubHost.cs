@@ -78,6 +78,7 @@ public static class HubHost
         builder.Services.AddHostedService(services => services.GetRequiredService<IdleMemoryTrim>());
         builder.Services.AddSingleton<JobService>();
         builder.Services.AddHostedService<RecommendationLoader>();
+        builder.Services.AddHostedService<Cluster.ClusterService>();
         if (options.RunScheduler)
         {
             builder.Services.AddHostedService<JobScheduler>();

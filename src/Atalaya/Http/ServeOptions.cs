@@ -53,6 +53,9 @@ public sealed record ServeOptions
     /// <summary>Caps the database size in 16 KiB pages (tests use it to fill the "disk").</summary>
     public int? MaxPageCount { get; init; }
 
+    /// <summary>The cluster this node belongs to (<c>--clickhouse</c>, <c>--rabbitmq</c>), or null for the embedded hub (docs/scale-out.md).</summary>
+    public Engine.Cluster.ClusterNode? Cluster { get; init; }
+
     /// <summary>The hub's clock (token cache, "today", ingest limits). Tests move it to check time-based behaviour without waiting.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

@@ -41,7 +41,7 @@ internal sealed record Layering(string Root, IReadOnlyList<IReadOnlyList<string>
         ["Http", "Dashboard"],
         ["Access"],
         ["Metrics"],
-        ["Collect", "Connectors", "Quality", "Jobs", "Alerts", "Reports", "Privacy", "Recommendations", "Slo", "Webhooks", "Health"],
+        ["Collect", "Connectors", "Quality", "Jobs", "Alerts", "Reports", "Privacy", "Recommendations", "Slo", "Webhooks", "Health", "Cluster"],
         ["Kpi"],
         ["Hosting"],
         ["Cli"],

@@ -30,7 +30,11 @@ public sealed class ServeProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>atalaya serve</c> with <paramref name="args"/> and <c>--urls</c> <paramref name="url"/> (a free port when null) and waits for its banner.</summary>
+    /// <summary>
+    /// Starts <c>atalaya serve</c> with <paramref name="args"/> and <c>--urls</c> <paramref name="url"/> (a free port when null)
+    /// and waits for its banner (with <c>--demo</c>: once the demo data is in and the tokens printed) or,
+    /// without <c>--demo</c>, for <c>/readyz</c> to answer 200.
+    /// </summary>
     public static async Task<ServeProcess> StartAsync(string? url, params string[] args)
     {
         url ??= $"http://127.0.0.1:{FreePort()}";
@@ -58,7 +62,7 @@ public sealed class ServeProcess : IAsyncDisposable
         serve._process.BeginErrorReadLine();
         try
         {
-            await banner.Task.WaitAsync(TimeSpan.FromSeconds(120));
+            await (args.Contains("--demo") ? banner.Task : ReadyAsync(url)).WaitAsync(TimeSpan.FromSeconds(120));
         }
         catch
         {
@@ -71,6 +75,26 @@ public sealed class ServeProcess : IAsyncDisposable
     /// <summary>The text after <paramref name="label"/> on the one output line that starts with it (e.g. "Write key:").</summary>
     public string Line(string label) =>
         Output.Split('\n').Single(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal)).Split(label)[1].Trim();
+
+    private static async Task ReadyAsync(string url)
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        while (true)
+        {
+            try
+            {
+                using var response = await client.GetAsync(url + "/readyz");
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(50);
+        }
+    }
 
     public static int FreePort()
     {

@@ -1,0 +1,114 @@
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Queue;
+using Atalaya.Engine.Storage;
+
+namespace Atalaya.Engine.Cluster;
+
+/// <summary>
+/// One <c>serve</c> process on a cluster (docs/scale-out.md): a collector whose requests' events go
+/// to RabbitMQ (<see cref="QueueEventSink"/>) and a writer that inserts them into ClickHouse
+/// (<see cref="ClusterWriter"/>; with several nodes, each shard's single active consumer is one of
+/// them and the others stand by). Built from the command line's URLs without connecting; <see
+/// cref="RunAsync"/> connects and keeps retrying while a server is away.
+/// </summary>
+public sealed class ClusterNode : IAsyncDisposable
+{
+    private static readonly TimeSpan Retry = TimeSpan.FromSeconds(2);
+    private ClusterWriter? _writer;
+
+    private ClusterNode(ClickHouseSettings clickHouse, EventQueueOptions queue)
+    {
+        ClickHouseSettings = clickHouse;
+        Queue = queue;
+        ClickHouse = new ClickHouseClient(clickHouse);
+        Publisher = new EventPublisher(queue);
+    }
+
+    internal ClickHouseSettings ClickHouseSettings { get; }
+
+    internal EventQueueOptions Queue { get; }
+
+    internal ClickHouseClient ClickHouse { get; }
+
+    internal EventPublisher Publisher { get; }
+
+    /// <summary>What the node talks to, for the start-up log (no password).</summary>
+    public string Describe => $"ClickHouse {ClickHouseSettings.Url} database {ClickHouseSettings.Database}, RabbitMQ {Queue.Broker.Host}:{Queue.Broker.Port}, {Queue.Shards} shard queues";
+
+    /// <summary>Events this node's writer inserted into ClickHouse since it started.</summary>
+    public long Inserted => _writer?.Inserted ?? 0;
+
+    /// <summary>Events this node's writer found stored already (redeliveries, retries sent twice).</summary>
+    public long Duplicates => _writer?.Duplicates ?? 0;
+
+    /// <summary>True once the schema is in place and the writer consumes.</summary>
+    public bool Running => _writer is not null;
+
+    /// <summary>A node from the URLs of <c>serve --clickhouse URL --rabbitmq URI</c>.</summary>
+    /// <exception cref="ArgumentException">A URL is not usable; the message says how to write it.</exception>
+    public static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards = 4)
+    {
+        var clickHouse = ClickHouseSettings.Parse(clickHouseUrl);
+        if (!Uri.TryCreate(rabbitMqUri, UriKind.Absolute, out var broker))
+        {
+            throw new ArgumentException($"the RabbitMQ URI '{rabbitMqUri}' is not a URI; write amqp://USER:PASSWORD@HOST:5672/");
+        }
+        var queue = new EventQueueOptions { Broker = broker, Shards = shards };
+        queue.Validate();
+        return new ClusterNode(clickHouse, queue);
+    }
+
+    internal IEventSink SinkFor(StoreDirectory stores) => new QueueEventSink(Publisher, ClickHouse, stores);
+
+    /// <summary>
+    /// Creates the ClickHouse tables, loads the stores, starts the writer, then reloads the stores
+    /// every <paramref name="storesEvery"/> until cancelled. Each step is retried while its server is
+    /// away; <paramref name="report"/> hears what happened (the host logs it).
+    /// </summary>
+    public async Task RunAsync(StoreDirectory stores, TimeSpan storesEvery, Action<string> report, CancellationToken ct)
+    {
+        await UntilDoneAsync(() => EventsSchema.EnsureAsync(ClickHouse, ct), "create the ClickHouse tables", report, ct).ConfigureAwait(false);
+        await UntilDoneAsync(async () => report($"{await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false)} stores loaded from ClickHouse"), "load the stores", report, ct).ConfigureAwait(false);
+        await UntilDoneAsync(async () => _writer = await ClusterWriter.StartAsync(Queue, ClickHouse, ct: ct).ConfigureAwait(false), "start the writer", report, ct).ConfigureAwait(false);
+        report("writer consuming " + Queue.Shards + " shard queues");
+        while (!ct.IsCancellationRequested)
+        {
+            await Task.Delay(storesEvery, ct).ConfigureAwait(false);
+            try
+            {
+                await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException)
+            {
+                report("reload the stores: " + e.Message);
+            }
+        }
+    }
+
+    private static async Task UntilDoneAsync(Func<Task> step, string what, Action<string> report, CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                await step().ConfigureAwait(false);
+                return;
+            }
+            catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException or QueueUnavailableException)
+            {
+                report($"{what}: {e.Message}; retrying in {Retry.TotalSeconds:0} s");
+                await Task.Delay(Retry, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+        }
+        await Publisher.DisposeAsync().ConfigureAwait(false);
+        ClickHouse.Dispose();
+    }
+}

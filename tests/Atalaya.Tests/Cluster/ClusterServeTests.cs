@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Demo;
+using Atalaya.Tests.Queue;
+using Atalaya.Tests.Support;
+
+namespace Atalaya.Tests.Cluster;
+
+/// <summary>
+/// Real <c>atalaya serve --clickhouse URL --rabbitmq URI</c> processes on real servers: a node killed
+/// with SIGKILL in the middle of ingest loses no acknowledged event, another node's writer takes its
+/// shards over, the clients' retries sent to that node are counted once, and a node refuses KPI
+/// reads it cannot answer yet with a clear 501.
+/// </summary>
+public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<ClusterServers>, IAsyncLifetime
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "atalaya-nodes-" + Guid.NewGuid().ToString("N"));
+
+    public Task InitializeAsync()
+    {
+        Directory.CreateDirectory(_root);
+        return Task.CompletedTask;
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(_root, recursive: true);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_node_killed_mid_ingest_loses_no_acknowledged_event_and_retries_to_another_node_count_once()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        var clickHouseUrl = new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString();
+        var requests = DemoRequests(new DemoOptions(Days: 2, Seed: 17, SessionsPerDay: 120), linesPerRequest: 100);
+        var acknowledged = new ConcurrentDictionary<int, bool>();
+
+        var (nodeA, keyA) = await StartNodeAsync("a", clickHouseUrl);
+        try
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(nodeA.Url), Timeout = TimeSpan.FromSeconds(30) };
+            var next = -1;
+            var posters = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < requests.Count)
+                {
+                    try
+                    {
+                        if (await PostAsync(client, keyA, requests[i]) == HttpStatusCode.OK)
+                        {
+                            acknowledged[i] = true;
+                        }
+                    }
+                    catch (HttpRequestException)
+                    {
+                        return; // the node is gone
+                    }
+                    catch (TaskCanceledException)
+                    {
+                        return;
+                    }
+                }
+            })).ToList();
+            await Wait.UntilAsync(() => acknowledged.Count >= requests.Count / 3, "a third of the requests acknowledged");
+        }
+        finally
+        {
+            await nodeA.DisposeAsync(); // SIGKILL, in the middle of the posters' requests
+        }
+        Assert.True(acknowledged.Count < requests.Count, "the node was killed before every request was sent");
+
+        var (nodeB, keyB) = await StartNodeAsync("b", clickHouseUrl);
+        await using (nodeB)
+        {
+            using var client = new HttpClient { BaseAddress = new Uri(nodeB.Url), Timeout = TimeSpan.FromSeconds(30) };
+            // The clients retry what was not acknowledged, and (as clients do after a timeout) some that was.
+            var retried = requests.Select((r, i) => (r, i)).Where(p => !acknowledged.ContainsKey(p.i) || p.i % 5 == 0).ToList();
+            foreach (var (request, _) in retried)
+            {
+                Assert.Equal(HttpStatusCode.OK, await PostAsync(client, keyB, request));
+            }
+            var ids = requests.SelectMany(EventIds).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            await Wait.UntilAsync(async () => await CountAsync(clickHouse) >= ids.Count, $"{ids.Count} events in ClickHouse", seconds: 120);
+            Assert.Equal(ids, await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+
+            // A KPI read on a cluster node is refused clearly rather than answered from an empty engine.
+            var admin = await TokenAsync(Path.Combine(_root, "b"), "admin");
+            using var read = new HttpRequestMessage(HttpMethod.Get, "/api/kpi/query?metric=orders");
+            read.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
+            using var answer = await client.SendAsync(read);
+            Assert.Equal(HttpStatusCode.NotImplemented, answer.StatusCode);
+            Assert.Contains("docs/scale-out.md", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_refuses_half_a_cluster_and_postgres_with_a_clear_error()
+    {
+        var (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "x"), "--clickhouse", "http://127.0.0.1:1/");
+        Assert.Equal(2, exit);
+        Assert.Contains("--rabbitmq", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "x"), "--clickhouse", "ftp://127.0.0.1/", "--rabbitmq", "amqp://127.0.0.1/");
+        Assert.Equal(2, exit);
+        Assert.Contains("http", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "x"), "--postgres", "Host=127.0.0.1");
+        Assert.Equal(2, exit);
+        Assert.Contains("not built yet", stderr, StringComparison.Ordinal);
+    }
+
+    private async Task<(ServeProcess Node, string WriteKey)> StartNodeAsync(string name, string clickHouseUrl)
+    {
+        var data = Path.Combine(_root, name);
+        var key = await TokenAsync(data, "write", "--source", "test");
+        var node = await ServeProcess.StartAsync(null, "--data", data, "--clickhouse", clickHouseUrl, "--rabbitmq", servers.Rabbit.Uri.ToString(), "--no-scheduler");
+        return (node, key);
+    }
+
+    private static async Task<string> TokenAsync(string data, string role, params string[] extra)
+    {
+        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync(["tokens", "create", "--role", role, .. extra, "--data", data]);
+        Assert.True(exit == 0, stderr);
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+    }
+
+    private static async Task<HttpStatusCode> PostAsync(HttpClient client, string key, byte[] body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
+    }
+
+    private static List<byte[]> DemoRequests(DemoOptions options, int linesPerRequest)
+    {
+        using var ndjson = new MemoryStream();
+        DemoGenerator.WriteNdjson(options, ndjson);
+        var lines = Encoding.UTF8.GetString(ndjson.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return [.. lines.Chunk(linesPerRequest).Select(c => Encoding.UTF8.GetBytes(string.Join('\n', c) + "\n"))];
+    }
+
+    private static IEnumerable<string> EventIds(byte[] request) =>
+        Encoding.UTF8.GetString(request).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event_id").GetString()!);
+
+    private static async Task<long> CountAsync(ClickHouseClient client)
+    {
+        try
+        {
+            return await client.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None);
+        }
+        catch (ClickHouseException)
+        {
+            return 0; // the node has not created the table yet
+        }
+    }
+
+    private static async Task<List<string>> ColumnAsync(ClickHouseClient client, string sql)
+    {
+        var values = new List<string>();
+        await foreach (var row in client.QueryAsync(sql, CancellationToken.None))
+        {
+            values.Add(row[0]!);
+        }
+        return values;
+    }
+}
