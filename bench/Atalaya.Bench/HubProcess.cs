@@ -26,7 +26,8 @@ public sealed class HubProcess : IAsyncDisposable
 
     public string DataDirectory => _data;
 
-    public static async Task<HubProcess> StartAsync(string repository)
+    /// <param name="serveArgs">More <c>serve</c> arguments (a cluster node's --clickhouse and --rabbitmq).</param>
+    public static async Task<HubProcess> StartAsync(string repository, params string[] serveArgs)
     {
         var dll = Path.Combine(repository, "src/Atalaya/bin/Release/net10.0/atalaya.dll");
         if (!File.Exists(dll))
@@ -40,7 +41,7 @@ public sealed class HubProcess : IAsyncDisposable
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         // No scheduler: a catch-up run of the marts batch at start would share the CPU and the heap
         // with what is measured.
-        foreach (var arg in new[] { dll, "serve", "--data", data, "--urls", url, "--no-scheduler" })
+        foreach (var arg in new[] { dll, "serve", "--data", data, "--urls", url, "--no-scheduler" }.Concat(serveArgs))
         {
             info.ArgumentList.Add(arg);
         }
