@@ -8,6 +8,7 @@ using Atalaya.Engine.Demo;
 using Atalaya.Engine.Queue;
 using Atalaya.Engine.Storage;
 using Atalaya.Tests.Queue;
+using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Cluster;
 
@@ -135,6 +136,40 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count,
             $"{acknowledged.Count} acknowledged events in ClickHouse");
         Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+    }
+
+    [Fact]
+    public async Task While_ClickHouse_is_unreachable_the_writer_holds_its_messages_and_catches_up_without_dead_letters()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        await using var gate = new TcpGate(servers.ClickHouse.Url.Port);
+        // The writer and the collector reach ClickHouse through the gate; the test reads it directly.
+        using var gated = new ClickHouseClient(new ClickHouseSettings(new Uri($"http://127.0.0.1:{gate.Port}/"), clickHouse.Database) { Timeout = TimeSpan.FromSeconds(5) });
+        var queue = servers.Rabbit.Options(shards: 2) with { MaxDeliveries = 2 };
+        await using var publisher = new EventPublisher(queue);
+        var collector = new IngestPipeline(new QueueEventSink(publisher, gated, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        await using var writer = await ClusterWriter.StartAsync(queue, gated);
+        var requests = DemoRequests(new DemoOptions(Days: 1, Seed: 21, SessionsPerDay: 40), linesPerRequest: 80);
+        var acknowledged = new List<string>(await AcceptedIdsAsync(collector, requests[0]));
+        await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count, "the first request written");
+
+        await gate.CloseAsync();
+        // Collectors depend on RabbitMQ alone: they go on accepting while ClickHouse is away.
+        foreach (var request in requests.Skip(1))
+        {
+            acknowledged.AddRange(await AcceptedIdsAsync(collector, request));
+        }
+        await Wait.UntilAsync(() => writer.Waits >= 3, "the writer retrying while ClickHouse is unreachable");
+        Assert.True(await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) < acknowledged.Count);
+
+        gate.Open();
+        await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count,
+            $"{acknowledged.Count} acknowledged events in ClickHouse after it came back");
+        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+        // Nothing was given up on: more failed attempts than MaxDeliveries, and the dead-letter queue is empty.
+        await using var probe = await servers.Rabbit.ProbeAsync();
+        Assert.Equal(0u, await probe.ReadyAsync(new EventQueueTopology(queue).DeadLetterQueue));
     }
 
     private static async Task<List<string>> AcceptedIdsAsync(IngestPipeline collector, ReadOnlyMemory<byte> request)
