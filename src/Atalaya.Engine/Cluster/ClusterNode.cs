@@ -58,7 +58,12 @@ public sealed class ClusterNode : IAsyncDisposable
         return new ClusterNode(clickHouse, queue);
     }
 
-    internal IEventSink SinkFor(StoreDirectory stores) => new QueueEventSink(Publisher, ClickHouse, stores);
+    internal IEventSink SinkFor(StoreDirectory stores) => _sink = new QueueEventSink(Publisher, ClickHouse, stores);
+
+    private QueueEventSink? _sink;
+
+    /// <summary>Requests whose duplicate lookup in ClickHouse failed or timed out (their duplicates were left to the writers).</summary>
+    public long LookupsSkipped => _sink?.LookupsSkipped ?? 0;
 
     /// <summary>
     /// Creates the ClickHouse tables, loads the stores, starts the writer, then reloads the stores

@@ -110,8 +110,10 @@ public static class ServeCommand
             var options = new ServeOptions
             {
                 Config = config,
-                RunScheduler = !parse.GetValue(noScheduler),
-                RunAlerts = true,
+                // A cluster node's KPI engine is empty (its events go to ClickHouse, whose KPI answers
+                // are not built yet): jobs and alert rules computed from it would be wrong, not late.
+                RunScheduler = !parse.GetValue(noScheduler) && cluster is null,
+                RunAlerts = cluster is null,
                 DataDirectory = parse.GetValue(data)!,
                 Urls = parse.GetValue(urls)!,
                 RateLimitPerSecond = parse.GetValue(rateLimit),

@@ -45,6 +45,8 @@ public sealed class HubMetrics
     private readonly Gauge _deadLetters;
     private readonly Gauge _circuitOpen;
     private readonly Gauge _probe;
+    private readonly Counter _clusterWritten;
+    private readonly Counter _clusterLookupsSkipped;
     private readonly SloRecorder _slo;
     private readonly Lock _kpiGate = new();
     private Engine.Hub? _kpisComputedFor;
@@ -71,6 +73,8 @@ public sealed class HubMetrics
         _freshness = factory.CreateGauge("atalaya_event_freshness_seconds", "Seconds since the collector last stored an event.");
         _deadLetters = factory.CreateGauge("atalaya_notifications_dead_letters", "Notifications that could not be delivered, waiting for `atalaya notifications replay`.");
         _circuitOpen = factory.CreateGauge("atalaya_notification_circuit_open", "1 while a notification channel's circuit breaker is open (or half-open).", "channel");
+        _clusterWritten = factory.CreateCounter("atalaya_cluster_events_written_total", "On a cluster node: events this node's writer handled, by outcome (inserted into ClickHouse, or duplicate: already there).", "outcome");
+        _clusterLookupsSkipped = factory.CreateCounter("atalaya_cluster_duplicate_lookups_skipped_total", "On a cluster node: requests whose duplicate lookup in ClickHouse failed or timed out (their events were published; the writers dedupe them).");
         _probe = factory.CreateGauge("atalaya_probe_query_seconds", "Duration of the query-performance probe's reads (every 30 minutes; the read objective is 0.5 s).", "query");
         Registry.AddBeforeCollectCallback(Refresh);
     }
@@ -106,6 +110,12 @@ public sealed class HubMetrics
             _ingested.WithLabels(source, "accepted").IncTo(accepted);
             _ingested.WithLabels(source, "duplicate").IncTo(duplicates);
             _ingested.WithLabels(source, "rejected").IncTo(rejected);
+        }
+        if (hub.Cluster is { } cluster)
+        {
+            _clusterWritten.WithLabels("inserted").IncTo(cluster.Inserted);
+            _clusterWritten.WithLabels("duplicate").IncTo(cluster.Duplicates);
+            _clusterLookupsSkipped.IncTo(cluster.LookupsSkipped);
         }
         if (!ReferenceEquals(Volatile.Read(ref _kpisComputedFor), hub))
         {
@@ -159,6 +169,11 @@ public sealed class HubMetrics
     /// <summary>Recomputes the KPI gauges (today, last 24 h, 7-day average, by country) as of <paramref name="now"/>.</summary>
     internal void RefreshKpis(Engine.Hub hub, DateTimeOffset now)
     {
+        if (hub.Cluster is not null)
+        {
+            // A cluster node's KPI engine is empty (docs/scale-out.md): no gauge rather than zeros.
+            return;
+        }
         // One computation at a time: a first scrape and the service's tick must not interleave their sets.
         lock (_kpiGate)
         {

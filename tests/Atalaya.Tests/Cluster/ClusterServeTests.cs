@@ -96,6 +96,15 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
             using var answer = await client.SendAsync(read);
             Assert.Equal(HttpStatusCode.NotImplemented, answer.StatusCode);
             Assert.Contains("docs/scale-out.md", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+            // Its writer's work shows on /metrics; the KPI gauges are left out rather than zeros.
+            using var scrape = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            scrape.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
+            using var metrics = await client.SendAsync(scrape);
+            var text = await metrics.Content.ReadAsStringAsync();
+            var inserted = text.Split('\n').Single(l => l.StartsWith("atalaya_cluster_events_written_total{outcome=\"inserted\"}", StringComparison.Ordinal));
+            Assert.True(long.Parse(inserted.Split(' ')[^1], System.Globalization.CultureInfo.InvariantCulture) > 0, inserted);
+            Assert.DoesNotContain("atalaya_kpi_today{", text, StringComparison.Ordinal);
         }
     }
 
