@@ -20,6 +20,7 @@ var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-count
     TokensCommand.Create(),
     DemoCommand.Create(),
     ImportCommand.Create(),
+    MigrateCommand.Create(),
     FxCommand.Create(),
     AuditCommand.Create(),
     JobsCommand.Create(),
