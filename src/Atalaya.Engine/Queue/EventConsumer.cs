@@ -36,6 +36,7 @@ internal sealed class EventConsumer : IAsyncDisposable
     private IChannel? deadLetters;
     private Task loop = Task.CompletedTask;
     private int disposed;
+    private long acknowledged;
 
     private EventConsumer(EventQueueOptions options, EventBatchHandler handler, TimeProvider time)
     {
@@ -45,8 +46,8 @@ internal sealed class EventConsumer : IAsyncDisposable
         topology = new EventQueueTopology(options);
     }
 
-    /// <summary>Batches handled successfully so far (for tests and metrics).</summary>
-    public long BatchesHandled { get; private set; }
+    /// <summary>Messages acknowledged so far (stored or dead-lettered), for tests and metrics.</summary>
+    public long Acknowledged => Interlocked.Read(ref acknowledged);
 
     /// <summary>The last handler or acknowledgement failure, for diagnostics.</summary>
     public Exception? LastError { get; private set; }
@@ -123,7 +124,8 @@ internal sealed class EventConsumer : IAsyncDisposable
                     await FailAsync(batch, e, ct);
                     continue;
                 }
-                await SucceedAsync(batch, ct);
+                // Stored: settle it even if a stop was asked meanwhile, or the next owner stores it again.
+                await SucceedAsync(batch, CancellationToken.None);
             }
             catch (Exception) when (ct.IsCancellationRequested)
             {
@@ -183,7 +185,7 @@ internal sealed class EventConsumer : IAsyncDisposable
         // Deliveries on one channel arrive in tag order and every earlier one was in this batch or
         // an earlier, settled one, so one multiple-ack settles the whole batch.
         await channel!.BasicAckAsync(batch[^1].DeliveryTag, multiple: true, ct);
-        BatchesHandled++;
+        Interlocked.Add(ref acknowledged, batch.Count);
     }
 
     private async Task FailAsync(List<QueuedMessage> batch, Exception error, CancellationToken ct)
@@ -195,11 +197,13 @@ internal sealed class EventConsumer : IAsyncDisposable
             {
                 await DeadLetterAsync(message, reason, ct);
                 await channel!.BasicAckAsync(message.DeliveryTag, multiple: false, ct);
+                Interlocked.Increment(ref acknowledged);
             }
             else if (message.DeliveryCount + 1 >= options.MaxDeliveries)
             {
                 await DeadLetterAsync(message, $"the batch handler failed on {message.DeliveryCount + 1} deliveries; last error: {error.GetType().Name}: {error.Message}", ct);
                 await channel!.BasicAckAsync(message.DeliveryTag, multiple: false, ct);
+                Interlocked.Increment(ref acknowledged);
             }
             else
             {

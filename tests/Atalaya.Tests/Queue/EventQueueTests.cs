@@ -56,7 +56,7 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
             }
             return Task.CompletedTask;
         });
-        await Wait.UntilAsync(() => seen.Count == ids.Count, "all 10,000 messages consumed");
+        await Wait.UntilAsync(() => consumer.Acknowledged == ids.Count, "all 10,000 messages consumed and acknowledged");
         await consumer.DisposeAsync();
 
         Assert.Equal(ids.ToHashSet(), seen.Keys.ToHashSet());
@@ -103,7 +103,7 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
         await Wait.UntilAsync(() => secondGot.Count == 3, "the second consumer received the three messages");
 
         Assert.Equal(["a", "b", "c"], secondGot.Select(Text).Order());
-        await Wait.UntilAsync(() => second.BatchesHandled > 0 && secondGot.Count == 3, "the second consumer acknowledged its batch");
+        await Wait.UntilAsync(() => second.Acknowledged == 3, "the second consumer acknowledged its batch");
         await second.DisposeAsync();
         await using var probe = await broker.ProbeAsync();
         Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
@@ -128,7 +128,7 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
         Assert.Empty(gotBySecond);
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"before-{i}"), gotByFirst); // one owner: in order
 
-        await Wait.UntilAsync(() => first.BatchesHandled > 0 && gotByFirst.Count == 20, "the first consumer acknowledged");
+        await Wait.UntilAsync(() => first.Acknowledged == 20, "the first consumer acknowledged");
         await first.DisposeAsync();
         for (var i = 0; i < 20; i++)
         {
