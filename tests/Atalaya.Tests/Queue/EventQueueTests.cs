@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Atalaya.Engine.Queue;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Atalaya.Tests.Queue;
 
@@ -205,6 +206,38 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
             "the batch handler failed on 3 deliveries; last error: InvalidOperationException: ClickHouse refused the insert",
             QueuedMessage.HeaderText(dead.Headers[EventQueueTopology.ReasonHeader]));
         Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
+    }
+
+    [Fact]
+    public async Task A_batch_closes_at_its_size_or_when_its_wait_has_passed_whichever_comes_first()
+    {
+        var clock = new FakeTimeProvider();
+        var options = broker.Options(shards: 1) with { BatchSize = 10, BatchWait = TimeSpan.FromSeconds(5) };
+        await using var publisher = new EventPublisher(options);
+        for (var i = 0; i < 25; i++)
+        {
+            await publisher.PublishAsync(0, Utf8($"m-{i}"), null, CancellationToken.None);
+        }
+
+        var batches = new ConcurrentQueue<List<string>>();
+        await using var consumer = await EventConsumer.StartAsync(options, [0], (batch, _) =>
+        {
+            batches.Enqueue(batch.Select(Text).ToList());
+            return Task.CompletedTask;
+        }, clock);
+
+        // Without the clock moving, only full batches can close.
+        await Wait.UntilAsync(() => batches.Count == 2, "two full batches");
+        Assert.All(batches, b => Assert.Equal(10, b.Count));
+        Assert.Equal(20, consumer.Acknowledged);
+        // The last five close once the wait has passed (advanced until the batch's timer exists and fires).
+        await Wait.UntilAsync(() =>
+        {
+            clock.Advance(options.BatchWait);
+            return batches.Count == 3;
+        }, "the partial batch after its wait");
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"m-{i}"), batches.SelectMany(b => b));
+        Assert.Equal([10, 10, 5], batches.Select(b => b.Count));
     }
 
     private static EventBatchHandler Collect(ConcurrentQueue<string> into) => (batch, _) =>
