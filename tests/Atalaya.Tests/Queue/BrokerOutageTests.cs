@@ -128,6 +128,45 @@ public sealed class BrokerOutageTests(RabbitBroker broker) : IClassFixture<Rabbi
     }
 
     [Fact]
+    public async Task Publishing_is_refused_while_the_broker_blocks_publishers_and_resumes_when_it_unblocks()
+    {
+        var options = broker.Options(shards: 1);
+        await using var publisher = new EventPublisher(options);
+        await publisher.PublishAsync(0, "before"u8.ToArray(), null, CancellationToken.None);
+
+        await broker.CtlAsync("set_vm_memory_high_watermark", "0"); // the memory alarm: the broker blocks every publisher
+        try
+        {
+            // The first publish may still be on its way when the broker says it blocks; it ends at the confirm timeout.
+            QueueUnavailableException? refused = null;
+            await Wait.UntilAsync(async () =>
+            {
+                refused = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+                    publisher.PublishAsync(0, "blocked"u8.ToArray(), null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+                return refused.Message.Contains("blocking publishers", StringComparison.Ordinal);
+            }, "a publish refused because the broker blocks publishers");
+            Assert.Contains("free memory or disk", refused!.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await broker.CtlAsync("set_vm_memory_high_watermark", "0.4");
+        }
+
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                await publisher.PublishAsync(0, "after"u8.ToArray(), null, CancellationToken.None);
+                return true;
+            }
+            catch (QueueUnavailableException)
+            {
+                return false;
+            }
+        }, "a publish confirmed after the alarm cleared");
+    }
+
+    [Fact]
     public async Task A_publisher_whose_broker_was_never_reachable_says_where_it_tried()
     {
         var port = FreePort();

@@ -23,6 +23,9 @@ public sealed class RabbitBroker : IAsyncLifetime
 
     public Task ResumeAsync() => ServicesAsync("resume", "rabbitmq");
 
+    /// <summary>rabbitmqctl against this node.</summary>
+    public Task CtlAsync(params string[] arguments) => ServicesScript.RunAsync(state, "ctl", "rabbitmq", arguments);
+
     public async Task DisposeAsync()
     {
         await ServicesAsync("stop", "rabbitmq");

@@ -9,7 +9,7 @@ namespace Atalaya.Tests.Support;
 /// </summary>
 internal static class ServicesScript
 {
-    public static async Task<string> RunAsync(string state, string command, string service)
+    public static async Task<string> RunAsync(string state, string command, string service, params string[] arguments)
     {
         var info = new ProcessStartInfo("bash")
         {
@@ -20,6 +20,10 @@ internal static class ServicesScript
         info.ArgumentList.Add(Path.Combine(RepositoryRoot(), "scripts", "services.sh"));
         info.ArgumentList.Add(command);
         info.ArgumentList.Add(service);
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
         info.Environment["ATALAYA_SERVICES"] = state;
         using var process = Process.Start(info)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
