@@ -118,8 +118,9 @@ internal sealed class EventConsumer : IAsyncDisposable
                 {
                     await handler(batch, ct);
                 }
-                catch (Exception e) when (!ct.IsCancellationRequested && !EventPublisher.IsBrokerFailure(e))
+                catch (Exception e) when (!ct.IsCancellationRequested)
                 {
+                    // Any handler failure, an IOException from ClickHouse included: the batch is retried.
                     LastError = e;
                     await FailAsync(batch, e, ct);
                     continue;
@@ -131,12 +132,13 @@ internal sealed class EventConsumer : IAsyncDisposable
             {
                 return; // stopping: what is not acknowledged goes back to the queue when the channel closes
             }
-            catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
+            catch (Exception e)
             {
                 // The connection broke under an acknowledgement or a dead-letter publish: the broker
                 // requeues every unacknowledged message of the channel and the library reconnects
                 // and resubscribes. Acknowledgements of deliveries from before the break are ignored
-                // by the recovered channel, so the loop simply goes on.
+                // by the recovered channel, so the loop simply goes on. (Anything else unexpected is
+                // kept in LastError for the writer's health, and the loop goes on too.)
                 LastError = e;
                 await Task.Delay(options.RecoveryInterval, time, CancellationToken.None);
             }

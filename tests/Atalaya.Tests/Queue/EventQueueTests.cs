@@ -209,6 +209,36 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
     }
 
     [Fact]
+    public async Task A_batch_whose_handler_failed_with_an_io_error_is_delivered_again_and_stored()
+    {
+        var options = broker.Options(shards: 1);
+        await using var publisher = new EventPublisher(options);
+        await publisher.PublishAsync(0, Utf8("retry-me"), null, CancellationToken.None);
+
+        var stored = new ConcurrentQueue<(string Body, int DeliveryCount)>();
+        var consumer = await EventConsumer.StartAsync(options, [0], (batch, _) =>
+        {
+            if (batch.Any(m => m.DeliveryCount == 0))
+            {
+                throw new IOException("connection refused by ClickHouse"); // the kind of error a writer's store throws
+            }
+            foreach (var message in batch)
+            {
+                stored.Enqueue((Text(message), message.DeliveryCount));
+            }
+            return Task.CompletedTask;
+        });
+        await Wait.UntilAsync(() => consumer.Acknowledged == 1, "the message stored on its second delivery");
+        await consumer.DisposeAsync();
+
+        Assert.Equal([("retry-me", 1)], stored);
+        Assert.IsType<IOException>(consumer.LastError);
+        await using var probe = await broker.ProbeAsync();
+        Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
+        Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.DeadLetterQueue));
+    }
+
+    [Fact]
     public async Task A_batch_closes_at_its_size_or_when_its_wait_has_passed_whichever_comes_first()
     {
         var clock = new FakeTimeProvider();
