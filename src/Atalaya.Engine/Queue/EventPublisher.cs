@@ -122,9 +122,10 @@ internal sealed class EventPublisher : IAsyncDisposable
             {
                 throw new QueueUnavailableException($"RabbitMQ at {Endpoint} is unreachable ({lastConnectError}); retrying shortly");
             }
+            IConnection? opened = null;
             try
             {
-                var opened = await options.ConnectionFactory().CreateConnectionAsync(ct);
+                opened = await options.ConnectionFactory().CreateConnectionAsync(ct);
                 opened.ConnectionBlockedAsync += (_, e) => { blockedReason = e.Reason; return Task.CompletedTask; };
                 opened.ConnectionUnblockedAsync += (_, _) => { blockedReason = null; return Task.CompletedTask; };
                 await using (var declaring = await opened.CreateChannelAsync(cancellationToken: ct))
@@ -136,9 +137,15 @@ internal sealed class EventPublisher : IAsyncDisposable
             }
             catch (Exception e) when (IsBrokerFailure(e))
             {
+                if (opened is not null)
+                {
+                    await opened.DisposeAsync(); // or its automatic recovery would go on in the background
+                }
                 lastConnectError = e.InnerException?.Message ?? e.Message;
                 nextConnectAttempt = time.GetUtcNow() + options.ConnectTimeout;
-                throw new QueueUnavailableException($"RabbitMQ at {Endpoint} is unreachable: {lastConnectError}", e);
+                throw e is OperationInterruptedException { ShutdownReason: { ReplyCode: Constants.PreconditionFailed } refusal }
+                    ? new QueueUnavailableException($"RabbitMQ at {Endpoint} refused the event queues: {refusal.ReplyText}. A queue of that name exists with other arguments (made by hand or by another release); drain and delete it, or choose another prefix", e)
+                    : new QueueUnavailableException($"RabbitMQ at {Endpoint} is unreachable: {lastConnectError}", e);
             }
         }
         finally

@@ -239,6 +239,24 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
     }
 
     [Fact]
+    public async Task A_shard_queue_made_with_other_arguments_is_reported_as_such()
+    {
+        var options = broker.Options(shards: 1);
+        var topology = new EventQueueTopology(options);
+        await using (var probe = await broker.ProbeAsync())
+        {
+            await probe.DeclareClassicAsync(topology.ShardQueue(0)); // a classic queue, as if made by hand
+        }
+        await using var publisher = new EventPublisher(options);
+
+        var error = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            publisher.PublishAsync(0, Utf8("x"), null, CancellationToken.None));
+
+        Assert.Contains("exists with other arguments", error.Message, StringComparison.Ordinal);
+        Assert.Contains("inequivalent arg 'x-single-active-consumer'", error.Message, StringComparison.Ordinal); // the broker's own words
+    }
+
+    [Fact]
     public async Task A_batch_closes_at_its_size_or_when_its_wait_has_passed_whichever_comes_first()
     {
         var clock = new FakeTimeProvider();
