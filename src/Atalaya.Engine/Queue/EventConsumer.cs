@@ -68,7 +68,7 @@ internal sealed class EventConsumer : IAsyncDisposable
         catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
         {
             await consumer.DisposeAsync();
-            throw new QueueUnavailableException($"cannot consume from RabbitMQ at {options.Broker.Host}:{options.Broker.Port}: {e.Message}", e);
+            throw QueueUnavailableException.OnConnect(options.Endpoint, e);
         }
         consumer.loop = Task.Run(consumer.RunAsync, CancellationToken.None);
         return consumer;

@@ -95,7 +95,7 @@ internal sealed class EventPublisher : IAsyncDisposable
         }
     }
 
-    private string Endpoint => $"{options.Broker.Host}:{(options.Broker.IsDefaultPort ? 5672 : options.Broker.Port)}";
+    private string Endpoint => options.Endpoint;
 
     internal static bool IsBrokerFailure(Exception e) =>
         e is RabbitMQClientException or OperationInterruptedException or IOException or SocketException or TimeoutException or ObjectDisposedException;
@@ -143,9 +143,7 @@ internal sealed class EventPublisher : IAsyncDisposable
                 }
                 lastConnectError = e.InnerException?.Message ?? e.Message;
                 nextConnectAttempt = time.GetUtcNow() + options.ConnectTimeout;
-                throw e is OperationInterruptedException { ShutdownReason: { ReplyCode: Constants.PreconditionFailed } refusal }
-                    ? new QueueUnavailableException($"RabbitMQ at {Endpoint} refused the event queues: {refusal.ReplyText}. A queue of that name exists with other arguments (made by hand or by another release); drain and delete it, or choose another prefix", e)
-                    : new QueueUnavailableException($"RabbitMQ at {Endpoint} is unreachable: {lastConnectError}", e);
+                throw QueueUnavailableException.OnConnect(Endpoint, e);
             }
         }
         finally

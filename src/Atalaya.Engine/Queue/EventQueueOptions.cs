@@ -44,6 +44,9 @@ internal sealed record EventQueueOptions
     /// <summary>Pause after a failed batch before its messages go back to the queue (no hot retry loop).</summary>
     public TimeSpan RedeliveryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>host:port of the broker, for messages.</summary>
+    public string Endpoint => $"{Broker.Host}:{(Broker.IsDefaultPort ? 5672 : Broker.Port)}";
+
     public void Validate()
     {
         if (Broker.Scheme is not ("amqp" or "amqps"))

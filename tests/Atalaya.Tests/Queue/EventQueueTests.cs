@@ -254,6 +254,9 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
 
         Assert.Contains("exists with other arguments", error.Message, StringComparison.Ordinal);
         Assert.Contains("inequivalent arg 'x-single-active-consumer'", error.Message, StringComparison.Ordinal); // the broker's own words
+        var consumerError = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            EventConsumer.StartAsync(options, [0], (_, _) => Task.CompletedTask));
+        Assert.Contains("exists with other arguments", consumerError.Message, StringComparison.Ordinal);
     }
 
     [Fact]
