@@ -104,6 +104,7 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
         await Wait.UntilAsync(() => secondGot.Count == 3, "the second consumer received the three messages");
 
         Assert.Equal(["a", "b", "c"], secondGot.Select(Text).Order());
+        Assert.All(secondGot, m => Assert.Equal(1, m.DeliveryCount)); // the quorum queue counts the unacknowledged delivery
         await Wait.UntilAsync(() => second.Acknowledged == 3, "the second consumer acknowledged its batch");
         await second.DisposeAsync();
         await using var probe = await broker.ProbeAsync();
