@@ -21,7 +21,8 @@ internal delegate Task EventBatchHandler(IReadOnlyList<QueuedMessage> batch, Can
 /// throws, the batch goes back to the queue after <see cref="EventQueueOptions.RedeliveryDelay"/>;
 /// a message whose batch has failed <see cref="EventQueueOptions.MaxDeliveries"/> times (counted by
 /// the queue's <c>x-delivery-count</c>) is dead-lettered with the last error instead, so one bad
-/// message cannot stall a shard for ever.
+/// message cannot stall a shard for ever; one that reached <see cref="EventQueueOptions.MaxUnsettledDeliveries"/>
+/// (its consumers kept dying with it) is dead-lettered without being handed over at all.
 /// </summary>
 internal sealed class EventConsumer : IAsyncDisposable
 {
@@ -114,9 +115,17 @@ internal sealed class EventConsumer : IAsyncDisposable
                 {
                     return;
                 }
+                foreach (var message in batch.Where(m => m.DeliveryCount >= options.MaxUnsettledDeliveries))
+                {
+                    message.MarkPoison($"delivered {message.DeliveryCount} times without being settled: the consumer that had it stopped (crashed, killed or disconnected) each time");
+                }
+                var handed = batch.Where(m => m.PoisonReason is null).ToList();
                 try
                 {
-                    await handler(batch, ct);
+                    if (handed.Count > 0)
+                    {
+                        await handler(handed, ct);
+                    }
                 }
                 catch (Exception e) when (!ct.IsCancellationRequested)
                 {

@@ -210,6 +210,42 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
     }
 
     [Fact]
+    public async Task A_message_whose_consumers_keep_dying_with_it_is_dead_lettered_without_being_handed_over_again()
+    {
+        var options = broker.Options(shards: 1) with { MaxUnsettledDeliveries = 2 };
+        await using var publisher = new EventPublisher(options);
+        await publisher.PublishAsync(0, Utf8("crashes-the-writer"), null, CancellationToken.None);
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var got = 0;
+            var dying = await EventConsumer.StartAsync(options, [0], async (batch, ct) =>
+            {
+                Interlocked.Add(ref got, batch.Count);
+                await Task.Delay(Timeout.Infinite, ct); // the writer never gets to acknowledge
+            });
+            await Wait.UntilAsync(() => got == 1, $"delivery {attempt + 1}");
+            await dying.DisposeAsync();
+        }
+
+        var handed = 0;
+        var last = await EventConsumer.StartAsync(options, [0], (batch, _) =>
+        {
+            Interlocked.Add(ref handed, batch.Count);
+            return Task.CompletedTask;
+        });
+        await using var probe = await broker.ProbeAsync();
+        await Wait.UntilAsync(() => last.Acknowledged == 1, "the message settled by the third consumer");
+        await last.DisposeAsync();
+
+        Assert.Equal(0, handed);
+        var dead = Assert.Single(await probe.DrainAsync(publisher.Topology.DeadLetterQueue));
+        Assert.Equal("crashes-the-writer", dead.Body);
+        Assert.StartsWith("delivered 2 times without being settled", QueuedMessage.HeaderText(dead.Headers[EventQueueTopology.ReasonHeader]), StringComparison.Ordinal);
+        Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
+    }
+
+    [Fact]
     public async Task A_batch_whose_handler_failed_with_an_io_error_is_delivered_again_and_stored()
     {
         var options = broker.Options(shards: 1);
