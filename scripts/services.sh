@@ -9,6 +9,7 @@
 #   scripts/services.sh stop clickhouse|rabbitmq|postgres
 #   scripts/services.sh pause rabbitmq     # stops the broker, keeps its port and data
 #   scripts/services.sh resume rabbitmq    # starts it again on the same port and data
+#   scripts/services.sh ctl rabbitmq ARGS  # rabbitmqctl ARGS against that node (e.g. list_queues)
 #   scripts/services.sh status
 set -euo pipefail
 
@@ -160,6 +161,13 @@ rabbitmq_resume() {
   rabbitmq_run
 }
 
+rabbitmq_ctl() {
+  local dir="$STATE/rabbitmq"
+  [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null \
+    || { echo "error: rabbitmq is not running; run: $0 start rabbitmq" >&2; exit 2; }
+  (rabbitmq_env; exec /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RABBITMQ_NODENAME" "$@")
+}
+
 # PostgreSQL refuses to run as root, so its cluster belongs to the postgres user when we are root.
 pg_bin() {
   local tool=$1
@@ -245,6 +253,10 @@ case "${1:-}" in
   pause|resume)
     [[ "${2:-}" == rabbitmq ]] || { echo "error: $1 what? only rabbitmq can be paused and resumed" >&2; exit 2; }
     "rabbitmq_$1" ;;
+  ctl)
+    [[ "${2:-}" == rabbitmq ]] || { echo "error: ctl what? only rabbitmq (ctl rabbitmq ARGS runs rabbitmqctl)" >&2; exit 2; }
+    shift 2
+    rabbitmq_ctl "$@" ;;
   status) status ;;
   -h|--help|help|"") usage ;;
   *) echo "error: unknown command '$1'" >&2; usage; exit 2 ;;

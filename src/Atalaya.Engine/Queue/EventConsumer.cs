@@ -21,7 +21,8 @@ internal delegate Task EventBatchHandler(IReadOnlyList<QueuedMessage> batch, Can
 /// throws, the batch goes back to the queue after <see cref="EventQueueOptions.RedeliveryDelay"/>;
 /// a message whose batch has failed <see cref="EventQueueOptions.MaxDeliveries"/> times (counted by
 /// the queue's <c>x-delivery-count</c>) is dead-lettered with the last error instead, so one bad
-/// message cannot stall a shard for ever.
+/// message cannot stall a shard for ever; one that reached <see cref="EventQueueOptions.MaxUnsettledDeliveries"/>
+/// (its consumers kept dying with it) is dead-lettered without being handed over at all.
 /// </summary>
 internal sealed class EventConsumer : IAsyncDisposable
 {
@@ -36,6 +37,7 @@ internal sealed class EventConsumer : IAsyncDisposable
     private IChannel? deadLetters;
     private Task loop = Task.CompletedTask;
     private int disposed;
+    private long acknowledged;
 
     private EventConsumer(EventQueueOptions options, EventBatchHandler handler, TimeProvider time)
     {
@@ -45,8 +47,8 @@ internal sealed class EventConsumer : IAsyncDisposable
         topology = new EventQueueTopology(options);
     }
 
-    /// <summary>Batches handled successfully so far (for tests and metrics).</summary>
-    public long BatchesHandled { get; private set; }
+    /// <summary>Messages acknowledged so far (stored or dead-lettered), for tests and metrics.</summary>
+    public long Acknowledged => Interlocked.Read(ref acknowledged);
 
     /// <summary>The last handler or acknowledgement failure, for diagnostics.</summary>
     public Exception? LastError { get; private set; }
@@ -67,7 +69,7 @@ internal sealed class EventConsumer : IAsyncDisposable
         catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
         {
             await consumer.DisposeAsync();
-            throw new QueueUnavailableException($"cannot consume from RabbitMQ at {options.Broker.Host}:{options.Broker.Port}: {e.Message}", e);
+            throw QueueUnavailableException.OnConnect(options.Endpoint, e);
         }
         consumer.loop = Task.Run(consumer.RunAsync, CancellationToken.None);
         return consumer;
@@ -113,28 +115,39 @@ internal sealed class EventConsumer : IAsyncDisposable
                 {
                     return;
                 }
+                foreach (var message in batch.Where(m => m.DeliveryCount >= options.MaxUnsettledDeliveries))
+                {
+                    message.MarkPoison($"delivered {message.DeliveryCount} times without being settled: the consumer that had it stopped (crashed, killed or disconnected) each time");
+                }
+                var handed = batch.Where(m => m.PoisonReason is null).ToList();
                 try
                 {
-                    await handler(batch, ct);
+                    if (handed.Count > 0)
+                    {
+                        await handler(handed, ct);
+                    }
                 }
-                catch (Exception e) when (!ct.IsCancellationRequested && !EventPublisher.IsBrokerFailure(e))
+                catch (Exception e) when (!ct.IsCancellationRequested)
                 {
+                    // Any handler failure, an IOException from ClickHouse included: the batch is retried.
                     LastError = e;
                     await FailAsync(batch, e, ct);
                     continue;
                 }
-                await SucceedAsync(batch, ct);
+                // Stored: settle it even if a stop was asked meanwhile, or the next owner stores it again.
+                await SucceedAsync(batch, CancellationToken.None);
             }
             catch (Exception) when (ct.IsCancellationRequested)
             {
                 return; // stopping: what is not acknowledged goes back to the queue when the channel closes
             }
-            catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
+            catch (Exception e)
             {
                 // The connection broke under an acknowledgement or a dead-letter publish: the broker
                 // requeues every unacknowledged message of the channel and the library reconnects
                 // and resubscribes. Acknowledgements of deliveries from before the break are ignored
-                // by the recovered channel, so the loop simply goes on.
+                // by the recovered channel, so the loop simply goes on. (Anything else unexpected is
+                // kept in LastError for the writer's health, and the loop goes on too.)
                 LastError = e;
                 await Task.Delay(options.RecoveryInterval, time, CancellationToken.None);
             }
@@ -183,7 +196,7 @@ internal sealed class EventConsumer : IAsyncDisposable
         // Deliveries on one channel arrive in tag order and every earlier one was in this batch or
         // an earlier, settled one, so one multiple-ack settles the whole batch.
         await channel!.BasicAckAsync(batch[^1].DeliveryTag, multiple: true, ct);
-        BatchesHandled++;
+        Interlocked.Add(ref acknowledged, batch.Count);
     }
 
     private async Task FailAsync(List<QueuedMessage> batch, Exception error, CancellationToken ct)
@@ -195,11 +208,13 @@ internal sealed class EventConsumer : IAsyncDisposable
             {
                 await DeadLetterAsync(message, reason, ct);
                 await channel!.BasicAckAsync(message.DeliveryTag, multiple: false, ct);
+                Interlocked.Increment(ref acknowledged);
             }
             else if (message.DeliveryCount + 1 >= options.MaxDeliveries)
             {
                 await DeadLetterAsync(message, $"the batch handler failed on {message.DeliveryCount + 1} deliveries; last error: {error.GetType().Name}: {error.Message}", ct);
                 await channel!.BasicAckAsync(message.DeliveryTag, multiple: false, ct);
+                Interlocked.Increment(ref acknowledged);
             }
             else
             {

@@ -95,7 +95,7 @@ internal sealed class EventPublisher : IAsyncDisposable
         }
     }
 
-    private string Endpoint => $"{options.Broker.Host}:{(options.Broker.IsDefaultPort ? 5672 : options.Broker.Port)}";
+    private string Endpoint => options.Endpoint;
 
     internal static bool IsBrokerFailure(Exception e) =>
         e is RabbitMQClientException or OperationInterruptedException or IOException or SocketException or TimeoutException or ObjectDisposedException;
@@ -122,9 +122,10 @@ internal sealed class EventPublisher : IAsyncDisposable
             {
                 throw new QueueUnavailableException($"RabbitMQ at {Endpoint} is unreachable ({lastConnectError}); retrying shortly");
             }
+            IConnection? opened = null;
             try
             {
-                var opened = await options.ConnectionFactory().CreateConnectionAsync(ct);
+                opened = await options.ConnectionFactory().CreateConnectionAsync(ct);
                 opened.ConnectionBlockedAsync += (_, e) => { blockedReason = e.Reason; return Task.CompletedTask; };
                 opened.ConnectionUnblockedAsync += (_, _) => { blockedReason = null; return Task.CompletedTask; };
                 await using (var declaring = await opened.CreateChannelAsync(cancellationToken: ct))
@@ -136,9 +137,13 @@ internal sealed class EventPublisher : IAsyncDisposable
             }
             catch (Exception e) when (IsBrokerFailure(e))
             {
+                if (opened is not null)
+                {
+                    await opened.DisposeAsync(); // or its automatic recovery would go on in the background
+                }
                 lastConnectError = e.InnerException?.Message ?? e.Message;
                 nextConnectAttempt = time.GetUtcNow() + options.ConnectTimeout;
-                throw new QueueUnavailableException($"RabbitMQ at {Endpoint} is unreachable: {lastConnectError}", e);
+                throw QueueUnavailableException.OnConnect(Endpoint, e);
             }
         }
         finally

@@ -41,8 +41,18 @@ internal sealed record EventQueueOptions
     /// <summary>Deliveries of one message whose batch handler threw before the message is dead-lettered.</summary>
     public int MaxDeliveries { get; init; } = 5;
 
+    /// <summary>
+    /// Deliveries of one message that no consumer settled (each died or disconnected holding it)
+    /// before it is dead-lettered unseen: a message that crashes its writer must not crash the next.
+    /// Kept well above the restarts a deployment causes.
+    /// </summary>
+    public int MaxUnsettledDeliveries { get; init; } = 20;
+
     /// <summary>Pause after a failed batch before its messages go back to the queue (no hot retry loop).</summary>
     public TimeSpan RedeliveryDelay { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>host:port of the broker, for messages.</summary>
+    public string Endpoint => $"{Broker.Host}:{(Broker.IsDefaultPort ? 5672 : Broker.Port)}";
 
     public void Validate()
     {
@@ -54,9 +64,9 @@ internal sealed record EventQueueOptions
         {
             throw new ArgumentException($"the number of queue shards must be between 1 and 1024 (got {Shards})");
         }
-        if (PublishChannels < 1 || BatchSize < 1 || MaxDeliveries < 1)
+        if (PublishChannels < 1 || BatchSize < 1 || MaxDeliveries < 1 || MaxUnsettledDeliveries < 1)
         {
-            throw new ArgumentException("publish channels, batch size and max deliveries must each be at least 1");
+            throw new ArgumentException("publish channels, batch size, max deliveries and max unsettled deliveries must each be at least 1");
         }
     }
 

@@ -1,3 +1,6 @@
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+
 namespace Atalaya.Engine.Queue;
 
 /// <summary>
@@ -20,6 +23,15 @@ internal sealed class QueueUnavailableException : Exception
         : base(message)
     {
     }
+
+    /// <summary>
+    /// The error for a failed connect and declare: a queue that exists with other arguments is named
+    /// as such (the broker's words and what to do), anything else is an unreachable broker.
+    /// </summary>
+    internal static QueueUnavailableException OnConnect(string endpoint, Exception e) =>
+        e is OperationInterruptedException { ShutdownReason: { ReplyCode: Constants.PreconditionFailed } refusal }
+            ? new QueueUnavailableException($"RabbitMQ at {endpoint} refused the event queues: {refusal.ReplyText}. A queue of that name exists with other arguments (made by hand or by another release); drain and delete it, or choose another prefix", e)
+            : new QueueUnavailableException($"RabbitMQ at {endpoint} is unreachable: {e.InnerException?.Message ?? e.Message}", e);
 
     /// <summary>Seconds a client should wait before it retries: one reconnect attempt of the publisher.</summary>
     public static int RetryAfterSeconds => 2;

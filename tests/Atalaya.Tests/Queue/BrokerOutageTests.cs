@@ -63,6 +63,110 @@ public sealed class BrokerOutageTests(RabbitBroker broker) : IClassFixture<Rabbi
     }
 
     [Fact]
+    public async Task Every_publish_confirmed_while_the_broker_stopped_under_load_is_still_queued_after_it_restarts()
+    {
+        var options = broker.Options(shards: 2) with { PublishChannels = 8 };
+        await using var publisher = new EventPublisher(options);
+        var confirmed = new ConcurrentBag<string>();
+        var refused = 0;
+        var other = 0;
+        using var stop = new CancellationTokenSource();
+        var next = 0;
+        async Task PublishUntilStopped()
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var id = $"m-{Interlocked.Increment(ref next)}";
+                try
+                {
+                    await publisher.PublishAsync(EventQueueTopology.ShardOf(id, 2), Encoding.UTF8.GetBytes(id), null, CancellationToken.None);
+                    confirmed.Add(id);
+                }
+                catch (QueueUnavailableException)
+                {
+                    Interlocked.Increment(ref refused); // a collector answers 503; the sender retries later
+                }
+                catch (Exception)
+                {
+                    Interlocked.Increment(ref other);
+                }
+            }
+        }
+        var publishers = Enumerable.Range(0, 16).Select(_ => Task.Run(PublishUntilStopped)).ToList();
+
+        await Wait.UntilAsync(() => confirmed.Count >= 500, "500 confirmed publishes");
+        await broker.PauseAsync();
+        var refusedWhileDown = refused;
+        await Wait.UntilAsync(() => refused > refusedWhileDown + 100, "publishes refused while the broker is down");
+        await stop.CancelAsync();
+        await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(60)); // none hangs
+        await broker.ResumeAsync();
+
+        Assert.Equal(0, other); // every failure is the one callers know how to answer
+        var queued = new HashSet<string>();
+        for (var shard = 0; shard < 2; shard++)
+        {
+            var queue = publisher.Topology.ShardQueue(shard);
+            await Wait.UntilAsync(async () =>
+            {
+                try
+                {
+                    // A fresh connection per attempt: a quorum queue still electing its leader closes the channel that asked.
+                    await using var attempt = await broker.ProbeAsync();
+                    await attempt.ReadyAsync(queue);
+                    return true;
+                }
+                catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
+                {
+                    return false;
+                }
+            }, $"{queue} available again");
+            await using var probe = await broker.ProbeAsync();
+            queued.UnionWith((await probe.DrainAsync(queue)).Select(m => m.Body));
+        }
+        Assert.Empty(confirmed.Except(queued)); // no confirmed message lost
+    }
+
+    [Fact]
+    public async Task Publishing_is_refused_while_the_broker_blocks_publishers_and_resumes_when_it_unblocks()
+    {
+        var options = broker.Options(shards: 1);
+        await using var publisher = new EventPublisher(options);
+        await publisher.PublishAsync(0, "before"u8.ToArray(), null, CancellationToken.None);
+
+        await broker.CtlAsync("set_vm_memory_high_watermark", "0"); // the memory alarm: the broker blocks every publisher
+        try
+        {
+            // The first publish may still be on its way when the broker says it blocks; it ends at the confirm timeout.
+            QueueUnavailableException? refused = null;
+            await Wait.UntilAsync(async () =>
+            {
+                refused = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+                    publisher.PublishAsync(0, "blocked"u8.ToArray(), null, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+                return refused.Message.Contains("blocking publishers", StringComparison.Ordinal);
+            }, "a publish refused because the broker blocks publishers");
+            Assert.Contains("free memory or disk", refused!.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await broker.CtlAsync("set_vm_memory_high_watermark", "0.4");
+        }
+
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                await publisher.PublishAsync(0, "after"u8.ToArray(), null, CancellationToken.None);
+                return true;
+            }
+            catch (QueueUnavailableException)
+            {
+                return false;
+            }
+        }, "a publish confirmed after the alarm cleared");
+    }
+
+    [Fact]
     public async Task A_publisher_whose_broker_was_never_reachable_says_where_it_tried()
     {
         var port = FreePort();

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Atalaya.Engine.Queue;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Atalaya.Tests.Queue;
 
@@ -56,7 +57,7 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
             }
             return Task.CompletedTask;
         });
-        await Wait.UntilAsync(() => seen.Count == ids.Count, "all 10,000 messages consumed");
+        await Wait.UntilAsync(() => consumer.Acknowledged == ids.Count, "all 10,000 messages consumed and acknowledged");
         await consumer.DisposeAsync();
 
         Assert.Equal(ids.ToHashSet(), seen.Keys.ToHashSet());
@@ -103,7 +104,8 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
         await Wait.UntilAsync(() => secondGot.Count == 3, "the second consumer received the three messages");
 
         Assert.Equal(["a", "b", "c"], secondGot.Select(Text).Order());
-        await Wait.UntilAsync(() => second.BatchesHandled > 0 && secondGot.Count == 3, "the second consumer acknowledged its batch");
+        Assert.All(secondGot, m => Assert.Equal(1, m.DeliveryCount)); // the quorum queue counts the unacknowledged delivery
+        await Wait.UntilAsync(() => second.Acknowledged == 3, "the second consumer acknowledged its batch");
         await second.DisposeAsync();
         await using var probe = await broker.ProbeAsync();
         Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
@@ -128,7 +130,7 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
         Assert.Empty(gotBySecond);
         Assert.Equal(Enumerable.Range(0, 20).Select(i => $"before-{i}"), gotByFirst); // one owner: in order
 
-        await Wait.UntilAsync(() => first.BatchesHandled > 0 && gotByFirst.Count == 20, "the first consumer acknowledged");
+        await Wait.UntilAsync(() => first.Acknowledged == 20, "the first consumer acknowledged");
         await first.DisposeAsync();
         for (var i = 0; i < 20; i++)
         {
@@ -205,6 +207,125 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
             "the batch handler failed on 3 deliveries; last error: InvalidOperationException: ClickHouse refused the insert",
             QueuedMessage.HeaderText(dead.Headers[EventQueueTopology.ReasonHeader]));
         Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
+    }
+
+    [Fact]
+    public async Task A_message_whose_consumers_keep_dying_with_it_is_dead_lettered_without_being_handed_over_again()
+    {
+        var options = broker.Options(shards: 1) with { MaxUnsettledDeliveries = 2 };
+        await using var publisher = new EventPublisher(options);
+        await publisher.PublishAsync(0, Utf8("crashes-the-writer"), null, CancellationToken.None);
+
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            var got = 0;
+            var dying = await EventConsumer.StartAsync(options, [0], async (batch, ct) =>
+            {
+                Interlocked.Add(ref got, batch.Count);
+                await Task.Delay(Timeout.Infinite, ct); // the writer never gets to acknowledge
+            });
+            await Wait.UntilAsync(() => got == 1, $"delivery {attempt + 1}");
+            await dying.DisposeAsync();
+        }
+
+        var handed = 0;
+        var last = await EventConsumer.StartAsync(options, [0], (batch, _) =>
+        {
+            Interlocked.Add(ref handed, batch.Count);
+            return Task.CompletedTask;
+        });
+        await using var probe = await broker.ProbeAsync();
+        await Wait.UntilAsync(() => last.Acknowledged == 1, "the message settled by the third consumer");
+        await last.DisposeAsync();
+
+        Assert.Equal(0, handed);
+        var dead = Assert.Single(await probe.DrainAsync(publisher.Topology.DeadLetterQueue));
+        Assert.Equal("crashes-the-writer", dead.Body);
+        Assert.StartsWith("delivered 2 times without being settled", QueuedMessage.HeaderText(dead.Headers[EventQueueTopology.ReasonHeader]), StringComparison.Ordinal);
+        Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
+    }
+
+    [Fact]
+    public async Task A_batch_whose_handler_failed_with_an_io_error_is_delivered_again_and_stored()
+    {
+        var options = broker.Options(shards: 1);
+        await using var publisher = new EventPublisher(options);
+        await publisher.PublishAsync(0, Utf8("retry-me"), null, CancellationToken.None);
+
+        var stored = new ConcurrentQueue<(string Body, int DeliveryCount)>();
+        var consumer = await EventConsumer.StartAsync(options, [0], (batch, _) =>
+        {
+            if (batch.Any(m => m.DeliveryCount == 0))
+            {
+                throw new IOException("connection refused by ClickHouse"); // the kind of error a writer's store throws
+            }
+            foreach (var message in batch)
+            {
+                stored.Enqueue((Text(message), message.DeliveryCount));
+            }
+            return Task.CompletedTask;
+        });
+        await Wait.UntilAsync(() => consumer.Acknowledged == 1, "the message stored on its second delivery");
+        await consumer.DisposeAsync();
+
+        Assert.Equal([("retry-me", 1)], stored);
+        Assert.IsType<IOException>(consumer.LastError);
+        await using var probe = await broker.ProbeAsync();
+        Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.ShardQueue(0)));
+        Assert.Equal(0u, await probe.ReadyAsync(publisher.Topology.DeadLetterQueue));
+    }
+
+    [Fact]
+    public async Task A_shard_queue_made_with_other_arguments_is_reported_as_such()
+    {
+        var options = broker.Options(shards: 1);
+        var topology = new EventQueueTopology(options);
+        await using (var probe = await broker.ProbeAsync())
+        {
+            await probe.DeclareClassicAsync(topology.ShardQueue(0)); // a classic queue, as if made by hand
+        }
+        await using var publisher = new EventPublisher(options);
+
+        var error = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            publisher.PublishAsync(0, Utf8("x"), null, CancellationToken.None));
+
+        Assert.Contains("exists with other arguments", error.Message, StringComparison.Ordinal);
+        Assert.Contains("inequivalent arg 'x-single-active-consumer'", error.Message, StringComparison.Ordinal); // the broker's own words
+        var consumerError = await Assert.ThrowsAsync<QueueUnavailableException>(() =>
+            EventConsumer.StartAsync(options, [0], (_, _) => Task.CompletedTask));
+        Assert.Contains("exists with other arguments", consumerError.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_batch_closes_at_its_size_or_when_its_wait_has_passed_whichever_comes_first()
+    {
+        var clock = new FakeTimeProvider();
+        var options = broker.Options(shards: 1) with { BatchSize = 10, BatchWait = TimeSpan.FromSeconds(5) };
+        await using var publisher = new EventPublisher(options);
+        for (var i = 0; i < 25; i++)
+        {
+            await publisher.PublishAsync(0, Utf8($"m-{i}"), null, CancellationToken.None);
+        }
+
+        var batches = new ConcurrentQueue<List<string>>();
+        await using var consumer = await EventConsumer.StartAsync(options, [0], (batch, _) =>
+        {
+            batches.Enqueue(batch.Select(Text).ToList());
+            return Task.CompletedTask;
+        }, clock);
+
+        // Without the clock moving, only full batches can close.
+        await Wait.UntilAsync(() => batches.Count == 2, "two full batches");
+        Assert.All(batches, b => Assert.Equal(10, b.Count));
+        Assert.Equal(20, consumer.Acknowledged);
+        // The last five close once the wait has passed (advanced until the batch's timer exists and fires).
+        await Wait.UntilAsync(() =>
+        {
+            clock.Advance(options.BatchWait);
+            return batches.Count == 3;
+        }, "the partial batch after its wait");
+        Assert.Equal(Enumerable.Range(0, 25).Select(i => $"m-{i}"), batches.SelectMany(b => b));
+        Assert.Equal([10, 10, 5], batches.Select(b => b.Count));
     }
 
     private static EventBatchHandler Collect(ConcurrentQueue<string> into) => (batch, _) =>

@@ -23,6 +23,9 @@ internal sealed class QueueProbe : IAsyncDisposable
         return new QueueProbe(connection, await connection.CreateChannelAsync());
     }
 
+    public Task DeclareClassicAsync(string queue) =>
+        channel.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+
     /// <summary>Messages ready in the queue (not counting those delivered and not yet acknowledged).</summary>
     public async Task<uint> ReadyAsync(string queue) => (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
 
