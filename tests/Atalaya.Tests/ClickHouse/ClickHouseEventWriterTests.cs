@@ -32,6 +32,22 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
     }
 
     [Fact]
+    public async Task Ids_with_tabs_newlines_quotes_and_backslashes_are_found_again()
+    {
+        var (client, writer) = await NewAsync();
+        string[] ids = ["tab\there", "new\nline", "back\\slash", "quote'\"", "\\N", "ñ 😀"];
+        var batch = Stored(ids.Select((id, i) => Event(id, i)));
+
+        var first = await writer.InsertAsync(batch, None);
+        var again = await writer.InsertAsync(batch, None);
+
+        Assert.Equal((ids.Length, 0), (first.Inserted, first.Duplicates));
+        Assert.Equal((0, ids.Length), (again.Inserted, again.Duplicates));
+        var stored = await ToListAsync(client.QueryAsync("SELECT event_id FROM event_ids", None));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), stored.Select(r => r[0]!).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_batch_overlapping_by_half_inserts_only_the_new_half()
     {
         var (client, writer) = await NewAsync();
