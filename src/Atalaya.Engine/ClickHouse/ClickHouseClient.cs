@@ -38,7 +38,9 @@ internal sealed class ClickHouseClient : IDisposable
         {
             AutomaticDecompression = DecompressionMethods.None,
             ConnectTimeout = TimeSpan.FromSeconds(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            // ClickHouse closes a keep-alive connection idle for keep_alive_timeout (3 s by
+            // default); reusing one it is closing fails the request, so the pool lets go first.
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(2),
         })
         {
             // Each request has its own deadline (a linked token), so a streamed answer is bounded too.
