@@ -129,6 +129,18 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
     }
 
     [Fact]
+    public async Task A_stopped_server_makes_the_whole_batch_unavailable_so_the_caller_keeps_its_messages()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var client = new ClickHouseClient(new ClickHouseSettings(new Uri($"http://127.0.0.1:{port}"), "nowhere"));
+
+        await Assert.ThrowsAsync<ClickHouseUnavailableException>(() => new ClickHouseEventWriter(client).InsertAsync(Stored([Event("e", 1)]), None));
+    }
+
+    [Fact]
     public async Task The_schema_is_created_idempotently_versioned_and_partitioned_by_month()
     {
         var (client, writer) = await NewAsync();
