@@ -118,7 +118,9 @@ internal sealed class ClickHouseClient : IDisposable
             content = new MultipartFormDataContent { { new LinesContent(external.Rows), external.Name, external.Name } };
         }
         using var deadline = Deadline(cancellationToken);
-        using var response = await SendAsync(address, content, queryId, deadline, cancellationToken);
+        // After a multipart request ClickHouse 18.16 may leave the closing boundary unread on
+        // the connection, and the next request on it gets an empty 400: such a connection is not reused.
+        using var response = await SendAsync(address, content, queryId, deadline, cancellationToken, closeConnection: external is not null);
         using var reader = new StreamReader(await AnswerStreamAsync(response, queryId, deadline, cancellationToken), Encoding.UTF8);
         // One line behind: an error that happens after the first rows were sent comes at the end
         // of a 200 answer, as ClickHouse's error text; the last line is checked before it is given out.
@@ -196,9 +198,10 @@ internal sealed class ClickHouseClient : IDisposable
     public static string Literal(string value) => "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
 
     private async Task<HttpResponseMessage> SendAsync(string address, HttpContent content, string queryId, CancellationTokenSource deadline,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool closeConnection = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, address) { Content = content };
+        request.Headers.ConnectionClose = closeConnection;
         request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("gzip"));
         if (_settings.User is { } user)
         {
