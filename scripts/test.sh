@@ -67,7 +67,10 @@ echo "== prometheus rules (promtool)"
 
 echo "== test"
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The ClickHouse tests start a server through scripts/services.sh (or reuse a running one); one
+# that this run started is stopped at the end.
+clickhouse_before=$(scripts/services.sh status | grep -c '^clickhouse: running' || true)
+trap 'rm -f "$log"; if [[ "$clickhouse_before" == 0 ]]; then scripts/services.sh stop clickhouse >/dev/null 2>&1 || true; fi' EXIT
 status=0
 dotnet test tests/Atalaya.Tests --no-build -c Release --nologo \
   --logger "console;verbosity=normal" --results-directory artifacts/test-results "$@" 2>&1 | tee "$log" || status=$?

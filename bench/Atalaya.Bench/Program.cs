@@ -63,6 +63,11 @@ if (args.Length > 0 && args[0] == "queue")
     return await Atalaya.Bench.Queue.QueueBenchmark.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "ch-insert")
+{
+    return await Atalaya.Bench.ClickHouseInsert.ClickHouseInsertBenchmark.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);
@@ -82,6 +87,7 @@ if (options is null)
                dotnet run -c Release --project bench/Atalaya.Bench -- report [--data DIR] [--days N] [--sessions-per-day N] [--runs N]
                dotnet run -c Release --project bench/Atalaya.Bench -- recs [--days N] [--sessions-per-day N] [--scale K] [--calls N] [--out FILE]
                dotnet run -c Release --project bench/Atalaya.Bench -- health [--findings N] [--calls N]   (the data-quality state of an answer)
+               dotnet run -c Release --project bench/Atalaya.Bench -- ch-insert [--events N] [--batch N] [--ndjson FILE]   (the ClickHouse event writer, docs/scale-out.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- erase [--events N] [--days N] [--seed S]   (one person's erasure, docs/privacy.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- cluster-ingest [--events N] [--batch N] [--connections N] [--out FILE]   (a cluster node, docs/scale-out.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- queue [--messages N] [--batch N] [--out FILE]   (publish with confirm to RabbitMQ, docs/scale-out.md)

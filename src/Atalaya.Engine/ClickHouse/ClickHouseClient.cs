@@ -38,7 +38,9 @@ internal sealed class ClickHouseClient : IDisposable
         {
             AutomaticDecompression = DecompressionMethods.None,
             ConnectTimeout = TimeSpan.FromSeconds(5),
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
+            // ClickHouse closes a keep-alive connection idle for keep_alive_timeout (3 s by
+            // default); reusing one it is closing fails the request, so the pool lets go first.
+            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(2),
         })
         {
             // Each request has its own deadline (a linked token), so a streamed answer is bounded too.
@@ -91,11 +93,34 @@ internal sealed class ClickHouseClient : IDisposable
     /// The rows of a query as they arrive (each field unescaped; <c>\N</c>, NULL, is null). Do not
     /// add a FORMAT clause: the answer is read as TabSeparated.
     /// </summary>
-    public async IAsyncEnumerable<string?[]> QueryAsync(string sql, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<string?[]> QueryAsync(string sql, CancellationToken cancellationToken) =>
+        QueryAsync(sql, null, cancellationToken);
+
+    /// <summary>
+    /// The rows of a query that reads <paramref name="external"/> as a table of that name, sent
+    /// with the query as ClickHouse's external data (a multipart upload). A long list of values
+    /// goes this way rather than into the SQL: the parser would make a node of every literal, and
+    /// a query is at most max_query_size (256 KiB) long.
+    /// </summary>
+    public async IAsyncEnumerable<string?[]> QueryAsync(string sql, ExternalTable? external, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var queryId = NewQueryId();
+        var address = Address(queryId, useDatabase: true);
+        HttpContent content;
+        if (external is null)
+        {
+            content = new StringContent(sql + "\nFORMAT TabSeparated", Encoding.UTF8);
+        }
+        else
+        {
+            address += "&query=" + Uri.EscapeDataString(sql + "\nFORMAT TabSeparated")
+                + $"&{external.Name}_structure=" + Uri.EscapeDataString(external.Structure) + $"&{external.Name}_format=TabSeparated";
+            content = new MultipartFormDataContent { { new LinesContent(external.Rows), external.Name, external.Name } };
+        }
         using var deadline = Deadline(cancellationToken);
-        using var response = await SendAsync(Address(queryId, useDatabase: true), new StringContent(sql + "\nFORMAT TabSeparated", Encoding.UTF8), queryId, deadline, cancellationToken);
+        // After a multipart request ClickHouse 18.16 may leave the closing boundary unread on
+        // the connection, and the next request on it gets an empty 400: such a connection is not reused.
+        using var response = await SendAsync(address, content, queryId, deadline, cancellationToken, closeConnection: external is not null);
         using var reader = new StreamReader(await AnswerStreamAsync(response, queryId, deadline, cancellationToken), Encoding.UTF8);
         // One line behind: an error that happens after the first rows were sent comes at the end
         // of a 200 answer, as ClickHouse's error text; the last line is checked before it is given out.
@@ -173,9 +198,10 @@ internal sealed class ClickHouseClient : IDisposable
     public static string Literal(string value) => "'" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal) + "'";
 
     private async Task<HttpResponseMessage> SendAsync(string address, HttpContent content, string queryId, CancellationTokenSource deadline,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool closeConnection = false)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, address) { Content = content };
+        request.Headers.ConnectionClose = closeConnection;
         request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("gzip"));
         if (_settings.User is { } user)
         {
@@ -308,6 +334,26 @@ internal sealed class ClickHouseClient : IDisposable
     private static string NewQueryId() => "atalaya-" + Guid.NewGuid().ToString("N");
 
     private static string Shorten(string text) => text.Length <= 300 ? text.Trim() : text[..300].Trim() + "…";
+
+    /// <summary>An external table's rows, TabSeparated, written while they are sent.</summary>
+    private sealed class LinesContent(IEnumerable<string> rows) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await using var writer = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true);
+            foreach (var row in rows)
+            {
+                await writer.WriteAsync(row);
+                await writer.WriteAsync('\n');
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = 0;
+            return false;
+        }
+    }
 
     /// <summary>A request body written while it is sent: the rows, gzip-compressed on the way.</summary>
     private sealed class GzipRowsContent : HttpContent

@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Atalaya.Engine.ClickHouse;
 
 /// <summary>What one <see cref="ClickHouseEventWriter.InsertAsync"/> did: rows inserted, events already there
@@ -38,9 +36,6 @@ internal readonly record struct UnmappableEvent(int Index, string Reason);
 /// </summary>
 internal sealed class ClickHouseEventWriter(ClickHouseClient client)
 {
-    /// <summary>An IN list's size in bytes; ClickHouse parses at most max_query_size (256 KiB) of a query.</summary>
-    private const int IdListBytes = 200 * 1024;
-
     private static readonly string[] IdColumns = ["event_id", "ts"];
 
     public async Task<EventWriteResult> InsertAsync(IReadOnlyList<ReadOnlyMemory<byte>> storedEvents, CancellationToken cancellationToken)
@@ -105,32 +100,15 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client)
         return new EventWriteResult(fresh.Count, duplicates + unique.Count - fresh.Count, unmappable);
     }
 
-    /// <summary>The ids of <paramref name="rows"/> that <paramref name="table"/> holds, asked in IN lists of at most <see cref="IdListBytes"/>.</summary>
+    /// <summary>The ids of <paramref name="rows"/> that <paramref name="table"/> holds, asked with the ids as an external table.</summary>
     private async Task<HashSet<string>> IdsInAsync(string table, string condition, List<EventRow> rows, CancellationToken cancellationToken)
     {
         var found = new HashSet<string>(StringComparer.Ordinal);
-        var list = new StringBuilder();
-        foreach (var row in rows)
+        var ids = new ExternalTable("batch_ids", "event_id String", rows.Select(r => TabSeparated.Escape(r.EventId)));
+        await foreach (var row in client.QueryAsync($"SELECT DISTINCT event_id FROM {table} WHERE {condition}event_id IN batch_ids", ids, cancellationToken))
         {
-            list.Append(list.Length == 0 ? "" : ",").Append(ClickHouseClient.Literal(row.EventId));
-            if (list.Length >= IdListBytes)
-            {
-                await AskAsync(list.ToString());
-                list.Clear();
-            }
-        }
-        if (list.Length > 0)
-        {
-            await AskAsync(list.ToString());
+            found.Add(row[0]!);
         }
         return found;
-
-        async Task AskAsync(string ids)
-        {
-            await foreach (var row in client.QueryAsync($"SELECT DISTINCT event_id FROM {table} WHERE {condition}event_id IN ({ids})", cancellationToken))
-            {
-                found.Add(row[0]!);
-            }
-        }
     }
 }

@@ -17,7 +17,7 @@ internal sealed partial class ClickHouseException(int code, string serverMessage
 
     /// <summary>
     /// Reads ClickHouse's error text, <c>Code: 62, e.displayText() = DB::Exception: Syntax error…, e.what() = DB::Exception</c>
-    /// (newer servers drop the <c>e.displayText() = </c> and <c>e.what()</c> parts); null when the text is not one.
+    /// (newer servers write <c>Code: 62. DB::Exception: …</c>); null when the text is not one.
     /// </summary>
     public static ClickHouseException? Parse(string body, string queryId)
     {
@@ -35,6 +35,6 @@ internal sealed partial class ClickHouseException(int code, string serverMessage
         return new ClickHouseException(int.Parse(match.Groups["code"].Value, System.Globalization.CultureInfo.InvariantCulture), message, queryId);
     }
 
-    [GeneratedRegex(@"Code: (?<code>\d+), (?:e\.displayText\(\) = )?(?<message>.*?)(?:, e\.what\(\) = .*)?\s*$", RegexOptions.Singleline)]
+    [GeneratedRegex(@"Code: (?<code>\d+)[.,] (?:e\.displayText\(\) = )?(?<message>.*?)(?:, e\.what\(\) = .*)?\s*$", RegexOptions.Singleline)]
     private static partial Regex ErrorText();
 }

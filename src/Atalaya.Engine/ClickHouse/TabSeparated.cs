@@ -19,6 +19,13 @@ internal static class TabSeparated
         return row;
     }
 
+    /// <summary>A value as one TabSeparated field: backslash, tab, newline and carriage return escaped.</summary>
+    public static string Escape(string value) =>
+        value.AsSpan().IndexOfAny("\\\t\n\r") < 0
+            ? value
+            : value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal)
+                .Replace("\n", "\\n", StringComparison.Ordinal).Replace("\r", "\\r", StringComparison.Ordinal);
+
     public static string Unescape(string field)
     {
         var slash = field.IndexOf('\\', StringComparison.Ordinal);

@@ -117,6 +117,22 @@ public sealed class ClickHouseClientTests(ClickHouseServer server) : IClassFixtu
     }
 
     [Fact]
+    public async Task Queries_with_an_external_table_find_its_values_and_the_next_statements_still_work()
+    {
+        var client = await server.NewDatabaseAsync();
+        // Large enough to span many TCP segments: how the writer sends a batch's ids.
+        var values = Enumerable.Range(0, 20_000).Select(i => $"id-{i}").Concat(["tab\tb", "new\nline"]).ToList();
+        for (var round = 0; round < 30; round++)
+        {
+            var found = await ToListAsync(client.QueryAsync(
+                "SELECT s FROM (SELECT arrayJoin(['id-5', 'x', 'tab\\tb', 'new\\nline', 'id-19999']) AS s) WHERE s IN wanted ORDER BY s",
+                new ExternalTable("wanted", "s String", values.Select(TabSeparated.Escape)), None));
+            Assert.Equal(["id-19999", "id-5", "new\nline", "tab\tb"], found.Select(r => r[0]!));
+            Assert.Equal(round, await client.ScalarInt64Async($"SELECT {round}", None));
+        }
+    }
+
+    [Fact]
     public async Task A_syntax_error_is_a_ClickHouseException_with_code_62()
     {
         var client = await server.NewDatabaseAsync();

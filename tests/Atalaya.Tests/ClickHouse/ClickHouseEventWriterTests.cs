@@ -32,6 +32,22 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
     }
 
     [Fact]
+    public async Task Ids_with_tabs_newlines_quotes_and_backslashes_are_found_again()
+    {
+        var (client, writer) = await NewAsync();
+        string[] ids = ["tab\there", "new\nline", "back\\slash", "quote'\"", "\\N", "ñ 😀"];
+        var batch = Stored(ids.Select((id, i) => Event(id, i)));
+
+        var first = await writer.InsertAsync(batch, None);
+        var again = await writer.InsertAsync(batch, None);
+
+        Assert.Equal((ids.Length, 0), (first.Inserted, first.Duplicates));
+        Assert.Equal((0, ids.Length), (again.Inserted, again.Duplicates));
+        var stored = await ToListAsync(client.QueryAsync("SELECT event_id FROM event_ids", None));
+        Assert.Equal(ids.Order(StringComparer.Ordinal), stored.Select(r => r[0]!).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task A_batch_overlapping_by_half_inserts_only_the_new_half()
     {
         var (client, writer) = await NewAsync();
@@ -110,6 +126,18 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
         Assert.Equal("no event_id", result.Unmappable[1].Reason);
         Assert.Contains("1970", result.Unmappable[2].Reason, StringComparison.Ordinal);
         Assert.Equal(["good-1", "good-2"], (await ToListAsync(client.QueryAsync("SELECT event_id FROM events ORDER BY event_id", None))).Select(r => r[0]));
+    }
+
+    [Fact]
+    public async Task A_stopped_server_makes_the_whole_batch_unavailable_so_the_caller_keeps_its_messages()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var client = new ClickHouseClient(new ClickHouseSettings(new Uri($"http://127.0.0.1:{port}"), "nowhere"));
+
+        await Assert.ThrowsAsync<ClickHouseUnavailableException>(() => new ClickHouseEventWriter(client).InsertAsync(Stored([Event("e", 1)]), None));
     }
 
     [Fact]
