@@ -43,12 +43,15 @@ if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus-alertmanager
 fi
 # The Debian package starts its own services on a normal machine; the tests start their own on free ports.
 
-# The queue and PostgreSQL tests start their own RabbitMQ node and PostgreSQL cluster per test class
-# through scripts/services.sh (free ports on 127.0.0.1, data in a temporary folder, stopped after).
-if [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] || { ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then
-  echo "== installing rabbitmq-server, postgresql (Debian packages)"
-  apt-get install -y -qq rabbitmq-server postgresql >/dev/null 2>&1 \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server postgresql >/dev/null; }
+# The scale-out tests (ClickHouse, queue, cluster, PostgreSQL) start their servers through
+# scripts/services.sh (free ports on 127.0.0.1, data in a temporary folder, stopped after): a
+# RabbitMQ node and a PostgreSQL cluster per test class, one ClickHouse server shared by all. The
+# packages are installed here, once, rather than by test classes starting at the same time.
+if ! command -v clickhouse-server >/dev/null 2>&1 || [[ ! -x /usr/lib/rabbitmq/bin/rabbitmq-server ]] \
+  || { ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }; then
+  echo "== installing clickhouse-server, rabbitmq-server, postgresql (Debian packages)"
+  apt-get install -y -qq clickhouse-server clickhouse-client rabbitmq-server postgresql >/dev/null 2>&1 \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clickhouse-server clickhouse-client rabbitmq-server postgresql >/dev/null; }
 fi
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1

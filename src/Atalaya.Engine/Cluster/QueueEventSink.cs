@@ -117,22 +117,11 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
         using var timeout = new CancellationTokenSource(_lookupTimeout);
         try
         {
-            // IN lists of at most 200 KiB: ClickHouse parses at most max_query_size (256 KiB) of a query.
-            var list = new System.Text.StringBuilder();
-            for (var i = 0; i < ids.Length; i++)
+            // The ids go with the query as an external table (no SQL literals to parse), as the writer's check does.
+            var batchIds = new ExternalTable("batch_ids", "event_id String", ids.Where((_, i) => first[i]).Select(TabSeparated.Escape));
+            await foreach (var row in clickHouse.QueryAsync($"SELECT event_id FROM {EventsSchema.EventIds} WHERE event_id IN batch_ids", batchIds, timeout.Token).ConfigureAwait(false))
             {
-                if (first[i])
-                {
-                    list.Append(list.Length == 0 ? "" : ",").Append(ClickHouseClient.Literal(ids[i]));
-                }
-                if (list.Length > 0 && (list.Length >= 200 * 1024 || i == ids.Length - 1))
-                {
-                    await foreach (var row in clickHouse.QueryAsync($"SELECT event_id FROM {EventsSchema.EventIds} WHERE event_id IN ({list})", timeout.Token).ConfigureAwait(false))
-                    {
-                        known.Add(row[0]!);
-                    }
-                    list.Clear();
-                }
+                known.Add(row[0]!);
             }
         }
         catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException or OperationCanceledException)
