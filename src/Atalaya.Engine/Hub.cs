@@ -76,7 +76,7 @@ public sealed class Hub : IAsyncDisposable
         recommendations.Follow(log);
         var pipeline = cluster is null
             ? new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time)
-            : new IngestPipeline(cluster.SinkFor(log.Stores), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
+            : new IngestPipeline(cluster.SinkFor(log), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
         var hub = new Hub(dataDirectory, database, log, fx, pipeline, new TokenStore(database, time), kpis, recommendations)
         {
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),

@@ -58,7 +58,8 @@ public sealed class ClusterNode : IAsyncDisposable
         return new ClusterNode(clickHouse, queue);
     }
 
-    internal IEventSink SinkFor(StoreDirectory stores) => _sink = new QueueEventSink(Publisher, ClickHouse, stores);
+    /// <summary>The collector's sink: events to the queue, refused ones and the store directory from <paramref name="local"/> (the node's own log).</summary>
+    internal IEventSink SinkFor(IEventSink local) => _sink = new QueueEventSink(Publisher, ClickHouse, local);
 
     private QueueEventSink? _sink;
 

@@ -17,11 +17,16 @@ namespace Atalaya.Engine.Cluster;
 /// anyway (collectors depend on RabbitMQ alone), and a retry that arrives while its first copy is
 /// still queued is answered as accepted; the writer's exact dedupe counts it once either way.
 /// </summary>
-internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient clickHouse, StoreDirectory stores, TimeSpan? lookupTimeout = null) : IEventSink
+/// <remarks>
+/// Refused events are quarantined in the node's own log (<paramref name="local"/>: its
+/// <c>failed_events</c>, bounded per request and per source as on the embedded hub) before the
+/// accepted ones are published; its store directory is the one orders are enriched from.
+/// </remarks>
+internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient clickHouse, IEventSink local, TimeSpan? lookupTimeout = null) : IEventSink
 {
     public const string SourceHeader = "x-atalaya-source";
 
-    public StoreDirectory Stores => stores;
+    public StoreDirectory Stores => local.Stores;
 
     private readonly TimeSpan _lookupTimeout = lookupTimeout ?? TimeSpan.FromMilliseconds(500);
 
@@ -32,6 +37,10 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
 
     public async Task<AppendOutcome> AppendAsync(AppendBatch batch)
     {
+        if (batch.Rejected.Count > 0)
+        {
+            await QuarantineAsync(batch).ConfigureAwait(false);
+        }
         if (batch.EventCount == 0)
         {
             return new AppendOutcome(0, 0);
@@ -60,6 +69,17 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
         }
         RememberStores(batch);
         return new AppendOutcome(accepted, batch.EventCount - accepted);
+    }
+
+    /// <summary>The request's refused events, into the node's own failed_events.</summary>
+    private async Task QuarantineAsync(AppendBatch batch)
+    {
+        using var rejected = new AppendBatch(batch.SourceSystem, batch.ReceivedAtMs) { QuarantinePerRequest = batch.QuarantinePerRequest };
+        foreach (var r in batch.Rejected)
+        {
+            rejected.AddRejected(r);
+        }
+        await local.AppendAsync(rejected).ConfigureAwait(false);
     }
 
     /// <summary>Each event's id, and whether it is the first of its id in the request.</summary>
@@ -105,7 +125,7 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
         {
             if (e.Store is { } store)
             {
-                stores.Set(store);
+                local.Stores.Set(store);
             }
         }
     }

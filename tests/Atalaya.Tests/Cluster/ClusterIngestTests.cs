@@ -42,7 +42,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
         var queue = servers.Rabbit.Options(shards: 3);
         await using var publisher = new EventPublisher(queue);
-        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
         var requests = DemoRequests(new DemoOptions(Days: 3, Seed: 5, SessionsPerDay: 60), linesPerRequest: 250);
@@ -83,8 +83,8 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var queue = servers.Rabbit.Options(shards: 2);
         await using var publisherA = new EventPublisher(queue);
         await using var publisherB = new EventPublisher(queue);
-        var nodeA = new IngestPipeline(new QueueEventSink(publisherA, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
-        var nodeB = new IngestPipeline(new QueueEventSink(publisherB, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var nodeA = new IngestPipeline(new QueueEventSink(publisherA, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var nodeB = new IngestPipeline(new QueueEventSink(publisherB, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
         var request = DemoRequests(new DemoOptions(Days: 1, Seed: 9, SessionsPerDay: 20), linesPerRequest: 100)[0];
@@ -105,7 +105,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
         var queue = servers.Rabbit.Options(shards: 2);
         await using var publisher = new EventPublisher(queue);
-        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         var requests = DemoRequests(new DemoOptions(Days: 1, Seed: 13, SessionsPerDay: 40), linesPerRequest: 50);
         var acknowledged = new List<string>();
         acknowledged.AddRange(await AcceptedIdsAsync(collector, requests[0]));
@@ -148,7 +148,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         using var gated = new ClickHouseClient(new ClickHouseSettings(new Uri($"http://127.0.0.1:{gate.Port}/"), clickHouse.Database) { Timeout = TimeSpan.FromSeconds(5) });
         var queue = servers.Rabbit.Options(shards: 2) with { MaxDeliveries = 2 };
         await using var publisher = new EventPublisher(queue);
-        var collector = new IngestPipeline(new QueueEventSink(publisher, gated, new StoreDirectory()), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var collector = new IngestPipeline(new QueueEventSink(publisher, gated, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         await using var writer = await ClusterWriter.StartAsync(queue, gated);
         var requests = DemoRequests(new DemoOptions(Days: 1, Seed: 21, SessionsPerDay: 40), linesPerRequest: 80);
         var acknowledged = new List<string>(await AcceptedIdsAsync(collector, requests[0]));
@@ -170,6 +170,32 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         // Nothing was given up on: more failed attempts than MaxDeliveries, and the dead-letter queue is empty.
         await using var probe = await servers.Rabbit.ProbeAsync();
         Assert.Equal(0u, await probe.ReadyAsync(new EventQueueTopology(queue).DeadLetterQueue));
+    }
+
+    [Fact]
+    public async Task Refused_events_are_answered_and_quarantined_on_the_node_while_the_rest_of_the_request_is_published()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var queue = servers.Rabbit.Options(shards: 2);
+        await using var publisher = new EventPublisher(queue);
+        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
+        var valid = DemoRequests(new DemoOptions(Days: 1, Seed: 3, SessionsPerDay: 10), linesPerRequest: 20)[0];
+        var body = Encoding.UTF8.GetBytes("{\"event_id\":\"refused-1\",\"event_type\":\"page_view\"}\n" + Encoding.UTF8.GetString(valid.Span));
+
+        var result = await collector.IngestNativeAsync(body, ndjson: true, "demo-web");
+        Assert.Equal(20, result.Accepted);
+        var refused = Assert.Single(result.Rejected);
+        Assert.Equal("refused-1", refused.EventId);
+        using (var connection = _embedded.Database.Connect())
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT count(*) FROM failed_events WHERE event_id = 'refused-1'";
+            Assert.Equal(1L, (long)command.ExecuteScalar()!);
+        }
+        await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == 20, "the 20 accepted events in ClickHouse");
+        Assert.Equal(0, await clickHouse.ScalarInt64Async("SELECT count() FROM events WHERE event_id = 'refused-1'", CancellationToken.None));
     }
 
     private static async Task<List<string>> AcceptedIdsAsync(IngestPipeline collector, ReadOnlyMemory<byte> request)
