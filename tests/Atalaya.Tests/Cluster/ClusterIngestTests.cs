@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using Atalaya.Engine;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Cluster;
@@ -45,7 +44,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
-        var requests = DemoRequests(new DemoOptions(Days: 3, Seed: 5, SessionsPerDay: 60), linesPerRequest: 250);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 3, Seed: 5, SessionsPerDay: 60), linesPerRequest: 250);
         long clusterAccepted = 0, embeddedAccepted = 0;
         foreach (var request in requests)
         {
@@ -62,7 +61,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
             published += again.Accepted;
         }
 
-        var ids = requests.SelectMany(EventIds).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        var ids = requests.SelectMany(r => ClusterData.EventIds(r)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(ids.Count, embeddedAccepted);
         Assert.Equal(ids.Count, clusterAccepted);
         // Every published event handled by the writer: inserted, or found already there.
@@ -70,8 +69,8 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         Assert.Equal(0, await QueueDepthAsync(queue));
         Assert.Equal(ids.Count, writer.Inserted);
         Assert.Equal(ids.Count, await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None));
-        Assert.Equal(ids, await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
-        Assert.Equal(ids, await ColumnAsync(clickHouse, "SELECT event_id FROM event_ids ORDER BY event_id"));
+        Assert.Equal(ids, await ClusterData.ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+        Assert.Equal(ids, await ClusterData.ColumnAsync(clickHouse, "SELECT event_id FROM event_ids ORDER BY event_id"));
         Assert.Equal(_embedded.Log.EventCount, ids.Count);
     }
 
@@ -87,7 +86,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var nodeB = new IngestPipeline(new QueueEventSink(publisherB, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
-        var request = DemoRequests(new DemoOptions(Days: 1, Seed: 9, SessionsPerDay: 20), linesPerRequest: 100)[0];
+        var request = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 9, SessionsPerDay: 20), linesPerRequest: 100)[0];
         var first = await nodeA.IngestNativeAsync(request, ndjson: true, "demo-web");
         Assert.Equal(100, first.Accepted);
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM event_ids", CancellationToken.None) == 100, "the first copy inserted");
@@ -106,7 +105,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var queue = servers.Rabbit.Options(shards: 2);
         await using var publisher = new EventPublisher(queue);
         var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
-        var requests = DemoRequests(new DemoOptions(Days: 1, Seed: 13, SessionsPerDay: 40), linesPerRequest: 50);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 13, SessionsPerDay: 40), linesPerRequest: 50);
         var acknowledged = new List<string>();
         acknowledged.AddRange(await AcceptedIdsAsync(collector, requests[0]));
 
@@ -135,7 +134,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count,
             $"{acknowledged.Count} acknowledged events in ClickHouse");
-        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await ClusterData.ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
     }
 
     [Fact]
@@ -150,7 +149,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await using var publisher = new EventPublisher(queue);
         var collector = new IngestPipeline(new QueueEventSink(publisher, gated, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         await using var writer = await ClusterWriter.StartAsync(queue, gated);
-        var requests = DemoRequests(new DemoOptions(Days: 1, Seed: 21, SessionsPerDay: 40), linesPerRequest: 80);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 21, SessionsPerDay: 40), linesPerRequest: 80);
         var acknowledged = new List<string>(await AcceptedIdsAsync(collector, requests[0]));
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count, "the first request written");
 
@@ -166,7 +165,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         gate.Open();
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count,
             $"{acknowledged.Count} acknowledged events in ClickHouse after it came back");
-        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+        Assert.Equal(acknowledged.Order(StringComparer.Ordinal), await ClusterData.ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
         // Nothing was given up on: more failed attempts than MaxDeliveries, and the dead-letter queue is empty.
         await using var probe = await servers.Rabbit.ProbeAsync();
         Assert.Equal(0u, await probe.ReadyAsync(new EventQueueTopology(queue).DeadLetterQueue));
@@ -181,8 +180,8 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await using var publisher = new EventPublisher(queue);
         var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
-        var valid = DemoRequests(new DemoOptions(Days: 1, Seed: 3, SessionsPerDay: 10), linesPerRequest: 20)[0];
-        var body = Encoding.UTF8.GetBytes("{\"event_id\":\"refused-1\",\"event_type\":\"page_view\"}\n" + Encoding.UTF8.GetString(valid.Span));
+        var valid = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 3, SessionsPerDay: 10), linesPerRequest: 20)[0];
+        var body = Encoding.UTF8.GetBytes("{\"event_id\":\"refused-1\",\"event_type\":\"page_view\"}\n" + Encoding.UTF8.GetString(valid));
 
         var result = await collector.IngestNativeAsync(body, ndjson: true, "demo-web");
         Assert.Equal(20, result.Accepted);
@@ -203,30 +202,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var result = await collector.IngestNativeAsync(request, ndjson: true, "demo-web");
         Assert.Empty(result.Rejected);
         Assert.Equal(0, result.Duplicates);
-        return [.. EventIds(request)];
-    }
-
-    /// <summary>A small generated marketplace as NDJSON requests of <paramref name="linesPerRequest"/> events.</summary>
-    private static List<ReadOnlyMemory<byte>> DemoRequests(DemoOptions options, int linesPerRequest)
-    {
-        using var ndjson = new MemoryStream();
-        DemoGenerator.WriteNdjson(options, ndjson);
-        var lines = Encoding.UTF8.GetString(ndjson.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return [.. lines.Chunk(linesPerRequest).Select(c => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(string.Join('\n', c) + "\n"))];
-    }
-
-    private static IEnumerable<string> EventIds(ReadOnlyMemory<byte> request) =>
-        Encoding.UTF8.GetString(request.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event_id").GetString()!);
-
-    private static async Task<List<string>> ColumnAsync(ClickHouseClient client, string sql)
-    {
-        var values = new List<string>();
-        await foreach (var row in client.QueryAsync(sql, CancellationToken.None))
-        {
-            values.Add(row[0]!);
-        }
-        return values;
+        return [.. ClusterData.EventIds(request)];
     }
 
     private async Task<long> QueueDepthAsync(EventQueueOptions queue)

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Text;
-using System.Text.Json;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Demo;
 using Atalaya.Tests.Queue;
@@ -37,7 +35,7 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
     {
         var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
         var clickHouseUrl = new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString();
-        var requests = DemoRequests(new DemoOptions(Days: 2, Seed: 17, SessionsPerDay: 120), linesPerRequest: 100);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 2, Seed: 17, SessionsPerDay: 120), linesPerRequest: 100);
         var acknowledged = new ConcurrentDictionary<int, bool>();
 
         var (nodeA, keyA) = await StartNodeAsync("a", clickHouseUrl);
@@ -85,9 +83,9 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
             {
                 Assert.Equal(HttpStatusCode.OK, await PostAsync(client, keyB, request));
             }
-            var ids = requests.SelectMany(EventIds).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var ids = requests.SelectMany(r => ClusterData.EventIds(r)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             await Wait.UntilAsync(async () => await CountAsync(clickHouse) >= ids.Count, $"{ids.Count} events in ClickHouse", seconds: 120);
-            Assert.Equal(ids, await ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
+            Assert.Equal(ids, await ClusterData.ColumnAsync(clickHouse, "SELECT event_id FROM events ORDER BY event_id"));
 
             // A KPI read on a cluster node is refused clearly rather than answered from an empty engine.
             var admin = await TokenAsync(Path.Combine(_root, "b"), "admin");
@@ -146,18 +144,6 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
         return response.StatusCode;
     }
 
-    private static List<byte[]> DemoRequests(DemoOptions options, int linesPerRequest)
-    {
-        using var ndjson = new MemoryStream();
-        DemoGenerator.WriteNdjson(options, ndjson);
-        var lines = Encoding.UTF8.GetString(ndjson.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        return [.. lines.Chunk(linesPerRequest).Select(c => Encoding.UTF8.GetBytes(string.Join('\n', c) + "\n"))];
-    }
-
-    private static IEnumerable<string> EventIds(byte[] request) =>
-        Encoding.UTF8.GetString(request).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event_id").GetString()!);
-
     private static async Task<long> CountAsync(ClickHouseClient client)
     {
         try
@@ -168,15 +154,5 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
         {
             return 0; // the node has not created the table yet
         }
-    }
-
-    private static async Task<List<string>> ColumnAsync(ClickHouseClient client, string sql)
-    {
-        var values = new List<string>();
-        await foreach (var row in client.QueryAsync(sql, CancellationToken.None))
-        {
-            values.Add(row[0]!);
-        }
-        return values;
     }
 }

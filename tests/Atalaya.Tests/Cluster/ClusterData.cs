@@ -1,0 +1,35 @@
+using System.Text;
+using System.Text.Json;
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Demo;
+
+namespace Atalaya.Tests.Cluster;
+
+/// <summary>What the cluster tests send and read back: generated marketplace requests, their ids, a column of ClickHouse.</summary>
+internal static class ClusterData
+{
+    /// <summary>A small generated marketplace as NDJSON requests of <paramref name="linesPerRequest"/> events.</summary>
+    public static List<byte[]> DemoRequests(DemoOptions options, int linesPerRequest)
+    {
+        using var ndjson = new MemoryStream();
+        DemoGenerator.WriteNdjson(options, ndjson);
+        var lines = Encoding.UTF8.GetString(ndjson.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        return [.. lines.Chunk(linesPerRequest).Select(c => Encoding.UTF8.GetBytes(string.Join('\n', c) + "\n"))];
+    }
+
+    /// <summary>The event_id of every line of an NDJSON request.</summary>
+    public static IEnumerable<string> EventIds(ReadOnlyMemory<byte> request) =>
+        Encoding.UTF8.GetString(request.Span).Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event_id").GetString()!);
+
+    /// <summary>The first column of a query's rows, as text.</summary>
+    public static async Task<List<string>> ColumnAsync(ClickHouseClient client, string sql)
+    {
+        var values = new List<string>();
+        await foreach (var row in client.QueryAsync(sql, CancellationToken.None))
+        {
+            values.Add(row[0]!);
+        }
+        return values;
+    }
+}
