@@ -27,11 +27,7 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (state.Current is null)
-        {
-            await Task.Delay(100, stoppingToken);
-        }
-        var hub = state.Current;
+        var hub = await state.OpenedAsync(stoppingToken);
         var section = options.Config.Alerts;
         var time = options.Time;
         var channels = NotificationChannels.Create(section, Http, time);

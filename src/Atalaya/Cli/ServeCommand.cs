@@ -180,11 +180,7 @@ public static class ServeCommand
     private static async Task LoadDemoAsync(WebApplication app, int days, ServeOptions options, CancellationToken ct)
     {
         var state = app.Services.GetRequiredService<HubState>();
-        while (state.Current is null)
-        {
-            await Task.Delay(50, ct);
-        }
-        var hub = state.Current;
+        var hub = await state.OpenedAsync(ct);
         if (hub.Log.EventCount == 0)
         {
             Console.WriteLine($"Generating {days} days of demo marketplace data into {hub.Database.DataDirectory} …");

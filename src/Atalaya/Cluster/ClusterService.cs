@@ -14,18 +14,15 @@ public sealed class ClusterService(HubState state, ILogger<ClusterService> logge
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (state.Current is null)
-        {
-            await Task.Delay(50, stoppingToken);
-        }
-        if (state.Current.Cluster is not { } cluster)
+        var hub = await state.OpenedAsync(stoppingToken);
+        if (hub.Cluster is not { } cluster)
         {
             return;
         }
         logger.LogInformation("Cluster node: {Cluster}", cluster.Describe);
         try
         {
-            await cluster.RunAsync(state.Current.Log.Stores, StoresEvery, message => logger.LogInformation("Cluster: {Message}", message), stoppingToken);
+            await cluster.RunAsync(hub.Log.Stores, StoresEvery, message => logger.LogInformation("Cluster: {Message}", message), stoppingToken);
         }
         catch (OperationCanceledException)
         {

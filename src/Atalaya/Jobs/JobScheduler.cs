@@ -18,11 +18,7 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (state.Current is null)
-        {
-            await Task.Delay(100, stoppingToken);
-        }
-        var hub = state.Current;
+        var hub = await state.OpenedAsync(stoppingToken);
         var time = hub.Kpis.Time;
         var config = options.Config;
         var scheduled = JobCatalog.All(config).Where(j => j.Scheduled)

@@ -11,11 +11,7 @@ public sealed class KpiGaugeService(HubState state, ServeOptions options, HubMet
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (state.Current is null)
-        {
-            await Task.Delay(100, stoppingToken);
-        }
-        var hub = state.Current;
+        var hub = await state.OpenedAsync(stoppingToken);
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -15,11 +15,7 @@ public sealed class RecommendationLoader(HubState state, ILogger<RecommendationL
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (state.Current is null)
-        {
-            await Task.Delay(50, stoppingToken);
-        }
-        var hub = state.Current;
+        var hub = await state.OpenedAsync(stoppingToken);
         var started = System.Diagnostics.Stopwatch.StartNew();
         long events;
         try

@@ -22,11 +22,7 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        while (state.Current is null)
-        {
-            await Task.Delay(100, stoppingToken);
-        }
-        var hub = state.Current;
+        var hub = await state.OpenedAsync(stoppingToken);
         var time = options.Time;
         var lastProbe = DateTimeOffset.MinValue;
         try
