@@ -15,7 +15,8 @@ namespace Atalaya.Engine.Cluster;
 /// as failed deliveries and dead-lettered after a few, though nothing is wrong with them. The
 /// queue holds everything else meanwhile, and the writer catches up when ClickHouse returns.
 /// A message holding an event that cannot be a row is dead-lettered with the reason after its
-/// other events were inserted.
+/// other events were inserted. Each shard has its own consumer, so the shards' batches are mapped
+/// and inserted side by side (one shard's ids still have one writer).
 /// </summary>
 internal sealed class ClusterWriter : IAsyncDisposable
 {
@@ -23,7 +24,7 @@ internal sealed class ClusterWriter : IAsyncDisposable
 
     private readonly ClickHouseEventWriter _writer;
     private readonly TimeProvider _time;
-    private EventConsumer? _consumer;
+    private readonly List<EventConsumer> _consumers = [];
     private long _inserted;
     private long _duplicates;
     private long _waits;
@@ -48,7 +49,18 @@ internal sealed class ClusterWriter : IAsyncDisposable
     public static async Task<ClusterWriter> StartAsync(EventQueueOptions queue, ClickHouseClient clickHouse, TimeProvider? time = null, CancellationToken ct = default)
     {
         var writer = new ClusterWriter(clickHouse, time ?? TimeProvider.System);
-        writer._consumer = await EventConsumer.StartAsync(queue, [.. Enumerable.Range(0, queue.Shards)], writer.HandleAsync, time, ct).ConfigureAwait(false);
+        try
+        {
+            for (var shard = 0; shard < queue.Shards; shard++)
+            {
+                writer._consumers.Add(await EventConsumer.StartAsync(queue, [shard], writer.HandleAsync, time, ct).ConfigureAwait(false));
+            }
+        }
+        catch
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
         return writer;
     }
 
@@ -108,9 +120,9 @@ internal sealed class ClusterWriter : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_consumer is not null)
+        foreach (var consumer in _consumers)
         {
-            await _consumer.DisposeAsync().ConfigureAwait(false);
+            await consumer.DisposeAsync().ConfigureAwait(false);
         }
     }
 }
