@@ -87,6 +87,10 @@ public static class ServeCommand
             {
                 return CommonOptions.Fail("--postgres is not built yet: a cluster node keeps tokens, runs and audit in its --data folder (docs/scale-out.md). Leave it out.");
             }
+            if (parse.GetValue(demo) && parse.GetValue(clickHouse) is not null)
+            {
+                return CommonOptions.Fail("--demo fills an embedded hub and opens its dashboards, which a cluster node cannot serve yet. Run `serve --demo` without --clickhouse/--rabbitmq, then `atalaya migrate --to-cluster` to move its events (docs/scale-out.md).");
+            }
             if ((parse.GetValue(clickHouse) is null) != (parse.GetValue(rabbitMq) is null))
             {
                 return CommonOptions.Fail("a cluster node needs both --clickhouse URL and --rabbitmq URI (docs/scale-out.md); give both, or neither for the embedded hub.");
