@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Atalaya.Engine;
 using Atalaya.Engine.Quality;
 using Atalaya.Tests.Dashboard;
@@ -74,7 +75,8 @@ public sealed class BrowserSdkTests
         Assert.Equal("Google Store", order.GetProperty("properties").GetProperty("store_id").GetString());
 
         // Three sessions (Segment: a bounce and a purchase, derived; RudderStack: its own), one of them a bounce.
-        var today = DateOnly.FromDateTime(DateTime.UtcNow);
+        // The day the browsers' clocks put the order on (not the test's clock, which may have passed midnight since).
+        var today = DateOnly.FromDateTime(DateTimeOffset.Parse(order.GetProperty("timestamp").GetString()!, CultureInfo.InvariantCulture).UtcDateTime);
         var figures = await SegmentSpecTests.KpisAsync(hub, today, "sessions", "bounce_rate", "orders", "gmv", "conversion_rate");
         Assert.Equal(3.0, figures["sessions"]);
         Assert.Equal(100.0 / 3, figures["bounce_rate"], 1);
