@@ -85,15 +85,15 @@ public sealed class AlertApiTests
                 """, "test.yaml", "dev");
             await using var hub = await TestHub.StartAsync(o => o with { Config = config, RunAlerts = true });
             var service = hub.Services.GetRequiredService<AlertService>();
-            await ExternalTool.WaitUntilAsync(() => Task.FromResult(receiver.Accepted.Any()), "the firing notification");
+            await Wait.UntilAsync(() => Task.FromResult(receiver.Accepted.Any()), "the firing notification");
             var cycles = service.Cycles;
-            await ExternalTool.WaitUntilAsync(() => Task.FromResult(service.Cycles >= cycles + 3), "three more cycles");
+            await Wait.UntilAsync(() => Task.FromResult(service.Cycles >= cycles + 3), "three more cycles");
             Assert.Single(receiver.Accepted); // fired once, not once per cycle
 
             var id = PipelineRuns.NewRunId(DateTimeOffset.UtcNow);
             PipelineRuns.Start(hub.Hub.Database, new PipelineRun(id, "daily_batch", "", DateTimeOffset.UtcNow, null, RunStatus.Running, 0, null, "test", "{}"));
             PipelineRuns.Finish(hub.Hub.Database, id, DateTimeOffset.UtcNow, RunStatus.Success, 0, null, "{}");
-            await ExternalTool.WaitUntilAsync(() => Task.FromResult(receiver.Accepted.Count() == 2), "the resolved notification");
+            await Wait.UntilAsync(() => Task.FromResult(receiver.Accepted.Count() == 2), "the resolved notification");
             using var resolved = JsonDocument.Parse(receiver.Accepted.Last().Body);
             Assert.Equal("resolved", resolved.RootElement.GetProperty("status").GetString());
             using var alerts = await GetAsync(hub, hub.CreateToken(Role.Analyst), "/api/alerts");

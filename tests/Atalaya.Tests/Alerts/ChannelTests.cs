@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Atalaya.Engine;
 using Atalaya.Engine.Alerts.Notifications;
+using Atalaya.Tests.Support;
 using MimeKit;
 using Polly.CircuitBreaker;
 
@@ -107,7 +108,7 @@ public sealed class ChannelTests : IAsyncLifetime
         var smtp = ExternalTool.Start("/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", maildir);
         try
         {
-            await ExternalTool.WaitUntilAsync(() => Task.FromResult(CanConnect(port)), "aiosmtpd to listen");
+            await Wait.UntilAsync(() => Task.FromResult(CanConnect(port)), "aiosmtpd to listen");
             var dispatcher = Dispatcher($"{{name: mail, type: email, smtp: \"127.0.0.1:{port}\", from: \"atalaya@example.test\", to: [\"ops@example.test\", \"cto@example.test\"]}}", retries: 2);
             var csv = Encoding.UTF8.GetBytes("day,gmv\n2026-11-19,1234.5\n");
             Enqueue("mail", new Notification("Daily report", "Attached: yesterday's figures.") { Attachments = [new NotificationAttachment("daily.csv", "text/csv", csv)] });
@@ -115,7 +116,7 @@ public sealed class ChannelTests : IAsyncLifetime
             Assert.Equal(new DeliveryReport(1, 0), await dispatcher.DeliverPendingAsync());
 
             string[] files = [];
-            await ExternalTool.WaitUntilAsync(() => Task.FromResult((files = Directory.Exists(Path.Combine(maildir, "new")) ? Directory.GetFiles(Path.Combine(maildir, "new")) : []).Length > 0), "the message in the maildir");
+            await Wait.UntilAsync(() => Task.FromResult((files = Directory.Exists(Path.Combine(maildir, "new")) ? Directory.GetFiles(Path.Combine(maildir, "new")) : []).Length > 0), "the message in the maildir");
             using var message = await MimeMessage.LoadAsync(Assert.Single(files));
             Assert.Equal("Daily report", message.Subject);
             Assert.Equal(["ops@example.test", "cto@example.test"], message.To.Mailboxes.Select(m => m.Address));
@@ -145,7 +146,7 @@ public sealed class ChannelTests : IAsyncLifetime
         var smtp = ExternalTool.Start("/usr/bin/python3", "-m", "aiosmtpd", "-n", "-l", $"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Mailbox", maildir);
         try
         {
-            await ExternalTool.WaitUntilAsync(() => Task.FromResult(CanConnect(port)), "aiosmtpd to listen");
+            await Wait.UntilAsync(() => Task.FromResult(CanConnect(port)), "aiosmtpd to listen");
             Assert.Equal((1, new DeliveryReport(1, 0)), await dispatcher.ReplayAsync("mail"));
             Assert.Empty(Outbox("dead"));
         }
@@ -168,7 +169,7 @@ public sealed class ChannelTests : IAsyncLifetime
         try
         {
             var baseUrl = $"http://127.0.0.1:{port}";
-            await ExternalTool.WaitUntilAsync(async () => await Ok($"{baseUrl}/-/ready"), "alertmanager to be ready");
+            await Wait.UntilAsync(async () => await Ok($"{baseUrl}/-/ready"), "alertmanager to be ready");
             var dispatcher = Dispatcher($"{{name: am, type: alertmanager, url: \"{baseUrl}\"}}", retries: 2);
             var started = DateTimeOffset.UtcNow.AddMinutes(-1);
             var firing = new Notification("[CRITICAL] gmv-floor", "gmv is 10") { Severity = "critical", Status = "firing", Rule = "gmv-floor", Subject = "", StartsAt = started };
@@ -185,7 +186,7 @@ public sealed class ChannelTests : IAsyncLifetime
 
             Enqueue("am", firing with { Status = "resolved", Title = "[RESOLVED] gmv-floor", EndsAt = DateTimeOffset.UtcNow.AddSeconds(-1) });
             Assert.Equal(new DeliveryReport(1, 0), await dispatcher.DeliverPendingAsync());
-            await ExternalTool.WaitUntilAsync(async () => JsonDocument.Parse(await _http.GetStringAsync($"{baseUrl}/api/v2/alerts")).RootElement.GetArrayLength() == 0,
+            await Wait.UntilAsync(async () => JsonDocument.Parse(await _http.GetStringAsync($"{baseUrl}/api/v2/alerts")).RootElement.GetArrayLength() == 0,
                 "alertmanager to drop the resolved alert");
         }
         finally

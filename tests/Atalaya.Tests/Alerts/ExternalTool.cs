@@ -66,18 +66,4 @@ internal static class ExternalTool
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    /// <summary>Polls until <paramref name="condition"/> holds (bounded; fails the test with <paramref name="what"/> otherwise).</summary>
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what, int seconds = 60)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(seconds);
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"waited {seconds} s for: {what}");
-            }
-            await Task.Delay(100);
-        }
-    }
 }

@@ -43,7 +43,7 @@ public sealed class OutboxProcessTests
         try
         {
             // Both channels are down: the firing notifications, then the dead-letter alert's, are dead-lettered.
-            await ExternalTool.WaitUntilAsync(() => Task.FromResult(Count(data, "state = 'dead' AND alert_id IN (SELECT alert_id FROM alerts WHERE rule = 'notifications-dead-lettered')") >= 2),
+            await Wait.UntilAsync(() => Task.FromResult(Count(data, "state = 'dead' AND alert_id IN (SELECT alert_id FROM alerts WHERE rule = 'notifications-dead-lettered')") >= 2),
                 "the dead-letter alert's own notifications to be dead-lettered", 90);
         }
         finally

@@ -53,9 +53,9 @@ public sealed class PrometheusTests
         try
         {
             // rate() needs two samples in its window: wait for a few scrapes.
-            await ExternalTool.WaitUntilAsync(async () => await ValueAsync(http, "count_over_time(up{job=\"atalaya\"}[5m]) >= 4 and up{job=\"atalaya\"} == 1") is not null,
+            await Wait.UntilAsync(async () => await ValueAsync(http, "count_over_time(up{job=\"atalaya\"}[5m]) >= 4 and up{job=\"atalaya\"} == 1") is not null,
                 "Prometheus to scrape the hub four times", 90);
-            await ExternalTool.WaitUntilAsync(async () => await ValueAsync(http, "atalaya_kpi_last24h{kpi=\"leads\"}") == 3,
+            await Wait.UntilAsync(async () => await ValueAsync(http, "atalaya_kpi_last24h{kpi=\"leads\"}") == 3,
                 "a scrape holding the seeded leads", 30);
             var problems = new List<string>();
             foreach (var file in new[] { "operations.json", "kpi.json" })

@@ -6,7 +6,6 @@ using Atalaya.Engine.Collect;
 using Atalaya.Engine.Demo;
 using Atalaya.Engine.Queue;
 using Atalaya.Engine.Storage;
-using Atalaya.Tests.Queue;
 using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Cluster;
@@ -37,11 +36,10 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
     [Fact]
     public async Task Requests_sent_twice_reach_ClickHouse_once_each_and_match_what_the_embedded_hub_stores()
     {
-        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var clickHouse = await TablesAsync();
         var queue = servers.Rabbit.Options(shards: 3);
         await using var publisher = new EventPublisher(queue);
-        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var collector = Collector(publisher, clickHouse);
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
         var requests = ClusterData.DemoRequests(new DemoOptions(Days: 3, Seed: 5, SessionsPerDay: 60), linesPerRequest: 250);
@@ -77,13 +75,12 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
     [Fact]
     public async Task A_request_whose_events_ClickHouse_holds_is_answered_as_duplicates_on_any_node()
     {
-        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var clickHouse = await TablesAsync();
         var queue = servers.Rabbit.Options(shards: 2);
         await using var publisherA = new EventPublisher(queue);
         await using var publisherB = new EventPublisher(queue);
-        var nodeA = new IngestPipeline(new QueueEventSink(publisherA, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
-        var nodeB = new IngestPipeline(new QueueEventSink(publisherB, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var nodeA = Collector(publisherA, clickHouse);
+        var nodeB = Collector(publisherB, clickHouse);
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
         var request = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 9, SessionsPerDay: 20), linesPerRequest: 100)[0];
@@ -100,11 +97,10 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
     [Fact]
     public async Task While_RabbitMQ_is_down_collectors_refuse_with_store_unavailable_and_every_acknowledged_event_arrives()
     {
-        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var clickHouse = await TablesAsync();
         var queue = servers.Rabbit.Options(shards: 2);
         await using var publisher = new EventPublisher(queue);
-        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var collector = Collector(publisher, clickHouse);
         var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 13, SessionsPerDay: 40), linesPerRequest: 50);
         var acknowledged = new List<string>();
         acknowledged.AddRange(await AcceptedIdsAsync(collector, requests[0]));
@@ -140,14 +136,13 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
     [Fact]
     public async Task While_ClickHouse_is_unreachable_the_writer_holds_its_messages_and_catches_up_without_dead_letters()
     {
-        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var clickHouse = await TablesAsync();
         await using var gate = new TcpGate(servers.ClickHouse.Url.Port);
         // The writer and the collector reach ClickHouse through the gate; the test reads it directly.
         using var gated = new ClickHouseClient(new ClickHouseSettings(new Uri($"http://127.0.0.1:{gate.Port}/"), clickHouse.Database) { Timeout = TimeSpan.FromSeconds(5) });
         var queue = servers.Rabbit.Options(shards: 2) with { MaxDeliveries = 2 };
         await using var publisher = new EventPublisher(queue);
-        var collector = new IngestPipeline(new QueueEventSink(publisher, gated, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var collector = Collector(publisher, gated);
         await using var writer = await ClusterWriter.StartAsync(queue, gated);
         var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 21, SessionsPerDay: 40), linesPerRequest: 80);
         var acknowledged = new List<string>(await AcceptedIdsAsync(collector, requests[0]));
@@ -174,11 +169,10 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
     [Fact]
     public async Task Refused_events_are_answered_and_quarantined_on_the_node_while_the_rest_of_the_request_is_published()
     {
-        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var clickHouse = await TablesAsync();
         var queue = servers.Rabbit.Options(shards: 2);
         await using var publisher = new EventPublisher(queue);
-        var collector = new IngestPipeline(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
+        var collector = Collector(publisher, clickHouse);
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
         var valid = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 3, SessionsPerDay: 10), linesPerRequest: 20)[0];
         var body = Encoding.UTF8.GetBytes("{\"event_id\":\"refused-1\",\"event_type\":\"page_view\"}\n" + Encoding.UTF8.GetString(valid));
@@ -196,6 +190,39 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == 20, "the 20 accepted events in ClickHouse");
         Assert.Equal(0, await clickHouse.ScalarInt64Async("SELECT count() FROM events WHERE event_id = 'refused-1'", CancellationToken.None));
     }
+
+    [Fact]
+    public async Task A_node_learns_the_stores_created_through_another_node_from_ClickHouse()
+    {
+        var clickHouse = await TablesAsync();
+        var queue = servers.Rabbit.Options(shards: 2);
+        await using var publisher = new EventPublisher(queue);
+        await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
+        var store = Events.Valid("store_created");
+        store["properties"]!["store_id"] = "st-cluster-1";
+        store["properties"]!["country"] = "CO";
+        store["properties"]!["hub"] = "bogota";
+        var result = await Collector(publisher, clickHouse).IngestNativeAsync(Encoding.UTF8.GetBytes(store.ToJsonString()), ndjson: false, "admin");
+        Assert.Equal(1, result.Accepted);
+        await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == 1, "the store in ClickHouse");
+
+        var otherNode = new StoreDirectory();
+        Assert.Equal(1, await ClusterStores.LoadAsync(clickHouse, otherNode, CancellationToken.None));
+        Assert.True(otherNode.TryGet("st-cluster-1", out var loaded));
+        Assert.Equal(("CO", "bogota"), (loaded.Country, loaded.Hub));
+    }
+
+    /// <summary>A fresh ClickHouse database with the events tables.</summary>
+    private async Task<ClickHouseClient> TablesAsync()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        return clickHouse;
+    }
+
+    /// <summary>A cluster node's collector: the ingest pipeline publishing through <paramref name="publisher"/>, quarantining in the test's local hub.</summary>
+    private IngestPipeline Collector(EventPublisher publisher, ClickHouseClient clickHouse) =>
+        new(new QueueEventSink(publisher, clickHouse, _embedded.Log), Engine.Catalog.EventCatalog.Default, _embedded.Fx, new IngestOptions());
 
     private static async Task<List<string>> AcceptedIdsAsync(IngestPipeline collector, ReadOnlyMemory<byte> request)
     {

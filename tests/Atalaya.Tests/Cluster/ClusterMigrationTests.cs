@@ -4,7 +4,6 @@ using Atalaya.Engine;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Cluster;
 using Atalaya.Engine.Demo;
-using Atalaya.Tests.Queue;
 using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Cluster;

@@ -3,7 +3,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Demo;
-using Atalaya.Tests.Queue;
 using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Cluster;

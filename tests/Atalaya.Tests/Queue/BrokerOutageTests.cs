@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Atalaya.Engine.Queue;
+using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Queue;
 

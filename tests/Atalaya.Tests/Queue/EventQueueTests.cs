@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text;
 using Atalaya.Engine.Queue;
+using Atalaya.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Atalaya.Tests.Queue;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Atalaya.Tests.Support;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 

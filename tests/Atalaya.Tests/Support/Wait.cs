@@ -1,4 +1,4 @@
-namespace Atalaya.Tests.Queue;
+namespace Atalaya.Tests.Support;
 
 /// <summary>Polls for an observable outcome, with a generous bound so a loaded machine only slows a test down.</summary>
 internal static class Wait
