@@ -140,7 +140,11 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         Assert.Equal(RunStatus.Failed, run.Status);
         Assert.Equal("transient", ConnectorSetup.ErrorClass(run));
         Assert.Contains("no answer within the timeout", run.ErrorMessage, StringComparison.Ordinal);
-        Assert.Equal(2, _ga4.Server.Hits("report"));
+        // One retry, read from the run's own log: the fake server's count can miss a request the
+        // client gave up on before a loaded machine got round to dispatching it.
+        Assert.Contains("attempt 1: ", run.Details, StringComparison.Ordinal);
+        Assert.DoesNotContain("attempt 2: ", run.Details, StringComparison.Ordinal);
+        Assert.InRange(_ga4.Server.Hits("report"), 1, 2);
         Assert.Empty(_setup.Facts("ga4"));
         Assert.Equal(["2026-11-01", "2026-11-02"], _setup.DeadLetters().Select(l => l.Day!.Value.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)));
         Assert.All(_setup.DeadLetters(), l => Assert.Equal("transient", l.ErrorClass));
