@@ -81,6 +81,13 @@ dotnet test tests/Atalaya.Tests --no-build -c Release --nologo \
 # One plain closing line for whoever reads the end of the log (CI included).
 passed=$(awk '/^ +Passed: [0-9]+/ {s+=$2} END {print s+0}' "$log")
 failed=$(awk '/^ +Failed: [0-9]+/ {s+=$2} END {print s+0}' "$log")
+# CI shows only the end of the log: repeat each failed test with its message (up to its stack
+# trace, at most 25 lines) just above the closing line.
+if [[ "$failed" != 0 ]]; then
+  echo
+  echo "== failed tests"
+  awk '/^  Failed [A-Za-z]/ {show=1; n=0} /^  (Passed|Skipped) / {show=0} /^  Stack Trace:/ {if (show) {print "  ..."}; show=0} show && n++ < 25 {print}' "$log"
+fi
 echo
 echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"

@@ -109,7 +109,8 @@ public sealed class Hub : IAsyncDisposable
     /// <summary>Saves the KPI projection when at least <paramref name="minNewEvents"/> events arrived since the last snapshot.</summary>
     public bool SaveSnapshotIfBehind(long minNewEvents)
     {
-        if (Kpis.Projection.LastSeq - Kpis.SnapshotSeq < Math.Max(1, minNewEvents))
+        // A cluster node's projection is loaded from ClickHouse at every start, not from a snapshot.
+        if (Cluster is not null || Kpis.Projection.LastSeq - Kpis.SnapshotSeq < Math.Max(1, minNewEvents))
         {
             return false;
         }

@@ -1,8 +1,12 @@
 namespace Atalaya.Engine.ClickHouse;
 
-/// <summary>What one <see cref="ClickHouseEventWriter.InsertAsync"/> did: rows inserted, events already there
-/// (or twice in the batch), and the events that cannot be rows, by index in the batch, with the reason.</summary>
-internal sealed record EventWriteResult(int Inserted, int Duplicates, IReadOnlyList<UnmappableEvent> Unmappable);
+/// <summary>What one <see cref="ClickHouseEventWriter.InsertAsync"/> did: rows inserted (<paramref name="Written"/>,
+/// in batch order), events already there (or twice in the batch), and the events that cannot be rows, by
+/// index in the batch, with the reason.</summary>
+internal sealed record EventWriteResult(IReadOnlyList<EventRow> Written, int Duplicates, IReadOnlyList<UnmappableEvent> Unmappable)
+{
+    public int Inserted => Written.Count;
+}
 
 /// <summary>A stored event that cannot be a row, for the caller's dead-letter queue.</summary>
 internal readonly record struct UnmappableEvent(int Index, string Reason);
@@ -61,7 +65,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client)
         }
         if (unique.Count == 0)
         {
-            return new EventWriteResult(0, duplicates, unmappable);
+            return new EventWriteResult([], duplicates, unmappable);
         }
 
         var known = await IdsInAsync(EventsSchema.EventIds, "", unique, cancellationToken);
@@ -97,7 +101,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client)
                 }
             }, cancellationToken);
         }
-        return new EventWriteResult(fresh.Count, duplicates + unique.Count - fresh.Count, unmappable);
+        return new EventWriteResult(fresh, duplicates + unique.Count - fresh.Count, unmappable);
     }
 
     /// <summary>The ids of <paramref name="rows"/> that <paramref name="table"/> holds, asked with the ids as an external table.</summary>

@@ -12,6 +12,9 @@ namespace Atalaya.Engine.ClickHouse;
 /// type over a range of days. ClickHouse 18.16 has no DateTime64, so the time is <c>ts</c> (seconds,
 /// UTC) plus <c>ts_ms</c> (the millisecond within it) for sub-second order. Amounts are exact
 /// integers in the currency's minor units (<see cref="StoredEventMapper"/> says which amount).
+/// <c>inserted_at</c> is ClickHouse's own clock at the insert (the writer leaves it to the
+/// default), one clock for every writer: a node loading its KPI projection reads the rows inserted
+/// before a moment and takes the later ones from the written-events feed (the cluster's <c>ClusterFeed</c>).
 ///
 /// Creating is idempotent (<c>IF NOT EXISTS</c>), so every writer and node runs it at start.
 /// </summary>
@@ -46,7 +49,8 @@ internal static class EventsSchema
             amount Int64,
             currency String,
             fx_rate_to_reporting Float64,
-            payload String
+            payload String,
+            inserted_at DateTime('UTC') DEFAULT now()
         ) ENGINE = MergeTree PARTITION BY toYYYYMM(ts) ORDER BY (event_type, ts)
         """,
         $"""

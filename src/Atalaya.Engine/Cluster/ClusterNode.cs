@@ -15,6 +15,8 @@ public sealed class ClusterNode : IAsyncDisposable
 {
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(2);
     private ClusterWriter? _writer;
+    private ClusterFeed? _feed;
+    private Task? _following;
 
     private ClusterNode(ClickHouseSettings clickHouse, EventQueueOptions queue)
     {
@@ -44,6 +46,18 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>True once the schema is in place and the writer consumes.</summary>
     public bool Running => _writer is not null;
 
+    /// <summary>True once the KPI projection holds what ClickHouse held at start-up and follows the feed: the node answers KPI questions.</summary>
+    public bool Answering => _feed?.Loaded ?? false;
+
+    /// <summary>Events applied to this node's KPI projection (from ClickHouse at start-up, then from the feed).</summary>
+    public long ProjectionApplied => _feed?.Applied ?? 0;
+
+    /// <summary>Events ClickHouse holds that this node's projection lacks, as of the last check (every 30 s).</summary>
+    public long ProjectionLag => _feed?.Lag ?? 0;
+
+    /// <summary>Inserted batches this node's writer could not publish to the feed.</summary>
+    public long FeedMisses => _writer?.FeedMisses ?? 0;
+
     /// <summary>A node from the URLs of <c>serve --clickhouse URL --rabbitmq URI</c>.</summary>
     /// <exception cref="ArgumentException">A URL is not usable; the message says how to write it.</exception>
     public static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards = 4)
@@ -67,26 +81,44 @@ public sealed class ClusterNode : IAsyncDisposable
     public long LookupsSkipped => _sink?.LookupsSkipped ?? 0;
 
     /// <summary>
-    /// Creates the ClickHouse tables, loads the stores, starts the writer, then reloads the stores
-    /// every <paramref name="storesEvery"/> until cancelled. Each step is retried while its server is
-    /// away; <paramref name="report"/> hears what happened (the host logs it).
+    /// Creates the ClickHouse tables, loads the stores, starts the writer, loads the KPI projection
+    /// from ClickHouse and follows the written-events feed (<see cref="ClusterFeed"/>), then
+    /// reloads the stores and measures the projection's lag every <paramref name="storesEvery"/>
+    /// until cancelled. Each step is retried while its server is away; <paramref name="report"/>
+    /// hears what happened (the host logs it).
     /// </summary>
-    public async Task RunAsync(StoreDirectory stores, TimeSpan storesEvery, Action<string> report, CancellationToken ct)
+    public async Task RunAsync(StoreDirectory stores, Kpi.KpiEngine kpis, TimeSpan storesEvery, Action<string> report, CancellationToken ct)
     {
         await UntilDoneAsync(() => EventsSchema.EnsureAsync(ClickHouse, ct), "create the ClickHouse tables", report, ct).ConfigureAwait(false);
         await UntilDoneAsync(async () => report($"{await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false)} stores loaded from ClickHouse"), "load the stores", report, ct).ConfigureAwait(false);
-        await UntilDoneAsync(async () => _writer = await ClusterWriter.StartAsync(Queue, ClickHouse, ct: ct).ConfigureAwait(false), "start the writer", report, ct).ConfigureAwait(false);
+        await UntilDoneAsync(async () => _feed = await ClusterFeed.SubscribeAsync(Queue, ClickHouse, kpis, ct).ConfigureAwait(false), "subscribe to the written events", report, ct).ConfigureAwait(false);
+        await UntilDoneAsync(async () => _writer = await ClusterWriter.StartAsync(Queue, ClickHouse, Publisher, ct: ct).ConfigureAwait(false), "start the writer", report, ct).ConfigureAwait(false);
         report("writer consuming " + Queue.Shards + " shard queues");
+        var loading = System.Diagnostics.Stopwatch.StartNew();
+        await UntilDoneAsync(async () =>
+        {
+            // A load that broke off half-way starts again from an empty projection.
+            kpis.ResetForReload();
+            await _feed!.LoadAsync(null, ct).ConfigureAwait(false);
+        }, "load the KPI projection from ClickHouse", report, ct).ConfigureAwait(false);
+        report($"KPI projection loaded from ClickHouse: {_feed!.Applied} events in {loading.Elapsed.TotalSeconds:0.0} s");
+        _following = Task.Run(() => _feed.FollowAsync(ct), CancellationToken.None);
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(storesEvery, ct).ConfigureAwait(false);
+            if (_following.IsFaulted)
+            {
+                // Not expected (stored events apply); surfaced rather than left unobserved.
+                await _following.ConfigureAwait(false);
+            }
             try
             {
                 await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false);
+                await _feed.CheckLagAsync(ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException)
             {
-                report("reload the stores: " + e.Message);
+                report("reload the stores and check the projection: " + e.Message);
             }
         }
     }
@@ -113,6 +145,10 @@ public sealed class ClusterNode : IAsyncDisposable
         if (_writer is not null)
         {
             await _writer.DisposeAsync().ConfigureAwait(false);
+        }
+        if (_feed is not null)
+        {
+            await _feed.DisposeAsync().ConfigureAwait(false);
         }
         await Publisher.DisposeAsync().ConfigureAwait(false);
         ClickHouse.Dispose();

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Queue;
 
@@ -17,6 +18,12 @@ namespace Atalaya.Engine.Cluster;
 /// A message holding an event that cannot be a row is dead-lettered with the reason after its
 /// other events were inserted. Each shard has its own consumer, so the shards' batches are mapped
 /// and inserted side by side (one shard's ids still have one writer).
+///
+/// After each insert the writer publishes the inserted events to the written-events exchange
+/// (<see cref="EventPublisher.PublishWrittenAsync"/>), which every node's <see cref="ClusterFeed"/>
+/// applies to its KPI projection. That publish is not retried into a redelivery (the redelivered
+/// events would be found stored and not published either): a missed one is counted in
+/// <see cref="FeedMisses"/> and a node's projection repairs itself by reloading (docs/scale-out.md).
 /// </summary>
 internal sealed class ClusterWriter : IAsyncDisposable
 {
@@ -25,15 +32,21 @@ internal sealed class ClusterWriter : IAsyncDisposable
     private readonly ClickHouseEventWriter _writer;
     private readonly TimeProvider _time;
     private readonly List<EventConsumer> _consumers = [];
+    private readonly EventPublisher? _feed;
     private long _inserted;
+    private long _feedMisses;
     private long _duplicates;
     private long _waits;
 
-    private ClusterWriter(ClickHouseClient clickHouse, TimeProvider time)
+    private ClusterWriter(ClickHouseClient clickHouse, EventPublisher? feed, TimeProvider time)
     {
         _writer = new ClickHouseEventWriter(clickHouse);
+        _feed = feed;
         _time = time;
     }
+
+    /// <summary>Inserted batches whose publish to the written-events exchange failed (the nodes' projections miss them until they reload).</summary>
+    public long FeedMisses => Interlocked.Read(ref _feedMisses);
 
     /// <summary>Events inserted so far by this writer.</summary>
     public long Inserted => Interlocked.Read(ref _inserted);
@@ -46,9 +59,10 @@ internal sealed class ClusterWriter : IAsyncDisposable
 
     /// <summary>Starts consuming every shard of <paramref name="queue"/>.</summary>
     /// <exception cref="QueueUnavailableException">RabbitMQ cannot be reached.</exception>
-    public static async Task<ClusterWriter> StartAsync(EventQueueOptions queue, ClickHouseClient clickHouse, TimeProvider? time = null, CancellationToken ct = default)
+    /// <param name="feed">Where inserted events are published for the nodes' KPI projections; null publishes nothing.</param>
+    public static async Task<ClusterWriter> StartAsync(EventQueueOptions queue, ClickHouseClient clickHouse, EventPublisher? feed = null, TimeProvider? time = null, CancellationToken ct = default)
     {
-        var writer = new ClusterWriter(clickHouse, time ?? TimeProvider.System);
+        var writer = new ClusterWriter(clickHouse, feed, time ?? TimeProvider.System);
         try
         {
             for (var shard = 0; shard < queue.Shards; shard++)
@@ -79,6 +93,7 @@ internal sealed class ClusterWriter : IAsyncDisposable
         var result = await InsertAsync(events, ct).ConfigureAwait(false);
         Interlocked.Add(ref _inserted, result.Inserted);
         Interlocked.Add(ref _duplicates, result.Duplicates);
+        await PublishWrittenAsync(result.Written, ct).ConfigureAwait(false);
         foreach (var bad in result.Unmappable.GroupBy(u => messageOf[u.Index]))
         {
             batch[bad.Key].MarkPoison($"{bad.Count()} event(s) cannot be stored in ClickHouse: " + string.Join("; ", bad.Take(3).Select(u => u.Reason)));
@@ -100,6 +115,28 @@ internal sealed class ClusterWriter : IAsyncDisposable
                 await Task.Delay(pause, _time, ct).ConfigureAwait(false);
                 pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxPause.Ticks));
             }
+        }
+    }
+
+    private async Task PublishWrittenAsync(IReadOnlyList<EventRow> written, CancellationToken ct)
+    {
+        if (_feed is null || written.Count == 0)
+        {
+            return;
+        }
+        var body = new ArrayBufferWriter<byte>(written.Sum(r => r.Payload.Length + 1));
+        foreach (var row in written)
+        {
+            body.Write(row.Payload.Span);
+            body.Write("\n"u8);
+        }
+        try
+        {
+            await _feed.PublishWrittenAsync(body.WrittenMemory, ct).ConfigureAwait(false);
+        }
+        catch (QueueUnavailableException)
+        {
+            Interlocked.Increment(ref _feedMisses);
         }
     }
 

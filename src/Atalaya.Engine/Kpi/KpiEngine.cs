@@ -266,6 +266,36 @@ public sealed class KpiEngine
         }
     }
 
+    /// <summary>
+    /// Applies stored events that did not come through this hub's log (a cluster node's events,
+    /// read from ClickHouse or the written-events feed): <paramref name="jsonArray"/> is a JSON
+    /// array of stored events, applied under one write lock after the last sequence number.
+    /// </summary>
+    public void ApplyStored(ReadOnlySpan<byte> jsonArray)
+    {
+        lock (_applyGate)
+        {
+            using (Projection.Write())
+            {
+                Projection.ApplyBlock(jsonArray, Projection.LastSeq + 1);
+            }
+            Projection.Published();
+        }
+    }
+
+    /// <summary>
+    /// Starts the projection again from empty, for a cluster node whose load from ClickHouse broke
+    /// off half-way and is retried. Only while nothing reads the projection: a cluster node answers
+    /// no KPI question until its load is complete.
+    /// </summary>
+    internal void ResetForReload()
+    {
+        lock (_applyGate)
+        {
+            Projection = new KpiProjection();
+        }
+    }
+
     /// <summary>Feeds each commit of <paramref name="log"/> into the projection from now on.</summary>
     public void Follow(EventLog log) => log.Committed = OnCommitted;
 

@@ -45,9 +45,20 @@ internal sealed class EventPublisher : IAsyncDisposable
 
     /// <summary>Publishes one message to a shard queue and waits for the broker's confirm.</summary>
     /// <exception cref="QueueUnavailableException">The broker did not take the message; nothing was confirmed.</exception>
-    public async Task PublishAsync(int shard, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, object?>? headers, CancellationToken ct)
+    public Task PublishAsync(int shard, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, object?>? headers, CancellationToken ct) =>
+        PublishToAsync("", topology.ShardQueue(shard), body, headers, ct);
+
+    /// <summary>
+    /// Publishes events a writer inserted into ClickHouse to the written-events exchange, which
+    /// every node's KPI projection follows (a fanout: each node's own queue gets a copy; with no
+    /// node listening the message is simply dropped), and waits for the broker's confirm.
+    /// </summary>
+    /// <exception cref="QueueUnavailableException">The broker did not take the message.</exception>
+    public Task PublishWrittenAsync(ReadOnlyMemory<byte> body, CancellationToken ct) =>
+        PublishToAsync(topology.WrittenExchange, "", body, null, ct);
+
+    private async Task PublishToAsync(string exchange, string queue, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, object?>? headers, CancellationToken ct)
     {
-        var queue = topology.ShardQueue(shard);
         var open = await ConnectionAsync(ct);
         if (!open.IsOpen)
         {
@@ -70,7 +81,8 @@ internal sealed class EventPublisher : IAsyncDisposable
                 Persistent = true,
                 Headers = headers is null ? null : new Dictionary<string, object?>(headers),
             };
-            await channel.BasicPublishAsync("", queue, mandatory: true, properties, body, confirm.Token);
+            // A shard queue must exist (mandatory: a missing one is an error); the fanout may have no listener.
+            await channel.BasicPublishAsync(exchange, queue, mandatory: exchange.Length == 0, properties, body, confirm.Token);
             healthy = true;
         }
         catch (PublishException e)
@@ -78,7 +90,7 @@ internal sealed class EventPublisher : IAsyncDisposable
             healthy = true; // the channel is fine; the broker answered about this one message
             throw new QueueUnavailableException(e.IsReturn
                 ? $"RabbitMQ returned the message: no queue '{queue}' takes it (was it deleted?)"
-                : $"RabbitMQ refused the message for '{queue}' (negative confirm)", e);
+                : $"RabbitMQ refused the message for '{(exchange.Length == 0 ? queue : exchange)}' (negative confirm)", e);
         }
         catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
         {

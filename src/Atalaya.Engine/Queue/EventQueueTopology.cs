@@ -28,6 +28,12 @@ internal sealed class EventQueueTopology(EventQueueOptions options)
 
     public string DeadLetterQueue => options.Prefix + ".dead";
 
+    /// <summary>
+    /// The fanout exchange writers publish the events they inserted into ClickHouse to; each node
+    /// binds its own exclusive queue to it and applies them to its KPI projection.
+    /// </summary>
+    public string WrittenExchange => options.Prefix + ".written";
+
     public int ShardOf(string eventId) => ShardOf(eventId, options.Shards);
 
     public static int ShardOf(string eventId, int shards)
@@ -44,6 +50,7 @@ internal sealed class EventQueueTopology(EventQueueOptions options)
         await channel.ExchangeDeclareAsync(DeadLetterExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
         await channel.QueueDeclareAsync(DeadLetterQueue, durable: true, exclusive: false, autoDelete: false, quorum, cancellationToken: ct);
         await channel.QueueBindAsync(DeadLetterQueue, DeadLetterExchange, routingKey: "", cancellationToken: ct);
+        await channel.ExchangeDeclareAsync(WrittenExchange, ExchangeType.Fanout, durable: true, autoDelete: false, cancellationToken: ct);
         var shard = new Dictionary<string, object?> { ["x-queue-type"] = "quorum", ["x-single-active-consumer"] = true };
         for (var i = 0; i < options.Shards; i++)
         {

@@ -61,15 +61,11 @@ public static class ReadCall
         {
             hub = state.Require();
             (token, scope) = authenticate?.Invoke(hub, context.Request) ?? ReadToken(hub, context.Request);
-            if (hub.Cluster is not null)
-            {
-                throw new BodyException(StatusCodes.Status501NotImplemented,
-                    "This node is a cluster collector and writer: KPI and analysis answers from ClickHouse are not built yet (docs/scale-out.md). Ask an embedded hub.");
-            }
+            RequireAnswering(hub);
         }
         catch (BodyException e)
         {
-            return Error(e.StatusCode, e.Message);
+            return e.StatusCode == StatusCodes.Status503ServiceUnavailable ? Loading(e.Message) : Error(e.StatusCode, e.Message);
         }
         CallAnswer answer;
         try
@@ -157,6 +153,31 @@ public static class ReadCall
 
     /// <summary>The logger category of reads that failed unexpectedly.</summary>
     public sealed class ReadFailure;
+
+    /// <summary>
+    /// A cluster node answers KPI and analysis questions once its projection holds what ClickHouse
+    /// held at its start (docs/scale-out.md); until then, 503 with Retry-After.
+    /// </summary>
+    /// <exception cref="BodyException">503 while the node is still loading.</exception>
+    internal static void RequireAnswering(Hub hub)
+    {
+        if (hub.Cluster is { Answering: false } cluster)
+        {
+            throw new BodyException(StatusCodes.Status503ServiceUnavailable,
+                $"This cluster node is loading its KPI projection from ClickHouse ({cluster.ProjectionApplied:N0} events so far); ask again shortly or ask another node.");
+        }
+    }
+
+    private static IResult Loading(string message) => new LoadingResult(message);
+
+    private sealed class LoadingResult(string message) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = "5";
+            return Error(StatusCodes.Status503ServiceUnavailable, message).ExecuteAsync(httpContext);
+        }
+    }
 
     public static IResult Error(int status, string message) =>
         Results.Json(new ErrorResponse(false, message), ErrorJson.Web.ErrorResponse, statusCode: status);

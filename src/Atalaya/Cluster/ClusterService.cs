@@ -4,8 +4,8 @@ namespace Atalaya.Cluster;
 
 /// <summary>
 /// On a cluster node (<c>serve --clickhouse URL --rabbitmq URI</c>, docs/scale-out.md): once the hub
-/// is open, creates the ClickHouse tables, loads the stores and runs this node's writer, retrying
-/// while a server is away, until shutdown.
+/// is open, creates the ClickHouse tables, loads the stores, runs this node's writer and loads and
+/// follows its KPI projection, retrying while a server is away, until shutdown.
 /// </summary>
 public sealed class ClusterService(HubState state, ILogger<ClusterService> logger) : BackgroundService
 {
@@ -22,7 +22,7 @@ public sealed class ClusterService(HubState state, ILogger<ClusterService> logge
         logger.LogInformation("Cluster node: {Cluster}", cluster.Describe);
         try
         {
-            await cluster.RunAsync(hub.Log.Stores, StoresEvery, message => logger.LogInformation("Cluster: {Message}", message), stoppingToken);
+            await cluster.RunAsync(hub.Log.Stores, hub.Kpis, StoresEvery, message => logger.LogInformation("Cluster: {Message}", message), stoppingToken);
         }
         catch (OperationCanceledException)
         {

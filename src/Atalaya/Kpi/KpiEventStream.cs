@@ -27,6 +27,7 @@ public static class KpiEventStream
         {
             hub = state.Require();
             var token = ReadAccess.Check(hub.Tokens, context.Request);
+            ReadCall.RequireAnswering(hub);
             var parameters = new KpiParameters(context.Request.Query, KpiEndpoints.SummaryParams, hub.Kpis.Time);
             read = new ReadContext(hub, parameters, token, AccessScope.Of(token));
         }

@@ -47,6 +47,8 @@ public sealed class HubMetrics
     private readonly Gauge _probe;
     private readonly Counter _clusterWritten;
     private readonly Counter _clusterLookupsSkipped;
+    private readonly Gauge _clusterProjectionLag;
+    private readonly Counter _clusterFeedMisses;
     private readonly SloRecorder _slo;
     private readonly Lock _kpiGate = new();
     private Engine.Hub? _kpisComputedFor;
@@ -75,6 +77,8 @@ public sealed class HubMetrics
         _circuitOpen = factory.CreateGauge("atalaya_notification_circuit_open", "1 while a notification channel's circuit breaker is open (or half-open).", "channel");
         _clusterWritten = factory.CreateCounter("atalaya_cluster_events_written_total", "On a cluster node: events this node's writer handled, by outcome (inserted into ClickHouse, or duplicate: already there).", "outcome");
         _clusterLookupsSkipped = factory.CreateCounter("atalaya_cluster_duplicate_lookups_skipped_total", "On a cluster node: requests whose duplicate lookup in ClickHouse failed or timed out (their events were published; the writers dedupe them).");
+        _clusterProjectionLag = factory.CreateGauge("atalaya_cluster_projection_lag_events", "On a cluster node: events ClickHouse holds (inserted more than 10 s ago) that this node's KPI projection lacks, checked every 30 s; above 0 for long, restart the node to reload it.");
+        _clusterFeedMisses = factory.CreateCounter("atalaya_cluster_feed_misses_total", "On a cluster node: inserted batches this node's writer could not publish to the written-events exchange (every node's projection lacks them until it reloads).");
         _probe = factory.CreateGauge("atalaya_probe_query_seconds", "Duration of the query-performance probe's reads (every 30 minutes; the read objective is 0.5 s).", "query");
         Registry.AddBeforeCollectCallback(Refresh);
     }
@@ -116,6 +120,8 @@ public sealed class HubMetrics
             _clusterWritten.WithLabels("inserted").IncTo(cluster.Inserted);
             _clusterWritten.WithLabels("duplicate").IncTo(cluster.Duplicates);
             _clusterLookupsSkipped.IncTo(cluster.LookupsSkipped);
+            _clusterProjectionLag.Set(cluster.ProjectionLag);
+            _clusterFeedMisses.IncTo(cluster.FeedMisses);
         }
         if (!ReferenceEquals(Volatile.Read(ref _kpisComputedFor), hub))
         {
@@ -169,9 +175,9 @@ public sealed class HubMetrics
     /// <summary>Recomputes the KPI gauges (today, last 24 h, 7-day average, by country) as of <paramref name="now"/>.</summary>
     internal void RefreshKpis(Engine.Hub hub, DateTimeOffset now)
     {
-        if (hub.Cluster is not null)
+        if (hub.Cluster is { Answering: false })
         {
-            // A cluster node's KPI engine is empty (docs/scale-out.md): no gauge rather than zeros.
+            // A cluster node still loading its projection from ClickHouse: no gauge rather than partial figures.
             return;
         }
         // One computation at a time: a first scrape and the service's tick must not interleave their sets.

@@ -17,10 +17,10 @@ internal sealed record Layering(string Root, IReadOnlyList<IReadOnlyList<string>
     public static readonly Layering Engine = new("Atalaya.Engine",
     [
         ["Storage", "Catalog", "Config", "ClickHouse", "Queue"],
-        ["Access", "Audit", "Cluster"],
+        ["Access", "Audit"],
         ["Collect"],
         ["Kpi"],
-        ["Jobs"],
+        ["Jobs", "Cluster"],
         ["Jobs.Marts", "Connectors", "Recommendations", "Slo"],
         ["Quality"],
         ["Alerts"],

@@ -69,12 +69,30 @@ public sealed class DashboardPage : IAsyncDisposable
         await SettledAsync();
     }
 
-    /// <summary>Waits until the cards and every panel have left their loading state.</summary>
-    public Task SettledAsync() => Page.WaitForFunctionAsync("""
-        () => document.querySelector('#cards')?.dataset.state === 'ready'
-          && document.querySelectorAll('.panel').length > 0
-          && ![...document.querySelectorAll('.panel')].some(p => p.dataset.state === 'loading')
-        """);
+    /// <summary>
+    /// Waits until the cards and every panel have left their loading state. The bound is a minute,
+    /// not the context's 20 s: the first page of a run can meet a machine busy starting the
+    /// scale-out tests' servers. When it passes, the exception says which parts were still loading.
+    /// </summary>
+    public async Task SettledAsync()
+    {
+        try
+        {
+            await Page.WaitForFunctionAsync("""
+                () => document.querySelector('#cards')?.dataset.state === 'ready'
+                  && document.querySelectorAll('.panel').length > 0
+                  && ![...document.querySelectorAll('.panel')].some(p => p.dataset.state === 'loading')
+                """, null, new PageWaitForFunctionOptions { Timeout = 60_000 });
+        }
+        catch (TimeoutException e)
+        {
+            var state = await Page.EvaluateAsync<string>("""
+                () => 'url ' + location.href + '; cards ' + (document.querySelector('#cards')?.dataset.state ?? 'missing') + '; panels '
+                  + JSON.stringify(Object.fromEntries([...document.querySelectorAll('.panel')].map(p => [p.dataset.panel, p.dataset.state])))
+                """);
+            throw new TimeoutException($"the dashboard did not settle within a minute: {state}; requests: {string.Join(", ", Requests.TakeLast(20))}", e);
+        }
+    }
 
     /// <summary>Each card's raw figure (data-value), null where the card shows none.</summary>
     public async Task<Dictionary<string, double?>> CardValuesAsync()

@@ -1,0 +1,279 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Threading.Channels;
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Queue;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+
+namespace Atalaya.Engine.Cluster;
+
+/// <summary>
+/// Keeps a cluster node's KPI projection equal to ClickHouse's <c>events</c> (docs/scale-out.md,
+/// "Answers on every node"): the node answers KPI and analysis questions with the same engine as
+/// the embedded hub, over every event the cluster stored, whichever node collected it.
+///
+/// The projection is loaded once from ClickHouse and then follows the written-events exchange, to
+/// which every writer publishes the events it inserted. The hand-over has no gap and no overlap:
+/// 1. bind this node's own queue to the exchange and keep what arrives (not applied yet);
+/// 2. take a moment T, the second after ClickHouse's clock, and wait until ClickHouse's clock is
+///    <see cref="Settle"/> past it, so that every insert stamped before T has finished;
+/// 3. read the rows with <c>inserted_at &lt; T</c> (each month's in the order they were received);
+///    remember the ids of those stamped in the minute before T;
+/// 4. apply what the queue kept and everything after it, skipping the remembered ids. A row stamped
+///    before T was inserted before its writer published it; its message arrived either before the
+///    queue was bound (then it is not in the queue) or after (then its id was remembered, unless it
+///    was inserted more than a minute before T, which a writer publishing right after its insert
+///    does not do). A row stamped at T or later was inserted after the queue was bound, so its
+///    message is in the queue.
+///
+/// What this does not cover: a writer whose publish failed (RabbitMQ away between its insert and
+/// its publish) and a node whose own connection dropped lose those events until the node restarts;
+/// <see cref="CheckLagAsync"/> measures the difference against ClickHouse for <c>/metrics</c>.
+/// </summary>
+internal sealed class ClusterFeed : IAsyncDisposable
+{
+    /// <summary>How long past the hand-over moment the load waits for inserts stamped before it to finish.</summary>
+    public static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
+
+    // The ids of rows stamped this long before the hand-over are kept to skip their feed messages.
+    private const int RecentSeconds = 60;
+
+    // Events a block applied under one write lock: a reader waits for at most one block.
+    private const int BlockEvents = 2_000;
+
+    private readonly ClickHouseClient _clickHouse;
+    private readonly KpiEngine _kpis;
+    private readonly Channel<byte[]> _inbox = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly EventQueueOptions _queue;
+    private IConnection? _connection;
+    private IChannel? _channel;
+    private HashSet<string> _recent = new(StringComparer.Ordinal);
+    private long _recentUntil;
+    private long _applied;
+    private long _skipped;
+    private long _lag;
+    private volatile bool _loaded;
+
+    private ClusterFeed(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis)
+    {
+        _queue = queue;
+        _clickHouse = clickHouse;
+        _kpis = kpis;
+    }
+
+    /// <summary>True once the projection holds every event ClickHouse held at the hand-over.</summary>
+    public bool Loaded => _loaded;
+
+    /// <summary>Events applied to the projection, from ClickHouse and from the feed.</summary>
+    public long Applied => Interlocked.Read(ref _applied);
+
+    /// <summary>Feed events skipped because the load had applied them.</summary>
+    public long Skipped => Interlocked.Read(ref _skipped);
+
+    /// <summary>Events ClickHouse held at the last <see cref="CheckLagAsync"/> beyond those this projection applied.</summary>
+    public long Lag => Interlocked.Read(ref _lag);
+
+    /// <summary>Binds this node's queue to the written-events exchange (step 1); messages are kept until <see cref="LoadAsync"/> ran.</summary>
+    /// <exception cref="QueueUnavailableException">RabbitMQ cannot be reached.</exception>
+    public static async Task<ClusterFeed> SubscribeAsync(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis, CancellationToken ct)
+    {
+        var feed = new ClusterFeed(queue, clickHouse, kpis);
+        try
+        {
+            feed._connection = await queue.ConnectionFactory().CreateConnectionAsync(ct).ConfigureAwait(false);
+            feed._channel = await feed._connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+            var topology = new EventQueueTopology(queue);
+            await topology.DeclareAsync(feed._channel, ct).ConfigureAwait(false);
+            // Server-named, exclusive and auto-deleted: the queue lives as long as this node's connection.
+            var declared = await feed._channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true, cancellationToken: ct).ConfigureAwait(false);
+            await feed._channel.QueueBindAsync(declared.QueueName, topology.WrittenExchange, routingKey: "", cancellationToken: ct).ConfigureAwait(false);
+            var receiver = new AsyncEventingBasicConsumer(feed._channel);
+            receiver.ReceivedAsync += (_, delivery) =>
+            {
+                feed._inbox.Writer.TryWrite(delivery.Body.ToArray());
+                return Task.CompletedTask;
+            };
+            await feed._channel.BasicConsumeAsync(declared.QueueName, autoAck: true, receiver, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
+        {
+            await feed.DisposeAsync().ConfigureAwait(false);
+            throw QueueUnavailableException.OnConnect(queue.Endpoint, e);
+        }
+        return feed;
+    }
+
+    /// <summary>Steps 2 and 3: loads every row ClickHouse stamped before the hand-over moment into the projection.</summary>
+    /// <param name="progress">Told the events loaded so far after each block.</param>
+    public async Task LoadAsync(Action<long>? progress, CancellationToken ct)
+    {
+        var handOver = await _clickHouse.ScalarInt64Async("SELECT toUInt32(now()) + 1", ct).ConfigureAwait(false);
+        while (await _clickHouse.ScalarInt64Async("SELECT toUInt32(now())", ct).ConfigureAwait(false) < handOver + (long)Settle.TotalSeconds)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(250), ct).ConfigureAwait(false);
+        }
+        var before = $"inserted_at < toDateTime({handOver})";
+        var months = new List<string>();
+        await foreach (var row in _clickHouse.QueryAsync($"SELECT DISTINCT toYYYYMM(ts) AS month FROM {EventsSchema.Events} WHERE {before} ORDER BY month", ct).ConfigureAwait(false))
+        {
+            months.Add(row[0]!);
+        }
+        var recent = new HashSet<string>(StringComparer.Ordinal);
+        var block = new BlockBuilder();
+        foreach (var month in months)
+        {
+            // In the order the events were received, as the embedded log applies them.
+            await foreach (var row in _clickHouse.QueryAsync(
+                $"SELECT event_id, inserted_at >= toDateTime({handOver - RecentSeconds}), payload FROM {EventsSchema.Events} " +
+                $"WHERE toYYYYMM(ts) = {month} AND {before} ORDER BY received_at, ts, ts_ms, event_id", ct).ConfigureAwait(false))
+            {
+                if (row[1] == "1")
+                {
+                    recent.Add(row[0]!);
+                }
+                block.Add(Encoding.UTF8.GetBytes(row[2]!));
+                if (block.Count >= BlockEvents)
+                {
+                    Apply(block);
+                    progress?.Invoke(Applied);
+                }
+            }
+        }
+        Apply(block);
+        _recent = recent;
+        // Messages older than this were all kept before the load ended; later ones need no check.
+        _recentUntil = Environment.TickCount64 + 2 * RecentSeconds * 1000;
+        _loaded = true;
+    }
+
+    /// <summary>Step 4: applies the feed's messages, kept and new, until cancelled.</summary>
+    public async Task FollowAsync(CancellationToken ct)
+    {
+        var block = new BlockBuilder();
+        while (await _inbox.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+        {
+            if (_recent.Count > 0 && Environment.TickCount64 > _recentUntil)
+            {
+                _recent = new HashSet<string>(StringComparer.Ordinal);
+            }
+            // Everything waiting goes into one block (up to its size), so a burst costs few locks.
+            while (block.Count < BlockEvents && _inbox.Reader.TryRead(out var message))
+            {
+                foreach (var line in Lines(message))
+                {
+                    if (_recent.Count > 0 && EventIdOf(line) is { } id && _recent.Contains(id))
+                    {
+                        Interlocked.Increment(ref _skipped);
+                        continue;
+                    }
+                    block.Add(line);
+                }
+            }
+            Apply(block);
+        }
+    }
+
+    /// <summary>Compares the projection with ClickHouse's count of events stamped more than a few seconds ago (what the feed should have brought by now).</summary>
+    public async Task CheckLagAsync(CancellationToken ct)
+    {
+        // Read the applied count first: events applied while ClickHouse counts only lower the lag.
+        var applied = Applied;
+        var stored = await _clickHouse.ScalarInt64Async($"SELECT count() FROM {EventsSchema.Events} WHERE inserted_at < now() - 10", ct).ConfigureAwait(false);
+        Interlocked.Exchange(ref _lag, Math.Max(0, stored - applied));
+    }
+
+    private void Apply(BlockBuilder block)
+    {
+        if (block.Count == 0)
+        {
+            return;
+        }
+        _kpis.ApplyStored(block.Array());
+        Interlocked.Add(ref _applied, block.Count);
+        block.Clear();
+    }
+
+    private static IEnumerable<ReadOnlyMemory<byte>> Lines(byte[] body)
+    {
+        var start = 0;
+        while (start < body.Length)
+        {
+            var newline = Array.IndexOf(body, (byte)'\n', start);
+            var end = newline < 0 ? body.Length : newline;
+            if (end > start)
+            {
+                yield return body.AsMemory(start, end - start);
+            }
+            start = end + 1;
+        }
+    }
+
+    /// <summary>The top-level event_id of a stored event, read without parsing the rest.</summary>
+    private static string? EventIdOf(ReadOnlyMemory<byte> json)
+    {
+        var reader = new Utf8JsonReader(json.Span);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return null;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isId = reader.ValueTextEquals("event_id"u8);
+            reader.Read();
+            if (isId)
+            {
+                return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+            }
+            reader.Skip();
+        }
+        return null;
+    }
+
+    /// <summary>Stored events gathered into one JSON array, the shape <see cref="KpiEngine.ApplyStored"/> reads.</summary>
+    private sealed class BlockBuilder
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
+
+        public int Count { get; private set; }
+
+        public void Add(ReadOnlyMemory<byte> storedEvent)
+        {
+            _buffer.Write(Count == 0 ? "["u8 : ","u8);
+            _buffer.Write(storedEvent.Span);
+            Count++;
+        }
+
+        public ReadOnlySpan<byte> Array()
+        {
+            _buffer.Write("]"u8);
+            return _buffer.WrittenSpan;
+        }
+
+        public void Clear()
+        {
+            _buffer.ResetWrittenCount();
+            Count = 0;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _inbox.Writer.TryComplete();
+        if (_connection is not null)
+        {
+            try
+            {
+                await _connection.CloseAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
+            {
+                // already gone; the exclusive queue goes with the connection
+            }
+            await _connection.DisposeAsync().ConfigureAwait(false);
+        }
+        _channel?.Dispose();
+    }
+}
