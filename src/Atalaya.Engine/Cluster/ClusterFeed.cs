@@ -5,13 +5,14 @@ using System.Threading.Channels;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Queue;
+using Atalaya.Engine.Recommendations;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
 
 namespace Atalaya.Engine.Cluster;
 
 /// <summary>
-/// Keeps a cluster node's KPI projection equal to ClickHouse's <c>events</c> (docs/scale-out.md,
+/// Keeps a cluster node's KPI projection (and its recommendation model) equal to ClickHouse's <c>events</c> (docs/scale-out.md,
 /// "Answers on every node"): the node answers KPI and analysis questions with the same engine as
 /// the embedded hub, over every event the cluster stored, whichever node collected it.
 ///
@@ -46,6 +47,7 @@ internal sealed class ClusterFeed : IAsyncDisposable
 
     private readonly ClickHouseClient _clickHouse;
     private readonly KpiEngine _kpis;
+    private readonly RecommendationModel? _recommendations;
     private readonly Channel<byte[]> _inbox = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
     private readonly EventQueueOptions _queue;
     private IConnection? _connection;
@@ -57,11 +59,12 @@ internal sealed class ClusterFeed : IAsyncDisposable
     private long _lag;
     private volatile bool _loaded;
 
-    private ClusterFeed(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis)
+    private ClusterFeed(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis, RecommendationModel? recommendations)
     {
         _queue = queue;
         _clickHouse = clickHouse;
         _kpis = kpis;
+        _recommendations = recommendations;
     }
 
     /// <summary>True once the projection holds every event ClickHouse held at the hand-over.</summary>
@@ -78,9 +81,10 @@ internal sealed class ClusterFeed : IAsyncDisposable
 
     /// <summary>Binds this node's queue to the written-events exchange (step 1); messages are kept until <see cref="LoadAsync"/> ran.</summary>
     /// <exception cref="QueueUnavailableException">RabbitMQ cannot be reached.</exception>
-    public static async Task<ClusterFeed> SubscribeAsync(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis, CancellationToken ct)
+    /// <param name="recommendations">The storefront's model, fed the same events (null: none).</param>
+    public static async Task<ClusterFeed> SubscribeAsync(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis, RecommendationModel? recommendations, CancellationToken ct)
     {
-        var feed = new ClusterFeed(queue, clickHouse, kpis);
+        var feed = new ClusterFeed(queue, clickHouse, kpis, recommendations);
         try
         {
             feed._connection = await queue.ConnectionFactory().CreateConnectionAsync(ct).ConfigureAwait(false);
@@ -191,9 +195,27 @@ internal sealed class ClusterFeed : IAsyncDisposable
         {
             return;
         }
-        _kpis.ApplyStored(block.Array());
+        var events = block.Array();
+        _kpis.ApplyStored(events);
+        if (_recommendations is not null)
+        {
+            ApplyEach(events, _recommendations);
+        }
         Interlocked.Add(ref _applied, block.Count);
         block.Clear();
+    }
+
+    /// <summary>Hands each event of a JSON array to the recommendation model (it keeps the types it reads).</summary>
+    private static void ApplyEach(ReadOnlySpan<byte> jsonArray, RecommendationModel model)
+    {
+        var reader = new Utf8JsonReader(jsonArray);
+        reader.Read();
+        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
+        {
+            var start = (int)reader.TokenStartIndex;
+            reader.Skip();
+            model.Apply(jsonArray[start..(int)reader.BytesConsumed]);
+        }
     }
 
     private static IEnumerable<ReadOnlyMemory<byte>> Lines(byte[] body)

@@ -87,11 +87,11 @@ public sealed class ClusterNode : IAsyncDisposable
     /// until cancelled. Each step is retried while its server is away; <paramref name="report"/>
     /// hears what happened (the host logs it).
     /// </summary>
-    public async Task RunAsync(StoreDirectory stores, Kpi.KpiEngine kpis, TimeSpan storesEvery, Action<string> report, CancellationToken ct)
+    public async Task RunAsync(StoreDirectory stores, Kpi.KpiEngine kpis, Recommendations.RecommendationModel? recommendations, TimeSpan storesEvery, Action<string> report, CancellationToken ct)
     {
         await UntilDoneAsync(() => EventsSchema.EnsureAsync(ClickHouse, ct), "create the ClickHouse tables", report, ct).ConfigureAwait(false);
         await UntilDoneAsync(async () => report($"{await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false)} stores loaded from ClickHouse"), "load the stores", report, ct).ConfigureAwait(false);
-        await UntilDoneAsync(async () => _feed = await ClusterFeed.SubscribeAsync(Queue, ClickHouse, kpis, ct).ConfigureAwait(false), "subscribe to the written events", report, ct).ConfigureAwait(false);
+        await UntilDoneAsync(async () => _feed = await ClusterFeed.SubscribeAsync(Queue, ClickHouse, kpis, recommendations, ct).ConfigureAwait(false), "subscribe to the written events", report, ct).ConfigureAwait(false);
         await UntilDoneAsync(async () => _writer = await ClusterWriter.StartAsync(Queue, ClickHouse, Publisher, ct: ct).ConfigureAwait(false), "start the writer", report, ct).ConfigureAwait(false);
         report("writer consuming " + Queue.Shards + " shard queues");
         var loading = System.Diagnostics.Stopwatch.StartNew();

@@ -237,8 +237,10 @@ public sealed partial class RecommendationModel
                     foreach (var n in neighbours)
                     {
                         var other = _products[n.Product];
-                        // Each pair once (from its lower index), both products of this store.
-                        if (n.Product > p && string.Equals(other.StoreId, store, StringComparison.Ordinal))
+                        // Each pair once, both products of this store, the lower product id first: the
+                        // same answer whatever order the products were first seen in (a cluster node
+                        // reads the events in another order than the embedded hub's log).
+                        if (string.CompareOrdinal(_products[p].Id, other.Id) < 0 && string.Equals(other.StoreId, store, StringComparison.Ordinal))
                         {
                             pairs.Add(new ProductPair(store, _products[p].Id, _products[p].Name, other.Id, other.Name, n.Count, Math.Round(n.Lift, 3)));
                         }

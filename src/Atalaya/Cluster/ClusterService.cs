@@ -22,7 +22,7 @@ public sealed class ClusterService(HubState state, ILogger<ClusterService> logge
         logger.LogInformation("Cluster node: {Cluster}", cluster.Describe);
         try
         {
-            await cluster.RunAsync(hub.Log.Stores, hub.Kpis, StoresEvery, message => logger.LogInformation("Cluster: {Message}", message), stoppingToken);
+            await cluster.RunAsync(hub.Log.Stores, hub.Kpis, hub.Recommendations, StoresEvery, message => logger.LogInformation("Cluster: {Message}", message), stoppingToken);
         }
         catch (OperationCanceledException)
         {

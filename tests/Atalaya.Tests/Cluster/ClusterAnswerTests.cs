@@ -38,7 +38,7 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
         var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
         var clickHouseUrl = new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString();
         // Forty days over two months (two partitions in ClickHouse), a few thousand events.
-        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 40, Seed: 23, EndDate: new DateOnly(2026, 3, 15), SessionsPerDay: 40), linesPerRequest: 250);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 40, Seed: 23, EndDate: new DateOnly(2026, 3, 15), SessionsPerDay: 40, PlantedPairs: true), linesPerRequest: 250);
 
         await using var embedded = await StartAsync("embedded");
         await using var nodeA = await StartAsync("a", "--clickhouse", clickHouseUrl, "--rabbitmq", servers.Rabbit.Uri.ToString());
@@ -120,6 +120,7 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
             $"/api/analysis/top-products?{range}&order_by=revenue&limit=50",
             $"/api/analysis/funnel?steps=page_view,product_viewed,add_to_cart,purchase_completed&{range}",
             $"/api/analysis/retention?{range}",
+            "/api/analysis/bought-together?limit=100",
         ];
     }
 
@@ -129,6 +130,7 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
         foreach (var question in questions)
         {
             var expected = await DataAsync(embedded, question) ?? throw new InvalidOperationException("the embedded hub always answers");
+            Assert.True(HasFigure(JsonDocument.Parse(expected).RootElement), $"{question}: the embedded hub's answer holds figures, so agreeing says something: {expected}");
             string? actual = null;
             try
             {
@@ -166,6 +168,14 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
         JsonValueKind.Object => e.EnumerateObject().Select(p => p.Name).SequenceEqual(a.EnumerateObject().Select(p => p.Name))
             && e.EnumerateObject().All(p => Agree(p.Value, a.GetProperty(p.Name))),
         _ => e.GetRawText() == a.GetRawText(),
+    };
+
+    private static bool HasFigure(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Number => e.GetDouble() != 0,
+        JsonValueKind.Array => e.EnumerateArray().Any(HasFigure),
+        JsonValueKind.Object => e.EnumerateObject().Any(p => HasFigure(p.Value)),
+        _ => false,
     };
 
     /// <summary>The first rows where two answers differ, or their counts.</summary>
