@@ -1,6 +1,6 @@
 namespace Atalaya.Engine.ClickHouse;
 
-/// <summary>What one <see cref="ClickHouseEventWriter.InsertAsync"/> did: rows inserted (<paramref name="Written"/>,
+/// <summary>What one <see cref="ClickHouseEventWriter.InsertAsync(IReadOnlyList{ReadOnlyMemory{byte}}, IReadOnlyList{long}, CancellationToken)"/> did: rows inserted (<paramref name="Written"/>,
 /// in batch order), events already there (or twice in the batch), and the events that cannot be rows, by
 /// index in the batch, with the reason.</summary>
 internal sealed record EventWriteResult(IReadOnlyList<EventRow> Written, int Duplicates, IReadOnlyList<UnmappableEvent> Unmappable)
@@ -42,7 +42,11 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client)
 {
     private static readonly string[] IdColumns = ["event_id", "ts"];
 
-    public async Task<EventWriteResult> InsertAsync(IReadOnlyList<ReadOnlyMemory<byte>> storedEvents, CancellationToken cancellationToken)
+    public Task<EventWriteResult> InsertAsync(IReadOnlyList<ReadOnlyMemory<byte>> storedEvents, CancellationToken cancellationToken) =>
+        InsertAsync(storedEvents, null, cancellationToken);
+
+    /// <param name="arrivals">Each event's arrival position (see <see cref="EventRow.Arrival"/>), or null when not known.</param>
+    public async Task<EventWriteResult> InsertAsync(IReadOnlyList<ReadOnlyMemory<byte>> storedEvents, IReadOnlyList<long>? arrivals, CancellationToken cancellationToken)
     {
         var unmappable = new List<UnmappableEvent>();
         var unique = new List<EventRow>(storedEvents.Count);
@@ -56,7 +60,7 @@ internal sealed class ClickHouseEventWriter(ClickHouseClient client)
             }
             else if (seen.Add(row.EventId))
             {
-                unique.Add(row);
+                unique.Add(arrivals is null ? row : row with { Arrival = arrivals[i] });
             }
             else
             {

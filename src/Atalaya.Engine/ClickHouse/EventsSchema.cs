@@ -12,6 +12,9 @@ namespace Atalaya.Engine.ClickHouse;
 /// type over a range of days. ClickHouse 18.16 has no DateTime64, so the time is <c>ts</c> (seconds,
 /// UTC) plus <c>ts_ms</c> (the millisecond within it) for sub-second order. Amounts are exact
 /// integers in the currency's minor units (<see cref="StoredEventMapper"/> says which amount).
+/// <c>received_ms</c> and <c>arrival</c> order the events received at the same moment, as the
+/// embedded log did (<c>ORDER BY received_at, received_ms, arrival</c>): arrival is the event's index
+/// in its request, or its sequence number in a migrated folder.
 /// <c>inserted_at</c> is ClickHouse's own clock at the insert (the writer leaves it to the
 /// default), one clock for every writer: a node loading its KPI projection reads the rows inserted
 /// before a moment and takes the later ones from the written-events feed (the cluster's <c>ClusterFeed</c>).
@@ -35,6 +38,8 @@ internal static class EventsSchema
             ts DateTime('UTC'),
             ts_ms UInt16,
             received_at DateTime('UTC'),
+            received_ms UInt16,
+            arrival UInt64,
             source_system String,
             catalog_version UInt32,
             country String,

@@ -7,7 +7,11 @@ namespace Atalaya.Engine.ClickHouse;
 internal sealed record EventRow(
     string EventId, string EventType, DateTimeOffset Timestamp, DateTimeOffset? ReceivedAt, string SourceSystem, long CatalogVersion,
     string Country, string Hub, string Zone, string Category, string StoreId, string UserId, string AnonymousId, string SessionId,
-    string OrderId, long Amount, string Currency, double FxRateToReporting, ReadOnlyMemory<byte> Payload);
+    string OrderId, long Amount, string Currency, double FxRateToReporting, ReadOnlyMemory<byte> Payload)
+{
+    /// <summary>The event's position among those received at the same moment (the cluster's <c>ArrivalLine</c>), 0 when not known.</summary>
+    public long Arrival { get; init; }
+}
 
 /// <summary>
 /// Maps a stored event (the UTF-8 JSON the embedded log keeps) to an <see cref="EventRow"/>:
@@ -116,6 +120,11 @@ internal static class StoredEventMapper
         if (row.ReceivedAt is { } receivedAt)
         {
             WriteTime(writer, "received_at"u8, receivedAt);
+            writer.WriteNumber("received_ms"u8, receivedAt.Millisecond);
+        }
+        if (row.Arrival != 0)
+        {
+            writer.WriteNumber("arrival"u8, row.Arrival);
         }
         Put(writer, "source_system"u8, row.SourceSystem);
         if (row.CatalogVersion != 0)
@@ -146,7 +155,7 @@ internal static class StoredEventMapper
 
     public static readonly IReadOnlyList<string> Columns =
     [
-        "event_id", "event_type", "ts", "ts_ms", "received_at", "source_system", "catalog_version", "country", "hub", "zone", "category",
+        "event_id", "event_type", "ts", "ts_ms", "received_at", "received_ms", "arrival", "source_system", "catalog_version", "country", "hub", "zone", "category",
         "store_id", "user_id", "anonymous_id", "session_id", "order_id", "amount", "currency", "fx_rate_to_reporting", "payload",
     ];
 

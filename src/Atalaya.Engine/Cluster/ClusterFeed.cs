@@ -21,7 +21,8 @@ namespace Atalaya.Engine.Cluster;
 /// 1. bind this node's own queue to the exchange and keep what arrives (not applied yet);
 /// 2. take a moment T, the second after ClickHouse's clock, and wait until ClickHouse's clock is
 ///    <see cref="Settle"/> past it, so that every insert stamped before T has finished;
-/// 3. read the rows with <c>inserted_at &lt; T</c> (each month's in the order they were received);
+/// 3. read the rows with <c>inserted_at &lt; T</c> (each month's in the order they were received:
+///    received_at, then the position in their request, <see cref="ArrivalLine"/>);
 ///    remember the ids of those stamped in the minute before T;
 /// 4. apply what the queue kept and everything after it, skipping the remembered ids. A row stamped
 ///    before T was inserted before its writer published it; its message arrived either before the
@@ -120,31 +121,23 @@ internal sealed class ClusterFeed : IAsyncDisposable
             await Task.Delay(TimeSpan.FromMilliseconds(250), ct).ConfigureAwait(false);
         }
         var before = $"inserted_at < toDateTime({handOver})";
+        var recentSince = handOver - RecentSeconds;
+        var recent = new HashSet<string>(StringComparer.Ordinal);
+        var block = new BlockBuilder();
+        // The stores first, all of them in the order they were received: the latest received
+        // store_created of a store decides its dimensions (a re-creation may be dated in an earlier
+        // month than the first), and the projection gives every event its store's dimensions
+        // whenever the store arrives. Then every other event, month by month, each month in the
+        // order received (a month's rows fit a query's sort; the whole table might not).
+        await ReadAsync($"event_type = 'store_created' AND {before}", recentSince, recent, block, progress, ct).ConfigureAwait(false);
         var months = new List<string>();
         await foreach (var row in _clickHouse.QueryAsync($"SELECT DISTINCT toYYYYMM(ts) AS month FROM {EventsSchema.Events} WHERE {before} ORDER BY month", ct).ConfigureAwait(false))
         {
             months.Add(row[0]!);
         }
-        var recent = new HashSet<string>(StringComparer.Ordinal);
-        var block = new BlockBuilder();
         foreach (var month in months)
         {
-            // In the order the events were received, as the embedded log applies them.
-            await foreach (var row in _clickHouse.QueryAsync(
-                $"SELECT event_id, inserted_at >= toDateTime({handOver - RecentSeconds}), payload FROM {EventsSchema.Events} " +
-                $"WHERE toYYYYMM(ts) = {month} AND {before} ORDER BY received_at, ts, ts_ms, event_id", ct).ConfigureAwait(false))
-            {
-                if (row[1] == "1")
-                {
-                    recent.Add(row[0]!);
-                }
-                block.Add(Encoding.UTF8.GetBytes(row[2]!));
-                if (block.Count >= BlockEvents)
-                {
-                    Apply(block);
-                    progress?.Invoke(Applied);
-                }
-            }
+            await ReadAsync($"toYYYYMM(ts) = {month} AND event_type != 'store_created' AND {before}", recentSince, recent, block, progress, ct).ConfigureAwait(false);
         }
         Apply(block);
         _recent = recent;
@@ -153,32 +146,105 @@ internal sealed class ClusterFeed : IAsyncDisposable
         _loaded = true;
     }
 
-    /// <summary>Step 4: applies the feed's messages, kept and new, until cancelled.</summary>
+    private async Task ReadAsync(string where, long recentSince, HashSet<string> recent, BlockBuilder block, Action<long>? progress, CancellationToken ct)
+    {
+        await foreach (var row in _clickHouse.QueryAsync(
+            $"SELECT event_id, inserted_at >= toDateTime({recentSince}), payload FROM {EventsSchema.Events} " +
+            $"WHERE {where} ORDER BY received_at, received_ms, arrival, ts, ts_ms, event_id", ct).ConfigureAwait(false))
+        {
+            if (row[1] == "1")
+            {
+                recent.Add(row[0]!);
+            }
+            block.Add(Encoding.UTF8.GetBytes(row[2]!));
+            if (block.Count >= BlockEvents)
+            {
+                Apply(block);
+                progress?.Invoke(Applied);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Step 4: applies the feed's messages, kept and new, until cancelled. Each event waits
+    /// <see cref="Hold"/> on the node, and those due are applied in the order they were received
+    /// (received_at, then their position in their request): one request's events reach the node
+    /// through several writers, one per shard, in any order, and events that tie on time and
+    /// subject (two stock snapshots of a product at one instant) must keep the embedded hub's order.
+    /// </summary>
     public async Task FollowAsync(CancellationToken ct)
     {
+        var pending = new List<Pending>();
         var block = new BlockBuilder();
-        while (await _inbox.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+        while (true)
         {
+            var now = Environment.TickCount64;
+            if (pending.Count == 0)
+            {
+                if (!await _inbox.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+            else
+            {
+                var wait = pending[0].Due - now;
+                if (wait > 0)
+                {
+                    using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    timeout.CancelAfter(TimeSpan.FromMilliseconds(wait));
+                    try
+                    {
+                        await _inbox.Reader.WaitToReadAsync(timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                    {
+                        // the first pending event is due
+                    }
+                }
+            }
             if (_recent.Count > 0 && Environment.TickCount64 > _recentUntil)
             {
                 _recent = new HashSet<string>(StringComparer.Ordinal);
             }
-            // Everything waiting goes into one block (up to its size), so a burst costs few locks.
-            while (block.Count < BlockEvents && _inbox.Reader.TryRead(out var message))
+            var due = Environment.TickCount64 + (long)Hold.TotalMilliseconds;
+            while (_inbox.Reader.TryRead(out var message))
             {
-                foreach (var line in Lines(message))
+                foreach (var line in ArrivalLine.Lines(message))
                 {
-                    if (_recent.Count > 0 && EventIdOf(line) is { } id && _recent.Contains(id))
+                    var (arrival, storedEvent) = ArrivalLine.Read(line);
+                    var (id, receivedMs) = Keys(storedEvent);
+                    if (_recent.Count > 0 && id is not null && _recent.Contains(id))
                     {
                         Interlocked.Increment(ref _skipped);
                         continue;
                     }
-                    block.Add(line);
+                    pending.Add(new Pending(receivedMs, arrival, due, storedEvent));
+                }
+            }
+            now = Environment.TickCount64;
+            var ready = pending.TakeWhile(p => p.Due <= now).ToList();
+            if (ready.Count == 0)
+            {
+                continue;
+            }
+            pending.RemoveRange(0, ready.Count);
+            foreach (var p in ready.OrderBy(p => p.ReceivedMs).ThenBy(p => p.Arrival))
+            {
+                block.Add(p.StoredEvent);
+                if (block.Count >= BlockEvents)
+                {
+                    Apply(block);
                 }
             }
             Apply(block);
         }
     }
+
+    /// <summary>How long an event from the feed waits on the node, so that its request's other events (on other shards) can join it.</summary>
+    public static readonly TimeSpan Hold = TimeSpan.FromSeconds(1);
+
+    private readonly record struct Pending(long ReceivedMs, long Arrival, long Due, ReadOnlyMemory<byte> StoredEvent);
 
     /// <summary>Compares the projection with ClickHouse's count of events stamped more than a few seconds ago (what the feed should have brought by now).</summary>
     public async Task CheckLagAsync(CancellationToken ct)
@@ -218,40 +284,39 @@ internal sealed class ClusterFeed : IAsyncDisposable
         }
     }
 
-    private static IEnumerable<ReadOnlyMemory<byte>> Lines(byte[] body)
+    /// <summary>The top-level event_id and received_at (Unix milliseconds) of a stored event, read without parsing the rest.</summary>
+    private static (string? Id, long ReceivedMs) Keys(ReadOnlyMemory<byte> json)
     {
-        var start = 0;
-        while (start < body.Length)
-        {
-            var newline = Array.IndexOf(body, (byte)'\n', start);
-            var end = newline < 0 ? body.Length : newline;
-            if (end > start)
-            {
-                yield return body.AsMemory(start, end - start);
-            }
-            start = end + 1;
-        }
-    }
-
-    /// <summary>The top-level event_id of a stored event, read without parsing the rest.</summary>
-    private static string? EventIdOf(ReadOnlyMemory<byte> json)
-    {
+        string? id = null;
+        long receivedMs = 0;
         var reader = new Utf8JsonReader(json.Span);
         if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
-            return null;
+            return (null, 0);
         }
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var isId = reader.ValueTextEquals("event_id"u8);
+            var isReceived = !isId && reader.ValueTextEquals("received_at"u8);
             reader.Read();
-            if (isId)
+            if (isId && reader.TokenType == JsonTokenType.String)
             {
-                return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                id = reader.GetString();
             }
-            reader.Skip();
+            else if (isReceived && reader.TokenType == JsonTokenType.String && reader.TryGetDateTimeOffset(out var at))
+            {
+                receivedMs = at.ToUnixTimeMilliseconds();
+            }
+            else
+            {
+                reader.Skip();
+            }
+            if (id is not null && receivedMs != 0)
+            {
+                break;
+            }
         }
-        return null;
+        return (id, receivedMs);
     }
 
     /// <summary>Stored events gathered into one JSON array, the shape <see cref="KpiEngine.ApplyStored"/> reads.</summary>

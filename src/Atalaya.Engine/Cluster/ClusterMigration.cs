@@ -42,12 +42,13 @@ public sealed class ClusterMigration
         foreach (var block in StoredBlocks.After(connection, after))
         {
             ct.ThrowIfCancellationRequested();
+            var seq = block.FirstSeq;
             foreach (var storedEvent in Elements(block.Json))
             {
                 var id = StoredEventIds.Read(storedEvent.Span);
                 var body = bodies[EventQueueTopology.ShardOf(id, shards)] ??= new ArrayBufferWriter<byte>(1 << 20);
-                body.Write(storedEvent.Span);
-                body.Write("\n"u8);
+                // The log's sequence number keeps the events' order, ties included, on the cluster.
+                ArrivalLine.Write(body, seq++, storedEvent.Span);
                 inRound++;
             }
             lastSeq = block.FirstSeq + block.Count - 1;

@@ -60,14 +60,18 @@ public sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>A node from the URLs of <c>serve --clickhouse URL --rabbitmq URI</c>.</summary>
     /// <exception cref="ArgumentException">A URL is not usable; the message says how to write it.</exception>
-    public static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards = 4)
+    public static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards = 4) =>
+        Create(clickHouseUrl, rabbitMqUri, shards, EventQueueOptions.DefaultPrefix);
+
+    /// <summary>A node whose queues and exchanges are named from <paramref name="queuePrefix"/> (tests run several clusters on one broker).</summary>
+    internal static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards, string queuePrefix)
     {
         var clickHouse = ClickHouseSettings.Parse(clickHouseUrl);
         if (!Uri.TryCreate(rabbitMqUri, UriKind.Absolute, out var broker))
         {
             throw new ArgumentException($"the RabbitMQ URI '{rabbitMqUri}' is not a URI; write amqp://USER:PASSWORD@HOST:5672/");
         }
-        var queue = new EventQueueOptions { Broker = broker, Shards = shards };
+        var queue = new EventQueueOptions { Broker = broker, Shards = shards, Prefix = queuePrefix };
         queue.Validate();
         return new ClusterNode(clickHouse, queue);
     }

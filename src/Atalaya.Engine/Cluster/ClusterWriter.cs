@@ -81,16 +81,19 @@ internal sealed class ClusterWriter : IAsyncDisposable
     private async Task HandleAsync(IReadOnlyList<QueuedMessage> batch, CancellationToken ct)
     {
         var events = new List<ReadOnlyMemory<byte>>();
+        var arrivals = new List<long>();
         var messageOf = new List<int>();
         for (var m = 0; m < batch.Count; m++)
         {
-            foreach (var line in Lines(batch[m].Body))
+            foreach (var line in ArrivalLine.Lines(batch[m].Body))
             {
-                events.Add(line);
+                var (arrival, storedEvent) = ArrivalLine.Read(line);
+                events.Add(storedEvent);
+                arrivals.Add(arrival);
                 messageOf.Add(m);
             }
         }
-        var result = await InsertAsync(events, ct).ConfigureAwait(false);
+        var result = await InsertAsync(events, arrivals, ct).ConfigureAwait(false);
         Interlocked.Add(ref _inserted, result.Inserted);
         Interlocked.Add(ref _duplicates, result.Duplicates);
         await PublishWrittenAsync(result.Written, ct).ConfigureAwait(false);
@@ -100,14 +103,14 @@ internal sealed class ClusterWriter : IAsyncDisposable
         }
     }
 
-    private async Task<EventWriteResult> InsertAsync(List<ReadOnlyMemory<byte>> events, CancellationToken ct)
+    private async Task<EventWriteResult> InsertAsync(List<ReadOnlyMemory<byte>> events, List<long> arrivals, CancellationToken ct)
     {
         var pause = TimeSpan.FromMilliseconds(100);
         while (true)
         {
             try
             {
-                return await _writer.InsertAsync(events, ct).ConfigureAwait(false);
+                return await _writer.InsertAsync(events, arrivals, ct).ConfigureAwait(false);
             }
             catch (ClickHouseUnavailableException)
             {
@@ -124,11 +127,10 @@ internal sealed class ClusterWriter : IAsyncDisposable
         {
             return;
         }
-        var body = new ArrayBufferWriter<byte>(written.Sum(r => r.Payload.Length + 1));
+        var body = new ArrayBufferWriter<byte>(written.Sum(r => r.Payload.Length + 22));
         foreach (var row in written)
         {
-            body.Write(row.Payload.Span);
-            body.Write("\n"u8);
+            ArrivalLine.Write(body, row.Arrival, row.Payload.Span);
         }
         try
         {
@@ -137,21 +139,6 @@ internal sealed class ClusterWriter : IAsyncDisposable
         catch (QueueUnavailableException)
         {
             Interlocked.Increment(ref _feedMisses);
-        }
-    }
-
-    private static IEnumerable<ReadOnlyMemory<byte>> Lines(ReadOnlyMemory<byte> body)
-    {
-        var start = 0;
-        while (start < body.Length)
-        {
-            var newline = body.Span[start..].IndexOf((byte)'\n');
-            var length = newline < 0 ? body.Length - start : newline;
-            if (length > 0)
-            {
-                yield return body.Slice(start, length);
-            }
-            start += length + 1;
         }
     }
 

@@ -111,8 +111,7 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
                 continue;
             }
             var body = bodies[EventQueueTopology.ShardOf(ids[i], shards)] ??= new ArrayBufferWriter<byte>(batch.WrittenCount / shards + 1024);
-            body.Write(batch.Json(events[i]));
-            body.Write("\n"u8);
+            ArrivalLine.Write(body, i, batch.Json(events[i]));
             count++;
         }
         return (bodies, count);

@@ -15,7 +15,10 @@ internal sealed record EventQueueOptions
     public int Shards { get; init; } = 4;
 
     /// <summary>Queue and exchange names start with this; tests use a random one to stay apart.</summary>
-    public string Prefix { get; init; } = "atalaya.events";
+    public string Prefix { get; init; } = DefaultPrefix;
+
+    /// <summary>The queues' and exchanges' names begin with this unless configured otherwise.</summary>
+    public const string DefaultPrefix = "atalaya.events";
 
     /// <summary>Channels the publisher keeps open for concurrent publishes (each awaits its own confirms).</summary>
     public int PublishChannels { get; init; } = 4;

@@ -168,7 +168,7 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
         });
         await using var probe = await broker.ProbeAsync();
         var deadQueue = publisher.Topology.DeadLetterQueue;
-        await Wait.UntilAsync(async () => await probe.ReadyAsync(deadQueue) == 1, "the poison message in the dead-letter queue");
+        await Wait.UntilAsync(async () => await probe.ReadyAsync(deadQueue) == 1 && consumer.Acknowledged == 3, "the poison message dead-lettered and all three acknowledged");
         await consumer.DisposeAsync();
 
         Assert.Equal(["good-1", "good-2"], stored.Order());
@@ -198,7 +198,8 @@ public sealed class EventQueueTests(RabbitBroker broker) : IClassFixture<RabbitB
         });
         await using var probe = await broker.ProbeAsync();
         var deadQueue = publisher.Topology.DeadLetterQueue;
-        await Wait.UntilAsync(async () => await probe.ReadyAsync(deadQueue) == 1, "the message in the dead-letter queue");
+        // Dead-lettered, then acknowledged: stopping the consumer between the two would hand the message back.
+        await Wait.UntilAsync(async () => await probe.ReadyAsync(deadQueue) == 1 && consumer.Acknowledged == 1, "the message dead-lettered and acknowledged");
         await consumer.DisposeAsync();
 
         Assert.Equal([0, 1, 2], deliveryCounts); // the queue's x-delivery-count, one more per failure
