@@ -60,7 +60,9 @@ public static class TokensCommand
                     CommonOptions.List(parse.GetValue(country)), CommonOptions.List(parse.GetValue(hub)),
                     CommonOptions.List(parse.GetValue(zone)), CommonOptions.List(parse.GetValue(store)), parse.GetValue(source), expiresAt));
                 AuditCommand.Record(database, "tokens.create", Access.AccessEndpoints.TokenDetails("created", token));
-                foreach (var unknown in Access.AccessEndpoints.UnknownStores(database, token.Stores))
+                // The data folder knows the stores of its own events only, not a cluster's: no warning then.
+                var unknownStores = parse.GetValue(postgres) is null ? Access.AccessEndpoints.UnknownStores(database, token.Stores) : [];
+                foreach (var unknown in unknownStores)
                 {
                     Console.Error.WriteLine("warning: " + Access.AccessEndpoints.UnknownStoreWarning(unknown));
                 }

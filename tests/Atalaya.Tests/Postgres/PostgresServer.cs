@@ -15,8 +15,12 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <summary>The server's own <c>postgres</c> database (for creating the tests' databases).</summary>
     public string AdminConnectionString { get; private set; } = "";
 
+    /// <remarks>
+    /// The tests' own connections are not pooled: a pooled one would be broken after
+    /// <see cref="PauseAsync"/> (the states under test have pools of their own).
+    /// </remarks>
     public async Task InitializeAsync() =>
-        AdminConnectionString = ServicesScript.Value(await ServicesScript.RunAsync(_state, "start", "postgres"), "POSTGRES");
+        AdminConnectionString = ServicesScript.Value(await ServicesScript.RunAsync(_state, "start", "postgres"), "POSTGRES") + ";Pooling=false";
 
     public async Task DisposeAsync()
     {
@@ -25,7 +29,7 @@ public sealed class PostgresServer : IAsyncLifetime
         Directory.Delete(_state, recursive: true);
     }
 
-    /// <summary>A new empty database; the connection string to it.</summary>
+    /// <summary>A new empty database; the connection string to it (pooled, as a node's would be).</summary>
     public async Task<string> NewDatabaseAsync()
     {
         var name = "atalaya_" + Guid.NewGuid().ToString("N")[..12];
@@ -35,7 +39,7 @@ public sealed class PostgresServer : IAsyncLifetime
             await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
             await create.ExecuteNonQueryAsync();
         }
-        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name }.ConnectionString;
+        return new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = name, Pooling = true }.ConnectionString;
     }
 
     /// <summary>Stops the server (open connections are cut), keeping its port and data.</summary>
@@ -46,7 +50,7 @@ public sealed class PostgresServer : IAsyncLifetime
     /// <summary>Runs one query on <paramref name="connectionString"/>'s database and returns its first column.</summary>
     public static async Task<List<object?>> ColumnAsync(string connectionString, string sql)
     {
-        await using var connection = new NpgsqlConnection(connectionString);
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(sql, connection);
         await using var reader = await command.ExecuteReaderAsync();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Postgres;
+using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Postgres;
 
@@ -80,6 +81,41 @@ public sealed class PostgresStateTests(PostgresServer server) : IClassFixture<Po
 
         var error = Assert.Throws<PostgresStateException>(() => PostgresState.Open(database));
         Assert.Contains($"schema version {newer}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task While_the_server_is_away_calls_are_unavailable_then_refused_at_once_and_work_again_once_it_is_back()
+    {
+        var database = await server.NewDatabaseAsync();
+        using var state = PostgresState.Open(database);
+        var tokens = new TokenStore(state);
+        var (token, secret) = tokens.Create(new TokenRequest(Role.Admin));
+
+        await server.PauseAsync();
+        try
+        {
+            // The first call reaches for the server and fails; by the third at the latest calls are
+            // refused without trying (the circuit is open).
+            var causes = Enumerable.Range(0, 3).Select(_ => Assert.Throws<StateUnavailableException>(() => tokens.List()).InnerException).ToList();
+            Assert.IsAssignableFrom<Npgsql.NpgsqlException>(causes[0]);
+            Assert.IsType<Polly.CircuitBreaker.BrokenCircuitException>(causes[^1]);
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+        await Wait.UntilAsync(() =>
+        {
+            try
+            {
+                return tokens.List().Single().Id == token.Id;
+            }
+            catch (StateUnavailableException)
+            {
+                return false;
+            }
+        }, "the store answers again once PostgreSQL is back");
+        Assert.Equal(token.Id, new TokenStore(state).Authenticate(secret)?.Id);
     }
 
     /// <summary>A loopback port nothing listens on (bound, then released).</summary>
