@@ -39,13 +39,16 @@ public static class ReadAccess
         {
             return tokens.Authenticate(secret);
         }
-        catch (StateUnavailableException e)
+        catch (StateUnavailableException)
         {
-            throw Unavailable(e);
+            throw Unavailable();
         }
     }
 
-    /// <summary>The 503 of a call that needs the shared state while it cannot be reached.</summary>
-    public static BodyException Unavailable(StateUnavailableException e) =>
-        new(StatusCodes.Status503ServiceUnavailable, $"The hub's shared state cannot be reached: {e.Message}. Retry shortly.");
+    /// <summary>
+    /// The 503 of a call that needs the shared state while it cannot be reached. The answer may go to
+    /// anyone (before a token is known), so it does not name the server's address.
+    /// </summary>
+    public static BodyException Unavailable() =>
+        new(StatusCodes.Status503ServiceUnavailable, "The hub's shared state (PostgreSQL) cannot be reached right now; retry shortly.");
 }

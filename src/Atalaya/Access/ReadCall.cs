@@ -86,7 +86,9 @@ public static class ReadCall
         }
         catch (Engine.Postgres.StateUnavailableException e)
         {
-            var unavailable = ReadAccess.Unavailable(e);
+            context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
+                .LogWarning("{Method} {Path} answered 503: {Reason}", context.Request.Method, context.Request.Path, e.Message);
+            var unavailable = ReadAccess.Unavailable();
             answer = Refused(unavailable.StatusCode, unavailable.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException)

@@ -46,16 +46,19 @@ public sealed class PostgresTokenHttpTests(PostgresServer server) : IClassFixtur
     {
         var database = await server.NewDatabaseAsync();
         using var state = PostgresState.Open(database);
-        var clock = new MovableClock();
+        var clock = new HeldClock();
         await using var hub = await TestHub.StartAsync(o => o with { Postgres = state, Time = clock });
         var admin = hub.CreateToken(Role.Admin);
+        clock.Hold(); // the admin's lookup, cached now, stays fresh until the clock moves
         Assert.Equal(HttpStatusCode.OK, (await AccessHttp.GetAsync(hub.Client, Read, admin)).Status);
 
         await server.PauseAsync();
         try
         {
-            // The cached lookups are let go of by moving the clock past the cache's second.
-            clock.Advance(TimeSpan.FromSeconds(2));
+            // The token is known from the cache, but listing tokens needs the server.
+            await AssertUnavailableAsync(hub, HttpMethod.Get, "/api/tokens", admin);
+            // Once the cached lookups are a second old, every token check needs it too.
+            clock.Release(TimeSpan.FromSeconds(2));
             await AssertUnavailableAsync(hub, HttpMethod.Get, Read, admin);
             await AssertUnavailableAsync(hub, HttpMethod.Get, "/api/tokens", admin);
             await AssertUnavailableAsync(hub, HttpMethod.Get, "/metrics", admin);
@@ -76,6 +79,39 @@ public sealed class PostgresTokenHttpTests(PostgresServer server) : IClassFixtur
         Assert.True(listed == HttpStatusCode.OK, body);
     }
 
+    /// <summary>The real clock, which the test can hold still and then release moved forward.</summary>
+    private sealed class HeldClock : TimeProvider
+    {
+        private readonly Lock _lock = new();
+        private DateTimeOffset? _held;
+        private TimeSpan _offset;
+
+        public override DateTimeOffset GetUtcNow()
+        {
+            lock (_lock)
+            {
+                return _held ?? base.GetUtcNow() + _offset;
+            }
+        }
+
+        public void Hold()
+        {
+            lock (_lock)
+            {
+                _held = base.GetUtcNow() + _offset;
+            }
+        }
+
+        public void Release(TimeSpan moved)
+        {
+            lock (_lock)
+            {
+                _offset = _held!.Value + moved - base.GetUtcNow();
+                _held = null;
+            }
+        }
+    }
+
     private static async Task AssertUnavailableAsync(TestHub hub, HttpMethod method, string path, string token)
     {
         using var request = new HttpRequestMessage(method, path);
@@ -84,6 +120,6 @@ public sealed class PostgresTokenHttpTests(PostgresServer server) : IClassFixtur
         var body = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.ServiceUnavailable, $"{method} {path} answered {(int)response.StatusCode}: {body}");
         Assert.Equal(TimeSpan.FromSeconds(5), response.Headers.RetryAfter?.Delta);
-        Assert.Contains("cannot be reached", AccessHttp.Error(body), StringComparison.Ordinal);
+        Assert.Contains("PostgreSQL) cannot be reached", AccessHttp.Error(body), StringComparison.Ordinal);
     }
 }
