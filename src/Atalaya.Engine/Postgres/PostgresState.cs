@@ -23,9 +23,8 @@ public sealed class PostgresState : IDisposable
 
     /// <summary>
     /// Half the calls of the last two seconds (two at least) failing to reach the server open the
-    /// circuit for a second: meanwhile calls
-    /// fail at once instead of each waiting out a connect timeout (a server behind a dropped network
-    /// makes every request thread wait 15 s otherwise); then one call tries again.
+    /// circuit for a second: meanwhile calls fail at once instead of each waiting out a connect
+    /// timeout (behind a dropped network every request thread would wait 15 s); then one call tries again.
     /// </summary>
     private readonly ResiliencePipeline _breaker = new ResiliencePipelineBuilder().AddCircuitBreaker(new CircuitBreakerStrategyOptions
     {

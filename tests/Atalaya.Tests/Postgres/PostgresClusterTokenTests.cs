@@ -73,7 +73,7 @@ public sealed class PostgresClusterTokenTests(ClusterServers cluster, PostgresSe
     }
 
     [Fact]
-    public async Task The_command_line_explains_a_wrong_or_unreachable_postgres_setting()
+    public async Task The_command_line_and_serve_explain_a_wrong_or_unreachable_postgres_setting()
     {
         var data = Path.Combine(_root, "cli");
         var (exit, _, stderr) = await AtalayaProcess.RunAsync("tokens", "create", "--role", "admin", "--data", data, "--postgres", "postgres://u:sekret@127.0.0.1/db");
@@ -85,6 +85,13 @@ public sealed class PostgresClusterTokenTests(ClusterServers cluster, PostgresSe
         Assert.Equal(2, exit);
         Assert.Contains("cannot be reached", stderr, StringComparison.Ordinal);
         Assert.Contains("Start the server", stderr, StringComparison.Ordinal);
+
+        // A node does not start without the state it would share.
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "node"), "--clickhouse", "http://127.0.0.1:1/atalaya",
+            "--rabbitmq", "amqp://127.0.0.1:1/", "--postgres", "Host=127.0.0.1;Port=1;Username=atalaya;Password=sekret");
+        Assert.Equal(2, exit);
+        Assert.Contains("--postgres: PostgreSQL at 127.0.0.1:1/atalaya cannot be reached", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("sekret", stderr, StringComparison.Ordinal);
 
         var shared = await postgres.NewDatabaseAsync();
         (exit, _, stderr) = await AtalayaProcess.RunAsync("tokens", "revoke", "tok_000000000000", "--data", data, "--postgres", shared);
