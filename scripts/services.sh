@@ -7,8 +7,8 @@
 #   scripts/services.sh start rabbitmq     # prints RABBITMQ_URI=amqp://guest:guest@127.0.0.1:PORT/
 #   scripts/services.sh start postgres     # prints POSTGRES=Host=127.0.0.1;Port=PORT;Username=...;Database=...
 #   scripts/services.sh stop clickhouse|rabbitmq|postgres
-#   scripts/services.sh pause rabbitmq     # stops the broker, keeps its port and data
-#   scripts/services.sh resume rabbitmq    # starts it again on the same port and data
+#   scripts/services.sh pause rabbitmq|postgres   # stops the server, keeps its port and data
+#   scripts/services.sh resume rabbitmq|postgres  # starts it again on the same port and data
 #   scripts/services.sh ctl rabbitmq ARGS  # rabbitmqctl ARGS against that node (e.g. list_queues)
 #   scripts/services.sh status
 set -euo pipefail
@@ -195,20 +195,49 @@ postgres_start() {
   as_pg_user "$initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { echo "error: initdb failed; see $dir/initdb.log" >&2; exit 1; }
   port=$(free_port)
-  if ! as_pg_user "$pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 30 \
+  echo "$port" >"$dir/port"
+  echo "POSTGRES=Host=127.0.0.1;Port=$port;Username=$user;Database=postgres" >"$dir/env"
+  postgres_run
+  cat "$dir/env"
+}
+
+postgres_run() {
+  local dir="$STATE/postgres" port
+  port=$(cat "$dir/port")
+  if ! as_pg_user "$(pg_bin pg_ctl)" -D "$dir/data" -l "$dir/log" -w -t 30 \
       -o "-k $dir -h 127.0.0.1 -p $port -c fsync=off" start >/dev/null; then
     echo "error: postgres did not start on 127.0.0.1:$port; see $dir/log" >&2
     exit 1
   fi
   head -1 "$dir/data/postmaster.pid" >"$dir/pid"
-  echo "POSTGRES=Host=127.0.0.1;Port=$port;Username=$user;Database=postgres" | tee "$dir/env"
+  sed -i '/^POSTGRES_PID=/d' "$dir/env"
   echo "POSTGRES_PID=$(cat "$dir/pid")" >>"$dir/env"
+}
+
+# Stops the server (fast shutdown: open connections are cut, as when it goes away) and keeps its
+# port and data, so that tests can take the shared state away and bring it back.
+postgres_pause() {
+  local dir="$STATE/postgres"
+  [[ -f "$dir/port" ]] || { echo "error: postgres was not started; run: $0 start postgres" >&2; exit 2; }
+  as_pg_user "$(pg_bin pg_ctl)" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -f "$dir/pid"
+  echo "postgres: paused (port $(cat "$dir/port") and data kept; resume with: $0 resume postgres)"
+}
+
+postgres_resume() {
+  local dir="$STATE/postgres"
+  [[ -f "$dir/port" ]] || { echo "error: postgres was not started; run: $0 start postgres" >&2; exit 2; }
+  if ! { [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; }; then
+    postgres_run
+  fi
+  head -1 "$dir/env"
 }
 
 postgres_stop() {
   local dir="$STATE/postgres"
   [[ -d "$dir/data" ]] && as_pg_user "$(pg_bin pg_ctl)" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
   stop_pid postgres
+  rm -rf "$dir"
 }
 
 stop_pid() {
@@ -227,8 +256,8 @@ status() {
     local dir="$STATE/$service"
     if [[ -f "$dir/pid" ]] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
       echo "$service: running ($(head -1 "$dir/env"))"
-    elif [[ -f "$dir/amqp_port" ]]; then
-      echo "$service: paused (port $(cat "$dir/amqp_port"))"
+    elif [[ -f "$dir/amqp_port" || -f "$dir/port" ]]; then
+      echo "$service: paused (port $(cat "$dir/amqp_port" 2>/dev/null || cat "$dir/port"))"
     else
       echo "$service: stopped"
     fi
@@ -251,8 +280,8 @@ case "${1:-}" in
       *) echo "error: stop what? one of: clickhouse, rabbitmq, postgres" >&2; exit 2 ;;
     esac ;;
   pause|resume)
-    [[ "${2:-}" == rabbitmq ]] || { echo "error: $1 what? only rabbitmq can be paused and resumed" >&2; exit 2; }
-    "rabbitmq_$1" ;;
+    [[ "${2:-}" == rabbitmq || "${2:-}" == postgres ]] || { echo "error: $1 what? rabbitmq or postgres" >&2; exit 2; }
+    "${2}_$1" ;;
   ctl)
     [[ "${2:-}" == rabbitmq ]] || { echo "error: ctl what? only rabbitmq (ctl rabbitmq ARGS runs rabbitmqctl)" >&2; exit 2; }
     shift 2

@@ -68,6 +68,11 @@ if (args.Length > 0 && args[0] == "ch-insert")
     return await Atalaya.Bench.ClickHouseInsert.ClickHouseInsertBenchmark.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "tokens")
+{
+    return Atalaya.Bench.Tokens.TokenLookupBenchmark.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);

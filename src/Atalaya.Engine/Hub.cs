@@ -47,7 +47,9 @@ public sealed class Hub : IAsyncDisposable
     public KpiEngine Kpis { get; }
 
     /// <param name="cluster">On a cluster (docs/scale-out.md), where accepted events go instead of this data folder's log.</param>
-    public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null, Cluster.ClusterNode? cluster = null)
+    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens so far); its opener disposes it after the hub.</param>
+    public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null, Cluster.ClusterNode? cluster = null,
+        Postgres.PostgresState? postgres = null)
     {
         var database = HubDatabase.Open(dataDirectory, maxPageCount);
         FxRateTable fx;
@@ -77,7 +79,7 @@ public sealed class Hub : IAsyncDisposable
         var pipeline = cluster is null
             ? new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time)
             : new IngestPipeline(cluster.SinkFor(log), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        var hub = new Hub(dataDirectory, database, log, fx, pipeline, new TokenStore(database, time), kpis, recommendations)
+        var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations)
         {
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
             Cluster = cluster,
@@ -134,9 +136,9 @@ public sealed class Hub : IAsyncDisposable
         {
             Tokens.FlushLastUsed();
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Postgres.StateUnavailableException)
         {
-            // Last-used times are informative; a full disk at shutdown loses the last few seconds of them.
+            // Last-used times are informative; a full disk (or PostgreSQL away) at shutdown loses the last few seconds of them.
         }
     }
 }

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
+using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Access;
 
@@ -10,7 +10,9 @@ namespace Atalaya.Engine.Access;
 /// Tokens: 256-bit random secrets with a recognizable prefix (<c>atl_write_…</c>, <c>atl_admin_…</c>),
 /// shown once and stored only as SHA-256 hashes. Lookups are cached for at most one second, so a
 /// revocation made by another process (the CLI) takes effect on a running server within a second.
-/// Last-used times are kept in memory and written in bulk by <see cref="FlushLastUsed"/>.
+/// Last-used times are kept in memory and written in bulk by <see cref="FlushLastUsed"/>. The rows
+/// live in the data folder or, on a cluster, in PostgreSQL (<see cref="ITokenRows"/>); a store on
+/// PostgreSQL throws <see cref="StateUnavailableException"/> while the server cannot be reached.
 /// </summary>
 public sealed class TokenStore
 {
@@ -18,14 +20,26 @@ public sealed class TokenStore
     private const int MaxCached = 10_000;
     private const string Base62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-    private readonly HubDatabase _database;
+    private readonly ITokenRows _rows;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, (TokenInfo? Token, DateTimeOffset LoadedAt)> _cache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _lastUsed = new(StringComparer.Ordinal);
 
+    /// <summary>Tokens in the data folder's database.</summary>
     public TokenStore(HubDatabase database, TimeProvider? time = null)
+        : this(new SqliteTokenRows(database), time)
     {
-        _database = database;
+    }
+
+    /// <summary>Tokens in a cluster's PostgreSQL, shared by every node (<c>--postgres</c>).</summary>
+    public TokenStore(PostgresState postgres, TimeProvider? time = null)
+        : this(new PostgresTokenRows(postgres), time)
+    {
+    }
+
+    internal TokenStore(ITokenRows rows, TimeProvider? time)
+    {
+        _rows = rows;
         _time = time ?? TimeProvider.System;
     }
 
@@ -40,24 +54,7 @@ public sealed class TokenStore
         var token = new TokenInfo(id, request.Name ?? $"{Roles.Name(request.Role)} token", request.Role,
             request.Countries ?? [], request.Hubs ?? [], request.Zones ?? [], request.Stores ?? [],
             request.Role == Role.Write ? request.Source ?? "default" : request.Source, now, null, null, request.ExpiresAt);
-        using var connection = _database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO tokens (id, name, role, countries, hubs, zones, stores, source, secret_hash, created_at, expires_at)
-            VALUES ($id, $name, $role, $countries, $hubs, $zones, $stores, $source, $hash, $created, $expires);
-            """;
-        command.Parameters.AddWithValue("$id", token.Id);
-        command.Parameters.AddWithValue("$name", token.Name);
-        command.Parameters.AddWithValue("$role", Roles.Name(token.Role));
-        command.Parameters.AddWithValue("$countries", string.Join(',', token.Countries));
-        command.Parameters.AddWithValue("$hubs", string.Join(',', token.Hubs));
-        command.Parameters.AddWithValue("$zones", string.Join(',', token.Zones));
-        command.Parameters.AddWithValue("$stores", string.Join(',', token.Stores));
-        command.Parameters.AddWithValue("$source", (object?)token.Source ?? DBNull.Value);
-        command.Parameters.AddWithValue("$hash", Hash(secret));
-        command.Parameters.AddWithValue("$created", now.ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$expires", (object?)token.ExpiresAt?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        command.ExecuteNonQuery();
+        _rows.Insert(token, Hash(secret));
         return (token, secret);
     }
 
@@ -123,34 +120,18 @@ public sealed class TokenStore
         }
     }
 
-    public IReadOnlyList<TokenInfo> List()
-    {
-        using var connection = _database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectColumns} ORDER BY created_at, id;";
-        using var reader = command.ExecuteReader();
-        var tokens = new List<TokenInfo>();
-        while (reader.Read())
-        {
-            tokens.Add(Read(reader));
-        }
-        return tokens;
-    }
+    public IReadOnlyList<TokenInfo> List() => _rows.List();
 
     /// <summary>Revokes by public id; false when no such active token exists.</summary>
     public bool Revoke(string id)
     {
-        using var connection = _database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE tokens SET revoked_at = $now WHERE id = $id AND revoked_at IS NULL;";
-        command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-        command.Parameters.AddWithValue("$id", id);
-        var changed = command.ExecuteNonQuery() == 1;
+        var changed = _rows.Revoke(id, _time.GetUtcNow());
         _cache.Clear();
         return changed;
     }
 
     /// <summary>The active token for a secret, or null for an unknown or revoked one.</summary>
+    /// <exception cref="StateUnavailableException">On PostgreSQL, the lookup was due and the server cannot be reached.</exception>
     public TokenInfo? Authenticate(string? secret)
     {
         if (string.IsNullOrEmpty(secret) || secret.Length > 200 || !secret.StartsWith("atl_", StringComparison.Ordinal))
@@ -161,7 +142,7 @@ public sealed class TokenStore
         var now = _time.GetUtcNow();
         if (!_cache.TryGetValue(key, out var cached) || now - cached.LoadedAt > CacheFor)
         {
-            cached = (Load(Hash(secret)), now);
+            cached = (_rows.Find(Hash(secret)), now);
             // Unknown secrets are cached too (a retry storm with a bad key costs no query), but
             // anyone can send endless distinct ones: keep the cache bounded.
             if (_cache.Count >= MaxCached)
@@ -180,7 +161,7 @@ public sealed class TokenStore
 
     /// <summary>
     /// Writes the last-used times gathered since the previous flush. When the write fails (a full
-    /// disk) the times are kept for the next flush and the failure is thrown for the caller to log.
+    /// disk, PostgreSQL away) the times are kept for the next flush and the failure is thrown for the caller to log.
     /// </summary>
     public void FlushLastUsed()
     {
@@ -198,20 +179,7 @@ public sealed class TokenStore
         }
         try
         {
-            using var connection = _database.Connect();
-            using var transaction = connection.BeginTransaction();
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = "UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), $at) WHERE id = $id;";
-            var at = command.Parameters.Add("$at", SqliteType.Integer);
-            var id = command.Parameters.Add("$id", SqliteType.Text);
-            foreach (var (tokenId, when) in taken)
-            {
-                at.Value = when.ToUnixTimeMilliseconds();
-                id.Value = tokenId;
-                command.ExecuteNonQuery();
-            }
-            transaction.Commit();
+            _rows.WriteLastUsed(taken);
         }
         catch
         {
@@ -222,33 +190,6 @@ public sealed class TokenStore
             throw;
         }
     }
-
-    private TokenInfo? Load(byte[] hash)
-    {
-        using var connection = _database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = $"{SelectColumns} WHERE secret_hash = $hash;";
-        command.Parameters.AddWithValue("$hash", hash);
-        using var reader = command.ExecuteReader();
-        return reader.Read() ? Read(reader) : null;
-    }
-
-    private const string SelectColumns =
-        "SELECT id, name, role, countries, hubs, zones, stores, source, created_at, last_used_at, revoked_at, expires_at FROM tokens";
-
-    private static TokenInfo Read(SqliteDataReader reader)
-    {
-        Roles.TryParse(reader.GetString(2), out var role);
-        return new TokenInfo(reader.GetString(0), reader.GetString(1), role,
-            List(reader.GetString(3)), List(reader.GetString(4)), List(reader.GetString(5)), List(reader.GetString(6)),
-            reader.IsDBNull(7) ? null : reader.GetString(7),
-            DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(8)),
-            reader.IsDBNull(9) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(9)),
-            reader.IsDBNull(10) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
-            reader.IsDBNull(11) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)));
-    }
-
-    private static string[] List(string text) => text.Length == 0 ? [] : text.Split(',');
 
     private static byte[] Hash(string secret) => SHA256.HashData(Encoding.UTF8.GetBytes(secret));
 

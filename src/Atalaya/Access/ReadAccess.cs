@@ -1,4 +1,5 @@
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Postgres;
 using Atalaya.Http;
 
 namespace Atalaya.Access;
@@ -18,7 +19,7 @@ public static class ReadAccess
             throw new BodyException(StatusCodes.Status401Unauthorized,
                 "A read token is required: send Authorization: Bearer <token>. Create one with `atalaya tokens create --role admin` (or analyst, country_ops_lead, vendor).");
         }
-        var token = tokens.Authenticate(header[7..].Trim())
+        var token = Authenticate(tokens, header[7..].Trim())
             ?? throw new BodyException(StatusCodes.Status401Unauthorized, "The token is unknown or revoked.");
         if (token.Role == Role.Write)
         {
@@ -26,4 +27,28 @@ public static class ReadAccess
         }
         return token;
     }
+
+    /// <summary>
+    /// <see cref="TokenStore.Authenticate"/>, with a token store that cannot be reached (PostgreSQL
+    /// away, on a cluster) answered as a 503 the client retries, not a 500.
+    /// </summary>
+    /// <exception cref="BodyException">503 while the token store cannot be reached.</exception>
+    public static TokenInfo? Authenticate(TokenStore tokens, string? secret)
+    {
+        try
+        {
+            return tokens.Authenticate(secret);
+        }
+        catch (StateUnavailableException)
+        {
+            throw Unavailable();
+        }
+    }
+
+    /// <summary>
+    /// The 503 of a call that needs the shared state while it cannot be reached. The answer may go to
+    /// anyone (before a token is known), so it does not name the server's address.
+    /// </summary>
+    public static BodyException Unavailable() =>
+        new(StatusCodes.Status503ServiceUnavailable, "The hub's shared state (PostgreSQL) cannot be reached right now; retry shortly.");
 }

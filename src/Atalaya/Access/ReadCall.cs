@@ -84,6 +84,13 @@ public static class ReadCall
         {
             answer = Refused(StatusCodes.Status400BadRequest, e.Message);
         }
+        catch (Engine.Postgres.StateUnavailableException e)
+        {
+            context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
+                .LogWarning("{Method} {Path} answered 503: {Reason}", context.Request.Method, context.Request.Path, e.Message);
+            var unavailable = ReadAccess.Unavailable();
+            answer = Refused(unavailable.StatusCode, unavailable.Message);
+        }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             answer = new CallAnswer(Unexpected(context, e), 0, StatusCodes.Status500InternalServerError);
@@ -175,11 +182,15 @@ public static class ReadCall
         public Task ExecuteAsync(HttpContext httpContext)
         {
             httpContext.Response.Headers.RetryAfter = "5";
-            return Error(StatusCodes.Status503ServiceUnavailable, message).ExecuteAsync(httpContext);
+            return Json(StatusCodes.Status503ServiceUnavailable, message).ExecuteAsync(httpContext);
         }
     }
 
+    /// <summary>The JSON error answer; a 503 (loading, the shared state away) also tells the client when to retry.</summary>
     public static IResult Error(int status, string message) =>
+        status == StatusCodes.Status503ServiceUnavailable ? Loading(message) : Json(status, message);
+
+    private static IResult Json(int status, string message) =>
         Results.Json(new ErrorResponse(false, message), ErrorJson.Web.ErrorResponse, statusCode: status);
 
     public static AuditEntry Entry(Hub hub, HttpContext context, TokenInfo token, AccessScope scope, int rows, int status) => new(

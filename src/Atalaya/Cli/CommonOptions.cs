@@ -31,6 +31,31 @@ public static class CommonOptions
         DefaultValueFactory = _ => System.Environment.GetEnvironmentVariable("ATALAYA_CONFIG") is { Length: > 0 } fromEnv ? fromEnv : null,
     };
 
+    /// <summary><c>--postgres CONNSTRING</c>: a cluster's shared PostgreSQL state (docs/scale-out.md, "Tokens in PostgreSQL").</summary>
+    public static Option<string?> Postgres(string what) => new("--postgres")
+    {
+        Description = $"{what} in the cluster's PostgreSQL instead of the data folder, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\" (docs/scale-out.md).",
+        HelpName = "CONNSTRING",
+    };
+
+    /// <summary>Opens the PostgreSQL state (migrating it); null after printing what is wrong and how to fix it.</summary>
+    public static Engine.Postgres.PostgresState? OpenPostgres(string connectionString)
+    {
+        try
+        {
+            return Engine.Postgres.PostgresState.Open(connectionString);
+        }
+        catch (Engine.Postgres.PostgresStateException e)
+        {
+            Fail("--postgres: " + e.Message);
+        }
+        catch (Engine.Postgres.StateUnavailableException e)
+        {
+            Fail($"--postgres: {e.Message}. Start the server, or check Host and Port in the connection string.");
+        }
+        return null;
+    }
+
     /// <summary>Loads and validates the environment; null after printing the problem.</summary>
     public static EnvironmentConfig? LoadConfig(string environment, string? directory)
     {

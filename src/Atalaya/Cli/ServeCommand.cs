@@ -48,7 +48,7 @@ public static class ServeCommand
             HelpName = "URL",
         };
         var rabbitMq = new Option<string?>("--rabbitmq") { Description = "Run as a cluster node: the RabbitMQ broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (with --clickhouse).", HelpName = "URI" };
-        var postgres = new Option<string?>("--postgres") { Description = "PostgreSQL for tokens, runs, audit and marts on a cluster (not built yet: they stay in --data).", HelpName = "CONNSTRING" };
+        var postgres = CommonOptions.Postgres("On a cluster node (with --clickhouse and --rabbitmq): keep tokens, shared by every node,");
         var queueShards = new Option<int>("--queue-shards") { Description = "Shard queues on a cluster; every node must use the same number.", DefaultValueFactory = _ => 4, HelpName = "N" };
         var noScheduler = new Option<bool>("--no-scheduler") { Description = "Do not run scheduled jobs in this process (run them with `atalaya jobs run`)." };
         var command = new Command("serve", "Run the hub: collector, metrics API, KPI engine, job scheduler and health endpoints.")
@@ -83,10 +83,6 @@ public static class ServeCommand
             {
                 return CommonOptions.Fail("--quarantine-per-request and --quarantine-per-source-hour must be 0 or more.");
             }
-            if (parse.GetValue(postgres) is not null)
-            {
-                return CommonOptions.Fail("--postgres is not built yet: a cluster node keeps tokens, runs and audit in its --data folder (docs/scale-out.md). Leave it out.");
-            }
             if (parse.GetValue(demo) && parse.GetValue(clickHouse) is not null)
             {
                 return CommonOptions.Fail("--demo fills an embedded hub and opens its dashboards, which a cluster node cannot serve yet. Run `serve --demo` without --clickhouse/--rabbitmq, then `atalaya migrate --to-cluster` to move its events (docs/scale-out.md).");
@@ -94,6 +90,10 @@ public static class ServeCommand
             if ((parse.GetValue(clickHouse) is null) != (parse.GetValue(rabbitMq) is null))
             {
                 return CommonOptions.Fail("a cluster node needs both --clickhouse URL and --rabbitmq URI (docs/scale-out.md); give both, or neither for the embedded hub.");
+            }
+            if (parse.GetValue(postgres) is not null && parse.GetValue(clickHouse) is null)
+            {
+                return CommonOptions.Fail("--postgres holds the state cluster nodes share, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub keeps its tokens in --data. Add both, or leave --postgres out.");
             }
             Engine.Cluster.ClusterNode? cluster = null;
             if (parse.GetValue(clickHouse) is { } clickHouseUrl && parse.GetValue(rabbitMq) is { } rabbitMqUri)
@@ -111,6 +111,13 @@ public static class ServeCommand
             {
                 return 2;
             }
+            Engine.Postgres.PostgresState? shared = null;
+            if (parse.GetValue(postgres) is { } connectionString && (shared = CommonOptions.OpenPostgres(connectionString)) is null)
+            {
+                return 2;
+            }
+            // Disposed after the host has stopped and the hub has flushed its last token use times.
+            using var sharedState = shared;
             var options = new ServeOptions
             {
                 Config = config,
@@ -133,6 +140,7 @@ public static class ServeCommand
                 },
                 MaxPageCount = parse.GetValue(maxPages),
                 Cluster = cluster,
+                Postgres = shared,
             };
             NativeHeap.Configure();
             ThreadPoolFloor.Raise();

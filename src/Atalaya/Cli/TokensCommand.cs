@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Atalaya.Engine.Access;
+using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Storage;
 using Spectre.Console;
 
@@ -32,9 +33,10 @@ public static class TokensCommand
             Description = "When the token stops working: a duration from now (90d, 12h) or a UTC date (2027-01-31). Default: never.",
             HelpName = "WHEN",
         };
+        var postgres = CommonOptions.Postgres("Create the token");
         var command = new Command("create", "Create a token; the token is printed once, alone on the last line of stdout.")
         {
-            data, role, country, hub, zone, store, source, name, expires,
+            data, role, country, hub, zone, store, source, name, expires, postgres,
         };
         command.SetAction(parse =>
         {
@@ -52,14 +54,15 @@ public static class TokensCommand
                 expiresAt = at;
             }
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            var tokens = new TokenStore(database);
-            try
+            return OnStore(parse, database, postgres, tokens =>
             {
                 var (token, secret) = tokens.Create(new TokenRequest(parsedRole, parse.GetValue(name),
                     CommonOptions.List(parse.GetValue(country)), CommonOptions.List(parse.GetValue(hub)),
                     CommonOptions.List(parse.GetValue(zone)), CommonOptions.List(parse.GetValue(store)), parse.GetValue(source), expiresAt));
                 AuditCommand.Record(database, "tokens.create", Access.AccessEndpoints.TokenDetails("created", token));
-                foreach (var unknown in Access.AccessEndpoints.UnknownStores(database, token.Stores))
+                // The data folder knows the stores of its own events only, not a cluster's: no warning then.
+                var unknownStores = parse.GetValue(postgres) is null ? Access.AccessEndpoints.UnknownStores(database, token.Stores) : [];
+                foreach (var unknown in unknownStores)
                 {
                     Console.Error.WriteLine("warning: " + Access.AccessEndpoints.UnknownStoreWarning(unknown));
                 }
@@ -67,11 +70,7 @@ public static class TokensCommand
                 Console.WriteLine($"Created {Roles.Name(token.Role)} token {token.Id} ({token.Name}{expiry}). Keep it now: it is not shown again.");
                 Console.WriteLine(secret);
                 return 0;
-            }
-            catch (TokenRequestException ex)
-            {
-                return CommonOptions.Fail($"{Flag(ex.Field)}: {ex.Problem}");
-            }
+            });
         });
         return command;
     }
@@ -104,10 +103,11 @@ public static class TokensCommand
     private static Command ListCommand()
     {
         var data = CommonOptions.Data();
-        var command = new Command("list", "List tokens (ids, roles, scopes, last use; never the secrets).") { data };
-        command.SetAction(parse =>
+        var postgres = CommonOptions.Postgres("List the tokens");
+        var command = new Command("list", "List tokens (ids, roles, scopes, last use; never the secrets).") { data, postgres };
+        command.SetAction(parse => OnStore(parse, HubDatabase.Open(parse.GetValue(data)!), postgres, store =>
         {
-            var tokens = new TokenStore(HubDatabase.Open(parse.GetValue(data)!)).List();
+            var tokens = store.List();
             var table = new Table().AddColumns("id", "name", "role", "scope", "source", "created", "last used", "revoked", "expires");
             foreach (var t in tokens)
             {
@@ -128,7 +128,7 @@ public static class TokensCommand
             }
             AnsiConsole.Write(table);
             return 0;
-        });
+        }));
         return command;
     }
 
@@ -136,19 +136,49 @@ public static class TokensCommand
     {
         var data = CommonOptions.Data();
         var id = new Argument<string>("ID") { Description = "The token id shown by `tokens list` (tok_…)." };
-        var command = new Command("revoke", "Revoke a token; a running server stops accepting it within a second.") { data, id };
+        var postgres = CommonOptions.Postgres("Revoke the token");
+        var command = new Command("revoke", "Revoke a token; a running server (every cluster node, with --postgres) stops accepting it within a second.") { data, id, postgres };
         command.SetAction(parse =>
         {
             var tokenId = parse.GetValue(id)!;
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            if (!new TokenStore(database).Revoke(tokenId))
+            return OnStore(parse, database, postgres, tokens =>
             {
-                return CommonOptions.Fail($"no active token with id '{tokenId}' (see `atalaya tokens list`).");
-            }
-            AuditCommand.Record(database, "tokens.revoke", $"{{\"revoked\":\"{tokenId}\"}}");
-            Console.WriteLine($"Revoked {tokenId}.");
-            return 0;
+                if (!tokens.Revoke(tokenId))
+                {
+                    return CommonOptions.Fail($"no active token with id '{tokenId}' (see `atalaya tokens list`{(parse.GetValue(postgres) is null ? "" : " --postgres …")}).");
+                }
+                AuditCommand.Record(database, "tokens.revoke", $"{{\"revoked\":\"{tokenId}\"}}");
+                Console.WriteLine($"Revoked {tokenId}.");
+                return 0;
+            });
         });
         return command;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> on the tokens of the cluster's PostgreSQL when <c>--postgres</c> is
+    /// given, else of the data folder. The audit entry of a change stays in the data folder's audit
+    /// log either way (audit is not shared through PostgreSQL yet).
+    /// </summary>
+    private static int OnStore(ParseResult parse, HubDatabase database, Option<string?> postgres, Func<TokenStore, int> run)
+    {
+        using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+        if (parse.GetValue(postgres) is not null && shared is null)
+        {
+            return 2;
+        }
+        try
+        {
+            return run(shared is null ? new TokenStore(database) : new TokenStore(shared));
+        }
+        catch (TokenRequestException ex)
+        {
+            return CommonOptions.Fail($"{Flag(ex.Field)}: {ex.Problem}");
+        }
+        catch (StateUnavailableException ex)
+        {
+            return CommonOptions.Fail($"--postgres: {ex.Message}. Start the server, or check Host and Port in the connection string.");
+        }
     }
 }

@@ -50,7 +50,7 @@ public static class WriteKeyAuth
             throw new BodyException(StatusCodes.Status401Unauthorized,
                 "A write key is required: send Authorization: Bearer <key> (or HTTP Basic with the key as username). Create one with `atalaya tokens create --role write --source NAME`.");
         }
-        var token = tokens.Authenticate(key)
+        var token = Access.ReadAccess.Authenticate(tokens, key)
             ?? throw new BodyException(StatusCodes.Status401Unauthorized, "The write key is unknown or revoked.");
         if (token.Role != Role.Write)
         {

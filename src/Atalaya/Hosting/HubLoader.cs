@@ -15,7 +15,7 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, options.Time, options.MaxPageCount, options.Cluster), stoppingToken);
+        var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, options.Time, options.MaxPageCount, options.Cluster, options.Postgres), stoppingToken);
         state.Set(hub);
         logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms ({Replayed} replayed after the KPI snapshot)",
             hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds, hub.Kpis.ReplayedEvents);
@@ -92,7 +92,7 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
         {
             step();
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or Engine.Postgres.StateUnavailableException)
         {
             Interlocked.Increment(ref _failures);
             logger.LogError(e, "Could not {What}; trying again in {Interval} s", what, options.MaintenanceInterval.TotalSeconds);

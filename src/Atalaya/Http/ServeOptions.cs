@@ -56,6 +56,9 @@ public sealed record ServeOptions
     /// <summary>The cluster this node belongs to (<c>--clickhouse</c>, <c>--rabbitmq</c>), or null for the embedded hub (docs/scale-out.md).</summary>
     public Engine.Cluster.ClusterNode? Cluster { get; init; }
 
+    /// <summary>The cluster's shared PostgreSQL state (<c>--postgres</c>: tokens so far), or null to keep it in the data folder. Its opener disposes it.</summary>
+    public Engine.Postgres.PostgresState? Postgres { get; init; }
+
     /// <summary>The hub's clock (token cache, "today", ingest limits). Tests move it to check time-based behaviour without waiting.</summary>
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }

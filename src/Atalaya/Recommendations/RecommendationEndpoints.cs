@@ -93,7 +93,7 @@ public static class RecommendationEndpoints
             throw new BodyException(StatusCodes.Status401Unauthorized,
                 "A token is required: send Authorization: Bearer <token> with the storefront's write key or a read token.");
         }
-        return tokens.Authenticate(header[7..].Trim())
+        return Access.ReadAccess.Authenticate(tokens, header[7..].Trim())
             ?? throw new BodyException(StatusCodes.Status401Unauthorized, "The token is unknown or revoked.");
     }
 

@@ -16,7 +16,7 @@ internal sealed record Layering(string Root, IReadOnlyList<IReadOnlyList<string>
     /// </summary>
     public static readonly Layering Engine = new("Atalaya.Engine",
     [
-        ["Storage", "Catalog", "Config", "ClickHouse", "Queue"],
+        ["Storage", "Catalog", "Config", "ClickHouse", "Queue", "Postgres"],
         ["Access", "Audit"],
         ["Collect"],
         ["Kpi"],
