@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace Atalaya.Bench.ClusterQuery;
+
+/// <summary>
+/// ClickHouse and RabbitMQ started by <c>scripts/services.sh</c> in a state folder of this run's own,
+/// so that stopping them at the end never stops a server another benchmark or test run is using.
+/// </summary>
+public sealed class ClusterServices : IDisposable
+{
+    private readonly string _repository;
+    private readonly string _state;
+    private readonly List<string> _started = [];
+
+    public ClusterServices(string repository, string state)
+    {
+        _repository = repository;
+        _state = state;
+    }
+
+    public string ClickHouseUrl { get; private set; } = "";
+
+    public string RabbitMqUri { get; private set; } = "";
+
+    public void Start()
+    {
+        ClickHouseUrl = Start("clickhouse", "CLICKHOUSE_HTTP=");
+        RabbitMqUri = Start("rabbitmq", "RABBITMQ_URI=");
+    }
+
+    private string Start(string name, string prefix)
+    {
+        // Recorded before the start: a start that failed half way may still have left a server running.
+        _started.Add(name);
+        var (code, output) = Services("start", name);
+        return code == 0 && output.Split('\n').FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } line
+            ? line[prefix.Length..].Trim()
+            : throw new InvalidOperationException($"scripts/services.sh start {name} failed (exit {code}):\n{output}");
+    }
+
+    /// <summary>Stops what this run started, the last first, and deletes their data.</summary>
+    public void Dispose()
+    {
+        foreach (var name in Enumerable.Reverse(_started))
+        {
+            var (code, output) = Services("stop", name);
+            if (code != 0)
+            {
+                Console.WriteLine($"  scripts/services.sh stop {name} failed (exit {code}): {output.Trim()}; stop it by hand with ATALAYA_SERVICES={_state}");
+            }
+        }
+        _started.Clear();
+    }
+
+    private (int Code, string Output) Services(string verb, string name)
+    {
+        var info = new ProcessStartInfo("bash", ["scripts/services.sh", verb, name])
+        {
+            WorkingDirectory = _repository,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        info.Environment["ATALAYA_SERVICES"] = _state;
+        using var process = Process.Start(info)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout + stderr.Result);
+    }
+}
