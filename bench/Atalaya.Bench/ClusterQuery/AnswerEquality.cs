@@ -11,7 +11,7 @@ namespace Atalaya.Bench.ClusterQuery;
 /// </summary>
 public static class AnswerEquality
 {
-    /// <summary>Relative tolerance of a number.</summary>
+    /// <summary>Relative tolerance of a number (absolute below 1: a figure near 0 is not held to a billionth of itself).</summary>
     public const double Tolerance = 1e-9;
 
     /// <summary>
@@ -19,14 +19,18 @@ public static class AnswerEquality
     /// A KPI answer is compared on its <c>data</c> (beside it are notes about the answering node's
     /// own state, such as its freshness); an analysis answer is all figures and compared whole.
     /// </summary>
-    public static string? FirstDifference(string embedded, string node)
+    public static string? FirstDifference(string embedded, string node) => Compare(embedded, node).Difference;
+
+    /// <summary>As <see cref="FirstDifference"/>, with how many numbers were found equal (all of them when the answers agree).</summary>
+    public static (string? Difference, int Numbers) Compare(string embedded, string node)
     {
         using var e = JsonDocument.Parse(embedded);
         using var n = JsonDocument.Parse(node);
         var (left, right, path) = e.RootElement.TryGetProperty("data", out var data) && n.RootElement.TryGetProperty("data", out var nodeData)
             ? (data, nodeData, "$.data")
             : (e.RootElement, n.RootElement, "$");
-        return Difference(left, right, path);
+        var numbers = 0;
+        return (Difference(left, right, path, ref numbers), numbers);
     }
 
     /// <summary>True when the answer holds a figure other than 0, so that agreeing on it says something.</summary>
@@ -44,7 +48,7 @@ public static class AnswerEquality
         _ => false,
     };
 
-    private static string? Difference(JsonElement e, JsonElement n, string path)
+    private static string? Difference(JsonElement e, JsonElement n, string path, ref int numbers)
     {
         if (e.ValueKind != n.ValueKind)
         {
@@ -54,14 +58,17 @@ public static class AnswerEquality
         {
             case JsonValueKind.Number:
                 var (a, b) = (e.GetDouble(), n.GetDouble());
-                return Math.Abs(a - b) <= Tolerance * Math.Max(1, Math.Max(Math.Abs(a), Math.Abs(b)))
-                    ? null
-                    : string.Create(CultureInfo.InvariantCulture, $"{path}: {a:R} vs {b:R}");
+                if (Math.Abs(a - b) <= Tolerance * Math.Max(1, Math.Max(Math.Abs(a), Math.Abs(b))))
+                {
+                    numbers++;
+                    return null;
+                }
+                return string.Create(CultureInfo.InvariantCulture, $"{path}: {a:R} vs {b:R}");
             case JsonValueKind.Array:
                 var (left, right) = (e.EnumerateArray().ToList(), n.EnumerateArray().ToList());
                 for (var i = 0; i < Math.Min(left.Count, right.Count); i++)
                 {
-                    if (Difference(left[i], right[i], string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]")) is { } found)
+                    if (Difference(left[i], right[i], string.Create(CultureInfo.InvariantCulture, $"{path}[{i}]"), ref numbers) is { } found)
                     {
                         return found;
                     }
@@ -73,7 +80,14 @@ public static class AnswerEquality
                 {
                     return $"{path}: fields {string.Join(',', names)} vs {string.Join(',', nodeNames)}";
                 }
-                return names.Select(name => Difference(e.GetProperty(name), n.GetProperty(name), $"{path}.{name}")).FirstOrDefault(d => d is not null);
+                foreach (var name in names)
+                {
+                    if (Difference(e.GetProperty(name), n.GetProperty(name), $"{path}.{name}", ref numbers) is { } found)
+                    {
+                        return found;
+                    }
+                }
+                return null;
             default:
                 return e.GetRawText() == n.GetRawText() ? null : $"{path}: {Short(e)} vs {Short(n)}";
         }

@@ -21,7 +21,8 @@ public static class ClusterQueryBenchmark
 
     private const string LoadProbe = "/api/kpi/query?metric=gmv&start_date=90d";
 
-    private sealed record Row(Question Question, Latency Embedded, Latency Node, string? Difference)
+    /// <summary>One question on both sides; <paramref name="Difference"/> null when the answers agree on all <paramref name="Numbers"/> numbers.</summary>
+    private sealed record Row(Question Question, Latency Embedded, Latency Node, string? Difference, int Numbers)
     {
         public bool Equal => Embedded.Available && Node.Available && Difference is null;
     }
@@ -130,10 +131,11 @@ public static class ClusterQueryBenchmark
             HttpRequestMessage Ask() => new(HttpMethod.Get, question.HubPath);
             var onEmbedded = await Latency.MeasureAsync(embeddedClient, Ask, options.Warmup, options.Repeat);
             var onNode = await Latency.MeasureAsync(nodeClient, Ask, options.Warmup, options.Repeat);
-            var difference = onEmbedded.Available && onNode.Available ? await CompareAsync(embeddedClient, nodeClient, question.HubPath) : "not answered on both";
-            var row = new Row(question, onEmbedded, onNode, difference);
+            var (difference, numbers) = onEmbedded.Available && onNode.Available ? await CompareAsync(embeddedClient, nodeClient, question.HubPath) : ("not answered on both", 0);
+            var row = new Row(question, onEmbedded, onNode, difference, numbers);
             rows.Add(row);
-            Console.WriteLine($"  {question.Title}: embedded {Describe(onEmbedded)}; node {Describe(onNode)}; equal: {(row.Equal ? "yes" : "no (" + difference + ")")}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {question.Title}: embedded {Describe(onEmbedded)}; node {Describe(onNode)}; equal: {(row.Equal ? $"yes ({numbers:N0} numbers)" : "no, " + difference)}"));
         }
         await Task.Delay(options.Idle);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -196,7 +198,7 @@ public static class ClusterQueryBenchmark
     /// embedded hub is asked before and after the node: when its two answers differ, the clock
     /// passed into a new hour or day between the calls, and the three are asked again.
     /// </summary>
-    private static async Task<string?> CompareAsync(HttpClient embedded, HttpClient node, string path)
+    private static async Task<(string? Difference, int Numbers)> CompareAsync(HttpClient embedded, HttpClient node, string path)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -205,8 +207,8 @@ public static class ClusterQueryBenchmark
             var after = await GetAsync(embedded, path);
             if (AnswerEquality.FirstDifference(before, after) is null || attempt == 2)
             {
-                var difference = AnswerEquality.FirstDifference(before, onNode);
-                return difference is null && !AnswerEquality.HasFigure(before) ? "the embedded answer holds no figure: nothing compared" : difference;
+                var (difference, numbers) = AnswerEquality.Compare(before, onNode);
+                return difference is null && !AnswerEquality.HasFigure(before) ? ("the embedded answer holds no figure other than 0: nothing compared", numbers) : (difference, numbers);
             }
         }
     }
@@ -221,11 +223,11 @@ public static class ClusterQueryBenchmark
     private static void Print(IReadOnlyList<Row> rows)
     {
         Console.WriteLine();
-        Console.WriteLine($"{"question (ms)",-50} {"emb p50",8} {"emb p95",8} {"emb p99",8} {"node p50",9} {"node p95",9} {"node p99",9}  equal");
+        Console.WriteLine($"{"question (ms)",-56} {"emb p50",8} {"emb p95",8} {"emb p99",8} {"node p50",9} {"node p95",9} {"node p99",9}  equal");
         foreach (var row in rows)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{row.Question.Title + (row.Question.Dashboard ? " *" : ""),-50} {Ms(row.Embedded, 0.5),8} {Ms(row.Embedded, 0.95),8} {Ms(row.Embedded, 0.99),8} {Ms(row.Node, 0.5),9} {Ms(row.Node, 0.95),9} {Ms(row.Node, 0.99),9}  {(row.Equal ? "yes" : "no")}"));
+                $"{row.Question.Title + (row.Question.Dashboard ? " *" : ""),-56} {Ms(row.Embedded, 0.5),8} {Ms(row.Embedded, 0.95),8} {Ms(row.Embedded, 0.99),8} {Ms(row.Node, 0.5),9} {Ms(row.Node, 0.95),9} {Ms(row.Node, 0.99),9}  {(row.Equal ? "yes" : "no")}"));
         }
         Console.WriteLine("(* a dashboard call: /api/kpi/query, /summary, /timeseries)");
         var dashboard = rows.Where(r => r.Question.Dashboard).ToList();
