@@ -118,6 +118,11 @@ public static class ClusterQueryBenchmark
         var nodeSettled = await QueryBenchmark.WaitForBackgroundLoadAsync(node.Url, nodeToken);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  a fresh node: /readyz {ready.TotalSeconds:F2} s after process start, first 200 on {LoadProbe} (KPI projection loaded from ClickHouse) after {loaded.TotalSeconds:F2} s; {Mib(residentLoaded)} resident then"));
+        // The node's own account of the load (ClusterNode logs it once the projection holds ClickHouse's events).
+        if (node.Output.FirstOrDefault(l => l.Contains("KPI projection loaded", StringComparison.Ordinal)) is { } account)
+        {
+            Console.WriteLine($"  the node's log: {account.Trim()}");
+        }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  its background start-up work (recommendation model) done {nodeSettled.TotalSeconds:F1} s later; {Mib(node.ResidentBytes())} resident (embedded hub: {Mib(embedded.ResidentBytes())})"));
 
