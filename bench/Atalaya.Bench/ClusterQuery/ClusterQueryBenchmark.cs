@@ -1,7 +1,9 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 using Atalaya.Bench.Query;
 
 namespace Atalaya.Bench.ClusterQuery;
@@ -40,10 +42,24 @@ public static class ClusterQueryBenchmark
         var work = Path.Combine(Path.GetTempPath(), "atalaya-bench-cluster-query-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(work);
         var loadBefore = LoadAverage();
+        var interrupted = false;
         try
         {
             using var services = new ClusterServices(repository, Path.Combine(work, "services"));
-            var rows = await RunAsync(options, repository, dll, work, services);
+            // Ctrl+C or a kill ends the process without running the finally blocks: stop the servers first.
+            var hubs = new ConcurrentBag<int>();
+            void Interrupted(PosixSignalContext signal)
+            {
+                // The run is not going on: clean up here and exit, rather than race the run's own clean-up.
+                signal.Cancel = true;
+                interrupted = true;
+                Abandon(hubs, services, work);
+                Console.WriteLine($"Stopped by {signal.Signal}: the hubs and servers this run started are stopped.");
+                Environment.Exit(130);
+            }
+            using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+            using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
+            var rows = await RunAsync(options, repository, dll, work, services, hubs);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"1-minute load average: {loadBefore:F2} before the run, {LoadAverage():F2} at its end (the machine is shared: other work shows here)"));
             if (options.Out is { } output)
             {
@@ -57,7 +73,11 @@ public static class ClusterQueryBenchmark
         {
             try
             {
-                Directory.Delete(work, recursive: true);
+                // After a signal, Interrupted cleans up (the run's own calls fail meanwhile: their hubs are gone).
+                if (!interrupted)
+                {
+                    Directory.Delete(work, recursive: true);
+                }
             }
             catch (IOException e)
             {
@@ -67,7 +87,32 @@ public static class ClusterQueryBenchmark
         }
     }
 
-    private static async Task<List<Row>> RunAsync(ClusterQueryOptions options, string repository, string dll, string work, ClusterServices services)
+    /// <summary>Ends the hubs this run started (<paramref name="hubs"/>: their process ids), then its servers and its folder.</summary>
+    private static void Abandon(ConcurrentBag<int> hubs, ClusterServices services, string work)
+    {
+        foreach (var pid in hubs)
+        {
+            try
+            {
+                using var hub = Process.GetProcessById(pid);
+                hub.Kill(entireProcessTree: true);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                // It has ended already.
+            }
+        }
+        services.Dispose();
+        try
+        {
+            Directory.Delete(work, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private static async Task<List<Row>> RunAsync(ClusterQueryOptions options, string repository, string dll, string work, ClusterServices services, ConcurrentBag<int> hubs)
     {
         Console.WriteLine($"Data: about {options.Events:N0} demo events over {options.Days} days ending today (the query benchmark's) …");
         var dataset = DemoDataset.Ensure(dll, options.Dataset);
@@ -81,6 +126,7 @@ public static class ClusterQueryBenchmark
         Console.WriteLine($"  {importSummary} ({importTime.TotalSeconds:F1} s wall)");
         var embeddedToken = HubUnderTest.CreateAdminToken(dll, embeddedData);
         await using var embedded = await HubUnderTest.StartAsync(dll, embeddedData, TimeSpan.FromMinutes(10));
+        hubs.Add(embedded.Pid);
         var embeddedSettled = await QueryBenchmark.WaitForBackgroundLoadAsync(embedded.Url, embeddedToken);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"  ready (/readyz) in {embedded.Startup.TotalSeconds:F2} s, background start-up work (recommendation model) done {embeddedSettled.TotalSeconds:F1} s later; {Mib(embedded.ResidentBytes())} resident"));
@@ -101,6 +147,7 @@ public static class ClusterQueryBenchmark
 
         await using (var writer = await HubProcess.StartAsync(repository, cluster))
         {
+            hubs.Add(writer.Pid);
             var writing = Stopwatch.StartNew();
             var stored = await WaitForCountAsync(clickHouse, services.ClickHouseUrl, published, TimeSpan.FromMinutes(30));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -112,6 +159,7 @@ public static class ClusterQueryBenchmark
         var nodeToken = HubUnderTest.CreateAdminToken(dll, nodeData);
         var starting = Stopwatch.StartNew();
         await using var node = await HubUnderTest.StartAsync(dll, nodeData, TimeSpan.FromMinutes(10), cluster);
+        hubs.Add(node.Pid);
         var ready = starting.Elapsed;
         var loaded = await WaitForKpiAnswerAsync(node.Url, nodeToken, TimeSpan.FromMinutes(30), starting);
         var residentLoaded = node.ResidentBytes();

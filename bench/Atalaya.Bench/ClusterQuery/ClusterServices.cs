@@ -41,6 +41,15 @@ public sealed class ClusterServices : IDisposable
     /// <summary>Stops what this run started, the last first, and deletes their data.</summary>
     public void Dispose()
     {
+        // Once only, whether from the end of the run or from Ctrl+C.
+        lock (_started)
+        {
+            StopAll();
+        }
+    }
+
+    private void StopAll()
+    {
         foreach (var name in Enumerable.Reverse(_started))
         {
             var (code, output) = Services("stop", name);
