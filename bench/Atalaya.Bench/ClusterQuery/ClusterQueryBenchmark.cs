@@ -154,30 +154,23 @@ public static class ClusterQueryBenchmark
                 $"  a writer node (serve --clickhouse --rabbitmq) drained the queues: count() = {stored:N0} in ClickHouse {writing.Elapsed.TotalSeconds:F1} s after it was ready = {stored / writing.Elapsed.TotalSeconds:N0} events/s; peak node memory {Load.PeakMemoryMiB(writer.Pid):F0} MiB"));
         }
 
-        // 3. A fresh node over the data in ClickHouse: start to its first KPI answer.
-        var nodeData = Path.Combine(work, "node");
-        var nodeToken = HubUnderTest.CreateAdminToken(dll, nodeData);
-        var starting = Stopwatch.StartNew();
-        await using var node = await HubUnderTest.StartAsync(dll, nodeData, TimeSpan.FromMinutes(10), cluster);
-        hubs.Add(node.Pid);
-        var ready = starting.Elapsed;
-        var loaded = await WaitForKpiAnswerAsync(node.Url, nodeToken, TimeSpan.FromMinutes(30), starting);
-        var residentLoaded = node.ResidentBytes();
-        var nodeSettled = await QueryBenchmark.WaitForBackgroundLoadAsync(node.Url, nodeToken);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  a fresh node: /readyz {ready.TotalSeconds:F2} s after process start, first 200 on {LoadProbe} (KPI projection loaded from ClickHouse) after {loaded.TotalSeconds:F2} s; {Mib(residentLoaded)} resident then"));
-        // The node's own account of the load (ClusterNode logs it once the projection holds ClickHouse's events).
-        if (node.Output.FirstOrDefault(l => l.Contains("KPI projection loaded", StringComparison.Ordinal)) is { } account)
+        // 3. Fresh nodes over the data in ClickHouse, one after the other: start to the first KPI answer.
+        // Each has a data folder of its own, so nothing but ClickHouse can speed its load; the last one is asked the questions.
+        var loads = new List<double>();
+        for (var run = 1; run < options.Loads; run++)
         {
-            Console.WriteLine($"  the node's log: {account.Trim()}");
+            await using var earlier = await StartFreshNodeAsync(dll, work, cluster, hubs, run, options.Loads);
+            loads.Add(earlier.Loaded.TotalSeconds);
         }
+        await using var node = await StartFreshNodeAsync(dll, work, cluster, hubs, options.Loads, options.Loads);
+        loads.Add(node.Loaded.TotalSeconds);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  its background start-up work (recommendation model) done {nodeSettled.TotalSeconds:F1} s later; {Mib(node.ResidentBytes())} resident (embedded hub: {Mib(embedded.ResidentBytes())})"));
+            $"  load time over {loads.Count} fresh node(s): {loads.Min():F2} … {loads.Max():F2} s (median {loads.Order().ElementAt((loads.Count - 1) / 2):F2} s); embedded hub {Mib(embedded.ResidentBytes())} resident"));
 
         // 4. The questions, each on both sides in turn, and the answers compared.
         Console.WriteLine($"Questions: {options.Warmup} warm-up calls, then {options.Repeat} timed calls per question on one keep-alive connection, the embedded hub then the node:");
         using var embeddedClient = Client(embedded.Url, embeddedToken);
-        using var nodeClient = Client(node.Url, nodeToken);
+        using var nodeClient = Client(node.Hub.Url, node.Token);
         var rows = new List<Row>();
         foreach (var question in Questions.All)
         {
@@ -192,9 +185,45 @@ public static class ClusterQueryBenchmark
         }
         await Task.Delay(options.Idle);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Resident after the questions and {options.Idle.TotalSeconds:F0} s idle: embedded hub {Mib(embedded.ResidentBytes())}, node {Mib(node.ResidentBytes())}"));
+            $"Resident after the questions and {options.Idle.TotalSeconds:F0} s idle: embedded hub {Mib(embedded.ResidentBytes())}, node {Mib(node.Hub.ResidentBytes())}"));
         Print(rows);
         return rows;
+    }
+
+    /// <summary>A cluster node that was started over data already in ClickHouse, with its admin token and its load time.</summary>
+    private sealed record FreshNode(HubUnderTest Hub, string Token, TimeSpan Loaded) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync() => Hub.DisposeAsync();
+    }
+
+    /// <summary>Starts a node on a data folder of its own and times it from process start to its first KPI answer.</summary>
+    private static async Task<FreshNode> StartFreshNodeAsync(string dll, string work, string[] cluster, ConcurrentBag<int> hubs, int run, int runs)
+    {
+        var data = Path.Combine(work, $"node-{run}");
+        var token = HubUnderTest.CreateAdminToken(dll, data);
+        var starting = Stopwatch.StartNew();
+        var node = await HubUnderTest.StartAsync(dll, data, TimeSpan.FromMinutes(10), cluster);
+        hubs.Add(node.Pid);
+        try
+        {
+            var ready = starting.Elapsed;
+            var loaded = await WaitForKpiAnswerAsync(node.Url, token, TimeSpan.FromMinutes(30), starting);
+            var residentLoaded = node.ResidentBytes();
+            var settled = await QueryBenchmark.WaitForBackgroundLoadAsync(node.Url, token);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  fresh node {run} of {runs}: /readyz {ready.TotalSeconds:F2} s after process start, first 200 on {LoadProbe} (KPI projection loaded from ClickHouse) after {loaded.TotalSeconds:F2} s, {Mib(residentLoaded)} resident then; background start-up work (recommendation model) done {settled.TotalSeconds:F1} s later"));
+            // The node's own account of the load (ClusterNode logs it once the projection holds ClickHouse's events).
+            if (node.Output.FirstOrDefault(l => l.Contains("KPI projection loaded", StringComparison.Ordinal)) is { } account)
+            {
+                Console.WriteLine($"    its log: {account.Trim()}");
+            }
+            return new FreshNode(node, token, loaded);
+        }
+        catch
+        {
+            await node.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>The "Published N events" line of <c>atalaya migrate --to-cluster</c>.</summary>

@@ -4,7 +4,7 @@ using Atalaya.Bench.Query;
 namespace Atalaya.Bench.ClusterQuery;
 
 /// <summary>The arguments of <c>cluster-query</c>; null from <see cref="Parse"/> when they ask for help or are not understood.</summary>
-public sealed record ClusterQueryOptions(long Events, int Days, int Seed, int Warmup, int Repeat, string CacheDirectory, TimeSpan Idle, string? Out)
+public sealed record ClusterQueryOptions(long Events, int Days, int Seed, int Warmup, int Repeat, string CacheDirectory, TimeSpan Idle, string? Out, int Loads = 3)
 {
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Atalaya.Bench -- cluster-query [options]
@@ -18,6 +18,7 @@ public sealed record ClusterQueryOptions(long Events, int Days, int Seed, int Wa
           --warmup N    untimed calls before timing each question on each side (default 3)
           --repeat N    timed calls per question and side (default 20)
           --cache DIR   where the generated NDJSON is kept and reused (default /tmp/atalaya-bench-cache)
+          --loads N     fresh nodes started one after the other to time the load from ClickHouse (default 3)
           --idle S      seconds without requests before the resident memory after the questions is read (default 10)
           --out FILE    write the results section into FILE (e.g. docs/benchmarks.md)
         """;
@@ -49,6 +50,7 @@ public sealed record ClusterQueryOptions(long Events, int Days, int Seed, int Wa
                 "--warmup" when int.TryParse(value, c, out var warmup) => options with { Warmup = warmup },
                 "--repeat" when int.TryParse(value, c, out var repeat) => options with { Repeat = repeat },
                 "--cache" => options with { CacheDirectory = value },
+                "--loads" when int.TryParse(value, c, out var loads) => options with { Loads = loads },
                 "--idle" when double.TryParse(value, c, out var idle) => options with { Idle = TimeSpan.FromSeconds(idle) },
                 "--out" => options with { Out = value },
                 _ => null,
@@ -58,6 +60,6 @@ public sealed record ClusterQueryOptions(long Events, int Days, int Seed, int Wa
                 return null;
             }
         }
-        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 && options.Idle >= TimeSpan.Zero ? options : null;
+        return options.Events >= 1000 && options.Days >= 7 && options.Repeat >= 1 && options.Warmup >= 0 && options.Loads >= 1 && options.Idle >= TimeSpan.Zero ? options : null;
     }
 }
