@@ -109,6 +109,7 @@ public static class ClusterQueryBenchmark
         }
         catch (IOException)
         {
+            // A file a dying hub still held: the folder is in the temporary directory, the servers are stopped.
         }
     }
 
