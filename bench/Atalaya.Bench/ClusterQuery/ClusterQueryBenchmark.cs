@@ -150,9 +150,24 @@ public static class ClusterQueryBenchmark
         {
             hubs.Add(writer.Pid);
             var writing = Stopwatch.StartNew();
+            // What the writer holds from the queues, sampled while it drains them.
+            using var drained = new CancellationTokenSource();
+            var holding = Task.Run(async () =>
+            {
+                long peak = 0;
+                while (!drained.IsCancellationRequested)
+                {
+                    peak = Math.Max(peak, services.Unacknowledged() ?? 0);
+                    await Task.Delay(500);
+                }
+                return peak;
+            });
             var stored = await WaitForCountAsync(clickHouse, services.ClickHouseUrl, published, TimeSpan.FromMinutes(30));
+            var elapsed = writing.Elapsed;
+            await drained.CancelAsync();
+            var held = await holding;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  a writer node (serve --clickhouse --rabbitmq) drained the queues: count() = {stored:N0} in ClickHouse {writing.Elapsed.TotalSeconds:F1} s after it was ready = {stored / writing.Elapsed.TotalSeconds:N0} events/s; peak node memory {Load.PeakMemoryMiB(writer.Pid):F0} MiB"));
+                $"  a writer node (serve --clickhouse --rabbitmq) drained the queues: count() = {stored:N0} in ClickHouse {elapsed.TotalSeconds:F1} s after it was ready = {stored / elapsed.TotalSeconds:N0} events/s; peak node memory {Load.PeakMemoryMiB(writer.Pid):F0} MiB; at most {held:N0} messages (up to 4 MB each) delivered to it and not yet acknowledged (rabbitmqctl's figures, refreshed every few seconds)"));
         }
 
         // 3. Fresh nodes over the data in ClickHouse, one after the other: start to the first KPI answer.

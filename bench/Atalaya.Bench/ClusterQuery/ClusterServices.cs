@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 
 namespace Atalaya.Bench.ClusterQuery;
 
@@ -61,9 +62,27 @@ public sealed class ClusterServices : IDisposable
         _started.Clear();
     }
 
-    private (int Code, string Output) Services(string verb, string name)
+    /// <summary>
+    /// The messages the event queues have handed to consumers and not yet had acknowledged
+    /// (<c>rabbitmqctl list_queues</c>): what the writers hold from the queues. RabbitMQ refreshes
+    /// these figures every few seconds, and gives no byte count for quorum queues. Null when rabbitmqctl fails.
+    /// </summary>
+    public long? Unacknowledged()
     {
-        var info = new ProcessStartInfo("bash", ["scripts/services.sh", verb, name])
+        var (code, output) = Services("ctl", "rabbitmq", "list_queues", "-q", "--no-table-headers", "name", "messages_unacknowledged");
+        if (code != 0)
+        {
+            return null;
+        }
+        return output.Split('\n')
+            .Select(l => l.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length == 2 && f[0].StartsWith("atalaya.events.", StringComparison.Ordinal))
+            .Sum(f => long.TryParse(f[1], CultureInfo.InvariantCulture, out var messages) ? messages : 0);
+    }
+
+    private (int Code, string Output) Services(params string[] args)
+    {
+        var info = new ProcessStartInfo("bash", ["scripts/services.sh", .. args])
         {
             WorkingDirectory = _repository,
             RedirectStandardOutput = true,
