@@ -167,7 +167,7 @@ public static class ClusterQueryBenchmark
             await drained.CancelAsync();
             var held = await holding;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  a writer node (serve --clickhouse --rabbitmq) drained the queues: count() = {stored:N0} in ClickHouse {elapsed.TotalSeconds:F1} s after it was ready = {stored / elapsed.TotalSeconds:N0} events/s; peak node memory {Load.PeakMemoryMiB(writer.Pid):F0} MiB; at most {held:N0} messages (up to 4 MB each) delivered to it and not yet acknowledged (rabbitmqctl's figures, refreshed every few seconds)"));
+                $"  a writer node (serve --clickhouse --rabbitmq) drained the queues: count() = {stored:N0} in ClickHouse {elapsed.TotalSeconds:F1} s after it was ready = {stored / elapsed.TotalSeconds:N0} events/s; peak node memory {Load.PeakMemoryMiB(writer.Pid):F0} MiB; {Holding(held)}"));
         }
 
         // 3. Fresh nodes over the data in ClickHouse, one after the other: start to the first KPI answer.
@@ -205,6 +205,10 @@ public static class ClusterQueryBenchmark
         Print(rows);
         return rows;
     }
+
+    private static string Holding(long messages) => messages > 0
+        ? string.Create(CultureInfo.InvariantCulture, $"at most {messages:N0} messages (up to 4 MB each) delivered to it and not yet acknowledged (rabbitmqctl's figures, refreshed every few seconds)")
+        : "no unacknowledged messages seen (rabbitmqctl's figures are refreshed every few seconds: a shorter drain may not show)";
 
     /// <summary>A cluster node that was started over data already in ClickHouse, with its admin token and its load time.</summary>
     private sealed record FreshNode(HubUnderTest Hub, string Token, TimeSpan Loaded) : IAsyncDisposable
