@@ -95,7 +95,7 @@ if (options is null)
                dotnet run -c Release --project bench/Atalaya.Bench -- ch-insert [--events N] [--batch N] [--ndjson FILE]   (the ClickHouse event writer, docs/scale-out.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- erase [--events N] [--days N] [--seed S]   (one person's erasure, docs/privacy.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- cluster-ingest [--events N] [--batch N] [--connections N] [--out FILE]   (a cluster node, docs/scale-out.md)
-               dotnet run -c Release --project bench/Atalaya.Bench -- cluster-query [--events N] [--repeat N] [--out FILE]   (the query questions on a cluster node vs the embedded hub, docs/scale-out.md)
+               dotnet run -c Release --project bench/Atalaya.Bench -- cluster-query [--events N] [--loads N] [--repeat N] [--out FILE]   (the query questions on a cluster node vs the embedded hub, docs/scale-out.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- queue [--messages N] [--batch N] [--out FILE]   (publish with confirm to RabbitMQ, docs/scale-out.md)
 
           --events N          events to send (default 2000000)
