@@ -70,13 +70,14 @@ public sealed class HubUnderTest : IAsyncDisposable
         HubProcess.Run("dotnet", Path.GetDirectoryName(data)!, dll, "tokens", "create", "--role", "admin", "--name", "bench-query", "--data", data)
             .TrimEnd().Split('\n')[^1].Trim();
 
-    public static async Task<HubUnderTest> StartAsync(string dll, string data, TimeSpan timeout)
+    /// <param name="serveArgs">More <c>serve</c> arguments (a cluster node's --clickhouse and --rabbitmq).</param>
+    public static async Task<HubUnderTest> StartAsync(string dll, string data, TimeSpan timeout, params string[] serveArgs)
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(data)! };
         // No scheduler: a catch-up run of the marts batch at start would share the CPU and the heap
         // with what is measured.
-        foreach (var arg in new[] { dll, "serve", "--data", data, "--urls", url, "--no-scheduler" })
+        foreach (var arg in new[] { dll, "serve", "--data", data, "--urls", url, "--no-scheduler" }.Concat(serveArgs))
         {
             info.ArgumentList.Add(arg);
         }

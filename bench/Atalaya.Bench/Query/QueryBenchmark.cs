@@ -133,7 +133,7 @@ public static class QueryBenchmark
     }
 
     /// <summary>Waits until the bought-together analysis answers 200 (it answers 503 while the model loads).</summary>
-    private static async Task<TimeSpan> WaitForBackgroundLoadAsync(string url, string token)
+    internal static async Task<TimeSpan> WaitForBackgroundLoadAsync(string url, string token)
     {
         using var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(1) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
