@@ -16,63 +16,16 @@ namespace Atalaya.Tests.Cluster;
 /// embedded hub is held to (ties included: the ledger's two stock snapshots at one instant).
 /// </summary>
 [Collection(KpiCollection.Name)]
-public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterServers servers) : IClassFixture<ClusterServers>, IAsyncLifetime
+public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConformanceNodes nodes) : IClassFixture<ClusterConformanceNodes>, IAsyncLifetime
 {
     // The datasets with events (the empty and one-event hubs add nothing a cluster could get wrong).
-    private static readonly string[] Datasets = ["demo-a", "demo-b", "edge", "ledger"];
+    internal static readonly string[] Datasets = ["demo-a", "demo-b", "edge", "ledger"];
 
-    // Per dataset: the node that followed the migrated events live, and one started after them that loaded them from ClickHouse.
-    private readonly Dictionary<string, (MetricsClient Live, MetricsClient Loaded)> _apis = new(StringComparer.Ordinal);
-    private readonly List<TestHub> _nodes = [];
+    private IReadOnlyDictionary<string, (MetricsClient Live, MetricsClient Loaded)> _apis = null!;
 
-    public async Task InitializeAsync()
-    {
-        foreach (var name in Datasets)
-        {
-            var dataset = datasets[name];
-            var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-            var url = new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString();
-            var prefix = "conformance." + Guid.NewGuid().ToString("N");
-            var stored = StoredEvents.All(dataset.Hub.Server.DataDirectory).Count;
+    public async Task InitializeAsync() => _apis = await nodes.StartOnceAsync(datasets);
 
-            var (live, liveApi) = await StartNodeAsync(url, prefix);
-            await Wait.UntilAsync(() => live.Answering, "the node loaded its (empty) projection", seconds: 120);
-            // The embedded folder's stored events, as they are, through the queue and the node's writer.
-            var source = dataset.Hub.Server.DataDirectory;
-            try
-            {
-                await new ClusterMigration().RunAsync(source, live, null, CancellationToken.None);
-            }
-            finally
-            {
-                File.Delete(Path.Combine(source, ClusterMigration.CheckpointFile));
-            }
-            await Wait.UntilAsync(() => live.ProjectionApplied >= stored, $"the live node's projection holds the {stored} events of {name}", seconds: 120);
-
-            var (loaded, loadedApi) = await StartNodeAsync(url, prefix);
-            await Wait.UntilAsync(() => loaded.Answering, $"the second node loaded {name} from ClickHouse", seconds: 120);
-            Assert.Equal(stored, live.ProjectionApplied);
-            Assert.Equal(stored, loaded.ProjectionApplied);
-            _apis[name] = (liveApi, loadedApi);
-        }
-    }
-
-    private async Task<(ClusterNode Cluster, MetricsClient Api)> StartNodeAsync(string clickHouseUrl, string queuePrefix)
-    {
-        var cluster = ClusterNode.Create(clickHouseUrl, servers.Rabbit.Uri.ToString(), 4, queuePrefix);
-        var node = await TestHub.StartAsync(o => o with { Cluster = cluster, RunScheduler = false, RunAlerts = false });
-        _nodes.Add(node);
-        var admin = node.Hub.Tokens.Create(new TokenRequest(Role.Admin, "cluster-conformance")).Secret;
-        return (cluster, new MetricsClient(node.Client, admin));
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var node in _nodes)
-        {
-            await node.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => Task.CompletedTask;
 
     /// <summary>
     /// The nodes held to the reference for a dataset. The node that loaded from ClickHouse, always.
@@ -127,5 +80,86 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterServ
 
         Assert.True(queries > 0, "no query ran");
         Assert.True(failures.Count == 0, $"{failures.Count} of {queries} queries differ from the reference:\n" + string.Join("\n", failures.Take(25)));
+    }
+}
+
+/// <summary>
+/// The cluster nodes <see cref="ClusterKpiConformanceTests"/> asks, started once for the class (the
+/// test class itself is made anew for every case): per dataset a ClickHouse database and queues of
+/// its own, the node that followed the migration live and the node that loaded it afterwards.
+/// </summary>
+public sealed class ClusterConformanceNodes : IAsyncLifetime
+{
+    private readonly ClusterServers _servers = new();
+    private readonly SemaphoreSlim _starting = new(1, 1);
+    private readonly List<TestHub> _nodes = [];
+    private Dictionary<string, (MetricsClient Live, MetricsClient Loaded)>? _apis;
+
+    public Task InitializeAsync() => _servers.InitializeAsync();
+
+    public async Task<IReadOnlyDictionary<string, (MetricsClient Live, MetricsClient Loaded)>> StartOnceAsync(KpiDatasets datasets)
+    {
+        await _starting.WaitAsync();
+        try
+        {
+            return _apis ??= await StartAsync(datasets);
+        }
+        finally
+        {
+            _starting.Release();
+        }
+    }
+
+    private async Task<Dictionary<string, (MetricsClient Live, MetricsClient Loaded)>> StartAsync(KpiDatasets datasets)
+    {
+        var apis = new Dictionary<string, (MetricsClient Live, MetricsClient Loaded)>(StringComparer.Ordinal);
+        foreach (var name in ClusterKpiConformanceTests.Datasets)
+        {
+            var dataset = datasets[name];
+            var clickHouse = await _servers.ClickHouse.NewDatabaseAsync();
+            var url = new Uri(_servers.ClickHouse.Url, clickHouse.Database).ToString();
+            var prefix = "conformance." + Guid.NewGuid().ToString("N");
+            var stored = StoredEvents.All(dataset.Hub.Server.DataDirectory).Count;
+
+            var (live, liveApi) = await StartNodeAsync(url, prefix);
+            await Wait.UntilAsync(() => live.Answering, "the node loaded its (empty) projection", seconds: 120);
+            // The embedded folder's stored events, as they are, through the queue and the node's writer.
+            var source = dataset.Hub.Server.DataDirectory;
+            try
+            {
+                await new ClusterMigration().RunAsync(source, live, null, CancellationToken.None);
+            }
+            finally
+            {
+                File.Delete(Path.Combine(source, ClusterMigration.CheckpointFile));
+            }
+            await Wait.UntilAsync(() => live.ProjectionApplied >= stored, $"the live node's projection holds the {stored} events of {name}", seconds: 120);
+
+            var (loaded, loadedApi) = await StartNodeAsync(url, prefix);
+            await Wait.UntilAsync(() => loaded.Answering, $"the second node loaded {name} from ClickHouse", seconds: 120);
+            Assert.Equal(stored, live.ProjectionApplied);
+            Assert.Equal(stored, loaded.ProjectionApplied);
+            apis[name] = (liveApi, loadedApi);
+        }
+        return apis;
+    }
+
+    private async Task<(ClusterNode Cluster, MetricsClient Api)> StartNodeAsync(string clickHouseUrl, string queuePrefix)
+    {
+        var cluster = ClusterNode.Create(clickHouseUrl, _servers.Rabbit.Uri.ToString(), 4, queuePrefix);
+        var node = await TestHub.StartAsync(o => o with { Cluster = cluster, RunScheduler = false, RunAlerts = false });
+        _nodes.Add(node);
+        var admin = node.Hub.Tokens.Create(new TokenRequest(Role.Admin, "cluster-conformance")).Secret;
+        return (cluster, new MetricsClient(node.Client, admin));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+        await _servers.DisposeAsync();
+        _starting.Dispose();
     }
 }
