@@ -71,7 +71,7 @@ public sealed class ClusterMigration
         return published;
     }
 
-    /// <summary>Publishes each shard's round (in messages of at most 4 MB) and clears it once confirmed.</summary>
+    /// <summary>Publishes each shard's round (in messages of at most 1 MB, so a writer's prefetch holds little) and clears it once confirmed.</summary>
     private static async Task PublishAsync(ClusterNode target, ArrayBufferWriter<byte>?[] bodies, CancellationToken ct)
     {
         var publishes = new List<Task>();
@@ -79,7 +79,7 @@ public sealed class ClusterMigration
         {
             if (bodies[shard] is { WrittenCount: > 0 } body)
             {
-                foreach (var message in Messages(body.WrittenMemory, 4 << 20))
+                foreach (var message in Messages(body.WrittenMemory, 1 << 20))
                 {
                     publishes.Add(target.Publisher.PublishAsync(shard, message, null, ct));
                 }

@@ -32,8 +32,12 @@ internal sealed record EventQueueOptions
     /// <summary>The client library reconnects a lost connection this often until the broker is back.</summary>
     public TimeSpan RecoveryInterval { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Unacknowledged messages the broker may hand one consumer at a time.</summary>
-    public ushort Prefetch { get; init; } = 10_000;
+    /// <summary>
+    /// Unacknowledged messages the broker may hand one consumer at a time. A message is one
+    /// request's events of a shard (or up to 1 MB of a migration), so this bounds what a writer
+    /// holds in memory facing a backlog: about 500 MB a shard at worst, not the whole backlog.
+    /// </summary>
+    public ushort Prefetch { get; init; } = 500;
 
     /// <summary>A consumer's batch closes at this many messages…</summary>
     public int BatchSize { get; init; } = 1_000;

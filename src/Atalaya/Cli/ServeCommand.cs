@@ -85,7 +85,7 @@ public static class ServeCommand
             }
             if (parse.GetValue(demo) && parse.GetValue(clickHouse) is not null)
             {
-                return CommonOptions.Fail("--demo fills an embedded hub and opens its dashboards, which a cluster node cannot serve yet. Run `serve --demo` without --clickhouse/--rabbitmq, then `atalaya migrate --to-cluster` to move its events (docs/scale-out.md).");
+                return CommonOptions.Fail("--demo fills this node's data folder, while a cluster's events live in ClickHouse. Run `serve --demo` without --clickhouse/--rabbitmq, then `atalaya migrate --to-cluster` to move its events (docs/scale-out.md).");
             }
             if ((parse.GetValue(clickHouse) is null) != (parse.GetValue(rabbitMq) is null))
             {
@@ -121,8 +121,8 @@ public static class ServeCommand
             var options = new ServeOptions
             {
                 Config = config,
-                // A cluster node's KPI engine is empty (its events go to ClickHouse, whose KPI answers
-                // are not built yet): jobs and alert rules computed from it would be wrong, not late.
+                // Jobs and alert rules would run on every node at once (no lock across nodes yet),
+                // and their runs, marts and alerts would stay in each node's own data folder.
                 RunScheduler = !parse.GetValue(noScheduler) && cluster is null,
                 RunAlerts = cluster is null,
                 DataDirectory = parse.GetValue(data)!,
