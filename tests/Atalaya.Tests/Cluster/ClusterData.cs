@@ -8,6 +8,13 @@ namespace Atalaya.Tests.Cluster;
 /// <summary>What the cluster tests send and read back: generated marketplace requests, their ids, a column of ClickHouse.</summary>
 internal static class ClusterData
 {
+    /// <summary>
+    /// The last day of the generated marketplaces, fixed: data that ended today would hold only
+    /// the minutes of today already past, so a run just after midnight had a fraction of the events
+    /// (fewer requests than the tests need to be cut off half-way).
+    /// </summary>
+    public static readonly DateOnly LastDay = new(2026, 3, 15);
+
     /// <summary>A small generated marketplace as NDJSON requests of <paramref name="linesPerRequest"/> events.</summary>
     public static List<byte[]> DemoRequests(DemoOptions options, int linesPerRequest)
     {

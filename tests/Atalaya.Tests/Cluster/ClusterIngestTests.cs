@@ -42,7 +42,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var collector = Collector(publisher, clickHouse);
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
-        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 3, Seed: 5, SessionsPerDay: 60), linesPerRequest: 250);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 3, Seed: 5, EndDate: ClusterData.LastDay, SessionsPerDay: 60), linesPerRequest: 250);
         long clusterAccepted = 0, embeddedAccepted = 0;
         foreach (var request in requests)
         {
@@ -83,7 +83,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var nodeB = Collector(publisherB, clickHouse);
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
 
-        var request = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 9, SessionsPerDay: 20), linesPerRequest: 100)[0];
+        var request = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 9, EndDate: ClusterData.LastDay, SessionsPerDay: 20), linesPerRequest: 100)[0];
         var first = await nodeA.IngestNativeAsync(request, ndjson: true, "demo-web");
         Assert.Equal(100, first.Accepted);
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM event_ids", CancellationToken.None) == 100, "the first copy inserted");
@@ -101,7 +101,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         var queue = servers.Rabbit.Options(shards: 2);
         await using var publisher = new EventPublisher(queue);
         var collector = Collector(publisher, clickHouse);
-        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 13, SessionsPerDay: 40), linesPerRequest: 50);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 13, EndDate: ClusterData.LastDay, SessionsPerDay: 40), linesPerRequest: 50);
         var acknowledged = new List<string>();
         acknowledged.AddRange(await AcceptedIdsAsync(collector, requests[0]));
 
@@ -144,7 +144,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await using var publisher = new EventPublisher(queue);
         var collector = Collector(publisher, gated);
         await using var writer = await ClusterWriter.StartAsync(queue, gated);
-        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 21, SessionsPerDay: 40), linesPerRequest: 80);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 21, EndDate: ClusterData.LastDay, SessionsPerDay: 40), linesPerRequest: 80);
         var acknowledged = new List<string>(await AcceptedIdsAsync(collector, requests[0]));
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == acknowledged.Count, "the first request written");
 
@@ -174,7 +174,7 @@ public sealed class ClusterIngestTests(ClusterServers servers) : IClassFixture<C
         await using var publisher = new EventPublisher(queue);
         var collector = Collector(publisher, clickHouse);
         await using var writer = await ClusterWriter.StartAsync(queue, clickHouse);
-        var valid = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 3, SessionsPerDay: 10), linesPerRequest: 20)[0];
+        var valid = ClusterData.DemoRequests(new DemoOptions(Days: 1, Seed: 3, EndDate: ClusterData.LastDay, SessionsPerDay: 10), linesPerRequest: 20)[0];
         var body = Encoding.UTF8.GetBytes("{\"event_id\":\"refused-1\",\"event_type\":\"page_view\"}\n" + Encoding.UTF8.GetString(valid));
 
         var result = await collector.IngestNativeAsync(body, ndjson: true, "demo-web");

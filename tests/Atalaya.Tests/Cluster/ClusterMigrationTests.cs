@@ -20,7 +20,7 @@ public sealed class ClusterMigrationTests(ClusterServers servers) : IClassFixtur
     public async Task InitializeAsync()
     {
         using var ndjson = new MemoryStream();
-        DemoGenerator.WriteNdjson(new DemoOptions(Days: 3, Seed: 31, SessionsPerDay: 150), ndjson);
+        DemoGenerator.WriteNdjson(new DemoOptions(Days: 3, Seed: 31, EndDate: ClusterData.LastDay, SessionsPerDay: 150), ndjson);
         _ids = [.. Encoding.UTF8.GetString(ndjson.ToArray()).Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("event_id").GetString()!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal)];
         // Requests of 200 events, one after the other: the log holds many blocks, as a live hub's does.

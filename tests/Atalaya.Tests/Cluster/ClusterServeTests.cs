@@ -34,7 +34,7 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
     {
         var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
         var clickHouseUrl = new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString();
-        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 2, Seed: 17, SessionsPerDay: 120), linesPerRequest: 100);
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 2, Seed: 17, EndDate: ClusterData.LastDay, SessionsPerDay: 120), linesPerRequest: 100);
         var acknowledged = new ConcurrentDictionary<int, bool>();
 
         var (nodeA, keyA) = await StartNodeAsync("a", clickHouseUrl);
@@ -94,7 +94,7 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
                 .Select(e => e.GetProperty("properties").GetProperty("order_id").GetString()).Distinct().Count();
             await Wait.UntilAsync(async () =>
             {
-                using var read = new HttpRequestMessage(HttpMethod.Get, $"/api/kpi/query?metric=orders&start_date={DateTime.UtcNow.AddDays(-5):yyyy-MM-dd}&end_date={DateTime.UtcNow.AddDays(1):yyyy-MM-dd}&aggregate=total");
+                using var read = new HttpRequestMessage(HttpMethod.Get, $"/api/kpi/query?metric=orders&start_date={ClusterData.LastDay.AddDays(-5):yyyy-MM-dd}&end_date={ClusterData.LastDay:yyyy-MM-dd}&aggregate=total");
                 read.Headers.Authorization = new AuthenticationHeaderValue("Bearer", admin);
                 using var answer = await client.SendAsync(read);
                 if (answer.StatusCode != HttpStatusCode.OK)
