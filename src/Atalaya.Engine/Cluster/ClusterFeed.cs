@@ -213,7 +213,7 @@ internal sealed class ClusterFeed : IAsyncDisposable
                 foreach (var line in ArrivalLine.Lines(message))
                 {
                     var (arrival, storedEvent) = ArrivalLine.Read(line);
-                    var (id, receivedMs) = Keys(storedEvent);
+                    var (id, receivedMs) = Keys(storedEvent, readId: _recent.Count > 0);
                     if (_recent.Count > 0 && id is not null && _recent.Contains(id))
                     {
                         Interlocked.Increment(ref _skipped);
@@ -263,29 +263,13 @@ internal sealed class ClusterFeed : IAsyncDisposable
         }
         var events = block.Array();
         _kpis.ApplyStored(events);
-        if (_recommendations is not null)
-        {
-            ApplyEach(events, _recommendations);
-        }
+        _recommendations?.ApplyStoredBlock(events);
         Interlocked.Add(ref _applied, block.Count);
         block.Clear();
     }
 
-    /// <summary>Hands each event of a JSON array to the recommendation model (it keeps the types it reads).</summary>
-    private static void ApplyEach(ReadOnlySpan<byte> jsonArray, RecommendationModel model)
-    {
-        var reader = new Utf8JsonReader(jsonArray);
-        reader.Read();
-        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-        {
-            var start = (int)reader.TokenStartIndex;
-            reader.Skip();
-            model.Apply(jsonArray[start..(int)reader.BytesConsumed]);
-        }
-    }
-
-    /// <summary>The top-level event_id and received_at (Unix milliseconds) of a stored event, read without parsing the rest.</summary>
-    private static (string? Id, long ReceivedMs) Keys(ReadOnlyMemory<byte> json)
+    /// <summary>The top-level received_at (Unix milliseconds) of a stored event and, when <paramref name="readId"/>, its event_id, read without parsing the rest.</summary>
+    private static (string? Id, long ReceivedMs) Keys(ReadOnlyMemory<byte> json, bool readId)
     {
         string? id = null;
         long receivedMs = 0;
@@ -296,7 +280,7 @@ internal sealed class ClusterFeed : IAsyncDisposable
         }
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var isId = reader.ValueTextEquals("event_id"u8);
+            var isId = readId && reader.ValueTextEquals("event_id"u8);
             var isReceived = !isId && reader.ValueTextEquals("received_at"u8);
             reader.Read();
             if (isId && reader.TokenType == JsonTokenType.String)
@@ -311,7 +295,7 @@ internal sealed class ClusterFeed : IAsyncDisposable
             {
                 reader.Skip();
             }
-            if (id is not null && receivedMs != 0)
+            if ((id is not null || !readId) && receivedMs != 0)
             {
                 break;
             }

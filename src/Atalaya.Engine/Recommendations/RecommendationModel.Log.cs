@@ -301,6 +301,15 @@ public sealed partial class RecommendationModel
         return read;
     }
 
+    /// <summary>Applies every event of a JSON array of stored events that did not come through the log (a cluster node's feed).</summary>
+    internal void ApplyStoredBlock(ReadOnlySpan<byte> array)
+    {
+        lock (_gate)
+        {
+            ApplyBlock(array);
+        }
+    }
+
     /// <summary>Applies every event of a JSON array of events; the caller holds the lock.</summary>
     private void ApplyBlock(ReadOnlySpan<byte> array)
     {

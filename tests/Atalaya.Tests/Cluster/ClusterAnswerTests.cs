@@ -14,23 +14,13 @@ namespace Atalaya.Tests.Cluster;
 /// an order posted to one node reaches the other's live stream; a node restarted loads the same
 /// figures from ClickHouse.
 /// </summary>
-public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<ClusterServers>, IAsyncLifetime
+public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<ClusterServers>, IDisposable
 {
     private const string Start = "2026-02-04";
     private const string End = "2026-03-15";
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "atalaya-answers-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _root = new("atalaya-answers");
 
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_root);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        Directory.Delete(_root, recursive: true);
-        return Task.CompletedTask;
-    }
+    public void Dispose() => _root.Dispose();
 
     [Fact]
     public async Task Two_nodes_answer_every_kpi_and_analysis_question_as_the_embedded_hub_does_and_follow_each_other_live()
@@ -94,10 +84,10 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
 
     private async Task<Node> StartAsync(string name, params string[] cluster)
     {
-        var data = Path.Combine(_root, name);
+        var data = _root[name];
         if (!_keys.TryGetValue(name, out var keys))
         {
-            _keys[name] = keys = (await TokenAsync(data, "write", "--source", "test"), await TokenAsync(data, "admin"));
+            _keys[name] = keys = (await ClusterData.CreateTokenAsync(data, "write", "--source", "test"), await ClusterData.CreateTokenAsync(data, "admin"));
         }
         var process = await ServeProcess.StartAsync(null, ["--data", data, "--no-scheduler", .. cluster]);
         return new Node(process, keys.Write, keys.Admin);
@@ -266,19 +256,5 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
     private static double Number(JsonElement row, string name) =>
         row.GetProperty(name).ValueKind == JsonValueKind.Number ? row.GetProperty(name).GetDouble() : 0;
 
-    private static async Task<string> TokenAsync(string data, string role, params string[] extra)
-    {
-        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync(["tokens", "create", "--role", role, .. extra, "--data", data]);
-        Assert.True(exit == 0, stderr);
-        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
-    }
-
-    private static async Task<HttpStatusCode> PostAsync(Node node, byte[] body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", node.WriteKey);
-        using var response = await node.Client.SendAsync(request);
-        return response.StatusCode;
-    }
+    private static Task<HttpStatusCode> PostAsync(Node node, byte[] body) => ClusterData.PostNdjsonAsync(node.Client, node.WriteKey, body);
 }

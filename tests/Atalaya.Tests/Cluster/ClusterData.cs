@@ -1,7 +1,10 @@
+using System.Net;
+using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Demo;
+using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Cluster;
 
@@ -38,5 +41,23 @@ internal static class ClusterData
             values.Add(row[0]!);
         }
         return values;
+    }
+
+    /// <summary>Creates a token with <c>atalaya tokens create</c> (the CLI a deployment uses) and returns its secret.</summary>
+    public static async Task<string> CreateTokenAsync(string data, string role, params string[] extra)
+    {
+        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync(["tokens", "create", "--role", role, .. extra, "--data", data]);
+        Assert.True(exit == 0, stderr);
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+    }
+
+    /// <summary>POSTs an NDJSON request to <c>/api/events</c> with a write key; returns the status.</summary>
+    public static async Task<HttpStatusCode> PostNdjsonAsync(HttpClient client, string key, byte[] body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        using var response = await client.SendAsync(request);
+        return response.StatusCode;
     }
 }

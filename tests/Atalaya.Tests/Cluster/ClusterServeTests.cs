@@ -13,21 +13,11 @@ namespace Atalaya.Tests.Cluster;
 /// shards over, the clients' retries sent to that node are counted once, and that node's KPI
 /// answers count every order either node took.
 /// </summary>
-public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<ClusterServers>, IAsyncLifetime
+public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<ClusterServers>, IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "atalaya-nodes-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _root = new("atalaya-nodes");
 
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_root);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        Directory.Delete(_root, recursive: true);
-        return Task.CompletedTask;
-    }
+    public void Dispose() => _root.Dispose();
 
     [Fact]
     public async Task A_node_killed_mid_ingest_loses_no_acknowledged_event_and_retries_to_another_node_count_once()
@@ -49,7 +39,7 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
                 {
                     try
                     {
-                        if (await PostAsync(client, keyA, requests[i]) == HttpStatusCode.OK)
+                        if (await ClusterData.PostNdjsonAsync(client, keyA, requests[i]) == HttpStatusCode.OK)
                         {
                             acknowledged[i] = true;
                         }
@@ -80,7 +70,7 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
             var retried = requests.Select((r, i) => (r, i)).Where(p => !acknowledged.ContainsKey(p.i) || p.i % 5 == 0).ToList();
             foreach (var (request, _) in retried)
             {
-                Assert.Equal(HttpStatusCode.OK, await PostAsync(client, keyB, request));
+                Assert.Equal(HttpStatusCode.OK, await ClusterData.PostNdjsonAsync(client, keyB, request));
             }
             var ids = requests.SelectMany(r => ClusterData.EventIds(r)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             await Wait.UntilAsync(async () => await CountAsync(clickHouse) >= ids.Count, $"{ids.Count} events in ClickHouse", seconds: 120);
@@ -88,7 +78,7 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
 
             // The node answers KPI reads over every stored event, those node A collected included
             // (ClusterAnswerTests checks the figures against an embedded hub).
-            var admin = await TokenAsync(Path.Combine(_root, "b"), "admin");
+            var admin = await ClusterData.CreateTokenAsync(_root["b"], "admin");
             var orders = requests.SelectMany(r => System.Text.Encoding.UTF8.GetString(r).Split('\n', StringSplitOptions.RemoveEmptyEntries))
                 .Where(l => l.Contains("\"purchase_completed\"", StringComparison.Ordinal)).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement)
                 .Select(e => e.GetProperty("properties").GetProperty("order_id").GetString()).Distinct().Count();
@@ -119,43 +109,27 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
     [Fact]
     public async Task Serve_refuses_half_a_cluster_a_demo_cluster_and_postgres_without_a_cluster_with_a_clear_error()
     {
-        var (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "x"), "--clickhouse", "http://127.0.0.1:1/");
+        var (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--clickhouse", "http://127.0.0.1:1/");
         Assert.Equal(2, exit);
         Assert.Contains("--rabbitmq", stderr, StringComparison.Ordinal);
-        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "x"), "--clickhouse", "ftp://127.0.0.1/", "--rabbitmq", "amqp://127.0.0.1/");
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--clickhouse", "ftp://127.0.0.1/", "--rabbitmq", "amqp://127.0.0.1/");
         Assert.Equal(2, exit);
         Assert.Contains("http", stderr, StringComparison.Ordinal);
-        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "x"), "--demo", "--clickhouse", "http://127.0.0.1:1/", "--rabbitmq", "amqp://127.0.0.1/");
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--demo", "--clickhouse", "http://127.0.0.1:1/", "--rabbitmq", "amqp://127.0.0.1/");
         Assert.Equal(2, exit);
         Assert.Contains("migrate --to-cluster", stderr, StringComparison.Ordinal);
         // PostgreSQL holds the state cluster nodes share: alone, it is refused before anything is opened.
-        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "x"), "--postgres", "Host=127.0.0.1");
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--postgres", "Host=127.0.0.1");
         Assert.Equal(2, exit);
         Assert.Contains("goes with --clickhouse URL and --rabbitmq URI", stderr, StringComparison.Ordinal);
     }
 
     private async Task<(ServeProcess Node, string WriteKey)> StartNodeAsync(string name, string clickHouseUrl)
     {
-        var data = Path.Combine(_root, name);
-        var key = await TokenAsync(data, "write", "--source", "test");
+        var data = _root[name];
+        var key = await ClusterData.CreateTokenAsync(data, "write", "--source", "test");
         var node = await ServeProcess.StartAsync(null, "--data", data, "--clickhouse", clickHouseUrl, "--rabbitmq", servers.Rabbit.Uri.ToString(), "--no-scheduler");
         return (node, key);
-    }
-
-    private static async Task<string> TokenAsync(string data, string role, params string[] extra)
-    {
-        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync(["tokens", "create", "--role", role, .. extra, "--data", data]);
-        Assert.True(exit == 0, stderr);
-        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
-    }
-
-    private static async Task<HttpStatusCode> PostAsync(HttpClient client, string key, byte[] body)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        using var response = await client.SendAsync(request);
-        return response.StatusCode;
     }
 
     private static async Task<long> CountAsync(ClickHouseClient client)

@@ -12,21 +12,11 @@ namespace Atalaya.Tests.Postgres;
 /// lookup lapses (a bounded wait for the outcome, not a timing).
 /// </summary>
 public sealed class PostgresClusterTokenTests(ClusterServers cluster, PostgresServer postgres)
-    : IClassFixture<ClusterServers>, IClassFixture<PostgresServer>, IAsyncLifetime
+    : IClassFixture<ClusterServers>, IClassFixture<PostgresServer>, IDisposable
 {
-    private readonly string _root = Path.Combine(Path.GetTempPath(), "atalaya-pg-nodes-" + Guid.NewGuid().ToString("N"));
+    private readonly TempDirectory _root = new("atalaya-pg-nodes");
 
-    public Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_root);
-        return Task.CompletedTask;
-    }
-
-    public Task DisposeAsync()
-    {
-        Directory.Delete(_root, recursive: true);
-        return Task.CompletedTask;
-    }
+    public void Dispose() => _root.Dispose();
 
     [Fact]
     public async Task A_token_created_once_works_on_every_node_and_a_revocation_through_one_node_holds_on_the_other()
@@ -64,7 +54,7 @@ public sealed class PostgresClusterTokenTests(ClusterServers cluster, PostgresSe
 
         // The shared row says so, and the command line lists the same tokens.
         Assert.IsType<long>(Assert.Single(await PostgresServer.ColumnAsync(shared, $"SELECT revoked_at FROM tokens WHERE id = '{analystId}'")));
-        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync("tokens", "list", "--postgres", shared, "--data", Path.Combine(_root, "cli"));
+        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync("tokens", "list", "--postgres", shared, "--data", _root["cli"]);
         Assert.True(exit == 0, stderr);
         foreach (var token in listed.GetProperty("data").EnumerateArray())
         {
@@ -75,7 +65,7 @@ public sealed class PostgresClusterTokenTests(ClusterServers cluster, PostgresSe
     [Fact]
     public async Task The_command_line_and_serve_explain_a_wrong_or_unreachable_postgres_setting()
     {
-        var data = Path.Combine(_root, "cli");
+        var data = _root["cli"];
         var (exit, _, stderr) = await AtalayaProcess.RunAsync("tokens", "create", "--role", "admin", "--data", data, "--postgres", "postgres://u:sekret@127.0.0.1/db");
         Assert.Equal(2, exit);
         Assert.Contains("Host=127.0.0.1;Port=5432", stderr, StringComparison.Ordinal);
@@ -87,7 +77,7 @@ public sealed class PostgresClusterTokenTests(ClusterServers cluster, PostgresSe
         Assert.Contains("Start the server", stderr, StringComparison.Ordinal);
 
         // A node does not start without the state it would share.
-        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", Path.Combine(_root, "node"), "--clickhouse", "http://127.0.0.1:1/atalaya",
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["node"], "--clickhouse", "http://127.0.0.1:1/atalaya",
             "--rabbitmq", "amqp://127.0.0.1:1/", "--postgres", "Host=127.0.0.1;Port=1;Username=atalaya;Password=sekret");
         Assert.Equal(2, exit);
         Assert.Contains("--postgres: PostgreSQL at 127.0.0.1:1/atalaya cannot be reached", stderr, StringComparison.Ordinal);
@@ -100,15 +90,11 @@ public sealed class PostgresClusterTokenTests(ClusterServers cluster, PostgresSe
     }
 
     private async Task<ServeProcess> StartNodeAsync(string name, string clickHouseUrl, string shared) =>
-        await ServeProcess.StartAsync(null, "--data", Path.Combine(_root, name), "--clickhouse", clickHouseUrl, "--rabbitmq", cluster.Rabbit.Uri.ToString(),
+        await ServeProcess.StartAsync(null, "--data", _root[name], "--clickhouse", clickHouseUrl, "--rabbitmq", cluster.Rabbit.Uri.ToString(),
             "--postgres", shared, "--no-scheduler");
 
-    private async Task<string> TokenAsync(string shared, string role, params string[] extra)
-    {
-        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync(["tokens", "create", "--role", role, .. extra, "--postgres", shared, "--data", Path.Combine(_root, "cli")]);
-        Assert.True(exit == 0, stderr);
-        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
-    }
+    private Task<string> TokenAsync(string shared, string role, params string[] extra) =>
+        ClusterData.CreateTokenAsync(_root["cli"], role, [.. extra, "--postgres", shared]);
 
     private static Task<HttpResponseMessage> PostAsync(HttpClient client, string key)
     {
