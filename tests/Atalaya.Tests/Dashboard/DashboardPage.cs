@@ -11,6 +11,13 @@ namespace Atalaya.Tests.Dashboard;
 /// </summary>
 public sealed class DashboardPage : IAsyncDisposable
 {
+    /// <summary>
+    /// How long a test waits for a posted event to show on the page. A bound for a busy CI machine,
+    /// not a timing: the page polls every 10 s, so this covers several polls or stream summaries
+    /// (how soon a figure follows an event is measured by `bench delays`).
+    /// </summary>
+    public const float FigureWaitMs = 45_000;
+
     private readonly DashboardFixture _fixture;
 
     private DashboardPage(DashboardFixture fixture, IBrowserContext context, IPage page)

@@ -229,7 +229,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
         // A bounded wait for the outcome, not a timing: how soon a summary follows an event is
         // measured by `bench delays` (docs/benchmarks.md). The page stays "live": the stream, not polling, brought it.
         await page.Page.WaitForFunctionAsync($"() => Number(document.querySelector('[data-metric=orders]').dataset.value) === {before + 1}",
-            null, new PageWaitForFunctionOptions { Timeout = 20_000, PollingInterval = 50 });
+            null, new PageWaitForFunctionOptions { Timeout = DashboardPage.FigureWaitMs, PollingInterval = 50 });
         Assert.Equal("live", await page.LiveStateAsync());
         Assert.Equal("Live", await page.Page.InnerTextAsync("#live"));
         await page.AssertCardsEqualApiAsync(fixture.AdminToken, "start_date=7d");
@@ -247,7 +247,7 @@ public sealed partial class DashboardTests(DashboardFixture fixture)
 
         await PostOrderAsync(fixture);
         await page.Page.WaitForFunctionAsync($"() => Number(document.querySelector('[data-metric=orders]').dataset.value) === {before + 1}",
-            null, new PageWaitForFunctionOptions { Timeout = 15_000, PollingInterval = 100 });
+            null, new PageWaitForFunctionOptions { Timeout = DashboardPage.FigureWaitMs, PollingInterval = 100 });
 
         Assert.Equal("polling", await page.LiveStateAsync());
         await page.AssertCardsEqualApiAsync(fixture.AdminToken, "start_date=7d");

@@ -85,10 +85,10 @@ public sealed class DashboardTrustTests(DashboardFixture fixture)
 
         await DashboardTests.PostOrderAsync(fixture);
         await page.Page.WaitForFunctionAsync($"() => {ordersInChart} === {(before + 1).ToString(CultureInfo.InvariantCulture)}",
-            null, new PageWaitForFunctionOptions { Timeout = 20_000, PollingInterval = 100 });
+            null, new PageWaitForFunctionOptions { Timeout = DashboardPage.FigureWaitMs, PollingInterval = 100 });
         // The breakdown by country follows too: its orders column adds up to the chart's.
         await page.Page.WaitForFunctionAsync($"() => [...document.querySelectorAll('#panel-by-country td[data-col=orders]')].reduce((a, c) => a + Number(c.dataset.value), 0) === {(before + 1).ToString(CultureInfo.InvariantCulture)}",
-            null, new PageWaitForFunctionOptions { Timeout = 20_000, PollingInterval = 100 });
+            null, new PageWaitForFunctionOptions { Timeout = DashboardPage.FigureWaitMs, PollingInterval = 100 });
         Assert.Equal("live", await page.LiveStateAsync());
         Assert.Empty(page.ConsoleErrors);
     }
