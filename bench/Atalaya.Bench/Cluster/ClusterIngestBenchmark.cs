@@ -17,6 +17,8 @@ public static class ClusterIngestBenchmark
           --events N          events to send (default 1000000)
           --batch N           events per request (default 5000)
           --connections N     concurrent clients (default 4)
+          --role ROLE         the node's serve --role: all (collects, writes and keeps the KPI
+                              projection) or collect (collects and writes only) (default all)
           --out FILE          write the cluster ingest section into FILE (e.g. docs/benchmarks.md)
         """;
 
@@ -24,6 +26,7 @@ public static class ClusterIngestBenchmark
     {
         int events = 1_000_000, batch = 5_000, connections = 4;
         string? output = null;
+        var role = "all";
         for (var i = 1; i < args.Length; i++)
         {
             var ok = i + 1 < args.Length && args[i] switch
@@ -32,6 +35,7 @@ public static class ClusterIngestBenchmark
                 "--batch" => int.TryParse(args[++i], CultureInfo.InvariantCulture, out batch) && batch > 0,
                 "--connections" => int.TryParse(args[++i], CultureInfo.InvariantCulture, out connections) && connections > 0,
                 "--out" => (output = args[++i]) is not null,
+                "--role" => (role = args[++i]) is "all" or "collect",
                 _ => false,
             };
             if (!ok)
@@ -47,11 +51,11 @@ public static class ClusterIngestBenchmark
         {
             var clickHouse = Service(repository, state, "clickhouse", "CLICKHOUSE_HTTP=");
             var rabbit = Service(repository, state, "rabbitmq", "RABBITMQ_URI=");
-            Console.WriteLine($"ClickHouse {clickHouse}, RabbitMQ node of its own; {events:N0} events in requests of {batch:N0}, {connections} connections");
+            Console.WriteLine($"ClickHouse {clickHouse}, RabbitMQ node of its own; one node, serve --role {role}; {events:N0} events in requests of {batch:N0}, {connections} connections");
             var generated = EventFactory.Generate(events, batch, seed: 7);
             Console.WriteLine($"  hub bodies {generated.HubBytes / 1e6:F0} MB (~{generated.HubBytes / events} B/event); {EventFactory.UserAgents.Count} user agents");
             var database = "bench_cluster_" + Guid.NewGuid().ToString("N")[..8];
-            await using var node = await HubProcess.StartAsync(repository, "--clickhouse", $"{clickHouse}/{database}", "--rabbitmq", rabbit);
+            await using var node = await HubProcess.StartAsync(repository, "--clickhouse", $"{clickHouse}/{database}", "--rabbitmq", rabbit, "--role", role);
             var clock = Stopwatch.StartNew();
             var cpuBefore = Load.CpuSeconds(node.Pid);
             var result = await Load.RunAsync(generated.HubBodies, connections, Load.Hub(node.Url, node.WriteKey));

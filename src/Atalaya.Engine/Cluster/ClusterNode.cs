@@ -8,7 +8,9 @@ namespace Atalaya.Engine.Cluster;
 /// One <c>serve</c> process on a cluster (docs/scale-out.md): a collector whose requests' events go
 /// to RabbitMQ (<see cref="QueueEventSink"/>) and a writer that inserts them into ClickHouse
 /// (<see cref="ClusterWriter"/>; with several nodes, each shard's single active consumer is one of
-/// them and the others stand by). Built from the command line's URLs without connecting; <see
+/// them and the others stand by), and a reader answering from a KPI projection that follows the
+/// cluster's writes (<see cref="ClusterFeed"/>); <see cref="Role"/> keeps one side only. Built from
+/// the command line's URLs without connecting; <see
 /// cref="RunAsync"/> connects and keeps retrying while a server is away.
 /// </summary>
 public sealed class ClusterNode : IAsyncDisposable
@@ -16,10 +18,10 @@ public sealed class ClusterNode : IAsyncDisposable
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(2);
     private ClusterWriter? _writer;
     private ClusterFeed? _feed;
-    private Task? _following;
 
-    private ClusterNode(ClickHouseSettings clickHouse, EventQueueOptions queue)
+    private ClusterNode(ClickHouseSettings clickHouse, EventQueueOptions queue, ClusterRole role)
     {
+        Role = role;
         ClickHouseSettings = clickHouse;
         Queue = queue;
         ClickHouse = new ClickHouseClient(clickHouse);
@@ -28,6 +30,15 @@ public sealed class ClusterNode : IAsyncDisposable
 
     internal ClickHouseSettings ClickHouseSettings { get; }
 
+    /// <summary>What this node does: collect and write, answer, or both.</summary>
+    public ClusterRole Role { get; }
+
+    /// <summary>Whether this node takes events (collector) and consumes the shard queues (writer).</summary>
+    public bool Collects => Role != ClusterRole.Answer;
+
+    /// <summary>Whether this node holds a KPI projection and answers questions.</summary>
+    public bool Answers => Role != ClusterRole.Collect;
+
     internal EventQueueOptions Queue { get; }
 
     internal ClickHouseClient ClickHouse { get; }
@@ -35,7 +46,7 @@ public sealed class ClusterNode : IAsyncDisposable
     internal EventPublisher Publisher { get; }
 
     /// <summary>What the node talks to, for the start-up log (no password).</summary>
-    public string Describe => $"ClickHouse {ClickHouseSettings.Url} database {ClickHouseSettings.Database}, RabbitMQ {Queue.Broker.Host}:{Queue.Broker.Port}, {Queue.Shards} shard queues";
+    public string Describe => $"role {Role.Name()}, ClickHouse {ClickHouseSettings.Url} database {ClickHouseSettings.Database}, RabbitMQ {Queue.Broker.Host}:{Queue.Broker.Port}, {Queue.Shards} shard queues";
 
     /// <summary>Events this node's writer inserted into ClickHouse since it started.</summary>
     public long Inserted => _writer?.Inserted ?? 0;
@@ -43,8 +54,8 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>Events this node's writer found stored already (redeliveries, retries sent twice).</summary>
     public long Duplicates => _writer?.Duplicates ?? 0;
 
-    /// <summary>True once the schema is in place and the writer consumes.</summary>
-    public bool Running => _writer is not null;
+    /// <summary>True once the schema is in place and the writer consumes (or, on an answering node, the feed is subscribed).</summary>
+    public bool Running => _writer is not null || (!Collects && _feed is not null);
 
     /// <summary>True once the KPI projection holds what ClickHouse held at start-up and follows the feed: the node answers KPI questions.</summary>
     public bool Answering => _feed?.Loaded ?? false;
@@ -60,11 +71,11 @@ public sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>A node from the URLs of <c>serve --clickhouse URL --rabbitmq URI</c>.</summary>
     /// <exception cref="ArgumentException">A URL is not usable; the message says how to write it.</exception>
-    public static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards = 4) =>
-        Create(clickHouseUrl, rabbitMqUri, shards, EventQueueOptions.DefaultPrefix);
+    public static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards = 4, ClusterRole role = ClusterRole.All) =>
+        Create(clickHouseUrl, rabbitMqUri, shards, EventQueueOptions.DefaultPrefix, role);
 
     /// <summary>A node whose queues and exchanges are named from <paramref name="queuePrefix"/> (tests run several clusters on one broker).</summary>
-    internal static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards, string queuePrefix)
+    internal static ClusterNode Create(string clickHouseUrl, string rabbitMqUri, int shards, string queuePrefix, ClusterRole role = ClusterRole.All)
     {
         var clickHouse = ClickHouseSettings.Parse(clickHouseUrl);
         if (!Uri.TryCreate(rabbitMqUri, UriKind.Absolute, out var broker))
@@ -73,7 +84,7 @@ public sealed class ClusterNode : IAsyncDisposable
         }
         var queue = new EventQueueOptions { Broker = broker, Shards = shards, Prefix = queuePrefix };
         queue.Validate();
-        return new ClusterNode(clickHouse, queue);
+        return new ClusterNode(clickHouse, queue, role);
     }
 
     /// <summary>The collector's sink: events to the queue, refused ones and the store directory from <paramref name="local"/> (the node's own log).</summary>
@@ -85,8 +96,9 @@ public sealed class ClusterNode : IAsyncDisposable
     public long LookupsSkipped => _sink?.LookupsSkipped ?? 0;
 
     /// <summary>
-    /// Creates the ClickHouse tables, loads the stores, starts the writer, loads the KPI projection
-    /// from ClickHouse and follows the written-events feed (<see cref="ClusterFeed"/>), then
+    /// Creates the ClickHouse tables, loads the stores, starts the writer (a collecting node), loads
+    /// the KPI projection from ClickHouse and follows the written-events feed (an answering node,
+    /// <see cref="ClusterFeed"/>), then
     /// reloads the stores and measures the projection's lag every <paramref name="storesEvery"/>
     /// until cancelled. Each step is retried while its server is away; <paramref name="report"/>
     /// hears what happened (the host logs it).
@@ -95,30 +107,44 @@ public sealed class ClusterNode : IAsyncDisposable
     {
         await UntilDoneAsync(() => EventsSchema.EnsureAsync(ClickHouse, ct), "create the ClickHouse tables", report, ct).ConfigureAwait(false);
         await UntilDoneAsync(async () => report($"{await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false)} stores loaded from ClickHouse"), "load the stores", report, ct).ConfigureAwait(false);
-        await UntilDoneAsync(async () => _feed = await ClusterFeed.SubscribeAsync(Queue, ClickHouse, kpis, recommendations, ct).ConfigureAwait(false), "subscribe to the written events", report, ct).ConfigureAwait(false);
-        await UntilDoneAsync(async () => _writer = await ClusterWriter.StartAsync(Queue, ClickHouse, Publisher, ct: ct).ConfigureAwait(false), "start the writer", report, ct).ConfigureAwait(false);
-        report("writer consuming " + Queue.Shards + " shard queues");
-        var loading = System.Diagnostics.Stopwatch.StartNew();
-        await UntilDoneAsync(async () =>
+        if (Answers)
         {
-            // A load that broke off half-way starts again from an empty projection.
-            kpis.ResetForReload();
-            await _feed!.LoadAsync(null, ct).ConfigureAwait(false);
-        }, "load the KPI projection from ClickHouse", report, ct).ConfigureAwait(false);
-        report($"KPI projection loaded from ClickHouse: {_feed!.Applied} events in {loading.Elapsed.TotalSeconds:0.0} s");
-        _following = Task.Run(() => _feed.FollowAsync(ct), CancellationToken.None);
+            // Subscribed before the writer starts, so that nothing this node inserts escapes the feed.
+            await UntilDoneAsync(async () => _feed = await ClusterFeed.SubscribeAsync(Queue, ClickHouse, kpis, recommendations, ct).ConfigureAwait(false), "subscribe to the written events", report, ct).ConfigureAwait(false);
+        }
+        if (Collects)
+        {
+            await UntilDoneAsync(async () => _writer = await ClusterWriter.StartAsync(Queue, ClickHouse, Publisher, ct: ct).ConfigureAwait(false), "start the writer", report, ct).ConfigureAwait(false);
+            report("writer consuming " + Queue.Shards + " shard queues");
+        }
+        Task following = Task.Delay(Timeout.Infinite, ct);
+        if (_feed is not null)
+        {
+            var loading = System.Diagnostics.Stopwatch.StartNew();
+            await UntilDoneAsync(async () =>
+            {
+                // A load that broke off half-way starts again from an empty projection.
+                kpis.ResetForReload();
+                await _feed.LoadAsync(null, ct).ConfigureAwait(false);
+            }, "load the KPI projection from ClickHouse", report, ct).ConfigureAwait(false);
+            report($"KPI projection loaded from ClickHouse: {_feed.Applied} events in {loading.Elapsed.TotalSeconds:0.0} s");
+            following = Task.Run(() => _feed.FollowAsync(ct), CancellationToken.None);
+        }
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(storesEvery, ct).ConfigureAwait(false);
-            if (_following.IsFaulted)
+            if (following.IsFaulted)
             {
                 // Not expected (stored events apply); surfaced rather than left unobserved.
-                await _following.ConfigureAwait(false);
+                await following.ConfigureAwait(false);
             }
             try
             {
                 await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false);
-                await _feed.CheckLagAsync(ct).ConfigureAwait(false);
+                if (_feed is not null)
+                {
+                    await _feed.CheckLagAsync(ct).ConfigureAwait(false);
+                }
             }
             catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException)
             {

@@ -3,6 +3,7 @@ using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
 using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Cluster;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Storage;
 using Atalaya.Http;
@@ -163,11 +164,17 @@ public static class ReadCall
 
     /// <summary>
     /// A cluster node answers KPI and analysis questions once its projection holds what ClickHouse
-    /// held at its start (docs/scale-out.md); until then, 503 with Retry-After.
+    /// held at its start (docs/scale-out.md); until then, 503 with Retry-After. A node that only
+    /// collects never does: 421, the request went to the wrong kind of node.
     /// </summary>
-    /// <exception cref="BodyException">503 while the node is still loading.</exception>
+    /// <exception cref="BodyException">503 while the node is still loading; 421 on a collecting node.</exception>
     internal static void RequireAnswering(Hub hub)
     {
+        if (hub.Cluster is { Answers: false } collector)
+        {
+            throw new BodyException(StatusCodes.Status421MisdirectedRequest,
+                $"This cluster node only collects events (serve --role {collector.Role.Name()}) and holds no KPI projection; ask a node started with --role answer or --role all (docs/scale-out.md, \"Node roles\").");
+        }
         if (hub.Cluster is { Answering: false } cluster)
         {
             throw new BodyException(StatusCodes.Status503ServiceUnavailable,

@@ -50,11 +50,18 @@ public static class ServeCommand
         var rabbitMq = new Option<string?>("--rabbitmq") { Description = "Run as a cluster node: the RabbitMQ broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (with --clickhouse).", HelpName = "URI" };
         var postgres = CommonOptions.Postgres("On a cluster node (with --clickhouse and --rabbitmq): keep tokens, shared by every node,");
         var queueShards = new Option<int>("--queue-shards") { Description = "Shard queues on a cluster; every node must use the same number.", DefaultValueFactory = _ => 4, HelpName = "N" };
+        var role = new Option<string>("--role")
+        {
+            Description = "On a cluster node: all (collect, write to ClickHouse and answer), collect (collect and write; no KPI projection), or answer (answer only) (docs/scale-out.md, \"Node roles\").",
+            DefaultValueFactory = _ => "all",
+            HelpName = "ROLE",
+        };
+        role.AcceptOnlyFromAmong([.. Engine.Cluster.ClusterRoles.Names]);
         var noScheduler = new Option<bool>("--no-scheduler") { Description = "Do not run scheduled jobs in this process (run them with `atalaya jobs run`)." };
         var command = new Command("serve", "Run the hub: collector, metrics API, KPI engine, job scheduler and health endpoints.")
         {
             data, urls, demo, demoDays, rateLimit, minimumPeers, logFormat, currency, maxPages, quarantinePerRequest, quarantinePerSource,
-            environment, configDirectory, noScheduler, clickHouse, rabbitMq, postgres, queueShards,
+            environment, configDirectory, noScheduler, clickHouse, rabbitMq, postgres, queueShards, role,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -95,12 +102,17 @@ public static class ServeCommand
             {
                 return CommonOptions.Fail("--postgres holds the state cluster nodes share, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub keeps its tokens in --data. Add both, or leave --postgres out.");
             }
+            Engine.Cluster.ClusterRoles.TryParse(parse.GetValue(role), out var nodeRole);
+            if (nodeRole != Engine.Cluster.ClusterRole.All && parse.GetValue(clickHouse) is null)
+            {
+                return CommonOptions.Fail($"--role {parse.GetValue(role)} splits the work of cluster nodes, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub always does everything. Add both, or leave --role out.");
+            }
             Engine.Cluster.ClusterNode? cluster = null;
             if (parse.GetValue(clickHouse) is { } clickHouseUrl && parse.GetValue(rabbitMq) is { } rabbitMqUri)
             {
                 try
                 {
-                    cluster = Engine.Cluster.ClusterNode.Create(clickHouseUrl, rabbitMqUri, parse.GetValue(queueShards));
+                    cluster = Engine.Cluster.ClusterNode.Create(clickHouseUrl, rabbitMqUri, parse.GetValue(queueShards), nodeRole);
                 }
                 catch (ArgumentException e)
                 {

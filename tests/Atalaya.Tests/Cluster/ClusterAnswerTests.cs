@@ -69,6 +69,46 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
         }
     }
 
+    [Fact]
+    public async Task A_collecting_node_and_an_answering_node_split_the_work_and_the_answering_node_agrees_with_the_embedded_hub()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        var clickHouseUrl = new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString();
+        var requests = ClusterData.DemoRequests(new DemoOptions(Days: 10, Seed: 29, EndDate: new DateOnly(2026, 3, 15), SessionsPerDay: 40), linesPerRequest: 250);
+        string[] cluster = ["--clickhouse", clickHouseUrl, "--rabbitmq", servers.Rabbit.Uri.ToString()];
+
+        await using var embedded = await StartAsync("embedded-roles");
+        await using var collector = await StartAsync("collector", [.. cluster, "--role", "collect"]);
+        await using var answerer = await StartAsync("answerer", [.. cluster, "--role", "answer"]);
+        foreach (var request in requests)
+        {
+            Assert.Equal(HttpStatusCode.OK, await PostAsync(embedded, request));
+            Assert.Equal(HttpStatusCode.OK, await PostAsync(collector, request));
+        }
+
+        // Each node refuses the other side's work with 421 and says where to send it.
+        using (var refused = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new ByteArrayContent(requests[0]) })
+        {
+            refused.Headers.Authorization = new AuthenticationHeaderValue("Bearer", answerer.WriteKey);
+            refused.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
+            using var answer = await answerer.Client.SendAsync(refused);
+            Assert.Equal(HttpStatusCode.MisdirectedRequest, answer.StatusCode);
+            Assert.Contains("--role collect", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        using (var question = new HttpRequestMessage(HttpMethod.Get, $"/api/kpi/query?metric=orders&start_date={Start}&end_date={End}&aggregate=total"))
+        {
+            question.Headers.Authorization = new AuthenticationHeaderValue("Bearer", collector.AdminKey);
+            using var answer = await collector.Client.SendAsync(question);
+            Assert.Equal(HttpStatusCode.MisdirectedRequest, answer.StatusCode);
+            Assert.Contains("--role answer", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // The collector's writer stored every event; the answering node follows its writes.
+        var ids = requests.SelectMany(r => ClusterData.EventIds(r)).Distinct(StringComparer.Ordinal).Count();
+        await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == ids, "every event in ClickHouse", seconds: 60);
+        await SameAnswersAsync(embedded, answerer, (await QuestionsAsync(embedded)).Take(3).ToList());
+    }
+
     private sealed record Node(ServeProcess Process, string WriteKey, string AdminKey) : IAsyncDisposable
     {
         public HttpClient Client { get; } = new() { BaseAddress = new Uri(Process.Url), Timeout = TimeSpan.FromSeconds(60) };

@@ -107,7 +107,7 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
     }
 
     [Fact]
-    public async Task Serve_refuses_half_a_cluster_a_demo_cluster_and_postgres_without_a_cluster_with_a_clear_error()
+    public async Task Serve_refuses_half_a_cluster_a_demo_cluster_and_postgres_or_a_role_without_a_cluster_with_a_clear_error()
     {
         var (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--clickhouse", "http://127.0.0.1:1/");
         Assert.Equal(2, exit);
@@ -122,6 +122,13 @@ public sealed class ClusterServeTests(ClusterServers servers) : IClassFixture<Cl
         (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--postgres", "Host=127.0.0.1");
         Assert.Equal(2, exit);
         Assert.Contains("goes with --clickhouse URL and --rabbitmq URI", stderr, StringComparison.Ordinal);
+        // So does a node role, and an unknown one is named.
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--role", "collect");
+        Assert.Equal(2, exit);
+        Assert.Contains("--role collect splits the work of cluster nodes", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("serve", "--data", _root["x"], "--role", "reader");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("reader", stderr, StringComparison.Ordinal);
     }
 
     private async Task<(ServeProcess Node, string WriteKey)> StartNodeAsync(string name, string clickHouseUrl)
