@@ -53,6 +53,9 @@ public sealed class EnvironmentConfig
     /// <summary>Storefront recommendations (Recommendations/, docs/recommendations.md).</summary>
     public RecommendationsSection Recommendations { get; set; } = new();
 
+    /// <summary>Scale-out: what <c>serve --clickhouse --rabbitmq --postgres</c> say (docs/scale-out.md); empty for the embedded hub.</summary>
+    public ClusterSection Cluster { get; set; } = new();
+
     /// <summary>The file it came from (for messages).</summary>
     [YamlIgnore]
     public string Source { get; private set; } = "";
@@ -291,6 +294,7 @@ public sealed class EnvironmentConfig
         }
         ValidateReports(problems);
         Connectors.Validate(problems);
+        Cluster.Validate(problems);
         foreach (var (provider, webhook) in Webhooks)
         {
             webhook.Validate(problems, "webhooks." + provider);

@@ -90,41 +90,52 @@ public static class ServeCommand
             {
                 return CommonOptions.Fail("--quarantine-per-request and --quarantine-per-source-hour must be 0 or more.");
             }
-            if (parse.GetValue(demo) && parse.GetValue(clickHouse) is not null)
+            if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
+            {
+                return 2;
+            }
+            // The command line wins over the environment file's cluster section, option by option.
+            var fromFile = config.Cluster;
+            if (fromFile.UnsetVariables().FirstOrDefault() is { } unset)
+            {
+                return CommonOptions.Fail($"{config.Source}: {unset}; export it before starting, or remove the key (docs/scale-out.md).");
+            }
+            var clickHouseUrl = parse.GetValue(clickHouse) ?? fromFile.ClickHouseUrl();
+            var rabbitMqUri = parse.GetValue(rabbitMq) ?? fromFile.RabbitMqUri();
+            var postgresConnection = parse.GetValue(postgres) ?? fromFile.PostgresConnection();
+            var shards = parse.GetResult(queueShards) is { Implicit: false } ? parse.GetValue(queueShards) : fromFile.QueueShards;
+            var roleName = parse.GetResult(role) is { Implicit: false } ? parse.GetValue(role)! : fromFile.Role;
+            if (parse.GetValue(demo) && clickHouseUrl is not null)
             {
                 return CommonOptions.Fail("--demo fills this node's data folder, while a cluster's events live in ClickHouse. Run `serve --demo` without --clickhouse/--rabbitmq, then `atalaya migrate --to-cluster` to move its events (docs/scale-out.md).");
             }
-            if ((parse.GetValue(clickHouse) is null) != (parse.GetValue(rabbitMq) is null))
+            if ((clickHouseUrl is null) != (rabbitMqUri is null))
             {
                 return CommonOptions.Fail("a cluster node needs both --clickhouse URL and --rabbitmq URI (docs/scale-out.md); give both, or neither for the embedded hub.");
             }
-            if (parse.GetValue(postgres) is not null && parse.GetValue(clickHouse) is null)
+            if (postgresConnection is not null && clickHouseUrl is null)
             {
                 return CommonOptions.Fail("--postgres holds the state cluster nodes share, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub keeps its tokens in --data. Add both, or leave --postgres out.");
             }
-            Engine.Cluster.ClusterRoles.TryParse(parse.GetValue(role), out var nodeRole);
-            if (nodeRole != Engine.Cluster.ClusterRole.All && parse.GetValue(clickHouse) is null)
+            Engine.Cluster.ClusterRoles.TryParse(roleName, out var nodeRole);
+            if (nodeRole != Engine.Cluster.ClusterRole.All && clickHouseUrl is null)
             {
-                return CommonOptions.Fail($"--role {parse.GetValue(role)} splits the work of cluster nodes, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub always does everything. Add both, or leave --role out.");
+                return CommonOptions.Fail($"--role {roleName} splits the work of cluster nodes, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub always does everything. Add both, or leave --role out.");
             }
             Engine.Cluster.ClusterNode? cluster = null;
-            if (parse.GetValue(clickHouse) is { } clickHouseUrl && parse.GetValue(rabbitMq) is { } rabbitMqUri)
+            if (clickHouseUrl is not null && rabbitMqUri is not null)
             {
                 try
                 {
-                    cluster = Engine.Cluster.ClusterNode.Create(clickHouseUrl, rabbitMqUri, parse.GetValue(queueShards), nodeRole);
+                    cluster = Engine.Cluster.ClusterNode.Create(clickHouseUrl, rabbitMqUri, shards, nodeRole);
                 }
                 catch (ArgumentException e)
                 {
                     return CommonOptions.Fail(e.Message);
                 }
             }
-            if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
-            {
-                return 2;
-            }
             Engine.Postgres.PostgresState? shared = null;
-            if (parse.GetValue(postgres) is { } connectionString && (shared = CommonOptions.OpenPostgres(connectionString)) is null)
+            if (postgresConnection is not null && (shared = CommonOptions.OpenPostgres(postgresConnection)) is null)
             {
                 return 2;
             }
