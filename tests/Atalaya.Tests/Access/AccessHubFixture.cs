@@ -16,12 +16,16 @@ namespace Atalaya.Tests.Access;
 /// and no token at all. Scopes are picked from the stored store_created events, so they name real
 /// countries, hubs, zones and stores.
 /// </summary>
-public sealed class AccessHubFixture : IAsyncLifetime
+public class AccessHubFixture : IAsyncLifetime
 {
     /// <summary>The hub's "now" when the fixture starts: any fixed instant works; this one is mid-month and mid-week.</summary>
     public static readonly DateTimeOffset Start = new(2026, 3, 15, 11, 0, 0, TimeSpan.Zero);
 
+    /// <summary>The embedded hub that stored the generated marketplace (the reference's data).</summary>
     public KpiHub Hub { get; private set; } = null!;
+
+    /// <summary>The hub the callers ask and hold tokens of: the embedded hub, or a cluster node (<see cref="ServeAsync"/>).</summary>
+    public TestHub Serving { get; private set; } = null!;
 
     /// <summary>The hub's clock: <see cref="Start"/> when the fixture starts, then running.</summary>
     public MovableClock Clock { get; } = new();
@@ -60,11 +64,12 @@ public sealed class AccessHubFixture : IAsyncLifetime
             TokenScope.Vendor("vendor-one", largestGroup.OrderBy(s => s.Key, StringComparer.Ordinal).First().Key),
             TokenScope.Vendor("vendor-two", byCountry["CO"][1].Key, byCountry["CL"][0].Key),
         };
-        var tokens = Hub.Server.Hub.Tokens;
+        Serving = await ServeAsync(Hub);
+        var tokens = Serving.Hub.Tokens;
         var callers = scopes.Select(scope => new Caller(scope.Name, CallerKind.Reader, Create(tokens, scope), scope)).ToList();
         var (revoked, revokedSecret) = tokens.Create(new TokenRequest(Role.Analyst, "revoked"));
         tokens.Revoke(revoked.Id);
-        callers.Add(new Caller("write-key", CallerKind.WriteKey, Hub.Server.WriteKey, null));
+        callers.Add(new Caller("write-key", CallerKind.WriteKey, Serving.WriteKey, null));
         callers.Add(new Caller("revoked", CallerKind.Revoked, revokedSecret, null));
         callers.Add(new Caller("unknown", CallerKind.Unknown, "atl_admin_" + RandomNumberGenerator.GetHexString(43), null));
         callers.Add(new Caller("no-token", CallerKind.Missing, null, null));
@@ -77,5 +82,8 @@ public sealed class AccessHubFixture : IAsyncLifetime
         return tokens.Create(new TokenRequest(role, scope.Name, scope.Countries, scope.Hubs, scope.Zones, scope.Stores)).Secret;
     }
 
-    public async Task DisposeAsync() => await Hub.DisposeAsync();
+    /// <summary>The hub that answers the callers, started once the marketplace is stored in <paramref name="embedded"/>; the embedded hub itself here.</summary>
+    protected virtual Task<TestHub> ServeAsync(KpiHub embedded) => Task.FromResult(embedded.Server);
+
+    public virtual async Task DisposeAsync() => await Hub.DisposeAsync();
 }

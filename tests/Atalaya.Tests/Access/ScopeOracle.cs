@@ -112,7 +112,7 @@ public sealed class ScopeOracle(AccessHubFixture hub, string definitions)
         {
             message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", secret);
         }
-        var client = hub.Hub.Server.Client;
+        var client = hub.Serving.Client;
         if (request.Path != "/api/kpi/events")
         {
             using var response = await client.SendAsync(message);

@@ -14,7 +14,13 @@ namespace Atalaya.Tests.Access;
 /// is judged by <see cref="ScopeOracle"/>: exact status, no store the token may not see, and the
 /// reference's answer over the visible data only.
 /// </summary>
-public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper output) : IClassFixture<AccessHubFixture>
+public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper output) : ScopeRandomizedTestsBase(hub, output), IClassFixture<AccessHubFixture>;
+
+/// <summary>
+/// The property itself, run by <see cref="ScopeRandomizedTests"/> on the embedded hub and by
+/// Cluster/ClusterScopeTests on a cluster node that loaded the same marketplace from ClickHouse.
+/// </summary>
+public abstract class ScopeRandomizedTestsBase(AccessHubFixture hub, ITestOutputHelper output)
 {
     private const int Seed = 20260301;
     private const int Pairs = 1200;
@@ -30,7 +36,7 @@ public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper
         var admin = hub.Callers.Single(c => c.Name == "admin");
         var definitions = await DefinitionsAsync(admin.Secret!);
         var oracle = new ScopeOracle(hub, definitions);
-        var generator = new ScopeRequestGenerator(Seed, hub, hub.Hub.Server.Hub.Kpis.Time);
+        var generator = new ScopeRequestGenerator(Seed, hub, hub.Serving.Hub.Kpis.Time);
         var random = new Random(Seed);
         var readers = hub.Callers.Where(c => c.Kind == CallerKind.Reader).ToArray();
         var others = hub.Callers.Where(c => c.Kind != CallerKind.Reader).ToArray();
@@ -112,7 +118,7 @@ public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper
     /// <summary>The GET endpoints of the OpenAPI document with the query parameters each declares.</summary>
     private async Task<Dictionary<string, string[]>> GetEndpointsAsync()
     {
-        using var document = JsonDocument.Parse(await hub.Hub.Server.Client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
+        using var document = JsonDocument.Parse(await hub.Serving.Client.GetStringAsync(new Uri("/openapi/v1.json", UriKind.Relative)));
         var endpoints = new Dictionary<string, string[]>(StringComparer.Ordinal);
         foreach (var path in document.RootElement.GetProperty("paths").EnumerateObject())
         {
@@ -131,7 +137,7 @@ public sealed class ScopeRandomizedTests(AccessHubFixture hub, ITestOutputHelper
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, "/api/kpi/definitions");
         request.Headers.Authorization = new("Bearer", admin);
-        using var response = await hub.Hub.Server.Client.SendAsync(request);
+        using var response = await hub.Serving.Client.SendAsync(request);
         return await response.Content.ReadAsStringAsync();
     }
 }
