@@ -18,6 +18,14 @@ public sealed class ClusterNode : IAsyncDisposable
     private static readonly TimeSpan Retry = TimeSpan.FromSeconds(2);
     private ClusterWriter? _writer;
     private ClusterFeed? _feed;
+    private long _reloads;
+
+    /// <summary>
+    /// The same positive lag this many checks in a row means events the feed will never bring (a
+    /// writer's publish failed, the node's own connection dropped): the node loads again. A node
+    /// catching up on a backlog shows a changing lag, never the same one three times.
+    /// </summary>
+    internal const int SameLagChecksBeforeReload = 3;
 
     private ClusterNode(ClickHouseSettings clickHouse, EventQueueOptions queue, ClusterRole role)
     {
@@ -65,6 +73,12 @@ public sealed class ClusterNode : IAsyncDisposable
 
     /// <summary>Events ClickHouse holds that this node's projection lacks, as of the last check (every 30 s).</summary>
     public long ProjectionLag => _feed?.Lag ?? 0;
+
+    /// <summary>Times this node loaded its projection again because the feed had lost events (<see cref="SameLagChecksBeforeReload"/>).</summary>
+    public long Reloads => Interlocked.Read(ref _reloads);
+
+    /// <summary>How often the node reloads the stores and checks its projection's lag, when not the caller's (tests shorten it).</summary>
+    internal TimeSpan? CheckEvery { get; set; }
 
     /// <summary>Inserted batches this node's writer could not publish to the feed.</summary>
     public long FeedMisses => _writer?.FeedMisses ?? 0;
@@ -117,22 +131,12 @@ public sealed class ClusterNode : IAsyncDisposable
             await UntilDoneAsync(async () => _writer = await ClusterWriter.StartAsync(Queue, ClickHouse, Publisher, ct: ct).ConfigureAwait(false), "start the writer", report, ct).ConfigureAwait(false);
             report("writer consuming " + Queue.Shards + " shard queues");
         }
-        Task following = Task.Delay(Timeout.Infinite, ct);
-        if (_feed is not null)
-        {
-            var loading = System.Diagnostics.Stopwatch.StartNew();
-            await UntilDoneAsync(async () =>
-            {
-                // A load that broke off half-way starts again from an empty projection.
-                kpis.ResetForReload();
-                await _feed.LoadAsync(null, ct).ConfigureAwait(false);
-            }, "load the KPI projection from ClickHouse", report, ct).ConfigureAwait(false);
-            report($"KPI projection loaded from ClickHouse: {_feed.Applied} events in {loading.Elapsed.TotalSeconds:0.0} s");
-            following = Task.Run(() => _feed.FollowAsync(ct), CancellationToken.None);
-        }
+        var following = _feed is null ? Task.Delay(Timeout.Infinite, ct) : await LoadAndFollowAsync(_feed, kpis, recommendations, report, ct).ConfigureAwait(false);
+        var every = CheckEvery ?? storesEvery;
+        var (lastLag, sameLag) = (0L, 0);
         while (!ct.IsCancellationRequested)
         {
-            await Task.Delay(storesEvery, ct).ConfigureAwait(false);
+            await Task.Delay(every, ct).ConfigureAwait(false);
             if (following.IsFaulted)
             {
                 // Not expected (stored events apply); surfaced rather than left unobserved.
@@ -141,16 +145,64 @@ public sealed class ClusterNode : IAsyncDisposable
             try
             {
                 await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false);
-                if (_feed is not null)
+                if (_feed is null)
                 {
-                    await _feed.CheckLagAsync(ct).ConfigureAwait(false);
+                    continue;
+                }
+                await _feed.CheckLagAsync(ct).ConfigureAwait(false);
+                var lag = _feed.Lag;
+                sameLag = lag > 0 && lag == lastLag ? sameLag + 1 : 0;
+                lastLag = lag;
+                if (sameLag + 1 >= SameLagChecksBeforeReload)
+                {
+                    report($"the KPI projection lacks {lag} events ClickHouse holds, the same {SameLagChecksBeforeReload} checks in a row: the feed lost them; loading again from ClickHouse");
+                    following = await ReloadAsync(following, kpis, recommendations, report, ct).ConfigureAwait(false);
+                    (lastLag, sameLag) = (0, 0);
                 }
             }
-            catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException)
+            catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException or QueueUnavailableException)
             {
                 report("reload the stores and check the projection: " + e.Message);
             }
         }
+    }
+
+    /// <summary>Loads <paramref name="feed"/>'s projection from ClickHouse (from empty) and starts following it; returns the following task.</summary>
+    private static async Task<Task> LoadAndFollowAsync(ClusterFeed feed, Kpi.KpiEngine kpis, Recommendations.RecommendationModel? recommendations, Action<string> report, CancellationToken ct)
+    {
+        var loading = System.Diagnostics.Stopwatch.StartNew();
+        await UntilDoneAsync(async () =>
+        {
+            // A load that broke off half-way starts again from an empty projection and model.
+            kpis.ResetForReload();
+            recommendations?.ResetForReload();
+            await feed.LoadAsync(null, ct).ConfigureAwait(false);
+        }, "load the KPI projection from ClickHouse", report, ct).ConfigureAwait(false);
+        report($"KPI projection loaded from ClickHouse: {feed.Applied} events in {loading.Elapsed.TotalSeconds:0.0} s");
+        return Task.Run(() => feed.FollowAsync(ct), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// A new feed subscribed first (nothing inserted from now on escapes it), the old one stopped and
+    /// its last apply finished, then the projection loaded again from empty: meanwhile the node
+    /// answers 503, as at start.
+    /// </summary>
+    private async Task<Task> ReloadAsync(Task following, Kpi.KpiEngine kpis, Recommendations.RecommendationModel? recommendations, Action<string> report, CancellationToken ct)
+    {
+        var feed = await ClusterFeed.SubscribeAsync(Queue, ClickHouse, kpis, recommendations, ct).ConfigureAwait(false);
+        var old = _feed!;
+        _feed = feed;
+        await old.DisposeAsync().ConfigureAwait(false);
+        try
+        {
+            await following.ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            report("the old feed ended with " + e.Message);
+        }
+        Interlocked.Increment(ref _reloads);
+        return await LoadAndFollowAsync(feed, kpis, recommendations, report, ct).ConfigureAwait(false);
     }
 
     private static async Task UntilDoneAsync(Func<Task> step, string what, Action<string> report, CancellationToken ct)

@@ -26,6 +26,14 @@ internal sealed class NeighbourCounts(int capacity)
 
     public void AddBaskets(double delta) => Baskets += delta;
 
+    /// <summary>Forgets every count (a cluster node reloading its model from ClickHouse).</summary>
+    public void Clear()
+    {
+        _rows.Clear();
+        _marginals.Clear();
+        Baskets = 0;
+    }
+
     public void AddMarginal(int product, double delta)
     {
         Grow(product);

@@ -301,6 +301,27 @@ public sealed partial class RecommendationModel
         return read;
     }
 
+    /// <summary>
+    /// Forgets everything learned, for a cluster node that loads its model from ClickHouse again
+    /// (a load that broke off, a feed that lost events): the same events are then applied anew.
+    /// </summary>
+    internal void ResetForReload()
+    {
+        lock (_gate)
+        {
+            _productIndex.Clear();
+            _products.Clear();
+            _productsByStore.Clear();
+            _bought.Clear();
+            _viewed.Clear();
+            _sessions.Clear();
+            _orders.Clear();
+            _people.Clear();
+            _clockMs = 0;
+            _applied = 0;
+        }
+    }
+
     /// <summary>Applies every event of a JSON array of stored events that did not come through the log (a cluster node's feed).</summary>
     internal void ApplyStoredBlock(ReadOnlySpan<byte> array)
     {

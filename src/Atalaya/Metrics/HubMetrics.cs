@@ -49,6 +49,7 @@ public sealed class HubMetrics
     private readonly Counter _clusterLookupsSkipped;
     private readonly Gauge _clusterProjectionLag;
     private readonly Counter _clusterFeedMisses;
+    private readonly Counter _clusterReloads;
     private readonly SloRecorder _slo;
     private readonly Lock _kpiGate = new();
     private Engine.Hub? _kpisComputedFor;
@@ -79,6 +80,7 @@ public sealed class HubMetrics
         _clusterLookupsSkipped = factory.CreateCounter("atalaya_cluster_duplicate_lookups_skipped_total", "On a cluster node: requests whose duplicate lookup in ClickHouse failed or timed out (their events were published; the writers dedupe them).");
         _clusterProjectionLag = factory.CreateGauge("atalaya_cluster_projection_lag_events", "On a cluster node: events ClickHouse holds (inserted more than 10 s ago) that this node's KPI projection lacks, checked every 30 s; above 0 for long, restart the node to reload it.");
         _clusterFeedMisses = factory.CreateCounter("atalaya_cluster_feed_misses_total", "On a cluster node: inserted batches this node's writer could not publish to the written-events exchange (every node's projection lacks them until it reloads).");
+        _clusterReloads = factory.CreateCounter("atalaya_cluster_projection_reloads_total", "On a cluster node: times the node loaded its KPI projection from ClickHouse again because it lacked the same events three lag checks in a row (the feed had lost them).");
         _probe = factory.CreateGauge("atalaya_probe_query_seconds", "Duration of the query-performance probe's reads (every 30 minutes; the read objective is 0.5 s).", "query");
         Registry.AddBeforeCollectCallback(Refresh);
     }
@@ -122,6 +124,7 @@ public sealed class HubMetrics
             _clusterLookupsSkipped.IncTo(cluster.LookupsSkipped);
             _clusterProjectionLag.Set(cluster.ProjectionLag);
             _clusterFeedMisses.IncTo(cluster.FeedMisses);
+            _clusterReloads.IncTo(cluster.Reloads);
         }
         if (!ReferenceEquals(Volatile.Read(ref _kpisComputedFor), hub))
         {
