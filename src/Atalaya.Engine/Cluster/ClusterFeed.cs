@@ -231,7 +231,7 @@ internal sealed class ClusterFeed : IAsyncDisposable
             pending.RemoveRange(0, ready.Count);
             foreach (var p in ready.OrderBy(p => p.ReceivedMs).ThenBy(p => p.Arrival))
             {
-                block.Add(p.StoredEvent);
+                block.Add(p.StoredEvent.Span);
                 if (block.Count >= BlockEvents)
                 {
                     Apply(block);
@@ -261,9 +261,8 @@ internal sealed class ClusterFeed : IAsyncDisposable
         {
             return;
         }
-        var events = block.Array();
-        _kpis.ApplyStored(events);
-        _recommendations?.ApplyStoredBlock(events);
+        _kpis.ApplyStored(block.Buffer, block.Events);
+        _recommendations?.ApplyStored(block.Buffer, block.Events);
         Interlocked.Add(ref _applied, block.Count);
         block.Clear();
     }
@@ -303,30 +302,29 @@ internal sealed class ClusterFeed : IAsyncDisposable
         return (id, receivedMs);
     }
 
-    /// <summary>Stored events gathered into one JSON array, the shape <see cref="KpiEngine.ApplyStored"/> reads.</summary>
+    /// <summary>Stored events gathered one after another in one buffer, with where each one is: the shape <see cref="KpiEngine.ApplyStored"/> reads.</summary>
     private sealed class BlockBuilder
     {
         private readonly ArrayBufferWriter<byte> _buffer = new(1 << 20);
+        private readonly List<Range> _events = [];
 
-        public int Count { get; private set; }
+        public int Count => _events.Count;
 
-        public void Add(ReadOnlyMemory<byte> storedEvent)
+        public ReadOnlySpan<byte> Buffer => _buffer.WrittenSpan;
+
+        public IReadOnlyList<Range> Events => _events;
+
+        public void Add(ReadOnlySpan<byte> storedEvent)
         {
-            _buffer.Write(Count == 0 ? "["u8 : ","u8);
-            _buffer.Write(storedEvent.Span);
-            Count++;
-        }
-
-        public ReadOnlySpan<byte> Array()
-        {
-            _buffer.Write("]"u8);
-            return _buffer.WrittenSpan;
+            var start = _buffer.WrittenCount;
+            _buffer.Write(storedEvent);
+            _events.Add(start..(start + storedEvent.Length));
         }
 
         public void Clear()
         {
             _buffer.ResetWrittenCount();
-            Count = 0;
+            _events.Clear();
         }
     }
 

@@ -322,12 +322,15 @@ public sealed partial class RecommendationModel
         }
     }
 
-    /// <summary>Applies every event of a JSON array of stored events that did not come through the log (a cluster node's feed).</summary>
-    internal void ApplyStoredBlock(ReadOnlySpan<byte> array)
+    /// <summary>Applies stored events that did not come through the log (a cluster node's feed): each range of <paramref name="buffer"/> is one event's JSON.</summary>
+    internal void ApplyStored(ReadOnlySpan<byte> buffer, IReadOnlyList<Range> events)
     {
         lock (_gate)
         {
-            ApplyBlock(array);
+            foreach (var range in events)
+            {
+                ApplySafely(buffer[range]);
+            }
         }
     }
 
