@@ -37,76 +37,295 @@ internal static class StoredEventMapper
 
     private static readonly HashSet<string> ThreeDecimals = new(StringComparer.Ordinal) { "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND" };
 
+    /// <summary>
+    /// One forward pass of a reader over the stored JSON, taking the fields a row needs and
+    /// skipping the rest: the writer maps every event of the cluster, and building a document per
+    /// event cost it about twice as much (its tree and the lookups by name).
+    /// </summary>
     public static EventRow? TryMap(ReadOnlyMemory<byte> stored, out string? reason)
     {
-        JsonDocument document;
+        var f = new Fields();
         try
         {
-            document = JsonDocument.Parse(stored);
+            var reader = new Utf8JsonReader(stored.Span);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                // Valid JSON that is no object, or not JSON at all: reading on tells which.
+                while (reader.Read())
+                {
+                }
+                reason = "not a JSON object";
+                return null;
+            }
+            ReadEvent(ref reader, ref f);
+            while (reader.Read())
+            {
+                // Anything after the object is not JSON (the reader throws).
+            }
         }
         catch (JsonException e)
         {
             reason = $"not JSON: {e.Message}";
             return null;
         }
-        using (document)
+        var eventId = f.EventId ?? "";
+        if (eventId.Length == 0)
         {
-            var e = document.RootElement;
-            if (e.ValueKind != JsonValueKind.Object)
-            {
-                reason = "not a JSON object";
-                return null;
-            }
-            var eventId = Text(e, "event_id");
-            if (eventId.Length == 0)
-            {
-                reason = "no event_id";
-                return null;
-            }
-            var eventType = Text(e, "event_type");
-            if (eventType.Length == 0)
-            {
-                reason = $"event {eventId} has no event_type";
-                return null;
-            }
-            if (!e.TryGetProperty("timestamp", out var time) || time.ValueKind != JsonValueKind.String || !time.TryGetDateTimeOffset(out var timestamp))
-            {
-                reason = $"event {eventId} has no timestamp";
-                return null;
-            }
-            if (timestamp < Earliest || timestamp > Latest)
-            {
-                reason = $"event {eventId}'s timestamp {timestamp:O} is outside 1970–2106, which ClickHouse's DateTime cannot hold";
-                return null;
-            }
-            DateTimeOffset? receivedAt = e.TryGetProperty("received_at", out var received) && received.ValueKind == JsonValueKind.String
-                && received.TryGetDateTimeOffset(out var at) && at >= Earliest && at <= Latest ? at : null;
-
-            var context = Child(e, "context");
-            var properties = Child(e, "properties");
-            var snapshot = Child(properties, "snapshot");
-            var (money, moneyCurrency) = Money(properties, "total") ?? Money(properties, "amount") ?? Money(snapshot, "total") ?? (0m, "");
-            var currency = Text(e, "currency") is { Length: > 0 } top ? top : moneyCurrency;
-            long amount;
-            try
-            {
-                amount = decimal.ToInt64(Math.Round(money * Scale(currency), MidpointRounding.AwayFromZero));
-            }
-            catch (OverflowException)
-            {
-                reason = $"event {eventId}'s amount {money} does not fit 64-bit minor units";
-                return null;
-            }
-
-            reason = null;
-            return new EventRow(eventId, eventType, timestamp, receivedAt, Text(e, "source_system"),
-                e.TryGetProperty("catalog_version", out var version) && version.TryGetInt64(out var v) && v is >= 0 and <= uint.MaxValue ? v : 0,
-                Text(context, "country"), Text(context, "hub"), Text(context, "zone"), Text(context, "category"),
-                Text(properties, "store_id"), Text(e, "user_id"), Text(e, "anonymous_id"), Text(e, "session_id"), Text(properties, "order_id"),
-                amount, currency,
-                e.TryGetProperty("fx_rate_to_reporting", out var fx) && fx.ValueKind == JsonValueKind.Number ? fx.GetDouble() : 0,
-                stored);
+            reason = "no event_id";
+            return null;
         }
+        if ((f.EventType ?? "").Length == 0)
+        {
+            reason = $"event {eventId} has no event_type";
+            return null;
+        }
+        if (f.Timestamp is not { } timestamp)
+        {
+            reason = $"event {eventId} has no timestamp";
+            return null;
+        }
+        if (timestamp < Earliest || timestamp > Latest)
+        {
+            reason = $"event {eventId}'s timestamp {timestamp:O} is outside 1970–2106, which ClickHouse's DateTime cannot hold";
+            return null;
+        }
+        DateTimeOffset? receivedAt = f.ReceivedAt is { } at && at >= Earliest && at <= Latest ? at : null;
+        var (money, moneyCurrency) = f.Total is { } total ? (total, f.PropertiesCurrency ?? "")
+            : f.Amount is { } amountValue ? (amountValue, f.PropertiesCurrency ?? "")
+            : f.SnapshotTotal is { } snapshotTotal ? (snapshotTotal, f.SnapshotCurrency ?? "")
+            : (0m, "");
+        var currency = f.Currency is { Length: > 0 } top ? top : moneyCurrency;
+        long amount;
+        try
+        {
+            amount = decimal.ToInt64(Math.Round(money * Scale(currency), MidpointRounding.AwayFromZero));
+        }
+        catch (OverflowException)
+        {
+            reason = $"event {eventId}'s amount {money} does not fit 64-bit minor units";
+            return null;
+        }
+        reason = null;
+        return new EventRow(eventId, f.EventType!, timestamp, receivedAt, f.SourceSystem ?? "", f.CatalogVersion,
+            f.Country ?? "", f.Hub ?? "", f.Zone ?? "", f.Category ?? "",
+            f.StoreId ?? "", f.UserId ?? "", f.AnonymousId ?? "", f.SessionId ?? "", f.OrderId ?? "",
+            amount, currency, f.FxRateToReporting, stored);
+    }
+
+    /// <summary>What <see cref="TryMap"/> takes from an event; null where absent or of another kind than the row needs.</summary>
+    private struct Fields
+    {
+        public string? EventId, EventType, SourceSystem, UserId, AnonymousId, SessionId, Currency;
+        public DateTimeOffset? Timestamp, ReceivedAt;
+        public long CatalogVersion;
+        public double FxRateToReporting;
+        public string? Country, Hub, Zone, Category;
+        public string? StoreId, OrderId, PropertiesCurrency, SnapshotCurrency;
+        public decimal? Total, Amount, SnapshotTotal;
+    }
+
+    private static void ReadEvent(ref Utf8JsonReader reader, ref Fields f)
+    {
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("event_id"u8))
+            {
+                f.EventId = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("event_type"u8))
+            {
+                f.EventType = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("timestamp"u8))
+            {
+                f.Timestamp = Time(ref reader);
+            }
+            else if (reader.ValueTextEquals("received_at"u8))
+            {
+                f.ReceivedAt = Time(ref reader);
+            }
+            else if (reader.ValueTextEquals("source_system"u8))
+            {
+                f.SourceSystem = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("user_id"u8))
+            {
+                f.UserId = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("anonymous_id"u8))
+            {
+                f.AnonymousId = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("session_id"u8))
+            {
+                f.SessionId = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("currency"u8))
+            {
+                f.Currency = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("catalog_version"u8))
+            {
+                reader.Read();
+                f.CatalogVersion = reader.TokenType == JsonTokenType.Number && reader.TryGetInt64(out var v) && v is >= 0 and <= uint.MaxValue ? v : 0;
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("fx_rate_to_reporting"u8))
+            {
+                reader.Read();
+                f.FxRateToReporting = reader.TokenType == JsonTokenType.Number ? reader.GetDouble() : 0;
+                reader.Skip();
+            }
+            else if (reader.ValueTextEquals("context"u8))
+            {
+                reader.Read();
+                ReadContext(ref reader, ref f);
+            }
+            else if (reader.ValueTextEquals("properties"u8))
+            {
+                reader.Read();
+                ReadProperties(ref reader, ref f);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static void ReadContext(ref Utf8JsonReader reader, ref Fields f)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("country"u8))
+            {
+                f.Country = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("hub"u8))
+            {
+                f.Hub = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("zone"u8))
+            {
+                f.Zone = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("category"u8))
+            {
+                f.Category = Text(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static void ReadProperties(ref Utf8JsonReader reader, ref Fields f)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("store_id"u8))
+            {
+                f.StoreId = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("order_id"u8))
+            {
+                f.OrderId = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("currency"u8))
+            {
+                f.PropertiesCurrency = Text(ref reader);
+            }
+            else if (reader.ValueTextEquals("total"u8))
+            {
+                f.Total = Money(ref reader);
+            }
+            else if (reader.ValueTextEquals("amount"u8))
+            {
+                f.Amount = Money(ref reader);
+            }
+            else if (reader.ValueTextEquals("snapshot"u8))
+            {
+                reader.Read();
+                ReadSnapshot(ref reader, ref f);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    private static void ReadSnapshot(ref Utf8JsonReader reader, ref Fields f)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return;
+        }
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("total"u8))
+            {
+                f.SnapshotTotal = Money(ref reader);
+            }
+            else if (reader.ValueTextEquals("currency"u8))
+            {
+                f.SnapshotCurrency = Text(ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+    }
+
+    /// <summary>The property's value when a string (unescaped), else null; the reader ends on the value.</summary>
+    private static string? Text(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString();
+        }
+        reader.Skip();
+        return null;
+    }
+
+    private static DateTimeOffset? Time(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.TryGetDateTimeOffset(out var time) ? time : null;
+        }
+        reader.Skip();
+        return null;
+    }
+
+    private static decimal? Money(ref Utf8JsonReader reader)
+    {
+        reader.Read();
+        if (reader.TokenType == JsonTokenType.Number)
+        {
+            return reader.TryGetDecimal(out var money) ? money : null;
+        }
+        reader.Skip();
+        return null;
     }
 
     /// <summary>The row in JSONEachRow; empty strings and zeros are left out (ClickHouse fills the column's default).</summary>
@@ -170,12 +389,6 @@ internal static class StoredEventMapper
     private static decimal Scale(string currency) =>
         NoDecimals.Contains(currency) ? 1m : ThreeDecimals.Contains(currency) ? 1000m : 100m;
 
-    private static (decimal Value, string Currency)? Money(JsonElement owner, string name) =>
-        owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number
-            && value.TryGetDecimal(out var money)
-            ? (money, Text(owner, "currency"))
-            : null;
-
     private static void Put(Utf8JsonWriter writer, ReadOnlySpan<byte> name, string value)
     {
         if (value.Length > 0)
@@ -183,12 +396,4 @@ internal static class StoredEventMapper
             writer.WriteString(name, value);
         }
     }
-
-    private static JsonElement Child(JsonElement parent, string name) =>
-        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var child) && child.ValueKind == JsonValueKind.Object ? child : default;
-
-    private static string Text(JsonElement parent, string name) =>
-        parent.ValueKind == JsonValueKind.Object && parent.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String
-            ? value.GetString()!
-            : "";
 }
