@@ -11,7 +11,8 @@ namespace Atalaya.Engine.ClickHouse;
 /// ClickHouse over its HTTP interface, the one way that works with Debian's server (18.16; the
 /// official .NET driver fails against it). Every statement is a POST (a GET is read-only there)
 /// with its own query id, so that a cancelled statement is also stopped on the server
-/// (<c>KILL QUERY</c>). Bodies are gzip both ways: an insert's rows are compressed while they are
+/// (<c>KILL QUERY</c>). Bodies are gzip both ways (unless <see cref="ClickHouseSettings.Compress"/>
+/// is off, for a ClickHouse on this machine): an insert's rows are compressed while they are
 /// written (<c>Content-Encoding: gzip</c>), answers are asked for compressed
 /// (<c>Accept-Encoding: gzip</c> with <c>enable_http_compression=1</c>) and read as they arrive.
 ///
@@ -170,7 +171,7 @@ internal sealed class ClickHouseClient : IDisposable
         var queryId = NewQueryId();
         var statement = $"INSERT INTO {Quote(table)} ({string.Join(", ", columns.Select(Quote))}) FORMAT JSONEachRow";
         using var deadline = Deadline(cancellationToken);
-        using var content = new GzipRowsContent(writeRows, deadline.Token);
+        using var content = new RowsContent(writeRows, _settings.Compress, deadline.Token);
         HttpResponseMessage response;
         try
         {
@@ -202,7 +203,10 @@ internal sealed class ClickHouseClient : IDisposable
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, address) { Content = content };
         request.Headers.ConnectionClose = closeConnection;
-        request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("gzip"));
+        if (_settings.Compress)
+        {
+            request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("gzip"));
+        }
         if (_settings.User is { } user)
         {
             request.Headers.Add("X-ClickHouse-User", user);
@@ -328,7 +332,7 @@ internal sealed class ClickHouseClient : IDisposable
     }
 
     private string Address(string queryId, bool useDatabase) =>
-        new Uri(_settings.Url, "/").AbsoluteUri + "?enable_http_compression=1&query_id=" + queryId
+        new Uri(_settings.Url, "/").AbsoluteUri + (_settings.Compress ? "?enable_http_compression=1&query_id=" : "?query_id=") + queryId
         + (useDatabase ? "&database=" + Uri.EscapeDataString(_settings.Database) : "");
 
     private static string NewQueryId() => "atalaya-" + Guid.NewGuid().ToString("N");
@@ -355,18 +359,23 @@ internal sealed class ClickHouseClient : IDisposable
         }
     }
 
-    /// <summary>A request body written while it is sent: the rows, gzip-compressed on the way.</summary>
-    private sealed class GzipRowsContent : HttpContent
+    /// <summary>A request body written while it is sent: the rows, gzip-compressed on the way when <c>compress</c>.</summary>
+    private sealed class RowsContent : HttpContent
     {
         private readonly Func<JsonRows, CancellationToken, ValueTask> _writeRows;
+        private readonly bool _compress;
         private readonly CancellationToken _cancellationToken;
 
-        public GzipRowsContent(Func<JsonRows, CancellationToken, ValueTask> writeRows, CancellationToken cancellationToken)
+        public RowsContent(Func<JsonRows, CancellationToken, ValueTask> writeRows, bool compress, CancellationToken cancellationToken)
         {
             _writeRows = writeRows;
+            _compress = compress;
             _cancellationToken = cancellationToken;
             Headers.ContentType = new MediaTypeHeaderValue("application/x-ndjson");
-            Headers.ContentEncoding.Add("gzip");
+            if (compress)
+            {
+                Headers.ContentEncoding.Add("gzip");
+            }
         }
 
         public long Rows { get; private set; }
@@ -378,8 +387,8 @@ internal sealed class ClickHouseClient : IDisposable
 
         protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context, CancellationToken cancellationToken)
         {
-            await using var gzip = new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true);
-            await using var rows = new JsonRows(gzip);
+            await using var gzip = _compress ? new GZipStream(stream, CompressionLevel.Fastest, leaveOpen: true) : null;
+            await using var rows = new JsonRows(gzip ?? stream);
             try
             {
                 await _writeRows(rows, cancellationToken);

@@ -258,6 +258,50 @@ public sealed class ClickHouseClientTests(ClickHouseServer server) : IClassFixtu
         Assert.Contains("http://127.0.0.1:8123/atalaya", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Bodies_are_compressed_unless_clickhouse_is_on_this_machine_or_the_url_says_otherwise()
+    {
+        Assert.False(ClickHouseSettings.Parse("http://127.0.0.1:8123/atalaya").Compress);
+        Assert.False(ClickHouseSettings.Parse("http://localhost:8123/atalaya").Compress);
+        Assert.False(ClickHouseSettings.Parse("http://[::1]:8123/atalaya").Compress);
+        Assert.True(ClickHouseSettings.Parse("http://clickhouse-1.internal:8123/atalaya").Compress);
+        Assert.True(ClickHouseSettings.Parse("http://10.0.0.7:8123/atalaya").Compress);
+        Assert.True(ClickHouseSettings.Parse("http://127.0.0.1:8123/atalaya?compress=1").Compress);
+        Assert.False(ClickHouseSettings.Parse("http://10.0.0.7:8123/atalaya?compress=0").Compress);
+        Assert.Equal("atalaya", ClickHouseSettings.Parse("http://10.0.0.7:8123/atalaya?compress=false").Database);
+        var error = Assert.Throws<ArgumentException>(() => ClickHouseSettings.Parse("http://127.0.0.1:8123/atalaya?compress=yes"));
+        Assert.Contains("compress=1", error.Message, StringComparison.Ordinal);
+        error = Assert.Throws<ArgumentException>(() => ClickHouseSettings.Parse("http://127.0.0.1:8123/atalaya?user=x"));
+        Assert.Contains("'user'", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Uncompressed_bodies_go_as_plain_rows_and_come_back_plain()
+    {
+        var wire = new RecordingHandler();
+        var client = await server.NewDatabaseAsync(s => s with { Compress = false }, handler: wire);
+        await client.ExecuteAsync("CREATE TABLE z (s String) ENGINE = MergeTree ORDER BY s", None);
+
+        await client.InsertAsync("z", ["s"], async (rows, ct) =>
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                rows.Row.WriteStartObject();
+                rows.Row.WriteString("s", "plain text " + i);
+                rows.Row.WriteEndObject();
+                await rows.EndRowAsync(ct);
+            }
+        }, None);
+        var insert = wire.Exchanges.Last();
+        Assert.Equal("", insert.RequestContentEncoding);
+        Assert.Equal((byte)'{', insert.BodyStart[0]);
+
+        Assert.Equal(1000, await client.ScalarInt64Async("SELECT count() FROM z WHERE s LIKE 'plain text %'", None));
+        var select = wire.Exchanges.Last();
+        Assert.DoesNotContain("gzip", select.AcceptEncoding, StringComparison.Ordinal);
+        Assert.DoesNotContain("gzip", select.ResponseContentEncoding, StringComparison.Ordinal);
+    }
+
     private static async Task<long> Running(ClickHouseClient client, string marker) =>
         await client.ScalarInt64Async($"SELECT count() FROM system.processes WHERE query LIKE {ClickHouseClient.Literal("%" + marker + " count()%")} AND query NOT LIKE '%system.processes%'", None);
 
