@@ -22,6 +22,13 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
     {
         var hub = await state.OpenedAsync(stoppingToken);
         var time = hub.Kpis.Time;
+        // A cluster node's figures are complete once its projection holds what ClickHouse held at its
+        // start: a mart written before then would miss days of events. The node shows no event for
+        // that moment, so it is polled (a few seconds per 10M events).
+        while (hub.Cluster is { Answering: false })
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, stoppingToken);
+        }
         var config = options.Config;
         var scheduled = JobCatalog.All(config).Where(j => j.Scheduled)
             .Select(j => (Job: j, Cron: EnvironmentConfig.ParseCron(config.Schedules[j.ScheduleKey])!)).ToList();

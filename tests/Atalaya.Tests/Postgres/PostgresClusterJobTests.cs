@@ -69,6 +69,24 @@ public sealed class PostgresClusterJobTests(ClusterServers cluster, PostgresServ
         var (exit, stdout, stderr) = await AtalayaProcess.RunAsync("runs", "--postgres", shared, "--data", _root["cli"], "--job", "daily_batch");
         Assert.True(exit == 0, stderr);
         Assert.Contains((string)(await PostgresServer.ColumnAsync(shared, "SELECT run_id FROM pipeline_runs WHERE job = 'daily_batch'")).Single()!, stdout, StringComparison.Ordinal);
+
+        // A run somewhere else on the cluster (here: this test, as a third node) holds the marts lock: both nodes refuse, naming it.
+        using (var third = Engine.Postgres.PostgresState.Open(shared))
+        using (var held = Engine.Jobs.JobState.Shared(third).Locks.TryTake(Engine.JobCatalog.MartsLock, "kpi_refresh run_on_a_third_node", out _))
+        {
+            Assert.NotNull(held);
+            foreach (var client in new[] { clientA, clientB })
+            {
+                var (status, body) = await AccessHttp.SendAsync(client, HttpMethod.Post, "/api/jobs/daily_batch/run", admin);
+                Assert.Equal(System.Net.HttpStatusCode.Conflict, status);
+                Assert.Contains("run_on_a_third_node", body, StringComparison.Ordinal);
+            }
+        }
+        var (started, startedBody) = await AccessHttp.SendAsync(clientA, HttpMethod.Post, "/api/jobs/daily_batch/run", admin);
+        Assert.True(started == System.Net.HttpStatusCode.Accepted, startedBody);
+        var manual = JsonDocument.Parse(startedBody).RootElement.GetProperty("run_id").GetString();
+        await Wait.UntilAsync(async () => (await AccessHttp.GetJsonAsync(clientB, "/api/runs?job=daily_batch&status=success", admin)).GetProperty("data").EnumerateArray()
+            .Any(r => r.GetProperty("run_id").GetString() == manual), "node B lists the run started through node A");
     }
 
     [Fact]
