@@ -24,4 +24,6 @@ internal sealed class PostgresRunRows(PostgresState state) : IRunRows
     public IReadOnlyList<PipelineRun> Query(RunFilter filter) => state.Run(connection => RunRow.Query(connection, filter));
 
     public PipelineRun? Get(string runId) => state.Run(connection => RunRow.Get(connection, runId));
+
+    public IReadOnlyDictionary<string, DateTimeOffset> LastSuccesses() => state.Run(connection => RunRow.LastSuccesses(connection));
 }

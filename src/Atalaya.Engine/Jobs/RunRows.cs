@@ -21,6 +21,9 @@ public interface IRunRows
     IReadOnlyList<PipelineRun> Query(RunFilter filter);
 
     PipelineRun? Get(string runId);
+
+    /// <summary>When each job last ended successfully (its start when the end is missing), for the metrics.</summary>
+    IReadOnlyDictionary<string, DateTimeOffset> LastSuccesses();
 }
 
 /// <summary>Run rows in the data folder's database (the embedded hub, and a node without <c>--postgres</c>).</summary>
@@ -48,6 +51,12 @@ internal sealed class SqliteRunRows(HubDatabase database) : IRunRows
     {
         using var connection = database.Connect();
         return RunRow.Get(connection, runId);
+    }
+
+    public IReadOnlyDictionary<string, DateTimeOffset> LastSuccesses()
+    {
+        using var connection = database.Connect();
+        return RunRow.LastSuccesses(connection);
     }
 }
 
@@ -98,6 +107,18 @@ internal static class RunRow
             Add("start_time < @to", "to", to.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         }
         return Read(connection, where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where), values, filter.Limit);
+    }
+
+    public static Dictionary<string, DateTimeOffset> LastSuccesses(DbConnection connection)
+    {
+        using var command = Command(connection, "SELECT job, MAX(COALESCE(end_time, start_time)) FROM pipeline_runs WHERE status = 'success' GROUP BY job;", []);
+        using var reader = command.ExecuteReader();
+        var last = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            last[reader.GetString(0)] = Parse(reader.GetString(1));
+        }
+        return last;
     }
 
     public static PipelineRun? Get(DbConnection connection, string runId) =>

@@ -106,6 +106,8 @@ public sealed class JobStateConformanceTests(PostgresServer server) : IClassFixt
         }
         Assert.Equal(all.First(r => r.Job == "dq_health").StartTime, PipelineRuns.LastStart(State(backend).Runs, "dq_health"));
         Assert.Null(PipelineRuns.LastStart(State(backend).Runs, "retention"));
+        var lastSuccesses = all.Where(r => r.Status == RunStatus.Success).GroupBy(r => r.Job).ToDictionary(g => g.Key, g => g.Max(r => r.EndTime ?? r.StartTime));
+        Assert.Equal(lastSuccesses.OrderBy(p => p.Key, StringComparer.Ordinal), State(backend).Runs.LastSuccesses().OrderBy(p => p.Key, StringComparer.Ordinal));
     }
 
     [Theory]
