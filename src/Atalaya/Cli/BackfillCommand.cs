@@ -32,7 +32,7 @@ public static class BackfillCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Compute into shadow_* tables and show how each KPI would change; change nothing." };
         var apply = new Option<bool>("--apply") { Description = "Swap the recomputed rows in atomically (the default without --dry-run)." };
         var proposals = new Option<bool>("--proposals") { Description = "List the backfills that KPI definition changes call for, and stop." };
-        var postgres = CommonOptions.Postgres("Not for this command: a backfill rewrites the marts of the --data folder from its raw events; listed here to say so. Runs are kept");
+        var postgres = JobsCommand.Refused("on a cluster a node's daily_batch and kpi_refresh jobs rebuild the marts");
         var command = new Command("backfill", "Reprocess raw events → staging → marts for a range of days; raw events are never modified.")
         {
             data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory, postgres,

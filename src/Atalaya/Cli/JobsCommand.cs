@@ -32,7 +32,7 @@ public static class JobsCommand
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
         var name = new Argument<string>("NAME") { Description = "The job: daily_batch, kpi_refresh, dq_health or retention (see `atalaya jobs list`)." };
-        var postgres = CommonOptions.Postgres("Not for this command: on a cluster a node runs jobs (POST /api/jobs/NAME/run); listed here to say so. Runs are kept");
+        var postgres = Refused("on a cluster a node runs jobs, with the cluster's events: POST /api/jobs/NAME/run on any node");
         var run = new Command("run", "Run a job now and wait for it; exit code 0 success, 1 partial or failed, 4 already running.")
         {
             name, data, environment, configDirectory, postgres,
@@ -155,6 +155,13 @@ public static class JobsCommand
         });
         return command;
     }
+
+    /// <summary>A <c>--postgres</c> a command takes only to refuse it with what to do instead.</summary>
+    internal static Option<string?> Refused(string why) => new("--postgres")
+    {
+        Description = $"Refused here: this command works from the --data folder's events; {why} (docs/scale-out.md).",
+        HelpName = "CONNSTRING",
+    };
 
     /// <summary>Where runs are read: the cluster's PostgreSQL when given (the data folder is then not opened), else the data folder.</summary>
     private static JobState State(string dataDirectory, Engine.Postgres.PostgresState? shared) =>

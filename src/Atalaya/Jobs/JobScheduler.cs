@@ -34,11 +34,19 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
             .Select(j => (Job: j, Cron: EnvironmentConfig.ParseCron(config.Schedules[j.ScheduleKey])!)).ToList();
 
         var runs = hub.Jobs.Runs;
-        var abandoned = PipelineRuns.FailAbandoned(runs,
-            job => JobCatalog.Find(config, job) is { } d && hub.Jobs.Locks.IsHeld(d.LockName), time.GetUtcNow());
-        if (abandoned > 0)
+        try
         {
-            logger.LogWarning("{Count} runs were cut short by the last stop; recorded as failed", abandoned);
+            var abandoned = PipelineRuns.FailAbandoned(runs,
+                job => JobCatalog.Find(config, job) is { } d && hub.Jobs.Locks.IsHeld(d.LockName), time.GetUtcNow());
+            if (abandoned > 0)
+            {
+                logger.LogWarning("{Count} runs were cut short by the last stop; recorded as failed", abandoned);
+            }
+        }
+        catch (Engine.Postgres.StateUnavailableException e)
+        {
+            // The next start marks them; the scheduler does not stop for it.
+            logger.LogError("Runs cut short by the last stop could not be looked for: {Reason}", e.Message);
         }
         using (var connection = hub.Database.Connect())
         {
@@ -51,8 +59,19 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
 
         foreach (var (job, cron) in scheduled)
         {
-            if (Missed(runs, job.Name, cron, time.GetUtcNow()))
+            bool missed;
+            try
             {
+                missed = Missed(runs, job.Name, cron, time.GetUtcNow());
+            }
+            catch (Engine.Postgres.StateUnavailableException e)
+            {
+                logger.LogError("Job {Job} could not be caught up: {Reason}; its next scheduled time will run it", job.Name, e.Message);
+                continue;
+            }
+            if (missed)
+            {
+                // Asked again under the lock: another node may have caught it up meanwhile.
                 await RunSafelyAsync(job.Name, "catch-up", rows => Missed(rows, job.Name, cron, time.GetUtcNow()));
             }
         }
