@@ -44,6 +44,10 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
             return (null, null, busyWith);
         }
         var completion = Task.Run(() => Log(runner.Execute(started)));
+        // A run started over HTTP is not awaited: its end that could not be recorded (a full disk,
+        // PostgreSQL away) is logged here; the next start marks the run failed.
+        _ = completion.ContinueWith(t => logger.LogError(t.Exception!.GetBaseException(), "Job {Job} ({Trigger}) could not record its end: {Reason}",
+            job, trigger, t.Exception!.GetBaseException().Message), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return (started, completion, null);
     }
 
