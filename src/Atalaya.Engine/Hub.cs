@@ -2,6 +2,7 @@ using Atalaya.Engine.Access;
 using Atalaya.Engine.Audit;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Collect;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Recommendations;
 using Atalaya.Engine.Storage;
@@ -47,7 +48,7 @@ public sealed class Hub : IAsyncDisposable
     public KpiEngine Kpis { get; }
 
     /// <param name="cluster">On a cluster (docs/scale-out.md), where accepted events go instead of this data folder's log.</param>
-    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens so far); its opener disposes it after the hub.</param>
+    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens, job runs and locks); its opener disposes it after the hub.</param>
     public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null, Cluster.ClusterNode? cluster = null,
         Postgres.PostgresState? postgres = null)
     {
@@ -83,6 +84,7 @@ public sealed class Hub : IAsyncDisposable
         {
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
             Cluster = cluster,
+            Jobs = postgres is null ? JobState.Embedded(database) : JobState.Shared(postgres),
         };
         Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
@@ -92,6 +94,9 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>The cluster this hub's collector publishes to, or null for the embedded hub (docs/scale-out.md).</summary>
     public Cluster.ClusterNode? Cluster { get; private init; }
+
+    /// <summary>Where jobs record their runs and take their locks: the data folder, or the cluster's PostgreSQL shared by every node.</summary>
+    public JobState Jobs { get; private init; } = null!;
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;

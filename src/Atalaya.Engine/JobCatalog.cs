@@ -44,9 +44,9 @@ public static class JobCatalog
     /// Takes the named job's lock and records the run as running; null (and who holds the lock) when
     /// another run has it. The caller then runs it with <see cref="JobRunner.Execute"/>, possibly on another thread.
     /// </summary>
-    public static StartedRun? TryBegin(this JobRunner runner, string job, string trigger, out string? busyWith) =>
+    public static StartedRun? TryBegin(this JobRunner runner, string job, string trigger, out string? busyWith, Func<Jobs.IRunRows, bool>? stillDue = null) =>
         runner.TryBegin(Find(runner.Config, job) ?? throw new ArgumentException($"unknown job '{job}'; jobs: {Names(runner.Config)}"),
-            trigger, "all", out busyWith);
+            trigger, "all", out busyWith, stillDue);
 
     public static string Names(EnvironmentConfig config) => string.Join(", ", All(config).Select(j => j.Name));
 

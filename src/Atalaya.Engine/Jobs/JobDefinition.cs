@@ -29,7 +29,7 @@ public sealed record JobDefinition(string Name, string Description, string Sched
 internal sealed record RunRequestResult(PipelineRun? Run, string? BusyWith);
 
 /// <summary>A run that holds its job's lock and is recorded as running.</summary>
-public sealed class StartedRun(JobDefinition definition, string runId, JobLock held) : IDisposable
+public sealed class StartedRun(JobDefinition definition, string runId, IDisposable held) : IDisposable
 {
     public JobDefinition Definition { get; } = definition;
 

@@ -21,20 +21,34 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
     /// <summary>The environment whose jobs this runner runs (<see cref="JobCatalog"/> finds them by name in it).</summary>
     public EnvironmentConfig Config => config;
 
-    /// <summary>Begins a run of a job defined by the caller (a backfill and its range), recorded under <paramref name="sourceSystem"/>.</summary>
-    public StartedRun? TryBegin(JobDefinition definition, string trigger, string sourceSystem, out string? busyWith)
+    /// <summary>Where runs are recorded and locks taken: the data folder unless the hub shares a cluster's PostgreSQL.</summary>
+    public JobState State { get; init; } = JobState.Embedded(database);
+
+    /// <summary>
+    /// Begins a run of a job defined by the caller (a backfill and its range), recorded under <paramref name="sourceSystem"/>.
+    /// <paramref name="stillDue"/>, when given, is asked once the lock is held: false (another node or
+    /// process ran the job since it fell due) returns null with <paramref name="busyWith"/> null.
+    /// </summary>
+    public StartedRun? TryBegin(JobDefinition definition, string trigger, string sourceSystem, out string? busyWith, Func<IRunRows, bool>? stillDue = null)
     {
         var job = definition.Name;
         var start = _time.GetUtcNow();
         var runId = PipelineRuns.NewRunId(start);
-        var taken = JobLock.TryTake(database.DataDirectory, definition.LockName, $"{job} {runId}", out busyWith);
+        var taken = State.Locks.TryTake(definition.LockName, $"{job} {runId}", out busyWith);
         if (taken is null)
         {
             return null;
         }
         try
         {
-            PipelineRuns.Start(database, new PipelineRun(runId, job, sourceSystem, start, null, RunStatus.Running, 0, null, trigger, "{}"));
+            if (stillDue is not null && !stillDue(State.Runs))
+            {
+                taken.Dispose();
+                return null;
+            }
+            // The clock is read again: the lock may have taken a moment, and a run's start must not precede the check above.
+            start = _time.GetUtcNow();
+            State.Runs.Start(new PipelineRun(runId, job, sourceSystem, start, null, RunStatus.Running, 0, null, trigger, "{}"));
         }
         catch
         {
@@ -74,8 +88,8 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
             : steps.Any(s => s.Writes && s.Succeeded) ? RunStatus.Partial
             : RunStatus.Failed;
         var error = failed.Count == 0 ? null : string.Join("; ", failed.Select(s => $"{s.Step}: {s.Error}"));
-        PipelineRuns.Finish(database, runId, _time.GetUtcNow(), status, steps.Sum(s => s.Records), error, Details(steps));
-        return PipelineRuns.Get(database, runId)!;
+        State.Runs.Finish(runId, _time.GetUtcNow(), status, steps.Sum(s => s.Records), error, Details(steps));
+        return State.Runs.Get(runId)!;
     }
 
     public static string Details(IReadOnlyList<StepOutcome> steps)

@@ -59,132 +59,44 @@ public static class PipelineRuns
 
     public static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
-    public static void Start(HubDatabase database, PipelineRun run)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO pipeline_runs (run_id, job, source_system, start_time, status, trigger, details)
-            VALUES ($id, $job, $source, $start, 'running', $trigger, $details);
-            """;
-        command.Parameters.AddWithValue("$id", run.RunId);
-        command.Parameters.AddWithValue("$job", run.Job);
-        command.Parameters.AddWithValue("$source", run.SourceSystem);
-        command.Parameters.AddWithValue("$start", Iso(run.StartTime));
-        command.Parameters.AddWithValue("$trigger", run.Trigger);
-        command.Parameters.AddWithValue("$details", run.Details);
-        command.ExecuteNonQuery();
-    }
+    public static void Start(HubDatabase database, PipelineRun run) => Rows(database).Start(run);
 
-    public static void Finish(HubDatabase database, string runId, DateTimeOffset end, RunStatus status, long records, string? error, string details)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            UPDATE pipeline_runs SET end_time = $end, status = $status, records_written = $records, error_message = $error, details = $details
-            WHERE run_id = $id;
-            """;
-        command.Parameters.AddWithValue("$id", runId);
-        command.Parameters.AddWithValue("$end", Iso(end));
-        command.Parameters.AddWithValue("$status", StatusName(status));
-        command.Parameters.AddWithValue("$records", records);
-        command.Parameters.AddWithValue("$error", (object?)error ?? DBNull.Value);
-        command.Parameters.AddWithValue("$details", details);
-        command.ExecuteNonQuery();
-    }
+    public static void Finish(HubDatabase database, string runId, DateTimeOffset end, RunStatus status, long records, string? error, string details) =>
+        Rows(database).Finish(runId, end, status, records, error, details);
 
     /// <summary>
     /// Runs still marked running whose job is not running now (its lock is free) were cut short by
     /// a crash or a kill: they are marked failed, so the record never claims a run that is not going on.
     /// </summary>
-    public static int FailAbandoned(HubDatabase database, Func<string, bool> isRunning, DateTimeOffset now)
+    public static int FailAbandoned(HubDatabase database, Func<string, bool> isRunning, DateTimeOffset now) =>
+        FailAbandoned(Rows(database), isRunning, now);
+
+    /// <inheritdoc cref="FailAbandoned(HubDatabase, Func{string, bool}, DateTimeOffset)"/>
+    public static int FailAbandoned(IRunRows rows, Func<string, bool> isRunning, DateTimeOffset now)
     {
-        var abandoned = Query(database, new RunFilter(Status: RunStatus.Running, Limit: 10_000)).Where(r => !isRunning(r.Job)).ToList();
+        var abandoned = rows.Query(new RunFilter(Status: RunStatus.Running, Limit: 10_000)).Where(r => !isRunning(r.Job)).ToList();
         foreach (var run in abandoned)
         {
-            Finish(database, run.RunId, now, RunStatus.Failed, run.RecordsWritten,
+            rows.Finish(run.RunId, now, RunStatus.Failed, run.RecordsWritten,
                 "the process stopped during the run (crash, kill or shutdown); its work was not committed or was committed step by step, see details", run.Details);
         }
         return abandoned.Count;
     }
 
     /// <summary>Newest first.</summary>
-    public static IReadOnlyList<PipelineRun> Query(HubDatabase database, RunFilter filter)
-    {
-        using var connection = database.Connect();
-        return Query(connection, filter);
-    }
+    public static IReadOnlyList<PipelineRun> Query(HubDatabase database, RunFilter filter) => Rows(database).Query(filter);
 
-    public static IReadOnlyList<PipelineRun> Query(SqliteConnection connection, RunFilter filter)
-    {
-        var where = new List<string>();
-        var values = new List<(string Name, object Value)>();
-        void Add(string condition, string name, object value)
-        {
-            where.Add(condition);
-            values.Add((name, value));
-        }
-        if (filter.Job is not null)
-        {
-            Add("job = $job", "$job", filter.Job);
-        }
-        if (filter.Status is { } status)
-        {
-            Add("status = $status", "$status", StatusName(status));
-        }
-        if (filter.From is { } from)
-        {
-            Add("start_time >= $from", "$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        }
-        if (filter.To is { } to)
-        {
-            // Inclusive: every run that started on or before that UTC day.
-            Add("start_time < $to", "$to", to.AddDays(1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        }
-        return Read(connection, where.Count == 0 ? "" : "WHERE " + string.Join(" AND ", where), command =>
-        {
-            foreach (var (name, value) in values)
-            {
-                command.Parameters.AddWithValue(name, value);
-            }
-        }, filter.Limit);
-    }
+    public static IReadOnlyList<PipelineRun> Query(SqliteConnection connection, RunFilter filter) => RunRow.Query(connection, filter);
 
     /// <summary>One run by its id, or null.</summary>
-    public static PipelineRun? Get(HubDatabase database, string runId)
-    {
-        using var connection = database.Connect();
-        return Read(connection, "WHERE run_id = $id", c => c.Parameters.AddWithValue("$id", runId), 1).FirstOrDefault();
-    }
+    public static PipelineRun? Get(HubDatabase database, string runId) => Rows(database).Get(runId);
 
     /// <summary>When <paramref name="job"/> last started (any outcome), or null if it never ran.</summary>
-    public static DateTimeOffset? LastStart(HubDatabase database, string job) =>
-        Query(database, new RunFilter(Job: job, Limit: 1)) is [var last, ..] ? last.StartTime : null;
+    public static DateTimeOffset? LastStart(HubDatabase database, string job) => LastStart(Rows(database), job);
 
-    private static List<PipelineRun> Read(SqliteConnection connection, string where, Action<SqliteCommand> bind, int limit)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"""
-            SELECT run_id, job, source_system, start_time, end_time, status, records_written, error_message, trigger, details, error_class
-            FROM pipeline_runs {where}
-            ORDER BY start_time DESC, run_id DESC LIMIT $limit;
-            """;
-        bind(command);
-        command.Parameters.AddWithValue("$limit", limit);
-        using var reader = command.ExecuteReader();
-        var runs = new List<PipelineRun>();
-        while (reader.Read())
-        {
-            TryParseStatus(reader.GetString(5), out var s);
-            runs.Add(new PipelineRun(reader.GetString(0), reader.GetString(1), reader.GetString(2), Parse(reader.GetString(3)),
-                reader.IsDBNull(4) ? null : Parse(reader.GetString(4)), s, reader.GetInt64(6),
-                reader.IsDBNull(7) ? null : reader.GetString(7), reader.GetString(8), reader.GetString(9))
-            {
-                ErrorClass = reader.IsDBNull(10) ? null : reader.GetString(10),
-            });
-        }
-        return runs;
-    }
+    /// <inheritdoc cref="LastStart(HubDatabase, string)"/>
+    public static DateTimeOffset? LastStart(IRunRows rows, string job) =>
+        rows.Query(new RunFilter(Job: job, Limit: 1)) is [var last, ..] ? last.StartTime : null;
 
-    private static DateTimeOffset Parse(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
+    private static SqliteRunRows Rows(HubDatabase database) => new(database);
 }

@@ -29,5 +29,31 @@ internal static class PostgresMigrations
             expires_at    bigint
         );
         """,
+
+        // Jobs on a cluster (docs/scale-out.md, "Jobs on a cluster"): pipeline_runs as the data
+        // folder's table (Storage/Migrations.cs), times as ISO 8601 UTC text that sorts as time (the
+        // "C" collation compares it byte by byte); job_locks says who holds each job lock, for the
+        // message of a run refused (the lock itself is an advisory lock, not this row).
+        """
+        CREATE TABLE pipeline_runs (
+            run_id          text COLLATE "C" PRIMARY KEY,
+            job             text NOT NULL,
+            source_system   text NOT NULL,
+            start_time      text COLLATE "C" NOT NULL,
+            end_time        text COLLATE "C",
+            status          text NOT NULL CHECK (status IN ('running', 'success', 'partial', 'failed')),
+            records_written bigint NOT NULL DEFAULT 0,
+            error_message   text,
+            trigger         text NOT NULL,
+            details         text NOT NULL DEFAULT '{}',
+            error_class     text CHECK (error_class IN ('transient', 'auth', 'quota', 'schema'))
+        );
+        CREATE INDEX pipeline_runs_by_job ON pipeline_runs (job, start_time);
+        CREATE INDEX pipeline_runs_by_time ON pipeline_runs (start_time);
+        CREATE TABLE job_locks (
+            name   text PRIMARY KEY,
+            holder text NOT NULL
+        );
+        """,
     ];
 }

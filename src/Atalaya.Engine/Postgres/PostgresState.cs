@@ -70,15 +70,23 @@ public sealed class PostgresState : IDisposable
     /// answer with 503 and Retry-After; the pool is emptied so that the next call connects afresh
     /// rather than trying each connection the outage broke.
     /// </summary>
-    internal T Run<T>(Func<NpgsqlConnection, T> work)
+    internal T Run<T>(Func<NpgsqlConnection, T> work) => Guard(() =>
+    {
+        using var connection = _source.OpenConnection();
+        return work(connection);
+    });
+
+    /// <summary>
+    /// An open connection the caller keeps and disposes, for state that lives as long as a session
+    /// (a job's advisory lock); reaching the server fails as in <see cref="Run"/>.
+    /// </summary>
+    internal NpgsqlConnection OpenSession() => Guard(() => _source.OpenConnection());
+
+    private T Guard<T>(Func<T> call)
     {
         try
         {
-            return _breaker.Execute(() =>
-            {
-                using var connection = _source.OpenConnection();
-                return work(connection);
-            });
+            return _breaker.Execute(call);
         }
         catch (BrokenCircuitException e)
         {

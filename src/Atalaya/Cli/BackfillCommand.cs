@@ -32,12 +32,19 @@ public static class BackfillCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Compute into shadow_* tables and show how each KPI would change; change nothing." };
         var apply = new Option<bool>("--apply") { Description = "Swap the recomputed rows in atomically (the default without --dry-run)." };
         var proposals = new Option<bool>("--proposals") { Description = "List the backfills that KPI definition changes call for, and stop." };
+        var postgres = JobsCommand.Refused("on a cluster a node's daily_batch and kpi_refresh jobs rebuild the marts");
         var command = new Command("backfill", "Reprocess raw events → staging → marts for a range of days; raw events are never modified.")
         {
-            data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory,
+            data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory, postgres,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(postgres) is not null)
+            {
+                return CommonOptions.Fail(
+                    "--postgres: a backfill recomputes the marts from the --data folder's raw events, and a cluster's events are in ClickHouse, not there; "
+                    + "on a cluster a node's daily_batch and kpi_refresh jobs (POST /api/jobs/NAME/run) rebuild the marts (docs/scale-out.md, \"Jobs on a cluster\").");
+            }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;

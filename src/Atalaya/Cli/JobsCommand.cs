@@ -32,12 +32,19 @@ public static class JobsCommand
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
         var name = new Argument<string>("NAME") { Description = "The job: daily_batch, kpi_refresh, dq_health or retention (see `atalaya jobs list`)." };
+        var postgres = Refused("on a cluster a node runs jobs, with the cluster's events: POST /api/jobs/NAME/run on any node");
         var run = new Command("run", "Run a job now and wait for it; exit code 0 success, 1 partial or failed, 4 already running.")
         {
-            name, data, environment, configDirectory,
+            name, data, environment, configDirectory, postgres,
         };
         run.SetAction(parse =>
         {
+            if (parse.GetValue(postgres) is not null)
+            {
+                return CommonOptions.Fail(
+                    "--postgres: on a cluster a job runs on a node, which has the cluster's events (this command has only the --data folder's): "
+                    + "run it with POST /api/jobs/NAME/run and an admin token on any node, and list its runs with `atalaya runs --postgres CONNSTRING` (docs/scale-out.md, \"Jobs on a cluster\").");
+            }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
@@ -69,19 +76,25 @@ public static class JobsCommand
         var data = CommonOptions.Data();
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
-        var list = new Command("list", "Every job with its schedule (cron, UTC), next time and last run.") { data, environment, configDirectory };
+        var postgres = CommonOptions.Postgres("Read the last runs of a cluster's jobs, kept");
+        var list = new Command("list", "Every job with its schedule (cron, UTC), next time and last run.") { data, environment, configDirectory, postgres };
         list.SetAction(parse =>
         {
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
             }
-            var database = HubDatabase.Open(parse.GetValue(data)!);
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
+            var runs = State(parse.GetValue(data)!, shared).Runs;
             TextTable.Print(["job", "schedule (UTC)", "next run", "last run", "status", "description"], JobCatalog.All(config).Select(job =>
             {
                 var cron = config.Schedules[job.ScheduleKey];
                 var next = job.Scheduled ? $"{EnvironmentConfig.ParseCron(cron)!.GetNextOccurrence(DateTime.UtcNow):yyyy-MM-dd HH:mm}" : "off";
-                var last = PipelineRuns.Query(database, new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
+                var last = runs.Query(new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
                 return new[]
                 {
                     job.Name, cron, next, last is null ? "never" : $"{last.StartTime.UtcDateTime:yyyy-MM-dd HH:mm}",
@@ -103,7 +116,8 @@ public static class JobsCommand
         status.AcceptOnlyFromAmong("running", "success", "partial", "failed");
         var date = new Option<string?>("--date") { Description = "Only runs started on this UTC day (YYYY-MM-DD).", HelpName = "DATE" };
         var limit = new Option<int>("--limit") { Description = "How many runs, newest first.", DefaultValueFactory = _ => 20, HelpName = "N" };
-        var command = new Command("runs", "The record of job runs (pipeline_runs), newest first.") { data, job, status, date, limit };
+        var postgres = CommonOptions.Postgres("List a cluster's runs (every node's), kept");
+        var command = new Command("runs", "The record of job runs (pipeline_runs), newest first.") { data, job, status, date, limit, postgres };
         command.SetAction(parse =>
         {
             DateOnly? day = null;
@@ -120,8 +134,12 @@ public static class JobsCommand
                 return CommonOptions.Fail("--limit: must be from 1 to 10000");
             }
             RunStatus? wanted = parse.GetValue(status) is { } s && PipelineRuns.TryParseStatus(s, out var st) ? st : null;
-            var database = HubDatabase.Open(parse.GetValue(data)!);
-            var runs = PipelineRuns.Query(database, new RunFilter(parse.GetValue(job), wanted, day, day, parse.GetValue(limit)));
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
+            var runs = State(parse.GetValue(data)!, shared).Runs.Query(new RunFilter(parse.GetValue(job), wanted, day, day, parse.GetValue(limit)));
             if (runs.Count == 0)
             {
                 Console.WriteLine("No runs recorded" + (parse.GetValue(job) is { } j ? $" for {j}" : "") + ".");
@@ -137,6 +155,17 @@ public static class JobsCommand
         });
         return command;
     }
+
+    /// <summary>A <c>--postgres</c> a command takes only to refuse it with what to do instead.</summary>
+    internal static Option<string?> Refused(string why) => new("--postgres")
+    {
+        Description = $"Refused here: this command works from the --data folder's events; {why} (docs/scale-out.md).",
+        HelpName = "CONNSTRING",
+    };
+
+    /// <summary>Where runs are read: the cluster's PostgreSQL when given (the data folder is then not opened), else the data folder.</summary>
+    private static JobState State(string dataDirectory, Engine.Postgres.PostgresState? shared) =>
+        shared is not null ? JobState.Shared(shared) : JobState.Embedded(HubDatabase.Open(dataDirectory));
 
     /// <summary>Opens the KPI engine from the snapshot (when asked and usable) and the raw blocks, with a progress bar.</summary>
     public static KpiEngine LoadEngine(HubDatabase database, bool useSnapshot)

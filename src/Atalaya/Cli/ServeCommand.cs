@@ -48,7 +48,7 @@ public static class ServeCommand
             HelpName = "URL",
         };
         var rabbitMq = new Option<string?>("--rabbitmq") { Description = "Run as a cluster node: the RabbitMQ broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (with --clickhouse).", HelpName = "URI" };
-        var postgres = CommonOptions.Postgres("On a cluster node (with --clickhouse and --rabbitmq): keep tokens, shared by every node,");
+        var postgres = CommonOptions.Postgres("On a cluster node (with --clickhouse and --rabbitmq): keep tokens, job runs and job locks, shared by every node,");
         var queueShards = new Option<int>("--queue-shards") { Description = "Shard queues on a cluster; every node must use the same number.", DefaultValueFactory = _ => 4, HelpName = "N" };
         var role = new Option<string>("--role")
         {
@@ -115,7 +115,7 @@ public static class ServeCommand
             }
             if (postgresConnection is not null && clickHouseUrl is null)
             {
-                return CommonOptions.Fail("--postgres holds the state cluster nodes share, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub keeps its tokens in --data. Add both, or leave --postgres out.");
+                return CommonOptions.Fail("--postgres holds the state cluster nodes share, so it goes with --clickhouse URL and --rabbitmq URI (docs/scale-out.md); the embedded hub keeps its tokens and runs in --data. Add both, or leave --postgres out.");
             }
             Engine.Cluster.ClusterRoles.TryParse(roleName, out var nodeRole);
             if (nodeRole != Engine.Cluster.ClusterRole.All && clickHouseUrl is null)
@@ -144,9 +144,14 @@ public static class ServeCommand
             var options = new ServeOptions
             {
                 Config = config,
-                // Jobs and alert rules would run on every node at once (no lock across nodes yet),
-                // and their runs, marts and alerts would stay in each node's own data folder.
-                RunScheduler = !parse.GetValue(noScheduler) && cluster is null,
+                // A cluster node runs jobs only with --postgres: its job locks and runs are shared there,
+                // so each job runs once across nodes; and only if it answers (jobs read the KPI projection,
+                // which a collecting node does not hold). Alert rules would still run on every node at once.
+                RunScheduler = !parse.GetValue(noScheduler) && (cluster is null || (shared is not null && cluster.Answers)),
+                SchedulerOff = parse.GetValue(noScheduler) || cluster is null ? null
+                    : shared is null ? "a cluster node runs scheduled jobs only with --postgres, where the nodes share the job locks and runs (docs/scale-out.md, \"Jobs on a cluster\")"
+                    : !cluster.Answers ? "a collecting node (--role collect) holds no KPI projection for the jobs to read; an answering node runs them (docs/scale-out.md, \"Node roles\")"
+                    : null,
                 RunAlerts = cluster is null,
                 DataDirectory = parse.GetValue(data)!,
                 Urls = parse.GetValue(urls)!,

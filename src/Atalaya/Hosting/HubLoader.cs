@@ -23,6 +23,10 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
         {
             logger.LogWarning("KPI projection: {Problem}", problem);
         }
+        if (options.SchedulerOff is { } reason)
+        {
+            logger.LogWarning("Scheduled jobs do not run on this node: {Reason}", reason);
+        }
         var lastSnapshot = System.Diagnostics.Stopwatch.StartNew();
         var auditFailures = 0L;
         // The event-count threshold is checked every second, not only every maintenance pass: a

@@ -26,6 +26,9 @@ public sealed record ServeOptions
     /// <summary>Runs the job scheduler (catch-up at start, then cron). <c>serve</c> turns it on; tests choose.</summary>
     public bool RunScheduler { get; init; }
 
+    /// <summary>Why the scheduler is off although not turned off (a cluster node without <c>--postgres</c>), logged once at start; null otherwise.</summary>
+    public string? SchedulerOff { get; init; }
+
     /// <summary>How often the hub flushes token last-used times, re-reads FX rates and considers a snapshot.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(10);
 

@@ -25,7 +25,7 @@ public static class JobEndpoints
         app.MapGet("/api/runs", (HttpContext c, HubState s, ServeOptions o) => AccessEndpoints.OperationAsync(c, s, ["job", "status", "date", "start_date", "end_date", "limit"], Readers, ReadersOnly, (hub, _) =>
         {
             var filter = ParseFilter(c.Request.Query, JobCatalog.All(o.Config));
-            var runs = PipelineRuns.Query(hub.Database, filter);
+            var runs = hub.Jobs.Runs.Query(filter);
             return (Answers.Bytes(new RunList([.. runs.Select(RunView.Of)]), JobsJson.Web.RunList), runs.Count, StatusCodes.Status200OK, null);
         })).WithName("Runs").WithTags("Jobs").Produces<RunList>().Refusals()
             .WithSummary("Pipeline runs, newest first: job, status (running, success, partial, failed), date (YYYY-MM-DD, UTC start day) or start_date/end_date, limit (1–10000, default 100). Admin and analyst.")
@@ -42,8 +42,8 @@ public static class JobEndpoints
             {
                 var cron = config.Schedules[job.ScheduleKey];
                 var next = job.Scheduled ? PipelineRuns.Iso(new DateTimeOffset(EnvironmentConfig.ParseCron(cron)!.GetNextOccurrence(now.UtcDateTime), TimeSpan.Zero)) : null;
-                var last = PipelineRuns.Query(hub.Database, new RunFilter(Job: job.Name, Limit: 1)) is [var run, ..] ? RunView.Of(run) : null;
-                return new JobView(job.Name, job.Description, cron, job.ScheduleKey, job.Scheduled, next, JobLock.IsHeld(hub.DataDirectory, job.LockName), last);
+                var last = hub.Jobs.Runs.Query(new RunFilter(Job: job.Name, Limit: 1)) is [var run, ..] ? RunView.Of(run) : null;
+                return new JobView(job.Name, job.Description, cron, job.ScheduleKey, job.Scheduled, next, hub.Jobs.Locks.IsHeld(job.LockName), last);
             });
             return (Answers.Bytes(new JobList(config.Environment, [.. views]), JobsJson.Web.JobList), jobs.Count, StatusCodes.Status200OK, null);
         })).WithName("Jobs").WithTags("Jobs").Produces<JobList>().Refusals().WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");

@@ -12,7 +12,9 @@ namespace Atalaya.Jobs;
 /// failed, logs the backfills a KPI definition change needs, catches up every job whose last
 /// scheduled time passed while the hub was down (one run covers all the missed days: the marts
 /// batch works from its watermarks), then runs each job at its cron times (UTC). A job already
-/// running — here or in another process on the same data folder — is skipped, not queued.
+/// running — here or in another process on the same data folder, or on another node of a cluster
+/// sharing PostgreSQL — is skipped, not queued; and once the lock is held, a job that another node
+/// or process already ran since it fell due is not run again (each job runs once across nodes).
 /// </summary>
 public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions options, ILogger<JobScheduler> logger) : BackgroundService
 {
@@ -20,15 +22,31 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
     {
         var hub = await state.OpenedAsync(stoppingToken);
         var time = hub.Kpis.Time;
+        // A cluster node's figures are complete once its projection holds what ClickHouse held at its
+        // start: a mart written before then would miss days of events. The node shows no event for
+        // that moment, so it is polled (a few seconds per 10M events).
+        while (hub.Cluster is { Answering: false })
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(200), TimeProvider.System, stoppingToken);
+        }
         var config = options.Config;
         var scheduled = JobCatalog.All(config).Where(j => j.Scheduled)
             .Select(j => (Job: j, Cron: EnvironmentConfig.ParseCron(config.Schedules[j.ScheduleKey])!)).ToList();
 
-        var abandoned = PipelineRuns.FailAbandoned(hub.Database,
-            job => JobCatalog.Find(config, job) is { } d && JobLock.IsHeld(hub.DataDirectory, d.LockName), time.GetUtcNow());
-        if (abandoned > 0)
+        var runs = hub.Jobs.Runs;
+        try
         {
-            logger.LogWarning("{Count} runs were cut short by the last stop; recorded as failed", abandoned);
+            var abandoned = PipelineRuns.FailAbandoned(runs,
+                job => JobCatalog.Find(config, job) is { } d && hub.Jobs.Locks.IsHeld(d.LockName), time.GetUtcNow());
+            if (abandoned > 0)
+            {
+                logger.LogWarning("{Count} runs were cut short by the last stop; recorded as failed", abandoned);
+            }
+        }
+        catch (Engine.Postgres.StateUnavailableException e)
+        {
+            // The next start marks them; the scheduler does not stop for it.
+            logger.LogError("Runs cut short by the last stop could not be looked for: {Reason}", e.Message);
         }
         using (var connection = hub.Database.Connect())
         {
@@ -41,12 +59,25 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
 
         foreach (var (job, cron) in scheduled)
         {
-            if (Missed(hub.Database, job.Name, cron, time.GetUtcNow()))
+            bool missed;
+            try
             {
-                await RunSafelyAsync(job.Name, "catch-up");
+                missed = Missed(runs, job.Name, cron, time.GetUtcNow());
+            }
+            catch (Engine.Postgres.StateUnavailableException e)
+            {
+                logger.LogError("Job {Job} could not be caught up: {Reason}; its next scheduled time will run it", job.Name, e.Message);
+                continue;
+            }
+            if (missed)
+            {
+                // Asked again under the lock: another node may have caught it up meanwhile.
+                await RunSafelyAsync(job.Name, "catch-up", rows => Missed(rows, job.Name, cron, time.GetUtcNow()));
             }
         }
 
+        logger.LogInformation("Scheduler caught up: {Count} jobs scheduled, job runs and locks in {Where}", scheduled.Count,
+            hub.Cluster is null ? "the data folder" : "the cluster's PostgreSQL");
         var checkedUntil = time.GetUtcNow().UtcDateTime;
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -57,9 +88,11 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
             var now = time.GetUtcNow().UtcDateTime;
             foreach (var (job, cron) in scheduled)
             {
-                if (cron.GetNextOccurrence(checkedUntil) <= now)
+                var due = new DateTimeOffset(cron.GetNextOccurrence(checkedUntil), TimeSpan.Zero);
+                if (due <= now)
                 {
-                    await RunSafelyAsync(job.Name, "schedule");
+                    // Every node wakes at this time: the first to take the lock runs it, the others find its run.
+                    await RunSafelyAsync(job.Name, "schedule", rows => !(PipelineRuns.LastStart(rows, job.Name) >= due));
                 }
             }
             checkedUntil = now;
@@ -67,19 +100,19 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
     }
 
     /// <summary>A run that fails to start or to record itself (a full disk) is logged; the scheduler goes on.</summary>
-    private async Task RunSafelyAsync(string job, string trigger)
+    private async Task RunSafelyAsync(string job, string trigger, Func<IRunRows, bool> stillDue)
     {
         try
         {
-            await jobs.RunAsync(job, trigger);
+            await jobs.RunAsync(job, trigger, stillDue);
         }
-        catch (Exception e) when (e is BodyException or Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is BodyException or Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
         {
             logger.LogError(e, "Job {Job} ({Trigger}) could not run: {Reason}; the next scheduled time will try again", job, trigger, e.Message);
         }
     }
 
     /// <summary>Whether a scheduled time of <paramref name="job"/> passed since it last started (or it never ran).</summary>
-    public static bool Missed(Engine.Storage.HubDatabase database, string job, CrontabSchedule cron, DateTimeOffset now) =>
-        PipelineRuns.LastStart(database, job) is not { } last || cron.GetNextOccurrence(last.UtcDateTime) <= now.UtcDateTime;
+    public static bool Missed(IRunRows runs, string job, CrontabSchedule cron, DateTimeOffset now) =>
+        PipelineRuns.LastStart(runs, job) is not { } last || cron.GetNextOccurrence(last.UtcDateTime) <= now.UtcDateTime;
 }

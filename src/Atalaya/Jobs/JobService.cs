@@ -15,12 +15,15 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
 
     public JobRunner Runner(Hub hub) => _runner ??= new JobRunner(hub.Database, hub.Kpis, options.Config)
     {
-        SaveSnapshot = () => hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory)),
+        State = hub.Jobs,
+        // A cluster node loads its projection from ClickHouse at every start: no snapshot to keep.
+        SaveSnapshot = hub.Cluster is null ? () => hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory)) : null,
         ReportingCurrency = options.Ingest.ReportingCurrency,
     };
 
     /// <summary>Begins a run and carries it out in the background; null with the holder when the job is already running.</summary>
-    public (StartedRun? Run, Task<PipelineRun>? Completion, string? BusyWith) Start(string job, string trigger)
+    /// <param name="stillDue">Asked under the job's lock (the scheduler's: has no run started since the job fell due, on any node?); false starts nothing.</param>
+    public (StartedRun? Run, Task<PipelineRun>? Completion, string? BusyWith) Start(string job, string trigger, Func<IRunRows, bool>? stillDue = null)
     {
         var hub = state.Require();
         var runner = Runner(hub);
@@ -28,9 +31,9 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
         string? busyWith;
         try
         {
-            started = runner.TryBegin(job, trigger, out busyWith);
+            started = runner.TryBegin(job, trigger, out busyWith, stillDue);
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
         {
             // The run cannot even be recorded (a full disk): refuse it as the collector refuses writes.
             throw new BodyException(StatusCodes.Status503ServiceUnavailable,
@@ -41,13 +44,22 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
             return (null, null, busyWith);
         }
         var completion = Task.Run(() => Log(runner.Execute(started)));
+        // A run started over HTTP is not awaited: its end that could not be recorded (a full disk,
+        // PostgreSQL away) is logged here; the next start marks the run failed.
+        _ = completion.ContinueWith(t => logger.LogError(t.Exception!.GetBaseException(), "Job {Job} ({Trigger}) could not record its end: {Reason}",
+            job, trigger, t.Exception!.GetBaseException().Message), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return (started, completion, null);
     }
 
     /// <summary>Runs a job to its end on the caller's task; null when another run holds its lock.</summary>
-    public async Task<PipelineRun?> RunAsync(string job, string trigger)
+    public async Task<PipelineRun?> RunAsync(string job, string trigger, Func<IRunRows, bool>? stillDue = null)
     {
-        var (_, completion, busyWith) = Start(job, trigger);
+        var (_, completion, busyWith) = Start(job, trigger, stillDue);
+        if (completion is null && busyWith is null)
+        {
+            logger.LogInformation("Job {Job} not started ({Trigger}): it already ran since it fell due (another node or process ran it)", job, trigger);
+            return null;
+        }
         if (completion is null)
         {
             logger.LogInformation("Job {Job} not started ({Trigger}): already running ({Holder})", job, trigger, busyWith);

@@ -131,14 +131,17 @@ public sealed class HubMetrics
             RefreshKpis(hub, now);
         }
         using var connection = hub.Database.Connect();
-        using (var command = connection.CreateCommand())
+        // The runs of every node on a cluster with PostgreSQL, the data folder's otherwise.
+        try
         {
-            command.CommandText = "SELECT job, MAX(COALESCE(end_time, start_time)) FROM pipeline_runs WHERE status = 'success' GROUP BY job;";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
+            foreach (var (job, at) in hub.Jobs.Runs.LastSuccesses())
             {
-                _pipelineSuccess.WithLabels(reader.GetString(0)).Set(AlertStore.Time(reader.GetString(1)).ToUnixTimeMilliseconds() / 1000.0);
+                _pipelineSuccess.WithLabels(job).Set(at.ToUnixTimeMilliseconds() / 1000.0);
             }
+        }
+        catch (Engine.Postgres.StateUnavailableException)
+        {
+            // PostgreSQL away for a moment: the gauges keep the last values read, the scrape still answers.
         }
         var failing = QualityResults.Checks.ToDictionary(c => c, _ => 0, StringComparer.Ordinal);
         if (QualityResults.LatestRun(hub.Database) is { } run)

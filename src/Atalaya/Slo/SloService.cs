@@ -32,7 +32,7 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
                 var now = time.GetUtcNow();
                 try
                 {
-                    var last = PipelineRuns.Query(hub.Database, new RunFilter(Job: "daily_batch", Status: RunStatus.Success, Limit: 1));
+                    var last = hub.Jobs.Runs.Query(new RunFilter(Job: "daily_batch", Status: RunStatus.Success, Limit: 1));
                     recorder.Count(SloObjectives.KpiFreshness, last is [var run] && now - (run.EndTime ?? run.StartTime) <= SloObjectives.MartMaxAge);
                     SloStore.Add(hub.Database, recorder.Drain());
                     if (now - lastProbe >= ProbeEvery)

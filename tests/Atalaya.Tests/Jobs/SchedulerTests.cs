@@ -74,6 +74,6 @@ public sealed class SchedulerTests
     private static class Hosting
     {
         public static bool Missed(Engine.Storage.HubDatabase database, string job, NCrontab.CrontabSchedule cron, DateTimeOffset now) =>
-            Atalaya.Jobs.JobScheduler.Missed(database, job, cron, now);
+            Atalaya.Jobs.JobScheduler.Missed(Engine.Jobs.JobState.Embedded(database).Runs, job, cron, now);
     }
 }

@@ -1,0 +1,16 @@
+using Atalaya.Engine.Postgres;
+using Atalaya.Engine.Storage;
+
+namespace Atalaya.Engine.Jobs;
+
+/// <summary>
+/// Where jobs record their runs and take their locks: the data folder (the embedded hub), or the
+/// cluster's PostgreSQL, shared by every node (<c>serve --postgres</c>), so a job runs once across
+/// nodes and every node lists every run.
+/// </summary>
+public sealed record JobState(IRunRows Runs, IJobLocks Locks)
+{
+    public static JobState Embedded(HubDatabase database) => new(new SqliteRunRows(database), new FileJobLocks(database.DataDirectory));
+
+    public static JobState Shared(PostgresState state) => new(new PostgresRunRows(state), new PostgresJobLocks(state));
+}
