@@ -52,7 +52,7 @@ public static class CollectEndpoints
         try
         {
             var ndjson = NativeFormat(context.Request);
-            var hub = RequireCollecting(state.Require());
+            var hub = NodeRole.RequireCollecting(state.Require());
             var token = WriteKeyAuth.Check(hub.Tokens, WriteKeyAuth.FromHeaders(context.Request));
             var source = token.Source ?? "default";
             Throttle(limiter, source);
@@ -82,7 +82,7 @@ public static class CollectEndpoints
                 throw new BodyException(StatusCodes.Status415UnsupportedMediaType,
                     $"Content-Type '{contentType}' is not supported; send application/json.");
             }
-            var hub = RequireCollecting(state.Require());
+            var hub = NodeRole.RequireCollecting(state.Require());
             var headerKey = WriteKeyAuth.FromHeaders(context.Request);
             if (headerKey is not null)
             {
@@ -102,13 +102,6 @@ public static class CollectEndpoints
             return refusal;
         }
     }
-
-    /// <summary>A cluster node started with <c>--role answer</c> takes no events: 421, the request went to the wrong kind of node.</summary>
-    /// <exception cref="BodyException">421 on an answering-only node.</exception>
-    internal static Engine.Hub RequireCollecting(Engine.Hub hub) => hub.Cluster is { Collects: false }
-        ? throw new BodyException(StatusCodes.Status421MisdirectedRequest,
-            "This cluster node only answers questions (serve --role answer) and takes no events; send them to a node started with --role collect or --role all (docs/scale-out.md, \"Node roles\").")
-        : hub;
 
     private static bool NativeFormat(HttpRequest request)
     {

@@ -26,7 +26,7 @@ public static class WebhookEndpoints
         {
             try
             {
-                var hub = Collect.CollectEndpoints.RequireCollecting(state.Require());
+                var hub = NodeRole.RequireCollecting(state.Require());
                 var header = options.Config.Webhooks.TryGetValue(provider, out var settings)
                     ? context.Request.Headers[settings.SignatureHeader].ToString() : null;
                 using var body = await RequestBody.ReadAsync(context.Request, WebhookReceiver.MaxBodyBytes, cancellationToken);
