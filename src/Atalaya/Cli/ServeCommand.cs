@@ -124,7 +124,8 @@ public static class ServeCommand
                 // Jobs and alert rules would run on every node at once (no lock across nodes yet),
                 // and their runs, marts and alerts would stay in each node's own data folder.
                 RunScheduler = !parse.GetValue(noScheduler) && cluster is null,
-                RunAlerts = cluster is null,
+                // With PostgreSQL, one node at a time evaluates the rules (AlertEvaluatorLock).
+                RunAlerts = cluster is null || shared is not null,
                 DataDirectory = parse.GetValue(data)!,
                 Urls = parse.GetValue(urls)!,
                 RateLimitPerSecond = parse.GetValue(rateLimit),
