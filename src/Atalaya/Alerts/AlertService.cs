@@ -32,6 +32,8 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
 
     private long _evaluated;
 
+    private bool? _wasHolding;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var hub = await state.OpenedAsync(stoppingToken);
@@ -81,13 +83,13 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
         }
     }
 
-    /// <summary>Whether this node is the cluster's evaluator for this cycle; logs when that changes.</summary>
+    /// <summary>Whether this node is the cluster's evaluator for this cycle; logs the first answer and every change.</summary>
     private async Task<bool> HoldAsync(AlertEvaluatorLock evaluator, CancellationToken stoppingToken)
     {
-        var was = evaluator.Holding;
         var holding = await Task.Run(evaluator.TryHold, stoppingToken);
-        if (holding != was)
+        if (holding != _wasHolding)
         {
+            _wasHolding = holding;
             logger.LogInformation(holding
                 ? "Alerts: this node now evaluates the cluster's alert rules"
                 : "Alerts: another node evaluates the cluster's alert rules (or PostgreSQL cannot be reached); this node waits");
