@@ -207,7 +207,7 @@ public sealed class AuditLog : IAsyncDisposable
             pending.ForEach(b => b.Done?.TrySetResult());
             pending.Clear();
         }
-        catch (Exception e) when (e is DbException or IOException or StateUnavailableException)
+        catch (Exception e) when (e is DbException or IOException or StateUnavailableException or PostgresStateException)
         {
             LastFailure = e;
             Interlocked.Increment(ref _failedCommits);
