@@ -70,6 +70,21 @@ public sealed class AuditLogConformanceTests(PostgresServer server) : IClassFixt
         Assert.Equal(verified, Verify(backend));
     }
 
+    [Fact]
+    public void The_same_entries_make_the_same_chain_byte_for_byte_in_both_databases()
+    {
+        var entries = Enumerable.Range(0, 5).Select(i => Entry($"GET /read-{i}", at: Start.AddMilliseconds(i * 1001), rows: i)).ToArray();
+        var sqlite = Log("sqlite", TimeProvider.System);
+        var postgres = Log("postgres", TimeProvider.System);
+        sqlite.AppendNow(entries);
+        postgres.AppendNow(entries);
+
+        var fromSqlite = sqlite.Query(null, null, null, null, 10);
+        var fromPostgres = postgres.Query(null, null, null, null, 10);
+        Assert.Equal(fromSqlite.Select(r => (r.Seq, r.Entry, Convert.ToHexString(r.PreviousHash), Convert.ToHexString(r.Hash))),
+            fromPostgres.Select(r => (r.Seq, r.Entry, Convert.ToHexString(r.PreviousHash), Convert.ToHexString(r.Hash))));
+    }
+
     [Theory]
     [MemberData(nameof(Backends))]
     public async Task Served_reads_are_committed_when_the_window_ends_not_before_and_a_change_takes_them_along(string backend)
