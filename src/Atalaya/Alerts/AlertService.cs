@@ -51,26 +51,11 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
         {
             try
             {
-                if (evaluator is not null && !await HoldAsync(evaluator, stoppingToken))
+                var evaluating = evaluator is null || await HoldAsync(evaluator, stoppingToken);
+                metrics.RecordAlertEvaluator(evaluating);
+                if (evaluating)
                 {
-                    Interlocked.Increment(ref _cycles);
-                    await Task.Delay(section.EvaluateInterval, time, stoppingToken);
-                    continue;
-                }
-                Interlocked.Increment(ref _evaluated);
-                var report = await Task.Run(engine.Evaluate, stoppingToken);
-                foreach (var problem in report.Problems)
-                {
-                    logger.LogWarning("Alert rule not evaluated: {Problem}", problem);
-                }
-                if (report.Fired + report.Resolved > 0)
-                {
-                    logger.LogInformation("Alerts: {Fired} fired, {Resolved} resolved, {Firing} firing", report.Fired, report.Resolved, report.Firing);
-                }
-                var delivery = await dispatcher.DeliverPendingAsync(stoppingToken);
-                if (delivery.DeadLettered > 0)
-                {
-                    logger.LogWarning("Notifications: {Dead} could not be delivered and were dead-lettered (see `atalaya notifications replay`)", delivery.DeadLettered);
+                    await CycleAsync(engine, dispatcher, stoppingToken);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -80,6 +65,26 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
             }
             Interlocked.Increment(ref _cycles);
             await Task.Delay(section.EvaluateInterval, time, stoppingToken);
+        }
+    }
+
+    /// <summary>One cycle: evaluate every rule, then deliver the outbox's pending messages.</summary>
+    private async Task CycleAsync(AlertEngine engine, NotificationDispatcher dispatcher, CancellationToken stoppingToken)
+    {
+        Interlocked.Increment(ref _evaluated);
+        var report = await Task.Run(engine.Evaluate, stoppingToken);
+        foreach (var problem in report.Problems)
+        {
+            logger.LogWarning("Alert rule not evaluated: {Problem}", problem);
+        }
+        if (report.Fired + report.Resolved > 0)
+        {
+            logger.LogInformation("Alerts: {Fired} fired, {Resolved} resolved, {Firing} firing", report.Fired, report.Resolved, report.Firing);
+        }
+        var delivery = await dispatcher.DeliverPendingAsync(stoppingToken);
+        if (delivery.DeadLettered > 0)
+        {
+            logger.LogWarning("Notifications: {Dead} could not be delivered and were dead-lettered (see `atalaya notifications replay`)", delivery.DeadLettered);
         }
     }
 

@@ -12,7 +12,7 @@ public static class AuditCommand
     {
         var command = new Command("audit", "The tamper-evident audit log of reads and administrative changes.");
         var data = CommonOptions.Data();
-        var postgres = CommonOptions.Postgres("Verify the cluster's one audit chain");
+        var postgres = CommonOptions.Postgres("Verify the audit chain");
         var verify = new Command("verify", "Check the audit log's hash chain; exit code 1 and the first broken entry if it was changed, deleted from or reordered.") { data, postgres };
         verify.SetAction(parse =>
         {

@@ -1,6 +1,11 @@
+using Atalaya.Alerts;
+using Atalaya.Engine;
+using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Postgres;
+using Atalaya.Tests.Access;
 using Atalaya.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
 namespace Atalaya.Tests.Postgres;
@@ -8,7 +13,9 @@ namespace Atalaya.Tests.Postgres;
 /// <summary>
 /// The cluster's alert evaluator lock on a real PostgreSQL: one holder at a time, kept across
 /// cycles; a holder that gives up, or whose session dies (its node killed, its connection cut),
-/// leaves it to the next node that asks; while the server is away no node holds it.
+/// leaves it to the next node that asks; while the server is away no node holds it. And two hubs
+/// running the alert loop on one PostgreSQL: only the holder's loop evaluates, and
+/// <c>atalaya_alert_evaluator</c> says which one.
 /// </summary>
 public sealed class AlertEvaluatorLockTests(PostgresServer server) : IClassFixture<PostgresServer>, IAsyncLifetime
 {
@@ -81,6 +88,54 @@ public sealed class AlertEvaluatorLockTests(PostgresServer server) : IClassFixtu
         await Wait.UntilAsync(() => nodeB.TryHold(), "a node to take the lock once PostgreSQL is back");
         Assert.False(nodeA.TryHold());
     }
+
+    [Fact]
+    public async Task Of_two_hubs_running_the_alert_loop_only_the_holder_evaluates_and_the_other_takes_over_when_it_stops()
+    {
+        var config = EnvironmentFiles.Parse("""
+            environment: dev
+            alerts:
+              evaluate_every: 100ms
+            """, "test.yaml", "dev");
+        var hubs = new List<TestHub>();
+        try
+        {
+            hubs.Add(await StartHubAsync(config));
+            hubs.Add(await StartHubAsync(config));
+            await Wait.UntilAsync(() => hubs.Any(h => Service(h).Evaluated > 0), "one hub to evaluate");
+            var holder = hubs.Single(h => Service(h).Evaluated > 0);
+            var other = hubs.Single(h => h != holder);
+            var cycles = Service(other).Cycles;
+            await Wait.UntilAsync(() => Service(other).Cycles >= cycles + 3, "three more cycles of the other hub");
+            Assert.Equal(0, Service(other).Evaluated);
+            Assert.Contains("atalaya_alert_evaluator 1", await ScrapeAsync(holder), StringComparison.Ordinal);
+            Assert.Contains("atalaya_alert_evaluator 0", await ScrapeAsync(other), StringComparison.Ordinal);
+
+            await holder.DisposeAsync(); // its loop stops and its session closes
+            hubs.Remove(holder);
+            await Wait.UntilAsync(() => Service(other).Evaluated > 0, "the other hub to take the evaluation over");
+            Assert.Contains("atalaya_alert_evaluator 1", await ScrapeAsync(other), StringComparison.Ordinal);
+        }
+        finally
+        {
+            foreach (var hub in hubs)
+            {
+                await hub.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task<TestHub> StartHubAsync(Engine.Config.EnvironmentConfig config)
+    {
+        var state = PostgresState.Open(_database);
+        _opened.Add(state);
+        return await TestHub.StartAsync(o => o with { Config = config, Postgres = state, RunAlerts = true });
+    }
+
+    private static AlertService Service(TestHub hub) => hub.Services.GetRequiredService<AlertService>();
+
+    private static async Task<string> ScrapeAsync(TestHub hub) =>
+        (await AccessHttp.GetAsync(hub.Client, "/metrics", hub.CreateToken(Role.Admin))).Body;
 
     private AlertEvaluatorLock Lock()
     {
