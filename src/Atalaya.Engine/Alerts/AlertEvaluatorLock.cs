@@ -53,10 +53,26 @@ public sealed class AlertEvaluatorLock(PostgresState state) : IDisposable
         return false;
     }
 
-    /// <summary>Gives the lock up (closing the session drops it): another node takes it on its next cycle.</summary>
+    /// <summary>
+    /// Gives the lock up: another node takes it on its next cycle. Unlocked explicitly first, since
+    /// the server ends a closed session's backend (and drops its locks) only a moment later.
+    /// </summary>
     public void Release()
     {
-        _session?.Dispose();
+        if (_session is null)
+        {
+            return;
+        }
+        try
+        {
+            using var unlock = new NpgsqlCommand($"SELECT pg_advisory_unlock({Key});", _session);
+            unlock.ExecuteNonQuery();
+        }
+        catch (Exception e) when (e is NpgsqlException or InvalidOperationException)
+        {
+            // The session is already gone, and its lock with it.
+        }
+        _session.Dispose();
         _session = null;
     }
 
