@@ -78,6 +78,11 @@ if (args.Length > 0 && args[0] == "tokens")
     return Atalaya.Bench.Tokens.TokenLookupBenchmark.Run(args);
 }
 
+if (args.Length > 0 && args[0] == "audit")
+{
+    return await Atalaya.Bench.Audit.AuditAppendBenchmark.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);

@@ -16,12 +16,13 @@ namespace Atalaya.Engine;
 /// </summary>
 public sealed class Hub : IAsyncDisposable
 {
-    private Hub(string dataDirectory, HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis, RecommendationModel recommendations)
+    private Hub(string dataDirectory, HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis, RecommendationModel recommendations,
+        Postgres.PostgresState? postgres)
     {
         DataDirectory = dataDirectory;
         Recommendations = recommendations;
         Kpis = kpis;
-        Audit = new AuditLog(database, kpis.Time);
+        Audit = postgres is null ? new AuditLog(database, kpis.Time) : new AuditLog(postgres, kpis.Time);
         Database = database;
         Log = log;
         Fx = fx;
@@ -41,14 +42,14 @@ public sealed class Hub : IAsyncDisposable
 
     public TokenStore Tokens { get; }
 
-    /// <summary>The hash-chained audit log of reads and administrative changes.</summary>
+    /// <summary>The hash-chained audit log of reads and administrative changes (on a cluster with PostgreSQL, the cluster's one chain).</summary>
     public AuditLog Audit { get; }
 
     /// <summary>The KPI engine, in step with every committed event.</summary>
     public KpiEngine Kpis { get; }
 
     /// <param name="cluster">On a cluster (docs/scale-out.md), where accepted events go instead of this data folder's log.</param>
-    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens, job runs and locks); its opener disposes it after the hub.</param>
+    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens, job runs and locks, the audit log); its opener disposes it after the hub.</param>
     public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null, Cluster.ClusterNode? cluster = null,
         Postgres.PostgresState? postgres = null)
     {
@@ -80,7 +81,7 @@ public sealed class Hub : IAsyncDisposable
         var pipeline = cluster is null
             ? new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time)
             : new IngestPipeline(cluster.SinkFor(log), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations)
+        var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations, postgres)
         {
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
             Cluster = cluster,

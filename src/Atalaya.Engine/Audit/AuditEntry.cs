@@ -11,7 +11,7 @@ public sealed record AuditEntry(
 /// <summary>A stored entry with its place in the chain.</summary>
 public sealed record AuditRecord(long Seq, AuditEntry Entry, byte[] PreviousHash, byte[] Hash);
 
-/// <summary>The outcome of <see cref="AuditLog.Verify"/>: how many entries were checked and the first broken link, if any.</summary>
+/// <summary>The outcome of <see cref="AuditLog.Verify()"/>: how many entries were checked and the first broken link, if any.</summary>
 public sealed record AuditVerification(long Checked, long? BrokenAt, string? Problem)
 {
     public bool Intact => BrokenAt is null;

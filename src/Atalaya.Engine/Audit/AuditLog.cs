@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
+using System.Data.Common;
 using System.Security.Cryptography;
 using System.Text;
 using System.Threading.Channels;
+using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -10,16 +12,18 @@ namespace Atalaya.Engine.Audit;
 /// <summary>
 /// The tamper-evident audit log. Entries are appended to <c>audit_log</c> with a SHA-256 hash over
 /// the previous entry's hash and this entry's fields, so changing, deleting or reordering any row
-/// breaks the chain at that row (<see cref="Verify"/>). Appends go through one writer that commits
+/// breaks the chain at that row (<see cref="Verify()"/>). Appends go through one writer that commits
 /// queued entries together, in the order they were queued; the chain head is read inside the write
-/// transaction, so the server and the CLI can both append to one data folder.
+/// transaction, so the server and the CLI can both append to one data folder, and on a cluster
+/// every node to the one chain in PostgreSQL (<see cref="IAuditRows"/>: only the rows differ).
 /// <para>
 /// Two kinds of append (docs/access.md, "Audit of reads"): <see cref="AppendAsync"/> completes once
 /// the entry is committed (administrative changes and refused reads, answered only after that);
 /// <see cref="AppendLater"/> queues a served read's entry, committed within <see cref="ReadWindow"/>
 /// of being queued together with every other entry queued meanwhile, so reads do not each wait for
-/// an fsync. A crash loses at most the read entries of that window. A failed commit (a full disk)
-/// fails the waiting callers and keeps the read entries for the next attempt, one window later.
+/// an fsync. A crash loses at most the read entries of that window. A failed commit (a full disk,
+/// PostgreSQL away) fails the waiting callers and keeps the read entries for the next attempt, one
+/// window later.
 /// </para>
 /// </summary>
 public sealed class AuditLog : IAsyncDisposable
@@ -32,7 +36,7 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>Read entries kept while commits fail (a full disk); past it the oldest are dropped and counted.</summary>
     public const int MaxPendingReads = 100_000;
 
-    private readonly HubDatabase _database;
+    private readonly IAuditRows _rows;
     private readonly TimeProvider _time;
     private readonly Channel<(AuditEntry? Entry, TaskCompletionSource? Done)> _queue =
         Channel.CreateUnbounded<(AuditEntry?, TaskCompletionSource?)>(new UnboundedChannelOptions { SingleReader = true });
@@ -42,8 +46,19 @@ public sealed class AuditLog : IAsyncDisposable
     private long _failedCommits;
 
     public AuditLog(HubDatabase database, TimeProvider? time = null, TimeSpan? readWindow = null)
+        : this(new SqliteAuditRows(database), time, readWindow)
     {
-        _database = database;
+    }
+
+    /// <summary>The cluster's one audit chain in PostgreSQL; its appends and reads throw <see cref="StateUnavailableException"/> while it is away.</summary>
+    public AuditLog(PostgresState state, TimeProvider? time = null, TimeSpan? readWindow = null)
+        : this(new PostgresAuditRows(state), time, readWindow)
+    {
+    }
+
+    internal AuditLog(IAuditRows rows, TimeProvider? time, TimeSpan? readWindow)
+    {
+        _rows = rows;
         _time = time ?? TimeProvider.System;
         ReadWindow = readWindow ?? DefaultReadWindow;
         _writer = Task.Run(WriteLoopAsync);
@@ -93,16 +108,17 @@ public sealed class AuditLog : IAsyncDisposable
     /// <summary>Queues a served read's entry; it is committed within <see cref="ReadWindow"/>.</summary>
     public void AppendLater(AuditEntry entry) => _queue.Writer.TryWrite((entry, null));
 
+    /// <summary>Appends entries in one transaction now, beside the writer (both read the head inside their transaction).</summary>
+    public void AppendNow(params AuditEntry[] entries) => Write(_rows, entries);
+
     /// <summary>Appends entries in one transaction now (CLI use, no writer thread needed).</summary>
-    public static void AppendNow(HubDatabase database, params AuditEntry[] entries)
-    {
-        using var connection = database.Connect();
-        Write(connection, entries);
-    }
+    public static void AppendNow(HubDatabase database, params AuditEntry[] entries) => Write(new SqliteAuditRows(database), entries);
+
+    /// <summary>Appends entries to the cluster's chain now (CLI use with <c>--postgres</c>).</summary>
+    public static void AppendNow(PostgresState state, params AuditEntry[] entries) => Write(new PostgresAuditRows(state), entries);
 
     private async Task WriteLoopAsync()
     {
-        using var connection = _database.Connect();
         var reader = _queue.Reader;
         var pending = new List<(AuditEntry? Entry, TaskCompletionSource? Done)>();
         while (pending.Count > 0 || await reader.WaitToReadAsync().ConfigureAwait(false))
@@ -115,7 +131,7 @@ public sealed class AuditLog : IAsyncDisposable
                 // caller (or the close) asks for a commit sooner.
                 open = await GatherAsync(reader, pending).ConfigureAwait(false);
             }
-            Commit(connection, pending);
+            Commit(pending);
             if (!open)
             {
                 // Closing: one last attempt; what it could not write is lost with the process anyway.
@@ -174,7 +190,7 @@ public sealed class AuditLog : IAsyncDisposable
         }
     }
 
-    private void Commit(SqliteConnection connection, List<(AuditEntry? Entry, TaskCompletionSource? Done)> pending)
+    private void Commit(List<(AuditEntry? Entry, TaskCompletionSource? Done)> pending)
     {
         if (pending.Count == 0)
         {
@@ -185,13 +201,13 @@ public sealed class AuditLog : IAsyncDisposable
             var entries = pending.Where(b => b.Entry is not null).Select(b => b.Entry!).ToArray();
             if (entries.Length > 0)
             {
-                Write(connection, entries);
+                Write(_rows, entries);
             }
             Interlocked.Add(ref _committed, entries.Length);
             pending.ForEach(b => b.Done?.TrySetResult());
             pending.Clear();
         }
-        catch (Exception e) when (e is SqliteException or IOException)
+        catch (Exception e) when (e is DbException or IOException or StateUnavailableException or PostgresStateException)
         {
             LastFailure = e;
             Interlocked.Increment(ref _failedCommits);
@@ -206,50 +222,21 @@ public sealed class AuditLog : IAsyncDisposable
         }
     }
 
-    private static void Write(SqliteConnection connection, AuditEntry[] entries)
+    /// <summary>Chains <paramref name="entries"/> after the head the rows hold, inside their write transaction.</summary>
+    private static void Write(IAuditRows rows, AuditEntry[] entries) => rows.Append(head =>
     {
-        using var transaction = connection.BeginTransaction(deferred: false);
-        using var head = connection.CreateCommand();
-        head.Transaction = transaction;
-        head.CommandText = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;";
-        long seq = 0;
-        var previous = Genesis;
-        using (var reader = head.ExecuteReader())
-        {
-            if (reader.Read())
-            {
-                seq = reader.GetInt64(0);
-                previous = (byte[])reader.GetValue(1);
-            }
-        }
-        using var insert = connection.CreateCommand();
-        insert.Transaction = transaction;
-        insert.CommandText = """
-            INSERT INTO audit_log (seq, at, actor, role, action, params, scope, injected, rows, status, prev_hash, hash)
-            VALUES ($seq, $at, $actor, $role, $action, $params, $scope, $injected, $rows, $status, $prev, $hash);
-            """;
-        foreach (var entry in entries)
+        var seq = head?.Seq ?? 0;
+        var previous = head?.Hash ?? Genesis;
+        var records = new AuditRecord[entries.Length];
+        for (var i = 0; i < entries.Length; i++)
         {
             seq++;
-            var hash = Hash(seq, entry, previous);
-            insert.Parameters.Clear();
-            insert.Parameters.AddWithValue("$seq", seq);
-            insert.Parameters.AddWithValue("$at", entry.At.ToUnixTimeMilliseconds());
-            insert.Parameters.AddWithValue("$actor", entry.Actor);
-            insert.Parameters.AddWithValue("$role", entry.Role);
-            insert.Parameters.AddWithValue("$action", entry.Action);
-            insert.Parameters.AddWithValue("$params", entry.Params);
-            insert.Parameters.AddWithValue("$scope", entry.Scope);
-            insert.Parameters.AddWithValue("$injected", entry.Injected);
-            insert.Parameters.AddWithValue("$rows", entry.Rows);
-            insert.Parameters.AddWithValue("$status", entry.Status);
-            insert.Parameters.AddWithValue("$prev", previous);
-            insert.Parameters.AddWithValue("$hash", hash);
-            insert.ExecuteNonQuery();
+            var hash = Hash(seq, entries[i], previous);
+            records[i] = new AuditRecord(seq, entries[i], previous, hash);
             previous = hash;
         }
-        transaction.Commit();
-    }
+        return records;
+    });
 
     /// <summary>SHA-256 over the previous hash and every field, each length-prefixed so no two entries encode alike.</summary>
     public static byte[] Hash(long seq, AuditEntry e, byte[] previous)
@@ -278,65 +265,49 @@ public sealed class AuditLog : IAsyncDisposable
     /// must be the previous row's hash, and its hash must match its content. Reports the first
     /// row where any of these fails.
     /// </summary>
-    public static AuditVerification Verify(SqliteConnection connection)
+    public AuditVerification Verify() => Verify(_rows);
+
+    /// <summary><see cref="Verify()"/> on a data folder's database.</summary>
+    public static AuditVerification Verify(SqliteConnection connection) => Verify(new SqliteAuditRows(connection));
+
+    /// <summary><see cref="Verify()"/> on a cluster's chain in PostgreSQL.</summary>
+    public static AuditVerification Verify(PostgresState state) => Verify(new PostgresAuditRows(state));
+
+    private static AuditVerification Verify(IAuditRows rows)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT seq, at, actor, role, action, params, scope, injected, rows, status, prev_hash, hash FROM audit_log ORDER BY rowid;";
-        using var reader = command.ExecuteReader();
         var previous = Genesis;
         long expected = 1, checkedCount = 0;
-        while (reader.Read())
+        AuditVerification? broken = null;
+        rows.Walk(record =>
         {
-            var record = ReadRecord(reader);
             checkedCount++;
             if (record.Seq != expected)
             {
-                return new AuditVerification(checkedCount, record.Seq,
+                broken = new AuditVerification(checkedCount, record.Seq,
                     $"entry {record.Seq} follows entry {expected - 1}: entries are missing or out of order");
             }
-            if (!record.PreviousHash.AsSpan().SequenceEqual(previous))
+            else if (!record.PreviousHash.AsSpan().SequenceEqual(previous))
             {
-                return new AuditVerification(checkedCount, record.Seq, $"entry {record.Seq} does not link to the entry before it");
+                broken = new AuditVerification(checkedCount, record.Seq, $"entry {record.Seq} does not link to the entry before it");
             }
-            if (!Hash(record.Seq, record.Entry, previous).AsSpan().SequenceEqual(record.Hash))
+            else if (!Hash(record.Seq, record.Entry, previous).AsSpan().SequenceEqual(record.Hash))
             {
-                return new AuditVerification(checkedCount, record.Seq, $"entry {record.Seq} was changed after it was written");
+                broken = new AuditVerification(checkedCount, record.Seq, $"entry {record.Seq} was changed after it was written");
             }
             previous = record.Hash;
             expected++;
-        }
-        return new AuditVerification(checkedCount, null, null);
+            return broken is null;
+        });
+        return broken ?? new AuditVerification(checkedCount, null, null);
     }
 
     /// <summary>Entries matching the filters, newest first.</summary>
-    public static IReadOnlyList<AuditRecord> Query(SqliteConnection connection, string? actor, string? action, DateTimeOffset? from, DateTimeOffset? to, int limit)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT seq, at, actor, role, action, params, scope, injected, rows, status, prev_hash, hash FROM audit_log
-            WHERE ($actor IS NULL OR actor = $actor) AND ($action IS NULL OR action = $action)
-              AND ($from IS NULL OR at >= $from) AND ($to IS NULL OR at < $to)
-            ORDER BY seq DESC LIMIT $limit;
-            """;
-        command.Parameters.AddWithValue("$actor", (object?)actor ?? DBNull.Value);
-        command.Parameters.AddWithValue("$action", (object?)action ?? DBNull.Value);
-        command.Parameters.AddWithValue("$from", (object?)from?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        command.Parameters.AddWithValue("$to", (object?)to?.ToUnixTimeMilliseconds() ?? DBNull.Value);
-        command.Parameters.AddWithValue("$limit", limit);
-        using var reader = command.ExecuteReader();
-        var records = new List<AuditRecord>();
-        while (reader.Read())
-        {
-            records.Add(ReadRecord(reader));
-        }
-        return records;
-    }
+    public IReadOnlyList<AuditRecord> Query(string? actor, string? action, DateTimeOffset? from, DateTimeOffset? to, int limit) =>
+        _rows.Query(new AuditFilter(actor, action, from, to, limit));
 
-    private static AuditRecord ReadRecord(SqliteDataReader r) => new(
-        r.GetInt64(0),
-        new AuditEntry(DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)), r.GetString(2), r.GetString(3), r.GetString(4),
-            r.GetString(5), r.GetString(6), r.GetString(7), r.GetInt32(8), r.GetInt32(9)),
-        (byte[])r.GetValue(10), (byte[])r.GetValue(11));
+    /// <summary>Entries of a data folder's database matching the filters, newest first.</summary>
+    public static IReadOnlyList<AuditRecord> Query(SqliteConnection connection, string? actor, string? action, DateTimeOffset? from, DateTimeOffset? to, int limit) =>
+        new SqliteAuditRows(connection).Query(new AuditFilter(actor, action, from, to, limit));
 
     public async ValueTask DisposeAsync()
     {

@@ -55,5 +55,33 @@ internal static class PostgresMigrations
             holder text NOT NULL
         );
         """,
+
+        // The cluster's one hash-chained audit log (AuditLog, PostgresAuditRows): the data folder's
+        // `audit_log` (Storage/Migrations.cs) column for column, so one verification reads both;
+        // times as unix milliseconds. Append-only, as there: a trigger refuses UPDATE and DELETE.
+        """
+        CREATE TABLE audit_log (
+            seq        bigint PRIMARY KEY,
+            at         bigint NOT NULL,
+            actor      text NOT NULL,
+            role       text NOT NULL,
+            action     text NOT NULL,
+            params     text NOT NULL,
+            scope      text NOT NULL,
+            injected   text NOT NULL,
+            rows       integer NOT NULL,
+            status     integer NOT NULL,
+            prev_hash  bytea NOT NULL,
+            hash       bytea NOT NULL
+        );
+        CREATE INDEX audit_log_by_time ON audit_log (at);
+        CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'the audit log is append-only'; END;
+        $$;
+        CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
+            FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+        CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+        """,
     ];
 }

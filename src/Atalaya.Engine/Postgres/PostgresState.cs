@@ -35,10 +35,14 @@ public sealed class PostgresState : IDisposable
         BreakDuration = TimeSpan.FromSeconds(1),
     }).Build();
 
-    private PostgresState(NpgsqlDataSource source, string server)
+    /// <summary>The same server and login, unpooled: a session's lock must end with the session, not wait in a pool.</summary>
+    private readonly string _sessionConnectionString;
+
+    private PostgresState(NpgsqlDataSource source, string server, string sessionConnectionString)
     {
         _source = source;
         Server = server;
+        _sessionConnectionString = sessionConnectionString;
     }
 
     /// <summary>Host, port and database, for messages (never the password).</summary>
@@ -51,7 +55,8 @@ public sealed class PostgresState : IDisposable
     {
         var builder = Parse(connectionString);
         var state = new PostgresState(new NpgsqlDataSourceBuilder(builder.ConnectionString).Build(),
-            $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username ?? "(default database)"}");
+            $"{builder.Host}:{builder.Port}/{builder.Database ?? builder.Username ?? "(default database)"}",
+            new NpgsqlConnectionStringBuilder(builder.ConnectionString) { Pooling = false }.ConnectionString);
         try
         {
             state.Run(Migrate);
@@ -76,12 +81,6 @@ public sealed class PostgresState : IDisposable
         return work(connection);
     });
 
-    /// <summary>
-    /// An open connection the caller keeps and disposes, for state that lives as long as a session
-    /// (a job's advisory lock); reaching the server fails as in <see cref="Run"/>.
-    /// </summary>
-    internal NpgsqlConnection OpenSession() => Guard(() => _source.OpenConnection());
-
     private T Guard<T>(Func<T> call)
     {
         try
@@ -103,6 +102,27 @@ public sealed class PostgresState : IDisposable
                 $"PostgreSQL at {Server} refused the login: {e.MessageText}. Check Username, Password and Database in the connection string (--postgres).", e);
         }
     }
+
+    /// <summary>
+    /// A connection of the caller's own, outside the pool, kept open for a session-level lock (a job's,
+    /// the alert evaluator's): closing it ends the session and so drops the lock (a pooled one would
+    /// keep the session alive). The caller disposes it; reaching the server fails as in <see cref="Run"/>.
+    /// </summary>
+    /// <exception cref="StateUnavailableException">The server cannot be reached.</exception>
+    internal NpgsqlConnection OpenSession() => Guard(() =>
+    {
+        var connection = new NpgsqlConnection(_sessionConnectionString);
+        try
+        {
+            connection.Open();
+            return connection;
+        }
+        catch
+        {
+            connection.Dispose();
+            throw;
+        }
+    });
 
     public void Dispose() => _source.Dispose();
 

@@ -321,7 +321,7 @@ public sealed class PersonErasure(PersonalDataStores stores)
         foreach (var plan in plans)
         {
             plan.Complete(connection, stores.Kpis.Time.GetUtcNow(), 0, plan.Blocks.Count);
-            AuditLog.AppendNow(stores.Database, new AuditEntry(stores.Kpis.Time.GetUtcNow(), "system:start-up", "system", "privacy.erasure.done",
+            stores.Audit.AppendNow(new AuditEntry(stores.Kpis.Time.GetUtcNow(), "system:start-up", "system", "privacy.erasure.done",
                 new JsonObject { ["person"] = plan.PersonHash, ["erasure_id"] = plan.ErasureId, ["resumed"] = true }.ToJsonString(), "{}", "{}", 0, 200));
         }
     }

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Atalaya.Engine.Access;
-using Atalaya.Engine.Audit;
 using Atalaya.Http;
 
 namespace Atalaya.Access;
@@ -85,7 +84,14 @@ public static class AccessEndpoints
             // Served reads are committed within the audit's read window: show every one answered so far.
             if (s.Current is { } current)
             {
-                await current.Audit.FlushAsync();
+                try
+                {
+                    await current.Audit.FlushAsync();
+                }
+                catch (Exception e) when (e is System.Data.Common.DbException or IOException or Engine.Postgres.StateUnavailableException)
+                {
+                    // The entries stay queued and are retried; the reading below answers what is committed, or 503.
+                }
             }
             return await AdminAsync(c, s, ["actor", "action", "from", "to", "limit"], (hub, _) =>
             {
@@ -94,8 +100,7 @@ public static class AccessEndpoints
                     ? int.TryParse(l, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 10_000 ? n
                         : throw new BodyException(StatusCodes.Status400BadRequest, "limit: must be a whole number from 1 to 10000")
                     : 100;
-                using var connection = hub.Database.Connect();
-                var records = AuditLog.Query(connection, Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
+                var records = hub.Audit.Query(Text(q, "actor"), Text(q, "action"), Instant(q, "from"), Instant(q, "to"), limit);
                 return (Answers.Bytes(new AuditList([.. records.Select(AuditView.Of)]), AccessJson.Web.AuditList), records.Count, StatusCodes.Status200OK, null);
             });
         }).WithName("Audit").WithTags("Access").Produces<AuditList>().Refusals()

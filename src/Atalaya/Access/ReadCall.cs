@@ -101,9 +101,20 @@ public static class ReadCall
         {
             entry = entry with { Params = answer.Details };
         }
-        // A change that was made is committed before its answer (a failure to record it is a 500).
-        await AuditAsync(hub, context, entry,
-            change: answer.Status is >= 200 and < 300 && (answer.Details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
+        // A change that was made is committed before its answer (a failure to record it is a 500;
+        // on a cluster whose PostgreSQL is away, a 503 to retry).
+        try
+        {
+            await AuditAsync(hub, context, entry,
+                change: answer.Status is >= 200 and < 300 && (answer.Details is not null || !HttpMethods.IsGet(context.Request.Method))).ConfigureAwait(false);
+        }
+        catch (Engine.Postgres.StateUnavailableException e)
+        {
+            context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
+                .LogError(e, "{Method} {Path} ({Status}) could not be audited; answered 503", context.Request.Method, context.Request.Path, entry.Status);
+            var unavailable = ReadAccess.Unavailable();
+            return Error(unavailable.StatusCode, unavailable.Message);
+        }
         return answer.Result;
     }
 
@@ -128,7 +139,7 @@ public static class ReadCall
     /// <summary>
     /// A served read (a GET answered 200) is audited within the audit log's read window, after the
     /// answer; a refused read and any change are committed before the answer (docs/access.md).
-    /// A refused read whose entry cannot be written (a full disk) is still refused, and the failure logged.
+    /// A refused read whose entry cannot be written (a full disk, PostgreSQL away) is still refused, and the failure logged.
     /// </summary>
     public static async Task AuditAsync(Engine.Hub hub, HttpContext context, AuditEntry entry, bool change = false)
     {
@@ -141,7 +152,7 @@ public static class ReadCall
         {
             await hub.Audit.AppendAsync(entry).ConfigureAwait(false);
         }
-        catch (Exception e) when (!change && e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        catch (Exception e) when (!change && e is System.Data.Common.DbException or IOException or Engine.Postgres.StateUnavailableException)
         {
             context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
                 .LogError(e, "Could not audit the refused {Method} {Path} ({Status})", context.Request.Method, context.Request.Path, entry.Status);

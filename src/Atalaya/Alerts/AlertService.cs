@@ -10,7 +10,9 @@ namespace Atalaya.Alerts;
 /// evaluates the environment's rules and then delivers the outbox's pending messages (those of
 /// this cycle and any a crash left behind). It runs on its own timer, apart from requests: a
 /// channel that is down slows this loop only, never ingest or reads. The clock comes from
-/// <see cref="ServeOptions.Time"/>, so tests move time instead of waiting.
+/// <see cref="ServeOptions.Time"/>, so tests move time instead of waiting. On a cluster node with
+/// PostgreSQL, a cycle runs only while this node holds the <see cref="AlertEvaluatorLock"/>: one
+/// node evaluates and notifies at a time, and another takes over when it dies.
 /// </summary>
 public sealed class AlertService(HubState state, ServeOptions options, Metrics.HubMetrics metrics, ILogger<AlertService> logger) : BackgroundService
 {
@@ -25,6 +27,13 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
 
     private long _cycles;
 
+    /// <summary>Cycles in which this node evaluated the rules (on a cluster, only while it holds the evaluator lock).</summary>
+    public long Evaluated => Interlocked.Read(ref _evaluated);
+
+    private long _evaluated;
+
+    private bool? _wasHolding;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var hub = await state.OpenedAsync(stoppingToken);
@@ -37,23 +46,16 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
         _ready.SetResult((engine, dispatcher));
         logger.LogInformation("Alerts: {Rules} rules, {Channels} channels, evaluated every {Interval}",
             engine.Rules.Count, channels.Count, Durations.Format(section.EvaluateInterval));
+        using var evaluator = options.Postgres is { } shared ? new AlertEvaluatorLock(shared) : null;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                var report = await Task.Run(engine.Evaluate, stoppingToken);
-                foreach (var problem in report.Problems)
+                var evaluating = evaluator is null || await HoldAsync(evaluator, stoppingToken);
+                metrics.RecordAlertEvaluator(evaluating);
+                if (evaluating)
                 {
-                    logger.LogWarning("Alert rule not evaluated: {Problem}", problem);
-                }
-                if (report.Fired + report.Resolved > 0)
-                {
-                    logger.LogInformation("Alerts: {Fired} fired, {Resolved} resolved, {Firing} firing", report.Fired, report.Resolved, report.Firing);
-                }
-                var delivery = await dispatcher.DeliverPendingAsync(stoppingToken);
-                if (delivery.DeadLettered > 0)
-                {
-                    logger.LogWarning("Notifications: {Dead} could not be delivered and were dead-lettered (see `atalaya notifications replay`)", delivery.DeadLettered);
+                    await CycleAsync(engine, dispatcher, stoppingToken);
                 }
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -64,5 +66,39 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
             Interlocked.Increment(ref _cycles);
             await Task.Delay(section.EvaluateInterval, time, stoppingToken);
         }
+    }
+
+    /// <summary>One cycle: evaluate every rule, then deliver the outbox's pending messages.</summary>
+    private async Task CycleAsync(AlertEngine engine, NotificationDispatcher dispatcher, CancellationToken stoppingToken)
+    {
+        Interlocked.Increment(ref _evaluated);
+        var report = await Task.Run(engine.Evaluate, stoppingToken);
+        foreach (var problem in report.Problems)
+        {
+            logger.LogWarning("Alert rule not evaluated: {Problem}", problem);
+        }
+        if (report.Fired + report.Resolved > 0)
+        {
+            logger.LogInformation("Alerts: {Fired} fired, {Resolved} resolved, {Firing} firing", report.Fired, report.Resolved, report.Firing);
+        }
+        var delivery = await dispatcher.DeliverPendingAsync(stoppingToken);
+        if (delivery.DeadLettered > 0)
+        {
+            logger.LogWarning("Notifications: {Dead} could not be delivered and were dead-lettered (see `atalaya notifications replay`)", delivery.DeadLettered);
+        }
+    }
+
+    /// <summary>Whether this node is the cluster's evaluator for this cycle; logs the first answer and every change.</summary>
+    private async Task<bool> HoldAsync(AlertEvaluatorLock evaluator, CancellationToken stoppingToken)
+    {
+        var holding = await Task.Run(evaluator.TryHold, stoppingToken);
+        if (holding != _wasHolding)
+        {
+            _wasHolding = holding;
+            logger.LogInformation(holding
+                ? "Alerts: this node now evaluates the cluster's alert rules"
+                : "Alerts: another node evaluates the cluster's alert rules (or PostgreSQL cannot be reached); this node waits");
+        }
+        return holding;
     }
 }

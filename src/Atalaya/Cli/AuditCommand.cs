@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Atalaya.Engine.Audit;
+using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Cli;
@@ -11,12 +12,33 @@ public static class AuditCommand
     {
         var command = new Command("audit", "The tamper-evident audit log of reads and administrative changes.");
         var data = CommonOptions.Data();
-        var verify = new Command("verify", "Check the audit log's hash chain; exit code 1 and the first broken entry if it was changed, deleted from or reordered.") { data };
+        var postgres = CommonOptions.Postgres("Verify the audit chain");
+        var verify = new Command("verify", "Check the audit log's hash chain; exit code 1 and the first broken entry if it was changed, deleted from or reordered.") { data, postgres };
         verify.SetAction(parse =>
         {
-            var database = HubDatabase.Open(parse.GetValue(data)!);
-            using var connection = database.Connect();
-            var result = AuditLog.Verify(connection);
+            AuditVerification result;
+            if (parse.GetValue(postgres) is { } connectionString)
+            {
+                using var shared = CommonOptions.OpenPostgres(connectionString);
+                if (shared is null)
+                {
+                    return 2;
+                }
+                try
+                {
+                    result = AuditLog.Verify(shared);
+                }
+                catch (StateUnavailableException e)
+                {
+                    return CommonOptions.Fail($"--postgres: {e.Message}. Start the server, or check Host and Port in the connection string.");
+                }
+            }
+            else
+            {
+                var database = HubDatabase.Open(parse.GetValue(data)!);
+                using var connection = database.Connect();
+                result = AuditLog.Verify(connection);
+            }
             if (result.Intact)
             {
                 Console.WriteLine($"Audit log intact: {result.Checked:N0} entries, every link verified.");
@@ -30,7 +52,17 @@ public static class AuditCommand
         return command;
     }
 
-    /// <summary>Records an administrative change made from the command line.</summary>
-    public static void Record(HubDatabase database, string action, string details) =>
-        AuditLog.AppendNow(database, new AuditEntry(DateTimeOffset.UtcNow, $"cli:{Environment.UserName}", "cli", action, details, "{}", "{}", 1, 0));
+    /// <summary>Records an administrative change made from the command line, in the cluster's chain when <paramref name="shared"/> is given.</summary>
+    public static void Record(HubDatabase database, PostgresState? shared, string action, string details)
+    {
+        var entry = new AuditEntry(DateTimeOffset.UtcNow, $"cli:{Environment.UserName}", "cli", action, details, "{}", "{}", 1, 0);
+        if (shared is null)
+        {
+            AuditLog.AppendNow(database, entry);
+        }
+        else
+        {
+            AuditLog.AppendNow(shared, entry);
+        }
+    }
 }

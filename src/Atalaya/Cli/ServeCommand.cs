@@ -146,13 +146,14 @@ public static class ServeCommand
                 Config = config,
                 // A cluster node runs jobs only with --postgres: its job locks and runs are shared there,
                 // so each job runs once across nodes; and only if it answers (jobs read the KPI projection,
-                // which a collecting node does not hold). Alert rules would still run on every node at once.
+                // which a collecting node does not hold).
                 RunScheduler = !parse.GetValue(noScheduler) && (cluster is null || (shared is not null && cluster.Answers)),
                 SchedulerOff = parse.GetValue(noScheduler) || cluster is null ? null
                     : shared is null ? "a cluster node runs scheduled jobs only with --postgres, where the nodes share the job locks and runs (docs/scale-out.md, \"Jobs on a cluster\")"
                     : !cluster.Answers ? "a collecting node (--role collect) holds no KPI projection for the jobs to read; an answering node runs them (docs/scale-out.md, \"Node roles\")"
                     : null,
-                RunAlerts = cluster is null,
+                // With PostgreSQL, one answering node at a time evaluates the rules (AlertEvaluatorLock).
+                RunAlerts = cluster is null || (shared is not null && cluster.Answers),
                 DataDirectory = parse.GetValue(data)!,
                 Urls = parse.GetValue(urls)!,
                 RateLimitPerSecond = parse.GetValue(rateLimit),

@@ -54,12 +54,12 @@ public static class TokensCommand
                 expiresAt = at;
             }
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            return OnStore(parse, database, postgres, tokens =>
+            return OnStore(parse, database, postgres, (tokens, shared) =>
             {
                 var (token, secret) = tokens.Create(new TokenRequest(parsedRole, parse.GetValue(name),
                     CommonOptions.List(parse.GetValue(country)), CommonOptions.List(parse.GetValue(hub)),
                     CommonOptions.List(parse.GetValue(zone)), CommonOptions.List(parse.GetValue(store)), parse.GetValue(source), expiresAt));
-                AuditCommand.Record(database, "tokens.create", Access.AccessEndpoints.TokenDetails("created", token));
+                AuditCommand.Record(database, shared, "tokens.create", Access.AccessEndpoints.TokenDetails("created", token));
                 // The data folder knows the stores of its own events only, not a cluster's: no warning then.
                 var unknownStores = parse.GetValue(postgres) is null ? Access.AccessEndpoints.UnknownStores(database, token.Stores) : [];
                 foreach (var unknown in unknownStores)
@@ -105,7 +105,7 @@ public static class TokensCommand
         var data = CommonOptions.Data();
         var postgres = CommonOptions.Postgres("List the tokens");
         var command = new Command("list", "List tokens (ids, roles, scopes, last use; never the secrets).") { data, postgres };
-        command.SetAction(parse => OnStore(parse, HubDatabase.Open(parse.GetValue(data)!), postgres, store =>
+        command.SetAction(parse => OnStore(parse, HubDatabase.Open(parse.GetValue(data)!), postgres, (store, _) =>
         {
             var tokens = store.List();
             var table = new Table().AddColumns("id", "name", "role", "scope", "source", "created", "last used", "revoked", "expires");
@@ -142,13 +142,13 @@ public static class TokensCommand
         {
             var tokenId = parse.GetValue(id)!;
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            return OnStore(parse, database, postgres, tokens =>
+            return OnStore(parse, database, postgres, (tokens, shared) =>
             {
                 if (!tokens.Revoke(tokenId))
                 {
                     return CommonOptions.Fail($"no active token with id '{tokenId}' (see `atalaya tokens list`{(parse.GetValue(postgres) is null ? "" : " --postgres …")}).");
                 }
-                AuditCommand.Record(database, "tokens.revoke", $"{{\"revoked\":\"{tokenId}\"}}");
+                AuditCommand.Record(database, shared, "tokens.revoke", $"{{\"revoked\":\"{tokenId}\"}}");
                 Console.WriteLine($"Revoked {tokenId}.");
                 return 0;
             });
@@ -158,10 +158,9 @@ public static class TokensCommand
 
     /// <summary>
     /// Runs <paramref name="run"/> on the tokens of the cluster's PostgreSQL when <c>--postgres</c> is
-    /// given, else of the data folder. The audit entry of a change stays in the data folder's audit
-    /// log either way (audit is not shared through PostgreSQL yet).
+    /// given, else of the data folder; the audit entry of a change goes to the same place.
     /// </summary>
-    private static int OnStore(ParseResult parse, HubDatabase database, Option<string?> postgres, Func<TokenStore, int> run)
+    private static int OnStore(ParseResult parse, HubDatabase database, Option<string?> postgres, Func<TokenStore, PostgresState?, int> run)
     {
         using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
         if (parse.GetValue(postgres) is not null && shared is null)
@@ -170,7 +169,7 @@ public static class TokensCommand
         }
         try
         {
-            return run(shared is null ? new TokenStore(database) : new TokenStore(shared));
+            return run(shared is null ? new TokenStore(database) : new TokenStore(shared), shared);
         }
         catch (TokenRequestException ex)
         {

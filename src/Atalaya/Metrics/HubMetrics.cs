@@ -41,6 +41,7 @@ public sealed class HubMetrics
     private readonly Gauge _pipelineSuccess;
     private readonly Gauge _qualityFailing;
     private readonly Gauge _alertsFiring;
+    private readonly Gauge _alertEvaluator;
     private readonly Gauge _freshness;
     private readonly Gauge _deadLetters;
     private readonly Gauge _circuitOpen;
@@ -73,6 +74,7 @@ public sealed class HubMetrics
         _pipelineSuccess = factory.CreateGauge("atalaya_pipeline_last_success_timestamp_seconds", "When each job last finished successfully (unix seconds).", "job");
         _qualityFailing = factory.CreateGauge("atalaya_quality_check_failing", "Subjects failing each data-quality check in the newest dq_health run.", "check");
         _alertsFiring = factory.CreateGauge("atalaya_alerts_firing", "Alerts of the hub's own rules currently firing, by severity.", "severity");
+        _alertEvaluator = factory.CreateGauge("atalaya_alert_evaluator", "1 while this node evaluates the alert rules and sends their notifications (on a cluster with PostgreSQL one node at a time; atalaya_alerts_firing is that node's).");
         _freshness = factory.CreateGauge("atalaya_event_freshness_seconds", "Seconds since the collector last stored an event.");
         _deadLetters = factory.CreateGauge("atalaya_notifications_dead_letters", "Notifications that could not be delivered, waiting for `atalaya notifications replay`.");
         _circuitOpen = factory.CreateGauge("atalaya_notification_circuit_open", "1 while a notification channel's circuit breaker is open (or half-open).", "channel");
@@ -89,6 +91,9 @@ public sealed class HubMetrics
 
     /// <summary>Set by the alert service once it runs (circuit states).</summary>
     public NotificationDispatcher? Dispatcher { get; set; }
+
+    /// <summary>Set by the alert service each cycle: whether this node evaluated the rules.</summary>
+    public void RecordAlertEvaluator(bool evaluating) => _alertEvaluator.Set(evaluating ? 1 : 0);
 
     public void RecordProbe(string query, double seconds) => _probe.WithLabels(query).Set(seconds);
 

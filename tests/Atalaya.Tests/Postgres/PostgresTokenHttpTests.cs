@@ -79,40 +79,7 @@ public sealed class PostgresTokenHttpTests(PostgresServer server) : IClassFixtur
         Assert.True(listed == HttpStatusCode.OK, body);
     }
 
-    /// <summary>The real clock, which the test can hold still and then release moved forward.</summary>
-    private sealed class HeldClock : TimeProvider
-    {
-        private readonly Lock _lock = new();
-        private DateTimeOffset? _held;
-        private TimeSpan _offset;
-
-        public override DateTimeOffset GetUtcNow()
-        {
-            lock (_lock)
-            {
-                return _held ?? base.GetUtcNow() + _offset;
-            }
-        }
-
-        public void Hold()
-        {
-            lock (_lock)
-            {
-                _held = base.GetUtcNow() + _offset;
-            }
-        }
-
-        public void Release(TimeSpan moved)
-        {
-            lock (_lock)
-            {
-                _offset = _held!.Value + moved - base.GetUtcNow();
-                _held = null;
-            }
-        }
-    }
-
-    private static async Task AssertUnavailableAsync(TestHub hub, HttpMethod method, string path, string token)
+    internal static async Task AssertUnavailableAsync(TestHub hub, HttpMethod method, string path, string token)
     {
         using var request = new HttpRequestMessage(method, path);
         request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
