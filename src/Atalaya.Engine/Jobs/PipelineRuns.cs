@@ -72,16 +72,10 @@ public static class PipelineRuns
         FailAbandoned(Rows(database), isRunning, now);
 
     /// <inheritdoc cref="FailAbandoned(HubDatabase, Func{string, bool}, DateTimeOffset)"/>
-    public static int FailAbandoned(IRunRows rows, Func<string, bool> isRunning, DateTimeOffset now)
-    {
-        var abandoned = rows.Query(new RunFilter(Status: RunStatus.Running, Limit: 10_000)).Where(r => !isRunning(r.Job)).ToList();
-        foreach (var run in abandoned)
-        {
-            rows.Finish(run.RunId, now, RunStatus.Failed, run.RecordsWritten,
-                "the process stopped during the run (crash, kill or shutdown); its work was not committed or was committed step by step, see details", run.Details);
-        }
-        return abandoned.Count;
-    }
+    public static int FailAbandoned(IRunRows rows, Func<string, bool> isRunning, DateTimeOffset now) =>
+        rows.Query(new RunFilter(Status: RunStatus.Running, Limit: 10_000)).Where(r => !isRunning(r.Job))
+            .Count(run => rows.FailIfRunning(run.RunId, now,
+                "the process stopped during the run (crash, kill or shutdown); its work was not committed or was committed step by step, see details"));
 
     /// <summary>Newest first.</summary>
     public static IReadOnlyList<PipelineRun> Query(HubDatabase database, RunFilter filter) => Rows(database).Query(filter);

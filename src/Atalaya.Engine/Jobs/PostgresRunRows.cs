@@ -21,6 +21,9 @@ internal sealed class PostgresRunRows(PostgresState state) : IRunRows
         return 0;
     });
 
+    public bool FailIfRunning(string runId, DateTimeOffset end, string error) =>
+        state.Run(connection => RunRow.FailIfRunning(connection, runId, end, error));
+
     public IReadOnlyList<PipelineRun> Query(RunFilter filter) => state.Run(connection => RunRow.Query(connection, filter));
 
     public PipelineRun? Get(string runId) => state.Run(connection => RunRow.Get(connection, runId));

@@ -17,6 +17,13 @@ public interface IRunRows
 
     void Finish(string runId, DateTimeOffset end, RunStatus status, long records, string? error, string details);
 
+    /// <summary>
+    /// Marks a run failed only if it is still marked running; false when it ended meanwhile. Another
+    /// process (a cluster node, <c>jobs run</c>) may finish the run between the look for abandoned
+    /// runs and this update: its own outcome must stand.
+    /// </summary>
+    bool FailIfRunning(string runId, DateTimeOffset end, string error);
+
     /// <summary>Newest first.</summary>
     IReadOnlyList<PipelineRun> Query(RunFilter filter);
 
@@ -39,6 +46,12 @@ internal sealed class SqliteRunRows(HubDatabase database) : IRunRows
     {
         using var connection = database.Connect();
         RunRow.Update(connection, runId, end, status, records, error, details);
+    }
+
+    public bool FailIfRunning(string runId, DateTimeOffset end, string error)
+    {
+        using var connection = database.Connect();
+        return RunRow.FailIfRunning(connection, runId, end, error);
     }
 
     public IReadOnlyList<PipelineRun> Query(RunFilter filter)
@@ -79,6 +92,20 @@ internal static class RunRow
             WHERE run_id = @id;
             """, ("id", runId), ("end", PipelineRuns.Iso(end)), ("status", PipelineRuns.StatusName(status)), ("records", records),
             ("error", error), ("details", details));
+
+    public static bool FailIfRunning(DbConnection connection, string runId, DateTimeOffset end, string error)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "UPDATE pipeline_runs SET end_time = @end, status = 'failed', error_message = @error WHERE run_id = @id AND status = 'running';";
+        foreach (var (name, value) in new (string, object)[] { ("id", runId), ("end", PipelineRuns.Iso(end)), ("error", error) })
+        {
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = name;
+            parameter.Value = value;
+            command.Parameters.Add(parameter);
+        }
+        return command.ExecuteNonQuery() == 1;
+    }
 
     public static List<PipelineRun> Query(DbConnection connection, RunFilter filter)
     {

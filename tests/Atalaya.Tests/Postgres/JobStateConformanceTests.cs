@@ -163,6 +163,29 @@ public sealed class JobStateConformanceTests(PostgresServer server) : IClassFixt
 
     [Theory]
     [MemberData(nameof(Backends))]
+    public void A_run_that_ends_while_another_process_looks_for_abandoned_runs_keeps_its_own_outcome(string backend)
+    {
+        // Another node's run ends between this node's look at the running runs and its check of the
+        // lock: the lock is free by then, yet the run finished on its own and must stay a success.
+        var state = State(backend);
+        var other = State(backend);
+        state.Runs.Start(new PipelineRun("run_other_node", "daily_batch", "all", _clock.Now.AddSeconds(-1), null, RunStatus.Running, 0, null, "catch-up", "{}"));
+
+        var marked = PipelineRuns.FailAbandoned(state.Runs, job =>
+        {
+            other.Runs.Finish("run_other_node", _clock.Now, RunStatus.Success, 42, null, "{}");
+            return false;
+        }, _clock.Now.AddSeconds(1));
+
+        Assert.Equal(0, marked);
+        var run = State(backend).Runs.Get("run_other_node")!;
+        Assert.Equal(RunStatus.Success, run.Status);
+        Assert.Equal(42, run.RecordsWritten);
+        Assert.Equal(_clock.Now, run.EndTime);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
     public void A_job_another_process_ran_since_it_fell_due_is_not_run_again_once_the_lock_is_held(string backend)
     {
         var due = _clock.Now;
