@@ -24,34 +24,13 @@ public static class AuditAppendBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        string? postgres = null;
-        var changes = 500;
-        var reads = 20_000;
-        for (var i = 1; i < args.Length; i++)
+        if (PostgresBenchArgs.Parse(args, Usage, new Dictionary<string, int> { ["--changes"] = 500, ["--reads"] = 20000 }, out var exitCode) is not { } parsed)
         {
-            switch (args[i])
-            {
-                case "--postgres" when i + 1 < args.Length:
-                    postgres = args[++i];
-                    break;
-                case "--changes" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var n) && n > 0:
-                    changes = n;
-                    i++;
-                    break;
-                case "--reads" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var r) && r > 0:
-                    reads = r;
-                    i++;
-                    break;
-                default:
-                    Console.WriteLine(Usage);
-                    return args[i] is "--help" or "-h" ? 0 : 2;
-            }
+            return exitCode;
         }
-        if (postgres is null)
-        {
-            Console.WriteLine(Usage);
-            return 2;
-        }
+        var postgres = parsed.Postgres;
+        var changes = parsed.Counts["--changes"];
+        var reads = parsed.Counts["--reads"];
 
         var folder = Path.Combine(Path.GetTempPath(), "atalaya-bench-audit-" + Guid.NewGuid().ToString("N"));
         try

@@ -24,34 +24,13 @@ public static class TokenLookupBenchmark
 
     public static int Run(string[] args)
     {
-        string? postgres = null;
-        var lookups = 2000;
-        var tokens = 1000;
-        for (var i = 1; i < args.Length; i++)
+        if (PostgresBenchArgs.Parse(args, Usage, new Dictionary<string, int> { ["--lookups"] = 2000, ["--tokens"] = 1000 }, out var exitCode) is not { } parsed)
         {
-            switch (args[i])
-            {
-                case "--postgres" when i + 1 < args.Length:
-                    postgres = args[++i];
-                    break;
-                case "--lookups" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var n) && n > 0:
-                    lookups = n;
-                    i++;
-                    break;
-                case "--tokens" when i + 1 < args.Length && int.TryParse(args[i + 1], CultureInfo.InvariantCulture, out var t) && t > 0:
-                    tokens = t;
-                    i++;
-                    break;
-                default:
-                    Console.WriteLine(Usage);
-                    return args[i] is "--help" or "-h" ? 0 : 2;
-            }
+            return exitCode;
         }
-        if (postgres is null)
-        {
-            Console.WriteLine(Usage);
-            return 2;
-        }
+        var postgres = parsed.Postgres;
+        var lookups = parsed.Counts["--lookups"];
+        var tokens = parsed.Counts["--tokens"];
 
         var folder = Path.Combine(Path.GetTempPath(), "atalaya-bench-tokens-" + Guid.NewGuid().ToString("N"));
         try

@@ -92,18 +92,7 @@ public sealed class ClickHouseClientTests(ClickHouseServer server) : IClassFixtu
     {
         var wire = new RecordingHandler();
         var client = await server.NewDatabaseAsync(handler: wire);
-        await client.ExecuteAsync("CREATE TABLE z (s String) ENGINE = MergeTree ORDER BY s", None);
-
-        await client.InsertAsync("z", ["s"], async (rows, ct) =>
-        {
-            for (var i = 0; i < 1000; i++)
-            {
-                rows.Row.WriteStartObject();
-                rows.Row.WriteString("s", "compressible text " + i);
-                rows.Row.WriteEndObject();
-                await rows.EndRowAsync(ct);
-            }
-        }, None);
+        await InsertTextRowsAsync(client, "compressible text");
         var insert = wire.Exchanges.Last();
         Assert.Contains("gzip", insert.RequestContentEncoding);
         Assert.Contains("INSERT", Uri.UnescapeDataString(insert.Query), StringComparison.Ordinal);
@@ -280,18 +269,7 @@ public sealed class ClickHouseClientTests(ClickHouseServer server) : IClassFixtu
     {
         var wire = new RecordingHandler();
         var client = await server.NewDatabaseAsync(s => s with { Compress = false }, handler: wire);
-        await client.ExecuteAsync("CREATE TABLE z (s String) ENGINE = MergeTree ORDER BY s", None);
-
-        await client.InsertAsync("z", ["s"], async (rows, ct) =>
-        {
-            for (var i = 0; i < 1000; i++)
-            {
-                rows.Row.WriteStartObject();
-                rows.Row.WriteString("s", "plain text " + i);
-                rows.Row.WriteEndObject();
-                await rows.EndRowAsync(ct);
-            }
-        }, None);
+        await InsertTextRowsAsync(client, "plain text");
         var insert = wire.Exchanges.Last();
         Assert.Equal("", insert.RequestContentEncoding);
         Assert.Equal((byte)'{', insert.BodyStart[0]);
@@ -300,6 +278,22 @@ public sealed class ClickHouseClientTests(ClickHouseServer server) : IClassFixtu
         var select = wire.Exchanges.Last();
         Assert.DoesNotContain("gzip", select.AcceptEncoding, StringComparison.Ordinal);
         Assert.DoesNotContain("gzip", select.ResponseContentEncoding, StringComparison.Ordinal);
+    }
+
+    /// <summary>A table z of 1,000 rows "PREFIX 0" to "PREFIX 999", inserted in one streamed insert.</summary>
+    private static async Task InsertTextRowsAsync(ClickHouseClient client, string prefix)
+    {
+        await client.ExecuteAsync("CREATE TABLE z (s String) ENGINE = MergeTree ORDER BY s", None);
+        await client.InsertAsync("z", ["s"], async (rows, ct) =>
+        {
+            for (var i = 0; i < 1000; i++)
+            {
+                rows.Row.WriteStartObject();
+                rows.Row.WriteString("s", prefix + " " + i);
+                rows.Row.WriteEndObject();
+                await rows.EndRowAsync(ct);
+            }
+        }, None);
     }
 
     private static async Task<long> Running(ClickHouseClient client, string marker) =>
