@@ -79,7 +79,9 @@ public static class ClusterIngestBenchmark
             await ClickHouse.ExecAsync(clickHouse, $"DROP DATABASE IF EXISTS {database}");
             if (output is not null)
             {
-                printed!.Save(Path.Combine(repository, output), "cluster-ingest", "Ingest on a cluster node (ClickHouse + RabbitMQ)", args);
+                // One section per role, so that the two kinds of node stand side by side.
+                printed!.Save(Path.Combine(repository, output), role == "all" ? "cluster-ingest" : "cluster-ingest-" + role,
+                    role == "all" ? "Ingest on a cluster node (ClickHouse + RabbitMQ)" : $"Ingest on a collecting cluster node (serve --role {role})", args);
                 Console.WriteLine($"Added the run to {output}.");
             }
             return result.Failures == 0 && stored == result.Rows ? 0 : 1;
