@@ -310,7 +310,7 @@ public sealed class IngestPipeline
 
     private async Task<IngestResult> AppendAsync(AppendBatch batch)
     {
-        if (batch.EventCount > 0)
+        if (batch.EventCount > 0 && _sink.StoresCompressedBlocks)
         {
             // Compress here, on the request's thread, in parallel with other requests.
             batch.Compressed();
