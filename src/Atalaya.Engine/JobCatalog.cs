@@ -25,6 +25,7 @@ public static class JobCatalog
             "retention.schedule", "retention", c => new Privacy.RetentionPolicy(c.Database, c.Config.Retention.RawEventsMonths).Run(c.RunId, c.Time, c.Config.Retention.Enabled))
         {
             Scheduled = config.Retention.Enabled,
+            RewritesStoredEvents = true,
         },
         .. Reports.ReportJobs.All(),
         .. Connectors.ConnectorJobs.Definitions(config),

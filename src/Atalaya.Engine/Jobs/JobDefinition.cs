@@ -23,6 +23,13 @@ public sealed record JobDefinition(string Name, string Description, string Sched
 {
     /// <summary>Whether the scheduler runs it (retention only when the environment turns it on).</summary>
     public bool Scheduled { get; init; } = true;
+
+    /// <summary>
+    /// Whether it rewrites or drops stored events in the data folder's log (the retention jobs). On a
+    /// cluster the events live in ClickHouse, which such a job does not touch yet: there it fails,
+    /// saying so, rather than succeed having changed nothing (docs/scale-out.md).
+    /// </summary>
+    public bool RewritesStoredEvents { get; init; }
 }
 
 /// <summary>The outcome of asking for a run: the recorded run, or who holds the lock when it could not start.</summary>

@@ -21,6 +21,9 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
     /// <summary>The environment whose jobs this runner runs (<see cref="JobCatalog"/> finds them by name in it).</summary>
     public EnvironmentConfig Config => config;
 
+    /// <summary>Whether this runner runs on a cluster node, whose events live in ClickHouse (see <see cref="JobDefinition.RewritesStoredEvents"/>).</summary>
+    public bool OnCluster { get; init; }
+
     /// <summary>Where runs are recorded and locks taken: the data folder unless the hub shares a cluster's PostgreSQL.</summary>
     public JobState State { get; init; } = JobState.Embedded(database);
 
@@ -66,7 +69,10 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
             IReadOnlyList<StepOutcome> steps;
             try
             {
-                steps = started.Definition.Run(new JobContext(database, engine, config, started.RunId, _time) { SaveSnapshot = SaveSnapshot, ReportingCurrency = ReportingCurrency });
+                steps = OnCluster && started.Definition.RewritesStoredEvents
+                    ? [new StepOutcome(started.Definition.Name, false, 0, null, null,
+                        "not built on a cluster: the events live in ClickHouse, which this job does not rewrite yet; nothing was dropped (docs/scale-out.md)")]
+                    : started.Definition.Run(new JobContext(database, engine, config, started.RunId, _time) { SaveSnapshot = SaveSnapshot, ReportingCurrency = ReportingCurrency });
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

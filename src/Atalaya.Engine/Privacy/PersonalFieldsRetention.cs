@@ -30,6 +30,7 @@ internal static class PersonalFieldsRetention
             "retention.schedule", "privacy", c => Run(c.Database, c.Config.Retention.PersonalFieldsDays, c.Time))
         {
             Scheduled = config.Retention.PersonalFieldsDays > 0,
+            RewritesStoredEvents = true,
         };
 
     public static IReadOnlyList<StepOutcome> Run(HubDatabase database, int days, TimeProvider time)

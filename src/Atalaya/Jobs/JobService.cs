@@ -16,6 +16,7 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
     public JobRunner Runner(Hub hub) => _runner ??= new JobRunner(hub.Database, hub.Kpis, options.Config)
     {
         State = hub.Jobs,
+        OnCluster = hub.Cluster is not null,
         // A cluster node loads its projection from ClickHouse at every start: no snapshot to keep.
         SaveSnapshot = hub.Cluster is null ? () => hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory)) : null,
         ReportingCurrency = options.Ingest.ReportingCurrency,

@@ -21,6 +21,7 @@ public static class PrivacyEndpoints
             AccessEndpoints.OperationAsync(c, s, [], [Role.Admin], "Only admin tokens erase personal data", (hub, body) =>
             {
                 var person = FromBody(body);
+                RequireEmbedded(hub, "Erasing a person");
                 var outcome = hub.Erasure.EraseAsync(person, Actor(c), "admin").GetAwaiter().GetResult();
                 var status = outcome.Status == ErasureStatus.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status200OK;
                 var json = outcome.Status == ErasureStatus.NotFound
@@ -36,6 +37,7 @@ public static class PrivacyEndpoints
             AccessEndpoints.OperationAsync(c, s, PersonParams, [Role.Admin], "Only admin tokens export personal data", (hub, _) =>
             {
                 var person = FromQuery(c.Request.Query);
+                RequireEmbedded(hub, "Exporting a person's data");
                 var json = PersonExport.Build(hub.PersonalData, person);
                 var details = Details(PersonIds.Hash(person.Id), null);
                 return json is null
@@ -47,6 +49,20 @@ public static class PrivacyEndpoints
             .WithSummary("Everything stored about one person as JSON: user_id=… or anonymous_id=…. 404 when nothing is stored. Admin only.")
             .QueryParameters(("user_id", "The person's user id."), ("anonymous_id", "The person's anonymous id (instead of user_id)."));
         return app;
+    }
+
+    /// <summary>
+    /// A cluster node keeps the events in ClickHouse, which erasure and export do not reach yet:
+    /// answering from the node's own folder would erase or export nothing and say it had. 501 says
+    /// so instead (docs/scale-out.md).
+    /// </summary>
+    private static void RequireEmbedded(Engine.Hub hub, string what)
+    {
+        if (hub.Cluster is not null)
+        {
+            throw new BodyException(StatusCodes.Status501NotImplemented,
+                $"{what} is not built on a cluster yet: the events live in ClickHouse, which this node does not rewrite or search for a person; nothing was changed. Erase on the embedded hub before moving it with migrate --to-cluster (docs/scale-out.md).");
+        }
     }
 
     private static string Actor(HttpContext context) =>
