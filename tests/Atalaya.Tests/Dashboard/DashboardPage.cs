@@ -60,7 +60,8 @@ public sealed class DashboardPage : IAsyncDisposable
         options.Locale ??= "en-US";
         options.ViewportSize ??= new ViewportSize { Width = 1280, Height = 900 };
         var context = await fixture.Browser.NewContextAsync(options);
-        context.SetDefaultTimeout(20_000);
+        // A bound for a busy CI machine (a page load took over 20 s there once), not a timing.
+        context.SetDefaultTimeout(45_000);
         if (setup is not null)
         {
             await setup(context);
