@@ -95,6 +95,14 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
             Assert.Equal(HttpStatusCode.MisdirectedRequest, answer.StatusCode);
             Assert.Contains("--role collect", await answer.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
+        // Every way in for events: the Segment API and provider webhooks too.
+        foreach (var path in new[] { "/v1/batch", "/api/webhooks/stripe" })
+        {
+            using var refused = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent("{\"batch\": []}", Encoding.UTF8, "application/json") };
+            refused.Headers.Authorization = new AuthenticationHeaderValue("Bearer", answerer.WriteKey);
+            using var answer = await answerer.Client.SendAsync(refused);
+            Assert.True(answer.StatusCode == HttpStatusCode.MisdirectedRequest, $"{path}: {(int)answer.StatusCode} {await answer.Content.ReadAsStringAsync()}");
+        }
         using (var question = new HttpRequestMessage(HttpMethod.Get, $"/api/kpi/query?metric=orders&start_date={Start}&end_date={End}&aggregate=total"))
         {
             question.Headers.Authorization = new AuthenticationHeaderValue("Bearer", collector.AdminKey);
