@@ -17,7 +17,7 @@ namespace Atalaya.Engine;
 public sealed class Hub : IAsyncDisposable
 {
     private Hub(string dataDirectory, HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis, RecommendationModel recommendations,
-        Postgres.PostgresState? postgres)
+        Postgres.PostgresState? postgres, Cluster.ClusterNode? cluster)
     {
         DataDirectory = dataDirectory;
         Recommendations = recommendations;
@@ -28,7 +28,10 @@ public sealed class Hub : IAsyncDisposable
         Fx = fx;
         Pipeline = pipeline;
         Tokens = tokens;
-        PersonalData = new Privacy.PersonalDataStores(database, log, kpis, recommendations, Audit, SnapshotPath(dataDirectory));
+        PersonalData = new Privacy.PersonalDataStores(database, log, kpis, recommendations, Audit, SnapshotPath(dataDirectory))
+        {
+            ClusterEvents = cluster?.ClickHouse,
+        };
         Erasure = new Privacy.PersonErasure(PersonalData);
     }
 
@@ -81,7 +84,7 @@ public sealed class Hub : IAsyncDisposable
         var pipeline = cluster is null
             ? new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time)
             : new IngestPipeline(cluster.SinkFor(log), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations, postgres)
+        var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations, postgres, cluster)
         {
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
             Cluster = cluster,

@@ -29,7 +29,11 @@ internal static partial class PersonalFields
     [GeneratedRegex(@"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     private static partial Regex EmailShape();
 
-    /// <summary>The id members of <paramref name="e"/> that are string values.</summary>
+    /// <summary>
+    /// The id members of <paramref name="e"/> that are string values, and an alias's previous id,
+    /// which a Segment <c>alias</c> call stores as <c>properties.previous_id</c> (member
+    /// <see cref="AliasPreviousId"/>).
+    /// </summary>
     public static IEnumerable<(string Member, string Value)> Ids(JsonObject e)
     {
         foreach (var member in IdMembers)
@@ -39,7 +43,19 @@ internal static partial class PersonalFields
                 yield return (member, text);
             }
         }
+        if (AliasPrevious(e) is { } previous)
+        {
+            yield return (AliasPreviousId, previous);
+        }
     }
+
+    /// <summary>The member name <see cref="Ids"/> gives an alias's <c>properties.previous_id</c>.</summary>
+    public const string AliasPreviousId = "properties.previous_id";
+
+    /// <summary>The previous id an alias event links to its user id, or null.</summary>
+    public static string? AliasPrevious(JsonObject e) =>
+        Text(e, "event_type") == "alias" && e["properties"] is JsonObject properties
+            && properties["previous_id"] is JsonValue v && v.TryGetValue<string>(out var text) ? text : null;
 
     /// <summary>Whose event it is: the user id, else the anonymous id (the KPIs' definition of a user).</summary>
     public static string? Subject(JsonObject e) =>
@@ -61,7 +77,14 @@ internal static partial class PersonalFields
         {
             if (pseudonyms.TryGetValue(value, out var pseudonym))
             {
-                e[member] = pseudonym;
+                if (member == AliasPreviousId)
+                {
+                    e["properties"]!["previous_id"] = pseudonym;
+                }
+                else
+                {
+                    e[member] = pseudonym;
+                }
                 changed = true;
             }
         }

@@ -80,30 +80,8 @@ internal static class PersonFinder
                 }
             }
             // Links seen in every block read so far (a new id may appear in a block read before).
-            var seenWithAnonymous = new HashSet<string>(StringComparer.Ordinal);
             var quoted = Quoted(known);
-            foreach (var json in decoded.Values)
-            {
-                foreach (var e in Naming(json, quoted))
-                {
-                    var user = Text(e, "user_id");
-                    var anon = Text(e, "anonymous_id");
-                    var previous = Text(e, "previous_id");
-                    if (user is not null && users.Contains(user))
-                    {
-                        Add(anonymous, known, anon);
-                        Add(anonymous, known, previous);
-                    }
-                    if (!person.IsUser && anon == person.Id && user is not null)
-                    {
-                        seenWithAnonymous.Add(user);
-                    }
-                }
-            }
-            if (seenWithAnonymous.Count == 1)
-            {
-                Add(users, known, seenWithAnonymous.First());
-            }
+            Link(person, decoded.Values.SelectMany(json => Naming(json, quoted)), users, anonymous, known);
         }
         var finalQuoted = Quoted(known);
         foreach (var (blockId, json) in decoded)
@@ -123,9 +101,44 @@ internal static class PersonFinder
             }
         }
         var (failedIds, quarantined) = FindQuarantined(connection, known);
-        events.Sort((a, b) => string.CompareOrdinal(Text(a, "timestamp"), Text(b, "timestamp")));
+        SortByTime(events);
         return new PersonTrace(person, users, anonymous, [.. blocks], failedIds, events, quarantined, cut);
     }
+
+    /// <summary>
+    /// One round of linking over the events found so far (each naming a known id): a user id's
+    /// anonymous ids (and an alias's previous id); from an anonymous id, the one user id it was seen
+    /// with — several would be several people on one device, and then none is taken.
+    /// </summary>
+    internal static void Link(PersonRef person, IEnumerable<JsonObject> events, List<string> users, List<string> anonymous, HashSet<string> known)
+    {
+        var seenWithAnonymous = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var e in events)
+        {
+            var user = Text(e, "user_id");
+            var anon = Text(e, "anonymous_id");
+            var previous = Text(e, "previous_id") ?? PersonalFields.AliasPrevious(e);
+            if (user is not null && users.Contains(user))
+            {
+                Add(anonymous, known, anon);
+                Add(anonymous, known, previous);
+            }
+            if (!person.IsUser && (anon == person.Id || previous == person.Id) && user is not null)
+            {
+                seenWithAnonymous.Add(user);
+            }
+        }
+        if (seenWithAnonymous.Count == 1)
+        {
+            Add(users, known, seenWithAnonymous.First());
+        }
+    }
+
+    /// <summary>Oldest first (events of the same instant by id, so that every backend lists them alike).</summary>
+    internal static void SortByTime(List<JsonObject> events) =>
+        events.Sort((a, b) => string.CompareOrdinal(Text(a, "timestamp"), Text(b, "timestamp")) is var byTime and not 0
+            ? byTime
+            : string.CompareOrdinal(Text(a, "event_id"), Text(b, "event_id")));
 
     private static void Add(List<string> list, HashSet<string> known, string? id)
     {
@@ -250,7 +263,7 @@ internal static class PersonFinder
     }
 
     /// <summary>Quarantined rows whose payload names one of the ids (the payload as received, so any spelling).</summary>
-    private static (List<long> Ids, List<JsonObject> Payloads) FindQuarantined(SqliteConnection connection, HashSet<string> ids)
+    internal static (List<long> Ids, List<JsonObject> Payloads) FindQuarantined(SqliteConnection connection, HashSet<string> ids)
     {
         var rows = new List<long>();
         var payloads = new List<JsonObject>();

@@ -10,4 +10,8 @@ namespace Atalaya.Engine.Privacy;
 /// erasure rewrites: the database (pending erasures, tokens' audit), the event log, the KPI
 /// projection and its snapshot file, the recommendation model and the audit log.
 /// </summary>
-public sealed record PersonalDataStores(HubDatabase Database, EventLog Log, KpiEngine Kpis, RecommendationModel Recommendations, AuditLog Audit, string SnapshotPath);
+public sealed record PersonalDataStores(HubDatabase Database, EventLog Log, KpiEngine Kpis, RecommendationModel Recommendations, AuditLog Audit, string SnapshotPath)
+{
+    /// <summary>On a cluster node, where the cluster's events are (docs/scale-out.md); null on the embedded hub, whose events are in <see cref="Log"/>.</summary>
+    internal ClickHouse.ClickHouseClient? ClusterEvents { get; init; }
+}

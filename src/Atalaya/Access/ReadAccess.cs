@@ -50,5 +50,5 @@ public static class ReadAccess
     /// anyone (before a token is known), so it does not name the server's address.
     /// </summary>
     public static BodyException Unavailable() =>
-        new(StatusCodes.Status503ServiceUnavailable, "The hub's shared state (PostgreSQL) cannot be reached right now; retry shortly.");
+        new(StatusCodes.Status503ServiceUnavailable, "The hub's shared state (PostgreSQL or ClickHouse) cannot be reached right now; retry shortly.");
 }

@@ -37,7 +37,6 @@ public static class PrivacyEndpoints
             AccessEndpoints.OperationAsync(c, s, PersonParams, [Role.Admin], "Only admin tokens export personal data", (hub, _) =>
             {
                 var person = FromQuery(c.Request.Query);
-                RequireEmbedded(hub, "Exporting a person's data");
                 var json = PersonExport.Build(hub.PersonalData, person);
                 var details = Details(PersonIds.Hash(person.Id), null);
                 return json is null
@@ -52,16 +51,16 @@ public static class PrivacyEndpoints
     }
 
     /// <summary>
-    /// A cluster node keeps the events in ClickHouse, which erasure and export do not reach yet:
-    /// answering from the node's own folder would erase or export nothing and say it had. 501 says
-    /// so instead (docs/scale-out.md).
+    /// A cluster node keeps the events in ClickHouse, which erasure does not rewrite yet (export
+    /// searches it): answering from the node's own folder would erase nothing and say it had. 501
+    /// says so instead (docs/scale-out.md).
     /// </summary>
     private static void RequireEmbedded(Engine.Hub hub, string what)
     {
         if (hub.Cluster is not null)
         {
             throw new BodyException(StatusCodes.Status501NotImplemented,
-                $"{what} is not built on a cluster yet: the events live in ClickHouse, which this node does not rewrite or search for a person; nothing was changed. Erase on the embedded hub before moving it with migrate --to-cluster (docs/scale-out.md).");
+                $"{what} is not built on a cluster yet: the events live in ClickHouse, which this node does not rewrite for a person; nothing was changed. Erase on the embedded hub before moving it with migrate --to-cluster (docs/scale-out.md).");
         }
     }
 

@@ -334,4 +334,36 @@ public sealed class ErasureTests
         await hub.RestartAsync(() => File.Delete(Engine.Hub.SnapshotPath(hub.Server.DataDirectory)));
         AssertSame(before, await AnswersAsync(hub), "after a rebuild from raw events");
     }
+
+    [Fact]
+    public async Task An_alias_previous_id_is_linked_to_its_user_exported_with_them_and_erased_with_them()
+    {
+        await using var hub = await StartAsync();
+        const string Legacy = "anon-ana-legacy";
+        using (var aliased = await hub.Server.PostSegmentAsync("/v1/alias",
+            $$"""{"messageId":"ana-alias","userId":"{{User}}","previousId":"{{Legacy}}","timestamp":"2026-03-01T07:59:00Z"}"""))
+        {
+            Assert.Equal(HttpStatusCode.OK, aliased.StatusCode);
+        }
+        hub.Refresh();
+        var before = await AnswersAsync(hub);
+
+        // From either side of the alias, the same person: the previous id leads to the user and back.
+        foreach (var person in new[] { $"user_id={Uri.EscapeDataString(User)}", $"anonymous_id={Legacy}" })
+        {
+            var export = await hub.Api.GetJsonAsync($"/api/privacy/export?{person}");
+            Assert.Equal([User], export.GetProperty("user_ids").EnumerateArray().Select(e => e.GetString()));
+            Assert.Contains(Legacy, export.GetProperty("anonymous_ids").EnumerateArray().Select(e => e.GetString()));
+            Assert.Contains("ana-alias", export.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event_id").GetString()));
+        }
+
+        var (status, body) = await EraseAsync(hub.Server, hub.AdminToken, $$"""{"user_id": "{{User}}"}""");
+        Assert.True(status == HttpStatusCode.OK, body.GetRawText());
+        var stored = StoredText(hub.Server.DataDirectory);
+        Assert.DoesNotContain(Legacy, stored, StringComparison.Ordinal);
+        Assert.DoesNotContain(User, stored, StringComparison.Ordinal);
+        var alias = StoredEvents.Single(hub.Server.DataDirectory, "ana-alias");
+        Assert.StartsWith("psn_", alias.GetProperty("properties").GetProperty("previous_id").GetString(), StringComparison.Ordinal);
+        AssertSame(before, await AnswersAsync(hub), "after erasing a person with an alias");
+    }
 }
