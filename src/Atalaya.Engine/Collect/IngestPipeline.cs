@@ -53,13 +53,16 @@ public sealed class IngestPipeline
         return await AppendAsync(batch).ConfigureAwait(false);
     }
 
-    /// <summary>Runs a normalization when one of <see cref="IngestOptions.NormalizeConcurrency"/> slots is free.</summary>
+    /// <summary>
+    /// Runs a normalization when one of <see cref="IngestOptions.NormalizeConcurrency"/> slots is
+    /// free, on the lower-priority <see cref="IngestThreads"/>.
+    /// </summary>
     private async Task<AppendBatch> InSlotAsync(Func<AppendBatch> normalize, CancellationToken cancellationToken)
     {
         await _normalizeSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return normalize();
+            return await IngestThreads.RunAsync(normalize).ConfigureAwait(false);
         }
         finally
         {

@@ -1,0 +1,42 @@
+using System.Net;
+using System.Text.Json;
+using Atalaya.Engine.Collect;
+using Atalaya.Tests.Support;
+
+namespace Atalaya.Tests.Collect;
+
+/// <summary>
+/// Normalization runs on threads of a lower priority (docs/collector.md, "Reads under heavy
+/// ingest"), so that a dashboard's read gets the CPU first while collectors send as fast as they
+/// can: the kernel's own view of those threads says nice 10, and events still come through them.
+/// </summary>
+public sealed class IngestThreadsTests
+{
+    [Fact]
+    public async Task Events_are_normalized_on_threads_the_kernel_runs_at_a_lower_priority()
+    {
+        await using var hub = await TestHub.StartAsync();
+        using var response = await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString());
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.OK, body);
+        Assert.Equal(1, JsonDocument.Parse(body).RootElement.GetProperty("accepted").GetInt32());
+
+        Assert.True(OperatingSystem.IsLinux(), "the priority is a Linux thread's nice value");
+        // /proc/self/task/TID/comm holds a thread's name cut to 15 bytes; field 19 of its stat is the nice value.
+        var nices = Directory.GetDirectories("/proc/self/task")
+            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim().StartsWith("atalaya-normali", StringComparison.Ordinal))
+            .Select(task =>
+            {
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                // The name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                return int.Parse(fields[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
+            })
+            .ToList();
+        Assert.Equal(Environment.ProcessorCount, nices.Count);
+        Assert.All(nices, nice => Assert.Equal(IngestThreads.Nice, nice));
+        Assert.True(IngestThreads.Lowered);
+        // The request threads keep the normal priority.
+        Assert.Equal("0", File.ReadAllText("/proc/self/stat")[(File.ReadAllText("/proc/self/stat").LastIndexOf(')') + 2)..].Split(' ')[19 - 3]);
+    }
+}
