@@ -302,6 +302,9 @@ public sealed class KpiEngine
         }
     }
 
+    /// <summary>Events of a commit applied under one write lock (see <see cref="OnCommitted"/>).</summary>
+    internal const int ApplySlice = 1_000;
+
     /// <summary>Feeds each commit of <paramref name="log"/> into the projection from now on.</summary>
     public void Follow(EventLog log) => log.Committed = OnCommitted;
 
@@ -314,22 +317,28 @@ public sealed class KpiEngine
                 deferred.Add(batches);
                 return;
             }
-            // One write lock per request's batch, not per group commit: a reader waits for at most
-            // one batch (a few milliseconds) rather than for every batch the commit gathered.
+            // One write lock per slice of a request's batch, not per group commit: a reader waits
+            // for at most one slice (about a millisecond) rather than for a 5,000-event request or
+            // every batch the commit gathered. Each event is applied whole, so a reader between two
+            // slices sees the request as if it had come in two.
             foreach (var committed in batches)
             {
-                using (Projection.Write())
+                var seq = committed.FirstSeq;
+                var batch = committed.Batch;
+                var events = batch.Events;
+                var facts = batch.Facts;
+                for (var start = 0; start < events.Length; start += ApplySlice)
                 {
-                    var seq = committed.FirstSeq;
-                    var batch = committed.Batch;
-                    var events = batch.Events;
-                    var facts = batch.Facts;
-                    for (var i = 0; i < events.Length; i++)
+                    using (Projection.Write())
                     {
-                        if (committed.Kept[i])
+                        var end = Math.Min(events.Length, start + ApplySlice);
+                        for (var i = start; i < end; i++)
                         {
-                            ref readonly var f = ref facts[i];
-                            Projection.Apply(batch.Json(events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount), batch.SourceSystem, seq++);
+                            if (committed.Kept[i])
+                            {
+                                ref readonly var f = ref facts[i];
+                                Projection.Apply(batch.Json(events[i]), f, batch.Items.Slice(f.FirstItem, f.ItemCount), batch.SourceSystem, seq++);
+                            }
                         }
                     }
                 }
