@@ -5,6 +5,7 @@ using Atalaya.Engine.Collect;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Recommendations;
+using Atalaya.Engine.Reports;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine;
@@ -86,6 +87,7 @@ public sealed class Hub : IAsyncDisposable
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
             Cluster = cluster,
             Jobs = postgres is null ? JobState.Embedded(database) : JobState.Shared(postgres),
+            Reports = ReportStore.For(database, postgres),
         };
         Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
@@ -98,6 +100,9 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>Where jobs record their runs and take their locks: the data folder, or the cluster's PostgreSQL shared by every node.</summary>
     public JobState Jobs { get; private init; } = null!;
+
+    /// <summary>The stored reports: the data folder's, or the cluster's PostgreSQL shared by every node (docs/reports.md).</summary>
+    public ReportStore Reports { get; private init; } = null!;
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;

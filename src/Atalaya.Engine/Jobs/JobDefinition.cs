@@ -12,6 +12,9 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
 
     /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
     public string ReportingCurrency { get; init; } = "USD";
+
+    /// <summary>On a node started with <c>--postgres</c>, the cluster's PostgreSQL, where a job keeps what every node reads (reports, quality results); null in the data folder.</summary>
+    public Postgres.PostgresState? Shared { get; init; }
 }
 
 /// <summary>

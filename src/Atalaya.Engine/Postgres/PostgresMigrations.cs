@@ -83,5 +83,32 @@ internal static class PostgresMigrations
         CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
         """,
+
+        // Stored reports on a cluster (Reports/ReportRows.cs): `reports` as the data folder's table
+        // (Storage/Migrations.cs) column for column, and the file itself in report_files, so every
+        // node lists and serves the report another node's job built. "C" collation: ids and kinds
+        // sort byte by byte, as in SQLite.
+        """
+        CREATE TABLE reports (
+            report_id    text COLLATE "C" PRIMARY KEY,
+            kind         text COLLATE "C" NOT NULL CHECK (kind IN ('daily', 'weekly', 'monthly')),
+            period_start text NOT NULL,
+            period_end   text COLLATE "C" NOT NULL,
+            scope_kind   text NOT NULL CHECK (scope_kind IN ('all', 'store', 'country')),
+            scope_value  text NOT NULL,
+            locale       text NOT NULL,
+            file_name    text NOT NULL,
+            content_type text NOT NULL,
+            bytes        bigint NOT NULL,
+            sha256       text NOT NULL,
+            created_at   text NOT NULL,
+            run_id       text
+        );
+        CREATE INDEX reports_by_period ON reports (period_end);
+        CREATE TABLE report_files (
+            report_id text COLLATE "C" PRIMARY KEY REFERENCES reports (report_id) ON DELETE CASCADE,
+            content   bytea NOT NULL
+        );
+        """,
     ];
 }
