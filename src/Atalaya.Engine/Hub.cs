@@ -84,7 +84,8 @@ public sealed class Hub : IAsyncDisposable
             : new IngestPipeline(cluster.SinkFor(log), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
         var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations, postgres)
         {
-            Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
+            Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis, Quality.QualityRows.For(database, postgres)),
+            QualityResults = Quality.QualityRows.For(database, postgres),
             Cluster = cluster,
             Jobs = postgres is null ? JobState.Embedded(database) : JobState.Shared(postgres),
             Reports = ReportStore.For(database, postgres),
@@ -103,6 +104,9 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>The stored reports: the data folder's, or the cluster's PostgreSQL shared by every node (docs/reports.md).</summary>
     public ReportStore Reports { get; private init; } = null!;
+
+    /// <summary>The dq_health runs' findings: the data folder's, or the cluster's PostgreSQL shared by every node (docs/quality.md).</summary>
+    public Quality.IQualityRows QualityResults { get; private init; } = null!;
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;

@@ -110,5 +110,27 @@ internal static class PostgresMigrations
             content   bytea NOT NULL
         );
         """,
+
+        // Quality findings on a cluster (Quality/QualityRows.cs): `dq_results` as the data folder's
+        // table (Storage/Migrations.cs) column for column, so the dq_health run made on one node is
+        // read on every node. Times as ISO 8601 UTC text in the "C" collation, which sorts as time.
+        """
+        CREATE TABLE dq_results (
+            run_id      text COLLATE "C" NOT NULL,
+            checked_at  text COLLATE "C" NOT NULL,
+            check_name  text COLLATE "C" NOT NULL,
+            subject     text COLLATE "C" NOT NULL,
+            status      text NOT NULL CHECK (status IN ('ok', 'warn', 'fail', 'skipped')),
+            value       double precision,
+            warn_at     double precision,
+            fail_at     double precision,
+            unit        text NOT NULL,
+            message     text NOT NULL,
+            country     text,
+            since       text,
+            PRIMARY KEY (run_id, check_name, subject)
+        );
+        CREATE INDEX dq_results_by_time ON dq_results (checked_at);
+        """,
     ];
 }

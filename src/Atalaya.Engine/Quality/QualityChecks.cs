@@ -32,6 +32,12 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
 
     private const int MaxDriftRows = 50;
 
+    /// <summary>
+    /// Where the pipeline and connector checks read the runs: the hub's run rows (on a cluster with
+    /// PostgreSQL, every node's runs), by default the data folder's.
+    /// </summary>
+    public IRunRows Runs { get; init; } = new SqliteRunRows(database);
+
     private EnvironmentConfig.QualitySection Limits => config.Quality;
 
     public IReadOnlyList<QualityResult> Run()
@@ -49,8 +55,8 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         results.AddRange(SchemaDrift(connection, today));
         results.AddRange(Consistency(profile, today));
         results.AddRange(Quarantine(connection, now));
-        results.AddRange(Pipeline(connection));
-        results.AddRange(ConnectorHealth.Check(connection, config));
+        results.AddRange(Pipeline());
+        results.AddRange(ConnectorHealth.Check(connection, Runs, config));
         return results;
     }
 
@@ -380,11 +386,11 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         }
     }
 
-    private IEnumerable<QualityResult> Pipeline(SqliteConnection connection)
+    private IEnumerable<QualityResult> Pipeline()
     {
         foreach (var job in jobs.Where(j => j.Scheduled && j.Name != QualityJob.Name))
         {
-            var last = PipelineRuns.Query(connection, new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
+            var last = Runs.Query(new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
             if (last is null)
             {
                 yield return new QualityResult("pipeline", job.Name, QualityStatus.Skipped, null, null, null, "",

@@ -148,17 +148,25 @@ public sealed class HubMetrics
         {
             // PostgreSQL away for a moment: the gauges keep the last values read, the scrape still answers.
         }
-        var failing = QualityResults.Checks.ToDictionary(c => c, _ => 0, StringComparer.Ordinal);
-        if (QualityResults.LatestRun(hub.Database) is { } run)
+        try
         {
-            foreach (var r in QualityResults.Read(hub.Database, run).Where(r => r.Status == QualityStatus.Fail))
+            // The newest run's findings: the cluster's on a node with PostgreSQL.
+            var failing = QualityResults.Checks.ToDictionary(c => c, _ => 0, StringComparer.Ordinal);
+            if (hub.QualityResults.LatestRun() is { } run)
             {
-                failing[r.Check] = failing.GetValueOrDefault(r.Check) + 1;
+                foreach (var r in hub.QualityResults.Read(run).Where(r => r.Status == QualityStatus.Fail))
+                {
+                    failing[r.Check] = failing.GetValueOrDefault(r.Check) + 1;
+                }
+            }
+            foreach (var (check, count) in failing)
+            {
+                _qualityFailing.WithLabels(check).Set(count);
             }
         }
-        foreach (var (check, count) in failing)
+        catch (Engine.Postgres.StateUnavailableException)
         {
-            _qualityFailing.WithLabels(check).Set(count);
+            // As the run gauges above: the last values read stay, the scrape still answers.
         }
         foreach (var (severity, count) in AlertStore.FiringBySeverity(connection))
         {
