@@ -81,7 +81,8 @@ public sealed class Hub : IAsyncDisposable
         recommendations.Follow(log);
         var pipeline = cluster is null
             ? new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time)
-            : new IngestPipeline(cluster.SinkFor(log), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
+            : new IngestPipeline(cluster.SinkFor(log, postgres is null ? null
+                : new Cluster.SharedQuarantine(postgres, (options ?? new IngestOptions()).QuarantinePerSourcePerHour)), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
         var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations, postgres)
         {
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis, Quality.QualityRows.For(database, postgres)),

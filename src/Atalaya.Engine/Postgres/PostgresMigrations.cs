@@ -132,5 +132,36 @@ internal static class PostgresMigrations
         );
         CREATE INDEX dq_results_by_time ON dq_results (checked_at);
         """,
+
+        // Refused events on a cluster (Cluster/SharedQuarantine.cs): failed_events and
+        // quarantine_overflow as the data folder's tables (Storage/Migrations.cs), times as unix
+        // milliseconds; quarantine_budget counts each source's rows stored in a clock hour (hours
+        // since the epoch), so the hourly bound holds across every node.
+        """
+        CREATE TABLE failed_events (
+            id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            received_at   bigint NOT NULL,
+            source_system text NOT NULL,
+            request_index integer NOT NULL,
+            event_id      text,
+            reason        text NOT NULL,
+            errors        text NOT NULL,
+            payload       text NOT NULL
+        );
+        CREATE INDEX failed_events_by_time ON failed_events (received_at);
+        CREATE TABLE quarantine_overflow (
+            received_at   bigint NOT NULL,
+            source_system text NOT NULL,
+            rejected      integer NOT NULL,
+            kept          integer NOT NULL
+        );
+        CREATE INDEX quarantine_overflow_by_time ON quarantine_overflow (received_at);
+        CREATE TABLE quarantine_budget (
+            source_system text NOT NULL,
+            hour          bigint NOT NULL,
+            used          integer NOT NULL,
+            PRIMARY KEY (source_system, hour)
+        );
+        """,
     ];
 }
