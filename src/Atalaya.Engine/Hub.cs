@@ -5,6 +5,7 @@ using Atalaya.Engine.Collect;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Recommendations;
+using Atalaya.Engine.Reports;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine;
@@ -17,7 +18,7 @@ namespace Atalaya.Engine;
 public sealed class Hub : IAsyncDisposable
 {
     private Hub(string dataDirectory, HubDatabase database, EventLog log, FxRateTable fx, IngestPipeline pipeline, TokenStore tokens, KpiEngine kpis, RecommendationModel recommendations,
-        Postgres.PostgresState? postgres, Cluster.ClusterNode? cluster)
+        Postgres.PostgresState? postgres, Cluster.ClusterNode? cluster, Cluster.SharedQuarantine? sharedRefusals)
     {
         DataDirectory = dataDirectory;
         Recommendations = recommendations;
@@ -31,6 +32,7 @@ public sealed class Hub : IAsyncDisposable
         PersonalData = new Privacy.PersonalDataStores(database, log, kpis, recommendations, Audit, SnapshotPath(dataDirectory))
         {
             ClusterEvents = cluster?.ClickHouse,
+            SharedRefusals = sharedRefusals,
         };
         Erasure = new Privacy.PersonErasure(PersonalData);
     }
@@ -81,14 +83,20 @@ public sealed class Hub : IAsyncDisposable
         // Dormant until the server starts it (RecommendationModel.Start): CLI commands pay nothing.
         var recommendations = new RecommendationModel();
         recommendations.Follow(log);
+        // A cluster node with PostgreSQL keeps the events it refuses there, with every other node's.
+        var sharedRefusals = cluster is null || postgres is null
+            ? null
+            : new Cluster.SharedQuarantine(postgres, (options ?? new IngestOptions()).QuarantinePerSourcePerHour);
         var pipeline = cluster is null
             ? new IngestPipeline(log, EventCatalog.Default, fx, options ?? new IngestOptions(), time)
-            : new IngestPipeline(cluster.SinkFor(log), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
-        var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations, postgres, cluster)
+            : new IngestPipeline(cluster.SinkFor(log, sharedRefusals), EventCatalog.Default, fx, options ?? new IngestOptions(), time);
+        var hub = new Hub(dataDirectory, database, log, fx, pipeline, postgres is null ? new TokenStore(database, time) : new TokenStore(postgres, time), kpis, recommendations, postgres, cluster, sharedRefusals)
         {
-            Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
+            Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis, Quality.QualityRows.For(database, postgres)),
+            QualityResults = Quality.QualityRows.For(database, postgres),
             Cluster = cluster,
             Jobs = postgres is null ? JobState.Embedded(database) : JobState.Shared(postgres),
+            Reports = ReportStore.For(database, postgres),
         };
         Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
@@ -101,6 +109,12 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>Where jobs record their runs and take their locks: the data folder, or the cluster's PostgreSQL shared by every node.</summary>
     public JobState Jobs { get; private init; } = null!;
+
+    /// <summary>The stored reports: the data folder's, or the cluster's PostgreSQL shared by every node (docs/reports.md).</summary>
+    public ReportStore Reports { get; private init; } = null!;
+
+    /// <summary>The dq_health runs' findings: the data folder's, or the cluster's PostgreSQL shared by every node (docs/quality.md).</summary>
+    public Quality.IQualityRows QualityResults { get; private init; } = null!;
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;

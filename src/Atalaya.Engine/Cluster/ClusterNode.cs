@@ -101,13 +101,19 @@ public sealed class ClusterNode : IAsyncDisposable
         return new ClusterNode(clickHouse, queue, role);
     }
 
-    /// <summary>The collector's sink: events to the queue, refused ones and the store directory from <paramref name="local"/> (the node's own log).</summary>
-    internal IEventSink SinkFor(IEventSink local) => _sink = new QueueEventSink(Publisher, ClickHouse, local);
+    /// <summary>
+    /// The collector's sink: events to the queue, the store directory from <paramref name="local"/>
+    /// (the node's own log), refused events into <paramref name="shared"/> (the cluster's PostgreSQL) when given, else into <paramref name="local"/>.
+    /// </summary>
+    internal IEventSink SinkFor(IEventSink local, SharedQuarantine? shared = null) => _sink = new QueueEventSink(Publisher, ClickHouse, local, shared: shared);
 
     private QueueEventSink? _sink;
 
     /// <summary>Requests whose duplicate lookup in ClickHouse failed or timed out (their duplicates were left to the writers).</summary>
     public long LookupsSkipped => _sink?.LookupsSkipped ?? 0;
+
+    /// <summary>Rejected events whose quarantine rows PostgreSQL could not take (it was away); they were still answered as rejected.</summary>
+    public long QuarantineRowsLost => _sink?.QuarantineRowsLost ?? 0;
 
     /// <summary>
     /// Creates the ClickHouse tables, loads the stores, starts the writer (a collecting node), loads

@@ -18,11 +18,16 @@ namespace Atalaya.Engine.Cluster;
 /// still queued is answered as accepted; the writer's exact dedupe counts it once either way.
 /// </summary>
 /// <remarks>
-/// Refused events are quarantined in the node's own log (<paramref name="local"/>: its
-/// <c>failed_events</c>, bounded per request and per source as on the embedded hub) before the
-/// accepted ones are published; its store directory is the one orders are enriched from.
+/// Refused events are quarantined before the accepted ones are published, bounded per request and
+/// per source as on the embedded hub: with <paramref name="shared"/> (a node started with
+/// <c>--postgres</c>) in the cluster's PostgreSQL, else in the node's own log (<paramref name="local"/>:
+/// its <c>failed_events</c>). A refused event is answered as refused whether or not its row could be
+/// written: while PostgreSQL is away the rows are lost and counted (<see cref="QuarantineRowsLost"/>),
+/// and the request is still answered, its accepted events published. The local log's store
+/// directory is the one orders are enriched from.
 /// </remarks>
-internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient clickHouse, IEventSink local, TimeSpan? lookupTimeout = null) : IEventSink
+internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient clickHouse, IEventSink local, TimeSpan? lookupTimeout = null,
+    SharedQuarantine? shared = null) : IEventSink
 {
     public const string SourceHeader = "x-atalaya-source";
 
@@ -37,6 +42,11 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
     public long LookupsSkipped => Interlocked.Read(ref _lookupsSkipped);
 
     private long _lookupsSkipped;
+
+    /// <summary>Rejected events that would have been stored whole in PostgreSQL's quarantine but could not be (it was away).</summary>
+    public long QuarantineRowsLost => Interlocked.Read(ref _quarantineRowsLost);
+
+    private long _quarantineRowsLost;
 
     public async Task<AppendOutcome> AppendAsync(AppendBatch batch)
     {
@@ -74,9 +84,23 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
         return new AppendOutcome(accepted, batch.EventCount - accepted);
     }
 
-    /// <summary>The request's refused events, into the node's own failed_events.</summary>
+    /// <summary>The request's refused events, into the cluster's quarantine in PostgreSQL or the node's own failed_events.</summary>
     private async Task QuarantineAsync(AppendBatch batch)
     {
+        if (shared is not null)
+        {
+            try
+            {
+                await Task.Run(() => shared.Write(batch)).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is Postgres.StateUnavailableException or System.Data.Common.DbException)
+            {
+                // The events are refused either way and the answer lists each with its reasons; only
+                // their stored copies are lost. Counted, so an operator sees it (docs/collector.md).
+                Interlocked.Add(ref _quarantineRowsLost, batch.KeptRejections);
+            }
+            return;
+        }
         using var rejected = new AppendBatch(batch.SourceSystem, batch.ReceivedAtMs) { QuarantinePerRequest = batch.QuarantinePerRequest };
         foreach (var r in batch.Rejected)
         {

@@ -12,6 +12,15 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
 
     /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
     public string ReportingCurrency { get; init; } = "USD";
+
+    /// <summary>Where runs are recorded (the data folder, or the cluster's PostgreSQL): a job that reads runs (the quality checks) reads them there.</summary>
+    public JobState? State { get; init; }
+
+    /// <summary>The runs of the hub: the cluster's when its runs live in PostgreSQL.</summary>
+    public IRunRows Runs => State?.Runs ?? new SqliteRunRows(Database);
+
+    /// <summary>On a node started with <c>--postgres</c>, the cluster's PostgreSQL, where a job keeps what every node reads (reports, quality results); null in the data folder.</summary>
+    public Postgres.PostgresState? Shared => State?.SharedState;
 }
 
 /// <summary>

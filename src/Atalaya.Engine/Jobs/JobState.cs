@@ -10,7 +10,10 @@ namespace Atalaya.Engine.Jobs;
 /// </summary>
 public sealed record JobState(IRunRows Runs, IJobLocks Locks)
 {
+    /// <summary>The cluster's PostgreSQL on a node started with <c>--postgres</c>, where jobs also keep what they produce (reports, quality results); null in the data folder.</summary>
+    public PostgresState? SharedState { get; init; }
+
     public static JobState Embedded(HubDatabase database) => new(new SqliteRunRows(database), new FileJobLocks(database.DataDirectory));
 
-    public static JobState Shared(PostgresState state) => new(new PostgresRunRows(state), new PostgresJobLocks(state));
+    public static JobState Shared(PostgresState state) => new(new PostgresRunRows(state), new PostgresJobLocks(state)) { SharedState = state };
 }

@@ -83,5 +83,85 @@ internal static class PostgresMigrations
         CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
         """,
+
+        // Stored reports on a cluster (Reports/ReportRows.cs): `reports` as the data folder's table
+        // (Storage/Migrations.cs) column for column, and the file itself in report_files, so every
+        // node lists and serves the report another node's job built. "C" collation: ids and kinds
+        // sort byte by byte, as in SQLite.
+        """
+        CREATE TABLE reports (
+            report_id    text COLLATE "C" PRIMARY KEY,
+            kind         text COLLATE "C" NOT NULL CHECK (kind IN ('daily', 'weekly', 'monthly')),
+            period_start text NOT NULL,
+            period_end   text COLLATE "C" NOT NULL,
+            scope_kind   text NOT NULL CHECK (scope_kind IN ('all', 'store', 'country')),
+            scope_value  text NOT NULL,
+            locale       text NOT NULL,
+            file_name    text NOT NULL,
+            content_type text NOT NULL,
+            bytes        bigint NOT NULL,
+            sha256       text NOT NULL,
+            created_at   text NOT NULL,
+            run_id       text
+        );
+        CREATE INDEX reports_by_period ON reports (period_end);
+        CREATE TABLE report_files (
+            report_id text COLLATE "C" PRIMARY KEY REFERENCES reports (report_id) ON DELETE CASCADE,
+            content   bytea NOT NULL
+        );
+        """,
+
+        // Quality findings on a cluster (Quality/QualityRows.cs): `dq_results` as the data folder's
+        // table (Storage/Migrations.cs) column for column, so the dq_health run made on one node is
+        // read on every node. Times as ISO 8601 UTC text in the "C" collation, which sorts as time.
+        """
+        CREATE TABLE dq_results (
+            run_id      text COLLATE "C" NOT NULL,
+            checked_at  text COLLATE "C" NOT NULL,
+            check_name  text COLLATE "C" NOT NULL,
+            subject     text COLLATE "C" NOT NULL,
+            status      text NOT NULL CHECK (status IN ('ok', 'warn', 'fail', 'skipped')),
+            value       double precision,
+            warn_at     double precision,
+            fail_at     double precision,
+            unit        text NOT NULL,
+            message     text NOT NULL,
+            country     text,
+            since       text,
+            PRIMARY KEY (run_id, check_name, subject)
+        );
+        CREATE INDEX dq_results_by_time ON dq_results (checked_at);
+        """,
+
+        // Refused events on a cluster (Cluster/SharedQuarantine.cs): failed_events and
+        // quarantine_overflow as the data folder's tables (Storage/Migrations.cs), times as unix
+        // milliseconds; quarantine_budget counts each source's rows stored in a clock hour (hours
+        // since the epoch), so the hourly bound holds across every node.
+        """
+        CREATE TABLE failed_events (
+            id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            received_at   bigint NOT NULL,
+            source_system text NOT NULL,
+            request_index integer NOT NULL,
+            event_id      text,
+            reason        text NOT NULL,
+            errors        text NOT NULL,
+            payload       text NOT NULL
+        );
+        CREATE INDEX failed_events_by_time ON failed_events (received_at);
+        CREATE TABLE quarantine_overflow (
+            received_at   bigint NOT NULL,
+            source_system text NOT NULL,
+            rejected      integer NOT NULL,
+            kept          integer NOT NULL
+        );
+        CREATE INDEX quarantine_overflow_by_time ON quarantine_overflow (received_at);
+        CREATE TABLE quarantine_budget (
+            source_system text NOT NULL,
+            hour          bigint NOT NULL,
+            used          integer NOT NULL,
+            PRIMARY KEY (source_system, hour)
+        );
+        """,
     ];
 }

@@ -12,13 +12,14 @@ namespace Atalaya.Engine.Privacy;
 /// <c>user_id</c> or <c>anonymous_id</c> column holds an id found so far, and the alias events whose
 /// stored JSON names one (their previous id is inside). The columns are read in full (a scan of two
 /// string columns, no payload), so an anonymous id seen only beside other people's user ids is found
-/// as directly as any other. Quarantined rows come from the node's own folder.
+/// as directly as any other. Quarantined rows come from where the node keeps them: PostgreSQL with
+/// <c>--postgres</c> (every node's), else the node's own folder.
 /// </summary>
 internal static class ClickHousePersonFinder
 {
     private const int MaxRounds = 4;
 
-    public static async Task<PersonTrace> FindAsync(ClickHouseClient clickHouse, HubDatabase database, PersonRef person, CancellationToken ct)
+    public static async Task<PersonTrace> FindAsync(ClickHouseClient clickHouse, HubDatabase database, Cluster.SharedQuarantine? sharedRefusals, PersonRef person, CancellationToken ct)
     {
         var users = new List<string>();
         var anonymous = new List<string>();
@@ -46,10 +47,15 @@ internal static class ClickHousePersonFinder
         // event found by its bytes may name the id elsewhere only).
         var events = found.Values.Where(e => PersonalFields.Ids(e).Any(id => known.Contains(id.Value))).ToList();
         PersonFinder.SortByTime(events);
-        List<long> failedIds;
+        List<long> failedIds = [];
         List<JsonObject> quarantined;
-        using (var connection = database.Connect())
+        if (sharedRefusals is not null)
         {
+            quarantined = sharedRefusals.Naming([.. known.Select(id => Encoding.UTF8.GetString(PersonFinder.Quote(id)))]);
+        }
+        else
+        {
+            using var connection = database.Connect();
             (failedIds, quarantined) = PersonFinder.FindQuarantined(connection, known);
         }
         return new PersonTrace(person, users, anonymous, [], failedIds, events, quarantined, 0);

@@ -44,7 +44,7 @@ public static class PersonExport
         try
         {
             // The callers (an HTTP operation, the CLI) are synchronous; the search is a few queries.
-            return ClickHousePersonFinder.FindAsync(clickHouse, stores.Database, person, CancellationToken.None).GetAwaiter().GetResult();
+            return ClickHousePersonFinder.FindAsync(clickHouse, stores.Database, stores.SharedRefusals, person, CancellationToken.None).GetAwaiter().GetResult();
         }
         catch (ClickHouse.ClickHouseUnavailableException e)
         {

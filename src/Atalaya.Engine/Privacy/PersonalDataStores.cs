@@ -14,4 +14,7 @@ public sealed record PersonalDataStores(HubDatabase Database, EventLog Log, KpiE
 {
     /// <summary>On a cluster node, where the cluster's events are (docs/scale-out.md); null on the embedded hub, whose events are in <see cref="Log"/>.</summary>
     internal ClickHouse.ClickHouseClient? ClusterEvents { get; init; }
+
+    /// <summary>On a cluster node with PostgreSQL, where every node keeps the events it refused; null where they are in <see cref="Database"/>.</summary>
+    internal Cluster.SharedQuarantine? SharedRefusals { get; init; }
 }

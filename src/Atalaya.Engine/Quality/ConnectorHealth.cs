@@ -9,16 +9,17 @@ namespace Atalaya.Engine.Quality;
 /// The connectors' findings (seed 002: "connector misslyckas två dagar i rad"; seed 004: a dead
 /// letter raises an alert): a connector whose last two scheduled runs, on two different days,
 /// both failed; and the dead letters still open, by kind and provider. They stand in for alerts
-/// until the alert engine reads them.
+/// until the alert engine reads them. The runs are read through the hub's run rows (on a cluster
+/// with PostgreSQL, every node's runs); the dead letters from the data folder.
 /// </summary>
 internal static class ConnectorHealth
 {
-    public static IEnumerable<QualityResult> Check(SqliteConnection connection, EnvironmentConfig config)
+    public static IEnumerable<QualityResult> Check(SqliteConnection connection, IRunRows runs, EnvironmentConfig config)
     {
         foreach (var (provider, _) in config.Connectors.Configured())
         {
             var job = ConnectorSources.JobName(provider);
-            var scheduled = PipelineRuns.Query(connection, new RunFilter(Job: job, Limit: 50))
+            var scheduled = runs.Query(new RunFilter(Job: job, Limit: 50))
                 .Where(r => r.Trigger is "schedule" or "catch-up" && r.Status != RunStatus.Running)
                 .DistinctBy(r => DateOnly.FromDateTime(r.StartTime.UtcDateTime))
                 .Take(2).ToList();

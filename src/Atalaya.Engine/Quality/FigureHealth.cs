@@ -53,9 +53,16 @@ public sealed record FigureHealth(HealthState State, DateTimeOffset? CheckedAt, 
 /// findings (a connector failing, its dead letters, its pipeline) concern the connector KPIs; the
 /// rest concern every event KPI. The marts' freshness concerns the marts, not live answers.
 /// </para>
+/// <para>
+/// The findings are read from <paramref name="results"/> (the data folder's by default; a node
+/// started with <c>--postgres</c> reads the cluster's). While PostgreSQL cannot be reached the last
+/// run read is kept: an answer's health may be a moment old, but the answer is not refused for it.
+/// </para>
 /// </summary>
-public sealed class FigureHealthReader(HubDatabase database, KpiDictionary dictionary, EventCatalog catalog, KpiEngine? engine = null)
+public sealed class FigureHealthReader(HubDatabase database, KpiDictionary dictionary, EventCatalog catalog, KpiEngine? engine = null, IQualityRows? results = null)
 {
+    private readonly IQualityRows _results = results ?? new SqliteQualityRows(database);
+
     private static readonly string[] PaymentEvents = ["payment_succeeded", "payment_failed", "order_status_changed"];
 
     private const long RecheckMilliseconds = 1000;
@@ -117,19 +124,30 @@ public sealed class FigureHealthReader(HubDatabase database, KpiDictionary dicti
                 return _latest;
             }
         }
-        var runId = QualityResults.LatestRun(database);
         Run? latest = null;
-        if (runId is not null)
+        try
         {
+            var runId = _results.LatestRun();
+            if (runId is not null)
+            {
+                lock (_gate)
+                {
+                    latest = _latest?.RunId == runId ? _latest : null;
+                }
+                if (latest is null)
+                {
+                    var results = _results.Read(runId);
+                    latest = results.Count == 0 ? null
+                        : new Run(runId, results[0].CheckedAt, [.. results.Where(r => r.Status is QualityStatus.Warn or QualityStatus.Fail).Select(Prepare)]);
+                }
+            }
+        }
+        catch (Postgres.StateUnavailableException)
+        {
+            // The cluster's PostgreSQL is away: keep the run read last (looked up again after a second).
             lock (_gate)
             {
-                latest = _latest?.RunId == runId ? _latest : null;
-            }
-            if (latest is null)
-            {
-                var results = QualityResults.Read(database, runId);
-                latest = results.Count == 0 ? null
-                    : new Run(runId, results[0].CheckedAt, [.. results.Where(r => r.Status is QualityStatus.Warn or QualityStatus.Fail).Select(Prepare)]);
+                latest = _latest;
             }
         }
         lock (_gate)

@@ -32,6 +32,18 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
 
     private const int MaxDriftRows = 50;
 
+    /// <summary>
+    /// Where the pipeline and connector checks read the runs: the hub's run rows (on a cluster with
+    /// PostgreSQL, every node's runs), by default the data folder's.
+    /// </summary>
+    public IRunRows Runs { get; init; } = new SqliteRunRows(database);
+
+    /// <summary>
+    /// On a node started with <c>--postgres</c>, the cluster's PostgreSQL, whose quarantine a
+    /// cluster's collectors write: the quarantine check adds its rejections to the data folder's.
+    /// </summary>
+    public Postgres.PostgresState? Shared { get; init; }
+
     private EnvironmentConfig.QualitySection Limits => config.Quality;
 
     public IReadOnlyList<QualityResult> Run()
@@ -49,8 +61,8 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         results.AddRange(SchemaDrift(connection, today));
         results.AddRange(Consistency(profile, today));
         results.AddRange(Quarantine(connection, now));
-        results.AddRange(Pipeline(connection));
-        results.AddRange(ConnectorHealth.Check(connection, config));
+        results.AddRange(Pipeline());
+        results.AddRange(ConnectorHealth.Check(connection, Runs, config));
         return results;
     }
 
@@ -352,15 +364,25 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
     private IEnumerable<QualityResult> Quarantine(SqliteConnection connection, DateTimeOffset now)
     {
         var since = now.AddHours(-24).ToUnixTimeMilliseconds();
-        var accepted = Counts(connection, "SELECT source_system, sum(event_count) FROM event_blocks WHERE received_at >= $p GROUP BY source_system;", since);
+        var accepted = Counts(connection, "SELECT source_system, sum(event_count) FROM event_blocks WHERE received_at >= @p GROUP BY source_system;", since);
         // Rejections past the quarantine bound are counted in quarantine_overflow, not stored one by one.
-        var rejected = Counts(connection, """
-            SELECT source_system, sum(n) FROM (
-                SELECT source_system, count(*) AS n FROM failed_events WHERE received_at >= $p GROUP BY source_system
+        // The same statement on both databases; a cluster's collectors quarantine in PostgreSQL
+        // (Cluster/SharedQuarantine.cs), the embedded hub in the data folder: the check counts both.
+        const string Rejected = """
+            SELECT source_system, CAST(sum(n) AS bigint) FROM (
+                SELECT source_system, count(*) AS n FROM failed_events WHERE received_at >= @p GROUP BY source_system
                 UNION ALL
-                SELECT source_system, sum(rejected - kept) FROM quarantine_overflow WHERE received_at >= $p GROUP BY source_system)
+                SELECT source_system, sum(rejected - kept) FROM quarantine_overflow WHERE received_at >= @p GROUP BY source_system) AS r
             GROUP BY source_system;
-            """, since);
+            """;
+        var rejected = Counts(connection, Rejected, since);
+        if (Shared is not null)
+        {
+            foreach (var (source, n) in Shared.Run(c => Counts(c, Rejected, since)))
+            {
+                rejected[source] = rejected.GetValueOrDefault(source) + n;
+            }
+        }
         var sources = accepted.Keys.Union(rejected.Keys).Order(StringComparer.Ordinal).ToList();
         if (sources.Count == 0)
         {
@@ -380,11 +402,11 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         }
     }
 
-    private IEnumerable<QualityResult> Pipeline(SqliteConnection connection)
+    private IEnumerable<QualityResult> Pipeline()
     {
         foreach (var job in jobs.Where(j => j.Scheduled && j.Name != QualityJob.Name))
         {
-            var last = PipelineRuns.Query(connection, new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
+            var last = Runs.Query(new RunFilter(Job: job.Name, Limit: 1)).FirstOrDefault();
             if (last is null)
             {
                 yield return new QualityResult("pipeline", job.Name, QualityStatus.Skipped, null, null, null, "",
@@ -424,11 +446,14 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
     }
 
-    private static Dictionary<string, long> Counts(SqliteConnection connection, string sql, long p)
+    private static Dictionary<string, long> Counts(System.Data.Common.DbConnection connection, string sql, long p)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Parameters.AddWithValue("$p", p);
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@p";
+        parameter.Value = p;
+        command.Parameters.Add(parameter);
         using var reader = command.ExecuteReader();
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         while (reader.Read())

@@ -6,7 +6,9 @@ namespace Atalaya.Engine.Quality;
 /// <summary>
 /// The <c>dq_health</c> job: the profile pass over the events stored since the last run, then every
 /// check, whose findings are kept in <c>dq_results</c> under the run's id. Failing checks do not
-/// fail the run: the run says whether the checking worked, the findings say what it found.
+/// fail the run: the run says whether the checking worked, the findings say what it found. On a
+/// node started with <c>--postgres</c> the findings are kept in the cluster's PostgreSQL
+/// (<see cref="IQualityRows"/>) and the checks read every node's runs there.
 /// </summary>
 internal static class QualityJob
 {
@@ -26,11 +28,10 @@ internal static class QualityJob
             // The checks still run on the counters as they were: stale counters beat no findings.
             steps.Add(new StepOutcome("profile", false, 0, null, null, e.Message));
         }
-        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, jobs, c.Time, c.Engine).Run();
-        using (var connection = c.Database.Connect())
-        {
-            QualityResults.Save(connection, c.RunId, c.Time.GetUtcNow(), results);
-        }
+        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, jobs, c.Time, c.Engine) { Runs = c.Runs, Shared = c.Shared }.Run();
+        // On a node with --postgres the findings go to the cluster's PostgreSQL, read by every node;
+        // while it is away the step fails (the run is recorded there too, so it fails as a whole and the scheduler retries).
+        QualityRows.For(c.Database, c.Shared).Save(c.RunId, c.Time.GetUtcNow(), results);
         var fail = results.Count(r => r.Status == QualityStatus.Fail);
         var warn = results.Count(r => r.Status == QualityStatus.Warn);
         steps.Add(new StepOutcome("checks", true, results.Count, null, null, null)

@@ -1,5 +1,3 @@
-using System.Globalization;
-using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -69,73 +67,26 @@ public static class QualityResults
 
     private static long _generation;
 
+    /// <summary>Saves a run's findings in the data folder's database (the tests' and the CLI's way in; a hub goes through <see cref="IQualityRows"/>).</summary>
     public static void Save(SqliteConnection connection, string runId, DateTimeOffset checkedAt, IReadOnlyList<QualityResult> results)
     {
         using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            INSERT INTO dq_results (run_id, checked_at, check_name, subject, status, value, warn_at, fail_at, unit, message, country, since)
-            VALUES ($run, $at, $check, $subject, $status, $value, $warn, $fail, $unit, $message, $country, $since);
-            """;
-        foreach (var r in results)
-        {
-            command.Parameters.Clear();
-            command.Parameters.AddWithValue("$run", runId);
-            command.Parameters.AddWithValue("$at", PipelineRuns.Iso(checkedAt));
-            command.Parameters.AddWithValue("$check", r.Check);
-            command.Parameters.AddWithValue("$subject", r.Subject);
-            command.Parameters.AddWithValue("$status", QualityResult.StatusName(r.Status));
-            command.Parameters.AddWithValue("$value", (object?)r.Value ?? DBNull.Value);
-            command.Parameters.AddWithValue("$warn", (object?)r.WarnAt ?? DBNull.Value);
-            command.Parameters.AddWithValue("$fail", (object?)r.FailAt ?? DBNull.Value);
-            command.Parameters.AddWithValue("$unit", r.Unit);
-            command.Parameters.AddWithValue("$message", r.Message);
-            command.Parameters.AddWithValue("$country", (object?)r.Country ?? DBNull.Value);
-            command.Parameters.AddWithValue("$since", r.Since is { } since ? PipelineRuns.Iso(since) : DBNull.Value);
-            command.ExecuteNonQuery();
-        }
+        QualityRow.Insert(connection, transaction, runId, checkedAt, results);
         transaction.Commit();
-        Interlocked.Increment(ref _generation);
+        Saved();
     }
 
-    /// <summary>The newest run that recorded results, or null.</summary>
-    public static string? LatestRun(HubDatabase database)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT run_id FROM dq_results ORDER BY checked_at DESC, run_id DESC LIMIT 1;";
-        return command.ExecuteScalar() as string;
-    }
+    /// <summary>The newest run of the data folder that recorded results, or null.</summary>
+    public static string? LatestRun(HubDatabase database) => new SqliteQualityRows(database).LatestRun();
 
-    /// <summary>A run's findings, worst first, then by check and subject (empty for an unknown run).</summary>
-    public static IReadOnlyList<QualityResult> Read(HubDatabase database, string runId)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT check_name, subject, status, value, warn_at, fail_at, unit, message, checked_at, country, since
-            FROM dq_results WHERE run_id = $run ORDER BY check_name, subject;
-            """;
-        command.Parameters.AddWithValue("$run", runId);
-        using var reader = command.ExecuteReader();
-        var results = new List<QualityResult>();
-        while (reader.Read())
-        {
-            QualityResult.TryParseStatus(reader.GetString(2), out var status);
-            results.Add(new QualityResult(reader.GetString(0), reader.GetString(1), status,
-                reader.IsDBNull(3) ? null : reader.GetDouble(3), reader.IsDBNull(4) ? null : reader.GetDouble(4),
-                reader.IsDBNull(5) ? null : reader.GetDouble(5), reader.GetString(6), reader.GetString(7))
-            {
-                RunId = runId,
-                CheckedAt = DateTimeOffset.Parse(reader.GetString(8), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
-                Country = reader.IsDBNull(9) ? null : reader.GetString(9),
-                Since = reader.IsDBNull(10) ? null : DateTimeOffset.Parse(reader.GetString(10), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
-            });
-        }
-        // Worst first: what needs attention leads, in the API and the dashboard alike.
-        return [.. results.OrderByDescending(r => r.Status).ThenBy(r => Order(r.Check)).ThenBy(r => r.Subject, StringComparer.Ordinal)];
-    }
+    /// <summary>A run's findings in the data folder, worst first, then by check and subject (empty for an unknown run).</summary>
+    public static IReadOnlyList<QualityResult> Read(HubDatabase database, string runId) => new SqliteQualityRows(database).Read(runId);
+
+    /// <summary>A run's findings as stored, worst first: what needs attention leads, in the API and the dashboard alike.</summary>
+    internal static IReadOnlyList<QualityResult> WorstFirst(IEnumerable<QualityResult> results) =>
+        [.. results.OrderByDescending(r => r.Status).ThenBy(r => Order(r.Check)).ThenBy(r => r.Subject, StringComparer.Ordinal)];
+
+    internal static void Saved() => Interlocked.Increment(ref _generation);
 
     public static QualityStatus Worst(IEnumerable<QualityResult> results) =>
         results.Select(r => r.Status).DefaultIfEmpty(QualityStatus.Ok).Max();

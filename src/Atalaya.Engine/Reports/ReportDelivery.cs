@@ -3,14 +3,14 @@ using Atalaya.Engine.Config;
 namespace Atalaya.Engine.Reports;
 
 /// <summary>
-/// Hands a stored report to one recipient: <see cref="FolderDelivery"/> always, and
+/// Hands a stored report (its content as stored) to one recipient: <see cref="FolderDelivery"/> always, and
 /// <see cref="ChannelDelivery"/> through the alert channels the recipient names
 /// (<see cref="EnvironmentConfig.ReportRecipient.Channels"/>).
 /// </summary>
 internal interface IReportDelivery
 {
     /// <summary>Delivers; throws <see cref="IOException"/> (or the channel's error) when it could not.</summary>
-    void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report, string storedPath);
+    void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report);
 }
 
 /// <summary>
@@ -24,11 +24,11 @@ internal sealed class FolderDelivery(string outbox) : IReportDelivery
 
     public string Outbox { get; } = outbox;
 
-    public void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report, string storedPath)
+    public void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report)
     {
         var folder = Path.Combine(Outbox, recipient.Name);
         Directory.CreateDirectory(folder);
-        File.Copy(storedPath, Path.Combine(folder, report.FileName), overwrite: true);
+        File.WriteAllBytes(Path.Combine(folder, report.FileName), report.Content);
         File.WriteAllText(Path.Combine(folder, report.FileName + ".summary.txt"), Summary(recipient, report));
     }
 
@@ -51,9 +51,9 @@ internal sealed class FolderDelivery(string outbox) : IReportDelivery
 /// </summary>
 internal sealed class ChannelDelivery(Storage.HubDatabase database, FolderDelivery folder, TimeProvider time) : IReportDelivery
 {
-    public void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report, string storedPath)
+    public void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report)
     {
-        folder.Deliver(recipient, report, storedPath);
+        folder.Deliver(recipient, report);
         if (recipient.Channels.Count == 0)
         {
             return;
@@ -61,7 +61,7 @@ internal sealed class ChannelDelivery(Storage.HubDatabase database, FolderDelive
         var notification = new Alerts.Notifications.Notification($"Atalaya {report.Kind.ToString().ToLowerInvariant()} report {report.Id}", FolderDelivery.Summary(recipient, report))
         {
             Subject = report.Id,
-            Attachments = [new Alerts.Notifications.NotificationAttachment(report.FileName, report.ContentType, File.ReadAllBytes(storedPath))],
+            Attachments = [new Alerts.Notifications.NotificationAttachment(report.FileName, report.ContentType, report.Content)],
         };
         using var connection = database.Connect();
         using var transaction = connection.BeginTransaction();

@@ -51,9 +51,9 @@ internal static class ReportJobs
         var today = DateOnly.FromDateTime(now.UtcDateTime);
         var date = ReportPeriod.DefaultDate(kind, today);
         var period = ReportPeriod.For(kind, date);
-        var builder = new ReportBuilder(c.Engine, c.ReportingCurrency, new Quality.FigureHealthReader(c.Database, c.Engine.Dictionary, Catalog.EventCatalog.Default, c.Engine));
-        var store = new ReportStore(c.Database);
-        var delivery = new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder)), c.Time);
+        var builder = new ReportBuilder(c.Engine, c.ReportingCurrency, new Quality.FigureHealthReader(c.Database, c.Engine.Dictionary, Catalog.EventCatalog.Default, c.Engine, Quality.QualityRows.For(c.Database, c.Shared)));
+        var store = ReportStore.For(c.Database, c.Shared);
+        var delivery = new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(c.Database.DataDirectory, ReportStore.Folder, FolderDelivery.Folder)), c.Time);
         var steps = new List<StepOutcome>();
         foreach (var (scope, locale, recipients) in Targets(c.Config, kind))
         {
@@ -67,7 +67,7 @@ internal static class ReportJobs
                 {
                     try
                     {
-                        delivery.Deliver(recipient, report, store.PathOf(report.FileName));
+                        delivery.Deliver(recipient, report);
                     }
                     catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException or Microsoft.Data.Sqlite.SqliteException)
                     {
@@ -80,17 +80,17 @@ internal static class ReportJobs
                     Note = note,
                 });
             }
-            catch (Exception e) when (e is ReportException or IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is ReportException or IOException or UnauthorizedAccessException or Postgres.StateUnavailableException)
             {
                 steps.Add(new StepOutcome(step, false, 0, period.Start, period.End, e.Message));
             }
         }
         try
         {
-            var expired = new ReportStore(c.Database).Expire(today, c.Config.Reports.RetentionDays);
+            var expired = store.Expire(today, c.Config.Reports.RetentionDays);
             steps.Add(new StepOutcome("retention", true, expired, null, null, null) { Note = $"reports whose period ended over {c.Config.Reports.RetentionDays} days ago deleted" });
         }
-        catch (IOException e)
+        catch (Exception e) when (e is IOException or Postgres.StateUnavailableException)
         {
             steps.Add(new StepOutcome("retention", false, 0, null, null, e.Message));
         }

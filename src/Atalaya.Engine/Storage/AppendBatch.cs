@@ -169,6 +169,13 @@ internal sealed class AppendBatch : IDisposable
     /// <summary>The rejected events whose payload is kept: the first <see cref="QuarantinePerRequest"/>.</summary>
     public int KeptRejections => Math.Min(_rejected.Count, QuarantinePerRequest);
 
+    /// <summary>
+    /// How many of the request's rejected events are stored whole when its source already stored
+    /// <paramref name="usedThisHour"/> in this clock hour: the per-request bound, cut to what is left
+    /// of the hourly budget. The one rule for the data folder's log and a cluster's PostgreSQL.
+    /// </summary>
+    public int QuarantineKeep(int perSourcePerHour, int usedThisHour) => Math.Max(0, Math.Min(KeptRejections, perSourcePerHour - usedThisHour));
+
     public void AddRejected(QuarantinedEvent rejected)
     {
         // Redacted here, on the request's thread, and only for the rows that will be stored.

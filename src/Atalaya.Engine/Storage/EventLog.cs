@@ -313,7 +313,7 @@ public sealed class EventLog : IAsyncDisposable, IEventSink
             _quarantinedThisHour.Clear();
         }
         var used = _quarantinedThisHour.GetValueOrDefault(batch.SourceSystem);
-        var keep = Math.Max(0, Math.Min(batch.KeptRejections, QuarantinePerSourcePerHour - used));
+        var keep = batch.QuarantineKeep(QuarantinePerSourcePerHour, used);
         for (var i = 0; i < keep; i++)
         {
             var r = rejected[i];

@@ -32,12 +32,19 @@ public static class QualityCommand
         var data = CommonOptions.Data();
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
+        var postgres = JobsCommand.Refused("on a cluster a node runs the checks: POST /api/jobs/dq_health/run on any node, then `atalaya quality show --postgres CONNSTRING`");
         var run = new Command("run", "Run every check now and print the findings, worst first; exit code 0 none failed, 3 some failed, 1 the run itself failed, 4 already running.")
         {
-            data, environment, configDirectory,
+            data, environment, configDirectory, postgres,
         };
         run.SetAction(parse =>
         {
+            if (parse.GetValue(postgres) is not null)
+            {
+                return CommonOptions.Fail(
+                    "--postgres: on a cluster the checks run on a node (POST /api/jobs/dq_health/run with an admin token on any node); "
+                    + "read their findings with `atalaya quality show --postgres CONNSTRING` (docs/quality.md).");
+            }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
@@ -71,7 +78,8 @@ public static class QualityCommand
         var data = CommonOptions.Data();
         var runId = new Option<string?>("--run") { Description = "A dq_health run id (default the newest).", HelpName = "RUN_ID" };
         var status = new Option<string?>("--status") { Description = "Only findings with these statuses (comma list of ok, warn, fail, skipped).", HelpName = "LIST" };
-        var show = new Command("show", "Print the findings of the newest data-quality run (or --run), worst first.") { data, runId, status };
+        var postgres = CommonOptions.Postgres("Read the findings of a cluster's data-quality runs (whichever node ran them), kept");
+        var show = new Command("show", "Print the findings of the newest data-quality run (or --run), worst first.") { data, runId, status, postgres };
         show.SetAction(parse =>
         {
             HashSet<QualityStatus>? wanted = null;
@@ -83,14 +91,20 @@ public static class QualityCommand
                 }
                 (wanted ??= []).Add(st);
             }
-            var database = HubDatabase.Open(parse.GetValue(data)!);
-            var id = parse.GetValue(runId) ?? QualityResults.LatestRun(database);
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
+            // With --postgres the data folder is not opened: the findings are the cluster's.
+            var results = shared is not null ? QualityRows.Shared(shared) : QualityRows.For(HubDatabase.Open(parse.GetValue(data)!), null);
+            var id = parse.GetValue(runId) ?? results.LatestRun();
             if (id is null)
             {
                 Console.WriteLine("No data-quality run yet: run `atalaya quality run`.");
                 return 0;
             }
-            var all = QualityResults.Read(database, id);
+            var all = results.Read(id);
             if (all.Count == 0)
             {
                 return CommonOptions.Fail($"--run: no data-quality results for '{id}'; see `atalaya runs --job {JobCatalog.QualityJob}`");

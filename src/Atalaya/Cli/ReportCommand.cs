@@ -34,12 +34,19 @@ public static class ReportCommand
         var currency = new Option<string>("--reporting-currency") { Description = "The ISO 4217 currency the hub reports money in (as given to serve).", DefaultValueFactory = _ => "USD", HelpName = "CODE" };
         var pdf = new Option<bool>("--pdf") { Description = "Also print the HTML report to a PDF on A4 beside it (needs Debian's chromium)." };
         var data = CommonOptions.Data();
+        var postgres = JobsCommand.Refused("on a cluster a node's report job builds reports from the cluster's events: POST /api/jobs/report_daily/run (or report_weekly, report_monthly) on any node");
         var command = new Command("report", "Write a report: daily CSV, weekly or monthly HTML, for the platform, a store or a country.")
         {
-            kind, date, store, country, output, locale, currency, pdf, data,
+            kind, date, store, country, output, locale, currency, pdf, data, postgres,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(postgres) is not null)
+            {
+                return CommonOptions.Fail(
+                    "--postgres: on a cluster a report is built by a node, which has the cluster's events (this command has only the --data folder's): "
+                    + "run POST /api/jobs/report_daily/run (or report_weekly, report_monthly) with an admin token on any node; every node's GET /api/reports then lists it (docs/reports.md).");
+            }
             if (!ReportKinds.TryParse(parse.GetValue(kind), out var reportKind))
             {
                 return CommonOptions.Fail($"'{parse.GetValue(kind)}' is not a report; give daily, weekly or monthly");
@@ -106,9 +113,8 @@ public static class ReportCommand
             }
             else
             {
-                var reports = new ReportStore(database);
-                reports.Save(report, now, runId: null);
-                path = reports.PathOf(report.FileName);
+                new ReportStore(database).Save(report, now, runId: null);
+                path = ReportStore.FileIn(database, report.FileName);
             }
             Console.WriteLine($"{ReportKinds.Name(reportKind)} report {report.Id}: {report.Period.Start:yyyy-MM-dd} to {report.Period.End:yyyy-MM-dd}, "
                 + $"{scope.Label}, {report.Content.Length:N0} bytes");

@@ -48,6 +48,7 @@ public sealed class HubMetrics
     private readonly Gauge _probe;
     private readonly Counter _clusterWritten;
     private readonly Counter _clusterLookupsSkipped;
+    private readonly Counter _quarantineRowsLost;
     private readonly Gauge _clusterProjectionLag;
     private readonly Counter _clusterFeedMisses;
     private readonly Counter _clusterReloads;
@@ -79,6 +80,8 @@ public sealed class HubMetrics
         _deadLetters = factory.CreateGauge("atalaya_notifications_dead_letters", "Notifications that could not be delivered, waiting for `atalaya notifications replay`.");
         _circuitOpen = factory.CreateGauge("atalaya_notification_circuit_open", "1 while a notification channel's circuit breaker is open (or half-open).", "channel");
         _clusterWritten = factory.CreateCounter("atalaya_cluster_events_written_total", "On a cluster node: events this node's writer handled, by outcome (inserted into ClickHouse, or duplicate: already there).", "outcome");
+        _quarantineRowsLost = factory.CreateCounter("atalaya_quarantine_rows_lost_total",
+            "On a cluster node with --postgres: rejected events answered as rejected whose quarantine rows could not be written (PostgreSQL was away).");
         _clusterLookupsSkipped = factory.CreateCounter("atalaya_cluster_duplicate_lookups_skipped_total", "On a cluster node: requests whose duplicate lookup in ClickHouse failed or timed out (their events were published; the writers dedupe them).");
         _clusterProjectionLag = factory.CreateGauge("atalaya_cluster_projection_lag_events", "On a cluster node: events ClickHouse holds (inserted more than 10 s ago) that this node's KPI projection lacks, checked every 30 s; above 0 for long, restart the node to reload it.");
         _clusterFeedMisses = factory.CreateCounter("atalaya_cluster_feed_misses_total", "On a cluster node: inserted batches this node's writer could not publish to the written-events exchange (every node's projection lacks them until it reloads).");
@@ -127,6 +130,7 @@ public sealed class HubMetrics
             _clusterWritten.WithLabels("inserted").IncTo(cluster.Inserted);
             _clusterWritten.WithLabels("duplicate").IncTo(cluster.Duplicates);
             _clusterLookupsSkipped.IncTo(cluster.LookupsSkipped);
+            _quarantineRowsLost.IncTo(cluster.QuarantineRowsLost);
             _clusterProjectionLag.Set(cluster.ProjectionLag);
             _clusterFeedMisses.IncTo(cluster.FeedMisses);
             _clusterReloads.IncTo(cluster.Reloads);
@@ -148,17 +152,25 @@ public sealed class HubMetrics
         {
             // PostgreSQL away for a moment: the gauges keep the last values read, the scrape still answers.
         }
-        var failing = QualityResults.Checks.ToDictionary(c => c, _ => 0, StringComparer.Ordinal);
-        if (QualityResults.LatestRun(hub.Database) is { } run)
+        try
         {
-            foreach (var r in QualityResults.Read(hub.Database, run).Where(r => r.Status == QualityStatus.Fail))
+            // The newest run's findings: the cluster's on a node with PostgreSQL.
+            var failing = QualityResults.Checks.ToDictionary(c => c, _ => 0, StringComparer.Ordinal);
+            if (hub.QualityResults.LatestRun() is { } run)
             {
-                failing[r.Check] = failing.GetValueOrDefault(r.Check) + 1;
+                foreach (var r in hub.QualityResults.Read(run).Where(r => r.Status == QualityStatus.Fail))
+                {
+                    failing[r.Check] = failing.GetValueOrDefault(r.Check) + 1;
+                }
+            }
+            foreach (var (check, count) in failing)
+            {
+                _qualityFailing.WithLabels(check).Set(count);
             }
         }
-        foreach (var (check, count) in failing)
+        catch (Engine.Postgres.StateUnavailableException)
         {
-            _qualityFailing.WithLabels(check).Set(count);
+            // As the run gauges above: the last values read stay, the scrape still answers.
         }
         foreach (var (severity, count) in AlertStore.FiringBySeverity(connection))
         {

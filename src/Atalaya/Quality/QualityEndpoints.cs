@@ -25,8 +25,8 @@ public static class QualityEndpoints
                 var checks = List(query, "check", QualityResults.Checks);
                 var statuses = List(query, "status", ["ok", "warn", "fail", "skipped"])?
                     .Select(t => QualityResult.TryParseStatus(t, out var st) ? st : default).ToHashSet();
-                var runId = query.TryGetValue("run_id", out var r) ? r.ToString() : QualityResults.LatestRun(hub.Database);
-                var all = runId is null ? [] : QualityResults.Read(hub.Database, runId);
+                var runId = query.TryGetValue("run_id", out var r) ? r.ToString() : hub.QualityResults.LatestRun();
+                var all = runId is null ? [] : hub.QualityResults.Read(runId);
                 if (all.Count == 0 && runId is not null)
                 {
                     throw new BodyException(StatusCodes.Status404NotFound, $"run_id: no data-quality results for '{runId}'; see GET /api/runs?job={JobCatalog.QualityJob}.");

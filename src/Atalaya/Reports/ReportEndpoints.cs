@@ -48,19 +48,19 @@ public static class ReportEndpoints
                 : throw KpiParameters.Bad($"kind: '{string.Join(",", kinds)}' is not one of daily, weekly, monthly");
         }
         var limit = r.Parameters.Int("limit", 1, 10_000, 100);
-        var reports = new ReportStore(r.Hub.Database).List(kind).Where(x => Visible(r.Token, x.Scope)).Take(limit).ToList();
+        var reports = r.Hub.Reports.List(kind).Where(x => Visible(r.Token, x.Scope)).Take(limit).ToList();
         return new ReadAnswer(Answers.Bytes(new ReportList([.. reports.Select(ReportView.Of)], reports.Count), ReportsJson.Web.ReportList), reports.Count);
     }
 
     private static Task<IResult> FileAsync(HttpContext context, HubState state, string id) => ReadCall.AuditedAsync(context, state, (hub, token, _) =>
     {
         ReadCall.RejectUnknown(context.Request.Query, []);
-        var store = new ReportStore(hub.Database);
+        var store = hub.Reports;
         if (store.Get(id) is not { } report || !Visible(token, report.Scope))
         {
             throw new BodyException(StatusCodes.Status404NotFound, $"No report '{id}' visible to this token; GET /api/reports lists the ones it may read.");
         }
-        var content = Read(store.PathOf(report.FileName))
+        var content = store.Content(report)
             ?? throw new BodyException(StatusCodes.Status404NotFound, $"Report '{id}' is listed but its file is gone from the data folder; run its job again (atalaya jobs run {ReportKinds.JobName(report.Kind)}).");
         // The report forbids every fetch itself; the header says so again for browsers opening it from the hub.
         context.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
@@ -70,16 +70,4 @@ public static class ReportEndpoints
             : Results.Bytes(content, report.ContentType);
         return Task.FromResult(new CallAnswer(result, 1));
     });
-
-    private static byte[]? Read(string path)
-    {
-        try
-        {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
 }

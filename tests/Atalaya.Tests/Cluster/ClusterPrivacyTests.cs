@@ -2,8 +2,10 @@ using System.Net;
 using System.Text.Json.Nodes;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Cluster;
+using Atalaya.Engine.Postgres;
 using Atalaya.Tests.Access;
 using Atalaya.Tests.Kpi.Datasets;
+using Atalaya.Tests.Postgres;
 using Atalaya.Tests.Privacy;
 using Atalaya.Tests.Support;
 
@@ -15,19 +17,23 @@ namespace Atalaya.Tests.Cluster;
 /// — the same linked ids, the same stored events, the same quarantined payloads — for a signed-in
 /// person, each of their anonymous ids, an id only an alias names, and a device two people share.
 /// </summary>
-public sealed class ClusterPrivacyTests(ClusterServers servers) : IClassFixture<ClusterServers>
+public sealed class ClusterPrivacyTests(ClusterServers servers, PostgresServer postgres) : IClassFixture<ClusterServers>, IClassFixture<PostgresServer>
 {
     private const string User = "ana.svensson@example.se";
     private const string Legacy = "anon-ana-legacy";
     private const string Tablet = "anon-family-tablet";
 
-    [Fact]
-    public async Task A_cluster_node_exports_a_person_as_the_embedded_hub_does_and_still_refuses_erasure()
+    /// <param name="withPostgres">With <c>--postgres</c> the node keeps refused events in PostgreSQL, and the export reads them there.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_cluster_node_exports_a_person_as_the_embedded_hub_does_and_still_refuses_erasure(bool withPostgres)
     {
         var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
         var node = ClusterNode.Create(new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString(), servers.Rabbit.Uri.ToString(), 4,
             "privacy." + Guid.NewGuid().ToString("N"));
-        await using var cluster = await TestHub.StartAsync(o => o with { Cluster = node, RunScheduler = false, RunAlerts = false });
+        using var state = withPostgres ? PostgresState.Open(await postgres.NewDatabaseAsync()) : null;
+        await using var cluster = await TestHub.StartAsync(o => o with { Cluster = node, Postgres = state, RunScheduler = false, RunAlerts = false });
         await using var embedded = await TestHub.StartAsync(o => o with { RunScheduler = false, RunAlerts = false });
         await Wait.UntilAsync(() => node.Answering, "the node loaded its (empty) projection", seconds: 120);
 
@@ -79,6 +85,8 @@ public sealed class ClusterPrivacyTests(ClusterServers servers) : IClassFixture<
         Assert.Equal(ErasureTests.Person(new EventBuilder("privacy")).Count(e => e["user_id"] is not null || e["anonymous_id"] is not null) + 1,
             ana.GetProperty("event_count").GetInt32());
         Assert.Single(ana.GetProperty("quarantined").EnumerateArray());
+        // Where the node kept the refused event: PostgreSQL with --postgres, else its own folder.
+        Assert.Equal(withPostgres ? 0 : 1, StoredEvents.Query(cluster.DataDirectory, "SELECT payload FROM failed_events;").Count());
         var tablet = await ExportAsync(cluster, clusterAdmin, $"anonymous_id={Tablet}");
         Assert.Empty(Ids(tablet, "user_ids"));
         Assert.Equal(3, tablet.GetProperty("event_count").GetInt32());

@@ -33,6 +33,6 @@ public sealed class DailyCsvSafetyTests
         Assert.Matches("^daily-[0-9-]+-store-[A-Za-z0-9._-]+_[0-9a-f]{8}\\.csv$", report.FileName);
         Assert.DoesNotContain("/", report.FileName, StringComparison.Ordinal);
         var stored = new ReportStore(hub.Server.Hub.Database).Save(report, DateTimeOffset.UtcNow, null);
-        Assert.Equal(Path.Combine(hub.Server.DataDirectory, "reports"), Path.GetDirectoryName(Path.GetFullPath(new ReportStore(hub.Server.Hub.Database).PathOf(stored.FileName))));
+        Assert.Equal(Path.Combine(hub.Server.DataDirectory, "reports"), Path.GetDirectoryName(Path.GetFullPath(ReportStore.FileIn(hub.Server.Hub.Database, stored.FileName))));
     }
 }

@@ -52,7 +52,7 @@ public sealed class ReportChannelTests
         Assert.Equal("team", queued.Channel);
         var attachment = Assert.Single(queued.Notification.Attachments);
         Assert.Equal(report.FileName, attachment.FileName);
-        Assert.Equal(File.ReadAllBytes(new ReportStore(database).PathOf(report.FileName)), attachment.Content);
+        Assert.Equal(File.ReadAllBytes(ReportStore.FileIn(database, report.FileName)), attachment.Content);
         Assert.Contains($"/api/reports/{report.Id}", queued.Notification.Text);
         Assert.Contains("gmv: ", queued.Notification.Text);
 

@@ -47,18 +47,19 @@ public sealed class ReportJobTests
             $"monthly-{month}-es-CL", $"monthly-{month}-country-SE-sv-SE",
         ];
         var store = new ReportStore(database);
+        var folder = Path.Combine(database.DataDirectory, ReportStore.Folder);
         var stored = store.List();
         Assert.Equal(expected.Order(StringComparer.Ordinal), stored.Select(r => r.Id).Order(StringComparer.Ordinal));
         Assert.Equal(expected.Length, stored.Select(r => (r.Kind, r.PeriodStart, r.Scope, r.Locale)).Distinct().Count());
-        Assert.Equal(stored.Select(r => r.FileName).Order(StringComparer.Ordinal), ReportFiles(store));
+        Assert.Equal(stored.Select(r => r.FileName).Order(StringComparer.Ordinal), ReportFiles(folder));
         foreach (var run in first)
         {
             Assert.Equal(RunStatus.Success, run.Status);
             Assert.Equal(stored.Count(r => r.RunId == run.RunId), run.RecordsWritten);
         }
-        Assert.True(File.Exists(Path.Combine(store.Directory, "outbox", "tienda-mx-003", $"weekly-{day}-store-mx-003-es-MX.html")));
-        Assert.True(File.Exists(Path.Combine(store.Directory, "outbox", "lead-se", $"daily-{day}-country-SE.csv.summary.txt")));
-        Assert.False(Directory.Exists(Path.Combine(store.Directory, "outbox", "tienda-mx-003", "monthly")));
+        Assert.True(File.Exists(Path.Combine(folder, "outbox", "tienda-mx-003", $"weekly-{day}-store-mx-003-es-MX.html")));
+        Assert.True(File.Exists(Path.Combine(folder, "outbox", "lead-se", $"daily-{day}-country-SE.csv.summary.txt")));
+        Assert.False(Directory.Exists(Path.Combine(folder, "outbox", "tienda-mx-003", "monthly")));
 
         // The hub stops; its report runs look 40 days old (a scheduled time of each passed since), so the next start catches them up again.
         await hub.Server.RestartAsync(() => JobTestData.Execute(database,
@@ -67,7 +68,7 @@ public sealed class ReportJobTests
 
         var again = new ReportStore(hub.Server.Hub.Database).List();
         Assert.Equal(expected.Order(StringComparer.Ordinal), again.Select(r => r.Id).Order(StringComparer.Ordinal));
-        Assert.Equal(again.Select(r => r.FileName).Order(StringComparer.Ordinal), ReportFiles(store));
+        Assert.Equal(again.Select(r => r.FileName).Order(StringComparer.Ordinal), ReportFiles(folder));
         Assert.All(again, r => Assert.Contains(r.RunId, second.Select(s => s.RunId)));
         Assert.All(again, r => Assert.True(r.CreatedAt > stored.Single(s => s.Id == r.Id).CreatedAt, $"{r.Id} was not rewritten"));
         // The CSV has no timestamp: the same data gives the same bytes.
@@ -93,8 +94,8 @@ public sealed class ReportJobTests
         var ids = store.List().Select(r => r.Id).ToList();
         Assert.DoesNotContain(old.Id, ids);
         Assert.Contains(recent.Id, ids);
-        Assert.False(File.Exists(store.PathOf(old.FileName)));
-        Assert.True(File.Exists(store.PathOf(recent.FileName)));
+        Assert.False(File.Exists(ReportStore.FileIn(hub.Server.Hub.Database, old.FileName)));
+        Assert.True(File.Exists(ReportStore.FileIn(hub.Server.Hub.Database, recent.FileName)));
     }
 
     [Fact]
@@ -130,8 +131,8 @@ public sealed class ReportJobTests
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
     }
 
-    private static List<string> ReportFiles(ReportStore store) =>
-        Directory.GetFiles(store.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()!;
+    private static List<string> ReportFiles(string folder) =>
+        Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList()!;
 
     /// <summary>Waits until every report job has <paramref name="runsPerJob"/> finished catch-up runs; returns the newest of each.</summary>
     private static async Task<List<PipelineRun>> CaughtUpAsync(KpiHub hub, int runsPerJob)

@@ -204,7 +204,7 @@ public sealed class WebhookTests : IAsyncLifetime
         Assert.Contains("currency", letter.Reason, StringComparison.Ordinal);
         Assert.Equal(0, Count("SELECT count(*) FROM raw_events WHERE event_id = 'payments:evt_5'"));
         // Until the alert engine reads them, an open dead letter is a failed data-quality finding.
-        var finding = Assert.Single(Engine.Quality.ConnectorHealth.Check(connection, Config("stripe")));
+        var finding = Assert.Single(Engine.Quality.ConnectorHealth.Check(connection, _hub.Hub.Jobs.Runs, Config("stripe")));
         Assert.Equal(("dead_letters", "webhook:payments", Engine.Quality.QualityStatus.Fail), (finding.Check, finding.Subject, finding.Status));
         Assert.Contains("atalaya webhooks replay", finding.Message, StringComparison.Ordinal);
     }
