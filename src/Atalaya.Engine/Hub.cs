@@ -49,7 +49,7 @@ public sealed class Hub : IAsyncDisposable
     public KpiEngine Kpis { get; }
 
     /// <param name="cluster">On a cluster (docs/scale-out.md), where accepted events go instead of this data folder's log.</param>
-    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens, job runs and locks, the audit log); its opener disposes it after the hub.</param>
+    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens, job runs and locks, the audit log, alerts and their outbox, SLO counts); its opener disposes it after the hub.</param>
     public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null, Cluster.ClusterNode? cluster = null,
         Postgres.PostgresState? postgres = null)
     {
@@ -86,6 +86,8 @@ public sealed class Hub : IAsyncDisposable
             Health = new Quality.FigureHealthReader(database, KpiDictionary.Default, EventCatalog.Default, kpis),
             Cluster = cluster,
             Jobs = postgres is null ? JobState.Embedded(database) : JobState.Shared(postgres),
+            AlertRows = Alerts.AlertRows.Of(database, postgres),
+            SloRows = Slo.SloRows.Of(database, postgres),
         };
         Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
@@ -98,6 +100,12 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>Where jobs record their runs and take their locks: the data folder, or the cluster's PostgreSQL shared by every node.</summary>
     public JobState Jobs { get; private init; } = null!;
+
+    /// <summary>Where the alerts and the notification outbox live: the data folder, or the cluster's PostgreSQL shared by every node.</summary>
+    public Alerts.IAlertRows AlertRows { get; private init; } = null!;
+
+    /// <summary>Where the SLO hour counts live: the data folder, or the cluster's PostgreSQL, where every node adds its own.</summary>
+    public Slo.ISloRows SloRows { get; private init; } = null!;
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Atalaya.Engine.Access;
-using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
@@ -160,17 +159,25 @@ public sealed class HubMetrics
         {
             _qualityFailing.WithLabels(check).Set(count);
         }
-        foreach (var (severity, count) in AlertStore.FiringBySeverity(connection))
-        {
-            _alertsFiring.WithLabels(severity).Set(count);
-        }
         using (var command = connection.CreateCommand())
         {
             // The newest block is the last received: its rowid is the largest, so this reads one row.
             command.CommandText = "SELECT received_at FROM event_blocks ORDER BY block_id DESC LIMIT 1;";
             _freshness.Set(command.ExecuteScalar() is long receivedMs ? Math.Max(0, (now.ToUnixTimeMilliseconds() - receivedMs) / 1000.0) : double.NaN);
         }
-        _deadLetters.Set(NotificationOutbox.Count(connection, "dead"));
+        // The cluster's alerts and outbox on a cluster with PostgreSQL, the data folder's otherwise.
+        try
+        {
+            foreach (var (severity, count) in hub.AlertRows.FiringBySeverity())
+            {
+                _alertsFiring.WithLabels(severity).Set(count);
+            }
+            _deadLetters.Set(hub.AlertRows.OutboxCount("dead"));
+        }
+        catch (Engine.Postgres.StateUnavailableException)
+        {
+            // PostgreSQL away for a moment: the gauges keep the last values read, the scrape still answers.
+        }
         if (Dispatcher is { } dispatcher)
         {
             foreach (var channel in dispatcher.ChannelNames)

@@ -44,6 +44,17 @@ public sealed class SloRecorder(ServeOptions options)
         Interlocked.Increment(ref counts[1]);
     }
 
+    /// <summary>Puts drained counts back (they could not be saved): the next save adds them with what arrived meanwhile.</summary>
+    public void Restore(IEnumerable<(string Hour, string Slo, long Good, long Total)> counts)
+    {
+        foreach (var (hour, slo, good, total) in counts)
+        {
+            var c = _counts.GetOrAdd((hour, slo), _ => new long[2]);
+            Interlocked.Add(ref c[0], good);
+            Interlocked.Add(ref c[1], total);
+        }
+    }
+
     /// <summary>Takes what was counted since the last call (counts that arrive meanwhile wait for the next).</summary>
     public List<(string Hour, string Slo, long Good, long Total)> Drain()
     {

@@ -34,14 +34,14 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
                 {
                     var last = hub.Jobs.Runs.Query(new RunFilter(Job: "daily_batch", Status: RunStatus.Success, Limit: 1));
                     recorder.Count(SloObjectives.KpiFreshness, last is [var run] && now - (run.EndTime ?? run.StartTime) <= SloObjectives.MartMaxAge);
-                    SloStore.Add(hub.Database, recorder.Drain());
+                    Save(hub, recorder.Drain());
                     if (now - lastProbe >= ProbeEvery)
                     {
                         lastProbe = now;
                         Probe(hub);
                     }
                 }
-                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
                 {
                     logger.LogWarning("SLO counters not saved this minute: {Error}", e.Message);
                 }
@@ -51,7 +51,28 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
         catch (OperationCanceledException)
         {
         }
-        SloStore.Add(hub.Database, recorder.Drain());
+        try
+        {
+            Save(hub, recorder.Drain());
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
+        {
+            logger.LogWarning("SLO counters of the last minute not saved at shutdown: {Error}", e.Message);
+        }
+    }
+
+    /// <summary>Adds the counts to the hub's (on a cluster with PostgreSQL, the cluster's); counts that could not be saved wait for the next minute.</summary>
+    private void Save(Engine.Hub hub, List<(string Hour, string Slo, long Good, long Total)> counts)
+    {
+        try
+        {
+            hub.SloRows.Add(counts);
+        }
+        catch
+        {
+            recorder.Restore(counts);
+            throw;
+        }
     }
 
     /// <summary>Times the reads people make most and flags those slower than the read objective.</summary>
