@@ -23,13 +23,15 @@ public sealed record CycleReport(int Fired, int Renotified, int Resolved, int Fi
 /// <c>renotify_every</c> unless acknowledged, and an alert whose finding is gone resolves. Every
 /// notification goes through the outbox in the same transaction as the change that caused it.
 /// The clock is injected: tests move time instead of waiting. The alerts and the outbox are the
-/// data folder's, or the cluster's in PostgreSQL (<paramref name="rows"/>, <see cref="IAlertRows"/>).
+/// data folder's, or the cluster's in PostgreSQL (<paramref name="rows"/>, <see cref="IAlertRows"/>),
+/// and so are the job runs the pipeline and connector rules judge (<paramref name="runs"/>).
 /// </summary>
 public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyList<AlertRule> rules, TimeSpan renotifyEvery, TimeProvider? time = null,
-    IAlertRows? rows = null)
+    IAlertRows? rows = null, IRunRows? runs = null)
 {
     private readonly TimeProvider _time = time ?? kpis.Time;
     private readonly IAlertRows _rows = rows ?? new SqliteAlertRows(database);
+    private readonly IRunRows _runs = runs ?? new SqliteRunRows(database);
 
     /// <summary>The configured rules plus the built-in dead-letter rule (sent to every channel).</summary>
     public static IReadOnlyList<AlertRule> WithBuiltIns(IReadOnlyList<AlertRule> configured, IEnumerable<string> channels) =>
@@ -223,7 +225,7 @@ public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyL
 
     private List<Finding> PipelineMissed(AlertRule rule, DateTimeOffset now)
     {
-        var success = PipelineRuns.Query(database, new RunFilter(Job: rule.Target, Status: RunStatus.Success, Limit: 1));
+        var success = _runs.Query(new RunFilter(Job: rule.Target, Status: RunStatus.Success, Limit: 1));
         var last = success.Count == 0 ? (DateTimeOffset?)null : success[0].EndTime ?? success[0].StartTime;
         if (last is { } l && now - l <= rule.MaxAge)
         {
@@ -255,25 +257,17 @@ public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyL
     {
         var days = (int)rule.Limit;
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT job, substr(start_time, 1, 10) AS day, SUM(status IN ('success', 'partial')) AS ok, COUNT(*) AS runs
-            FROM pipeline_runs
-            WHERE substr(job, 1, length($prefix)) = $prefix AND start_time >= $from AND status <> 'running'
-            GROUP BY job, day;
-            """;
-        command.Parameters.AddWithValue("$prefix", rule.Target);
-        command.Parameters.AddWithValue("$from", today.AddDays(-days - 1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        // Per job and UTC day: whether every finished run failed (a day with a success or a partial run did not).
         var byJob = new Dictionary<string, Dictionary<DateOnly, bool>>(StringComparer.Ordinal);
-        using (var reader = command.ExecuteReader())
+        foreach (var run in _runs.Query(new RunFilter(From: today.AddDays(-days - 1), Limit: int.MaxValue)))
         {
-            while (reader.Read())
+            if (!run.Job.StartsWith(rule.Target, StringComparison.Ordinal) || run.Status == RunStatus.Running)
             {
-                var day = DateOnly.ParseExact(reader.GetString(1), "yyyy-MM-dd", CultureInfo.InvariantCulture);
-                var failedAll = reader.GetInt64(2) == 0;
-                (byJob.TryGetValue(reader.GetString(0), out var d) ? d : byJob[reader.GetString(0)] = [])[day] = failedAll;
+                continue;
             }
+            var day = DateOnly.FromDateTime(run.StartTime.UtcDateTime);
+            var record = byJob.TryGetValue(run.Job, out var d) ? d : byJob[run.Job] = [];
+            record[day] = (!record.TryGetValue(day, out var failedSoFar) || failedSoFar) && run.Status is not (RunStatus.Success or RunStatus.Partial);
         }
         var findings = new List<Finding>();
         foreach (var (job, record) in byJob.OrderBy(j => j.Key, StringComparer.Ordinal))

@@ -43,7 +43,7 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
         var section = options.Config.Alerts;
         var time = options.Time;
         var channels = NotificationChannels.Create(section, Http, time);
-        var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(AlertRuleSet.Compile(options.Config), channels.Keys), section.RenotifyInterval, time, hub.AlertRows);
+        var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(AlertRuleSet.Compile(options.Config), channels.Keys), section.RenotifyInterval, time, hub.AlertRows, hub.Jobs.Runs);
         var dispatcher = new NotificationDispatcher(hub.AlertRows, channels, section, time);
         metrics.Dispatcher = dispatcher;
         _ready.SetResult((engine, dispatcher));

@@ -3,6 +3,7 @@ using Atalaya.Engine;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Slo;
 using Atalaya.Tests.Alerts;
@@ -186,6 +187,46 @@ public sealed class AlertStateConformanceTests(PostgresServer server) : IClassFi
         Assert.Equal("third", Assert.Single(rows.Outbox("dead")).Notification.Title);
         Assert.Equal(1, rows.Requeue(null));
         Assert.Equal(0, rows.OutboxCount("dead"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public void The_pipeline_and_connector_rules_judge_the_runs_where_the_jobs_record_them(string backend)
+    {
+        var hub = OpenHub(backend);
+        var runs = hub.Jobs.Runs; // on a cluster, every node's runs in PostgreSQL
+        var config = EnvironmentFiles.Parse("""
+            environment: dev
+            alerts:
+              rules:
+                - {name: batch-missed, pipeline: daily_batch, max_age: 26h}
+                - {name: connector-down, connector_failing_days: 2}
+            """, "test.yaml", "dev");
+        var engine = new AlertEngine(hub.Database, hub.Kpis, AlertRuleSet.Compile(config), TimeSpan.FromHours(4), _clock, Rows(backend), runs);
+        Run(runs, "connector_meta", Now.AddDays(-1).AddHours(-3), RunStatus.Failed);
+        Run(runs, "connector_meta", Now.AddDays(-1).AddHours(-1), RunStatus.Failed);
+        Run(runs, "connector_meta", Now.AddHours(-2), RunStatus.Failed);
+        Run(runs, "connector_ga4", Now.AddDays(-1).AddHours(-2), RunStatus.Failed);
+        Run(runs, "connector_ga4", Now.AddDays(-1).AddHours(-1), RunStatus.Partial); // a partial run counts as a working day
+        Run(runs, "connector_ga4", Now.AddHours(-1), RunStatus.Failed);
+        Run(runs, "daily_batch", Now.AddDays(-3), RunStatus.Success); // too long ago
+
+        Assert.Equal(2, engine.Evaluate().Fired);
+        var firing = Rows(backend).Recent("firing", 10);
+        Assert.Equal([("batch-missed", "daily_batch"), ("connector-down", "connector_meta")],
+            firing.Select(a => (a.Rule, a.Subject)).Order());
+        Assert.Equal(2.0, firing.Single(a => a.Rule == "connector-down").Value);
+
+        Run(runs, "daily_batch", Now.AddHours(-1), RunStatus.Success);
+        Run(runs, "connector_meta", Now.AddMinutes(-30), RunStatus.Success);
+        Assert.Equal(2, engine.Evaluate().Resolved);
+    }
+
+    private static void Run(IRunRows runs, string job, DateTimeOffset start, RunStatus status)
+    {
+        var id = PipelineRuns.NewRunId(start);
+        runs.Start(new PipelineRun(id, job, "", start, null, RunStatus.Running, 0, null, "test", "{}"));
+        runs.Finish(id, start.AddMinutes(5), status, 0, status == RunStatus.Failed ? "boom" : null, "{}");
     }
 
     [Theory]
