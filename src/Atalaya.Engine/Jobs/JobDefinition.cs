@@ -12,6 +12,9 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
 
     /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
     public string ReportingCurrency { get; init; } = "USD";
+
+    /// <summary>On a cluster, its PostgreSQL state (null for the data folder): where notifications are queued for the evaluating node to send.</summary>
+    public Postgres.PostgresState? Postgres { get; init; }
 }
 
 /// <summary>

@@ -53,7 +53,7 @@ internal static class ReportJobs
         var period = ReportPeriod.For(kind, date);
         var builder = new ReportBuilder(c.Engine, c.ReportingCurrency, new Quality.FigureHealthReader(c.Database, c.Engine.Dictionary, Catalog.EventCatalog.Default, c.Engine));
         var store = new ReportStore(c.Database);
-        var delivery = new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder)), c.Time);
+        var delivery = new ChannelDelivery(Alerts.AlertRows.Of(c.Database, c.Postgres), new FolderDelivery(Path.Combine(store.Directory, FolderDelivery.Folder)), c.Time);
         var steps = new List<StepOutcome>();
         foreach (var (scope, locale, recipients) in Targets(c.Config, kind))
         {
