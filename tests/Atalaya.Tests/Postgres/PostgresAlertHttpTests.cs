@@ -160,6 +160,41 @@ public sealed class PostgresAlertHttpTests(PostgresServer server) : IClassFixtur
         Assert.True(acked == HttpStatusCode.OK, body);
     }
 
+    [Fact]
+    public async Task The_notifications_and_slo_commands_read_the_cluster_rows_with_postgres()
+    {
+        using var folder = new TempDirectory("atalaya-pg-alert-cli");
+        using (var state = PostgresState.Open(_database))
+        {
+            var outbox = AlertRows.Of(Engine.Storage.HubDatabase.Open(folder["node"]), state);
+            outbox.Enqueue([("ops", new Engine.Alerts.Notifications.Notification("[CRITICAL] orders-low", "0 orders"))], DateTimeOffset.UtcNow);
+            outbox.MarkDead(Assert.Single(outbox.Outbox("pending")).Id, 4, "ops: the receiver answered 503");
+            var month = DateTimeOffset.UtcNow.AddMonths(-1);
+            Engine.Slo.SloRows.Of(Engine.Storage.HubDatabase.Open(folder["node"]), state)
+                .Add([(Engine.Slo.SloStore.HourKey(new DateTimeOffset(month.Year, month.Month, 2, 10, 0, 0, TimeSpan.Zero)), Engine.Slo.SloObjectives.CollectorAvailability, 9995, 10000)]);
+        }
+
+        // A fresh data folder (another machine): the outbox and the counts come from PostgreSQL.
+        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync("notifications", "list", "--data", folder["cli"], "--postgres", _database);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("[CRITICAL] orders-low", stdout, StringComparison.Ordinal);
+        Assert.Contains("ops: the receiver answered 503", stdout, StringComparison.Ordinal);
+        Assert.Contains("1 dead notification(s)", stdout, StringComparison.Ordinal);
+        (exit, stdout, stderr) = await AtalayaProcess.RunAsync("notifications", "list", "--data", folder["cli"]);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("0 dead notification(s)", stdout, StringComparison.Ordinal);
+        (exit, stdout, stderr) = await AtalayaProcess.RunAsync("slo", "report", "--data", folder["cli"], "--postgres", _database);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("9995 / 10000", stdout, StringComparison.Ordinal);
+
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("notifications", "list", "--data", folder["cli"], "--postgres", "Host=127.0.0.1;Port=1;Username=atalaya");
+        Assert.Equal(2, exit);
+        Assert.Contains("cannot be reached", stderr, StringComparison.Ordinal);
+        (exit, stdout, _) = await AtalayaProcess.RunAsync("notifications", "replay", "--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("--postgres", stdout, StringComparison.Ordinal);
+    }
+
     private async Task<TestHub> StartHubAsync(Func<ServeOptions, ServeOptions> configure)
     {
         var state = PostgresState.Open(_database);
