@@ -15,16 +15,7 @@ public static class SloEndpoints
             "Service-level objectives are operations data for admin and analyst tokens", (hub, _) =>
             {
                 // What was counted since the last minute's flush is included.
-                var drained = recorder.Drain();
-                try
-                {
-                    hub.SloRows.Add(drained);
-                }
-                catch
-                {
-                    recorder.Restore(drained);
-                    throw;
-                }
+                recorder.SaveTo(hub.SloRows);
                 var to = o.Time.GetUtcNow();
                 var from = to.AddDays(-30);
                 var statuses = hub.SloRows.Status(from, to.AddHours(1));

@@ -34,7 +34,7 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
                 {
                     var last = hub.Jobs.Runs.Query(new RunFilter(Job: "daily_batch", Status: RunStatus.Success, Limit: 1));
                     recorder.Count(SloObjectives.KpiFreshness, last is [var run] && now - (run.EndTime ?? run.StartTime) <= SloObjectives.MartMaxAge);
-                    Save(hub, recorder.Drain());
+                    recorder.SaveTo(hub.SloRows);
                     if (now - lastProbe >= ProbeEvery)
                     {
                         lastProbe = now;
@@ -53,25 +53,11 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
         }
         try
         {
-            Save(hub, recorder.Drain());
+            recorder.SaveTo(hub.SloRows);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
         {
             logger.LogWarning("SLO counters of the last minute not saved at shutdown: {Error}", e.Message);
-        }
-    }
-
-    /// <summary>Adds the counts to the hub's (on a cluster with PostgreSQL, the cluster's); counts that could not be saved wait for the next minute.</summary>
-    private void Save(Engine.Hub hub, List<(string Hour, string Slo, long Good, long Total)> counts)
-    {
-        try
-        {
-            hub.SloRows.Add(counts);
-        }
-        catch
-        {
-            recorder.Restore(counts);
-            throw;
         }
     }
 
