@@ -222,6 +222,29 @@ public sealed class AlertStateConformanceTests(PostgresServer server) : IClassFi
         Assert.Equal(2, engine.Evaluate().Resolved);
     }
 
+    [Fact]
+    public void On_a_cluster_a_report_job_queues_its_channel_message_in_the_postgres_outbox_the_evaluator_sends()
+    {
+        var hub = OpenHub("postgres");
+        var config = EnvironmentFiles.Parse($$"""
+            environment: dev
+            alerts:
+              channels:
+                - {name: team, type: webhook, url: "http://127.0.0.1:9/hook", secret_env: {{_secretVariable}}}
+            reports:
+              recipients:
+                - {name: ops-team, reports: [daily], channels: [team]}
+            """, "test.yaml", "dev");
+
+        var run = new JobRunner(hub.Database, hub.Kpis, config, _clock) { State = hub.Jobs }.Run("report_daily", "test").Run!;
+
+        Assert.Equal(RunStatus.Success, run.Status);
+        var queued = Assert.Single(Rows("postgres").Outbox("pending")); // another node's view of the cluster's outbox
+        Assert.Equal("team", queued.Channel);
+        Assert.Single(queued.Notification.Attachments);
+        Assert.Empty(AlertRows.Of(hub.Database, null).Outbox("pending")); // not in the node's own folder
+    }
+
     private static void Run(IRunRows runs, string job, DateTimeOffset start, RunStatus status)
     {
         var id = PipelineRuns.NewRunId(start);
