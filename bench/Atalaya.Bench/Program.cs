@@ -98,7 +98,7 @@ if (options is null)
                dotnet run -c Release --project bench/Atalaya.Bench -- mixed [--events N] [--duration S] [--out FILE]   (reads while 2 writers post)
                dotnet run -c Release --project bench/Atalaya.Bench -- stages [--events N] [--batch N] [--out FILE]
                dotnet run -c Release --project bench/Atalaya.Bench -- delays [--trials N] [--out FILE]
-               dotnet run -c Release --project bench/Atalaya.Bench -- alerts [--days N] [--cycles N]   (20 alert rules, /metrics)
+               dotnet run -c Release --project bench/Atalaya.Bench -- alerts [--days N] [--cycles N] [--postgres CONNSTRING]   (20 alert rules, /metrics)
                dotnet run -c Release --project bench/Atalaya.Bench -- report [--data DIR] [--days N] [--sessions-per-day N] [--runs N]
                dotnet run -c Release --project bench/Atalaya.Bench -- recs [--days N] [--sessions-per-day N] [--scale K] [--calls N] [--out FILE]
                dotnet run -c Release --project bench/Atalaya.Bench -- health [--findings N] [--calls N]   (the data-quality state of an answer)

@@ -54,7 +54,7 @@ public sealed class Hub : IAsyncDisposable
     public KpiEngine Kpis { get; }
 
     /// <param name="cluster">On a cluster (docs/scale-out.md), where accepted events go instead of this data folder's log.</param>
-    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens, job runs and locks, the audit log); its opener disposes it after the hub.</param>
+    /// <param name="postgres">On a cluster, the PostgreSQL state shared by every node (tokens, job runs and locks, the audit log, alerts and their outbox, SLO counts); its opener disposes it after the hub.</param>
     public static Hub Open(string dataDirectory, IngestOptions? options = null, TimeProvider? time = null, int? maxPageCount = null, Cluster.ClusterNode? cluster = null,
         Postgres.PostgresState? postgres = null)
     {
@@ -97,6 +97,8 @@ public sealed class Hub : IAsyncDisposable
             Cluster = cluster,
             Jobs = postgres is null ? JobState.Embedded(database) : JobState.Shared(postgres),
             Reports = ReportStore.For(database, postgres),
+            AlertRows = Alerts.AlertRows.Of(database, postgres),
+            SloRows = Slo.SloRows.Of(database, postgres),
         };
         Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
@@ -115,6 +117,11 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>The dq_health runs' findings: the data folder's, or the cluster's PostgreSQL shared by every node (docs/quality.md).</summary>
     public Quality.IQualityRows QualityResults { get; private init; } = null!;
+    /// <summary>Where the alerts and the notification outbox live: the data folder, or the cluster's PostgreSQL shared by every node.</summary>
+    public Alerts.IAlertRows AlertRows { get; private init; } = null!;
+
+    /// <summary>Where the SLO hour counts live: the data folder, or the cluster's PostgreSQL, where every node adds its own.</summary>
+    public Slo.ISloRows SloRows { get; private init; } = null!;
 
     /// <summary>The data-quality state every KPI answer and report carries (docs/quality.md).</summary>
     public Quality.FigureHealthReader Health { get; private init; } = null!;

@@ -22,11 +22,16 @@ public sealed record CycleReport(int Fired, int Renotified, int Resolved, int Fi
 /// new finding fires an alert (once), a finding that lasts re-notifies every
 /// <c>renotify_every</c> unless acknowledged, and an alert whose finding is gone resolves. Every
 /// notification goes through the outbox in the same transaction as the change that caused it.
-/// The clock is injected: tests move time instead of waiting.
+/// The clock is injected: tests move time instead of waiting. The alerts and the outbox are the
+/// data folder's, or the cluster's in PostgreSQL (<paramref name="rows"/>, <see cref="IAlertRows"/>),
+/// and so are the job runs the pipeline and connector rules judge (<paramref name="runs"/>).
 /// </summary>
-public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyList<AlertRule> rules, TimeSpan renotifyEvery, TimeProvider? time = null)
+public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyList<AlertRule> rules, TimeSpan renotifyEvery, TimeProvider? time = null,
+    IAlertRows? rows = null, IRunRows? runs = null)
 {
     private readonly TimeProvider _time = time ?? kpis.Time;
+    private readonly IAlertRows _rows = rows ?? new SqliteAlertRows(database);
+    private readonly IRunRows _runs = runs ?? new SqliteRunRows(database);
 
     /// <summary>The configured rules plus the built-in dead-letter rule (sent to every channel).</summary>
     public static IReadOnlyList<AlertRule> WithBuiltIns(IReadOnlyList<AlertRule> configured, IEnumerable<string> channels) =>
@@ -58,54 +63,65 @@ public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyL
             }
         }
         var byName = rules.ToDictionary(r => r.Name, StringComparer.Ordinal);
-        int fired = 0, renotified = 0, resolved = 0;
-        using var connection = database.Connect();
-        using var transaction = connection.BeginTransaction();
-        var firing = AlertStore.Firing(connection);
+        var firingBefore = 0;
+        AlertChanges? changes = null;
+        _rows.Apply(firing =>
+        {
+            firingBefore = firing.Count;
+            return changes = Plan(firing, new Dictionary<(string, string), (AlertRule, Finding)>(findings), evaluated, byName, now);
+        });
+        var renotified = changes!.Updated.Count(u => u.NotifiedAt is not null);
+        return new CycleReport(changes.Fired.Count, renotified, changes.Resolved.Count, firingBefore + changes.Fired.Count - changes.Resolved.Count, problems);
+    }
+
+    /// <summary>Acknowledges an alert the reader may see; false when it does not exist or is outside their scope.</summary>
+    public bool Acknowledge(string alertId, string actor, AccessScope scope) =>
+        _rows.Get(alertId) is { } alert && AlertStore.Visible(alert, scope) && _rows.Ack(alertId, actor, _time.GetUtcNow());
+
+    /// <summary>
+    /// What the cycle changes, given the alerts firing now (read in the writing transaction: on a
+    /// cluster, a node that takes the evaluation over continues the episodes it finds there, so a
+    /// still-firing alert is not fired, nor sent, a second time).
+    /// </summary>
+    private AlertChanges Plan(IReadOnlyList<Alert> firing, Dictionary<(string Rule, string Subject), (AlertRule Rule, Finding Finding)> findings,
+        HashSet<string> evaluated, Dictionary<string, AlertRule> byName, DateTimeOffset now)
+    {
+        var fired = new List<Alert>();
+        var updated = new List<AlertUpdate>();
+        var resolved = new List<(string, string)>();
+        var messages = new List<(string, Notification)>();
         foreach (var alert in firing)
         {
             if (findings.Remove((alert.Rule, alert.Subject), out var still))
             {
                 var due = alert.AckedAt is null && (alert.LastNotifiedAt is not { } last || now - last >= renotifyEvery);
-                AlertStore.Update(connection, alert.AlertId, still.Finding.Value, still.Finding.Threshold, still.Finding.Message, due ? now : null);
+                updated.Add(new AlertUpdate(alert.AlertId, still.Finding.Value, still.Finding.Threshold, still.Finding.Message, due ? now : null));
                 if (due)
                 {
-                    Notify(connection, transaction, still.Rule, alert with { Value = still.Finding.Value, Message = still.Finding.Message }, "firing", now, reminder: true);
-                    renotified++;
+                    messages.AddRange(Notify(still.Rule, alert with { Value = still.Finding.Value, Message = still.Finding.Message }, "firing", now, reminder: true));
                 }
             }
             else if (evaluated.Contains(alert.Rule) || !byName.ContainsKey(alert.Rule))
             {
                 var message = byName.ContainsKey(alert.Rule) ? $"Resolved: {alert.Message}" : $"Resolved: the rule {alert.Rule} is no longer configured.";
-                AlertStore.Resolve(connection, alert.AlertId, now, message);
+                resolved.Add((alert.AlertId, message));
                 if (byName.TryGetValue(alert.Rule, out var rule))
                 {
-                    Notify(connection, transaction, rule, alert with { State = "resolved", ResolvedAt = now, Message = message }, "resolved", now, reminder: false);
+                    messages.AddRange(Notify(rule, alert with { State = "resolved", ResolvedAt = now, Message = message }, "resolved", now, reminder: false));
                 }
-                resolved++;
             }
         }
         foreach (var ((_, subject), (rule, finding)) in findings)
         {
             var alert = new Alert(AlertStore.NewAlertId(now), rule.Name, subject, AlertRule.SeverityName(rule.Severity), "firing", now, null,
                 finding.Value, finding.Threshold, AlertStore.ScopeOf(rule.Scope), finding.Message, null, null, now);
-            AlertStore.Insert(connection, alert);
-            Notify(connection, transaction, rule, alert, "firing", now, reminder: false);
-            fired++;
+            fired.Add(alert);
+            messages.AddRange(Notify(rule, alert, "firing", now, reminder: false));
         }
-        transaction.Commit();
-        return new CycleReport(fired, renotified, resolved, firing.Count + fired - resolved, problems);
+        return new AlertChanges(now, fired, updated, resolved, messages);
     }
 
-    /// <summary>Acknowledges an alert the reader may see; false when it does not exist or is outside their scope.</summary>
-    public bool Acknowledge(string alertId, string actor, AccessScope scope)
-    {
-        using var connection = database.Connect();
-        return AlertStore.Get(connection, alertId) is { } alert && AlertStore.Visible(alert, scope)
-            && AlertStore.Ack(connection, alertId, actor, _time.GetUtcNow());
-    }
-
-    private static void Notify(SqliteConnection connection, SqliteTransaction transaction, AlertRule rule, Alert alert, string status, DateTimeOffset now, bool reminder)
+    private static IEnumerable<(string, Notification)> Notify(AlertRule rule, Alert alert, string status, DateTimeOffset now, bool reminder)
     {
         var subject = alert.Subject.Length == 0 ? "" : $" ({alert.Subject})";
         var title = status == "resolved"
@@ -123,10 +139,7 @@ public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyL
             StartsAt = alert.StartedAt,
             EndsAt = status == "resolved" ? now : null,
         };
-        foreach (var channel in rule.Channels)
-        {
-            NotificationOutbox.Enqueue(connection, channel, notification, now, transaction);
-        }
+        return rule.Channels.Select(channel => (channel, notification));
     }
 
     /// <summary>What a rule finds wrong now (empty when all is well or there is not enough data to judge).</summary>
@@ -212,7 +225,7 @@ public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyL
 
     private List<Finding> PipelineMissed(AlertRule rule, DateTimeOffset now)
     {
-        var success = PipelineRuns.Query(database, new RunFilter(Job: rule.Target, Status: RunStatus.Success, Limit: 1));
+        var success = _runs.Query(new RunFilter(Job: rule.Target, Status: RunStatus.Success, Limit: 1));
         var last = success.Count == 0 ? (DateTimeOffset?)null : success[0].EndTime ?? success[0].StartTime;
         if (last is { } l && now - l <= rule.MaxAge)
         {
@@ -244,25 +257,17 @@ public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyL
     {
         var days = (int)rule.Limit;
         var today = DateOnly.FromDateTime(now.UtcDateTime);
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT job, substr(start_time, 1, 10) AS day, SUM(status IN ('success', 'partial')) AS ok, COUNT(*) AS runs
-            FROM pipeline_runs
-            WHERE substr(job, 1, length($prefix)) = $prefix AND start_time >= $from AND status <> 'running'
-            GROUP BY job, day;
-            """;
-        command.Parameters.AddWithValue("$prefix", rule.Target);
-        command.Parameters.AddWithValue("$from", today.AddDays(-days - 1).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        // Per job and UTC day: whether every finished run failed (a day with a success or a partial run did not).
         var byJob = new Dictionary<string, Dictionary<DateOnly, bool>>(StringComparer.Ordinal);
-        using (var reader = command.ExecuteReader())
+        foreach (var run in _runs.Query(new RunFilter(From: today.AddDays(-days - 1), Limit: int.MaxValue)))
         {
-            while (reader.Read())
+            if (!run.Job.StartsWith(rule.Target, StringComparison.Ordinal) || run.Status == RunStatus.Running)
             {
-                var day = DateOnly.ParseExact(reader.GetString(1), "yyyy-MM-dd", CultureInfo.InvariantCulture);
-                var failedAll = reader.GetInt64(2) == 0;
-                (byJob.TryGetValue(reader.GetString(0), out var d) ? d : byJob[reader.GetString(0)] = [])[day] = failedAll;
+                continue;
             }
+            var day = DateOnly.FromDateTime(run.StartTime.UtcDateTime);
+            var record = byJob.TryGetValue(run.Job, out var d) ? d : byJob[run.Job] = [];
+            record[day] = (!record.TryGetValue(day, out var failedSoFar) || failedSoFar) && run.Status is not (RunStatus.Success or RunStatus.Partial);
         }
         var findings = new List<Finding>();
         foreach (var (job, record) in byJob.OrderBy(j => j.Key, StringComparer.Ordinal))
@@ -285,8 +290,7 @@ public sealed class AlertEngine(HubDatabase database, KpiEngine kpis, IReadOnlyL
 
     private List<Finding> DeadLetters()
     {
-        using var connection = database.Connect();
-        var dead = NotificationOutbox.Count(connection, "dead");
+        var dead = _rows.OutboxCount("dead");
         return dead == 0 ? [] : [new Finding("", dead, 0,
             $"{dead} notification(s) could not be delivered and are in the dead-letter outbox; fix the channel, then run `atalaya notifications replay`.")];
     }

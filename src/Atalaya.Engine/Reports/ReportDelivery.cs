@@ -44,12 +44,12 @@ internal sealed class FolderDelivery(string outbox) : IReportDelivery
 
 /// <summary>
 /// Delivery through the alert channels (docs/alerts.md): the folder outbox first, then one message
-/// per channel the recipient names, queued in the notification outbox in the hub's database. The
+/// per channel the recipient names, queued in the notification outbox (the hub's, or on a cluster the one in PostgreSQL). The
 /// alert loop of <c>serve</c> sends it with the same retries, circuit breaker and dead letters as an
 /// alert (and <c>atalaya notifications replay</c> resends a dead-lettered one): e-mail carries the
 /// file attached, Slack and webhooks the headline figures and the report's link.
 /// </summary>
-internal sealed class ChannelDelivery(Storage.HubDatabase database, FolderDelivery folder, TimeProvider time) : IReportDelivery
+internal sealed class ChannelDelivery(Alerts.IAlertRows outbox, FolderDelivery folder, TimeProvider time) : IReportDelivery
 {
     public void Deliver(EnvironmentConfig.ReportRecipient recipient, ReportFile report)
     {
@@ -63,12 +63,6 @@ internal sealed class ChannelDelivery(Storage.HubDatabase database, FolderDelive
             Subject = report.Id,
             Attachments = [new Alerts.Notifications.NotificationAttachment(report.FileName, report.ContentType, report.Content)],
         };
-        using var connection = database.Connect();
-        using var transaction = connection.BeginTransaction();
-        foreach (var channel in recipient.Channels)
-        {
-            Alerts.Notifications.NotificationOutbox.Enqueue(connection, channel, notification, time.GetUtcNow(), transaction);
-        }
-        transaction.Commit();
+        outbox.Enqueue([.. recipient.Channels.Select(channel => (channel, notification))], time.GetUtcNow());
     }
 }

@@ -53,7 +53,7 @@ internal static class ReportJobs
         var period = ReportPeriod.For(kind, date);
         var builder = new ReportBuilder(c.Engine, c.ReportingCurrency, new Quality.FigureHealthReader(c.Database, c.Engine.Dictionary, Catalog.EventCatalog.Default, c.Engine, Quality.QualityRows.For(c.Database, c.Shared)));
         var store = ReportStore.For(c.Database, c.Shared);
-        var delivery = new ChannelDelivery(c.Database, new FolderDelivery(Path.Combine(c.Database.DataDirectory, ReportStore.Folder, FolderDelivery.Folder)), c.Time);
+        var delivery = new ChannelDelivery(Alerts.AlertRows.Of(c.Database, c.Shared), new FolderDelivery(Path.Combine(c.Database.DataDirectory, ReportStore.Folder, FolderDelivery.Folder)), c.Time);
         var steps = new List<StepOutcome>();
         foreach (var (scope, locale, recipients) in Targets(c.Config, kind))
         {

@@ -13,10 +13,14 @@ public static class SloReport
 {
     public const string LogFileName = "slo-validation.log";
 
-    public static (IReadOnlyList<SloStatus> Statuses, string Line) Append(HubDatabase database, int year, int month, DateTimeOffset now)
+    public static (IReadOnlyList<SloStatus> Statuses, string Line) Append(HubDatabase database, int year, int month, DateTimeOffset now) =>
+        Append(database, SloRows.Of(database, null), year, month, now);
+
+    /// <summary>The month's counts from <paramref name="counts"/> (a cluster's, in PostgreSQL), the line in the data folder's log.</summary>
+    public static (IReadOnlyList<SloStatus> Statuses, string Line) Append(HubDatabase database, ISloRows counts, int year, int month, DateTimeOffset now)
     {
         var from = new DateTimeOffset(year, month, 1, 0, 0, 0, TimeSpan.Zero);
-        var statuses = SloStore.Status(database, from, from.AddMonths(1));
+        var statuses = counts.Status(from, from.AddMonths(1));
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {

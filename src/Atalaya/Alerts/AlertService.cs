@@ -12,7 +12,10 @@ namespace Atalaya.Alerts;
 /// channel that is down slows this loop only, never ingest or reads. The clock comes from
 /// <see cref="ServeOptions.Time"/>, so tests move time instead of waiting. On a cluster node with
 /// PostgreSQL, a cycle runs only while this node holds the <see cref="AlertEvaluatorLock"/>: one
-/// node evaluates and notifies at a time, and another takes over when it dies.
+/// node evaluates and notifies at a time, and another takes over when it dies. The alerts and the
+/// outbox are then the cluster's, in PostgreSQL: the node that takes over continues the episodes it
+/// finds firing and sends what is pending; a cycle that cannot reach PostgreSQL fails and the next
+/// one tries again.
 /// </summary>
 public sealed class AlertService(HubState state, ServeOptions options, Metrics.HubMetrics metrics, ILogger<AlertService> logger) : BackgroundService
 {
@@ -40,8 +43,8 @@ public sealed class AlertService(HubState state, ServeOptions options, Metrics.H
         var section = options.Config.Alerts;
         var time = options.Time;
         var channels = NotificationChannels.Create(section, Http, time);
-        var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(AlertRuleSet.Compile(options.Config), channels.Keys), section.RenotifyInterval, time);
-        var dispatcher = new NotificationDispatcher(hub.Database, channels, section, time);
+        var engine = new AlertEngine(hub.Database, hub.Kpis, AlertEngine.WithBuiltIns(AlertRuleSet.Compile(options.Config), channels.Keys), section.RenotifyInterval, time, hub.AlertRows, hub.Jobs.Runs);
+        var dispatcher = new NotificationDispatcher(hub.AlertRows, channels, section, time);
         metrics.Dispatcher = dispatcher;
         _ready.SetResult((engine, dispatcher));
         logger.LogInformation("Alerts: {Rules} rules, {Channels} channels, evaluated every {Interval}",

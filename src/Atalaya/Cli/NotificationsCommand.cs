@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
 using Atalaya.Engine.Storage;
 
@@ -24,12 +25,24 @@ public static class NotificationsCommand
         var data = CommonOptions.Data();
         var state = new Option<string>("--state") { Description = "pending, sent or dead.", DefaultValueFactory = _ => "dead", HelpName = "STATE" };
         state.AcceptOnlyFromAmong("pending", "sent", "dead");
-        var list = new Command("list", "List notifications in the outbox (default: the dead-lettered ones), oldest first.") { data, state };
+        var postgres = CommonOptions.Postgres("List a cluster's outbox, kept");
+        var list = new Command("list", "List notifications in the outbox (default: the dead-lettered ones), oldest first.") { data, state, postgres };
         list.SetAction(parse =>
         {
-            var database = HubDatabase.Open(parse.GetValue(data)!);
-            using var connection = database.Connect();
-            var entries = NotificationOutbox.List(connection, parse.GetValue(state)!);
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
+            IReadOnlyList<OutboxEntry> entries;
+            try
+            {
+                entries = AlertRows.Of(HubDatabase.Open(parse.GetValue(data)!), shared).Outbox(parse.GetValue(state)!);
+            }
+            catch (Engine.Postgres.StateUnavailableException e)
+            {
+                return CommonOptions.Fail($"--postgres: {e.Message}; try again once it is back.");
+            }
             TextTable.Print(["id", "channel", "created_at", "attempts", "title", "last_error"], entries.Select(e => (IReadOnlyList<string>)
             [
                 e.Id.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Channel, Engine.Jobs.PipelineRuns.Iso(e.CreatedAt),
@@ -47,9 +60,10 @@ public static class NotificationsCommand
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
         var channel = new Option<string?>("--channel") { Description = "Replay only this channel's messages.", HelpName = "NAME" };
+        var postgres = CommonOptions.Postgres("Replay a cluster's dead-lettered notifications, kept");
         var replay = new Command("replay", "Send the dead-lettered notifications again (with the same retries and breaker as serve); exit code 0 all delivered, 1 some are still dead.")
         {
-            data, environment, configDirectory, channel,
+            data, environment, configDirectory, channel, postgres,
         };
         replay.SetAction(async (parse, ct) =>
         {
@@ -62,10 +76,24 @@ public static class NotificationsCommand
             {
                 return CommonOptions.Fail($"--channel: no channel named '{only}' in {config.Source} (alerts.channels)");
             }
-            var database = HubDatabase.Open(parse.GetValue(data)!);
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
+            var rows = AlertRows.Of(HubDatabase.Open(parse.GetValue(data)!), shared);
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
-            var dispatcher = new NotificationDispatcher(database, NotificationChannels.Create(config.Alerts, http, TimeProvider.System), config.Alerts);
-            var (requeued, report) = await dispatcher.ReplayAsync(only, ct);
+            var dispatcher = new NotificationDispatcher(rows, NotificationChannels.Create(config.Alerts, http, TimeProvider.System), config.Alerts);
+            int requeued;
+            DeliveryReport report;
+            try
+            {
+                (requeued, report) = await dispatcher.ReplayAsync(only, ct);
+            }
+            catch (Engine.Postgres.StateUnavailableException e)
+            {
+                return CommonOptions.Fail($"--postgres: {e.Message}; try again once it is back.");
+            }
             Console.WriteLine($"{requeued} dead-lettered notification(s) replayed: {report.Sent} delivered, {report.DeadLettered} still failing");
             if (report.DeadLettered > 0)
             {

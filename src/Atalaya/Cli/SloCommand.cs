@@ -13,7 +13,11 @@ public static class SloCommand
         var command = new Command("slo", "Service-level objectives (docs/slo.md): collector availability, ingest-to-visible latency, KPI freshness, read latency.");
         var data = CommonOptions.Data();
         var month = new Option<string>("--month") { Description = "The UTC month to validate, as YYYY-MM (default: last month).", HelpName = "YYYY-MM" };
-        var report = new Command("report", "Print each objective's attainment over the month and append the validation to DATA/slo-validation.log; exit code 0 all met, 3 some missed.") { data, month };
+        var postgres = CommonOptions.Postgres("Read a cluster's SLO counts (every node's)");
+        var report = new Command("report", "Print each objective's attainment over the month and append the validation to DATA/slo-validation.log; exit code 0 all met, 3 some missed.")
+        {
+            data, month, postgres,
+        };
         report.SetAction(parse =>
         {
             var now = DateTimeOffset.UtcNow;
@@ -26,8 +30,21 @@ public static class SloCommand
             {
                 return CommonOptions.Fail($"--month: {text} has not started yet");
             }
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            var (statuses, _) = SloReport.Append(database, first.Year, first.Month, now);
+            IReadOnlyList<SloStatus> statuses;
+            try
+            {
+                (statuses, _) = SloReport.Append(database, SloRows.Of(database, shared), first.Year, first.Month, now);
+            }
+            catch (Engine.Postgres.StateUnavailableException e)
+            {
+                return CommonOptions.Fail($"--postgres: {e.Message}; try again once it is back.");
+            }
             TextTable.Print(["slo", "objective", "attainment", "error budget left", "good / total", "met"], statuses.Select(s => (IReadOnlyList<string>)
             [
                 s.Objective.Name, Percent(s.Objective.Objective), s.Attainment is { } a ? Percent(a) : "no data",

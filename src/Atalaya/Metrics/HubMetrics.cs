@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Atalaya.Engine.Access;
-using Atalaya.Engine.Alerts;
 using Atalaya.Engine.Alerts.Notifications;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
@@ -74,10 +73,10 @@ public sealed class HubMetrics
         _kpiAvg7dByCountry = factory.CreateGauge("atalaya_kpi_last24h_avg7d_by_country", "Revenue and leads over the same 24 hours of the 7 days before, averaged, by country.", "kpi", "country");
         _pipelineSuccess = factory.CreateGauge("atalaya_pipeline_last_success_timestamp_seconds", "When each job last finished successfully (unix seconds).", "job");
         _qualityFailing = factory.CreateGauge("atalaya_quality_check_failing", "Subjects failing each data-quality check in the newest dq_health run.", "check");
-        _alertsFiring = factory.CreateGauge("atalaya_alerts_firing", "Alerts of the hub's own rules currently firing, by severity.", "severity");
-        _alertEvaluator = factory.CreateGauge("atalaya_alert_evaluator", "1 while this node evaluates the alert rules and sends their notifications (on a cluster with PostgreSQL one node at a time; atalaya_alerts_firing is that node's).");
+        _alertsFiring = factory.CreateGauge("atalaya_alerts_firing", "Alerts of the hub's own rules currently firing, by severity (on a cluster with PostgreSQL, the cluster's, the same on every node).", "severity");
+        _alertEvaluator = factory.CreateGauge("atalaya_alert_evaluator", "1 while this node evaluates the alert rules and sends their notifications (on a cluster with PostgreSQL one node at a time).");
         _freshness = factory.CreateGauge("atalaya_event_freshness_seconds", "Seconds since the collector last stored an event.");
-        _deadLetters = factory.CreateGauge("atalaya_notifications_dead_letters", "Notifications that could not be delivered, waiting for `atalaya notifications replay`.");
+        _deadLetters = factory.CreateGauge("atalaya_notifications_dead_letters", "Notifications that could not be delivered, waiting for `atalaya notifications replay` (on a cluster with PostgreSQL, the cluster's outbox).");
         _circuitOpen = factory.CreateGauge("atalaya_notification_circuit_open", "1 while a notification channel's circuit breaker is open (or half-open).", "channel");
         _clusterWritten = factory.CreateCounter("atalaya_cluster_events_written_total", "On a cluster node: events this node's writer handled, by outcome (inserted into ClickHouse, or duplicate: already there).", "outcome");
         _quarantineRowsLost = factory.CreateCounter("atalaya_quarantine_rows_lost_total",
@@ -172,17 +171,25 @@ public sealed class HubMetrics
         {
             // As the run gauges above: the last values read stay, the scrape still answers.
         }
-        foreach (var (severity, count) in AlertStore.FiringBySeverity(connection))
-        {
-            _alertsFiring.WithLabels(severity).Set(count);
-        }
         using (var command = connection.CreateCommand())
         {
             // The newest block is the last received: its rowid is the largest, so this reads one row.
             command.CommandText = "SELECT received_at FROM event_blocks ORDER BY block_id DESC LIMIT 1;";
             _freshness.Set(command.ExecuteScalar() is long receivedMs ? Math.Max(0, (now.ToUnixTimeMilliseconds() - receivedMs) / 1000.0) : double.NaN);
         }
-        _deadLetters.Set(NotificationOutbox.Count(connection, "dead"));
+        // The cluster's alerts and outbox on a cluster with PostgreSQL, the data folder's otherwise.
+        try
+        {
+            foreach (var (severity, count) in hub.AlertRows.FiringBySeverity())
+            {
+                _alertsFiring.WithLabels(severity).Set(count);
+            }
+            _deadLetters.Set(hub.AlertRows.OutboxCount("dead"));
+        }
+        catch (Engine.Postgres.StateUnavailableException)
+        {
+            // PostgreSQL away for a moment: the gauges keep the last values read, the scrape still answers.
+        }
         if (Dispatcher is { } dispatcher)
         {
             foreach (var channel in dispatcher.ChannelNames)

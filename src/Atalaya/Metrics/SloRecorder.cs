@@ -44,6 +44,36 @@ public sealed class SloRecorder(ServeOptions options)
         Interlocked.Increment(ref counts[1]);
     }
 
+    /// <summary>
+    /// Adds what was counted since the last save to <paramref name="rows"/> (the data folder's, or
+    /// on a cluster PostgreSQL's, where every node adds its own). Counts that cannot be saved are
+    /// kept for the next save, and the failure is thrown.
+    /// </summary>
+    public void SaveTo(ISloRows rows)
+    {
+        var drained = Drain();
+        try
+        {
+            rows.Add(drained);
+        }
+        catch
+        {
+            Restore(drained);
+            throw;
+        }
+    }
+
+    /// <summary>Puts drained counts back (they could not be saved): the next save adds them with what arrived meanwhile.</summary>
+    private void Restore(IEnumerable<(string Hour, string Slo, long Good, long Total)> counts)
+    {
+        foreach (var (hour, slo, good, total) in counts)
+        {
+            var c = _counts.GetOrAdd((hour, slo), _ => new long[2]);
+            Interlocked.Add(ref c[0], good);
+            Interlocked.Add(ref c[1], total);
+        }
+    }
+
     /// <summary>Takes what was counted since the last call (counts that arrive meanwhile wait for the next).</summary>
     public List<(string Hour, string Slo, long Good, long Total)> Drain()
     {

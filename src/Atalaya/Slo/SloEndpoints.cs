@@ -1,7 +1,6 @@
 using Atalaya.Access;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Jobs;
-using Atalaya.Engine.Slo;
 using Atalaya.Http;
 using Atalaya.Metrics;
 
@@ -16,10 +15,10 @@ public static class SloEndpoints
             "Service-level objectives are operations data for admin and analyst tokens", (hub, _) =>
             {
                 // What was counted since the last minute's flush is included.
-                SloStore.Add(hub.Database, recorder.Drain());
+                recorder.SaveTo(hub.SloRows);
                 var to = o.Time.GetUtcNow();
                 var from = to.AddDays(-30);
-                var statuses = SloStore.Status(hub.Database, from, to.AddHours(1));
+                var statuses = hub.SloRows.Status(from, to.AddHours(1));
                 var answer = new SloAnswer(PipelineRuns.Iso(from), PipelineRuns.Iso(to), [.. statuses.Select(SloView.Of)]);
                 return (Answers.Bytes(answer, SloJson.Web.SloAnswer), statuses.Count, StatusCodes.Status200OK, null);
             })).WithName("Slo").WithTags("Operations").Produces<SloAnswer>().Refusals()

@@ -34,14 +34,14 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
                 {
                     var last = hub.Jobs.Runs.Query(new RunFilter(Job: "daily_batch", Status: RunStatus.Success, Limit: 1));
                     recorder.Count(SloObjectives.KpiFreshness, last is [var run] && now - (run.EndTime ?? run.StartTime) <= SloObjectives.MartMaxAge);
-                    SloStore.Add(hub.Database, recorder.Drain());
+                    recorder.SaveTo(hub.SloRows);
                     if (now - lastProbe >= ProbeEvery)
                     {
                         lastProbe = now;
                         Probe(hub);
                     }
                 }
-                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+                catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
                 {
                     logger.LogWarning("SLO counters not saved this minute: {Error}", e.Message);
                 }
@@ -51,7 +51,14 @@ public sealed class SloService(HubState state, ServeOptions options, SloRecorder
         catch (OperationCanceledException)
         {
         }
-        SloStore.Add(hub.Database, recorder.Drain());
+        try
+        {
+            recorder.SaveTo(hub.SloRows);
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
+        {
+            logger.LogWarning("SLO counters of the last minute not saved at shutdown: {Error}", e.Message);
+        }
     }
 
     /// <summary>Times the reads people make most and flags those slower than the read objective.</summary>

@@ -1,3 +1,6 @@
+using System.Net;
+using System.Text.Json;
+using Atalaya.Tests.Access;
 using Atalaya.Tests.Alerts;
 using Atalaya.Tests.Cluster;
 using Atalaya.Tests.Support;
@@ -7,7 +10,8 @@ namespace Atalaya.Tests.Postgres;
 /// <summary>
 /// Two real <c>atalaya serve --clickhouse … --rabbitmq … --postgres …</c> nodes reading the same
 /// alert rules: exactly one evaluates and notifies (one notification for a firing threshold rule,
-/// not one per node), and when that node is killed the other takes the evaluation over.
+/// not one per node), the other node lists the alert from PostgreSQL, and when that node is killed
+/// the other takes the evaluation over and still lists the same episode.
 /// </summary>
 public sealed class PostgresClusterAlertTests(ClusterServers cluster, PostgresServer postgres)
     : IClassFixture<ClusterServers>, IClassFixture<PostgresServer>, IDisposable
@@ -56,10 +60,28 @@ public sealed class PostgresClusterAlertTests(ClusterServers cluster, PostgresSe
                 var notification = Assert.Single(receiver.Accepted);
                 Assert.Contains("orders-low", System.Text.Encoding.UTF8.GetString(notification.Body), StringComparison.Ordinal);
 
+                // The node that does not evaluate lists the alert: the alerts are the cluster's, in PostgreSQL.
+                var analyst = await ClusterData.CreateTokenAsync(_root["cli"], "analyst", "--postgres", shared);
+                using var client = new HttpClient { BaseAddress = new Uri(other.Url), Timeout = TimeSpan.FromSeconds(30) };
+                string? alertId = null;
+                await Wait.UntilAsync(async () =>
+                {
+                    var (status, body) = await AccessHttp.GetAsync(client, "/api/alerts", analyst);
+                    if (status != HttpStatusCode.OK)
+                    {
+                        return false; // 503 until the node has loaded its projection
+                    }
+                    using var listed = JsonDocument.Parse(body);
+                    alertId = Assert.Single(listed.RootElement.GetProperty("data").EnumerateArray()).GetProperty("alert_id").GetString();
+                    return true;
+                }, "the other node to list the alert");
+
                 // The holder is killed: the server closes its session, and the other node takes the evaluation over.
                 await holder.DisposeAsync();
                 nodes.Remove(holder);
                 await Wait.UntilAsync(() => other.Output.Contains(Evaluates, StringComparison.Ordinal), "the surviving node to take the evaluation over");
+                var after = await AccessHttp.GetJsonAsync(client, "/api/alerts?state=firing", analyst);
+                Assert.Equal(alertId, Assert.Single(after.GetProperty("data").EnumerateArray()).GetProperty("alert_id").GetString());
             }
             finally
             {

@@ -1,6 +1,5 @@
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Storage;
-using Microsoft.Data.Sqlite;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -20,7 +19,7 @@ public sealed record DeliveryReport(int Sent, int DeadLettered);
 /// </summary>
 public sealed class NotificationDispatcher
 {
-    private readonly HubDatabase _database;
+    private readonly IAlertRows _rows;
     private readonly IReadOnlyDictionary<string, INotificationChannel> _channels;
     private readonly Dictionary<string, (ResiliencePipeline Pipeline, CircuitBreakerStateProvider State)> _pipelines = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
@@ -30,8 +29,14 @@ public sealed class NotificationDispatcher
     public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromMinutes(2);
 
     public NotificationDispatcher(HubDatabase database, IReadOnlyDictionary<string, INotificationChannel> channels, AlertsSection settings, TimeProvider? time = null)
+        : this(new SqliteAlertRows(database), channels, settings, time)
     {
-        _database = database;
+    }
+
+    /// <param name="rows">The outbox: the data folder's, or on a cluster the one in PostgreSQL (only the evaluating node dispatches it).</param>
+    public NotificationDispatcher(IAlertRows rows, IReadOnlyDictionary<string, INotificationChannel> channels, AlertsSection settings, TimeProvider? time = null)
+    {
+        _rows = rows;
         _channels = channels;
         _time = time ?? TimeProvider.System;
         foreach (var name in channels.Keys)
@@ -80,11 +85,7 @@ public sealed class NotificationDispatcher
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            IReadOnlyList<OutboxEntry> pending;
-            using (var connection = _database.Connect())
-            {
-                pending = NotificationOutbox.List(connection, "pending");
-            }
+            var pending = _rows.Outbox("pending");
             int sent = 0, dead = 0;
             // Channels are independent: one that is slow or down does not hold the others' messages.
             var byChannel = pending.GroupBy(p => p.Channel).Select(async group =>
@@ -137,24 +138,19 @@ public sealed class NotificationDispatcher
                 error = $"{entry.Channel}: the circuit is open after repeated failures; not tried";
             }
         }
-        using var connection = _database.Connect();
         if (error is null)
         {
-            NotificationOutbox.MarkSent(connection, entry.Id, attempts, _time.GetUtcNow());
+            _rows.MarkSent(entry.Id, attempts, _time.GetUtcNow());
             return true;
         }
-        NotificationOutbox.MarkDead(connection, entry.Id, attempts, error);
+        _rows.MarkDead(entry.Id, attempts, error);
         return false;
     }
 
     /// <summary>Dead messages back to pending, then one delivery pass (what <c>atalaya notifications replay</c> does).</summary>
     public async Task<(int Requeued, DeliveryReport Report)> ReplayAsync(string? channel, CancellationToken cancellationToken = default)
     {
-        int requeued;
-        using (SqliteConnection connection = _database.Connect())
-        {
-            requeued = NotificationOutbox.Requeue(connection, channel);
-        }
+        var requeued = _rows.Requeue(channel);
         return (requeued, await DeliverPendingAsync(cancellationToken).ConfigureAwait(false));
     }
 }
