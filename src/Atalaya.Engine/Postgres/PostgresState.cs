@@ -205,7 +205,11 @@ public sealed class PostgresState : IDisposable
 }
 
 /// <summary>The shared state cannot be reached right now: the request may succeed later (HTTP answers 503 with Retry-After).</summary>
-public sealed class StateUnavailableException(string message, Exception inner) : Exception(message, inner);
+public sealed class StateUnavailableException(string message, Exception inner) : Exception(message, inner)
+{
+    /// <summary>Which shared store could not be reached, for an answer that may go to anyone (no address): PostgreSQL, or ClickHouse for a search of the cluster's events.</summary>
+    public string Store { get; init; } = "PostgreSQL";
+}
 
 /// <summary>The shared state is set up wrong (connection string, login, schema): it will not work until that is fixed.</summary>
 public sealed class PostgresStateException : Exception

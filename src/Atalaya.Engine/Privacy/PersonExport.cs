@@ -48,7 +48,7 @@ public static class PersonExport
         }
         catch (ClickHouse.ClickHouseUnavailableException e)
         {
-            throw new Postgres.StateUnavailableException($"ClickHouse cannot be reached to search the cluster's events: {e.Message}", e);
+            throw new Postgres.StateUnavailableException($"ClickHouse cannot be reached to search the cluster's events: {e.Message}", e) { Store = "ClickHouse" };
         }
     }
 }

@@ -49,6 +49,6 @@ public static class ReadAccess
     /// The 503 of a call that needs the shared state while it cannot be reached. The answer may go to
     /// anyone (before a token is known), so it does not name the server's address.
     /// </summary>
-    public static BodyException Unavailable() =>
-        new(StatusCodes.Status503ServiceUnavailable, "The hub's shared state (PostgreSQL or ClickHouse) cannot be reached right now; retry shortly.");
+    public static BodyException Unavailable(string store = "PostgreSQL") =>
+        new(StatusCodes.Status503ServiceUnavailable, $"The hub's shared state ({store}) cannot be reached right now; retry shortly.");
 }

@@ -89,7 +89,7 @@ public static class ReadCall
         {
             context.RequestServices.GetRequiredService<ILogger<ReadFailure>>()
                 .LogWarning("{Method} {Path} answered 503: {Reason}", context.Request.Method, context.Request.Path, e.Message);
-            var unavailable = ReadAccess.Unavailable();
+            var unavailable = ReadAccess.Unavailable(e.Store);
             answer = Refused(unavailable.StatusCode, unavailable.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException)
