@@ -10,6 +10,12 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
     /// <summary>Saves the KPI projection's snapshot; set only inside <c>serve</c>, which owns the snapshot file.</summary>
     public Action? SaveSnapshot { get; init; }
 
+    /// <summary>On a cluster, the PostgreSQL state every node shares (the marts live there); null: the data folder holds them.</summary>
+    public Postgres.PostgresState? Postgres { get; init; }
+
+    /// <summary>Where the stored events end and which days late ones fall on (the data folder's log, or a cluster's ClickHouse).</summary>
+    public IEventPositions Events { get; init; } = new StoredEventPositions(Database, Engine);
+
     /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
     public string ReportingCurrency { get; init; } = "USD";
 }

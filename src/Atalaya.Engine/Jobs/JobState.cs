@@ -12,5 +12,8 @@ public sealed record JobState(IRunRows Runs, IJobLocks Locks)
 {
     public static JobState Embedded(HubDatabase database) => new(new SqliteRunRows(database), new FileJobLocks(database.DataDirectory));
 
-    public static JobState Shared(PostgresState state) => new(new PostgresRunRows(state), new PostgresJobLocks(state));
+    public static JobState Shared(PostgresState state) => new(new PostgresRunRows(state), new PostgresJobLocks(state)) { Postgres = state };
+
+    /// <summary>The cluster's PostgreSQL when the state is shared (the marts live there too), else null.</summary>
+    public PostgresState? Postgres { get; init; }
 }

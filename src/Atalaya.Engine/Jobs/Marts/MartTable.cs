@@ -1,17 +1,19 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Atalaya.Engine.Jobs.Marts;
 
 /// <summary>
 /// A mart's shape, read from its table (the migration is the one definition): the key columns in
 /// key order (date first), the value columns, and the bookkeeping columns kpi_versions / kpi_version
-/// and run_id. The builder and the writer work from this, so a mart is defined once, in SQL.
+/// and run_id. The builder and the writer work from this, so a mart is defined once, in SQL
+/// (<see cref="MartStore.Table"/> reads it from either database).
 /// </summary>
 internal sealed class MartTable
 {
-    private MartTable(string name, IReadOnlyList<string> columns, IReadOnlyList<string> key)
+    private MartTable(string name, IReadOnlyList<string> columns, IReadOnlyList<string> key, IReadOnlyList<string> types)
     {
         Name = name;
+        Types = types;
         Columns = columns;
         Key = key;
         Values = [.. columns.Where(c => !key.Contains(c) && c != "run_id")];
@@ -21,6 +23,9 @@ internal sealed class MartTable
 
     /// <summary>Every column, in table order.</summary>
     public IReadOnlyList<string> Columns { get; }
+
+    /// <summary>Each column's type as the database declares it, in table order.</summary>
+    public IReadOnlyList<string> Types { get; }
 
     /// <summary>The primary key, date first.</summary>
     public IReadOnlyList<string> Key { get; }
@@ -40,20 +45,22 @@ internal sealed class MartTable
         throw new InvalidOperationException($"{Name} has no column {column}");
     }
 
-    public static MartTable Read(SqliteConnection connection, string name)
+    /// <summary>The shape of <paramref name="name"/> from a query of its columns: (name, position in the primary key or 0, type), in table order.</summary>
+    internal static MartTable FromColumns(string name, DbCommand command)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT name, pk FROM pragma_table_info('{name}') ORDER BY cid;";
         var columns = new List<string>();
+        var types = new List<string>();
         var key = new List<(int Pk, string Name)>();
         using (var reader = command.ExecuteReader())
         {
             while (reader.Read())
             {
                 columns.Add(reader.GetString(0));
-                if (reader.GetInt32(1) > 0)
+                types.Add(reader.GetString(2));
+                var pk = Convert.ToInt32(reader.GetValue(1), System.Globalization.CultureInfo.InvariantCulture);
+                if (pk > 0)
                 {
-                    key.Add((reader.GetInt32(1), reader.GetString(0)));
+                    key.Add((pk, reader.GetString(0)));
                 }
             }
         }
@@ -61,28 +68,6 @@ internal sealed class MartTable
         {
             throw new InvalidOperationException($"no table {name}");
         }
-        return new MartTable(name, columns, [.. key.OrderBy(k => k.Pk).Select(k => k.Name)]);
-    }
-
-    /// <summary>
-    /// Creates <paramref name="shadowName"/> empty, with exactly the live table's definition (its
-    /// SQL as stored by SQLite, renamed): backfills compute there before anything is swapped in.
-    /// </summary>
-    public static void CreateShadow(SqliteConnection connection, string liveName, string shadowName)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $name;";
-        command.Parameters.AddWithValue("$name", liveName);
-        var sql = (string)command.ExecuteScalar()!;
-        command.Parameters.Clear();
-        command.CommandText = $"DROP TABLE IF EXISTS {shadowName};";
-        command.ExecuteNonQuery();
-        var prefix = $"CREATE TABLE {liveName} (";
-        if (!sql.StartsWith(prefix, StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"unexpected definition of {liveName}");
-        }
-        command.CommandText = $"CREATE TABLE {shadowName} (" + sql[prefix.Length..] + ";";
-        command.ExecuteNonQuery();
+        return new MartTable(name, columns, [.. key.OrderBy(k => k.Pk).Select(k => k.Name)], types);
     }
 }
