@@ -51,10 +51,7 @@ public static class JobCatalog
 
     public static string Names(EnvironmentConfig config) => string.Join(", ", All(config).Select(j => j.Name));
 
-    /// <summary>Where a job's marts live: the cluster's PostgreSQL when the hub shares one, else the data folder.</summary>
-    public static MartStore Marts(JobContext c) => c.Postgres is { } shared ? MartStore.Postgres(shared) : MartStore.Sqlite(c.Database);
-
-    private static MartBatch Batch(JobContext c) => new(Marts(c), c.Engine, c.Events);
+    private static MartBatch Batch(JobContext c) => new(MartStore.For(c), c.Engine, c.Events);
 
     private static IReadOnlyList<StepOutcome> Refresh(JobContext c)
     {

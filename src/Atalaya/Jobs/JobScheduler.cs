@@ -50,8 +50,7 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
         }
         try
         {
-            var marts = hub.Jobs.Postgres is { } shared ? MartStore.Postgres(shared) : MartStore.Sqlite(hub.Database);
-            foreach (var p in MartVersions.Proposals(marts, hub.Kpis.Dictionary))
+            foreach (var p in MartVersions.Proposals(hub.Marts, hub.Kpis.Dictionary))
             {
                 logger.LogWarning("KPI {Metric} is at version {Current} but {Mart} holds version {Recorded} from {From} to {To} ({Reason}); review and apply: {Command}",
                     p.Metric, p.CurrentVersion, p.Mart, p.RecordedVersion, p.From, p.To, p.Reason, p.Command);

@@ -1,5 +1,5 @@
 using System.Globalization;
-using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Storage;
 using Atalaya.Tests.Kpi.Reference;
 

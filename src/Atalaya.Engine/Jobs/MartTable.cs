@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Atalaya.Engine.Jobs.Marts;
+namespace Atalaya.Engine.Jobs;
 
 /// <summary>
 /// A mart's shape, read from its table (the migration is the one definition): the key columns in

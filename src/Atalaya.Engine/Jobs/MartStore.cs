@@ -3,15 +3,15 @@ using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
-namespace Atalaya.Engine.Jobs.Marts;
+namespace Atalaya.Engine.Jobs;
 
 /// <summary>
 /// Where the marts (<c>mart_state</c>, <c>daily_metrics</c>, …, <c>fact_kpi_daily</c>) live: the data
 /// folder's SQLite database (the embedded hub), or a cluster's PostgreSQL (<c>serve --postgres</c>),
 /// where every node reads the rows whichever node built them. Only reaching the database and the
 /// few words SQL spells differently are here; the statements and the MERGE logic
-/// (<see cref="MartWriter"/>, <see cref="MartBatch"/>, <see cref="Backfill"/>, <see cref="MartVersions"/>)
-/// are one code path for both. Statements take <c>@name</c> parameters, which both databases read.
+/// (Jobs/Marts: MartWriter, MartBatch, Backfill, MartVersions; the connectors' rows in fact_kpi_daily,
+/// ConnectorStore) are one code path for both. Statements take <c>@name</c> parameters, which both databases read.
 /// </summary>
 public abstract class MartStore
 {
@@ -24,6 +24,15 @@ public abstract class MartStore
 
     /// <summary>A cluster's marts; a server that cannot be reached is a <see cref="StateUnavailableException"/>.</summary>
     public static MartStore Postgres(PostgresState state) => new PostgresMartStore(state);
+
+    /// <summary>The cluster's PostgreSQL when the hub shares one (<paramref name="shared"/>), else the data folder.</summary>
+    public static MartStore For(HubDatabase database, PostgresState? shared) => shared is null ? Sqlite(database) : Postgres(shared);
+
+    /// <summary>Where a job's marts live.</summary>
+    public static MartStore For(JobContext context) => For(context.Database, context.Postgres);
+
+    /// <summary>Whether the marts are in the data folder's database (a transaction can then also hold the folder's other tables).</summary>
+    internal abstract bool InDataFolder { get; }
 
     /// <summary>Where, for messages and logs.</summary>
     public abstract string Describe { get; }
@@ -60,6 +69,8 @@ public abstract class MartStore
 internal sealed class SqliteMartStore(HubDatabase database) : MartStore
 {
     public override string Describe => "the data folder";
+
+    internal override bool InDataFolder => true;
 
     internal override string IsDistinctFrom => "IS NOT";
 
@@ -103,6 +114,8 @@ internal sealed class SqliteMartStore(HubDatabase database) : MartStore
 internal sealed class PostgresMartStore(PostgresState state) : MartStore
 {
     public override string Describe => $"PostgreSQL at {state.Server}";
+
+    internal override bool InDataFolder => false;
 
     internal override string IsDistinctFrom => "IS DISTINCT FROM";
 
