@@ -20,13 +20,15 @@ public sealed class MartConformanceTests(PostgresServer server) : IClassFixture<
 {
     private KpiHub _hub = null!;
     private PostgresState? _state;
+    private string _postgres = "";
 
     public static TheoryData<string> Backends => ["sqlite", "postgres"];
 
     public async Task InitializeAsync()
     {
         _hub = await JobTestData.DemoHubAsync(days: 10, seed: 7);
-        _state = PostgresState.Open(await server.NewDatabaseAsync());
+        _postgres = await server.NewDatabaseAsync();
+        _state = PostgresState.Open(_postgres);
     }
 
     public async Task DisposeAsync()
@@ -160,6 +162,26 @@ public sealed class MartConformanceTests(PostgresServer server) : IClassFixture<
         var proposal = Assert.Single(MartVersions.Proposals(Marts(backend), KpiDictionary.Default));
 
         Assert.Equal(("fact_kpi_daily", "gmv", 0, 1, day), (proposal.Mart, proposal.Metric, proposal.RecordedVersion, proposal.CurrentVersion, proposal.To));
+    }
+
+    [Fact]
+    public async Task The_backfill_command_lists_the_proposals_of_the_clusters_marts_and_says_when_postgres_cannot_be_reached()
+    {
+        using var cli = new Support.TempDirectory("atalaya-marts-cli");
+        Run("postgres");
+        var (exit, stdout, stderr) = await Support.AtalayaProcess.RunAsync("backfill", "--proposals", "--postgres", _postgres, "--data", cli.Path);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("Every mart row was computed with the KPI versions in force", stdout, StringComparison.Ordinal);
+
+        Execute("postgres", "UPDATE daily_metrics SET kpi_versions = replace(kpi_versions, 'gmv=1', 'gmv=0');");
+        (exit, stdout, stderr) = await Support.AtalayaProcess.RunAsync("backfill", "--proposals", "--postgres", _postgres, "--data", cli.Path);
+        Assert.True(exit == 0, stderr);
+        Assert.Matches(@"daily_metrics\.gmv: rows from \d{4}-\d\d-\d\d to " + $"{JobTestData.Yesterday:yyyy-MM-dd}" + " hold version 0, now 1", stdout);
+
+        var closed = new Npgsql.NpgsqlConnectionStringBuilder(_postgres) { Port = Support.ServeProcess.FreePort() }.ConnectionString;
+        (exit, _, stderr) = await Support.AtalayaProcess.RunAsync("backfill", "--proposals", "--postgres", closed, "--data", cli.Path);
+        Assert.Equal(2, exit);
+        Assert.Contains("cannot be reached", stderr, StringComparison.Ordinal);
     }
 
     [Fact]
