@@ -83,6 +83,11 @@ if (args.Length > 0 && args[0] == "audit")
     return await Atalaya.Bench.Audit.AuditAppendBenchmark.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "marts")
+{
+    return await Atalaya.Bench.Marts.MartBenchmark.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "stages")
 {
     return await Atalaya.Bench.Stages.StageBenchmark.RunAsync(args);

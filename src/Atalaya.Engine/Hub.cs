@@ -24,6 +24,7 @@ public sealed class Hub : IAsyncDisposable
         Recommendations = recommendations;
         Kpis = kpis;
         Audit = postgres is null ? new AuditLog(database, kpis.Time) : new AuditLog(postgres, kpis.Time);
+        Marts = MartStore.For(database, postgres);
         Database = database;
         Log = log;
         Fx = fx;
@@ -49,6 +50,9 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>The hash-chained audit log of reads and administrative changes (on a cluster with PostgreSQL, the cluster's one chain).</summary>
     public AuditLog Audit { get; }
+
+    /// <summary>Where the marts and fact_kpi_daily are: the data folder, or on a cluster the PostgreSQL every node shares.</summary>
+    public MartStore Marts { get; }
 
     /// <summary>The KPI engine, in step with every committed event.</summary>
     public KpiEngine Kpis { get; }

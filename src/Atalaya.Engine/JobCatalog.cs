@@ -16,7 +16,7 @@ public static class JobCatalog
     public static IReadOnlyList<JobDefinition> All(EnvironmentConfig config) =>
     [
         new("daily_batch", "D+1 batch: staging and the marts up to yesterday (UTC), late events included.",
-            "jobs.daily_batch_schedule", MartsLock, c => new MartBatch(c.Database, c.Engine).Run(c.RunId)),
+            "jobs.daily_batch_schedule", MartsLock, c => Batch(c).Run(c.RunId)),
         new("kpi_refresh", "Refreshes the marts for events that arrived late and saves the KPI engine's snapshot.",
             "kpi.refresh_schedule", MartsLock, Refresh),
         new(QualityJob, "Data-quality checks: freshness, missing fields, volume anomalies, schema drift, order amounts, quarantine, failed runs.",
@@ -51,9 +51,11 @@ public static class JobCatalog
 
     public static string Names(EnvironmentConfig config) => string.Join(", ", All(config).Select(j => j.Name));
 
+    private static MartBatch Batch(JobContext c) => new(MartStore.For(c), c.Engine, c.Events);
+
     private static IReadOnlyList<StepOutcome> Refresh(JobContext c)
     {
-        var steps = new MartBatch(c.Database, c.Engine).Run(c.RunId).ToList();
+        var steps = Batch(c).Run(c.RunId).ToList();
         if (c.SaveSnapshot is { } save)
         {
             try

@@ -26,7 +26,7 @@ public static class ConnectorJobs
     private static JobDefinition Definition(string provider, string description, Func<ConnectorRunner, JobContext, Task<ConnectorOutcome>> run) =>
         new(ConnectorSources.JobName(provider), description, $"connectors.{provider}.schedule", ConnectorSources.JobName(provider), c =>
         {
-            var runner = new ConnectorRunner(c.Database, c.Config, c.Engine.Dictionary, c.Time);
+            var runner = new ConnectorRunner(c.Database, MartStore.For(c), c.Config, c.Engine.Dictionary, c.Time);
             // Jobs are synchronous steps run on the scheduler's or the CLI's own thread; nothing else waits on it.
             var outcome = run(runner, c).GetAwaiter().GetResult();
             ConnectorStore.SetErrorClass(c.Database, c.RunId, outcome.ErrorClass);

@@ -2,6 +2,7 @@ using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -20,7 +21,7 @@ internal sealed record ConnectorOutcome(IReadOnlyList<StepOutcome> Steps, ErrorC
 /// fail the same way); a transient one lets the next units try (the breaker stops them cheaply
 /// when the provider is down). A day with a value 10× its recent median is written and flagged.
 /// </summary>
-internal sealed class ConnectorRunner(HubDatabase database, EnvironmentConfig config, KpiDictionary dictionary, TimeProvider time, HttpMessageHandler? handler = null)
+internal sealed class ConnectorRunner(HubDatabase database, MartStore marts, EnvironmentConfig config, KpiDictionary dictionary, TimeProvider time, HttpMessageHandler? handler = null)
 {
     /// <summary>Days of history the spike check compares a value with.</summary>
     public const int SpikeHistoryDays = 7;
@@ -141,22 +142,48 @@ internal sealed class ConnectorRunner(HubDatabase database, EnvironmentConfig co
         return pages;
     }
 
-    /// <summary>The unit's days in one transaction; open dead letters of those days are resolved by it.</summary>
+    /// <summary>
+    /// The unit's days in one transaction where the marts are; open dead letters of those days are
+    /// resolved by it. In the data folder that is the same transaction. On a cluster the facts commit
+    /// in PostgreSQL first and the dead letters (the node's data folder) are resolved after: a failure
+    /// in between leaves the days dead-lettered, and replaying them writes the same rows again,
+    /// which changes nothing.
+    /// </summary>
     private long Write(string provider, FetchUnit unit, IReadOnlyList<DateOnly> days, List<FactRow> rows, string runId)
     {
-        using var connection = database.Connect();
-        using var transaction = connection.BeginTransaction();
-        long written = 0;
-        foreach (var day in days)
+        void Resolve(SqliteConnection connection, SqliteTransaction transaction)
         {
-            var dayRows = rows.Where(r => r.Day == day).ToList();
-            if (dayRows.Count > 0)
+            foreach (var day in days)
             {
-                written += ConnectorStore.WriteDay(connection, transaction, provider, day, unit.Apps, dayRows, KpiVersion, runId);
+                ConnectorStore.ResolveDay(connection, transaction, provider, unit.Account, day, runId, time.GetUtcNow());
             }
-            ConnectorStore.ResolveDay(connection, transaction, provider, unit.Account, day, runId, time.GetUtcNow());
         }
-        transaction.Commit();
+        var written = marts.Run(connection =>
+        {
+            using var transaction = connection.BeginTransaction();
+            long written = 0;
+            foreach (var day in days)
+            {
+                var dayRows = rows.Where(r => r.Day == day).ToList();
+                if (dayRows.Count > 0)
+                {
+                    written += ConnectorStore.WriteDay(marts, connection, transaction, provider, day, unit.Apps, dayRows, KpiVersion, runId);
+                }
+            }
+            if (marts.InDataFolder)
+            {
+                Resolve((SqliteConnection)connection, (SqliteTransaction)transaction);
+            }
+            transaction.Commit();
+            return written;
+        });
+        if (!marts.InDataFolder)
+        {
+            using var connection = database.Connect();
+            using var transaction = connection.BeginTransaction();
+            Resolve(connection, transaction);
+            transaction.Commit();
+        }
         return written;
     }
 
@@ -176,10 +203,9 @@ internal sealed class ConnectorRunner(HubDatabase database, EnvironmentConfig co
     /// <summary>Values at least <paramref name="factor"/> times the median of the metric's previous days (written, and flagged here).</summary>
     private IEnumerable<string> Spikes(string provider, List<FactRow> rows, double factor)
     {
-        using var connection = database.Connect();
         foreach (var row in rows)
         {
-            var history = ConnectorStore.History(connection, provider, row.AppId, row.Metric, row.Day, SpikeHistoryDays);
+            var history = ConnectorStore.History(marts, provider, row.AppId, row.Metric, row.Day, SpikeHistoryDays);
             if (history.Count < 3)
             {
                 continue;

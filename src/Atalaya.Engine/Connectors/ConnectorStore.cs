@@ -1,3 +1,5 @@
+using System.Data;
+using System.Data.Common;
 using System.Globalization;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Storage;
@@ -64,34 +66,37 @@ public static class ConnectorStore
     /// <summary>
     /// Writes one day of one provider's apps with MERGE semantics: new keys inserted, changed values
     /// updated (an unchanged row keeps the run that wrote it), metrics the provider no longer sends
-    /// for that day deleted. Returns the rows inserted, changed or deleted.
+    /// for that day deleted. Returns the rows inserted, changed or deleted. Inside the caller's
+    /// transaction, wherever the marts are (<see cref="MartStore"/>).
     /// </summary>
-    internal static long WriteDay(SqliteConnection connection, SqliteTransaction transaction, string provider, DateOnly day,
+    internal static long WriteDay(MartStore marts, DbConnection connection, DbTransaction transaction, string provider, DateOnly day,
         IReadOnlyList<AppTarget> apps, IReadOnlyList<FactRow> rows, Func<string, int> kpiVersion, string runId)
     {
         long written = 0;
         using (var upsert = connection.CreateCommand())
         {
             upsert.Transaction = transaction;
-            upsert.CommandText = """
+            upsert.CommandText = $"""
                 INSERT INTO fact_kpi_daily (date, app_id, platform, source_system, metric, value, kpi_version, run_id, currency)
-                VALUES ($date, $app, $platform, $source, $metric, $value, $version, $run, $currency)
+                VALUES (@date, @app, @platform, @source, @metric, @value, @version, @run, @currency)
                 ON CONFLICT (date, app_id, platform, source_system, metric) DO UPDATE SET
                     value = excluded.value, kpi_version = excluded.kpi_version, run_id = excluded.run_id, currency = excluded.currency
-                WHERE (value, kpi_version, currency) IS NOT (excluded.value, excluded.kpi_version, excluded.currency);
+                WHERE (fact_kpi_daily.value, fact_kpi_daily.kpi_version, fact_kpi_daily.currency) {marts.IsDistinctFrom} (excluded.value, excluded.kpi_version, excluded.currency);
                 """;
             foreach (var row in rows)
             {
                 upsert.Parameters.Clear();
-                upsert.Parameters.AddWithValue("$date", Day(day));
-                upsert.Parameters.AddWithValue("$app", row.AppId);
-                upsert.Parameters.AddWithValue("$platform", row.Platform);
-                upsert.Parameters.AddWithValue("$source", provider);
-                upsert.Parameters.AddWithValue("$metric", row.Metric);
-                upsert.Parameters.AddWithValue("$value", row.Value);
-                upsert.Parameters.AddWithValue("$version", kpiVersion(row.Metric));
-                upsert.Parameters.AddWithValue("$run", runId);
-                upsert.Parameters.AddWithValue("$currency", (object?)row.Currency ?? DBNull.Value);
+                MartStore.Add(upsert, "@date", Day(day));
+                MartStore.Add(upsert, "@app", row.AppId);
+                MartStore.Add(upsert, "@platform", row.Platform);
+                MartStore.Add(upsert, "@source", provider);
+                MartStore.Add(upsert, "@metric", row.Metric);
+                MartStore.Add(upsert, "@value", row.Value);
+                MartStore.Add(upsert, "@version", (long)kpiVersion(row.Metric));
+                MartStore.Add(upsert, "@run", runId);
+                MartStore.Add(upsert, "@currency", row.Currency);
+                // A NULL currency is still text (PostgreSQL must know a parameter's type).
+                upsert.Parameters["@currency"].DbType = DbType.String;
                 written += upsert.ExecuteNonQuery();
             }
         }
@@ -100,9 +105,9 @@ public static class ConnectorStore
         using (var select = connection.CreateCommand())
         {
             select.Transaction = transaction;
-            select.CommandText = "SELECT app_id, platform, metric FROM fact_kpi_daily WHERE date = $date AND source_system = $source;";
-            select.Parameters.AddWithValue("$date", Day(day));
-            select.Parameters.AddWithValue("$source", provider);
+            select.CommandText = "SELECT app_id, platform, metric FROM fact_kpi_daily WHERE date = @date AND source_system = @source;";
+            MartStore.Add(select, "@date", Day(day));
+            MartStore.Add(select, "@source", provider);
             using var reader = select.ExecuteReader();
             while (reader.Read())
             {
@@ -117,30 +122,30 @@ public static class ConnectorStore
         {
             using var delete = connection.CreateCommand();
             delete.Transaction = transaction;
-            delete.CommandText = "DELETE FROM fact_kpi_daily WHERE date = $date AND app_id = $app AND platform = $platform AND source_system = $source AND metric = $metric;";
-            delete.Parameters.AddWithValue("$date", Day(day));
-            delete.Parameters.AddWithValue("$app", app);
-            delete.Parameters.AddWithValue("$platform", platform);
-            delete.Parameters.AddWithValue("$source", provider);
-            delete.Parameters.AddWithValue("$metric", metric);
+            delete.CommandText = "DELETE FROM fact_kpi_daily WHERE date = @date AND app_id = @app AND platform = @platform AND source_system = @source AND metric = @metric;";
+            MartStore.Add(delete, "@date", Day(day));
+            MartStore.Add(delete, "@app", app);
+            MartStore.Add(delete, "@platform", platform);
+            MartStore.Add(delete, "@source", provider);
+            MartStore.Add(delete, "@metric", metric);
             written += delete.ExecuteNonQuery();
         }
         return written;
     }
 
     /// <summary>The values of a metric on the days before <paramref name="day"/> (for the spike check).</summary>
-    public static List<double> History(SqliteConnection connection, string provider, string appId, string metric, DateOnly day, int days)
+    internal static List<double> History(MartStore marts, string provider, string appId, string metric, DateOnly day, int days) => marts.Run(connection =>
     {
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT value FROM fact_kpi_daily
-            WHERE source_system = $source AND app_id = $app AND metric = $metric AND date >= $from AND date < $day AND value IS NOT NULL;
+            WHERE source_system = @source AND app_id = @app AND metric = @metric AND date >= @from AND date < @day AND value IS NOT NULL;
             """;
-        command.Parameters.AddWithValue("$source", provider);
-        command.Parameters.AddWithValue("$app", appId);
-        command.Parameters.AddWithValue("$metric", metric);
-        command.Parameters.AddWithValue("$from", Day(day.AddDays(-days)));
-        command.Parameters.AddWithValue("$day", Day(day));
+        MartStore.Add(command, "@source", provider);
+        MartStore.Add(command, "@app", appId);
+        MartStore.Add(command, "@metric", metric);
+        MartStore.Add(command, "@from", Day(day.AddDays(-days)));
+        MartStore.Add(command, "@day", Day(day));
         using var reader = command.ExecuteReader();
         var values = new List<double>();
         while (reader.Read())
@@ -148,7 +153,7 @@ public static class ConnectorStore
             values.Add(reader.GetDouble(0));
         }
         return values;
-    }
+    });
 
     public static void AddDeadLetter(SqliteConnection connection, string kind, string provider, string account, DateOnly? day, string? runId, long? webhookId,
         string errorClass, string reason, DateTimeOffset now)

@@ -2,9 +2,9 @@ using System.Globalization;
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Config;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
-using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -52,7 +52,7 @@ public static class MarketingKpis
     public static string Names => string.Join(", ", MarketingKpiIds.All);
 
     /// <summary>The rows for [start, end] (UTC days) cut by <paramref name="aggregate"/>; apps and sources filter when given.</summary>
-    public static MarketingAnswer Query(HubDatabase database, KpiEngine engine, Collect.FxRateTable fx, string reportingCurrency, IReadOnlyList<string> metrics,
+    public static MarketingAnswer Query(MartStore marts, KpiEngine engine, Collect.FxRateTable fx, string reportingCurrency, IReadOnlyList<string> metrics,
         DateOnly start, DateOnly end, Aggregate aggregate, bool bySource, IReadOnlyList<string>? apps, IReadOnlyList<string>? sources)
     {
         if (aggregate == Aggregate.Hourly)
@@ -63,12 +63,12 @@ public static class MarketingKpis
         // (period, source, stored metric) → sum
         var sums = new Dictionary<(int, string, string), double>();
         var missing = new List<MissingRate>();
-        using (var connection = database.Connect())
-        using (var command = connection.CreateCommand())
+        marts.Run(connection =>
         {
-            var where = new List<string> { $"source_system IN ({ConnectorSources.SqlList})", "metric IN ('spend', 'impressions', 'clicks', 'installs')", "date >= $from", "date <= $to" };
-            command.Parameters.AddWithValue("$from", ConnectorStore.Day(start));
-            command.Parameters.AddWithValue("$to", ConnectorStore.Day(end));
+            using var command = connection.CreateCommand();
+            var where = new List<string> { $"source_system IN ({ConnectorSources.SqlList})", "metric IN ('spend', 'impressions', 'clicks', 'installs')", "date >= @from", "date <= @to" };
+            MartStore.Add(command, "@from", ConnectorStore.Day(start));
+            MartStore.Add(command, "@to", ConnectorStore.Day(end));
             Add(command, where, "app_id", apps);
             Add(command, where, "source_system", sources);
             command.CommandText = $"SELECT date, source_system, metric, coalesce(currency, ''), sum(value) FROM fact_kpi_daily WHERE {string.Join(" AND ", where)} GROUP BY date, source_system, metric, currency;";
@@ -92,7 +92,8 @@ public static class MarketingKpis
                 var key = (period, source, metric);
                 sums[key] = sums.GetValueOrDefault(key) + value;
             }
-        }
+            return 0;
+        });
         var gmv = metrics.Contains("roas") ? Gmv(engine, start, end, aggregate, apps) : [];
         var channels = sums.Keys.Select(k => k.Item2).Distinct().Order(StringComparer.Ordinal).ToList();
         double Sum(int p, string? source, string metric) => sums.Where(s => s.Key.Item1 == p && (source is null || s.Key.Item2 == source) && s.Key.Item3 == metric).Sum(s => s.Value);
@@ -141,7 +142,7 @@ public static class MarketingKpis
         return gmv;
     }
 
-    private static void Add(Microsoft.Data.Sqlite.SqliteCommand command, List<string> where, string column, IReadOnlyList<string>? values)
+    private static void Add(System.Data.Common.DbCommand command, List<string> where, string column, IReadOnlyList<string>? values)
     {
         if (values is null)
         {
@@ -149,8 +150,8 @@ public static class MarketingKpis
         }
         var names = values.Select((v, i) =>
         {
-            var name = $"${column}{i.ToString(CultureInfo.InvariantCulture)}";
-            command.Parameters.AddWithValue(name, v);
+            var name = $"@{column}{i.ToString(CultureInfo.InvariantCulture)}";
+            MartStore.Add(command, name, v);
             return name;
         });
         where.Add($"{column} IN ({string.Join(", ", names)})");

@@ -10,6 +10,9 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
     /// <summary>Saves the KPI projection's snapshot; set only inside <c>serve</c>, which owns the snapshot file.</summary>
     public Action? SaveSnapshot { get; init; }
 
+    /// <summary>Where the stored events end and which days late ones fall on (the data folder's log, or a cluster's ClickHouse).</summary>
+    public IEventPositions Events { get; init; } = new StoredEventPositions(Database, Engine);
+
     /// <summary>The currency money KPIs are reported in (the hub's <c>--reporting-currency</c>), for the reports' formats.</summary>
     public string ReportingCurrency { get; init; } = "USD";
 
@@ -19,7 +22,7 @@ public sealed record JobContext(HubDatabase Database, KpiEngine Engine, Environm
     /// <summary>The runs of the hub: the cluster's when its runs live in PostgreSQL.</summary>
     public IRunRows Runs => State?.Runs ?? new SqliteRunRows(Database);
 
-    /// <summary>On a node started with <c>--postgres</c>, the cluster's PostgreSQL, where a job keeps what every node reads (reports, quality results); null in the data folder.</summary>
+    /// <summary>On a node started with <c>--postgres</c>, the cluster's PostgreSQL, where a job keeps what every node reads (marts, reports, quality results, queued notifications); null in the data folder.</summary>
     public Postgres.PostgresState? Shared => State?.SharedState;
 }
 

@@ -24,6 +24,9 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
     /// <summary>Whether this runner runs on a cluster node, whose events live in ClickHouse (see <see cref="JobDefinition.RewritesStoredEvents"/>).</summary>
     public bool OnCluster { get; init; }
 
+    /// <summary>Where the stored events end, for the marts' watermarks: the data folder's log unless set (a cluster node asks ClickHouse).</summary>
+    public IEventPositions? Events { get; init; }
+
     /// <summary>Where runs are recorded and locks taken: the data folder unless the hub shares a cluster's PostgreSQL.</summary>
     public JobState State { get; init; } = JobState.Embedded(database);
 
@@ -72,7 +75,13 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
                 steps = OnCluster && started.Definition.RewritesStoredEvents
                     ? [new StepOutcome(started.Definition.Name, false, 0, null, null,
                         "not built on a cluster: the events live in ClickHouse, which this job does not rewrite yet; nothing was dropped (docs/scale-out.md)")]
-                    : started.Definition.Run(new JobContext(database, engine, config, started.RunId, _time) { SaveSnapshot = SaveSnapshot, ReportingCurrency = ReportingCurrency, State = State });
+                    : started.Definition.Run(new JobContext(database, engine, config, started.RunId, _time)
+                    {
+                        SaveSnapshot = SaveSnapshot,
+                        ReportingCurrency = ReportingCurrency,
+                        State = State,
+                        Events = Events ?? new StoredEventPositions(database, engine),
+                    });
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {

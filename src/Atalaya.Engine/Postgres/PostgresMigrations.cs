@@ -207,5 +207,54 @@ internal static class PostgresMigrations
             PRIMARY KEY (hour, slo)
         );
         """,
+
+        // The marts on a cluster (Jobs/Marts, docs/scale-out.md "Marts on a cluster"): the data folder's
+        // tables (Storage/Migrations.cs, with its later columns) column for column and in the same
+        // order; INTEGER as bigint, REAL as double precision, days as 'yyyy-MM-dd' text that sorts as
+        // time. mart_state.through_seq holds the cluster's event position (ClickHouse insert time).
+        """
+        CREATE TABLE mart_state (
+            mart        text PRIMARY KEY,
+            through_seq bigint NOT NULL,
+            through_day text COLLATE "C" NOT NULL
+        );
+        CREATE TABLE daily_metrics (
+            date text COLLATE "C" NOT NULL, store_id text NOT NULL, country text NOT NULL, hub text NOT NULL, zone text NOT NULL, category text NOT NULL,
+            gmv double precision, orders bigint, aov double precision, units_sold bigint, delivered_gmv double precision, delivered_orders bigint,
+            commissions double precision, refunds double precision, revenue double precision, payments_success_rate double precision, leads bigint, conversion_pct double precision,
+            visitors bigint, sessions bigint, pageviews bigint, store_visits bigint, bounce_rate double precision, conversion_rate double precision,
+            kpi_versions text NOT NULL, run_id text NOT NULL,
+            cancelled_orders bigint, cancelled_gmv double precision, net_gmv double precision, stock_available bigint, sell_through_rate double precision,
+            PRIMARY KEY (date, store_id, country, hub, zone, category)
+        );
+        CREATE TABLE product_metrics (
+            date text COLLATE "C" NOT NULL, product_id text NOT NULL, store_id text NOT NULL, product_name text,
+            views bigint NOT NULL, add_to_carts bigint NOT NULL, units bigint NOT NULL, revenue double precision NOT NULL,
+            orders bigint NOT NULL, conversion_pct double precision,
+            kpi_versions text NOT NULL, run_id text NOT NULL,
+            PRIMARY KEY (date, product_id, store_id)
+        );
+        CREATE TABLE customer_metrics (
+            date text COLLATE "C" NOT NULL, store_id text NOT NULL, country text NOT NULL,
+            orders bigint, gmv double precision, aov double precision, new_customers bigint, returning_customers bigint, ltv double precision,
+            kpi_versions text NOT NULL, run_id text NOT NULL,
+            customers bigint, repeat_customer_rate double precision, customer_churn_rate double precision,
+            PRIMARY KEY (date, store_id, country)
+        );
+        CREATE TABLE traffic_metrics (
+            date text COLLATE "C" NOT NULL, country text NOT NULL, source text NOT NULL, platform text NOT NULL,
+            visitors bigint, sessions bigint, pageviews bigint, store_visits bigint, bounce_rate double precision,
+            avg_session_duration_s double precision, conversion_rate double precision, add_to_cart_rate double precision, cart_abandonment_rate double precision,
+            checkout_completion_rate double precision,
+            kpi_versions text NOT NULL, run_id text NOT NULL,
+            PRIMARY KEY (date, country, source, platform)
+        );
+        CREATE TABLE fact_kpi_daily (
+            date text COLLATE "C" NOT NULL, app_id text NOT NULL, platform text NOT NULL, source_system text NOT NULL, metric text NOT NULL,
+            value double precision, kpi_version bigint NOT NULL, run_id text NOT NULL,
+            currency text,
+            PRIMARY KEY (date, app_id, platform, source_system, metric)
+        );
+        """,
     ];
 }

@@ -32,13 +32,23 @@ public static class BackfillCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Compute into shadow_* tables and show how each KPI would change; change nothing." };
         var apply = new Option<bool>("--apply") { Description = "Swap the recomputed rows in atomically (the default without --dry-run)." };
         var proposals = new Option<bool>("--proposals") { Description = "List the backfills that KPI definition changes call for, and stop." };
-        var postgres = JobsCommand.Refused("on a cluster a node's daily_batch and kpi_refresh jobs rebuild the marts");
+        var postgres = new Option<string?>("--postgres")
+        {
+            Description = "With --proposals: read the marts in a cluster's PostgreSQL instead of the data folder, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\". "
+                + "A backfill itself is refused there: it recomputes from the --data folder's events, and on a cluster a node's daily_batch and kpi_refresh jobs rebuild the marts (docs/scale-out.md).",
+            HelpName = "CONNSTRING",
+        };
         var command = new Command("backfill", "Reprocess raw events → staging → marts for a range of days; raw events are never modified.")
         {
             data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory, postgres,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(postgres) is { } connectionString && parse.GetValue(proposals))
+            {
+                using var shared = CommonOptions.OpenPostgres(connectionString);
+                return shared is null ? 2 : PrintProposals(MartStore.Postgres(shared));
+            }
             if (parse.GetValue(postgres) is not null)
             {
                 return CommonOptions.Fail(
@@ -52,7 +62,7 @@ public static class BackfillCommand
             var database = HubDatabase.Open(parse.GetValue(data)!);
             if (parse.GetValue(proposals))
             {
-                return PrintProposals(database);
+                return PrintProposals(MartStore.Sqlite(database));
             }
             if (parse.GetValue(dryRun) && parse.GetValue(apply))
             {
@@ -80,12 +90,9 @@ public static class BackfillCommand
                 }
             }
             var filter = new DimensionFilter(filters);
-            using (var connection = database.Connect())
+            if (Backfill.MartsFor(MartStore.Sqlite(database), filter).Count == 0)
             {
-                if (Backfill.MartsFor(connection, filter).Count == 0)
-                {
-                    return CommonOptions.Fail("--store limits the store marts and --app/--source limit fact_kpi_daily: no mart has both; run them one at a time");
-                }
+                return CommonOptions.Fail("--store limits the store marts and --app/--source limit fact_kpi_daily: no mart has both; run them one at a time");
             }
             var applying = !parse.GetValue(dryRun);
 
@@ -95,7 +102,7 @@ public static class BackfillCommand
             BackfillResult? result = null;
             var definition = new JobDefinition("backfill", $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}", "", JobCatalog.MartsLock, c =>
             {
-                result = new Backfill(c.Database, c.Engine).Run(from, to, filter, applying, c.RunId);
+                result = new Backfill(MartStore.Sqlite(c.Database), c.Engine, c.Events).Run(from, to, filter, applying, c.RunId);
                 return result.Steps;
             })
             { Scheduled = false };
@@ -158,10 +165,17 @@ public static class BackfillCommand
 
     private static string N(int value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static int PrintProposals(HubDatabase database)
+    private static int PrintProposals(MartStore marts)
     {
-        using var connection = database.Connect();
-        var proposals = MartVersions.Proposals(connection, KpiDictionary.Default);
+        IReadOnlyList<BackfillProposal> proposals;
+        try
+        {
+            proposals = MartVersions.Proposals(marts, KpiDictionary.Default);
+        }
+        catch (Engine.Postgres.StateUnavailableException e)
+        {
+            return CommonOptions.Fail($"--postgres: {e.Message}. Start the server, or check Host and Port in the connection string.");
+        }
         if (proposals.Count == 0)
         {
             Console.WriteLine("Every mart row was computed with the KPI versions in force; no backfill needed.");

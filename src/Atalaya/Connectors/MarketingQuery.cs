@@ -61,7 +61,7 @@ public static class MarketingQuery
         MarketingAnswer answer;
         try
         {
-            answer = MarketingKpis.Query(r.Hub.Database, r.Hub.Kpis, r.Hub.Fx, currency, metrics, start, end, aggregate, groupBy.Count > 0, p.List("app_id"), p.List("source"));
+            answer = MarketingKpis.Query(r.Hub.Marts, r.Hub.Kpis, r.Hub.Fx, currency, metrics, start, end, aggregate, groupBy.Count > 0, p.List("app_id"), p.List("source"));
         }
         catch (ArgumentException e)
         {

@@ -48,13 +48,17 @@ public sealed class JobScheduler(HubState state, JobService jobs, ServeOptions o
             // The next start marks them; the scheduler does not stop for it.
             logger.LogError("Runs cut short by the last stop could not be looked for: {Reason}", e.Message);
         }
-        using (var connection = hub.Database.Connect())
+        try
         {
-            foreach (var p in MartVersions.Proposals(connection, hub.Kpis.Dictionary))
+            foreach (var p in MartVersions.Proposals(hub.Marts, hub.Kpis.Dictionary))
             {
                 logger.LogWarning("KPI {Metric} is at version {Current} but {Mart} holds version {Recorded} from {From} to {To} ({Reason}); review and apply: {Command}",
                     p.Metric, p.CurrentVersion, p.Mart, p.RecordedVersion, p.From, p.To, p.Reason, p.Command);
             }
+        }
+        catch (Engine.Postgres.StateUnavailableException e)
+        {
+            logger.LogError("The marts' KPI versions could not be compared with the dictionary: {Reason}", e.Message);
         }
 
         foreach (var (job, cron) in scheduled)

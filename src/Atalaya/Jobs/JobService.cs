@@ -17,6 +17,8 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
     {
         State = hub.Jobs,
         OnCluster = hub.Cluster is not null,
+        // On a cluster the marts' watermarks are ClickHouse insert times, not this folder's sequence numbers.
+        Events = hub.Cluster is { } cluster ? new Engine.Cluster.ClusterEventPositions(cluster) : null,
         // A cluster node loads its projection from ClickHouse at every start: no snapshot to keep.
         SaveSnapshot = hub.Cluster is null ? () => hub.Kpis.SaveSnapshot(Hub.SnapshotPath(hub.DataDirectory)) : null,
         ReportingCurrency = options.Ingest.ReportingCurrency,

@@ -89,14 +89,16 @@ public sealed class ConnectorOperationsTests : IAsyncLifetime
         var before = _setup.Facts("meta_ads");
         Assert.Equal(4, before.Count);
 
-        using (var connection = _setup.Database.Connect())
-        using (var transaction = connection.BeginTransaction())
+        var marts = MartStore.Sqlite(_setup.Database);
+        marts.Run(connection =>
         {
-            var table = MartTable.Read(connection, "fact_kpi_daily");
+            using var transaction = connection.BeginTransaction();
+            var table = marts.Table(connection, "fact_kpi_daily");
             // The event-derived computation produced nothing for the day: its own rows would go, the connector's stay.
-            MartWriter.Merge(connection, transaction, table, "fact_kpi_daily", [], day, day, DimensionFilter.None);
+            MartWriter.Merge(marts, connection, transaction, table, "fact_kpi_daily", [], day, day, DimensionFilter.None);
             transaction.Commit();
-        }
+            return 0;
+        });
 
         Assert.Equal(before, _setup.Facts("meta_ads"));
     }

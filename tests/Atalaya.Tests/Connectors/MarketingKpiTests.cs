@@ -40,14 +40,14 @@ public sealed class MarketingKpiTests : IAsyncLifetime
                 ad_accounts:
                   - {account_id: "1001", app_id: shop-web, platform: web}
             """);
-        var outcome = await new ConnectorRunner(_hub.Hub.Database, config, KpiDictionary.Default, TimeProvider.System)
+        var outcome = await new ConnectorRunner(_hub.Hub.Database, _hub.Hub.Marts, config, KpiDictionary.Default, TimeProvider.System)
             .RunAsync(new ConnectorRequest("meta_ads", Day, Day), "run_marketing_test");
         Assert.Null(outcome.ErrorClass);
         using (var connection = _hub.Hub.Database.Connect())
         using (var transaction = connection.BeginTransaction())
         {
             // The App Store's downloads of that day, as its connector writes them.
-            ConnectorStore.WriteDay(connection, transaction, "app_store", Day, [new AppTarget("shop-ios", "ios")],
+            ConnectorStore.WriteDay(_hub.Hub.Marts, connection, transaction, "app_store", Day, [new AppTarget("shop-ios", "ios")],
                 [new FactRow(Day, "shop-ios", "ios", "installs", 40)], _ => 1, "run_app_store_test");
             transaction.Commit();
         }

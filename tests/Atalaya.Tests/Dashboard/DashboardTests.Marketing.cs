@@ -15,9 +15,9 @@ public sealed partial class DashboardTests
         using (var transaction = connection.BeginTransaction())
         {
             // What the Meta and App Store connectors write for a day.
-            ConnectorStore.WriteDay(connection, transaction, "meta_ads", day, [new AppTarget("shop-android", "android")],
+            ConnectorStore.WriteDay(fixture.Hub.Server.Hub.Marts, connection, transaction, "meta_ads", day, [new AppTarget("shop-android", "android")],
                 [new FactRow(day, "shop-android", "android", "spend", 40), new FactRow(day, "shop-android", "android", "installs", 8)], _ => 1, "run_dashboard_meta");
-            ConnectorStore.WriteDay(connection, transaction, "app_store", day, [new AppTarget("shop-ios", "ios")],
+            ConnectorStore.WriteDay(fixture.Hub.Server.Hub.Marts, connection, transaction, "app_store", day, [new AppTarget("shop-ios", "ios")],
                 [new FactRow(day, "shop-ios", "ios", "installs", 100)], _ => 1, "run_dashboard_app_store");
             transaction.Commit();
         }

@@ -36,7 +36,7 @@ public sealed class BackfillTests : IAsyncLifetime
     }
 
     private BackfillResult Backfill(bool apply, DimensionFilter? filter = null, DateOnly? from = null) =>
-        new Backfill(Database, FromRaw()).Run(from ?? FirstDay, JobTestData.Yesterday, filter ?? DimensionFilter.None, apply, "run_backfill_test");
+        new Backfill(MartStore.Sqlite(Database), FromRaw(), new StoredEventPositions(Database, _hub.Server.Hub.Kpis)).Run(from ?? FirstDay, JobTestData.Yesterday, filter ?? DimensionFilter.None, apply, "run_backfill_test");
 
     [Fact]
     public async Task Dropping_the_marts_and_backfilling_gives_the_incrementally_built_marts()
@@ -151,8 +151,7 @@ public sealed class BackfillTests : IAsyncLifetime
         var day = JobTestData.Yesterday.AddDays(-3);
         JobTestData.Execute(Database, $"UPDATE fact_kpi_daily SET kpi_version = 0 WHERE metric = 'gmv' AND date <= '{day:yyyy-MM-dd}';");
 
-        using var connection = Database.Connect();
-        var proposal = Assert.Single(MartVersions.Proposals(connection, KpiDictionary.Default));
+        var proposal = Assert.Single(MartVersions.Proposals(MartStore.Sqlite(Database), KpiDictionary.Default));
 
         Assert.Equal(("fact_kpi_daily", "gmv", 0, 1), (proposal.Mart, proposal.Metric, proposal.RecordedVersion, proposal.CurrentVersion));
         Assert.Equal(day, proposal.To);

@@ -31,29 +31,46 @@ public static class JobTestData
     public static DateOnly Yesterday => DateOnly.FromDateTime(DateTime.UtcNow).AddDays(-1);
 
     /// <summary>Every mart row, ordered by key, one line each (optionally without run_id, which records who wrote a row, not what it says).</summary>
-    public static string Dump(HubDatabase database, bool withRunId = true, string prefix = "")
+    public static string Dump(HubDatabase database, bool withRunId = true, string prefix = "") => Dump(MartStore.Sqlite(database), withRunId, prefix);
+
+    /// <summary>
+    /// Every mart row of <paramref name="store"/>, one line each, rows in key order compared byte by
+    /// byte (as SQLite orders text; PostgreSQL's default collation would order otherwise).
+    /// </summary>
+    public static string Dump(MartStore store, bool withRunId = true, string prefix = "") => store.Run(connection =>
     {
         var text = new StringBuilder();
-        using var connection = database.Connect();
         foreach (var mart in MartBuilder.Names)
         {
-            var table = MartTable.Read(connection, mart);
+            var table = store.Table(connection, mart);
             var columns = table.Columns.Where(c => withRunId || c != "run_id").ToList();
+            var keys = table.Key.Select(k => columns.IndexOf(k)).ToList();
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM {prefix}{mart} ORDER BY {string.Join(", ", table.Key)};";
+            command.CommandText = $"SELECT {string.Join(", ", columns)} FROM {prefix}{mart};";
             using var reader = command.ExecuteReader();
+            var rows = new List<string[]>();
             while (reader.Read())
             {
-                text.Append(mart);
+                var row = new string[reader.FieldCount];
                 for (var i = 0; i < reader.FieldCount; i++)
                 {
-                    text.Append('|').Append(reader.IsDBNull(i) ? "∅" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture));
+                    row[i] = reader.IsDBNull(i) ? "∅" : Convert.ToString(reader.GetValue(i), CultureInfo.InvariantCulture)!;
+                }
+                rows.Add(row);
+            }
+            rows.Sort((a, b) => keys.Select(k => string.CompareOrdinal(a[k], b[k])).FirstOrDefault(c => c != 0));
+            foreach (var row in rows)
+            {
+                text.Append(mart);
+                foreach (var value in row)
+                {
+                    text.Append('|').Append(value);
                 }
                 text.Append('\n');
             }
         }
         return text.ToString();
-    }
+    });
 
     public static void Execute(HubDatabase database, string sql)
     {

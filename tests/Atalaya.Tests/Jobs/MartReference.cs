@@ -1,5 +1,5 @@
 using System.Globalization;
-using Atalaya.Engine.Jobs.Marts;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Storage;
 using Atalaya.Tests.Kpi.Reference;
 
@@ -12,7 +12,10 @@ namespace Atalaya.Tests.Jobs;
 /// </summary>
 public static class MartReference
 {
-    public static void AssertAllMarts(HubDatabase database, ReferenceData reference, DateOnly from, DateOnly to)
+    public static void AssertAllMarts(HubDatabase database, ReferenceData reference, DateOnly from, DateOnly to) =>
+        AssertAllMarts(MartStore.Sqlite(database), reference, from, to);
+
+    public static void AssertAllMarts(MartStore database, ReferenceData reference, DateOnly from, DateOnly to)
     {
         foreach (var mart in new[] { "daily_metrics", "customer_metrics", "traffic_metrics" })
         {
@@ -22,9 +25,8 @@ public static class MartReference
         AssertProducts(database, reference, from, to);
     }
 
-    private static Dictionary<string, object?[]> Rows(HubDatabase database, MartTable table, DateOnly from, DateOnly to)
+    private static Dictionary<string, object?[]> Rows(MartStore database, MartTable table, DateOnly from, DateOnly to) => database.Run(connection =>
     {
-        using var connection = database.Connect();
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {string.Join(", ", table.Columns)} FROM {table.Name} WHERE date >= '{from:yyyy-MM-dd}' AND date <= '{to:yyyy-MM-dd}';";
         using var reader = command.ExecuteReader();
@@ -32,23 +34,18 @@ public static class MartReference
         while (reader.Read())
         {
             var row = new object?[reader.FieldCount];
-            reader.GetValues(row!);
             for (var i = 0; i < row.Length; i++)
             {
-                row[i] = row[i] is DBNull ? null : row[i];
+                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
             }
             rows.Add(string.Join('|', table.Key.Select(k => row[table.IndexOf(k)])), row);
         }
         return rows;
-    }
+    });
 
-    private static MartTable Table(HubDatabase database, string name)
-    {
-        using var connection = database.Connect();
-        return MartTable.Read(connection, name);
-    }
+    private static MartTable Table(MartStore database, string name) => database.Run(connection => database.Table(connection, name));
 
-    public static void AssertWide(HubDatabase database, ReferenceData reference, string mart, DateOnly from, DateOnly to)
+    public static void AssertWide(MartStore database, ReferenceData reference, string mart, DateOnly from, DateOnly to)
     {
         var table = Table(database, mart);
         var metrics = table.Values.Where(c => c != "kpi_versions").ToList();
@@ -69,7 +66,7 @@ public static class MartReference
         }
     }
 
-    public static void AssertFacts(HubDatabase database, ReferenceData reference, DateOnly from, DateOnly to)
+    public static void AssertFacts(MartStore database, ReferenceData reference, DateOnly from, DateOnly to)
     {
         var table = Table(database, "fact_kpi_daily");
         var expected = KpiReference.Query(reference, new KpiQuery(from, to, "daily", "UTC") { GroupBy = ["app_id", "platform", "source_system"] })
@@ -84,7 +81,7 @@ public static class MartReference
         }
     }
 
-    public static void AssertProducts(HubDatabase database, ReferenceData reference, DateOnly from, DateOnly to)
+    public static void AssertProducts(MartStore database, ReferenceData reference, DateOnly from, DateOnly to)
     {
         var table = Table(database, "product_metrics");
         var actual = Rows(database, table, from, to);

@@ -255,7 +255,7 @@ public sealed class LedgerLifecycleTests
         {
             engine.Load(connection);
         }
-        var backfill = new Backfill(hub.Server.Hub.Database, engine).Run(new DateOnly(2026, 3, 1), JobTestData.Yesterday, DimensionFilter.None, apply: true, "run_ledger_backfill");
+        var backfill = new Backfill(Atalaya.Engine.Jobs.MartStore.Sqlite(hub.Server.Hub.Database), engine, new Atalaya.Engine.Jobs.StoredEventPositions(hub.Server.Hub.Database, engine)).Run(new DateOnly(2026, 3, 1), JobTestData.Yesterday, DimensionFilter.None, apply: true, "run_ledger_backfill");
         Assert.True(backfill.Applied);
         Assert.All(backfill.Diffs, d => Assert.True(d.Added == 0 && d.Removed == 0 && d.Changed == 0, $"the backfill changed {d.Mart}.{d.Metric} ({d.Scope})"));
         Assert.Equal(marts, JobTestData.Dump(hub.Server.Hub.Database, withRunId: false));

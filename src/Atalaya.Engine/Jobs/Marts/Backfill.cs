@@ -1,9 +1,8 @@
+using System.Data.Common;
 using System.Globalization;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
-using Atalaya.Engine.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Jobs.Marts;
 
@@ -22,24 +21,30 @@ public sealed record BackfillResult(IReadOnlyList<StepOutcome> Steps, IReadOnlyL
 /// never a mix. A filter (store, app, source system) rebuilds only the marts whose key has that
 /// dimension, and only their rows for those values: those rows are exactly what the filter selects.
 /// </summary>
-public sealed class Backfill(HubDatabase database, KpiEngine engine)
+public sealed class Backfill(MartStore store, KpiEngine engine, IEventPositions events)
 {
     public const string ShadowPrefix = "shadow_";
 
     /// <summary>The marts a filter can rebuild: those whose key holds every filtered dimension.</summary>
-    public static IReadOnlyList<string> MartsFor(SqliteConnection connection, DimensionFilter filter) =>
-        [.. MartBuilder.Names.Where(m => filter.Values.Keys.All(d => MartTable.Read(connection, m).Key.Contains(Dimensions.Name(d))))];
+    public static IReadOnlyList<string> MartsFor(MartStore store, DimensionFilter filter) => store.Run(connection => MartsFor(store, connection, filter));
+
+    private static List<string> MartsFor(MartStore store, DbConnection connection, DimensionFilter filter) =>
+        [.. MartBuilder.Names.Where(m => filter.Values.Keys.All(d => store.Table(connection, m).Key.Contains(Dimensions.Name(d))))];
 
     public BackfillResult Run(DateOnly from, DateOnly to, DimensionFilter filter, bool apply, string runId, Action<string>? progress = null)
     {
-        using var connection = database.Connect();
         // The daily batch builds the marts from the day of the first stored event: days before it hold
         // no rows, and recomputing them would only "add" rows of zeros a later batch never writes.
-        if (MartBatch.FirstDayOfEvents(connection) is { } first && from < first)
+        if (events.FirstDay() is { } first && from < first)
         {
             from = first;
         }
-        var marts = MartsFor(connection, filter);
+        return store.Run(connection => Run(connection, from, to, filter, apply, runId, progress));
+    }
+
+    private BackfillResult Run(DbConnection connection, DateOnly from, DateOnly to, DimensionFilter filter, bool apply, string runId, Action<string>? progress)
+    {
+        var marts = MartsFor(store, connection, filter);
         if (marts.Count == 0)
         {
             throw new ArgumentException($"no mart has every filtered dimension ({string.Join(", ", filter.Values.Keys.Select(Dimensions.Name))}) in its key; filter by one of them at a time");
@@ -58,13 +63,13 @@ public sealed class Backfill(HubDatabase database, KpiEngine engine)
         foreach (var mart in marts)
         {
             progress?.Invoke(mart);
-            var table = MartTable.Read(connection, mart);
+            var table = store.Table(connection, mart);
             var shadow = ShadowPrefix + mart;
-            MartTable.CreateShadow(connection, mart, shadow);
+            store.CreateShadow(connection, mart, shadow);
             var rows = new MartBuilder(engine).Compute(table, from, to, filter, runId);
             using (var transaction = connection.BeginTransaction())
             {
-                MartWriter.Merge(connection, transaction, table, shadow, rows, from, to, filter);
+                MartWriter.Merge(store, connection, transaction, table, shadow, rows, from, to, filter);
                 transaction.Commit();
             }
             diffs.AddRange(Diff(connection, table, shadow, from, to, filter));
@@ -81,7 +86,7 @@ public sealed class Backfill(HubDatabase database, KpiEngine engine)
             for (var i = 0; i < computed.Count; i++)
             {
                 var (table, shadow) = computed[i];
-                var written = MartWriter.Merge(connection, transaction, table, table.Name, Rows(connection, transaction, table, shadow), from, to, filter);
+                var written = MartWriter.Merge(store, connection, transaction, table, table.Name, Rows(connection, transaction, table, shadow), from, to, filter);
                 steps[i + 1] = steps[i + 1] with { Records = written };
             }
             transaction.Commit();
@@ -95,25 +100,24 @@ public sealed class Backfill(HubDatabase database, KpiEngine engine)
         return new BackfillResult(steps, diffs, true, marts);
     }
 
-    private static List<object?[]> Rows(SqliteConnection connection, SqliteTransaction? transaction, MartTable table, string name, string where = "1")
+    private static List<object?[]> Rows(DbConnection connection, DbTransaction? transaction, MartTable table, string name)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = $"SELECT {string.Join(", ", table.Columns)} FROM {name} WHERE {where};";
+        command.CommandText = $"SELECT {string.Join(", ", table.Columns)} FROM {name};";
         return Read(command, table);
     }
 
-    private static List<object?[]> Read(SqliteCommand command, MartTable table)
+    private static List<object?[]> Read(DbCommand command, MartTable table)
     {
         var rows = new List<object?[]>();
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var row = new object?[table.Columns.Count];
-            reader.GetValues(row!);
             for (var i = 0; i < row.Length; i++)
             {
-                row[i] = row[i] is DBNull ? null : row[i];
+                row[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
             }
             rows.Add(row);
         }
@@ -121,7 +125,7 @@ public sealed class Backfill(HubDatabase database, KpiEngine engine)
     }
 
     /// <summary>Per KPI and per scope (the row's store, else its first key dimension): rows added, removed and changed, and the sums before and after.</summary>
-    private static IEnumerable<MartDiff> Diff(SqliteConnection connection, MartTable table, string shadow, DateOnly from, DateOnly to, DimensionFilter filter)
+    private static IEnumerable<MartDiff> Diff(DbConnection connection, MartTable table, string shadow, DateOnly from, DateOnly to, DimensionFilter filter)
     {
         List<object?[]> Load(string name)
         {

@@ -1,7 +1,7 @@
+using System.Data.Common;
 using System.Globalization;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Jobs.Marts;
 
@@ -19,7 +19,9 @@ public sealed record BackfillProposal(string Mart, string Metric, int RecordedVe
 /// </summary>
 public static class MartVersions
 {
-    public static IReadOnlyList<BackfillProposal> Proposals(SqliteConnection connection, KpiDictionary dictionary)
+    public static IReadOnlyList<BackfillProposal> Proposals(MartStore store, KpiDictionary dictionary) => store.Run(connection => Proposals(connection, dictionary));
+
+    private static IReadOnlyList<BackfillProposal> Proposals(DbConnection connection, KpiDictionary dictionary)
     {
         var found = new List<BackfillProposal>();
         foreach (var mart in MartBuilder.Names)

@@ -1,8 +1,9 @@
+using System.Data;
+using System.Data.Common;
 using System.Globalization;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi.Query;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Jobs.Marts;
 
@@ -10,12 +11,13 @@ namespace Atalaya.Engine.Jobs.Marts;
 /// Writes computed rows into a mart table with MERGE semantics (seed 002): a row is inserted when
 /// its key is new, updated only when a value differs (so an unchanged row keeps the run_id of the
 /// run that last changed it and a repeated run changes no byte), and rows of the range that the
-/// computation no longer produces are deleted. Runs inside the caller's transaction.
+/// computation no longer produces are deleted. Runs inside the caller's transaction, on either
+/// database (<see cref="MartStore"/>).
 /// </summary>
 internal static class MartWriter
 {
     /// <summary>Merges <paramref name="rows"/> into <paramref name="target"/>; returns the rows inserted, changed or deleted.</summary>
-    public static long Merge(SqliteConnection connection, SqliteTransaction transaction, MartTable table, string target,
+    public static long Merge(MartStore store, DbConnection connection, DbTransaction transaction, MartTable table, string target,
         IReadOnlyList<object?[]> rows, DateOnly from, DateOnly to, DimensionFilter filter)
     {
         long written = 0;
@@ -23,24 +25,30 @@ internal static class MartWriter
         {
             upsert.Transaction = transaction;
             var columns = string.Join(", ", table.Columns);
-            var values = string.Join(", ", table.Values);
             upsert.CommandText = $"""
-                INSERT INTO {target} ({columns}) VALUES ({string.Join(", ", table.Columns.Select((_, i) => "$c" + i))})
+                INSERT INTO {target} ({columns}) VALUES ({string.Join(", ", table.Columns.Select((_, i) => store.Parameter(table, i, "@c" + i)))})
                 ON CONFLICT ({string.Join(", ", table.Key)}) DO UPDATE SET
                     {string.Join(", ", table.Values.Append("run_id").Select(c => $"{c} = excluded.{c}"))}
-                WHERE ({values}) IS NOT ({string.Join(", ", table.Values.Select(c => "excluded." + c))});
+                WHERE ({string.Join(", ", table.Values.Select(c => $"{target}.{c}"))}) {store.IsDistinctFrom} ({string.Join(", ", table.Values.Select(c => "excluded." + c))});
                 """;
-            var parameters = table.Columns.Select((_, i) => upsert.Parameters.Add("$c" + i, SqliteType.Text)).ToArray();
-            upsert.Prepare();
+            var parameters = table.Columns.Select((_, i) =>
+            {
+                var parameter = upsert.CreateParameter();
+                parameter.ParameterName = "@c" + i;
+                upsert.Parameters.Add(parameter);
+                return parameter;
+            }).ToArray();
+            store.Prepare(upsert);
             foreach (var row in rows)
             {
                 for (var i = 0; i < parameters.Length; i++)
                 {
-                    parameters[i].SqliteType = row[i] switch
+                    // Integers stay integers (a count reads back 12, not 12.0), NULL stays NULL.
+                    parameters[i].DbType = row[i] switch
                     {
-                        long => SqliteType.Integer,
-                        double => SqliteType.Real,
-                        _ => SqliteType.Text,
+                        long => DbType.Int64,
+                        double => DbType.Double,
+                        _ => DbType.String,
                     };
                     parameters[i].Value = row[i] ?? DBNull.Value;
                 }
@@ -59,7 +67,10 @@ internal static class MartWriter
             while (reader.Read())
             {
                 var key = new object?[table.Key.Count];
-                reader.GetValues(key!);
+                for (var i = 0; i < key.Length; i++)
+                {
+                    key[i] = reader.GetValue(i);
+                }
                 if (!produced.Contains(string.Join('\u001f', key.Select(Text))))
                 {
                     stale.Add(key);
@@ -69,13 +80,13 @@ internal static class MartWriter
         using (var delete = connection.CreateCommand())
         {
             delete.Transaction = transaction;
-            delete.CommandText = $"DELETE FROM {target} WHERE {string.Join(" AND ", table.Key.Select((c, i) => $"{c} = $k{i}"))};";
+            delete.CommandText = $"DELETE FROM {target} WHERE {string.Join(" AND ", table.Key.Select((c, i) => $"{c} = @k{i}"))};";
             foreach (var key in stale)
             {
                 delete.Parameters.Clear();
                 for (var i = 0; i < key.Length; i++)
                 {
-                    delete.Parameters.AddWithValue("$k" + i, key[i]);
+                    MartStore.Add(delete, "@k" + i, key[i]);
                 }
                 written += delete.ExecuteNonQuery();
             }
@@ -84,16 +95,16 @@ internal static class MartWriter
     }
 
     /// <summary>The SQL condition selecting a range of days and, where the mart's key has the dimension, the filter's values.</summary>
-    public static string Where(SqliteCommand command, MartTable table, DateOnly from, DateOnly to, DimensionFilter filter)
+    public static string Where(DbCommand command, MartTable table, DateOnly from, DateOnly to, DimensionFilter filter)
     {
-        var conditions = new List<string> { "date >= $from", "date <= $to" };
+        var conditions = new List<string> { "date >= @from", "date <= @to" };
         if (table.Name == "fact_kpi_daily")
         {
             // Rows the connectors fetched from outside providers are theirs; the marts never rebuild or delete them.
             conditions.Add($"source_system NOT IN ({ConnectorSources.SqlList})");
         }
-        command.Parameters.AddWithValue("$from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        command.Parameters.AddWithValue("$to", to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        MartStore.Add(command, "@from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        MartStore.Add(command, "@to", to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         var n = 0;
         foreach (var (dimension, values) in filter.Values)
         {
@@ -105,8 +116,8 @@ internal static class MartWriter
             var names = new List<string>();
             foreach (var value in values)
             {
-                var name = "$f" + n++;
-                command.Parameters.AddWithValue(name, value);
+                var name = "@f" + n++;
+                MartStore.Add(command, name, value);
                 names.Add(name);
             }
             conditions.Add($"{column} IN ({string.Join(", ", names)})");

@@ -1,0 +1,47 @@
+using System.Globalization;
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Jobs;
+
+namespace Atalaya.Engine.Cluster;
+
+/// <summary>
+/// The marts' event positions on a cluster node (docs/scale-out.md, "Marts on a cluster"): the
+/// events are in ClickHouse, so a position is ClickHouse's own clock at the insert
+/// (<c>inserted_at</c>, one clock for every writer), in Unix seconds. The node's KPI projection
+/// takes an inserted event from the written-events feed about a second later, so the position a run
+/// records is <see cref="FeedMargin"/> before ClickHouse's clock: the events inserted in that last
+/// minute are looked at again by the next run (a late day recomputed once more), never missed.
+/// </summary>
+public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
+{
+    /// <summary>How far behind ClickHouse's clock a run's position is recorded: far more than the feed's delay of about a second.</summary>
+    public static readonly TimeSpan FeedMargin = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long a run waits for the node's projection to load before it fails (10M events load in about 70 s).</summary>
+    public static readonly TimeSpan LoadWait = TimeSpan.FromMinutes(10);
+
+    public long Current()
+    {
+        // An empty or half-loaded projection would make empty marts: a run that starts while the node
+        // loads (the catch-up at start) waits for the load, as long as a large one takes.
+        if (!SpinWait.SpinUntil(() => node.Answering, LoadWait))
+        {
+            throw new InvalidOperationException($"this node's KPI projection has been loading from ClickHouse for over {LoadWait.TotalMinutes:0} minutes; the marts are built by the next run, once it answers");
+        }
+        return Query($"SELECT 1, toUnixTimestamp(now()) - {(long)FeedMargin.TotalSeconds}") ?? 0;
+    }
+
+    public DateOnly? FirstDay() => Day(Query($"SELECT count(), toUnixTimestamp(min(ts)) FROM {EventsSchema.Events}"));
+
+    public DateOnly? EarliestDayAfter(long position) =>
+        Day(Query($"SELECT count(), toUnixTimestamp(min(ts)) FROM {EventsSchema.Events} WHERE inserted_at > toDateTime({position})"));
+
+    /// <summary>The second field of a one-row answer whose first field counts the rows it is over; null when that count is 0.</summary>
+    private long? Query(string sql)
+    {
+        var rows = node.ClickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable().ToList();
+        return rows is [var row] && row[0] is { } count && count != "0" ? long.Parse(row[1]!, CultureInfo.InvariantCulture) : null;
+    }
+
+    private static DateOnly? Day(long? seconds) => seconds is { } s ? DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeSeconds(s).UtcDateTime) : null;
+}
