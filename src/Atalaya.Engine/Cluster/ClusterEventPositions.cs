@@ -36,10 +36,20 @@ public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
     public DateOnly? EarliestDayAfter(long position) =>
         Day(Query($"SELECT count(), toUnixTimestamp(min(ts)) FROM {EventsSchema.Events} WHERE inserted_at > toDateTime({position})"));
 
+    public IReadOnlyList<(string Source, long ReceivedMs)> LastReceived() =>
+        [.. Rows($"SELECT source_system, toUnixTimestamp(max(received_at)) * 1000 FROM {EventsSchema.Events} GROUP BY source_system ORDER BY source_system")
+            .Select(r => (r[0]!, long.Parse(r[1]!, CultureInfo.InvariantCulture)))];
+
+    public IReadOnlyDictionary<string, long> ReceivedSince(long sinceMs) =>
+        Rows($"SELECT source_system, count() FROM {EventsSchema.Events} WHERE received_at >= toDateTime({sinceMs / 1000}) GROUP BY source_system")
+            .ToDictionary(r => r[0]!, r => long.Parse(r[1]!, CultureInfo.InvariantCulture), StringComparer.Ordinal);
+
+    private List<string?[]> Rows(string sql) => node.ClickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable().ToList();
+
     /// <summary>The second field of a one-row answer whose first field counts the rows it is over; null when that count is 0.</summary>
     private long? Query(string sql)
     {
-        var rows = node.ClickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable().ToList();
+        var rows = Rows(sql);
         return rows is [var row] && row[0] is { } count && count != "0" ? long.Parse(row[1]!, CultureInfo.InvariantCulture) : null;
     }
 

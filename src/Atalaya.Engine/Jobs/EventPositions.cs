@@ -22,12 +22,19 @@ public interface IEventPositions
 
     /// <summary>The UTC day of the oldest event among those stored after <paramref name="position"/>, or null when none was.</summary>
     DateOnly? EarliestDayAfter(long position);
+
+    /// <summary>Per source system, when its last stored event was received (Unix milliseconds): the freshness check's question.</summary>
+    IReadOnlyList<(string Source, long ReceivedMs)> LastReceived();
+
+    /// <summary>Per source system, the stored events received at or after <paramref name="sinceMs"/>: the quarantine check's accepted side.</summary>
+    IReadOnlyDictionary<string, long> ReceivedSince(long sinceMs);
 }
 
 /// <summary>The data folder's event log: positions are storage sequence numbers (the embedded hub).</summary>
-public sealed class StoredEventPositions(HubDatabase database, KpiEngine engine) : IEventPositions
+/// <param name="engine">The KPI engine whose projection <see cref="Current"/> reads; the other questions read the log alone.</param>
+public sealed class StoredEventPositions(HubDatabase database, KpiEngine? engine) : IEventPositions
 {
-    public long Current() => engine.Projection.LastSeq;
+    public long Current() => (engine ?? throw new InvalidOperationException("no KPI engine to read the position of")).Projection.LastSeq;
 
     public DateOnly? FirstDay()
     {
@@ -39,6 +46,35 @@ public sealed class StoredEventPositions(HubDatabase database, KpiEngine engine)
     {
         using var connection = database.Connect();
         return DayOf(connection, "SELECT min(min_timestamp) FROM event_blocks WHERE first_seq + event_count - 1 > $seq;", position);
+    }
+
+    public IReadOnlyList<(string Source, long ReceivedMs)> LastReceived()
+    {
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT source_system, max(received_at) FROM event_blocks GROUP BY source_system ORDER BY source_system;";
+        using var reader = command.ExecuteReader();
+        var last = new List<(string, long)>();
+        while (reader.Read())
+        {
+            last.Add((reader.GetString(0), reader.GetInt64(1)));
+        }
+        return last;
+    }
+
+    public IReadOnlyDictionary<string, long> ReceivedSince(long sinceMs)
+    {
+        using var connection = database.Connect();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT source_system, sum(event_count) FROM event_blocks WHERE received_at >= $since GROUP BY source_system;";
+        command.Parameters.AddWithValue("$since", sinceMs);
+        using var reader = command.ExecuteReader();
+        var counts = new Dictionary<string, long>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            counts[reader.GetString(0)] = reader.GetInt64(1);
+        }
+        return counts;
     }
 
     /// <summary>The UTC day of the oldest event in the data folder, or null when nothing is stored.</summary>

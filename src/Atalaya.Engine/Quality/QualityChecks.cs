@@ -44,6 +44,12 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
     /// </summary>
     public Postgres.PostgresState? Shared { get; init; }
 
+    /// <summary>Where the stored events are asked about (when each source last sent, how many it sent): the data folder's log by default, ClickHouse on a cluster node.</summary>
+    public IEventPositions Events { get; init; } = new StoredEventPositions(database, engine);
+
+    /// <summary>Where the marts are whose freshness is judged: the data folder by default, the cluster's PostgreSQL on a node started with <c>--postgres</c>.</summary>
+    public MartStore Marts { get; init; } = MartStore.Sqlite(database);
+
     private EnvironmentConfig.QualitySection Limits => config.Quality;
 
     public IReadOnlyList<QualityResult> Run()
@@ -68,16 +74,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
 
     private IEnumerable<QualityResult> Freshness(SqliteConnection connection, DateTimeOffset now)
     {
-        var last = new List<(string Source, long At)>();
-        using (var command = connection.CreateCommand())
-        {
-            command.CommandText = "SELECT source_system, max(received_at) FROM event_blocks GROUP BY source_system ORDER BY source_system;";
-            using var reader = command.ExecuteReader();
-            while (reader.Read())
-            {
-                last.Add((reader.GetString(0), reader.GetInt64(1)));
-            }
-        }
+        var last = Events.LastReceived();
         if (last.Count == 0)
         {
             yield return new QualityResult("freshness", "all", QualityStatus.Skipped, null, Limits.FreshnessWarnHours, Limits.FreshnessFailHours, "hours",
@@ -85,7 +82,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
             yield break;
         }
         var nowMs = now.ToUnixTimeMilliseconds();
-        foreach (var (source, at) in last.Prepend(("all", last.Max(l => l.At))))
+        foreach (var (source, at) in last.Prepend(("all", last.Max(l => l.ReceivedMs))))
         {
             var hours = Math.Max(0, (nowMs - at) / 3_600_000.0);
             if (source != "all" && hours > FreshnessSourceDays * 24)
@@ -104,7 +101,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
     private IEnumerable<QualityResult> MartFreshness(SqliteConnection connection, DateOnly today)
     {
         var yesterday = today.AddDays(-1);
-        var first = MartBatch.FirstDayOfEvents(connection);
+        var first = Events.FirstDay();
         if (first is not { } firstDay || firstDay > yesterday)
         {
             yield return new QualityResult("mart_freshness", "all", QualityStatus.Skipped, null, Limits.MartDaysBehindWarn, Limits.MartDaysBehindFail, "days",
@@ -113,9 +110,10 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         }
         foreach (var mart in MartBuilder.Names)
         {
-            var through = Text(connection, "SELECT through_day FROM mart_state WHERE mart = $p;", mart);
-            var rows = Long(connection, $"SELECT count(*) FROM {mart};");
-            var maxDay = Text(connection, $"SELECT max(date) FROM {mart};", null);
+            var (through, rows, maxDay) = Marts.Run(c => (
+                Scalar(c, "SELECT through_day FROM mart_state WHERE mart = @p;", mart) as string,
+                Convert.ToInt64(Scalar(c, $"SELECT count(*) FROM {mart};", null), CultureInfo.InvariantCulture),
+                Scalar(c, $"SELECT max(date) FROM {mart};", null) as string));
             if (through is null)
             {
                 yield return new QualityResult("mart_freshness", mart, QualityStatus.Fail, null, Limits.MartDaysBehindWarn, Limits.MartDaysBehindFail, "days",
@@ -364,7 +362,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
     private IEnumerable<QualityResult> Quarantine(SqliteConnection connection, DateTimeOffset now)
     {
         var since = now.AddHours(-24).ToUnixTimeMilliseconds();
-        var accepted = Counts(connection, "SELECT source_system, sum(event_count) FROM event_blocks WHERE received_at >= @p GROUP BY source_system;", since);
+        var accepted = Events.ReceivedSince(since);
         // Rejections past the quarantine bound are counted in quarantine_overflow, not stored one by one.
         // The same statement on both databases; a cluster's collectors quarantine in PostgreSQL
         // (Cluster/SharedQuarantine.cs), the embedded hub in the data folder: the check counts both.
@@ -428,15 +426,15 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
     private static string Hours(double hours) =>
         hours < 1 ? $"{Math.Round(hours * 60):0} min" : hours < 48 ? $"{hours:0.#} h" : $"{hours / 24:0.#} days";
 
-    private static string? Text(SqliteConnection connection, string sql, string? p)
+    private static object? Scalar(System.Data.Common.DbConnection connection, string sql, string? p)
     {
         using var command = connection.CreateCommand();
         command.CommandText = sql;
         if (p is not null)
         {
-            command.Parameters.AddWithValue("$p", p);
+            MartStore.Add(command, "@p", p);
         }
-        return command.ExecuteScalar() as string;
+        return command.ExecuteScalar();
     }
 
     private static long Long(SqliteConnection connection, string sql)

@@ -28,7 +28,7 @@ internal static class QualityJob
             // The checks still run on the counters as they were: stale counters beat no findings.
             steps.Add(new StepOutcome("profile", false, 0, null, null, e.Message));
         }
-        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, jobs, c.Time, c.Engine) { Runs = c.Runs, Shared = c.Shared }.Run();
+        var results = new QualityChecks(c.Database, EventCatalog.Default, c.Config, jobs, c.Time, c.Engine) { Runs = c.Runs, Shared = c.Shared, Events = c.Events, Marts = MartStore.For(c) }.Run();
         // On a node with --postgres the findings go to the cluster's PostgreSQL, read by every node;
         // while it is away the step fails (the run is recorded there too, so it fails as a whole and the scheduler retries).
         QualityRows.For(c.Database, c.Shared).Save(c.RunId, c.Time.GetUtcNow(), results);

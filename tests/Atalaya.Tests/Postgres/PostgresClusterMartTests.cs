@@ -32,6 +32,14 @@ public sealed class PostgresClusterMartTests(ClusterServers cluster, PostgresSer
 
     public void Dispose() => _root.Dispose();
 
+    /// <summary>The freshness, mart freshness and quarantine findings of the latest quality run, as check/subject/status (and the quarantine's rate).</summary>
+    private static async Task<List<string>> FindingsAsync(HttpClient client, string admin) =>
+        [.. (await AccessHttp.GetJsonAsync(client, "/api/quality", admin)).GetProperty("data").EnumerateArray()
+            .Where(f => f.GetProperty("check").GetString() is "freshness" or "mart_freshness" or "quarantine")
+            .Select(f => $"{f.GetProperty("check").GetString()}/{f.GetProperty("subject").GetString()}/{f.GetProperty("status").GetString()}"
+                + (f.GetProperty("check").GetString() == "quarantine" ? "/" + f.GetProperty("value").GetDouble().ToString(CultureInfo.InvariantCulture) : ""))
+            .Order(StringComparer.Ordinal)];
+
     [Fact]
     public async Task A_nodes_daily_batch_builds_the_embedded_hubs_marts_in_postgres_and_every_node_reads_them()
     {
@@ -77,6 +85,22 @@ public sealed class PostgresClusterMartTests(ClusterServers cluster, PostgresSer
         var built = JobTestData.Dump(inPostgres, withRunId: false);
         SameRows(JobTestData.Dump(inFolder, withRunId: false), built);
         Assert.Equal(5, Count(state, "SELECT count(*) FROM mart_state"));
+
+        // The quality checks on the cluster judge the cluster's events (ClickHouse) and marts (PostgreSQL),
+        // not the node's empty data folder: the same findings as the embedded hub's, one refused event each.
+        const string Refused = """{"event_id":"dq-bad","event_type":"purchase_completed","timestamp":"2026-03-14T10:00:00Z","properties":{}}""";
+        Assert.Equal(HttpStatusCode.OK, await ClusterData.PostNdjsonAsync(clientE, embeddedWrite, System.Text.Encoding.UTF8.GetBytes(Refused + "\n")));
+        Assert.Equal(HttpStatusCode.OK, await ClusterData.PostNdjsonAsync(clientB, write, System.Text.Encoding.UTF8.GetBytes(Refused + "\n")));
+        Assert.Equal("success", (await RunJobAsync(clientE, embeddedAdmin, "dq_health")).GetProperty("status").GetString());
+        Assert.Equal("success", (await RunJobAsync(clientB, admin, "dq_health")).GetProperty("status").GetString());
+        var embeddedFindings = await FindingsAsync(clientE, embeddedAdmin);
+        var clusterFindings = await FindingsAsync(clientA, admin);
+        Assert.Equal(embeddedFindings, clusterFindings);
+        Assert.Contains("freshness/test/ok", clusterFindings);
+        Assert.Contains("mart_freshness/daily_metrics/" + embeddedFindings.Single(f => f.StartsWith("mart_freshness/daily_metrics/", StringComparison.Ordinal)).Split('/')[2], clusterFindings);
+        var quarantine = clusterFindings.Single(f => f.StartsWith("quarantine/test/", StringComparison.Ordinal));
+        var stored = requests.Sum(r => r.Count(b => b == (byte)'\n'));
+        Assert.EndsWith("/" + Math.Round(100.0 / (stored + 1), 3).ToString(CultureInfo.InvariantCulture), quarantine);
 
         // Node B's refresh finds node A's marts and watermarks in PostgreSQL: it rewrites at most the few
         // rows whose sums its own projection added up in another order (the 15th digit), never the marts.
