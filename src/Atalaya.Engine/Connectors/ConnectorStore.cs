@@ -86,15 +86,15 @@ public static class ConnectorStore
             foreach (var row in rows)
             {
                 upsert.Parameters.Clear();
-                MartStore.Add(upsert, "@date", Day(day));
-                MartStore.Add(upsert, "@app", row.AppId);
-                MartStore.Add(upsert, "@platform", row.Platform);
-                MartStore.Add(upsert, "@source", provider);
-                MartStore.Add(upsert, "@metric", row.Metric);
-                MartStore.Add(upsert, "@value", row.Value);
-                MartStore.Add(upsert, "@version", (long)kpiVersion(row.Metric));
-                MartStore.Add(upsert, "@run", runId);
-                MartStore.Add(upsert, "@currency", row.Currency);
+                PortableSql.Add(upsert, "@date", Day(day));
+                PortableSql.Add(upsert, "@app", row.AppId);
+                PortableSql.Add(upsert, "@platform", row.Platform);
+                PortableSql.Add(upsert, "@source", provider);
+                PortableSql.Add(upsert, "@metric", row.Metric);
+                PortableSql.Add(upsert, "@value", row.Value);
+                PortableSql.Add(upsert, "@version", (long)kpiVersion(row.Metric));
+                PortableSql.Add(upsert, "@run", runId);
+                PortableSql.Add(upsert, "@currency", row.Currency);
                 // A NULL currency is still text (PostgreSQL must know a parameter's type).
                 upsert.Parameters["@currency"].DbType = DbType.String;
                 written += upsert.ExecuteNonQuery();
@@ -106,8 +106,8 @@ public static class ConnectorStore
         {
             select.Transaction = transaction;
             select.CommandText = "SELECT app_id, platform, metric FROM fact_kpi_daily WHERE date = @date AND source_system = @source;";
-            MartStore.Add(select, "@date", Day(day));
-            MartStore.Add(select, "@source", provider);
+            PortableSql.Add(select, "@date", Day(day));
+            PortableSql.Add(select, "@source", provider);
             using var reader = select.ExecuteReader();
             while (reader.Read())
             {
@@ -123,11 +123,11 @@ public static class ConnectorStore
             using var delete = connection.CreateCommand();
             delete.Transaction = transaction;
             delete.CommandText = "DELETE FROM fact_kpi_daily WHERE date = @date AND app_id = @app AND platform = @platform AND source_system = @source AND metric = @metric;";
-            MartStore.Add(delete, "@date", Day(day));
-            MartStore.Add(delete, "@app", app);
-            MartStore.Add(delete, "@platform", platform);
-            MartStore.Add(delete, "@source", provider);
-            MartStore.Add(delete, "@metric", metric);
+            PortableSql.Add(delete, "@date", Day(day));
+            PortableSql.Add(delete, "@app", app);
+            PortableSql.Add(delete, "@platform", platform);
+            PortableSql.Add(delete, "@source", provider);
+            PortableSql.Add(delete, "@metric", metric);
             written += delete.ExecuteNonQuery();
         }
         return written;
@@ -141,11 +141,11 @@ public static class ConnectorStore
             SELECT value FROM fact_kpi_daily
             WHERE source_system = @source AND app_id = @app AND metric = @metric AND date >= @from AND date < @day AND value IS NOT NULL;
             """;
-        MartStore.Add(command, "@source", provider);
-        MartStore.Add(command, "@app", appId);
-        MartStore.Add(command, "@metric", metric);
-        MartStore.Add(command, "@from", Day(day.AddDays(-days)));
-        MartStore.Add(command, "@day", Day(day));
+        PortableSql.Add(command, "@source", provider);
+        PortableSql.Add(command, "@app", appId);
+        PortableSql.Add(command, "@metric", metric);
+        PortableSql.Add(command, "@from", Day(day.AddDays(-days)));
+        PortableSql.Add(command, "@day", Day(day));
         using var reader = command.ExecuteReader();
         var values = new List<double>();
         while (reader.Read())

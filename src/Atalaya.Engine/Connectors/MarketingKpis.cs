@@ -5,6 +5,7 @@ using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -67,8 +68,8 @@ public static class MarketingKpis
         {
             using var command = connection.CreateCommand();
             var where = new List<string> { $"source_system IN ({ConnectorSources.SqlList})", "metric IN ('spend', 'impressions', 'clicks', 'installs')", "date >= @from", "date <= @to" };
-            MartStore.Add(command, "@from", ConnectorStore.Day(start));
-            MartStore.Add(command, "@to", ConnectorStore.Day(end));
+            PortableSql.Add(command, "@from", ConnectorStore.Day(start));
+            PortableSql.Add(command, "@to", ConnectorStore.Day(end));
             Add(command, where, "app_id", apps);
             Add(command, where, "source_system", sources);
             command.CommandText = $"SELECT date, source_system, metric, coalesce(currency, ''), sum(value) FROM fact_kpi_daily WHERE {string.Join(" AND ", where)} GROUP BY date, source_system, metric, currency;";
@@ -151,7 +152,7 @@ public static class MarketingKpis
         var names = values.Select((v, i) =>
         {
             var name = $"@{column}{i.ToString(CultureInfo.InvariantCulture)}";
-            MartStore.Add(command, name, v);
+            PortableSql.Add(command, name, v);
             return name;
         });
         where.Add($"{column} IN ({string.Join(", ", names)})");

@@ -56,14 +56,6 @@ public abstract class MartStore
     internal virtual void Prepare(DbCommand command)
     {
     }
-
-    internal static void Add(DbCommand command, string name, object? value)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        parameter.Value = value ?? DBNull.Value;
-        command.Parameters.Add(parameter);
-    }
 }
 
 internal sealed class SqliteMartStore(HubDatabase database) : MartStore
@@ -91,7 +83,7 @@ internal sealed class SqliteMartStore(HubDatabase database) : MartStore
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = @name;";
-        Add(command, "@name", live);
+        PortableSql.Add(command, "@name", live);
         var sql = (string)command.ExecuteScalar()!;
         command.Parameters.Clear();
         command.CommandText = $"DROP TABLE IF EXISTS {shadow};";
@@ -132,7 +124,7 @@ internal sealed class PostgresMartStore(PostgresState state) : MartStore
             WHERE a.attrelid = to_regclass(@name) AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum;
             """;
-        Add(command, "@name", name);
+        PortableSql.Add(command, "@name", name);
         return MartTable.FromColumns(name, command);
     }
 

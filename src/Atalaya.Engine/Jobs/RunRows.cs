@@ -95,15 +95,9 @@ internal static class RunRow
 
     public static bool FailIfRunning(DbConnection connection, string runId, DateTimeOffset end, string error)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE pipeline_runs SET end_time = @end, status = 'failed', error_message = @error WHERE run_id = @id AND status = 'running';";
-        foreach (var (name, value) in new (string, object)[] { ("id", runId), ("end", PipelineRuns.Iso(end)), ("error", error) })
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
-            parameter.Value = value;
-            command.Parameters.Add(parameter);
-        }
+        using var command = PortableSql.Command(connection,
+            "UPDATE pipeline_runs SET end_time = @end, status = 'failed', error_message = @error WHERE run_id = @id AND status = 'running';",
+            ("id", runId), ("end", PipelineRuns.Iso(end)), ("error", error));
         return command.ExecuteNonQuery() == 1;
     }
 
@@ -138,7 +132,7 @@ internal static class RunRow
 
     public static Dictionary<string, DateTimeOffset> LastSuccesses(DbConnection connection)
     {
-        using var command = Command(connection, "SELECT job, MAX(COALESCE(end_time, start_time)) FROM pipeline_runs WHERE status = 'success' GROUP BY job;", []);
+        using var command = PortableSql.Command(connection, "SELECT job, MAX(COALESCE(end_time, start_time)) FROM pipeline_runs WHERE status = 'success' GROUP BY job;", []);
         using var reader = command.ExecuteReader();
         var last = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         while (reader.Read())
@@ -153,7 +147,7 @@ internal static class RunRow
 
     private static List<PipelineRun> Read(DbConnection connection, string where, List<(string, object?)> values, int limit)
     {
-        using var command = Command(connection, $"""
+        using var command = PortableSql.Command(connection, $"""
             SELECT run_id, job, source_system, start_time, end_time, status, records_written, error_message, trigger, details, error_class
             FROM pipeline_runs {where}
             ORDER BY start_time DESC, run_id DESC LIMIT @limit;
@@ -175,27 +169,8 @@ internal static class RunRow
 
     private static void Execute(DbConnection connection, string sql, params (string Name, object? Value)[] values)
     {
-        using var command = Command(connection, sql, values);
+        using var command = PortableSql.Command(connection, sql, values);
         command.ExecuteNonQuery();
-    }
-
-    private static DbCommand Command(DbConnection connection, string sql, IEnumerable<(string Name, object? Value)> values)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in values)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            parameter.Value = value ?? DBNull.Value;
-            if (value is null)
-            {
-                // Only text columns take a null here (error_message); PostgreSQL wants a null's type.
-                parameter.DbType = System.Data.DbType.String;
-            }
-            command.Parameters.Add(parameter);
-        }
-        return command;
     }
 
     private static DateTimeOffset Parse(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);

@@ -432,7 +432,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         command.CommandText = sql;
         if (p is not null)
         {
-            MartStore.Add(command, "@p", p);
+            PortableSql.Add(command, "@p", p);
         }
         return command.ExecuteScalar();
     }
@@ -446,12 +446,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
 
     private static Dictionary<string, long> Counts(System.Data.Common.DbConnection connection, string sql, long p)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = "@p";
-        parameter.Value = p;
-        command.Parameters.Add(parameter);
+        using var command = PortableSql.Command(connection, sql, ("p", p));
         using var reader = command.ExecuteReader();
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         while (reader.Read())

@@ -129,23 +129,13 @@ internal static class QualityRow
         return QualityResults.WorstFirst(results);
     }
 
+    /// <summary>A portable statement (<see cref="PortableSql"/>) whose null value and limits are numbers, other nulls text.</summary>
     private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] values)
     {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
+        var command = PortableSql.Command(connection, sql);
         foreach (var (name, value) in values)
         {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            parameter.Value = value ?? DBNull.Value;
-            parameter.DbType = value switch
-            {
-                // PostgreSQL wants a null's type: the nullable columns here are numbers (value, limits) or text.
-                double => System.Data.DbType.Double,
-                _ when name is "value" or "warn" or "fail" => System.Data.DbType.Double,
-                _ => System.Data.DbType.String,
-            };
-            command.Parameters.Add(parameter);
+            PortableSql.Add(command, name, value, name is "value" or "warn" or "fail" ? System.Data.DbType.Double : System.Data.DbType.String);
         }
         return command;
     }

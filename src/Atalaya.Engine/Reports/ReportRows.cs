@@ -133,7 +133,7 @@ internal static class ReportRow
 {
     public static void Upsert(DbConnection connection, StoredReport report, DbTransaction? transaction = null)
     {
-        using var command = Command(connection, """
+        using var command = PortableSql.Command(connection, """
             INSERT INTO reports (report_id, kind, period_start, period_end, scope_kind, scope_value, locale, file_name, content_type, bytes, sha256, created_at, run_id)
             VALUES (@id, @kind, @start, @end, @scope_kind, @scope_value, @locale, @file, @type, @bytes, @sha, @created, @run)
             ON CONFLICT (report_id) DO UPDATE SET file_name = excluded.file_name, content_type = excluded.content_type, bytes = excluded.bytes,
@@ -167,14 +167,14 @@ internal static class ReportRow
 
     public static int Delete(DbConnection connection, string id)
     {
-        using var command = Command(connection, "DELETE FROM reports WHERE report_id = @id;", ("id", id));
+        using var command = PortableSql.Command(connection, "DELETE FROM reports WHERE report_id = @id;", ("id", id));
         return command.ExecuteNonQuery();
     }
 
     private static List<StoredReport> Read(DbConnection connection, string where, params (string Name, object? Value)[] values)
     {
         // report_id breaks ties byte by byte on both databases (COLLATE "C" in PostgreSQL, SQLite's default).
-        using var command = Command(connection, $"""
+        using var command = PortableSql.Command(connection, $"""
             SELECT report_id, kind, period_start, period_end, scope_kind, scope_value, locale, file_name, content_type, bytes, sha256, created_at, run_id
             FROM reports {where} ORDER BY period_end DESC, kind, report_id;
             """, values);
@@ -190,25 +190,6 @@ internal static class ReportRow
                 reader.IsDBNull(12) ? null : reader.GetString(12)));
         }
         return reports;
-    }
-
-    private static DbCommand Command(DbConnection connection, string sql, params (string Name, object? Value)[] values)
-    {
-        var command = connection.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in values)
-        {
-            var parameter = command.CreateParameter();
-            parameter.ParameterName = "@" + name;
-            parameter.Value = value ?? DBNull.Value;
-            if (value is null)
-            {
-                // Only text columns take a null here (run_id); PostgreSQL wants a null's type.
-                parameter.DbType = System.Data.DbType.String;
-            }
-            command.Parameters.Add(parameter);
-        }
-        return command;
     }
 
     private static string Day(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

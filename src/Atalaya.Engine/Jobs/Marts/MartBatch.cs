@@ -3,6 +3,7 @@ using System.Globalization;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Kpi.Query;
 using Atalaya.Engine.Postgres;
+using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Jobs.Marts;
@@ -91,7 +92,7 @@ internal sealed class MartBatch(MartStore store, KpiEngine engine, IEventPositio
         {
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT through_seq, through_day FROM mart_state WHERE mart = @mart;";
-            MartStore.Add(command, "@mart", mart);
+            PortableSql.Add(command, "@mart", mart);
             using var reader = command.ExecuteReader();
             return reader.Read() ? (Position: reader.GetInt64(0), Day: reader.GetString(1)) : ((long Position, string Day)?)null;
         });
@@ -118,9 +119,9 @@ internal sealed class MartBatch(MartStore store, KpiEngine engine, IEventPositio
             ON CONFLICT (mart) DO UPDATE SET through_seq = excluded.through_seq, through_day = excluded.through_day
             WHERE (mart_state.through_seq, mart_state.through_day) {store.IsDistinctFrom} (excluded.through_seq, excluded.through_day);
             """;
-        MartStore.Add(command, "@mart", mart);
-        MartStore.Add(command, "@seq", position);
-        MartStore.Add(command, "@day", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        PortableSql.Add(command, "@mart", mart);
+        PortableSql.Add(command, "@seq", position);
+        PortableSql.Add(command, "@day", day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         command.ExecuteNonQuery();
     }
 

@@ -4,6 +4,7 @@ using System.Globalization;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Kpi.Query;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Jobs.Marts;
 
@@ -86,7 +87,7 @@ internal static class MartWriter
                 delete.Parameters.Clear();
                 for (var i = 0; i < key.Length; i++)
                 {
-                    MartStore.Add(delete, "@k" + i, key[i]);
+                    PortableSql.Add(delete, "@k" + i, key[i]);
                 }
                 written += delete.ExecuteNonQuery();
             }
@@ -103,8 +104,8 @@ internal static class MartWriter
             // Rows the connectors fetched from outside providers are theirs; the marts never rebuild or delete them.
             conditions.Add($"source_system NOT IN ({ConnectorSources.SqlList})");
         }
-        MartStore.Add(command, "@from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-        MartStore.Add(command, "@to", to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        PortableSql.Add(command, "@from", from.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+        PortableSql.Add(command, "@to", to.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
         var n = 0;
         foreach (var (dimension, values) in filter.Values)
         {
@@ -117,7 +118,7 @@ internal static class MartWriter
             foreach (var value in values)
             {
                 var name = "@f" + n++;
-                MartStore.Add(command, name, value);
+                PortableSql.Add(command, name, value);
                 names.Add(name);
             }
             conditions.Add($"{column} IN ({string.Join(", ", names)})");
