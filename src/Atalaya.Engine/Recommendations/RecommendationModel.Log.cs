@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using Atalaya.Engine.Storage;
@@ -115,11 +114,11 @@ public sealed partial class RecommendationModel
         private int _length;
 
         /// <summary>Each event's place in the buffer, and its facts' index in <see cref="Facts"/> (-1: read its JSON).</summary>
-        public List<(int Offset, int Length, int Facts)> Events { get; } = [];
+        public RentedList<(int Offset, int Length, int Facts)> Events { get; } = new();
 
-        public List<CollectedFacts> Facts { get; } = [];
+        public RentedList<CollectedFacts> Facts { get; } = new();
 
-        public List<CollectedItem> Items { get; } = [];
+        public RentedList<CollectedItem> Items { get; } = new();
 
         public ReadOnlySpan<byte> Json(int offset, int length) => _buffer.AsSpan(offset, length);
 
@@ -148,7 +147,13 @@ public sealed partial class RecommendationModel
             return offset;
         }
 
-        public void Dispose() => ArrayPool<byte>.Shared.Return(_buffer);
+        public void Dispose()
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            Events.Dispose();
+            Facts.Dispose();
+            Items.Dispose();
+        }
     }
 
     private async Task ConsumeAsync(ChannelReader<object> reader)
@@ -159,8 +164,8 @@ public sealed partial class RecommendationModel
             {
                 lock (_gate)
                 {
-                    var items = CollectionsMarshal.AsSpan(chunk.Items);
-                    foreach (var (offset, length, facts) in chunk.Events)
+                    var items = chunk.Items.AsSpan();
+                    foreach (var (offset, length, facts) in chunk.Events.AsSpan())
                     {
                         var json = chunk.Json(offset, length);
                         if (facts < 0)

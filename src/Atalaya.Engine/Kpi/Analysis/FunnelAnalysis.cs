@@ -17,7 +17,7 @@ internal static class FunnelAnalysis
 {
     public static IReadOnlyList<FunnelStep> Run(KpiProjection projection, IReadOnlyList<string> steps, long windowMs, long from, long to, DimensionFilter filter, AccessScope scope)
     {
-        var matcher = new ScopeMatcher(projection, filter, [], scope);
+        using var matcher = new ScopeMatcher(projection, filter, [], scope);
         var stepOf = new Dictionary<int, List<int>>();
         for (var s = 0; s < steps.Count; s++)
         {

@@ -19,7 +19,7 @@ internal static class RetentionAnalysis
     public static IReadOnlyList<RetentionCell> Run(KpiProjection projection, bool weekly, long from, long to, TimeZoneInfo tz, DimensionFilter filter, AccessScope scope,
         bool deliveredOnly = false)
     {
-        var matcher = new ScopeMatcher(projection, filter, [], scope);
+        using var matcher = new ScopeMatcher(projection, filter, [], scope);
         var delivered = deliveredOnly ? projection.DeliveredPurchases() : null;
         var orders = new List<(long Ts, int User)>();
         var purchases = projection.Kinds.Of(EventKind.PurchaseCompleted);

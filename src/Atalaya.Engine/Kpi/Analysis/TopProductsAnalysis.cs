@@ -40,7 +40,7 @@ internal static class TopProductsAnalysis
     public static IReadOnlyList<ProductFigures> Run(KpiProjection projection, ProductOrder orderBy, int limit, long from, long to, DimensionFilter filter, AccessScope scope,
         bool withCartOnly = false, bool deliveredOnly = false)
     {
-        var matcher = new ScopeMatcher(projection, filter, [], scope);
+        using var matcher = new ScopeMatcher(projection, filter, [], scope);
         var delivered = deliveredOnly ? projection.DeliveredPurchases() : null;
         using var tally = new ProductTally(projection.Pools.Products.Count + 1);
         AddSales(projection, tally, from, to, matcher, delivered);

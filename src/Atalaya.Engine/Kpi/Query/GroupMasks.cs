@@ -64,7 +64,7 @@ internal sealed class GroupMasks : IDisposable
             slot.Periods = 1u << period;
             return;
         }
-        _otherGroups ??= [];
+        _otherGroups ??= ScratchDictionary<(int User, int Group), uint>.Rent();
         CollectionsMarshal.GetValueRefOrAddDefault(_otherGroups, (user, group), out _) |= 1u << period;
     }
 
@@ -112,5 +112,10 @@ internal sealed class GroupMasks : IDisposable
         _count = 0;
         Pool.Return(_slots);
         ArrayPool<int>.Shared.Return(_touched);
+        if (_otherGroups is not null)
+        {
+            ScratchDictionary<(int User, int Group), uint>.Return(_otherGroups);
+            _otherGroups = null;
+        }
     }
 }

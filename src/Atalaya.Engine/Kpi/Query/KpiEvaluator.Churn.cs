@@ -39,7 +39,7 @@ internal sealed partial class KpiEvaluator
         var users = columns.User;
         var comboCells = ComboCells();
         // (group << 32 | store or user) → intervals with an order.
-        var active = new Dictionary<long, ulong>();
+        var active = ScratchDictionary<long, ulong>.Rent();
         var interval = 0;
         foreach (var (start, length) in columns.BlocksIn(from, to))
         {
@@ -89,6 +89,7 @@ internal sealed partial class KpiEvaluator
                 }
             }
         }
+        ScratchDictionary<long, ulong>.Return(active);
         for (var group = 0; group < groups; group++)
         {
             if (!seen[group])

@@ -443,12 +443,7 @@ internal sealed partial class KpiEvaluator
     private const int UnknownCell = -2;
 
     /// <summary>Per combination, the first cell of its group (group × periods), -1 when it does not match; filled in as met.</summary>
-    private int[] ComboCells()
-    {
-        var cells = new int[_projection.Combos.Count];
-        Array.Fill(cells, UnknownCell);
-        return cells;
-    }
+    private int[] ComboCells() => _scratch.Ints(_projection.Combos.Count, UnknownCell);
 
     /// <summary>A combination's group (its cells created), or -1 when it does not match.</summary>
     private int ComboGroup(int combo)

@@ -22,6 +22,7 @@ internal sealed partial class KpiEvaluator
     private readonly List<Cell[]> _cells = [];
     private readonly List<bool> _inRange = [];
     private readonly HashSet<KpiId> _metrics;
+    private readonly QueryScratch _scratch = new();
 
     public KpiEvaluator(KpiProjection projection, KpiQuery query, PeriodGrid? grid = null, bool useRollup = true)
     {
@@ -38,7 +39,21 @@ internal sealed partial class KpiEvaluator
     /// <summary>False: every pass reads the events, even where the hour rollup could answer (tests compare the two).</summary>
     private bool UseRollup { get; }
 
+    /// <summary>Answers the query, once: the scratch arrays go back to the pool when it is answered.</summary>
     public KpiResult Run()
+    {
+        try
+        {
+            return Evaluate();
+        }
+        finally
+        {
+            _scratch.Dispose();
+            _scope.Dispose();
+        }
+    }
+
+    private KpiResult Evaluate()
     {
         ScanEvents();
         if (Needs(KpiId.Sessions, KpiId.BounceRate, KpiId.AvgSessionDurationS, KpiId.ConversionRate,

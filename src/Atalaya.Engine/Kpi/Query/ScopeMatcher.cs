@@ -11,8 +11,10 @@ namespace Atalaya.Engine.Kpi.Query;
 /// in order of first sight. This is the one place where scope is enforced: every KPI, session,
 /// history and analysis pass asks it.
 /// </summary>
-internal sealed class ScopeMatcher
+internal sealed class ScopeMatcher : IDisposable
 {
+    private readonly QueryScratch _scratch = new();
+    private readonly int _comboCount;
     private readonly bool[] _matches;
     private readonly bool[] _matchesWithoutPriority;
     private readonly int[] _groupOfCombo;
@@ -31,18 +33,14 @@ internal sealed class ScopeMatcher
             var ids = f.Value.Select(v => projection.FindValue(f.Key, v)).Where(id => id != 0).ToHashSet();
             return (Dimension: f.Key, Ids: ids);
         }).ToArray();
-        _matches = new bool[_combos.Count];
-        _groupOfCombo = new int[_combos.Count];
-        Array.Fill(_groupOfCombo, -1);
+        _comboCount = _combos.Count;
         MatchesEverything = allowed.Length == 0;
+        _matches = _scratch.Bools(_comboCount, MatchesEverything);
+        _groupOfCombo = _scratch.Ints(_comboCount, -1);
         DecidedByCountry = allowed.All(a => a.Dimension == Dimension.Country) && _groupBy.All(d => d == Dimension.Country);
-        if (MatchesEverything)
+        if (!MatchesEverything)
         {
-            Array.Fill(_matches, true);
-        }
-        else
-        {
-            for (var id = 0; id < _combos.Count; id++)
+            for (var id = 0; id < _comboCount; id++)
             {
                 var combo = _combos[id];
                 _matches[id] = allowed.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
@@ -55,8 +53,8 @@ internal sealed class ScopeMatcher
         }
         else
         {
-            _matchesWithoutPriority = new bool[_combos.Count];
-            for (var id = 0; id < _combos.Count; id++)
+            _matchesWithoutPriority = _scratch.Bools(_comboCount, false);
+            for (var id = 0; id < _comboCount; id++)
             {
                 var combo = _combos[id];
                 _matchesWithoutPriority[id] = withoutPriority.All(a => a.Ids.Contains(combo.Get(a.Dimension)));
@@ -109,7 +107,7 @@ internal sealed class ScopeMatcher
                 if (_groupBy.Length > 0)
                 {
                     var keys = new HashSet<DimensionCombo>();
-                    for (var id = 0; id < _matches.Length; id++)
+                    for (var id = 0; id < _comboCount; id++)
                     {
                         if (_matches[id])
                         {
@@ -170,4 +168,7 @@ internal sealed class ScopeMatcher
         Keep(Dimension.Priority, combo.Priority));
 
     private int Keep(Dimension d, int value) => Array.IndexOf(_groupBy, d) >= 0 ? value : 0;
+
+    /// <summary>Hands the per-combination arrays back to the pool: call when the query is answered.</summary>
+    public void Dispose() => _scratch.Dispose();
 }
