@@ -1,10 +1,10 @@
 using Atalaya.Engine.Access;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Kpi;
-using EngineQuery = Atalaya.Engine.Kpi.Query.KpiQuery;
 using Atalaya.Tests.Kpi.Datasets;
 using Atalaya.Tests.Kpi.Http;
 using Atalaya.Tests.Kpi.Reference;
+using EngineQuery = Atalaya.Engine.Kpi.Query.KpiQuery;
 using ReferenceQuery = Atalaya.Tests.Kpi.Reference.KpiQuery;
 
 namespace Atalaya.Tests.Kpi;
