@@ -51,15 +51,18 @@ internal sealed class QueryScratch : IDisposable
 /// One kept dictionary per key and value type for a query pass's sparse tallies (churn's active
 /// members, the visitors' users seen in a second group): cleared and kept for the next pass rather
 /// than grown from empty on every call, which under write load allocated hundreds of MB a minute
-/// in the large-object heap. Only a dictionary of at most <see cref="MaxKept"/> entries is kept,
-/// so what stays in memory between queries is bounded; two passes at once simply get two.
+/// in the large-object heap. Only a dictionary of at most <see cref="MaxKept"/> entries is kept
+/// (about 60 MB), and <see cref="ScratchDictionaries.Release"/> drops them when the hub goes idle,
+/// so they cost memory only while queries keep coming; two passes at once simply get two.
 /// </summary>
 internal static class ScratchDictionary<TKey, TValue>
     where TKey : notnull
 {
-    private const int MaxKept = 1 << 18;
+    private const int MaxKept = 1 << 21;
 
     private static Dictionary<TKey, TValue>? _kept;
+
+    static ScratchDictionary() => ScratchDictionaries.Register(() => _kept = null);
 
     public static Dictionary<TKey, TValue> Rent() => Interlocked.Exchange(ref _kept, null) ?? [];
 
@@ -71,5 +74,22 @@ internal static class ScratchDictionary<TKey, TValue>
         }
         dictionary.Clear();
         _kept = dictionary;
+    }
+}
+
+/// <summary>Every <see cref="ScratchDictionary{TKey, TValue}"/> in use, for the idle trim to drop what they keep.</summary>
+public static class ScratchDictionaries
+{
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Action> Releases = [];
+
+    internal static void Register(Action release) => Releases.Add(release);
+
+    /// <summary>Drops the dictionaries kept between queries (the server calls it when it has been idle for a while).</summary>
+    public static void Release()
+    {
+        foreach (var release in Releases)
+        {
+            release();
+        }
     }
 }
