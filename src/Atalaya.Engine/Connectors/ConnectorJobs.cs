@@ -7,7 +7,8 @@ namespace Atalaya.Engine.Connectors;
 /// The connectors as jobs: one per configured provider (<c>connector_ga4</c>, …), scheduled D+1 by
 /// <c>connectors.PROVIDER.schedule</c>, each with its own lock so that a slow provider never holds
 /// up the marts. A run fetches yesterday (UTC); the CLI and replays run the same way with a range
-/// or the dead letters. The run's error class is written on its pipeline_runs row.
+/// or the dead letters. The run's error class is written on its pipeline_runs row, wherever the hub records its runs
+/// (the data folder, or the cluster's PostgreSQL), and its pages and dead letters beside its facts.
 /// </summary>
 public static class ConnectorJobs
 {
@@ -26,10 +27,10 @@ public static class ConnectorJobs
     private static JobDefinition Definition(string provider, string description, Func<ConnectorRunner, JobContext, Task<ConnectorOutcome>> run) =>
         new(ConnectorSources.JobName(provider), description, $"connectors.{provider}.schedule", ConnectorSources.JobName(provider), c =>
         {
-            var runner = new ConnectorRunner(c.Database, MartStore.For(c), c.Config, c.Engine.Dictionary, c.Time);
+            var runner = new ConnectorRunner(ConnectorRows.For(c), MartStore.For(c), c.Config, c.Engine.Dictionary, c.Time);
             // Jobs are synchronous steps run on the scheduler's or the CLI's own thread; nothing else waits on it.
             var outcome = run(runner, c).GetAwaiter().GetResult();
-            ConnectorStore.SetErrorClass(c.Database, c.RunId, outcome.ErrorClass);
+            c.Runs.SetErrorClass(c.RunId, outcome.ErrorClass is { } errorClass ? ErrorClasses.Name(errorClass) : null);
             return outcome.Steps;
         });
 

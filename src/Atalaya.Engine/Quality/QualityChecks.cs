@@ -68,7 +68,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         results.AddRange(Consistency(profile, today));
         results.AddRange(Quarantine(connection, now));
         results.AddRange(Pipeline());
-        results.AddRange(ConnectorHealth.Check(connection, Runs, config));
+        results.AddRange(ConnectorHealth.Check(Connectors.ConnectorRows.For(database, Shared), Runs, config));
         return results;
     }
 

@@ -39,8 +39,7 @@ public static class WebhooksCommand
             var letterId = parse.GetValue(id);
             if (letterId is { } wanted)
             {
-                using var connection = hub.Database.Connect();
-                if (!ConnectorStore.DeadLetters(connection, "webhook").Any(l => l.Id == wanted))
+                if (!ConnectorRows.For(hub.Database, null).DeadLetters("webhook").Any(l => l.Id == wanted))
                 {
                     return CommonOptions.Fail($"--id {wanted}: no open webhook dead letter has this id; see `atalaya connectors dead-letters`");
                 }

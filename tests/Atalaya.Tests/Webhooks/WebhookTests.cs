@@ -197,14 +197,14 @@ public sealed class WebhookTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("dead", Text("SELECT status FROM webhook_inbox"));
-        using var connection = _hub.Hub.Database.Connect();
-        var letter = Assert.Single(ConnectorStore.DeadLetters(connection, "webhook"));
+        var letters = ConnectorRows.For(_hub.Hub.Database, null);
+        var letter = Assert.Single(letters.DeadLetters("webhook"));
         Assert.Equal("payments", letter.Provider);
         Assert.Contains("rejected by the catalog", letter.Reason, StringComparison.Ordinal);
         Assert.Contains("currency", letter.Reason, StringComparison.Ordinal);
         Assert.Equal(0, Count("SELECT count(*) FROM raw_events WHERE event_id = 'payments:evt_5'"));
         // Until the alert engine reads them, an open dead letter is a failed data-quality finding.
-        var finding = Assert.Single(Engine.Quality.ConnectorHealth.Check(connection, _hub.Hub.Jobs.Runs, Config("stripe")));
+        var finding = Assert.Single(Engine.Quality.ConnectorHealth.Check(letters, _hub.Hub.Jobs.Runs, Config("stripe")));
         Assert.Equal(("dead_letters", "webhook:payments", Engine.Quality.QualityStatus.Fail), (finding.Check, finding.Subject, finding.Status));
         Assert.Contains("atalaya webhooks replay", finding.Message, StringComparison.Ordinal);
     }
@@ -226,8 +226,8 @@ public sealed class WebhookTests : IAsyncLifetime
 
             var (letter, outcome) = Assert.Single(replayed);
             Assert.Equal("mapped", outcome.State);
+            Assert.Empty(ConnectorRows.For(wrong.Hub.Database, null).DeadLetters("webhook"));
             using var connection = wrong.Hub.Database.Connect();
-            Assert.Empty(ConnectorStore.DeadLetters(connection, "webhook"));
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT json_extract(event, '$.properties.status') FROM raw_events WHERE event_id = 'orders:ord_evt_1';";
             Assert.Equal("EN_CAMINO", command.ExecuteScalar());
