@@ -220,7 +220,17 @@ public static class ConnectorsCommand
             return JobsCommand.Busy;
         }
         PipelineRun? result = null;
-        AnsiConsole.Status().Start($"{what} ({started.RunId}) …", _ => result = runner.Execute(started));
+        try
+        {
+            AnsiConsole.Status().Start($"{what} ({started.RunId}) …", _ => result = runner.Execute(started));
+        }
+        catch (StateUnavailableException e)
+        {
+            // The units written before it went away are whole; the rest wrote nothing and could not be dead-lettered.
+            Console.Error.WriteLine($"error: --postgres: {e.Message}; run {started.RunId} stopped (the days it wrote are whole, the others were not written). "
+                + "Run the same command again once it is back; the next serve start marks the run failed.");
+            return 1;
+        }
         JobsCommand.Print(result!);
         if (result!.ErrorClass is { } errorClass)
         {

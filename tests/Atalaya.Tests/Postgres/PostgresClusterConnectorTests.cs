@@ -182,6 +182,52 @@ public sealed class PostgresClusterConnectorTests(PostgresServer server) : IClas
         Assert.Equal(["dead", "mapped"], (await PostgresServer.ColumnAsync(database, "SELECT status FROM webhook_inbox ORDER BY id")).Cast<string>());
     }
 
+    [Fact]
+    public async Task A_connector_run_that_loses_postgres_midway_writes_nothing_half_and_the_same_days_run_again_once_it_is_back()
+    {
+        var database = await server.NewDatabaseAsync();
+        using var state = PostgresState.Open(database);
+        using var setup = new ConnectorSetup { State = Engine.Jobs.JobState.Shared(state) };
+        _ga4.RenamedMetrics = null;
+        _ga4.Set("123456", Yesterday.AddDays(-1), ("sessions", 110), ("activeUsers", 85), ("newUsers", 11));
+        var config = EnvironmentFiles.Parse(Yaml("[sessions, activeUsers, newUsers]").Replace("max_retries: 0", "max_retries: 0\n    page_size: 1", StringComparison.Ordinal), "test.yaml", "dev");
+        // The first page is answered; while the second is asked for, PostgreSQL goes away and GA4 answers 503.
+        _ga4.Server.Enqueue("report", Faults.Pass, async context =>
+        {
+            await server.PauseAsync();
+            await Faults.Status(503, "{}")(context);
+        });
+
+        try
+        {
+            Assert.Throws<StateUnavailableException>(() => setup.Run(config, "ga4", Yesterday.AddDays(-1), Yesterday));
+        }
+        finally
+        {
+            await server.ResumeAsync();
+        }
+
+        // Nothing of the unit was written, nothing claims it was: once PostgreSQL is back the run is marked failed.
+        var runs = Engine.Jobs.JobState.Shared(state).Runs;
+        await Wait.UntilAsync(() =>
+        {
+            try
+            {
+                return Engine.Jobs.PipelineRuns.FailAbandoned(runs, _ => false, DateTimeOffset.UtcNow) == 1;
+            }
+            catch (StateUnavailableException)
+            {
+                return false; // the pooled connections the outage cut; the next call connects afresh
+            }
+        }, "the cut run is marked failed");
+        Assert.Equal(0L, (await PostgresServer.ColumnAsync(database, "SELECT count(*) FROM fact_kpi_daily")).Single());
+        Assert.Empty(ConnectorRows.Shared(state).DeadLetters());
+
+        var again = setup.Run(config, "ga4", Yesterday.AddDays(-1), Yesterday);
+        Assert.Equal(Engine.Jobs.RunStatus.Success, again.Status);
+        Assert.Equal(6L, (await PostgresServer.ColumnAsync(database, "SELECT count(*) FROM fact_kpi_daily WHERE source_system = 'ga4'")).Single());
+    }
+
     private static string Payment(string eventId, string currency = "mxn") => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["id"] = eventId,
