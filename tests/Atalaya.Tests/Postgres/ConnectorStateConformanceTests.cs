@@ -197,6 +197,52 @@ public sealed class ConnectorStateConformanceTests(PostgresServer server) : ICla
         Assert.Equal("schema", runs.Get(run.RunId)!.ErrorClass);
     }
 
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_scheduled_run_also_fetches_the_days_no_recorded_run_covered_at_most_a_week_back(string backend)
+    {
+        await using var ga4 = await FakeGa4.StartAsync();
+        using var setup = new ConnectorSetup { State = backend == "sqlite" ? null : JobState.Shared(Open()) };
+        var credentials = setup.Secret("ga4.json", ga4.ServiceAccountJson());
+        for (var i = 0; i < 30; i++)
+        {
+            ga4.Set("123456", First.AddDays(i), ("sessions", 100 + i), ("activeUsers", 80 + i), ("newUsers", 10 + i));
+        }
+        var config = Ga4Config(ga4, credentials, "[sessions]");
+        var clock = new Connectors.MovableClock(new DateTimeOffset(First.AddDays(1), new TimeOnly(3, 0), TimeSpan.Zero));
+        string Range(PipelineRun run)
+        {
+            using var details = System.Text.Json.JsonDocument.Parse(run.Details);
+            var step = Assert.Single(details.RootElement.GetProperty("steps").EnumerateArray());
+            return step.GetProperty("from").GetString() + ".." + step.GetProperty("to").GetString();
+        }
+
+        // The first scheduled run: yesterday only.
+        Assert.Equal("2026-11-01..2026-11-01", Range(setup.Scheduled(config, "ga4", clock)));
+        // The hub was down for two scheduled times: the next run fetches the three days since.
+        clock.Now = clock.Now.AddDays(3);
+        Assert.Equal("2026-11-02..2026-11-04", Range(setup.Scheduled(config, "ga4", clock)));
+        // A run cut short before it recorded its units (the shared state went away, a kill) covers nothing.
+        var runs = backend == "sqlite" ? JobState.Embedded(setup.Database).Runs : JobState.Shared(Open()).Runs;
+        clock.Now = clock.Now.AddDays(1);
+        runs.Start(new PipelineRun("run_cut", "connector_ga4", "ga4", clock.Now, null, RunStatus.Running, 0, null, "schedule", "{}"));
+        Assert.True(runs.FailIfRunning("run_cut", clock.Now, "the process stopped during the run"));
+        clock.Now = clock.Now.AddDays(1);
+        Assert.Equal("2026-11-05..2026-11-06", Range(setup.Scheduled(config, "ga4", clock)));
+        // A manual run does not count; after three weeks away, a week is caught up.
+        setup.Run(config, "ga4", First.AddDays(20), First.AddDays(20), time: clock);
+        clock.Now = clock.Now.AddDays(21);
+        Assert.Equal("2026-11-20..2026-11-27", Range(setup.Scheduled(config, "ga4", clock)));
+        // Every day from 1 to 6 November and from 20 to 27 (the manual run's 21st among them), one metric each.
+        Assert.Equal(6 + 8, Marts(backend == "sqlite" ? setup : null).Run(connection =>
+        {
+            using var command = PortableSql.Command(connection, "SELECT count(*) FROM fact_kpi_daily WHERE source_system = 'ga4';");
+            return Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }));
+    }
+
+    private MartStore Marts(ConnectorSetup? sqlite) => sqlite is null ? MartStore.Postgres(Open()) : MartStore.Sqlite(sqlite.Database);
+
     private static EnvironmentConfig Ga4Config(FakeGa4 ga4, string credentials, string metrics) => ConnectorSetup.Config($$"""
           ga4:
             base_url: {{ga4.Server.Url}}
