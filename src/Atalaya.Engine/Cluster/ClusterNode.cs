@@ -109,6 +109,12 @@ public sealed class ClusterNode : IAsyncDisposable
 
     private QueueEventSink? _sink;
 
+    /// <summary>
+    /// Loads the cluster's stores from ClickHouse into <paramref name="stores"/>, as a serving node
+    /// does when it starts: a process that only publishes (a CLI replay) enriches events the same way.
+    /// </summary>
+    public Task<int> LoadStoresAsync(StoreDirectory stores, CancellationToken ct) => ClusterStores.LoadAsync(ClickHouse, stores, ct);
+
     /// <summary>Requests whose duplicate lookup in ClickHouse failed or timed out (their duplicates were left to the writers).</summary>
     public long LookupsSkipped => _sink?.LookupsSkipped ?? 0;
 

@@ -1,8 +1,6 @@
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
-using Atalaya.Engine.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -21,7 +19,7 @@ internal sealed record ConnectorOutcome(IReadOnlyList<StepOutcome> Steps, ErrorC
 /// fail the same way); a transient one lets the next units try (the breaker stops them cheaply
 /// when the provider is down). A day with a value 10× its recent median is written and flagged.
 /// </summary>
-internal sealed class ConnectorRunner(HubDatabase database, MartStore marts, EnvironmentConfig config, KpiDictionary dictionary, TimeProvider time, HttpMessageHandler? handler = null)
+internal sealed class ConnectorRunner(IConnectorRows rows, MartStore marts, EnvironmentConfig config, KpiDictionary dictionary, TimeProvider time, HttpMessageHandler? handler = null)
 {
     /// <summary>Days of history the spike check compares a value with.</summary>
     public const int SpikeHistoryDays = 7;
@@ -47,11 +45,7 @@ internal sealed class ConnectorRunner(HubDatabase database, MartStore marts, Env
     {
         using var http = Http(provider, out var settings);
         var client = Client(provider, settings, http);
-        List<DeadLetter> letters;
-        using (var connection = database.Connect())
-        {
-            letters = [.. ConnectorStore.DeadLetters(connection, "connector", provider).Where(l => id is null || l.Id == id)];
-        }
+        List<DeadLetter> letters = [.. rows.DeadLetters("connector", provider).Where(l => id is null || l.Id == id)];
         var work = new List<(FetchUnit, IReadOnlyList<RawPage>?)>();
         foreach (var letter in letters.Where(l => l.Day is not null).DistinctBy(l => (l.Account, l.Day)))
         {
@@ -62,8 +56,7 @@ internal sealed class ConnectorRunner(HubDatabase database, MartStore marts, Env
             }
             if (letter.ErrorClass == ErrorClasses.Name(ErrorClass.Schema) && letter.RunId is { } keptBy)
             {
-                using var connection = database.Connect();
-                if (ConnectorStore.Pages(connection, keptBy, provider, letter.Account, day) is { Pages.Count: > 0 } kept)
+                if (rows.Pages(keptBy, provider, letter.Account, day) is { Pages.Count: > 0 } kept)
                 {
                     work.Add((unit with { From = kept.From, To = kept.To }, kept.Pages));
                     continue;
@@ -100,16 +93,16 @@ internal sealed class ConnectorRunner(HubDatabase database, MartStore marts, Env
                 var pages = kept ?? await Fetch(client, unit, runId, cancellationToken).ConfigureAwait(false);
                 var parsed = client.Parse(unit, pages);
                 var days = replayDays is null ? unit.Days().ToList() : [.. unit.Days().Where(d => replayDays.Contains((unit.Account, d)))];
-                var rows = parsed.Rows.Where(r => days.Contains(r.Day)).ToList();
-                var written = Write(client.Provider, unit, days, rows, runId);
+                var facts = parsed.Rows.Where(r => days.Contains(r.Day)).ToList();
+                var written = Write(client.Provider, unit, days, facts, runId);
                 var notes = new List<string>(parsed.Notes);
                 notes.AddRange(http.RetryLog.Skip(retriesBefore));
                 if (kept is not null)
                 {
                     notes.Add($"reprocessed from the {kept.Count} kept page(s), not fetched");
                 }
-                notes.AddRange(days.Where(d => !rows.Any(r => r.Day == d)).Select(d => $"empty day {d:yyyy-MM-dd}: the provider reported no rows; nothing written"));
-                notes.AddRange(Spikes(client.Provider, rows, settings.SpikeFactor));
+                notes.AddRange(days.Where(d => !facts.Any(r => r.Day == d)).Select(d => $"empty day {d:yyyy-MM-dd}: the provider reported no rows; nothing written"));
+                notes.AddRange(Spikes(client.Provider, facts, settings.SpikeFactor));
                 steps.Add(new StepOutcome(name, true, written, unit.From, unit.To, null) { Note = notes.Count == 0 ? null : string.Join("; ", notes.Distinct()) });
             }
             catch (ConnectorException e)
@@ -133,77 +126,53 @@ internal sealed class ConnectorRunner(HubDatabase database, MartStore marts, Env
     private async Task<IReadOnlyList<RawPage>> Fetch(ProviderClient client, FetchUnit unit, string runId, CancellationToken cancellationToken)
     {
         var pages = new List<RawPage>();
-        using var connection = database.Connect();
         await client.FetchAsync(unit, page =>
         {
-            ConnectorStore.KeepPage(connection, runId, client.Provider, unit, page, time.GetUtcNow());
+            rows.KeepPage(runId, client.Provider, unit.Account, unit.From, unit.To, page, time.GetUtcNow());
             pages.Add(page);
         }, cancellationToken).ConfigureAwait(false);
         return pages;
     }
 
     /// <summary>
-    /// The unit's days in one transaction where the marts are; open dead letters of those days are
-    /// resolved by it. In the data folder that is the same transaction. On a cluster the facts commit
-    /// in PostgreSQL first and the dead letters (the node's data folder) are resolved after: a failure
-    /// in between leaves the days dead-lettered, and replaying them writes the same rows again,
-    /// which changes nothing.
+    /// The unit's days in one transaction where the marts are, which also resolves the open dead
+    /// letters of those days: the dead letters live beside the marts (the data folder, or the
+    /// cluster's PostgreSQL; <see cref="ConnectorRows.For(JobContext)"/>), so a day is never both
+    /// written and still dead-lettered.
     /// </summary>
-    private long Write(string provider, FetchUnit unit, IReadOnlyList<DateOnly> days, List<FactRow> rows, string runId)
+    private long Write(string provider, FetchUnit unit, IReadOnlyList<DateOnly> days, List<FactRow> facts, string runId) => marts.Run(connection =>
     {
-        void Resolve(SqliteConnection connection, SqliteTransaction transaction)
+        using var transaction = connection.BeginTransaction();
+        long written = 0;
+        foreach (var day in days)
         {
-            foreach (var day in days)
+            var dayRows = facts.Where(r => r.Day == day).ToList();
+            if (dayRows.Count > 0)
             {
-                ConnectorStore.ResolveDay(connection, transaction, provider, unit.Account, day, runId, time.GetUtcNow());
+                written += ConnectorStore.WriteDay(marts, connection, transaction, provider, day, unit.Apps, dayRows, KpiVersion, runId);
             }
+            ConnectorRow.ResolveDay(connection, transaction, provider, unit.Account, day, runId, time.GetUtcNow());
         }
-        var written = marts.Run(connection =>
-        {
-            using var transaction = connection.BeginTransaction();
-            long written = 0;
-            foreach (var day in days)
-            {
-                var dayRows = rows.Where(r => r.Day == day).ToList();
-                if (dayRows.Count > 0)
-                {
-                    written += ConnectorStore.WriteDay(marts, connection, transaction, provider, day, unit.Apps, dayRows, KpiVersion, runId);
-                }
-            }
-            if (marts.InDataFolder)
-            {
-                Resolve((SqliteConnection)connection, (SqliteTransaction)transaction);
-            }
-            transaction.Commit();
-            return written;
-        });
-        if (!marts.InDataFolder)
-        {
-            using var connection = database.Connect();
-            using var transaction = connection.BeginTransaction();
-            Resolve(connection, transaction);
-            transaction.Commit();
-        }
+        transaction.Commit();
         return written;
-    }
+    });
 
     private int DeadLetter(string provider, FetchUnit unit, string runId, ErrorClass errorClass, string reason)
     {
-        using var connection = database.Connect();
-        var open = ConnectorStore.DeadLetters(connection, "connector", provider).Where(l => l.Account == unit.Account).Select(l => l.Day).ToHashSet();
+        var open = rows.DeadLetters("connector", provider).Where(l => l.Account == unit.Account).Select(l => l.Day).ToHashSet();
         var added = 0;
         foreach (var day in unit.Days().Where(d => !open.Contains(d)))
         {
-            ConnectorStore.AddDeadLetter(connection, "connector", provider, unit.Account, day, runId, null, ErrorClasses.Name(errorClass), reason, time.GetUtcNow());
+            rows.AddDeadLetter(new NewDeadLetter("connector", provider, unit.Account, day, runId, null, ErrorClasses.Name(errorClass), reason), time.GetUtcNow());
             added++;
         }
         return added;
     }
 
     /// <summary>Values at least <paramref name="factor"/> times the median of the metric's previous days (written, and flagged here).</summary>
-    private IEnumerable<string> Spikes(string provider, List<FactRow> rows, double factor)
+    private IEnumerable<string> Spikes(string provider, List<FactRow> facts, double factor)
     {
-        foreach (var row in rows)
+        foreach (var row in facts)
         {
             var history = ConnectorStore.History(marts, provider, row.AppId, row.Metric, row.Day, SpikeHistoryDays);
             if (history.Count < 3)

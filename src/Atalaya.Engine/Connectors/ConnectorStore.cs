@@ -3,7 +3,6 @@ using System.Data.Common;
 using System.Globalization;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Connectors;
 
@@ -12,57 +11,12 @@ public sealed record DeadLetter(long Id, string Kind, string Provider, string Ac
     string ErrorClass, string Reason, DateTimeOffset CreatedAt, DateTimeOffset? ResolvedAt, string? ResolvedBy);
 
 /// <summary>
-/// The connectors' tables: raw pages (append-only, written before they are parsed), the facts they
-/// become in <c>fact_kpi_daily</c> (one transaction per unit: a day is all written or not at all),
-/// the dead letters and the run's error class.
+/// The facts the connectors' pages become in <c>fact_kpi_daily</c> (one transaction per unit: a day
+/// is all written or not at all), wherever the marts are. The raw pages and the dead letters are
+/// kept through <see cref="IConnectorRows"/>, the run's error class on its run row (<see cref="IRunRows.SetErrorClass"/>).
 /// </summary>
 public static class ConnectorStore
 {
-    internal static void KeepPage(SqliteConnection connection, string runId, string provider, FetchUnit unit, RawPage page, DateTimeOffset now)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO connector_pages (run_id, provider, account, from_day, to_day, page_no, fetched_at, http_status, request, content_type, body)
-            VALUES ($run, $provider, $account, $from, $to, $page, $at, $status, $request, $type, $body);
-            """;
-        command.Parameters.AddWithValue("$run", runId);
-        command.Parameters.AddWithValue("$provider", provider);
-        command.Parameters.AddWithValue("$account", unit.Account);
-        command.Parameters.AddWithValue("$from", Day(unit.From));
-        command.Parameters.AddWithValue("$to", Day(unit.To));
-        command.Parameters.AddWithValue("$page", page.PageNo);
-        command.Parameters.AddWithValue("$at", PipelineRuns.Iso(now));
-        command.Parameters.AddWithValue("$status", page.HttpStatus);
-        command.Parameters.AddWithValue("$request", page.Request);
-        command.Parameters.AddWithValue("$type", (object?)page.ContentType ?? DBNull.Value);
-        command.Parameters.AddWithValue("$body", page.Body);
-        command.ExecuteNonQuery();
-    }
-
-    /// <summary>The pages a run kept for an account's range that covers <paramref name="day"/>, and that range.</summary>
-    internal static (DateOnly From, DateOnly To, List<RawPage> Pages)? Pages(SqliteConnection connection, string runId, string provider, string account, DateOnly day)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT from_day, to_day, page_no, http_status, request, content_type, body FROM connector_pages
-            WHERE run_id = $run AND provider = $provider AND account = $account AND from_day <= $day AND to_day >= $day
-            ORDER BY page_no;
-            """;
-        command.Parameters.AddWithValue("$run", runId);
-        command.Parameters.AddWithValue("$provider", provider);
-        command.Parameters.AddWithValue("$account", account);
-        command.Parameters.AddWithValue("$day", Day(day));
-        using var reader = command.ExecuteReader();
-        var pages = new List<RawPage>();
-        (DateOnly, DateOnly)? range = null;
-        while (reader.Read())
-        {
-            range ??= (ParseDay(reader.GetString(0)), ParseDay(reader.GetString(1)));
-            pages.Add(new RawPage(reader.GetInt32(2), reader.GetInt32(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), (byte[])reader.GetValue(6)));
-        }
-        return range is { } r ? (r.Item1, r.Item2, pages) : null;
-    }
-
     /// <summary>
     /// Writes one day of one provider's apps with MERGE semantics: new keys inserted, changed values
     /// updated (an unchanged row keeps the run that wrote it), metrics the provider no longer sends
@@ -155,101 +109,7 @@ public static class ConnectorStore
         return values;
     });
 
-    public static void AddDeadLetter(SqliteConnection connection, string kind, string provider, string account, DateOnly? day, string? runId, long? webhookId,
-        string errorClass, string reason, DateTimeOffset now)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO dead_letters (kind, provider, account, day, run_id, webhook_id, error_class, reason, created_at)
-            VALUES ($kind, $provider, $account, $day, $run, $webhook, $class, $reason, $at);
-            """;
-        command.Parameters.AddWithValue("$kind", kind);
-        command.Parameters.AddWithValue("$provider", provider);
-        command.Parameters.AddWithValue("$account", account);
-        command.Parameters.AddWithValue("$day", day is { } d ? Day(d) : DBNull.Value);
-        command.Parameters.AddWithValue("$run", (object?)runId ?? DBNull.Value);
-        command.Parameters.AddWithValue("$webhook", (object?)webhookId ?? DBNull.Value);
-        command.Parameters.AddWithValue("$class", errorClass);
-        command.Parameters.AddWithValue("$reason", reason);
-        command.Parameters.AddWithValue("$at", PipelineRuns.Iso(now));
-        command.ExecuteNonQuery();
-    }
-
-    /// <summary>Marks the open connector dead letters of a day as resolved by a run that wrote it.</summary>
-    public static int ResolveDay(SqliteConnection connection, SqliteTransaction? transaction, string provider, string account, DateOnly day, string resolvedBy, DateTimeOffset now)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = """
-            UPDATE dead_letters SET resolved_at = $at, resolved_by = $by
-            WHERE kind = 'connector' AND provider = $provider AND account = $account AND day = $day AND resolved_at IS NULL;
-            """;
-        command.Parameters.AddWithValue("$at", PipelineRuns.Iso(now));
-        command.Parameters.AddWithValue("$by", resolvedBy);
-        command.Parameters.AddWithValue("$provider", provider);
-        command.Parameters.AddWithValue("$account", account);
-        command.Parameters.AddWithValue("$day", Day(day));
-        return command.ExecuteNonQuery();
-    }
-
-    public static void Resolve(SqliteConnection connection, long id, string resolvedBy, DateTimeOffset now)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE dead_letters SET resolved_at = $at, resolved_by = $by WHERE id = $id AND resolved_at IS NULL;";
-        command.Parameters.AddWithValue("$at", PipelineRuns.Iso(now));
-        command.Parameters.AddWithValue("$by", resolvedBy);
-        command.Parameters.AddWithValue("$id", id);
-        command.ExecuteNonQuery();
-    }
-
-    /// <summary>Dead letters, oldest first; open ones only unless <paramref name="all"/>.</summary>
-    public static List<DeadLetter> DeadLetters(SqliteConnection connection, string? kind = null, string? provider = null, bool all = false)
-    {
-        using var command = connection.CreateCommand();
-        var where = new List<string>();
-        if (!all)
-        {
-            where.Add("resolved_at IS NULL");
-        }
-        if (kind is not null)
-        {
-            where.Add("kind = $kind");
-            command.Parameters.AddWithValue("$kind", kind);
-        }
-        if (provider is not null)
-        {
-            where.Add("provider = $provider");
-            command.Parameters.AddWithValue("$provider", provider);
-        }
-        command.CommandText = $"""
-            SELECT id, kind, provider, account, day, run_id, webhook_id, error_class, reason, created_at, resolved_at, resolved_by
-            FROM dead_letters {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY id;
-            """;
-        using var reader = command.ExecuteReader();
-        var letters = new List<DeadLetter>();
-        while (reader.Read())
-        {
-            letters.Add(new DeadLetter(reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : ParseDay(reader.GetString(4)), reader.IsDBNull(5) ? null : reader.GetString(5),
-                reader.IsDBNull(6) ? null : reader.GetInt64(6), reader.GetString(7), reader.GetString(8), Time(reader.GetString(9)),
-                reader.IsDBNull(10) ? null : Time(reader.GetString(10)), reader.IsDBNull(11) ? null : reader.GetString(11)));
-        }
-        return letters;
-    }
-
-    public static void SetErrorClass(HubDatabase database, string runId, ErrorClass? errorClass)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE pipeline_runs SET error_class = $class WHERE run_id = $id;";
-        command.Parameters.AddWithValue("$class", errorClass is { } c ? ErrorClasses.Name(c) : DBNull.Value);
-        command.Parameters.AddWithValue("$id", runId);
-        command.ExecuteNonQuery();
-    }
-
     public static string Day(DateOnly day) => day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     public static DateOnly ParseDay(string text) => DateOnly.ParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture);
-
-    private static DateTimeOffset Time(string iso) => DateTimeOffset.Parse(iso, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 }

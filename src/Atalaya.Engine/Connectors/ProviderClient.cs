@@ -21,7 +21,7 @@ internal sealed record FetchUnit(string Account, DateOnly From, DateOnly To, IRe
 }
 
 /// <summary>A provider's answer as received (kept in connector_pages before it is parsed).</summary>
-internal sealed record RawPage(int PageNo, int HttpStatus, string Request, string? ContentType, byte[] Body);
+public sealed record RawPage(int PageNo, int HttpStatus, string Request, string? ContentType, byte[] Body);
 
 /// <summary>One value for fact_kpi_daily.</summary>
 internal sealed record FactRow(DateOnly Day, string AppId, string Platform, string Metric, double Value)

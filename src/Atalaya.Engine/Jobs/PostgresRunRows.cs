@@ -24,6 +24,12 @@ internal sealed class PostgresRunRows(PostgresState state) : IRunRows
     public bool FailIfRunning(string runId, DateTimeOffset end, string error) =>
         state.Run(connection => RunRow.FailIfRunning(connection, runId, end, error));
 
+    public void SetErrorClass(string runId, string? errorClass) => state.Run(connection =>
+    {
+        RunRow.SetErrorClass(connection, runId, errorClass);
+        return 0;
+    });
+
     public IReadOnlyList<PipelineRun> Query(RunFilter filter) => state.Run(connection => RunRow.Query(connection, filter));
 
     public PipelineRun? Get(string runId) => state.Run(connection => RunRow.Get(connection, runId));

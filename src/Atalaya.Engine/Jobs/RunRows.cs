@@ -24,6 +24,9 @@ public interface IRunRows
     /// </summary>
     bool FailIfRunning(string runId, DateTimeOffset end, string error);
 
+    /// <summary>Records why a connector run failed (transient, auth, quota, schema), or clears it with null.</summary>
+    void SetErrorClass(string runId, string? errorClass);
+
     /// <summary>Newest first.</summary>
     IReadOnlyList<PipelineRun> Query(RunFilter filter);
 
@@ -52,6 +55,12 @@ internal sealed class SqliteRunRows(HubDatabase database) : IRunRows
     {
         using var connection = database.Connect();
         return RunRow.FailIfRunning(connection, runId, end, error);
+    }
+
+    public void SetErrorClass(string runId, string? errorClass)
+    {
+        using var connection = database.Connect();
+        RunRow.SetErrorClass(connection, runId, errorClass);
     }
 
     public IReadOnlyList<PipelineRun> Query(RunFilter filter)
@@ -100,6 +109,9 @@ internal static class RunRow
             ("id", runId), ("end", PipelineRuns.Iso(end)), ("error", error));
         return command.ExecuteNonQuery() == 1;
     }
+
+    public static void SetErrorClass(DbConnection connection, string runId, string? errorClass) =>
+        Execute(connection, "UPDATE pipeline_runs SET error_class = @class WHERE run_id = @id;", ("id", runId), ("class", errorClass));
 
     public static List<PipelineRun> Query(DbConnection connection, RunFilter filter)
     {

@@ -256,5 +256,71 @@ internal static class PostgresMigrations
             PRIMARY KEY (date, app_id, platform, source_system, metric)
         );
         """,
+
+        // The connectors' and webhooks' own state on a cluster (Connectors/ConnectorRows.cs,
+        // Webhooks/WebhookInbox.cs): connector_pages, webhook_inbox and dead_letters as the data
+        // folder's tables (Storage/Migrations.cs) column for column, days and times as text in the
+        // "C" collation, which sorts as time. Pages and bodies are append-only, as there.
+        """
+        CREATE TABLE connector_pages (
+            page_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            run_id       text NOT NULL,
+            provider     text NOT NULL,
+            account      text NOT NULL,
+            from_day     text COLLATE "C" NOT NULL,
+            to_day       text COLLATE "C" NOT NULL,
+            page_no      integer NOT NULL,
+            fetched_at   text COLLATE "C" NOT NULL,
+            http_status  integer NOT NULL,
+            request      text NOT NULL,
+            content_type text,
+            body         bytea NOT NULL
+        );
+        CREATE INDEX connector_pages_by_unit ON connector_pages (provider, account, run_id, page_no);
+        CREATE FUNCTION connector_pages_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'raw connector pages are append-only'; END;
+        $$;
+        CREATE TRIGGER connector_pages_append_only BEFORE UPDATE OR DELETE ON connector_pages
+            FOR EACH ROW EXECUTE FUNCTION connector_pages_append_only();
+        CREATE TRIGGER connector_pages_no_truncate BEFORE TRUNCATE ON connector_pages
+            FOR EACH STATEMENT EXECUTE FUNCTION connector_pages_append_only();
+
+        CREATE TABLE webhook_inbox (
+            id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            provider     text NOT NULL,
+            received_at  text COLLATE "C" NOT NULL,
+            signed_at    bigint NOT NULL,
+            signature    text NOT NULL,
+            body         bytea NOT NULL,
+            status       text NOT NULL CHECK (status IN ('stored', 'mapped', 'dead')),
+            events       integer NOT NULL DEFAULT 0,
+            UNIQUE (provider, signature)
+        );
+        CREATE FUNCTION webhook_inbox_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'webhook bodies are append-only'; END;
+        $$;
+        CREATE TRIGGER webhook_inbox_keep_body BEFORE UPDATE OF provider, received_at, signed_at, signature, body ON webhook_inbox
+            FOR EACH ROW EXECUTE FUNCTION webhook_inbox_append_only();
+        CREATE TRIGGER webhook_inbox_no_delete BEFORE DELETE ON webhook_inbox
+            FOR EACH ROW EXECUTE FUNCTION webhook_inbox_append_only();
+        CREATE TRIGGER webhook_inbox_no_truncate BEFORE TRUNCATE ON webhook_inbox
+            FOR EACH STATEMENT EXECUTE FUNCTION webhook_inbox_append_only();
+
+        CREATE TABLE dead_letters (
+            id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            kind         text NOT NULL CHECK (kind IN ('connector', 'webhook')),
+            provider     text NOT NULL,
+            account      text NOT NULL DEFAULT '',
+            day          text COLLATE "C",
+            run_id       text,
+            webhook_id   bigint,
+            error_class  text NOT NULL,
+            reason       text NOT NULL,
+            created_at   text COLLATE "C" NOT NULL,
+            resolved_at  text COLLATE "C",
+            resolved_by  text
+        );
+        CREATE INDEX dead_letters_open ON dead_letters (kind, provider, resolved_at);
+        """,
     ];
 }

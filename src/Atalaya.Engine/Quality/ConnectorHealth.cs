@@ -1,7 +1,6 @@
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Connectors;
 using Atalaya.Engine.Jobs;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Quality;
 
@@ -10,11 +9,11 @@ namespace Atalaya.Engine.Quality;
 /// letter raises an alert): a connector whose last two scheduled runs, on two different days,
 /// both failed; and the dead letters still open, by kind and provider. They stand in for alerts
 /// until the alert engine reads them. The runs are read through the hub's run rows (on a cluster
-/// with PostgreSQL, every node's runs); the dead letters from the data folder.
+/// with PostgreSQL, every node's runs), and so are the dead letters (there, every node's).
 /// </summary>
 internal static class ConnectorHealth
 {
-    public static IEnumerable<QualityResult> Check(SqliteConnection connection, IRunRows runs, EnvironmentConfig config)
+    public static IEnumerable<QualityResult> Check(IConnectorRows connectors, IRunRows runs, EnvironmentConfig config)
     {
         foreach (var (provider, _) in config.Connectors.Configured())
         {
@@ -37,7 +36,7 @@ internal static class ConnectorHealth
                 : $"{job} failed on its last {failing} scheduled day(s), latest {last.RunId}: {last.ErrorMessage} "
                   + "See `atalaya connectors dead-letters` and docs/connectors.md (recovery per error class).");
         }
-        var open = ConnectorStore.DeadLetters(connection);
+        var open = connectors.DeadLetters();
         foreach (var group in open.GroupBy(l => (l.Kind, l.Provider)).OrderBy(g => g.Key.Kind, StringComparer.Ordinal).ThenBy(g => g.Key.Provider, StringComparer.Ordinal))
         {
             var onlyTransient = group.All(l => l.ErrorClass == "transient");

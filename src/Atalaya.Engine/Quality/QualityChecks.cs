@@ -40,7 +40,8 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
 
     /// <summary>
     /// On a node started with <c>--postgres</c>, the cluster's PostgreSQL, whose quarantine a
-    /// cluster's collectors write: the quarantine check adds its rejections to the data folder's.
+    /// cluster's collectors write: the quarantine check adds its rejections to the data folder's,
+    /// and the dead-letter check reads the cluster's dead letters there.
     /// </summary>
     public Postgres.PostgresState? Shared { get; init; }
 
@@ -68,7 +69,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         results.AddRange(Consistency(profile, today));
         results.AddRange(Quarantine(connection, now));
         results.AddRange(Pipeline());
-        results.AddRange(ConnectorHealth.Check(connection, Runs, config));
+        results.AddRange(ConnectorHealth.Check(Connectors.ConnectorRows.For(database, Shared), Runs, config));
         return results;
     }
 

@@ -1,7 +1,6 @@
 using Atalaya.Engine.Collect;
 using Atalaya.Engine.Config;
 using Atalaya.Engine.Connectors;
-using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Webhooks;
@@ -16,10 +15,16 @@ public sealed record WebhookOutcome(int Status, string Message, long? Id = null,
 /// → only then mapped to catalog events and put through the collector's validation and dedupe.
 /// Once stored the answer is 2xx whatever the mapping does: a payload that cannot be mapped or is
 /// rejected by the catalog becomes a dead letter for <c>atalaya webhooks replay</c>, since asking
-/// the provider to resend the same payload would not help.
+/// the provider to resend the same payload would not help. The bodies and dead letters live in the
+/// data folder or, given the cluster's PostgreSQL (<paramref name="shared"/>), there for every node;
+/// while it cannot be reached the receiver throws <see cref="Postgres.StateUnavailableException"/>
+/// before answering, which the host answers 503 so that the provider delivers again.
 /// </summary>
-public sealed class WebhookReceiver(IngestPipeline pipeline, HubDatabase database, EnvironmentConfig config, TimeProvider time)
+public sealed class WebhookReceiver(IngestPipeline pipeline, HubDatabase database, EnvironmentConfig config, TimeProvider time, Postgres.PostgresState? shared = null)
 {
+    private readonly IWebhookInbox _inbox = WebhookInbox.For(database, shared);
+    private readonly IConnectorRows _letters = ConnectorRows.For(database, shared);
+
     /// <summary>Bodies above this are refused (413): provider events are a few KiB.</summary>
     public const int MaxBodyBytes = 1024 * 1024;
 
@@ -57,12 +62,14 @@ public sealed class WebhookReceiver(IngestPipeline pipeline, HubDatabase databas
         {
             return new WebhookOutcome(401, $"the signature does not match the body: sign t.body with HMAC-SHA256 and the shared secret ({settings.SecretEnv})");
         }
-        var id = Store(provider, signature.Timestamp, signatureHeader!, body, now);
-        if (id is null)
+        var stored = _inbox.Store(provider, signature.Timestamp, signatureHeader!, body, now);
+        // An earlier delivery stored but not processed was not acknowledged (the hub failed after
+        // storing it and answered 503): this delivery, the provider's retry, processes it.
+        if (!stored.New && stored.Status != "stored")
         {
             return new WebhookOutcome(409, "replay refused: a request with this signature was already received");
         }
-        return await ProcessAsync(provider, settings, id.Value, body, cancellationToken).ConfigureAwait(false);
+        return await ProcessAsync(provider, settings, stored.Id, body, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Maps a stored body and ingests its events; a failure becomes a dead letter. Used by replays too.</summary>
@@ -75,7 +82,7 @@ public sealed class WebhookReceiver(IngestPipeline pipeline, HubDatabase databas
             var result = await pipeline.IngestNativeAsync(events, ndjson: false, SourceSystem(provider), cancellationToken).ConfigureAwait(false);
             if (result.Rejected.Count == 0)
             {
-                SetState(id, "mapped", result.Accepted);
+                _inbox.SetState(id, "mapped", result.Accepted);
                 return new WebhookOutcome(200, result.Accepted > 0 ? "stored" : "already stored (a resend of the same event)", id, "mapped", result.Accepted);
             }
             failure = "rejected by the catalog: " + string.Join("; ", result.Rejected.SelectMany(r => r.Errors));
@@ -84,22 +91,16 @@ public sealed class WebhookReceiver(IngestPipeline pipeline, HubDatabase databas
         {
             failure = "mapping failed: " + e.Message;
         }
-        SetState(id, "dead", 0);
-        using (var connection = database.Connect())
-        {
-            ConnectorStore.AddDeadLetter(connection, "webhook", provider, "", null, null, id, "mapping", failure, time.GetUtcNow());
-        }
+        // The dead letter first: a failure between the two leaves the body 'stored', which the provider's retry processes again.
+        _letters.AddDeadLetter(new NewDeadLetter("webhook", provider, "", null, null, id, "mapping", failure), time.GetUtcNow());
+        _inbox.SetState(id, "dead", 0);
         return new WebhookOutcome(202, $"stored, but not mapped ({failure}); kept as a dead letter for `atalaya webhooks replay`", id, "dead");
     }
 
     /// <summary>Reprocesses open webhook dead letters (one when <paramref name="deadLetterId"/> is set); returns them with their new outcome.</summary>
     public async Task<IReadOnlyList<(DeadLetter Letter, WebhookOutcome Outcome)>> ReplayAsync(long? deadLetterId, CancellationToken cancellationToken = default)
     {
-        List<DeadLetter> letters;
-        using (var connection = database.Connect())
-        {
-            letters = [.. ConnectorStore.DeadLetters(connection, "webhook").Where(l => deadLetterId is null || l.Id == deadLetterId)];
-        }
+        List<DeadLetter> letters = [.. _letters.DeadLetters("webhook").Where(l => deadLetterId is null || l.Id == deadLetterId)];
         var results = new List<(DeadLetter, WebhookOutcome)>();
         foreach (var letter in letters)
         {
@@ -108,56 +109,16 @@ public sealed class WebhookReceiver(IngestPipeline pipeline, HubDatabase databas
                 results.Add((letter, new WebhookOutcome(404, $"the provider '{letter.Provider}' is no longer configured")));
                 continue;
             }
-            var outcome = await ProcessAsync(letter.Provider, settings, id, Body(id), cancellationToken).ConfigureAwait(false);
-            using var connection = database.Connect();
-            if (outcome.State != "dead")
+            if (_inbox.Body(id) is not { } body)
             {
-                ConnectorStore.Resolve(connection, letter.Id, "replay", time.GetUtcNow());
+                results.Add((letter, new WebhookOutcome(404, $"the body of dead letter {letter.Id} (webhook {id}) is not in the inbox")));
+                continue;
             }
-            else
-            {
-                // The new failure was recorded as its own dead letter; this one is superseded by it.
-                ConnectorStore.Resolve(connection, letter.Id, "replay (failed again, see the newer dead letter)", time.GetUtcNow());
-            }
+            var outcome = await ProcessAsync(letter.Provider, settings, id, body, cancellationToken).ConfigureAwait(false);
+            // When it failed again, the new failure was recorded as its own dead letter; this one is superseded by it.
+            _letters.Resolve(letter.Id, outcome.State != "dead" ? "replay" : "replay (failed again, see the newer dead letter)", time.GetUtcNow());
             results.Add((letter, outcome));
         }
         return results;
-    }
-
-    /// <summary>Inserts and commits the body; null when the signature was already stored (a replay).</summary>
-    private long? Store(string provider, long signedAt, string signature, byte[] body, DateTimeOffset now)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO webhook_inbox (provider, received_at, signed_at, signature, body, status) VALUES ($provider, $at, $signed, $signature, $body, 'stored')
-            ON CONFLICT (provider, signature) DO NOTHING RETURNING id;
-            """;
-        command.Parameters.AddWithValue("$provider", provider);
-        command.Parameters.AddWithValue("$at", PipelineRuns.Iso(now));
-        command.Parameters.AddWithValue("$signed", signedAt);
-        command.Parameters.AddWithValue("$signature", signature);
-        command.Parameters.AddWithValue("$body", body);
-        return command.ExecuteScalar() is long id ? id : null;
-    }
-
-    private void SetState(long id, string state, int events)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "UPDATE webhook_inbox SET status = $status, events = $events WHERE id = $id;";
-        command.Parameters.AddWithValue("$status", state);
-        command.Parameters.AddWithValue("$events", events);
-        command.Parameters.AddWithValue("$id", id);
-        command.ExecuteNonQuery();
-    }
-
-    private byte[] Body(long id)
-    {
-        using var connection = database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT body FROM webhook_inbox WHERE id = $id;";
-        command.Parameters.AddWithValue("$id", id);
-        return (byte[])command.ExecuteScalar()!;
     }
 }

@@ -4,6 +4,7 @@ using Atalaya.Engine.Config;
 using Atalaya.Engine.Connectors;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Storage;
 using Spectre.Console;
 
@@ -36,9 +37,10 @@ public static class ConnectorsCommand
         var start = new Option<string?>("--start") { Description = "First UTC day (YYYY-MM-DD); default yesterday.", HelpName = "DATE" };
         var end = new Option<string?>("--end") { Description = "Last UTC day, inclusive (YYYY-MM-DD), at the latest yesterday; default --start.", HelpName = "DATE" };
         var app = new Option<string?>("--app") { Description = "Only these app ids (comma list), as mapped in connectors.PROVIDER.", HelpName = "ID" };
+        var postgres = CommonOptions.Postgres("Run it for a cluster: the run, its lock, the facts, pages and dead letters kept");
         var run = new Command("run", "Fetch a range of days (default yesterday) for one provider; failed days become dead letters.")
         {
-            provider, start, end, app, data, environment, configDirectory,
+            provider, start, end, app, data, environment, configDirectory, postgres,
         };
         run.SetAction(parse =>
         {
@@ -72,7 +74,12 @@ public static class ConnectorsCommand
                 return CommonOptions.Fail($"--app {unknown} is not mapped in connectors.{name}; its apps: {string.Join(", ", known)}");
             }
             var request = new ConnectorRequest(name, first, last, apps.Length == 0 ? null : apps.ToHashSet(StringComparer.Ordinal));
-            return Execute(parse.GetValue(data)!, config, ConnectorJobs.Definition(name, _ => request) with { Scheduled = false },
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
+            return Execute(parse.GetValue(data)!, shared, config, ConnectorJobs.Definition(name, _ => request) with { Scheduled = false },
                 $"Fetching {name} {first:yyyy-MM-dd}..{last:yyyy-MM-dd}", "cli", name);
         });
         return run;
@@ -85,9 +92,10 @@ public static class ConnectorsCommand
         var configDirectory = CommonOptions.ConfigDirectory();
         var provider = new Argument<string?>("PROVIDER") { Description = $"Only this connector ({ConnectorSources.Names}); default every connector with open dead letters.", Arity = ArgumentArity.ZeroOrOne };
         var id = new Option<long?>("--id") { Description = "Only this dead letter (see `atalaya connectors dead-letters`).", HelpName = "N" };
+        var postgres = CommonOptions.Postgres("Replay a cluster's dead letters (any node's), kept");
         var replay = new Command("replay", "Reprocess open connector dead letters: schema failures from their kept pages (no fetch), the others by fetching the day again.")
         {
-            provider, id, data, environment, configDirectory,
+            provider, id, data, environment, configDirectory, postgres,
         };
         replay.SetAction(parse =>
         {
@@ -95,11 +103,14 @@ public static class ConnectorsCommand
             {
                 return 2;
             }
-            var database = HubDatabase.Open(parse.GetValue(data)!);
-            List<DeadLetter> open;
-            using (var connection = database.Connect())
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
             {
-                open = ConnectorStore.DeadLetters(connection, "connector");
+                return 2;
+            }
+            if (Letters(parse.GetValue(data)!, shared, "connector", all: false) is not { } open)
+            {
+                return 2;
             }
             var only = parse.GetValue(provider);
             var letterId = parse.GetValue(id);
@@ -126,7 +137,7 @@ public static class ConnectorsCommand
                     exit = Math.Max(exit, 1);
                     continue;
                 }
-                exit = Math.Max(exit, Execute(parse.GetValue(data)!, config, ConnectorJobs.Replay(name, letterId), $"Replaying {name}'s dead letters", "replay", name));
+                exit = Math.Max(exit, Execute(parse.GetValue(data)!, shared, config, ConnectorJobs.Replay(name, letterId), $"Replaying {name}'s dead letters", "replay", name));
             }
             return exit;
         });
@@ -137,12 +148,19 @@ public static class ConnectorsCommand
     {
         var data = CommonOptions.Data();
         var all = new Option<bool>("--all") { Description = "Resolved ones too." };
-        var list = new Command("dead-letters", "Connector days and webhook payloads that could not be processed, with their class and reason.") { all, data };
+        var postgres = CommonOptions.Postgres("List a cluster's dead letters (every node's), kept");
+        var list = new Command("dead-letters", "Connector days and webhook payloads that could not be processed, with their class and reason.") { all, data, postgres };
         list.SetAction(parse =>
         {
-            var database = HubDatabase.Open(parse.GetValue(data)!);
-            using var connection = database.Connect();
-            var letters = ConnectorStore.DeadLetters(connection, all: parse.GetValue(all));
+            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
+            if (parse.GetValue(postgres) is not null && shared is null)
+            {
+                return 2;
+            }
+            if (Letters(parse.GetValue(data)!, shared, null, parse.GetValue(all)) is not { } letters)
+            {
+                return 2;
+            }
             if (letters.Count == 0)
             {
                 Console.WriteLine(parse.GetValue(all) ? "No dead letter." : "No open dead letter.");
@@ -158,20 +176,61 @@ public static class ConnectorsCommand
         return list;
     }
 
-    /// <summary>Runs a connector job under its lock, prints the run with its error class; the exit code.</summary>
-    private static int Execute(string dataDirectory, EnvironmentConfig config, JobDefinition definition, string what, string trigger, string provider)
+    /// <summary>
+    /// The dead letters: the cluster's when <paramref name="shared"/> is given (the data folder is
+    /// then not opened), else the data folder's; null after saying the cluster cannot be reached.
+    /// </summary>
+    internal static IReadOnlyList<DeadLetter>? Letters(string dataDirectory, PostgresState? shared, string? kind, bool all)
+    {
+        try
+        {
+            var rows = shared is null ? ConnectorRows.For(HubDatabase.Open(dataDirectory), null) : ConnectorRows.Shared(shared);
+            return rows.DeadLetters(kind, all: all);
+        }
+        catch (StateUnavailableException e)
+        {
+            CommonOptions.Fail($"--postgres: {e.Message}; try again once it is back.");
+            return null;
+        }
+    }
+
+    /// <summary>Runs a connector job under its lock (the cluster's when <paramref name="shared"/> is given), prints the run with its error class; the exit code.</summary>
+    private static int Execute(string dataDirectory, PostgresState? shared, EnvironmentConfig config, JobDefinition definition, string what, string trigger, string provider)
     {
         var database = HubDatabase.Open(dataDirectory);
         // A connector run needs the KPI dictionary, not the events: the engine is not loaded.
-        var runner = new JobRunner(database, new KpiEngine(KpiDictionary.Default), config);
-        var started = runner.TryBegin(definition, trigger, provider, out var busyWith);
+        var runner = new JobRunner(database, new KpiEngine(KpiDictionary.Default), config)
+        {
+            State = shared is null ? JobState.Embedded(database) : JobState.Shared(shared),
+        };
+        StartedRun? started;
+        string? busyWith;
+        try
+        {
+            started = runner.TryBegin(definition, trigger, provider, out busyWith);
+        }
+        catch (StateUnavailableException e)
+        {
+            Console.Error.WriteLine($"error: --postgres: {e.Message}; nothing was run, try again once it is back.");
+            return 1;
+        }
         if (started is null)
         {
             Console.Error.WriteLine($"error: {definition.Name} is already running ({busyWith}); wait for it or see `atalaya runs --job {definition.Name}`.");
             return JobsCommand.Busy;
         }
         PipelineRun? result = null;
-        AnsiConsole.Status().Start($"{what} ({started.RunId}) …", _ => result = runner.Execute(started));
+        try
+        {
+            AnsiConsole.Status().Start($"{what} ({started.RunId}) …", _ => result = runner.Execute(started));
+        }
+        catch (StateUnavailableException e)
+        {
+            // The units written before it went away are whole; the rest wrote nothing and could not be dead-lettered.
+            Console.Error.WriteLine($"error: --postgres: {e.Message}; run {started.RunId} stopped (the days it wrote are whole, the others were not written). "
+                + "Run the same command again once it is back; the next serve start marks the run failed.");
+            return 1;
+        }
         JobsCommand.Print(result!);
         if (result!.ErrorClass is { } errorClass)
         {

@@ -48,7 +48,7 @@ public static class ServeCommand
             HelpName = "URL",
         };
         var rabbitMq = new Option<string?>("--rabbitmq") { Description = "Run as a cluster node: the RabbitMQ broker, e.g. amqp://guest:guest@127.0.0.1:5672/ (with --clickhouse).", HelpName = "URI" };
-        var postgres = CommonOptions.Postgres("On a cluster node (with --clickhouse and --rabbitmq): keep tokens, job runs and locks, the audit log, alerts and their outbox, SLO counts, the marts, stored reports, quality findings and refused events, shared by every node,");
+        var postgres = CommonOptions.Postgres("On a cluster node (with --clickhouse and --rabbitmq): keep tokens, job runs and locks, the audit log, alerts and their outbox, SLO counts, the marts, stored reports, quality findings, refused events, and the connectors' pages and dead letters and webhook bodies, shared by every node,");
         var queueShards = new Option<int>("--queue-shards") { Description = "Shard queues on a cluster; every node must use the same number.", DefaultValueFactory = _ => 4, HelpName = "N" };
         var role = new Option<string>("--role")
         {

@@ -1,4 +1,7 @@
 using System.Text.Json.Serialization;
+using Atalaya.Access;
+using Atalaya.Engine.Postgres;
+using Atalaya.Engine.Storage;
 using Atalaya.Engine.Webhooks;
 using Atalaya.Http;
 
@@ -30,20 +33,31 @@ public static class WebhookEndpoints
                 var header = options.Config.Webhooks.TryGetValue(provider, out var settings)
                     ? context.Request.Headers[settings.SignatureHeader].ToString() : null;
                 using var body = await RequestBody.ReadAsync(context.Request, WebhookReceiver.MaxBodyBytes, cancellationToken);
-                var outcome = await new WebhookReceiver(hub.Pipeline, hub.Database, options.Config, hub.Kpis.Time).ReceiveAsync(provider, header, body.Memory.ToArray(), cancellationToken);
+                var outcome = await new WebhookReceiver(hub.Pipeline, hub.Database, options.Config, hub.Kpis.Time, hub.Jobs.SharedState)
+                    .ReceiveAsync(provider, header, body.Memory.ToArray(), cancellationToken);
                 return outcome.Id is { } id
                     ? Results.Json(new WebhookResponse(true, id, outcome.State!, outcome.Events, outcome.Message), WebhooksJson.Web.WebhookResponse, statusCode: outcome.Status)
                     : Results.Json(new ErrorResponse(false, outcome.Message), ErrorJson.Web.ErrorResponse, statusCode: outcome.Status);
             }
             catch (BodyException e)
             {
-                return Results.Json(new ErrorResponse(false, e.Message), ErrorJson.Web.ErrorResponse, statusCode: e.StatusCode);
+                return ReadCall.Error(e.StatusCode, e.Message);
+            }
+            catch (StateUnavailableException e)
+            {
+                // Not acknowledged: the provider delivers again, and a body stored before the failure is processed then.
+                return ReadCall.Error(StatusCodes.Status503ServiceUnavailable, ReadAccess.Unavailable(e.Store).Message);
+            }
+            catch (StoreUnavailableException e)
+            {
+                return ReadCall.Error(StatusCodes.Status503ServiceUnavailable, $"The hub cannot make events durable right now ({e.Message}); retry later.");
             }
         })
         .WithSummary("Receives a provider's signed webhook (payments, order status).")
         .WithDescription("The header named by webhooks.PROVIDER.signature_header carries t=UNIX,v1=HEX where HEX is HMAC-SHA256(secret, \"t.body\"). "
             + "Answers 200 once stored and mapped to catalog events, 202 when stored but kept as a dead letter, 400 for a missing or stale signature, "
-            + "401 for a wrong one, 404 for an unknown provider, 409 for a replayed signature, 413 for a body over 1 MiB.");
+            + "401 for a wrong one, 404 for an unknown provider, 409 for a replayed signature, 413 for a body over 1 MiB, "
+            + "503 with Retry-After while the hub cannot store it (a cluster's PostgreSQL or the event queue away): deliver it again.");
         return app;
     }
 }

@@ -32,6 +32,9 @@ public sealed class ConnectorSetup : IDisposable
 
     public HubDatabase Database { get; }
 
+    /// <summary>Where runs, locks, facts, pages and dead letters go: the data folder unless set (a cluster's PostgreSQL).</summary>
+    public JobState? State { get; init; }
+
     public static DateOnly Day(string text) => DateOnly.ParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     /// <summary>Writes a credentials file and an environment variable (unique name) pointing at it; returns the variable's name.</summary>
@@ -57,11 +60,12 @@ public sealed class ConnectorSetup : IDisposable
 
     /// <summary>The job the scheduler runs (yesterday by <paramref name="time"/>).</summary>
     public PipelineRun Scheduled(EnvironmentConfig config, string provider, TimeProvider time) =>
-        new JobRunner(Database, new KpiEngine(KpiDictionary.Default, time), config, time).Run(ConnectorSources.JobName(provider), "schedule").Run!;
+        new JobRunner(Database, new KpiEngine(KpiDictionary.Default, time), config, time) { State = State ?? JobState.Embedded(Database) }
+            .Run(ConnectorSources.JobName(provider), "schedule").Run!;
 
     private PipelineRun Execute(EnvironmentConfig config, JobDefinition definition, string trigger, string provider, TimeProvider? time)
     {
-        var runner = new JobRunner(Database, new KpiEngine(KpiDictionary.Default, time), config, time ?? TimeProvider.System);
+        var runner = new JobRunner(Database, new KpiEngine(KpiDictionary.Default, time), config, time ?? TimeProvider.System) { State = State ?? JobState.Embedded(Database) };
         var started = runner.TryBegin(definition, trigger, provider, out var busy) ?? throw new InvalidOperationException("busy: " + busy);
         return runner.Execute(started);
     }
@@ -100,11 +104,7 @@ public sealed class ConnectorSetup : IDisposable
             .SelectMany(s => new[] { "note", "error" }.Where(name => s.TryGetProperty(name, out _)).Select(name => s.GetProperty(name).GetString())));
     }
 
-    public List<DeadLetter> DeadLetters(bool all = false)
-    {
-        using var connection = Database.Connect();
-        return ConnectorStore.DeadLetters(connection, all: all);
-    }
+    public IReadOnlyList<DeadLetter> DeadLetters(bool all = false) => ConnectorRows.For(Database, State?.SharedState).DeadLetters(all: all);
 
     public void Dispose()
     {

@@ -44,7 +44,7 @@ public sealed class MarketingDictionaryTests : IAsyncLifetime
                   - {account_id: "2001", app_id: shop-web, platform: web, currency: MXN}
                   - {account_id: "2002", app_id: shop-br, platform: web, currency: BRL}
             """);
-        var outcome = await new ConnectorRunner(_hub.Hub.Database, _hub.Hub.Marts, config, KpiDictionary.Default, TimeProvider.System)
+        var outcome = await new ConnectorRunner(ConnectorRows.For(_hub.Hub.Database, null), _hub.Hub.Marts, config, KpiDictionary.Default, TimeProvider.System)
             .RunAsync(new ConnectorRequest("meta_ads", First, Second), "run_marketing_fx_test");
         Assert.Null(outcome.ErrorClass);
         // MXN has a rate on the first day only (the second uses it); BRL only from the second day.

@@ -40,7 +40,7 @@ public sealed class MarketingKpiTests : IAsyncLifetime
                 ad_accounts:
                   - {account_id: "1001", app_id: shop-web, platform: web}
             """);
-        var outcome = await new ConnectorRunner(_hub.Hub.Database, _hub.Hub.Marts, config, KpiDictionary.Default, TimeProvider.System)
+        var outcome = await new ConnectorRunner(ConnectorRows.For(_hub.Hub.Database, null), _hub.Hub.Marts, config, KpiDictionary.Default, TimeProvider.System)
             .RunAsync(new ConnectorRequest("meta_ads", Day, Day), "run_marketing_test");
         Assert.Null(outcome.ErrorClass);
         using (var connection = _hub.Hub.Database.Connect())

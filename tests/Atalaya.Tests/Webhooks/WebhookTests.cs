@@ -138,6 +138,29 @@ public sealed class WebhookTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_delivery_stored_but_never_processed_is_processed_by_the_providers_retry_not_refused()
+    {
+        // The hub stored the body, then failed before mapping it (the shared state or the queue went
+        // away) and answered 503: the body is in the inbox, still 'stored', with no event from it.
+        var body = PaymentSucceeded("evt_retry");
+        var signature = Sign(body);
+        var stored = WebhookInbox.For(_hub.Hub.Database, null).Store("payments", WebhookSignature.Parse(signature)!.Value.Timestamp, signature, Encoding.UTF8.GetBytes(body), DateTimeOffset.UtcNow);
+
+        using var retry = await PostAsync("payments", body, signature);
+        using var again = await PostAsync("payments", body, signature);
+
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        using (var answer = JsonDocument.Parse(await retry.Content.ReadAsStringAsync()))
+        {
+            Assert.Equal((stored.Id, "mapped"), (answer.RootElement.GetProperty("id").GetInt64(), answer.RootElement.GetProperty("status").GetString()));
+        }
+        Assert.Equal("payment_succeeded", Text("SELECT event_type FROM raw_events WHERE event_id = 'payments:evt_retry'"));
+        Assert.Equal(1, Count("SELECT count(*) FROM webhook_inbox"));
+        // Once processed, the same signature is a replay again.
+        Assert.Equal(HttpStatusCode.Conflict, again.StatusCode);
+    }
+
+    [Fact]
     public async Task A_provider_retry_with_a_new_signature_is_stored_but_the_event_only_once()
     {
         var body = PaymentSucceeded("evt_3");
@@ -197,14 +220,14 @@ public sealed class WebhookTests : IAsyncLifetime
 
         Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         Assert.Equal("dead", Text("SELECT status FROM webhook_inbox"));
-        using var connection = _hub.Hub.Database.Connect();
-        var letter = Assert.Single(ConnectorStore.DeadLetters(connection, "webhook"));
+        var letters = ConnectorRows.For(_hub.Hub.Database, null);
+        var letter = Assert.Single(letters.DeadLetters("webhook"));
         Assert.Equal("payments", letter.Provider);
         Assert.Contains("rejected by the catalog", letter.Reason, StringComparison.Ordinal);
         Assert.Contains("currency", letter.Reason, StringComparison.Ordinal);
         Assert.Equal(0, Count("SELECT count(*) FROM raw_events WHERE event_id = 'payments:evt_5'"));
         // Until the alert engine reads them, an open dead letter is a failed data-quality finding.
-        var finding = Assert.Single(Engine.Quality.ConnectorHealth.Check(connection, _hub.Hub.Jobs.Runs, Config("stripe")));
+        var finding = Assert.Single(Engine.Quality.ConnectorHealth.Check(letters, _hub.Hub.Jobs.Runs, Config("stripe")));
         Assert.Equal(("dead_letters", "webhook:payments", Engine.Quality.QualityStatus.Fail), (finding.Check, finding.Subject, finding.Status));
         Assert.Contains("atalaya webhooks replay", finding.Message, StringComparison.Ordinal);
     }
@@ -226,8 +249,8 @@ public sealed class WebhookTests : IAsyncLifetime
 
             var (letter, outcome) = Assert.Single(replayed);
             Assert.Equal("mapped", outcome.State);
+            Assert.Empty(ConnectorRows.For(wrong.Hub.Database, null).DeadLetters("webhook"));
             using var connection = wrong.Hub.Database.Connect();
-            Assert.Empty(ConnectorStore.DeadLetters(connection, "webhook"));
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT json_extract(event, '$.properties.status') FROM raw_events WHERE event_id = 'orders:ord_evt_1';";
             Assert.Equal("EN_CAMINO", command.ExecuteScalar());
