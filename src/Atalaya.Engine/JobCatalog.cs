@@ -32,6 +32,27 @@ public static class JobCatalog
         Privacy.PersonalFieldsRetention.Job(config),
     ];
 
+    /// <summary>The name a range backfill's runs are recorded under (not a scheduled job: each run has its range).</summary>
+    public const string Backfill = "backfill";
+
+    /// <summary>
+    /// A backfill of the marts over a range (<c>atalaya backfill</c>, <c>POST /api/jobs/backfill/run</c>),
+    /// under the marts' lock, so that it never runs beside daily_batch or kpi_refresh, on any node.
+    /// It recomputes from the job's KPI engine into the job's marts (<see cref="MartStore.For(JobContext)"/>):
+    /// the data folder's, or on a cluster node the node's projection of ClickHouse's events into PostgreSQL.
+    /// </summary>
+    /// <param name="done">Handed the result (the per-KPI changes) when the backfill ends.</param>
+    public static JobDefinition RangeBackfill(DateOnly from, DateOnly to, Kpi.Query.DimensionFilter filter, bool apply, Action<BackfillResult>? done = null) =>
+        new(Backfill, $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}", "", MartsLock, c =>
+        {
+            // On a cluster node this waits until the node's projection has loaded: an empty one would make empty marts.
+            c.Events.Current();
+            var result = new Jobs.Marts.Backfill(MartStore.For(c), c.Engine, c.Events).Run(from, to, filter, apply, c.RunId);
+            done?.Invoke(result);
+            return result.Steps;
+        })
+        { Scheduled = false };
+
     public static JobDefinition? Find(EnvironmentConfig config, string name) => All(config).FirstOrDefault(j => j.Name == name);
 
     /// <summary>Runs the job named <paramref name="job"/> now, or says who holds its lock.</summary>
