@@ -76,6 +76,25 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
         Assert.Equal(expected, await FindingsAsync(hubs.B, hubs.Admin));
         Assert.Equal("success", (await PostgresClusterMartTests.RunJobAsync(hubs.A, hubs.Admin, "dq_health")).GetProperty("status").GetString());
         Assert.Equal(expected, await FindingsAsync(hubs.A, hubs.Admin));
+
+        // A node whose data folder was the embedded hub (moved with migrate --to-cluster, say) finds that
+        // hub's counters there: its first pass from ClickHouse starts them afresh instead of adding the same events again.
+        Directory.CreateDirectory(_root["c"]);
+        using (var embeddedDb = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(hubs.EmbeddedData, HubDatabase.FileName)}"))
+        {
+            embeddedDb.Open();
+            using var copy = embeddedDb.CreateCommand();
+            copy.CommandText = $"VACUUM INTO '{Path.Combine(_root["c"], HubDatabase.FileName)}';";
+            copy.ExecuteNonQuery();
+        }
+        Assert.True(JobTestData.Count(new HubDatabase(_root["c"]), "SELECT count(*) FROM dq_profile") > 0);
+        await using var nodeC = await ServeProcess.StartAsync(null, "--data", _root["c"], "--no-scheduler",
+            "--clickhouse", hubs.ClickHouseUrl, "--rabbitmq", cluster.Rabbit.Uri.ToString(), "--postgres", hubs.Postgres);
+        using var clientC = new HttpClient { BaseAddress = new Uri(nodeC.Url), Timeout = TimeSpan.FromSeconds(60) };
+        await Wait.UntilAsync(async () => (await AccessHttp.GetAsync(clientC, $"/api/kpi/query?metric=orders&start_date={Today:yyyy-MM-dd}&end_date={Today:yyyy-MM-dd}", hubs.Admin)).Status == HttpStatusCode.OK,
+            "node C has loaded its projection", seconds: 120);
+        Assert.Equal("success", (await PostgresClusterMartTests.RunJobAsync(clientC, hubs.Admin, "dq_health")).GetProperty("status").GetString());
+        Assert.Equal(expected, await FindingsAsync(clientC, hubs.Admin));
     }
 
     [Fact]
@@ -219,7 +238,7 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
         var admin = await ClusterData.CreateTokenAsync(_root["cli"], "admin", "--postgres", shared);
         var embeddedWrite = await ClusterData.CreateTokenAsync(_root["embedded"], "write", "--source", "test");
         var embeddedAdmin = await ClusterData.CreateTokenAsync(_root["embedded"], "admin");
-        var hubs = new Hubs(shared, clickHouse, _root["embedded"], admin, embeddedAdmin);
+        var hubs = new Hubs(shared, clickHouse, clickHouseUrl, _root["embedded"], admin, embeddedAdmin);
         try
         {
             hubs.Processes.Add(await ServeProcess.StartAsync(null, "--data", _root["embedded"], "--no-scheduler"));
@@ -261,7 +280,7 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
     });
 
     /// <summary>The embedded hub (first) and nodes A and B, with an HTTP client each.</summary>
-    private sealed class Hubs(string postgres, Engine.ClickHouse.ClickHouseClient clickHouse, string embeddedData, string admin, string embeddedAdmin) : IAsyncDisposable
+    private sealed class Hubs(string postgres, Engine.ClickHouse.ClickHouseClient clickHouse, string clickHouseUrl, string embeddedData, string admin, string embeddedAdmin) : IAsyncDisposable
     {
         private readonly List<HttpClient> _clients = [];
 
@@ -272,6 +291,8 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
         public string Postgres => postgres;
 
         public Engine.ClickHouse.ClickHouseClient ClickHouse => clickHouse;
+
+        public string ClickHouseUrl => clickHouseUrl;
 
         public string EmbeddedData => embeddedData;
 
