@@ -12,6 +12,8 @@ namespace Atalaya.Engine.Jobs;
 /// with storage sequence numbers (<see cref="StoredEventPositions"/>); a cluster node asks ClickHouse,
 /// by insert time (the cluster's <c>ClusterEventPositions</c>). A position is only ever compared with
 /// positions of the same kind: each is recorded where the marts are (the data folder or the cluster's PostgreSQL).
+/// The quality checks ask the same of the events (when each source last sent, how many it sent), and
+/// the quality profile reads the stored events after its own position (<see cref="ReadAfter"/>).
 /// </summary>
 public interface IEventPositions
 {
