@@ -49,7 +49,17 @@ public static class JobCatalog
             c.Events.Current();
             var result = new Jobs.Marts.Backfill(MartStore.For(c), c.Engine, c.Events).Run(from, to, filter, apply, c.RunId);
             done?.Invoke(result);
-            return result.Steps;
+            if (apply)
+            {
+                return result.Steps;
+            }
+            // A dry run's findings are the changes it would make: the run's record says them (the
+            // largest first), for callers that see only the run, such as POST /api/jobs/backfill/run.
+            var largest = result.Diffs.OrderByDescending(d => d.MaxAbsDelta).ThenBy(d => d.Mart, StringComparer.Ordinal).Take(5)
+                .Select(d => $"{d.Mart}.{d.Metric} {d.Scope} (+{d.Added} −{d.Removed} ~{d.Changed}, max |Δ| {d.MaxAbsDelta.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)})");
+            var note = result.Diffs.Count == 0 ? "dry run: no figure would change"
+                : $"dry run: {result.Diffs.Count} KPI × scope lines would change, largest {string.Join("; ", largest)}; the recomputed rows are in the shadow_* tables";
+            return [.. result.Steps, new StepOutcome("changes", true, 0, from, to, null) { Note = note, Writes = false }];
         })
         { Scheduled = false };
 

@@ -49,10 +49,10 @@ public static class JobEndpoints
         })).WithName("Jobs").WithTags("Jobs").Produces<JobList>().Refusals().WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
 
         app.MapPost("/api/jobs/backfill/run", (HttpContext c, HubState s, ServeOptions o, JobService jobs) =>
-            AccessEndpoints.OperationAsync(c, s, ["start_date", "end_date", "store", "app", "source"], [Role.Admin], "Only admin tokens run jobs", (hub, _) =>
+            AccessEndpoints.OperationAsync(c, s, ["start_date", "end_date", "store", "app", "source", "dry_run"], [Role.Admin], "Only admin tokens run jobs", (hub, _) =>
             {
-                var (definition, sources) = ParseBackfill(c.Request.Query, hub);
-                var (started, _, busyWith) = jobs.Start(definition, "manual", sources);
+                var (definition, sources, dryRun) = ParseBackfill(c.Request.Query, hub);
+                var (started, _, busyWith) = jobs.Start(definition, dryRun ? "manual dry-run" : "manual", sources);
                 if (started is null)
                 {
                     throw new BodyException(StatusCodes.Status409Conflict,
@@ -69,12 +69,14 @@ public static class JobEndpoints
                 }));
             })).WithName("RunBackfill").WithTags("Jobs").Produces<RunStarted>(StatusCodes.Status202Accepted).Refusals(StatusCodes.Status409Conflict)
             .WithSummary("Recompute the marts for a range of closed days from the hub's events (on a cluster node: the cluster's events, into its PostgreSQL) and merge them in; "
-                + "start_date and end_date (YYYY-MM-DD, UTC, at the latest yesterday) are required; store (daily_metrics, product_metrics, customer_metrics) or app and source (fact_kpi_daily) limit it, comma lists. "
+                + "start_date and end_date (YYYY-MM-DD, UTC, at the latest yesterday) are required; store (daily_metrics, product_metrics, customer_metrics) or app and source (fact_kpi_daily) limit it, comma lists; "
+                + "dry_run=true changes nothing and says in the run's details what would change. "
                 + "202 with its run_id; 409 while another run writes the marts, on any node. Admin only.")
             .QueryParameters(
                 ("start_date", "First UTC day (YYYY-MM-DD)."), ("end_date", "Last UTC day, inclusive; at the latest yesterday."),
                 ("store", "Only these stores (comma list): the store marts."), ("app", "Only these app ids (comma list): fact_kpi_daily."),
-                ("source", "Only these source systems (comma list): fact_kpi_daily."));
+                ("source", "Only these source systems (comma list): fact_kpi_daily."),
+                ("dry_run", "true: compute into shadow_* tables and record what would change in the run's details; change nothing. Default false."));
 
         app.MapPost("/api/jobs/{name}/run", (HttpContext c, HubState s, ServeOptions o, JobService jobs, string name) =>
             AccessEndpoints.OperationAsync(c, s, [], [Role.Admin], "Only admin tokens run jobs", (hub, _) =>
@@ -136,8 +138,15 @@ public static class JobEndpoints
     }
 
     /// <summary>A backfill's range and filter from the query, or a 400 naming what is wrong; with the source systems its run is recorded under.</summary>
-    private static (JobDefinition Definition, string Sources) ParseBackfill(IQueryCollection query, Engine.Hub hub)
+    private static (JobDefinition Definition, string Sources, bool DryRun) ParseBackfill(IQueryCollection query, Engine.Hub hub)
     {
+        var dryRun = !query.TryGetValue("dry_run", out var d) ? false
+            : d.ToString() switch
+            {
+                "true" => true,
+                "false" => false,
+                _ => throw new BodyException(StatusCodes.Status400BadRequest, $"dry_run: '{d}' is not true or false"),
+            };
         var from = Date(query, "start_date") ?? throw new BodyException(StatusCodes.Status400BadRequest, "start_date is required (YYYY-MM-DD): the first day to recompute");
         var to = Date(query, "end_date") ?? throw new BodyException(StatusCodes.Status400BadRequest, "end_date is required (YYYY-MM-DD): the last day to recompute, at the latest yesterday");
         if (from > to)
@@ -165,7 +174,7 @@ public static class JobEndpoints
                 "store limits the store marts and app/source limit fact_kpi_daily: no mart has both; run one backfill with store and another with app or source");
         }
         var sources = filters.TryGetValue(Engine.Catalog.Dimension.SourceSystem, out var systems) ? string.Join(",", systems) : "all";
-        return (JobCatalog.RangeBackfill(from, to, new Engine.Kpi.Query.DimensionFilter(filters), apply: true), sources);
+        return (JobCatalog.RangeBackfill(from, to, new Engine.Kpi.Query.DimensionFilter(filters), apply: !dryRun), sources, dryRun);
     }
 
     private static DateOnly? Date(IQueryCollection query, string name) =>
