@@ -23,7 +23,8 @@ namespace Atalaya.Tests.Postgres;
 /// events, so their null-rate, volume, drift, consistency and per-country findings equal the embedded
 /// hub's (a drifted field and a burst of nulls included), on the node that ran first and on the other,
 /// and a second pass counts nothing twice. A range backfill on a node rebuilds the marts in PostgreSQL
-/// row for row as the embedded hub's backfill rebuilds its own; bad ranges are refused with 400, and
+/// row for row as the embedded hub's backfill rebuilds its own (a dry run changes nothing there and
+/// says what would change); bad ranges are refused with 400, and
 /// a backfill while the marts' lock is held anywhere in the cluster with 409.
 /// </summary>
 public sealed class PostgresClusterProfileTests(ClusterServers cluster, PostgresServer postgres)
@@ -154,6 +155,14 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
             damage.CommandText = $"UPDATE daily_metrics SET orders = orders + 1000 WHERE date = '{day}'; DELETE FROM product_metrics WHERE date = '{day}';";
             return damage.ExecuteNonQuery();
         });
+        // A dry run changes nothing in PostgreSQL and says what would change.
+        var damaged = JobTestData.Dump(inPostgres, withRunId: false);
+        var dry = await BackfillAsync(hubs.B, hubs.Admin, $"start_date={day}&end_date={day}&dry_run=true");
+        Assert.True(dry.GetProperty("status").GetString() == "success", dry.ToString());
+        Assert.Equal(damaged, JobTestData.Dump(inPostgres, withRunId: false));
+        var changes = dry.GetProperty("details").GetProperty("steps").EnumerateArray().Single(s => s.GetProperty("step").GetString() == "changes");
+        Assert.Contains("daily_metrics.orders", changes.GetProperty("note").GetString(), StringComparison.Ordinal);
+
         // The embedded hub backfills the same day: a KPI query lists the groups with events in its range,
         // so a store without events that day keeps its LTV-only row in a wider range and not in the day alone.
         Assert.Equal("success", (await BackfillAsync(hubs.Embedded, hubs.EmbeddedAdmin, $"start_date={day}&end_date={day}")).GetProperty("status").GetString());
@@ -163,7 +172,7 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
         PostgresClusterMartTests.SameRows(JobTestData.Dump(inFolder, withRunId: false), JobTestData.Dump(inPostgres, withRunId: false));
         // Every node lists both backfills (runs are shared).
         var listed = (await AccessHttp.GetJsonAsync(hubs.B, "/api/runs?job=backfill", hubs.Admin)).GetProperty("data").EnumerateArray().Select(r => r.GetProperty("run_id").GetString());
-        Assert.Equal(new[] { repair.GetProperty("run_id").GetString(), node.GetProperty("run_id").GetString() }, listed);
+        Assert.Equal(new[] { repair.GetProperty("run_id").GetString(), dry.GetProperty("run_id").GetString(), node.GetProperty("run_id").GetString() }, listed);
     }
 
     /// <summary>Starts a backfill on a hub and waits for its end; the run as <c>/api/runs</c> lists it.</summary>
