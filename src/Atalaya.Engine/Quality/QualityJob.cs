@@ -5,10 +5,11 @@ namespace Atalaya.Engine.Quality;
 
 /// <summary>
 /// The <c>dq_health</c> job: the profile pass over the events stored since the last run (on a
-/// cluster node, those ClickHouse holds), then every check, whose findings are kept in <c>dq_results</c> under the run's id. Failing checks do not
-/// fail the run: the run says whether the checking worked, the findings say what it found. On a
-/// node started with <c>--postgres</c> the findings are kept in the cluster's PostgreSQL
-/// (<see cref="IQualityRows"/>) and the checks read every node's runs there.
+/// cluster node, those ClickHouse holds), then every check, whose findings are kept in
+/// <c>dq_results</c> under the run's id. Failing checks do not fail the run: the run says whether
+/// the checking worked, the findings say what it found. On a node started with <c>--postgres</c>
+/// the findings are kept in the cluster's PostgreSQL (<see cref="IQualityRows"/>) and the checks
+/// read every node's runs there.
 /// </summary>
 internal static class QualityJob
 {

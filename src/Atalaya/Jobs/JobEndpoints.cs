@@ -48,7 +48,7 @@ public static class JobEndpoints
             return (Answers.Bytes(new JobList(config.Environment, [.. views]), JobsJson.Web.JobList), jobs.Count, StatusCodes.Status200OK, null);
         })).WithName("Jobs").WithTags("Jobs").Produces<JobList>().Refusals().WithSummary("Every job: its schedule (cron, UTC), next run, whether it is running, its last run. Admin and analyst.");
 
-        app.MapPost("/api/jobs/backfill/run", (HttpContext c, HubState s, ServeOptions o, JobService jobs) =>
+        app.MapPost("/api/jobs/backfill/run", (HttpContext c, HubState s, JobService jobs) =>
             AccessEndpoints.OperationAsync(c, s, ["start_date", "end_date", "store", "app", "source", "dry_run"], [Role.Admin], "Only admin tokens run jobs", (hub, _) =>
             {
                 var (definition, sources, dryRun) = ParseBackfill(c.Request.Query, hub);
