@@ -32,6 +32,37 @@ public static class JobCatalog
         Privacy.PersonalFieldsRetention.Job(config),
     ];
 
+    /// <summary>The name a range backfill's runs are recorded under (not a scheduled job: each run has its range).</summary>
+    public const string Backfill = "backfill";
+
+    /// <summary>
+    /// A backfill of the marts over a range (<c>atalaya backfill</c>, <c>POST /api/jobs/backfill/run</c>),
+    /// under the marts' lock, so that it never runs beside daily_batch or kpi_refresh, on any node.
+    /// It recomputes from the job's KPI engine into the job's marts (<see cref="MartStore.For(JobContext)"/>):
+    /// the data folder's, or on a cluster node the node's projection of ClickHouse's events into PostgreSQL.
+    /// </summary>
+    /// <param name="done">Handed the result (the per-KPI changes) when the backfill ends.</param>
+    public static JobDefinition RangeBackfill(DateOnly from, DateOnly to, Kpi.Query.DimensionFilter filter, bool apply, Action<BackfillResult>? done = null) =>
+        new(Backfill, $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}", "", MartsLock, c =>
+        {
+            // On a cluster node this waits until the node's projection has loaded: an empty one would make empty marts.
+            c.Events.Current();
+            var result = new Jobs.Marts.Backfill(MartStore.For(c), c.Engine, c.Events).Run(from, to, filter, apply, c.RunId);
+            done?.Invoke(result);
+            if (apply)
+            {
+                return result.Steps;
+            }
+            // A dry run's findings are the changes it would make: the run's record says them (the
+            // largest first), for callers that see only the run, such as POST /api/jobs/backfill/run.
+            var largest = result.Diffs.OrderByDescending(d => d.MaxAbsDelta).ThenBy(d => d.Mart, StringComparer.Ordinal).Take(5)
+                .Select(d => $"{d.Mart}.{d.Metric} {d.Scope} (+{d.Added} −{d.Removed} ~{d.Changed}, max |Δ| {d.MaxAbsDelta.ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)})");
+            var note = result.Diffs.Count == 0 ? "dry run: no figure would change"
+                : $"dry run: {result.Diffs.Count} KPI × scope lines would change, largest {string.Join("; ", largest)}; the recomputed rows are in the shadow_* tables";
+            return [.. result.Steps, new StepOutcome("changes", true, 0, from, to, null) { Note = note, Writes = false }];
+        })
+        { Scheduled = false };
+
     public static JobDefinition? Find(EnvironmentConfig config, string name) => All(config).FirstOrDefault(j => j.Name == name);
 
     /// <summary>Runs the job named <paramref name="job"/> now, or says who holds its lock.</summary>

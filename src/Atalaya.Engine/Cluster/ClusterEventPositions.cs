@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Jobs;
 
@@ -19,6 +20,30 @@ public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
 
     /// <summary>How long a run waits for the node's projection to load before it fails (10M events load in about 70 s).</summary>
     public static readonly TimeSpan LoadWait = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// How far behind ClickHouse's clock a read of the stored events stops (<see cref="ReadAfter"/>): a row is
+    /// stamped when its insert starts and seen when the insert ends, seconds later at most (a node's
+    /// projection load waits 2 s for the same reason); the rows of the last seconds are read by the next pass.
+    /// </summary>
+    public static readonly TimeSpan InsertMargin = TimeSpan.FromSeconds(10);
+
+    public const string InsertClock = "inserted_at";
+
+    public string Kind => InsertClock;
+
+    public long ReadAfter(long position, Action<JsonElement> each)
+    {
+        // One bound for the whole read, taken first: rows stamped after it wait for the next pass.
+        var through = Math.Max(position, Query($"SELECT 1, toUnixTimestamp(now()) - {(long)InsertMargin.TotalSeconds}") ?? 0);
+        var sql = $"SELECT payload FROM {EventsSchema.Events} WHERE inserted_at > toDateTime({position}) AND inserted_at <= toDateTime({through})";
+        foreach (var row in node.ClickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable())
+        {
+            using var document = JsonDocument.Parse(row[0]!);
+            each(document.RootElement);
+        }
+        return through;
+    }
 
     public long Current()
     {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
@@ -11,6 +12,8 @@ namespace Atalaya.Engine.Jobs;
 /// with storage sequence numbers (<see cref="StoredEventPositions"/>); a cluster node asks ClickHouse,
 /// by insert time (the cluster's <c>ClusterEventPositions</c>). A position is only ever compared with
 /// positions of the same kind: each is recorded where the marts are (the data folder or the cluster's PostgreSQL).
+/// The quality checks ask the same of the events (when each source last sent, how many it sent), and
+/// the quality profile reads the stored events after its own position (<see cref="ReadAfter"/>).
 /// </summary>
 public interface IEventPositions
 {
@@ -28,12 +31,48 @@ public interface IEventPositions
 
     /// <summary>Per source system, the stored events received at or after <paramref name="sinceMs"/>: the quarantine check's accepted side.</summary>
     IReadOnlyDictionary<string, long> ReceivedSince(long sinceMs);
+
+    /// <summary>
+    /// What a position counts, so that a position kept in the data folder is never read back as the
+    /// other kind: <c>seq</c> (the data folder's storage sequence numbers) or <c>inserted_at</c>
+    /// (ClickHouse's insert clock, Unix seconds).
+    /// </summary>
+    string Kind { get; }
+
+    /// <summary>
+    /// Hands every event stored after <paramref name="position"/> to <paramref name="each"/> (its stored
+    /// JSON, in no particular order) and returns the position read through: the next read starts
+    /// there, and no event is read twice or skipped. The quality profile's incremental pass.
+    /// </summary>
+    long ReadAfter(long position, Action<JsonElement> each);
 }
 
 /// <summary>The data folder's event log: positions are storage sequence numbers (the embedded hub).</summary>
 /// <param name="engine">The KPI engine whose projection <see cref="Current"/> reads; the other questions read the log alone.</param>
 public sealed class StoredEventPositions(HubDatabase database, KpiEngine? engine) : IEventPositions
 {
+    public const string Sequence = "seq";
+
+    public string Kind => Sequence;
+
+    public long ReadAfter(long position, Action<JsonElement> each)
+    {
+        using var connection = database.Connect();
+        var through = position;
+        foreach (var block in StoredBlocks.After(connection, position))
+        {
+            using (var document = JsonDocument.Parse(block.Json))
+            {
+                foreach (var e in document.RootElement.EnumerateArray())
+                {
+                    each(e);
+                }
+            }
+            through = block.FirstSeq + block.Count - 1;
+        }
+        return through;
+    }
+
     public long Current() => (engine ?? throw new InvalidOperationException("no KPI engine to read the position of")).Projection.LastSeq;
 
     public DateOnly? FirstDay()

@@ -4,11 +4,12 @@ using Atalaya.Engine.Jobs;
 namespace Atalaya.Engine.Quality;
 
 /// <summary>
-/// The <c>dq_health</c> job: the profile pass over the events stored since the last run, then every
-/// check, whose findings are kept in <c>dq_results</c> under the run's id. Failing checks do not
-/// fail the run: the run says whether the checking worked, the findings say what it found. On a
-/// node started with <c>--postgres</c> the findings are kept in the cluster's PostgreSQL
-/// (<see cref="IQualityRows"/>) and the checks read every node's runs there.
+/// The <c>dq_health</c> job: the profile pass over the events stored since the last run (on a
+/// cluster node, those ClickHouse holds), then every check, whose findings are kept in
+/// <c>dq_results</c> under the run's id. Failing checks do not fail the run: the run says whether
+/// the checking worked, the findings say what it found. On a node started with <c>--postgres</c>
+/// the findings are kept in the cluster's PostgreSQL (<see cref="IQualityRows"/>) and the checks
+/// read every node's runs there.
 /// </summary>
 internal static class QualityJob
 {
@@ -20,10 +21,12 @@ internal static class QualityJob
         var steps = new List<StepOutcome>();
         try
         {
-            var (events, rows) = new QualityProfile(c.Database, EventCatalog.Default).Run();
+            // The events are where the marts read them: the data folder's log, or a cluster's ClickHouse.
+            var (events, rows) = new QualityProfile(c.Database, EventCatalog.Default, c.Events).Run();
             steps.Add(new StepOutcome("profile", true, rows, null, null, null) { Events = events });
         }
-        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or System.Text.Json.JsonException or IOException or InvalidDataException)
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or System.Text.Json.JsonException or IOException or InvalidDataException
+            or ClickHouse.ClickHouseException or ClickHouse.ClickHouseUnavailableException)
         {
             // The checks still run on the counters as they were: stale counters beat no findings.
             steps.Add(new StepOutcome("profile", false, 0, null, null, e.Message));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Storage;
 using Microsoft.Data.Sqlite;
 
@@ -39,9 +40,13 @@ internal static class Measure
 /// outside the catalog (<c>dq_schema_seen</c>), then moves the watermark, all in one transaction.
 /// The checks then read small tables instead of scanning events: a check over 7 days costs the
 /// same at 10 thousand or 10 million events, and a late event counts in its own day.
+/// Where the events are read from is <paramref name="events"/>: the data folder's log on the
+/// embedded hub, ClickHouse on a cluster node (each stored event's JSON, the same bytes); the
+/// counting and the counters are one code path for both.
 /// </summary>
-internal sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
+internal sealed class QualityProfile(HubDatabase database, EventCatalog catalog, IEventPositions events)
 {
+    /// <summary>The watermark's name in <c>dq_state</c> for the data folder's sequence numbers.</summary>
     public const string StateName = "profile";
 
     /// <summary>Amounts may differ by this much per order line (prices are rounded line by line).</summary>
@@ -58,39 +63,37 @@ internal sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
     // Per country, day and type: events and the newest receive time (unix ms), for the per-country checks.
     private readonly Dictionary<(string Day, string Country, string Type), (long Events, long LastReceived)> _countries = [];
 
+    /// <summary>The watermark's name in <c>dq_state</c> for positions of <paramref name="kind"/> (<see cref="IEventPositions.Kind"/>).</summary>
+    public static string StateNameOf(string kind) => kind == StoredEventPositions.Sequence ? StateName : $"{StateName}@{kind}";
+
     /// <summary>Counts the events stored since the last pass; returns how many it read and how many counter rows it added to.</summary>
-    public (long Events, long Rows) Run(Action<long, long>? progress = null)
+    public (long Events, long Rows) Run()
     {
         _counts.Clear();
         _seen.Clear();
         _countries.Clear();
         using var connection = database.Connect();
-        var after = Watermark(connection);
-        long events = 0, through = after;
-        var total = progress is null ? 0 : StoredBlocks.CountAfter(connection, after);
-        foreach (var block in StoredBlocks.After(connection, after))
+        var state = StateNameOf(events.Kind);
+        var after = Watermark(connection, state);
+        long read = 0;
+        var through = events.ReadAfter(after ?? 0, e =>
         {
-            using (var document = JsonDocument.Parse(block.Json))
-            {
-                foreach (var e in document.RootElement.EnumerateArray())
-                {
-                    Count(e);
-                }
-            }
-            events += block.Count;
-            through = block.FirstSeq + block.Count - 1;
-            progress?.Invoke(events, total);
-        }
-        return (events, Save(connection, through));
+            Count(e);
+            read++;
+        });
+        return (read, Save(connection, state, fresh: after is null, through));
     }
 
     /// <summary>The last stored sequence number the counters include (0 before the first pass).</summary>
-    public static long Watermark(SqliteConnection connection)
+    public static long Watermark(SqliteConnection connection) => Watermark(connection, StateName) ?? 0;
+
+    /// <summary>The position of <paramref name="state"/>'s kind the counters include; null when they were never counted from positions of that kind.</summary>
+    private static long? Watermark(SqliteConnection connection, string state)
     {
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT through_seq FROM dq_state WHERE name = $name;";
-        command.Parameters.AddWithValue("$name", StateName);
-        return command.ExecuteScalar() is long seq ? seq : 0;
+        command.Parameters.AddWithValue("$name", state);
+        return command.ExecuteScalar() is long seq ? seq : null;
     }
 
     private void Count(JsonElement e)
@@ -248,13 +251,26 @@ internal sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
     private static decimal? Number(JsonElement owner, string name) =>
         owner.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDecimal(out var d) ? d : null;
 
-    /// <summary>Adds the counters to the tables and moves the watermark, in one transaction; returns the rows written.</summary>
-    private long Save(SqliteConnection connection, long through)
+    /// <summary>
+    /// Adds the counters to the tables and moves the watermark, in one transaction; returns the rows
+    /// written. A <paramref name="fresh"/> pass (the first from positions of its kind) starts the
+    /// counters afresh: those there counted events from elsewhere (a folder that was an embedded hub
+    /// before it became a cluster node), which the new positions cover again.
+    /// </summary>
+    private long Save(SqliteConnection connection, string state, bool fresh, long through)
     {
         long rows = 0;
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
+        if (fresh)
+        {
+            command.CommandText = $"""
+                DELETE FROM dq_profile; DELETE FROM dq_schema_seen; DELETE FROM dq_country_profile;
+                DELETE FROM dq_state WHERE name = '{StateName}' OR name LIKE '{StateName}@%';
+                """;
+            command.ExecuteNonQuery();
+        }
         command.CommandText = """
             INSERT INTO dq_profile (day, source_system, event_type, measure, count) VALUES ($day, $source, $type, $measure, $count)
             ON CONFLICT (day, source_system, event_type, measure) DO UPDATE SET count = count + excluded.count;
@@ -315,7 +331,7 @@ internal sealed class QualityProfile(HubDatabase database, EventCatalog catalog)
             INSERT INTO dq_state (name, through_seq) VALUES ($name, $seq)
             ON CONFLICT (name) DO UPDATE SET through_seq = excluded.through_seq;
             """;
-        command.Parameters.AddWithValue("$name", StateName);
+        command.Parameters.AddWithValue("$name", state);
         command.Parameters.AddWithValue("$seq", through);
         command.ExecuteNonQuery();
         transaction.Commit();

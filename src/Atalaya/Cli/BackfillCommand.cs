@@ -35,7 +35,8 @@ public static class BackfillCommand
         var postgres = new Option<string?>("--postgres")
         {
             Description = "With --proposals: read the marts in a cluster's PostgreSQL instead of the data folder, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\". "
-                + "A backfill itself is refused there: it recomputes from the --data folder's events, and on a cluster a node's daily_batch and kpi_refresh jobs rebuild the marts (docs/scale-out.md).",
+                + "A backfill itself is refused there: this command recomputes from the --data folder's events; on a cluster run it on a node, which holds the cluster's events: "
+                + "POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE with an admin token (docs/scale-out.md, \"Marts on a cluster\").",
             HelpName = "CONNSTRING",
         };
         var command = new Command("backfill", "Reprocess raw events → staging → marts for a range of days; raw events are never modified.")
@@ -52,8 +53,9 @@ public static class BackfillCommand
             if (parse.GetValue(postgres) is not null)
             {
                 return CommonOptions.Fail(
-                    "--postgres: a backfill recomputes the marts from the --data folder's raw events, and a cluster's events are in ClickHouse, not there; "
-                    + "on a cluster a node's daily_batch and kpi_refresh jobs (POST /api/jobs/NAME/run) rebuild the marts (docs/scale-out.md, \"Jobs on a cluster\").");
+                    "--postgres: this command recomputes the marts from the --data folder's raw events, and a cluster's events are in ClickHouse, not there; "
+                    + "run the backfill on a node, which holds them: POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE with an admin token on any node "
+                    + "(docs/scale-out.md, \"Marts on a cluster\"); its run is listed by `atalaya runs --postgres CONNSTRING --job backfill`.");
             }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
@@ -100,12 +102,7 @@ public static class BackfillCommand
             var engine = JobsCommand.LoadEngine(database, useSnapshot: false);
             var runner = new JobRunner(database, engine, config);
             BackfillResult? result = null;
-            var definition = new JobDefinition("backfill", $"{from:yyyy-MM-dd}..{to:yyyy-MM-dd}", "", JobCatalog.MartsLock, c =>
-            {
-                result = new Backfill(MartStore.Sqlite(c.Database), c.Engine, c.Events).Run(from, to, filter, applying, c.RunId);
-                return result.Steps;
-            })
-            { Scheduled = false };
+            var definition = JobCatalog.RangeBackfill(from, to, filter, applying, r => result = r);
             var started = runner.TryBegin(definition, applying ? "cli" : "cli dry-run", filters.TryGetValue(Dimension.SourceSystem, out var systems) ? string.Join(",", systems) : "all", out var busyWith);
             if (started is null)
             {

@@ -26,7 +26,14 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
 
     /// <summary>Begins a run and carries it out in the background; null with the holder when the job is already running.</summary>
     /// <param name="stillDue">Asked under the job's lock (the scheduler's: has no run started since the job fell due, on any node?); false starts nothing.</param>
-    public (StartedRun? Run, Task<PipelineRun>? Completion, string? BusyWith) Start(string job, string trigger, Func<IRunRows, bool>? stillDue = null)
+    public (StartedRun? Run, Task<PipelineRun>? Completion, string? BusyWith) Start(string job, string trigger, Func<IRunRows, bool>? stillDue = null) =>
+        StartWith(job, trigger, runner => runner.TryBegin(job, trigger, out var busyWith, stillDue) is { } started ? (started, null) : (null, busyWith));
+
+    /// <summary>Begins a run of a job defined by the caller (a backfill and its range) and carries it out in the background; null with the holder when its lock is held.</summary>
+    public (StartedRun? Run, Task<PipelineRun>? Completion, string? BusyWith) Start(JobDefinition definition, string trigger, string sourceSystem) =>
+        StartWith(definition.Name, trigger, runner => runner.TryBegin(definition, trigger, sourceSystem, out var busyWith) is { } started ? (started, null) : (null, busyWith));
+
+    private (StartedRun? Run, Task<PipelineRun>? Completion, string? BusyWith) StartWith(string job, string trigger, Func<JobRunner, (StartedRun?, string?)> begin)
     {
         var hub = state.Require();
         var runner = Runner(hub);
@@ -34,7 +41,7 @@ public sealed class JobService(HubState state, ServeOptions options, ILogger<Job
         string? busyWith;
         try
         {
-            started = runner.TryBegin(job, trigger, out busyWith, stillDue);
+            (started, busyWith) = begin(runner);
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or Engine.Postgres.StateUnavailableException)
         {

@@ -182,4 +182,55 @@ public sealed class BackfillTests : IAsyncLifetime
         Assert.Equal(2, both.ExitCode);
         Assert.Contains("no mart has both", both.Stderr);
     }
+
+    [Fact]
+    public async Task The_api_backfill_rebuilds_a_stores_damaged_rows_records_the_run_and_is_admin_only()
+    {
+        JobTestData.Run(_hub);
+        var built = JobTestData.Dump(Database, withRunId: false);
+        var day = JobTestData.Yesterday.AddDays(-2);
+        var store = (string)JobTestData.Scalar(Database,
+            $"SELECT store_id FROM product_metrics WHERE date = '{day:yyyy-MM-dd}' AND store_id != '' GROUP BY store_id ORDER BY count(*) DESC, store_id LIMIT 1;")!;
+        JobTestData.Execute(Database, $"UPDATE daily_metrics SET orders = orders + 7 WHERE date = '{day:yyyy-MM-dd}' AND store_id = '{store}';");
+        JobTestData.Execute(Database, $"DELETE FROM product_metrics WHERE date = '{day:yyyy-MM-dd}' AND store_id = '{store}';");
+        Assert.NotEqual(built, JobTestData.Dump(Database, withRunId: false));
+        var path = $"/api/jobs/backfill/run?start_date={FirstDay:yyyy-MM-dd}&end_date={JobTestData.Yesterday:yyyy-MM-dd}&store={store}";
+
+        var analyst = _hub.Server.CreateToken(Engine.Access.Role.Analyst);
+        var (forbidden, _) = await Access.AccessHttp.SendAsync(_hub.Server.Client, HttpMethod.Post, path, analyst);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, forbidden);
+        var (bad, badBody) = await Access.AccessHttp.SendAsync(_hub.Server.Client, HttpMethod.Post, path + "&dry_run=yes", _hub.AdminToken);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad);
+        Assert.Contains("dry_run: 'yes' is not true or false", Access.AccessHttp.Error(badBody), StringComparison.Ordinal);
+
+        // A dry run changes nothing and says what would change in its run's details.
+        var damaged = JobTestData.Dump(Database, withRunId: false);
+        var dry = await BackfillOverHttpAsync(path + "&dry_run=true");
+        Assert.Equal((RunStatus.Success, "manual dry-run", 0L), (dry.Status, dry.Trigger, dry.RecordsWritten));
+        Assert.Equal(damaged, JobTestData.Dump(Database, withRunId: false));
+        var changes = System.Text.Json.JsonDocument.Parse(dry.Details).RootElement.GetProperty("steps").EnumerateArray()
+            .Single(s => s.GetProperty("step").GetString() == "changes").GetProperty("note").GetString();
+        Assert.Contains($"daily_metrics.orders store_id={store} (+0 −0 ~1, max |Δ| 7)", changes, StringComparison.Ordinal);
+        Assert.Contains("product_metrics.", changes, StringComparison.Ordinal);
+
+        var run = await BackfillOverHttpAsync(path);
+        Assert.Equal((RunStatus.Success, "manual"), (run.Status, run.Trigger));
+        Assert.True(run.RecordsWritten > 0);
+        Assert.Equal(built, JobTestData.Dump(Database, withRunId: false));
+        // Only that store's rows were rewritten.
+        Assert.Equal(0, JobTestData.Count(Database, $"SELECT count(*) FROM daily_metrics WHERE run_id = '{run.RunId}' AND store_id != '{store}'"));
+        Assert.True(JobTestData.Count(Database, $"SELECT count(*) FROM product_metrics WHERE run_id = '{run.RunId}'") > 0);
+    }
+
+    /// <summary>POSTs a backfill and waits for its run to end.</summary>
+    private async Task<PipelineRun> BackfillOverHttpAsync(string path)
+    {
+        var (status, body) = await Access.AccessHttp.SendAsync(_hub.Server.Client, HttpMethod.Post, path, _hub.AdminToken);
+        Assert.True(status == System.Net.HttpStatusCode.Accepted, body);
+        var runId = System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("run_id").GetString();
+        PipelineRun? run = null;
+        await Wait.UntilAsync(() => (run = PipelineRuns.Query(Database, new RunFilter(Job: "backfill")).SingleOrDefault(r => r.RunId == runId)) is { Status: not RunStatus.Running },
+            "the backfill ends");
+        return run!;
+    }
 }

@@ -100,6 +100,7 @@ public sealed class PostgresClusterJobTests(ClusterServers cluster, PostgresServ
         (exit, _, stderr) = await AtalayaProcess.RunAsync("backfill", "--start", "2026-01-01", "--end", "2026-01-02", "--postgres", shared, "--data", _root["cli"]);
         Assert.Equal(2, exit);
         Assert.Contains("a cluster's events are in ClickHouse", stderr, StringComparison.Ordinal);
+        Assert.Contains("POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE", stderr, StringComparison.Ordinal);
 
         (exit, var stdout, stderr) = await AtalayaProcess.RunAsync("jobs", "list", "--postgres", shared, "--data", _root["cli"]);
         Assert.True(exit == 0, stderr);

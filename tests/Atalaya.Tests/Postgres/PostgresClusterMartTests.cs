@@ -180,7 +180,7 @@ public sealed class PostgresClusterMartTests(ClusterServers cluster, PostgresSer
     }
 
     /// <summary>Starts a job on a node and waits for its end; the run as <c>/api/runs</c> lists it.</summary>
-    private static async Task<JsonElement> RunJobAsync(HttpClient client, string admin, string job)
+    internal static async Task<JsonElement> RunJobAsync(HttpClient client, string admin, string job)
     {
         var (status, body) = await AccessHttp.SendAsync(client, HttpMethod.Post, $"/api/jobs/{job}/run", admin);
         Assert.True(status == HttpStatusCode.Accepted, $"{job}: {(int)status} {body}");
@@ -229,7 +229,7 @@ public sealed class PostgresClusterMartTests(ClusterServers cluster, PostgresSer
     /// node adds up two collectors' events in another order than the embedded hub's one log, so a
     /// sum of doubles may differ in its 15th digit (docs/scale-out.md).
     /// </summary>
-    private static void SameRows(string expected, string actual)
+    internal static void SameRows(string expected, string actual)
     {
         var e = expected.Split('\n');
         var a = actual.Split('\n');
