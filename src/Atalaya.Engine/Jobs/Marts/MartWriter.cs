@@ -22,39 +22,58 @@ internal static class MartWriter
         IReadOnlyList<object?[]> rows, DateOnly from, DateOnly to, DimensionFilter filter)
     {
         long written = 0;
-        using (var upsert = connection.CreateCommand())
+        // Rows go in statements of up to RowsPerStatement rows: one round trip to PostgreSQL per
+        // statement instead of per row (about 0.2 ms each on loopback; the marts took 7× SQLite's
+        // time), and fewer statements for SQLite too. A key given twice keeps its last row, as
+        // one statement a row would leave it (an upsert may not touch a row twice in a statement).
+        var unique = new Dictionary<string, object?[]>(StringComparer.Ordinal);
+        foreach (var row in rows)
         {
-            upsert.Transaction = transaction;
-            var columns = string.Join(", ", table.Columns);
-            upsert.CommandText = $"""
-                INSERT INTO {target} ({columns}) VALUES ({string.Join(", ", table.Columns.Select((_, i) => store.Parameter(table, i, "@c" + i)))})
-                ON CONFLICT ({string.Join(", ", table.Key)}) DO UPDATE SET
-                    {string.Join(", ", table.Values.Append("run_id").Select(c => $"{c} = excluded.{c}"))}
-                WHERE ({string.Join(", ", table.Values.Select(c => $"{target}.{c}"))}) {store.IsDistinctFrom} ({string.Join(", ", table.Values.Select(c => "excluded." + c))});
-                """;
-            var parameters = table.Columns.Select((_, i) =>
+            unique[KeyOf(table, row)] = row;
+        }
+        var pending = unique.Values.ToList();
+        DbCommand? full = null;
+        try
+        {
+            for (var at = 0; at < pending.Count; at += RowsPerStatement)
             {
-                var parameter = upsert.CreateParameter();
-                parameter.ParameterName = "@c" + i;
-                upsert.Parameters.Add(parameter);
-                return parameter;
-            }).ToArray();
-            store.Prepare(upsert);
-            foreach (var row in rows)
-            {
-                for (var i = 0; i < parameters.Length; i++)
+                var count = Math.Min(RowsPerStatement, pending.Count - at);
+                DbCommand upsert;
+                if (count == RowsPerStatement)
                 {
-                    // Integers stay integers (a count reads back 12, not 12.0), NULL stays NULL.
-                    parameters[i].DbType = row[i] switch
+                    upsert = full ??= Upsert(store, connection, transaction, table, target, count);
+                }
+                else
+                {
+                    upsert = Upsert(store, connection, transaction, table, target, count);
+                }
+                var parameters = upsert.Parameters;
+                for (var r = 0; r < count; r++)
+                {
+                    var row = pending[at + r];
+                    for (var i = 0; i < table.Columns.Count; i++)
                     {
-                        long => DbType.Int64,
-                        double => DbType.Double,
-                        _ => DbType.String,
-                    };
-                    parameters[i].Value = row[i] ?? DBNull.Value;
+                        var parameter = parameters[(r * table.Columns.Count) + i];
+                        // Integers stay integers (a count reads back 12, not 12.0), NULL stays NULL.
+                        parameter.DbType = row[i] switch
+                        {
+                            long => DbType.Int64,
+                            double => DbType.Double,
+                            _ => DbType.String,
+                        };
+                        parameter.Value = row[i] ?? DBNull.Value;
+                    }
                 }
                 written += upsert.ExecuteNonQuery();
+                if (upsert != full)
+                {
+                    upsert.Dispose();
+                }
             }
+        }
+        finally
+        {
+            full?.Dispose();
         }
 
         // Rows of the range (and filter) the computation did not produce any more.
@@ -93,6 +112,37 @@ internal static class MartWriter
             }
         }
         return written;
+    }
+
+    /// <summary>Rows an upsert statement carries: PostgreSQL takes up to 65,535 parameters and SQLite 32,766, and a mart has at most about 30 columns.</summary>
+    internal const int RowsPerStatement = 500;
+
+    /// <summary>
+    /// <c>INSERT … VALUES (…), (…) ON CONFLICT (key) DO UPDATE … WHERE the values differ</c> for
+    /// <paramref name="count"/> rows: an unchanged row is neither rewritten nor counted.
+    /// </summary>
+    private static DbCommand Upsert(MartStore store, DbConnection connection, DbTransaction transaction, MartTable table, string target, int count)
+    {
+        var upsert = connection.CreateCommand();
+        upsert.Transaction = transaction;
+        var width = table.Columns.Count;
+        var values = string.Join(",\n    ", Enumerable.Range(0, count).Select(r =>
+            "(" + string.Join(", ", table.Columns.Select((_, i) => store.Parameter(table, i, $"@c{(r * width) + i}"))) + ")"));
+        upsert.CommandText = $"""
+            INSERT INTO {target} ({string.Join(", ", table.Columns)}) VALUES
+                {values}
+            ON CONFLICT ({string.Join(", ", table.Key)}) DO UPDATE SET
+                {string.Join(", ", table.Values.Append("run_id").Select(c => $"{c} = excluded.{c}"))}
+            WHERE ({string.Join(", ", table.Values.Select(c => $"{target}.{c}"))}) {store.IsDistinctFrom} ({string.Join(", ", table.Values.Select(c => "excluded." + c))});
+            """;
+        for (var p = 0; p < count * width; p++)
+        {
+            var parameter = upsert.CreateParameter();
+            parameter.ParameterName = "@c" + p;
+            upsert.Parameters.Add(parameter);
+        }
+        store.Prepare(upsert);
+        return upsert;
     }
 
     /// <summary>The SQL condition selecting a range of days and, where the mart's key has the dimension, the filter's values.</summary>
