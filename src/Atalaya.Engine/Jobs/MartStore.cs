@@ -43,6 +43,14 @@ public abstract class MartStore
     /// <summary>"Some value of these differs, NULL counting as a value": SQLite's <c>IS NOT</c>, PostgreSQL's <c>IS DISTINCT FROM</c>.</summary>
     internal abstract string IsDistinctFrom { get; }
 
+    /// <summary>
+    /// Rows an upsert statement of the marts carries. PostgreSQL: 500, one round trip for them
+    /// instead of one a row (0.2 ms each on loopback made the marts 7× slower than SQLite's).
+    /// SQLite: 1, a prepared statement run in process; a statement of many rows is slower there,
+    /// since binding looks each of its thousands of parameters up by name.
+    /// </summary>
+    internal abstract int RowsPerUpsert { get; }
+
     /// <summary>A mart's columns, key and column types, read from the database (the migration is the one definition).</summary>
     internal abstract MartTable Table(DbConnection connection, string name);
 
@@ -65,6 +73,8 @@ internal sealed class SqliteMartStore(HubDatabase database) : MartStore
     internal override bool InDataFolder => true;
 
     internal override string IsDistinctFrom => "IS NOT";
+
+    internal override int RowsPerUpsert => 1;
 
     internal override T Run<T>(Func<DbConnection, T> work)
     {
@@ -110,6 +120,8 @@ internal sealed class PostgresMartStore(PostgresState state) : MartStore
     internal override bool InDataFolder => false;
 
     internal override string IsDistinctFrom => "IS DISTINCT FROM";
+
+    internal override int RowsPerUpsert => 500;
 
     internal override T Run<T>(Func<DbConnection, T> work) => state.Run<T>(connection => work(connection));
 

@@ -22,24 +22,24 @@ internal static class MartWriter
         IReadOnlyList<object?[]> rows, DateOnly from, DateOnly to, DimensionFilter filter)
     {
         long written = 0;
-        // Rows go in statements of up to RowsPerStatement rows: one round trip to PostgreSQL per
-        // statement instead of per row (about 0.2 ms each on loopback; the marts took 7× SQLite's
-        // time), and fewer statements for SQLite too. A key given twice keeps its last row, as
-        // one statement a row would leave it (an upsert may not touch a row twice in a statement).
+        // Rows go in statements of up to the store's RowsPerUpsert rows (PostgreSQL: one round trip
+        // for 500). A key given twice keeps its last row, as one statement a row would leave it (an
+        // upsert may not touch a row twice in one statement).
         var unique = new Dictionary<string, object?[]>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
             unique[KeyOf(table, row)] = row;
         }
         var pending = unique.Values.ToList();
+        var perStatement = store.RowsPerUpsert;
         DbCommand? full = null;
         try
         {
-            for (var at = 0; at < pending.Count; at += RowsPerStatement)
+            for (var at = 0; at < pending.Count; at += perStatement)
             {
-                var count = Math.Min(RowsPerStatement, pending.Count - at);
+                var count = Math.Min(perStatement, pending.Count - at);
                 DbCommand upsert;
-                if (count == RowsPerStatement)
+                if (count == perStatement)
                 {
                     upsert = full ??= Upsert(store, connection, transaction, table, target, count);
                 }
@@ -113,9 +113,6 @@ internal static class MartWriter
         }
         return written;
     }
-
-    /// <summary>Rows an upsert statement carries: PostgreSQL takes up to 65,535 parameters and SQLite 32,766, and a mart has at most about 30 columns.</summary>
-    internal const int RowsPerStatement = 500;
 
     /// <summary>
     /// <c>INSERT … VALUES (…), (…) ON CONFLICT (key) DO UPDATE … WHERE the values differ</c> for
