@@ -32,14 +32,16 @@ public sealed class ClusterService(HubState state, ILogger<ClusterService> logge
     }
 
     /// <summary>
-    /// Once the node runs (its feed subscribed, so it hears its own re-keying), finishes the erasures
+    /// Once the node runs (its projection loaded and following the feed, so it hears its own re-keying), finishes the erasures
     /// a crash left pending in PostgreSQL, retrying while a server is away (docs/privacy.md).
     /// </summary>
     private async Task ResumeErasuresAsync(Engine.Cluster.ClusterNode cluster, Engine.Privacy.ClusterErasure erasure, CancellationToken ct)
     {
         try
         {
-            while (!cluster.Running)
+            // An answering node first loads its projection: an erasure rewriting rows while it loads
+            // would make it load again (docs/scale-out.md).
+            while (!(cluster.Answers ? cluster.Answering : cluster.Running))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(200), ct);
             }
