@@ -370,7 +370,10 @@ internal sealed class ErasurePlan
         var stem = PersonIds.NewPseudonym();
         var pseudonyms = new Dictionary<string, string>(StringComparer.Ordinal);
         var ordered = new List<string> { trace.Person.Id };
-        ordered.AddRange(trace.AllIds.Where(id => id != trace.Person.Id));
+        // The others in a fixed order (user ids, then anonymous ids, each sorted), not the order the
+        // search met them in: an embedded hub and a cluster give the same ids the same suffixes.
+        ordered.AddRange(trace.UserIds.Where(id => id != trace.Person.Id).Order(StringComparer.Ordinal));
+        ordered.AddRange(trace.AnonymousIds.Where(id => id != trace.Person.Id).Order(StringComparer.Ordinal));
         for (var i = 0; i < ordered.Count; i++)
         {
             pseudonyms[ordered[i]] = i == 0 ? stem : $"{stem}.{i + 1}";

@@ -8,15 +8,16 @@ using Atalaya.Tests.Support;
 namespace Atalaya.Tests.Cluster;
 
 /// <summary>
-/// What a cluster node does not do yet says so (docs/scale-out.md, "What is built, and what is
-/// not yet"): erasing a person and the retention jobs would work on the node's own folder, which
-/// holds none of the cluster's events, and report success having changed nothing. (Exporting a
-/// person searches ClickHouse: ClusterPrivacyTests.)
+/// What a cluster node does not do says so (docs/scale-out.md, "What is built, and what is
+/// not yet"): erasing a person without <c>--postgres</c> (the plan and the record of erasures must be
+/// shared by every node; with it: ClusterErasureTests), and the retention jobs, which would work on
+/// the node's own folder, holding none of the cluster's events, and report success having changed
+/// nothing. (Exporting a person searches ClickHouse: ClusterPrivacyTests.)
 /// </summary>
 public sealed class ClusterLimitsTests(ClusterServers servers) : IClassFixture<ClusterServers>
 {
     [Fact]
-    public async Task Erasure_and_the_retention_jobs_refuse_on_a_cluster_node_instead_of_reporting_work_they_did_not_do()
+    public async Task Erasure_without_postgres_and_the_retention_jobs_refuse_on_a_cluster_node_instead_of_reporting_work_they_did_not_do()
     {
         var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
         var node = ClusterNode.Create(new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString(), servers.Rabbit.Uri.ToString(), 4,
@@ -27,7 +28,8 @@ public sealed class ClusterLimitsTests(ClusterServers servers) : IClassFixture<C
 
         var (status, body) = await AccessHttp.SendAsync(hub.Client, HttpMethod.Post, "/api/privacy/erasure", admin, """{"user_id": "u-1"}""");
         Assert.Equal(HttpStatusCode.NotImplemented, status);
-        Assert.Contains("not built on a cluster", body, StringComparison.Ordinal);
+        Assert.Contains("--postgres", body, StringComparison.Ordinal);
+        Assert.Contains("Nothing was changed", body, StringComparison.Ordinal);
         // Bad input is still named first, as on the embedded hub.
         (status, _) = await AccessHttp.SendAsync(hub.Client, HttpMethod.Post, "/api/privacy/erasure", admin, """{"user_id": 5}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
