@@ -20,6 +20,9 @@ public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
     /// <summary>How long a run waits for the node's projection to load before it fails (10M events load in about 70 s).</summary>
     public static readonly TimeSpan LoadWait = TimeSpan.FromMinutes(10);
 
+    /// <summary>Where the cluster's events are, for the jobs that rewrite them there (the personal_fields job).</summary>
+    internal ClickHouseClient ClickHouse => node.ClickHouse;
+
     public long Current()
     {
         // An empty or half-loaded projection would make empty marts: a run that starts while the node

@@ -42,6 +42,9 @@ public sealed record JobDefinition(string Name, string Description, string Sched
     /// saying so, rather than succeed having changed nothing (docs/scale-out.md).
     /// </summary>
     public bool RewritesStoredEvents { get; init; }
+
+    /// <summary>A job that rewrites stored events and does so on a cluster too (in ClickHouse, found through <see cref="JobContext.Events"/>): it runs there.</summary>
+    public bool RewritesOnCluster { get; init; }
 }
 
 /// <summary>The outcome of asking for a run: the recorded run, or who holds the lock when it could not start.</summary>

@@ -10,14 +10,14 @@ namespace Atalaya.Tests.Cluster;
 /// <summary>
 /// What a cluster node does not do says so (docs/scale-out.md, "What is built, and what is
 /// not yet"): erasing a person without <c>--postgres</c> (the plan and the record of erasures must be
-/// shared by every node; with it: ClusterErasureTests), and the retention jobs, which would work on
+/// shared by every node; with it: ClusterErasureTests), and the retention job, which would work on
 /// the node's own folder, holding none of the cluster's events, and report success having changed
-/// nothing. (Exporting a person searches ClickHouse: ClusterPrivacyTests.)
+/// nothing (the personal_fields job rewrites ClickHouse: ClusterRetentionTests). (Exporting a person searches ClickHouse: ClusterPrivacyTests.)
 /// </summary>
 public sealed class ClusterLimitsTests(ClusterServers servers) : IClassFixture<ClusterServers>
 {
     [Fact]
-    public async Task Erasure_without_postgres_and_the_retention_jobs_refuse_on_a_cluster_node_instead_of_reporting_work_they_did_not_do()
+    public async Task Erasure_without_postgres_and_the_retention_job_refuse_on_a_cluster_node_instead_of_reporting_work_they_did_not_do()
     {
         var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
         var node = ClusterNode.Create(new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString(), servers.Rabbit.Uri.ToString(), 4,
@@ -34,7 +34,7 @@ public sealed class ClusterLimitsTests(ClusterServers servers) : IClassFixture<C
         (status, _) = await AccessHttp.SendAsync(hub.Client, HttpMethod.Post, "/api/privacy/erasure", admin, """{"user_id": 5}""");
         Assert.Equal(HttpStatusCode.BadRequest, status);
 
-        foreach (var job in new[] { "retention", "personal_fields" })
+        foreach (var job in new[] { "retention" })
         {
             (status, body) = await AccessHttp.SendAsync(hub.Client, HttpMethod.Post, $"/api/jobs/{job}/run", admin);
             Assert.True(status == HttpStatusCode.Accepted, $"{job}: {(int)status} {body}");
