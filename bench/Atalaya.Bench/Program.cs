@@ -53,11 +53,6 @@ if (args.Length > 0 && args[0] == "erase")
     return await Atalaya.Bench.Privacy.EraseBenchmark.RunAsync(args);
 }
 
-if (args.Length > 0 && args[0] == "cluster-erase")
-{
-    return await Atalaya.Bench.Privacy.ClusterEraseBenchmark.RunAsync(args);
-}
-
 if (args.Length > 0 && args[0] == "cluster-ingest")
 {
     return await Atalaya.Bench.Cluster.ClusterIngestBenchmark.RunAsync(args);
@@ -114,7 +109,6 @@ if (options is null)
                dotnet run -c Release --project bench/Atalaya.Bench -- health [--findings N] [--calls N]   (the data-quality state of an answer)
                dotnet run -c Release --project bench/Atalaya.Bench -- ch-insert [--events N] [--batch N] [--ndjson FILE]   (the ClickHouse event writer, docs/scale-out.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- erase [--events N] [--days N] [--seed S]   (one person's erasure, docs/privacy.md)
-               dotnet run -c Release --project bench/Atalaya.Bench -- cluster-erase [--events N]   (one person's erasure on a cluster node, docs/privacy.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- cluster-ingest [--events N] [--batch N] [--connections N] [--out FILE]   (a cluster node, docs/scale-out.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- cluster-query [--events N] [--loads N] [--repeat N] [--out FILE]   (the query questions on a cluster node vs the embedded hub, docs/scale-out.md)
                dotnet run -c Release --project bench/Atalaya.Bench -- queue [--messages N] [--batch N] [--out FILE]   (publish with confirm to RabbitMQ, docs/scale-out.md)
