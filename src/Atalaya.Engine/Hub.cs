@@ -104,6 +104,10 @@ public sealed class Hub : IAsyncDisposable
             AlertRows = Alerts.AlertRows.Of(database, postgres),
             SloRows = Slo.SloRows.Of(database, postgres),
         };
+        if (cluster is not null && postgres is not null)
+        {
+            hub.ClusterErasure = new Privacy.ClusterErasure(cluster, new Privacy.PostgresErasureRows(postgres), sharedRefusals!, hub.Audit, hub.Jobs.Locks, database, kpis.Time);
+        }
         Privacy.PersonErasure.CompletePending(hub.PersonalData, erasures);
         return hub;
     }
@@ -132,6 +136,9 @@ public sealed class Hub : IAsyncDisposable
 
     /// <summary>Erasure of one person's data (docs/privacy.md).</summary>
     public Privacy.PersonErasure Erasure { get; }
+
+    /// <summary>Erasure on a cluster node with PostgreSQL (docs/privacy.md); null elsewhere (the embedded hub uses <see cref="Erasure"/>; a cluster node without PostgreSQL cannot erase).</summary>
+    public Privacy.ClusterErasure? ClusterErasure { get; private set; }
 
     /// <summary>The storefront's recommendation model, following the log once started.</summary>
     public RecommendationModel Recommendations { get; }

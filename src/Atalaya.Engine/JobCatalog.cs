@@ -22,10 +22,16 @@ public static class JobCatalog
         new(QualityJob, "Data-quality checks: freshness, missing fields, volume anomalies, schema drift, order amounts, quarantine, failed runs.",
             "kpi.dq_health_schedule", "quality", c => Quality.QualityJob.Run(c, All(config))),
         new("retention", $"Drops whole months of raw events older than {config.Retention.RawEventsMonths} months once their marts are final (retention.enabled).",
-            "retention.schedule", "retention", c => new Privacy.RetentionPolicy(c.Database, c.Config.Retention.RawEventsMonths).Run(c.RunId, c.Time, c.Config.Retention.Enabled))
+            "retention.schedule", "retention", c => new Privacy.RetentionPolicy(c.Database, c.Config.Retention.RawEventsMonths)
+            {
+                // On a cluster the marts are in PostgreSQL and the events in ClickHouse (docs/scale-out.md).
+                Marts = MartStore.For(c),
+                ClusterEvents = c.Events is Cluster.ClusterEventPositions cluster ? cluster.ClickHouse : null,
+            }.Run(c.RunId, c.Time, c.Config.Retention.Enabled))
         {
             Scheduled = config.Retention.Enabled,
             RewritesStoredEvents = true,
+            RewritesOnCluster = true,
         },
         .. Reports.ReportJobs.All(),
         .. Connectors.ConnectorJobs.Definitions(config),

@@ -26,6 +26,7 @@ internal static class EventsSchema
     public const string Events = "events";
     public const string EventIds = "event_ids";
     public const string SchemaVersion = "schema_version";
+    public const string RetiredMonths = "retired_months";
 
     /// <summary>The steps in order; a new version is a new entry at the end, never an edit of an old one.</summary>
     private static readonly string[][] Steps =
@@ -63,6 +64,19 @@ internal static class EventsSchema
             event_id String,
             ts DateTime('UTC')
         ) ENGINE = MergeTree ORDER BY event_id SETTINGS index_granularity = 1024
+        """,
+        ],
+        [
+        // The months the retention job dropped (Privacy/RetentionPolicy.cs): one row per month
+        // dropped, written before its partition is dropped. The dropped events' ids stay in
+        // event_ids, so a retried old event is still a duplicate (the embedded hub's retired_blocks).
+        $"""
+        CREATE TABLE IF NOT EXISTS {RetiredMonths} (
+            month UInt32,
+            events UInt64,
+            run_id String,
+            dropped_at DateTime('UTC') DEFAULT now()
+        ) ENGINE = MergeTree ORDER BY month
         """,
         ],
     ];

@@ -45,6 +45,9 @@ public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
         return through;
     }
 
+    /// <summary>Where the cluster's events are, for the jobs that rewrite them there (the personal_fields job).</summary>
+    internal ClickHouseClient ClickHouse => node.ClickHouse;
+
     public long Current()
     {
         // An empty or half-loaded projection would make empty marts: a run that starts while the node

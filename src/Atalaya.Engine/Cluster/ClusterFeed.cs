@@ -49,7 +49,9 @@ internal sealed class ClusterFeed : IAsyncDisposable
     private readonly ClickHouseClient _clickHouse;
     private readonly KpiEngine _kpis;
     private readonly RecommendationModel? _recommendations;
-    private readonly Channel<byte[]> _inbox = Channel.CreateUnbounded<byte[]>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<FeedMessage> _inbox = Channel.CreateUnbounded<FeedMessage>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _rekeyed = new(StringComparer.Ordinal);
+    private long _rekeyConflicts;
     private readonly EventQueueOptions _queue;
     private IConnection? _connection;
     private IChannel? _channel;
@@ -77,6 +79,16 @@ internal sealed class ClusterFeed : IAsyncDisposable
     /// <summary>Feed events skipped because the load had applied them.</summary>
     public long Skipped => Interlocked.Read(ref _skipped);
 
+    /// <summary>
+    /// Re-keyings (<see cref="RekeyMessage"/>) that found both an old id and its pseudonym in the
+    /// projection: a load that read some of the person's rows before an erasure rewrote them and some
+    /// after. The node then loads again (<see cref="ClusterNode"/>), since two dense ids cannot be merged.
+    /// </summary>
+    public long RekeyConflicts => Interlocked.Read(ref _rekeyConflicts);
+
+    /// <summary>Whether this feed has applied the re-keying of that erasure.</summary>
+    public bool Rekeyed(string erasureId) => _rekeyed.ContainsKey(erasureId);
+
     /// <summary>Events ClickHouse held at the last <see cref="CheckLagAsync"/> beyond those this projection applied.</summary>
     public long Lag => Interlocked.Read(ref _lag);
 
@@ -98,7 +110,8 @@ internal sealed class ClusterFeed : IAsyncDisposable
             var receiver = new AsyncEventingBasicConsumer(feed._channel);
             receiver.ReceivedAsync += (_, delivery) =>
             {
-                feed._inbox.Writer.TryWrite(delivery.Body.ToArray());
+                var rekey = delivery.BasicProperties.Headers?.ContainsKey(RekeyMessage.Header) == true;
+                feed._inbox.Writer.TryWrite(new FeedMessage(delivery.Body.ToArray(), rekey));
                 return Task.CompletedTask;
             };
             await feed._channel.BasicConsumeAsync(declared.QueueName, autoAck: true, receiver, ct).ConfigureAwait(false);
@@ -208,9 +221,17 @@ internal sealed class ClusterFeed : IAsyncDisposable
                 _recent = new HashSet<string>(StringComparer.Ordinal);
             }
             var due = Environment.TickCount64 + (long)Hold.TotalMilliseconds;
-            while (_inbox.Reader.TryRead(out var message))
+            // A re-keying stops the reading: the events before it are applied first (all of them,
+            // due or not), then it, and the events after it wait for the next turn.
+            RekeyMessage? rekey = null;
+            while (rekey is null && _inbox.Reader.TryRead(out var message))
             {
-                foreach (var line in ArrivalLine.Lines(message))
+                if (message.Rekey)
+                {
+                    rekey = RekeyMessage.Parse(message.Body);
+                    continue;
+                }
+                foreach (var line in ArrivalLine.Lines(message.Body))
                 {
                     var (arrival, storedEvent) = ArrivalLine.Read(line);
                     var (id, receivedMs) = Keys(storedEvent, readId: _recent.Count > 0);
@@ -223,9 +244,13 @@ internal sealed class ClusterFeed : IAsyncDisposable
                 }
             }
             now = Environment.TickCount64;
-            var ready = pending.TakeWhile(p => p.Due <= now).ToList();
+            var ready = rekey is null ? pending.TakeWhile(p => p.Due <= now).ToList() : [.. pending];
             if (ready.Count == 0)
             {
+                if (rekey is not null)
+                {
+                    ApplyRekey(rekey);
+                }
                 continue;
             }
             pending.RemoveRange(0, ready.Count);
@@ -238,8 +263,45 @@ internal sealed class ClusterFeed : IAsyncDisposable
                 }
             }
             Apply(block);
+            if (rekey is not null)
+            {
+                ApplyRekey(rekey);
+            }
         }
     }
+
+    /// <summary>
+    /// An erasure's re-keying (<see cref="RekeyMessage"/>), as the embedded hub's erasure does it
+    /// (<c>PersonErasure.Rekey</c>): each old id's dense id goes to its pseudonym, so every figure
+    /// stays; the recommendation model forgets the person.
+    /// </summary>
+    private void ApplyRekey(RekeyMessage message)
+    {
+        var projection = _kpis.Projection;
+        using (projection.Write())
+        {
+            foreach (var (id, pseudonym) in message.Pseudonyms)
+            {
+                if (!projection.Pools.Users.Rekey(id, pseudonym) && projection.Pools.Users.Find(id) > 0)
+                {
+                    Interlocked.Increment(ref _rekeyConflicts);
+                }
+            }
+        }
+        projection.Published();
+        foreach (var id in message.UserIds)
+        {
+            _recommendations?.ForgetPerson(id, null);
+        }
+        foreach (var id in message.AnonymousIds)
+        {
+            _recommendations?.ForgetPerson(null, id);
+        }
+        _rekeyed.TryAdd(message.ErasureId, true);
+    }
+
+    /// <summary>A message of the written-events exchange: stored events (<see cref="ArrivalLine"/>s), or a <see cref="RekeyMessage"/>.</summary>
+    private readonly record struct FeedMessage(byte[] Body, bool Rekey);
 
     /// <summary>How long an event from the feed waits on the node, so that its request's other events (on other shards) can join it.</summary>
     public static readonly TimeSpan Hold = TimeSpan.FromSeconds(1);

@@ -80,6 +80,17 @@ public sealed class ClusterNode : IAsyncDisposable
     /// <summary>How often the node reloads the stores and checks its projection's lag, when not the caller's (tests shorten it).</summary>
     internal TimeSpan? CheckEvery { get; set; }
 
+    /// <summary>
+    /// Publishes an erasure's re-keying to every node's feed (<see cref="RekeyMessage"/>), this one's
+    /// included; each applies it in order with the written events.
+    /// </summary>
+    /// <exception cref="QueueUnavailableException">RabbitMQ did not take the message.</exception>
+    internal Task PublishRekeyAsync(RekeyMessage message, CancellationToken ct) =>
+        Publisher.PublishControlAsync(message.ToJson(), new Dictionary<string, object?> { [RekeyMessage.Header] = message.ErasureId }, ct);
+
+    /// <summary>Whether this node's KPI projection has applied that erasure's re-keying (false on a node that answers nothing).</summary>
+    internal bool HasRekeyed(string erasureId) => _feed?.Rekeyed(erasureId) ?? false;
+
     /// <summary>Inserted batches this node's writer could not publish to the feed.</summary>
     public long FeedMisses => _writer?.FeedMisses ?? 0;
 
@@ -159,6 +170,13 @@ public sealed class ClusterNode : IAsyncDisposable
                 await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false);
                 if (_feed is null)
                 {
+                    continue;
+                }
+                if (_feed.RekeyConflicts > 0)
+                {
+                    report("an erasure's re-keying found the person under both their old id and the pseudonym (the projection loaded while ClickHouse rewrote their rows); loading again from ClickHouse");
+                    following = await ReloadAsync(following, kpis, recommendations, report, ct).ConfigureAwait(false);
+                    (lastLag, sameLag) = (0, 0);
                     continue;
                 }
                 await _feed.CheckLagAsync(ct).ConfigureAwait(false);

@@ -46,6 +46,41 @@ internal sealed class SharedQuarantine(PostgresState state, int perSourcePerHour
         return found;
     });
 
+    /// <summary>
+    /// An erasure's part (docs/privacy.md): every stored rejection whose payload names one of the ids
+    /// (each as its JSON string) gets <paramref name="scrub"/>'s payload, in one transaction. Returns
+    /// how many named them; running it again finds none.
+    /// </summary>
+    /// <exception cref="StateUnavailableException">PostgreSQL cannot be reached.</exception>
+    public int Scrub(IReadOnlyList<string> quotedIds, Func<string, string> scrub) => state.Run(connection =>
+    {
+        using var transaction = connection.BeginTransaction();
+        var rows = new List<(long Id, string Payload)>();
+        using (var read = new NpgsqlCommand("""
+            SELECT id, payload FROM failed_events
+            WHERE EXISTS (SELECT 1 FROM unnest(@ids) AS id WHERE strpos(payload, id) > 0) ORDER BY id FOR UPDATE;
+            """, connection, transaction))
+        {
+            read.Parameters.AddWithValue("ids", quotedIds.ToArray());
+            using var reader = read.ExecuteReader();
+            while (reader.Read())
+            {
+                rows.Add((reader.GetInt64(0), reader.GetString(1)));
+            }
+        }
+        using var write = new NpgsqlCommand("UPDATE failed_events SET payload = @payload WHERE id = @id;", connection, transaction);
+        var id = write.Parameters.Add("id", NpgsqlDbType.Bigint);
+        var payload = write.Parameters.Add("payload", NpgsqlDbType.Text);
+        foreach (var row in rows)
+        {
+            id.Value = row.Id;
+            payload.Value = scrub(row.Payload);
+            write.ExecuteNonQuery();
+        }
+        transaction.Commit();
+        return rows.Count;
+    });
+
     /// <summary>Stores the request's rejections within the bounds; returns how many were stored whole.</summary>
     /// <exception cref="StateUnavailableException">PostgreSQL cannot be reached.</exception>
     public int Write(AppendBatch batch)

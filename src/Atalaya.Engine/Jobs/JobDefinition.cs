@@ -38,10 +38,13 @@ public sealed record JobDefinition(string Name, string Description, string Sched
 
     /// <summary>
     /// Whether it rewrites or drops stored events in the data folder's log (the retention jobs). On a
-    /// cluster the events live in ClickHouse, which such a job does not touch yet: there it fails,
-    /// saying so, rather than succeed having changed nothing (docs/scale-out.md).
+    /// cluster the events live in ClickHouse: unless it also says <see cref="RewritesOnCluster"/>, such a
+    /// job fails there, saying so, rather than succeed having changed nothing (docs/scale-out.md).
     /// </summary>
     public bool RewritesStoredEvents { get; init; }
+
+    /// <summary>A job that rewrites stored events and does so on a cluster too (in ClickHouse, found through <see cref="JobContext.Events"/>): it runs there.</summary>
+    public bool RewritesOnCluster { get; init; }
 }
 
 /// <summary>The outcome of asking for a run: the recorded run, or who holds the lock when it could not start.</summary>

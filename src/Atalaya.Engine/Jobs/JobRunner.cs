@@ -72,7 +72,7 @@ public sealed class JobRunner(HubDatabase database, KpiEngine engine, Environmen
             IReadOnlyList<StepOutcome> steps;
             try
             {
-                steps = OnCluster && started.Definition.RewritesStoredEvents
+                steps = OnCluster && started.Definition.RewritesStoredEvents && !started.Definition.RewritesOnCluster
                     ? [new StepOutcome(started.Definition.Name, false, 0, null, null,
                         "not built on a cluster: the events live in ClickHouse, which this job does not rewrite yet; nothing was dropped (docs/scale-out.md)")]
                     : started.Definition.Run(new JobContext(database, engine, config, started.RunId, _time)

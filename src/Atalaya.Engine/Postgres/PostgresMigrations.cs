@@ -322,5 +322,25 @@ internal static class PostgresMigrations
         );
         CREATE INDEX dead_letters_open ON dead_letters (kind, provider, resolved_at);
         """,
+
+        // Erasures on a cluster (Privacy/ClusterErasure.cs, docs/privacy.md): the data folder's
+        // privacy_erasures (Storage/Migrations.cs) column for column, less the block being rewritten
+        // (a cluster rewrites ClickHouse rows, not blocks): the plan is recorded here before anything
+        // changes, so every node knows "erased before" and any node finishes a pending plan.
+        """
+        CREATE TABLE privacy_erasures (
+            erasure_id   text PRIMARY KEY,
+            person_hash  text NOT NULL,
+            id_hashes    text NOT NULL DEFAULT '',
+            requested_at text COLLATE "C" NOT NULL,
+            completed_at text COLLATE "C",
+            state        text NOT NULL CHECK (state IN ('pending', 'done')),
+            cut_seq      bigint NOT NULL,
+            plan         text,
+            events       bigint NOT NULL DEFAULT 0,
+            blocks       bigint NOT NULL DEFAULT 0
+        );
+        CREATE INDEX privacy_erasures_by_state ON privacy_erasures (state);
+        """,
     ];
 }

@@ -65,19 +65,32 @@ internal static class ClickHousePersonFinder
     private static async IAsyncEnumerable<JsonObject> NamingAsync(ClickHouseClient clickHouse, List<string> ids,
         [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
+        await foreach (var row in NamingRowsAsync(clickHouse, ids, ct).ConfigureAwait(false))
+        {
+            if (JsonNode.Parse(row.Payload) is JsonObject e)
+            {
+                yield return e;
+            }
+        }
+    }
+
+    /// <summary>As <see cref="NamingAsync"/>, the rows as stored (an erasure rewrites them: <see cref="ClusterErasure"/>).</summary>
+    public static async IAsyncEnumerable<StoredRow> NamingRowsAsync(ClickHouseClient clickHouse, IReadOnlyCollection<string> ids,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
         // The ids travel as external data, never inside the SQL text (no quoting to get wrong).
         var table = new ExternalTable("person_ids", "id String, quoted String",
             ids.Select(id => TabSeparated.Escape(id) + "\t" + TabSeparated.Escape(Encoding.UTF8.GetString(PersonFinder.Quote(id)))));
         var sql = $"""
-            SELECT payload FROM {EventsSchema.Events}
+            SELECT event_id, toString(toYYYYMM(ts)), payload FROM {EventsSchema.Events}
             WHERE user_id IN (SELECT id FROM person_ids) OR anonymous_id IN (SELECT id FROM person_ids)
                OR (event_type = 'alias' AND arrayExists(q -> position(payload, q) > 0, (SELECT groupArray(quoted) FROM person_ids)))
             """;
         await foreach (var row in clickHouse.QueryAsync(sql, table, ct).ConfigureAwait(false))
         {
-            if (row[0] is { } payload && JsonNode.Parse(payload) is JsonObject e)
+            if (row[2] is { } payload)
             {
-                yield return e;
+                yield return new StoredRow(row[0]!, row[1]!, payload);
             }
         }
     }

@@ -122,14 +122,7 @@ public sealed class PersonErasure(PersonalDataStores stores)
         }
     }
 
-    private string? ErasedBefore(string personHash)
-    {
-        using var connection = stores.Database.Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT erasure_id FROM privacy_erasures WHERE state = 'done' AND instr(' ' || id_hashes || ' ', ' ' || $h || ' ') > 0;";
-        command.Parameters.AddWithValue("$h", personHash);
-        return command.ExecuteScalar() as string;
-    }
+    private string? ErasedBefore(string personHash) => new SqliteErasureRows(stores.Database).ErasedBefore(personHash);
 
     private Task AuditAsync(string actor, string role, string action, string personHash, string? erasureId, int status, int rows)
     {
@@ -259,24 +252,30 @@ public sealed class PersonErasure(PersonalDataStores stores)
             {
                 continue;
             }
-            string scrubbed;
-            try
-            {
-                scrubbed = JsonNode.Parse(payload) is JsonObject o && ScrubPayload(o, plan) ? o.ToJsonString() : payload;
-            }
-            catch (JsonException)
-            {
-                scrubbed = """{"erased":true}""";
-            }
-            if (plan.QuotedIds.Any(q => scrubbed.Contains(System.Text.Encoding.UTF8.GetString(q), StringComparison.Ordinal)))
-            {
-                scrubbed = """{"erased":true}"""; // still names them somewhere the scrubber does not look
-            }
             writeId.Value = id;
-            writePayload.Value = scrubbed;
+            writePayload.Value = ScrubQuarantined(payload, plan);
             write.ExecuteNonQuery();
         }
         transaction.Commit();
+    }
+
+    /// <summary>A quarantined payload naming the person: scrubbed like an event, or replaced whole when it is not JSON or still names them.</summary>
+    internal static string ScrubQuarantined(string payload, ErasurePlan plan)
+    {
+        string scrubbed;
+        try
+        {
+            scrubbed = JsonNode.Parse(payload) is JsonObject o && ScrubPayload(o, plan) ? o.ToJsonString() : payload;
+        }
+        catch (JsonException)
+        {
+            scrubbed = """{"erased":true}""";
+        }
+        if (plan.QuotedIds.Any(q => scrubbed.Contains(System.Text.Encoding.UTF8.GetString(q), StringComparison.Ordinal)))
+        {
+            scrubbed = """{"erased":true}"""; // still names them somewhere the scrubber does not look
+        }
+        return scrubbed;
     }
 
     private static bool ScrubPayload(JsonObject payload, ErasurePlan plan)
@@ -371,13 +370,20 @@ internal sealed class ErasurePlan
         var stem = PersonIds.NewPseudonym();
         var pseudonyms = new Dictionary<string, string>(StringComparer.Ordinal);
         var ordered = new List<string> { trace.Person.Id };
-        ordered.AddRange(trace.AllIds.Where(id => id != trace.Person.Id));
+        // The others in a fixed order (user ids, then anonymous ids, each sorted), not the order the
+        // search met them in: an embedded hub and a cluster give the same ids the same suffixes.
+        ordered.AddRange(trace.UserIds.Where(id => id != trace.Person.Id).Order(StringComparer.Ordinal));
+        ordered.AddRange(trace.AnonymousIds.Where(id => id != trace.Person.Id).Order(StringComparer.Ordinal));
         for (var i = 0; i < ordered.Count; i++)
         {
             pseudonyms[ordered[i]] = i == 0 ? stem : $"{stem}.{i + 1}";
         }
         return new ErasurePlan(erasureId, PersonIds.Hash(trace.Person.Id), pseudonyms, [.. trace.BlockIds], [.. trace.FailedEventIds], trace.CutSeq);
     }
+
+    /// <summary>A plan of ids and pseudonyms only (a cluster's: its rows are found by their ids, not by block).</summary>
+    internal static ErasurePlan Of(string erasureId, string personHash, Dictionary<string, string> pseudonyms) =>
+        new(erasureId, personHash, pseudonyms, [], [], 0);
 
     internal void Record(SqliteConnection connection, string personHash, DateTimeOffset now)
     {

@@ -27,10 +27,13 @@ internal static class PersonalFieldsRetention
 
     public static JobDefinition Job(EnvironmentConfig config) =>
         new(JobName, $"Drops IP addresses, user agents and traits from events older than {config.Retention.PersonalFieldsDays} days (retention.personal_fields_days; 0 turns it off); the events stay.",
-            "retention.schedule", "privacy", c => Run(c.Database, c.Config.Retention.PersonalFieldsDays, c.Time))
+            "retention.schedule", "privacy", c => c.Events is Cluster.ClusterEventPositions cluster
+                ? RunOnCluster(cluster.ClickHouse, c.Config.Retention.PersonalFieldsDays, c.Time)
+                : Run(c.Database, c.Config.Retention.PersonalFieldsDays, c.Time))
         {
             Scheduled = config.Retention.PersonalFieldsDays > 0,
             RewritesStoredEvents = true,
+            RewritesOnCluster = true,
         };
 
     public static IReadOnlyList<StepOutcome> Run(HubDatabase database, int days, TimeProvider time)
@@ -82,6 +85,64 @@ internal static class PersonalFieldsRetention
         }
         var day = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(horizon).UtcDateTime);
         return [new StepOutcome(JobName, true, events, null, day, null)];
+    }
+
+    /// <summary>Rows a cluster run reads and rewrites at a time (a few mutations each): the job never holds a whole month in memory.</summary>
+    private const int RowsPerRewrite = 5_000;
+
+    /// <summary>
+    /// The job on a cluster node (docs/scale-out.md): the same fields dropped from the same events,
+    /// in ClickHouse's rows (<see cref="ClickHouseEventRewrite"/>). No watermark is needed: a row
+    /// whose fields are gone no longer holds the markers the query looks for, so each run reads only
+    /// the old rows still holding one; a run stopped half-way is finished by the next.
+    /// </summary>
+    public static IReadOnlyList<StepOutcome> RunOnCluster(ClickHouse.ClickHouseClient clickHouse, int days, TimeProvider time)
+    {
+        if (days <= 0)
+        {
+            return [new StepOutcome(JobName, true, 0, null, null, null)];
+        }
+        var horizon = time.GetUtcNow().AddDays(-days).ToUnixTimeMilliseconds();
+        // The job runs on a thread of its own (the runner's); the rewrite is a few HTTP calls a batch.
+        var events = RewriteOlderAsync(clickHouse, horizon, CancellationToken.None).GetAwaiter().GetResult();
+        var day = DateOnly.FromDateTime(DateTimeOffset.FromUnixTimeMilliseconds(horizon).UtcDateTime);
+        return [new StepOutcome(JobName, true, events, null, day, null)];
+    }
+
+    private static async Task<long> RewriteOlderAsync(ClickHouse.ClickHouseClient clickHouse, long horizon, CancellationToken ct)
+    {
+        // Seconds: ts holds whole seconds (ts_ms the rest), so the query takes the horizon's second and Older decides to the millisecond.
+        var markers = string.Join(" OR ", Markers.Select(m => $"position(payload, {ClickHouse.ClickHouseClient.Literal(System.Text.Encoding.UTF8.GetString(m))}) > 0"));
+        var months = new List<string>();
+        await foreach (var row in clickHouse.QueryAsync(
+            $"SELECT DISTINCT toString(toYYYYMM(ts)) AS month FROM {ClickHouse.EventsSchema.Events} WHERE ts <= toDateTime({horizon / 1000}) ORDER BY month", ct).ConfigureAwait(false))
+        {
+            months.Add(row[0]!);
+        }
+        long events = 0;
+        foreach (var month in months)
+        {
+            // The month's ids first, then their rows a batch at a time: no answer stream is left
+            // waiting while a batch's mutations run.
+            var ids = new List<string>();
+            await foreach (var row in clickHouse.QueryAsync(
+                $"SELECT event_id FROM {ClickHouse.EventsSchema.Events} WHERE toYYYYMM(ts) = {month} AND ts <= toDateTime({horizon / 1000}) AND ({markers})", ct).ConfigureAwait(false))
+            {
+                ids.Add(row[0]!);
+            }
+            foreach (var chunk in ids.Chunk(RowsPerRewrite))
+            {
+                var table = new ClickHouse.ExternalTable("batch_ids", "event_id String", chunk.Select(ClickHouse.TabSeparated.Escape));
+                var batch = new List<StoredRow>(chunk.Length);
+                await foreach (var row in clickHouse.QueryAsync(
+                    $"SELECT event_id, toString(toYYYYMM(ts)), payload FROM {ClickHouse.EventsSchema.Events} WHERE toYYYYMM(ts) = {month} AND event_id IN batch_ids", table, ct).ConfigureAwait(false))
+                {
+                    batch.Add(new StoredRow(row[0]!, row[1]!, row[2]!));
+                }
+                events += (await ClickHouseEventRewrite.RewriteAsync(clickHouse, batch, e => Older(e, horizon) && Drop(e), ct).ConfigureAwait(false)).Events;
+            }
+        }
+        return events;
     }
 
     /// <summary>The job's row (created on its first run) and the previous run's horizon and last block.</summary>

@@ -13,9 +13,18 @@ namespace Atalaya.Engine.Privacy;
 /// current one — and only once every mart is final for them (its watermark is past the horizon),
 /// so the figures BI reads stay. The dropped blocks' event ids are kept in <c>retired_blocks</c>
 /// (a retried old event is still a duplicate), with the month and the run that dropped them.
+/// On a cluster node (<see cref="ClusterEvents"/>) the marts are read where the node keeps them
+/// (<see cref="Marts"/>: PostgreSQL with <c>--postgres</c>) and each month past the horizon is one
+/// ClickHouse partition, dropped whole (<see cref="DropOnClusterAsync"/>).
 /// </summary>
 internal sealed class RetentionPolicy(HubDatabase database, int months)
 {
+    /// <summary>Where the marts' watermarks are read: the data folder unless set.</summary>
+    public MartStore? Marts { get; init; }
+
+    /// <summary>On a cluster node, where the events are; null on the embedded hub, whose events are in the data folder's blocks.</summary>
+    public ClickHouse.ClickHouseClient? ClusterEvents { get; init; }
+
     public IReadOnlyList<StepOutcome> Run(string runId, TimeProvider time, bool enabled)
     {
         if (!enabled)
@@ -24,12 +33,21 @@ internal sealed class RetentionPolicy(HubDatabase database, int months)
         }
         var now = time.GetUtcNow().UtcDateTime;
         var horizon = new DateOnly(now.Year, now.Month, 1).AddMonths(-months);
-        using var connection = database.Connect();
-        var notFinal = MartsNotFinal(connection, horizon.AddDays(-1));
+        var notFinal = (Marts ?? MartStore.Sqlite(database)).Run(connection => MartsNotFinal(connection, horizon.AddDays(-1)));
         if (notFinal.Count > 0)
         {
             return [new StepOutcome("retention", false, 0, null, horizon.AddDays(-1), $"marts not final up to {horizon.AddDays(-1):yyyy-MM-dd}: {string.Join(", ", notFinal)}; run daily_batch first")];
         }
+        if (ClusterEvents is { } clickHouse)
+        {
+            // The job runs on a thread of its own (the runner's); a drop is a few HTTP calls.
+            var (events, partitions) = DropOnClusterAsync(clickHouse, horizon, runId, CancellationToken.None).GetAwaiter().GetResult();
+            return [new StepOutcome("retention", true, events, null, horizon.AddDays(-1), null)
+            {
+                Note = partitions.Count == 0 ? $"nothing dropped older than {horizon:yyyy-MM-dd}" : $"dropped {partitions.Count} monthly partitions ({events} events) of months {string.Join(", ", partitions)}",
+            }];
+        }
+        using var connection = database.Connect();
         var dropped = Drop(connection, MartBatch.Ms(horizon), runId, time.GetUtcNow());
         var waiting = Waiting(connection, MartBatch.Ms(horizon));
         var note = dropped.Blocks == 0 ? $"nothing dropped older than {horizon:yyyy-MM-dd}" : $"dropped {dropped.Blocks} blocks ({dropped.Events} events) of months {string.Join(", ", dropped.Months)}";
@@ -47,11 +65,34 @@ internal sealed class RetentionPolicy(HubDatabase database, int months)
         return (long)command.ExecuteScalar()!;
     }
 
-    private static List<string> MartsNotFinal(SqliteConnection connection, DateOnly lastDay)
+    /// <summary>
+    /// Every month of the cluster's events before the horizon (the first day of a month, so each such
+    /// month is wholly before it): its count recorded in <c>retired_months</c>, then its partition
+    /// dropped. The ids stay in <c>event_ids</c>, so a retried old event is still a duplicate. A run
+    /// stopped between the two finds the month again and drops it (recording it once more).
+    /// </summary>
+    private static async Task<(long Events, List<string> Months)> DropOnClusterAsync(ClickHouse.ClickHouseClient clickHouse, DateOnly horizon, string runId, CancellationToken ct)
+    {
+        var horizonSeconds = MartBatch.Ms(horizon) / 1000;
+        var found = new List<(long Month, long Events)>();
+        await foreach (var row in clickHouse.QueryAsync(
+            $"SELECT toYYYYMM(ts) AS month, count() FROM {ClickHouse.EventsSchema.Events} WHERE ts < toDateTime({horizonSeconds}) GROUP BY month ORDER BY month", ct).ConfigureAwait(false))
+        {
+            found.Add((long.Parse(row[0]!, CultureInfo.InvariantCulture), long.Parse(row[1]!, CultureInfo.InvariantCulture)));
+        }
+        foreach (var (month, events) in found)
+        {
+            await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture,
+                $"INSERT INTO {ClickHouse.EventsSchema.RetiredMonths} (month, events, run_id) VALUES ({month}, {events}, {ClickHouse.ClickHouseClient.Literal(runId)})"), ct).ConfigureAwait(false);
+            await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"ALTER TABLE {ClickHouse.EventsSchema.Events} DROP PARTITION {month}"), ct).ConfigureAwait(false);
+        }
+        return (found.Sum(f => f.Events), [.. found.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Month / 100:0000}-{f.Month % 100:00}"))]);
+    }
+
+    private static List<string> MartsNotFinal(System.Data.Common.DbConnection connection, DateOnly lastDay)
     {
         var through = new Dictionary<string, string>(StringComparer.Ordinal);
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT mart, through_day FROM mart_state;";
+        using var command = PortableSql.Command(connection, "SELECT mart, through_day FROM mart_state;");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {

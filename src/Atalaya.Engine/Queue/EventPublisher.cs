@@ -57,6 +57,11 @@ internal sealed class EventPublisher : IAsyncDisposable
     public Task PublishWrittenAsync(ReadOnlyMemory<byte> body, CancellationToken ct) =>
         PublishToAsync(topology.WrittenExchange, "", body, null, ct);
 
+    /// <summary>Publishes a message with headers to the written-events exchange (a control message the nodes' feeds apply in order with the events).</summary>
+    /// <exception cref="QueueUnavailableException">The broker did not take the message.</exception>
+    public Task PublishControlAsync(ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, object?> headers, CancellationToken ct) =>
+        PublishToAsync(topology.WrittenExchange, "", body, headers, ct);
+
     private async Task PublishToAsync(string exchange, string queue, ReadOnlyMemory<byte> body, IReadOnlyDictionary<string, object?>? headers, CancellationToken ct)
     {
         var open = await ConnectionAsync(ct);

@@ -21,8 +21,9 @@ public static class PrivacyEndpoints
             AccessEndpoints.OperationAsync(c, s, [], [Role.Admin], "Only admin tokens erase personal data", (hub, body) =>
             {
                 var person = FromBody(body);
-                RequireEmbedded(hub, "Erasing a person");
-                var outcome = hub.Erasure.EraseAsync(person, Actor(c), "admin").GetAwaiter().GetResult();
+                var outcome = (hub.Cluster is null
+                    ? hub.Erasure.EraseAsync(person, Actor(c), "admin")
+                    : RequireShared(hub).EraseAsync(person, Actor(c), "admin")).GetAwaiter().GetResult();
                 var status = outcome.Status == ErasureStatus.NotFound ? StatusCodes.Status404NotFound : StatusCodes.Status200OK;
                 var json = outcome.Status == ErasureStatus.NotFound
                     ? Answers.Bytes(new ErasureNotFound(false, $"No data is stored for that {person.Kind}: nothing to erase.", outcome.PersonHash), PrivacyJson.Web.ErasureNotFound)
@@ -51,18 +52,13 @@ public static class PrivacyEndpoints
     }
 
     /// <summary>
-    /// A cluster node keeps the events in ClickHouse, which erasure does not rewrite yet (export
-    /// searches it): answering from the node's own folder would erase nothing and say it had. 501
-    /// says so instead (docs/scale-out.md).
+    /// A cluster node erases across the cluster only with <c>--postgres</c>: the plan and the record of
+    /// erasures must be shared by every node (a pending plan finished by any of them, "already erased"
+    /// known to all). Without it, 501 names the option; nothing was changed (docs/scale-out.md).
     /// </summary>
-    private static void RequireEmbedded(Engine.Hub hub, string what)
-    {
-        if (hub.Cluster is not null)
-        {
-            throw new BodyException(StatusCodes.Status501NotImplemented,
-                $"{what} is not built on a cluster yet: the events live in ClickHouse, which this node does not rewrite for a person; nothing was changed. Erase on the embedded hub before moving it with migrate --to-cluster (docs/scale-out.md).");
-        }
-    }
+    private static Engine.Privacy.ClusterErasure RequireShared(Engine.Hub hub) =>
+        hub.ClusterErasure ?? throw new BodyException(StatusCodes.Status501NotImplemented,
+            "Erasing a person on a cluster needs the cluster's PostgreSQL (serve --postgres CONNSTRING): the plan and the record of erasures must be shared by every node. Nothing was changed (docs/scale-out.md).");
 
     private static string Actor(HttpContext context) =>
         ReadAccess.Check(context.RequestServices.GetRequiredService<HubState>().Require().Tokens, context.Request).Id;
