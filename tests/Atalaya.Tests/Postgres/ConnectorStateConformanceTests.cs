@@ -7,7 +7,6 @@ using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Storage;
 using Atalaya.Engine.Webhooks;
 using Atalaya.Tests.Connectors;
-using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Postgres;
 
@@ -18,25 +17,10 @@ namespace Atalaya.Tests.Postgres;
 /// rows and another node reading them; a connector run against a local GA4 server goes through the
 /// same JobRunner the scheduler and the CLI use.
 /// </summary>
-public sealed class ConnectorStateConformanceTests(PostgresServer server) : IClassFixture<PostgresServer>, IAsyncLifetime
+public sealed class ConnectorStateConformanceTests(PostgresServer server) : BackendConformance(server, "atalaya-connector-rows")
 {
     private static readonly DateTimeOffset At = new(2026, 11, 20, 6, 30, 0, 123, TimeSpan.Zero);
     private static readonly DateOnly First = ConnectorSetup.Day("2026-11-01");
-
-    private readonly TempDirectory _folder = new("atalaya-connector-rows");
-    private readonly List<PostgresState> _opened = [];
-    private string _postgres = "";
-
-    public static TheoryData<string> Backends => ["sqlite", "postgres"];
-
-    public async Task InitializeAsync() => _postgres = await server.NewDatabaseAsync();
-
-    public Task DisposeAsync()
-    {
-        _opened.ForEach(s => s.Dispose());
-        _folder.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Theory]
     [MemberData(nameof(Backends))]
@@ -256,8 +240,7 @@ public sealed class ConnectorStateConformanceTests(PostgresServer server) : ICla
 
     private PostgresState Open()
     {
-        var state = PostgresState.Open(_postgres);
-        _opened.Add(state);
+        var state = OpenState();
         return state;
     }
 
@@ -273,5 +256,5 @@ public sealed class ConnectorStateConformanceTests(PostgresServer server) : ICla
         return command.ExecuteNonQuery();
     });
 
-    private HubDatabase Database() => HubDatabase.Open(_folder.Path);
+    private HubDatabase Database() => HubDatabase.Open(Folder.Path);
 }

@@ -1,4 +1,3 @@
-using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Privacy;
 using Atalaya.Engine.Storage;
 using Atalaya.Tests.Support;
@@ -10,24 +9,9 @@ namespace Atalaya.Tests.Postgres;
 /// the data folder's SQLite and a cluster's PostgreSQL. Two row stores on one backing play the node
 /// that recorded a plan and another node (or the next start) that finishes it.
 /// </summary>
-public sealed class ErasureRowsConformanceTests(PostgresServer server) : IClassFixture<PostgresServer>, IAsyncLifetime
+public sealed class ErasureRowsConformanceTests(PostgresServer server) : BackendConformance(server, "atalaya-erasure-rows")
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 6, 7, 0, 0, TimeSpan.Zero);
-
-    private readonly TempDirectory _folder = new("atalaya-erasure-rows");
-    private readonly List<PostgresState> _opened = [];
-    private string _postgres = "";
-
-    public static TheoryData<string> Backends => ["sqlite", "postgres"];
-
-    public async Task InitializeAsync() => _postgres = await server.NewDatabaseAsync();
-
-    public Task DisposeAsync()
-    {
-        _opened.ForEach(s => s.Dispose());
-        _folder.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Theory]
     [MemberData(nameof(Backends))]
@@ -72,10 +56,9 @@ public sealed class ErasureRowsConformanceTests(PostgresServer server) : IClassF
     {
         if (backend == "sqlite")
         {
-            return new SqliteErasureRows(HubDatabase.Open(_folder.Path));
+            return new SqliteErasureRows(HubDatabase.Open(Folder.Path));
         }
-        var state = PostgresState.Open(_postgres);
-        _opened.Add(state);
+        var state = OpenState();
         return new PostgresErasureRows(state);
     }
 
@@ -83,8 +66,8 @@ public sealed class ErasureRowsConformanceTests(PostgresServer server) : IClassF
     {
         if (backend == "sqlite")
         {
-            return [.. StoredEvents.Query(_folder.Path, sql + ";")];
+            return [.. StoredEvents.Query(Folder.Path, sql + ";")];
         }
-        return [.. PostgresServer.ColumnAsync(_postgres, sql).GetAwaiter().GetResult().Select(v => v?.ToString() ?? "")];
+        return [.. PostgresServer.ColumnAsync(Postgres, sql).GetAwaiter().GetResult().Select(v => v?.ToString() ?? "")];
     }
 }

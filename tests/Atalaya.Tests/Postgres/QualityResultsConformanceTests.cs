@@ -3,7 +3,6 @@ using Atalaya.Engine;
 using Atalaya.Engine.Catalog;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Kpi;
-using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Quality;
 using Atalaya.Engine.Storage;
 using Atalaya.Tests.Jobs;
@@ -16,24 +15,9 @@ namespace Atalaya.Tests.Postgres;
 /// they can live: the data folder's SQLite database and a cluster's PostgreSQL. Two stores on one
 /// backing play the node that ran the checks and another node reading them.
 /// </summary>
-public sealed class QualityResultsConformanceTests(PostgresServer server) : IClassFixture<PostgresServer>, IAsyncLifetime
+public sealed class QualityResultsConformanceTests(PostgresServer server) : BackendConformance(server, "atalaya-quality-rows")
 {
     private static readonly DateTimeOffset Checked = new(2026, 11, 20, 6, 30, 0, 123, TimeSpan.Zero);
-
-    private readonly TempDirectory _folder = new("atalaya-quality-rows");
-    private readonly List<PostgresState> _opened = [];
-    private string _postgres = "";
-
-    public static TheoryData<string> Backends => ["sqlite", "postgres"];
-
-    public async Task InitializeAsync() => _postgres = await server.NewDatabaseAsync();
-
-    public Task DisposeAsync()
-    {
-        _opened.ForEach(s => s.Dispose());
-        _folder.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Theory]
     [MemberData(nameof(Backends))]
@@ -109,8 +93,7 @@ public sealed class QualityResultsConformanceTests(PostgresServer server) : ICla
         {
             return QualityRows.For(Database(), null);
         }
-        var state = PostgresState.Open(_postgres);
-        _opened.Add(state);
+        var state = OpenState();
         return QualityRows.Shared(state);
     }
 
@@ -120,10 +103,9 @@ public sealed class QualityResultsConformanceTests(PostgresServer server) : ICla
         {
             return JobState.Embedded(Database());
         }
-        var state = PostgresState.Open(_postgres);
-        _opened.Add(state);
+        var state = OpenState();
         return JobState.Shared(state);
     }
 
-    private HubDatabase Database() => HubDatabase.Open(_folder.Path);
+    private HubDatabase Database() => HubDatabase.Open(Folder.Path);
 }

@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
-using Atalaya.Engine.Postgres;
 using Atalaya.Engine.Reports;
 using Atalaya.Engine.Storage;
-using Atalaya.Tests.Support;
 
 namespace Atalaya.Tests.Postgres;
 
@@ -11,24 +9,9 @@ namespace Atalaya.Tests.Postgres;
 /// under reports/ and SQLite rows) and a cluster's PostgreSQL (rows and content). Two stores on one
 /// backing play the node whose job built a report and another node reading it.
 /// </summary>
-public sealed class ReportStoreConformanceTests(PostgresServer server) : IClassFixture<PostgresServer>, IAsyncLifetime
+public sealed class ReportStoreConformanceTests(PostgresServer server) : BackendConformance(server, "atalaya-reportstore")
 {
     private static readonly DateTimeOffset Now = new(2026, 11, 20, 6, 0, 0, TimeSpan.Zero);
-
-    private readonly TempDirectory _folder = new("atalaya-reportstore");
-    private readonly List<PostgresState> _opened = [];
-    private string _postgres = "";
-
-    public static TheoryData<string> Backends => ["sqlite", "postgres"];
-
-    public async Task InitializeAsync() => _postgres = await server.NewDatabaseAsync();
-
-    public Task DisposeAsync()
-    {
-        _opened.ForEach(s => s.Dispose());
-        _folder.Dispose();
-        return Task.CompletedTask;
-    }
 
     [Theory]
     [MemberData(nameof(Backends))]
@@ -95,12 +78,12 @@ public sealed class ReportStoreConformanceTests(PostgresServer server) : IClassF
         Assert.All(reports.Except(old), r => Assert.Equal(r.Content, reader.Content(reader.Get(r.Id)!)));
         if (backend == "sqlite")
         {
-            Assert.All(old, r => Assert.False(File.Exists(ReportStore.FileIn(new HubDatabase(_folder.Path), r.FileName))));
+            Assert.All(old, r => Assert.False(File.Exists(ReportStore.FileIn(new HubDatabase(Folder.Path), r.FileName))));
         }
         else
         {
             // The files went with their rows: nothing is left behind in report_files.
-            Assert.Equal(reports.Count - old.Count, (long)(await PostgresServer.ColumnAsync(_postgres, "SELECT count(*) FROM report_files")).Single()!);
+            Assert.Equal(reports.Count - old.Count, (long)(await PostgresServer.ColumnAsync(Postgres, "SELECT count(*) FROM report_files")).Single()!);
         }
         Assert.Equal(0, store.Expire(today, Days));
     }
@@ -109,10 +92,9 @@ public sealed class ReportStoreConformanceTests(PostgresServer server) : IClassF
     {
         if (backend == "sqlite")
         {
-            return new ReportStore(HubDatabase.Open(_folder.Path));
+            return new ReportStore(HubDatabase.Open(Folder.Path));
         }
-        var state = PostgresState.Open(_postgres);
-        _opened.Add(state);
+        var state = OpenState();
         return ReportStore.Shared(state);
     }
 
