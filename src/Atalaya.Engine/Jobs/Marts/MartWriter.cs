@@ -25,6 +25,7 @@ internal static class MartWriter
         // Rows go in statements of up to the store's RowsPerUpsert rows (PostgreSQL: one round trip
         // for 500). A key given twice keeps its last row, as one statement a row would leave it (an
         // upsert may not touch a row twice in one statement).
+        // By key: also what the computation produced, for finding the stale rows below.
         var unique = new Dictionary<string, object?[]>(StringComparer.Ordinal);
         foreach (var row in rows)
         {
@@ -77,7 +78,6 @@ internal static class MartWriter
         }
 
         // Rows of the range (and filter) the computation did not produce any more.
-        var produced = new HashSet<string>(rows.Select(r => KeyOf(table, r)), StringComparer.Ordinal);
         var stale = new List<object?[]>();
         using (var select = connection.CreateCommand())
         {
@@ -91,7 +91,7 @@ internal static class MartWriter
                 {
                     key[i] = reader.GetValue(i);
                 }
-                if (!produced.Contains(string.Join('\u001f', key.Select(Text))))
+                if (!unique.ContainsKey(string.Join('\u001f', key.Select(Text))))
                 {
                     stale.Add(key);
                 }
