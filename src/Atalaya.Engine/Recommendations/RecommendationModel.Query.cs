@@ -126,7 +126,7 @@ public sealed partial class RecommendationModel
         var nowMs = now.ToUnixTimeMilliseconds();
         var halfLifeMs = ForYouHalfLife.TotalMilliseconds;
         var views = new List<(int Product, double Weight)>();
-        foreach (var key in new UInt128?[] { request.UserId is { } u ? UserKey(u) : null, request.AnonymousId is { } a ? AnonymousKey(a) : null })
+        foreach (var key in new PersonKey?[] { request.UserId is { } u ? UserKey(u) : null, request.AnonymousId is { } a ? AnonymousKey(a) : null })
         {
             if (key is not { } known || !_people.TryGetValue(known, out var person))
             {
