@@ -50,4 +50,31 @@ public sealed class QueryScratchTests
         var differences = KpiComparison.Differences(KpiReference.Query(hub.Reference, apiQuery), await hub.Api.QueryAsync(apiQuery), apiQuery);
         Assert.True(differences.Count == 0, KpiComparison.Describe(apiQuery.ToString()!, differences));
     }
+
+    private readonly record struct ScratchCell(long Value);
+
+    [Fact]
+    public void Scratch_arrays_are_reused_between_passes_and_dropped_when_the_hub_goes_idle()
+    {
+        var pooled = RentTwiceAndReturn();
+        Assert.True(pooled.IsAlive);
+        GC.Collect();
+        Assert.True(pooled.IsAlive);
+
+        // The idle trim's release: the pool no longer holds the 48 MB array.
+        Atalaya.Engine.Kpi.Query.ScratchDictionaries.Release();
+        GC.Collect();
+        Assert.False(pooled.IsAlive);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference RentTwiceAndReturn()
+    {
+        var first = Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Rent(3_000_000);
+        Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Return(first);
+        var second = Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Rent(3_000_000);
+        Assert.Same(first, second);
+        Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Return(second);
+        return new WeakReference(second);
+    }
 }

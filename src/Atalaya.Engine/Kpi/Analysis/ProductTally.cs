@@ -1,4 +1,4 @@
-using System.Buffers;
+using Atalaya.Engine.Kpi.Query;
 using System.Runtime.InteropServices;
 
 namespace Atalaya.Engine.Kpi.Analysis;
@@ -13,14 +13,13 @@ namespace Atalaya.Engine.Kpi.Analysis;
 /// </summary>
 internal sealed class ProductTally : IDisposable
 {
-    private static readonly ArrayPool<Sums> Pool = ArrayPool<Sums>.Create(1 << 24, 4);
 
     private readonly Sums[] _byProduct;
     private readonly List<int> _touched = [];
     private Dictionary<(int Product, int Store), Sums>? _otherStores;
 
     /// <param name="cardinality">Product ids are 0..cardinality-1.</param>
-    public ProductTally(int cardinality) => _byProduct = Pool.Rent(cardinality);
+    public ProductTally(int cardinality) => _byProduct = ScratchArrays<Sums>.Rent(cardinality);
 
     /// <summary>The running figures of one (product, store).</summary>
     public struct Sums
@@ -80,6 +79,6 @@ internal sealed class ProductTally : IDisposable
             _byProduct[product] = default;
         }
         _touched.Clear();
-        Pool.Return(_byProduct);
+        ScratchArrays<Sums>.Return(_byProduct);
     }
 }

@@ -16,7 +16,6 @@ internal sealed class GroupMasks : IDisposable
 {
     public const int MaxPeriods = 32;
 
-    private static readonly ArrayPool<Slot> Pool = ArrayPool<Slot>.Create(1 << 28, 4);
 
     private readonly Slot[] _slots;
     private readonly int _periods;
@@ -39,7 +38,7 @@ internal sealed class GroupMasks : IDisposable
             throw new ArgumentOutOfRangeException(nameof(periods), $"at most {MaxPeriods} periods");
         }
         _periods = periods;
-        _slots = Pool.Rent(cardinality);
+        _slots = ScratchArrays<Slot>.Rent(cardinality);
     }
 
     public void Add(int user, int group, int period)
@@ -110,7 +109,7 @@ internal sealed class GroupMasks : IDisposable
             _slots[user] = default;
         }
         _count = 0;
-        Pool.Return(_slots);
+        ScratchArrays<Slot>.Return(_slots);
         ArrayPool<int>.Shared.Return(_touched);
         if (_otherGroups is not null)
         {

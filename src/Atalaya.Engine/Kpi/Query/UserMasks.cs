@@ -14,14 +14,13 @@ internal sealed class UserMasks<T> : IDisposable where T : unmanaged, IBinaryInt
 {
     public static readonly int MaxCells = T.AllBitsSet.GetByteCount() * 8;
 
-    private static readonly ArrayPool<T> Pool = ArrayPool<T>.Create(1 << 28, 4);
 
     private readonly T[] _masks;
     private int[] _touched = ArrayPool<int>.Shared.Rent(1 << 14);
     private int _count;
 
     /// <param name="cardinality">Users are 1..cardinality-1.</param>
-    public UserMasks(int cardinality) => _masks = Pool.Rent(cardinality);
+    public UserMasks(int cardinality) => _masks = ScratchArrays<T>.Rent(cardinality);
 
     /// <summary>The users with at least one cell, in order of first sight.</summary>
     public ReadOnlySpan<int> Users => _touched.AsSpan(0, _count);
@@ -66,7 +65,7 @@ internal sealed class UserMasks<T> : IDisposable where T : unmanaged, IBinaryInt
             _masks[user] = T.Zero;
         }
         _count = 0;
-        Pool.Return(_masks);
+        ScratchArrays<T>.Return(_masks);
         ArrayPool<int>.Shared.Return(_touched);
     }
 }
