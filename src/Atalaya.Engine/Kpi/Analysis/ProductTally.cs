@@ -1,5 +1,5 @@
-using Atalaya.Engine.Kpi.Query;
 using System.Runtime.InteropServices;
+using Atalaya.Engine.Kpi.Query;
 
 namespace Atalaya.Engine.Kpi.Analysis;
 
