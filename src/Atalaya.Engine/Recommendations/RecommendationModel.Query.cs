@@ -125,18 +125,16 @@ public sealed partial class RecommendationModel
     {
         var nowMs = now.ToUnixTimeMilliseconds();
         var halfLifeMs = ForYouHalfLife.TotalMilliseconds;
-        var views = new List<(int Product, double Weight)>();
-        foreach (var key in new PersonKey?[] { request.UserId is { } u ? UserKey(u) : null, request.AnonymousId is { } a ? AnonymousKey(a) : null })
+        var recent = new List<(int Product, long AtMs)>();
+        if (request.UserId is { } u)
         {
-            if (key is not { } known || !_people.TryGetValue(known, out var person))
-            {
-                continue;
-            }
-            for (var i = 0; i < person.Count; i++)
-            {
-                views.Add((person.Product(i), Math.Pow(0.5, Math.Max(0, nowMs - person.AtMs(i)) / halfLifeMs)));
-            }
+            _people.Views(UserKey(u), recent);
         }
+        if (request.AnonymousId is { } a)
+        {
+            _people.Views(AnonymousKey(a), recent);
+        }
+        var views = recent.Select(v => (v.Product, Weight: Math.Pow(0.5, Math.Max(0, nowMs - v.AtMs) / halfLifeMs))).ToList();
         if (views.Count == 0)
         {
             return;

@@ -48,7 +48,7 @@ public sealed partial class RecommendationModel
     private readonly Dictionary<string, OrderState> _orders = new(StringComparer.Ordinal);
     // Keyed by a 128-bit hash of "u:"/"a:" and the id rather than the id itself: at 10M events the
     // model follows hundreds of thousands of people, and a string key per person cost more than their views.
-    private readonly Dictionary<PersonKey, PersonViews> _people = [];
+    private readonly PeopleViews _people = new();
     private readonly RecommendationEvent _event = new();
     private long _clockMs;
     private long _applied;
@@ -180,11 +180,11 @@ public sealed partial class RecommendationModel
         }
         if (e.UserId is { } user)
         {
-            Person(UserKey(user)).Add(p, e.TimestampMs);
+            _people.Add(UserKey(user), p, e.TimestampMs);
         }
         if (e.AnonymousId is { } anonymous)
         {
-            Person(AnonymousKey(anonymous)).Add(p, e.TimestampMs);
+            _people.Add(AnonymousKey(anonymous), p, e.TimestampMs);
         }
     }
 
@@ -262,8 +262,6 @@ public sealed partial class RecommendationModel
         return order;
     }
 
-    private ref PersonViews Person(PersonKey key) => ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_people, key, out _);
-
     private static PersonKey UserKey(string userId) => KeyOf((byte)'u', userId);
 
     private static PersonKey AnonymousKey(string anonymousId) => KeyOf((byte)'a', anonymousId);
@@ -315,7 +313,7 @@ public sealed partial class RecommendationModel
         var now = _clockMs;
         PruneTable(_sessions, session => session.LastMs < now - SessionIdleMs);
         PruneTable(_orders, order => order.LastMs < now - OrderHorizonMs);
-        PruneTable(_people, person => person.LastMs < now - PersonHorizonMs);
+        _people.Prune(now - PersonHorizonMs);
     }
 
     private static void PruneTable<TKey, TValue>(Dictionary<TKey, TValue> table, Func<TValue, bool> stale)
@@ -376,10 +374,7 @@ public sealed partial class RecommendationModel
                 bytes += 96 + (session.Products.Capacity * sizeof(int));
             }
             bytes += _orders.Count * 120L;
-            foreach (var person in _people.Values)
-            {
-                bytes += 64 + (person.Count * 8L);
-            }
+            bytes += _people.Bytes;
             return new RecommendationModelSize(_products.Count, _sessions.Count, _orders.Count, _people.Count, bytes);
         }
     }
@@ -413,65 +408,6 @@ public sealed partial class RecommendationModel
         public bool Counted;
         public long FinalAtMs = long.MinValue;
         public long LastMs;
-    }
-
-    /// <summary>
-    /// A person's 128-bit key as two halves: <see cref="UInt128"/> is aligned on 16 bytes, which
-    /// padded every entry of the people table by 8.
-    /// </summary>
-    internal readonly record struct PersonKey(ulong Low, ulong High)
-    {
-        public bool Equals(PersonKey other) => Low == other.Low && High == other.High;
-
-        public override int GetHashCode() => (int)Low;
-    }
-
-    /// <summary>
-    /// A person's last views, oldest overwritten first, each packed in one <see cref="ulong"/>: the
-    /// product's index in the high half, the view's time in whole seconds since 2000 in the low half
-    /// (a second is far below what the week-long half-life can tell apart). The array grows with the
-    /// views (most people view a handful of products), up to <see cref="ViewsPerPerson"/>. A struct of
-    /// 16 bytes held in the people table itself: at 10M events the model follows about 700,000
-    /// people, and two arrays (products, times in ms) and a larger struct cost about 60 MB more there.
-    /// </summary>
-    internal struct PersonViews
-    {
-        private static readonly long EpochMs = new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
-
-        private ulong[]? _views;
-        private uint _lastSeconds;
-        private byte _next;
-        private byte _count;
-
-        public readonly int Count => _count;
-
-        public readonly long LastMs => ToMs(_lastSeconds);
-
-        public readonly int Product(int i) => (int)(_views![i] >> 32);
-
-        public readonly long AtMs(int i) => ToMs((uint)_views![i]);
-
-        public void Add(int product, long atMs)
-        {
-            var capacity = _views?.Length ?? 0;
-            if (_count == capacity && _count < ViewsPerPerson)
-            {
-                capacity = Math.Clamp(_count * 2, 2, ViewsPerPerson);
-                Array.Resize(ref _views, capacity);
-                // Full and never wrapped: the views are in order and the next goes after them.
-                _next = _count;
-            }
-            var seconds = ToSeconds(atMs);
-            _views![_next] = ((ulong)(uint)product << 32) | seconds;
-            _next = (byte)((_next + 1) % capacity);
-            _count = (byte)Math.Min(capacity, _count + 1);
-            _lastSeconds = Math.Max(_lastSeconds, seconds);
-        }
-
-        /// <summary>Seconds since 2000, clamped to what 32 bits hold (years 2000 to 2136).</summary>
-        private static uint ToSeconds(long atMs) => (uint)Math.Clamp((atMs - EpochMs) / 1000, 0, uint.MaxValue);
-
-        private static long ToMs(uint seconds) => EpochMs + (seconds * 1000L);
     }
 }
 

@@ -94,40 +94,6 @@ public sealed class RecommendationModelTests
         Assert.Empty(model.Recommend(new RecommendationRequest("A"), new AccessScope([], [], [], ["st-1"]), new StoreDirectory(), Now));
     }
 
-    [Theory]
-    [InlineData(3)]
-    [InlineData(20)]
-    [InlineData(57)]
-    public void A_person_keeps_their_last_twenty_views_however_many_came(int views)
-    {
-        var start = Now.ToUnixTimeMilliseconds();
-        var person = new RecommendationModel.PersonViews();
-        for (var i = 1; i <= views; i++)
-        {
-            person.Add(i, start + (i * 1000L));
-        }
-        var kept = Enumerable.Range(0, person.Count).Select(i => (person.Product(i), person.AtMs(i))).OrderBy(v => v.Item1).ToList();
-        var expected = Enumerable.Range(1, views).TakeLast(RecommendationModel.ViewsPerPerson).Select(i => (i, start + (i * 1000L))).ToList();
-        Assert.Equal(expected, kept);
-        Assert.Equal(start + (views * 1000L), person.LastMs);
-    }
-
-    [Fact]
-    public void A_view_is_kept_in_eight_bytes_to_the_second_and_a_person_in_sixteen()
-    {
-        // The people table is the model's largest part (about 700,000 people at 10M events).
-        Assert.Equal(16, System.Runtime.CompilerServices.Unsafe.SizeOf<RecommendationModel.PersonViews>());
-        Assert.Equal(16, System.Runtime.CompilerServices.Unsafe.SizeOf<RecommendationModel.PersonKey>());
-        var at = Now.ToUnixTimeMilliseconds() + 1_999;
-        var person = new RecommendationModel.PersonViews();
-        person.Add(int.MaxValue, at);
-        Assert.Equal((int.MaxValue, at - 999), (person.Product(0), person.AtMs(0)));
-        // Times outside 2000–2136 are clamped rather than wrapped into a wrong age.
-        person.Add(7, 0);
-        Assert.Equal(new DateTimeOffset(2000, 1, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds(), person.AtMs(1));
-        Assert.Equal(at - 999, person.LastMs);
-    }
-
     [Fact]
     public void A_people_table_that_pruning_left_less_than_half_full_gives_its_slots_back()
     {
