@@ -26,6 +26,9 @@ public static class MixedBenchmark
         ("Visitors by country, weekly, 90 days", "/api/kpi/query?metric=visitors&start_date=90d&aggregate=weekly&group_by=country"),
     ];
 
+    /// <summary>Events in each write request.</summary>
+    private const int RequestEvents = 5000;
+
     public const string Usage = """
         usage: dotnet run -c Release --project bench/Atalaya.Bench -- mixed [options]
 
@@ -34,6 +37,7 @@ public static class MixedBenchmark
           --quiet S        seconds of the same reads without writers, measured first (default 20)
           --writers N      concurrent writers, 5,000 events a request (default 2)
           --readers N      concurrent readers (default 2)
+          --write-rate N   events a second the writers send together, paced (default 0: as fast as they can)
           --days N, --seed S, --cache DIR   the demo data, as in `query`
           --out FILE       write the mixed-load section into FILE (e.g. docs/benchmarks.md)
         """;
@@ -41,13 +45,14 @@ public static class MixedBenchmark
     public static async Task<int> RunAsync(string[] args)
     {
         double duration = 150, quiet = 20;
-        int writers = 2, readers = 2;
+        int writers = 2, readers = 2, writeRate = 0;
         var options = DemoRunArgs.Parse(args, Usage, new Dictionary<string, Func<string, bool>>
         {
             ["--duration"] = v => double.TryParse(v, CultureInfo.InvariantCulture, out duration) && duration > 0,
             ["--quiet"] = v => double.TryParse(v, CultureInfo.InvariantCulture, out quiet) && quiet >= 0,
             ["--writers"] = v => int.TryParse(v, CultureInfo.InvariantCulture, out writers) && writers >= 0,
             ["--readers"] = v => int.TryParse(v, CultureInfo.InvariantCulture, out readers) && readers >= 1,
+            ["--write-rate"] = v => int.TryParse(v, CultureInfo.InvariantCulture, out writeRate) && writeRate >= 0,
         }, out var exitCode);
         if (options is null)
         {
@@ -58,7 +63,7 @@ public static class MixedBenchmark
         var dll = HubUnderTest.Dll(repository);
         var dataset = DemoDataset.Ensure(dll, options.Dataset);
         // 100 distinct bodies; each request gets fresh ids by rewriting the run prefix (WriteBodies).
-        var templates = EventFactory.Generate(500_000, 5000, seed: 11, start: DateTime.UtcNow.AddDays(-3));
+        var templates = EventFactory.Generate(500_000, RequestEvents, seed: 11, start: DateTime.UtcNow.AddDays(-3));
         var loadBefore = LoadAverage();
         var work = Path.Combine(Path.GetTempPath(), "atalaya-bench-mixed-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(work);
@@ -83,15 +88,15 @@ public static class MixedBenchmark
             if (quiet > 0)
             {
                 Console.WriteLine($"Reads alone ({readers} readers, {quiet:F0} s) …");
-                alone = await RunPhaseAsync(server, token, writeKey, templates, TimeSpan.FromSeconds(quiet), readers, 0);
+                alone = await RunPhaseAsync(server, token, writeKey, templates, TimeSpan.FromSeconds(quiet), readers, 0, 0);
                 PrintPhase(alone);
             }
-            Console.WriteLine($"Mixed load ({writers} writers × 5,000-event requests, {readers} readers, {duration:F0} s) …");
-            var mixed = await RunPhaseAsync(server, token, writeKey, templates, TimeSpan.FromSeconds(duration), readers, writers);
+            Console.WriteLine($"Mixed load ({writers} writers × 5,000-event requests{(writeRate > 0 ? $" paced at {writeRate:N0} events/s" : "")}, {readers} readers, {duration:F0} s) …");
+            var mixed = await RunPhaseAsync(server, token, writeKey, templates, TimeSpan.FromSeconds(duration), readers, writers, writeRate);
             PrintPhase(mixed);
             if (options.Output is { } output)
             {
-                Write(Path.Combine(repository, output), args, dataset, importSummary, alone, mixed, readers, writers, (loadBefore, LoadAverage()));
+                Write(Path.Combine(repository, output), args, dataset, importSummary, alone, mixed, readers, writers, writeRate, (loadBefore, LoadAverage()));
                 Console.WriteLine($"Wrote the mixed-load section of {output}.");
             }
             return mixed.WriteFailures + mixed.ReadFailures == 0 ? 0 : 1;
@@ -104,7 +109,8 @@ public static class MixedBenchmark
 
     public sealed record Phase(TimeSpan Elapsed, List<double>[] Samples, long Rows, int WriteRequests, int WriteFailures, int ReadFailures, string? FirstFailure, double HubCpuSeconds);
 
-    private static async Task<Phase> RunPhaseAsync(HubUnderTest server, string token, string writeKey, EventFactory.Generated templates, TimeSpan duration, int readers, int writers)
+    /// <param name="writeRate">Events a second for all writers together: request k is not sent before k × 5,000 / rate seconds (0: no pacing).</param>
+    private static async Task<Phase> RunPhaseAsync(HubUnderTest server, string token, string writeKey, EventFactory.Generated templates, TimeSpan duration, int readers, int writers, int writeRate)
     {
         var samples = Reads.Select(_ => new List<double>()).ToArray();
         long rows = 0;
@@ -147,6 +153,18 @@ public static class MixedBenchmark
             while (clock.Elapsed < duration)
             {
                 var index = Interlocked.Increment(ref next) - 1;
+                if (writeRate > 0)
+                {
+                    var wait = TimeSpan.FromSeconds(index * (double)RequestEvents / writeRate) - clock.Elapsed;
+                    if (wait > TimeSpan.Zero)
+                    {
+                        await Task.Delay(wait);
+                    }
+                    if (clock.Elapsed >= duration)
+                    {
+                        break;
+                    }
+                }
                 var body = FreshIds(templates, index % templates.HubBodies.Count, Interlocked.Increment(ref generation));
                 using var request = new HttpRequestMessage(HttpMethod.Post, server.Url + "/api/events") { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
@@ -234,11 +252,11 @@ public static class MixedBenchmark
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
 
     private static void Write(string path, string[] args, DemoDataset dataset, string importSummary, Phase? alone, Phase mixed, int readers, int writers,
-        (double Before, double After) load)
+        int writeRate, (double Before, double After) load)
     {
         var c = CultureInfo.InvariantCulture;
         var text = new StringBuilder();
-        text.AppendLine(c, $"### Reads under write load, {Label(dataset.Events)} events");
+        text.AppendLine(c, $"### Reads under write load, {Label(dataset.Events)} events{(writeRate > 0 ? $", writes paced at {writeRate:N0} events/s" : "")}");
         text.AppendLine();
         text.AppendLine("`bench mixed`: the hub loaded with the query benchmark's data; readers ask the dashboard's four calls in");
         text.AppendLine("turn (one call after another each) first alone, then while writers post 5,000-event requests of the");
@@ -249,7 +267,7 @@ public static class MixedBenchmark
         text.AppendLine(c, $"- Machine: {Report.Machine()}; 1-minute load average {load.Before:F1} before the run, {load.After:F1} after");
         text.AppendLine(c, $"- Data: {dataset.Events:N0} events from `{dataset.Command}` ({importSummary.TrimEnd('.')})");
         text.AppendLine(c, $"- Command: `dotnet run -c Release --project bench/Atalaya.Bench -- {string.Join(' ', args)}`");
-        text.AppendLine(c, $"- Load: {readers} readers; {writers} writers for {mixed.Elapsed.TotalSeconds:F0} s: {mixed.Rows:N0} events in {mixed.WriteRequests:N0} requests = **{mixed.Rows / mixed.Elapsed.TotalSeconds:N0} events/s** written, {mixed.WriteFailures} failed writes, {mixed.ReadFailures} failed reads");
+        text.AppendLine(c, $"- Load: {readers} readers; {writers} writers{(writeRate > 0 ? $" paced at {writeRate:N0} events/s together" : " as fast as they can")} for {mixed.Elapsed.TotalSeconds:F0} s: {mixed.Rows:N0} events in {mixed.WriteRequests:N0} requests = **{mixed.Rows / mixed.Elapsed.TotalSeconds:N0} events/s** written, {mixed.WriteFailures} failed writes, {mixed.ReadFailures} failed reads");
         text.AppendLine();
         text.AppendLine("| question | calls | p50 (ms) | p95 (ms) | p99 (ms) | alone: p50 / p95 / p99 (ms) |");
         text.AppendLine("|---|---:|---:|---:|---:|---|");
@@ -262,7 +280,7 @@ public static class MixedBenchmark
         text.AppendLine();
         var worst = Enumerable.Range(0, Reads.Length).Max(q => Percentile(mixed.Samples[q], 0.95));
         text.AppendLine(c, $"Target: dashboard calls p95 ≤ {DashboardP95Ms} ms while ingest runs: worst p95 {worst:F1} ms, **{(worst <= DashboardP95Ms ? "met" : "not met")}**.");
-        var label = Label(dataset.Events);
+        var label = Label(dataset.Events) + (writeRate > 0 ? $"-rate{writeRate}" : "");
         var existing = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n\n";
         Report.Replace(existing, "mixed", "", out var previous);
         var blocks = Report.Replace(previous ?? "", $"mixed-{label}", text.ToString(), out _).Trim();
