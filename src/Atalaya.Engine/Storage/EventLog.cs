@@ -23,7 +23,7 @@ public sealed class EventLog : IAsyncDisposable, IEventSink
     private readonly EventIdIndex _index;
     private readonly string _snapshotPath;
     private readonly Task _writer;
-    private readonly SqliteCommand _insertBlock;
+    private readonly BlockInsert _insertBlock;
     private readonly SqliteCommand _insertFailed;
     private readonly SqliteCommand _upsertStore;
     private readonly SqliteCommand _insertOverflow;
@@ -45,16 +45,7 @@ public sealed class EventLog : IAsyncDisposable, IEventSink
         _eventCount = _index.Count;
         Stores.Load(_connection);
 
-        _insertBlock = _connection.CreateCommand();
-        _insertBlock.CommandText = """
-            INSERT INTO event_blocks (first_seq, event_count, received_at, min_timestamp, max_timestamp, source_system, id_hashes, events, encoding)
-            VALUES ($first, $count, $received, $min, $max, $source, $ids, $events, $encoding);
-            """;
-        foreach (var name in new[] { "$first", "$count", "$received", "$min", "$max", "$source", "$ids", "$events" })
-        {
-            _insertBlock.Parameters.Add(new SqliteParameter(name, null));
-        }
-        _insertBlock.Parameters.Add(new SqliteParameter("$encoding", BlockCodec.Current));
+        _insertBlock = new BlockInsert(_connection);
 
         _insertFailed = _connection.CreateCommand();
         _insertFailed.CommandText = """
@@ -247,7 +238,6 @@ public sealed class EventLog : IAsyncDisposable, IEventSink
         try
         {
             using var transaction = _connection.BeginTransaction(deferred: false);
-            _insertBlock.Transaction = transaction;
             _insertFailed.Transaction = transaction;
             _insertOverflow.Transaction = transaction;
             _upsertStore.Transaction = transaction;
@@ -404,25 +394,13 @@ public sealed class EventLog : IAsyncDisposable, IEventSink
                 (json, jsonLength) = rebuiltCompressed.Value;
             }
 
-            var p = _insertBlock.Parameters;
-            p[0].Value = _nextSeq;
-            p[1].Value = accepted;
-            p[2].Value = batch.ReceivedAtMs;
-            p[3].Value = min;
-            p[4].Value = max;
-            p[5].Value = batch.SourceSystem;
-            p[6].Value = ids;
-            p[6].Size = accepted * 16;
-            p[7].Value = json;
-            p[7].Size = jsonLength;
-            _insertBlock.ExecuteNonQuery();
+            _insertBlock.Execute(_nextSeq, accepted, batch.ReceivedAtMs, min, max, batch.SourceSystem,
+                ids.AsSpan(0, accepted * 16), json.AsSpan(0, jsonLength), BlockCodec.Current);
             _nextSeq += accepted;
             return (accepted, duplicates, keep);
         }
         finally
         {
-            _insertBlock.Parameters[6].Value = null;
-            _insertBlock.Parameters[7].Value = null;
             ArrayPool<byte>.Shared.Return(ids);
             if (rebuilt is not null)
             {
