@@ -17,7 +17,10 @@ public sealed partial class KpiProjection
     // replaces the first final status per order and status; the rollup's final-status family has
     // cancellations, refund lines and reversed commissions. A 12 is rebuilt from raw.
     // 14: the visit log's entries carry their country (visitors by country from the log). A 13 is rebuilt from raw.
-    private const int FormatVersion = 14;
+    // 15: session rows of 32 bytes (no checkout and purchase times: a completed-checkout flag, and
+    // the times of sessions not yet completed in a table of their own); the order ledger's facts in
+    // one array; the id tables' keys and ids as two arrays. A 14 is rebuilt from raw.
+    private const int FormatVersion = 15;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -66,6 +69,7 @@ public sealed partial class KpiProjection
         ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw.AsSpan(0, Math.Min(_sessions.Length, SessionCount + 1)));
         ProjectionSnapshot.WriteArray<int>(w, _orderFirst.Raw);
         ProjectionSnapshot.WriteArray<StoreRow>(w, _stores.Raw);
+        Checkouts.Write(w);
         Ledger.Write(w);
         w.Write(_productNames.Count);
         foreach (var (key, name) in _productNames)
@@ -167,6 +171,7 @@ public sealed partial class KpiProjection
         _sessions.Raw = ProjectionSnapshot.ReadArray<SessionRow>(r);
         _orderFirst.Raw = ProjectionSnapshot.ReadArray<int>(r);
         _stores.Raw = ProjectionSnapshot.ReadArray<StoreRow>(r);
+        Checkouts.Read(r);
         Ledger.Read(r);
         for (var n = r.ReadInt32(); n > 0; n--)
         {
