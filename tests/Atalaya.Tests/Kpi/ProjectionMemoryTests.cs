@@ -1,8 +1,12 @@
 using System.Runtime.CompilerServices;
+using System.Text;
+using Atalaya.Engine.Access;
+using Atalaya.Engine.Kpi.Analysis;
 using Atalaya.Engine.Kpi.Projection;
 using Atalaya.Tests.Kpi.Datasets;
 using Atalaya.Tests.Kpi.Http;
 using Atalaya.Tests.Kpi.Reference;
+using DimensionFilter = Atalaya.Engine.Kpi.Query.DimensionFilter;
 
 namespace Atalaya.Tests.Kpi;
 
@@ -15,6 +19,56 @@ public sealed class ProjectionMemoryTests
 {
     [Fact]
     public void A_session_row_is_32_bytes() => Assert.Equal(32, Unsafe.SizeOf<SessionRow>());
+
+    [Fact]
+    public void Event_types_beyond_two_bytes_are_kept_aside_and_read_back_through_a_snapshot()
+    {
+        // 65,540 distinct types (events of no user, which no funnel counts): the last few ids do not
+        // fit in the chunk's two-byte column.
+        var events = new List<string>();
+        for (var n = 0; n < 65_540; n++)
+        {
+            events.Add(Event($"t-{n}", "2026-03-01T09:00:00Z", user: null));
+        }
+        // A funnel over a narrow and two wide types: u1 reaches all three steps, u2 skips the second.
+        events.Add(Event("t-0", "2026-03-01T10:00:00Z", "u1"));
+        events.Add(Event("t-65536", "2026-03-01T10:10:00Z", "u1"));
+        events.Add(Event("t-65539", "2026-03-01T10:20:00Z", "u1"));
+        events.Add(Event("t-0", "2026-03-01T11:00:00Z", "u2"));
+        events.Add(Event("t-65539", "2026-03-01T11:20:00Z", "u2"));
+        var projection = new KpiProjection();
+        using (projection.Write())
+        {
+            projection.ApplyBlock(Encoding.UTF8.GetBytes("[" + string.Join(',', events) + "]"), 1);
+        }
+        Assert.True(projection.Pools.Types.Count >= EventChunk.WideType + 2, "not enough types for wide ids");
+
+        var copy = new KpiProjection();
+        using (var stream = new MemoryStream())
+        {
+            using (projection.Read())
+            {
+                projection.Save(stream);
+            }
+            stream.Position = 0;
+            copy.Load(stream);
+        }
+        var from = new DateTimeOffset(2026, 3, 1, 0, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
+        foreach (var p in new[] { projection, copy })
+        {
+            using var read = p.Read();
+            var names = p.Chunks.SelectMany(c => Enumerable.Range(0, c.Count).Select(i => p.Pools.Types[c.TypeAt(i)])).ToList();
+            Assert.Equal(events.Count, names.Count);
+            Assert.Equal(Enumerable.Range(0, 65_540).Select(n => $"t-{n}"), names.Take(65_540));
+            Assert.Equal(["t-0", "t-65536", "t-65539", "t-0", "t-65539"], names.Skip(65_540));
+            var funnel = FunnelAnalysis.Run(p, ["t-0", "t-65536", "t-65539"], 3_600_000, from, from + 86_400_000, DimensionFilter.None, AccessScope.Everything);
+            Assert.Equal([2L, 1, 1], funnel.Select(s => s.Users));
+        }
+
+        static string Event(string type, string at, string? user) =>
+            "{\"event_id\":\"" + Guid.NewGuid() + "\",\"event_type\":\"" + type + "\",\"timestamp\":\"" + at + "\""
+            + (user is null ? "" : ",\"user_id\":\"" + user + "\",\"session_id\":\"s-" + user + "\"") + "}";
+    }
 
     [Fact]
     public async Task Checkout_completion_is_the_same_through_a_snapshot_whether_a_sessions_checkout_and_purchase_arrive_before_or_after_it()

@@ -176,7 +176,7 @@ public sealed partial class KpiProjection
         }
 
         chunk.Ts[i] = f.TimestampMs;
-        chunk.Type[i] = f.Type;
+        chunk.SetType(i, f.Type);
         chunk.Kind[i] = f.Custom ? EventKind.Other : f.Kind;
         chunk.Flags[i] = flags;
         var store = f.Store != 0 ? _stores.Get(f.Store) : default;
