@@ -197,8 +197,8 @@ internal sealed class OrderLedger
         {
             throw new InvalidDataException("an order ledger of the wrong size");
         }
-        // Every chain must stay inside the facts and every fact be on exactly one chain: a damaged
-        // file must not loop or read past the arrays.
+        // Every chain must stay inside the facts and end, and the chains hold as many facts as were
+        // written: a damaged file must not loop or read past the arrays.
         var seen = 0;
         for (var order = 0; order < _head.Length; order++)
         {
@@ -218,6 +218,10 @@ internal sealed class OrderLedger
         _lines = new LedgerEntry[_factCount];
         // Sized to the highest position once, not grown by doubling from empty.
         var positions = _factCount == 0 ? 0 : Math.Max(0, _facts.Max(f => f.Position)) + 1;
+        if (positions > 1 << 30)
+        {
+            throw new InvalidDataException("an order ledger fact at an impossible position");
+        }
         var factAt = new int[positions];
         Array.Fill(factAt, -1);
         for (var k = 0; k < _factCount; k++)
