@@ -141,12 +141,12 @@ public sealed class RollupTests
                 Assert.Equal(before, Questions().Select(q => Answer(hub, q.Query)));
             }
 
-            // A snapshot of an older format (13, the one before the visit log's countries) is not misread:
-            // it is set aside and the projection rebuilt from the raw events.
+            // A snapshot of an older format (14, the one with 48-byte session rows and a list per
+            // order in the ledger) is not misread: it is set aside and the projection rebuilt from the raw events.
             var snapshot = File.ReadAllBytes(Hub.SnapshotPath(directory));
             var versionAt = 1 + "atalaya-kpi-projection".Length;
-            Assert.Equal(14, BitConverter.ToInt32(snapshot, versionAt));
-            BitConverter.GetBytes(13).CopyTo(snapshot, versionAt);
+            Assert.Equal(15, BitConverter.ToInt32(snapshot, versionAt));
+            BitConverter.GetBytes(14).CopyTo(snapshot, versionAt);
             File.WriteAllBytes(Hub.SnapshotPath(directory), snapshot);
             await using (var hub = Hub.Open(directory))
             {

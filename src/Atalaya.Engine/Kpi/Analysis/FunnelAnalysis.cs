@@ -52,14 +52,14 @@ internal static class FunnelAnalysis
             for (var i = 0; i < chunk.Count; i++)
             {
                 var t = chunk.Ts[i];
-                if (!isStep[chunk.Type[i]] || t < from || t >= to || chunk.User[i] == 0 || !matcher.Matches(chunk, i))
+                if (!isStep[chunk.TypeAt(i)] || t < from || t >= to || chunk.User[i] == 0 || !matcher.Matches(chunk, i))
                 {
                     continue;
                 }
                 if (timelines is null)
                 {
                     keys.Add(((long)chunk.User[i] << 40) | (t - from));
-                    types.Add(chunk.Type[i]);
+                    types.Add(chunk.TypeAt(i));
                 }
                 else
                 {
@@ -67,7 +67,7 @@ internal static class FunnelAnalysis
                     {
                         timelines[chunk.User[i]] = timeline = [];
                     }
-                    timeline.Add((t, chunk.Type[i]));
+                    timeline.Add((t, chunk.TypeAt(i)));
                 }
             }
         }

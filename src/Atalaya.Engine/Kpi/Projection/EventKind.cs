@@ -51,4 +51,6 @@ internal enum SessionFlags : byte
     AddToCart = 2,
     CheckoutStarted = 4,
     Purchase = 8,
+    /// <summary>A checkout_started with a purchase_completed at or after it (checkout_completion_rate's numerator); once set, never cleared.</summary>
+    CheckoutCompleted = 16,
 }

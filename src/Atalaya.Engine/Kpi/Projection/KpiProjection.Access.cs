@@ -50,10 +50,10 @@ public sealed partial class KpiProjection
     internal (long Statuses, long UnknownOrders) FinalStatusesOfUnknownOrders(long from, long to)
     {
         long statuses = 0, unknown = 0;
-        foreach (var (order, facts) in Ledger.Orders)
+        foreach (var order in Ledger.Orders)
         {
             var known = _orderFirst.Get(order) >= 0;
-            foreach (var fact in facts)
+            foreach (var fact in Ledger.FactsOf(order))
             {
                 if (fact.Ts >= from && fact.Ts < to)
                 {
@@ -90,9 +90,9 @@ public sealed partial class KpiProjection
     private HashSet<int> BuildDeliveredPurchases()
     {
         var delivered = new HashSet<int>();
-        foreach (var (order, facts) in Ledger.Orders)
+        foreach (var order in Ledger.Orders)
         {
-            if (facts[^1].Status == FinalStatus.Delivered && _orderFirst.Get(order) is >= 0 and var purchase)
+            if (Ledger.LatestStatus(order) == FinalStatus.Delivered && _orderFirst.Get(order) is >= 0 and var purchase)
             {
                 delivered.Add(purchase);
             }

@@ -17,7 +17,11 @@ public sealed partial class KpiProjection
     // replaces the first final status per order and status; the rollup's final-status family has
     // cancellations, refund lines and reversed commissions. A 12 is rebuilt from raw.
     // 14: the visit log's entries carry their country (visitors by country from the log). A 13 is rebuilt from raw.
-    private const int FormatVersion = 14;
+    // 15: session rows of 32 bytes (no checkout and purchase times: a completed-checkout flag, and
+    // the times of sessions not yet completed in a table of their own); the order ledger's facts in
+    // flat arrays chained per order; the chunks' event types in two bytes (wider ids aside). A 14 is
+    // rebuilt from raw.
+    private const int FormatVersion = 15;
 
     /// <summary>Writes the projection. Call under <see cref="Read"/> (the writer is held off meanwhile).</summary>
     public void Save(Stream stream)
@@ -47,7 +51,13 @@ public sealed partial class KpiProjection
             w.Write(c.MinTs);
             w.Write(c.MaxTs);
             ProjectionSnapshot.WriteArray<long>(w, c.Ts);
-            ProjectionSnapshot.WriteArray<int>(w, c.Type);
+            ProjectionSnapshot.WriteArray<ushort>(w, c.Type);
+            w.Write(c.WideTypes?.Count ?? 0);
+            foreach (var (at, type) in c.WideTypes ?? [])
+            {
+                w.Write(at);
+                w.Write(type);
+            }
             ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventKind, byte>(c.Kind));
             ProjectionSnapshot.WriteArray(w, System.Runtime.InteropServices.MemoryMarshal.Cast<EventFlags, byte>(c.Flags));
             foreach (var column in new[] { c.Combo, c.User, c.Aux })
@@ -66,6 +76,7 @@ public sealed partial class KpiProjection
         ProjectionSnapshot.WriteArray<SessionRow>(w, _sessions.Raw.AsSpan(0, Math.Min(_sessions.Length, SessionCount + 1)));
         ProjectionSnapshot.WriteArray<int>(w, _orderFirst.Raw);
         ProjectionSnapshot.WriteArray<StoreRow>(w, _stores.Raw);
+        Checkouts.Write(w);
         Ledger.Write(w);
         w.Write(_productNames.Count);
         foreach (var (key, name) in _productNames)
@@ -149,6 +160,20 @@ public sealed partial class KpiProjection
             var c = new EventChunk { Count = r.ReadInt32(), MinTs = r.ReadInt64(), MaxTs = r.ReadInt64() };
             ProjectionSnapshot.ReadInto(r, c.Ts);
             ProjectionSnapshot.ReadInto(r, c.Type);
+            for (var wide = r.ReadInt32(); wide > 0; wide--)
+            {
+                var at = r.ReadInt32();
+                var type = r.ReadInt32();
+                if (at < 0 || at >= c.Count || c.Type[at] != EventChunk.WideType || type < EventChunk.WideType)
+                {
+                    throw new InvalidDataException("a chunk's wide event type out of place");
+                }
+                (c.WideTypes ??= [])[at] = type;
+            }
+            if ((c.WideTypes?.Count ?? 0) != c.Type.AsSpan(0, Math.Clamp(c.Count, 0, EventChunk.Size)).Count(EventChunk.WideType))
+            {
+                throw new InvalidDataException("a chunk's event type without its wide id");
+            }
             ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Kind));
             ProjectionSnapshot.ReadInto(r, System.Runtime.CompilerServices.Unsafe.As<byte[]>(c.Flags));
             foreach (var column in new[] { c.Combo, c.User, c.Aux })
@@ -167,6 +192,7 @@ public sealed partial class KpiProjection
         _sessions.Raw = ProjectionSnapshot.ReadArray<SessionRow>(r);
         _orderFirst.Raw = ProjectionSnapshot.ReadArray<int>(r);
         _stores.Raw = ProjectionSnapshot.ReadArray<StoreRow>(r);
+        Checkouts.Read(r);
         Ledger.Read(r);
         for (var n = r.ReadInt32(); n > 0; n--)
         {

@@ -53,6 +53,9 @@ public sealed partial class KpiProjection
     /// <summary>Each user's first counted purchase and the counted purchases per hour, for customer KPIs over everything.</summary>
     internal CustomerHistory Customers { get; } = new();
 
+    /// <summary>The checkout and purchase times of sessions whose checkout is not (yet) completed.</summary>
+    internal CheckoutTimes Checkouts { get; } = new();
+
     /// <summary>(hour, user) runs of catalog events, for distinct visitors over everything.</summary>
     internal VisitLog Visits { get; } = new();
 
@@ -173,7 +176,7 @@ public sealed partial class KpiProjection
         }
 
         chunk.Ts[i] = f.TimestampMs;
-        chunk.Type[i] = f.Type;
+        chunk.SetType(i, f.Type);
         chunk.Kind[i] = f.Custom ? EventKind.Other : f.Kind;
         chunk.Flags[i] = flags;
         var store = f.Store != 0 ? _stores.Get(f.Store) : default;
@@ -299,14 +302,6 @@ public sealed partial class KpiProjection
             row.LastTs = ts;
         }
         row.Events++;
-        if (kind == EventKind.CheckoutStarted && ((row.Flags & SessionFlags.CheckoutStarted) == 0 || ts < row.FirstCheckoutTs))
-        {
-            row.FirstCheckoutTs = ts;
-        }
-        if (kind == EventKind.PurchaseCompleted && ((row.Flags & SessionFlags.Purchase) == 0 || ts > row.LastPurchaseTs))
-        {
-            row.LastPurchaseTs = ts;
-        }
         row.Flags |= kind switch
         {
             EventKind.ProductViewed => SessionFlags.ProductViewed,
@@ -315,6 +310,10 @@ public sealed partial class KpiProjection
             EventKind.PurchaseCompleted => SessionFlags.Purchase,
             _ => SessionFlags.None,
         };
+        if (kind is EventKind.CheckoutStarted or EventKind.PurchaseCompleted)
+        {
+            Checkouts.Add(session, kind, ts, ref row.Flags);
+        }
         Rollup.Session(before, row);
     }
 

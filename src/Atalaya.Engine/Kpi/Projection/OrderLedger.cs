@@ -31,27 +31,65 @@ internal readonly record struct StatusFact(int Position, long Ts, int Index, Fin
 /// (else the delivered commission in proportion), capped at what is left of it. Caps work in the
 /// order's own amounts; each line is converted at its own event's rate (no rate: 0, the line still counts).
 ///
+/// Memory: the facts of every order are in one array, each order's chained in time order from its
+/// head (orders are dense ids; most have one or two facts), not a list per order: at 10M events a
+/// list and an array per order cost about twice the facts themselves.
+///
 /// Arrival order does not matter: an event that arrives late replays its order, and every line
 /// that changed is handed to the caller to move in the rollups. Status events of orders without a
 /// purchase are kept and counted like the others (the consistency check reports them).
 /// </summary>
 internal sealed class OrderLedger
 {
-    private readonly Dictionary<int, List<StatusFact>> _orders = [];
-    private GrowableArray<LedgerEntry> _entries = new(default);
+    /// <summary>Per order id, its first fact in time order (-1: none).</summary>
+    private GrowableArray<int> _head = new(-1);
+    /// <summary>Every order's facts, in arrival order; <see cref="_next"/> chains each order's in time order.</summary>
+    private StatusFact[] _facts = new StatusFact[256];
+    /// <summary>Per fact, the order's next fact in time order (-1: the last).</summary>
+    private int[] _next = new int[256];
+    /// <summary>Per fact, its line (what it is worth): kept per fact, not per order_status_changed entry, as most entries are not final statuses.</summary>
+    private LedgerEntry[] _lines = new LedgerEntry[256];
+    private int _factCount;
+    /// <summary>Per order_status_changed entry (its position), its fact (-1: not a final status with a snapshot).</summary>
+    private GrowableArray<int> _factAt = new(-1);
 
     /// <summary>Orders with at least one final status event.</summary>
-    public int OrderCount => _orders.Count;
+    public int OrderCount { get; private set; }
+
+    /// <summary>Final status events kept.</summary>
+    public int FactCount => _factCount;
 
     /// <summary>The line of the status entry at <paramref name="position"/> among the order_status_changed entries.</summary>
-    public LedgerEntry EntryAt(int position) => _entries.Get(position);
+    public LedgerEntry EntryAt(int position) => _factAt.Get(position) is >= 0 and var k ? _lines[k] : default;
 
     /// <summary>The order's latest final status (by time, ties: last stored), or None when it has none.</summary>
-    public FinalStatus LatestStatus(int order) =>
-        _orders.TryGetValue(order, out var facts) ? facts[^1].Status : FinalStatus.None;
+    public FinalStatus LatestStatus(int order)
+    {
+        var latest = FinalStatus.None;
+        foreach (var fact in FactsOf(order))
+        {
+            latest = fact.Status;
+        }
+        return latest;
+    }
 
-    /// <summary>The orders with final statuses and their facts in time order (for the consistency check and analyses).</summary>
-    public IEnumerable<KeyValuePair<int, List<StatusFact>>> Orders => _orders;
+    /// <summary>The orders with final statuses, in id order (for the consistency check and analyses).</summary>
+    public IEnumerable<int> Orders
+    {
+        get
+        {
+            for (var order = 1; order < _head.Length; order++)
+            {
+                if (_head.Get(order) >= 0)
+                {
+                    yield return order;
+                }
+            }
+        }
+    }
+
+    /// <summary>The order's final status facts in time order (ties: first stored).</summary>
+    public FactChain FactsOf(int order) => new(_facts, _next, _head.Get(order));
 
     /// <summary>
     /// Adds a final status event of <paramref name="order"/> and replays the order; <paramref name="changed"/>
@@ -59,26 +97,49 @@ internal sealed class OrderLedger
     /// </summary>
     public void Add(int order, StatusFact fact, Action<int, LedgerEntry, LedgerEntry> changed)
     {
-        if (!_orders.TryGetValue(order, out var facts))
+        if (_factCount == _facts.Length)
         {
-            facts = [];
-            _orders[order] = facts;
+            var size = _factCount + Math.Max(256, _factCount / 2);
+            Array.Resize(ref _facts, size);
+            Array.Resize(ref _next, size);
+            Array.Resize(ref _lines, size);
         }
-        var at = facts.Count;
-        while (at > 0 && (facts[at - 1].Ts > fact.Ts || (facts[at - 1].Ts == fact.Ts && facts[at - 1].Index > fact.Index)))
+        var k = _factCount++;
+        _facts[k] = fact;
+        _lines[k] = default;
+        _factAt.At(fact.Position) = k;
+        ref var head = ref _head.At(order);
+        if (head < 0)
         {
-            at--;
+            OrderCount++;
         }
-        facts.Insert(at, fact);
-        Replay(facts, changed);
+        // After every fact that is not later (by time, then storage): the place the list insertion had.
+        var previous = -1;
+        var at = head;
+        while (at >= 0 && !(_facts[at].Ts > fact.Ts || (_facts[at].Ts == fact.Ts && _facts[at].Index > fact.Index)))
+        {
+            previous = at;
+            at = _next[at];
+        }
+        _next[k] = at;
+        if (previous < 0)
+        {
+            head = k;
+        }
+        else
+        {
+            _next[previous] = k;
+        }
+        Replay(order, changed);
     }
 
-    private void Replay(List<StatusFact> facts, Action<int, LedgerEntry, LedgerEntry>? changed)
+    private void Replay(int order, Action<int, LedgerEntry, LedgerEntry>? changed)
     {
         bool delivered = false, cancelled = false;
         double deliveredTotal = 0, deliveredCommission = 0, refunded = 0, reversed = 0;
-        foreach (var f in facts)
+        for (var k = _head.Get(order); k >= 0; k = _next[k])
         {
+            var f = _facts[k];
             var entry = default(LedgerEntry);
             switch (f.Status)
             {
@@ -103,7 +164,7 @@ internal sealed class OrderLedger
                     entry = new LedgerEntry(LedgerRole.Refund, Reported(amount, f.Fx), Reported(reversal, f.Fx));
                     break;
             }
-            ref var current = ref _entries.At(f.Position);
+            ref var current = ref _lines[k];
             if (current != entry)
             {
                 var old = current;
@@ -115,47 +176,87 @@ internal sealed class OrderLedger
 
     private static double Reported(double amount, double fx) => double.IsNaN(fx) ? 0 : amount * fx;
 
+    /// <summary>The facts as three raw arrays (facts, chain, heads): read back without a list or an allocation per order.</summary>
     internal void Write(BinaryWriter w)
     {
-        w.Write(_orders.Count);
-        foreach (var (order, facts) in _orders)
-        {
-            w.Write(order);
-            w.Write(facts.Count);
-            foreach (var f in facts)
-            {
-                w.Write(f.Position);
-                w.Write(f.Ts);
-                w.Write(f.Index);
-                w.Write((byte)f.Status);
-                w.Write(f.Total);
-                w.Write(f.Commission);
-                w.Write(f.Refunded);
-                w.Write(f.Reversed);
-                w.Write(f.Fx);
-            }
-        }
+        w.Write(OrderCount);
+        ProjectionSnapshot.WriteArray<StatusFact>(w, _facts.AsSpan(0, _factCount));
+        ProjectionSnapshot.WriteArray<int>(w, _next.AsSpan(0, _factCount));
+        ProjectionSnapshot.WriteArray<int>(w, _head.Raw);
     }
 
     /// <summary>Reads the facts and replays every order (the rollups saved beside them already hold the lines).</summary>
     internal void Read(BinaryReader r)
     {
-        for (var n = r.ReadInt32(); n > 0; n--)
+        var orders = r.ReadInt32();
+        _facts = ProjectionSnapshot.ReadArray<StatusFact>(r);
+        _next = ProjectionSnapshot.ReadArray<int>(r);
+        _head.Raw = ProjectionSnapshot.ReadArray<int>(r);
+        _factCount = _facts.Length;
+        if (_next.Length != _factCount)
         {
-            var order = r.ReadInt32();
-            var count = r.ReadInt32();
-            if (count <= 0 || count > 1 << 24)
+            throw new InvalidDataException("an order ledger of the wrong size");
+        }
+        // Every chain must stay inside the facts and end, and the chains hold as many facts as were
+        // written: a damaged file must not loop or read past the arrays.
+        var seen = 0;
+        for (var order = 0; order < _head.Length; order++)
+        {
+            for (var at = _head.Raw[order]; at >= 0; at = _next[at])
             {
-                throw new InvalidDataException($"an order with {count} status events");
+                if (at >= _factCount || ++seen > _factCount)
+                {
+                    throw new InvalidDataException("an order ledger with a broken chain");
+                }
             }
-            var facts = new List<StatusFact>(count);
-            for (var k = 0; k < count; k++)
+        }
+        OrderCount = orders;
+        if (seen != _factCount || OrderCount != _head.Raw.Count(h => h >= 0))
+        {
+            throw new InvalidDataException("an order ledger with facts of no order");
+        }
+        _lines = new LedgerEntry[_factCount];
+        // Sized to the highest position once, not grown by doubling from empty.
+        var positions = _factCount == 0 ? 0 : Math.Max(0, _facts.Max(f => f.Position)) + 1;
+        if (positions > 1 << 30)
+        {
+            throw new InvalidDataException("an order ledger fact at an impossible position");
+        }
+        var factAt = new int[positions];
+        Array.Fill(factAt, -1);
+        for (var k = 0; k < _factCount; k++)
+        {
+            if (_facts[k].Position < 0)
             {
-                facts.Add(new StatusFact(r.ReadInt32(), r.ReadInt64(), r.ReadInt32(), (FinalStatus)r.ReadByte(),
-                    r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble(), r.ReadDouble()));
+                throw new InvalidDataException("an order ledger fact at a negative position");
             }
-            _orders[order] = facts;
-            Replay(facts, null);
+            factAt[_facts[k].Position] = k;
+        }
+        _factAt.Raw = factAt;
+        for (var order = 1; order < _head.Length; order++)
+        {
+            if (_head.Raw[order] >= 0)
+            {
+                Replay(order, null);
+            }
+        }
+    }
+
+    /// <summary>One order's facts in time order, for <c>foreach</c> without an allocation.</summary>
+    internal struct FactChain(StatusFact[] facts, int[] next, int head)
+    {
+        private int _at = -1;
+        private bool _started;
+
+        public readonly FactChain GetEnumerator() => this;
+
+        public readonly StatusFact Current => facts[_at];
+
+        public bool MoveNext()
+        {
+            _at = _started ? next[_at] : head;
+            _started = true;
+            return _at >= 0;
         }
     }
 }

@@ -3,6 +3,9 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// <summary>
 /// One session, kept up to date as its events arrive (in any order): its first event (which gives
 /// the session its period and dimensions), its time span, its event count and the steps reached.
+/// 32 bytes (checked by a test): the earliest checkout and latest purchase times that decide
+/// <see cref="SessionFlags.CheckoutCompleted"/> are kept aside, only for the few sessions with a
+/// checkout or a purchase that have not completed a checkout yet (<see cref="CheckoutTimes"/>).
 /// </summary>
 internal struct SessionRow
 {
@@ -13,12 +16,7 @@ internal struct SessionRow
     public long LastTs;
     public int Events;
     public SessionFlags Flags;
-    /// <summary>The earliest checkout_started and the latest purchase_completed (valid with their flags).</summary>
-    public long FirstCheckoutTs;
-    public long LastPurchaseTs;
 
     /// <summary>A checkout_started with a purchase_completed at or after it (checkout_completion_rate's numerator).</summary>
-    public readonly bool CheckoutCompleted =>
-        (Flags & (SessionFlags.CheckoutStarted | SessionFlags.Purchase)) == (SessionFlags.CheckoutStarted | SessionFlags.Purchase)
-        && FirstCheckoutTs <= LastPurchaseTs;
+    public readonly bool CheckoutCompleted => (Flags & SessionFlags.CheckoutCompleted) != 0;
 }
