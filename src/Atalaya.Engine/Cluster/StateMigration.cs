@@ -312,10 +312,10 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
     }
 
     /// <summary>
-    /// The audit chain. PostgreSQL's log empty, or holding a beginning of the folder's (a run cut off):
-    /// the folder's rows are copied verbatim after it, so the one chain verifies. PostgreSQL's log a
-    /// chain of its own: the folder's stays in the folder, and one entry appended to PostgreSQL's names
-    /// the folder, its entries and its head hash (once per head).
+    /// The audit chain. PostgreSQL's log empty, or beginning with the folder's (a run cut off, or a
+    /// folder that went on logging): the folder's rows after it are copied verbatim, so the one chain
+    /// verifies. PostgreSQL's log a chain of its own: the folder's stays in the folder, and one entry
+    /// appended to PostgreSQL's names the folder, its entries and its head hash (once per head).
     /// </summary>
     private TableOutcome CopyAudit(SqliteConnection folder, Action<long>? progress, CancellationToken ct)
     {
@@ -325,11 +325,12 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
         {
             return outcome;
         }
+        var (folderHeadSeq, folderHeadHash) = FolderHead(folder);
         long? before = null;
         while (true)
         {
             ct.ThrowIfCancellationRequested();
-            var (done, verbatim) = state.Run(connection =>
+            var copied = state.Run(connection =>
             {
                 using var transaction = connection.BeginTransaction();
                 // The lock nodes append under (PostgresAuditRows): no node's entry comes between the head read and the copy.
@@ -337,64 +338,69 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
                 {
                     lockCommand.ExecuteNonQuery();
                 }
-                long headSeq = 0;
-                byte[]? headHash = null;
-                using (var head = new NpgsqlCommand("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;", connection, transaction))
-                using (var reader = head.ExecuteReader())
-                {
-                    if (reader.Read())
-                    {
-                        headSeq = reader.GetInt64(0);
-                        headHash = (byte[])reader.GetValue(1);
-                    }
-                }
+                var (headSeq, headHash) = PostgresHead(connection, transaction);
                 if (headHash is not null && !FolderHash(folder, headSeq).AsSpan().SequenceEqual(headHash))
                 {
-                    return (0, false);
+                    // Not the folder's chain at its head: either it holds the whole folder chain with entries after it, or a chain of its own.
+                    using var at = new NpgsqlCommand("SELECT hash FROM audit_log WHERE seq = @seq;", connection, transaction);
+                    at.Parameters.AddWithValue("seq", folderHeadSeq);
+                    return at.ExecuteScalar() is byte[] hash && hash.AsSpan().SequenceEqual(folderHeadHash) ? 0 : -1;
                 }
+                before ??= headSeq;
                 using var rows = folder.CreateCommand();
-                rows.CommandText = $"SELECT {AuditRow.Columns} FROM audit_log WHERE seq > $after ORDER BY seq LIMIT {BatchRows};";
+                rows.CommandText = $"SELECT {AuditRow.Columns} FROM audit_log WHERE seq > $after ORDER BY seq LIMIT {BatchRows.ToString(CultureInfo.InvariantCulture)};";
                 rows.Parameters.AddWithValue("$after", headSeq);
                 using var source = rows.ExecuteReader();
-                var copied = 0;
+                var count = 0;
                 while (source.Read())
                 {
                     using var insert = new NpgsqlCommand($"INSERT INTO audit_log ({AuditRow.Columns}) VALUES (@p0, @p1, @p2, @p3, @p4, @p5, @p6, @p7, @p8, @p9, @p10, @p11);", connection, transaction);
                     for (var i = 0; i < 12; i++)
                     {
+                        // rows and status are integer in PostgreSQL; the rest keep their SQLite type (long, text, blob).
                         var value = source.GetValue(i);
                         insert.Parameters.AddWithValue("p" + i.ToString(CultureInfo.InvariantCulture), i is 8 or 9 ? System.Convert.ToInt32(value, CultureInfo.InvariantCulture) : value);
                     }
                     insert.ExecuteNonQuery();
-                    copied++;
+                    count++;
                 }
                 transaction.Commit();
-                before ??= headSeq;
-                return (copied, true);
+                return count;
             });
-            if (!verbatim)
+            if (copied < 0)
             {
-                return KeepAudit(folder, entries, outcome);
+                return KeepAudit(entries, folderHeadSeq, folderHeadHash, outcome);
             }
-            outcome.Copied += done;
-            outcome.AlreadyThere = before ?? 0;
+            outcome.Copied += copied;
+            outcome.AlreadyThere = before ?? entries;
             outcome.Rows = outcome.AlreadyThere + outcome.Copied;
             progress?.Invoke(outcome.Rows);
-            if (done == 0)
+            if (copied == 0)
             {
                 return outcome;
             }
         }
     }
 
-    private TableOutcome KeepAudit(SqliteConnection folder, long entries, TableOutcome outcome)
+    private static (long Seq, byte[] Hash) FolderHead(SqliteConnection folder)
     {
         using var head = folder.CreateCommand();
         head.CommandText = "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;";
         using var reader = head.ExecuteReader();
         reader.Read();
-        var headSeq = reader.GetInt64(0);
-        var headHash = System.Convert.ToHexStringLower((byte[])reader.GetValue(1));
+        return (reader.GetInt64(0), (byte[])reader.GetValue(1));
+    }
+
+    private static (long Seq, byte[]? Hash) PostgresHead(NpgsqlConnection connection, NpgsqlTransaction transaction)
+    {
+        using var head = new NpgsqlCommand("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1;", connection, transaction);
+        using var reader = head.ExecuteReader();
+        return reader.Read() ? (reader.GetInt64(0), (byte[])reader.GetValue(1)) : (0, null);
+    }
+
+    private TableOutcome KeepAudit(long entries, long headSeq, byte[] folderHeadHash, TableOutcome outcome)
+    {
+        var headHash = System.Convert.ToHexStringLower(folderHeadHash);
         outcome.Rows = entries;
         outcome.KeptInFolder = true;
         var already = state.Run(connection =>
