@@ -21,8 +21,8 @@ namespace Atalaya.Engine.Cluster;
 /// copies nothing twice. A row whose key PostgreSQL holds with other content is left as it is there
 /// and reported (<see cref="Conflict"/>).
 /// <para>
-/// The marts and fact_kpi_daily are not copied: a node's daily_batch and the range backfill rebuild
-/// them from the migrated events.
+/// The marts and the event KPIs of fact_kpi_daily are not copied: a node's daily_batch and the range
+/// backfill rebuild them from the migrated events. The connectors' rows of fact_kpi_daily are copied.
 /// </para>
 /// </summary>
 public sealed class StateMigration(string dataDirectory, PostgresState state)
@@ -61,6 +61,8 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
         new("failed_events", ["received_at", "source_system", "request_index", "event_id", "reason", "errors", "payload"], Identity: "id") { Counted = true },
         new("quarantine_overflow", ["received_at", "source_system", "rejected", "kept"]) { Counted = true },
         new("connector_pages", ["provider", "account", "run_id", "page_no", "from_day", "to_day", "fetched_at", "http_status", "request", "content_type", "body"], Identity: "page_id") { Counted = true },
+        // The connectors' figures: fetched from the providers, not derived from events, so no batch rebuilds them (the event KPIs it does).
+        new("fact_kpi_daily", ["date", "app_id", "platform", "source_system", "metric"], Where: $"source_system IN ({Config.ConnectorSources.SqlList})"),
         new("webhook_inbox", ["provider", "signature"], Identity: "id"),
         new("dead_letters", ["kind", "provider", "account", "day", "run_id", "webhook_id", "error_class", "reason", "created_at"], Identity: "id") { Counted = true },
         // A pending erasure's plan names the folder's blocks; only finished ones mean the same on a cluster.
@@ -119,6 +121,17 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
         }
         Write(spec, columns, batch, seen, outcome);
         progress?.Invoke(outcome.Rows);
+        if (spec.Name == "privacy_erasures")
+        {
+            using var pending = folder.CreateCommand();
+            pending.CommandText = "SELECT erasure_id FROM privacy_erasures WHERE state = 'pending' ORDER BY erasure_id;";
+            using var reader = pending.ExecuteReader();
+            while (reader.Read())
+            {
+                outcome.Conflicts.Add(new Conflict(spec.Name, $"erasure_id={reader.GetString(0)}",
+                    "the erasure is still pending in the folder (its plan names the folder's blocks); start the embedded hub once, which finishes it, then run the same command again"));
+            }
+        }
         return outcome;
     }
 

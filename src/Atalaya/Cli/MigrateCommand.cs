@@ -18,7 +18,7 @@ public static class MigrateCommand
         var postgres = new Option<string?>("--postgres")
         {
             Description = "The cluster's PostgreSQL, as given to its serve nodes: also copy the folder's tokens, runs, audit log, alerts, reports, quality findings, "
-                + "refused events, connector pages, webhook bodies and dead letters there (resumable; rows already there are not copied twice). "
+                + "refused events, connector pages and figures, webhook bodies and dead letters there (resumable; rows already there are not copied twice). "
                 + "e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\".",
             HelpName = "CONNSTRING",
         };
@@ -127,9 +127,10 @@ public static class MigrateCommand
                 : "";
             Console.WriteLine($"{outcome.Table}: {outcome.Rows:N0} rows, {outcome.Copied:N0} copied, {outcome.AlreadyThere:N0} there already{audit}.");
         }
-        Console.WriteLine("Not copied: the marts and fact_kpi_daily (a node's daily_batch rebuilds them from the events; `atalaya backfill` for older days), "
-            + "the data-quality profile (rebuilt from the cluster's events), pending erasures (finish them on the folder first). "
-            + "Alert rules and report schedules are in the environment files: give the nodes the same --config.");
+        Console.WriteLine("Not copied: the marts and the event KPIs of fact_kpi_daily (a node's daily_batch rebuilds them from the events, "
+            + "POST /api/jobs/backfill/run?start_date=…&end_date=… on a node for older days; the connectors' figures were copied), "
+            + "the data-quality profile (the nodes count the cluster's events), pending erasures (listed below if any), "
+            + "the exchange rates (atalaya fx import on each node). Alert rules and report schedules live in the environment files: give the nodes the same --config.");
         var conflicts = outcomes.SelectMany(o => o.Conflicts).ToList();
         if (conflicts.Count == 0)
         {

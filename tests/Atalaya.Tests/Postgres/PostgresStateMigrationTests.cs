@@ -66,6 +66,15 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
             var connectors = ConnectorRows.For(hub.Database, null);
             connectors.AddDeadLetter(new NewDeadLetter("connector", "ga4", "123", new DateOnly(2026, 11, 18), "run_ga4", null, "schema", "the answer has no 'rows'"), At);
             connectors.AddDeadLetter(new NewDeadLetter("webhook", "orders", "", null, null, webhookId, "mapping", "rejected by the catalog"), At);
+            using var connection = hub.Database.Connect();
+            using var facts = connection.CreateCommand();
+            // A connector's figure (copied: nothing rebuilds it) and an event KPI (left for the nodes' daily_batch to rebuild).
+            facts.CommandText = """
+                INSERT INTO fact_kpi_daily (date, app_id, platform, source_system, metric, value, kpi_version, run_id, currency)
+                VALUES ('2026-11-18', 'app', 'web', 'meta_ads', 'ad_spend', 1234.5, 1, 'run_meta', 'MXN'),
+                       ('2026-11-18', 'app', 'web', 'web', 'gmv', 99.0, 1, 'run_batch', NULL);
+                """;
+            facts.ExecuteNonQuery();
         }
         // The cluster took a webhook of its own before: the folder's body gets another id there, and its dead letter follows it.
         using (var state = PostgresState.Open(shared))
@@ -76,13 +85,14 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
         var (exit, stdout, stderr) = await MigrateAsync(shared, clickHouseUrl);
         Assert.True(exit == 0, stdout + stderr);
         Assert.Contains("tokens: 2 rows, 2 copied, 0 there already.", stdout, StringComparison.Ordinal);
-        Assert.Contains("Not copied: the marts and fact_kpi_daily", stdout, StringComparison.Ordinal);
+        Assert.Contains("Not copied: the marts and the event KPIs of fact_kpi_daily", stdout, StringComparison.Ordinal);
         var counts = await CountsAsync(shared);
         Assert.Equal(2, counts["tokens"]);
         Assert.Equal(2, counts["audit_log"]);
         Assert.Equal(2, counts["webhook_inbox"]);
         Assert.Equal(2, counts["dead_letters"]);
         Assert.Equal(1, counts["notification_outbox"]);
+        Assert.Equal(["meta_ads ad_spend 1234.5 MXN"], await PostgresServer.ColumnAsync(shared, "SELECT source_system || ' ' || metric || ' ' || value || ' ' || currency FROM fact_kpi_daily"));
         var clusterBodyId = (long)(await PostgresServer.ColumnAsync(shared, "SELECT id FROM webhook_inbox WHERE signature = 't=1764000000,v1=folder'")).Single()!;
         Assert.NotEqual(webhookId, clusterBodyId);
         Assert.Equal(clusterBodyId, (await PostgresServer.ColumnAsync(shared, "SELECT webhook_id FROM dead_letters WHERE kind = 'webhook'")).Single());
@@ -135,6 +145,17 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
             AuditLog.AppendNow(hub.Database, [.. Enumerable.Range(0, 3).Select(i => new AuditEntry(At.AddMinutes(i), "tok_1", "admin", "GET /api/kpi/query", "{}", "{}", "{}", i, 200))]);
             ConnectorRows.For(hub.Database, null).AddDeadLetter(new NewDeadLetter("connector", "ga4", "123", new DateOnly(2026, 11, 18), "run_ga4", null, "schema", "no rows"), At);
         }
+        using (var connection = HubDatabase.Open(Folder).Connect())
+        using (var erasures = connection.CreateCommand())
+        {
+            // A finished erasure (copied) and one a crash left pending (its plan names the folder's blocks: reported, not copied).
+            erasures.CommandText = """
+                INSERT INTO privacy_erasures (erasure_id, person_hash, requested_at, completed_at, state, cut_seq, plan)
+                VALUES ('era_done', 'sha256:bb', '2026-11-20T06:00:00Z', '2026-11-20T06:00:01Z', 'done', 10, NULL),
+                       ('era_pending', 'sha256:aa', '2026-11-20T06:30:00Z', NULL, 'pending', 12, '{}');
+                """;
+            erasures.ExecuteNonQuery();
+        }
         using (var state = PostgresState.Open(shared))
         {
             // The cluster's own chain, and a token of its own under the folder's token id.
@@ -151,6 +172,8 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
         Assert.Equal(["someone else"], await PostgresServer.ColumnAsync(shared, $"SELECT name FROM tokens WHERE id = '{kept}'"));
         Assert.Equal(["web"], await PostgresServer.ColumnAsync(shared, $"SELECT name FROM tokens WHERE id = '{copied}'"));
         Assert.Equal(["no rows"], await PostgresServer.ColumnAsync(shared, "SELECT reason FROM dead_letters"));
+        Assert.Contains("conflict: privacy_erasures erasure_id=era_pending: the erasure is still pending", stderr, StringComparison.Ordinal);
+        Assert.Equal(["era_done"], await PostgresServer.ColumnAsync(shared, "SELECT erasure_id FROM privacy_erasures"));
 
         // The folder's chain stays in the folder; PostgreSQL's gets one entry naming it, and both verify.
         var audit = await PostgresServer.ColumnAsync(shared, $"SELECT params FROM audit_log WHERE action = '{StateMigration.AuditKeptAction}'");
