@@ -91,7 +91,15 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
         var spec = Tables.Single(t => t.Name == table);
         var database = HubDatabase.Open(dataDirectory);
         using var folder = database.Connect();
-        return spec.Name == AuditLogTable ? CopyAudit(folder, progress, ct) : CopyRows(spec, folder, progress, ct);
+        try
+        {
+            return spec.Name == AuditLogTable ? CopyAudit(folder, progress, ct) : CopyRows(spec, folder, progress, ct);
+        }
+        catch (PostgresException e)
+        {
+            // Not an outage (that is StateUnavailableException): a row PostgreSQL's schema refuses. The batch was rolled back.
+            throw new StateMigrationException($"{table}: PostgreSQL refused a row of the folder ({e.MessageText}); the rows copied before it stay, nothing of its batch was written", e);
+        }
     }
 
     private static string Source(Table table) => table.Name == ReportFilesTable ? "reports" : table.Name;
@@ -104,7 +112,7 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
         var missing = target.Where(c => c.Name != spec.Identity && !c.Nullable && !c.HasDefault && !columns.Contains(c));
         if (missing.FirstOrDefault() is { } required)
         {
-            throw new InvalidOperationException($"{spec.Name}: the data folder has no column {required.Name}, which PostgreSQL requires; upgrade the folder first (run atalaya once on it).");
+            throw new StateMigrationException($"{spec.Name}: the data folder has no column {required.Name}, which PostgreSQL requires; upgrade the folder first (run atalaya once on it).");
         }
         var outcome = new TableOutcome(spec.Name);
         var seen = new Dictionary<UInt128, int>();
@@ -470,7 +478,7 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
                 "double precision" => DbType.Double,
                 "bytea" => DbType.Binary,
                 "text" => DbType.String,
-                var other => throw new InvalidOperationException($"{table}.{reader.GetString(0)}: no conversion to PostgreSQL's {other}"),
+                var other => throw new StateMigrationException($"{table}.{reader.GetString(0)}: this atalaya cannot copy a value into PostgreSQL's {other}; is the PostgreSQL schema newer than this atalaya?"),
             };
             columns.Add(new Column(reader.GetString(0), type, reader.GetBoolean(2), reader.GetBoolean(3)));
         }
@@ -527,3 +535,17 @@ public sealed class TableOutcome(string table)
 
 /// <summary>A row PostgreSQL holds under the same key with other content (kept as it is there), or a folder row that could not be copied.</summary>
 public sealed record Conflict(string Table, string Key, string Problem);
+
+/// <summary>A table that cannot be copied (a row PostgreSQL refuses, a schema this build does not know): the message names it.</summary>
+public sealed class StateMigrationException : Exception
+{
+    public StateMigrationException(string message)
+        : base(message)
+    {
+    }
+
+    public StateMigrationException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

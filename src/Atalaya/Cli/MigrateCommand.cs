@@ -120,6 +120,10 @@ public static class MigrateCommand
         {
             return CommonOptions.Fail($"--postgres: {e.Message}. What was copied is committed; start the server (or check Host and Port) and run the same command again to go on.");
         }
+        catch (StateMigrationException e)
+        {
+            return CommonOptions.Fail($"--postgres: {e.Message}. Run the same command again once that is fixed: it goes on from there.");
+        }
         foreach (var outcome in outcomes)
         {
             var audit = outcome.KeptInFolder

@@ -254,6 +254,46 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
     }
 
     [Fact]
+    public async Task Postgres_going_away_midway_stops_the_copy_with_what_it_committed_and_the_next_run_finishes()
+    {
+        var shared = await postgres.NewDatabaseAsync();
+        await using (var hub = Hub.Open(Folder))
+        {
+            for (var i = 0; i < 6; i++)
+            {
+                ConnectorRows.For(hub.Database, null).AddDeadLetter(new NewDeadLetter("connector", "ga4", "123", new DateOnly(2026, 11, 1).AddDays(i), "run_ga4", null, "transient", "503"), At);
+            }
+        }
+        using (var state = PostgresState.Open(shared))
+        {
+            var migration = new StateMigration(Folder, state) { BatchRows = 2 };
+            try
+            {
+                Assert.Throws<StateUnavailableException>(() => migration.Copy("dead_letters", n =>
+                {
+                    if (n == 2)
+                    {
+                        postgres.PauseAsync().GetAwaiter().GetResult(); // after the first batch is committed
+                    }
+                }, CancellationToken.None));
+            }
+            finally
+            {
+                await postgres.ResumeAsync();
+            }
+        }
+        Assert.Equal(2L, (await PostgresServer.ColumnAsync(shared, "SELECT count(*) FROM dead_letters")).Single());
+
+        using (var state = PostgresState.Open(shared))
+        {
+            var outcome = new StateMigration(Folder, state) { BatchRows = 2 }.Copy("dead_letters", null, CancellationToken.None);
+            Assert.Equal((6, 4, 2), (outcome.Rows, outcome.Copied, outcome.AlreadyThere));
+        }
+        Assert.Equal(Enumerable.Range(1, 6).Select(i => (object?)$"2026-11-{i:00}"),
+            await PostgresServer.ColumnAsync(shared, "SELECT day FROM dead_letters ORDER BY day"));
+    }
+
+    [Fact]
     public async Task Postgres_unreachable_is_exit_2_with_how_to_fix_and_nothing_published()
     {
         await using (var hub = Hub.Open(Folder))
