@@ -107,6 +107,7 @@ public sealed class KpiEngine
             {
                 if (_deferred is not { Count: > 0 })
                 {
+                    _deferred?.Dispose();
                     _deferred = null;
                     return;
                 }
@@ -114,13 +115,16 @@ public sealed class KpiEngine
                 // Commits arriving while these are applied go to a fresh list, behind them.
                 _deferred = new DeferredCommits();
             }
-            for (var batch = 0; batch < deferred.Batches; batch++)
+            using (deferred)
             {
-                using (Projection.Write())
+                for (var batch = 0; batch < deferred.Batches; batch++)
                 {
-                    deferred.ApplyBatch(Projection, batch);
+                    using (Projection.Write())
+                    {
+                        deferred.ApplyBatch(Projection, batch);
+                    }
+                    Projection.Published();
                 }
-                Projection.Published();
             }
         }
     }
