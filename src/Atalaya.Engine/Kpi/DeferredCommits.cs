@@ -70,7 +70,7 @@ internal sealed class DeferredCommits : IDisposable
     {
         if (_segments.Count == 0 || _used + length > _segments[^1].Length)
         {
-            _segments.Add(System.Buffers.ArrayPool<byte>.Shared.Rent(Math.Max(SegmentBytes, length)));
+            _segments.Add(ScratchArrays<byte>.Rent(Math.Max(SegmentBytes, length)));
             _used = 0;
         }
         var at = _used;
@@ -82,7 +82,7 @@ internal sealed class DeferredCommits : IDisposable
     {
         foreach (var segment in _segments)
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(segment);
+            ScratchArrays<byte>.Return(segment);
         }
         _segments.Clear();
         _entries.Dispose();

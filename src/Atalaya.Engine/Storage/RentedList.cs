@@ -1,16 +1,14 @@
-using System.Buffers;
-
 namespace Atalaya.Engine.Storage;
 
 /// <summary>
-/// A list over arrays rented from the shared pool, handed back by <see cref="Dispose"/>: for the
+/// A list over arrays rented from <see cref="ScratchArrays{T}"/>, handed back by <see cref="Dispose"/>: for the
 /// per-commit lists that hold a request's worth of events (thousands of large structs), which as
 /// plain lists allocated a large-object-heap array at every doubling and spent the gen2 budget
 /// while ingest ran (docs/benchmarks.md, "Reads under write load").
 /// </summary>
 internal sealed class RentedList<T> : IDisposable
 {
-    private T[] _items = ArrayPool<T>.Shared.Rent(64);
+    private T[] _items = ScratchArrays<T>.Rent(64);
 
     public int Count { get; private set; }
 
@@ -39,15 +37,15 @@ internal sealed class RentedList<T> : IDisposable
 
     private void Grow(int needed)
     {
-        var larger = ArrayPool<T>.Shared.Rent(Math.Max(needed, _items.Length * 2));
+        var larger = ScratchArrays<T>.Rent(Math.Max(needed, _items.Length * 2));
         _items.AsSpan(0, Count).CopyTo(larger);
-        ArrayPool<T>.Shared.Return(_items, System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+        ScratchArrays<T>.Return(_items, System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
         _items = larger;
     }
 
     public void Dispose()
     {
-        ArrayPool<T>.Shared.Return(_items, System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
+        ScratchArrays<T>.Return(_items, System.Runtime.CompilerServices.RuntimeHelpers.IsReferenceOrContainsReferences<T>());
         _items = [];
         Count = 0;
     }

@@ -70,11 +70,11 @@ public sealed class QueryScratchTests
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static WeakReference RentTwiceAndReturn()
     {
-        var first = Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Rent(3_000_000);
-        Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Return(first);
-        var second = Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Rent(3_000_000);
+        var first = Atalaya.Engine.Storage.ScratchArrays<ScratchCell>.Rent(3_000_000);
+        Atalaya.Engine.Storage.ScratchArrays<ScratchCell>.Return(first);
+        var second = Atalaya.Engine.Storage.ScratchArrays<ScratchCell>.Rent(3_000_000);
         Assert.Same(first, second);
-        Atalaya.Engine.Kpi.Query.ScratchArrays<ScratchCell>.Return(second);
+        Atalaya.Engine.Storage.ScratchArrays<ScratchCell>.Return(second);
         return new WeakReference(second);
     }
 }

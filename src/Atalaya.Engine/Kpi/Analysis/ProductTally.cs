@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Atalaya.Engine.Kpi.Query;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Kpi.Analysis;
 

@@ -77,26 +77,6 @@ internal static class ScratchDictionary<TKey, TValue>
     }
 }
 
-/// <summary>
-/// A pool per element type for a query pass's per-user and per-product arrays (millions of entries
-/// at 10M events): pooled so that a pass does not allocate them anew, and dropped with the kept
-/// dictionaries when the hub goes idle, since a pool holds what it was given back for ever (the
-/// distinct-visitor masks alone kept 17 MB of a 10M hub after every query had ended).
-/// </summary>
-internal static class ScratchArrays<T>
-{
-    private static ArrayPool<T> _pool = NewPool();
-
-    static ScratchArrays() => ScratchDictionaries.Register(() => Volatile.Write(ref _pool, NewPool()));
-
-    private static ArrayPool<T> NewPool() => ArrayPool<T>.Create(1 << 28, 4);
-
-    public static T[] Rent(int length) => Volatile.Read(ref _pool).Rent(length);
-
-    /// <summary>Gives an array back (to the current pool: one rented before a release simply joins the new pool).</summary>
-    public static void Return(T[] array, bool clear = false) => Volatile.Read(ref _pool).Return(array, clear);
-}
-
 /// <summary>Every <see cref="ScratchDictionary{TKey, TValue}"/> in use, for the idle trim to drop what they keep.</summary>
 public static class ScratchDictionaries
 {
@@ -111,5 +91,6 @@ public static class ScratchDictionaries
         {
             release();
         }
+        Storage.ScratchArrays.ReleaseAll();
     }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Kpi.Query;
 

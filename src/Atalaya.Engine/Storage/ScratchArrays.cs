@@ -1,0 +1,49 @@
+using System.Buffers;
+
+namespace Atalaya.Engine.Storage;
+
+/// <summary>
+/// A pool per element type for arrays of millions of entries or megabytes that come and go with
+/// the work (a query pass's per-user and per-product arrays, the lists of a commit the
+/// recommendation model follows, the commits set aside during a snapshot): pooled so that each
+/// pass or commit does not allocate them anew in the large-object heap, and dropped when the hub
+/// goes idle (<see cref="ScratchArrays.ReleaseAll"/>), since a pool otherwise keeps what it was
+/// given back for ever (the distinct-visitor masks alone kept 17 MB of a 10M hub after every query
+/// had ended). The shared pool would keep them too, up to 32 arrays of a size per core.
+/// </summary>
+internal static class ScratchArrays<T>
+{
+    private static ArrayPool<T> _pool = NewPool();
+
+    static ScratchArrays() => ScratchArrays.Register(() => Volatile.Write(ref _pool, NewPool()));
+
+    private static ArrayPool<T> NewPool() => ArrayPool<T>.Create(1 << 28, 16);
+
+    public static T[] Rent(int length) => Volatile.Read(ref _pool).Rent(length);
+
+    /// <summary>Gives an array back (to the current pool: one rented before a release simply joins the new pool).</summary>
+    public static void Return(T[] array, bool clear = false)
+    {
+        if (array.Length > 0)
+        {
+            Volatile.Read(ref _pool).Return(array, clear);
+        }
+    }
+}
+
+/// <summary>Every <see cref="ScratchArrays{T}"/> in use, for the idle trim to drop what they keep.</summary>
+public static class ScratchArrays
+{
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Action> Releases = [];
+
+    internal static void Register(Action release) => Releases.Add(release);
+
+    /// <summary>Drops the arrays the pools keep (the server calls it when it has been idle for a while).</summary>
+    public static void ReleaseAll()
+    {
+        foreach (var release in Releases)
+        {
+            release();
+        }
+    }
+}
