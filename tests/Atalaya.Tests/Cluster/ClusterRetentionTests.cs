@@ -26,12 +26,8 @@ public sealed class ClusterRetentionTests(ClusterServers servers) : IClassFixtur
     [Fact]
     public async Task The_personal_fields_job_leaves_clickhouse_rows_as_the_embedded_job_leaves_blocks()
     {
-        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-        var node = ClusterNode.Create(new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString(), servers.Rabbit.Uri.ToString(), 4,
-            "retention." + Guid.NewGuid().ToString("N"));
-        await using var cluster = await TestHub.StartAsync(o => o with { Cluster = node, RunScheduler = false, RunAlerts = false });
-        await using var embedded = await TestHub.StartAsync(o => o with { RunScheduler = false, RunAlerts = false });
-        await Wait.UntilAsync(() => node.Answering, "the node loaded its (empty) projection", seconds: 120);
+        await using var pair = await HubPair.StartAsync(servers);
+        var (clickHouse, node, cluster, embedded) = (pair.ClickHouse, pair.Node, pair.Cluster, pair.Embedded);
         var ndjson = string.Join('\n',
             Event("old-1", "2026-03-01T10:00:00Z"),
             Event("old-2", "2026-03-20T10:00:00Z", ""","traits":{"plan":"gold"}"""),
@@ -50,8 +46,7 @@ public sealed class ClusterRetentionTests(ClusterServers servers) : IClassFixtur
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 6, 30, 0, 0, 0, 600, TimeSpan.Zero));
         var config = new EnvironmentConfig { Environment = "dev" };
         config.Retention.PersonalFieldsDays = 90;
-        var embeddedRunner = new JobRunner(embedded.Hub.Database, embedded.Hub.Kpis, config, clock);
-        var clusterRunner = new JobRunner(cluster.Hub.Database, cluster.Hub.Kpis, config, clock) { OnCluster = true, Events = new ClusterEventPositions(node) };
+        var (embeddedRunner, clusterRunner) = pair.Runners(config, clock);
 
         var expected = embeddedRunner.Run(PersonalFieldsRetention.JobName, "manual").Run!;
         var actual = clusterRunner.Run(PersonalFieldsRetention.JobName, "manual").Run!;
@@ -80,12 +75,8 @@ public sealed class ClusterRetentionTests(ClusterServers servers) : IClassFixtur
     [Fact]
     public async Task The_retention_job_drops_the_same_months_as_the_embedded_job_and_their_ids_stay_duplicates()
     {
-        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
-        var node = ClusterNode.Create(new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString(), servers.Rabbit.Uri.ToString(), 4,
-            "retention." + Guid.NewGuid().ToString("N"));
-        await using var cluster = await TestHub.StartAsync(o => o with { Cluster = node, RunScheduler = false, RunAlerts = false });
-        await using var embedded = await TestHub.StartAsync(o => o with { RunScheduler = false, RunAlerts = false });
-        await Wait.UntilAsync(() => node.Answering, "the node loaded its (empty) projection", seconds: 120);
+        await using var pair = await HubPair.StartAsync(servers);
+        var (clickHouse, node, cluster, embedded) = (pair.ClickHouse, pair.Node, pair.Cluster, pair.Embedded);
         // One request per month, as traffic would be: the embedded hub's blocks do not straddle a month.
         string[][] months =
         [
@@ -108,8 +99,7 @@ public sealed class ClusterRetentionTests(ClusterServers servers) : IClassFixtur
         var config = new EnvironmentConfig { Environment = "dev" };
         config.Retention.Enabled = true;
         config.Retention.RawEventsMonths = 3;
-        var embeddedRunner = new JobRunner(embedded.Hub.Database, embedded.Hub.Kpis, config, clock);
-        var clusterRunner = new JobRunner(cluster.Hub.Database, cluster.Hub.Kpis, config, clock) { OnCluster = true, Events = new ClusterEventPositions(node) };
+        var (embeddedRunner, clusterRunner) = pair.Runners(config, clock);
 
         // Marts not final yet: both refuse, naming them, and drop nothing.
         var refused = clusterRunner.Run("retention", "manual").Run!;
@@ -152,6 +142,40 @@ public sealed class ClusterRetentionTests(ClusterServers servers) : IClassFixtur
         var again = clusterRunner.Run("retention", "manual").Run!;
         Assert.Equal((RunStatus.Success, 0L), (again.Status, again.RecordsWritten));
         Assert.Contains("nothing dropped older than 2026-03-01", again.Details, StringComparison.Ordinal);
+    }
+
+    /// <summary>A cluster node on a fresh ClickHouse database and an embedded hub, both without a scheduler, the node's (empty) projection loaded.</summary>
+    private sealed record HubPair(ClickHouseClient ClickHouse, ClusterNode Node, TestHub Cluster, TestHub Embedded) : IAsyncDisposable
+    {
+        public static async Task<HubPair> StartAsync(ClusterServers servers)
+        {
+            var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+            var node = ClusterNode.Create(new Uri(servers.ClickHouse.Url, clickHouse.Database).ToString(), servers.Rabbit.Uri.ToString(), 4,
+                "retention." + Guid.NewGuid().ToString("N"));
+            var cluster = await TestHub.StartAsync(o => o with { Cluster = node, RunScheduler = false, RunAlerts = false });
+            var pair = new HubPair(clickHouse, node, cluster, await TestHub.StartAsync(o => o with { RunScheduler = false, RunAlerts = false }));
+            try
+            {
+                await Wait.UntilAsync(() => node.Answering, "the node loaded its (empty) projection", seconds: 120);
+                return pair;
+            }
+            catch
+            {
+                await pair.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>The jobs of each hub under the same configuration and clock; the node's read its events from ClickHouse.</summary>
+        public (JobRunner Embedded, JobRunner Cluster) Runners(EnvironmentConfig config, TimeProvider clock) =>
+            (new JobRunner(Embedded.Hub.Database, Embedded.Hub.Kpis, config, clock),
+             new JobRunner(Cluster.Hub.Database, Cluster.Hub.Kpis, config, clock) { OnCluster = true, Events = new ClusterEventPositions(Node) });
+
+        public async ValueTask DisposeAsync()
+        {
+            await Embedded.DisposeAsync();
+            await Cluster.DisposeAsync();
+        }
     }
 
     private static async Task SameRowsAsync(TestHub embedded, ClickHouseClient clickHouse)
