@@ -7,7 +7,7 @@ namespace Atalaya.Engine.Storage;
 /// the work (a query pass's per-user and per-product arrays, the lists of a commit the
 /// recommendation model follows, the commits set aside during a snapshot): pooled so that each
 /// pass or commit does not allocate them anew in the large-object heap, and dropped when the hub
-/// goes idle (<see cref="ScratchArrays.ReleaseAll"/>), since a pool otherwise keeps what it was
+/// goes idle (<see cref="ScratchMemory.Release"/>), since a pool otherwise keeps what it was
 /// given back for ever (the distinct-visitor masks alone kept 17 MB of a 10M hub after every query
 /// had ended). The shared pool would keep them too, up to 32 arrays of a size per core.
 /// </summary>
@@ -15,7 +15,7 @@ internal static class ScratchArrays<T>
 {
     private static ArrayPool<T> _pool = NewPool();
 
-    static ScratchArrays() => ScratchArrays.Register(() => Volatile.Write(ref _pool, NewPool()));
+    static ScratchArrays() => ScratchMemory.Register(() => Volatile.Write(ref _pool, NewPool()));
 
     private static ArrayPool<T> NewPool() => ArrayPool<T>.Create(1 << 28, 16);
 
@@ -31,15 +31,18 @@ internal static class ScratchArrays<T>
     }
 }
 
-/// <summary>Every <see cref="ScratchArrays{T}"/> in use, for the idle trim to drop what they keep.</summary>
-public static class ScratchArrays
+/// <summary>
+/// What the scratch pools and kept dictionaries of queries and ingest hold between uses
+/// (<see cref="ScratchArrays{T}"/>, the KPI engine's kept dictionaries), for the idle trim to drop.
+/// </summary>
+public static class ScratchMemory
 {
     private static readonly System.Collections.Concurrent.ConcurrentBag<Action> Releases = [];
 
     internal static void Register(Action release) => Releases.Add(release);
 
-    /// <summary>Drops the arrays the pools keep (the server calls it when it has been idle for a while).</summary>
-    public static void ReleaseAll()
+    /// <summary>Drops what every pool and kept dictionary holds (the server calls it when it has been idle for a while).</summary>
+    public static void Release()
     {
         foreach (var release in Releases)
         {

@@ -58,7 +58,7 @@ internal sealed class IdleMemoryTrim(RequestActivity activity, ServeOptions opti
         {
             return false;
         }
-        Engine.Kpi.Query.ScratchDictionaries.Release();
+        Engine.Storage.ScratchMemory.Release();
         GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         NativeHeap.Trim();

@@ -62,7 +62,7 @@ public sealed class QueryScratchTests
         Assert.True(pooled.IsAlive);
 
         // The idle trim's release: the pool no longer holds the 48 MB array.
-        Atalaya.Engine.Kpi.Query.ScratchDictionaries.Release();
+        Atalaya.Engine.Storage.ScratchMemory.Release();
         GC.Collect();
         Assert.False(pooled.IsAlive);
     }

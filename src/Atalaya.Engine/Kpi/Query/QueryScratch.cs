@@ -52,7 +52,7 @@ internal sealed class QueryScratch : IDisposable
 /// members, the visitors' users seen in a second group): cleared and kept for the next pass rather
 /// than grown from empty on every call, which under write load allocated hundreds of MB a minute
 /// in the large-object heap. Only a dictionary of at most <see cref="MaxKept"/> entries is kept
-/// (about 60 MB), and <see cref="ScratchDictionaries.Release"/> drops them when the hub goes idle,
+/// (about 60 MB), and <see cref="Storage.ScratchMemory.Release"/> drops them when the hub goes idle,
 /// so they cost memory only while queries keep coming; two passes at once simply get two.
 /// </summary>
 internal static class ScratchDictionary<TKey, TValue>
@@ -62,7 +62,7 @@ internal static class ScratchDictionary<TKey, TValue>
 
     private static Dictionary<TKey, TValue>? _kept;
 
-    static ScratchDictionary() => ScratchDictionaries.Register(() => _kept = null);
+    static ScratchDictionary() => Storage.ScratchMemory.Register(() => _kept = null);
 
     public static Dictionary<TKey, TValue> Rent() => Interlocked.Exchange(ref _kept, null) ?? [];
 
@@ -74,23 +74,5 @@ internal static class ScratchDictionary<TKey, TValue>
         }
         dictionary.Clear();
         _kept = dictionary;
-    }
-}
-
-/// <summary>Every <see cref="ScratchDictionary{TKey, TValue}"/> in use, for the idle trim to drop what they keep.</summary>
-public static class ScratchDictionaries
-{
-    private static readonly System.Collections.Concurrent.ConcurrentBag<Action> Releases = [];
-
-    internal static void Register(Action release) => Releases.Add(release);
-
-    /// <summary>Drops the dictionaries kept between queries (the server calls it when it has been idle for a while).</summary>
-    public static void Release()
-    {
-        foreach (var release in Releases)
-        {
-            release();
-        }
-        Storage.ScratchArrays.ReleaseAll();
     }
 }
