@@ -76,6 +76,43 @@ public sealed class VisitorsByCountryTests
         await AssertAllSame(hub, queries, "after a restart");
     }
 
+    [Fact]
+    public async Task The_open_week_counted_on_from_the_last_query_equals_the_reference_as_visits_keep_arriving()
+    {
+        await using var hub = await KpiHub.StartEmptyAsync();
+        var b = new EventBuilder("open");
+        var places = new[] { Place.Mexico, Place.Colombia, Place.Sweden };
+        var first = new List<System.Text.Json.Nodes.JsonObject>();
+        for (var day = 0; day < 28; day++)
+        {
+            for (var u = 0; u < 6; u++)
+            {
+                first.Add(b.PageView(EventBuilder.At(new DateTime(2026, 2, 2, 8 + u, 0, 0, DateTimeKind.Utc).AddDays(day)), $"u{(u + day) % 15}", $"s-{day}-{u}", places[u % 3]));
+            }
+        }
+        await hub.PostAsync(first);
+        var queries = new[]
+        {
+            new KpiQuery(new DateOnly(2026, 2, 2), new DateOnly(2026, 3, 1), "weekly") { GroupBy = ["country"], Metrics = ["visitors"] },
+            new KpiQuery(new DateOnly(2026, 2, 16), new DateOnly(2026, 3, 1), "daily") { Metrics = ["visitors"] },
+        };
+        await AssertAllSame(hub, queries, "before the open week's new visits");
+        // Each round: a repeat visitor, a user new to the hub, a known user in a second country and a
+        // country no visit had, all in the last week, whose count the previous query's tally goes on from.
+        for (var round = 0; round < 3; round++)
+        {
+            var at = new DateTime(2026, 2, 25, 10 + round, 0, 0, DateTimeKind.Utc);
+            await hub.PostAsync(
+            [
+                b.PageView(EventBuilder.At(at), "u1", $"r{round}-a", Place.Mexico),
+                b.PageView(EventBuilder.At(at.AddMinutes(1)), $"new-{round}", $"r{round}-b", Place.Sweden),
+                b.PageView(EventBuilder.At(at.AddMinutes(2)), "u2", $"r{round}-c", Place.Chile),
+                b.PageView(EventBuilder.At(at.AddMinutes(3)), $"peru-{round}", $"r{round}-d", new Place("PE")),
+            ]);
+            await AssertAllSame(hub, queries, $"after round {round + 1}");
+        }
+    }
+
     private static async Task AssertAllSame(KpiHub hub, IEnumerable<KpiQuery> queries, string when)
     {
         foreach (var query in queries)

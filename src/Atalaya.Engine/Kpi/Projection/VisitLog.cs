@@ -112,15 +112,18 @@ internal sealed class VisitLog
         last = Count++;
     }
 
-    /// <summary>The blocks of entries that may hold an hour in [fromHour, toHour).</summary>
-    public IEnumerable<(int Start, int Length)> BlocksIn(int fromHour, int toHour)
+    /// <summary>
+    /// The runs of entries at <paramref name="since"/> or later, within a block each, that may hold
+    /// an hour in [fromHour, toHour).
+    /// </summary>
+    public IEnumerable<(int Start, int Length)> BlocksIn(int fromHour, int toHour, int since = 0)
     {
-        for (var start = 0; start < Count; start += Block)
+        for (var block = since / Block; block * Block < Count; block++)
         {
-            var block = start / Block;
             if (_blockMax[block] >= fromHour && _blockMin[block] < toHour)
             {
-                yield return (start, Math.Min(Block, Count - start));
+                var start = Math.Max(block * Block, since);
+                yield return (start, Math.Min((block + 1) * Block, Count) - start);
             }
         }
     }

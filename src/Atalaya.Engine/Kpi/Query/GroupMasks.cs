@@ -18,7 +18,7 @@ internal sealed class GroupMasks : IDisposable
     public const int MaxPeriods = 32;
 
 
-    private readonly Slot[] _slots;
+    private Slot[] _slots;
     private readonly int _periods;
     private int[] _touched = ArrayPool<int>.Shared.Rent(1 << 14);
     private int _count;
@@ -42,13 +42,16 @@ internal sealed class GroupMasks : IDisposable
         _slots = ScratchArrays<Slot>.Rent(cardinality);
     }
 
-    public void Add(int user, int group, int period)
+    /// <summary>Notes that <paramref name="user"/> was seen in (<paramref name="group"/>, <paramref name="period"/>); true when that had not been noted yet.</summary>
+    public bool Add(int user, int group, int period)
     {
+        var bit = 1u << period;
         ref var slot = ref _slots[user];
         if (slot.GroupPlusOne == group + 1)
         {
-            slot.Periods |= 1u << period;
-            return;
+            var added = (slot.Periods & bit) == 0;
+            slot.Periods |= bit;
+            return added;
         }
         if (slot.GroupPlusOne == 0)
         {
@@ -61,11 +64,31 @@ internal sealed class GroupMasks : IDisposable
             }
             _touched[_count++] = user;
             slot.GroupPlusOne = group + 1;
-            slot.Periods = 1u << period;
-            return;
+            slot.Periods = bit;
+            return true;
         }
         _otherGroups ??= ScratchDictionary<(int User, int Group), uint>.Rent();
-        CollectionsMarshal.GetValueRefOrAddDefault(_otherGroups, (user, group), out _) |= 1u << period;
+        ref var periods = ref CollectionsMarshal.GetValueRefOrAddDefault(_otherGroups, (user, group), out _);
+        var isNew = (periods & bit) == 0;
+        periods |= bit;
+        return isNew;
+    }
+
+    /// <summary>Makes room for users up to <paramref name="cardinality"/> - 1 (masks kept across queries while users are added).</summary>
+    public void EnsureUsers(int cardinality)
+    {
+        if (cardinality <= _slots.Length)
+        {
+            return;
+        }
+        var larger = ScratchArrays<Slot>.Rent(cardinality);
+        _slots.CopyTo(larger, 0);
+        foreach (var user in _touched.AsSpan(0, _count))
+        {
+            _slots[user] = default;
+        }
+        ScratchArrays<Slot>.Return(_slots);
+        _slots = larger;
     }
 
     /// <summary>Distinct users per cell (group × periods + period), over <paramref name="groups"/> groups.</summary>

@@ -67,73 +67,39 @@ internal sealed partial class KpiEvaluator
         return true;
     }
 
-    /// <summary>Counts the <paramref name="missing"/> periods from the visit log, fills them into <paramref name="counts"/> and keeps them in the cache.</summary>
+    /// <summary>
+    /// Counts the <paramref name="missing"/> periods, fills them into <paramref name="counts"/> and
+    /// keeps them in the cache: from the tally the last query of the same periods left (adding only
+    /// the log's entries since), or from the whole log.
+    /// </summary>
     private void CountMissingPeriods(VisitLog log, int[] hours, List<int> missing, bool byCountry, VisitorCache.Counts?[] counts)
     {
-        var position = log.Count;
-        var slotOf = new int[_grid.Count];
-        Array.Fill(slotOf, -1);
+        var bounds = new int[missing.Count * 2];
         for (var slot = 0; slot < missing.Count; slot++)
         {
-            slotOf[missing[slot]] = slot;
+            bounds[2 * slot] = hours[missing[slot]];
+            bounds[(2 * slot) + 1] = hours[missing[slot] + 1];
         }
-        // Each hour's slot (-1: a period already counted) from a table over the missing periods' hours.
-        var from = hours[missing[0]];
-        var to = hours[missing[^1] + 1];
-        var slotOfHour = new int[to - from];
-        for (var p = missing[0]; p <= missing[^1]; p++)
+        var cache = _projection.VisitorCounts;
+        var key = VisitorTally.Key(byCountry, bounds);
+        var users = _projection.Pools.Users.Count + 1;
+        var tally = cache.TakeTally(key, log.Generation) ?? new VisitorTally(log.Generation, byCountry, bounds, users);
+        try
         {
-            slotOfHour.AsSpan(hours[p] - from, hours[p + 1] - hours[p]).Fill(slotOf[p]);
-        }
-        // Countries as dense groups (0 for all when not by country).
-        var denseOfCountry = new int[_projection.Pools.Dimension.Count + 1];
-        Array.Fill(denseOfCountry, -1);
-        var countries = new List<int>();
-        var entryHours = log.Hours;
-        var users = log.Users;
-        var entryCountries = log.Countries;
-        using var masks = new GroupMasks(_projection.Pools.Users.Count + 1, missing.Count);
-        foreach (var (start, length) in log.BlocksIn(from, to))
-        {
-            for (var e = start; e < start + length; e++)
+            tally.CountUpTo(log, users);
+            for (var slot = 0; slot < missing.Count; slot++)
             {
-                var hour = entryHours[e] - from;
-                var slot = (uint)hour < (uint)slotOfHour.Length ? slotOfHour[hour] : -1;
-                if (slot < 0)
-                {
-                    continue;
-                }
-                var group = 0;
-                if (byCountry)
-                {
-                    ref var dense = ref denseOfCountry[entryCountries[e]];
-                    if (dense < 0)
-                    {
-                        dense = countries.Count;
-                        countries.Add(entryCountries[e]);
-                    }
-                    group = dense;
-                }
-                masks.Add(users[e], group, slot);
+                var p = missing[slot];
+                counts[p] = tally.CountsOf(slot);
+                cache.Keep(hours[p], hours[p + 1], byCountry, counts[p]!);
             }
         }
-        var groups = byCountry ? countries.Count : 1;
-        var perCell = masks.CountPerCell(groups);
-        for (var slot = 0; slot < missing.Count; slot++)
+        catch
         {
-            var byId = new Dictionary<int, long>();
-            for (var g = 0; g < countries.Count; g++)
-            {
-                if (perCell[(g * missing.Count) + slot] is var n and > 0)
-                {
-                    byId[countries[g]] = n;
-                }
-            }
-            var p = missing[slot];
-            var all = byCountry ? 0 : perCell[slot];
-            counts[p] = new VisitorCache.Counts(log.Generation, position, all, byId);
-            _projection.VisitorCounts.Keep(hours[p], hours[p + 1], byCountry, counts[p]!);
+            tally.Dispose();
+            throw;
         }
+        cache.KeepTally(key, tally);
     }
 
     /// <summary>Each country id's group (-1: filtered out, or no combination has it), from any combination with that country.</summary>
