@@ -22,17 +22,29 @@ internal sealed class ScopeMatcher : IDisposable
     private readonly Dictionary<DimensionCombo, int> _groups = [];
     private readonly List<int[]> _groupValues = [];
     private readonly ComboTable _combos;
+    /// <summary>A bit per group_by dimension (1 &lt;&lt; dimension).</summary>
+    private readonly int _kept;
+    private readonly GroupKeyCounts _groupKeyCounts;
+    /// <summary>What decides the groups: group_by, filters and scope (the key of <see cref="GroupKeyCounts"/>).</summary>
+    private readonly string _groupingKey;
 
     public ScopeMatcher(KpiProjection projection, DimensionFilter filter, IReadOnlyList<Dimension> groupBy, AccessScope scope)
     {
         CheckWithin(filter, scope);
         _combos = projection.Combos;
         _groupBy = [.. groupBy];
+        foreach (var d in _groupBy)
+        {
+            _kept |= 1 << (int)d;
+        }
+        _groupKeyCounts = projection.GroupKeyCounts;
         var allowed = filter.Values.Concat(scope.AsFilters()).Select(f =>
         {
             var ids = f.Value.Select(v => projection.FindValue(f.Key, v)).Where(id => id != 0).ToHashSet();
             return (Dimension: f.Key, Ids: ids);
         }).ToArray();
+        _groupingKey = string.Join(',', _groupBy) + "/" + string.Join(';', allowed
+            .Select(a => $"{a.Dimension}:{string.Join(',', a.Ids.Order())}").Order(StringComparer.Ordinal));
         _comboCount = _combos.Count;
         MatchesEverything = allowed.Length == 0;
         _matches = _scratch.Bools(_comboCount, MatchesEverything);
@@ -96,26 +108,19 @@ internal sealed class ScopeMatcher : IDisposable
 
     private int _groupCount = -1;
 
-    /// <summary>How many groups the matching combinations fall in (at least 1): an upper bound on the groups an answer can have.</summary>
+    /// <summary>
+    /// How many groups the matching combinations fall in (at least 1): an upper bound on the groups
+    /// an answer can have. Counted on from the last query with the same grouping
+    /// (<see cref="GroupKeyCounts"/>): a marketplace has tens of thousands of combinations, and
+    /// hashing each one's group key on every query was a quarter of a dashboard's read time under ingest.
+    /// </summary>
     public int GroupCount
     {
         get
         {
             if (_groupCount < 0)
             {
-                _groupCount = 1;
-                if (_groupBy.Length > 0)
-                {
-                    var keys = new HashSet<DimensionCombo>();
-                    for (var id = 0; id < _comboCount; id++)
-                    {
-                        if (_matches[id])
-                        {
-                            keys.Add(GroupKey(_combos[id]));
-                        }
-                    }
-                    _groupCount = Math.Max(1, keys.Count);
-                }
+                _groupCount = _groupBy.Length == 0 ? 1 : Math.Max(1, _groupKeyCounts.Count(_groupingKey, _comboCount, id => _matches[id] ? GroupKey(_combos[id]) : null));
             }
             return _groupCount;
         }
@@ -167,7 +172,7 @@ internal sealed class ScopeMatcher : IDisposable
         Keep(Dimension.AppId, combo.AppId), Keep(Dimension.StoreId, combo.Store), Keep(Dimension.SourceSystem, combo.SourceSystem),
         Keep(Dimension.Priority, combo.Priority));
 
-    private int Keep(Dimension d, int value) => Array.IndexOf(_groupBy, d) >= 0 ? value : 0;
+    private int Keep(Dimension d, int value) => (_kept & (1 << (int)d)) != 0 ? value : 0;
 
     /// <summary>Hands the per-combination arrays back to the pool: call when the query is answered.</summary>
     public void Dispose() => _scratch.Dispose();
