@@ -12,23 +12,25 @@ namespace Atalaya.Engine.Kpi.Query;
 /// shopper stays in their country); the periods of any other group they show up in go to a small
 /// dictionary. So each (group, period, user) costs one compare and one OR into an array that is
 /// pooled and handed back cleared (only the users touched are reset), and nothing is sorted.
+/// <typeparamref name="TMask"/> holds a member's periods: <c>uint</c> for up to 32, <c>ulong</c>
+/// for up to 64 (churn's intervals).
 /// </summary>
-internal sealed class GroupMasks : IDisposable
+internal sealed class GroupMasks<TMask> : IDisposable
+    where TMask : unmanaged, IBinaryInteger<TMask>, IUnsignedNumber<TMask>
 {
-    public const int MaxPeriods = 32;
-
+    public static readonly int MaxPeriods = System.Runtime.CompilerServices.Unsafe.SizeOf<TMask>() * 8;
 
     private Slot[] _slots;
     private readonly int _periods;
     private int[] _touched = ArrayPool<int>.Shared.Rent(1 << 14);
     private int _count;
-    private Dictionary<(int User, int Group), uint>? _otherGroups;
+    private Dictionary<(int User, int Group), TMask>? _otherGroups;
 
     private struct Slot
     {
         /// <summary>The user's first group + 1 (0: not seen yet).</summary>
         public int GroupPlusOne;
-        public uint Periods;
+        public TMask Periods;
     }
 
     /// <param name="cardinality">Users are 1..cardinality-1.</param>
@@ -45,11 +47,11 @@ internal sealed class GroupMasks : IDisposable
     /// <summary>Notes that <paramref name="user"/> was seen in (<paramref name="group"/>, <paramref name="period"/>); true when that had not been noted yet.</summary>
     public bool Add(int user, int group, int period)
     {
-        var bit = 1u << period;
+        var bit = TMask.One << period;
         ref var slot = ref _slots[user];
         if (slot.GroupPlusOne == group + 1)
         {
-            var added = (slot.Periods & bit) == 0;
+            var added = (slot.Periods & bit) == TMask.Zero;
             slot.Periods |= bit;
             return added;
         }
@@ -67,9 +69,9 @@ internal sealed class GroupMasks : IDisposable
             slot.Periods = bit;
             return true;
         }
-        _otherGroups ??= ScratchDictionary<(int User, int Group), uint>.Rent();
+        _otherGroups ??= ScratchDictionary<(int User, int Group), TMask>.Rent();
         ref var periods = ref CollectionsMarshal.GetValueRefOrAddDefault(_otherGroups, (user, group), out _);
-        var isNew = (periods & bit) == 0;
+        var isNew = (periods & bit) == TMask.Zero;
         periods |= bit;
         return isNew;
     }
@@ -95,11 +97,11 @@ internal sealed class GroupMasks : IDisposable
     public long[] CountPerCell(int groups)
     {
         var counts = new long[groups * _periods];
-        void Count(int group, uint periods)
+        void Count(int group, TMask periods)
         {
-            for (var m = periods; m != 0; m &= m - 1)
+            for (var m = periods; m != TMask.Zero; m &= m - TMask.One)
             {
-                counts[(group * _periods) + BitOperations.TrailingZeroCount(m)]++;
+                counts[(group * _periods) + int.CreateTruncating(TMask.TrailingZeroCount(m))]++;
             }
         }
         foreach (var user in _touched.AsSpan(0, _count))
@@ -114,7 +116,7 @@ internal sealed class GroupMasks : IDisposable
     }
 
     /// <summary>Each (group, period set) a user was seen with: a user seen in two groups is handed out once per group.</summary>
-    public void ForEach(Action<int, uint> visit)
+    public void ForEach(Action<int, TMask> visit)
     {
         foreach (var user in _touched.AsSpan(0, _count))
         {
@@ -137,7 +139,7 @@ internal sealed class GroupMasks : IDisposable
         ArrayPool<int>.Shared.Return(_touched);
         if (_otherGroups is not null)
         {
-            ScratchDictionary<(int User, int Group), uint>.Return(_otherGroups);
+            ScratchDictionary<(int User, int Group), TMask>.Return(_otherGroups);
             _otherGroups = null;
         }
     }

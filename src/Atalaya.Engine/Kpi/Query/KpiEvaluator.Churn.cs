@@ -38,8 +38,11 @@ internal sealed partial class KpiEvaluator
         var counted = columns.Counted;
         var users = columns.User;
         var comboCells = ComboCells();
-        // (group << 32 | store or user) → intervals with an order.
-        var active = ScratchDictionary<long, ulong>.Rent();
+        // Per (group, store or user), the intervals with an order: a member's first group in an
+        // array, as for distinct visitors (a dictionary of (group, member) keys was half of the
+        // summary's time under ingest).
+        var cardinality = (customers ? _projection.Pools.Users.Count : _projection.Pools.Stores.Count) + 1;
+        using var active = new GroupMasks<ulong>(cardinality, cuts.Length - 1);
         var interval = 0;
         foreach (var (start, length) in columns.BlocksIn(from, to))
         {
@@ -65,17 +68,15 @@ internal sealed partial class KpiEvaluator
                     interval = Array.BinarySearch(cuts, t);
                     interval = interval >= 0 ? interval : ~interval - 1;
                 }
-                var key = ((long)(cell / periods) << 32) | (uint)member;
-                System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(active, key, out _) |= 1UL << interval;
+                active.Add(member, cell / periods, interval);
             }
         }
         var groups = _scope.GroupCount;
         var previous = new long[groups * periods];
         var churned = new long[groups * periods];
         var seen = new bool[groups];
-        foreach (var (key, mask) in active)
+        active.ForEach((group, mask) =>
         {
-            var group = (int)(key >> 32);
             seen[group] = true;
             for (var p = 0; p < periods; p++)
             {
@@ -88,8 +89,7 @@ internal sealed partial class KpiEvaluator
                     }
                 }
             }
-        }
-        ScratchDictionary<long, ulong>.Return(active);
+        });
         for (var group = 0; group < groups; group++)
         {
             if (!seen[group])

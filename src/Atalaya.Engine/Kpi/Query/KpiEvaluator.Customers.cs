@@ -36,7 +36,7 @@ internal sealed partial class KpiEvaluator
         {
             EvaluateCustomers(new UserMasks<ulong>(cardinality));
         }
-        else if (_grid.Count + 1 <= GroupMasks.MaxPeriods)
+        else if (_grid.Count + 1 <= GroupMasks<uint>.MaxPeriods)
         {
             EvaluateCustomersByGroups(cardinality);
         }
@@ -49,7 +49,7 @@ internal sealed partial class KpiEvaluator
     /// <summary>
     /// The same pass as <see cref="EvaluateCustomers{T}(UserMasks{T})"/> for more than 64 slots (weekly
     /// by country) when the periods and "before the range" fit 32 bits: one group and slot set per
-    /// user (<see cref="GroupMasks"/>) instead of per-group order lists sorted by time.
+    /// user (<see cref="GroupMasks{TMask}"/>) instead of per-group order lists sorted by time.
     /// </summary>
     private void EvaluateCustomersByGroups(int cardinality)
     {
@@ -64,7 +64,7 @@ internal sealed partial class KpiEvaluator
         var groupOfCombo = new int[_projection.Combos.Count];
         Array.Fill(groupOfCombo, UnknownCell);
         var gmv = new List<double[]>();
-        using var masks = new GroupMasks(cardinality, span);
+        using var masks = new GroupMasks<uint>(cardinality, span);
         var period = 0;
         foreach (var (start, length) in columns.BlocksIn(long.MinValue, _grid.End))
         {

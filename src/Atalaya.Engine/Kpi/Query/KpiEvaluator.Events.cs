@@ -274,7 +274,7 @@ internal sealed partial class KpiEvaluator
     /// Distinct users per group × period over every catalog event of the range: from the visitor
     /// cache where it serves (<see cref="CountVisitorsFromCache"/>), else a set of cells per
     /// user (<see cref="UserMasks{T}"/>) when there are at most 64 cells, else a group and a set of
-    /// periods per user (<see cref="GroupMasks"/>) when there are at most 32 periods, else
+    /// periods per user (<see cref="GroupMasks{TMask}"/>) when there are at most 32 periods, else
     /// (cell, user) pairs counted after a sort.
     /// </summary>
     private void CountVisitors()
@@ -303,9 +303,9 @@ internal sealed partial class KpiEvaluator
         {
             counts = CountVisitorsByMasks(new UserMasks<ulong>(cardinality));
         }
-        else if (periods <= GroupMasks.MaxPeriods)
+        else if (periods <= GroupMasks<uint>.MaxPeriods)
         {
-            using var masks = new GroupMasks(cardinality, periods);
+            using var masks = new GroupMasks<uint>(cardinality, periods);
             VisitUsers(new GroupSink(masks));
             counts = masks.CountPerCell(_cells.Count);
         }
@@ -344,7 +344,7 @@ internal sealed partial class KpiEvaluator
         public void Add(int group, int period, int user) => masks.Add(user, (group * periods) + period);
     }
 
-    private readonly struct GroupSink(GroupMasks masks) : IUserSink
+    private readonly struct GroupSink(GroupMasks<uint> masks) : IUserSink
     {
         public void Add(int group, int period, int user) => masks.Add(user, group, period);
     }

@@ -9,7 +9,7 @@ internal sealed partial class KpiEvaluator
     /// Distinct visitors over everything or by country only (no filter, no scope) per whole-hour
     /// period, through the projection's <see cref="VisitorCache"/>: periods whose counts still hold
     /// are read from it, the others are counted in one pass over their visit log entries (at most
-    /// <see cref="GroupMasks.MaxPeriods"/> of them) and kept. False when the query does not qualify.
+    /// <see cref="GroupMasks{TMask}.MaxPeriods"/> of them) and kept. False when the query does not qualify.
     /// </summary>
     private bool CountVisitorsFromCache()
     {
@@ -36,7 +36,7 @@ internal sealed partial class KpiEvaluator
                 missing.Add(p);
             }
         }
-        if (missing.Count > GroupMasks.MaxPeriods)
+        if (missing.Count > GroupMasks<uint>.MaxPeriods)
         {
             return false;
         }

@@ -18,7 +18,7 @@ internal sealed class VisitorTally : IDisposable
     /// <summary>Per hour from <see cref="_from"/>, the period slot (-1: not a period of this tally).</summary>
     private readonly int[] _slotOfHour;
     private readonly int _periods;
-    private readonly GroupMasks _masks;
+    private readonly GroupMasks<uint> _masks;
     /// <summary>Per country id, its dense group (-1: not seen yet); one group (0) when not by country.</summary>
     private int[] _groupOfCountry = [];
     private readonly List<int> _countries = [];
@@ -39,7 +39,7 @@ internal sealed class VisitorTally : IDisposable
         {
             _slotOfHour.AsSpan(bounds[2 * slot] - _from, bounds[(2 * slot) + 1] - bounds[2 * slot]).Fill(slot);
         }
-        _masks = new GroupMasks(users, _periods);
+        _masks = new GroupMasks<uint>(users, _periods);
         if (!byCountry)
         {
             _counts.Add(new long[_periods]);
