@@ -38,13 +38,20 @@ internal static class ScratchArrays<T>
 public static class ScratchMemory
 {
     private static readonly System.Collections.Concurrent.ConcurrentBag<Action> Releases = [];
+    private static readonly System.Collections.Concurrent.ConcurrentBag<Action> Holders = [];
 
     internal static void Register(Action release) => Releases.Add(release);
+
+    /// <summary>
+    /// Registers what keeps rented arrays between queries (the open periods' visitor tallies): it is
+    /// dropped first, so that the arrays it hands back go to the pools that are dropped after it.
+    /// </summary>
+    internal static void RegisterHolder(Action release) => Holders.Add(release);
 
     /// <summary>Drops what every pool and kept dictionary holds (the server calls it when it has been idle for a while).</summary>
     public static void Release()
     {
-        foreach (var release in Releases)
+        foreach (var release in Holders.Concat(Releases))
         {
             release();
         }

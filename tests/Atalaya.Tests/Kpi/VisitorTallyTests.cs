@@ -78,6 +78,17 @@ public sealed class VisitorTallyTests
         Assert.Null(cache.TakeTally(key, generation: 0));
     }
 
+    [Fact]
+    public void The_idle_trim_drops_the_kept_tallies()
+    {
+        var cache = new VisitorCache();
+        int[] bounds = [10, 20];
+        var key = VisitorTally.Key(byCountry: true, bounds);
+        cache.KeepTally(key, new VisitorTally(generation: 0, byCountry: true, bounds, users: 4));
+        Atalaya.Engine.Storage.ScratchMemory.Release();
+        Assert.Null(cache.TakeTally(key, generation: 0));
+    }
+
     private static (long All, Dictionary<int, long> ByCountry) Distinct(VisitLog log, int fromHour, int toHour)
     {
         var all = new HashSet<int>();

@@ -26,7 +26,7 @@ internal sealed class VisitorCache
     {
         // A tally holds a per-user array (8 bytes a user): dropped with the scratch pools when the hub is idle.
         var cache = new WeakReference<VisitorCache>(this);
-        Storage.ScratchMemory.Register(() =>
+        Storage.ScratchMemory.RegisterHolder(() =>
         {
             if (cache.TryGetTarget(out var target))
             {
