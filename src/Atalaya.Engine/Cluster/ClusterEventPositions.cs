@@ -13,8 +13,24 @@ namespace Atalaya.Engine.Cluster;
 /// records is <see cref="FeedMargin"/> before ClickHouse's clock: the events inserted in that last
 /// minute are looked at again by the next run (a late day recomputed once more), never missed.
 /// </summary>
-public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
+public sealed class ClusterEventPositions : IEventPositions
 {
+    private readonly ClickHouseClient _clickHouse;
+    private readonly Func<bool> _loaded;
+
+    /// <summary>A node's positions: a run waits for the node's projection to load.</summary>
+    public ClusterEventPositions(ClusterNode node)
+        : this(node.ClickHouse, () => node.Answering)
+    {
+    }
+
+    /// <param name="loaded">Whether the KPI engine the runs read holds the cluster's events (a run waits for it).</param>
+    internal ClusterEventPositions(ClickHouseClient clickHouse, Func<bool> loaded)
+    {
+        _clickHouse = clickHouse;
+        _loaded = loaded;
+    }
+
     /// <summary>How far behind ClickHouse's clock a run's position is recorded: far more than the feed's delay of about a second.</summary>
     public static readonly TimeSpan FeedMargin = TimeSpan.FromMinutes(1);
 
@@ -37,7 +53,7 @@ public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
         // One bound for the whole read, taken first: rows stamped after it wait for the next pass.
         var through = Math.Max(position, Query($"SELECT 1, toUnixTimestamp(now()) - {(long)InsertMargin.TotalSeconds}") ?? 0);
         var sql = $"SELECT payload FROM {EventsSchema.Events} WHERE inserted_at > toDateTime({position}) AND inserted_at <= toDateTime({through})";
-        foreach (var row in node.ClickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable())
+        foreach (var row in _clickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable())
         {
             using var document = JsonDocument.Parse(row[0]!);
             each(document.RootElement);
@@ -46,13 +62,13 @@ public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
     }
 
     /// <summary>Where the cluster's events are, for the jobs that rewrite them there (the personal_fields job).</summary>
-    internal ClickHouseClient ClickHouse => node.ClickHouse;
+    internal ClickHouseClient ClickHouse => _clickHouse;
 
     public long Current()
     {
         // An empty or half-loaded projection would make empty marts: a run that starts while the node
         // loads (the catch-up at start) waits for the load, as long as a large one takes.
-        if (!SpinWait.SpinUntil(() => node.Answering, LoadWait))
+        if (!SpinWait.SpinUntil(_loaded, LoadWait))
         {
             throw new InvalidOperationException($"this node's KPI projection has been loading from ClickHouse for over {LoadWait.TotalMinutes:0} minutes; the marts are built by the next run, once it answers");
         }
@@ -72,7 +88,7 @@ public sealed class ClusterEventPositions(ClusterNode node) : IEventPositions
         Rows($"SELECT source_system, count() FROM {EventsSchema.Events} WHERE received_at >= toDateTime({sinceMs / 1000}) GROUP BY source_system")
             .ToDictionary(r => r[0]!, r => long.Parse(r[1]!, CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
-    private List<string?[]> Rows(string sql) => node.ClickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable().ToList();
+    private List<string?[]> Rows(string sql) => _clickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable().ToList();
 
     /// <summary>The second field of a one-row answer whose first field counts the rows it is over; null when that count is 0.</summary>
     private long? Query(string sql)

@@ -52,7 +52,6 @@ internal sealed class ClusterFeed : IAsyncDisposable
     private readonly Channel<FeedMessage> _inbox = Channel.CreateUnbounded<FeedMessage>(new UnboundedChannelOptions { SingleReader = true });
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, bool> _rekeyed = new(StringComparer.Ordinal);
     private long _rekeyConflicts;
-    private readonly EventQueueOptions _queue;
     private IConnection? _connection;
     private IChannel? _channel;
     private HashSet<string> _recent = new(StringComparer.Ordinal);
@@ -62,9 +61,8 @@ internal sealed class ClusterFeed : IAsyncDisposable
     private long _lag;
     private volatile bool _loaded;
 
-    private ClusterFeed(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis, RecommendationModel? recommendations)
+    private ClusterFeed(ClickHouseClient clickHouse, KpiEngine kpis, RecommendationModel? recommendations)
     {
-        _queue = queue;
         _clickHouse = clickHouse;
         _kpis = kpis;
         _recommendations = recommendations;
@@ -97,7 +95,7 @@ internal sealed class ClusterFeed : IAsyncDisposable
     /// <param name="recommendations">The storefront's model, fed the same events (null: none).</param>
     public static async Task<ClusterFeed> SubscribeAsync(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis, RecommendationModel? recommendations, CancellationToken ct)
     {
-        var feed = new ClusterFeed(queue, clickHouse, kpis, recommendations);
+        var feed = new ClusterFeed(clickHouse, kpis, recommendations);
         try
         {
             feed._connection = await queue.ConnectionFactory().CreateConnectionAsync(ct).ConfigureAwait(false);
@@ -122,6 +120,18 @@ internal sealed class ClusterFeed : IAsyncDisposable
             throw QueueUnavailableException.OnConnect(queue.Endpoint, e);
         }
         return feed;
+    }
+
+    /// <summary>
+    /// Loads every event ClickHouse holds into <paramref name="kpis"/> once, following nothing after:
+    /// for a command that recomputes closed days from the cluster's events (<c>atalaya backfill
+    /// --clickhouse</c>). Returns the events loaded.
+    /// </summary>
+    public static async Task<long> LoadOnceAsync(ClickHouseClient clickHouse, KpiEngine kpis, Action<long>? progress, CancellationToken ct)
+    {
+        await using var feed = new ClusterFeed(clickHouse, kpis, recommendations: null);
+        await feed.LoadAsync(progress, ct).ConfigureAwait(false);
+        return feed.Applied;
     }
 
     /// <summary>Steps 2 and 3: loads every row ClickHouse stamped before the hand-over moment into the projection.</summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Atalaya.Engine;
 using Atalaya.Engine.Catalog;
+using Atalaya.Engine.Cluster;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Kpi;
@@ -12,10 +13,12 @@ using Spectre.Console;
 namespace Atalaya.Cli;
 
 /// <summary>
-/// <c>atalaya backfill --start DATE --end DATE [--store ID] [--app ID] [--source SYSTEM] [--dry-run]</c>:
+/// <c>atalaya backfill --start DATE --end DATE [--store ID] [--app ID] [--source SYSTEM] [--dry-run] [--clickhouse URL --postgres CONNSTRING]</c>:
 /// raw → staging → marts for a range, read afresh from the raw blocks (never modified), computed
 /// into shadow tables and compared with the live marts; without <c>--dry-run</c> the new rows are
 /// swapped in atomically. <c>--proposals</c> lists the backfills KPI definition changes call for.
+/// On a cluster (<c>--clickhouse</c> and <c>--postgres</c>) the raw events are ClickHouse's, loaded
+/// once into the command's own KPI engine, and the run, its lock and the marts are PostgreSQL's.
 /// </summary>
 public static class BackfillCommand
 {
@@ -34,35 +37,43 @@ public static class BackfillCommand
         var proposals = new Option<bool>("--proposals") { Description = "List the backfills that KPI definition changes call for, and stop." };
         var postgres = new Option<string?>("--postgres")
         {
-            Description = "With --proposals: read the marts in a cluster's PostgreSQL instead of the data folder, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\". "
-                + "A backfill itself is refused there: this command recomputes from the --data folder's events; on a cluster run it on a node, which holds the cluster's events: "
-                + "POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE with an admin token (docs/scale-out.md, \"Marts on a cluster\").",
+            Description = "Backfill a cluster's marts in its PostgreSQL (with --clickhouse), or with --proposals read them there, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\".",
             HelpName = "CONNSTRING",
+        };
+        var clickHouse = new Option<string?>("--clickhouse")
+        {
+            Description = "With --postgres: the cluster's ClickHouse, as given to its serve nodes; the backfill loads its events from there (as a node does at start) and recomputes the range from them.",
+            HelpName = "URL",
         };
         var command = new Command("backfill", "Reprocess raw events → staging → marts for a range of days; raw events are never modified.")
         {
-            data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory, postgres,
+            data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory, postgres, clickHouse,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, ct) =>
         {
-            if (parse.GetValue(postgres) is { } connectionString && parse.GetValue(proposals))
+            var connectionString = parse.GetValue(postgres);
+            if (connectionString is not null && parse.GetValue(proposals))
             {
                 using var shared = CommonOptions.OpenPostgres(connectionString);
                 return shared is null ? 2 : PrintProposals(MartStore.Postgres(shared));
             }
-            if (parse.GetValue(postgres) is not null)
+            if (parse.GetValue(clickHouse) is not null && connectionString is null)
+            {
+                return CommonOptions.Fail("--clickhouse: a cluster's marts are in its PostgreSQL; give --postgres CONNSTRING too, as to its serve nodes");
+            }
+            if (connectionString is not null && parse.GetValue(clickHouse) is null)
             {
                 return CommonOptions.Fail(
-                    "--postgres: this command recomputes the marts from the --data folder's raw events, and a cluster's events are in ClickHouse, not there; "
-                    + "run the backfill on a node, which holds them: POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE with an admin token on any node "
-                    + "(docs/scale-out.md, \"Marts on a cluster\"); its run is listed by `atalaya runs --postgres CONNSTRING --job backfill`.");
+                    "--postgres: a backfill recomputes the range from the events, and a cluster's events are in ClickHouse: add --clickhouse URL, as given to the serve nodes, "
+                    + "or run it on a node, which holds them: POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE with an admin token "
+                    + "(docs/scale-out.md, \"Marts on a cluster\").");
             }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
             }
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            if (parse.GetValue(proposals))
+            if (connectionString is null && parse.GetValue(proposals))
             {
                 return PrintProposals(MartStore.Sqlite(database));
             }
@@ -96,31 +107,77 @@ public static class BackfillCommand
             {
                 return CommonOptions.Fail("--store limits the store marts and --app/--source limit fact_kpi_daily: no mart has both; run them one at a time");
             }
-            var applying = !parse.GetValue(dryRun);
-
-            // Raw → staging: a KPI engine read afresh from the raw blocks, not from the snapshot.
-            var engine = JobsCommand.LoadEngine(database, useSnapshot: false);
-            var runner = new JobRunner(database, engine, config);
-            BackfillResult? result = null;
-            var definition = JobCatalog.RangeBackfill(from, to, filter, applying, r => result = r);
-            var started = runner.TryBegin(definition, applying ? "cli" : "cli dry-run", filters.TryGetValue(Dimension.SourceSystem, out var systems) ? string.Join(",", systems) : "all", out var busyWith);
-            if (started is null)
+            var range = new BackfillRange(from, to, filter, filters, Applying: !parse.GetValue(dryRun));
+            if (connectionString is null)
             {
-                Console.Error.WriteLine($"error: the marts are being written by {busyWith}; wait for it (see `atalaya runs`).");
-                return JobsCommand.Busy;
+                // Raw → staging: a KPI engine read afresh from the raw blocks, not from the snapshot.
+                return Run(new JobRunner(database, JobsCommand.LoadEngine(database, useSnapshot: false), config), range);
             }
-            PipelineRun? run = null;
-            AnsiConsole.Status().Start($"Backfilling {from:yyyy-MM-dd}..{to:yyyy-MM-dd} ({started.RunId}) …", _ => run = runner.Execute(started));
-            if (result is { } r)
+            using var cluster = CommonOptions.OpenPostgres(connectionString);
+            if (cluster is null)
             {
-                PrintDiff(r);
+                return 2;
             }
-            JobsCommand.Print(run!);
-            Console.WriteLine(result is null ? "" : applying ? "Applied: the live marts now hold the recomputed rows."
-                : "Dry run: nothing changed. The rows are in shadow_* tables for inspection; run again with --apply to swap them in.");
-            return run!.Status == RunStatus.Success ? 0 : 1;
+            ClusterEvents events;
+            try
+            {
+                events = await LoadClusterEventsAsync(parse.GetValue(clickHouse)!, ct);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                return CommonOptions.Fail($"--clickhouse: {e.Message}");
+            }
+            using (events)
+            {
+                Console.WriteLine($"Loaded {events.Loaded:N0} events from the cluster's ClickHouse.");
+                // As a node's backfill: runs, the marts' lock and the marts in PostgreSQL, positions on ClickHouse's insert clock.
+                return Run(new JobRunner(database, events.Engine, config) { State = JobState.Shared(cluster), OnCluster = true, Events = events.Positions }, range);
+            }
         });
         return command;
+    }
+
+    /// <summary>What to backfill: the days, the filters (as given, and by dimension for the run's record), and whether to swap the rows in.</summary>
+    private sealed record BackfillRange(DateOnly From, DateOnly To, DimensionFilter Filter, Dictionary<Dimension, IReadOnlyList<string>> Filters, bool Applying);
+
+    private static int Run(JobRunner runner, BackfillRange range)
+    {
+        var (from, to, applying) = (range.From, range.To, range.Applying);
+        BackfillResult? result = null;
+        var definition = JobCatalog.RangeBackfill(from, to, range.Filter, applying, r => result = r);
+        var started = runner.TryBegin(definition, applying ? "cli" : "cli dry-run", range.Filters.TryGetValue(Dimension.SourceSystem, out var systems) ? string.Join(",", systems) : "all", out var busyWith);
+        if (started is null)
+        {
+            Console.Error.WriteLine($"error: the marts are being written by {busyWith}; wait for it (see `atalaya runs`).");
+            return JobsCommand.Busy;
+        }
+        PipelineRun? run = null;
+        AnsiConsole.Status().Start($"Backfilling {from:yyyy-MM-dd}..{to:yyyy-MM-dd} ({started.RunId}) …", _ => run = runner.Execute(started));
+        if (result is { } r)
+        {
+            PrintDiff(r);
+        }
+        JobsCommand.Print(run!);
+        Console.WriteLine(result is null ? "" : applying ? "Applied: the live marts now hold the recomputed rows."
+            : "Dry run: nothing changed. The rows are in shadow_* tables for inspection; run again with --apply to swap them in.");
+        return run!.Status == RunStatus.Success ? 0 : 1;
+    }
+
+    /// <summary>The cluster's events from ClickHouse, with a progress bar.</summary>
+    private static async Task<ClusterEvents> LoadClusterEventsAsync(string url, CancellationToken ct)
+    {
+        ClusterEvents? events = null;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async progress =>
+            {
+                ProgressTask? task = null;
+                events = await ClusterEvents.LoadAsync(url,
+                    total => task = progress.AddTask($"Loading {total:N0} events from ClickHouse", maxValue: Math.Max(1, total)),
+                    loaded => task!.Value = Math.Min(loaded, task.MaxValue), ct);
+                task!.Value = task.MaxValue;
+            });
+        return events!;
     }
 
     private static DateOnly? Date(string? text, string option)

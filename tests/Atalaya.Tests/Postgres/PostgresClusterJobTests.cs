@@ -100,7 +100,16 @@ public sealed class PostgresClusterJobTests(ClusterServers cluster, PostgresServ
         (exit, _, stderr) = await AtalayaProcess.RunAsync("backfill", "--start", "2026-01-01", "--end", "2026-01-02", "--postgres", shared, "--data", _root["cli"]);
         Assert.Equal(2, exit);
         Assert.Contains("a cluster's events are in ClickHouse", stderr, StringComparison.Ordinal);
+        Assert.Contains("add --clickhouse URL", stderr, StringComparison.Ordinal);
         Assert.Contains("POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE", stderr, StringComparison.Ordinal);
+        // A ClickHouse that does not answer: a clear error naming the option, nothing started.
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("backfill", "--start", "2026-01-01", "--end", "2026-01-02", "--postgres", shared,
+            "--clickhouse", "http://127.0.0.1:1/atalaya", "--data", _root["cli"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("--clickhouse: ClickHouse at http://127.0.0.1:1/", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("backfill", "--start", "2026-01-01", "--end", "2026-01-02", "--clickhouse", "http://127.0.0.1:1/atalaya", "--data", _root["cli"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("give --postgres CONNSTRING too", stderr, StringComparison.Ordinal);
 
         (exit, var stdout, stderr) = await AtalayaProcess.RunAsync("jobs", "list", "--postgres", shared, "--data", _root["cli"]);
         Assert.True(exit == 0, stderr);

@@ -173,6 +173,35 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
         // Every node lists both backfills (runs are shared).
         var listed = (await AccessHttp.GetJsonAsync(hubs.B, "/api/runs?job=backfill", hubs.Admin)).GetProperty("data").EnumerateArray().Select(r => r.GetProperty("run_id").GetString());
         Assert.Equal(new[] { repair.GetProperty("run_id").GetString(), dry.GetProperty("run_id").GetString(), node.GetProperty("run_id").GetString() }, listed);
+
+        // From the command line, with no node involved: the events loaded from ClickHouse, the range
+        // rebuilt in PostgreSQL row for row as the embedded hub's backfill of the same range.
+        inPostgres.Run(connection =>
+        {
+            using var damage = connection.CreateCommand();
+            damage.CommandText = $"UPDATE daily_metrics SET gmv = gmv + 1 WHERE date = '{day}'; DELETE FROM customer_metrics WHERE date = '{from:yyyy-MM-dd}';";
+            return damage.ExecuteNonQuery();
+        });
+        Assert.Equal("success", (await BackfillAsync(hubs.Embedded, hubs.EmbeddedAdmin, range)).GetProperty("status").GetString());
+        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync("backfill", "--start", $"{from:yyyy-MM-dd}", "--end", $"{to:yyyy-MM-dd}",
+            "--clickhouse", hubs.ClickHouseUrl, "--postgres", hubs.Postgres, "--data", _root["cli"]);
+        Assert.True(exit == 0, stdout + stderr);
+        var stored = long.Parse((await ClusterData.ColumnAsync(hubs.ClickHouse, "SELECT count() FROM events"))[0]!, CultureInfo.InvariantCulture);
+        Assert.Contains($"Loaded {stored:N0} events from the cluster's ClickHouse", stdout, StringComparison.Ordinal);
+        Assert.Contains("Applied: the live marts now hold the recomputed rows.", stdout, StringComparison.Ordinal);
+        PostgresClusterMartTests.SameRows(JobTestData.Dump(inFolder, withRunId: false), JobTestData.Dump(inPostgres, withRunId: false));
+        var cli = (await AccessHttp.GetJsonAsync(hubs.A, "/api/runs?job=backfill", hubs.Admin)).GetProperty("data").EnumerateArray().First();
+        Assert.Equal("cli", cli.GetProperty("trigger").GetString());
+        Assert.Equal("success", cli.GetProperty("status").GetString());
+
+        // The marts' lock held on a node (here: by this test): the command waits for nobody and says who holds it.
+        using (new PostgresJobLocks(state).TryTake(Engine.JobCatalog.MartsLock, "daily_batch on another node", out _)!)
+        {
+            (exit, _, stderr) = await AtalayaProcess.RunAsync("backfill", "--start", $"{from:yyyy-MM-dd}", "--end", $"{to:yyyy-MM-dd}",
+                "--clickhouse", hubs.ClickHouseUrl, "--postgres", hubs.Postgres, "--data", _root["cli"]);
+            Assert.Equal(4, exit); // JobsCommand.Busy: another run holds the lock
+            Assert.Contains("daily_batch on another node", stderr, StringComparison.Ordinal);
+        }
     }
 
     /// <summary>Starts a backfill on a hub and waits for its end; the run as <c>/api/runs</c> lists it.</summary>
