@@ -207,7 +207,7 @@ public static class ClusterQueryBenchmark
     }
 
     private static string Holding(long messages) => messages > 0
-        ? string.Create(CultureInfo.InvariantCulture, $"at most {messages:N0} messages (a request's events of a shard, or up to 1 MB of a migration) delivered to it and not yet acknowledged (rabbitmqctl's figures, refreshed every few seconds)")
+        ? string.Create(CultureInfo.InvariantCulture, $"at most {messages:N0} messages (each at most 128 KiB: a part of a request's events of a shard, or of a migration's round) delivered to it and not yet acknowledged (rabbitmqctl's figures, refreshed every few seconds)")
         : "no unacknowledged messages seen (rabbitmqctl's figures are refreshed every few seconds: a shorter drain may not show)";
 
     /// <summary>A cluster node that was started over data already in ClickHouse, with its admin token and its load time.</summary>

@@ -14,6 +14,15 @@ namespace Atalaya.Engine.Cluster;
 /// </summary>
 internal static class ArrivalLine
 {
+    /// <summary>
+    /// The most a cluster message holds (about 250 events of a marketplace's size). The consumers'
+    /// prefetch is counted in messages (RabbitMQ has no byte limit for it), so the message size
+    /// bounds what a writer or a node's feed holds in memory: a writer's 4 shards × 500 messages ×
+    /// 128 KiB is at most 256 MiB. Larger messages made a node hold gigabytes while it drained a
+    /// migrated folder, and a message past the broker's max_message_size closes the channel.
+    /// </summary>
+    public const int MessageBytes = 128 * 1024;
+
     public static void Write(IBufferWriter<byte> body, long arrival, ReadOnlySpan<byte> storedEvent)
     {
         var span = body.GetSpan(21);
@@ -48,6 +57,32 @@ internal static class ArrivalLine
                 yield return body.Slice(start, length);
             }
             start += length + 1;
+        }
+    }
+
+    /// <summary>
+    /// NDJSON cut at line ends into parts of at most <paramref name="size"/> bytes (a single line
+    /// longer than that is a part of its own).
+    /// </summary>
+    public static IEnumerable<ReadOnlyMemory<byte>> Parts(ReadOnlyMemory<byte> ndjson, int size = MessageBytes)
+    {
+        while (ndjson.Length > size)
+        {
+            var cut = ndjson.Span[..size].LastIndexOf((byte)'\n') + 1;
+            if (cut <= 0)
+            {
+                cut = ndjson.Span.IndexOf((byte)'\n') + 1;
+                if (cut <= 0)
+                {
+                    break;
+                }
+            }
+            yield return ndjson[..cut];
+            ndjson = ndjson[cut..];
+        }
+        if (ndjson.Length > 0)
+        {
+            yield return ndjson;
         }
     }
 }

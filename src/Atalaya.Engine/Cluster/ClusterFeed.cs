@@ -46,6 +46,15 @@ internal sealed class ClusterFeed : IAsyncDisposable
     // Events a block applied under one write lock: a reader waits for at most one block.
     private const int BlockEvents = 2_000;
 
+    // Feed messages the broker hands this node before it acknowledges any (each at most
+    // ArrivalLine.MessageBytes): what the node has not read yet stays on the broker, so a node that
+    // applies slower than the writers write (or is still loading) does not grow without bound.
+    private const ushort Prefetch = 64;
+
+    // Events read from the feed and waiting out their Hold: past this the node stops reading the feed
+    // until some are applied (at 60,000 events/s about 200,000 wait their second).
+    private const int MaxPending = 250_000;
+
     private readonly ClickHouseClient _clickHouse;
     private readonly KpiEngine _kpis;
     private readonly RecommendationModel? _recommendations;
@@ -87,10 +96,13 @@ internal sealed class ClusterFeed : IAsyncDisposable
     /// <summary>Whether this feed has applied the re-keying of that erasure.</summary>
     public bool Rekeyed(string erasureId) => _rekeyed.ContainsKey(erasureId);
 
+    /// <summary>The broker's name of this node's feed queue (server-named, exclusive), for diagnostics and tests.</summary>
+    public string? QueueName { get; private set; }
+
     /// <summary>Events ClickHouse held at the last <see cref="CheckLagAsync"/> beyond those this projection applied.</summary>
     public long Lag => Interlocked.Read(ref _lag);
 
-    /// <summary>Binds this node's queue to the written-events exchange (step 1); messages are kept until <see cref="LoadAsync"/> ran.</summary>
+    /// <summary>Binds this node's queue to the written-events exchange (step 1); messages are kept (on the broker, past <see cref="Prefetch"/>) until <see cref="LoadAsync"/> ran.</summary>
     /// <exception cref="QueueUnavailableException">RabbitMQ cannot be reached.</exception>
     /// <param name="recommendations">The storefront's model, fed the same events (null: none).</param>
     public static async Task<ClusterFeed> SubscribeAsync(EventQueueOptions queue, ClickHouseClient clickHouse, KpiEngine kpis, RecommendationModel? recommendations, CancellationToken ct)
@@ -104,15 +116,18 @@ internal sealed class ClusterFeed : IAsyncDisposable
             await topology.DeclareAsync(feed._channel, ct).ConfigureAwait(false);
             // Server-named, exclusive and auto-deleted: the queue lives as long as this node's connection.
             var declared = await feed._channel.QueueDeclareAsync("", durable: false, exclusive: true, autoDelete: true, cancellationToken: ct).ConfigureAwait(false);
+            feed.QueueName = declared.QueueName;
             await feed._channel.QueueBindAsync(declared.QueueName, topology.WrittenExchange, routingKey: "", cancellationToken: ct).ConfigureAwait(false);
             var receiver = new AsyncEventingBasicConsumer(feed._channel);
             receiver.ReceivedAsync += (_, delivery) =>
             {
                 var rekey = delivery.BasicProperties.Headers?.ContainsKey(RekeyMessage.Header) == true;
-                feed._inbox.Writer.TryWrite(new FeedMessage(delivery.Body.ToArray(), rekey));
+                feed._inbox.Writer.TryWrite(new FeedMessage(delivery.Body.ToArray(), rekey, delivery.DeliveryTag));
                 return Task.CompletedTask;
             };
-            await feed._channel.BasicConsumeAsync(declared.QueueName, autoAck: true, receiver, ct).ConfigureAwait(false);
+            // Acknowledged once read (FollowAsync), not on delivery: the prefetch is the node's bound.
+            await feed._channel.BasicQosAsync(prefetchSize: 0, Prefetch, global: false, ct).ConfigureAwait(false);
+            await feed._channel.BasicConsumeAsync(declared.QueueName, autoAck: false, receiver, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
         {
@@ -197,7 +212,9 @@ internal sealed class ClusterFeed : IAsyncDisposable
     /// </summary>
     public async Task FollowAsync(CancellationToken ct)
     {
-        var pending = new List<Pending>();
+        // In the order read, which is the order due: the oldest leave from the front.
+        var pending = new Queue<Pending>();
+        var ready = new List<Pending>();
         var block = new BlockBuilder();
         while (true)
         {
@@ -211,8 +228,12 @@ internal sealed class ClusterFeed : IAsyncDisposable
             }
             else
             {
-                var wait = pending[0].Due - now;
-                if (wait > 0)
+                var wait = pending.Peek().Due - now;
+                if (wait > 0 && pending.Count >= MaxPending)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), ct).ConfigureAwait(false);
+                }
+                else if (wait > 0)
                 {
                     using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     timeout.CancelAfter(TimeSpan.FromMilliseconds(wait));
@@ -234,8 +255,10 @@ internal sealed class ClusterFeed : IAsyncDisposable
             // A re-keying stops the reading: the events before it are applied first (all of them,
             // due or not), then it, and the events after it wait for the next turn.
             RekeyMessage? rekey = null;
-            while (rekey is null && _inbox.Reader.TryRead(out var message))
+            ulong lastRead = 0;
+            while (rekey is null && pending.Count < MaxPending && _inbox.Reader.TryRead(out var message))
             {
+                lastRead = message.DeliveryTag;
                 if (message.Rekey)
                 {
                     rekey = RekeyMessage.Parse(message.Body);
@@ -250,11 +273,19 @@ internal sealed class ClusterFeed : IAsyncDisposable
                         Interlocked.Increment(ref _skipped);
                         continue;
                     }
-                    pending.Add(new Pending(receivedMs, arrival, due, storedEvent));
+                    pending.Enqueue(new Pending(receivedMs, arrival, due, storedEvent));
                 }
             }
+            if (lastRead > 0)
+            {
+                await AcknowledgeAsync(lastRead).ConfigureAwait(false);
+            }
             now = Environment.TickCount64;
-            var ready = rekey is null ? pending.TakeWhile(p => p.Due <= now).ToList() : [.. pending];
+            ready.Clear();
+            while (pending.TryPeek(out var first) && (rekey is not null || first.Due <= now))
+            {
+                ready.Add(pending.Dequeue());
+            }
             if (ready.Count == 0)
             {
                 if (rekey is not null)
@@ -263,7 +294,6 @@ internal sealed class ClusterFeed : IAsyncDisposable
                 }
                 continue;
             }
-            pending.RemoveRange(0, ready.Count);
             foreach (var p in ready.OrderBy(p => p.ReceivedMs).ThenBy(p => p.Arrival))
             {
                 block.Add(p.StoredEvent.Span);
@@ -277,6 +307,20 @@ internal sealed class ClusterFeed : IAsyncDisposable
             {
                 ApplyRekey(rekey);
             }
+        }
+    }
+
+    /// <summary>Acknowledges every feed message up to <paramref name="deliveryTag"/>, so the broker hands over the next ones.</summary>
+    private async Task AcknowledgeAsync(ulong deliveryTag)
+    {
+        try
+        {
+            await _channel!.BasicAckAsync(deliveryTag, multiple: true, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (EventPublisher.IsBrokerFailure(e))
+        {
+            // The connection broke: the exclusive queue went with it (CheckLagAsync sees what is
+            // missed), and a recovered channel ignores tags from before the break.
         }
     }
 
@@ -311,7 +355,7 @@ internal sealed class ClusterFeed : IAsyncDisposable
     }
 
     /// <summary>A message of the written-events exchange: stored events (<see cref="ArrivalLine"/>s), or a <see cref="RekeyMessage"/>.</summary>
-    private readonly record struct FeedMessage(byte[] Body, bool Rekey);
+    private readonly record struct FeedMessage(byte[] Body, bool Rekey, ulong DeliveryTag);
 
     /// <summary>How long an event from the feed waits on the node, so that its request's other events (on other shards) can join it.</summary>
     public static readonly TimeSpan Hold = TimeSpan.FromSeconds(1);

@@ -71,7 +71,7 @@ public sealed class ClusterMigration
         return published;
     }
 
-    /// <summary>Publishes each shard's round (in messages of at most 1 MB, so a writer's prefetch holds little) and clears it once confirmed.</summary>
+    /// <summary>Publishes each shard's round (in messages of at most <see cref="ArrivalLine.MessageBytes"/>, so a writer's prefetch holds little) and clears it once confirmed.</summary>
     private static async Task PublishAsync(ClusterNode target, ArrayBufferWriter<byte>?[] bodies, CancellationToken ct)
     {
         var publishes = new List<Task>();
@@ -79,7 +79,7 @@ public sealed class ClusterMigration
         {
             if (bodies[shard] is { WrittenCount: > 0 } body)
             {
-                foreach (var message in Messages(body.WrittenMemory, 1 << 20))
+                foreach (var message in ArrivalLine.Parts(body.WrittenMemory))
                 {
                     publishes.Add(target.Publisher.PublishAsync(shard, message, null, ct));
                 }
@@ -96,25 +96,6 @@ public sealed class ClusterMigration
         foreach (var body in bodies)
         {
             body?.ResetWrittenCount();
-        }
-    }
-
-    /// <summary>NDJSON cut at line ends into parts of about <paramref name="size"/> bytes.</summary>
-    private static IEnumerable<ReadOnlyMemory<byte>> Messages(ReadOnlyMemory<byte> ndjson, int size)
-    {
-        while (ndjson.Length > size)
-        {
-            var cut = ndjson.Span[..size].LastIndexOf((byte)'\n') + 1;
-            if (cut <= 0)
-            {
-                cut = ndjson.Span.IndexOf((byte)'\n') + 1;
-            }
-            yield return ndjson[..cut];
-            ndjson = ndjson[cut..];
-        }
-        if (ndjson.Length > 0)
-        {
-            yield return ndjson;
         }
     }
 

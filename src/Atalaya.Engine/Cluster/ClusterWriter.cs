@@ -134,7 +134,11 @@ internal sealed class ClusterWriter : IAsyncDisposable
         }
         try
         {
-            await _feed.PublishWrittenAsync(body.WrittenMemory, ct).ConfigureAwait(false);
+            // In parts: a batch's rows can pass the broker's max_message_size (a refused publish
+            // closes the channel), and a node's feed holds a number of messages, not of bytes. The
+            // parts may arrive in any order, as other shards' batches do: the feed orders what it
+            // applies (ClusterFeed.Hold).
+            await Task.WhenAll(ArrivalLine.Parts(body.WrittenMemory).Select(part => _feed.PublishWrittenAsync(part, ct))).ConfigureAwait(false);
         }
         catch (QueueUnavailableException)
         {

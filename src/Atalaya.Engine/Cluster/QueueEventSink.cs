@@ -8,7 +8,7 @@ namespace Atalaya.Engine.Cluster;
 /// <summary>
 /// A collector's sink on a cluster (docs/scale-out.md): a request's validated events are published
 /// to the shard queues of their event_ids, one message per shard holding the stored events as
-/// NDJSON, and the append completes only once RabbitMQ confirmed every message, so an acknowledged
+/// NDJSON (several when they pass <see cref="ArrivalLine.MessageBytes"/>), and the append completes only once RabbitMQ confirmed every message, so an acknowledged
 /// event is on the quorum queue's disk. The writers insert them into ClickHouse exactly once.
 ///
 /// Duplicates: an event_id seen twice in the request counts once; ids ClickHouse already holds
@@ -67,7 +67,10 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
         {
             if (bodies[shard] is { } body)
             {
-                publishes.Add(publisher.PublishAsync(shard, body.WrittenMemory, headers, CancellationToken.None));
+                foreach (var part in ArrivalLine.Parts(body.WrittenMemory))
+                {
+                    publishes.Add(publisher.PublishAsync(shard, part, headers, CancellationToken.None));
+                }
             }
         }
         try

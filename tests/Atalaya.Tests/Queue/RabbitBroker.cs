@@ -24,7 +24,7 @@ public sealed class RabbitBroker : IAsyncLifetime
     public Task ResumeAsync() => ServicesAsync("resume", "rabbitmq");
 
     /// <summary>rabbitmqctl against this node.</summary>
-    public Task CtlAsync(params string[] arguments) => ServicesScript.RunAsync(state, "ctl", "rabbitmq", arguments);
+    public Task<string> CtlAsync(params string[] arguments) => ServicesScript.RunAsync(state, "ctl", "rabbitmq", arguments);
 
     public async Task DisposeAsync()
     {

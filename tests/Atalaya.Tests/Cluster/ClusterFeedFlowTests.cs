@@ -1,0 +1,116 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Atalaya.Engine.ClickHouse;
+using Atalaya.Engine.Cluster;
+using Atalaya.Engine.Kpi;
+using Atalaya.Engine.Queue;
+using Atalaya.Tests.Support;
+
+namespace Atalaya.Tests.Cluster;
+
+/// <summary>
+/// What a cluster node holds of the queues (docs/scale-out.md, "Memory while draining"): messages are
+/// cut to <see cref="ArrivalLine.MessageBytes"/> and a node's feed takes only a prefetch of them, so a
+/// node that is still loading, or applies slower than the writers write, leaves the rest on the
+/// broker instead of growing without bound (a node draining a migrated 10M folder reached gigabytes
+/// and stalled before).
+/// </summary>
+public sealed class ClusterFeedFlowTests(ClusterServers servers) : IClassFixture<ClusterServers>
+{
+    [Fact]
+    public void Parts_cut_ndjson_at_line_ends_within_the_size_and_keep_every_byte()
+    {
+        var body = new ArrayBufferWriter<byte>();
+        var random = new Random(7);
+        for (var i = 0; i < 500; i++)
+        {
+            ArrivalLine.Write(body, i, Encoding.UTF8.GetBytes($"{{\"event_id\":\"e-{i}\",\"pad\":\"{new string('x', random.Next(0, 900))}\"}}"));
+        }
+        var parts = ArrivalLine.Parts(body.WrittenMemory, 4096).ToList();
+
+        Assert.True(parts.Count > 10, $"{parts.Count} parts");
+        Assert.All(parts, p => Assert.InRange(p.Length, 1, 4096));
+        Assert.All(parts, p => Assert.Equal((byte)'\n', p.Span[^1]));
+        Assert.Equal(body.WrittenSpan.ToArray(), parts.SelectMany(p => p.ToArray()).ToArray());
+        Assert.Equal(Enumerable.Range(0, 500).Select(i => (long)i), parts.SelectMany(p => ArrivalLine.Lines(p)).Select(l => ArrivalLine.Read(l).Arrival));
+    }
+
+    [Fact]
+    public void A_line_longer_than_the_size_is_a_part_of_its_own()
+    {
+        var body = Encoding.UTF8.GetBytes("1 {\"a\":1}\n2 {\"long\":\"" + new string('y', 300) + "\"}\n3 {\"b\":2}\n");
+        var parts = ArrivalLine.Parts(body, 64).Select(p => Encoding.UTF8.GetString(p.Span)).ToList();
+
+        Assert.Equal(3, parts.Count);
+        Assert.StartsWith("2 ", parts[1], StringComparison.Ordinal);
+        Assert.Equal(Encoding.UTF8.GetString(body), string.Concat(parts));
+    }
+
+    [Fact]
+    public async Task A_node_that_has_not_loaded_yet_takes_only_a_prefetch_of_the_feed_and_applies_every_event_once_it_follows()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var queue = new EventQueueOptions { Broker = servers.Rabbit.Uri, Shards = 2, Prefix = "flow." + Guid.NewGuid().ToString("N") };
+        var kpis = new KpiEngine(KpiDictionary.Default);
+        await using var feed = await ClusterFeed.SubscribeAsync(queue, clickHouse, kpis, recommendations: null, CancellationToken.None);
+        await using var publisher = new EventPublisher(queue);
+
+        // 300 feed messages of 3 orders each, as writers publish them while the node still loads.
+        const int messages = 300, perMessage = 3;
+        var day = new DateTimeOffset(ClusterData.LastDay.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero);
+        for (var m = 0; m < messages; m++)
+        {
+            var body = new ArrayBufferWriter<byte>();
+            for (var e = 0; e < perMessage; e++)
+            {
+                var n = m * perMessage + e;
+                ArrivalLine.Write(body, n, Encoding.UTF8.GetBytes(Order($"flow-{n}", day.AddSeconds(n))));
+            }
+            await publisher.PublishWrittenAsync(body.WrittenMemory, CancellationToken.None);
+        }
+
+        // The node holds its prefetch; the broker keeps the rest (rabbitmqctl asks the queue itself).
+        var held = await Wait.ForAsync(async () => Counts(await servers.Rabbit.CtlAsync("list_queues", "name", "messages_ready", "messages_unacknowledged"), feed.QueueName!),
+            c => c.Ready + c.Unacknowledged == messages, "the broker counts every feed message", seconds: 60);
+        Assert.InRange(held.Unacknowledged, 1, 64);
+        Assert.Equal(messages - held.Unacknowledged, held.Ready);
+        Assert.Equal(0, feed.Applied);
+
+        // Loaded (ClickHouse is empty) and following: every event is applied, each once.
+        await feed.LoadAsync(null, CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        var following = Task.Run(() => feed.FollowAsync(stop.Token));
+        await Wait.UntilAsync(() => feed.Applied == messages * perMessage, $"{messages * perMessage} events applied", seconds: 60);
+        var drained = await Wait.ForAsync(async () => Counts(await servers.Rabbit.CtlAsync("list_queues", "name", "messages_ready", "messages_unacknowledged"), feed.QueueName!),
+            c => c.Ready + c.Unacknowledged == 0, "the node acknowledged every feed message", seconds: 60);
+        Assert.Equal((0, 0), drained);
+        Assert.Equal(messages * perMessage, feed.Applied);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => following);
+    }
+
+    private static (long Ready, long Unacknowledged) Counts(string listQueues, string queue)
+    {
+        foreach (var line in listQueues.Split('\n'))
+        {
+            var fields = line.Split('\t', StringSplitOptions.TrimEntries);
+            if (fields.Length == 3 && fields[0] == queue)
+            {
+                return (long.Parse(fields[1], CultureInfo.InvariantCulture), long.Parse(fields[2], CultureInfo.InvariantCulture));
+            }
+        }
+        throw new InvalidOperationException($"queue {queue} is not in rabbitmqctl's list:\n{listQueues}");
+    }
+
+    private static string Order(string id, DateTimeOffset at)
+    {
+        var order = Events.Valid("purchase_completed");
+        order["event_id"] = id;
+        order["timestamp"] = at.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+        order["received_at"] = at.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
+        order["properties"]!["order_id"] = "order-" + id;
+        return order.ToJsonString();
+    }
+}
