@@ -10,7 +10,7 @@ using Atalaya.Tests.Support;
 namespace Atalaya.Tests.Cluster;
 
 /// <summary>
-/// What a cluster node holds of the queues (docs/scale-out.md, "Memory while draining"): messages are
+/// What a cluster node holds of the queues (docs/scale-out.md, "Consumers, batches and acknowledgements"): messages are
 /// cut to <see cref="ArrivalLine.MessageBytes"/> and a node's feed takes only a prefetch of them, so a
 /// node that is still loading, or applies slower than the writers write, leaves the rest on the
 /// broker instead of growing without bound (a node draining a migrated 10M folder reached gigabytes
