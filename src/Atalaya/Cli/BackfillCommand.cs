@@ -121,7 +121,7 @@ public static class BackfillCommand
             ClusterEvents events;
             try
             {
-                events = await LoadClusterEventsAsync(parse.GetValue(clickHouse)!, ct);
+                events = await CommonOptions.LoadClusterEventsAsync(parse.GetValue(clickHouse)!, ct);
             }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException)
             {
@@ -161,23 +161,6 @@ public static class BackfillCommand
         Console.WriteLine(result is null ? "" : applying ? "Applied: the live marts now hold the recomputed rows."
             : "Dry run: nothing changed. The rows are in shadow_* tables for inspection; run again with --apply to swap them in.");
         return run!.Status == RunStatus.Success ? 0 : 1;
-    }
-
-    /// <summary>The cluster's events from ClickHouse, with a progress bar.</summary>
-    private static async Task<ClusterEvents> LoadClusterEventsAsync(string url, CancellationToken ct)
-    {
-        ClusterEvents? events = null;
-        await AnsiConsole.Progress()
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .StartAsync(async progress =>
-            {
-                ProgressTask? task = null;
-                events = await ClusterEvents.LoadAsync(url,
-                    total => task = progress.AddTask($"Loading {total:N0} events from ClickHouse", maxValue: Math.Max(1, total)),
-                    loaded => task!.Value = Math.Min(loaded, task.MaxValue), ct);
-                task!.Value = task.MaxValue;
-            });
-        return events!;
     }
 
     private static DateOnly? Date(string? text, string option)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Atalaya.Engine;
 using Atalaya.Engine.Config;
+using Spectre.Console;
 
 namespace Atalaya.Cli;
 
@@ -54,6 +55,23 @@ public static class CommonOptions
             Fail($"--postgres: {e.Message}. Start the server, or check Host and Port in the connection string.");
         }
         return null;
+    }
+
+    /// <summary>A cluster's events loaded once from its ClickHouse into a KPI engine of the command's own, with a progress bar (<c>backfill</c> and <c>jobs run</c> with <c>--clickhouse</c>).</summary>
+    public static async Task<Engine.Cluster.ClusterEvents> LoadClusterEventsAsync(string url, CancellationToken ct)
+    {
+        Engine.Cluster.ClusterEvents? events = null;
+        await AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .StartAsync(async progress =>
+            {
+                ProgressTask? task = null;
+                events = await Engine.Cluster.ClusterEvents.LoadAsync(url,
+                    total => task = progress.AddTask($"Loading {total:N0} events from ClickHouse", maxValue: Math.Max(1, total)),
+                    loaded => task!.Value = Math.Min(loaded, task.MaxValue), ct);
+                task!.Value = task.MaxValue;
+            });
+        return events!;
     }
 
     /// <summary>Loads and validates the environment; null after printing the problem.</summary>

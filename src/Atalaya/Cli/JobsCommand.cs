@@ -11,7 +11,9 @@ namespace Atalaya.Cli;
 /// <summary>
 /// <c>atalaya jobs run NAME</c> and <c>atalaya jobs list</c>; <c>atalaya runs</c>. A job run from
 /// the command line takes the same lock as the scheduler's (a serve on the same data folder
-/// included) and leaves the same <c>pipeline_runs</c> record.
+/// included) and leaves the same <c>pipeline_runs</c> record. With <c>--clickhouse</c> and
+/// <c>--postgres</c> it runs a job for a cluster, as a node's run: the cluster's events loaded once
+/// from ClickHouse, the run, its lock and what the job writes in PostgreSQL.
 /// </summary>
 public static class JobsCommand
 {
@@ -32,18 +34,32 @@ public static class JobsCommand
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
         var name = new Argument<string>("NAME") { Description = "The job: daily_batch, kpi_refresh, dq_health or retention (see `atalaya jobs list`)." };
-        var postgres = Refused("on a cluster a node runs jobs, with the cluster's events: POST /api/jobs/NAME/run on any node");
+        var postgres = new Option<string?>("--postgres")
+        {
+            Description = "Run the job for a cluster (with --clickhouse): its run, its lock and what it writes (marts, findings, reports) in the cluster's PostgreSQL, as a node's run, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\".",
+            HelpName = "CONNSTRING",
+        };
+        var clickHouse = new Option<string?>("--clickhouse")
+        {
+            Description = "With --postgres: the cluster's ClickHouse, as given to its serve nodes; the job reads the cluster's events from there (loaded once, as a node does at start).",
+            HelpName = "URL",
+        };
         var run = new Command("run", "Run a job now and wait for it; exit code 0 success, 1 partial or failed, 4 already running.")
         {
-            name, data, environment, configDirectory, postgres,
+            name, data, environment, configDirectory, postgres, clickHouse,
         };
-        run.SetAction(parse =>
+        run.SetAction(async (parse, ct) =>
         {
-            if (parse.GetValue(postgres) is not null)
+            var connectionString = parse.GetValue(postgres);
+            if (connectionString is not null && parse.GetValue(clickHouse) is null)
             {
                 return CommonOptions.Fail(
-                    "--postgres: on a cluster a job runs on a node, which has the cluster's events (this command has only the --data folder's): "
-                    + "run it with POST /api/jobs/NAME/run and an admin token on any node, and list its runs with `atalaya runs --postgres CONNSTRING` (docs/scale-out.md, \"Jobs on a cluster\").");
+                    "--postgres: a job works on the cluster's events, which are in ClickHouse: add --clickhouse URL, as given to the serve nodes, "
+                    + "or run it on a node, which holds them: POST /api/jobs/NAME/run with an admin token (docs/scale-out.md, \"Jobs on a cluster\").");
+            }
+            if (parse.GetValue(clickHouse) is not null && connectionString is null)
+            {
+                return CommonOptions.Fail("--clickhouse: a cluster's runs, locks and marts are in its PostgreSQL; give --postgres CONNSTRING too, as to its serve nodes");
             }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
@@ -55,20 +71,47 @@ public static class JobsCommand
                 return CommonOptions.Fail($"unknown job '{job}'; jobs: {JobCatalog.Names(config)}");
             }
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            var engine = LoadEngine(database, useSnapshot: true);
-            var runner = new JobRunner(database, engine, config);
-            var started = runner.TryBegin(job, "cli", out var busyWith);
-            if (started is null)
+            if (connectionString is null)
             {
-                Console.Error.WriteLine($"error: {job} is already running ({busyWith}); wait for it or see `atalaya runs --job {job}`.");
-                return Busy;
+                return Run(new JobRunner(database, LoadEngine(database, useSnapshot: true), config), job);
             }
-            PipelineRun? result = null;
-            AnsiConsole.Status().Start($"Running {job} ({started.RunId}) …", _ => result = runner.Execute(started));
-            Print(result!);
-            return result!.Status == RunStatus.Success ? 0 : 1;
+            using var cluster = CommonOptions.OpenPostgres(connectionString);
+            if (cluster is null)
+            {
+                return 2;
+            }
+            Engine.Cluster.ClusterEvents events;
+            try
+            {
+                events = await CommonOptions.LoadClusterEventsAsync(parse.GetValue(clickHouse)!, ct);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+            {
+                return CommonOptions.Fail($"--clickhouse: {e.Message}");
+            }
+            using (events)
+            {
+                Console.WriteLine($"Loaded {events.Loaded:N0} events from the cluster's ClickHouse.");
+                // As a node's run: runs, locks and what the job writes in PostgreSQL, positions on
+                // ClickHouse's insert clock; no snapshot (the engine is this command's own).
+                return Run(new JobRunner(database, events.Engine, config) { State = JobState.Shared(cluster), OnCluster = true, Events = events.Positions }, job);
+            }
         });
         return run;
+    }
+
+    private static int Run(JobRunner runner, string job)
+    {
+        var started = runner.TryBegin(job, "cli", out var busyWith);
+        if (started is null)
+        {
+            Console.Error.WriteLine($"error: {job} is already running ({busyWith}); wait for it or see `atalaya runs --job {job}`.");
+            return Busy;
+        }
+        PipelineRun? result = null;
+        AnsiConsole.Status().Start($"Running {job} ({started.RunId}) …", _ => result = runner.Execute(started));
+        Print(result!);
+        return result!.Status == RunStatus.Success ? 0 : 1;
     }
 
     private static Command ListCommand()

@@ -9,7 +9,8 @@ namespace Atalaya.Tests.Postgres;
 /// Two real <c>atalaya serve --clickhouse … --rabbitmq … --postgres …</c> nodes with their
 /// schedulers on, started together on one new cluster: every job is due at once (it never ran), both
 /// nodes try to catch it up, and each job runs once, on one node; both nodes list that one run.
-/// The command line lists it too from PostgreSQL, and refuses <c>--postgres</c> where it does not apply.
+/// The command line lists it too from PostgreSQL, and refuses <c>--postgres</c> where it does not apply
+/// (alone, for a job that needs the cluster's events: with <c>--clickhouse</c> it runs one, PostgresClusterProfileTests).
 /// </summary>
 public sealed class PostgresClusterJobTests(ClusterServers cluster, PostgresServer postgres)
     : IClassFixture<ClusterServers>, IClassFixture<PostgresServer>, IDisposable
@@ -95,7 +96,16 @@ public sealed class PostgresClusterJobTests(ClusterServers cluster, PostgresServ
         var shared = await postgres.NewDatabaseAsync();
         var (exit, _, stderr) = await AtalayaProcess.RunAsync("jobs", "run", "daily_batch", "--postgres", shared, "--data", _root["cli"]);
         Assert.Equal(2, exit);
+        Assert.Contains("add --clickhouse URL", stderr, StringComparison.Ordinal);
         Assert.Contains("POST /api/jobs/NAME/run", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("jobs", "run", "daily_batch", "--clickhouse", "http://127.0.0.1:1/atalaya", "--data", _root["cli"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("give --postgres CONNSTRING too", stderr, StringComparison.Ordinal);
+        // A ClickHouse that does not answer: a clear error naming the option, no run recorded.
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("jobs", "run", "daily_batch", "--postgres", shared, "--clickhouse", "http://127.0.0.1:1/atalaya", "--data", _root["cli"]);
+        Assert.Equal(2, exit);
+        Assert.Contains("--clickhouse: ClickHouse at http://127.0.0.1:1/", stderr, StringComparison.Ordinal);
+        Assert.Empty(await PostgresServer.ColumnAsync(shared, "SELECT run_id FROM pipeline_runs"));
 
         (exit, _, stderr) = await AtalayaProcess.RunAsync("backfill", "--start", "2026-01-01", "--end", "2026-01-02", "--postgres", shared, "--data", _root["cli"]);
         Assert.Equal(2, exit);

@@ -99,7 +99,7 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
     }
 
     [Fact]
-    public async Task A_range_backfill_on_a_node_equals_the_embedded_hubs_row_for_row_and_bad_ranges_are_400()
+    public async Task A_range_backfill_on_a_node_or_the_command_line_and_daily_batch_from_the_command_line_equal_the_embedded_hubs_row_for_row()
     {
         var end = Today.AddDays(-1);
         await using var hubs = await HubsAsync(new DemoOptions(Days: 10, Seed: 47, EndDate: end, SessionsPerDay: 25), plant: false);
@@ -201,7 +201,23 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
                 "--clickhouse", hubs.ClickHouseUrl, "--postgres", hubs.Postgres, "--data", _root["cli"]);
             Assert.Equal(4, exit); // JobsCommand.Busy: another run holds the lock
             Assert.Contains("daily_batch on another node", stderr, StringComparison.Ordinal);
+            (exit, _, stderr) = await AtalayaProcess.RunAsync("jobs", "run", "kpi_refresh", "--clickhouse", hubs.ClickHouseUrl, "--postgres", hubs.Postgres, "--data", _root["cli"]);
+            Assert.Equal(4, exit);
+            Assert.Contains("daily_batch on another node", stderr, StringComparison.Ordinal);
         }
+
+        // A scheduled job from the command line for the cluster, as a node's run: daily_batch builds
+        // the marts in PostgreSQL row for row as the embedded hub's daily_batch builds its own.
+        (exit, stdout, stderr) = await AtalayaProcess.RunAsync("jobs", "run", "daily_batch", "--clickhouse", hubs.ClickHouseUrl, "--postgres", hubs.Postgres, "--data", _root["cli"]);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains($"Loaded {stored:N0} events from the cluster's ClickHouse", stdout, StringComparison.Ordinal);
+        (exit, stdout, stderr) = await AtalayaProcess.RunAsync("jobs", "run", "daily_batch", "--data", hubs.EmbeddedData);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.True(Count(state, $"SELECT count(*) FROM daily_metrics WHERE date = '{end:yyyy-MM-dd}'") > 0, "daily_batch built yesterday in PostgreSQL");
+        PostgresClusterMartTests.SameRows(JobTestData.Dump(inFolder, withRunId: false), JobTestData.Dump(inPostgres, withRunId: false));
+        var batch = (await AccessHttp.GetJsonAsync(hubs.B, "/api/runs?job=daily_batch", hubs.Admin)).GetProperty("data").EnumerateArray().Single();
+        Assert.Equal("cli", batch.GetProperty("trigger").GetString());
+        Assert.Equal("success", batch.GetProperty("status").GetString());
     }
 
     /// <summary>Starts a backfill on a hub and waits for its end; the run as <c>/api/runs</c> lists it.</summary>
