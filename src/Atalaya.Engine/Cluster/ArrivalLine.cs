@@ -15,13 +15,23 @@ namespace Atalaya.Engine.Cluster;
 internal static class ArrivalLine
 {
     /// <summary>
-    /// The most a cluster message holds (about 250 events of a marketplace's size). The consumers'
-    /// prefetch is counted in messages (RabbitMQ has no byte limit for it), so the message size
-    /// bounds what a writer or a node's feed holds in memory: a writer's 4 shards × 500 messages ×
-    /// 128 KiB is at most 256 MiB. Larger messages made a node hold gigabytes while it drained a
-    /// migrated folder, and a message past the broker's max_message_size closes the channel.
+    /// The most a collector's or a writer's message holds: a request's events of one shard (a
+    /// 5,000-event request is about 0.9 MiB a shard, one message), or a part of an inserted batch
+    /// on the written-events exchange. Past RabbitMQ's max_message_size (128 MiB) a publish closes
+    /// the channel, which is what a writer's whole batch used to do. Not smaller: a collector
+    /// answers once every message is confirmed, and cut at 128 KiB a request became about 28
+    /// confirmed publishes instead of 4 (a collecting node took 26–28k events/s instead of 42–47k,
+    /// docs/benchmarks.md). The consumers' prefetch is counted in messages (RabbitMQ has no byte
+    /// limit for it), so this bounds what they hold: a node's feed 64 × 1 MiB, a writer facing a
+    /// backlog of large requests 4 shards × 500 × 1 MiB.
     /// </summary>
-    public const int MessageBytes = 128 * 1024;
+    public const int MessageBytes = 1024 * 1024;
+
+    /// <summary>
+    /// The most a migration's message holds (about 250 events): a migration fills the queues with
+    /// the whole folder at once, so a writer draining it holds at most 4 × 500 × 128 KiB = 256 MiB.
+    /// </summary>
+    public const int MigrationMessageBytes = 128 * 1024;
 
     public static void Write(IBufferWriter<byte> body, long arrival, ReadOnlySpan<byte> storedEvent)
     {

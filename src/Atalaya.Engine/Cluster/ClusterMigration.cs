@@ -71,7 +71,7 @@ public sealed class ClusterMigration
         return published;
     }
 
-    /// <summary>Publishes each shard's round (in messages of at most <see cref="ArrivalLine.MessageBytes"/>, so a writer's prefetch holds little) and clears it once confirmed.</summary>
+    /// <summary>Publishes each shard's round (in messages of at most <see cref="ArrivalLine.MigrationMessageBytes"/>, so a writer's prefetch holds little) and clears it once confirmed.</summary>
     private static async Task PublishAsync(ClusterNode target, ArrayBufferWriter<byte>?[] bodies, CancellationToken ct)
     {
         var publishes = new List<Task>();
@@ -79,7 +79,7 @@ public sealed class ClusterMigration
         {
             if (bodies[shard] is { WrittenCount: > 0 } body)
             {
-                foreach (var message in ArrivalLine.Parts(body.WrittenMemory))
+                foreach (var message in ArrivalLine.Parts(body.WrittenMemory, ArrivalLine.MigrationMessageBytes))
                 {
                     publishes.Add(target.Publisher.PublishAsync(shard, message, null, ct));
                 }

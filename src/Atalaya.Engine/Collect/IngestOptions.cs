@@ -28,6 +28,15 @@ public sealed record IngestOptions
     /// </summary>
     public int NormalizeConcurrency { get; init; } = Math.Max(1, Environment.ProcessorCount - 1);
 
+    /// <summary>
+    /// Whether normalizing yields to reads on the lower-priority <see cref="IngestThreads"/> (the
+    /// default, for a process that answers dashboards from its own projection). False on a node
+    /// that answers no reads (<c>serve --role collect</c>): there the threads only made normalizing
+    /// wait on the machine's other servers, and a collecting node took 24–29k events/s instead of
+    /// 42–46k (docs/benchmarks.md); it normalizes on the request's thread instead.
+    /// </summary>
+    public bool NormalizeBehindReads { get; init; } = true;
+
     /// <summary>Rejected events of one request stored whole in <c>failed_events</c>; the rest are counted (docs/collector.md).</summary>
     public int QuarantinePerRequest { get; init; } = DefaultQuarantinePerRequest;
 

@@ -55,14 +55,15 @@ public sealed class IngestPipeline
 
     /// <summary>
     /// Runs a normalization when one of <see cref="IngestOptions.NormalizeConcurrency"/> slots is
-    /// free, on the lower-priority <see cref="IngestThreads"/>.
+    /// free: on the lower-priority <see cref="IngestThreads"/>, or on the request's own thread where
+    /// nothing reads (<see cref="IngestOptions.NormalizeBehindReads"/> false).
     /// </summary>
     private async Task<AppendBatch> InSlotAsync(Func<AppendBatch> normalize, CancellationToken cancellationToken)
     {
         await _normalizeSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            return await IngestThreads.RunAsync(normalize).ConfigureAwait(false);
+            return _options.NormalizeBehindReads ? await IngestThreads.RunAsync(normalize).ConfigureAwait(false) : normalize();
         }
         finally
         {

@@ -166,6 +166,8 @@ public static class ServeCommand
                     QuarantinePerSourcePerHour = parse.GetValue(quarantinePerSource),
                     IpV4PrefixBits = config.Privacy.IpV4PrefixBits,
                     IpV6PrefixBits = config.Privacy.IpV6PrefixBits,
+                    // A collecting node answers no reads: its normalizing need not yield to them.
+                    NormalizeBehindReads = cluster is not { Answers: false },
                 },
                 MaxPageCount = parse.GetValue(maxPages),
                 Cluster = cluster,

@@ -86,6 +86,12 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
             Assert.Equal(HttpStatusCode.OK, await PostAsync(collector, request));
         }
 
+        // The embedded hub normalizes behind its reads, on threads the kernel runs at nice 10; the
+        // collecting node answers no reads, so it normalizes on the request's thread and has no
+        // such threads (they only made it wait on the machine's other servers).
+        Assert.Equal(Environment.ProcessorCount, NormalizeThreadNices(embedded.Process.Pid).Count(nice => nice == Engine.Collect.IngestThreads.Nice));
+        Assert.Empty(NormalizeThreadNices(collector.Process.Pid));
+
         // Each node refuses the other side's work with 421 and says where to send it.
         using (var refused = new HttpRequestMessage(HttpMethod.Post, "/api/events") { Content = new ByteArrayContent(requests[0]) })
         {
@@ -116,6 +122,15 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async("SELECT count() FROM events", CancellationToken.None) == ids, "every event in ClickHouse", seconds: 60);
         await SameAnswersAsync(embedded, answerer, (await QuestionsAsync(embedded)).Take(3).ToList());
     }
+
+    /// <summary>The nice value of each normalizing thread of a process (/proc/PID/task/TID: comm is the name cut to 15 bytes, field 19 of stat the nice value).</summary>
+    private static List<int> NormalizeThreadNices(int pid) => [.. Directory.GetDirectories($"/proc/{pid}/task")
+        .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim().StartsWith("atalaya-normali", StringComparison.Ordinal))
+        .Select(task =>
+        {
+            var stat = File.ReadAllText(Path.Combine(task, "stat"));
+            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
+        })];
 
     private sealed record Node(ServeProcess Process, string WriteKey, string AdminKey) : IAsyncDisposable
     {

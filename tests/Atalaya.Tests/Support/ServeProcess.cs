@@ -16,6 +16,9 @@ public sealed class ServeProcess : IAsyncDisposable
 
     private ServeProcess(Process process) => _process = process;
 
+    /// <summary>The server's process id (for what the kernel says of it under /proc).</summary>
+    public int Pid => _process.Id;
+
     public string Url { get; private init; } = "";
 
     /// <summary>What the process printed so far.</summary>
