@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Atalaya.Engine;
 using Atalaya.Engine.Catalog;
-using Atalaya.Engine.Cluster;
 using Atalaya.Engine.Jobs;
 using Atalaya.Engine.Jobs.Marts;
 using Atalaya.Engine.Kpi;
@@ -113,26 +112,7 @@ public static class BackfillCommand
                 // Raw → staging: a KPI engine read afresh from the raw blocks, not from the snapshot.
                 return Run(new JobRunner(database, JobsCommand.LoadEngine(database, useSnapshot: false), config), range);
             }
-            using var cluster = CommonOptions.OpenPostgres(connectionString);
-            if (cluster is null)
-            {
-                return 2;
-            }
-            ClusterEvents events;
-            try
-            {
-                events = await CommonOptions.LoadClusterEventsAsync(parse.GetValue(clickHouse)!, ct);
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                return CommonOptions.Fail($"--clickhouse: {e.Message}");
-            }
-            using (events)
-            {
-                Console.WriteLine($"Loaded {events.Loaded:N0} events from the cluster's ClickHouse.");
-                // As a node's backfill: runs, the marts' lock and the marts in PostgreSQL, positions on ClickHouse's insert clock.
-                return Run(new JobRunner(database, events.Engine, config) { State = JobState.Shared(cluster), OnCluster = true, Events = events.Positions }, range);
-            }
+            return await CommonOptions.RunOnClusterAsync(connectionString, parse.GetValue(clickHouse)!, database, config, runner => Run(runner, range), ct);
         });
         return command;
     }

@@ -57,8 +57,44 @@ public static class CommonOptions
         return null;
     }
 
-    /// <summary>A cluster's events loaded once from its ClickHouse into a KPI engine of the command's own, with a progress bar (<c>backfill</c> and <c>jobs run</c> with <c>--clickhouse</c>).</summary>
-    public static async Task<Engine.Cluster.ClusterEvents> LoadClusterEventsAsync(string url, CancellationToken ct)
+    /// <summary>
+    /// Runs a job for a cluster as a node's run (<c>jobs run</c> and <c>backfill</c> with
+    /// <c>--clickhouse</c> and <c>--postgres</c>): the cluster's events loaded once from ClickHouse
+    /// into a KPI engine of the command's own (with a progress bar); the run, its lock and what it
+    /// writes in PostgreSQL; positions on ClickHouse's insert clock; no snapshot. Returns the exit
+    /// code <paramref name="run"/> gives, or 2 after saying what is wrong with either server.
+    /// </summary>
+    public static async Task<int> RunOnClusterAsync(string postgres, string clickHouseUrl, Engine.Storage.HubDatabase database, EnvironmentConfig config,
+        Func<Engine.Jobs.JobRunner, int> run, CancellationToken ct)
+    {
+        using var cluster = OpenPostgres(postgres);
+        if (cluster is null)
+        {
+            return 2;
+        }
+        Engine.Cluster.ClusterEvents events;
+        try
+        {
+            events = await LoadClusterEventsAsync(clickHouseUrl, ct);
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return Fail($"--clickhouse: {e.Message}");
+        }
+        using (events)
+        {
+            Console.WriteLine($"Loaded {events.Loaded:N0} events from the cluster's ClickHouse.");
+            return run(new Engine.Jobs.JobRunner(database, events.Engine, config)
+            {
+                State = Engine.Jobs.JobState.Shared(cluster),
+                OnCluster = true,
+                Events = events.Positions,
+            });
+        }
+    }
+
+    /// <summary>A cluster's events loaded once from its ClickHouse into a KPI engine of the command's own, with a progress bar.</summary>
+    private static async Task<Engine.Cluster.ClusterEvents> LoadClusterEventsAsync(string url, CancellationToken ct)
     {
         Engine.Cluster.ClusterEvents? events = null;
         await AnsiConsole.Progress()

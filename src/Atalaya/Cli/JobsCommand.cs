@@ -75,27 +75,7 @@ public static class JobsCommand
             {
                 return Run(new JobRunner(database, LoadEngine(database, useSnapshot: true), config), job);
             }
-            using var cluster = CommonOptions.OpenPostgres(connectionString);
-            if (cluster is null)
-            {
-                return 2;
-            }
-            Engine.Cluster.ClusterEvents events;
-            try
-            {
-                events = await CommonOptions.LoadClusterEventsAsync(parse.GetValue(clickHouse)!, ct);
-            }
-            catch (Exception e) when (e is ArgumentException or InvalidOperationException)
-            {
-                return CommonOptions.Fail($"--clickhouse: {e.Message}");
-            }
-            using (events)
-            {
-                Console.WriteLine($"Loaded {events.Loaded:N0} events from the cluster's ClickHouse.");
-                // As a node's run: runs, locks and what the job writes in PostgreSQL, positions on
-                // ClickHouse's insert clock; no snapshot (the engine is this command's own).
-                return Run(new JobRunner(database, events.Engine, config) { State = JobState.Shared(cluster), OnCluster = true, Events = events.Positions }, job);
-            }
+            return await CommonOptions.RunOnClusterAsync(connectionString, parse.GetValue(clickHouse)!, database, config, runner => Run(runner, job), ct);
         });
         return run;
     }
