@@ -66,7 +66,7 @@ public sealed class ClusterFeedFlowTests(ClusterServers servers) : IClassFixture
             for (var e = 0; e < perMessage; e++)
             {
                 var n = m * perMessage + e;
-                ArrivalLine.Write(body, n, Encoding.UTF8.GetBytes(Order($"flow-{n}", day.AddSeconds(n))));
+                ArrivalLine.Write(body, n, Encoding.UTF8.GetBytes(ClusterReloadTests.Order($"flow-{n}", day.AddSeconds(n)).ToJsonString()));
             }
             await publisher.PublishWrittenAsync(body.WrittenMemory, CancellationToken.None);
         }
@@ -102,15 +102,5 @@ public sealed class ClusterFeedFlowTests(ClusterServers servers) : IClassFixture
             }
         }
         throw new InvalidOperationException($"queue {queue} is not in rabbitmqctl's list:\n{listQueues}");
-    }
-
-    private static string Order(string id, DateTimeOffset at)
-    {
-        var order = Events.Valid("purchase_completed");
-        order["event_id"] = id;
-        order["timestamp"] = at.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-        order["received_at"] = at.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture);
-        order["properties"]!["order_id"] = "order-" + id;
-        return order.ToJsonString();
     }
 }

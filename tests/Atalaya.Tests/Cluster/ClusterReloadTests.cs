@@ -49,7 +49,8 @@ public sealed class ClusterReloadTests(ClusterServers servers) : IClassFixture<C
         Assert.Equal(1, node.Reloads);
     }
 
-    private static JsonObject Order(string id, DateTimeOffset at)
+    /// <summary>A counted order of one line, at <paramref name="at"/> (also what a writer publishes to the feed: <see cref="ClusterFeedFlowTests"/>).</summary>
+    internal static JsonObject Order(string id, DateTimeOffset at)
     {
         var order = Events.Valid("purchase_completed");
         order["event_id"] = id;
