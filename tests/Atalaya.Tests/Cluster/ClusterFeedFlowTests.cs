@@ -91,6 +91,41 @@ public sealed class ClusterFeedFlowTests(ClusterServers servers) : IClassFixture
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => following);
     }
 
+    [Fact]
+    public async Task A_writer_batch_larger_than_a_message_reaches_a_node_whole_through_its_parts()
+    {
+        var clickHouse = await servers.ClickHouse.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, CancellationToken.None);
+        var queue = new EventQueueOptions { Broker = servers.Rabbit.Uri, Shards = 1, Prefix = "parts." + Guid.NewGuid().ToString("N") };
+        var kpis = new KpiEngine(KpiDictionary.Default);
+        await using var feed = await ClusterFeed.SubscribeAsync(queue, clickHouse, kpis, recommendations: null, CancellationToken.None);
+        await feed.LoadAsync(null, CancellationToken.None);
+        using var stop = new CancellationTokenSource();
+        var following = Task.Run(() => feed.FollowAsync(stop.Token));
+        await using var publisher = new EventPublisher(queue);
+
+        // 3,000 orders (more than two of ArrivalLine.MessageBytes) queued before the writer starts:
+        // its first batch takes them all, and its publish to the written-events exchange goes in parts.
+        const int orders = 3_000;
+        var day = new DateTimeOffset(ClusterData.LastDay.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero);
+        var body = new ArrayBufferWriter<byte>();
+        for (var n = 0; n < orders; n++)
+        {
+            var order = ClusterReloadTests.Order($"part-{n}", day.AddSeconds(n));
+            order["properties"]!["note"] = new string('n', 400);
+            ArrivalLine.Write(body, n, Encoding.UTF8.GetBytes(order.ToJsonString()));
+        }
+        Assert.True(body.WrittenCount > 2 * ArrivalLine.MessageBytes, $"{body.WrittenCount} bytes");
+        await Task.WhenAll(ArrivalLine.Parts(body.WrittenMemory, 700_000).Select(part => publisher.PublishAsync(0, part, null, CancellationToken.None)));
+
+        await using var writer = await ClusterWriter.StartAsync(queue, clickHouse, publisher);
+        await Wait.UntilAsync(() => feed.Applied == orders, $"the node applied all {orders} orders", seconds: 120);
+        Assert.Equal(orders, writer.Inserted);
+        Assert.Equal(0, writer.FeedMisses);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => following);
+    }
+
     private static (long Ready, long Unacknowledged) Counts(string listQueues, string queue)
     {
         foreach (var line in listQueues.Split('\n'))
