@@ -44,6 +44,9 @@ public sealed class Hub : IAsyncDisposable
 
     public FxRateTable Fx { get; }
 
+    /// <summary>Where <see cref="Fx"/> is kept and re-read from: the data folder, or the cluster's PostgreSQL shared by every node.</summary>
+    public IFxRateRows FxRows { get; private init; } = null!;
+
     public IngestPipeline Pipeline { get; }
 
     public TokenStore Tokens { get; }
@@ -63,11 +66,9 @@ public sealed class Hub : IAsyncDisposable
         Postgres.PostgresState? postgres = null)
     {
         var database = HubDatabase.Open(dataDirectory, maxPageCount);
-        FxRateTable fx;
-        using (var connection = database.Connect())
-        {
-            fx = FxRateTable.Load(connection);
-        }
+        // On a cluster with PostgreSQL every node reads the same rates, so every collector freezes the same one.
+        var fxRows = FxRateRows.Of(database, postgres);
+        var fx = FxRateTable.Load(fxRows);
         // The dedupe index and the KPI projection are independent and each takes seconds at 10M
         // events (most of it the first touch of their memory), so they load on two threads. The
         // projection is loaded before the log is followed and before anything can be appended (the
@@ -100,6 +101,7 @@ public sealed class Hub : IAsyncDisposable
             QualityResults = Quality.QualityRows.For(database, postgres),
             Cluster = cluster,
             Jobs = postgres is null ? JobState.Embedded(database) : JobState.Shared(postgres),
+            FxRows = fxRows,
             Reports = ReportStore.For(database, postgres),
             AlertRows = Alerts.AlertRows.Of(database, postgres),
             SloRows = Slo.SloRows.Of(database, postgres),

@@ -67,6 +67,8 @@ public sealed class StateMigration(string dataDirectory, PostgresState state)
         new("dead_letters", ["kind", "provider", "account", "day", "run_id", "webhook_id", "error_class", "reason", "created_at"], Identity: "id") { Counted = true },
         // A pending erasure's plan names the folder's blocks; only finished ones mean the same on a cluster.
         new("privacy_erasures", ["erasure_id"], Where: "state = 'done'"),
+        // The rates every collector freezes into events and every node converts connector spend with.
+        new("fx_rates", ["day", "currency"]),
     ];
 
     internal const string AuditLogTable = "audit_log";

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using Microsoft.Data.Sqlite;
 
 namespace Atalaya.Engine.Collect;
 
@@ -66,24 +65,20 @@ public sealed class FxRateTable
         }
     }
 
-    public static FxRateTable Load(SqliteConnection connection)
+    public static FxRateTable Load(IFxRateRows rows)
     {
         var table = new FxRateTable();
-        table.Refresh(connection);
+        table.Refresh(rows);
         return table;
     }
 
     /// <summary>Reads every stored rate into memory (the server calls it periodically, so rates
-    /// imported by another process are used without a restart).</summary>
-    public void Refresh(SqliteConnection connection)
+    /// imported by another process, or on a cluster by any node's command, are used without a restart).</summary>
+    public void Refresh(IFxRateRows rows)
     {
-        using var command = connection.CreateCommand();
-        command.CommandText = "SELECT day, currency, rate FROM fx_rates;";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        foreach (var (day, currency, rate) in rows.Read())
         {
-            Set(reader.GetString(1), DateOnly.ParseExact(reader.GetString(0), "yyyy-MM-dd", CultureInfo.InvariantCulture),
-                decimal.Parse(reader.GetString(2), CultureInfo.InvariantCulture));
+            Set(currency, day, rate);
         }
     }
 
@@ -147,28 +142,12 @@ public sealed class FxRateTable
     }
 
     /// <summary>Stores rates durably and in memory (upsert by day and currency).</summary>
-    public void Save(SqliteConnection connection, IEnumerable<(DateOnly Day, string Currency, decimal Rate)> rates)
+    public void Save(IFxRateRows rows, IReadOnlyList<(DateOnly Day, string Currency, decimal Rate)> rates)
     {
-        using var transaction = connection.BeginTransaction();
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "INSERT INTO fx_rates (day, currency, rate) VALUES ($day, $currency, $rate) ON CONFLICT (day, currency) DO UPDATE SET rate = excluded.rate;";
-        var day = command.Parameters.Add("$day", SqliteType.Text);
-        var currency = command.Parameters.Add("$currency", SqliteType.Text);
-        var rate = command.Parameters.Add("$rate", SqliteType.Text);
-        var saved = new List<(DateOnly, string, decimal)>();
-        foreach (var r in rates)
+        rows.Upsert(rates);
+        foreach (var (day, currency, rate) in rates)
         {
-            day.Value = r.Day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
-            currency.Value = r.Currency;
-            rate.Value = r.Rate.ToString(CultureInfo.InvariantCulture);
-            command.ExecuteNonQuery();
-            saved.Add(r);
-        }
-        transaction.Commit();
-        foreach (var (d, c, v) in saved)
-        {
-            Set(c, d, v);
+            Set(currency, day, rate);
         }
     }
 }

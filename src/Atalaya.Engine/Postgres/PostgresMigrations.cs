@@ -342,5 +342,17 @@ internal static class PostgresMigrations
         );
         CREATE INDEX privacy_erasures_by_state ON privacy_erasures (state);
         """,
+
+        // The daily exchange rates (Collect/FxRateRows.cs): the data folder's fx_rates (Storage/Migrations.cs)
+        // column for column, so that every collector of a cluster freezes the same rate into an event
+        // and every node converts connector spend alike.
+        """
+        CREATE TABLE fx_rates (
+            day      text COLLATE "C" NOT NULL,
+            currency text COLLATE "C" NOT NULL,
+            rate     text NOT NULL,
+            PRIMARY KEY (day, currency)
+        );
+        """,
     ];
 }

@@ -65,7 +65,7 @@ public static class MigrateCommand
                 else
                 {
                     Console.WriteLine("Without --postgres only the events move: the folder's tokens, runs, audit log, alerts, reports, quality findings, refused events, "
-                        + "connector pages, webhook bodies and dead letters stay in it (give --postgres CONNSTRING, as to the serve nodes, to copy them too).");
+                        + "connector pages, webhook bodies, dead letters and exchange rates stay in it (give --postgres CONNSTRING, as to the serve nodes, to copy them too).");
                 }
                 var remaining = ClusterMigration.Remaining(directory, target);
                 if (remaining == 0)
@@ -133,8 +133,7 @@ public static class MigrateCommand
         }
         Console.WriteLine("Not copied: the marts and the event KPIs of fact_kpi_daily (a node's daily_batch rebuilds them from the events, "
             + "POST /api/jobs/backfill/run?start_date=…&end_date=… on a node for older days; the connectors' figures were copied), "
-            + "the data-quality profile (the nodes count the cluster's events), pending erasures (listed below if any), "
-            + "the exchange rates (atalaya fx import on each node). Alert rules and report schedules live in the environment files: give the nodes the same --config.");
+            + "the data-quality profile (the nodes count the cluster's events), pending erasures (listed below if any). Alert rules and report schedules live in the environment files: give the nodes the same --config.");
         var conflicts = outcomes.SelectMany(o => o.Conflicts).ToList();
         if (conflicts.Count == 0)
         {

@@ -55,11 +55,7 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
                 // tried again next time; reads go on being served and the collector answers 503
                 // until space comes back.
                 Step("flush token last-used times", hub.Tokens.FlushLastUsed);
-                Step("re-read FX rates", () =>
-                {
-                    using var connection = hub.Database.Connect();
-                    hub.Fx.Refresh(connection);
-                });
+                Step("re-read FX rates", () => hub.Fx.Refresh(hub.FxRows));
                 Step("save the KPI snapshot", () =>
                 {
                     if (hub.SaveSnapshotIfBehind(lastSnapshot.Elapsed >= options.SnapshotInterval ? 1 : options.SnapshotEveryEvents))

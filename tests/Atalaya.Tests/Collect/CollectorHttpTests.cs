@@ -194,10 +194,7 @@ public sealed class CollectorHttpTests
     public async Task Stores_the_fx_rate_used_frozen_by_the_source_or_from_the_rate_table()
     {
         await using var hub = await TestHub.StartAsync();
-        using (var connection = hub.Hub.Database.Connect())
-        {
-            hub.Hub.Fx.Save(connection, [(new DateOnly(2026, 2, 27), "MXN", 0.0581m), (new DateOnly(2026, 3, 2), "MXN", 0.07m)]);
-        }
+        hub.Hub.Fx.Save(hub.Hub.FxRows, [(new DateOnly(2026, 2, 27), "MXN", 0.0581m), (new DateOnly(2026, 3, 2), "MXN", 0.07m)]);
         var frozen = Events.Valid("purchase_completed", "frozen");
         frozen["properties"]!["fx_rate_to_reporting"] = 0.0555;
         var looked = Events.Valid("payment_succeeded", "looked");
@@ -217,10 +214,7 @@ public sealed class CollectorHttpTests
         Assert.Equal("fx_rate_missing", missing.GetProperty("flags")[0].GetString());
 
         // Editing the table later never changes what was stored.
-        using (var connection = hub.Hub.Database.Connect())
-        {
-            hub.Hub.Fx.Save(connection, [(new DateOnly(2026, 2, 27), "MXN", 0.01m)]);
-        }
+        hub.Hub.Fx.Save(hub.Hub.FxRows, [(new DateOnly(2026, 2, 27), "MXN", 0.01m)]);
         Assert.Equal(0.0581m, StoredEvents.Single(hub.DataDirectory, "looked").GetProperty("fx_rate_to_reporting").GetDecimal());
     }
 

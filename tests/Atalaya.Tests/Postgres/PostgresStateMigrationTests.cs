@@ -56,6 +56,7 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
             var alert = new Alert("alr_20261120T063000Z_abcdef", "mx-gmv", "", "critical", "firing", At, null, 120.5, 1000,
                 new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal) { ["country"] = ["MX"] }, "gmv for country MX is low", null, null, At);
             alertId = alert.AlertId;
+            hub.Fx.Save(hub.FxRows, [(new DateOnly(2026, 11, 19), "MXN", 0.0551m)]);
             AlertRows.Of(hub.Database, null).Apply(_ => new AlertChanges(At, [alert], [], [], [("ops", new Notification("GMV low", "MX") { AlertId = alert.AlertId })]));
             var period = ReportPeriod.For(ReportKind.Weekly, new DateOnly(2026, 11, 19));
             reportId = ReportBuilder.Id(ReportKind.Weekly, period, ReportScope.Country("MX"), "es-MX");
@@ -92,6 +93,7 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
         Assert.Equal(2, counts["webhook_inbox"]);
         Assert.Equal(2, counts["dead_letters"]);
         Assert.Equal(1, counts["notification_outbox"]);
+        Assert.Equal(["2026-11-19 MXN 0.0551"], await PostgresServer.ColumnAsync(shared, "SELECT day || ' ' || currency || ' ' || rate FROM fx_rates"));
         Assert.Equal(["meta_ads ad_spend 1234.5 MXN"], await PostgresServer.ColumnAsync(shared, "SELECT source_system || ' ' || metric || ' ' || value || ' ' || currency FROM fact_kpi_daily"));
         var clusterBodyId = (long)(await PostgresServer.ColumnAsync(shared, "SELECT id FROM webhook_inbox WHERE signature = 't=1764000000,v1=folder'")).Single()!;
         Assert.NotEqual(webhookId, clusterBodyId);
@@ -107,6 +109,8 @@ public sealed class PostgresStateMigrationTests(ClusterServers cluster, Postgres
             var node = ClusterNode.Create(clickHouseUrl, cluster.Rabbit.Uri.ToString());
             await using var hub = await TestHub.StartAsync(o => o with { Cluster = node, Postgres = state, RunScheduler = false, RunAlerts = false });
             await Wait.UntilAsync(() => node.Answering, "the node started", seconds: 120);
+            // The node collects with the folder's rates, now the cluster's.
+            Assert.True(hub.Hub.Fx.TryGet("MXN", new DateOnly(2026, 11, 20), out var rate) && rate == 0.0551m);
             using (var events = await hub.PostEventsAsync(Events.Valid("page_view").ToJsonString(), key: writeKey))
             {
                 Assert.Equal(HttpStatusCode.OK, events.StatusCode);
