@@ -34,38 +34,24 @@ public static class BackfillCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "Compute into shadow_* tables and show how each KPI would change; change nothing." };
         var apply = new Option<bool>("--apply") { Description = "Swap the recomputed rows in atomically (the default without --dry-run)." };
         var proposals = new Option<bool>("--proposals") { Description = "List the backfills that KPI definition changes call for, and stop." };
-        var postgres = new Option<string?>("--postgres")
-        {
-            Description = "Backfill a cluster's marts in its PostgreSQL (with --clickhouse), or with --proposals read them there, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\".",
-            HelpName = "CONNSTRING",
-        };
-        var clickHouse = new Option<string?>("--clickhouse")
-        {
-            Description = "With --postgres: the cluster's ClickHouse, as given to its serve nodes; the backfill loads its events from there (as a node does at start) and recomputes the range from them.",
-            HelpName = "URL",
-        };
+        var cluster = new ClusterOptions(
+            "Backfill a cluster's marts in its PostgreSQL (with --clickhouse), or with --proposals read them there",
+            "the backfill loads its events from there (as a node does at start) and recomputes the range from them");
         var command = new Command("backfill", "Reprocess raw events → staging → marts for a range of days; raw events are never modified.")
         {
-            data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory, postgres, clickHouse,
+            data, start, end, store, app, source, dryRun, apply, proposals, environment, configDirectory, cluster.Postgres, cluster.ClickHouse,
         };
         command.SetAction(async (parse, ct) =>
         {
-            var connectionString = parse.GetValue(postgres);
+            var connectionString = parse.GetValue(cluster.Postgres);
             if (connectionString is not null && parse.GetValue(proposals))
             {
                 using var shared = CommonOptions.OpenPostgres(connectionString);
                 return shared is null ? 2 : PrintProposals(MartStore.Postgres(shared));
             }
-            if (parse.GetValue(clickHouse) is not null && connectionString is null)
+            if (cluster.Refuse(parse, "a backfill", "POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE with an admin token", "marts") is { } refused)
             {
-                return CommonOptions.Fail("--clickhouse: a cluster's marts are in its PostgreSQL; give --postgres CONNSTRING too, as to its serve nodes");
-            }
-            if (connectionString is not null && parse.GetValue(clickHouse) is null)
-            {
-                return CommonOptions.Fail(
-                    "--postgres: a backfill recomputes the range from the events, and a cluster's events are in ClickHouse: add --clickhouse URL, as given to the serve nodes, "
-                    + "or run it on a node, which holds them: POST /api/jobs/backfill/run?start_date=DATE&end_date=DATE with an admin token "
-                    + "(docs/scale-out.md, \"Marts on a cluster\").");
+                return refused;
             }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
@@ -112,7 +98,7 @@ public static class BackfillCommand
                 // Raw → staging: a KPI engine read afresh from the raw blocks, not from the snapshot.
                 return Run(new JobRunner(database, JobsCommand.LoadEngine(database, useSnapshot: false), config), range);
             }
-            return await CommonOptions.RunOnClusterAsync(connectionString, parse.GetValue(clickHouse)!, database, config, runner => Run(runner, range), ct);
+            return await CommonOptions.RunOnClusterAsync(connectionString, parse.GetValue(cluster.ClickHouse)!, database, config, (runner, _) => Run(runner, range), ct);
         });
         return command;
     }

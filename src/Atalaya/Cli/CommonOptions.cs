@@ -58,14 +58,26 @@ public static class CommonOptions
     }
 
     /// <summary>
-    /// Runs a job for a cluster as a node's run (<c>jobs run</c> and <c>backfill</c> with
-    /// <c>--clickhouse</c> and <c>--postgres</c>): the cluster's events loaded once from ClickHouse
-    /// into a KPI engine of the command's own (with a progress bar); the run, its lock and what it
-    /// writes in PostgreSQL; positions on ClickHouse's insert clock; no snapshot. Returns the exit
-    /// code <paramref name="run"/> gives, or 2 after saying what is wrong with either server.
+    /// Runs a job for a cluster as a node's run (<c>jobs run</c>, <c>backfill</c> and <c>quality run</c>
+    /// with <c>--clickhouse</c> and <c>--postgres</c>): the run, its lock and what it writes in
+    /// PostgreSQL; positions on ClickHouse's insert clock; no snapshot (see <see cref="OnClusterAsync"/>).
     /// </summary>
-    public static async Task<int> RunOnClusterAsync(string postgres, string clickHouseUrl, Engine.Storage.HubDatabase database, EnvironmentConfig config,
-        Func<Engine.Jobs.JobRunner, int> run, CancellationToken ct)
+    public static Task<int> RunOnClusterAsync(string postgres, string clickHouseUrl, Engine.Storage.HubDatabase database, EnvironmentConfig config,
+        Func<Engine.Jobs.JobRunner, Engine.Postgres.PostgresState, int> run, CancellationToken ct) =>
+        OnClusterAsync(postgres, clickHouseUrl, (state, events) => run(new Engine.Jobs.JobRunner(database, events.Engine, config)
+        {
+            State = Engine.Jobs.JobState.Shared(state),
+            OnCluster = true,
+            Events = events.Positions,
+        }, state), ct);
+
+    /// <summary>
+    /// Works on a cluster from the command line as a node would: its PostgreSQL state opened, and its
+    /// events loaded once from ClickHouse into a KPI engine of the command's own (with a progress bar).
+    /// Returns the exit code <paramref name="work"/> gives, or 2 after saying what is wrong with either server.
+    /// </summary>
+    public static async Task<int> OnClusterAsync(string postgres, string clickHouseUrl,
+        Func<Engine.Postgres.PostgresState, Engine.Cluster.ClusterEvents, int> work, CancellationToken ct)
     {
         using var cluster = OpenPostgres(postgres);
         if (cluster is null)
@@ -84,12 +96,14 @@ public static class CommonOptions
         using (events)
         {
             Console.WriteLine($"Loaded {events.Loaded:N0} events from the cluster's ClickHouse.");
-            return run(new Engine.Jobs.JobRunner(database, events.Engine, config)
+            try
             {
-                State = Engine.Jobs.JobState.Shared(cluster),
-                OnCluster = true,
-                Events = events.Positions,
-            });
+                return work(cluster, events);
+            }
+            catch (Engine.Postgres.StateUnavailableException e)
+            {
+                return Fail($"--postgres: {e.Message}; try again once it is back.");
+            }
         }
     }
 
@@ -133,5 +147,45 @@ public static class CommonOptions
     {
         Console.Error.WriteLine($"error: {message}");
         return 2;
+    }
+}
+
+/// <summary>
+/// <c>--postgres</c> and <c>--clickhouse</c> for a command that works on a cluster's events (a job,
+/// a backfill, a report, the quality checks): both or neither; one alone is refused naming the other.
+/// </summary>
+internal sealed class ClusterOptions(string postgresDescription, string clickHouseDescription)
+{
+    public Option<string?> Postgres { get; } = new("--postgres")
+    {
+        Description = postgresDescription + ", e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\" (docs/scale-out.md).",
+        HelpName = "CONNSTRING",
+    };
+
+    public Option<string?> ClickHouse { get; } = new("--clickhouse")
+    {
+        Description = "With --postgres: the cluster's ClickHouse, as given to its serve nodes; " + clickHouseDescription + ".",
+        HelpName = "URL",
+    };
+
+    /// <summary>
+    /// Null when both or neither are given; else 2 after saying what to add. <paramref name="what"/>
+    /// names the work ("a job"), <paramref name="onNode"/> how to have a node do it instead, and
+    /// <paramref name="state"/> what of it lives in PostgreSQL ("runs, locks and marts").
+    /// </summary>
+    public int? Refuse(ParseResult parse, string what, string onNode, string state)
+    {
+        var postgres = parse.GetValue(Postgres) is not null;
+        var clickHouse = parse.GetValue(ClickHouse) is not null;
+        if (postgres && !clickHouse)
+        {
+            return CommonOptions.Fail($"--postgres: {what} works on the cluster's events, and a cluster's events are in ClickHouse: add --clickhouse URL, as given to the serve nodes, "
+                + $"or have a node, which holds them, do it: {onNode} (docs/scale-out.md).");
+        }
+        if (clickHouse && !postgres)
+        {
+            return CommonOptions.Fail($"--clickhouse: a cluster's {state} are in its PostgreSQL; give --postgres CONNSTRING too, as to its serve nodes");
+        }
+        return null;
     }
 }

@@ -34,33 +34,20 @@ public static class JobsCommand
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
         var name = new Argument<string>("NAME") { Description = "The job: daily_batch, kpi_refresh, dq_health or retention (see `atalaya jobs list`)." };
-        var postgres = new Option<string?>("--postgres")
-        {
-            Description = "Run the job for a cluster (with --clickhouse): its run, its lock and what it writes (marts, findings, reports) in the cluster's PostgreSQL, as a node's run, e.g. \"Host=127.0.0.1;Port=5432;Username=atalaya;Password=…;Database=atalaya\".",
-            HelpName = "CONNSTRING",
-        };
-        var clickHouse = new Option<string?>("--clickhouse")
-        {
-            Description = "With --postgres: the cluster's ClickHouse, as given to its serve nodes; the job reads the cluster's events from there (loaded once, as a node does at start).",
-            HelpName = "URL",
-        };
+        var cluster = new ClusterOptions(
+            "Run the job for a cluster (with --clickhouse): its run, its lock and what it writes (marts, findings, reports) in the cluster's PostgreSQL, as a node's run",
+            "the job reads the cluster's events from there (loaded once, as a node does at start)");
         var run = new Command("run", "Run a job now and wait for it; exit code 0 success, 1 partial or failed, 4 already running.")
         {
-            name, data, environment, configDirectory, postgres, clickHouse,
+            name, data, environment, configDirectory, cluster.Postgres, cluster.ClickHouse,
         };
         run.SetAction(async (parse, ct) =>
         {
-            var connectionString = parse.GetValue(postgres);
-            if (connectionString is not null && parse.GetValue(clickHouse) is null)
+            if (cluster.Refuse(parse, "a job", "POST /api/jobs/NAME/run with an admin token", "runs, locks and marts") is { } refused)
             {
-                return CommonOptions.Fail(
-                    "--postgres: a job works on the cluster's events, which are in ClickHouse: add --clickhouse URL, as given to the serve nodes, "
-                    + "or run it on a node, which holds them: POST /api/jobs/NAME/run with an admin token (docs/scale-out.md, \"Jobs on a cluster\").");
+                return refused;
             }
-            if (parse.GetValue(clickHouse) is not null && connectionString is null)
-            {
-                return CommonOptions.Fail("--clickhouse: a cluster's runs, locks and marts are in its PostgreSQL; give --postgres CONNSTRING too, as to its serve nodes");
-            }
+            var connectionString = parse.GetValue(cluster.Postgres);
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
@@ -75,7 +62,7 @@ public static class JobsCommand
             {
                 return Run(new JobRunner(database, LoadEngine(database, useSnapshot: true), config), job);
             }
-            return await CommonOptions.RunOnClusterAsync(connectionString, parse.GetValue(clickHouse)!, database, config, runner => Run(runner, job), ct);
+            return await CommonOptions.RunOnClusterAsync(connectionString, parse.GetValue(cluster.ClickHouse)!, database, config, (runner, _) => Run(runner, job), ct);
         });
         return run;
     }
@@ -178,13 +165,6 @@ public static class JobsCommand
         });
         return command;
     }
-
-    /// <summary>A <c>--postgres</c> a command takes only to refuse it with what to do instead.</summary>
-    internal static Option<string?> Refused(string why) => new("--postgres")
-    {
-        Description = $"Refused here: this command works from the --data folder's events; {why} (docs/scale-out.md).",
-        HelpName = "CONNSTRING",
-    };
 
     /// <summary>Where runs are read: the cluster's PostgreSQL when given (the data folder is then not opened), else the data folder.</summary>
     private static JobState State(string dataDirectory, Engine.Postgres.PostgresState? shared) =>

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using Atalaya.Engine;
 using Atalaya.Engine.Jobs;
-using Atalaya.Engine.Kpi;
 using Atalaya.Engine.Quality;
 using Atalaya.Engine.Storage;
 using Spectre.Console;
@@ -32,45 +31,55 @@ public static class QualityCommand
         var data = CommonOptions.Data();
         var environment = CommonOptions.Environment();
         var configDirectory = CommonOptions.ConfigDirectory();
-        var postgres = JobsCommand.Refused("on a cluster a node runs the checks: POST /api/jobs/dq_health/run on any node, then `atalaya quality show --postgres CONNSTRING`");
+        var cluster = new ClusterOptions(
+            "Run the checks for a cluster (with --clickhouse): the run, its lock and its findings in the cluster's PostgreSQL, as a node's dq_health run",
+            "the checks profile the cluster's events there and read the order ledger from them (loaded once, as a node does at start)");
         var run = new Command("run", "Run every check now and print the findings, worst first; exit code 0 none failed, 3 some failed, 1 the run itself failed, 4 already running.")
         {
-            data, environment, configDirectory, postgres,
+            data, environment, configDirectory, cluster.Postgres, cluster.ClickHouse,
         };
-        run.SetAction(parse =>
+        run.SetAction(async (parse, ct) =>
         {
-            if (parse.GetValue(postgres) is not null)
+            if (cluster.Refuse(parse, "the quality run", "POST /api/jobs/dq_health/run with an admin token", "runs, locks and findings") is { } refused)
             {
-                return CommonOptions.Fail(
-                    "--postgres: on a cluster the checks run on a node (POST /api/jobs/dq_health/run with an admin token on any node); "
-                    + "read their findings with `atalaya quality show --postgres CONNSTRING` (docs/quality.md).");
+                return refused;
             }
             if (CommonOptions.LoadConfig(parse.GetValue(environment)!, parse.GetValue(configDirectory)) is not { } config)
             {
                 return 2;
             }
             var database = HubDatabase.Open(parse.GetValue(data)!);
-            // The checks read counters and tables, not the KPI projection: no need to load it.
-            var runner = new JobRunner(database, new KpiEngine(KpiDictionary.Default), config);
-            var started = runner.TryBegin(JobCatalog.QualityJob, "cli", out var busyWith);
-            if (started is null)
+            if (parse.GetValue(cluster.Postgres) is not { } connectionString)
             {
-                Console.Error.WriteLine($"error: the checks are already running ({busyWith}); wait for them or see `atalaya runs --job {JobCatalog.QualityJob}`.");
-                return JobsCommand.Busy;
+                // The unknown-orders check reads the order ledger: the KPI engine is loaded, from the snapshot when usable.
+                return Run(new JobRunner(database, JobsCommand.LoadEngine(database, useSnapshot: true), config), runId => QualityRows.For(database, null).Read(runId));
             }
-            PipelineRun? result = null;
-            AnsiConsole.Status().Start($"Checking data quality ({started.RunId}) …", _ => result = runner.Execute(started));
-            JobsCommand.Print(result!);
-            if (result!.Status != RunStatus.Success)
-            {
-                return 1;
-            }
-            var findings = QualityResults.Read(database, result.RunId);
-            Console.WriteLine();
-            Print(findings);
-            return findings.Any(f => f.Status == QualityStatus.Fail) ? Findings : 0;
+            return await CommonOptions.RunOnClusterAsync(connectionString, parse.GetValue(cluster.ClickHouse)!, database, config,
+                (runner, state) => Run(runner, runId => QualityRows.For(database, state).Read(runId)), ct);
         });
         return run;
+    }
+
+    /// <summary>Runs dq_health now and prints its findings, read back from where the run kept them.</summary>
+    private static int Run(JobRunner runner, Func<string, IReadOnlyList<QualityResult>> findingsOf)
+    {
+        var started = runner.TryBegin(JobCatalog.QualityJob, "cli", out var busyWith);
+        if (started is null)
+        {
+            Console.Error.WriteLine($"error: the checks are already running ({busyWith}); wait for them or see `atalaya runs --job {JobCatalog.QualityJob}`.");
+            return JobsCommand.Busy;
+        }
+        PipelineRun? result = null;
+        AnsiConsole.Status().Start($"Checking data quality ({started.RunId}) …", _ => result = runner.Execute(started));
+        JobsCommand.Print(result!);
+        if (result!.Status != RunStatus.Success)
+        {
+            return 1;
+        }
+        var findings = findingsOf(result.RunId);
+        Console.WriteLine();
+        Print(findings);
+        return findings.Any(f => f.Status == QualityStatus.Fail) ? Findings : 0;
     }
 
     private static Command ShowCommand()

@@ -10,6 +10,8 @@ namespace Atalaya.Cli;
 /// <c>atalaya report daily|weekly|monthly</c>: builds one report from the data folder's events
 /// with the same code as the scheduled jobs. Without <c>--out</c> it is kept in the data folder
 /// (replacing the same period's, listed by <c>GET /api/reports</c>); with it, it is only written there.
+/// With <c>--clickhouse</c> and <c>--postgres</c> it is built from a cluster's events, loaded once
+/// from ClickHouse, and kept in the cluster's PostgreSQL, where every node lists it.
 /// </summary>
 public static class ReportCommand
 {
@@ -34,18 +36,18 @@ public static class ReportCommand
         var currency = new Option<string>("--reporting-currency") { Description = "The ISO 4217 currency the hub reports money in (as given to serve).", DefaultValueFactory = _ => "USD", HelpName = "CODE" };
         var pdf = new Option<bool>("--pdf") { Description = "Also print the HTML report to a PDF on A4 beside it (needs Debian's chromium)." };
         var data = CommonOptions.Data();
-        var postgres = JobsCommand.Refused("on a cluster a node's report job builds reports from the cluster's events: POST /api/jobs/report_daily/run (or report_weekly, report_monthly) on any node");
+        var cluster = new ClusterOptions(
+            "Build the report for a cluster (with --clickhouse) and keep it in the cluster's PostgreSQL, where every node's GET /api/reports lists it (unless --out)",
+            "the report is built from the cluster's events there (loaded once, as a node does at start)");
         var command = new Command("report", "Write a report: daily CSV, weekly or monthly HTML, for the platform, a store or a country.")
         {
-            kind, date, store, country, output, locale, currency, pdf, data, postgres,
+            kind, date, store, country, output, locale, currency, pdf, data, cluster.Postgres, cluster.ClickHouse,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, ct) =>
         {
-            if (parse.GetValue(postgres) is not null)
+            if (cluster.Refuse(parse, "a report", "POST /api/jobs/report_daily/run (or report_weekly, report_monthly) with an admin token", "reports and quality findings") is { } refused)
             {
-                return CommonOptions.Fail(
-                    "--postgres: on a cluster a report is built by a node, which has the cluster's events (this command has only the --data folder's): "
-                    + "run POST /api/jobs/report_daily/run (or report_weekly, report_monthly) with an admin token on any node; every node's GET /api/reports then lists it (docs/reports.md).");
+                return refused;
             }
             if (!ReportKinds.TryParse(parse.GetValue(kind), out var reportKind))
             {
@@ -81,56 +83,85 @@ public static class ReportCommand
             {
                 return CommonOptions.Fail("--pdf: the daily report is a CSV; PDFs are made of the weekly and monthly HTML reports");
             }
+            if (parse.GetValue(pdf) && parse.GetValue(cluster.Postgres) is not null && parse.GetValue(output) is null)
+            {
+                return CommonOptions.Fail("--pdf: a cluster's report is kept in PostgreSQL, not in a folder; give --out DIR to write the HTML and its PDF there");
+            }
             if (parse.GetValue(pdf) && ChromiumPdf.Find() is null)
             {
                 return CommonOptions.Fail("--pdf: chromium is not installed; install Debian's package (apt-get install chromium) or leave out --pdf");
             }
             var folder = parse.GetValue(data)!;
+            var wanted = new Wanted(reportKind, day, scope, language, code, parse.GetValue(output), parse.GetValue(pdf));
+            if (parse.GetValue(cluster.Postgres) is { } connectionString)
+            {
+                // The folder is the command's own (nothing of the cluster is in it); the events, findings and reports are the cluster's.
+                var own = HubDatabase.Open(folder);
+                return await CommonOptions.OnClusterAsync(connectionString, parse.GetValue(cluster.ClickHouse)!, (state, events) => Write(wanted, events.Engine, own, state), ct);
+            }
             if (!File.Exists(Path.Combine(folder, HubDatabase.FileName)))
             {
                 return CommonOptions.Fail($"no hub data in '{Path.GetFullPath(folder)}'; give --data DIR (or ATALAYA_DATA) with the folder `atalaya serve` uses");
             }
             var database = HubDatabase.Open(folder);
-            var engine = JobsCommand.LoadEngine(database, useSnapshot: true);
-            var now = engine.Time.GetUtcNow();
-            var request = new ReportRequest(reportKind, day ?? ReportPeriod.DefaultDate(reportKind, DateOnly.FromDateTime(now.UtcDateTime)), scope, language);
-            ReportFile report;
-            try
-            {
-                var health = new Engine.Quality.FigureHealthReader(database, engine.Dictionary, Engine.Catalog.EventCatalog.Default, engine);
-                report = new ReportBuilder(engine, code, health).Build(request, now);
-            }
-            catch (ReportException e)
-            {
-                return CommonOptions.Fail(e.Message);
-            }
-            string path;
-            if (parse.GetValue(output) is { } directory)
-            {
-                Directory.CreateDirectory(directory);
-                path = Path.GetFullPath(Path.Combine(directory, report.FileName));
-                File.WriteAllBytes(path, report.Content);
-            }
-            else
-            {
-                new ReportStore(database).Save(report, now, runId: null);
-                path = ReportStore.FileIn(database, report.FileName);
-            }
-            Console.WriteLine($"{ReportKinds.Name(reportKind)} report {report.Id}: {report.Period.Start:yyyy-MM-dd} to {report.Period.End:yyyy-MM-dd}, "
-                + $"{scope.Label}, {report.Content.Length:N0} bytes");
-            if (parse.GetValue(pdf))
-            {
-                var pdfPath = Path.ChangeExtension(path, ".pdf");
-                if (ChromiumPdf.Print(path, pdfPath) is { } problem)
-                {
-                    Console.WriteLine(path);
-                    return CommonOptions.Fail("--pdf: " + problem);
-                }
-                Console.WriteLine(pdfPath);
-            }
-            Console.WriteLine(path);
-            return 0;
+            return Write(wanted, JobsCommand.LoadEngine(database, useSnapshot: true), database, null);
         });
         return command;
+    }
+
+    /// <summary>What the command line asked for.</summary>
+    private sealed record Wanted(ReportKind Kind, DateOnly? Day, ReportScope Scope, string Locale, string Currency, string? Output, bool Pdf);
+
+    /// <summary>
+    /// Builds the report from <paramref name="engine"/> with the figures' health of the latest
+    /// quality run (the cluster's with <paramref name="shared"/>), and writes it to --out or keeps it
+    /// where the hub's reports are: the data folder, or the cluster's PostgreSQL.
+    /// </summary>
+    private static int Write(Wanted wanted, Engine.Kpi.KpiEngine engine, HubDatabase database, Engine.Postgres.PostgresState? shared)
+    {
+        var now = engine.Time.GetUtcNow();
+        var request = new ReportRequest(wanted.Kind, wanted.Day ?? ReportPeriod.DefaultDate(wanted.Kind, DateOnly.FromDateTime(now.UtcDateTime)), wanted.Scope, wanted.Locale);
+        ReportFile report;
+        try
+        {
+            var health = new Engine.Quality.FigureHealthReader(database, engine.Dictionary, Engine.Catalog.EventCatalog.Default, engine,
+                Engine.Quality.QualityRows.For(database, shared));
+            report = new ReportBuilder(engine, wanted.Currency, health).Build(request, now);
+        }
+        catch (ReportException e)
+        {
+            return CommonOptions.Fail(e.Message);
+        }
+        string? path = null;
+        if (wanted.Output is { } directory)
+        {
+            Directory.CreateDirectory(directory);
+            path = Path.GetFullPath(Path.Combine(directory, report.FileName));
+            File.WriteAllBytes(path, report.Content);
+        }
+        else
+        {
+            ReportStore.For(database, shared).Save(report, now, runId: null);
+            path = shared is null ? ReportStore.FileIn(database, report.FileName) : null;
+        }
+        Console.WriteLine($"{ReportKinds.Name(wanted.Kind)} report {report.Id}: {report.Period.Start:yyyy-MM-dd} to {report.Period.End:yyyy-MM-dd}, "
+            + $"{wanted.Scope.Label}, {report.Content.Length:N0} bytes");
+        if (path is null)
+        {
+            Console.WriteLine($"Kept in the cluster's PostgreSQL: GET /api/reports/{report.Id} on any node serves it.");
+            return 0;
+        }
+        if (wanted.Pdf)
+        {
+            var pdfPath = Path.ChangeExtension(path, ".pdf");
+            if (ChromiumPdf.Print(path, pdfPath) is { } problem)
+            {
+                Console.WriteLine(path);
+                return CommonOptions.Fail("--pdf: " + problem);
+            }
+            Console.WriteLine(pdfPath);
+        }
+        Console.WriteLine(path);
+        return 0;
     }
 }

@@ -96,6 +96,17 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
             "node C has loaded its projection", seconds: 120);
         Assert.Equal("success", (await PostgresClusterMartTests.RunJobAsync(clientC, hubs.Admin, "dq_health")).GetProperty("status").GetString());
         Assert.Equal(expected, await FindingsAsync(clientC, hubs.Admin));
+
+        // From the command line, with no node involved: the checks profile ClickHouse's events into the
+        // command's own (empty) folder and keep their findings in PostgreSQL, where every node reads them.
+        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync("quality", "run", "--clickhouse", hubs.ClickHouseUrl, "--postgres", hubs.Postgres, "--data", _root["cli"]);
+        Assert.True(exit is 0 or 3, stdout + stderr); // 3: some findings fail (the planted amounts may)
+        Assert.Contains("Loaded ", stdout, StringComparison.Ordinal);
+        var cliRun = (await AccessHttp.GetJsonAsync(hubs.A, "/api/runs?job=dq_health", hubs.Admin)).GetProperty("data").EnumerateArray().First();
+        Assert.Equal("cli", cliRun.GetProperty("trigger").GetString());
+        Assert.Contains(cliRun.GetProperty("run_id").GetString()!, stdout, StringComparison.Ordinal);
+        Assert.Equal(cliRun.GetProperty("run_id").GetString(), (await AccessHttp.GetJsonAsync(hubs.A, "/api/quality", hubs.Admin)).GetProperty("run_id").GetString());
+        Assert.Equal(expected, await FindingsAsync(hubs.A, hubs.Admin));
     }
 
     [Fact]
@@ -218,6 +229,30 @@ public sealed class PostgresClusterProfileTests(ClusterServers cluster, Postgres
         var batch = (await AccessHttp.GetJsonAsync(hubs.B, "/api/runs?job=daily_batch", hubs.Admin)).GetProperty("data").EnumerateArray().Single();
         Assert.Equal("cli", batch.GetProperty("trigger").GetString());
         Assert.Equal("success", batch.GetProperty("status").GetString());
+
+        // A report from the command line for the cluster: built from ClickHouse's events and kept in
+        // PostgreSQL, where every node lists and serves it, byte for byte the embedded hub's report of the same day.
+        (exit, stdout, stderr) = await AtalayaProcess.RunAsync("report", "daily", "--date", $"{end:yyyy-MM-dd}",
+            "--clickhouse", hubs.ClickHouseUrl, "--postgres", hubs.Postgres, "--data", _root["cli"]);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.Contains("Kept in the cluster's PostgreSQL", stdout, StringComparison.Ordinal);
+        (exit, stdout, stderr) = await AtalayaProcess.RunAsync("report", "daily", "--date", $"{end:yyyy-MM-dd}", "--data", hubs.EmbeddedData, "--out", _root["embedded-report"]);
+        Assert.True(exit == 0, stdout + stderr);
+        var report = (await AccessHttp.GetJsonAsync(hubs.B, "/api/reports", hubs.Admin)).GetProperty("data").EnumerateArray().Single();
+        var fromNode = await ReportBytesAsync(hubs.B, hubs.Admin, report.GetProperty("id").GetString()!);
+        Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(_root["embedded-report"], report.GetProperty("file_name").GetString()!)), fromNode);
+        // Not an empty report: the day's orders are there with a figure.
+        Assert.Matches($"(?m)^{end:yyyy-MM-dd},[^,]*,[^,]*,orders,[1-9]", Encoding.UTF8.GetString(fromNode));
+        Assert.False(Directory.Exists(Path.Combine(_root["cli"], "reports")) && Directory.EnumerateFiles(Path.Combine(_root["cli"], "reports")).Any());
+    }
+
+    private static async Task<byte[]> ReportBytesAsync(HttpClient client, string admin, string id)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/api/reports/" + id);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", admin);
+        using var response = await client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        return await response.Content.ReadAsByteArrayAsync();
     }
 
     /// <summary>Starts a backfill on a hub and waits for its end; the run as <c>/api/runs</c> lists it.</summary>

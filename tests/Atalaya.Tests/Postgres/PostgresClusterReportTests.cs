@@ -75,17 +75,29 @@ public sealed class PostgresClusterReportTests(PostgresServer server) : IClassFi
     }
 
     [Fact]
-    public async Task The_report_command_refuses_postgres_and_says_which_node_call_builds_a_cluster_report()
+    public async Task The_report_command_on_a_cluster_needs_both_servers_and_says_which_is_missing()
     {
         using var folder = new TempDirectory("atalaya-pg-report-cli");
-        var (exit, stdout, stderr) = await AtalayaProcess.RunAsync("report", "daily", "--postgres", "Host=127.0.0.1;Database=atalaya", "--data", folder.Path);
+        var (exit, _, stderr) = await AtalayaProcess.RunAsync("report", "daily", "--postgres", "Host=127.0.0.1;Database=atalaya", "--data", folder.Path);
         Assert.Equal(2, exit);
+        Assert.Contains("add --clickhouse URL", stderr, StringComparison.Ordinal);
         Assert.Contains("POST /api/jobs/report_daily/run", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("report", "daily", "--clickhouse", "http://127.0.0.1:1/atalaya", "--data", folder.Path);
+        Assert.Equal(2, exit);
+        Assert.Contains("give --postgres CONNSTRING too", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("report", "weekly", "--pdf", "--postgres", "Host=127.0.0.1;Database=atalaya", "--clickhouse", "http://127.0.0.1:1/atalaya",
+            "--data", folder.Path);
+        Assert.Equal(2, exit);
+        Assert.Contains("give --out DIR", stderr, StringComparison.Ordinal);
+        (exit, _, stderr) = await AtalayaProcess.RunAsync("quality", "run", "--clickhouse", "http://127.0.0.1:1/atalaya", "--data", folder.Path);
+        Assert.Equal(2, exit);
+        Assert.Contains("give --postgres CONNSTRING too", stderr, StringComparison.Ordinal);
         Assert.Empty(Directory.GetFileSystemEntries(folder.Path));
 
-        (exit, stdout, stderr) = await AtalayaProcess.RunAsync("report", "--help");
-        Assert.True(exit == 0, stderr);
+        var (helpExit, stdout, helpErr) = await AtalayaProcess.RunAsync("report", "--help");
+        Assert.True(helpExit == 0, helpErr);
         Assert.Contains("--postgres", stdout, StringComparison.Ordinal);
+        Assert.Contains("--clickhouse", stdout, StringComparison.Ordinal);
     }
 
     private static async Task<byte[]> DownloadAsync(TestHub node, string id, string token)
