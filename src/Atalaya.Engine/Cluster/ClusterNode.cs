@@ -121,10 +121,23 @@ public sealed class ClusterNode : IAsyncDisposable
     private QueueEventSink? _sink;
 
     /// <summary>
-    /// Loads the cluster's stores from ClickHouse into <paramref name="stores"/>, as a serving node
-    /// does when it starts: a process that only publishes (a CLI replay) enriches events the same way.
+    /// Creates the ClickHouse tables when missing and loads the cluster's stores from ClickHouse into
+    /// <paramref name="stores"/>, as a serving node does when it starts: a process that only publishes
+    /// (a CLI import or replay) enriches events the same way.
     /// </summary>
-    public Task<int> LoadStoresAsync(StoreDirectory stores, CancellationToken ct) => ClusterStores.LoadAsync(ClickHouse, stores, ct);
+    /// <exception cref="InvalidOperationException">ClickHouse cannot be reached or refused a query; the message says which.</exception>
+    public async Task<int> LoadStoresAsync(StoreDirectory stores, CancellationToken ct)
+    {
+        try
+        {
+            await EventsSchema.EnsureAsync(ClickHouse, ct).ConfigureAwait(false);
+            return await ClusterStores.LoadAsync(ClickHouse, stores, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is ClickHouseUnavailableException or ClickHouseException)
+        {
+            throw new InvalidOperationException($"ClickHouse at {ClickHouseSettings.Url} database {ClickHouseSettings.Database}: {e.Message}", e);
+        }
+    }
 
     /// <summary>Requests whose duplicate lookup in ClickHouse failed or timed out (their duplicates were left to the writers).</summary>
     public long LookupsSkipped => _sink?.LookupsSkipped ?? 0;

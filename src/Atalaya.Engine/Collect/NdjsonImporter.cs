@@ -22,6 +22,13 @@ public static class NdjsonImporter
         {
             var read = await input.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
             filled += read;
+            if (consumed == 0 && filled >= 3 && buffer.AsSpan(0, 3).SequenceEqual("\uFEFF"u8))
+            {
+                // A UTF-8 byte order mark (editors on Windows write one): not part of the first line.
+                buffer.AsSpan(3, filled - 3).CopyTo(buffer);
+                filled -= 3;
+                consumed = 3;
+            }
             var end = read == 0 ? filled : CutAfterLines(buffer.AsSpan(0, filled));
             if (end == 0 && read > 0 && filled == buffer.Length)
             {
@@ -34,7 +41,18 @@ public static class NdjsonImporter
                 var chunk = buffer.AsMemory(0, end);
                 if (!chunk.Span.Trim("\r\n "u8).IsEmpty)
                 {
-                    var result = await pipeline.IngestNativeAsync(chunk, ndjson: true, source, cancellationToken).ConfigureAwait(false);
+                    IngestResult result;
+                    try
+                    {
+                        result = await pipeline.IngestNativeAsync(chunk, ndjson: true, source, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (Storage.StoreUnavailableException e)
+                    {
+                        // Where events go is away (a full disk, RabbitMQ down): stop with what was
+                        // acknowledged so far. This chunk was not; importing the file again skips
+                        // what was (as duplicates) and takes the rest.
+                        return new ImportSummary(accepted, duplicates, rejected, errors) { Stopped = e.Message, StoppedAtLine = lineBase + 1 };
+                    }
                     accepted += result.Accepted;
                     duplicates += result.Duplicates;
                     rejected += result.Rejected.Count;
@@ -92,4 +110,11 @@ public static class NdjsonImporter
 }
 
 /// <summary>What an import did; <see cref="FirstErrors"/> holds up to ten rejections with line numbers.</summary>
-public sealed record ImportSummary(long Accepted, long Duplicates, long Rejected, IReadOnlyList<string> FirstErrors);
+public sealed record ImportSummary(long Accepted, long Duplicates, long Rejected, IReadOnlyList<string> FirstErrors)
+{
+    /// <summary>Why the import stopped before the end of its input (where events go was away), or null when it read everything.</summary>
+    public string? Stopped { get; init; }
+
+    /// <summary>With <see cref="Stopped"/>: the first non-empty line not acknowledged.</summary>
+    public long StoppedAtLine { get; init; }
+}

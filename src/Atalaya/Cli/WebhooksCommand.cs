@@ -95,7 +95,14 @@ public static class WebhooksCommand
         }
         if (cluster is not null)
         {
-            await cluster.LoadStoresAsync(hub.Log.Stores, ct);
+            try
+            {
+                await cluster.LoadStoresAsync(hub.Log.Stores, ct);
+            }
+            catch (InvalidOperationException e)
+            {
+                return CommonOptions.Fail($"--clickhouse: {e.Message}; nothing was replayed. Check the URL, or start the server.");
+            }
         }
         IReadOnlyList<(DeadLetter Letter, WebhookOutcome Outcome)> results;
         try
