@@ -26,7 +26,7 @@ namespace Atalaya.Tests.Cluster;
 /// </summary>
 public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer postgres) : IClassFixture<ClusterServers>, IClassFixture<PostgresServer>
 {
-    private const string User = "ana.svensson@example.se";
+    internal const string User = "ana.svensson@example.se";
     private const string Legacy = "anon-ana-legacy";
     private const string Tablet = "anon-family-tablet";
 
@@ -185,7 +185,7 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
     }
 
     /// <summary>Posts Ana's events (with an alias and a refused event) and other people's to each hub; waits until every cluster node holds them. Returns how many are stored.</summary>
-    private static async Task<int> FeedAsync(TestHub[] targets, params TestHub[] alsoWatching)
+    internal static async Task<int> FeedAsync(TestHub[] targets, params TestHub[] alsoWatching)
     {
         var b = new EventBuilder("ana");
         var events = ErasureTests.Person(b);
@@ -216,7 +216,7 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
         return stored;
     }
 
-    private static async Task<List<string>> AnswersAsync(TestHub hub, string admin)
+    internal static async Task<List<string>> AnswersAsync(TestHub hub, string admin)
     {
         var answers = new List<string>();
         foreach (var path in Paths)
@@ -227,7 +227,7 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
         return answers;
     }
 
-    private static bool Keyed(TestHub hub, string id)
+    internal static bool Keyed(TestHub hub, string id)
     {
         var projection = hub.Hub.Kpis.Projection;
         using (projection.Read())
@@ -236,9 +236,9 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
         }
     }
 
-    private sealed record Row(string UserId, string AnonymousId, string Payload);
+    internal sealed record Row(string UserId, string AnonymousId, string Payload);
 
-    private static async Task<Dictionary<string, Row>> RowsAsync(ClickHouseClient clickHouse)
+    internal static async Task<Dictionary<string, Row>> RowsAsync(ClickHouseClient clickHouse)
     {
         var rows = new Dictionary<string, Row>(StringComparer.Ordinal);
         await foreach (var row in clickHouse.QueryAsync($"SELECT event_id, user_id, anonymous_id, payload FROM {EventsSchema.Events}", CancellationToken.None))
@@ -248,7 +248,7 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
         return rows;
     }
 
-    private static async Task<long> NamingAsync(ClickHouseClient clickHouse, string id) =>
+    internal static async Task<long> NamingAsync(ClickHouseClient clickHouse, string id) =>
         await clickHouse.ScalarInt64Async(
             $"SELECT count() FROM {EventsSchema.Events} WHERE user_id = {ClickHouseClient.Literal(id)} OR anonymous_id = {ClickHouseClient.Literal(id)} OR position(payload, {ClickHouseClient.Literal(id)}) > 0",
             CancellationToken.None);
@@ -264,7 +264,7 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
         return o.ToJsonString().Replace(stem, "psn_STEM", StringComparison.Ordinal);
     }
 
-    private static string ExportText(JsonElement export, string stem)
+    internal static string ExportText(JsonElement export, string stem)
     {
         var o = JsonNode.Parse(export.GetRawText())!.AsObject();
         o.Remove("generated_at");
