@@ -79,12 +79,18 @@ internal static class EventsSchema
         ) ENGINE = MergeTree ORDER BY month
         """,
         ],
+        // The KPI aggregates beside the raw events (KpiAggregates.cs): the table, its materialized
+        // view, and the fill of the events stored before the view existed.
+        KpiAggregates.Create,
     ];
 
     public static int Version => Steps.Length;
 
     /// <summary>Creates the database and the tables when missing and applies the steps not applied yet.</summary>
-    public static async Task EnsureAsync(ClickHouseClient client, CancellationToken cancellationToken)
+    public static Task EnsureAsync(ClickHouseClient client, CancellationToken cancellationToken) => EnsureAsync(client, Steps.Length, cancellationToken);
+
+    /// <summary>The same, through version <paramref name="through"/> only (a test makes a database as an older Atalaya left it).</summary>
+    internal static async Task EnsureAsync(ClickHouseClient client, int through, CancellationToken cancellationToken)
     {
         await client.CreateDatabaseAsync(cancellationToken);
         await client.ExecuteAsync(
@@ -96,7 +102,7 @@ internal static class EventsSchema
             throw new InvalidOperationException(
                 $"the ClickHouse database '{client.Database}' is at schema version {applied}, newer than this Atalaya's {Steps.Length}; upgrade Atalaya");
         }
-        for (var version = applied + 1; version <= Steps.Length; version++)
+        for (var version = applied + 1; version <= through; version++)
         {
             // The HTTP interface runs one statement per request. Two nodes starting together may
             // both run a step: every step must be idempotent (IF NOT EXISTS), and both record it.

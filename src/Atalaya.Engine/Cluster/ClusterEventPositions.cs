@@ -88,6 +88,9 @@ public sealed class ClusterEventPositions : IEventPositions
         Rows($"SELECT source_system, count() FROM {EventsSchema.Events} WHERE received_at >= toDateTime({sinceMs / 1000}) GROUP BY source_system")
             .ToDictionary(r => r[0]!, r => long.Parse(r[1]!, CultureInfo.InvariantCulture), StringComparer.Ordinal);
 
+    public IReadOnlyList<DailyCount>? DailyCounts(DateOnly from, DateOnly to) =>
+        KpiAggregates.DailyAsync(_clickHouse, from, to, CancellationToken.None).GetAwaiter().GetResult();
+
     private List<string?[]> Rows(string sql) => _clickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable().ToList();
 
     /// <summary>The second field of a one-row answer whose first field counts the rows it is over; null when that count is 0.</summary>

@@ -45,6 +45,14 @@ public interface IEventPositions
     /// there, and no event is read twice or skipped. The quality profile's incremental pass.
     /// </summary>
     long ReadAfter(long position, Action<JsonElement> each);
+
+    /// <summary>
+    /// The figures the store counts by itself per UTC day and country over [<paramref name="from"/>,
+    /// <paramref name="to"/>] (a cluster's ClickHouse keeps aggregates beside its events), or null
+    /// when it keeps none (the data folder's log): the reconciliation check compares them with the
+    /// KPI engine's.
+    /// </summary>
+    IReadOnlyList<ClickHouse.DailyCount>? DailyCounts(DateOnly from, DateOnly to);
 }
 
 /// <summary>The data folder's event log: positions are storage sequence numbers (the embedded hub).</summary>
@@ -52,6 +60,9 @@ public interface IEventPositions
 public sealed class StoredEventPositions(HubDatabase database, KpiEngine? engine) : IEventPositions
 {
     public const string Sequence = "seq";
+
+    /// <summary>The log keeps no aggregates of its own: the KPI engine is its only count.</summary>
+    public IReadOnlyList<ClickHouse.DailyCount>? DailyCounts(DateOnly from, DateOnly to) => null;
 
     public string Kind => Sequence;
 

@@ -161,6 +161,14 @@ public sealed class ClusterErasure
                 break;
             }
         }
+        // The aggregates' sets hold hashes of the old ids: the months of the person's rows (now under
+        // the pseudonyms; a resumed plan finds them there too) are counted again from the rewritten
+        // rows, so the figures stay and the hashes of the erased ids go.
+        await foreach (var row in ClickHousePersonFinder.NamingRowsAsync(_node.ClickHouse, [.. plan.Pseudonyms.Values], ct).ConfigureAwait(false))
+        {
+            months.Add(row.Month);
+        }
+        await ClickHouse.KpiAggregates.RebuildMonthsAsync(_node.ClickHouse, months, ct).ConfigureAwait(false);
         _quarantine.Scrub([.. plan.QuotedIds.Select(q => Encoding.UTF8.GetString(q))], payload => PersonErasure.ScrubQuarantined(payload, plan));
         reached?.Invoke("quarantine");
         await _node.PublishRekeyAsync(new RekeyMessage(plan.ErasureId, plan.Pseudonyms, recorded.UserIds, recorded.AnonymousIds), ct).ConfigureAwait(false);

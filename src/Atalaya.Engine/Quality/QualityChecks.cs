@@ -67,6 +67,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         results.AddRange(Volume(profile, today));
         results.AddRange(SchemaDrift(connection, today));
         results.AddRange(Consistency(profile, today));
+        results.AddRange(Reconciliation(today));
         results.AddRange(Quarantine(connection, now));
         results.AddRange(Pipeline());
         results.AddRange(ConnectorHealth.Check(Connectors.ConnectorRows.For(database, Shared), Runs, config));
@@ -97,6 +98,71 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
                 status == QualityStatus.Ok ? $"Last event from {who} received {Hours(hours)} ago ({when})."
                 : $"No event from {who} for {Hours(hours)} (last {when}): check that it still sends, and its write key (rejections are in the quarantine).");
         }
+    }
+
+    /// <summary>Closed days the reconciliation check compares: the last week's.</summary>
+    public const int ReconcileDays = 7;
+
+    /// <summary>How long the reconciliation check waits before it looks again at what differed (a node's feed is about a second behind ClickHouse).</summary>
+    internal TimeSpan ReconcileRetry { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// On a cluster, every figure of the KPI engine (the node's projection, loaded from ClickHouse and
+    /// fed by the written-events exchange) against ClickHouse's own aggregates (ClickHouse/KpiAggregates.cs),
+    /// per closed day of the last week and country: a node whose projection lost or doubled events
+    /// answers wrongly without any other sign. Differences are looked at again after a moment (an
+    /// event in flight); what still differs fails, naming the cells.
+    /// </summary>
+    internal IEnumerable<QualityResult> Reconciliation(DateOnly today)
+    {
+        var (from, to) = (today.AddDays(-ReconcileDays), today.AddDays(-1));
+        if (engine is null || Compare(from, to) is not { } differences)
+        {
+            yield break;
+        }
+        if (differences.Count > 0)
+        {
+            Thread.Sleep(ReconcileRetry);
+            differences = Compare(from, to) ?? [];
+        }
+        foreach (var (metric, _, _) in ClickHouse.KpiAggregates.Metrics)
+        {
+            var wrong = differences.Where(d => d.Metric == metric).ToList();
+            yield return new QualityResult("reconciliation", metric, wrong.Count == 0 ? QualityStatus.Ok : QualityStatus.Fail, wrong.Count, 1, 1, "cells",
+                wrong.Count == 0
+                    ? $"{metric}: this node's figures equal ClickHouse's aggregates for every day and country from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}."
+                    : $"{metric}: this node's figures differ from ClickHouse's aggregates in {wrong.Count} day and country cell(s), e.g. "
+                        + string.Join("; ", wrong.Take(3).Select(d => $"{d.Day:yyyy-MM-dd} {(d.Country.Length == 0 ? "(no country)" : d.Country)}: node {d.Node:N0}, ClickHouse {d.Stored:N0}"))
+                        + ". Restart the node (it loads its figures from ClickHouse again) and see docs/scale-out.md, \"Aggregates in ClickHouse\".");
+        }
+    }
+
+    /// <summary>The cells where the engine and the store's aggregates differ, or null when the store keeps none.</summary>
+    private List<(string Metric, DateOnly Day, string Country, long Node, long Stored)>? Compare(DateOnly from, DateOnly to)
+    {
+        if (Events.DailyCounts(from, to) is not { } stored)
+        {
+            return null;
+        }
+        var metrics = ClickHouse.KpiAggregates.Metrics.Select(m => Kpi.KpiIds.TryParse(m.Metric, out var id) ? id : throw new InvalidOperationException(m.Metric)).ToList();
+        var answer = engine!.Query(new Kpi.Query.KpiQuery(metrics, from, to, Kpi.Query.Aggregate.Daily, TimeZoneInfo.Utc, Kpi.Query.DimensionFilter.None,
+            [Dimension.Country], Access.AccessScope.Everything, int.MaxValue));
+        var cells = new Dictionary<(string, DateOnly, string), (long Node, long Stored)>();
+        foreach (var row in answer.Rows)
+        {
+            if (row.Value is { } value && value != 0)
+            {
+                var day = DateOnly.ParseExact(row.Period, "yyyy-MM-dd", CultureInfo.InvariantCulture);
+                cells[(Kpi.KpiIds.Name(row.Metric), day, row.Group[0] ?? "")] = ((long)Math.Round(value), 0);
+            }
+        }
+        foreach (var count in stored)
+        {
+            var key = (count.Metric, count.Day, count.Country);
+            cells[key] = (cells.TryGetValue(key, out var cell) ? cell.Node : 0, count.Value);
+        }
+        return [.. cells.Where(c => c.Value.Node != c.Value.Stored).OrderBy(c => c.Key.Item2).ThenBy(c => c.Key.Item3, StringComparer.Ordinal)
+            .Select(c => (c.Key.Item1, c.Key.Item2, c.Key.Item3, c.Value.Node, c.Value.Stored))];
     }
 
     private IEnumerable<QualityResult> MartFreshness(SqliteConnection connection, DateOnly today)

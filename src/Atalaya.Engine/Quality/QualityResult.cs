@@ -60,7 +60,7 @@ public sealed record QualityResult(string Check, string Subject, QualityStatus S
 public static class QualityResults
 {
     public static readonly IReadOnlyList<string> Checks =
-        ["freshness", "mart_freshness", "null_rate", "volume", "schema_drift", "consistency", "quarantine", "pipeline", "connector", "dead_letters"];
+        ["freshness", "mart_freshness", "null_rate", "volume", "schema_drift", "consistency", "reconciliation", "quarantine", "pipeline", "connector", "dead_letters"];
 
     /// <summary>Moves on with every run saved in this process, so that readers caching the newest run see a new one at once.</summary>
     public static long Generation => Interlocked.Read(ref _generation);

@@ -223,6 +223,37 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
         Assert.Equal(currency, row.Currency);
     }
 
+    [Fact]
+    public async Task Events_stored_before_the_aggregates_existed_are_counted_once_with_those_inserted_after_and_a_second_fill_adds_nothing()
+    {
+        // A database as the version before the aggregates left it, holding events.
+        var client = await server.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(client, KpiAggregatesVersion - 1, None);
+        var writer = new ClickHouseEventWriter(client);
+        await writer.InsertAsync(Stored(Enumerable.Range(0, 1000).Select(i => Event($"e-{i}", i))), None);
+
+        // The upgrade: the view, then the fill of what was there; then inserts through the view.
+        await EventsSchema.EnsureAsync(client, None);
+        await writer.InsertAsync(Stored(Enumerable.Range(1000, 1000).Select(i => Event($"e-{i}", i))), None);
+        // Another node running the same step again (two nodes starting together both run it).
+        await client.ExecuteAsync(KpiAggregates.Create[^1], None);
+
+        // The reference: a plain count of the raw rows, per day.
+        const string Plain = "SELECT toString(toDate(ts)) AS day, toString(count()), toString(uniqExact(user_id)) FROM events GROUP BY day ORDER BY day";
+        const string Aggregated = "SELECT toString(day), toString(uniqExactMerge(events)), toString(uniqExactIfMerge(visitors)) FROM kpi_daily GROUP BY day ORDER BY day";
+        var expected = (await ToListAsync(client.QueryAsync(Plain, None))).Select(r => string.Join(' ', r)).ToList();
+        Assert.Equal(2, expected.Count); // 2,000 minutes from 2026-12-01 00:00 cross into the 2nd
+        Assert.Equal(expected, (await ToListAsync(client.QueryAsync(Aggregated, None))).Select(r => string.Join(' ', r)));
+        Assert.Equal(2000, await client.ScalarInt64Async("SELECT uniqExactMerge(events) FROM kpi_daily", None));
+
+        // A month rebuilt from the events (an erasure does it) counts the same.
+        await KpiAggregates.RebuildMonthsAsync(client, ["202612"], None);
+        Assert.Equal(expected, (await ToListAsync(client.QueryAsync(Aggregated, None))).Select(r => string.Join(' ', r)));
+    }
+
+    /// <summary>The schema version that added <see cref="KpiAggregates"/>.</summary>
+    private const int KpiAggregatesVersion = 3;
+
     private async Task<(ClickHouseClient Client, ClickHouseEventWriter Writer)> NewAsync()
     {
         var client = await server.NewDatabaseAsync();

@@ -1,4 +1,5 @@
 using Atalaya.Engine.Access;
+using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Cluster;
 using Atalaya.Tests.Kpi;
 using Atalaya.Tests.Kpi.Http;
@@ -81,6 +82,86 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
         Assert.True(queries > 0, "no query ran");
         Assert.True(failures.Count == 0, $"{failures.Count} of {queries} queries differ from the reference:\n" + string.Join("\n", failures.Take(25)));
     }
+
+    public static TheoryData<string> DatasetNames() => [.. Datasets];
+
+    /// <summary>
+    /// ClickHouse's own aggregates (<c>kpi_daily</c>, filled by its materialized view as the migration
+    /// inserted the events) count what the plain reference counts: pageviews, store visits and
+    /// visitors per UTC day and country (a store moved to another country included), over every UTC
+    /// window of the dataset.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(DatasetNames))]
+    public async Task ClickHouses_aggregates_equal_the_reference_per_day_and_country(string dataset)
+    {
+        var (url, _, _) = nodes.Loaded[dataset];
+        using var clickHouse = new ClickHouseClient(ClickHouseSettings.Parse(url));
+        var windows = datasets[dataset].Windows.Where(w => w.Tz == "UTC").ToList();
+        Assert.NotEmpty(windows);
+        foreach (var window in windows)
+        {
+            var expected = ReferenceCounts(datasets[dataset], window.Start, window.End);
+            Assert.NotEmpty(expected);
+            Assert.Equal(expected, await StoredCountsAsync(clickHouse, window.Start, window.End));
+        }
+    }
+
+    /// <summary>
+    /// The dq_health reconciliation check on the node that loaded the dataset: every cell equal to
+    /// ClickHouse's aggregates is ok; a cell ClickHouse counts and the node does not (an event the
+    /// node's projection would have lost) fails, naming the day, the country and both figures; a
+    /// month rebuilt from the raw events, and a second fill of everything, count each event once.
+    /// </summary>
+    [Fact]
+    public async Task The_reconciliation_check_passes_on_an_equal_node_and_names_a_cell_that_differs()
+    {
+        const string Dataset = "demo-a";
+        var (url, cluster, node) = nodes.Loaded[Dataset];
+        using var clickHouse = new ClickHouseClient(ClickHouseSettings.Parse(url));
+        var window = datasets[Dataset].Windows.First(w => w.Tz == "UTC");
+        var today = window.End.AddDays(1);
+        var checks = new Engine.Quality.QualityChecks(node.Hub.Database, Engine.Catalog.EventCatalog.Default, Jobs.JobTestData.Config,
+            Engine.JobCatalog.All(Jobs.JobTestData.Config), new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(today.ToDateTime(new TimeOnly(12, 0)), TimeSpan.Zero)), node.Hub.Kpis)
+        {
+            Events = new ClusterEventPositions(cluster),
+            ReconcileRetry = TimeSpan.Zero,
+        };
+        var findings = checks.Reconciliation(today).ToList();
+        Assert.Equal(["pageviews", "store_visits", "visitors"], findings.Select(f => f.Subject).Order(StringComparer.Ordinal));
+        Assert.All(findings, f => Assert.True(f.Status == Engine.Quality.QualityStatus.Ok, f.Message));
+
+        // ClickHouse counts a page view the node never saw.
+        var day = today.AddDays(-2);
+        await clickHouse.ExecuteAsync($"""
+            INSERT INTO {KpiAggregates.Daily} SELECT toDate('{day:yyyy-MM-dd}'), 'page_view', 'ZZ', '', 'tamper',
+                uniqExactState('tamper-1'), uniqExactIfState('', toUInt8(0))
+            """, CancellationToken.None);
+        var pageviews = checks.Reconciliation(today).Single(f => f.Subject == "pageviews");
+        Assert.Equal(Engine.Quality.QualityStatus.Fail, pageviews.Status);
+        Assert.Equal(1, pageviews.Value);
+        Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 1", pageviews.Message, StringComparison.Ordinal);
+
+        // The month rebuilt from the events drops what no event backs; a second fill of everything adds nothing.
+        await KpiAggregates.RebuildMonthsAsync(clickHouse, [$"{day:yyyyMM}"], CancellationToken.None);
+        await clickHouse.ExecuteAsync(KpiAggregates.Create[^1], CancellationToken.None);
+        Assert.All(checks.Reconciliation(today), f => Assert.True(f.Status == Engine.Quality.QualityStatus.Ok, f.Message));
+        Assert.Equal(ReferenceCounts(datasets[Dataset], window.Start, window.End), await StoredCountsAsync(clickHouse, window.Start, window.End));
+    }
+
+    private static readonly string[] Reconciled = [.. KpiAggregates.Metrics.Select(m => m.Metric)];
+
+    /// <summary>The plain reference's daily figures by country, as "metric day country value" lines, zeros left out.</summary>
+    private static List<string> ReferenceCounts(KpiDataset dataset, DateOnly start, DateOnly end) =>
+        [.. KpiReference.Query(dataset.Hub.Reference, new KpiQuery(start, end) { Metrics = Reconciled, GroupBy = ["country"] })
+            .Where(r => r.Value is { } v && v != 0)
+            .Select(r => $"{r.Metric} {r.Period} {r.Group.Values[0] ?? ""} {r.Value!.Value.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}")
+            .Order(StringComparer.Ordinal)];
+
+    private static async Task<List<string>> StoredCountsAsync(ClickHouseClient clickHouse, DateOnly start, DateOnly end) =>
+        [.. (await KpiAggregates.DailyAsync(clickHouse, start, end, CancellationToken.None))
+            .Select(c => $"{c.Metric} {c.Day:yyyy-MM-dd} {c.Country} {c.Value}")
+            .Order(StringComparer.Ordinal)];
 }
 
 /// <summary>
@@ -94,6 +175,9 @@ public sealed class ClusterConformanceNodes : IAsyncLifetime
     private readonly SemaphoreSlim _starting = new(1, 1);
     private readonly List<TestHub> _nodes = [];
     private Dictionary<string, (MetricsClient Live, MetricsClient Loaded)>? _apis;
+
+    /// <summary>Per dataset, its ClickHouse URL and the node that loaded it from there (after <see cref="StartOnceAsync"/>).</summary>
+    public Dictionary<string, (string Url, ClusterNode Cluster, TestHub Node)> Loaded { get; } = new(StringComparer.Ordinal);
 
     public Task InitializeAsync() => _servers.InitializeAsync();
 
@@ -121,7 +205,7 @@ public sealed class ClusterConformanceNodes : IAsyncLifetime
             var prefix = "conformance." + Guid.NewGuid().ToString("N");
             var stored = StoredEvents.All(dataset.Hub.Server.DataDirectory).Count;
 
-            var (live, liveApi) = await StartNodeAsync(url, prefix);
+            var (live, liveApi, _) = await StartNodeAsync(url, prefix);
             await Wait.UntilAsync(() => live.Answering, "the node loaded its (empty) projection", seconds: 120);
             // The embedded folder's stored events, as they are, through the queue and the node's writer.
             var source = dataset.Hub.Server.DataDirectory;
@@ -135,7 +219,8 @@ public sealed class ClusterConformanceNodes : IAsyncLifetime
             }
             await Wait.UntilAsync(() => live.ProjectionApplied >= stored, $"the live node's projection holds the {stored} events of {name}", seconds: 120);
 
-            var (loaded, loadedApi) = await StartNodeAsync(url, prefix);
+            var (loaded, loadedApi, loadedNode) = await StartNodeAsync(url, prefix);
+            Loaded[name] = (url, loaded, loadedNode);
             await Wait.UntilAsync(() => loaded.Answering, $"the second node loaded {name} from ClickHouse", seconds: 120);
             Assert.Equal(stored, live.ProjectionApplied);
             Assert.Equal(stored, loaded.ProjectionApplied);
@@ -144,13 +229,13 @@ public sealed class ClusterConformanceNodes : IAsyncLifetime
         return apis;
     }
 
-    private async Task<(ClusterNode Cluster, MetricsClient Api)> StartNodeAsync(string clickHouseUrl, string queuePrefix)
+    private async Task<(ClusterNode Cluster, MetricsClient Api, TestHub Node)> StartNodeAsync(string clickHouseUrl, string queuePrefix)
     {
         var cluster = ClusterNode.Create(clickHouseUrl, _servers.Rabbit.Uri.ToString(), 4, queuePrefix);
         var node = await TestHub.StartAsync(o => o with { Cluster = cluster, RunScheduler = false, RunAlerts = false });
         _nodes.Add(node);
         var admin = node.Hub.Tokens.Create(new TokenRequest(Role.Admin, "cluster-conformance")).Secret;
-        return (cluster, new MetricsClient(node.Client, admin));
+        return (cluster, new MetricsClient(node.Client, admin), node);
     }
 
     public async Task DisposeAsync()

@@ -1,0 +1,124 @@
+using System.Globalization;
+
+namespace Atalaya.Engine.ClickHouse;
+
+/// <summary>One KPI's figure for one UTC day and country, counted by ClickHouse from its own aggregates.</summary>
+public readonly record struct DailyCount(string Metric, DateOnly Day, string Country, long Value);
+
+/// <summary>
+/// The aggregates ClickHouse keeps beside the raw events (docs/scale-out.md, "Aggregates in
+/// ClickHouse"): <c>kpi_daily</c>, an AggregatingMergeTree partitioned by month and filled by a
+/// materialized view on every insert into <c>events</c>, one row per day, event type, country, store
+/// and source with exact states: the distinct events and the distinct visitors (user id, else
+/// anonymous id). Orders are not among them: an order counts once, on the day and in the place of
+/// its first purchase_completed (the immutable snapshot, docs/kpis.md), which a per-day set cannot
+/// say; that needs a table per order (argMin states), not built yet.
+/// <para>
+/// Every state is a <c>uniqExact</c> set, so adding the same event to it twice changes nothing
+/// (unlike a <c>count</c>). That is what makes filling and rebuilding safe while writers insert: the
+/// view exists first, then the table is filled from <c>events</c> (any node may run the fill, more
+/// than once); an event inserted meanwhile is counted by the view and again by the fill, and once.
+/// The sets hold 128-bit hashes, not ids; an erasure rewrites the person's ids in <c>events</c>, so
+/// it rebuilds the months it touched (<see cref="RebuildMonthsAsync"/>) and no hash of an erased id
+/// stays; the retention job drops a month here when it drops it from <c>events</c>.
+/// </para>
+/// </summary>
+internal static class KpiAggregates
+{
+    public const string Daily = "kpi_daily";
+    public const string DailyView = "kpi_daily_mv";
+
+    /// <summary>The figures this table answers, by the KPI ids of docs/kpis.md (the event type counted, or null for any).</summary>
+    public static readonly (string Metric, string State, string? EventType)[] Metrics =
+    [
+        ("pageviews", "events", "page_view"),
+        ("store_visits", "events", "store_visited"),
+        ("visitors", "visitors", null),
+    ];
+
+    private static string Select(string? where) => $"""
+        SELECT toDate(ts) AS day, event_type, country, store_id, source_system,
+            uniqExactState(event_id) AS events,
+            uniqExactIfState(if(user_id != '', user_id, anonymous_id), user_id != '' OR anonymous_id != '') AS visitors
+        FROM {EventsSchema.Events}{(where is null ? "" : " WHERE " + where)}
+        GROUP BY day, event_type, country, store_id, source_system
+        """;
+
+    /// <summary>The schema step: the table, then the view, then the fill of what <c>events</c> held before the view.</summary>
+    public static readonly string[] Create =
+    [
+        $"""
+        CREATE TABLE IF NOT EXISTS {Daily} (
+            day Date,
+            event_type String,
+            country String,
+            store_id String,
+            source_system String,
+            events AggregateFunction(uniqExact, String),
+            visitors AggregateFunction(uniqExactIf, String, UInt8)
+        ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(day) ORDER BY (day, event_type, country, store_id, source_system)
+        """,
+        $"CREATE MATERIALIZED VIEW IF NOT EXISTS {DailyView} TO {Daily} AS {Select(null)}",
+        $"INSERT INTO {Daily} {Select(null)}",
+    ];
+
+    /// <summary>
+    /// Rebuilds the months (<c>YYYYMM</c>) from <c>events</c> as they are now: drops each month's
+    /// partition and fills it again. Inserts meanwhile reach it through the view and are counted once.
+    /// </summary>
+    public static async Task RebuildMonthsAsync(ClickHouseClient clickHouse, IEnumerable<string> months, CancellationToken ct)
+    {
+        foreach (var month in months.Select(m => int.Parse(m, CultureInfo.InvariantCulture)).Distinct().Order())
+        {
+            await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"ALTER TABLE {Daily} DROP PARTITION {month}"), ct).ConfigureAwait(false);
+            await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"INSERT INTO {Daily} {Select($"toYYYYMM(ts) = {month}")}"), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Each of <see cref="Metrics"/> per UTC day and country over [<paramref name="from"/>, <paramref name="to"/>],
+    /// days and countries without one left out. The country is the KPIs' (docs/kpis.md): an event that
+    /// names a store takes the country of that store's latest stored <c>store_created</c>, wherever it
+    /// sits, so a store moved to another country moves its figures too; other events keep their own.
+    /// The aggregates keep the store, so the stores are looked up when asked, not when inserted.
+    /// </summary>
+    public static async Task<IReadOnlyList<DailyCount>> DailyAsync(ClickHouseClient clickHouse, DateOnly from, DateOnly to, CancellationToken ct)
+    {
+        var stores = new List<string>();
+        await foreach (var row in clickHouse.QueryAsync(
+            $"SELECT store_id, argMax(payload, (received_at, received_ms, arrival)) FROM {EventsSchema.Events} WHERE event_type = 'store_created' AND store_id != '' GROUP BY store_id",
+            ct).ConfigureAwait(false))
+        {
+            stores.Add(TabSeparated.Escape(row[0]!) + "\t" + TabSeparated.Escape(StoreCountry(row[1]!)));
+        }
+        var table = new ExternalTable("store_countries", "store_id String, store_country String", stores);
+        var counts = new List<DailyCount>();
+        var range = $"day >= toDate('{from:yyyy-MM-dd}') AND day <= toDate('{to:yyyy-MM-dd}')";
+        foreach (var (metric, state, eventType) in Metrics)
+        {
+            var merge = state == "events" ? "uniqExactMerge" : "uniqExactIfMerge";
+            var type = eventType is null ? "" : $" AND event_type = {ClickHouseClient.Literal(eventType)}";
+            // 18.16's LEFT JOIN gives an unmatched row the defaults: known is 0 for an event of no known store.
+            var sql = $"""
+                SELECT toString(day), if(known = 1, store_country, country) AS place, {merge}({state}) AS n
+                FROM (SELECT day, country, store_id, {state} FROM {Daily} WHERE {range}{type})
+                ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id
+                GROUP BY day, place HAVING n > 0 ORDER BY day, place
+                """;
+            await foreach (var row in clickHouse.QueryAsync(sql, table, ct).ConfigureAwait(false))
+            {
+                counts.Add(new DailyCount(metric, DateOnly.ParseExact(row[0]!, "yyyy-MM-dd", CultureInfo.InvariantCulture), row[1]!,
+                    long.Parse(row[2]!, CultureInfo.InvariantCulture)));
+            }
+        }
+        return counts;
+    }
+
+    /// <summary>The <c>properties.country</c> of a stored <c>store_created</c>, or empty.</summary>
+    private static string StoreCountry(string payload)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(payload);
+        return document.RootElement.TryGetProperty("properties", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.Object
+            && p.TryGetProperty("country", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.String ? c.GetString()! : "";
+    }
+}
