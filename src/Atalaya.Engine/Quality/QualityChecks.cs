@@ -131,7 +131,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
             yield return new QualityResult("reconciliation", metric, wrong.Count == 0 ? QualityStatus.Ok : QualityStatus.Fail, wrong.Count, 1, 1, "cells",
                 wrong.Count == 0
                     ? $"{metric}: this node's figures equal ClickHouse's aggregates for every day and country from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}."
-                    : $"{metric}: this node's figures differ from ClickHouse's aggregates in {wrong.Count} day and country cell(s), e.g. "
+                    : $"{metric}: the figures of the node with the data folder {database.DataDirectory} differ from ClickHouse's aggregates in {wrong.Count} day and country cell(s), e.g. "
                         + string.Join("; ", wrong.Take(3).Select(d => $"{d.Day:yyyy-MM-dd} {(d.Country.Length == 0 ? "(no country)" : d.Country)}: node {d.Node:N0}, ClickHouse {d.Stored:N0}"))
                         + ". Restart the node (it loads its figures from ClickHouse again) and see docs/scale-out.md, \"Aggregates in ClickHouse\".");
         }
