@@ -14,28 +14,7 @@ if (Console.IsOutputRedirected || Environment.GetEnvironmentVariable("NO_COLOR")
     });
 }
 
-var root = new RootCommand("Atalaya: a self-hosted analytics hub for multi-country marketplaces.")
-{
-    ServeCommand.Create(),
-    TokensCommand.Create(),
-    DemoCommand.Create(),
-    ImportCommand.Create(),
-    MigrateCommand.Create(),
-    FxCommand.Create(),
-    AuditCommand.Create(),
-    JobsCommand.Create(),
-    JobsCommand.Runs(),
-    QualityCommand.Create(),
-    BackfillCommand.Create(),
-    ReferenceCommand.Create(),
-    NotificationsCommand.Create(),
-    SloCommand.Create(),
-    ReportCommand.Create(),
-    ConnectorsCommand.Create(),
-    WebhooksCommand.Create(),
-    RecommendationsCommand.Create(),
-    Atalaya.Cli.PrivacyCommand.Create(),
-};
+var root = Commands.Root();
 var parse = root.Parse(args);
 // `--help` and `--version` are answered by the parser even beside mistakes; anything else wrong is
 // told in plain sentences (ParseErrors) rather than with the parser's wording and the whole help page.
