@@ -10,12 +10,14 @@ public readonly record struct DailyCount(string Metric, DateOnly Day, string Cou
 /// ClickHouse"): <c>kpi_daily</c>, an AggregatingMergeTree partitioned by month and filled by a
 /// materialized view on every insert into <c>events</c>, one row per day, event type, country, store
 /// and source with exact states: the distinct events and the distinct visitors (user id, else
-/// anonymous id). Orders are not among them: an order counts once, on the day and in the place of
-/// its first purchase_completed (the immutable snapshot, docs/kpis.md), which a per-day set cannot
-/// say; that needs a table per order (argMin states), not built yet.
+/// anonymous id); and <c>kpi_orders</c> and <c>kpi_sessions</c>, one row per order (or session) and
+/// month, holding when it was first seen and the store and country of that first event
+/// (<c>min</c> and <c>argMin</c> states): an order counts once, on the day and in the place of its
+/// first purchase_completed (the immutable snapshot, docs/kpis.md), a session on the day of its
+/// first event, which a per-day set cannot say.
 /// <para>
-/// Every state is a <c>uniqExact</c> set, so adding the same event to it twice changes nothing
-/// (unlike a <c>count</c>). That is what makes filling and rebuilding safe while writers insert: the
+/// Every state is a <c>uniqExact</c> set or a <c>min</c> / <c>argMin</c>, so adding the same event to
+/// it twice changes nothing (unlike a <c>count</c>). That is what makes filling and rebuilding safe while writers insert: the
 /// view exists first, then the table is filled from <c>events</c> (any node may run the fill, more
 /// than once); an event inserted meanwhile is counted by the view and again by the fill, and once.
 /// The sets hold 128-bit hashes, not ids; an erasure rewrites the person's ids in <c>events</c>, so
@@ -27,14 +29,29 @@ internal static class KpiAggregates
 {
     public const string Daily = "kpi_daily";
     public const string DailyView = "kpi_daily_mv";
+    public const string Orders = "kpi_orders";
+    public const string Sessions = "kpi_sessions";
 
-    /// <summary>The figures this table answers, by the KPI ids of docs/kpis.md (the event type counted, or null for any).</summary>
-    public static readonly (string Metric, string State, string? EventType)[] Metrics =
+    /// <summary>The figures <c>kpi_daily</c> answers, by the KPI ids of docs/kpis.md (the event type counted, or null for any).</summary>
+    private static readonly (string Metric, string State, string? EventType)[] DailyMetrics =
     [
         ("pageviews", "events", "page_view"),
         ("store_visits", "events", "store_visited"),
         ("visitors", "visitors", null),
     ];
+
+    /// <summary>The figures counted once per order or session, on the day of its first event: the KPI id, its table and the id column.</summary>
+    private static readonly (string Metric, string Table, string Id, string Where)[] FirstSeen =
+    [
+        ("orders", Orders, "order_id", "event_type = 'purchase_completed' AND order_id != ''"),
+        ("sessions", Sessions, "session_id", "session_id != ''"),
+    ];
+
+    /// <summary>Every figure <see cref="DailyAsync"/> answers.</summary>
+    public static readonly IReadOnlyList<string> Metrics = [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric)];
+
+    /// <summary>Every aggregate table, each partitioned by the month of its events (the retention job drops a month from each).</summary>
+    public static readonly IReadOnlyList<string> Tables = [Daily, Orders, Sessions];
 
     private static string Select(string? where) => $"""
         SELECT toDate(ts) AS day, event_type, country, store_id, source_system,
@@ -44,7 +61,33 @@ internal static class KpiAggregates
         GROUP BY day, event_type, country, store_id, source_system
         """;
 
-    /// <summary>The schema step: the table, then the view, then the fill of what <c>events</c> held before the view.</summary>
+    /// <summary>An event's time as one number, milliseconds since 1970 (ties at the same millisecond are the same moment to these states).</summary>
+    private const string Moment = "toUInt64(toUnixTimestamp(ts)) * 1000 + ts_ms";
+
+    private static string SelectFirst(string id, string where) => $"""
+        SELECT toYYYYMM(ts) AS month, {id} AS id,
+            minState({Moment}) AS first_ms,
+            argMinState(store_id, {Moment}) AS first_store,
+            argMinState(country, {Moment}) AS first_country
+        FROM {EventsSchema.Events} WHERE {where}
+        GROUP BY month, id
+        """;
+
+    private static string CreateFirst(string table) => $"""
+        CREATE TABLE IF NOT EXISTS {table} (
+            month UInt32,
+            id String,
+            first_ms AggregateFunction(min, UInt64),
+            first_store AggregateFunction(argMin, String, UInt64),
+            first_country AggregateFunction(argMin, String, UInt64)
+        ) ENGINE = AggregatingMergeTree PARTITION BY month ORDER BY id
+        """;
+
+    /// <summary>The fills of what <c>events</c> held before the views: safe to run again, by any node, at any time.</summary>
+    public static readonly IReadOnlyList<string> Fills =
+        [$"INSERT INTO {Daily} {Select(null)}", .. FirstSeen.Select(f => $"INSERT INTO {f.Table} {SelectFirst(f.Id, f.Where)}")];
+
+    /// <summary>The schema step: the tables, then their views, then the fills of what <c>events</c> held before the views.</summary>
     public static readonly string[] Create =
     [
         $"""
@@ -59,7 +102,8 @@ internal static class KpiAggregates
         ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(day) ORDER BY (day, event_type, country, store_id, source_system)
         """,
         $"CREATE MATERIALIZED VIEW IF NOT EXISTS {DailyView} TO {Daily} AS {Select(null)}",
-        $"INSERT INTO {Daily} {Select(null)}",
+        .. FirstSeen.SelectMany(f => new[] { CreateFirst(f.Table), $"CREATE MATERIALIZED VIEW IF NOT EXISTS {f.Table}_mv TO {f.Table} AS {SelectFirst(f.Id, f.Where)}" }),
+        .. Fills,
     ];
 
     /// <summary>
@@ -94,7 +138,7 @@ internal static class KpiAggregates
         var table = new ExternalTable("store_countries", "store_id String, store_country String", stores);
         var counts = new List<DailyCount>();
         var range = $"day >= toDate('{from:yyyy-MM-dd}') AND day <= toDate('{to:yyyy-MM-dd}')";
-        foreach (var (metric, state, eventType) in Metrics)
+        foreach (var (metric, state, eventType) in DailyMetrics)
         {
             var merge = state == "events" ? "uniqExactMerge" : "uniqExactIfMerge";
             var type = eventType is null ? "" : $" AND event_type = {ClickHouseClient.Literal(eventType)}";
@@ -111,6 +155,23 @@ internal static class KpiAggregates
                     long.Parse(row[2]!, CultureInfo.InvariantCulture)));
             }
         }
+        var (fromMs, toMs) = (Ms(from), Ms(to.AddDays(1)));
+        foreach (var (metric, tableName, _, _) in FirstSeen)
+        {
+            // Each order (session) once, at its first event over every month, then counted by that event's UTC day.
+            var sql = $"""
+                SELECT toString(intDiv(first, 86400000)) AS day, if(known = 1, store_country, country) AS place, count() AS n
+                FROM (SELECT minMerge(first_ms) AS first, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country
+                      FROM {tableName} GROUP BY id HAVING first >= {fromMs} AND first < {toMs})
+                ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id
+                GROUP BY day, place ORDER BY day, place
+                """;
+            await foreach (var row in clickHouse.QueryAsync(sql, table, ct).ConfigureAwait(false))
+            {
+                counts.Add(new DailyCount(metric, DateOnly.FromDayNumber(Epoch + int.Parse(row[0]!, CultureInfo.InvariantCulture)), row[1]!,
+                    long.Parse(row[2]!, CultureInfo.InvariantCulture)));
+            }
+        }
         return counts;
     }
 
@@ -121,4 +182,8 @@ internal static class KpiAggregates
         return document.RootElement.TryGetProperty("properties", out var p) && p.ValueKind == System.Text.Json.JsonValueKind.Object
             && p.TryGetProperty("country", out var c) && c.ValueKind == System.Text.Json.JsonValueKind.String ? c.GetString()! : "";
     }
+
+    private static readonly int Epoch = new DateOnly(1970, 1, 1).DayNumber;
+
+    private static long Ms(DateOnly day) => (day.DayNumber - Epoch) * 86_400_000L;
 }

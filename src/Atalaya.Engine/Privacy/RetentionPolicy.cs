@@ -86,7 +86,10 @@ internal sealed class RetentionPolicy(HubDatabase database, int months)
                 $"INSERT INTO {ClickHouse.EventsSchema.RetiredMonths} (month, events, run_id) VALUES ({month}, {events}, {ClickHouse.ClickHouseClient.Literal(runId)})"), ct).ConfigureAwait(false);
             await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"ALTER TABLE {ClickHouse.EventsSchema.Events} DROP PARTITION {month}"), ct).ConfigureAwait(false);
             // The month's aggregates go with its events (they hold hashes of its people's ids).
-            await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"ALTER TABLE {ClickHouse.KpiAggregates.Daily} DROP PARTITION {month}"), ct).ConfigureAwait(false);
+            foreach (var aggregate in ClickHouse.KpiAggregates.Tables)
+            {
+                await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"ALTER TABLE {aggregate} DROP PARTITION {month}"), ct).ConfigureAwait(false);
+            }
         }
         return (found.Sum(f => f.Events), [.. found.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Month / 100:0000}-{f.Month % 100:00}"))]);
     }

@@ -125,7 +125,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
             Thread.Sleep(ReconcileRetry);
             differences = Compare(from, to) ?? [];
         }
-        foreach (var (metric, _, _) in ClickHouse.KpiAggregates.Metrics)
+        foreach (var metric in ClickHouse.KpiAggregates.Metrics)
         {
             var wrong = differences.Where(d => d.Metric == metric).ToList();
             yield return new QualityResult("reconciliation", metric, wrong.Count == 0 ? QualityStatus.Ok : QualityStatus.Fail, wrong.Count, 1, 1, "cells",
@@ -144,7 +144,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         {
             return null;
         }
-        var metrics = ClickHouse.KpiAggregates.Metrics.Select(m => Kpi.KpiIds.TryParse(m.Metric, out var id) ? id : throw new InvalidOperationException(m.Metric)).ToList();
+        var metrics = ClickHouse.KpiAggregates.Metrics.Select(m => Kpi.KpiIds.TryParse(m, out var id) ? id : throw new InvalidOperationException(m)).ToList();
         var answer = engine!.Query(new Kpi.Query.KpiQuery(metrics, from, to, Kpi.Query.Aggregate.Daily, TimeZoneInfo.Utc, Kpi.Query.DimensionFilter.None,
             [Dimension.Country], Access.AccessScope.Everything, int.MaxValue));
         var cells = new Dictionary<(string, DateOnly, string), (long Node, long Stored)>();

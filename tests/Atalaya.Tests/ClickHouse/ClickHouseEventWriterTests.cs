@@ -236,7 +236,10 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
         await EventsSchema.EnsureAsync(client, None);
         await writer.InsertAsync(Stored(Enumerable.Range(1000, 1000).Select(i => Event($"e-{i}", i))), None);
         // Another node running the same step again (two nodes starting together both run it).
-        await client.ExecuteAsync(KpiAggregates.Create[^1], None);
+        foreach (var fill in KpiAggregates.Fills)
+        {
+            await client.ExecuteAsync(fill, None);
+        }
 
         // The reference: a plain count of the raw rows, per day.
         const string Plain = "SELECT toString(toDate(ts)) AS day, toString(count()), toString(uniqExact(user_id)) FROM events GROUP BY day ORDER BY day";
@@ -245,6 +248,9 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
         Assert.Equal(2, expected.Count); // 2,000 minutes from 2026-12-01 00:00 cross into the 2nd
         Assert.Equal(expected, (await ToListAsync(client.QueryAsync(Aggregated, None))).Select(r => string.Join(' ', r)));
         Assert.Equal(2000, await client.ScalarInt64Async("SELECT uniqExactMerge(events) FROM kpi_daily", None));
+        // Each order once, on the UTC day of its purchase, in the events' country.
+        var orders = (await KpiAggregates.DailyAsync(client, new DateOnly(2026, 12, 1), new DateOnly(2026, 12, 2), None)).Where(c => c.Metric == "orders").ToList();
+        Assert.Equal(["2026-12-01 MX 1440", "2026-12-02 MX 560"], orders.Select(c => $"{c.Day:yyyy-MM-dd} {c.Country} {c.Value}"));
 
         // A month rebuilt from the events (an erasure does it) counts the same.
         await KpiAggregates.RebuildMonthsAsync(client, ["202612"], None);
