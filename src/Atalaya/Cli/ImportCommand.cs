@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.IO.Compression;
 using Atalaya.Engine;
-using Atalaya.Engine.Cluster;
 using Atalaya.Engine.Collect;
 using Spectre.Console;
 
@@ -19,22 +18,15 @@ public static class ImportCommand
         var data = CommonOptions.Data();
         var file = new Argument<FileInfo>("FILE") { Description = "NDJSON file of native events (.gz accepted), or - for standard input." };
         var source = new Option<string>("--source") { Description = "Source system recorded on the events.", DefaultValueFactory = _ => "import", HelpName = "NAME" };
-        var clickHouse = new Option<string?>("--clickhouse")
-        {
-            Description = "With --rabbitmq: import into a cluster, as given to its serve nodes; ids ClickHouse already holds are skipped as duplicates and the events' stores are looked up there.",
-            HelpName = "URL",
-        };
-        var rabbitMq = new Option<string?>("--rabbitmq")
-        {
-            Description = "With --clickhouse: the cluster's RabbitMQ, where the events are published with confirms (its serve nodes' writers insert them).",
-            HelpName = "URI",
-        };
-        var queueShards = new Option<int>("--queue-shards") { Description = "With --rabbitmq: the cluster's number of shard queues (as its serve nodes).", DefaultValueFactory = _ => 4, HelpName = "N" };
-        var postgres = CommonOptions.Postgres("On a cluster (with --clickhouse and --rabbitmq): use the cluster's exchange rates, and keep the refused events with every node's,");
+        var target = new ClusterTarget(
+            "import into a cluster; ids ClickHouse already holds are skipped as duplicates and the events' stores are looked up there",
+            "where the events are published with confirms (its serve nodes' writers insert them)",
+            "On a cluster (with --clickhouse and --rabbitmq): use the cluster's exchange rates, and keep the refused events with every node's,");
         var command = new Command("import", "Bulk load NDJSON events through the same validation and dedupe as the collector.")
         {
-            data, file, source, clickHouse, rabbitMq, queueShards, postgres,
+            data, file, source,
         };
+        target.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var path = parse.GetValue(file)!;
@@ -43,42 +35,14 @@ public static class ImportCommand
             {
                 return CommonOptions.Fail($"no such file: {path.FullName}");
             }
-            if ((parse.GetValue(clickHouse) is null) != (parse.GetValue(rabbitMq) is null))
-            {
-                return CommonOptions.Fail("a cluster import publishes to the cluster's RabbitMQ and looks duplicates up in its ClickHouse: give both --clickhouse URL and --rabbitmq URI, as to its serve nodes (docs/scale-out.md)");
-            }
-            if (parse.GetValue(postgres) is not null && parse.GetValue(clickHouse) is null)
-            {
-                return CommonOptions.Fail("--postgres: the events of a cluster go to its queue; add --clickhouse URL and --rabbitmq URI, as given to its serve nodes (docs/scale-out.md)");
-            }
-            ClusterNode? cluster = null;
-            if (parse.GetValue(clickHouse) is { } url)
-            {
-                try
-                {
-                    cluster = ClusterNode.Create(url, parse.GetValue(rabbitMq)!, parse.GetValue(queueShards), ClusterRole.Collect);
-                }
-                catch (ArgumentException e)
-                {
-                    return CommonOptions.Fail(e.Message);
-                }
-            }
-            using var shared = parse.GetValue(postgres) is { } connectionString ? CommonOptions.OpenPostgres(connectionString) : null;
-            if (parse.GetValue(postgres) is not null && shared is null)
-            {
-                return 2;
-            }
-            await using (cluster)
-            {
-                return await ImportAsync(parse.GetValue(data)!, path, parse.GetValue(source)!, cluster, shared, ct);
-            }
+            return await target.RunAsync(parse, parse.GetValue(data)!, hub => ImportAsync(hub, path, parse.GetValue(source)!, ct));
         });
         return command;
     }
 
-    private static async Task<int> ImportAsync(string dataDirectory, FileInfo path, string source, ClusterNode? cluster, Engine.Postgres.PostgresState? shared, CancellationToken ct)
+    private static async Task<int> ImportAsync(Hub hub, FileInfo path, string source, CancellationToken ct)
     {
-        await using var hub = Hub.Open(dataDirectory, cluster: cluster, postgres: shared);
+        var cluster = hub.Cluster;
         if (cluster is not null)
         {
             // Events that name only their store get its country, hub and zone as on every node.

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Atalaya.Engine;
 using Atalaya.Engine.Privacy;
 
 namespace Atalaya.Cli;
@@ -15,79 +14,6 @@ public static class PrivacyCommand
     public static Command Create()
     {
         return new Command("privacy", "Erasure and access requests for one person (docs/privacy.md).") { Erase(), Export() };
-    }
-
-    /// <summary>The cluster a request acts on: <c>--clickhouse</c>, <c>--rabbitmq</c>, <c>--queue-shards</c> and <c>--postgres</c>, as given to its serve nodes.</summary>
-    private sealed class ClusterTarget
-    {
-        public Option<string?> ClickHouse { get; } = new("--clickhouse")
-        {
-            Description = "With --rabbitmq: act on a cluster, whose events are searched (and rewritten) in this ClickHouse, as given to its serve nodes.",
-            HelpName = "URL",
-        };
-
-        public Option<string?> RabbitMq { get; } = new("--rabbitmq")
-        {
-            Description = "With --clickhouse: the cluster's RabbitMQ, through which an erasure re-keys every node's figures.",
-            HelpName = "URI",
-        };
-
-        public Option<int> Shards { get; } = new("--queue-shards") { Description = "The cluster's number of shard queues (as its serve nodes).", DefaultValueFactory = _ => 4, HelpName = "N" };
-
-        public Option<string?> Postgres { get; } = CommonOptions.Postgres("On a cluster: the record of erasures, the refused events and the audit log");
-
-        public IEnumerable<Option> All => [ClickHouse, RabbitMq, Shards, Postgres];
-
-        /// <summary>
-        /// Opens the hub the request works on (the data folder's, or a cluster's through it) and runs
-        /// <paramref name="work"/>; 2 after saying what is wrong with the options or a server.
-        /// </summary>
-        public async Task<int> RunAsync(ParseResult parse, string dataDirectory, bool needsPostgres, Func<Hub, Task<int>> work)
-        {
-            var (clickHouse, rabbitMq, postgres) = (parse.GetValue(ClickHouse), parse.GetValue(RabbitMq), parse.GetValue(Postgres));
-            if ((clickHouse is null) != (rabbitMq is null))
-            {
-                return CommonOptions.Fail("a cluster's request needs both --clickhouse URL and --rabbitmq URI, as given to its serve nodes (docs/scale-out.md)");
-            }
-            if (postgres is not null && clickHouse is null)
-            {
-                return CommonOptions.Fail("--postgres: a cluster's events are in ClickHouse; add --clickhouse URL and --rabbitmq URI, as given to its serve nodes (docs/scale-out.md)");
-            }
-            if (needsPostgres && clickHouse is not null && postgres is null)
-            {
-                return CommonOptions.Fail("erasing a person on a cluster needs its PostgreSQL (--postgres CONNSTRING, as given to its serve nodes): the plan and the record of erasures are shared by every node. Nothing was changed.");
-            }
-            Engine.Cluster.ClusterNode? cluster = null;
-            if (clickHouse is not null)
-            {
-                try
-                {
-                    // Collecting role: this process follows no feed, so an erasure does not wait for its own re-keying.
-                    cluster = Engine.Cluster.ClusterNode.Create(clickHouse, rabbitMq!, parse.GetValue(Shards), Engine.Cluster.ClusterRole.Collect);
-                }
-                catch (ArgumentException e)
-                {
-                    return CommonOptions.Fail(e.Message);
-                }
-            }
-            using var shared = postgres is null ? null : CommonOptions.OpenPostgres(postgres);
-            if (postgres is not null && shared is null)
-            {
-                return 2;
-            }
-            await using (cluster)
-            {
-                await using var hub = Hub.Open(dataDirectory, cluster: cluster, postgres: shared);
-                try
-                {
-                    return await work(hub);
-                }
-                catch (Engine.Postgres.StateUnavailableException e)
-                {
-                    return CommonOptions.Fail($"{e.Message}; nothing was lost, run the same command again once it is back.");
-                }
-            }
-        }
     }
 
     private static (Option<string?> User, Option<string?> Anonymous) PersonOptions() => (
@@ -113,16 +39,19 @@ public static class PrivacyCommand
     {
         var data = CommonOptions.Data();
         var (user, anonymous) = PersonOptions();
-        var target = new ClusterTarget();
+        var target = new ClusterTarget(
+            "act on a cluster, whose events are searched and rewritten in this ClickHouse",
+            "through which an erasure re-keys every node's figures",
+            "On a cluster: the record of erasures, the refused events and the audit log")
+        {
+            PostgresNeededFor = "erasing a person on a cluster needs its PostgreSQL (--postgres CONNSTRING, as given to its serve nodes): the plan and the record of erasures are shared by every node. Nothing was changed.",
+        };
         var command = new Command("erase",
             "Erase one person: their ids become a random pseudonym and their IP, user agent, traits, e-mail/phone values and URL query strings are removed everywhere; every KPI figure stays as it was. Audited with the id hashed.")
         {
             data, user, anonymous,
         };
-        foreach (var option in target.All)
-        {
-            command.Add(option);
-        }
+        target.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var (person, problem) = Person(parse.GetValue(user), parse.GetValue(anonymous));
@@ -130,7 +59,7 @@ public static class PrivacyCommand
             {
                 return CommonOptions.Fail(problem!);
             }
-            return await target.RunAsync(parse, parse.GetValue(data)!, needsPostgres: true, async hub =>
+            return await target.RunAsync(parse, parse.GetValue(data)!, async hub =>
             {
                 var started = System.Diagnostics.Stopwatch.StartNew();
                 var actor = $"cli:{Environment.UserName}";
@@ -159,15 +88,15 @@ public static class PrivacyCommand
         var data = CommonOptions.Data();
         var (user, anonymous) = PersonOptions();
         var output = new Option<FileInfo?>("--out") { Description = "Write the JSON there instead of to standard output.", HelpName = "FILE" };
-        var target = new ClusterTarget();
+        var target = new ClusterTarget(
+            "act on a cluster, whose events are searched in this ClickHouse",
+            "as given to its serve nodes",
+            "On a cluster: the refused events and the audit log");
         var command = new Command("export", "Everything stored about one person as JSON (an access request's answer). Audited with the id hashed.")
         {
             data, user, anonymous, output,
         };
-        foreach (var option in target.All)
-        {
-            command.Add(option);
-        }
+        target.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             var (person, problem) = Person(parse.GetValue(user), parse.GetValue(anonymous));
@@ -175,7 +104,7 @@ public static class PrivacyCommand
             {
                 return CommonOptions.Fail(problem!);
             }
-            return await target.RunAsync(parse, parse.GetValue(data)!, needsPostgres: false, async hub =>
+            return await target.RunAsync(parse, parse.GetValue(data)!, async hub =>
             {
                 var json = PersonExport.Build(hub.PersonalData, p);
                 await hub.Audit.AppendAsync(new Engine.Audit.AuditEntry(DateTimeOffset.UtcNow, $"cli:{Environment.UserName}", "cli", "privacy.export",
