@@ -53,6 +53,7 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
         var before = new[] { await AnswersAsync(embedded, embeddedAdmin), await AnswersAsync(nodeA, admin), await AnswersAsync(nodeB, admin) };
         Assert.Equal(before[0], before[1]);
 
+        Assert.True(await InAggregatesAsync(clickHouse, User), "before the erasure ClickHouse's visitor sets hold her id's hash");
         var (expectedStatus, expected) = await ErasureTests.EraseAsync(embedded, embeddedAdmin, $$"""{"user_id": "{{User}}"}""");
         var (status, answer) = await ErasureTests.EraseAsync(nodeA, admin, $$"""{"user_id": "{{User}}"}""");
 
@@ -92,6 +93,13 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
         {
             Assert.DoesNotContain(trace, all, StringComparison.Ordinal);
         }
+
+        // The months rebuilt: no visitor set in ClickHouse's aggregates holds a hash of her erased ids any more.
+        foreach (var id in new[] { User, "anon-ana-1", "anon-ana-2" })
+        {
+            Assert.False(await InAggregatesAsync(clickHouse, id), id);
+        }
+        Assert.True(await InAggregatesAsync(clickHouse, rows["ana-0005"].UserId), "her pseudonym counts in her place");
 
         // Node B's projection was re-keyed by the feed: the pseudonym holds her dense id, the old id none.
         var pseudonym = rows["ana-0005"].UserId;
@@ -246,6 +254,19 @@ public sealed class ClusterErasureTests(ClusterServers servers, PostgresServer p
             rows.Add(row[0]!, new Row(row[1]!, row[2]!, row[3]!));
         }
         return rows;
+    }
+
+    /// <summary>
+    /// Whether the visitor sets of <c>kpi_daily</c> hold <paramref name="id"/>: a set that holds it
+    /// counts the same with it added again (the sets keep hashes, so this is how to ask).
+    /// </summary>
+    private static async Task<bool> InAggregatesAsync(ClickHouseClient clickHouse, string id)
+    {
+        var all = await clickHouse.ScalarInt64Async($"SELECT uniqExactIfMerge(visitors) FROM {KpiAggregates.Daily}", CancellationToken.None);
+        var with = await clickHouse.ScalarInt64Async(
+            $"SELECT uniqExactIfMerge(v) FROM (SELECT visitors AS v FROM {KpiAggregates.Daily} UNION ALL SELECT uniqExactIfState({ClickHouseClient.Literal(id)}, toUInt8(1)) AS v)",
+            CancellationToken.None);
+        return with == all;
     }
 
     internal static async Task<long> NamingAsync(ClickHouseClient clickHouse, string id) =>

@@ -131,6 +131,13 @@ public sealed class ClusterRetentionTests(ClusterServers servers) : IClassFixtur
             (await RowsAsync(clickHouse)).Keys.Order(StringComparer.Ordinal));
         Assert.Equal(["jun-1", "mar-1"], (await RowsAsync(clickHouse)).Keys.Order(StringComparer.Ordinal));
         Assert.Equal(3, await clickHouse.ScalarInt64Async($"SELECT sum(events) FROM {EventsSchema.RetiredMonths}", CancellationToken.None));
+        // The aggregates of the dropped months went with them; the kept months' are still there.
+        foreach (var aggregate in KpiAggregates.Tables)
+        {
+            var partitions = $"SELECT count() FROM system.parts WHERE database = currentDatabase() AND table = '{aggregate}' AND active AND partition IN ('202601', '202602')";
+            Assert.Equal(0, await clickHouse.ScalarInt64Async(partitions, CancellationToken.None));
+        }
+        Assert.Equal(2, await clickHouse.ScalarInt64Async($"SELECT uniqExactMerge(events) FROM {KpiAggregates.Daily}", CancellationToken.None));
 
         // A retried old event is still a duplicate on both; a second run finds nothing more to drop.
         foreach (var hub in new[] { embedded, cluster })
