@@ -2,8 +2,11 @@ using System.Globalization;
 
 namespace Atalaya.Engine.ClickHouse;
 
-/// <summary>One KPI's figure for one UTC day and country, counted by ClickHouse from its own aggregates.</summary>
-public readonly record struct DailyCount(string Metric, DateOnly Day, string Country, long Value);
+/// <summary>
+/// One KPI's figure for one UTC day and country, counted by ClickHouse from its own aggregates: a
+/// count, or for <c>gmv</c> an exact decimal amount in the reporting currency.
+/// </summary>
+public readonly record struct DailyCount(string Metric, DateOnly Day, string Country, decimal Value);
 
 /// <summary>
 /// The aggregates ClickHouse keeps beside the raw events (docs/scale-out.md, "Aggregates in
@@ -14,7 +17,11 @@ public readonly record struct DailyCount(string Metric, DateOnly Day, string Cou
 /// month, holding when it was first seen and the store and country of that first event
 /// (<c>min</c> and <c>argMin</c> states): an order counts once, on the day and in the place of its
 /// first purchase_completed (the immutable snapshot, docs/kpis.md), a session on the day of its
-/// first event, which a per-day set cannot say.
+/// first event, which a per-day set cannot say. "First" is the event time in milliseconds, ties
+/// broken by the order the events were received in (received time, then arrival), the order a
+/// node loads them in. An order also keeps that event's amount (exact minor units), currency and
+/// frozen rate, so its GMV is summed per currency and rate as integers and converted once, in
+/// decimal: the same value, to the last digit, in whatever order ClickHouse adds the rows.
 /// <para>
 /// Every state is a <c>uniqExact</c> set or a <c>min</c> / <c>argMin</c>, so adding the same event to
 /// it twice changes nothing (unlike a <c>count</c>). That is what makes filling and rebuilding safe while writers insert: the
@@ -47,8 +54,11 @@ internal static class KpiAggregates
         ("sessions", Sessions, "session_id", "session_id != ''"),
     ];
 
+    /// <summary>The money figure of <c>kpi_orders</c>: Σ total × rate over the orders first seen that day (docs/kpis.md, gmv).</summary>
+    public const string Gmv = "gmv";
+
     /// <summary>Every figure <see cref="DailyAsync"/> answers.</summary>
-    public static readonly IReadOnlyList<string> Metrics = [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric)];
+    public static readonly IReadOnlyList<string> Metrics = [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric), Gmv];
 
     /// <summary>Every aggregate table, each partitioned by the month of its events (the retention job drops a month from each).</summary>
     public static readonly IReadOnlyList<string> Tables = [Daily, Orders, Sessions];
@@ -61,31 +71,49 @@ internal static class KpiAggregates
         GROUP BY day, event_type, country, store_id, source_system
         """;
 
-    /// <summary>An event's time as one number, milliseconds since 1970 (ties at the same millisecond are the same moment to these states).</summary>
-    private const string Moment = "toUInt64(toUnixTimestamp(ts)) * 1000 + ts_ms";
+    /// <summary>
+    /// An event's place in time as the KPIs order events: milliseconds since 1970, then, for events
+    /// of the same millisecond, when it was received (ms) and its arrival within that, which is the
+    /// order a node replays the stored events in, so both pick the same event as an order's first.
+    /// </summary>
+    private const string Moment =
+        "tuple(toUInt64(toUnixTimestamp(ts)) * 1000 + ts_ms, toUInt64(toUnixTimestamp(received_at)) * 1000 + received_ms, arrival)";
 
-    private static string SelectFirst(string id, string where) => $"""
+    private const string MomentType = "Tuple(UInt64, UInt64, UInt64)";
+
+    /// <summary>The first event's money, kept for orders only.</summary>
+    private static readonly (string Column, string Source, string Type)[] Money =
+        [("first_amount", "amount", "Int64"), ("first_currency", "currency", "String"), ("first_fx", "fx_rate_to_reporting", "Float64")];
+
+    private static string SelectFirst(string id, string where, bool money) => $"""
         SELECT toYYYYMM(ts) AS month, {id} AS id,
-            minState({Moment}) AS first_ms,
+            minState({Moment}) AS first,
             argMinState(store_id, {Moment}) AS first_store,
-            argMinState(country, {Moment}) AS first_country
+            argMinState(country, {Moment}) AS first_country{(money ? string.Concat(Money.Select(m => $",\n    argMinState({m.Source}, {Moment}) AS {m.Column}")) : "")}
         FROM {EventsSchema.Events} WHERE {where}
         GROUP BY month, id
         """;
 
-    private static string CreateFirst(string table) => $"""
+    private static string CreateFirst(string table, bool money) => $"""
         CREATE TABLE IF NOT EXISTS {table} (
             month UInt32,
             id String,
-            first_ms AggregateFunction(min, UInt64),
-            first_store AggregateFunction(argMin, String, UInt64),
-            first_country AggregateFunction(argMin, String, UInt64)
+            first AggregateFunction(min, {MomentType}),
+            first_store AggregateFunction(argMin, String, {MomentType}),
+            first_country AggregateFunction(argMin, String, {MomentType}){(money ? string.Concat(Money.Select(m => $",\n    {m.Column} AggregateFunction(argMin, {m.Type}, {MomentType})")) : "")}
         ) ENGINE = AggregatingMergeTree PARTITION BY month ORDER BY id
         """;
 
+    /// <summary>Each table's fill from the events that match a condition (null for every event).</summary>
+    private static readonly (string Table, Func<string?, string> Fill)[] Filled =
+    [
+        (Daily, where => $"INSERT INTO {Daily} {Select(where)}"),
+        .. FirstSeen.Select(f => (f.Table, (Func<string?, string>)(where =>
+            $"INSERT INTO {f.Table} {SelectFirst(f.Id, where is null ? f.Where : $"({f.Where}) AND {where}", f.Table == Orders)}"))),
+    ];
+
     /// <summary>The fills of what <c>events</c> held before the views: safe to run again, by any node, at any time.</summary>
-    public static readonly IReadOnlyList<string> Fills =
-        [$"INSERT INTO {Daily} {Select(null)}", .. FirstSeen.Select(f => $"INSERT INTO {f.Table} {SelectFirst(f.Id, f.Where)}")];
+    public static readonly IReadOnlyList<string> Fills = [.. Filled.Select(f => f.Fill(null))];
 
     /// <summary>The schema step: the tables, then their views, then the fills of what <c>events</c> held before the views.</summary>
     public static readonly string[] Create =
@@ -102,20 +130,28 @@ internal static class KpiAggregates
         ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(day) ORDER BY (day, event_type, country, store_id, source_system)
         """,
         $"CREATE MATERIALIZED VIEW IF NOT EXISTS {DailyView} TO {Daily} AS {Select(null)}",
-        .. FirstSeen.SelectMany(f => new[] { CreateFirst(f.Table), $"CREATE MATERIALIZED VIEW IF NOT EXISTS {f.Table}_mv TO {f.Table} AS {SelectFirst(f.Id, f.Where)}" }),
+        .. FirstSeen.SelectMany(f => new[]
+        {
+            CreateFirst(f.Table, f.Table == Orders),
+            $"CREATE MATERIALIZED VIEW IF NOT EXISTS {f.Table}_mv TO {f.Table} AS {SelectFirst(f.Id, f.Where, f.Table == Orders)}",
+        }),
         .. Fills,
     ];
 
     /// <summary>
-    /// Rebuilds the months (<c>YYYYMM</c>) from <c>events</c> as they are now: drops each month's
-    /// partition and fills it again. Inserts meanwhile reach it through the view and are counted once.
+    /// Rebuilds the months (<c>YYYYMM</c>) of every aggregate table from <c>events</c> as they are
+    /// now: drops each month's partition and fills it again. Inserts meanwhile reach it through the
+    /// views and are counted once; a reader in between sees the month short until its fill ends.
     /// </summary>
     public static async Task RebuildMonthsAsync(ClickHouseClient clickHouse, IEnumerable<string> months, CancellationToken ct)
     {
         foreach (var month in months.Select(m => int.Parse(m, CultureInfo.InvariantCulture)).Distinct().Order())
         {
-            await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"ALTER TABLE {Daily} DROP PARTITION {month}"), ct).ConfigureAwait(false);
-            await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"INSERT INTO {Daily} {Select($"toYYYYMM(ts) = {month}")}"), ct).ConfigureAwait(false);
+            foreach (var (table, fill) in Filled)
+            {
+                await clickHouse.ExecuteAsync(string.Create(CultureInfo.InvariantCulture, $"ALTER TABLE {table} DROP PARTITION {month}"), ct).ConfigureAwait(false);
+                await clickHouse.ExecuteAsync(fill(string.Create(CultureInfo.InvariantCulture, $"toYYYYMM(ts) = {month}")), ct).ConfigureAwait(false);
+            }
         }
     }
 
@@ -160,9 +196,9 @@ internal static class KpiAggregates
         {
             // Each order (session) once, at its first event over every month, then counted by that event's UTC day.
             var sql = $"""
-                SELECT toString(intDiv(first, 86400000)) AS day, if(known = 1, store_country, country) AS place, count() AS n
-                FROM (SELECT minMerge(first_ms) AS first, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country
-                      FROM {tableName} GROUP BY id HAVING first >= {fromMs} AND first < {toMs})
+                SELECT toString(intDiv(first_ms, 86400000)) AS day, if(known = 1, store_country, country) AS place, count() AS n
+                FROM (SELECT tupleElement(minMerge(first), 1) AS first_ms, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country
+                      FROM {tableName} GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs})
                 ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id
                 GROUP BY day, place ORDER BY day, place
                 """;
@@ -172,7 +208,37 @@ internal static class KpiAggregates
                     long.Parse(row[2]!, CultureInfo.InvariantCulture)));
             }
         }
+        counts.AddRange(await GmvAsync(clickHouse, table, fromMs, toMs, ct).ConfigureAwait(false));
         return counts;
+    }
+
+    /// <summary>
+    /// GMV per UTC day and country: each order's first purchase_completed once (as <c>orders</c>),
+    /// its amount summed by ClickHouse as integer minor units per currency and frozen rate, each sum
+    /// then converted here in decimal (minor units ÷ the currency's scale × the rate), so the figure
+    /// is exact and does not depend on the order of the additions. An order without a rate adds
+    /// nothing, as in the KPI (docs/kpis.md).
+    /// </summary>
+    private static async Task<IEnumerable<DailyCount>> GmvAsync(ClickHouseClient clickHouse, ExternalTable stores, long fromMs, long toMs, CancellationToken ct)
+    {
+        var sql = $"""
+            SELECT toString(intDiv(first_ms, 86400000)) AS day, if(known = 1, store_country, country) AS place, currency, toString(fx), toString(sum(amount))
+            FROM (SELECT tupleElement(minMerge(first), 1) AS first_ms, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country,
+                      argMinMerge(first_amount) AS amount, argMinMerge(first_currency) AS currency, argMinMerge(first_fx) AS fx
+                  FROM {Orders} GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs} AND fx > 0 AND amount != 0)
+            ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id
+            GROUP BY day, place, currency, fx
+            """;
+        var cells = new Dictionary<(int Day, string Country), decimal>();
+        await foreach (var row in clickHouse.QueryAsync(sql, stores, ct).ConfigureAwait(false))
+        {
+            var key = (int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!);
+            var minor = decimal.Parse(row[4]!, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+            var rate = decimal.Parse(row[3]!, NumberStyles.Float, CultureInfo.InvariantCulture);
+            cells[key] = cells.GetValueOrDefault(key) + minor / StoredEventMapper.Scale(row[2]!) * rate;
+        }
+        return cells.Where(c => c.Value != 0).OrderBy(c => c.Key.Day).ThenBy(c => c.Key.Country, StringComparer.Ordinal)
+            .Select(c => new DailyCount(Gmv, DateOnly.FromDayNumber(Epoch + c.Key.Day), c.Key.Country, c.Value));
     }
 
     /// <summary>The <c>properties.country</c> of a stored <c>store_created</c>, or empty.</summary>

@@ -386,7 +386,7 @@ internal static class StoredEventMapper
         writer.WriteString(name, text);
     }
 
-    private static decimal Scale(string currency) =>
+    internal static decimal Scale(string currency) =>
         NoDecimals.Contains(currency) ? 1m : ThreeDecimals.Contains(currency) ? 1000m : 100m;
 
     private static void Put(Utf8JsonWriter writer, ReadOnlySpan<byte> name, string value)

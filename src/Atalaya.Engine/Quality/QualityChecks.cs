@@ -132,13 +132,17 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
                 wrong.Count == 0
                     ? $"{metric}: this node's figures equal ClickHouse's aggregates for every day and country from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}."
                     : $"{metric}: the figures of the node with the data folder {database.DataDirectory} differ from ClickHouse's aggregates in {wrong.Count} day and country cell(s), e.g. "
-                        + string.Join("; ", wrong.Take(3).Select(d => $"{d.Day:yyyy-MM-dd} {(d.Country.Length == 0 ? "(no country)" : d.Country)}: node {d.Node:N0}, ClickHouse {d.Stored:N0}"))
+                        + string.Join("; ", wrong.Take(3).Select(d => $"{d.Day:yyyy-MM-dd} {(d.Country.Length == 0 ? "(no country)" : d.Country)}: node {d.Node:#,0.##}, ClickHouse {d.Stored:#,0.##}"))
                         + ". Restart the node (it loads its figures from ClickHouse again) and see docs/scale-out.md, \"Aggregates in ClickHouse\".");
         }
     }
 
-    /// <summary>The cells where the engine and the store's aggregates differ, or null when the store keeps none.</summary>
-    private List<(string Metric, DateOnly Day, string Country, long Node, long Stored)>? Compare(DateOnly from, DateOnly to)
+    /// <summary>
+    /// The cells where the engine and the store's aggregates differ, or null when the store keeps
+    /// none. Counts must be equal; money (gmv) may differ by less than half a cent, since the engine
+    /// adds floating-point amounts and ClickHouse's figure is the exact decimal sum.
+    /// </summary>
+    private List<(string Metric, DateOnly Day, string Country, decimal Node, decimal Stored)>? Compare(DateOnly from, DateOnly to)
     {
         if (Events.DailyCounts(from, to) is not { } stored)
         {
@@ -147,13 +151,14 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
         var metrics = ClickHouse.KpiAggregates.Metrics.Select(m => Kpi.KpiIds.TryParse(m, out var id) ? id : throw new InvalidOperationException(m)).ToList();
         var answer = engine!.Query(new Kpi.Query.KpiQuery(metrics, from, to, Kpi.Query.Aggregate.Daily, TimeZoneInfo.Utc, Kpi.Query.DimensionFilter.None,
             [Dimension.Country], Access.AccessScope.Everything, int.MaxValue));
-        var cells = new Dictionary<(string, DateOnly, string), (long Node, long Stored)>();
+        var cells = new Dictionary<(string, DateOnly, string), (decimal Node, decimal Stored)>();
         foreach (var row in answer.Rows)
         {
             if (row.Value is { } value && value != 0)
             {
                 var day = DateOnly.ParseExact(row.Period, "yyyy-MM-dd", CultureInfo.InvariantCulture);
-                cells[(Kpi.KpiIds.Name(row.Metric), day, row.Group[0] ?? "")] = ((long)Math.Round(value), 0);
+                // A figure past decimal's range (never a real count or amount) is kept as the largest decimal, so it differs.
+                cells[(Kpi.KpiIds.Name(row.Metric), day, row.Group[0] ?? "")] = (Math.Abs(value) < 1e27 ? (decimal)value : decimal.MaxValue, 0);
             }
         }
         foreach (var count in stored)
@@ -161,7 +166,7 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
             var key = (count.Metric, count.Day, count.Country);
             cells[key] = (cells.TryGetValue(key, out var cell) ? cell.Node : 0, count.Value);
         }
-        return [.. cells.Where(c => c.Value.Node != c.Value.Stored).OrderBy(c => c.Key.Item2).ThenBy(c => c.Key.Item3, StringComparer.Ordinal)
+        return [.. cells.Where(c => Math.Abs(c.Value.Node - c.Value.Stored) >= 0.005m).OrderBy(c => c.Key.Item2).ThenBy(c => c.Key.Item3, StringComparer.Ordinal)
             .Select(c => (c.Key.Item1, c.Key.Item2, c.Key.Item3, c.Value.Node, c.Value.Stored))];
     }
 

@@ -251,10 +251,44 @@ public sealed class ClickHouseEventWriterTests(ClickHouseServer server) : IClass
         // Each order once, on the UTC day of its purchase, in the events' country.
         var orders = (await KpiAggregates.DailyAsync(client, new DateOnly(2026, 12, 1), new DateOnly(2026, 12, 2), None)).Where(c => c.Metric == "orders").ToList();
         Assert.Equal(["2026-12-01 MX 1440", "2026-12-02 MX 560"], orders.Select(c => $"{c.Day:yyyy-MM-dd} {c.Country} {c.Value}"));
+        // Their GMV, exact: the plain decimal sum of total × rate over each day's orders.
+        var gmv = (await KpiAggregates.DailyAsync(client, new DateOnly(2026, 12, 1), new DateOnly(2026, 12, 2), None)).Where(c => c.Metric == KpiAggregates.Gmv);
+        Assert.Equal(
+            [("2026-12-01", Enumerable.Range(0, 1440).Sum(i => Amount(i) / 100m * 0.055m)), ("2026-12-02", Enumerable.Range(1440, 560).Sum(i => Amount(i) / 100m * 0.055m))],
+            gmv.Select(c => ($"{c.Day:yyyy-MM-dd}", c.Value)));
 
         // A month rebuilt from the events (an erasure does it) counts the same.
         await KpiAggregates.RebuildMonthsAsync(client, ["202612"], None);
         Assert.Equal(expected, (await ToListAsync(client.QueryAsync(Aggregated, None))).Select(r => string.Join(' ', r)));
+    }
+
+    /// <summary>
+    /// An order is its first purchase_completed by event time and, within the same millisecond, by
+    /// receipt (the order a node replays events in), whatever order the rows were inserted in; its
+    /// country and GMV are that event's. Events with the same time are the case the reference
+    /// settles by storage order and a bare time could not.
+    /// </summary>
+    [Fact]
+    public async Task An_order_is_its_first_purchase_by_time_then_by_receipt_and_its_gmv_is_that_events_exact_amount()
+    {
+        var (client, writer) = await NewAsync();
+        JsonObject Purchase(string id, string at, string received, string country, decimal total)
+        {
+            var e = Event(id, 0, at);
+            e["received_at"] = received;
+            e["context"]!["country"] = country;
+            e["properties"]!["order_id"] = "o-tie";
+            e["properties"]!["total"] = total;
+            return e;
+        }
+        // Inserted in three parts, last-received first; the first by receipt is p-b (PE).
+        await writer.InsertAsync(Stored([Purchase("p-c", "2026-12-01T10:00:00.001Z", "2026-12-05T20:00:00.000Z", "CL", 30.03m)]), None);
+        await writer.InsertAsync(Stored([Purchase("p-a", "2026-12-01T10:00:00.000Z", "2026-12-05T20:00:02.000Z", "CO", 10.01m)]), None);
+        await writer.InsertAsync(Stored([Purchase("p-b", "2026-12-01T10:00:00.000Z", "2026-12-05T20:00:01.000Z", "PE", 20.02m)]), None);
+
+        var figures = await KpiAggregates.DailyAsync(client, new DateOnly(2026, 12, 1), new DateOnly(2026, 12, 1), None);
+        Assert.Equal(["gmv 2026-12-01 PE 1.1011", "orders 2026-12-01 PE 1"],
+            figures.Where(c => c.Metric is "orders" or "gmv").Select(c => $"{c.Metric} {c.Day:yyyy-MM-dd} {c.Country} {c.Value.ToString("0.##########", CultureInfo.InvariantCulture)}").Order(StringComparer.Ordinal));
     }
 
     /// <summary>The schema version that added <see cref="KpiAggregates"/>.</summary>

@@ -128,7 +128,7 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
             ReconcileRetry = TimeSpan.Zero,
         };
         var findings = checks.Reconciliation(today).ToList();
-        Assert.Equal(["orders", "pageviews", "sessions", "store_visits", "visitors"], findings.Select(f => f.Subject).Order(StringComparer.Ordinal));
+        Assert.Equal(["gmv", "orders", "pageviews", "sessions", "store_visits", "visitors"], findings.Select(f => f.Subject).Order(StringComparer.Ordinal));
         Assert.All(findings, f => Assert.True(f.Status == Engine.Quality.QualityStatus.Ok, f.Message));
 
         // ClickHouse counts a page view the node never saw.
@@ -141,6 +141,17 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
         Assert.Equal(Engine.Quality.QualityStatus.Fail, pageviews.Status);
         Assert.Equal(1, pageviews.Value);
         Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 1", pageviews.Message, StringComparison.Ordinal);
+
+        // ClickHouse holds an order of 12.34 USD (at a rate of 1) that the node never saw: its count and its money both differ.
+        await clickHouse.ExecuteAsync($"""
+            INSERT INTO {KpiAggregates.Orders} SELECT toUInt32({day:yyyyMM}), 'tamper-order', minState(m), argMinState('', m), argMinState('ZZ', m),
+                argMinState(toInt64(1234), m), argMinState('USD', m), argMinState(toFloat64(1), m)
+            FROM (SELECT tuple(toUInt64({(day.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber) * 86_400_000L + 1}), toUInt64(0), toUInt64(0)) AS m)
+            """, CancellationToken.None);
+        var money = checks.Reconciliation(today).Where(f => f.Subject is "orders" or "gmv").ToDictionary(f => f.Subject);
+        Assert.Equal(Engine.Quality.QualityStatus.Fail, money["gmv"].Status);
+        Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 12.34", money["gmv"].Message, StringComparison.Ordinal);
+        Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 1", money["orders"].Message, StringComparison.Ordinal);
 
         // The month rebuilt from the events drops what no event backs; a second fill of everything adds nothing.
         await KpiAggregates.RebuildMonthsAsync(clickHouse, [$"{day:yyyyMM}"], CancellationToken.None);
@@ -163,7 +174,7 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
 
     private static async Task<List<string>> StoredCountsAsync(ClickHouseClient clickHouse, DateOnly start, DateOnly end) =>
         [.. (await KpiAggregates.DailyAsync(clickHouse, start, end, CancellationToken.None))
-            .Select(c => $"{c.Metric} {c.Day:yyyy-MM-dd} {c.Country} {c.Value}")
+            .Select(c => $"{c.Metric} {c.Day:yyyy-MM-dd} {c.Country} {((double)c.Value).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}")
             .Order(StringComparer.Ordinal)];
 }
 
