@@ -309,6 +309,11 @@ public sealed class QualityTests : IAsyncLifetime
         Assert.Contains("order_amounts", stdout, StringComparison.Ordinal);
         var run = PipelineRuns.Query(Database, new RunFilter(Job: JobCatalog.QualityJob, Limit: 1)).Single();
         Assert.Equal("cli", run.Trigger);
+        // The command loads the KPI engine, so the check that reads the order ledger sees the two
+        // planted final statuses of unknown orders, as the server's own run does.
+        var unknown = Find(Findings(run), "consistency", "unknown_orders");
+        Assert.Contains("2 of", unknown.Message, StringComparison.Ordinal);
+        Assert.Equal(Find(Findings(RunChecks()), "consistency", "unknown_orders").Value, unknown.Value);
 
         (code, stdout, _) = await AtalayaProcess.RunAsync("quality", "show", "--data", _hub.Server.DataDirectory, "--status", "warn");
         Assert.Equal(0, code);
