@@ -166,17 +166,15 @@ internal sealed class ClusterFeed : IAsyncDisposable
         // store_created of a store decides its dimensions (a re-creation may be dated in an earlier
         // month than the first), and the projection gives every event its store's dimensions
         // whenever the store arrives. Then every other event, month by month, each month in the
-        // order received (a month's rows fit a query's sort; the whole table might not).
-        await ReadAsync($"event_type = 'store_created' AND {before}", recentSince, recent, block, progress, ct).ConfigureAwait(false);
-        var months = new List<string>();
+        // order received (a month's rows fit a query's sort; the whole table might not). Not day
+        // by day: the table is sorted by event type first, so a day's query reads a granule of
+        // every type around it, about 25 times its rows (0.33 s a day against 0.93 s a month at 1M).
+        var wheres = new List<string> { $"event_type = 'store_created' AND {before}" };
         await foreach (var row in _clickHouse.QueryAsync($"SELECT DISTINCT toYYYYMM(ts) AS month FROM {EventsSchema.Events} WHERE {before} ORDER BY month", ct).ConfigureAwait(false))
         {
-            months.Add(row[0]!);
+            wheres.Add($"toYYYYMM(ts) = {row[0]} AND event_type != 'store_created' AND {before}");
         }
-        foreach (var month in months)
-        {
-            await ReadAsync($"toYYYYMM(ts) = {month} AND event_type != 'store_created' AND {before}", recentSince, recent, block, progress, ct).ConfigureAwait(false);
-        }
+        await ReadAsync(wheres, recentSince, recent, block, progress, ct).ConfigureAwait(false);
         Apply(block);
         _recent = recent;
         // Messages older than this were all kept before the load ended; later ones need no check.
@@ -184,21 +182,63 @@ internal sealed class ClusterFeed : IAsyncDisposable
         _loaded = true;
     }
 
-    private async Task ReadAsync(string where, long recentSince, HashSet<string> recent, BlockBuilder block, Action<long>? progress, CancellationToken ct)
+    /// <summary>
+    /// Applies the rows of each condition in turn, each in the order received. The next condition's
+    /// query is sent before this one's rows are applied: ClickHouse sorts it (a core) while this
+    /// node applies (the other), and holds its answer until it is read (the connection's window
+    /// is the only buffer), instead of each waiting for the other.
+    /// </summary>
+    private async Task ReadAsync(IReadOnlyList<string> wheres, long recentSince, HashSet<string> recent, BlockBuilder block, Action<long>? progress, CancellationToken ct)
     {
-        await foreach (var row in _clickHouse.QueryAsync(
-            $"SELECT event_id, inserted_at >= toDateTime({recentSince}), payload FROM {EventsSchema.Events} " +
-            $"WHERE {where} ORDER BY received_at, received_ms, arrival, ts, ts_ms, event_id", ct).ConfigureAwait(false))
+        (IAsyncEnumerator<string?[]> Rows, Task<bool> First) Start(string where)
         {
-            if (row[1] == "1")
+            var rows = _clickHouse.QueryAsync(
+                $"SELECT event_id, inserted_at >= toDateTime({recentSince}), payload FROM {EventsSchema.Events} " +
+                $"WHERE {where} ORDER BY received_at, received_ms, arrival, ts, ts_ms, event_id", ct).GetAsyncEnumerator(ct);
+            return (rows, rows.MoveNextAsync().AsTask());
+        }
+
+        (IAsyncEnumerator<string?[]> Rows, Task<bool> First)? next = wheres.Count > 0 ? Start(wheres[0]) : null;
+        try
+        {
+            for (var i = 0; next is { } current; i++)
             {
-                recent.Add(row[0]!);
+                next = null;
+                await using (current.Rows.ConfigureAwait(false))
+                {
+                    var more = await current.First.ConfigureAwait(false);
+                    next = i + 1 < wheres.Count ? Start(wheres[i + 1]) : null;
+                    for (; more; more = await current.Rows.MoveNextAsync().ConfigureAwait(false))
+                    {
+                        var row = current.Rows.Current;
+                        if (row[1] == "1")
+                        {
+                            recent.Add(row[0]!);
+                        }
+                        block.Add(Encoding.UTF8.GetBytes(row[2]!));
+                        if (block.Count >= BlockEvents)
+                        {
+                            Apply(block);
+                            progress?.Invoke(Applied);
+                        }
+                    }
+                }
             }
-            block.Add(Encoding.UTF8.GetBytes(row[2]!));
-            if (block.Count >= BlockEvents)
+        }
+        finally
+        {
+            // A load that failed half-way: the query sent ahead is ended too (after its first read, as an iterator must not be disposed mid-read).
+            if (next is { } ahead)
             {
-                Apply(block);
-                progress?.Invoke(Applied);
+                try
+                {
+                    await ahead.First.ConfigureAwait(false);
+                }
+                catch (Exception)
+                {
+                    // The load's own failure is what the caller hears.
+                }
+                await ahead.Rows.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
