@@ -122,7 +122,11 @@ internal sealed class ClickHouseClient : IDisposable
         // After a multipart request ClickHouse 18.16 may leave the closing boundary unread on
         // the connection, and the next request on it gets an empty 400: such a connection is not reused.
         using var response = await SendAsync(address, content, queryId, deadline, cancellationToken, closeConnection: external is not null);
-        using var reader = new StreamReader(await AnswerStreamAsync(response, queryId, deadline, cancellationToken), Encoding.UTF8);
+        using var reader = new StreamReader(await AnswerStreamAsync(response, queryId, deadline, cancellationToken), Encoding.UTF8, false, AnswerBuffer);
+        // From here the timeout bounds each wait for ClickHouse, not the whole answer: a caller may
+        // read a long answer slowly, or hold it unread while it finishes another (a cluster node's
+        // load reads a month while the next month's answer waits), for longer than the timeout.
+        deadline.CancelAfter(Timeout.InfiniteTimeSpan);
         // One line behind: an error that happens after the first rows were sent comes at the end
         // of a 200 answer, as ClickHouse's error text; the last line is checked before it is given out.
         var pending = await ReadLineAsync(reader, queryId, deadline, cancellationToken);
@@ -260,17 +264,37 @@ internal sealed class ClickHouseClient : IDisposable
         }
     }
 
+    /// <summary>
+    /// The next line of an answer. A line already buffered costs no timer; one that waits for
+    /// ClickHouse arms the deadline for that wait only (see <see cref="QueryAsync(string, ExternalTable?, CancellationToken)"/>).
+    /// </summary>
     private async Task<string?> ReadLineAsync(StreamReader reader, string queryId, CancellationTokenSource deadline, CancellationToken cancellationToken)
     {
         try
         {
-            return await reader.ReadLineAsync(deadline.Token);
+            var line = reader.ReadLineAsync(deadline.Token);
+            if (line.IsCompleted)
+            {
+                return await line;
+            }
+            deadline.CancelAfter(_settings.Timeout);
+            try
+            {
+                return await line;
+            }
+            finally
+            {
+                deadline.CancelAfter(Timeout.InfiniteTimeSpan);
+            }
         }
         catch (Exception e)
         {
             throw await FailureAsync(e, queryId, cancellationToken);
         }
     }
+
+    /// <summary>The answer's read buffer: a cluster node's load reads hundreds of megabytes through it.</summary>
+    private const int AnswerBuffer = 64 * 1024;
 
     /// <summary>
     /// What a transport failure means: the caller cancelled (the statement is killed on the server

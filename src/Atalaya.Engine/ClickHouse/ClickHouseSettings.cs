@@ -2,7 +2,8 @@ namespace Atalaya.Engine.ClickHouse;
 
 /// <summary>
 /// Where ClickHouse's HTTP interface is and who we are to it. <see cref="Timeout"/> bounds a whole
-/// request, the streamed body of an insert or an answer included.
+/// statement or insert, its streamed body included; for a query's answer it bounds the wait for the
+/// answer to start and then each wait for more of it, not the time the caller takes to read it.
 /// </summary>
 internal sealed record ClickHouseSettings(Uri Url, string Database = "default", string? User = null, string? Password = null)
 {

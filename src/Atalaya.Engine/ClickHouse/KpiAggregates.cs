@@ -234,8 +234,18 @@ internal static class KpiAggregates
         {
             var key = (int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!);
             var minor = decimal.Parse(row[4]!, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            var rate = decimal.Parse(row[3]!, NumberStyles.Float, CultureInfo.InvariantCulture);
-            cells[key] = cells.GetValueOrDefault(key) + minor / StoredEventMapper.Scale(row[2]!) * rate;
+            // A rate decimal cannot hold (never a real one) adds nothing here, so the cell shows as a difference.
+            if (decimal.TryParse(row[3]!, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate))
+            {
+                try
+                {
+                    cells[key] = cells.GetValueOrDefault(key) + minor / StoredEventMapper.Scale(row[2]!) * rate;
+                }
+                catch (OverflowException)
+                {
+                    cells.TryAdd(key, 0);
+                }
+            }
         }
         return cells.Where(c => c.Value != 0).OrderBy(c => c.Key.Day).ThenBy(c => c.Key.Country, StringComparer.Ordinal)
             .Select(c => new DailyCount(Gmv, DateOnly.FromDayNumber(Epoch + c.Key.Day), c.Key.Country, c.Value));
