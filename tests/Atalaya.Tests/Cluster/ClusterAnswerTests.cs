@@ -123,14 +123,8 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
         await SameAnswersAsync(embedded, answerer, (await QuestionsAsync(embedded)).Take(3).ToList());
     }
 
-    /// <summary>The nice value of each normalizing thread of a process (/proc/PID/task/TID: comm is the name cut to 15 bytes, field 19 of stat the nice value).</summary>
-    private static List<int> NormalizeThreadNices(int pid) => [.. Directory.GetDirectories($"/proc/{pid}/task")
-        .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim().StartsWith("atalaya-normali", StringComparison.Ordinal))
-        .Select(task =>
-        {
-            var stat = File.ReadAllText(Path.Combine(task, "stat"));
-            return int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
-        })];
+    /// <summary>The nice value of each normalizing thread of a process.</summary>
+    private static List<int> NormalizeThreadNices(int pid) => ProcessThreads.Nices(pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "atalaya-normali");
 
     private sealed record Node(ServeProcess Process, string WriteKey, string AdminKey) : IAsyncDisposable
     {

@@ -22,17 +22,7 @@ public sealed class IngestThreadsTests
         Assert.Equal(1, JsonDocument.Parse(body).RootElement.GetProperty("accepted").GetInt32());
 
         Assert.True(OperatingSystem.IsLinux(), "the priority is a Linux thread's nice value");
-        // /proc/self/task/TID/comm holds a thread's name cut to 15 bytes; field 19 of its stat is the nice value.
-        var nices = Directory.GetDirectories("/proc/self/task")
-            .Where(task => File.ReadAllText(Path.Combine(task, "comm")).Trim().StartsWith("atalaya-normali", StringComparison.Ordinal))
-            .Select(task =>
-            {
-                var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                // The name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                return int.Parse(fields[19 - 3], System.Globalization.CultureInfo.InvariantCulture);
-            })
-            .ToList();
+        var nices = ProcessThreads.Nices("self", "atalaya-normali");
         Assert.Equal(Environment.ProcessorCount, nices.Count);
         Assert.All(nices, nice => Assert.Equal(IngestThreads.Nice, nice));
         Assert.True(IngestThreads.Lowered);
