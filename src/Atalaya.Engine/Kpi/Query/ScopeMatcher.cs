@@ -106,25 +106,21 @@ internal sealed class ScopeMatcher : IDisposable
     /// <summary>Filters, scope and group keys name no dimension but the country: a combination's country alone decides its match and group.</summary>
     public bool DecidedByCountry { get; }
 
-    private int _groupCount = -1;
+    private GroupKeyCounts.KeyIndex? _keyIndex;
+    /// <summary>Per key number of <see cref="KeyIndexNow"/>, this query's group (-1: not seen yet).</summary>
+    private int[]? _groupOfKey;
 
     /// <summary>
-    /// How many groups the matching combinations fall in (at least 1): an upper bound on the groups
-    /// an answer can have. Counted on from the last query with the same grouping
-    /// (<see cref="GroupKeyCounts"/>): a marketplace has tens of thousands of combinations, and
-    /// hashing each one's group key on every query was a quarter of a dashboard's read time under ingest.
+    /// The grouping's key numbers (<see cref="GroupKeyCounts"/>), taken once per query: counted on
+    /// from the last query with the same grouping, since a marketplace has tens of thousands of
+    /// combinations and hashing each one's group key on every query was a quarter of a dashboard's
+    /// read time under ingest.
     /// </summary>
-    public int GroupCount
-    {
-        get
-        {
-            if (_groupCount < 0)
-            {
-                _groupCount = _groupBy.Length == 0 ? 1 : Math.Max(1, _groupKeyCounts.Count(_groupingKey, _comboCount, id => _matches[id] ? GroupKey(_combos[id]) : null));
-            }
-            return _groupCount;
-        }
-    }
+    private GroupKeyCounts.KeyIndex KeyIndexNow() =>
+        _keyIndex ??= _groupKeyCounts.Index(_groupingKey, _comboCount, id => _matches[id] ? GroupKey(_combos[id]) : null);
+
+    /// <summary>How many groups the matching combinations fall in (at least 1): an upper bound on the groups an answer can have.</summary>
+    public int GroupCount => _groupBy.Length == 0 ? 1 : Math.Max(1, KeyIndexNow().KeyCount);
 
     public IReadOnlyList<Dimension> GroupBy => _groupBy;
 
@@ -155,14 +151,32 @@ internal sealed class ScopeMatcher : IDisposable
         {
             return _groupOfCombo[comboId] = 0;
         }
-        var key = GroupKey(_combos[comboId]);
-        if (!_groups.TryGetValue(key, out group))
+        var index = KeyIndexNow();
+        var number = index.KeyOfCombo[comboId];
+        if (number < 0)
+        {
+            // A combination outside the filters: no key number; its group as on first sight.
+            return _groupOfCombo[comboId] = NewOrKnownGroup(GroupKey(_combos[comboId]));
+        }
+        _groupOfKey ??= _scratch.Ints(index.KeyCount, -1);
+        group = _groupOfKey[number];
+        if (group < 0)
+        {
+            group = _groupOfKey[number] = NewOrKnownGroup(index.KeyValues[number]);
+        }
+        return _groupOfCombo[comboId] = group;
+    }
+
+    /// <summary>The dense group index of a group key, registering it on first sight.</summary>
+    private int NewOrKnownGroup(in DimensionCombo key)
+    {
+        if (!_groups.TryGetValue(key, out var group))
         {
             group = _groupValues.Count;
             _groups[key] = group;
             _groupValues.Add(_groupBy.Select(key.Get).ToArray());
         }
-        return _groupOfCombo[comboId] = group;
+        return group;
     }
 
     /// <summary>The group key: the combination with every dimension outside group_by cleared.</summary>
