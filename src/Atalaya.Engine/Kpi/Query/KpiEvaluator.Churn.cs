@@ -10,8 +10,9 @@ internal sealed partial class KpiEvaluator
     /// Every period's window and its previous window are cut into the elementary intervals their
     /// boundaries make (9 for a summary's 8 days); one pass over the counted purchases from the
     /// earliest previous window sets, per (group, store), a bit for each interval it sold in, and
-    /// each period then reads its windows as two masks. Grids with more than 64 intervals take the
-    /// per-group lists.
+    /// each period then reads its windows as two masks (store churn reads the hourly rollup's order
+    /// entries instead when the cuts fall on whole UTC hours). Grids with more than 64 intervals
+    /// take the per-group lists.
     /// </summary>
     /// <param name="customers">Customer churn (users who ordered) instead of store churn (stores that sold).</param>
     private void EvaluateChurn(bool customers)
@@ -44,7 +45,8 @@ internal sealed partial class KpiEvaluator
         var cardinality = (customers ? _projection.Pools.Users.Count : _projection.Pools.Stores.Count) + 1;
         using var active = new GroupMasks<ulong>(cardinality, cuts.Length - 1);
         var interval = 0;
-        foreach (var (start, length) in columns.BlocksIn(from, to))
+        var blocks = !customers && ActiveStoresFromRollup(cuts, active, comboCells) ? [] : columns.BlocksIn(from, to);
+        foreach (var (start, length) in blocks)
         {
             for (var k = start; k < start + length; k++)
             {
@@ -106,6 +108,57 @@ internal sealed partial class KpiEvaluator
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Store churn's pass from the hourly rollup instead of the purchases, when every cut is on a
+    /// UTC hour: an entry (hour, combination) with a counted order says that the combination's store
+    /// sold in that hour, which is all store churn asks. A summary's nine days then cost their
+    /// entries rather than every order (under ingest, one order in several shares its hour and
+    /// combination with another). False, with nothing set, when the rollup cannot serve.
+    /// </summary>
+    private bool ActiveStoresFromRollup(long[] cuts, GroupMasks<ulong> active, int[] comboCells)
+    {
+        if (!RollupServes() || !HourRollup.TryHour(cuts[0], out var from) || !HourRollup.TryHour(cuts[^1], out var to)
+            || cuts.Any(c => c % HourRollup.HourMs != 0))
+        {
+            return false;
+        }
+        var periods = _grid.Count;
+        var table = _projection.Rollup.Orders;
+        var keys = table.Keys;
+        var orders = table.Counts(HourRollup.OrderCount);
+        var interval = 0;
+        foreach (var (start, length) in table.BlocksIn(from, to))
+        {
+            for (var e = start; e < start + length; e++)
+            {
+                var hour = RollupTable.HourOf(keys[e]);
+                if (orders[e] <= 0 || hour < from || hour >= to)
+                {
+                    continue;
+                }
+                var combo = RollupTable.ComboOf(keys[e]);
+                var cell = comboCells[combo];
+                if (cell == UnknownCell)
+                {
+                    cell = comboCells[combo] = ComboCell(combo);
+                }
+                var store = _projection.Combos[combo].Store;
+                if (cell < 0 || store == 0)
+                {
+                    continue;
+                }
+                var t = hour * HourRollup.HourMs;
+                if (t < cuts[interval] || t >= cuts[interval + 1])
+                {
+                    interval = Array.BinarySearch(cuts, t);
+                    interval = interval >= 0 ? interval : ~interval - 1;
+                }
+                active.Add(store, cell / periods, interval);
+            }
+        }
+        return true;
     }
 
     /// <summary>The elementary intervals (between consecutive <paramref name="cuts"/>) that make up [from, to).</summary>
