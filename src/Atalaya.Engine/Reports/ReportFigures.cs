@@ -11,9 +11,15 @@ public sealed record Comparison(KpiId Metric, double? Value, double? Previous)
     /// <summary>100 × (value − previous) / previous, rounded to 2 decimals; none when either is missing or previous is 0.</summary>
     public double? ChangePct => ChangeOf(Value, Previous);
 
+    /// <summary>
+    /// The change between the two figures as a report and the API print them (<see cref="KpiValues.Clean"/>),
+    /// so that a reader recomputing it from the printed value and previous value gets the printed
+    /// change: from the raw doubles, a change of exactly −8.125 % computed as −8.12499999999999
+    /// printed −8.12 beside figures that give −8.13.
+    /// </summary>
     public static double? ChangeOf(double? value, double? previous) =>
         value is { } v && previous is { } p && p != 0 && double.IsFinite(v) && double.IsFinite(p)
-            ? Math.Round(100.0 * (v - p) / p, 2, MidpointRounding.AwayFromZero)
+            ? Math.Round(100.0 * (KpiValues.Clean(v) - KpiValues.Clean(p)) / KpiValues.Clean(p), 2, MidpointRounding.AwayFromZero)
             : null;
 }
 
