@@ -17,15 +17,22 @@ internal sealed partial class KpiEvaluator
         var byUser = new Dictionary<long, List<(long Ts, int Cell)>>();
         var periods = _grid.Count;
         // A lead and its payments meet on the group's dimensions but priority, which only leads have.
+        // Each combination's link is hashed once per query, not once per lead or payment.
         var links = new Dictionary<DimensionCombo, int>();
+        var linkOfCombo = _scratch.Ints(_projection.Combos.Count, -1);
         int Link(int combo)
         {
+            var link = linkOfCombo[combo];
+            if (link >= 0)
+            {
+                return link;
+            }
             var key = _scope.GroupKeyWithoutPriority(combo);
-            if (!links.TryGetValue(key, out var link))
+            if (!links.TryGetValue(key, out link))
             {
                 links[key] = link = links.Count;
             }
-            return link;
+            return linkOfCombo[combo] = link;
         }
         foreach (var (start, length) in leads.BlocksIn(_grid.Start, _grid.End))
         {
