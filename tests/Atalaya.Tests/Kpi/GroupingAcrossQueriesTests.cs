@@ -38,7 +38,7 @@ public sealed class GroupingAcrossQueriesTests
         foreach (var query in queries)
         {
             before.Add(KpiReference.Query(hub.Reference, query));
-            AssertSame(before[^1], await hub.Api.QueryAsync(query), query, "before the new combinations");
+            KpiComparison.AssertSame(before[^1], await hub.Api.QueryAsync(query), query, "before the new combinations");
         }
 
         // New countries, a store of a new country, platforms and sources not seen before, beside
@@ -56,7 +56,7 @@ public sealed class GroupingAcrossQueriesTests
         {
             var after = KpiReference.Query(hub.Reference, queries[i]);
             Assert.NotEqual(before[i].Select(r => r.ToString()), after.Select(r => r.ToString()));
-            AssertSame(after, await hub.Api.QueryAsync(queries[i]), queries[i], "after the new combinations");
+            KpiComparison.AssertSame(after, await hub.Api.QueryAsync(queries[i]), queries[i], "after the new combinations");
         }
     }
 
@@ -70,11 +70,5 @@ public sealed class GroupingAcrossQueriesTests
             yield return b.ProductView($"{day}T1{i}:05:00Z", user, session, store, $"p-{i}", place: place);
             yield return b.Order($"{day}T1{i}:10:00Z", $"o-{name}{i}", store, user, session, total: 100 + (i * 7), place: place);
         }
-    }
-
-    private static void AssertSame(List<KpiRow> expected, KpiAnswer answer, KpiQuery query, string when)
-    {
-        var differences = KpiComparison.Differences(expected, answer, query);
-        Assert.True(differences.Count == 0, KpiComparison.Describe($"{when}: {query}", differences));
     }
 }

@@ -32,7 +32,7 @@ public sealed class LateEventTests
         foreach (var query in queries)
         {
             before.Add(KpiReference.Query(hub.Reference, query));
-            AssertSame(before[^1], await hub.Api.QueryAsync(query), query, "before the late events");
+            KpiComparison.AssertSame(before[^1], await hub.Api.QueryAsync(query), query, "before the late events");
         }
 
         var first = b.Order("2026-03-02T12:00:00Z", "o2", "st-1", "u3", "s4", total: 70, items: [("p-1", 1, 60m)]);
@@ -48,13 +48,7 @@ public sealed class LateEventTests
         {
             var after = KpiReference.Query(hub.Reference, queries[i]);
             Assert.NotEqual(before[i].Select(r => r.ToString()), after.Select(r => r.ToString()));
-            AssertSame(after, await hub.Api.QueryAsync(queries[i]), queries[i], "after the late events");
+            KpiComparison.AssertSame(after, await hub.Api.QueryAsync(queries[i]), queries[i], "after the late events");
         }
-    }
-
-    private static void AssertSame(List<KpiRow> expected, KpiAnswer answer, KpiQuery query, string when)
-    {
-        var differences = KpiComparison.Differences(expected, answer, query);
-        Assert.True(differences.Count == 0, KpiComparison.Describe($"{when}: {query}", differences));
     }
 }

@@ -102,4 +102,11 @@ public static class KpiComparison
     /// <summary>A failure message: the combination, how many differences, and the first few.</summary>
     public static string Describe(string combination, IReadOnlyList<string> differences) =>
         $"{combination}: {differences.Count} difference(s); first: {string.Join(" | ", differences.Take(3))}";
+
+    /// <summary>Fails, naming <paramref name="when"/> and the query, when the answer differs from the reference's rows.</summary>
+    public static void AssertSame(List<KpiRow> expected, KpiAnswer answer, KpiQuery query, string when)
+    {
+        var differences = Differences(expected, answer, query);
+        Assert.True(differences.Count == 0, Describe($"{when}: {query}", differences));
+    }
 }
