@@ -16,8 +16,8 @@ public sealed partial class KpiProjection
     /// <summary>Distinct visitors of whole periods counted from the visit log, reused while they hold.</summary>
     internal Query.VisitorCache VisitorCounts { get; } = new();
 
-    /// <summary>Distinct group keys per grouping, counted on as combinations are added (<see cref="Query.ScopeMatcher.GroupCount"/>).</summary>
-    internal Query.GroupKeyCounts GroupKeyCounts { get; } = new();
+    /// <summary>Each grouping's group keys numbered, extended as combinations are added (<see cref="Query.ScopeMatcher.GroupOfCombo"/>, <see cref="Query.ScopeMatcher.GroupCount"/>).</summary>
+    internal Query.GroupKeyNumbers GroupKeyNumbers { get; } = new();
 
     internal string? ProductNameOf(int product, int store) => _productNames.GetValueOrDefault(ProductKey(product, store)).Name;
 

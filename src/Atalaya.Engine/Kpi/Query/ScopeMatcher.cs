@@ -24,8 +24,8 @@ internal sealed class ScopeMatcher : IDisposable
     private readonly ComboTable _combos;
     /// <summary>A bit per group_by dimension (1 &lt;&lt; dimension).</summary>
     private readonly int _kept;
-    private readonly GroupKeyCounts _groupKeyCounts;
-    /// <summary>What decides the groups: group_by, filters and scope (the key of <see cref="GroupKeyCounts"/>).</summary>
+    private readonly GroupKeyNumbers _groupKeyNumbers;
+    /// <summary>What decides the groups: group_by, filters and scope (the key of <see cref="GroupKeyNumbers"/>).</summary>
     private readonly string _groupingKey;
 
     public ScopeMatcher(KpiProjection projection, DimensionFilter filter, IReadOnlyList<Dimension> groupBy, AccessScope scope)
@@ -37,7 +37,7 @@ internal sealed class ScopeMatcher : IDisposable
         {
             _kept |= 1 << (int)d;
         }
-        _groupKeyCounts = projection.GroupKeyCounts;
+        _groupKeyNumbers = projection.GroupKeyNumbers;
         var allowed = filter.Values.Concat(scope.AsFilters()).Select(f =>
         {
             var ids = f.Value.Select(v => projection.FindValue(f.Key, v)).Where(id => id != 0).ToHashSet();
@@ -106,18 +106,18 @@ internal sealed class ScopeMatcher : IDisposable
     /// <summary>Filters, scope and group keys name no dimension but the country: a combination's country alone decides its match and group.</summary>
     public bool DecidedByCountry { get; }
 
-    private GroupKeyCounts.KeyIndex? _keyIndex;
+    private GroupKeyNumbers.KeyIndex? _keyIndex;
     /// <summary>Per key number of <see cref="KeyIndexNow"/>, this query's group (-1: not seen yet).</summary>
     private int[]? _groupOfKey;
 
     /// <summary>
-    /// The grouping's key numbers (<see cref="GroupKeyCounts"/>), taken once per query: counted on
+    /// The grouping's key numbers (<see cref="GroupKeyNumbers"/>), taken once per query: counted on
     /// from the last query with the same grouping, since a marketplace has tens of thousands of
     /// combinations and hashing each one's group key on every query was a quarter of a dashboard's
     /// read time under ingest.
     /// </summary>
-    private GroupKeyCounts.KeyIndex KeyIndexNow() =>
-        _keyIndex ??= _groupKeyCounts.Index(_groupingKey, _comboCount, id => _matches[id] ? GroupKey(_combos[id]) : null);
+    private GroupKeyNumbers.KeyIndex KeyIndexNow() =>
+        _keyIndex ??= _groupKeyNumbers.Index(_groupingKey, _comboCount, id => _matches[id] ? GroupKey(_combos[id]) : null);
 
     /// <summary>How many groups the matching combinations fall in (at least 1): an upper bound on the groups an answer can have.</summary>
     public int GroupCount => _groupBy.Length == 0 ? 1 : Math.Max(1, KeyIndexNow().KeyCount);

@@ -4,7 +4,7 @@ using Atalaya.Engine.Kpi.Projection;
 namespace Atalaya.Engine.Kpi.Query;
 
 /// <summary>
-/// The distinct group keys of the combinations a grouping (group_by, filters and scope) matches,
+/// The group keys of the combinations a grouping (group_by, filters and scope) matches, numbered
 /// per grouping: each matching combination's key as a number (in order of first sight over the
 /// combination ids), with how many of the projection's combinations were looked at. Combinations
 /// are only ever added and a combination's dimensions never change, so the next query with the
@@ -14,7 +14,7 @@ namespace Atalaya.Engine.Kpi.Query;
 /// projection; queries share it under the read lock, one at a time per grouping. Bounded: cleared
 /// when it holds <see cref="MaxGroupings"/> groupings.
 /// </summary>
-internal sealed class GroupKeyCounts
+internal sealed class GroupKeyNumbers
 {
     private const int MaxGroupings = 256;
 
