@@ -134,7 +134,8 @@ public sealed class DashboardTrustTests(DashboardFixture fixture)
               if (!box) return true;
               const wrap = box.querySelector('.table-wrap');
               wrap.scrollLeft = wrap.scrollWidth;
-              await new Promise(r => setTimeout(r, 50));
+              // The cue follows the scroll event; on a busy machine that can take longer than a frame.
+              for (let i = 0; i < 100 && box.dataset.overflow !== 'false'; i++) await new Promise(r => setTimeout(r, 50));
               return box.dataset.overflow === 'false';
             }
             """);
