@@ -25,7 +25,21 @@ internal sealed class KindColumns(bool rich)
     public ReadOnlySpan<int> Aux => _aux.AsSpan(0, Count);
     public ReadOnlySpan<bool> Counted => _counted.AsSpan(0, Count);
 
-    public void SetCounted(int position, bool counted) => _counted[position] = counted;
+    /// <summary>
+    /// Bumped when an entry other than the newest changes (its counted mark, its combination) or the
+    /// columns are read anew: a tally of the entries before some position, kept between queries,
+    /// holds only while this stays what it was (appended entries alone do not bump it).
+    /// </summary>
+    public int Revision { get; private set; }
+
+    public void SetCounted(int position, bool counted)
+    {
+        if (_counted[position] != counted && position != Count - 1)
+        {
+            Revision++;
+        }
+        _counted[position] = counted;
+    }
 
     /// <summary>A store was re-dimensioned: entries take the combinations it moved to.</summary>
     public void Remap(IReadOnlyDictionary<int, int> moved)
@@ -35,6 +49,7 @@ internal sealed class KindColumns(bool rich)
             if (moved.TryGetValue(_combo[k], out var to))
             {
                 _combo[k] = to;
+                Revision++;
             }
         }
     }
@@ -84,14 +99,17 @@ internal sealed class KindColumns(bool rich)
         return position;
     }
 
-    public IEnumerable<(int Start, int Length)> BlocksIn(long from, long to)
+    public IEnumerable<(int Start, int Length)> BlocksIn(long from, long to) => BlocksIn(from, to, 0);
+
+    /// <summary>The entries from <paramref name="position"/> on, in blocks whose time range may overlap [from, to).</summary>
+    public IEnumerable<(int Start, int Length)> BlocksIn(long from, long to, int position)
     {
-        for (var start = 0; start < Count; start += KindIndex.Block)
+        for (var block = position / KindIndex.Block; block * KindIndex.Block < Count; block++)
         {
-            var block = start / KindIndex.Block;
             if (_blockMax[block] >= from && _blockMin[block] < to)
             {
-                yield return (start, Math.Min(KindIndex.Block, Count - start));
+                var start = Math.Max(position, block * KindIndex.Block);
+                yield return (start, Math.Min((block + 1) * KindIndex.Block, Count) - start);
             }
         }
     }
@@ -115,6 +133,7 @@ internal sealed class KindColumns(bool rich)
 
     internal void Read(BinaryReader r)
     {
+        Revision++;
         Count = r.ReadInt32();
         var capacity = Math.Max(256, Count);
         _events = ProjectionSnapshot.ReadArray<int>(r, capacity);

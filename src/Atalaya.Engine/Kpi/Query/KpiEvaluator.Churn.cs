@@ -31,6 +31,11 @@ internal sealed partial class KpiEvaluator
             currentMask[p] = IntervalMask(cuts, _grid.Bounds[p], _grid.Bounds[p + 1]);
             previousMask[p] = IntervalMask(cuts, _grid.PreviousStart[p], _grid.PreviousEnd[p]);
         }
+        if (customers && UseRollup)
+        {
+            CustomerChurnFromTally(cuts, currentMask, previousMask);
+            return;
+        }
         var from = cuts[0];
         var to = cuts[^1];
         var columns = _projection.Kinds[EventKind.PurchaseCompleted];
@@ -105,6 +110,42 @@ internal sealed partial class KpiEvaluator
                 {
                     var rate = 100.0 * churned[(group * periods) + p] / previous[(group * periods) + p];
                     (customers ? ref cells[p].CustomerChurn : ref cells[p].Churn) = rate;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Customer churn through the projection's <see cref="ChurnTallies"/>: the tally of this grouping
+    /// and these cuts is carried on over the purchases appended since it was last asked (counted
+    /// anew when an older purchase changed), then read per group key and period.
+    /// </summary>
+    private void CustomerChurnFromTally(long[] cuts, ulong[] currentMask, ulong[] previousMask)
+    {
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var keyOfCombo = _scratch.Ints(_projection.Combos.Count, UnknownCell);
+        int KeyOf(int combo)
+        {
+            var key = keyOfCombo[combo];
+            return key != UnknownCell ? key : keyOfCombo[combo] = _scope.KeyNumberOfCombo(combo);
+        }
+        var holder = _projection.CustomerChurn.For(ChurnTally.Key(_scope.GroupingKey, cuts, currentMask, previousMask));
+        lock (holder.Gate)
+        {
+            if (holder.Tally is not { } tally || !tally.Holds(columns))
+            {
+                tally = holder.Tally = new ChurnTally(columns, cuts, currentMask, previousMask);
+            }
+            tally.CountUpTo(KeyOf);
+            for (var key = 0; key < tally.KeyCount; key++)
+            {
+                for (var p = 0; p < _grid.Count; p++)
+                {
+                    var (previous, churned) = tally.Counts(key, p);
+                    if (previous > 0)
+                    {
+                        CellsOf(_scope.GroupOfKeyNumber(key))[p].CustomerChurn = 100.0 * churned / previous;
+                    }
                 }
             }
         }

@@ -158,13 +158,30 @@ internal sealed class ScopeMatcher : IDisposable
             // A combination outside the filters: no key number; its group as on first sight.
             return _groupOfCombo[comboId] = NewOrKnownGroup(GroupKey(_combos[comboId]));
         }
-        _groupOfKey ??= _scratch.Ints(index.KeyCount, -1);
-        group = _groupOfKey[number];
-        if (group < 0)
+        return _groupOfCombo[comboId] = GroupOfKeyNumber(number);
+    }
+
+    /// <summary>What decides the groups (group_by, filters, scope): state kept between queries is kept per grouping.</summary>
+    public string GroupingKey => _groupingKey;
+
+    /// <summary>
+    /// A matching combination's group key number, the same for every query with this grouping (0 for
+    /// all without group_by); -1 for a combination outside the filters or scope.
+    /// </summary>
+    public int KeyNumberOfCombo(int comboId) =>
+        !_matches[comboId] ? -1 : _groupBy.Length == 0 ? 0 : KeyIndexNow().KeyOfCombo[comboId];
+
+    /// <summary>This query's dense group of a key number from <see cref="KeyNumberOfCombo"/>, registering it on first sight.</summary>
+    public int GroupOfKeyNumber(int number)
+    {
+        if (_groupBy.Length == 0)
         {
-            group = _groupOfKey[number] = NewOrKnownGroup(index.KeyValues[number]);
+            return 0;
         }
-        return _groupOfCombo[comboId] = group;
+        var index = KeyIndexNow();
+        _groupOfKey ??= _scratch.Ints(index.KeyCount, -1);
+        var group = _groupOfKey[number];
+        return group >= 0 ? group : _groupOfKey[number] = NewOrKnownGroup(index.KeyValues[number]);
     }
 
     /// <summary>The dense group index of a group key, registering it on first sight.</summary>

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Atalaya.Tests.Kpi.Datasets;
+using Atalaya.Tests.Kpi.Http;
+using Atalaya.Tests.Kpi.Reference;
+
+namespace Atalaya.Tests.Kpi;
+
+/// <summary>
+/// customer_churn_rate is carried on from query to query (the engine keeps each grouping's tally
+/// and adds only the orders written since): the same questions, asked after each round of new
+/// orders, must equal the reference over every stored event. The rounds bring what a kept tally
+/// could get wrong: repeat customers on later days, new customers, orders outside the window, an
+/// order resent with an earlier time (its first purchase moves, so an order already counted stops
+/// counting), and a store whose store_created arrives after its orders (they move from the country of their context (Mexico) to its country (Sweden)).
+/// Every round changes the reference's answer, so a tally that was not carried on fails.
+/// </summary>
+public sealed class CustomerChurnTallyTests
+{
+    private static readonly DateOnly First = new(2026, 4, 3);
+    private static readonly DateOnly Last = new(2026, 4, 10);
+
+    [Fact]
+    public async Task Customer_churn_asked_between_rounds_of_orders_equals_the_reference_after_each()
+    {
+        await using var hub = await KpiHub.StartEmptyAsync();
+        var b = new EventBuilder("churn");
+        var random = new Random(11);
+        var orders = 0;
+        // Orders of customers u1..u{customers} on random days from 1 April to 12 April (the window
+        // and its previous days are 2–10 April), at stores of Mexico and Colombia.
+        List<JsonObject> Round(int count, int customers, string[] stores, int fromDay = 1, int toDay = 12) =>
+        [
+            .. Enumerable.Range(0, count).Select(_ =>
+            {
+                var day = fromDay + random.Next(toDay - fromDay + 1);
+                var at = new DateTime(2026, 4, day, random.Next(24), random.Next(60), 0, DateTimeKind.Utc);
+                return b.Order(at.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture), $"o{++orders}",
+                    stores[random.Next(stores.Length)], $"u{1 + random.Next(customers)}");
+            }),
+        ];
+
+        await hub.PostAsync([
+            b.StoreCreated("2026-03-01T00:00:00Z", "st-mx", "MX", "cdmx-norte"),
+            b.StoreCreated("2026-03-01T00:00:00Z", "st-co", "CO", "bogota"),
+            .. Round(60, 30, ["st-mx", "st-co"]),
+        ]);
+        KpiQuery[] queries =
+        [
+            new(First, Last) { Metrics = ["customer_churn_rate"] },
+            new(First, Last) { Metrics = ["customer_churn_rate"], GroupBy = ["country"] },
+            new(First, Last) { Metrics = ["customer_churn_rate"], Filters = DimensionFilters.Of(("country", ["MX"])) },
+        ];
+        var answers = new List<KpiRow>[queries.Length];
+        async Task AskAll(string when)
+        {
+            for (var q = 0; q < queries.Length; q++)
+            {
+                var expected = KpiReference.Query(hub.Reference, queries[q]);
+                KpiComparison.AssertSame(expected, await hub.Api.QueryAsync(queries[q]), queries[q], when);
+                // Asked twice: the second answer comes from the tally as the first left it.
+                KpiComparison.AssertSame(expected, await hub.Api.QueryAsync(queries[q]), queries[q], when + ", asked again");
+                answers[q] = expected;
+            }
+        }
+
+        await AskAll("the first orders");
+
+        var rounds = new (string When, Func<List<JsonObject>> Events)[]
+        {
+            ("repeat and new customers on later days", () => Round(40, 45, ["st-mx", "st-co"], fromDay: 6)),
+            ("orders outside the window and new ones inside", () =>
+                [.. Round(10, 45, ["st-mx"], fromDay: 11, toDay: 12), .. Round(15, 60, ["st-co"], fromDay: 2, toDay: 4)]),
+            ("an order resent earlier: its first purchase moves to another day and customer", () =>
+                [b.Order("2026-04-02T05:00:00Z", "o1", "st-co", "u99"), b.Order("2026-04-02T06:00:00Z", "o2", "st-co", "u98"),
+                 b.Order("2026-04-02T07:00:00Z", "o3", "st-co", "u97")]),
+            ("orders at a store not created yet (their country is their context's, Mexico)", () => Round(30, 70, ["st-late"], fromDay: 2, toDay: 9)),
+            ("the store created after its orders were asked about: they move to its country, Sweden", () =>
+                [b.StoreCreated("2026-03-01T00:00:00Z", "st-late", "SE", "stockholm")]),
+        };
+        foreach (var (when, events) in rounds)
+        {
+            var before = answers.Select(a => a.Select(r => r.ToString()).ToList()).ToList();
+            await hub.PostAsync(events());
+            var changed = Enumerable.Range(0, queries.Length)
+                .Count(q => !before[q].SequenceEqual(KpiReference.Query(hub.Reference, queries[q]).Select(r => r.ToString())));
+            Assert.True(changed >= 2, $"{when}: only {changed} of the {queries.Length} answers changed; the round tests nothing");
+            await AskAll("after " + when);
+        }
+    }
+}
