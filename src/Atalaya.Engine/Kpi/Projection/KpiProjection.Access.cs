@@ -16,8 +16,8 @@ public sealed partial class KpiProjection
     /// <summary>Distinct visitors of whole periods counted from the visit log, reused while they hold.</summary>
     internal Query.VisitorCache VisitorCounts { get; } = new();
 
-    /// <summary>customer_churn_rate's tallies, carried on from query to query (see <see cref="Query.ChurnTally"/>).</summary>
-    internal Query.ChurnTallies CustomerChurn { get; } = new();
+    /// <summary>customer_churn_rate's and store_churn_rate's tallies, carried on from query to query (see <see cref="Query.ChurnTally"/>).</summary>
+    internal Query.ChurnTallies Churn { get; } = new();
 
     /// <summary>Each grouping's group keys numbered, extended as combinations are added (<see cref="Query.ScopeMatcher.GroupOfCombo"/>, <see cref="Query.ScopeMatcher.GroupCount"/>).</summary>
     internal Query.GroupKeyNumbers GroupKeyNumbers { get; } = new();

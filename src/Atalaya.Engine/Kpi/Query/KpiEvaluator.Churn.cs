@@ -10,9 +10,9 @@ internal sealed partial class KpiEvaluator
     /// Every period's window and its previous window are cut into the elementary intervals their
     /// boundaries make (9 for a summary's 8 days); one pass over the counted purchases from the
     /// earliest previous window sets, per (group, store), a bit for each interval it sold in, and
-    /// each period then reads its windows as two masks (store churn reads the hourly rollup's order
-    /// entries instead when the cuts fall on whole UTC hours). Grids with more than 64 intervals
-    /// take the per-group lists.
+    /// each period then reads its windows as two masks. The pass is kept from query to query
+    /// (<see cref="ChurnFromTally"/>) unless the query reads the events alone (tests compare the
+    /// two). Grids with more than 64 intervals take the per-group lists.
     /// </summary>
     /// <param name="customers">Customer churn (users who ordered) instead of store churn (stores that sold).</param>
     private void EvaluateChurn(bool customers)
@@ -31,9 +31,9 @@ internal sealed partial class KpiEvaluator
             currentMask[p] = IntervalMask(cuts, _grid.Bounds[p], _grid.Bounds[p + 1]);
             previousMask[p] = IntervalMask(cuts, _grid.PreviousStart[p], _grid.PreviousEnd[p]);
         }
-        if (customers && UseRollup)
+        if (UseRollup)
         {
-            CustomerChurnFromTally(cuts, currentMask, previousMask);
+            ChurnFromTally(customers, cuts, currentMask, previousMask);
             return;
         }
         var from = cuts[0];
@@ -50,8 +50,7 @@ internal sealed partial class KpiEvaluator
         var cardinality = (customers ? _projection.Pools.Users.Count : _projection.Pools.Stores.Count) + 1;
         using var active = new GroupMasks<ulong>(cardinality, cuts.Length - 1);
         var interval = 0;
-        var blocks = !customers && ActiveStoresFromRollup(cuts, active, comboCells) ? [] : columns.BlocksIn(from, to);
-        foreach (var (start, length) in blocks)
+        foreach (var (start, length) in columns.BlocksIn(from, to))
         {
             for (var k = start; k < start + length; k++)
             {
@@ -116,11 +115,11 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>
-    /// Customer churn through the projection's <see cref="ChurnTallies"/>: the tally of this grouping
-    /// and these cuts is carried on over the purchases appended since it was last asked (counted
-    /// anew when an older purchase changed), then read per group key and period.
+    /// Churn through the projection's <see cref="ChurnTallies"/>: the tally of this grouping and
+    /// these cuts is carried on over the purchases appended since it was last asked (counted anew
+    /// when an older purchase changed), then read per group key and period.
     /// </summary>
-    private void CustomerChurnFromTally(long[] cuts, ulong[] currentMask, ulong[] previousMask)
+    private void ChurnFromTally(bool customers, long[] cuts, ulong[] currentMask, ulong[] previousMask)
     {
         var columns = _projection.Kinds[EventKind.PurchaseCompleted];
         var keyOfCombo = _scratch.Ints(_projection.Combos.Count, UnknownCell);
@@ -129,12 +128,12 @@ internal sealed partial class KpiEvaluator
             var key = keyOfCombo[combo];
             return key != UnknownCell ? key : keyOfCombo[combo] = _scope.KeyNumberOfCombo(combo);
         }
-        var holder = _projection.CustomerChurn.For(ChurnTally.Key(_scope.GroupingKey, cuts, currentMask, previousMask));
+        var holder = _projection.Churn.For(ChurnTally.Key(customers, _scope.GroupingKey, cuts, currentMask, previousMask));
         lock (holder.Gate)
         {
             if (holder.Tally is not { } tally || !tally.Holds(columns))
             {
-                tally = holder.Tally = new ChurnTally(columns, cuts, currentMask, previousMask);
+                tally = holder.Tally = new ChurnTally(columns, customers ? null : _projection.Combos, cuts, currentMask, previousMask);
             }
             tally.CountUpTo(KeyOf);
             for (var key = 0; key < tally.KeyCount; key++)
@@ -144,62 +143,13 @@ internal sealed partial class KpiEvaluator
                     var (previous, churned) = tally.Counts(key, p);
                     if (previous > 0)
                     {
-                        CellsOf(_scope.GroupOfKeyNumber(key))[p].CustomerChurn = 100.0 * churned / previous;
+                        var rate = 100.0 * churned / previous;
+                        ref var cell = ref CellsOf(_scope.GroupOfKeyNumber(key))[p];
+                        (customers ? ref cell.CustomerChurn : ref cell.Churn) = rate;
                     }
                 }
             }
         }
-    }
-
-    /// <summary>
-    /// Store churn's pass from the hourly rollup instead of the purchases, when every cut is on a
-    /// UTC hour: an entry (hour, combination) with a counted order says that the combination's store
-    /// sold in that hour, which is all store churn asks. A summary's nine days then cost their
-    /// entries rather than every order (under ingest, one order in several shares its hour and
-    /// combination with another). False, with nothing set, when the rollup cannot serve.
-    /// </summary>
-    private bool ActiveStoresFromRollup(long[] cuts, GroupMasks<ulong> active, int[] comboCells)
-    {
-        if (!RollupServes() || !HourRollup.TryHour(cuts[0], out var from) || !HourRollup.TryHour(cuts[^1], out var to)
-            || cuts.Any(c => c % HourRollup.HourMs != 0))
-        {
-            return false;
-        }
-        var periods = _grid.Count;
-        var table = _projection.Rollup.Orders;
-        var keys = table.Keys;
-        var orders = table.Counts(HourRollup.OrderCount);
-        var interval = 0;
-        foreach (var (start, length) in table.BlocksIn(from, to))
-        {
-            for (var e = start; e < start + length; e++)
-            {
-                var hour = RollupTable.HourOf(keys[e]);
-                if (orders[e] <= 0 || hour < from || hour >= to)
-                {
-                    continue;
-                }
-                var combo = RollupTable.ComboOf(keys[e]);
-                var cell = comboCells[combo];
-                if (cell == UnknownCell)
-                {
-                    cell = comboCells[combo] = ComboCell(combo);
-                }
-                var store = _projection.Combos[combo].Store;
-                if (cell < 0 || store == 0)
-                {
-                    continue;
-                }
-                var t = hour * HourRollup.HourMs;
-                if (t < cuts[interval] || t >= cuts[interval + 1])
-                {
-                    interval = Array.BinarySearch(cuts, t);
-                    interval = interval >= 0 ? interval : ~interval - 1;
-                }
-                active.Add(store, cell / periods, interval);
-            }
-        }
-        return true;
     }
 
     /// <summary>The elementary intervals (between consecutive <paramref name="cuts"/>) that make up [from, to).</summary>
