@@ -19,6 +19,9 @@ public sealed partial class KpiProjection
     /// <summary>customer_churn_rate's and store_churn_rate's tallies, carried on from query to query (see <see cref="Query.ChurnTally"/>).</summary>
     internal Query.ChurnTallies Churn { get; } = new();
 
+    /// <summary>The sessions' sums of whole periods per group key, reused while their days are unchanged.</summary>
+    internal Query.RollupSums SessionSums { get; } = new();
+
     /// <summary>Each grouping's group keys numbered, extended as combinations are added (<see cref="Query.ScopeMatcher.GroupOfCombo"/>, <see cref="Query.ScopeMatcher.GroupCount"/>).</summary>
     internal Query.GroupKeyNumbers GroupKeyNumbers { get; } = new();
 

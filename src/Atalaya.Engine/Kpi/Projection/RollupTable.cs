@@ -6,11 +6,16 @@ namespace Atalaya.Engine.Kpi.Projection;
 /// (hours of a live log arrive roughly in order, so a range query skips most blocks), and an
 /// open-addressing index from the packed key to the entry for updates. Each sum belongs to a
 /// count column; when that count drops back to 0 the sum is reset to exactly 0, so moving a fact
-/// out of an entry leaves no rounding residue.
+/// out of an entry leaves no rounding residue. Every change is stamped on its UTC day (see
+/// <see cref="UnchangedSince"/>), so sums of whole periods can be kept while their days stay as
+/// they were.
 /// </summary>
 internal sealed class RollupTable
 {
     public const int Block = 1024;
+
+    /// <summary>Days stamped one by one from the first day changed: ten years; a change outside them stamps <see cref="_otherDays"/>.</summary>
+    private const int StampedDays = 3650;
 
     private readonly int[] _sumOwner;
     private long[] _keys = new long[256];
@@ -20,6 +25,13 @@ internal sealed class RollupTable
     private int[] _blockMax = new int[4];
     /// <summary>Entry + 1 per slot, 0 = empty; a power of two at most half full.</summary>
     private int[] _index = new int[512];
+    /// <summary>Per UTC day from <see cref="_firstStampedDay"/>, the <see cref="Version"/> of its last change.</summary>
+    private long[] _dayStamps = [];
+    private int _firstStampedDay;
+    /// <summary>The last change to a day outside the stamped ones.</summary>
+    private long _otherDays;
+    /// <summary>The last change to every entry at once (a remap, a snapshot read).</summary>
+    private long _allDays;
 
     /// <param name="counts">Number of count columns.</param>
     /// <param name="sumOwners">For each sum column, the count column it belongs to.</param>
@@ -40,6 +52,54 @@ internal sealed class RollupTable
 
     public int Count { get; private set; }
 
+    /// <summary>Counts the changes: each change to an entry takes the next version.</summary>
+    public long Version { get; private set; }
+
+    /// <summary>
+    /// Whether no entry of an hour in [fromHour, toHour) changed after <paramref name="version"/>
+    /// (by day: a change to any hour of a day counts for all of its hours, never a wrong "no").
+    /// </summary>
+    public bool UnchangedSince(long version, int fromHour, int toHour)
+    {
+        if (_allDays > version)
+        {
+            return false;
+        }
+        var first = (int)Math.Floor(fromHour / 24.0);
+        var last = (int)Math.Floor((toHour - 1) / 24.0);
+        for (var day = first; day <= last; day++)
+        {
+            var i = day - _firstStampedDay;
+            var stamp = (uint)i < (uint)_dayStamps.Length ? _dayStamps[i] : _dayStamps.Length == 0 || i >= StampedDays || i < 0 ? _otherDays : 0;
+            if (stamp > version)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void Stamp(int hour)
+    {
+        Version++;
+        var day = (int)Math.Floor(hour / 24.0);
+        if (_dayStamps.Length == 0)
+        {
+            _firstStampedDay = day - 30;
+        }
+        var i = day - _firstStampedDay;
+        if ((uint)i >= (uint)_dayStamps.Length)
+        {
+            if (i < 0 || i >= StampedDays)
+            {
+                _otherDays = Version;
+                return;
+            }
+            Array.Resize(ref _dayStamps, Math.Min(StampedDays, Math.Max(i + 1, _dayStamps.Length * 2)));
+        }
+        _dayStamps[i] = Version;
+    }
+
     /// <summary>Per entry: the hour in the high 32 bits, the combination in the low 32.</summary>
     public ReadOnlySpan<long> Keys => _keys.AsSpan(0, Count);
 
@@ -56,6 +116,8 @@ internal sealed class RollupTable
     /// <summary>The entry of (hour, combo), created empty on first use.</summary>
     public int Entry(int hour, int combo)
     {
+        // Every change to an entry looks it up here first.
+        Stamp(hour);
         var key = Key(hour, combo);
         var mask = _index.Length - 1;
         for (var slot = Slot(key, mask); ; slot = (slot + 1) & mask)
@@ -123,6 +185,7 @@ internal sealed class RollupTable
         {
             return;
         }
+        _allDays = ++Version;
         _keys = new long[Math.Max(256, old.Count)];
         _counts = old.Counts.Select(_ => new int[_keys.Length]).ToArray();
         _sums = old.Sums.Select(_ => new double[_keys.Length]).ToArray();
@@ -213,6 +276,7 @@ internal sealed class RollupTable
 
     internal void Read(BinaryReader r)
     {
+        _allDays = ++Version;
         Count = r.ReadInt32();
         var capacity = Math.Max(256, Count);
         _keys = ProjectionSnapshot.ReadArray<long>(r, capacity);

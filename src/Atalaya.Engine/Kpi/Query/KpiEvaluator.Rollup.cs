@@ -217,8 +217,152 @@ internal sealed partial class KpiEvaluator
         }
     }
 
-    /// <summary>The session counts from the rollup (each session sits in the hour of its first event).</summary>
+    /// <summary>Values kept per (group key, period) of the sessions' sums: sessions, bounces, duration and the six funnel counts.</summary>
+    private const int SessionWidth = 9;
+
+    /// <summary>Group keys × periods to add up at once at most (an hourly question by store reads the entries instead).</summary>
+    private const int MaxSumSlots = 1 << 18;
+
+    /// <summary>
+    /// The session counts from the rollup (each session sits in the hour of its first event), per
+    /// period from the sums kept in the projection's <see cref="RollupSums"/> while the period's days
+    /// are unchanged; the other periods are added up in one pass over their entries and kept.
+    /// </summary>
     private void SessionsFromRollup()
+    {
+        var t = _projection.Rollup.Sessions;
+        var periods = _grid.Count;
+        var hours = new int[periods + 1];
+        for (var p = 0; p <= periods; p++)
+        {
+            HourRollup.TryHour(_grid.Bounds[p], out hours[p]);
+        }
+        var kept = new RollupSums.Period?[periods];
+        var missing = new List<int>();
+        for (var p = 0; p < periods; p++)
+        {
+            kept[p] = _projection.SessionSums.Find(t, _scope.GroupingKey, hours[p], hours[p + 1]);
+            if (kept[p] is null)
+            {
+                missing.Add(p);
+            }
+        }
+        if ((long)missing.Count * _scope.GroupCount > MaxSumSlots)
+        {
+            SessionsFromEntries();
+            return;
+        }
+        if (missing.Count > 0)
+        {
+            AddUpSessions(t, hours, missing, kept);
+        }
+        for (var p = 0; p < periods; p++)
+        {
+            var period = kept[p]!;
+            for (var i = 0; i < period.Keys.Length; i++)
+            {
+                var group = _scope.GroupOfKeyNumber(period.Keys[i]);
+                MarkInRange(group);
+                ref var cell = ref _cells[group][p];
+                var v = period.Values.AsSpan(i * SessionWidth, SessionWidth);
+                cell.Sessions += v[0];
+                cell.Bounces += v[1];
+                cell.DurationMs += v[2];
+                cell.SessionsPurchase += v[3];
+                cell.SessionsCart += v[4];
+                cell.SessionsCartNoPurchase += v[5];
+                cell.SessionsViewed += v[6];
+                cell.SessionsCheckout += v[7];
+                cell.SessionsCheckoutCompleted += v[8];
+            }
+        }
+    }
+
+    /// <summary>The sessions' sums of the <paramref name="missing"/> periods per group key, in one pass over their entries; each is kept.</summary>
+    private void AddUpSessions(RollupTable t, int[] hours, List<int> missing, RollupSums.Period?[] kept)
+    {
+        var keyCount = _scope.GroupCount;
+        var slotOfPeriod = new int[_grid.Count];
+        Array.Fill(slotOfPeriod, -1);
+        for (var m = 0; m < missing.Count; m++)
+        {
+            slotOfPeriod[missing[m]] = m;
+        }
+        var values = new long[keyCount * missing.Count * SessionWidth];
+        var seen = new bool[keyCount * missing.Count];
+        var keyOfCombo = _scratch.Ints(_projection.Combos.Count, UnknownCell);
+        var keys = t.Keys;
+        var sessions = t.Counts(HourRollup.SessionCount);
+        var bounces = t.Counts(HourRollup.SessionBounces);
+        var duration = t.Sums(HourRollup.SessionDurationMs);
+        var purchase = t.Counts(HourRollup.SessionPurchase);
+        var cart = t.Counts(HourRollup.SessionCart);
+        var cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
+        var viewed = t.Counts(HourRollup.SessionViewed);
+        var checkout = t.Counts(HourRollup.SessionCheckout);
+        var checkoutCompleted = t.Counts(HourRollup.SessionCheckoutCompleted);
+        var from = hours[missing[0]];
+        var to = hours[missing[^1] + 1];
+        var period = missing[0];
+        foreach (var (start, length) in t.BlocksIn(from, to))
+        {
+            for (var e = start; e < start + length; e++)
+            {
+                var hour = RollupTable.HourOf(keys[e]);
+                if (sessions[e] == 0 || hour < from || hour >= to)
+                {
+                    continue;
+                }
+                if (hour < hours[period] || hour >= hours[period + 1])
+                {
+                    period = Array.BinarySearch(hours, hour);
+                    period = period >= 0 ? period : ~period - 1;
+                }
+                var m = slotOfPeriod[period];
+                if (m < 0)
+                {
+                    continue;
+                }
+                var combo = RollupTable.ComboOf(keys[e]);
+                var key = keyOfCombo[combo];
+                if (key == UnknownCell)
+                {
+                    key = keyOfCombo[combo] = _scope.KeyNumberOfCombo(combo);
+                }
+                if (key < 0)
+                {
+                    continue;
+                }
+                var slot = (key * missing.Count) + m;
+                seen[slot] = true;
+                var v = values.AsSpan(slot * SessionWidth, SessionWidth);
+                v[0] += sessions[e];
+                v[1] += bounces[e];
+                v[2] += (long)duration[e];
+                v[3] += purchase[e];
+                v[4] += cart[e];
+                v[5] += cartNoPurchase[e];
+                v[6] += viewed[e];
+                v[7] += checkout[e];
+                v[8] += checkoutCompleted[e];
+            }
+        }
+        for (var m = 0; m < missing.Count; m++)
+        {
+            var present = Enumerable.Range(0, keyCount).Where(key => seen[(key * missing.Count) + m]).ToArray();
+            var sums = new long[present.Length * SessionWidth];
+            for (var i = 0; i < present.Length; i++)
+            {
+                values.AsSpan(((present[i] * missing.Count) + m) * SessionWidth, SessionWidth).CopyTo(sums.AsSpan(i * SessionWidth));
+            }
+            var p = missing[m];
+            kept[p] = new RollupSums.Period(t.Version, present, sums);
+            _projection.SessionSums.Keep(t, _scope.GroupingKey, hours[p], hours[p + 1], kept[p]!);
+        }
+    }
+
+    /// <summary>The session counts from every entry of the range (too many group keys × periods to keep).</summary>
+    private void SessionsFromEntries()
     {
         var t = _projection.Rollup.Sessions;
         var (cells, blocks) = EntryCells(t);
