@@ -220,8 +220,12 @@ internal sealed partial class KpiEvaluator
     /// <summary>Values kept per (group key, period) of the sessions' sums: sessions, bounces, duration and the six funnel counts.</summary>
     private const int SessionWidth = 9;
 
-    /// <summary>Group keys × periods to add up at once at most (an hourly question by store reads the entries instead).</summary>
-    private const int MaxSumSlots = 1 << 18;
+    /// <summary>
+    /// Group keys × missing periods added up and kept at most: a dashboard's groupings (by country,
+    /// source, platform; a week or a day at a time) fit, a question by store over many days reads
+    /// the entries into its cells as before and keeps nothing.
+    /// </summary>
+    private const int MaxSumSlots = 1 << 12;
 
     /// <summary>
     /// The session counts from the rollup (each session sits in the hour of its first event), per
@@ -263,18 +267,49 @@ internal sealed partial class KpiEvaluator
             {
                 var group = _scope.GroupOfKeyNumber(period.Keys[i]);
                 MarkInRange(group);
-                ref var cell = ref _cells[group][p];
-                var v = period.Values.AsSpan(i * SessionWidth, SessionWidth);
-                cell.Sessions += v[0];
-                cell.Bounces += v[1];
-                cell.DurationMs += v[2];
-                cell.SessionsPurchase += v[3];
-                cell.SessionsCart += v[4];
-                cell.SessionsCartNoPurchase += v[5];
-                cell.SessionsViewed += v[6];
-                cell.SessionsCheckout += v[7];
-                cell.SessionsCheckoutCompleted += v[8];
+                AddSessionSums(ref _cells[group][p], period.Values.AsSpan(i * SessionWidth, SessionWidth));
             }
+        }
+    }
+
+    private static void AddSessionSums(ref Cell cell, ReadOnlySpan<long> v)
+    {
+        cell.Sessions += v[0];
+        cell.Bounces += v[1];
+        cell.DurationMs += v[2];
+        cell.SessionsPurchase += v[3];
+        cell.SessionsCart += v[4];
+        cell.SessionsCartNoPurchase += v[5];
+        cell.SessionsViewed += v[6];
+        cell.SessionsCheckout += v[7];
+        cell.SessionsCheckoutCompleted += v[8];
+    }
+
+    /// <summary>The sessions table's columns, read once per pass: <see cref="SessionWidth"/> values an entry.</summary>
+    private readonly ref struct SessionColumns(RollupTable t)
+    {
+        public readonly ReadOnlySpan<int> Sessions = t.Counts(HourRollup.SessionCount);
+        private readonly ReadOnlySpan<int> _bounces = t.Counts(HourRollup.SessionBounces);
+        private readonly ReadOnlySpan<double> _duration = t.Sums(HourRollup.SessionDurationMs);
+        private readonly ReadOnlySpan<int> _purchase = t.Counts(HourRollup.SessionPurchase);
+        private readonly ReadOnlySpan<int> _cart = t.Counts(HourRollup.SessionCart);
+        private readonly ReadOnlySpan<int> _cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
+        private readonly ReadOnlySpan<int> _viewed = t.Counts(HourRollup.SessionViewed);
+        private readonly ReadOnlySpan<int> _checkout = t.Counts(HourRollup.SessionCheckout);
+        private readonly ReadOnlySpan<int> _checkoutCompleted = t.Counts(HourRollup.SessionCheckoutCompleted);
+
+        /// <summary>Adds entry <paramref name="e"/>'s values to <paramref name="v"/> (its duration as whole milliseconds, as a cell counts it).</summary>
+        public void AddTo(Span<long> v, int e)
+        {
+            v[0] += Sessions[e];
+            v[1] += _bounces[e];
+            v[2] += (long)_duration[e];
+            v[3] += _purchase[e];
+            v[4] += _cart[e];
+            v[5] += _cartNoPurchase[e];
+            v[6] += _viewed[e];
+            v[7] += _checkout[e];
+            v[8] += _checkoutCompleted[e];
         }
     }
 
@@ -292,15 +327,8 @@ internal sealed partial class KpiEvaluator
         var seen = new bool[keyCount * missing.Count];
         var keyOfCombo = _scratch.Ints(_projection.Combos.Count, UnknownCell);
         var keys = t.Keys;
-        var sessions = t.Counts(HourRollup.SessionCount);
-        var bounces = t.Counts(HourRollup.SessionBounces);
-        var duration = t.Sums(HourRollup.SessionDurationMs);
-        var purchase = t.Counts(HourRollup.SessionPurchase);
-        var cart = t.Counts(HourRollup.SessionCart);
-        var cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
-        var viewed = t.Counts(HourRollup.SessionViewed);
-        var checkout = t.Counts(HourRollup.SessionCheckout);
-        var checkoutCompleted = t.Counts(HourRollup.SessionCheckoutCompleted);
+        var columns = new SessionColumns(t);
+        var sessions = columns.Sessions;
         var from = hours[missing[0]];
         var to = hours[missing[^1] + 1];
         var period = missing[0];
@@ -335,16 +363,7 @@ internal sealed partial class KpiEvaluator
                 }
                 var slot = (key * missing.Count) + m;
                 seen[slot] = true;
-                var v = values.AsSpan(slot * SessionWidth, SessionWidth);
-                v[0] += sessions[e];
-                v[1] += bounces[e];
-                v[2] += (long)duration[e];
-                v[3] += purchase[e];
-                v[4] += cart[e];
-                v[5] += cartNoPurchase[e];
-                v[6] += viewed[e];
-                v[7] += checkout[e];
-                v[8] += checkoutCompleted[e];
+                columns.AddTo(values.AsSpan(slot * SessionWidth, SessionWidth), e);
             }
         }
         for (var m = 0; m < missing.Count; m++)
@@ -361,42 +380,28 @@ internal sealed partial class KpiEvaluator
         }
     }
 
-    /// <summary>The session counts from every entry of the range (too many group keys × periods to keep).</summary>
+    /// <summary>The session counts from every entry of the range, nothing kept (more than <see cref="MaxSumSlots"/> group keys × periods).</summary>
     private void SessionsFromEntries()
     {
         var t = _projection.Rollup.Sessions;
         var (cells, blocks) = EntryCells(t);
         var bits = PeriodBits;
-        var sessions = t.Counts(HourRollup.SessionCount);
-        var bounces = t.Counts(HourRollup.SessionBounces);
-        var duration = t.Sums(HourRollup.SessionDurationMs);
-        var purchase = t.Counts(HourRollup.SessionPurchase);
-        var cart = t.Counts(HourRollup.SessionCart);
-        var cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
-        var viewed = t.Counts(HourRollup.SessionViewed);
-        var checkout = t.Counts(HourRollup.SessionCheckout);
-        var checkoutCompleted = t.Counts(HourRollup.SessionCheckoutCompleted);
+        var columns = new SessionColumns(t);
+        Span<long> v = stackalloc long[SessionWidth];
         foreach (var (start, length) in blocks)
         {
             for (var e = start; e < start + length; e++)
             {
                 var c = cells[e];
-                if (c < 0 || sessions[e] == 0)
+                if (c < 0 || columns.Sessions[e] == 0)
                 {
                     continue;
                 }
                 var group = c >> bits;
-                ref var cell = ref _cells[group][c & ((1 << bits) - 1)];
                 MarkInRange(group);
-                cell.Sessions += sessions[e];
-                cell.Bounces += bounces[e];
-                cell.DurationMs += (long)duration[e];
-                cell.SessionsPurchase += purchase[e];
-                cell.SessionsCart += cart[e];
-                cell.SessionsCartNoPurchase += cartNoPurchase[e];
-                cell.SessionsViewed += viewed[e];
-                cell.SessionsCheckout += checkout[e];
-                cell.SessionsCheckoutCompleted += checkoutCompleted[e];
+                v.Clear();
+                columns.AddTo(v, e);
+                AddSessionSums(ref _cells[group][c & ((1 << bits) - 1)], v);
             }
         }
         ReturnCells(cells);
