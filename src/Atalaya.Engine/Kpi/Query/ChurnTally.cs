@@ -9,11 +9,13 @@ namespace Atalaya.Engine.Kpi.Query;
 /// from the counted purchases before <see cref="Position"/>, kept between queries by
 /// <see cref="ChurnTallies"/>: per (member, group key) the intervals the member (a customer, or the
 /// store that sold) had an order in, and per group key and period the members of the previous
-/// window and those of them missing from the current one, updated as each mask grows. Purchases are only appended (a change to an older one bumps
-/// <see cref="KindColumns.Revision"/> and the tally is counted anew), so the next query adds the
-/// purchases written since. Under ingest the summary's nine days gain thousands of orders a second;
-/// passing over all of them on every call was a fifth of the hub's CPU at 20,000 events/s of
-/// writes (customer churn; store churn read the hourly rollup's entries, 6 %). Exact: a tally answers only for the columns and revision it was counted from.
+/// window and those of them missing from the current one, updated as each mask grows. Purchases
+/// are only appended (a change to an older one bumps <see cref="KindColumns.Revision"/> and the
+/// tally is counted anew), so the next query adds the purchases written since. Under ingest the
+/// summary's nine days gain thousands of orders a second; passing over all of them on every call
+/// was a fifth of the hub's CPU at 20,000 events/s of writes (customer churn; store churn read the
+/// hourly rollup's entries, 6 %). Exact: a tally answers only for the columns and revision it was
+/// counted from.
 /// </summary>
 internal sealed class ChurnTally
 {
