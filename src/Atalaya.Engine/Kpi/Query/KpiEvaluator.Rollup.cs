@@ -376,7 +376,7 @@ internal sealed partial class KpiEvaluator
             }
             var p = missing[m];
             kept[p] = new RollupSums.Period(t.Version, present, sums);
-            _projection.SessionSums.Keep(t, _scope.GroupingKey, hours[p], hours[p + 1], kept[p]!);
+            _projection.SessionSums.Keep(_scope.GroupingKey, hours[p], hours[p + 1], kept[p]!);
         }
     }
 

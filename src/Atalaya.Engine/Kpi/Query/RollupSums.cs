@@ -1,11 +1,10 @@
 using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
 using Atalaya.Engine.Kpi.Projection;
 
 namespace Atalaya.Engine.Kpi.Query;
 
 /// <summary>
-/// Sums of a rollup table over whole periods (UTC hours [From, To)) per group key of a grouping,
+/// Sums of one rollup table over whole periods (UTC hours [From, To)) per group key of a grouping,
 /// as last added up, with the table's <see cref="RollupTable.Version"/> they were added up at. They
 /// hold while no entry of those days changed since (<see cref="RollupTable.UnchangedSince"/>), so a
 /// dashboard's past weeks and days are added up once and only the periods still receiving events
@@ -14,14 +13,14 @@ namespace Atalaya.Engine.Kpi.Query;
 /// order, as the pass over the entries makes for the group (integer sums). Bounded: cleared when
 /// it holds <see cref="MaxValues"/> values, a period of more than <see cref="MaxPeriodValues"/> is
 /// not kept (a grouping by store), and dropped with the scratch pools when the hub is idle. One per
-/// projection; readers share it under the read lock.
+/// table of a projection (the sessions'); readers share it under the read lock.
 /// </summary>
 internal sealed class RollupSums
 {
     private const int MaxValues = 1 << 20;
     private const int MaxPeriodValues = 1 << 16;
 
-    private readonly ConditionalWeakTable<RollupTable, ConcurrentDictionary<(string Grouping, int From, int To), Period>> _tables = new();
+    private readonly ConcurrentDictionary<(string Grouping, int From, int To), Period> _periods = new();
     private long _values;
 
     public RollupSums()
@@ -41,10 +40,9 @@ internal sealed class RollupSums
 
     /// <summary>The sums of [from, to) for <paramref name="grouping"/> when they still hold, else null.</summary>
     public Period? Find(RollupTable table, string grouping, int from, int to) =>
-        _tables.TryGetValue(table, out var periods) && periods.TryGetValue((grouping, from, to), out var period)
-            && table.UnchangedSince(period.Version, from, to) ? period : null;
+        _periods.TryGetValue((grouping, from, to), out var period) && table.UnchangedSince(period.Version, from, to) ? period : null;
 
-    public void Keep(RollupTable table, string grouping, int from, int to, Period period)
+    public void Keep(string grouping, int from, int to, Period period)
     {
         if (period.Values.Length > MaxPeriodValues)
         {
@@ -55,15 +53,12 @@ internal sealed class RollupSums
             Clear();
             Interlocked.Add(ref _values, period.Values.Length);
         }
-        _tables.GetOrCreateValue(table)[(grouping, from, to)] = period;
+        _periods[(grouping, from, to)] = period;
     }
 
     private void Clear()
     {
-        foreach (var (_, periods) in _tables)
-        {
-            periods.Clear();
-        }
+        _periods.Clear();
         Interlocked.Exchange(ref _values, 0);
     }
 }
