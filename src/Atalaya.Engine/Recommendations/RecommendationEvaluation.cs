@@ -54,8 +54,8 @@ public static class RecommendationEvaluation
                     orders[id] = ([.. reader.Items.Distinct(StringComparer.Ordinal)], null, long.MinValue);
                     break;
                 case RecommendationEventType.OrderStatusChanged when reader.OrderId is { } id && orders.TryGetValue(id, out var order)
-                    && reader.Status is "ENTREGADO" or "CANCELADO" or "REEMBOLSADO" && reader.TimestampMs >= order.FinalAt:
-                    orders[id] = (order.Products, reader.Status, reader.TimestampMs);
+                    && reader.StatusText is "ENTREGADO" or "CANCELADO" or "REEMBOLSADO" && reader.TimestampMs >= order.FinalAt:
+                    orders[id] = (order.Products, reader.StatusText, reader.TimestampMs);
                     break;
                 case RecommendationEventType.ProductViewed when reader.ProductId is { } product:
                     if (reader.SessionId is { } session)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using System.Threading.Channels;
 using Atalaya.Engine.Storage;
@@ -105,51 +104,40 @@ public sealed partial class RecommendationModel
     }
 
     /// <summary>
-    /// One commit's events for the model: their stored JSON one after another in a pooled buffer,
-    /// and for those the collector noted, their facts (items re-based onto <see cref="Items"/>).
+    /// One commit's events for the model in pooled buffers: for those the collector noted, their
+    /// facts (items re-based onto <see cref="Items"/>) and only the texts the model reads (a few
+    /// dozen bytes, where the stored JSON is several hundred); for the others, their stored JSON.
     /// </summary>
     private sealed class Chunk : IDisposable
     {
-        private byte[] _buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
-        private int _length;
+        /// <summary>The noted events' texts and the other events' JSON, one after another.</summary>
+        public RentedList<byte> Bytes { get; } = new();
 
-        /// <summary>Each event's place in the buffer, and its facts' index in <see cref="Facts"/> (-1: read its JSON).</summary>
+        /// <summary>Each event's JSON in <see cref="Bytes"/>, or its facts' index in <see cref="Facts"/> (≥ 0: read from them).</summary>
         public RentedList<(int Offset, int Length, int Facts)> Events { get; } = new();
 
         public RentedList<CollectedFacts> Facts { get; } = new();
 
         public RentedList<CollectedItem> Items { get; } = new();
 
-        public ReadOnlySpan<byte> Json(int offset, int length) => _buffer.AsSpan(offset, length);
-
-        public void Add(ReadOnlySpan<byte> json) => Events.Add((Copy(json), json.Length, -1));
+        public void Add(ReadOnlySpan<byte> json)
+        {
+            Events.Add((Bytes.Count, json.Length, -1));
+            Bytes.AddRange(json);
+        }
 
         public void Add(ReadOnlySpan<byte> json, CollectedFacts facts, ReadOnlySpan<CollectedItem> items)
         {
             facts.FirstItem = Items.Count;
             Items.AddRange(items);
+            RecommendationEvent.CopyTexts(json, ref facts, Items, Bytes);
             Facts.Add(facts);
-            Events.Add((Copy(json), json.Length, Facts.Count - 1));
-        }
-
-        private int Copy(ReadOnlySpan<byte> json)
-        {
-            if (_length + json.Length > _buffer.Length)
-            {
-                var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_buffer.Length * 2, _length + json.Length));
-                _buffer.AsSpan(0, _length).CopyTo(larger);
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = larger;
-            }
-            var offset = _length;
-            json.CopyTo(_buffer.AsSpan(offset));
-            _length += json.Length;
-            return offset;
+            Events.Add((0, 0, Facts.Count - 1));
         }
 
         public void Dispose()
         {
-            ArrayPool<byte>.Shared.Return(_buffer);
+            Bytes.Dispose();
             Events.Dispose();
             Facts.Dispose();
             Items.Dispose();
@@ -165,17 +153,17 @@ public sealed partial class RecommendationModel
                 lock (_gate)
                 {
                     var items = chunk.Items.AsSpan();
+                    var bytes = chunk.Bytes.AsSpan();
                     foreach (var (offset, length, facts) in chunk.Events.AsSpan())
                     {
-                        var json = chunk.Json(offset, length);
                         if (facts < 0)
                         {
-                            ApplySafely(json);
+                            ApplySafely(bytes.Slice(offset, length));
                         }
                         else
                         {
                             var noted = chunk.Facts[facts];
-                            ApplySafely(json, noted, items.Slice(noted.FirstItem, noted.ItemCount));
+                            ApplySafely(bytes, noted, items.Slice(noted.FirstItem, noted.ItemCount));
                         }
                     }
                 }

@@ -50,6 +50,18 @@ public sealed partial class RecommendationModel
     // model follows hundreds of thousands of people, and a string key per person cost more than their views.
     private readonly PeopleViews _people = new();
     private readonly RecommendationEvent _event = new();
+
+    // The tables looked up by an event's characters (RecommendationEvent keeps no strings).
+    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _productsBySpan;
+    private readonly Dictionary<string, SessionBasket>.AlternateLookup<ReadOnlySpan<char>> _sessionsBySpan;
+    private readonly Dictionary<string, OrderState>.AlternateLookup<ReadOnlySpan<char>> _ordersBySpan;
+
+    public RecommendationModel()
+    {
+        _productsBySpan = _productIndex.GetAlternateLookup<ReadOnlySpan<char>>();
+        _sessionsBySpan = _sessions.GetAlternateLookup<ReadOnlySpan<char>>();
+        _ordersBySpan = _orders.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
     private long _clockMs;
     private long _applied;
     private bool _pruning = true;
@@ -117,9 +129,9 @@ public sealed partial class RecommendationModel
                 Viewed(e);
                 break;
             case RecommendationEventType.AddToCart:
-                if (e.ProductId is { } added)
+                if (!e.Product.IsEmpty)
                 {
-                    Product(added, e.StoreId);
+                    Product(e.Product, e.Store);
                 }
                 break;
             case RecommendationEventType.PurchaseCompleted:
@@ -129,9 +141,9 @@ public sealed partial class RecommendationModel
                 StatusChanged(e);
                 break;
             case RecommendationEventType.InventorySnapshot:
-                if (e.ProductId is { } stocked && !double.IsNaN(e.QuantityAvailable))
+                if (!e.Product.IsEmpty && !double.IsNaN(e.QuantityAvailable))
                 {
-                    var entry = _products[Product(stocked, e.StoreId)];
+                    var entry = _products[Product(e.Product, e.Store)];
                     if (e.TimestampMs >= entry.StockAtMs)
                     {
                         entry.Available = e.QuantityAvailable;
@@ -150,21 +162,21 @@ public sealed partial class RecommendationModel
 
     private void Viewed(RecommendationEvent e)
     {
-        if (e.ProductId is not { } id)
+        if (e.Product.IsEmpty)
         {
             return;
         }
-        var p = Product(id, e.StoreId);
+        var p = Product(e.Product, e.Store);
         var entry = _products[p];
-        entry.Name = e.ProductName ?? entry.Name;
-        entry.Category = e.ProductCategory ?? entry.Category;
+        entry.Name = Latest(entry.Name, e.Name);
+        entry.Category = Latest(entry.Category, e.Category);
         entry.Views++;
-        if (e.SessionId is { } sessionId)
+        if (!e.Session.IsEmpty)
         {
-            if (!_sessions.TryGetValue(sessionId, out var session))
+            if (!_sessionsBySpan.TryGetValue(e.Session, out var session))
             {
                 session = new SessionBasket();
-                _sessions[sessionId] = session;
+                _sessions[e.Session.ToString()] = session;
                 _viewed.AddBaskets(1);
             }
             session.LastMs = Math.Max(session.LastMs, e.TimestampMs);
@@ -178,31 +190,35 @@ public sealed partial class RecommendationModel
                 session.Products.Add(p);
             }
         }
-        if (e.UserId is { } user)
+        if (!e.User.IsEmpty)
         {
-            _people.Add(UserKey(user), p, e.TimestampMs);
+            _people.Add(KeyOf((byte)'u', e.User), p, e.TimestampMs);
         }
-        if (e.AnonymousId is { } anonymous)
+        if (!e.Anonymous.IsEmpty)
         {
-            _people.Add(AnonymousKey(anonymous), p, e.TimestampMs);
+            _people.Add(KeyOf((byte)'a', e.Anonymous), p, e.TimestampMs);
         }
     }
 
+    /// <summary>A product's name or category: the event's when it names one (a string made only when it changed), else the one kept.</summary>
+    private static string? Latest(string? kept, ReadOnlySpan<char> named) =>
+        named.IsEmpty || named.SequenceEqual(kept) ? kept : named.ToString();
+
     private void Purchased(RecommendationEvent e)
     {
-        if (e.OrderId is not { } orderId || e.Items.Count == 0)
+        if (e.Order.IsEmpty || e.ItemCount == 0)
         {
             return;
         }
-        var order = Order(orderId);
+        var order = Order(e.Order);
         if (order.Products is not null)
         {
             return;
         }
-        var products = new List<int>(e.Items.Count);
-        foreach (var item in e.Items)
+        var products = new List<int>(e.ItemCount);
+        for (var i = 0; i < e.ItemCount; i++)
         {
-            var p = Product(item, e.StoreId);
+            var p = Product(e.Item(i), e.Store);
             if (!products.Contains(p))
             {
                 products.Add(p);
@@ -215,15 +231,16 @@ public sealed partial class RecommendationModel
 
     private void StatusChanged(RecommendationEvent e)
     {
-        if (e.OrderId is not { } orderId || e.Status is not ("ENTREGADO" or "CANCELADO" or "REEMBOLSADO"))
+        var delivered = e.Status.SequenceEqual("ENTREGADO");
+        if (e.Order.IsEmpty || !(delivered || e.Status.SequenceEqual("CANCELADO") || e.Status.SequenceEqual("REEMBOLSADO")))
         {
             return;
         }
-        var order = Order(orderId);
+        var order = Order(e.Order);
         order.LastMs = Math.Max(order.LastMs, e.TimestampMs);
         if (e.TimestampMs >= order.FinalAtMs)
         {
-            order.Delivered = e.Status == "ENTREGADO";
+            order.Delivered = delivered;
             order.FinalAtMs = e.TimestampMs;
             Reconcile(order);
         }
@@ -252,12 +269,12 @@ public sealed partial class RecommendationModel
         order.Counted = counts;
     }
 
-    private OrderState Order(string orderId)
+    private OrderState Order(ReadOnlySpan<char> orderId)
     {
-        if (!_orders.TryGetValue(orderId, out var order))
+        if (!_ordersBySpan.TryGetValue(orderId, out var order))
         {
             order = new OrderState();
-            _orders[orderId] = order;
+            _orders[orderId.ToString()] = order;
         }
         return order;
     }
@@ -266,7 +283,7 @@ public sealed partial class RecommendationModel
 
     private static PersonKey AnonymousKey(string anonymousId) => KeyOf((byte)'a', anonymousId);
 
-    private static PersonKey KeyOf(byte kind, string id)
+    private static PersonKey KeyOf(byte kind, ReadOnlySpan<char> id)
     {
         var length = System.Text.Encoding.UTF8.GetMaxByteCount(id.Length) + 1;
         var rented = length > 512 ? System.Buffers.ArrayPool<byte>.Shared.Rent(length) : null;
@@ -281,17 +298,19 @@ public sealed partial class RecommendationModel
         return new PersonKey((ulong)hash, (ulong)(hash >> 64));
     }
 
-    private int Product(string id, string? storeId)
+    private int Product(ReadOnlySpan<char> id, ReadOnlySpan<char> store)
     {
-        if (!_productIndex.TryGetValue(id, out var index))
+        if (!_productsBySpan.TryGetValue(id, out var index))
         {
+            var text = id.ToString();
             index = _products.Count;
-            _productIndex[id] = index;
-            _products.Add(new ProductEntry(id));
+            _productIndex[text] = index;
+            _products.Add(new ProductEntry(text));
         }
         var entry = _products[index];
-        if (storeId is not null && entry.StoreId is null)
+        if (!store.IsEmpty && entry.StoreId is null)
         {
+            var storeId = store.ToString();
             entry.StoreId = storeId;
             if (!_productsByStore.TryGetValue(storeId, out var list))
             {

@@ -39,6 +39,7 @@ public sealed class RecommendationFactsTests : IAsyncLifetime
         var bodies = DemoEvents().Chunk(500).Select(Array).Append(Encoding.UTF8.GetBytes("[" + string.Join(",", OddEvents()) + "]"));
         var fromJson = new RecommendationEvent();
         var fromFacts = new RecommendationEvent();
+        var fromCopy = new RecommendationEvent();
         int read = 0, noted = 0;
         foreach (var body in bodies)
         {
@@ -58,6 +59,18 @@ public sealed class RecommendationFactsTests : IAsyncLifetime
                 var actual = fromFacts.Read(json, facts, batch.Items.Slice(facts.FirstItem, facts.ItemCount));
                 Assert.True(expected == actual && Describe(fromJson) == Describe(fromFacts),
                     $"Stored event: {Encoding.UTF8.GetString(json)}\nRead:  {expected} {Describe(fromJson)}\nFacts: {actual} {Describe(fromFacts)}");
+                // What the follower is handed: only the texts, moved into a buffer of their own behind other bytes.
+                using var texts = new RentedList<byte>();
+                using var items = new RentedList<CollectedItem>();
+                texts.AddRange("[{}]"u8);
+                items.AddRange(batch.Items[..facts.FirstItem]);
+                items.AddRange(batch.Items.Slice(facts.FirstItem, facts.ItemCount));
+                var moved = facts;
+                RecommendationEvent.CopyTexts(json, ref moved, items, texts);
+                var copied = fromCopy.Read(texts.AsSpan(), moved, items.AsSpan().Slice(moved.FirstItem, moved.ItemCount));
+                Assert.True(expected == copied && Describe(fromJson) == Describe(fromCopy),
+                    $"Stored event: {Encoding.UTF8.GetString(json)}\nRead:   {expected} {Describe(fromJson)}\nCopied: {copied} {Describe(fromCopy)}");
+                Assert.True(texts.Count < 4 + json.Length / 2, $"{texts.Count - 4} bytes copied of a {json.Length}-byte event");
             }
         }
         // The demo's events are all plain: every one the model reads comes with its facts.
@@ -151,5 +164,5 @@ public sealed class RecommendationFactsTests : IAsyncLifetime
     ];
 
     private static string Describe(RecommendationEvent e) =>
-        $"{e.Type} {e.TimestampMs} s={e.SessionId} u={e.UserId} a={e.AnonymousId} p={e.ProductId} n={e.ProductName} c={e.ProductCategory} st={e.StoreId} o={e.OrderId} status={e.Status} q={e.QuantityAvailable} items=[{string.Join(",", e.Items)}]";
+        $"{e.Type} {e.TimestampMs} s={e.SessionId} u={e.UserId} a={e.AnonymousId} p={e.ProductId} n={e.ProductName} c={e.ProductCategory} st={e.StoreId} o={e.OrderId} status={e.StatusText} q={e.QuantityAvailable} items=[{string.Join(",", e.Items)}]";
 }
