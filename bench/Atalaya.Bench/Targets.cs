@@ -7,21 +7,41 @@ namespace Atalaya.Bench;
 /// <summary>Posts pre-built bodies with N concurrent clients (one connection each) and times it.</summary>
 public static class Load
 {
-    public sealed record Result(double Seconds, long Rows, int Failures, string? FirstFailure);
+    public sealed record Result(double Seconds, long Rows, int Failures, string? FirstFailure)
+    {
+        /// <summary>
+        /// The run's second half alone: from the moment the middle body is taken to the end, the rows
+        /// acknowledged and the server's CPU seconds (NaN without a server process). A freshly
+        /// started server spends part of the first half compiling its code and sizing its tables;
+        /// this is the rate it settles at.
+        /// </summary>
+        public (double Seconds, long Rows, double CpuSeconds) SecondHalf { get; init; }
 
-    public static async Task<Result> RunAsync(IReadOnlyList<byte[]> bodies, int connections, Func<HttpClient, byte[], Task<(bool Ok, long Rows, string? Error)>> send)
+        public string SecondHalfText => SecondHalf.Rows == 0 ? "second half: —" : string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"second half alone: {SecondHalf.Rows / SecondHalf.Seconds:N0} rows/s, {SecondHalf.CpuSeconds * 1e6 / SecondHalf.Rows:F1} µs/row of server CPU");
+    }
+
+    /// <param name="serverPid">The server's process, whose CPU the second half reports (optional).</param>
+    public static async Task<Result> RunAsync(IReadOnlyList<byte[]> bodies, int connections, Func<HttpClient, byte[], Task<(bool Ok, long Rows, string? Error)>> send,
+        int? serverPid = null)
     {
         var next = -1;
         long rows = 0;
         var failures = 0;
         string? firstFailure = null;
         var clock = Stopwatch.StartNew();
+        var middle = bodies.Count / 2;
+        (double At, long Rows, double Cpu) half = default;
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
         {
             using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { Timeout = TimeSpan.FromMinutes(5) };
             int index;
             while ((index = Interlocked.Increment(ref next)) < bodies.Count)
             {
+                if (index == middle)
+                {
+                    half = (clock.Elapsed.TotalSeconds, Interlocked.Read(ref rows), serverPid is int pid ? CpuSeconds(pid) : double.NaN);
+                }
                 var (ok, count, error) = await send(client, bodies[index]);
                 if (ok)
                 {
@@ -34,7 +54,11 @@ public static class Load
                 }
             }
         }));
-        return new Result(clock.Elapsed.TotalSeconds, rows, failures, firstFailure);
+        var seconds = clock.Elapsed.TotalSeconds;
+        return new Result(seconds, rows, failures, firstFailure)
+        {
+            SecondHalf = (seconds - half.At, rows - half.Rows, serverPid is int server ? CpuSeconds(server) - half.Cpu : double.NaN),
+        };
     }
 
     public static Func<HttpClient, byte[], Task<(bool, long, string?)>> Hub(string url, string writeKey) => async (client, body) =>

@@ -46,7 +46,7 @@ public static class IngestBenchmark
                     var cpuBefore = Load.CpuSeconds(hub.Pid);
                     hubResult = client == "curl"
                         ? await CurlLoad.RunAsync(generated.HubBodies, rowsPerBody, options.Connections, hub.Url + "/api/events", "application/json", hub.WriteKey)
-                        : await Load.RunAsync(generated.HubBodies, options.Connections, Load.Hub(hub.Url, hub.WriteKey));
+                        : await Load.RunAsync(generated.HubBodies, options.Connections, Load.Hub(hub.Url, hub.WriteKey), hub.Pid);
                     hubCpu = Load.CpuSeconds(hub.Pid) - cpuBefore;
                     hubMemory = Load.PeakMemoryMiB(hub.Pid);
                     hubDisk = hub.DatabaseBytes();
@@ -68,7 +68,7 @@ public static class IngestBenchmark
                     chResult = client == "curl"
                         ? await CurlLoad.RunAsync(generated.ClickHouseBodies, rowsPerBody, options.Connections,
                             url + "/?query=" + Uri.EscapeDataString("INSERT INTO bench_events FORMAT JSONEachRow"), "application/x-ndjson", null)
-                        : await Load.RunAsync(generated.ClickHouseBodies, options.Connections, Load.ClickHouse(url));
+                        : await Load.RunAsync(generated.ClickHouseBodies, options.Connections, Load.ClickHouse(url), clickhousePid);
                     chCpu = clickhousePid is int after ? Load.CpuSeconds(after) - cpuBefore : double.NaN;
                     chMemory = clickhousePid is int p ? Load.PeakMemoryMiB(p) : double.NaN;
                     Print("clickhouse", chResult, chMemory, chCpu);
@@ -78,6 +78,11 @@ public static class IngestBenchmark
                 if (!double.IsNaN(run.Ratio))
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ratio hub / ClickHouse ({client} client): {run.Ratio:F2}×"));
+                    if (hubResult.SecondHalf.Rows > 0 && chResult!.SecondHalf.Rows > 0)
+                    {
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"ratio of the second halves alone: {hubResult.SecondHalf.Rows / hubResult.SecondHalf.Seconds / (chResult.SecondHalf.Rows / chResult.SecondHalf.Seconds):F2}×"));
+                    }
                 }
                 runs.Add(run);
             }
@@ -101,5 +106,5 @@ public static class IngestBenchmark
         double.Parse(File.ReadAllText("/proc/loadavg").Split(' ')[0], CultureInfo.InvariantCulture);
 
     private static void Print(string name, Load.Result result, double memory, double cpu) => Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {name}: {result.Rows:N0} rows in {result.Seconds:F2} s = {result.Rows / result.Seconds:N0} rows/s; server CPU {cpu:F1} s ({cpu * 1e6 / result.Rows:F1} µs/row); peak memory {memory:F0} MiB; failures {result.Failures}{(result.FirstFailure is null ? "" : " (" + result.FirstFailure + ")")}"));
+        $"  {name}: {result.Rows:N0} rows in {result.Seconds:F2} s = {result.Rows / result.Seconds:N0} rows/s; server CPU {cpu:F1} s ({cpu * 1e6 / result.Rows:F1} µs/row); peak memory {memory:F0} MiB; failures {result.Failures}{(result.FirstFailure is null ? "" : " (" + result.FirstFailure + ")")}{(result.SecondHalf.Rows > 0 ? "\n    " + result.SecondHalfText : "")}"));
 }
