@@ -62,7 +62,7 @@ public static class ClusterIngestBenchmark
             var acknowledged = clock.Elapsed;
             var cpu = Load.CpuSeconds(node.Pid) - cpuBefore;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"acknowledged: {result.Rows:N0} events in {acknowledged.TotalSeconds:F1} s = {result.Rows / acknowledged.TotalSeconds:N0} events/s ({result.Failures} failed requests{(result.FirstFailure is { } f ? ": " + f : "")}); node CPU {cpu:F1} s = {cpu * 1e6 / Math.Max(1, result.Rows):F1} µs/event; {result.SecondHalfText.Replace("rows", "events", StringComparison.Ordinal)}"));
+                $"acknowledged: {result.Rows:N0} events in {acknowledged.TotalSeconds:F1} s = {result.Rows / acknowledged.TotalSeconds:N0} events/s ({result.Failures} failed requests{(result.FirstFailure is { } f ? ": " + f : "")}); node CPU {cpu:F1} s = {cpu * 1e6 / Math.Max(1, result.Rows):F1} µs/event; {result.SecondHalfText.Replace("row", "event", StringComparison.Ordinal)}"));
             long stored = 0;
             while (clock.Elapsed < acknowledged + TimeSpan.FromMinutes(10))
             {
