@@ -10,19 +10,48 @@ namespace Atalaya.Engine.Storage;
 /// goes idle (<see cref="ScratchMemory.Release"/>), since a pool otherwise keeps what it was
 /// given back for ever (the distinct-visitor masks alone kept 17 MB of a 10M hub after every query
 /// had ended). The shared pool would keep them too, up to 32 arrays of a size per core.
+/// An array comes back as its last user left it: one that must start as zeros comes from
+/// <see cref="ZeroedArrays{T}"/>.
 /// </summary>
 internal static class ScratchArrays<T>
 {
-    private static ArrayPool<T> _pool = NewPool();
+    private static readonly ScratchPool<T> Pool = new();
 
-    static ScratchArrays() => ScratchMemory.Register(() => Volatile.Write(ref _pool, NewPool()));
+    public static T[] Rent(int length) => Pool.Rent(length);
+
+    /// <summary>Gives an array back (to the current pool: one rented before a release simply joins the new pool).</summary>
+    public static void Return(T[] array, bool clear = false) => Pool.Return(array, clear);
+}
+
+/// <summary>
+/// The same kind of pool for arrays that must be all zeros when rented (the distinct-user masks,
+/// which reset only the entries they set): every user gives its array back cleared. A pool of its
+/// own, not a promise kept by every user of <see cref="ScratchArrays{T}"/>: the commits set aside
+/// during a snapshot and the recommendation model's follower give byte arrays back as they wrote
+/// them, and a mask array taken from among those counted users that were never there.
+/// </summary>
+internal static class ZeroedArrays<T>
+{
+    private static readonly ScratchPool<T> Pool = new();
+
+    public static T[] Rent(int length) => Pool.Rent(length);
+
+    /// <summary>Gives back an array the caller has set to all zeros again.</summary>
+    public static void Return(T[] array) => Pool.Return(array, clear: false);
+}
+
+/// <summary>One pool of <see cref="ScratchArrays{T}"/> or <see cref="ZeroedArrays{T}"/>, replaced by an empty one when the hub goes idle.</summary>
+internal sealed class ScratchPool<T>
+{
+    private ArrayPool<T> _pool = NewPool();
+
+    public ScratchPool() => ScratchMemory.Register(() => Volatile.Write(ref _pool, NewPool()));
 
     private static ArrayPool<T> NewPool() => ArrayPool<T>.Create(1 << 28, 16);
 
-    public static T[] Rent(int length) => Volatile.Read(ref _pool).Rent(length);
+    public T[] Rent(int length) => Volatile.Read(ref _pool).Rent(length);
 
-    /// <summary>Gives an array back (to the current pool: one rented before a release simply joins the new pool).</summary>
-    public static void Return(T[] array, bool clear = false)
+    public void Return(T[] array, bool clear)
     {
         if (array.Length > 0)
         {

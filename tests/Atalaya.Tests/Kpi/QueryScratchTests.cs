@@ -67,6 +67,31 @@ public sealed class QueryScratchTests
         Assert.False(pooled.IsAlive);
     }
 
+    /// <summary>
+    /// The distinct-user masks count on an array of zeros. Byte arrays of the scratch pool come back
+    /// as their users wrote them (the commits set aside during a snapshot, the recommendation model's
+    /// follower): a mask array taken from there counted users that were never seen and missed those
+    /// it took for already seen (every new customer of a summary read 0).
+    /// </summary>
+    [Fact]
+    public void A_user_mask_never_starts_from_an_array_another_user_left_dirty()
+    {
+        const int Users = 700_001;
+        for (var round = 0; round < 3; round++)
+        {
+            var dirty = Atalaya.Engine.Storage.ScratchArrays<byte>.Rent(Users);
+            dirty.AsSpan().Fill(0xFF);
+            Atalaya.Engine.Storage.ScratchArrays<byte>.Return(dirty);
+
+            using var masks = new Atalaya.Engine.Kpi.Query.UserMasks<byte>(Users);
+            masks.Add(7, 0);
+            masks.Add(Users - 1, 3);
+            masks.Add(7, 3);
+            Assert.Equal([7, Users - 1], masks.Users.ToArray());
+            Assert.Equal([1L, 0, 0, 2, 0, 0, 0, 0], masks.CountPerCell());
+        }
+    }
+
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private static WeakReference RentTwiceAndReturn()
     {

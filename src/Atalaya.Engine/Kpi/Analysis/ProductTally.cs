@@ -19,7 +19,7 @@ internal sealed class ProductTally : IDisposable
     private Dictionary<(int Product, int Store), Sums>? _otherStores;
 
     /// <param name="cardinality">Product ids are 0..cardinality-1.</param>
-    public ProductTally(int cardinality) => _byProduct = ScratchArrays<Sums>.Rent(cardinality);
+    public ProductTally(int cardinality) => _byProduct = ZeroedArrays<Sums>.Rent(cardinality);
 
     /// <summary>The running figures of one (product, store).</summary>
     public struct Sums
@@ -79,6 +79,6 @@ internal sealed class ProductTally : IDisposable
             _byProduct[product] = default;
         }
         _touched.Clear();
-        ScratchArrays<Sums>.Return(_byProduct);
+        ZeroedArrays<Sums>.Return(_byProduct);
     }
 }

@@ -41,7 +41,7 @@ internal sealed class GroupMasks<TMask> : IDisposable
             throw new ArgumentOutOfRangeException(nameof(periods), $"at most {MaxPeriods} periods");
         }
         _periods = periods;
-        _slots = ScratchArrays<Slot>.Rent(cardinality);
+        _slots = ZeroedArrays<Slot>.Rent(cardinality);
     }
 
     /// <summary>Notes that <paramref name="user"/> was seen in (<paramref name="group"/>, <paramref name="period"/>); true when that had not been noted yet.</summary>
@@ -83,13 +83,13 @@ internal sealed class GroupMasks<TMask> : IDisposable
         {
             return;
         }
-        var larger = ScratchArrays<Slot>.Rent(cardinality);
+        var larger = ZeroedArrays<Slot>.Rent(cardinality);
         _slots.CopyTo(larger, 0);
         foreach (var user in _touched.AsSpan(0, _count))
         {
             _slots[user] = default;
         }
-        ScratchArrays<Slot>.Return(_slots);
+        ZeroedArrays<Slot>.Return(_slots);
         _slots = larger;
     }
 
@@ -135,7 +135,7 @@ internal sealed class GroupMasks<TMask> : IDisposable
             _slots[user] = default;
         }
         _count = 0;
-        ScratchArrays<Slot>.Return(_slots);
+        ZeroedArrays<Slot>.Return(_slots);
         ArrayPool<int>.Shared.Return(_touched);
         if (_otherGroups is not null)
         {

@@ -8,8 +8,9 @@ namespace Atalaya.Engine.Kpi.Query;
 /// Exact distinct users per cell when a query has at most 64 cells (a summary's 8 days, a week of
 /// days by country): one set of cells per user, as an integer of just enough bits (a byte for 8
 /// cells), so each event costs one OR into a small array that stays in cache and nothing is
-/// sorted. The per-user array is pooled and handed back cleared: only the users touched are reset,
-/// so a query pays neither for allocating nor for clearing it.
+/// sorted. The per-user array comes from a pool of zeroed arrays (<see cref="ZeroedArrays{T}"/>) and
+/// is handed back cleared: only the users touched are reset, so a query pays neither for allocating
+/// nor for clearing it.
 /// </summary>
 internal sealed class UserMasks<T> : IDisposable where T : unmanaged, IBinaryInteger<T>
 {
@@ -21,7 +22,7 @@ internal sealed class UserMasks<T> : IDisposable where T : unmanaged, IBinaryInt
     private int _count;
 
     /// <param name="cardinality">Users are 1..cardinality-1.</param>
-    public UserMasks(int cardinality) => _masks = ScratchArrays<T>.Rent(cardinality);
+    public UserMasks(int cardinality) => _masks = ZeroedArrays<T>.Rent(cardinality);
 
     /// <summary>The users with at least one cell, in order of first sight.</summary>
     public ReadOnlySpan<int> Users => _touched.AsSpan(0, _count);
@@ -66,7 +67,7 @@ internal sealed class UserMasks<T> : IDisposable where T : unmanaged, IBinaryInt
             _masks[user] = T.Zero;
         }
         _count = 0;
-        ScratchArrays<T>.Return(_masks);
+        ZeroedArrays<T>.Return(_masks);
         ArrayPool<int>.Shared.Return(_touched);
     }
 }
