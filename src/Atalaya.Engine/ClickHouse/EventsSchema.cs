@@ -82,6 +82,8 @@ internal static class EventsSchema
         // The KPI aggregates beside the raw events (KpiAggregates.cs): the table, its materialized
         // view, and the fill of the events stored before the view existed.
         KpiAggregates.Create,
+        // The order ledger's status events per order (KpiAggregates.cs, kpi_ledger), for the money KPIs.
+        KpiAggregates.CreateLedger,
     ];
 
     public static int Version => Steps.Length;

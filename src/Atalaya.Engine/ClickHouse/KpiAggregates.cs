@@ -38,6 +38,7 @@ internal static class KpiAggregates
     public const string DailyView = "kpi_daily_mv";
     public const string Orders = "kpi_orders";
     public const string Sessions = "kpi_sessions";
+    public const string Ledger = "kpi_ledger";
 
     /// <summary>The figures <c>kpi_daily</c> answers, by the KPI ids of docs/kpis.md (the event type counted, or null for any).</summary>
     private static readonly (string Metric, string State, string? EventType)[] DailyMetrics =
@@ -58,10 +59,10 @@ internal static class KpiAggregates
     public const string Gmv = "gmv";
 
     /// <summary>Every figure <see cref="DailyAsync"/> answers.</summary>
-    public static readonly IReadOnlyList<string> Metrics = [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric), Gmv];
+    public static readonly IReadOnlyList<string> Metrics = [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric), Gmv, .. LedgerFigures.Metrics];
 
     /// <summary>Every aggregate table, each partitioned by the month of its events (the retention job drops a month from each).</summary>
-    public static readonly IReadOnlyList<string> Tables = [Daily, Orders, Sessions];
+    public static readonly IReadOnlyList<string> Tables = [Daily, Orders, Sessions, Ledger];
 
     private static string Select(string? where) => $"""
         SELECT toDate(ts) AS day, event_type, country, store_id, source_system,
@@ -104,16 +105,48 @@ internal static class KpiAggregates
         ) ENGINE = AggregatingMergeTree PARTITION BY month ORDER BY id
         """;
 
+    /// <summary>
+    /// <c>kpi_ledger</c>'s rows: per order and month, the set of its status events (moment, store,
+    /// country and stored JSON). The final statuses and their snapshots are read from the JSON when
+    /// asked (<see cref="LedgerFigures"/>), so the set keeps every order_status_changed of the order.
+    /// </summary>
+    private static string SelectLedger(string? where) => $"""
+        SELECT toYYYYMM(ts) AS month, order_id AS id, groupUniqArrayState(tuple({Moment}, store_id, country, payload)) AS events
+        FROM {EventsSchema.Events} WHERE event_type = 'order_status_changed' AND order_id != ''{(where is null ? "" : " AND " + where)}
+        GROUP BY month, id
+        """;
+
     /// <summary>Each table's fill from the events that match a condition (null for every event).</summary>
     private static readonly (string Table, Func<string?, string> Fill)[] Filled =
     [
         (Daily, where => $"INSERT INTO {Daily} {Select(where)}"),
         .. FirstSeen.Select(f => (f.Table, (Func<string?, string>)(where =>
             $"INSERT INTO {f.Table} {SelectFirst(f.Id, where is null ? f.Where : $"({f.Where}) AND {where}", f.Table == Orders)}"))),
+        (Ledger, where => $"INSERT INTO {Ledger} {SelectLedger(where)}"),
     ];
 
     /// <summary>The fills of what <c>events</c> held before the views: safe to run again, by any node, at any time.</summary>
     public static readonly IReadOnlyList<string> Fills = [.. Filled.Select(f => f.Fill(null))];
+
+    /// <summary>The fills of the first aggregate step (<see cref="Create"/>): an earlier schema step never changes.</summary>
+    private static IEnumerable<string> FirstStepFills => Filled.Where(f => f.Table != Ledger).Select(f => f.Fill(null));
+
+    /// <summary>
+    /// The schema step of <c>kpi_ledger</c> (a later step than <see cref="Create"/>): the table, its
+    /// view, then the fill of the events stored before the view (safe to run again, as the others).
+    /// </summary>
+    public static readonly string[] CreateLedger =
+    [
+        $"""
+        CREATE TABLE IF NOT EXISTS {Ledger} (
+            month UInt32,
+            id String,
+            events AggregateFunction(groupUniqArray, Tuple({MomentType}, String, String, String))
+        ) ENGINE = AggregatingMergeTree PARTITION BY month ORDER BY id
+        """,
+        $"CREATE MATERIALIZED VIEW IF NOT EXISTS {Ledger}_mv TO {Ledger} AS {SelectLedger(null)}",
+        $"INSERT INTO {Ledger} {SelectLedger(null)}",
+    ];
 
     /// <summary>The schema step: the tables, then their views, then the fills of what <c>events</c> held before the views.</summary>
     public static readonly string[] Create =
@@ -135,7 +168,7 @@ internal static class KpiAggregates
             CreateFirst(f.Table, f.Table == Orders),
             $"CREATE MATERIALIZED VIEW IF NOT EXISTS {f.Table}_mv TO {f.Table} AS {SelectFirst(f.Id, f.Where, f.Table == Orders)}",
         }),
-        .. Fills,
+        .. FirstStepFills,
     ];
 
     /// <summary>
@@ -165,11 +198,13 @@ internal static class KpiAggregates
     public static async Task<IReadOnlyList<DailyCount>> DailyAsync(ClickHouseClient clickHouse, DateOnly from, DateOnly to, CancellationToken ct)
     {
         var stores = new List<string>();
+        var storeCountries = new Dictionary<string, string>(StringComparer.Ordinal);
         await foreach (var row in clickHouse.QueryAsync(
             $"SELECT store_id, argMax(payload, (received_at, received_ms, arrival)) FROM {EventsSchema.Events} WHERE event_type = 'store_created' AND store_id != '' GROUP BY store_id",
             ct).ConfigureAwait(false))
         {
-            stores.Add(TabSeparated.Escape(row[0]!) + "\t" + TabSeparated.Escape(StoreCountry(row[1]!)));
+            storeCountries[row[0]!] = StoreCountry(row[1]!);
+            stores.Add(TabSeparated.Escape(row[0]!) + "\t" + TabSeparated.Escape(storeCountries[row[0]!]));
         }
         var table = new ExternalTable("store_countries", "store_id String, store_country String", stores);
         var counts = new List<DailyCount>();
@@ -209,6 +244,7 @@ internal static class KpiAggregates
             }
         }
         counts.AddRange(await GmvAsync(clickHouse, table, fromMs, toMs, ct).ConfigureAwait(false));
+        counts.AddRange(await LedgerAsync(clickHouse, storeCountries, fromMs, toMs, ct).ConfigureAwait(false));
         return counts;
     }
 
@@ -249,6 +285,39 @@ internal static class KpiAggregates
         }
         return cells.Where(c => c.Value != 0).OrderBy(c => c.Key.Day).ThenBy(c => c.Key.Country, StringComparer.Ordinal)
             .Select(c => new DailyCount(Gmv, DateOnly.FromDayNumber(Epoch + c.Key.Day), c.Key.Country, c.Value));
+    }
+
+    /// <summary>
+    /// The ledger's figures per UTC day and country (<see cref="LedgerFigures"/>): every order with a
+    /// status event in the months of the range, with all its status events of every month (a refund
+    /// in the range is capped by a delivery before it), each in the place of its own event.
+    /// </summary>
+    private static async Task<IEnumerable<DailyCount>> LedgerAsync(ClickHouseClient clickHouse, Dictionary<string, string> storeCountries, long fromMs, long toMs,
+        CancellationToken ct)
+    {
+        var (firstMonth, lastMonth) = (Month(fromMs), Month(toMs - 1));
+        var sql = $"""
+            SELECT id, toString(tupleElement(tupleElement(e, 1), 1)), toString(tupleElement(tupleElement(e, 1), 2)), toString(tupleElement(tupleElement(e, 1), 3)),
+                tupleElement(e, 2), tupleElement(e, 3), tupleElement(e, 4)
+            FROM (SELECT id, groupUniqArrayMerge(events) AS all_events FROM {Ledger}
+                  WHERE id IN (SELECT id FROM {Ledger} WHERE month >= {firstMonth} AND month <= {lastMonth}) GROUP BY id)
+            ARRAY JOIN all_events AS e
+            """;
+        var ledger = new LedgerFigures(fromMs, toMs);
+        await foreach (var row in clickHouse.QueryAsync(sql, ct).ConfigureAwait(false))
+        {
+            var store = row[4]!;
+            var country = store.Length > 0 && storeCountries.TryGetValue(store, out var storeCountry) ? storeCountry : row[5]!;
+            ledger.Add(row[0]!, new LedgerMoment(ulong.Parse(row[1]!, CultureInfo.InvariantCulture), ulong.Parse(row[2]!, CultureInfo.InvariantCulture),
+                ulong.Parse(row[3]!, CultureInfo.InvariantCulture)), country, row[6]!);
+        }
+        return ledger.Figures();
+    }
+
+    private static int Month(long ms)
+    {
+        var day = DateOnly.FromDayNumber(Epoch + (int)(ms / 86_400_000L));
+        return (day.Year * 100) + day.Month;
     }
 
     /// <summary>The <c>properties.country</c> of a stored <c>store_created</c>, or empty.</summary>

@@ -103,6 +103,11 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
         {
             var expected = ReferenceCounts(datasets[dataset], window.Start, window.End);
             Assert.NotEmpty(expected);
+            // The ledger dataset has every kind of line (deliveries, cancellations, partial and repeated refunds): each money figure is there to compare.
+            if (dataset == "ledger")
+            {
+                Assert.All(LedgerFigures.Metrics, metric => Assert.Contains(expected, line => line.StartsWith(metric + " ", StringComparison.Ordinal)));
+            }
             Assert.Equal(expected, await StoredCountsAsync(clickHouse, window.Start, window.End));
         }
     }
@@ -128,7 +133,8 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
             ReconcileRetry = TimeSpan.Zero,
         };
         var findings = checks.Reconciliation(today).ToList();
-        Assert.Equal(["gmv", "orders", "pageviews", "sessions", "store_visits", "visitors"], findings.Select(f => f.Subject).Order(StringComparer.Ordinal));
+        Assert.Equal(["cancelled_gmv", "cancelled_orders", "commissions", "delivered_gmv", "delivered_orders", "gmv", "net_gmv", "orders", "pageviews", "refunds",
+            "sessions", "store_visits", "visitors"], findings.Select(f => f.Subject).Order(StringComparer.Ordinal));
         Assert.All(findings, f => Assert.True(f.Status == Engine.Quality.QualityStatus.Ok, f.Message));
 
         // ClickHouse counts a page view the node never saw.
@@ -152,6 +158,24 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
         Assert.Equal(Engine.Quality.QualityStatus.Fail, money["gmv"].Status);
         Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 12.34", money["gmv"].Message, StringComparison.Ordinal);
         Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 1", money["orders"].Message, StringComparison.Ordinal);
+
+        // ClickHouse's ledger holds an order delivered for 20 (commission 2) and refunded 5 the same day, which the node never saw.
+        var dayMs = (day.DayNumber - DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber) * 86_400_000L;
+        string Status(string status, string snapshot) =>
+            ClickHouseClient.Literal("""{"event_type":"order_status_changed","fx_rate_to_reporting":1,"properties":{"order_id":"tamper-ledger","status":""" + $"\"{status}\",\"snapshot\":{snapshot}}}}}");
+        await clickHouse.ExecuteAsync($"""
+            INSERT INTO {KpiAggregates.Ledger} SELECT toUInt32({day:yyyyMM}), 'tamper-ledger', groupUniqArrayState(e)
+            FROM (SELECT arrayJoin([
+                tuple(tuple(toUInt64({dayMs + 1}), toUInt64(0), toUInt64(0)), '', 'ZZ', {Status("ENTREGADO", """{"total":20,"commission_amount":2}""")}),
+                tuple(tuple(toUInt64({dayMs + 2}), toUInt64(0), toUInt64(0)), '', 'ZZ', {Status("REEMBOLSADO", """{"total":20,"refunded_amount":5}""")})]) AS e)
+            """, CancellationToken.None);
+        var ledger = checks.Reconciliation(today).ToDictionary(f => f.Subject);
+        foreach (var (metric, figure) in new[] { ("delivered_orders", "1"), ("delivered_gmv", "20"), ("refunds", "5"), ("net_gmv", "15"), ("commissions", "1.5") })
+        {
+            Assert.Equal(Engine.Quality.QualityStatus.Fail, ledger[metric].Status);
+            Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse {figure}", ledger[metric].Message, StringComparison.Ordinal);
+        }
+        Assert.Equal(Engine.Quality.QualityStatus.Ok, ledger["cancelled_orders"].Status);
 
         // The month rebuilt from the events drops what no event backs; a second fill of everything adds nothing.
         await KpiAggregates.RebuildMonthsAsync(clickHouse, [$"{day:yyyyMM}"], CancellationToken.None);
