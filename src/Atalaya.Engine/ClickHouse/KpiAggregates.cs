@@ -197,16 +197,15 @@ internal static class KpiAggregates
     /// </summary>
     public static async Task<IReadOnlyList<DailyCount>> DailyAsync(ClickHouseClient clickHouse, DateOnly from, DateOnly to, CancellationToken ct)
     {
-        var stores = new List<string>();
         var storeCountries = new Dictionary<string, string>(StringComparer.Ordinal);
         await foreach (var row in clickHouse.QueryAsync(
             $"SELECT store_id, argMax(payload, (received_at, received_ms, arrival)) FROM {EventsSchema.Events} WHERE event_type = 'store_created' AND store_id != '' GROUP BY store_id",
             ct).ConfigureAwait(false))
         {
             storeCountries[row[0]!] = StoreCountry(row[1]!);
-            stores.Add(TabSeparated.Escape(row[0]!) + "\t" + TabSeparated.Escape(storeCountries[row[0]!]));
         }
-        var table = new ExternalTable("store_countries", "store_id String, store_country String", stores);
+        var table = new ExternalTable("store_countries", "store_id String, store_country String",
+            [.. storeCountries.Select(s => TabSeparated.Escape(s.Key) + "\t" + TabSeparated.Escape(s.Value))]);
         var counts = new List<DailyCount>();
         var range = $"day >= toDate('{from:yyyy-MM-dd}') AND day <= toDate('{to:yyyy-MM-dd}')";
         foreach (var (metric, state, eventType) in DailyMetrics)

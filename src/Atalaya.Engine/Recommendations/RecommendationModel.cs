@@ -55,6 +55,9 @@ public sealed partial class RecommendationModel
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _productsBySpan;
     private readonly Dictionary<string, SessionBasket>.AlternateLookup<ReadOnlySpan<char>> _sessionsBySpan;
     private readonly Dictionary<string, OrderState>.AlternateLookup<ReadOnlySpan<char>> _ordersBySpan;
+    private long _clockMs;
+    private long _applied;
+    private bool _pruning = true;
 
     public RecommendationModel()
     {
@@ -62,9 +65,6 @@ public sealed partial class RecommendationModel
         _sessionsBySpan = _sessions.GetAlternateLookup<ReadOnlySpan<char>>();
         _ordersBySpan = _orders.GetAlternateLookup<ReadOnlySpan<char>>();
     }
-    private long _clockMs;
-    private long _applied;
-    private bool _pruning = true;
 
     /// <summary>Events applied (of the types the model reads).</summary>
     public long EventsApplied
@@ -192,11 +192,11 @@ public sealed partial class RecommendationModel
         }
         if (!e.User.IsEmpty)
         {
-            _people.Add(KeyOf((byte)'u', e.User), p, e.TimestampMs);
+            _people.Add(UserKey(e.User), p, e.TimestampMs);
         }
         if (!e.Anonymous.IsEmpty)
         {
-            _people.Add(KeyOf((byte)'a', e.Anonymous), p, e.TimestampMs);
+            _people.Add(AnonymousKey(e.Anonymous), p, e.TimestampMs);
         }
     }
 
@@ -279,9 +279,9 @@ public sealed partial class RecommendationModel
         return order;
     }
 
-    private static PersonKey UserKey(string userId) => KeyOf((byte)'u', userId);
+    private static PersonKey UserKey(ReadOnlySpan<char> userId) => KeyOf((byte)'u', userId);
 
-    private static PersonKey AnonymousKey(string anonymousId) => KeyOf((byte)'a', anonymousId);
+    private static PersonKey AnonymousKey(ReadOnlySpan<char> anonymousId) => KeyOf((byte)'a', anonymousId);
 
     private static PersonKey KeyOf(byte kind, ReadOnlySpan<char> id)
     {

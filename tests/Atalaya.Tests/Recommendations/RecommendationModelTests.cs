@@ -45,6 +45,23 @@ public sealed class RecommendationModelTests
     }
 
     [Fact]
+    public void A_product_is_shown_with_the_name_of_its_latest_view_that_names_it()
+    {
+        var b = new EventBuilder();
+        b.ProductView(Ago(3), null, "s1", "st", "P", name: "Tacos al pastor");
+        b.ProductView(Ago(2), null, "s1", "st", "Q", name: "Agua fresca");
+        var renamed = Build(b);
+        Assert.Equal("Tacos al pastor", Named(renamed, "P"));
+
+        b.ProductView(Ago(1), null, "s2", "st", "P", name: "Tacos de canasta");
+        b.ProductView(Ago(1), null, "s2", "st", "Q", name: "Agua fresca");
+        Assert.Equal("Tacos de canasta", Named(Build(b), "P"));
+    }
+
+    private static string? Named(RecommendationModel model, string product) =>
+        Ask(model, new RecommendationRequest("Q", RecommendationKind.ViewedTogether)).Single(d => d.ProductId == product).ProductName;
+
+    [Fact]
     public void Neighbours_stay_bounded_per_product_and_a_frequent_pair_survives_many_rare_ones()
     {
         var b = new EventBuilder();
