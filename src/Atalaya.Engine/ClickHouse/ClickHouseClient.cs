@@ -103,10 +103,20 @@ internal sealed class ClickHouseClient : IDisposable
     /// goes this way rather than into the SQL: the parser would make a node of every literal, and
     /// a query is at most max_query_size (256 KiB) long.
     /// </summary>
-    public async IAsyncEnumerable<string?[]> QueryAsync(string sql, ExternalTable? external, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<string?[]> QueryAsync(string sql, ExternalTable? external, CancellationToken cancellationToken) =>
+        RowsAsync(sql, external, oneThread: false, cancellationToken);
+
+    /// <summary>
+    /// The rows of a query run on one thread (<c>max_threads = 1</c>): an aggregate then reads a sorted
+    /// subquery's rows in their order, which <c>windowFunnel</c> needs for events of the same time.
+    /// </summary>
+    public IAsyncEnumerable<string?[]> QueryOnOneThreadAsync(string sql, CancellationToken cancellationToken) =>
+        RowsAsync(sql, null, oneThread: true, cancellationToken);
+
+    private async IAsyncEnumerable<string?[]> RowsAsync(string sql, ExternalTable? external, bool oneThread, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var queryId = NewQueryId();
-        var address = Address(queryId, useDatabase: true);
+        var address = Address(queryId, useDatabase: true) + (oneThread ? "&max_threads=1" : "");
         HttpContent content;
         if (external is null)
         {

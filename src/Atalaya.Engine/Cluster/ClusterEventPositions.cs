@@ -91,6 +91,12 @@ public sealed class ClusterEventPositions : IEventPositions
     public IReadOnlyList<DailyCount>? DailyCounts(DateOnly from, DateOnly to) =>
         KpiAggregates.DailyAsync(_clickHouse, from, to, CancellationToken.None).GetAwaiter().GetResult();
 
+    public long[]? FunnelUsers(IReadOnlyList<string> steps, TimeSpan window, long fromMs, long toMs) =>
+        AnalysisFigures.FunnelAsync(_clickHouse, steps, (long)window.TotalMilliseconds, fromMs, toMs, CancellationToken.None).GetAwaiter().GetResult();
+
+    public IReadOnlyList<CohortCount>? RetentionCells(bool weekly, long fromMs, long toMs, TimeZoneInfo tz) =>
+        AnalysisFigures.RetentionAsync(_clickHouse, weekly, fromMs, toMs, tz, CancellationToken.None).GetAwaiter().GetResult();
+
     private List<string?[]> Rows(string sql) => _clickHouse.QueryAsync(sql, CancellationToken.None).ToBlockingEnumerable().ToList();
 
     /// <summary>The second field of a one-row answer whose first field counts the rows it is over; null when that count is 0.</summary>

@@ -53,6 +53,16 @@ public interface IEventPositions
     /// KPI engine's.
     /// </summary>
     IReadOnlyList<ClickHouse.DailyCount>? DailyCounts(DateOnly from, DateOnly to);
+
+    /// <summary>
+    /// The persons reaching each step of a funnel over [<paramref name="fromMs"/>, <paramref name="toMs"/>),
+    /// counted by the store itself (a cluster's ClickHouse, with its windowFunnel), or null when it
+    /// counts none: the reconciliation check compares them with the KPI engine's funnel.
+    /// </summary>
+    long[]? FunnelUsers(IReadOnlyList<string> steps, TimeSpan window, long fromMs, long toMs);
+
+    /// <summary>Order-retention cohort cells counted by the store itself (ClickHouse's retention), or null when it counts none.</summary>
+    IReadOnlyList<ClickHouse.CohortCount>? RetentionCells(bool weekly, long fromMs, long toMs, TimeZoneInfo tz);
 }
 
 /// <summary>The data folder's event log: positions are storage sequence numbers (the embedded hub).</summary>
@@ -63,6 +73,10 @@ public sealed class StoredEventPositions(HubDatabase database, KpiEngine? engine
 
     /// <summary>The log keeps no aggregates of its own: the KPI engine is its only count.</summary>
     public IReadOnlyList<ClickHouse.DailyCount>? DailyCounts(DateOnly from, DateOnly to) => null;
+
+    public long[]? FunnelUsers(IReadOnlyList<string> steps, TimeSpan window, long fromMs, long toMs) => null;
+
+    public IReadOnlyList<ClickHouse.CohortCount>? RetentionCells(bool weekly, long fromMs, long toMs, TimeZoneInfo tz) => null;
 
     public string Kind => Sequence;
 

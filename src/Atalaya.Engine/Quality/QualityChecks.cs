@@ -135,6 +135,79 @@ internal sealed class QualityChecks(HubDatabase database, EventCatalog catalog, 
                         + string.Join("; ", wrong.Take(3).Select(d => $"{d.Day:yyyy-MM-dd} {(d.Country.Length == 0 ? "(no country)" : d.Country)}: node {d.Node:#,0.##}, ClickHouse {d.Stored:#,0.##}"))
                         + ". Restart the node (it loads its figures from ClickHouse again) and see docs/scale-out.md, \"Aggregates in ClickHouse\".");
         }
+        foreach (var result in ReconcileAnalyses(today))
+        {
+            yield return result;
+        }
+    }
+
+    /// <summary>The funnel the reconciliation check counts both ways: the storefront's path to a purchase, within an hour.</summary>
+    internal static readonly string[] ReconciledFunnel = ["page_view", "product_viewed", "add_to_cart", "checkout_started", "purchase_completed"];
+
+    /// <summary>Weeks of weekly order-retention cohorts the reconciliation check compares (ClickHouse's retention takes at most 32 periods).</summary>
+    public const int ReconcileWeeks = 12;
+
+    /// <summary>
+    /// The analyses that no daily figure covers, both ways: the node's funnel of the last week
+    /// against ClickHouse's <c>windowFunnel</c>, and its weekly order-retention cohorts of the last
+    /// <see cref="ReconcileWeeks"/> weeks (UTC) against ClickHouse's <c>retention</c>. They read each
+    /// person's whole path, so a node that lost, doubled or misordered one person's events differs here
+    /// even where the day's counts agree.
+    /// </summary>
+    private IEnumerable<QualityResult> ReconcileAnalyses(DateOnly today)
+    {
+        var (from, to) = (today.AddDays(-ReconcileDays), today.AddDays(-1));
+        var (cohortsFrom, fromMs, toMs) = (today.AddDays(-7 * ReconcileWeeks), Kpi.Query.PeriodGrid.LocalMidnight(from, TimeZoneInfo.Utc), Kpi.Query.PeriodGrid.LocalMidnight(today, TimeZoneInfo.Utc));
+        var cohortsFromMs = Kpi.Query.PeriodGrid.LocalMidnight(cohortsFrom, TimeZoneInfo.Utc);
+        List<string>? FunnelDifferences()
+        {
+            if (Events.FunnelUsers(ReconciledFunnel, TimeSpan.FromHours(1), fromMs, toMs) is not { } stored)
+            {
+                return null;
+            }
+            var node = engine!.Funnel(ReconciledFunnel, TimeSpan.FromHours(1), from, to, TimeZoneInfo.Utc, Kpi.Query.DimensionFilter.None, Access.AccessScope.Everything);
+            return [.. node.Select((step, k) => (step.Step, Node: step.Users, Stored: stored[k])).Where(s => s.Node != s.Stored)
+                .Select(s => $"{s.Step}: node {s.Node:#,0}, ClickHouse {s.Stored:#,0}")];
+        }
+        List<string>? CohortDifferences()
+        {
+            if (Events.RetentionCells(true, cohortsFromMs, toMs, TimeZoneInfo.Utc) is not { } stored)
+            {
+                return null;
+            }
+            var cells = stored.ToDictionary(c => (c.Cohort, c.PeriodsSinceFirst), c => (Node: 0L, Stored: c.Users));
+            foreach (var cell in engine!.Retention(true, cohortsFrom, to, TimeZoneInfo.Utc, Kpi.Query.DimensionFilter.None, Access.AccessScope.Everything))
+            {
+                var key = (cell.Cohort, cell.PeriodsSinceFirst);
+                cells[key] = (cell.Users, cells.TryGetValue(key, out var c) ? c.Stored : 0);
+            }
+            return [.. cells.Where(c => c.Value.Node != c.Value.Stored).OrderBy(c => c.Key.Cohort, StringComparer.Ordinal).ThenBy(c => c.Key.PeriodsSinceFirst)
+                .Select(c => $"cohort {c.Key.Cohort} +{c.Key.PeriodsSinceFirst} weeks: node {c.Value.Node:#,0}, ClickHouse {c.Value.Stored:#,0}")];
+        }
+        var checks = new (string Subject, string What, Func<List<string>?> Differences)[]
+        {
+            ("funnel", $"funnel {string.Join(" → ", ReconciledFunnel)} (1 h window) from {from:yyyy-MM-dd} to {to:yyyy-MM-dd}", FunnelDifferences),
+            ("retention", $"weekly order-retention cohorts from {cohortsFrom:yyyy-MM-dd} to {to:yyyy-MM-dd}", CohortDifferences),
+        };
+        foreach (var (subject, what, differences) in checks)
+        {
+            if (engine is null || differences() is not { } wrong)
+            {
+                continue;
+            }
+            if (wrong.Count > 0)
+            {
+                Thread.Sleep(ReconcileRetry);
+                wrong = differences() ?? [];
+            }
+            yield return new QualityResult("reconciliation", subject, wrong.Count == 0 ? QualityStatus.Ok : QualityStatus.Fail, wrong.Count, 1, 1,
+                subject == "funnel" ? "steps" : "cells",
+                wrong.Count == 0
+                    ? $"{subject}: this node's {what} equals ClickHouse's own count of its events."
+                    : $"{subject}: the {what} of the node with the data folder {database.DataDirectory} differs from ClickHouse's own count in {wrong.Count} "
+                        + $"{(subject == "funnel" ? "step(s)" : "cell(s)")}, e.g. {string.Join("; ", wrong.Take(3))}"
+                        + ". Restart the node (it loads its figures from ClickHouse again) and see docs/scale-out.md, \"Aggregates in ClickHouse\".");
+        }
     }
 
     /// <summary>

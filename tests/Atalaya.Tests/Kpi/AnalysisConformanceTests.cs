@@ -8,7 +8,7 @@ namespace Atalaya.Tests.Kpi;
 [Collection(KpiCollection.Name)]
 public sealed class AnalysisConformanceTests(KpiDatasets datasets)
 {
-    private static readonly string[][] FunnelSteps =
+    internal static readonly string[][] FunnelSteps =
     [
         ["page_view", "product_viewed", "add_to_cart", "checkout_started", "purchase_completed"],
         ["product_viewed", "product_viewed", "add_to_cart"],

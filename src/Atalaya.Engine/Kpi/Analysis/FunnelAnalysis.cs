@@ -9,9 +9,10 @@ public sealed record FunnelStep(string Step, long Users, double? ConversionFromP
 
 /// <summary>
 /// Funnels with ClickHouse <c>windowFunnel(window)</c> semantics: per user, over the range's
-/// events that match the filters in time order (ties: storage order), the longest chain of the
-/// steps in order, each at or after the previous, all within <c>window</c> of the chain's first
-/// step. A user counts for step k when their longest chain reaches k.
+/// events that match the filters in time order, the longest chain of the steps in order, each at
+/// or after the previous, all within <c>window</c> of the chain's first step. A user counts for
+/// step k when their longest chain reaches k. Events of the same millisecond chain in either order
+/// they were stored in ("at or after").
 /// </summary>
 internal static class FunnelAnalysis
 {
@@ -126,24 +127,53 @@ internal static class FunnelAnalysis
     {
         Array.Fill(chainStart, long.MinValue);
         var best = 0;
-        for (var k = 0; k < times.Length; k++)
+        var k = 0;
+        while (k < times.Length)
         {
             var ts = times[k] & timeMask;
-            // Later steps first, so one event cannot extend a chain it just started.
-            var matches = stepOf[types[k]];
-            for (var m = matches.Count - 1; m >= 0; m--)
+            var end = k + 1;
+            while (end < times.Length && (times[end] & timeMask) == ts)
             {
-                var s = matches[m];
-                if (s == 0)
+                end++;
+            }
+            if (end - k == 1)
+            {
+                best = Math.Max(best, Apply(stepOf[types[k]], ts, chainStart, windowMs));
+            }
+            else
+            {
+                // Events of one millisecond go earlier steps first: a step counts at or after the
+                // previous one, so they chain in whichever order they were stored (as the reference
+                // and ClickHouse's windowFunnel fed in that order).
+                var run = types[k..end].ToArray();
+                Array.Sort(run, (a, b) => stepOf[a][0].CompareTo(stepOf[b][0]));
+                foreach (var type in run)
                 {
-                    chainStart[0] = ts;
-                    best = Math.Max(best, 1);
+                    best = Math.Max(best, Apply(stepOf[type], ts, chainStart, windowMs));
                 }
-                else if (chainStart[s - 1] != long.MinValue && ts - chainStart[s - 1] <= windowMs)
-                {
-                    chainStart[s] = chainStart[s - 1];
-                    best = Math.Max(best, s + 1);
-                }
+            }
+            k = end;
+        }
+        return best;
+    }
+
+    /// <summary>One event matching <paramref name="matches"/> (its steps, ascending) at <paramref name="ts"/>: the longest chain it completes.</summary>
+    private static int Apply(List<int> matches, long ts, long[] chainStart, long windowMs)
+    {
+        var best = 0;
+        // Later steps first, so one event cannot extend a chain it just started.
+        for (var m = matches.Count - 1; m >= 0; m--)
+        {
+            var s = matches[m];
+            if (s == 0)
+            {
+                chainStart[0] = ts;
+                best = Math.Max(best, 1);
+            }
+            else if (chainStart[s - 1] != long.MinValue && ts - chainStart[s - 1] <= windowMs)
+            {
+                chainStart[s] = chainStart[s - 1];
+                best = Math.Max(best, s + 1);
             }
         }
         return best;
