@@ -4,7 +4,7 @@ using System.Net.Sockets;
 
 namespace Atalaya.Bench;
 
-/// <summary>A Release build of <c>atalaya serve</c> on a loopback port over a temporary data folder.</summary>
+/// <summary><c>atalaya serve</c> (the build <see cref="HubBuild"/> names) on a loopback port over a temporary data folder.</summary>
 public sealed class HubProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -29,11 +29,7 @@ public sealed class HubProcess : IAsyncDisposable
     /// <param name="serveArgs">More <c>serve</c> arguments (a cluster node's --clickhouse and --rabbitmq).</param>
     public static async Task<HubProcess> StartAsync(string repository, params string[] serveArgs)
     {
-        var dll = Path.Combine(repository, "src/Atalaya/bin/Release/net10.0/atalaya.dll");
-        if (!File.Exists(dll))
-        {
-            Run("dotnet", repository, "build", "-c", "Release", "src/Atalaya", "-v", "q");
-        }
+        var dll = HubBuild.Dll(repository);
         var data = Path.Combine(Path.GetTempPath(), "atalaya-bench-" + Guid.NewGuid().ToString("N"));
         var key = Run("dotnet", repository, dll, "tokens", "create", "--role", "write", "--source", "bench", "--data", data).TrimEnd().Split('\n')[^1];
         var port = FreePort();

@@ -26,7 +26,7 @@ public static class Report
             var chCpu = run.ClickHouse is { } r2 ? (run.ClickHouseCpu * 1e6 / r2.Rows).ToString("F1", c) : "—";
             var ratio = double.IsNaN(run.Ratio) ? "—" : run.Ratio.ToString("F2", c) + "×";
             rows.Add(string.Create(c,
-                $"| {DateTime.UtcNow:yyyy-MM-dd HH:mm} | {load.Before:F1} → {load.After:F1} | {options.Events:N0} × {generated.HubBytes / options.Events} B | {run.Client} ×{options.Connections} | {hubRate:N0} | {run.HubCpu * 1e6 / run.Hub.Rows:F1} | {ch} | {chCpu} | {ratio} | {run.Hub.Failures + (run.ClickHouse?.Failures ?? 0)} | {(options.Label.Length > 0 ? options.Label : "—")} |"));
+                $"| {DateTime.UtcNow:yyyy-MM-dd HH:mm} | {load.Before:F1} → {load.After:F1} | {options.Events:N0} × {generated.HubBytes / options.Events} B | {run.Client} ×{options.Connections} | {hubRate:N0} | {run.HubCpu * 1e6 / run.Hub.Rows:F1} | {ch} | {chCpu} | {ratio} | {run.Hub.Failures + (run.ClickHouse?.Failures ?? 0)} | {(options.Label.Length > 0 ? options.Label + "; " : "")}hub {HubBuild.Kind} |"));
         }
         var text = new StringBuilder();
         text.AppendLine("## Ingest: events/s over HTTP, hub vs ClickHouse");

@@ -47,7 +47,7 @@ public static class DelayBenchmark
         }
 
         var repository = Repository.Root();
-        var dll = Path.Combine(repository, "src/Atalaya/bin/Release/net10.0/atalaya.dll");
+        var dll = HubBuild.Dll(repository);
         await using var hub = await HubProcess.StartAsync(repository);
         var data = hub.DataDirectory;
         var admin = HubProcess.Run("dotnet", repository, dll, "tokens", "create", "--role", "admin", "--data", data).TrimEnd().Split('\n')[^1];

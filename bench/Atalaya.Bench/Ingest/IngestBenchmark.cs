@@ -37,7 +37,7 @@ public static class IngestBenchmark
             }
             foreach (var client in options.Clients)
             {
-                Console.WriteLine($"Client {client}: hub, atalaya serve (Release), POST /api/events …");
+                Console.WriteLine($"Client {client}: hub, atalaya serve ({HubBuild.Kind}), POST /api/events …");
                 Load.Result hubResult;
                 double hubMemory, hubCpu;
                 long hubDisk;

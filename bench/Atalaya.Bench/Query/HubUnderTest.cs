@@ -6,7 +6,7 @@ using System.Net.Sockets;
 namespace Atalaya.Bench.Query;
 
 /// <summary>
-/// A Release build of <c>atalaya serve</c> on a loopback port over a given data folder, with the
+/// <c>atalaya serve</c> (the build <see cref="HubBuild"/> names) on a loopback port over a given data folder, with the
 /// time from process start to the first <c>GET /readyz</c> that answers 200 (start-up time: runtime
 /// start, opening the store, loading its indexes and whatever the hub builds before it is ready).
 /// </summary>
@@ -45,16 +45,8 @@ public sealed class HubUnderTest : IAsyncDisposable
         await _process.WaitForExitAsync();
     }
 
-    /// <summary>The Release hub executable, built when missing.</summary>
-    public static string Dll(string repository)
-    {
-        var dll = Path.Combine(repository, "src/Atalaya/bin/Release/net10.0/atalaya.dll");
-        if (!File.Exists(dll))
-        {
-            HubProcess.Run("dotnet", repository, "build", "-c", "Release", "src/Atalaya", "-v", "q");
-        }
-        return dll;
-    }
+    /// <summary>The hub executable <see cref="HubBuild"/> names, built or published when missing.</summary>
+    public static string Dll(string repository) => HubBuild.Dll(repository);
 
     /// <summary><c>atalaya import --data DIR FILE</c>; returns its wall time and its summary line.</summary>
     public static (TimeSpan Elapsed, string Summary) Import(string dll, string data, string file)

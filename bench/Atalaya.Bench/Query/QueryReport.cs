@@ -31,7 +31,7 @@ public static class QueryReport
         text.AppendLine(c, $"- Data: {dataset.Events:N0} events from `{dataset.Command}` ({dataset.Bytes / 1e6:F0} MB of NDJSON, {dataset.FirstTimestamp:yyyy-MM-dd HH:mm} to {dataset.LastTimestamp:yyyy-MM-dd HH:mm} UTC)");
         if (hub?.Server is { } server)
         {
-            text.AppendLine(c, $"- Hub: `atalaya import` ({server.ImportSummary.TrimEnd('.')}; {server.Import.TotalSeconds:F0} s wall), data folder {server.DataBytes / 1e6:F0} MB; then `atalaya serve` (Release), an admin token");
+            text.AppendLine(c, $"- Hub: `atalaya import` ({server.ImportSummary.TrimEnd('.')}; {server.Import.TotalSeconds:F0} s wall), data folder {server.DataBytes / 1e6:F0} MB; then `atalaya serve` ({HubBuild.Kind}), an admin token");
         }
         else if (options.HubUrl is { } url)
         {
