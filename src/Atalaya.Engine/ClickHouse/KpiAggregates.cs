@@ -59,7 +59,8 @@ internal static class KpiAggregates
     public const string Gmv = "gmv";
 
     /// <summary>Every figure <see cref="DailyAsync"/> answers.</summary>
-    public static readonly IReadOnlyList<string> Metrics = [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric), Gmv, .. LedgerFigures.Metrics];
+    public static readonly IReadOnlyList<string> Metrics =
+        [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric), Gmv, .. LedgerFigures.Metrics, .. PathFigures.Metrics];
 
     /// <summary>Every aggregate table, each partitioned by the month of its events (the retention job drops a month from each).</summary>
     public static readonly IReadOnlyList<string> Tables = [Daily, Orders, Sessions, Ledger];
@@ -244,6 +245,7 @@ internal static class KpiAggregates
         }
         counts.AddRange(await GmvAsync(clickHouse, table, fromMs, toMs, ct).ConfigureAwait(false));
         counts.AddRange(await LedgerAsync(clickHouse, storeCountries, fromMs, toMs, ct).ConfigureAwait(false));
+        counts.AddRange(await PathFigures.DailyAsync(clickHouse, table, Moment, fromMs, toMs, ct).ConfigureAwait(false));
         return counts;
     }
 

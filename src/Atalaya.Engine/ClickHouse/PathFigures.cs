@@ -1,0 +1,93 @@
+using System.Globalization;
+
+namespace Atalaya.Engine.ClickHouse;
+
+/// <summary>
+/// The non-additive KPIs that depend on a session's or a person's whole path, per UTC day and
+/// country, counted by ClickHouse over its raw events when asked (no additive state can say them):
+/// <c>bounce_rate</c> and <c>conversion_rate</c> over the sessions that start that day (a session is
+/// all the catalog events with its id, on the day and in the place of its first), and
+/// <c>customers</c>, <c>new_customers</c> and <c>returning_customers</c> over the orders first placed
+/// that day (each order once, at its first purchase_completed, with that event's person). A person is
+/// new in a country on the day of their first order there, returning on a later day with an order.
+/// Rules as docs/kpis.md words them; the reconciliation check compares a node's figures with these.
+/// </summary>
+internal static class PathFigures
+{
+    /// <summary>The KPI ids it answers.</summary>
+    public static readonly IReadOnlyList<string> Metrics = ["bounce_rate", "conversion_rate", "customers", "new_customers", "returning_customers"];
+
+    private const string Person = "if(user_id != '', user_id, anonymous_id)";
+
+    /// <summary>An event outside the catalog: the collector marks it right after the catalog version (Collect/EventNormalizer.Write.cs).</summary>
+    private const string Custom = "match(payload, '^[{][^}]*\"catalog_version\":[0-9]+,\"custom\":true,')";
+
+    private const string Place = "if(known = 1, store_country, country)";
+
+    private const string StoreJoin = "ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id";
+
+    /// <param name="stores">The external table <c>store_countries</c> (store id → the country of its latest store_created).</param>
+    public static async Task<IEnumerable<DailyCount>> DailyAsync(ClickHouseClient clickHouse, ExternalTable stores, string moment, long fromMs, long toMs, CancellationToken ct)
+    {
+        var counts = new List<DailyCount>();
+        // Every event of each session with an event in the range (a session that starts in the range
+        // has all its events at or after its start), kept when its first event is in the range.
+        var sessions = $"""
+            SELECT toString(intDiv(first_ms, 86400000)) AS day, {Place} AS place, count() AS n, countIf(events = 1) AS bounced, countIf(purchases > 0) AS converted
+            FROM (SELECT tupleElement(min(m), 1) AS first_ms, argMin(store_id, m) AS store_id, argMin(country, m) AS country,
+                         count() AS events, countIf(event_type = 'purchase_completed') AS purchases
+                  FROM (SELECT session_id, store_id, country, event_type, {moment} AS m FROM {EventsSchema.Events}
+                        WHERE session_id IN (SELECT session_id FROM {EventsSchema.Events} WHERE session_id != ''
+                                               AND ts >= toDateTime({fromMs / 1000}, 'UTC') AND ts < toDateTime({(toMs + 999) / 1000}, 'UTC'))
+                          AND NOT {Custom})
+                  GROUP BY session_id HAVING first_ms >= {fromMs} AND first_ms < {toMs})
+            {StoreJoin}
+            GROUP BY day, place
+            """;
+        await foreach (var row in clickHouse.QueryAsync(sessions, stores, ct).ConfigureAwait(false))
+        {
+            var (day, place, n) = (Day(row[0]!), row[1]!, long.Parse(row[2]!, CultureInfo.InvariantCulture));
+            counts.Add(new DailyCount("bounce_rate", day, place, Percent(long.Parse(row[3]!, CultureInfo.InvariantCulture), n)));
+            counts.Add(new DailyCount("conversion_rate", day, place, Percent(long.Parse(row[4]!, CultureInfo.InvariantCulture), n)));
+        }
+        // Every order once, at its first purchase_completed, with that event's person and place; a
+        // person's first day in a place is over every order they placed there.
+        var orders = $"""
+            SELECT intDiv(tupleElement(first, 1), 86400000) AS day, person, {Place} AS place
+            FROM (SELECT min(m) AS first, argMin(person, m) AS person, argMin(store_id, m) AS store_id, argMin(country, m) AS country
+                  FROM (SELECT order_id, {Person} AS person, store_id, country, {moment} AS m FROM {EventsSchema.Events}
+                        WHERE event_type = 'purchase_completed' AND order_id != '')
+                  GROUP BY order_id HAVING person != '')
+            {StoreJoin}
+            """;
+        var (firstDay, lastDay) = (fromMs / 86_400_000, (toMs - 1) / 86_400_000);
+        var customers = $"""
+            SELECT toString(day), place, uniqExact(person), uniqExactIf(person, day = first_day)
+            FROM ({orders})
+            ANY INNER JOIN (SELECT person, place, min(day) AS first_day FROM ({orders}) GROUP BY person, place) USING (person, place)
+            WHERE day >= {firstDay} AND day <= {lastDay}
+            GROUP BY day, place
+            """;
+        await foreach (var row in clickHouse.QueryAsync(customers, stores, ct).ConfigureAwait(false))
+        {
+            var (day, place) = (Day(row[0]!), row[1]!);
+            var (all, fresh) = (long.Parse(row[2]!, CultureInfo.InvariantCulture), long.Parse(row[3]!, CultureInfo.InvariantCulture));
+            counts.Add(new DailyCount("customers", day, place, all));
+            if (fresh > 0)
+            {
+                counts.Add(new DailyCount("new_customers", day, place, fresh));
+            }
+            if (all > fresh)
+            {
+                counts.Add(new DailyCount("returning_customers", day, place, all - fresh));
+            }
+        }
+        return counts.Where(c => c.Value != 0);
+    }
+
+    /// <summary>100 × part / whole as the KPIs compute it (in floating point), then kept as a decimal.</summary>
+    private static decimal Percent(long part, long whole) => (decimal)(100.0 * part / whole);
+
+    private static DateOnly Day(string daysSinceEpoch) =>
+        DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + int.Parse(daysSinceEpoch, CultureInfo.InvariantCulture));
+}
