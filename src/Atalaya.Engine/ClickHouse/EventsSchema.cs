@@ -84,6 +84,8 @@ internal static class EventsSchema
         KpiAggregates.Create,
         // The order ledger's status events per order (KpiAggregates.cs, kpi_ledger), for the money KPIs.
         KpiAggregates.CreateLedger,
+        // Sessions dated by their first catalog event, as the KPIs date them (KpiAggregates.cs, kpi_catalog_sessions).
+        KpiAggregates.CatalogSessions,
     ];
 
     public static int Version => Steps.Length;

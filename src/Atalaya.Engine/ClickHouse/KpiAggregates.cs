@@ -13,11 +13,11 @@ public readonly record struct DailyCount(string Metric, DateOnly Day, string Cou
 /// ClickHouse"): <c>kpi_daily</c>, an AggregatingMergeTree partitioned by month and filled by a
 /// materialized view on every insert into <c>events</c>, one row per day, event type, country, store
 /// and source with exact states: the distinct events and the distinct visitors (user id, else
-/// anonymous id); and <c>kpi_orders</c> and <c>kpi_sessions</c>, one row per order (or session) and
+/// anonymous id); and <c>kpi_orders</c> and <c>kpi_catalog_sessions</c>, one row per order (or session) and
 /// month, holding when it was first seen and the store and country of that first event
 /// (<c>min</c> and <c>argMin</c> states): an order counts once, on the day and in the place of its
 /// first purchase_completed (the immutable snapshot, docs/kpis.md), a session on the day of its
-/// first event, which a per-day set cannot say. "First" is the event time in milliseconds, ties
+/// first catalog event, which a per-day set cannot say. "First" is the event time in milliseconds, ties
 /// broken by the order the events were received in (received time, then arrival), the order a
 /// node loads them in. An order also keeps that event's amount (exact minor units), currency and
 /// frozen rate, so its GMV is summed per currency and rate as integers and converted once, in
@@ -37,8 +37,19 @@ internal static class KpiAggregates
     public const string Daily = "kpi_daily";
     public const string DailyView = "kpi_daily_mv";
     public const string Orders = "kpi_orders";
-    public const string Sessions = "kpi_sessions";
+    /// <summary>Sessions by their first catalog event (schema step 5; it replaced <see cref="FirstSessions"/>).</summary>
+    public const string Sessions = "kpi_catalog_sessions";
     public const string Ledger = "kpi_ledger";
+
+    /// <summary>The first step's sessions table, which dated a session by any event with its id, custom types too; step 5 drops it.</summary>
+    private const string FirstSessions = "kpi_sessions";
+
+    /// <summary>
+    /// An event of the catalog (the KPIs leave custom types out, docs/kpis.md): the collector marks a
+    /// custom event with <c>"custom":true</c> right after its catalog version, before its context and
+    /// properties (Collect/EventNormalizer.Write.cs).
+    /// </summary>
+    internal const string CatalogEvent = "NOT match(payload, '^[{][^}]*\"catalog_version\":[0-9]+,\"custom\":true,')";
 
     /// <summary>The figures <c>kpi_daily</c> answers, by the KPI ids of docs/kpis.md (the event type counted, or null for any).</summary>
     private static readonly (string Metric, string State, string? EventType)[] DailyMetrics =
@@ -52,7 +63,14 @@ internal static class KpiAggregates
     private static readonly (string Metric, string Table, string Id, string Where)[] FirstSeen =
     [
         ("orders", Orders, "order_id", "event_type = 'purchase_completed' AND order_id != ''"),
-        ("sessions", Sessions, "session_id", "session_id != ''"),
+        ("sessions", Sessions, "session_id", $"session_id != '' AND {CatalogEvent}"),
+    ];
+
+    /// <summary><see cref="FirstSeen"/> as the first schema step made it (a step never changes).</summary>
+    private static readonly (string Metric, string Table, string Id, string Where)[] FirstStepFirstSeen =
+    [
+        FirstSeen[0],
+        ("sessions", FirstSessions, "session_id", "session_id != ''"),
     ];
 
     /// <summary>The money figure of <c>kpi_orders</c>: Σ total × rate over the orders first seen that day (docs/kpis.md, gmv).</summary>
@@ -130,7 +148,23 @@ internal static class KpiAggregates
     public static readonly IReadOnlyList<string> Fills = [.. Filled.Select(f => f.Fill(null))];
 
     /// <summary>The fills of the first aggregate step (<see cref="Create"/>): an earlier schema step never changes.</summary>
-    private static IEnumerable<string> FirstStepFills => Filled.Where(f => f.Table != Ledger).Select(f => f.Fill(null));
+    private static IEnumerable<string> FirstStepFills =>
+        [$"INSERT INTO {Daily} {Select(null)}", .. FirstStepFirstSeen.Select(f => $"INSERT INTO {f.Table} {SelectFirst(f.Id, f.Where, f.Table == Orders)}")];
+
+    /// <summary>
+    /// The schema step that dates a session by its first catalog event, as the KPIs do: a new table
+    /// and view, the fill of the events stored before the view, then the first step's table and view
+    /// dropped. Every statement is safe to run again and by two nodes at once (a new name, not a
+    /// table dropped and made again).
+    /// </summary>
+    public static readonly string[] CatalogSessions =
+    [
+        CreateFirst(Sessions, money: false),
+        $"CREATE MATERIALIZED VIEW IF NOT EXISTS {Sessions}_mv TO {Sessions} AS {SelectFirst(FirstSeen[1].Id, FirstSeen[1].Where, money: false)}",
+        $"INSERT INTO {Sessions} {SelectFirst(FirstSeen[1].Id, FirstSeen[1].Where, money: false)}",
+        $"DROP TABLE IF EXISTS {FirstSessions}_mv",
+        $"DROP TABLE IF EXISTS {FirstSessions}",
+    ];
 
     /// <summary>
     /// The schema step of <c>kpi_ledger</c> (a later step than <see cref="Create"/>): the table, its
@@ -164,7 +198,7 @@ internal static class KpiAggregates
         ) ENGINE = AggregatingMergeTree PARTITION BY toYYYYMM(day) ORDER BY (day, event_type, country, store_id, source_system)
         """,
         $"CREATE MATERIALIZED VIEW IF NOT EXISTS {DailyView} TO {Daily} AS {Select(null)}",
-        .. FirstSeen.SelectMany(f => new[]
+        .. FirstStepFirstSeen.SelectMany(f => new[]
         {
             CreateFirst(f.Table, f.Table == Orders),
             $"CREATE MATERIALIZED VIEW IF NOT EXISTS {f.Table}_mv TO {f.Table} AS {SelectFirst(f.Id, f.Where, f.Table == Orders)}",

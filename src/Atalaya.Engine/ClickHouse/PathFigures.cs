@@ -19,9 +19,6 @@ internal static class PathFigures
 
     private const string Person = "if(user_id != '', user_id, anonymous_id)";
 
-    /// <summary>An event outside the catalog: the collector marks it right after the catalog version (Collect/EventNormalizer.Write.cs).</summary>
-    private const string Custom = "match(payload, '^[{][^}]*\"catalog_version\":[0-9]+,\"custom\":true,')";
-
     private const string Place = "if(known = 1, store_country, country)";
 
     private const string StoreJoin = "ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id";
@@ -39,7 +36,7 @@ internal static class PathFigures
                   FROM (SELECT session_id, store_id, country, event_type, {moment} AS m FROM {EventsSchema.Events}
                         WHERE session_id IN (SELECT session_id FROM {EventsSchema.Events} WHERE session_id != ''
                                                AND ts >= toDateTime({fromMs / 1000}, 'UTC') AND ts < toDateTime({(toMs + 999) / 1000}, 'UTC'))
-                          AND NOT {Custom})
+                          AND {KpiAggregates.CatalogEvent})
                   GROUP BY session_id HAVING first_ms >= {fromMs} AND first_ms < {toMs})
             {StoreJoin}
             GROUP BY day, place

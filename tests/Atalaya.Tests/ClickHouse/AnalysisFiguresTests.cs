@@ -94,6 +94,66 @@ public sealed class AnalysisFiguresTests(ClickHouseServer server) : IClassFixtur
         }
     }
 
+    /// <summary>
+    /// A session is dated by its first catalog event, as the KPIs date it: one whose first event is of
+    /// a custom type counts on the day of its first catalog event, one of custom events only counts
+    /// nowhere, and bounce counts catalog events only. A database the first four schema steps made
+    /// (sessions dated by any event) is brought there by step 5 at the next start, and the first
+    /// step's table is gone.
+    /// </summary>
+    [Fact]
+    public async Task Sessions_start_at_their_first_catalog_event_also_in_a_database_an_older_Atalaya_made()
+    {
+        var day1 = new DateTimeOffset(2026, 3, 10, 23, 0, 0, TimeSpan.Zero);
+        JsonObject Session(string type, string id, DateTimeOffset at, string session)
+        {
+            var e = Event(type, id, at, user: "u-" + session);
+            e["session_id"] = session;
+            return e;
+        }
+        JsonObject[] events =
+        [
+            // s1: a custom event on the 10th, then two page views on the 11th.
+            Session("widget_opened", "c1", day1, "s1"),
+            Session("page_view", "c2", day1.AddHours(2), "s1"),
+            Session("page_view", "c3", day1.AddHours(3), "s1"),
+            // s2: custom events only.
+            Session("widget_opened", "c4", day1, "s2"),
+            // s3: one page view and a custom event on the 10th: a bounce.
+            Session("page_view", "c5", day1.AddMinutes(-5), "s3"),
+            Session("widget_opened", "c6", day1.AddMinutes(-4), "s3"),
+        ];
+        await using var hub = await TestHub.StartAsync();
+        using (var response = await hub.PostEventsAsync(new JsonArray([.. events]).ToJsonString()))
+        {
+            Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        }
+        var stored = StoredEvents.Query(hub.DataDirectory, "SELECT event FROM raw_events ORDER BY seq");
+        Assert.Contains(stored, e => e.Contains("\"custom\":true", StringComparison.Ordinal));
+        var clickHouse = await server.NewDatabaseAsync();
+        await EventsSchema.EnsureAsync(clickHouse, 4, None);
+        await new ClickHouseEventWriter(clickHouse).InsertAsync([.. stored.Select(text => (ReadOnlyMemory<byte>)Encoding.UTF8.GetBytes(text))], None);
+        var (from, to) = (new DateOnly(2026, 3, 10), new DateOnly(2026, 3, 11));
+        // As the first steps left it: every session counted, s1 and s2 by their custom events.
+        Assert.Equal("3", await clickHouse.ScalarAsync("SELECT count() FROM (SELECT id FROM kpi_sessions GROUP BY id HAVING tupleElement(minMerge(first), 1) < 1773187200000)", None));
+
+        await EventsSchema.EnsureAsync(clickHouse, None);
+
+        string[] expected = ["bounce_rate 2026-03-10 MX 100", "sessions 2026-03-10 MX 1", "sessions 2026-03-11 MX 1"];
+        Assert.Equal(expected, await FiguresAsync(clickHouse, from, to, "sessions", "bounce_rate"));
+        var engine = hub.Hub.Kpis.Query(new KpiQuery([Engine.Kpi.KpiId.Sessions, Engine.Kpi.KpiId.BounceRate], from, to, Aggregate.Daily, TimeZoneInfo.Utc,
+            DimensionFilter.None, [Engine.Catalog.Dimension.Country], AccessScope.Everything)).Rows
+            .Where(r => r.Value is { } v && v != 0)
+            .Select(r => $"{Engine.Kpi.KpiIds.Name(r.Metric)} {r.Period} {r.Group[0]} {r.Value!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}");
+        Assert.Equal(expected, engine.Order(StringComparer.Ordinal));
+        Assert.Equal("0", await clickHouse.ScalarAsync($"SELECT count() FROM system.tables WHERE database = {ClickHouseClient.Literal(clickHouse.Database)} AND name LIKE 'kpi_sessions%'", None));
+    }
+
+    private static async Task<List<string>> FiguresAsync(ClickHouseClient clickHouse, DateOnly from, DateOnly to, params string[] metrics) =>
+        [.. (await KpiAggregates.DailyAsync(clickHouse, from, to, None)).Where(c => metrics.Contains(c.Metric))
+            .Select(c => $"{c.Metric} {c.Day:yyyy-MM-dd} {c.Country} {((double)c.Value).ToString(System.Globalization.CultureInfo.InvariantCulture)}")
+            .Order(StringComparer.Ordinal)];
+
     [Fact]
     public async Task Ranges_past_what_ClickHouses_functions_take_are_refused_naming_the_limit()
     {
