@@ -25,8 +25,6 @@ internal static class AnalysisFigures
     /// <summary><c>retention</c> takes at most 32 conditions: one per period of the range.</summary>
     public const int MaxRetentionPeriods = 32;
 
-    private const string Person = "if(user_id != '', user_id, anonymous_id)";
-
     private const string Ms = "(toUInt64(toUnixTimestamp(ts)) * 1000 + ts_ms)";
 
     /// <summary>
@@ -53,7 +51,7 @@ internal static class AnalysisFigures
         var sql = $"""
             SELECT level, count() FROM (
                 SELECT person, windowFunnel({windowMs})(t, {conditions}) AS level
-                FROM (SELECT {Person} AS person, toUInt32({Ms} - {fromMs}) AS t, event_type
+                FROM (SELECT {KpiAggregates.Person} AS person, toUInt32({Ms} - {fromMs}) AS t, event_type
                       FROM {EventsSchema.Events}
                       WHERE event_type IN ({types}) AND (user_id != '' OR anonymous_id != '')
                         AND ts >= toDateTime({Math.Max(0, fromMs / 1000)}, 'UTC') AND ts <= toDateTime({Math.Max(0, toMs / 1000)}, 'UTC')
@@ -97,7 +95,7 @@ internal static class AnalysisFigures
         var (number, start) = weekly ? ($"toRelativeWeekNum({at}, {zone})", $"toMonday({at}, {zone})") : ($"toRelativeMonthNum({at}, {zone})", $"toStartOfMonth({at}, {zone})");
         var orders = $"""
             SELECT person, {number} AS period, {start} AS period_start
-            FROM (SELECT argMin({Person}, (ms, received, arrival)) AS person, min((ms, received, arrival)) AS first
+            FROM (SELECT argMin({KpiAggregates.Person}, (ms, received, arrival)) AS person, min((ms, received, arrival)) AS first
                   FROM (SELECT order_id, user_id, anonymous_id, {Ms} AS ms, toUInt64(toUnixTimestamp(received_at)) * 1000 + received_ms AS received, arrival
                         FROM {EventsSchema.Events} WHERE event_type = 'purchase_completed' AND order_id != '')
                   GROUP BY order_id

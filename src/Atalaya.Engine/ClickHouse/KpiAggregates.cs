@@ -41,6 +41,18 @@ internal static class KpiAggregates
     public const string Sessions = "kpi_catalog_sessions";
     public const string Ledger = "kpi_ledger";
 
+    /// <summary>A person as the KPIs count one: the user id, else the anonymous id.</summary>
+    internal const string Person = "if(user_id != '', user_id, anonymous_id)";
+
+    /// <summary>
+    /// The KPIs' country of a row that carries <c>store_id</c> and <c>country</c>, after <see cref="StoreJoin"/>:
+    /// the store's latest country when it is a known store, else the row's own.
+    /// </summary>
+    internal const string Place = "if(known = 1, store_country, country)";
+
+    /// <summary>Joins the external table <c>store_countries</c> (store id → country of its latest store_created) by store_id.</summary>
+    internal const string StoreJoin = "ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id";
+
     /// <summary>The first step's sessions table, which dated a session by any event with its id, custom types too; step 5 drops it.</summary>
     private const string FirstSessions = "kpi_sessions";
 
@@ -249,9 +261,9 @@ internal static class KpiAggregates
             var type = eventType is null ? "" : $" AND event_type = {ClickHouseClient.Literal(eventType)}";
             // 18.16's LEFT JOIN gives an unmatched row the defaults: known is 0 for an event of no known store.
             var sql = $"""
-                SELECT toString(day), if(known = 1, store_country, country) AS place, {merge}({state}) AS n
+                SELECT toString(day), {Place} AS place, {merge}({state}) AS n
                 FROM (SELECT day, country, store_id, {state} FROM {Daily} WHERE {range}{type})
-                ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id
+                {StoreJoin}
                 GROUP BY day, place HAVING n > 0 ORDER BY day, place
                 """;
             await foreach (var row in clickHouse.QueryAsync(sql, table, ct).ConfigureAwait(false))
@@ -265,10 +277,10 @@ internal static class KpiAggregates
         {
             // Each order (session) once, at its first event over every month, then counted by that event's UTC day.
             var sql = $"""
-                SELECT toString(intDiv(first_ms, 86400000)) AS day, if(known = 1, store_country, country) AS place, count() AS n
+                SELECT toString(intDiv(first_ms, 86400000)) AS day, {Place} AS place, count() AS n
                 FROM (SELECT tupleElement(minMerge(first), 1) AS first_ms, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country
                       FROM {tableName} GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs})
-                ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id
+                {StoreJoin}
                 GROUP BY day, place ORDER BY day, place
                 """;
             await foreach (var row in clickHouse.QueryAsync(sql, table, ct).ConfigureAwait(false))
@@ -293,11 +305,11 @@ internal static class KpiAggregates
     private static async Task<IEnumerable<DailyCount>> GmvAsync(ClickHouseClient clickHouse, ExternalTable stores, long fromMs, long toMs, CancellationToken ct)
     {
         var sql = $"""
-            SELECT toString(intDiv(first_ms, 86400000)) AS day, if(known = 1, store_country, country) AS place, currency, toString(fx), toString(sum(amount))
+            SELECT toString(intDiv(first_ms, 86400000)) AS day, {Place} AS place, currency, toString(fx), toString(sum(amount))
             FROM (SELECT tupleElement(minMerge(first), 1) AS first_ms, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country,
                       argMinMerge(first_amount) AS amount, argMinMerge(first_currency) AS currency, argMinMerge(first_fx) AS fx
                   FROM {Orders} GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs} AND fx > 0 AND amount != 0)
-            ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id
+            {StoreJoin}
             GROUP BY day, place, currency, fx
             """;
         var cells = new Dictionary<(int Day, string Country), decimal>();

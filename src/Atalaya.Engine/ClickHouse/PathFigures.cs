@@ -25,12 +25,6 @@ internal static class PathFigures
     /// <summary>The figures computed in floating point (percentages, a mean): compared within a relative 1e-9, the others exactly.</summary>
     public static readonly IReadOnlyList<string> Inexact = [.. Metrics.Where(m => m.EndsWith("_rate", StringComparison.Ordinal)), "avg_session_duration_s"];
 
-    private const string Person = "if(user_id != '', user_id, anonymous_id)";
-
-    private const string Place = "if(known = 1, store_country, country)";
-
-    private const string StoreJoin = "ANY LEFT JOIN (SELECT store_id, store_country, toUInt8(1) AS known FROM store_countries) USING store_id";
-
     /// <param name="stores">The external table <c>store_countries</c> (store id → the country of its latest store_created).</param>
     public static async Task<IEnumerable<DailyCount>> DailyAsync(ClickHouseClient clickHouse, ExternalTable stores, string moment, long fromMs, long toMs, CancellationToken ct)
     {
@@ -38,7 +32,7 @@ internal static class PathFigures
         // Every event of each session with an event in the range (a session that starts in the range
         // has all its events at or after its start), kept when its first event is in the range.
         var sessions = $"""
-            SELECT toString(intDiv(first_ms, 86400000)) AS day, {Place} AS place, count() AS n, countIf(events = 1) AS bounced, countIf(purchases > 0) AS converted,
+            SELECT toString(intDiv(first_ms, 86400000)) AS day, {KpiAggregates.Place} AS place, count() AS n, countIf(events = 1) AS bounced, countIf(purchases > 0) AS converted,
                 toString(sum(last_ms - first_ms)), countIf(views > 0), countIf(carts > 0), countIf(carts > 0), countIf(carts > 0 AND purchases = 0),
                 countIf(checkouts > 0), countIf(checkouts > 0 AND purchases > 0 AND first_checkout_ms <= last_purchase_ms)
             FROM (SELECT tupleElement(min(m), 1) AS first_ms, max(ms) AS last_ms, argMin(store_id, m) AS store_id, argMin(country, m) AS country,
@@ -50,7 +44,7 @@ internal static class PathFigures
                                                AND ts >= toDateTime({fromMs / 1000}, 'UTC') AND ts < toDateTime({(toMs + 999) / 1000}, 'UTC'))
                           AND {KpiAggregates.CatalogEvent})
                   GROUP BY session_id HAVING first_ms >= {fromMs} AND first_ms < {toMs})
-            {StoreJoin}
+            {KpiAggregates.StoreJoin}
             GROUP BY day, place
             """;
         await foreach (var row in clickHouse.QueryAsync(sessions, stores, ct).ConfigureAwait(false))
@@ -67,12 +61,12 @@ internal static class PathFigures
         // Every order once, at its first purchase_completed, with that event's person and place; a
         // person's first day in a place is over every order they placed there.
         var orders = $"""
-            SELECT intDiv(tupleElement(first, 1), 86400000) AS day, person, {Place} AS place
+            SELECT intDiv(tupleElement(first, 1), 86400000) AS day, person, {KpiAggregates.Place} AS place
             FROM (SELECT min(m) AS first, argMin(person, m) AS person, argMin(store_id, m) AS store_id, argMin(country, m) AS country
-                  FROM (SELECT order_id, {Person} AS person, store_id, country, {moment} AS m FROM {EventsSchema.Events}
+                  FROM (SELECT order_id, {KpiAggregates.Person} AS person, store_id, country, {moment} AS m FROM {EventsSchema.Events}
                         WHERE event_type = 'purchase_completed' AND order_id != '')
                   GROUP BY order_id HAVING person != '')
-            {StoreJoin}
+            {KpiAggregates.StoreJoin}
             """;
         var (firstDay, lastDay) = (fromMs / 86_400_000, (toMs - 1) / 86_400_000);
         var customers = $"""
