@@ -69,6 +69,10 @@ internal static class KpiAggregates
         ("pageviews", "events", "page_view"),
         ("store_visits", "events", "store_visited"),
         ("visitors", "visitors", null),
+        ("active_users", "visitors", null),
+        ("leads", "events", "lead_created"),
+        ("new_stores", "events", "store_created"),
+        ("new_users", "events", "user_signed_up"),
     ];
 
     /// <summary>The figures counted once per order or session, on the day of its first event: the KPI id, its table and the id column.</summary>
@@ -90,7 +94,13 @@ internal static class KpiAggregates
 
     /// <summary>Every figure <see cref="DailyAsync"/> answers.</summary>
     public static readonly IReadOnlyList<string> Metrics =
-        [.. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric), Gmv, .. LedgerFigures.Metrics, .. PathFigures.Metrics];
+        [
+            .. DailyMetrics.Select(m => m.Metric), .. FirstSeen.Select(m => m.Metric), Gmv, .. LedgerFigures.Metrics, .. PathFigures.Metrics,
+            .. OrderFigures.Metrics, .. PaymentFigures.Metrics,
+        ];
+
+    /// <summary>The figures of <see cref="Metrics"/> computed in floating point or divided (rates, averages): a check compares them within a relative 1e-9, the others exactly.</summary>
+    public static readonly IReadOnlyList<string> Inexact = [.. PathFigures.Inexact, .. OrderFigures.Inexact, .. PaymentFigures.Inexact];
 
     /// <summary>Every aggregate table, each partitioned by the month of its events (the retention job drops a month from each).</summary>
     public static readonly IReadOnlyList<string> Tables = [Daily, Orders, Sessions, Ledger];
@@ -292,8 +302,33 @@ internal static class KpiAggregates
         counts.AddRange(await GmvAsync(clickHouse, table, fromMs, toMs, ct).ConfigureAwait(false));
         counts.AddRange(await LedgerAsync(clickHouse, storeCountries, fromMs, toMs, ct).ConfigureAwait(false));
         counts.AddRange(await PathFigures.DailyAsync(clickHouse, table, Moment, fromMs, toMs, ct).ConfigureAwait(false));
+        var places = await PlacesAsync(clickHouse, table, fromMs, toMs, ct).ConfigureAwait(false);
+        counts.AddRange(await OrderFigures.DailyAsync(clickHouse, table, Moment, places, fromMs, toMs, ct).ConfigureAwait(false));
+        counts.AddRange(await PaymentFigures.DailyAsync(clickHouse, table, places, fromMs, toMs, ct).ConfigureAwait(false));
         return counts;
     }
+
+    /// <summary>
+    /// The countries with an event of the catalog in the range: a KPI answer grouped by country has a
+    /// group for each of them only, so the figures that carry history (LTV, MRR, stock, churn) are given for those.
+    /// </summary>
+    private static async Task<IReadOnlySet<string>> PlacesAsync(ClickHouseClient clickHouse, ExternalTable stores, long fromMs, long toMs, CancellationToken ct)
+    {
+        var places = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var row in clickHouse.QueryAsync(
+            $"""
+            SELECT DISTINCT {Place} FROM (SELECT DISTINCT store_id, country FROM {EventsSchema.Events}
+                WHERE ts >= toDateTime({fromMs / 1000}, 'UTC') AND ts < toDateTime({toMs / 1000}, 'UTC') AND {CatalogEvent})
+            {StoreJoin}
+            """, stores, ct).ConfigureAwait(false))
+        {
+            places.Add(row[0]!);
+        }
+        return places;
+    }
+
+    /// <summary>100 × part / whole as the KPIs compute it (in floating point), then kept as a decimal; 0 for no whole (the answer's null, left out as a zero is).</summary>
+    internal static decimal Percent(long part, long whole) => whole == 0 ? 0 : (decimal)(100.0 * part / whole);
 
     /// <summary>
     /// GMV per UTC day and country: each order's first purchase_completed once (as <c>orders</c>),
@@ -315,23 +350,32 @@ internal static class KpiAggregates
         var cells = new Dictionary<(int Day, string Country), decimal>();
         await foreach (var row in clickHouse.QueryAsync(sql, stores, ct).ConfigureAwait(false))
         {
-            var key = (int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!);
-            var minor = decimal.Parse(row[4]!, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
-            // A rate decimal cannot hold (never a real one) adds nothing here, so the cell shows as a difference.
-            if (decimal.TryParse(row[3]!, NumberStyles.Float, CultureInfo.InvariantCulture, out var rate))
-            {
-                try
-                {
-                    cells[key] = cells.GetValueOrDefault(key) + minor / StoredEventMapper.Scale(row[2]!) * rate;
-                }
-                catch (OverflowException)
-                {
-                    cells.TryAdd(key, 0);
-                }
-            }
+            AddReported(cells, (int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!), row[2]!, row[3]!, row[4]!);
         }
         return cells.Where(c => c.Value != 0).OrderBy(c => c.Key.Day).ThenBy(c => c.Key.Country, StringComparer.Ordinal)
             .Select(c => new DailyCount(Gmv, DateOnly.FromDayNumber(Epoch + c.Key.Day), c.Key.Country, c.Value));
+    }
+
+    /// <summary>
+    /// Adds to a cell a sum of <paramref name="minor"/> units of <paramref name="currency"/> at one frozen
+    /// <paramref name="rate"/>, converted in decimal (minor units ÷ the currency's scale × the rate):
+    /// exact, whatever order ClickHouse added the amounts in.
+    /// </summary>
+    internal static void AddReported<TKey>(Dictionary<TKey, decimal> cells, TKey key, string currency, string rate, string minor) where TKey : notnull
+    {
+        var units = decimal.Parse(minor, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        // A rate decimal cannot hold (never a real one) adds nothing here, so the cell shows as a difference.
+        if (decimal.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out var fx))
+        {
+            try
+            {
+                cells[key] = cells.GetValueOrDefault(key) + units / StoredEventMapper.Scale(currency) * fx;
+            }
+            catch (OverflowException)
+            {
+                cells.TryAdd(key, 0);
+            }
+        }
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ internal static class PathFigures
     public static readonly IReadOnlyList<string> Metrics =
     [
         "bounce_rate", "avg_session_duration_s", "conversion_rate", "add_to_cart_rate", "cart_abandonment_rate", "checkout_completion_rate",
-        "customers", "new_customers", "returning_customers",
+        "customers", "new_customers", "returning_customers", "repeat_customer_rate",
     ];
 
     /// <summary>The figures computed in floating point (percentages, a mean): compared within a relative 1e-9, the others exactly.</summary>
@@ -88,13 +88,13 @@ internal static class PathFigures
             if (all > fresh)
             {
                 counts.Add(new DailyCount("returning_customers", day, place, all - fresh));
+                counts.Add(new DailyCount("repeat_customer_rate", day, place, Percent(all - fresh, all)));
             }
         }
         return counts.Where(c => c.Value != 0);
     }
 
-    /// <summary>100 × part / whole as the KPIs compute it (in floating point), then kept as a decimal.</summary>
-    private static decimal Percent(long part, long whole) => whole == 0 ? 0 : (decimal)(100.0 * part / whole);
+    private static decimal Percent(long part, long whole) => KpiAggregates.Percent(part, whole);
 
     private static DateOnly Day(string daysSinceEpoch) =>
         DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + int.Parse(daysSinceEpoch, CultureInfo.InvariantCulture));

@@ -113,6 +113,16 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
             {
                 Assert.All(PathFigures.Metrics, metric => Assert.Contains(expected, line => line.StartsWith(metric + " ", StringComparison.Ordinal)));
             }
+            // The first has payments, leads that convert, subscriptions, churned customers and stores, and items; only the ledger dataset has stock.
+            if (dataset == "demo-a")
+            {
+                Assert.All(PaymentFigures.Metrics.Concat(OrderFigures.Metrics).Where(m => m != "stock_available"),
+                    metric => Assert.Contains(expected, line => line.StartsWith(metric + " ", StringComparison.Ordinal)));
+            }
+            if (dataset == "ledger")
+            {
+                Assert.Contains(expected, line => line.StartsWith("stock_available ", StringComparison.Ordinal));
+            }
             AssertSameFigures(expected, await StoredCountsAsync(clickHouse, window.Start, window.End));
         }
     }
@@ -122,7 +132,7 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
     {
         static (string Cell, double Value) Split(string line) =>
             (line[..line.LastIndexOf(' ')], double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-        var rates = PathFigures.Inexact.Select(m => m + " ").ToList();
+        var rates = KpiAggregates.Inexact.Select(m => m + " ").ToList();
         bool IsRate(string line) => rates.Any(r => line.StartsWith(r, StringComparison.Ordinal));
         Assert.Equal(expected.Where(l => !IsRate(l)), actual.Where(l => !IsRate(l)));
         var (expectedRates, actualRates) = (expected.Where(IsRate).Select(Split).ToList(), actual.Where(IsRate).Select(Split).ToList());
@@ -214,10 +224,14 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
             ReconcileRetry = TimeSpan.Zero,
         };
         var findings = checks.Reconciliation(today).ToList();
-        Assert.Equal(["add_to_cart_rate", "avg_session_duration_s", "bounce_rate", "cancelled_gmv", "cancelled_orders", "cart_abandonment_rate", "checkout_completion_rate",
-            "commissions", "conversion_rate", "customers", "delivered_gmv", "delivered_orders", "funnel", "gmv", "net_gmv", "new_customers", "orders", "pageviews", "refunds",
-            "retention", "returning_customers", "sessions", "store_visits", "visitors"],
+        // Every KPI of the events but the ones that need a user's whole path over periods (the analyses) is a finding of its own.
+        Assert.Equal(["active_stores", "active_users", "add_to_cart_rate", "aov", "avg_session_duration_s", "bounce_rate", "cancelled_gmv", "cancelled_orders",
+            "cart_abandonment_rate", "checkout_completion_rate", "commissions", "conversion_pct", "conversion_rate", "customer_churn_rate", "customers", "delivered_gmv",
+            "delivered_orders", "funnel", "gmv", "leads", "ltv", "mrr", "net_gmv", "new_customers", "new_stores", "new_users", "orders", "pageviews",
+            "payments_success_rate", "refunds", "repeat_customer_rate", "retention", "returning_customers", "revenue", "sell_through_rate", "sessions",
+            "stock_available", "store_churn_rate", "store_visits", "units_sold", "visitors"],
             findings.Select(f => f.Subject).Order(StringComparer.Ordinal));
+        Assert.Equal(KpiFormulas.Ids.Order(StringComparer.Ordinal), findings.Select(f => f.Subject).Except(["funnel", "retention"]).Order(StringComparer.Ordinal));
         // The compared funnel and cohorts are not empty on this dataset: there is something to get wrong.
         Assert.Contains("equals ClickHouse's own count", findings.Single(f => f.Subject == "funnel").Message, StringComparison.Ordinal);
         Assert.NotEqual(0, (await AnalysisFigures.FunnelAsync(clickHouse, Engine.Quality.QualityChecks.ReconciledFunnel, 3_600_000,
@@ -270,11 +284,16 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
         // behind the feed's back): one more person at the funnel's first step, one more cohort member.
         var tamperMs = dayMs + 3_600_000;
         var tamperAt = $"toDateTime({tamperMs / 1000}, 'UTC')";
+        // And a payment of 7.00 USD (at a rate of 1) in ZZ.
         await clickHouse.ExecuteAsync($"""
-            INSERT INTO {EventsSchema.Events} (event_id, event_type, ts, ts_ms, received_at, received_ms, arrival, user_id, order_id)
-            VALUES ('tamper-view', 'page_view', {tamperAt}, 0, {tamperAt}, 0, 0, 'tamper-person', ''),
-                   ('tamper-order', 'purchase_completed', {tamperAt}, 1, {tamperAt}, 1, 0, 'tamper-person', 'tamper-order')
+            INSERT INTO {EventsSchema.Events} (event_id, event_type, ts, ts_ms, received_at, received_ms, arrival, user_id, order_id, country, amount, currency, fx_rate_to_reporting)
+            VALUES ('tamper-view', 'page_view', {tamperAt}, 0, {tamperAt}, 0, 0, 'tamper-person', '', '', 0, '', 0),
+                   ('tamper-order', 'purchase_completed', {tamperAt}, 1, {tamperAt}, 1, 0, 'tamper-person', 'tamper-order', '', 0, '', 0),
+                   ('tamper-payment', 'payment_succeeded', {tamperAt}, 2, {tamperAt}, 2, 0, 'tamper-person', '', 'ZZ', 700, 'USD', 1)
             """, CancellationToken.None);
+        var payments = checks.Reconciliation(today).ToDictionary(f => f.Subject);
+        Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 7", payments["revenue"].Message, StringComparison.Ordinal);
+        Assert.Contains($"{day:yyyy-MM-dd} ZZ: node 0, ClickHouse 100", payments["payments_success_rate"].Message, StringComparison.Ordinal);
         var analyses = checks.Reconciliation(today).Where(f => f.Subject is "funnel" or "retention").ToDictionary(f => f.Subject);
         Assert.Equal(Engine.Quality.QualityStatus.Fail, analyses["funnel"].Status);
         Assert.Equal(1, analyses["funnel"].Value);
@@ -282,7 +301,7 @@ public sealed class ClusterKpiConformanceTests(KpiDatasets datasets, ClusterConf
         Assert.Equal(Engine.Quality.QualityStatus.Fail, analyses["retention"].Status);
         var monday = day.AddDays(-(((int)day.DayOfWeek + 6) % 7));
         Assert.Contains($"cohort {monday:yyyy-MM-dd} +0 weeks: node ", analyses["retention"].Message, StringComparison.Ordinal);
-        await clickHouse.ExecuteAsync($"ALTER TABLE {EventsSchema.Events} DELETE WHERE event_id IN ('tamper-view', 'tamper-order')", CancellationToken.None);
+        await clickHouse.ExecuteAsync($"ALTER TABLE {EventsSchema.Events} DELETE WHERE event_id IN ('tamper-view', 'tamper-order', 'tamper-payment')", CancellationToken.None);
         await Wait.UntilAsync(async () => await clickHouse.ScalarInt64Async(
             $"SELECT count() FROM system.mutations WHERE database = {ClickHouseClient.Literal(clickHouse.Database)} AND is_done = 0", CancellationToken.None) == 0,
             "ClickHouse deleted the rows put in", seconds: 60);
