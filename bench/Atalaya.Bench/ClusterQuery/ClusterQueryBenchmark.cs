@@ -199,6 +199,7 @@ public static class ClusterQueryBenchmark
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  {question.Title}: embedded {Describe(onEmbedded)}; node {Describe(onNode)}; equal: {(row.Equal ? $"yes ({numbers:N0} numbers)" : "no, " + difference)}"));
         }
+        await ReconciliationCost.PrintAsync(database);
         await Task.Delay(options.Idle);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Resident after the questions and {options.Idle.TotalSeconds:F0} s idle: embedded hub {Mib(embedded.ResidentBytes())}, node {Mib(node.Hub.ResidentBytes())}"));
