@@ -63,6 +63,11 @@ if (args.Length > 0 && args[0] == "cluster-query")
     return await Atalaya.Bench.ClusterQuery.ClusterQueryBenchmark.RunAsync(args);
 }
 
+if (args.Length > 0 && args[0] == "reconciliation")
+{
+    return await Atalaya.Bench.ClusterQuery.ReconciliationCost.RunAsync(args);
+}
+
 if (args.Length > 0 && args[0] == "queue")
 {
     return await Atalaya.Bench.Queue.QueueBenchmark.RunAsync(args);

@@ -13,6 +13,33 @@ namespace Atalaya.Bench.ClusterQuery;
 /// </summary>
 internal static class ReconciliationCost
 {
+    private const string Usage = """
+        usage: dotnet run -c Release --project bench/Atalaya.Bench -- reconciliation --clickhouse URL
+
+        Times ClickHouse's side of the dq_health reconciliation check over a cluster's database as it
+        is (URL: the node's --clickhouse, its path the database), each part named, asked twice.
+        cluster-query prints the same after its questions.
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length != 3 || args[1] != "--clickhouse" || !Uri.TryCreate(args[2], UriKind.Absolute, out _))
+        {
+            Console.WriteLine(Usage);
+            return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
+        }
+        try
+        {
+            await PrintAsync(args[2]);
+            return 0;
+        }
+        catch (Exception e) when (e is ClickHouseException or ClickHouseUnavailableException or HttpRequestException)
+        {
+            Console.Error.WriteLine($"reconciliation: ClickHouse at {args[2]} answered: {e.Message}");
+            return 2;
+        }
+    }
+
     public static async Task PrintAsync(string database)
     {
         using var clickHouse = new ClickHouseClient(ClickHouseSettings.Parse(database) with { Timeout = TimeSpan.FromMinutes(10) });
@@ -23,7 +50,8 @@ internal static class ReconciliationCost
         for (var pass = 1; pass <= 2; pass++)
         {
             var clock = Stopwatch.StartNew();
-            var cells = (await KpiAggregates.DailyAsync(clickHouse, from, to, CancellationToken.None)).Count;
+            var laps = new QueryLaps();
+            var cells = (await KpiAggregates.DailyAsync(clickHouse, from, to, CancellationToken.None, laps)).Count;
             var daily = clock.Elapsed;
             clock.Restart();
             var funnel = await AnalysisFigures.FunnelAsync(clickHouse, QualityChecks.ReconciledFunnel, 3_600_000, fromMs, toMs, CancellationToken.None);
@@ -33,6 +61,7 @@ internal static class ReconciliationCost
             var cohortTime = clock.Elapsed;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"  pass {pass}: {KpiAggregates.Metrics.Count} KPIs per day and country {daily.TotalSeconds:F2} s ({cells:N0} cells); funnel {funnelTime.TotalSeconds:F2} s ({funnel[0]:N0} people at its first step); cohorts {cohortTime.TotalSeconds:F2} s ({cohorts.Count:N0} cells); total {(daily + funnelTime + cohortTime).TotalSeconds:F2} s"));
+            Console.WriteLine("    the KPIs' parts: " + string.Join(", ", laps.Parts.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Part} {p.Took.TotalSeconds:F2} s"))));
         }
     }
 

@@ -252,17 +252,19 @@ internal static class KpiAggregates
     /// sits, so a store moved to another country moves its figures too; other events keep their own.
     /// The aggregates keep the store, so the stores are looked up when asked, not when inserted.
     /// </summary>
-    public static async Task<IReadOnlyList<DailyCount>> DailyAsync(ClickHouseClient clickHouse, DateOnly from, DateOnly to, CancellationToken ct)
+    /// <param name="laps">Given by a benchmark: how long each part took.</param>
+    public static async Task<IReadOnlyList<DailyCount>> DailyAsync(ClickHouseClient clickHouse, DateOnly from, DateOnly to, CancellationToken ct, QueryLaps? laps = null)
     {
         var storeCountries = new Dictionary<string, string>(StringComparer.Ordinal);
         await foreach (var row in clickHouse.QueryAsync(
-            $"SELECT store_id, argMax(payload, (received_at, received_ms, arrival)) FROM {EventsSchema.Events} WHERE event_type = 'store_created' AND store_id != '' GROUP BY store_id",
+            $"SELECT store_id, argMax(payload, (received_at, received_ms, arrival)) FROM {EventsSchema.Events} PREWHERE event_type = 'store_created' WHERE store_id != '' GROUP BY store_id",
             ct).ConfigureAwait(false))
         {
             storeCountries[row[0]!] = StoreCountry(row[1]!);
         }
         var table = new ExternalTable("store_countries", "store_id String, store_country String",
             [.. storeCountries.Select(s => TabSeparated.Escape(s.Key) + "\t" + TabSeparated.Escape(s.Value))]);
+        laps?.Lap("stores");
         var counts = new List<DailyCount>();
         var range = $"day >= toDate('{from:yyyy-MM-dd}') AND day <= toDate('{to:yyyy-MM-dd}')";
         foreach (var (metric, state, eventType) in DailyMetrics)
@@ -282,6 +284,7 @@ internal static class KpiAggregates
                     long.Parse(row[2]!, CultureInfo.InvariantCulture)));
             }
         }
+        laps?.Lap("daily sets");
         var (fromMs, toMs) = (Ms(from), Ms(to.AddDays(1)));
         foreach (var (metric, tableName, _, _) in FirstSeen)
         {
@@ -289,7 +292,7 @@ internal static class KpiAggregates
             var sql = $"""
                 SELECT toString(intDiv(first_ms, 86400000)) AS day, {Place} AS place, count() AS n
                 FROM (SELECT tupleElement(minMerge(first), 1) AS first_ms, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country
-                      FROM {tableName} GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs})
+                      FROM {tableName} WHERE id IN ({IdsIn(tableName, fromMs, toMs)}) GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs})
                 {StoreJoin}
                 GROUP BY day, place ORDER BY day, place
                 """;
@@ -299,12 +302,16 @@ internal static class KpiAggregates
                     long.Parse(row[2]!, CultureInfo.InvariantCulture)));
             }
         }
+        laps?.Lap("orders and sessions");
         counts.AddRange(await GmvAsync(clickHouse, table, fromMs, toMs, ct).ConfigureAwait(false));
+        laps?.Lap("gmv");
         counts.AddRange(await LedgerAsync(clickHouse, storeCountries, fromMs, toMs, ct).ConfigureAwait(false));
-        counts.AddRange(await PathFigures.DailyAsync(clickHouse, table, Moment, fromMs, toMs, ct).ConfigureAwait(false));
+        laps?.Lap("ledger");
+        counts.AddRange(await PathFigures.DailyAsync(clickHouse, table, Moment, fromMs, toMs, ct, laps).ConfigureAwait(false));
         var places = await PlacesAsync(clickHouse, table, fromMs, toMs, ct).ConfigureAwait(false);
-        counts.AddRange(await OrderFigures.DailyAsync(clickHouse, table, Moment, places, fromMs, toMs, ct).ConfigureAwait(false));
-        counts.AddRange(await PaymentFigures.DailyAsync(clickHouse, table, places, fromMs, toMs, ct).ConfigureAwait(false));
+        laps?.Lap("countries of the range");
+        counts.AddRange(await OrderFigures.DailyAsync(clickHouse, table, Moment, places, fromMs, toMs, ct, laps).ConfigureAwait(false));
+        counts.AddRange(await PaymentFigures.DailyAsync(clickHouse, table, places, fromMs, toMs, ct, laps).ConfigureAwait(false));
         return counts;
     }
 
@@ -343,7 +350,7 @@ internal static class KpiAggregates
             SELECT toString(intDiv(first_ms, 86400000)) AS day, {Place} AS place, currency, toString(fx), toString(sum(amount))
             FROM (SELECT tupleElement(minMerge(first), 1) AS first_ms, argMinMerge(first_store) AS store_id, argMinMerge(first_country) AS country,
                       argMinMerge(first_amount) AS amount, argMinMerge(first_currency) AS currency, argMinMerge(first_fx) AS fx
-                  FROM {Orders} GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs} AND fx > 0 AND amount != 0)
+                  FROM {Orders} WHERE id IN ({IdsIn(Orders, fromMs, toMs)}) GROUP BY id HAVING first_ms >= {fromMs} AND first_ms < {toMs} AND fx > 0 AND amount != 0)
             {StoreJoin}
             GROUP BY day, place, currency, fx
             """;
@@ -386,12 +393,11 @@ internal static class KpiAggregates
     private static async Task<IEnumerable<DailyCount>> LedgerAsync(ClickHouseClient clickHouse, Dictionary<string, string> storeCountries, long fromMs, long toMs,
         CancellationToken ct)
     {
-        var (firstMonth, lastMonth) = (Month(fromMs), Month(toMs - 1));
         var sql = $"""
             SELECT id, toString(tupleElement(tupleElement(e, 1), 1)), toString(tupleElement(tupleElement(e, 1), 2)), toString(tupleElement(tupleElement(e, 1), 3)),
                 tupleElement(e, 2), tupleElement(e, 3), tupleElement(e, 4)
             FROM (SELECT id, groupUniqArrayMerge(events) AS all_events FROM {Ledger}
-                  WHERE id IN (SELECT id FROM {Ledger} WHERE month >= {firstMonth} AND month <= {lastMonth}) GROUP BY id)
+                  WHERE id IN ({IdsIn(Ledger, fromMs, toMs)}) GROUP BY id)
             ARRAY JOIN all_events AS e
             """;
         var ledger = new LedgerFigures(fromMs, toMs);
@@ -405,10 +411,22 @@ internal static class KpiAggregates
         return ledger.Figures();
     }
 
-    private static int Month(long ms)
+    /// <summary>
+    /// The ids (orders, sessions) of an aggregate table with an event in [fromMs, toMs), from the raw
+    /// events (sorted by type and time, so a range of days is read, not every id ever): an order or
+    /// session first seen in the range has an event there, and so has an order with a status line in
+    /// it. The aggregate tables are sorted by id, so only those ids' rows are merged.
+    /// </summary>
+    private static string IdsIn(string table, long fromMs, long toMs)
     {
-        var day = DateOnly.FromDayNumber(Epoch + (int)(ms / 86_400_000L));
-        return (day.Year * 100) + day.Month;
+        var range = $"ts >= toDateTime({fromMs / 1000}, 'UTC') AND ts < toDateTime({toMs / 1000}, 'UTC')";
+        return table switch
+        {
+            Orders => $"SELECT order_id FROM {EventsSchema.Events} PREWHERE event_type = 'purchase_completed' AND {range} WHERE order_id != ''",
+            Ledger => $"SELECT order_id FROM {EventsSchema.Events} PREWHERE event_type = 'order_status_changed' AND {range} WHERE order_id != ''",
+            Sessions => $"SELECT session_id FROM {EventsSchema.Events} PREWHERE {range} WHERE session_id != ''",
+            _ => throw new ArgumentOutOfRangeException(nameof(table), table, "not an aggregate table of ids"),
+        };
     }
 
     /// <summary>The <c>properties.country</c> of a stored <c>store_created</c>, or empty.</summary>

@@ -28,7 +28,7 @@ internal static class OrderFigures
     /// <param name="stores">The external table <c>store_countries</c> (store id → the country of its latest store_created).</param>
     /// <param name="places">The countries with an event of the catalog in the range.</param>
     public static async Task<IEnumerable<DailyCount>> DailyAsync(ClickHouseClient clickHouse, ExternalTable stores, string moment, IReadOnlySet<string> places,
-        long fromMs, long toMs, CancellationToken ct)
+        long fromMs, long toMs, CancellationToken ct, QueryLaps? laps = null)
     {
         var (fromDay, toDay) = ((int)(fromMs / DayMs), (int)(toMs / DayMs));
         var counts = new List<DailyCount>();
@@ -66,6 +66,7 @@ internal static class OrderFigures
         {
             firstCustomers[(int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!)] = long.Parse(row[2]!, CultureInfo.InvariantCulture);
         }
+        laps?.Lap("orders' money and first customers");
         for (var day = fromDay; day < toDay; day++)
         {
             foreach (var (key, n) in orderCounts.Where(o => o.Key.Day == day))
@@ -119,11 +120,13 @@ internal static class OrderFigures
             }
         }
 
+        laps?.Lap("churn");
         var units = await UnitsSoldAsync(clickHouse, stores, moment, fromMs, toMs, ct).ConfigureAwait(false);
         foreach (var (key, n) in units)
         {
             counts.Add(new DailyCount("units_sold", Day(key.Day), key.Place, n));
         }
+        laps?.Lap("units sold");
         var stock = await StockAsync(clickHouse, stores, moment, places, fromDay, toDay, toMs, ct).ConfigureAwait(false);
         foreach (var (key, n) in stock)
         {
@@ -134,6 +137,7 @@ internal static class OrderFigures
             var (sold, left) = (units.GetValueOrDefault(key), stock.GetValueOrDefault(key));
             counts.Add(new DailyCount("sell_through_rate", Day(key.Day), key.Place, KpiAggregates.Percent(sold, sold + left)));
         }
+        laps?.Lap("stock");
         return counts.Where(c => c.Value != 0);
     }
 
@@ -150,8 +154,8 @@ internal static class OrderFigures
             SELECT toString(intDiv(tupleElement(first, 1), {DayMs})), {KpiAggregates.Place} AS place, payload
             FROM (SELECT min(m) AS first, argMin(payload, m) AS payload, argMin(store_id, m) AS store_id, argMin(country, m) AS country
                   FROM (SELECT order_id, store_id, country, payload, {moment} AS m FROM {EventsSchema.Events}
-                        WHERE event_type = 'purchase_completed' AND order_id != ''
-                          AND ts >= toDateTime({fromSecond}, 'UTC') AND ts < toDateTime({toSecond}, 'UTC')
+                        PREWHERE event_type = 'purchase_completed' AND ts >= toDateTime({fromSecond}, 'UTC') AND ts < toDateTime({toSecond}, 'UTC')
+                        WHERE order_id != ''
                           AND order_id NOT IN (SELECT order_id FROM {EventsSchema.Events}
                                                WHERE event_type = 'purchase_completed' AND order_id != '' AND ts < toDateTime({fromSecond}, 'UTC')))
                   GROUP BY order_id)
@@ -186,7 +190,7 @@ internal static class OrderFigures
         var sql = $"""
             SELECT toString(tupleElement(m, 1)), toString(tupleElement(m, 2)), toString(tupleElement(m, 3)), {KpiAggregates.Place} AS place, store_id, payload
             FROM (SELECT store_id, country, payload, {moment} AS m FROM {EventsSchema.Events}
-                  WHERE event_type = 'inventory_snapshot' AND store_id != '' AND ts < toDateTime({toMs / 1000}, 'UTC'))
+                  PREWHERE event_type = 'inventory_snapshot' AND ts < toDateTime({toMs / 1000}, 'UTC') WHERE store_id != '')
             {KpiAggregates.StoreJoin}
             """;
         var snapshots = new List<(LedgerMoment Moment, string Place, string Store, string Product, decimal Quantity)>();

@@ -26,7 +26,7 @@ internal static class PathFigures
     public static readonly IReadOnlyList<string> Inexact = [.. Metrics.Where(m => m.EndsWith("_rate", StringComparison.Ordinal)), "avg_session_duration_s"];
 
     /// <param name="stores">The external table <c>store_countries</c> (store id → the country of its latest store_created).</param>
-    public static async Task<IEnumerable<DailyCount>> DailyAsync(ClickHouseClient clickHouse, ExternalTable stores, string moment, long fromMs, long toMs, CancellationToken ct)
+    public static async Task<IEnumerable<DailyCount>> DailyAsync(ClickHouseClient clickHouse, ExternalTable stores, string moment, long fromMs, long toMs, CancellationToken ct, QueryLaps? laps = null)
     {
         var counts = new List<DailyCount>();
         // Every event of each session with an event in the range (a session that starts in the range
@@ -58,6 +58,7 @@ internal static class PathFigures
             counts.Add(new DailyCount("cart_abandonment_rate", day, place, Percent(f[7], f[6])));
             counts.Add(new DailyCount("checkout_completion_rate", day, place, Percent(f[9], f[8])));
         }
+        laps?.Lap("sessions");
         // Every order once, at its first purchase_completed, with that event's person and place; a
         // person's first day in a place is over every order they placed there.
         var orders = $"""
@@ -91,6 +92,7 @@ internal static class PathFigures
                 counts.Add(new DailyCount("repeat_customer_rate", day, place, Percent(all - fresh, all)));
             }
         }
+        laps?.Lap("customers");
         return counts.Where(c => c.Value != 0);
     }
 

@@ -29,7 +29,7 @@ internal static class PaymentFigures
     /// <param name="stores">The external table <c>store_countries</c> (store id → the country of its latest store_created).</param>
     /// <param name="places">The countries with an event of the catalog in the range (MRR reads the month before the range too).</param>
     public static async Task<IEnumerable<DailyCount>> DailyAsync(ClickHouseClient clickHouse, ExternalTable stores, IReadOnlySet<string> places,
-        long fromMs, long toMs, CancellationToken ct)
+        long fromMs, long toMs, CancellationToken ct, QueryLaps? laps = null)
     {
         var (fromDay, toDay) = ((int)(fromMs / DayMs), (int)(toMs / DayMs));
         var first = Day(fromDay);
@@ -77,6 +77,7 @@ internal static class PaymentFigures
             }
         }
 
+        laps?.Lap("payments and subscriptions");
         // Each lead of the range against its person's payments in its place; a lead without a person never converts.
         var (fromSecond, toSecond) = (fromMs / 1000, toMs / 1000);
         var leads = $"""
@@ -105,6 +106,7 @@ internal static class PaymentFigures
             var (leadCount, converted) = (long.Parse(row[2]!, CultureInfo.InvariantCulture), long.Parse(row[3]!, CultureInfo.InvariantCulture));
             counts.Add(new DailyCount("conversion_pct", Day(int.Parse(row[0]!, CultureInfo.InvariantCulture)), row[1]!, KpiAggregates.Percent(converted, leadCount)));
         }
+        laps?.Lap("lead conversion");
         return counts.Where(c => c.Value != 0);
     }
 
