@@ -44,28 +44,50 @@ internal static class OrderFigures
             {KpiAggregates.StoreJoin}
             """;
 
-        // Orders and their money per day and place, every day up to the range's end (LTV sums them all).
-        var money = new Dictionary<(int Day, string Place), decimal>();
+        // Each order's first event, read once (ClickHouse picks it; one scan of the orders instead of
+        // one per figure), then summed here: money per day, place, currency and rate (LTV sums every
+        // day up to the range's end), each person's first order day per place, and who ordered on
+        // each day from the day before the range on (churn, active stores).
+        var minor = new Dictionary<(int Day, string Place, string Currency, string Rate), long>();
         var orderCounts = new Dictionary<(int Day, string Place), long>();
+        var firstDay = new Dictionary<(string Place, string Person), int>();
+        var recent = new Dictionary<(int Day, string Place), (HashSet<string> People, HashSet<string> Stores)>();
         await foreach (var row in clickHouse.QueryAsync(
-            $"SELECT toString(day), place, currency, toString(fx), count(), toString(sumIf(amount, fx > 0)) FROM ({orders}) GROUP BY day, place, currency, fx",
-            stores, ct).ConfigureAwait(false))
+            $"SELECT toString(day), place, person, store_id, currency, toString(fx), toString(amount) FROM ({orders})", stores, ct).ConfigureAwait(false))
         {
-            var key = (int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!);
-            orderCounts[key] = orderCounts.GetValueOrDefault(key) + long.Parse(row[4]!, CultureInfo.InvariantCulture);
-            KpiAggregates.AddReported(money, key, row[2]!, row[3]!, row[5]!);
+            var (day, place, person, store) = (int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!, row[2]!, row[3]!);
+            orderCounts[(day, place)] = orderCounts.GetValueOrDefault((day, place)) + 1;
+            if (double.TryParse(row[5]!, NumberStyles.Float, CultureInfo.InvariantCulture, out var fx) && fx > 0)
+            {
+                var key = (day, place, row[4]!, row[5]!);
+                minor[key] = minor.GetValueOrDefault(key) + long.Parse(row[6]!, CultureInfo.InvariantCulture);
+            }
+            if (person.Length > 0 && (!firstDay.TryGetValue((place, person), out var first) || day < first))
+            {
+                firstDay[(place, person)] = day;
+            }
+            if (day >= fromDay - 1)
+            {
+                if (!recent.TryGetValue((day, place), out var who))
+                {
+                    recent[(day, place)] = who = (new HashSet<string>(StringComparer.Ordinal), new HashSet<string>(StringComparer.Ordinal));
+                }
+                if (person.Length > 0)
+                {
+                    who.People.Add(person);
+                }
+                if (store.Length > 0)
+                {
+                    who.Stores.Add(store);
+                }
+            }
         }
-        // Each person's first order day in each place: the customers an LTV divides by.
-        var firstCustomers = new Dictionary<(int Day, string Place), long>();
-        await foreach (var row in clickHouse.QueryAsync(
-            $"""
-            SELECT toString(first_day), place, count()
-            FROM (SELECT place, min(day) AS first_day FROM ({orders}) WHERE person != '' GROUP BY place, person)
-            GROUP BY first_day, place
-            """, stores, ct).ConfigureAwait(false))
+        var money = new Dictionary<(int Day, string Place), decimal>();
+        foreach (var ((day, place, currency, rate), sum) in minor)
         {
-            firstCustomers[(int.Parse(row[0]!, CultureInfo.InvariantCulture), row[1]!)] = long.Parse(row[2]!, CultureInfo.InvariantCulture);
+            KpiAggregates.AddReported(money, (day, place), currency, rate, sum.ToString(CultureInfo.InvariantCulture));
         }
+        var firstCustomers = firstDay.GroupBy(f => (f.Value, f.Key.Place)).ToDictionary(g => g.Key, g => (long)g.Count());
         laps?.Lap("orders' money and first customers");
         for (var day = fromDay; day < toDay; day++)
         {
@@ -81,7 +103,7 @@ internal static class OrderFigures
             {
                 sum += amount;
             }
-            foreach (var (key, n) in firstCustomers.Where(m => m.Key.Place == place && m.Key.Day < fromDay))
+            foreach (var (key, n) in firstCustomers.Where(m => m.Key.Place == place && m.Key.Value < fromDay))
             {
                 customers += n;
             }
@@ -97,25 +119,18 @@ internal static class OrderFigures
         }
 
         // Customers and stores of each day against the day before: who ordered then and not now.
-        foreach (var (metric, who) in new[] { ("customer_churn_rate", "person"), ("store_churn_rate", "store_id") })
+        var none = (People: new HashSet<string>(), Stores: new HashSet<string>());
+        foreach (var place in recent.Keys.Select(k => k.Place).Distinct(StringComparer.Ordinal))
         {
-            await foreach (var row in clickHouse.QueryAsync(
-                $"""
-                SELECT toString(d), place, countIf(has(days, d)), countIf(has(days, d - 1)), countIf(has(days, d - 1) AND NOT has(days, d))
-                FROM (SELECT place, {who} AS who, groupUniqArray(day) AS days FROM ({orders}) WHERE who != '' AND day >= {fromDay - 1} GROUP BY place, who)
-                ARRAY JOIN arrayMap(i -> toInt64(i + {fromDay}), range({toDay - fromDay})) AS d
-                GROUP BY d, place
-                """, stores, ct).ConfigureAwait(false))
+            for (var day = fromDay; day < toDay; day++)
             {
-                var (day, place) = (Day(int.Parse(row[0]!, CultureInfo.InvariantCulture)), row[1]!);
-                var f = row[2..].Select(v => long.Parse(v!, CultureInfo.InvariantCulture)).ToArray();
-                if (who == "store_id")
-                {
-                    counts.Add(new DailyCount("active_stores", day, place, f[0]));
-                }
+                var now = recent.GetValueOrDefault((day, place), none);
+                var before = recent.GetValueOrDefault((day - 1, place), none);
+                counts.Add(new DailyCount("active_stores", Day(day), place, now.Stores.Count));
                 if (places.Contains(place))
                 {
-                    counts.Add(new DailyCount(metric, day, place, KpiAggregates.Percent(f[2], f[1])));
+                    counts.Add(new DailyCount("customer_churn_rate", Day(day), place, KpiAggregates.Percent(before.People.Count(p => !now.People.Contains(p)), before.People.Count)));
+                    counts.Add(new DailyCount("store_churn_rate", Day(day), place, KpiAggregates.Percent(before.Stores.Count(s => !now.Stores.Contains(s)), before.Stores.Count)));
                 }
             }
         }
