@@ -439,5 +439,11 @@ internal static class KpiAggregates
 
     private static readonly int Epoch = new DateOnly(1970, 1, 1).DayNumber;
 
+    /// <summary>Milliseconds in a UTC day: the figures' days are <c>intDiv(ms, DayMs)</c>, days since 1970.</summary>
+    internal const long DayMs = 86_400_000;
+
+    /// <summary>The UTC date of a day number since 1970 (ClickHouse's <c>intDiv(ms, DayMs)</c>).</summary>
+    internal static DateOnly Day(long daysSinceEpoch) => DateOnly.FromDayNumber(Epoch + (int)daysSinceEpoch);
+
     private static long Ms(DateOnly day) => (day.DayNumber - Epoch) * 86_400_000L;
 }

@@ -4,8 +4,9 @@ using System.Text.Json;
 namespace Atalaya.Engine.ClickHouse;
 
 /// <summary>
-/// The order KPIs that read more than the day's orders, per UTC day and country, counted by
-/// ClickHouse over its raw events when asked: <c>aov</c>; <c>units_sold</c> from each order's items;
+/// The order KPIs that read more than the day's orders, per UTC day and country, from ClickHouse's
+/// raw events when asked (ClickHouse picks each order's first event and the stock snapshots; the
+/// sums over them are added up here, as the ledger's replay is): <c>aov</c>; <c>units_sold</c> from each order's items;
 /// <c>active_stores</c>; <c>ltv</c> over every order up to the day's end; <c>customer_churn_rate</c>
 /// and <c>store_churn_rate</c> against the day before; <c>stock_available</c>, the latest
 /// inventory_snapshot of each store and product at the day's end, and <c>sell_through_rate</c>. Each
@@ -22,8 +23,6 @@ internal static class OrderFigures
 
     /// <summary>The figures computed in floating point or divided (rates, averages): compared within a relative 1e-9.</summary>
     public static readonly IReadOnlyList<string> Inexact = ["aov", "ltv", "customer_churn_rate", "store_churn_rate", "sell_through_rate"];
-
-    private const long DayMs = 86_400_000;
 
     /// <param name="stores">The external table <c>store_countries</c> (store id → the country of its latest store_created).</param>
     /// <param name="places">The countries with an event of the catalog in the range.</param>
@@ -261,5 +260,7 @@ internal static class OrderFigures
     private static decimal Number(JsonElement owner, string property) =>
         owner.ValueKind == JsonValueKind.Object && owner.TryGetProperty(property, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetDecimal(out var d) ? d : 0m;
 
-    private static DateOnly Day(int daysSinceEpoch) => DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + daysSinceEpoch);
+    private const long DayMs = KpiAggregates.DayMs;
+
+    private static DateOnly Day(long daysSinceEpoch) => KpiAggregates.Day(daysSinceEpoch);
 }

@@ -98,6 +98,5 @@ internal static class PathFigures
 
     private static decimal Percent(long part, long whole) => KpiAggregates.Percent(part, whole);
 
-    private static DateOnly Day(string daysSinceEpoch) =>
-        DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + int.Parse(daysSinceEpoch, CultureInfo.InvariantCulture));
+    private static DateOnly Day(string daysSinceEpoch) => KpiAggregates.Day(long.Parse(daysSinceEpoch, CultureInfo.InvariantCulture));
 }

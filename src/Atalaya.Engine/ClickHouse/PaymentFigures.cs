@@ -19,7 +19,7 @@ internal static class PaymentFigures
     /// <summary>The figures computed in floating point (percentages): compared within a relative 1e-9.</summary>
     public static readonly IReadOnlyList<string> Inexact = ["payments_success_rate", "conversion_pct"];
 
-    private const long DayMs = 86_400_000;
+    private const long DayMs = KpiAggregates.DayMs;
 
     /// <summary>A lead converts with a payment at most this long after it (docs/kpis.md, conversion_pct).</summary>
     private const long ConversionWindowMs = 604_800_000;
@@ -55,7 +55,7 @@ internal static class PaymentFigures
         {
             var month = -1;
             var mrr = 0m;
-            for (var day = Day(monthStartMs / DayMs).DayNumber - Day(0).DayNumber; day < toDay; day++)
+            for (var day = (int)(monthStartMs / DayMs); day < toDay; day++)
             {
                 if (Day(day).Month != month)
                 {
@@ -110,5 +110,5 @@ internal static class PaymentFigures
         return counts.Where(c => c.Value != 0);
     }
 
-    private static DateOnly Day(long daysSinceEpoch) => DateOnly.FromDayNumber(DateOnly.FromDateTime(DateTime.UnixEpoch).DayNumber + (int)daysSinceEpoch);
+    private static DateOnly Day(long daysSinceEpoch) => KpiAggregates.Day(daysSinceEpoch);
 }
