@@ -1,6 +1,6 @@
-using System.Buffers;
 using Atalaya.Engine.ClickHouse;
 using Atalaya.Engine.Queue;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Cluster;
 
@@ -127,7 +127,9 @@ internal sealed class ClusterWriter : IAsyncDisposable
         {
             return;
         }
-        var body = new ArrayBufferWriter<byte>(written.Sum(r => r.Payload.Length + 22));
+        // Pooled, as a collector's messages are: a fresh array of the batch's size each time was page
+        // faults and zeroing on every insert.
+        using var body = new PooledBufferWriter(written.Sum(r => r.Payload.Length + 22));
         foreach (var row in written)
         {
             ArrivalLine.Write(body, row.Arrival, row.Payload.Span);

@@ -18,6 +18,9 @@ internal sealed class PooledBufferWriter : IBufferWriter<byte>, IDisposable
 
     public ReadOnlySpan<byte> WrittenSpan => _buffer.AsSpan(0, _written);
 
+    /// <summary>The bytes written; valid until the next write or <see cref="Dispose"/>.</summary>
+    public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, _written);
+
     /// <summary>The underlying array; valid until the next write or <see cref="Dispose"/>.</summary>
     public byte[] Array => _buffer;
 

@@ -297,10 +297,6 @@ internal sealed partial class KpiEvaluator
                 if (user != 0)
                 {
                     masks.Add(user, slot);
-                    if (history.FirstOrder(user) < _grid.Start)
-                    {
-                        masks.Add(user, 0);
-                    }
                 }
             }
         }
@@ -328,7 +324,9 @@ internal sealed partial class KpiEvaluator
         long fromRange = 0;
         foreach (var user in masks.Users)
         {
-            var mask = masks[user];
+            // "Before the range" is a fact of the user, not of each purchase: looked up once per
+            // user here (a random read of the history) rather than for every purchase of the range.
+            var mask = masks[user] | (history.FirstOrder(user) < _grid.Start ? 1UL : 0UL);
             var first = System.Numerics.BitOperations.TrailingZeroCount(mask);
             firsts[first]++;
             fromRange += first > 0 ? 1 : 0;

@@ -34,6 +34,9 @@ internal sealed partial class KpiEvaluator
             }
             return linkOfCombo[combo] = link;
         }
+        // The users with a lead of the range, one bit each: the payments of the week after are far
+        // more than the leads, and most are skipped on this bit before any hashing.
+        var withLead = _scratch.Ints((_projection.Pools.Users.Count >> 5) + 1, 0);
         foreach (var (start, length) in leads.BlocksIn(_grid.Start, _grid.End))
         {
             for (var k = start; k < start + length; k++)
@@ -44,6 +47,7 @@ internal sealed partial class KpiEvaluator
                 {
                     continue;
                 }
+                withLead[user >> 5] |= 1 << (user & 31);
                 var group = _scope.GroupOfCombo(leads.Combo[k]);
                 CellsOf(group);
                 var key = ((long)Link(leads.Combo[k]) << 32) | (uint)user;
@@ -64,9 +68,13 @@ internal sealed partial class KpiEvaluator
         {
             for (var k = start; k < start + length; k++)
             {
-                var t = payments.Ts[k];
                 var user = payments.User[k];
-                if (user == 0 || t < _grid.Start || t > _grid.End + Week || !_scope.MatchesComboWithoutPriority(payments.Combo[k]))
+                if (user == 0 || (withLead[user >> 5] & (1 << (user & 31))) == 0)
+                {
+                    continue;
+                }
+                var t = payments.Ts[k];
+                if (t < _grid.Start || t > _grid.End + Week || !_scope.MatchesComboWithoutPriority(payments.Combo[k]))
                 {
                     continue;
                 }
