@@ -17,7 +17,10 @@ public sealed partial class KpiProjection
     internal Query.VisitorCache VisitorCounts { get; } = new();
 
     /// <summary>customer_churn_rate's and store_churn_rate's tallies, carried on from query to query (see <see cref="Query.ChurnTally"/>).</summary>
-    internal Query.ChurnTallies Churn { get; } = new();
+    internal Query.KeptTallies<Query.ChurnTally> Churn { get; } = new();
+
+    /// <summary>New and returning customers over everything, carried on from query to query (see <see cref="Query.CustomerTally"/>).</summary>
+    internal Query.KeptTallies<Query.CustomerTally> CustomerTallies { get; } = new();
 
     /// <summary>The sessions' sums of whole periods per group key, reused while their days are unchanged.</summary>
     internal Query.RollupSums SessionSums { get; } = new();

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Atalaya.Engine.Kpi.Projection;
 
@@ -7,7 +6,7 @@ namespace Atalaya.Engine.Kpi.Query;
 /// <summary>
 /// customer_churn_rate's or store_churn_rate's state for one set of interval cuts and one grouping,
 /// from the counted purchases before <see cref="Position"/>, kept between queries by
-/// <see cref="ChurnTallies"/>: per (member, group key) the intervals the member (a customer, or the
+/// <see cref="KeptTallies{T}"/>: per (member, group key) the intervals the member (a customer, or the
 /// store that sold) had an order in, and per group key and period the members of the previous
 /// window and those of them missing from the current one, updated as each mask grows. Purchases
 /// are only appended (a change to an older one bumps <see cref="KindColumns.Revision"/> and the
@@ -138,52 +137,4 @@ internal sealed class ChurnTally
     /// <summary>Members of key <paramref name="key"/>'s previous window of period <paramref name="period"/>, and of them those gone in its current one.</summary>
     public (long Previous, long Churned) Counts(int key, int period) =>
         (_previous[(key * _periods) + period], _churned[(key * _periods) + period]);
-}
-
-/// <summary>
-/// The <see cref="ChurnTally"/>s kept for the next query of the same grouping and cuts (a dashboard
-/// asks a handful: the summary's, the overview's). One per projection; a query holds a tally's lock
-/// while it carries it on and reads it, so two readers of the same summary share it instead of
-/// each counting the nine days anew. Bounded at <see cref="MaxTallies"/>: a tally holds a dictionary
-/// entry per member of its window.
-/// </summary>
-internal sealed class ChurnTallies
-{
-    private const int MaxTallies = 8;
-
-    private readonly ConcurrentDictionary<string, Holder> _tallies = new();
-
-    /// <summary>A tally's slot: its lock and the tally (null until counted, or after the columns changed under it).</summary>
-    public sealed class Holder
-    {
-        public readonly Lock Gate = new();
-        public ChurnTally? Tally;
-    }
-
-    public ChurnTallies()
-    {
-        // The tallies are rebuilt on demand: dropped with the scratch pools when the hub is idle.
-        var tallies = new WeakReference<ChurnTallies>(this);
-        Storage.ScratchMemory.RegisterHolder(() =>
-        {
-            if (tallies.TryGetTarget(out var target))
-            {
-                target._tallies.Clear();
-            }
-        });
-    }
-
-    /// <summary>The slot for <paramref name="key"/> (see <see cref="ChurnTally.Key"/>); lock its gate while using it.</summary>
-    public Holder For(string key)
-    {
-        if (_tallies.TryGetValue(key, out var holder))
-        {
-            return holder;
-        }
-        if (_tallies.Count >= MaxTallies)
-        {
-            _tallies.Clear();
-        }
-        return _tallies.GetOrAdd(key, _ => new Holder());
-    }
 }

@@ -115,7 +115,7 @@ internal sealed partial class KpiEvaluator
     }
 
     /// <summary>
-    /// Churn through the projection's <see cref="ChurnTallies"/>: the tally of this grouping and
+    /// Churn through the projection's <see cref="KeptTallies{T}"/>: the tally of this grouping and
     /// these cuts is carried on over the purchases appended since it was last asked (counted anew
     /// when an older purchase changed), then read per group key and period.
     /// </summary>

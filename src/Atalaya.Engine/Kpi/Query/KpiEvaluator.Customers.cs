@@ -224,82 +224,37 @@ internal sealed partial class KpiEvaluator
 
     /// <summary>
     /// The customer KPIs of a query over everything (no filter, scope or group_by) from the
-    /// projection's <see cref="CustomerHistory"/>: only the counted purchases from the range's
-    /// start on are read. Each user's slots are "before the range" (their first order, looked up),
-    /// the periods they ordered in, and "after the range"; the lowest is the slot of their first
-    /// order, as in the full pass. Orders, GMV and customers before the range are the history's
-    /// totals minus what was read. False when the query does not qualify (then every purchase is read).
+    /// projection's <see cref="CustomerHistory"/> and a <see cref="CustomerTally"/> of the grid,
+    /// carried on from the last query of the same grid: only the counted purchases written since
+    /// are read. Each user's slots are "before the range" (their first order, looked up), the
+    /// periods they ordered in, and "after the range"; the lowest is the slot of their first order,
+    /// as in the full pass. Orders, GMV and customers before the range are the history's totals
+    /// minus what was read. False when the query does not qualify (then every purchase is read).
     /// </summary>
     private bool EvaluateCustomersFromHistory()
     {
         var history = _projection.Customers;
-        var slots = _grid.Count + 2;
-        if (!UseRollup || _scope.GroupBy.Count > 0 || !_scope.MatchesEverything || !history.Complete || slots > 64
+        if (!UseRollup || _scope.GroupBy.Count > 0 || !_scope.MatchesEverything || !history.Complete || _grid.Count + 2 > 64
             || _grid.Start % HourRollup.HourMs != 0 || !HourRollup.TryHour(_grid.Start, out var startHour))
         {
             return false;
         }
-        var cardinality = _projection.Pools.Users.Count + 1;
-        if (slots <= 8)
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var holder = _projection.CustomerTallies.For(CustomerTally.Key(_grid.Bounds));
+        lock (holder.Gate)
         {
-            EvaluateCustomersFromHistory(new UserMasks<byte>(cardinality), startHour);
-        }
-        else if (slots <= 16)
-        {
-            EvaluateCustomersFromHistory(new UserMasks<ushort>(cardinality), startHour);
-        }
-        else if (slots <= 32)
-        {
-            EvaluateCustomersFromHistory(new UserMasks<uint>(cardinality), startHour);
-        }
-        else
-        {
-            EvaluateCustomersFromHistory(new UserMasks<ulong>(cardinality), startHour);
+            if (holder.Tally is not { } tally || !tally.Holds(columns))
+            {
+                tally = holder.Tally = new CustomerTally(columns, [.. _grid.Bounds]);
+            }
+            tally.CountUpTo(history);
+            AddCustomersFromTally(tally, history, startHour);
         }
         return true;
     }
 
-    private void EvaluateCustomersFromHistory<T>(UserMasks<T> masks, int startHour) where T : unmanaged, System.Numerics.IBinaryInteger<T>
+    private void AddCustomersFromTally(CustomerTally tally, CustomerHistory history, int startHour)
     {
-        using var owned = masks;
-        var history = _projection.Customers;
-        var periods = _grid.Count;
-        var after = periods + 1;
-        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
-        var ts = columns.Ts;
-        var users = columns.User;
-        var amounts = columns.Amount;
-        var counted = columns.Counted;
-        var gmv = new double[periods + 2];
-        var hasOrders = false;
-        var period = 0;
-        foreach (var (start, length) in columns.BlocksIn(_grid.Start, long.MaxValue))
-        {
-            for (var k = start; k < start + length; k++)
-            {
-                var t = ts[k];
-                if (!counted[k] || t < _grid.Start)
-                {
-                    continue;
-                }
-                var slot = after;
-                if (t < _grid.End)
-                {
-                    if (t < _grid.Bounds[period] || t >= _grid.Bounds[period + 1])
-                    {
-                        period = _grid.Find(t);
-                    }
-                    slot = period + 1;
-                    hasOrders = true;
-                }
-                gmv[slot] += amounts[k];
-                var user = users[k];
-                if (user != 0)
-                {
-                    masks.Add(user, slot);
-                }
-            }
-        }
         // Before the range: the hours before its start (it starts on a whole hour).
         long ordersBefore = 0;
         double gmvBefore = 0;
@@ -315,35 +270,19 @@ internal sealed partial class KpiEvaluator
                 gmvBefore += sums[e];
             }
         }
-        if (!hasOrders && ordersBefore == 0)
+        if (!tally.HasOrders && ordersBefore == 0)
         {
             return;
         }
-        var firsts = new long[periods + 2];
-        var returning = new long[periods + 2];
-        long fromRange = 0;
-        foreach (var user in masks.Users)
-        {
-            // "Before the range" is a fact of the user, not of each purchase: looked up once per
-            // user here (a random read of the history) rather than for every purchase of the range.
-            var mask = masks[user] | (history.FirstOrder(user) < _grid.Start ? 1UL : 0UL);
-            var first = System.Numerics.BitOperations.TrailingZeroCount(mask);
-            firsts[first]++;
-            fromRange += first > 0 ? 1 : 0;
-            for (var later = mask & (mask - 1); later != 0; later &= later - 1)
-            {
-                returning[System.Numerics.BitOperations.TrailingZeroCount(later)]++;
-            }
-        }
         var cells = CellsOf(0);
         var sum = gmvBefore;
-        long customers = history.Customers - fromRange;
-        for (var p = 0; p < periods; p++)
+        long customers = history.Customers - tally.FromRange;
+        for (var p = 0; p < _grid.Count; p++)
         {
-            sum += gmv[p + 1];
-            customers += firsts[p + 1];
-            cells[p].NewCustomers = firsts[p + 1];
-            cells[p].Returning = returning[p + 1];
+            sum += tally.Gmv[p + 1];
+            customers += tally.Firsts[p + 1];
+            cells[p].NewCustomers = tally.Firsts[p + 1];
+            cells[p].Returning = tally.Returning[p + 1];
             cells[p].Ltv = customers == 0 ? null : sum / customers;
         }
     }
