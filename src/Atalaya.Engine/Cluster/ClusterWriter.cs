@@ -127,8 +127,8 @@ internal sealed class ClusterWriter : IAsyncDisposable
         {
             return;
         }
-        // Pooled, as a collector's messages are: a fresh array of the batch's size each time was page
-        // faults and zeroing on every insert.
+        // Pooled, as a collector's messages are: a fresh array of the batch's size showed in the
+        // node's profile as page faults and zeroing on every insert.
         using var body = new PooledBufferWriter(written.Sum(r => r.Payload.Length + 22));
         foreach (var row in written)
         {

@@ -136,8 +136,9 @@ internal sealed class QueueEventSink(EventPublisher publisher, ClickHouseClient 
 
     /// <summary>
     /// The NDJSON message of each shard (null when no event goes there), and how many events they
-    /// hold. Pooled: fresh megabyte arrays a request cost a collecting node page faults and zeroing,
-    /// about a tenth of its CPU (docs/benchmarks.md, "Ingest on a collecting cluster node").
+    /// hold. Pooled: a collecting node's profile showed the fresh megabyte arrays of every request as
+    /// page faults and zeroing (no change in its throughput could be told from this machine's
+    /// spread, docs/benchmarks.md, "Ingest on a collecting cluster node").
     /// </summary>
     private (PooledBufferWriter?[] Bodies, int Events) Split(AppendBatch batch, string[] ids, bool[] first, HashSet<string> known)
     {
