@@ -92,9 +92,9 @@ internal sealed class CustomerTally
                 {
                     // Its user's first order is now before the range; a user not seen yet gets the
                     // slot from the history when first seen in the range.
-                    if (user != 0 && _slots.ContainsKey(user))
+                    if (user != 0 && _slots.TryGetValue(user, out var seen))
                     {
-                        Note(user, 0);
+                        Note(user, seen | 1UL);
                     }
                     continue;
                 }
@@ -110,26 +110,36 @@ internal sealed class CustomerTally
                 {
                     continue;
                 }
-                if (!_slots.ContainsKey(user) && history.FirstOrder(user) < start)
+                // One lookup a purchase: a user seen for the first time gets their "before" slot from
+                // the history's first order in the same update.
+                ref var mask = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, user, out var known);
+                var before = mask;
+                var after = before | (1UL << slot) | (!known && history.FirstOrder(user) < start ? 1UL : 0UL);
+                if (after != before)
                 {
-                    Note(user, 0);
+                    mask = after;
+                    Retally(before, after);
                 }
-                Note(user, slot);
             }
         }
         Position = columns.Count;
     }
 
-    private void Note(int user, int slot)
+    /// <summary>Sets a seen user's slots to <paramref name="after"/> (a superset of what they were).</summary>
+    private void Note(int user, ulong after)
     {
-        ref var mask = ref CollectionsMarshal.GetValueRefOrAddDefault(_slots, user, out _);
-        var before = mask;
-        var after = before | (1UL << slot);
-        if (after == before)
+        ref var mask = ref CollectionsMarshal.GetValueRefOrNullRef(_slots, user);
+        if (mask != after)
         {
-            return;
+            var before = mask;
+            mask = after;
+            Retally(before, after);
         }
-        mask = after;
+    }
+
+    /// <summary>Moves one user's counts from the slots <paramref name="before"/> (none when 0) to <paramref name="after"/>.</summary>
+    private void Retally(ulong before, ulong after)
+    {
         if (before != 0)
         {
             Tally(before, -1);
