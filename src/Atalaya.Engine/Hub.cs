@@ -72,8 +72,10 @@ public sealed class Hub : IAsyncDisposable
         // The dedupe index and the KPI projection are independent and each takes seconds at 10M
         // events (most of it the first touch of their memory), so they load on two threads. The
         // projection is loaded before the log is followed and before anything can be appended (the
-        // pipeline does not exist yet): no event is missed or applied twice.
-        var opening = Task.Run(() => EventLog.Open(database));
+        // pipeline does not exist yet): no event is missed or applied twice. The index loads on a
+        // thread of its own, not the pool's: a busy pool (a host with many hubs, a starved test
+        // process) would otherwise hold the start until it injects a thread.
+        var opening = Task.Factory.StartNew(() => EventLog.Open(database), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         var kpis = new KpiEngine(KpiDictionary.Default, time);
         IReadOnlyList<Privacy.ErasurePlan> erasures;
         using (var connection = database.Connect())

@@ -15,7 +15,10 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var hub = await Task.Run(() => Hub.Open(options.DataDirectory, options.Ingest, options.Time, options.MaxPageCount, options.Cluster, options.Postgres), stoppingToken);
+        // Opening blocks for seconds on a large folder: it gets a thread of its own rather than one
+        // of the pool's, so a busy pool cannot delay the start (nor the start starve the pool).
+        var hub = await Task.Factory.StartNew(() => Hub.Open(options.DataDirectory, options.Ingest, options.Time, options.MaxPageCount, options.Cluster, options.Postgres),
+            stoppingToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         state.Set(hub);
         logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms ({Replayed} replayed after the KPI snapshot)",
             hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds, hub.Kpis.ReplayedEvents);
