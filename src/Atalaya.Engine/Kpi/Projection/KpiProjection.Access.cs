@@ -22,8 +22,8 @@ public sealed partial class KpiProjection
     /// <summary>New and returning customers over everything, carried on from query to query (see <see cref="Query.CustomerTally"/>).</summary>
     internal Query.KeptTallies<Query.CustomerTally> CustomerTallies { get; } = new();
 
-    /// <summary>The sessions' sums of whole periods per group key, reused while their days are unchanged.</summary>
-    internal Query.RollupSums SessionSums { get; } = new();
+    /// <summary>The rollup tables' sums of whole periods per group key, reused while their days are unchanged.</summary>
+    internal Query.RollupSums KeptSums { get; } = new();
 
     /// <summary>Each grouping's group keys numbered, extended as combinations are added (<see cref="Query.ScopeMatcher.GroupOfCombo"/>, <see cref="Query.ScopeMatcher.GroupCount"/>).</summary>
     internal Query.GroupKeyNumbers GroupKeyNumbers { get; } = new();

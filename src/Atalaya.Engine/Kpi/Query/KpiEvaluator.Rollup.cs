@@ -80,111 +80,29 @@ internal sealed partial class KpiEvaluator
 
     private static void ReturnCells(int[] cells) => System.Buffers.ArrayPool<int>.Shared.Return(cells);
 
-    /// <summary>Orders, payments, leads and final statuses from the rollup; active stores are the distinct stores of entries with orders.</summary>
+    /// <summary>
+    /// Orders, payments, leads and the ledger's lines from the rollup, each through the sums kept
+    /// per period (<see cref="FromRollup{T}"/>); active stores are the distinct stores of entries
+    /// with orders (counted when <paramref name="stores"/> is given).
+    /// </summary>
     private void AddUpFromRollup(DistinctPairs? stores)
     {
         var rollup = _projection.Rollup;
-        var periods = _grid.Count;
-        var bits = PeriodBits;
-        var mask = (1 << bits) - 1;
         if (NeedsKind(EventKind.PurchaseCompleted))
         {
-            var t = rollup.Orders;
-            var (cells, blocks) = EntryCells(t);
-            var keys = t.Keys;
-            var orders = t.Counts(HourRollup.OrderCount);
-            var units = t.Counts(HourRollup.OrderUnits);
-            var gmv = t.Sums(HourRollup.OrderGmv);
-            foreach (var (start, length) in blocks)
-            {
-                for (var e = start; e < start + length; e++)
-                {
-                    var c = cells[e];
-                    if (c < 0)
-                    {
-                        continue;
-                    }
-                    var (group, period) = (c >> bits, c & mask);
-                    ref var cell = ref _cells[group][period];
-                    cell.Orders += orders[e];
-                    cell.Units += units[e];
-                    cell.Gmv += gmv[e];
-                    var store = stores is null ? 0 : _projection.Combos[RollupTable.ComboOf(keys[e])].Store;
-                    if (store != 0 && orders[e] > 0)
-                    {
-                        stores!.Add((group * periods) + period, store);
-                    }
-                }
-            }
-            ReturnCells(cells);
+            FromRollup(rollup.Orders, new OrderColumns(rollup.Orders), markGroups: false, stores);
         }
         if (NeedsKind(EventKind.PaymentSucceeded) || NeedsKind(EventKind.PaymentFailed))
         {
-            var t = rollup.Payments;
-            var (cells, blocks) = EntryCells(t);
-            var succeeded = t.Counts(HourRollup.PaymentSucceeded);
-            var failed = t.Counts(HourRollup.PaymentFailed);
-            var revenue = t.Sums(HourRollup.PaymentRevenue);
-            foreach (var (start, length) in blocks)
-            {
-                for (var e = start; e < start + length; e++)
-                {
-                    if (cells[e] >= 0)
-                    {
-                        ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
-                        cell.PaySucceeded += succeeded[e];
-                        cell.PayFailed += failed[e];
-                        cell.Revenue += revenue[e];
-                    }
-                }
-            }
-            ReturnCells(cells);
+            FromRollup(rollup.Payments, new PaymentColumns(rollup.Payments), markGroups: false, null);
         }
         if (NeedsKind(EventKind.LeadCreated))
         {
-            var t = rollup.Leads;
-            var (cells, blocks) = EntryCells(t);
-            var leads = t.Counts(HourRollup.LeadCount);
-            foreach (var (start, length) in blocks)
-            {
-                for (var e = start; e < start + length; e++)
-                {
-                    if (cells[e] >= 0)
-                    {
-                        _cells[cells[e] >> bits][cells[e] & mask].Leads += leads[e];
-                    }
-                }
-            }
-            ReturnCells(cells);
+            FromRollup(rollup.Leads, new LeadColumns(rollup.Leads), markGroups: false, null);
         }
         if (NeedsKind(EventKind.OrderStatusChanged))
         {
-            var t = rollup.Finals;
-            var (cells, blocks) = EntryCells(t);
-            var delivered = t.Counts(HourRollup.FinalDelivered);
-            var cancelled = t.Counts(HourRollup.FinalCancelled);
-            var deliveredGmv = t.Sums(HourRollup.FinalDeliveredGmv);
-            var commissions = t.Sums(HourRollup.FinalCommissions);
-            var cancelledGmv = t.Sums(HourRollup.FinalCancelledGmv);
-            var refunds = t.Sums(HourRollup.FinalRefunds);
-            var reversed = t.Sums(HourRollup.FinalCommissionsReversed);
-            foreach (var (start, length) in blocks)
-            {
-                for (var e = start; e < start + length; e++)
-                {
-                    if (cells[e] >= 0)
-                    {
-                        ref var cell = ref _cells[cells[e] >> bits][cells[e] & mask];
-                        cell.DeliveredOrders += delivered[e];
-                        cell.DeliveredGmv += deliveredGmv[e];
-                        cell.Commissions += commissions[e] - reversed[e];
-                        cell.CancelledOrders += cancelled[e];
-                        cell.CancelledGmv += cancelledGmv[e];
-                        cell.Refunds += refunds[e];
-                    }
-                }
-            }
-            ReturnCells(cells);
+            FromRollup(rollup.Finals, new FinalColumns(rollup.Finals), markGroups: false, null);
         }
     }
 
@@ -217,9 +135,6 @@ internal sealed partial class KpiEvaluator
         }
     }
 
-    /// <summary>Values kept per (group key, period) of the sessions' sums: sessions, bounces, duration and the six funnel counts.</summary>
-    private const int SessionWidth = 9;
-
     /// <summary>
     /// Group keys × missing periods added up and kept at most: a dashboard's groupings (by country,
     /// source, platform; a week or a day at a time) fit, a question by store over many days reads
@@ -227,14 +142,26 @@ internal sealed partial class KpiEvaluator
     /// </summary>
     private const int MaxSumSlots = 1 << 12;
 
-    /// <summary>
-    /// The session counts from the rollup (each session sits in the hour of its first event), per
-    /// period from the sums kept in the projection's <see cref="RollupSums"/> while the period's days
-    /// are unchanged; the other periods are added up in one pass over their entries and kept.
-    /// </summary>
+    /// <summary>The session counts from the rollup (each session sits in the hour of its first event).</summary>
     private void SessionsFromRollup()
     {
         var t = _projection.Rollup.Sessions;
+        FromRollup(t, new SessionColumns(t), markGroups: true, null);
+    }
+
+    /// <summary>
+    /// Adds one rollup family into the cells per period: from the sums kept in the projection's
+    /// <see cref="RollupSums"/> while the period's days are unchanged, the other periods added up in
+    /// one pass over their entries and kept. Under ingest only the days being written are read
+    /// again: a summary's week before today and a 90-day chart's older days come from the kept sums
+    /// (their entries were most of those questions' time while writers ran). Too many group keys ×
+    /// periods (by store) reads the entries into the cells and keeps nothing.
+    /// </summary>
+    /// <param name="markGroups">Whether a group with an entry counts as having data in the range (sessions); the others' groups are found beforehand.</param>
+    /// <param name="stores">Where the family has active stores and the query asks for them, the distinct pairs they are counted in.</param>
+    private void FromRollup<T>(RollupTable t, T columns, bool markGroups, DistinctPairs? stores)
+        where T : IRollupColumns, allows ref struct
+    {
         var periods = _grid.Count;
         var hours = new int[periods + 1];
         for (var p = 0; p <= periods; p++)
@@ -245,7 +172,7 @@ internal sealed partial class KpiEvaluator
         var missing = new List<int>();
         for (var p = 0; p < periods; p++)
         {
-            kept[p] = _projection.SessionSums.Find(t, _scope.GroupingKey, hours[p], hours[p + 1]);
+            kept[p] = _projection.KeptSums.Find(t, _scope.GroupingKey, hours[p], hours[p + 1]);
             if (kept[p] is null)
             {
                 missing.Add(p);
@@ -253,69 +180,44 @@ internal sealed partial class KpiEvaluator
         }
         if ((long)missing.Count * _scope.GroupCount > MaxSumSlots)
         {
-            SessionsFromEntries();
+            FromEntries(t, columns, markGroups, stores);
             return;
         }
         if (missing.Count > 0)
         {
-            AddUpSessions(t, hours, missing, kept);
+            AddUpPeriods(t, columns, hours, missing, kept);
         }
+        var width = T.Width;
         for (var p = 0; p < periods; p++)
         {
             var period = kept[p]!;
             for (var i = 0; i < period.Keys.Length; i++)
             {
                 var group = _scope.GroupOfKeyNumber(period.Keys[i]);
-                MarkInRange(group);
-                AddSessionSums(ref _cells[group][p], period.Values.AsSpan(i * SessionWidth, SessionWidth));
+                if (markGroups)
+                {
+                    MarkInRange(group);
+                }
+                else
+                {
+                    CellsOf(group);
+                }
+                ref var cell = ref _cells[group][p];
+                var values = period.Values.AsSpan(i * width, width);
+                T.AddToCell(ref cell, values);
+                if (stores is not null && T.StoreSlot >= 0)
+                {
+                    cell.ActiveStores += (long)values[T.StoreSlot];
+                }
             }
         }
     }
 
-    private static void AddSessionSums(ref Cell cell, ReadOnlySpan<long> v)
+    /// <summary>A family's sums of the <paramref name="missing"/> periods per group key, in one pass over their entries; each is kept.</summary>
+    private void AddUpPeriods<T>(RollupTable t, T columns, int[] hours, List<int> missing, RollupSums.Period?[] kept)
+        where T : IRollupColumns, allows ref struct
     {
-        cell.Sessions += v[0];
-        cell.Bounces += v[1];
-        cell.DurationMs += v[2];
-        cell.SessionsPurchase += v[3];
-        cell.SessionsCart += v[4];
-        cell.SessionsCartNoPurchase += v[5];
-        cell.SessionsViewed += v[6];
-        cell.SessionsCheckout += v[7];
-        cell.SessionsCheckoutCompleted += v[8];
-    }
-
-    /// <summary>The sessions table's columns, read once per pass: <see cref="SessionWidth"/> values an entry.</summary>
-    private readonly ref struct SessionColumns(RollupTable t)
-    {
-        public readonly ReadOnlySpan<int> Sessions = t.Counts(HourRollup.SessionCount);
-        private readonly ReadOnlySpan<int> _bounces = t.Counts(HourRollup.SessionBounces);
-        private readonly ReadOnlySpan<double> _duration = t.Sums(HourRollup.SessionDurationMs);
-        private readonly ReadOnlySpan<int> _purchase = t.Counts(HourRollup.SessionPurchase);
-        private readonly ReadOnlySpan<int> _cart = t.Counts(HourRollup.SessionCart);
-        private readonly ReadOnlySpan<int> _cartNoPurchase = t.Counts(HourRollup.SessionCartNoPurchase);
-        private readonly ReadOnlySpan<int> _viewed = t.Counts(HourRollup.SessionViewed);
-        private readonly ReadOnlySpan<int> _checkout = t.Counts(HourRollup.SessionCheckout);
-        private readonly ReadOnlySpan<int> _checkoutCompleted = t.Counts(HourRollup.SessionCheckoutCompleted);
-
-        /// <summary>Adds entry <paramref name="e"/>'s values to <paramref name="v"/> (its duration as whole milliseconds, as a cell counts it).</summary>
-        public void AddTo(Span<long> v, int e)
-        {
-            v[0] += Sessions[e];
-            v[1] += _bounces[e];
-            v[2] += (long)_duration[e];
-            v[3] += _purchase[e];
-            v[4] += _cart[e];
-            v[5] += _cartNoPurchase[e];
-            v[6] += _viewed[e];
-            v[7] += _checkout[e];
-            v[8] += _checkoutCompleted[e];
-        }
-    }
-
-    /// <summary>The sessions' sums of the <paramref name="missing"/> periods per group key, in one pass over their entries; each is kept.</summary>
-    private void AddUpSessions(RollupTable t, int[] hours, List<int> missing, RollupSums.Period?[] kept)
-    {
+        var width = T.Width;
         var keyCount = _scope.GroupCount;
         var slotOfPeriod = new int[_grid.Count];
         Array.Fill(slotOfPeriod, -1);
@@ -323,12 +225,12 @@ internal sealed partial class KpiEvaluator
         {
             slotOfPeriod[missing[m]] = m;
         }
-        var values = new long[keyCount * missing.Count * SessionWidth];
+        var values = new double[keyCount * missing.Count * width];
         var seen = new bool[keyCount * missing.Count];
+        // Always counted, whether this query asks for active stores or not: the kept sums serve every later query.
+        var activeStores = T.StoreSlot >= 0 ? new DistinctPairs(_projection.Pools.Stores.Count + 1) : null;
         var keyOfCombo = _scratch.Ints(_projection.Combos.Count, UnknownCell);
         var keys = t.Keys;
-        var columns = new SessionColumns(t);
-        var sessions = columns.Sessions;
         var from = hours[missing[0]];
         var to = hours[missing[^1] + 1];
         var period = missing[0];
@@ -337,7 +239,7 @@ internal sealed partial class KpiEvaluator
             for (var e = start; e < start + length; e++)
             {
                 var hour = RollupTable.HourOf(keys[e]);
-                if (sessions[e] == 0 || hour < from || hour >= to)
+                if (hour < from || hour >= to || !columns.Has(e))
                 {
                     continue;
                 }
@@ -363,45 +265,60 @@ internal sealed partial class KpiEvaluator
                 }
                 var slot = (key * missing.Count) + m;
                 seen[slot] = true;
-                columns.AddTo(values.AsSpan(slot * SessionWidth, SessionWidth), e);
+                columns.AddTo(values.AsSpan(slot * width, width), e);
+                if (activeStores is not null && columns.StoreActive(e) && _projection.Combos[combo].Store is var store and not 0)
+                {
+                    activeStores.Add(slot, store);
+                }
             }
         }
+        activeStores?.Count((slot, n) => values[(slot * width) + T.StoreSlot] = n);
         for (var m = 0; m < missing.Count; m++)
         {
             var present = Enumerable.Range(0, keyCount).Where(key => seen[(key * missing.Count) + m]).ToArray();
-            var sums = new long[present.Length * SessionWidth];
+            var sums = new double[present.Length * width];
             for (var i = 0; i < present.Length; i++)
             {
-                values.AsSpan(((present[i] * missing.Count) + m) * SessionWidth, SessionWidth).CopyTo(sums.AsSpan(i * SessionWidth));
+                values.AsSpan(((present[i] * missing.Count) + m) * width, width).CopyTo(sums.AsSpan(i * width));
             }
             var p = missing[m];
             kept[p] = new RollupSums.Period(t.Version, present, sums);
-            _projection.SessionSums.Keep(_scope.GroupingKey, hours[p], hours[p + 1], kept[p]!);
+            _projection.KeptSums.Keep(t, _scope.GroupingKey, hours[p], hours[p + 1], kept[p]!);
         }
     }
 
-    /// <summary>The session counts from every entry of the range, nothing kept (more than <see cref="MaxSumSlots"/> group keys × periods).</summary>
-    private void SessionsFromEntries()
+    /// <summary>A family from every entry of the range into the cells, nothing kept (more than <see cref="MaxSumSlots"/> group keys × periods).</summary>
+    private void FromEntries<T>(RollupTable t, T columns, bool markGroups, DistinctPairs? stores)
+        where T : IRollupColumns, allows ref struct
     {
-        var t = _projection.Rollup.Sessions;
         var (cells, blocks) = EntryCells(t);
+        var keys = t.Keys;
+        var periods = _grid.Count;
         var bits = PeriodBits;
-        var columns = new SessionColumns(t);
-        Span<long> v = stackalloc long[SessionWidth];
+        var mask = (1 << bits) - 1;
+        Span<double> v = stackalloc double[T.Width];
         foreach (var (start, length) in blocks)
         {
             for (var e = start; e < start + length; e++)
             {
                 var c = cells[e];
-                if (c < 0 || columns.Sessions[e] == 0)
+                if (c < 0 || !columns.Has(e))
                 {
                     continue;
                 }
-                var group = c >> bits;
-                MarkInRange(group);
+                var (group, period) = (c >> bits, c & mask);
+                if (markGroups)
+                {
+                    MarkInRange(group);
+                }
+                // Each entry's values from zero, then into the cell: the same additions, in the same order, as adding the columns to the cell.
                 v.Clear();
                 columns.AddTo(v, e);
-                AddSessionSums(ref _cells[group][c & ((1 << bits) - 1)], v);
+                T.AddToCell(ref _cells[group][period], v);
+                if (stores is not null && columns.StoreActive(e) && _projection.Combos[RollupTable.ComboOf(keys[e])].Store is var store and not 0)
+                {
+                    stores.Add((group * periods) + period, store);
+                }
             }
         }
         ReturnCells(cells);

@@ -4,23 +4,24 @@ using Atalaya.Engine.Kpi.Projection;
 namespace Atalaya.Engine.Kpi.Query;
 
 /// <summary>
-/// Sums of one rollup table over whole periods (UTC hours [From, To)) per group key of a grouping,
-/// as last added up, with the table's <see cref="RollupTable.Version"/> they were added up at. They
+/// Sums of the hour rollup's tables over whole periods (UTC hours [From, To)) per group key of a
+/// grouping, as last added up, with the table's <see cref="RollupTable.Version"/> they were added up at. They
 /// hold while no entry of those days changed since (<see cref="RollupTable.UnchangedSince"/>), so a
 /// dashboard's past weeks and days are added up once and only the periods still receiving events
-/// again: over 90 days by week, the sessions' entries were most of a weekly question's time. Exact:
-/// a sum is reused only when its entries are as they were, and it is the same sum, in the same
-/// order, as the pass over the entries makes for the group (integer sums). Bounded: cleared when
+/// again: over 90 days by week, the sessions' entries were most of a weekly question's time, and
+/// under ingest the orders' entries were most of a summary's. Exact: a sum is reused only when its
+/// entries are as they were, and it is the same sum, in the same order, as the pass over the
+/// entries makes for the cell (<see cref="IRollupColumns"/>). Bounded: cleared when
 /// it holds <see cref="MaxValues"/> values, a period of more than <see cref="MaxPeriodValues"/> is
 /// not kept (a grouping by store), and dropped with the scratch pools when the hub is idle. One per
-/// table of a projection (the sessions'); readers share it under the read lock.
+/// projection, for all its tables; readers share it under the read lock.
 /// </summary>
 internal sealed class RollupSums
 {
     private const int MaxValues = 1 << 20;
     private const int MaxPeriodValues = 1 << 16;
 
-    private readonly ConcurrentDictionary<(string Grouping, int From, int To), Period> _periods = new();
+    private readonly ConcurrentDictionary<(RollupTable Table, string Grouping, int From, int To), Period> _periods = new();
     private long _values;
 
     public RollupSums()
@@ -36,13 +37,13 @@ internal sealed class RollupSums
     }
 
     /// <summary>One period's sums: per group key with an entry (<see cref="Keys"/>), the same number of values each.</summary>
-    public sealed record Period(long Version, int[] Keys, long[] Values);
+    public sealed record Period(long Version, int[] Keys, double[] Values);
 
     /// <summary>The sums of [from, to) for <paramref name="grouping"/> when they still hold, else null.</summary>
     public Period? Find(RollupTable table, string grouping, int from, int to) =>
-        _periods.TryGetValue((grouping, from, to), out var period) && table.UnchangedSince(period.Version, from, to) ? period : null;
+        _periods.TryGetValue((table, grouping, from, to), out var period) && table.UnchangedSince(period.Version, from, to) ? period : null;
 
-    public void Keep(string grouping, int from, int to, Period period)
+    public void Keep(RollupTable table, string grouping, int from, int to, Period period)
     {
         if (period.Values.Length > MaxPeriodValues)
         {
@@ -53,7 +54,7 @@ internal sealed class RollupSums
             Clear();
             Interlocked.Add(ref _values, period.Values.Length);
         }
-        _periods[(grouping, from, to)] = period;
+        _periods[(table, grouping, from, to)] = period;
     }
 
     private void Clear()
