@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
+using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Collect;
 
 /// <summary>
-/// The threads that normalize collected events (parse, validate, enrich: most of ingest's CPU), at
-/// a lower scheduling priority than the rest of the process (Linux nice +<see cref="Nice"/>). While
+/// The threads that normalize and compress collected events (parse, validate, enrich: most of
+/// ingest's CPU), at a lower scheduling priority than the rest of the process (<see cref="BackgroundPriority"/>). While
 /// collectors send as fast as they can, a dashboard's read is then given the CPU as soon as it
 /// wants it instead of queueing behind batches of events for its share; with nothing else to run,
 /// normalization still takes every core it is allowed (docs/collector.md). Shared by every pipeline
@@ -15,9 +15,6 @@ namespace Atalaya.Engine.Collect;
 /// </summary>
 internal static class IngestThreads
 {
-    /// <summary>The nice value of the threads: weight 110 against a normal thread's 1024 under Linux's scheduler.</summary>
-    public const int Nice = 10;
-
     private static readonly BlockingCollection<Action> Work = Start();
 
     /// <summary>Whether the threads run at the lowered priority (false where the OS refused or has no such call).</summary>
@@ -48,7 +45,7 @@ internal static class IngestThreads
         {
             var thread = new Thread(() =>
             {
-                Lowered |= TryLowerPriority();
+                Lowered |= BackgroundPriority.TryLowerCurrentThread();
                 foreach (var action in work.GetConsumingEnumerable())
                 {
                     action();
@@ -62,34 +59,4 @@ internal static class IngestThreads
         }
         return work;
     }
-
-    /// <summary>Sets the calling thread's nice value (Linux keeps one per thread; raising it needs no privilege).</summary>
-    private static bool TryLowerPriority()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-        try
-        {
-            return SetPriority(ProcessPriority, (uint)GetThreadId(), Nice) == 0;
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-            return false;
-        }
-    }
-
-    // PRIO_PROCESS with a thread id: that thread alone (sched(7), "The nice value").
-    private const int ProcessPriority = 0;
-
-    // DllImport rather than LibraryImport: the generated marshalling needs unsafe code, and two
-    // calls of plain integers need no marshalling at all.
-    [DllImport("libc", EntryPoint = "setpriority", SetLastError = true)]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int SetPriority(int which, uint who, int priority);
-
-    [DllImport("libc", EntryPoint = "gettid")]
-    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
-    private static extern int GetThreadId();
 }

@@ -89,7 +89,7 @@ public sealed class ClusterAnswerTests(ClusterServers servers) : IClassFixture<C
         // The embedded hub normalizes behind its reads, on threads the kernel runs at nice 10; the
         // collecting node answers no reads, so it normalizes on the request's thread and has no
         // such threads (they only made it wait on the machine's other servers).
-        Assert.Equal(Environment.ProcessorCount, NormalizeThreadNices(embedded.Process.Pid).Count(nice => nice == Engine.Collect.IngestThreads.Nice));
+        Assert.Equal(Environment.ProcessorCount, NormalizeThreadNices(embedded.Process.Pid).Count(nice => nice == Engine.Storage.BackgroundPriority.Nice));
         Assert.Empty(NormalizeThreadNices(collector.Process.Pid));
 
         // Each node refuses the other side's work with 421 and says where to send it.
