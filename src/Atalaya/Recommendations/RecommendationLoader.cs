@@ -20,11 +20,8 @@ public sealed class RecommendationLoader(HubState state, ILogger<RecommendationL
         long events;
         try
         {
-            events = await Task.Run(() =>
-            {
-                using var connection = hub.Database.Connect();
-                return hub.Recommendations.Start(connection, History, stoppingToken);
-            }, stoppingToken);
+            // At a lower priority than the reads the server answers meanwhile.
+            events = await hub.Recommendations.StartInBackground(hub.Database, History, stoppingToken);
         }
         catch (OperationCanceledException)
         {
