@@ -262,25 +262,6 @@ public sealed partial class RecommendationModel
     }
 
     /// <summary>
-    /// <see cref="Start"/> on a thread of its own at the lower background priority
-    /// (<see cref="Storage.BackgroundPriority"/>): the server's first minute after a start is when
-    /// dashboards reconnect, and reading a year of history (about a minute at 10M events) at
-    /// normal priority took a sixth of the CPU from the first questions (a profile of the query
-    /// benchmark's weekly question at 10M). The thread ends with the read.
-    /// </summary>
-    public Task<long> StartInBackground(Storage.HubDatabase database, TimeSpan horizon, CancellationToken cancellationToken = default) =>
-        Task.Factory.StartNew(() =>
-        {
-            Thread.CurrentThread.Name = "atalaya-recload";
-            HistoryLowered = Storage.BackgroundPriority.TryLowerCurrentThread();
-            using var connection = database.Connect();
-            return Start(connection, horizon, cancellationToken);
-        }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-
-    /// <summary>Whether the history was read at the lowered priority (by <see cref="StartInBackground"/>, where the OS allows it).</summary>
-    internal bool HistoryLowered { get; private set; }
-
-    /// <summary>
     /// Wakes the follower and reads the stored history (the blocks whose newest event is within
     /// <paramref name="horizon"/> of the newest stored event). Returns the events read.
     /// </summary>

@@ -20,8 +20,11 @@ public sealed class RecommendationLoader(HubState state, ILogger<RecommendationL
         long events;
         try
         {
-            // At a lower priority than the reads the server answers meanwhile.
-            events = await hub.Recommendations.StartInBackground(hub.Database, History, stoppingToken);
+            events = await Task.Run(() =>
+            {
+                using var connection = hub.Database.Connect();
+                return hub.Recommendations.Start(connection, History, stoppingToken);
+            }, stoppingToken);
         }
         catch (OperationCanceledException)
         {
