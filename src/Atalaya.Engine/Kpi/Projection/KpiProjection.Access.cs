@@ -22,6 +22,9 @@ public sealed partial class KpiProjection
     /// <summary>New and returning customers over everything, carried on from query to query (see <see cref="Query.CustomerTally"/>).</summary>
     internal Query.KeptTallies<Query.CustomerTally> CustomerTallies { get; } = new();
 
+    /// <summary>New and returning customers per grouping, carried on from query to query (see <see cref="Query.GroupCustomerTally"/>).</summary>
+    internal Query.KeptTallies<Query.GroupCustomerTally> GroupCustomerTallies { get; } = new();
+
     /// <summary>The rollup tables' sums of whole periods per group key, reused while their days are unchanged.</summary>
     internal Query.RollupSums KeptSums { get; } = new();
 

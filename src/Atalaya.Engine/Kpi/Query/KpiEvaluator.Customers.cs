@@ -14,7 +14,7 @@ internal sealed partial class KpiEvaluator
     /// </summary>
     private void EvaluateCustomers()
     {
-        if (EvaluateCustomersFromHistory())
+        if (EvaluateCustomersFromHistory() || EvaluateCustomersFromGroupTally())
         {
             return;
         }
@@ -249,6 +249,58 @@ internal sealed partial class KpiEvaluator
             }
             tally.CountUpTo(history);
             AddCustomersFromTally(tally, history, startHour);
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The customer KPIs of a grouped or filtered query (or one the history cannot serve) from the
+    /// projection's <see cref="GroupCustomerTally"/> of this grouping and grid, carried on from the
+    /// last such query: only the counted purchases written since are read. False when the grid has
+    /// more periods than a tally's slots (then every purchase is read).
+    /// </summary>
+    private bool EvaluateCustomersFromGroupTally()
+    {
+        if (!UseRollup || _grid.Bounds.Length > GroupCustomerTally.MaxSlots)
+        {
+            return false;
+        }
+        var columns = _projection.Kinds[EventKind.PurchaseCompleted];
+        var keyOfCombo = _scratch.Ints(_projection.Combos.Count, UnknownCell);
+        int KeyOf(int combo)
+        {
+            var key = keyOfCombo[combo];
+            return key != UnknownCell ? key : keyOfCombo[combo] = _scope.KeyNumberOfCombo(combo);
+        }
+        var holder = _projection.GroupCustomerTallies.For(GroupCustomerTally.Key(_scope.GroupingKey, _grid.Bounds));
+        lock (holder.Gate)
+        {
+            if (holder.Tally is not { } tally || !tally.Holds(columns))
+            {
+                tally = holder.Tally = new GroupCustomerTally(columns, [.. _grid.Bounds]);
+            }
+            tally.CountUpTo(KeyOf, _projection.Pools.Users.Count + 1);
+            for (var key = 0; key < tally.KeyCount; key++)
+            {
+                if (!tally.HasOrders(key))
+                {
+                    continue;
+                }
+                var cells = CellsOf(_scope.GroupOfKeyNumber(key));
+                var firsts = tally.Firsts(key);
+                var returning = tally.Returning(key);
+                var gmv = tally.Gmv(key);
+                var sum = gmv[0];
+                var customers = firsts[0];
+                for (var p = 0; p < _grid.Count; p++)
+                {
+                    sum += gmv[p + 1];
+                    customers += firsts[p + 1];
+                    cells[p].NewCustomers = firsts[p + 1];
+                    cells[p].Returning = returning[p + 1];
+                    cells[p].Ltv = customers == 0 ? null : sum / customers;
+                }
+            }
         }
         return true;
     }
