@@ -32,6 +32,7 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
         }
         var lastSnapshot = System.Diagnostics.Stopwatch.StartNew();
         var auditFailures = 0L;
+        var auditLoggedAt = 0L;
         // The event-count threshold is checked every second, not only every maintenance pass: a
         // crash then leaves at most the threshold plus about a second of ingest to replay at the
         // next start (every 10 s it could be millions more at full ingest speed).
@@ -66,9 +67,11 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
                         lastSnapshot.Restart();
                     }
                 });
-                if (hub.Audit.FailedCommits != auditFailures)
+                if (hub.Audit.FailedCommits != auditFailures
+                    && (auditLoggedAt == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(auditLoggedAt) >= RepeatFailureLogEvery))
                 {
                     auditFailures = hub.Audit.FailedCommits;
+                    auditLoggedAt = System.Diagnostics.Stopwatch.GetTimestamp();
                     logger.LogError(hub.Audit.LastFailure, "The audit log cannot be written; served reads' entries are kept and retried ({Dropped} dropped so far)",
                         hub.Audit.DroppedReads);
                 }
@@ -89,16 +92,54 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
     /// <summary>Maintenance steps that failed.</summary>
     public long Failures => Interlocked.Read(ref _failures);
 
+    /// <summary>
+    /// How often a step that keeps failing is logged again. On a full disk every step fails on
+    /// every pass (each second for the snapshot); one error with its exception when a step starts
+    /// failing, then one line a minute with the count, keeps the log readable and the disk that is
+    /// full from filling with its own complaints.
+    /// </summary>
+    internal static readonly TimeSpan RepeatFailureLogEvery = TimeSpan.FromMinutes(1);
+
+    /// <summary>Per failing step: attempts failed in a row and when it was last logged.</summary>
+    private readonly Dictionary<string, (long Failed, long LoggedAt)> _failing = [];
+    private long _failureLines;
+
+    /// <summary>Error lines written for failed steps (tests check that a step failing on every pass is not logged on every pass).</summary>
+    public long FailureLines => Interlocked.Read(ref _failureLines);
+
     private void Step(string what, Action step)
     {
         try
         {
             step();
+            if (_failing.Remove(what, out var was))
+            {
+                logger.LogInformation("Could {What} again after {Failed} failed attempts", what, was.Failed);
+            }
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException or UnauthorizedAccessException or Engine.Postgres.StateUnavailableException)
         {
             Interlocked.Increment(ref _failures);
-            logger.LogError(e, "Could not {What}; trying again in {Interval} s", what, options.MaintenanceInterval.TotalSeconds);
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (!_failing.TryGetValue(what, out var failing))
+            {
+                _failing[what] = (1, now);
+                Interlocked.Increment(ref _failureLines);
+                logger.LogError(e, "Could not {What}; trying again every {Interval} s (logged again once a minute while it fails)", what, options.MaintenanceInterval.TotalSeconds);
+                return;
+            }
+            failing.Failed++;
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(failing.LoggedAt, now) >= RepeatFailureLogEvery)
+            {
+                failing.LoggedAt = now;
+                Interlocked.Increment(ref _failureLines);
+                logger.LogError("Still cannot {What}: {Failed} failed attempts in a row; the last: {Problem}", what, failing.Failed, e.Message);
+            }
+            else
+            {
+                logger.LogDebug(e, "Could not {What} ({Failed} attempts in a row)", what, failing.Failed);
+            }
+            _failing[what] = failing;
         }
     }
 

@@ -12,7 +12,8 @@ namespace Atalaya.Tests.Hardening;
 /// <summary>
 /// A full disk does not stop the hub: on a small tmpfs filled to the last byte, the collector
 /// answers 503 with Retry-After, reads are served, every background writer (token last-used
-/// times, the KPI snapshot, the audit, job runs) fails, logs and carries on; once space comes back
+/// times, the KPI snapshot, the audit, job runs) fails, logs (once when it starts failing, then once a
+/// minute) and carries on; once space comes back
 /// the collector accepts again, without a restart.
 /// </summary>
 public sealed class FullDiskTests
@@ -57,6 +58,12 @@ public sealed class FullDiskTests
         var passesBefore = loader.Passes;
         await AuditWindowTests.WaitUntilAsync(() => loader.Failures > failuresBefore && loader.Passes > passesBefore + 3,
             "the maintenance loop to fail at least once and keep going");
+        // A step failing on every pass is logged when it starts failing, then once a minute.
+        var linesBefore = loader.FailureLines;
+        failuresBefore = loader.Failures;
+        await AuditWindowTests.WaitUntilAsync(() => loader.Failures > failuresBefore + 20, "twenty more failed steps");
+        Assert.True(loader.FailureLines - linesBefore <= 3,
+            $"{loader.FailureLines - linesBefore} error lines for {loader.Failures - failuresBefore} failed steps in a few seconds: a failing step must be logged once a minute, not on every pass");
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(HttpStatusCode.OK, await GetAsync(hub, analyst, "/api/kpi/query?metric=pageviews&aggregate=total&start_date=2026-03-01&end_date=2026-03-01"));
