@@ -262,6 +262,16 @@ public sealed partial class RecommendationModel
     }
 
     /// <summary>
+    /// The history read of <see cref="Start"/>: in log order through the index on first_seq. The
+    /// unary + keeps SQLite from taking the time index for the horizon instead, which would sort
+    /// the matching blocks, blobs and all, before the first row.
+    /// </summary>
+    internal const string HistorySql = """
+        SELECT encoding, events, event_count FROM event_blocks
+        WHERE first_seq <= $watermark AND +max_timestamp >= $since ORDER BY first_seq;
+        """;
+
+    /// <summary>
     /// Wakes the follower and reads the stored history (the blocks whose newest event is within
     /// <paramref name="horizon"/> of the newest stored event). Returns the events read.
     /// </summary>
@@ -294,10 +304,7 @@ public sealed partial class RecommendationModel
         try
         {
             using var blocks = connection.CreateCommand();
-            blocks.CommandText = """
-                SELECT encoding, events, event_count FROM event_blocks
-                WHERE first_seq <= $watermark AND max_timestamp >= $since ORDER BY first_seq;
-                """;
+            blocks.CommandText = HistorySql;
             blocks.Parameters.AddWithValue("$watermark", watermark);
             blocks.Parameters.AddWithValue("$since", newest - (long)horizon.TotalMilliseconds);
             using var reader = blocks.ExecuteReader();

@@ -240,11 +240,11 @@ internal sealed class EventIdIndex
                 w.Write(Shards);
                 w.Write(Checksum(sizes, _low, _high));
             }
-            file.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(sizes.AsSpan()));
+            SlicedWrites.Write(file, System.Runtime.InteropServices.MemoryMarshal.AsBytes(sizes.AsSpan()));
             for (var shard = 0; shard < Shards; shard++)
             {
-                file.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_low[shard].AsSpan()));
-                file.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(_high[shard].AsSpan()));
+                SlicedWrites.Write(file, System.Runtime.InteropServices.MemoryMarshal.AsBytes(_low[shard].AsSpan()));
+                SlicedWrites.Write(file, System.Runtime.InteropServices.MemoryMarshal.AsBytes(_high[shard].AsSpan()));
             }
             file.Flush(flushToDisk: true);
         }

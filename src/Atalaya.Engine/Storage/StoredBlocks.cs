@@ -21,11 +21,14 @@ internal static class StoredBlocks
         return (long)command.ExecuteScalar()!;
     }
 
+    /// <summary>The query of <see cref="After"/>: in log order through the index on first_seq (no sort of the blocks' blobs).</summary>
+    internal const string AfterSql = "SELECT first_seq, event_count, encoding, events FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";
+
     /// <summary>The blocks stored after <paramref name="afterSeq"/>, oldest first.</summary>
     public static IEnumerable<StoredBlock> After(SqliteConnection connection, long afterSeq)
     {
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT first_seq, event_count, encoding, events FROM event_blocks WHERE first_seq > $after ORDER BY first_seq;";
+        command.CommandText = AfterSql;
         command.Parameters.AddWithValue("$after", afterSeq);
         using var reader = command.ExecuteReader();
         while (reader.Read())

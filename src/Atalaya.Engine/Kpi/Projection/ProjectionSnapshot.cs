@@ -8,7 +8,7 @@ internal static class ProjectionSnapshot
     public static void WriteArray<T>(BinaryWriter writer, ReadOnlySpan<T> values) where T : unmanaged
     {
         writer.Write(values.Length);
-        writer.Write(MemoryMarshal.AsBytes(values));
+        Storage.SlicedWrites.Write(writer.BaseStream, MemoryMarshal.AsBytes(values));
     }
 
     /// <summary>Reads an array written by <see cref="WriteArray{T}"/> into one of at least <paramref name="capacity"/> elements.</summary>
