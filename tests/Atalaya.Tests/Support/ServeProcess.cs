@@ -95,6 +95,11 @@ public sealed class ServeProcess : IAsyncDisposable
             catch (HttpRequestException)
             {
             }
+            catch (TaskCanceledException)
+            {
+                // One slow answer (a loaded machine, a node still connecting): ask again; the caller's
+                // 120 s bound ends the wait.
+            }
             await Task.Delay(50);
         }
     }
