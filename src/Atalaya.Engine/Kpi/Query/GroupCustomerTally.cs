@@ -62,8 +62,8 @@ internal sealed class GroupCustomerTally
     /// <summary>Purchases before this position are counted.</summary>
     public int Position { get; private set; }
 
-    /// <summary>Group keys seen so far: numbers 0 .. KeyCount - 1.</summary>
-    public int KeyCount => _hasOrders.Length;
+    /// <summary>Group key numbers 0 .. KeyCount - 1 may have orders (<see cref="HasOrders"/> says which do).</summary>
+    public int KeyCount { get; private set; }
 
     /// <summary>The key of a tally: the grouping (group_by, filters, scope) and the grid's bounds.</summary>
     public static string Key(string grouping, long[] bounds) => $"{grouping}|{string.Join(',', bounds)}";
@@ -168,6 +168,7 @@ internal sealed class GroupCustomerTally
 
     private void EnsureKey(int key)
     {
+        KeyCount = Math.Max(KeyCount, key + 1);
         if (key < _hasOrders.Length)
         {
             return;

@@ -116,17 +116,7 @@ internal sealed partial class KpiEvaluator
         });
         for (var group = 0; group < gmv.Count; group++)
         {
-            var cells = CellsOf(group);
-            var sum = gmv[group][0];
-            var customers = firsts[group * span];
-            for (var p = 0; p < periods; p++)
-            {
-                sum += gmv[group][p + 1];
-                customers += firsts[(group * span) + p + 1];
-                cells[p].NewCustomers = firsts[(group * span) + p + 1];
-                cells[p].Returning = returning[(group * span) + p + 1];
-                cells[p].Ltv = customers == 0 ? null : sum / customers;
-            }
+            SetCustomerCells(CellsOf(group), firsts.AsSpan(group * span, span), returning.AsSpan(group * span, span), gmv[group]);
         }
     }
 
@@ -207,18 +197,7 @@ internal sealed partial class KpiEvaluator
             {
                 continue;
             }
-            var cells = CellsOf(group);
-            var slot = group * span;
-            var sum = gmv[slot];
-            var customers = firsts[slot];
-            for (var p = 0; p < periods; p++)
-            {
-                sum += gmv[slot + p + 1];
-                customers += firsts[slot + p + 1];
-                cells[p].NewCustomers = firsts[slot + p + 1];
-                cells[p].Returning = returning[slot + p + 1];
-                cells[p].Ltv = customers == 0 ? null : sum / customers;
-            }
+            SetCustomerCells(CellsOf(group), firsts.AsSpan(group * span, span), returning.AsSpan(group * span, span), gmv.AsSpan(group * span, span));
         }
     }
 
@@ -286,20 +265,7 @@ internal sealed partial class KpiEvaluator
                 {
                     continue;
                 }
-                var cells = CellsOf(_scope.GroupOfKeyNumber(key));
-                var firsts = tally.Firsts(key);
-                var returning = tally.Returning(key);
-                var gmv = tally.Gmv(key);
-                var sum = gmv[0];
-                var customers = firsts[0];
-                for (var p = 0; p < _grid.Count; p++)
-                {
-                    sum += gmv[p + 1];
-                    customers += firsts[p + 1];
-                    cells[p].NewCustomers = firsts[p + 1];
-                    cells[p].Returning = returning[p + 1];
-                    cells[p].Ltv = customers == 0 ? null : sum / customers;
-                }
+                SetCustomerCells(CellsOf(_scope.GroupOfKeyNumber(key)), tally.Firsts(key), tally.Returning(key), tally.Gmv(key));
             }
         }
         return true;
@@ -335,6 +301,25 @@ internal sealed partial class KpiEvaluator
             customers += tally.Firsts[p + 1];
             cells[p].NewCustomers = tally.Firsts[p + 1];
             cells[p].Returning = tally.Returning[p + 1];
+            cells[p].Ltv = customers == 0 ? null : sum / customers;
+        }
+    }
+
+    /// <summary>
+    /// One group's cells from its per-slot counts, slot 0 being "before the range" and slot p + 1
+    /// period p: new and returning customers per period, and LTV as the GMV up to each period's end
+    /// over the customers up to it (added in slot order, as every pass adds them).
+    /// </summary>
+    private void SetCustomerCells(Cell[] cells, ReadOnlySpan<long> firsts, ReadOnlySpan<long> returning, ReadOnlySpan<double> gmv)
+    {
+        var sum = gmv[0];
+        var customers = firsts[0];
+        for (var p = 0; p < _grid.Count; p++)
+        {
+            sum += gmv[p + 1];
+            customers += firsts[p + 1];
+            cells[p].NewCustomers = firsts[p + 1];
+            cells[p].Returning = returning[p + 1];
             cells[p].Ltv = customers == 0 ? null : sum / customers;
         }
     }
