@@ -34,7 +34,9 @@ public sealed class Ga4ConnectorTests : IAsyncLifetime
         _setup.Dispose();
     }
 
-    private EnvironmentConfig Config(string metrics = "[sessions, activeUsers, newUsers]", bool twoProperties = false, double timeout = 5, int retries = 3) =>
+    // The default timeout is generous: a test that is not about timeouts must not fail because a
+    // loaded machine (the whole suite, servers included) answered a page in more than a few seconds.
+    private EnvironmentConfig Config(string metrics = "[sessions, activeUsers, newUsers]", bool twoProperties = false, double timeout = 60, int retries = 3) =>
         ConnectorSetup.Config($$"""
               ga4:
                 base_url: {{_ga4.Server.Url}}
