@@ -100,16 +100,16 @@ public sealed class ClusterMigration
     }
 
     /// <summary>Each element of a block's JSON array, as its raw bytes.</summary>
-    private static List<ReadOnlyMemory<byte>> Elements(byte[] json)
+    private static List<ReadOnlyMemory<byte>> Elements(ReadOnlyMemory<byte> json)
     {
         var elements = new List<ReadOnlyMemory<byte>>();
-        var reader = new Utf8JsonReader(json);
+        var reader = new Utf8JsonReader(json.Span);
         reader.Read();
         while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
         {
             var start = (int)reader.TokenStartIndex;
             reader.Skip();
-            elements.Add(json.AsMemory(start, (int)reader.BytesConsumed - start));
+            elements.Add(json.Slice(start, (int)reader.BytesConsumed - start));
         }
         return elements;
     }

@@ -213,13 +213,8 @@ public sealed class KpiEngine
         using var write = Projection.Write();
         beforeReplay?.Invoke(Projection);
         var total = progress is null ? 0 : StoredBlocks.CountAfter(connection, Projection.LastSeq);
-        long loaded = 0;
-        foreach (var block in ReadAhead(StoredBlocks.After(connection, Projection.LastSeq)))
-        {
-            Projection.ApplyBlock(block.Json, block.FirstSeq);
-            loaded += block.Count;
-            progress?.Invoke(loaded, total);
-        }
+        var loaded = Projection.ApplyBlocks(ReadAhead(StoredBlocks.After(connection, Projection.LastSeq, pooled: true)),
+            progress is null ? null : applied => progress(applied, total));
         ReplayedEvents = loaded;
         Projection.Published();
     }
@@ -227,7 +222,8 @@ public sealed class KpiEngine
     /// <summary>
     /// The blocks in order, read from SQLite and decompressed on another thread a few blocks ahead
     /// of the caller: at start-up the replay after the snapshot then overlaps reading and
-    /// decompressing with applying (the projection itself is applied on one thread, in order).
+    /// decompressing with applying (which reads the events on one more thread and adds them on the
+    /// caller's, in order: <see cref="KpiProjection.ApplyBlocks"/>).
     /// </summary>
     private static IEnumerable<StoredBlock> ReadAhead(IEnumerable<StoredBlock> blocks)
     {

@@ -44,6 +44,23 @@ internal static class BlockCodec
         _ => throw new InvalidDataException($"an event block is stored with an unknown codec '{encoding}' (written by a newer Atalaya?)"),
     };
 
+    /// <summary>A stored block's JSON array in a buffer rented from the shared pool (return it with <see cref="Release"/>) and its length.</summary>
+    public static (byte[] Buffer, int Length) DecodePooled(string encoding, byte[] blob)
+    {
+        if (encoding == Lz4)
+        {
+            var length = LZ4Pickler.UnpickledSize(blob);
+            var buffer = ArrayPool<byte>.Shared.Rent(length);
+            LZ4Pickler.Unpickle(blob, buffer.AsSpan(0, length));
+            return (buffer, length);
+        }
+        // The older codecs, rare by now, decode as before and are copied.
+        var json = Decode(encoding, blob);
+        var copy = ArrayPool<byte>.Shared.Rent(json.Length);
+        json.CopyTo(copy, 0);
+        return (copy, json.Length);
+    }
+
     /// <summary>Raw deflate at the fastest level: the codec of blocks written before LZ4 (kept for tests of that format).</summary>
     public static byte[] DeflateBlock(ReadOnlySpan<byte> json)
     {

@@ -53,6 +53,28 @@ public sealed class BlockCodecTests
         Assert.Equal(input, BlockCodec.Decode(BlockCodec.Json, input));
     }
 
+    [Theory]
+    [MemberData(nameof(Inputs))]
+    public void A_pooled_decode_gives_the_same_bytes_in_every_codec(string what, int events)
+    {
+        var input = Input(events);
+        var (buffer, length) = BlockCodec.Compress(input);
+        var lz4 = buffer.AsSpan(0, length).ToArray();
+        BlockCodec.Release(buffer);
+        foreach (var (codec, stored) in new[] { (BlockCodec.Lz4, lz4), (BlockCodec.Deflate, BlockCodec.DeflateBlock(input)), (BlockCodec.Json, input) })
+        {
+            var (pooled, decoded) = BlockCodec.DecodePooled(codec, stored);
+            try
+            {
+                Assert.True(input.AsSpan().SequenceEqual(pooled.AsSpan(0, decoded)), $"{what} in {codec}: the pooled decode changed the bytes");
+            }
+            finally
+            {
+                BlockCodec.Release(pooled);
+            }
+        }
+    }
+
     [Fact]
     public void Refuses_a_block_in_an_unknown_codec()
     {

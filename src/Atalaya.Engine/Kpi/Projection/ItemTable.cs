@@ -28,10 +28,11 @@ internal sealed class ItemTable
     internal void Read(BinaryReader reader)
     {
         Count = reader.ReadInt32();
-        _event = ProjectionSnapshot.ReadArray<int>(reader, Math.Max(1024, Count));
-        _product = ProjectionSnapshot.ReadArray<int>(reader, Math.Max(1024, Count));
-        _quantity = ProjectionSnapshot.ReadArray<int>(reader, Math.Max(1024, Count));
-        _revenue = ProjectionSnapshot.ReadArray<double>(reader, Math.Max(1024, Count));
+        var capacity = ProjectionSnapshot.Room(Count, 1024);
+        _event = ProjectionSnapshot.ReadArray<int>(reader, capacity);
+        _product = ProjectionSnapshot.ReadArray<int>(reader, capacity);
+        _quantity = ProjectionSnapshot.ReadArray<int>(reader, capacity);
+        _revenue = ProjectionSnapshot.ReadArray<double>(reader, capacity);
     }
 
     public void Add(int eventIndex, int product, int quantity, double revenue)

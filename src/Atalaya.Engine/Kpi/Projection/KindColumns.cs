@@ -135,7 +135,7 @@ internal sealed class KindColumns(bool rich)
     {
         Revision++;
         Count = r.ReadInt32();
-        var capacity = Math.Max(256, Count);
+        var capacity = ProjectionSnapshot.Room(Count);
         _events = ProjectionSnapshot.ReadArray<int>(r, capacity);
         _blockMin = ProjectionSnapshot.ReadArray<long>(r, Math.Max(4, capacity / KindIndex.Block + 1));
         _blockMax = ProjectionSnapshot.ReadArray<long>(r, Math.Max(4, capacity / KindIndex.Block + 1));

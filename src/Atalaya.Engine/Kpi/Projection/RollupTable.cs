@@ -278,7 +278,7 @@ internal sealed class RollupTable
     {
         _allDays = ++Version;
         Count = r.ReadInt32();
-        var capacity = Math.Max(256, Count);
+        var capacity = ProjectionSnapshot.Room(Count);
         _keys = ProjectionSnapshot.ReadArray<long>(r, capacity);
         for (var c = 0; c < _counts.Length; c++)
         {

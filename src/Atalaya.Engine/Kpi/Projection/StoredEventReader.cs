@@ -23,10 +23,19 @@ internal sealed class StoredEventReader(ProjectionPools pools)
 
     public void Read(ReadOnlySpan<byte> json, EventFacts facts)
     {
-        facts.Clear();
-        int userId = 0, anonymousId = 0;
         var reader = new Utf8JsonReader(json);
         reader.Read(); // {
+        Read(ref reader, facts);
+    }
+
+    /// <summary>
+    /// Reads the event object <paramref name="reader"/> is on (its start) and leaves the reader on
+    /// its end: a block's events are read in one pass over the block, not found and then read.
+    /// </summary>
+    public void Read(ref Utf8JsonReader reader, EventFacts facts)
+    {
+        facts.Clear();
+        int userId = 0, anonymousId = 0;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             if (reader.ValueTextEquals("event_type"u8))

@@ -142,7 +142,7 @@ internal sealed class VisitLog
     {
         Complete = r.ReadBoolean();
         Count = r.ReadInt32();
-        var capacity = Math.Max(1024, Count);
+        var capacity = ProjectionSnapshot.Room(Count, 1024);
         _hour = ProjectionSnapshot.ReadArray<int>(r, capacity);
         _user = ProjectionSnapshot.ReadArray<int>(r, capacity);
         _country = ProjectionSnapshot.ReadArray<int>(r, capacity);
