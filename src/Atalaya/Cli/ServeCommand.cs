@@ -141,8 +141,11 @@ public static class ServeCommand
             }
             // Disposed after the host has stopped and the hub has flushed its last token use times.
             using var sharedState = shared;
+            // Before the hub is opened: its load is the first touch of most of the heap.
+            var hugePages = HugePages.AdviseManagedHeap();
             var options = new ServeOptions
             {
+                HeapPages = hugePages.Skipped is { } skipped ? $"4 KiB pages ({skipped})" : $"huge pages advised for its {hugePages.Bytes >> 30} GiB reservation",
                 Config = config,
                 // A cluster node runs jobs only with --postgres: its job locks and runs are shared there,
                 // so each job runs once across nodes; and only if it answers (jobs read the KPI projection,

@@ -22,6 +22,10 @@ public sealed class HubLoader(HubState state, ServeOptions options, ILogger<HubL
         state.Set(hub);
         logger.LogInformation("Hub ready: {Events} events in {DataDirectory}, loaded in {Elapsed} ms ({Replayed} replayed after the KPI snapshot)",
             hub.Log.EventCount, hub.Database.DataDirectory, started.ElapsedMilliseconds, hub.Kpis.ReplayedEvents);
+        if (options.HeapPages is { } pages)
+        {
+            logger.LogInformation("Managed heap: {Pages}", pages);
+        }
         if (hub.Kpis.SnapshotProblem is { } problem)
         {
             logger.LogWarning("KPI projection: {Problem}", problem);

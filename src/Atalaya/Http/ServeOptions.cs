@@ -29,6 +29,9 @@ public sealed record ServeOptions
     /// <summary>Why the scheduler is off although not turned off (a cluster node without <c>--postgres</c>), logged once at start; null otherwise.</summary>
     public string? SchedulerOff { get; init; }
 
+    /// <summary>How the managed heap's memory is paged (Hosting/HugePages.cs), logged once at start; null when nothing was asked.</summary>
+    public string? HeapPages { get; init; }
+
     /// <summary>How often the hub flushes token last-used times, re-reads FX rates and considers a snapshot.</summary>
     public TimeSpan MaintenanceInterval { get; init; } = TimeSpan.FromSeconds(10);
 

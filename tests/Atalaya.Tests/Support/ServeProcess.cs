@@ -38,10 +38,18 @@ public sealed class ServeProcess : IAsyncDisposable
     /// and waits for its banner (with <c>--demo</c>: once the demo data is in and the tokens printed) or,
     /// without <c>--demo</c>, for <c>/readyz</c> to answer 200.
     /// </summary>
-    public static async Task<ServeProcess> StartAsync(string? url, params string[] args)
+    public static Task<ServeProcess> StartAsync(string? url, params string[] args) => StartAsync(url, new Dictionary<string, string>(), args);
+
+    /// <summary>As <see cref="StartAsync(string?, string[])"/>, with <paramref name="environment"/> added to the process's environment.</summary>
+    public static async Task<ServeProcess> StartAsync(string? url, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         url ??= $"http://127.0.0.1:{FreePort()}";
-        var serve = new ServeProcess(Process.Start(AtalayaProcess.StartInfo(["serve", .. args, "--urls", url]))!) { Url = url };
+        var info = AtalayaProcess.StartInfo(["serve", .. args, "--urls", url]);
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+        var serve = new ServeProcess(Process.Start(info)!) { Url = url };
         var banner = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         serve._process.OutputDataReceived += (_, e) =>
         {
@@ -78,6 +86,16 @@ public sealed class ServeProcess : IAsyncDisposable
     /// <summary>The text after <paramref name="label"/> on the one output line that starts with it (e.g. "Write key:").</summary>
     public string Line(string label) =>
         Output.Split('\n').Single(l => l.TrimStart().StartsWith(label, StringComparison.Ordinal)).Split(label)[1].Trim();
+
+    /// <summary>Waits (at most a minute) until the process has printed <paramref name="text"/>; lines logged after ready come a moment later.</summary>
+    public async Task WaitForOutputAsync(string text)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        while (!Output.Contains(text, StringComparison.Ordinal))
+        {
+            await Task.Delay(50, timeout.Token);
+        }
+    }
 
     private static async Task ReadyAsync(string url)
     {
