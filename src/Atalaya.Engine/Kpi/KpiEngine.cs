@@ -43,6 +43,9 @@ public sealed class KpiEngine
     /// <summary>Events read from the stored blocks at start-up because the snapshot did not cover them (all of them without one).</summary>
     public long ReplayedEvents { get; private set; }
 
+    /// <summary>How long <see cref="Load"/> took to read the snapshot and to replay the events after it (for the start-up log).</summary>
+    public (TimeSpan Snapshot, TimeSpan Replay) LoadTimes { get; private set; }
+
     /// <summary>Why a snapshot on disk was not used at start-up, if it was not.</summary>
     public string? SnapshotProblem { get; private set; }
 
@@ -188,6 +191,7 @@ public sealed class KpiEngine
     /// <param name="beforeReplay">Called with the projection after the snapshot is read and before the blocks after it are applied (an interrupted erasure re-keys its ids there).</param>
     public void Load(SqliteConnection connection, string? snapshotPath = null, Action<long, long>? progress = null, Action<KpiProjection>? beforeReplay = null)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         if (snapshotPath is not null && File.Exists(snapshotPath))
         {
             try
@@ -210,12 +214,14 @@ public sealed class KpiEngine
                 SnapshotProblem = $"the snapshot could not be read ({e.Message}); rebuilt from raw events";
             }
         }
+        var snapshotRead = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         using var write = Projection.Write();
         beforeReplay?.Invoke(Projection);
         var total = progress is null ? 0 : StoredBlocks.CountAfter(connection, Projection.LastSeq);
         var loaded = Projection.ApplyBlocks(ReadAhead(StoredBlocks.After(connection, Projection.LastSeq, pooled: true)),
             progress is null ? null : applied => progress(applied, total));
         ReplayedEvents = loaded;
+        LoadTimes = (snapshotRead, System.Diagnostics.Stopwatch.GetElapsedTime(started) - snapshotRead);
         Projection.Published();
     }
 

@@ -72,6 +72,28 @@ public sealed class ReplayTests : IDisposable
     }
 
     [Fact]
+    public async Task A_start_says_how_long_it_read_the_snapshot_and_replayed_the_events_after_it()
+    {
+        await using (var hub = Hub.Open(_data.Path))
+        {
+            var events = string.Join('\n', Enumerable.Range(1, 2000).Select(Event));
+            Assert.Empty((await hub.Pipeline.IngestNativeAsync(Encoding.UTF8.GetBytes(events), ndjson: true, "test")).Rejected);
+        }
+        await using (var hub = Hub.Open(_data.Path))
+        {
+            // A clean stop saved the snapshot: nothing to replay.
+            Assert.Equal(0, hub.Kpis.ReplayedEvents);
+            Assert.True(hub.Kpis.LoadTimes.Snapshot > TimeSpan.Zero);
+        }
+        File.Delete(Hub.SnapshotPath(_data.Path));
+        await using (var hub = Hub.Open(_data.Path))
+        {
+            Assert.Equal(2000, hub.Kpis.ReplayedEvents);
+            Assert.True(hub.Kpis.LoadTimes.Replay > TimeSpan.Zero);
+        }
+    }
+
+    [Fact]
     public void A_block_that_cannot_be_read_stops_the_replay_with_the_readers_error_and_reads_no_further()
     {
         var good = Encoding.UTF8.GetBytes("[" + string.Join(',', Enumerable.Range(1, 3000).Select(Event)) + "]");
