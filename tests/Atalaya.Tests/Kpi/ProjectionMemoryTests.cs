@@ -39,7 +39,10 @@ public sealed class ProjectionMemoryTests
         var projection = new KpiProjection();
         using (projection.Write())
         {
-            projection.ApplyBlock(Encoding.UTF8.GetBytes("[" + string.Join(',', events) + "]"), 1);
+            for (var i = 0; i < events.Count; i++)
+            {
+                projection.Apply(Encoding.UTF8.GetBytes(events[i]), i + 1);
+            }
         }
         Assert.True(projection.Pools.Types.Count >= EventChunk.WideType + 2, "not enough types for wide ids");
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Atalaya.Engine.Storage;
 
 namespace Atalaya.Engine.Kpi.Projection;
@@ -108,21 +107,6 @@ public sealed partial class KpiProjection
 
     /// <summary>Marks the end of a batch of applied events for readers waiting on changes.</summary>
     public void Published() => Interlocked.Increment(ref _version);
-
-    /// <summary>Applies every event of a stored block (a JSON array), sequence numbers from <paramref name="firstSeq"/>.</summary>
-    public void ApplyBlock(ReadOnlySpan<byte> jsonArray, long firstSeq)
-    {
-        var reader = new Utf8JsonReader(jsonArray);
-        reader.Read();
-        var seq = firstSeq;
-        while (reader.Read() && reader.TokenType == JsonTokenType.StartObject)
-        {
-            var start = (int)reader.TokenStartIndex;
-            reader.Skip();
-            var end = (int)reader.BytesConsumed;
-            Apply(jsonArray[start..end], seq++);
-        }
-    }
 
     private void Add(EventFacts f)
     {
